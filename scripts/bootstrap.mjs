@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// bootstrap: the one entry point the README's commands call. It needs only Node 20 and npm.
+// It installs the pinned pnpm into .tools/ (no global install, no corepack), installs the workspace from the
+// lockfile, builds every package with turbo, then runs the requested job:
+//   demo  - the project's main job (packages/cli's `faultline demo`)
+//   test  - the whole vitest suite (every package and the cross-package suites in test/)
+//   bench - the benchmarks, printing their figures beside the hardware limits measured in the same run
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const jobs = ['demo', 'test', 'bench'];
+const [job, ...rest] = process.argv.slice(2);
+if (!jobs.includes(job)) {
+  console.error(`bootstrap: unknown job '${job ?? ''}'; allowed: ${jobs.join(', ')}`);
+  process.exit(2);
+}
+
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const pnpmVersion = pkg.packageManager.replace(/^pnpm@/, '');
+const toolsDir = join(root, '.tools');
+const binDir = join(root, 'node_modules', '.bin');
+const pnpmBin = join(toolsDir, 'node_modules', '.bin', 'pnpm');
+const env = {
+  ...process.env,
+  PATH: `${join(toolsDir, 'node_modules', '.bin')}:${binDir}:${process.env.PATH}`,
+  TURBO_TELEMETRY_DISABLED: '1',
+  DO_NOT_TRACK: '1',
+  COREPACK_ENABLE_STRICT: '0',
+};
+
+function step(title, cmd, args) {
+  console.error(`\n> ${title}: ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: root, env, stdio: 'inherit' });
+  if (r.error) {
+    console.error(`bootstrap: could not start ${cmd}: ${r.error.message}`);
+    process.exit(1);
+  }
+  if (r.status !== 0) {
+    console.error(`bootstrap: '${title}' failed with exit code ${r.status}`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+function installedPnpmVersion() {
+  if (!existsSync(pnpmBin)) return null;
+  try {
+    return JSON.parse(readFileSync(join(toolsDir, 'node_modules', 'pnpm', 'package.json'), 'utf8')).version;
+  } catch {
+    return null;
+  }
+}
+
+if (installedPnpmVersion() !== pnpmVersion) {
+  step(`install pnpm ${pnpmVersion} into .tools/`, 'npm', [
+    'install', '--prefix', toolsDir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `pnpm@${pnpmVersion}`,
+  ]);
+}
+step('install the workspace', pnpmBin, ['install', '--frozen-lockfile', '--config.confirmModulesPurge=false']);
+step('build every package', pnpmBin, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
+
+if (job === 'demo') step('faultline demo', 'node', [join(root, 'packages/cli/dist/bin.js'), 'demo', ...rest]);
+if (job === 'test') step('the test suite', pnpmBin, ['exec', 'vitest', 'run', ...rest]);
+if (job === 'bench') step('benchmarks', 'node', [join(root, 'scripts/bench.mjs'), ...rest]);
