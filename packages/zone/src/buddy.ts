@@ -1,0 +1,112 @@
+// buddy: the free area (mm/page_alloc.c __rmqueue_smallest, expand, __free_one_page). Free blocks of order 0..10 sit
+// on one doubly linked list per order, threaded through the next/prev arrays by page frame number. Every function
+// here must be called with the zone lock held; it keeps nr_free and the exact free count, not the vmstat counter.
+import { ORDER_COUNT, H_FREE_HEAD, H_NR_FREE, H_NR_FREE_EXACT, type ZoneLayout } from './layout.js';
+import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_TAIL, pageWord } from './page-state.js';
+
+export class BuddyArea {
+  private readonly state: number;
+  private readonly next: number;
+  private readonly prev: number;
+
+  constructor(private readonly a: Int32Array, private readonly L: ZoneLayout) {
+    this.state = L.stateOffset;
+    this.next = L.nextOffset;
+    this.prev = L.prevOffset;
+  }
+
+  /** Carve [0, pages) into the largest aligned blocks and put them on the free lists (memblock_free_all). */
+  init(): void {
+    const a = this.a;
+    for (let o = 0; o < ORDER_COUNT; o++) {
+      a[H_FREE_HEAD + o] = -1;
+      a[H_NR_FREE + o] = 0;
+    }
+    a[H_NR_FREE_EXACT] = 0;
+    for (let pfn = 0; pfn < this.L.pages; pfn++) Atomics.store(a, this.state + pfn, pageWord(PAGE_TAIL, 0));
+    let pfn = 0;
+    while (pfn < this.L.pages) {
+      let o = ORDER_COUNT - 1;
+      while (o > 0 && (pfn % (1 << o) !== 0 || pfn + (1 << o) > this.L.pages)) o--;
+      this.addFree(pfn, o);
+      pfn += 1 << o;
+    }
+  }
+
+  private addFree(pfn: number, order: number): void {
+    const a = this.a;
+    const head = a[H_FREE_HEAD + order]!;
+    a[this.next + pfn] = head;
+    a[this.prev + pfn] = -1;
+    if (head !== -1) a[this.prev + head] = pfn;
+    a[H_FREE_HEAD + order] = pfn;
+    a[H_NR_FREE + order]!++;
+    a[H_NR_FREE_EXACT]! += 1 << order;
+    Atomics.store(a, this.state + pfn, pageWord(PAGE_BUDDY, order));
+  }
+
+  private delFree(pfn: number, order: number): void {
+    const a = this.a;
+    const n = a[this.next + pfn]!;
+    const p = a[this.prev + pfn]!;
+    if (p === -1) a[H_FREE_HEAD + order] = n;
+    else a[this.next + p] = n;
+    if (n !== -1) a[this.prev + n] = p;
+    a[H_NR_FREE + order]!--;
+    a[H_NR_FREE_EXACT]! -= 1 << order;
+    Atomics.store(a, this.state + pfn, pageWord(PAGE_TAIL, 0));
+  }
+
+  hasFreeBlock(order: number): boolean {
+    for (let o = order; o < ORDER_COUNT; o++) if (this.a[H_NR_FREE + o]! > 0) return true;
+    return false;
+  }
+
+  /** Take a block of this order, splitting a larger one if needed; -1 if none. The head is left ALLOCATED. */
+  take(order: number): number {
+    const a = this.a;
+    for (let o = order; o < ORDER_COUNT; o++) {
+      const pfn = a[H_FREE_HEAD + o]!;
+      if (pfn === -1) continue;
+      this.delFree(pfn, o);
+      // expand: give back the upper halves until the block has the wanted order.
+      let high = o;
+      while (high > order) {
+        high--;
+        this.addFree(pfn + (1 << high), high);
+      }
+      Atomics.store(a, this.state + pfn, pageWord(PAGE_ALLOCATED, order));
+      return pfn;
+    }
+    return -1;
+  }
+
+  /** Give a block back, merging with its buddy while the buddy is a free block of the same order. */
+  give(pfn: number, order: number): void {
+    const a = this.a;
+    let o = order;
+    let head = pfn;
+    while (o < ORDER_COUNT - 1) {
+      const buddy = head ^ (1 << o);
+      if (buddy >= this.L.pages) break;
+      if (Atomics.load(a, this.state + buddy) !== pageWord(PAGE_BUDDY, o)) break;
+      this.delFree(buddy, o);
+      head = Math.min(head, buddy);
+      o++;
+    }
+    // The pages absorbed into the merged block are tails; the old head of a block that merged upward is one too.
+    if (head !== pfn) Atomics.store(a, this.state + pfn, pageWord(PAGE_TAIL, 0));
+    this.addFree(head, o);
+  }
+
+  /** The free lists as sorted pfn arrays per order (for tests and reports). */
+  freeLists(): number[][] {
+    const out: number[][] = [];
+    for (let o = 0; o < ORDER_COUNT; o++) {
+      const list: number[] = [];
+      for (let pfn = this.a[H_FREE_HEAD + o]!; pfn !== -1; pfn = this.a[this.next + pfn]!) list.push(pfn);
+      out.push(list.sort((x, y) => x - y));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,40 @@
+// counters: the per-owner accounting counters, named once. An owner is whoever the caller says allocated: a task,
+// a kernel thread, a scenario's actor. Each CPU keeps its own row per owner (no shared cache line on the hot path);
+// readers sum the rows. Values are Float64 so long runs do not wrap.
+
+export const ACCOUNT_COUNTERS = [
+  'allocCalls',
+  'pagesGranted',
+  'grantsFast',
+  'grantsSlow',
+  'grantsEmergency',
+  'fails',
+  'reclaimVerdicts',
+  'pagesGrantedBelowMin',
+  'pagesFreed',
+  'pagesReclaimed',
+  'kswapdWakes',
+  'minFreeSeenAtGrant',
+] as const;
+export type AccountCounter = (typeof ACCOUNT_COUNTERS)[number];
+export const ACCOUNT_COUNTER_COUNT = ACCOUNT_COUNTERS.length;
+export const ACCT: Readonly<Record<AccountCounter, number>> = Object.freeze(
+  Object.fromEntries(ACCOUNT_COUNTERS.map((name, i) => [name, i])) as Record<AccountCounter, number>,
+);
+/** Counters that hold a minimum rather than a sum; they start at +Infinity. */
+export const ACCOUNT_MIN_COUNTERS: readonly AccountCounter[] = ['minFreeSeenAtGrant'];
+
+export type AccountRow = Record<AccountCounter, number>;
+
+export function emptyAccountRow(): AccountRow {
+  const row = Object.fromEntries(ACCOUNT_COUNTERS.map((n) => [n, 0])) as AccountRow;
+  for (const n of ACCOUNT_MIN_COUNTERS) row[n] = Infinity;
+  return row;
+}
+
+export function addAccountRows(into: AccountRow, from: AccountRow): AccountRow {
+  for (const n of ACCOUNT_COUNTERS) {
+    into[n] = ACCOUNT_MIN_COUNTERS.includes(n) ? Math.min(into[n], from[n]) : into[n] + from[n];
+  }
+  return into;
+}

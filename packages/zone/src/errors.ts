@@ -1,0 +1,25 @@
+// errors: what the zone reports instead of silently accepting bad input or a broken free.
+
+/** A configuration the zone cannot be built with; names the field and what is allowed. */
+export class ZoneConfigError extends RangeError {
+  override readonly name = 'ZoneConfigError';
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`);
+  }
+}
+
+/** A free of a page that is free already (in the buddy lists or on a per-CPU list). */
+export class DoubleFreeError extends Error {
+  override readonly name = 'DoubleFreeError';
+  constructor(readonly pfn: number, readonly where: string) {
+    super(`double free of pfn ${pfn}: the page is already free (${where})`);
+  }
+}
+
+/** A free of a pfn that is not the first page of an allocated block, or outside the node. */
+export class BadFreeError extends Error {
+  override readonly name = 'BadFreeError';
+  constructor(readonly pfn: number, message: string) {
+    super(`bad free of pfn ${pfn}: ${message}`);
+  }
+}

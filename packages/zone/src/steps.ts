@@ -1,0 +1,7 @@
+// steps: the numbered steps of an allocation attempt, shared by the zone (which checks one) and the zonelist walk.
+import type { AllocStep } from '@faultline/gfp';
+
+export const STEP_FAST = 0;
+export const STEP_SLOW = 1;
+export const STEP_EMERGENCY = 2;
+export const STEP_NAMES: readonly AllocStep[] = ['fast', 'slow', 'emergency'];

@@ -1,0 +1,527 @@
+// zone: one zone of a memory node, all of its state in one SharedArrayBuffer (struct zone): the buddy free area, the
+// watermarks, each CPU's page list, NR_FREE_PAGES with per-CPU drift, the kswapd wake-up signal, and who holds
+// which page with which mask. A Zone object is a view: create() builds the buffer once, attach() opens it in another
+// worker thread. Preconditions for sharing: each CPU number is driven by one thread at a time (its page list and
+// vmstat delta are that thread's alone); everything else is safe from any thread.
+import {
+  ALLOC_NO_WATERMARKS, formatGfp, mayUseHighatomic, parseGfp, planAllocation, watermarkLinePages, ORDER_MAX,
+  type AllocContext, type AllocPlan, type GfpMask, type Watermarks,
+} from '@faultline/gfp';
+import { BuddyArea } from './buddy.js';
+import { resolveZoneConfig, type ZoneConfig, type ZoneOptions } from './config.js';
+import { ACCOUNT_COUNTER_COUNT, ACCOUNT_COUNTERS, ACCOUNT_MIN_COUNTERS, ACCT, addAccountRows, emptyAccountRow, type AccountRow } from './counters.js';
+import { BadFreeError, DoubleFreeError, ZoneConfigError } from './errors.js';
+import {
+  CPU_BATCH, CPU_COUNT, CPU_DRAINS, CPU_FREE_DELTA, CPU_HEAD, CPU_HIGH, CPU_REFILLS, H_KSWAPD_WAKE_SEQ, H_KSWAPD_WAKES,
+  H_LOCK_ACQUIRES, H_LOCK_CONTENDED, H_LOWMEM_RESERVE, H_NR_FREE, H_NR_FREE_EXACT, H_NR_FREE_PAGES,
+  H_RESERVED_HIGHATOMIC, H_STAT_THRESHOLD, H_WMARK_HIGH, H_WMARK_LOW, H_WMARK_MIN, H_WMARK_VERSION, ORDER_COUNT,
+} from './layout.js';
+import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_KIND_NAMES, PAGE_PCP, pageCpu, pageKind, pageOrder, pageWord } from './page-state.js';
+import { cpuBase, pcpPages, pcpPopNewest, pcpPopOldest, pcpPush } from './pcp.js';
+import { zoneLock, zoneUnlock } from './zone-lock.js';
+import { STEP_FAST, STEP_SLOW } from './steps.js';
+import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
+
+export interface ZoneDescriptor {
+  readonly sab: SharedArrayBuffer;
+  readonly config: ZoneConfig;
+}
+
+/** A plan bound to this zone's watermarks: the lines each step checks, as integers, recomputed when they change. */
+export interface CompiledPlan {
+  readonly plan: AllocPlan;
+  version: number;
+  /** free - unusable must be above these; unusable = 2^order - 1, plus the highatomic reserve unless usable. */
+  fastLine: number;
+  fastHighatomic: boolean;
+  slowLine: number;
+  slowHighatomic: boolean;
+  /** 0: no emergency access; 1: NO_WATERMARKS; 2: a checked line (ALLOC_OOM). */
+  reserveKind: 0 | 1 | 2;
+  reserveLine: number;
+  reserveHighatomic: boolean;
+}
+
+
+export interface ZoneCounts {
+  readonly name: string;
+  readonly pages: number;
+  readonly freePages: number;
+  readonly freePagesSnapshot: number;
+  readonly freePagesExact: number;
+  readonly pcpPages: number;
+  readonly nrFree: readonly number[];
+  readonly watermarks: Watermarks;
+  readonly kswapdWakes: number;
+  readonly lockAcquires: number;
+  readonly lockContended: number;
+  readonly pcpRefills: number;
+  readonly pcpDrains: number;
+}
+
+export interface PageHolding {
+  readonly owner: number;
+  readonly mask: GfpMask;
+  readonly maskText: string;
+  readonly pages: number;
+}
+
+export class Zone {
+  readonly config: ZoneConfig;
+  readonly a: Int32Array;
+  readonly acct: Float64Array;
+  private readonly buddy: BuddyArea;
+  private readonly plans = new Map<string, CompiledPlan>();
+  /** The last free count the last successful grant saw, for auditing. */
+  lastFreeSeen = 0;
+
+  private constructor(readonly sab: SharedArrayBuffer, config: ZoneConfig) {
+    this.config = config;
+    this.a = new Int32Array(sab, 0, config.layout.int32Count);
+    this.acct = new Float64Array(sab, config.layout.accountOffsetF64 * 8);
+    this.buddy = new BuddyArea(this.a, config.layout);
+  }
+
+  static create(options: ZoneOptions): Zone {
+    const config = resolveZoneConfig(options);
+    let sab: SharedArrayBuffer;
+    try {
+      sab = new SharedArrayBuffer(config.layout.byteLength);
+    } catch (e) {
+      throw new ZoneConfigError('pages', `a zone of ${config.pages} pages needs a SharedArrayBuffer of ${config.layout.byteLength} bytes, which this process cannot allocate (${(e as Error).message})`);
+    }
+    const zone = new Zone(sab, config);
+    zone.init();
+    return zone;
+  }
+
+  static attach(d: ZoneDescriptor): Zone {
+    if (!(d?.sab instanceof SharedArrayBuffer) || d.sab.byteLength !== d.config?.layout?.byteLength) {
+      throw new ZoneConfigError('descriptor', 'not a zone descriptor: expected { sab, config } from Zone.descriptor()');
+    }
+    return new Zone(d.sab, d.config);
+  }
+
+  descriptor(): ZoneDescriptor {
+    return { sab: this.sab, config: this.config };
+  }
+
+  private init(): void {
+    const { a, config } = this;
+    this.buddy.init();
+    Atomics.store(a, H_NR_FREE_PAGES, a[H_NR_FREE_EXACT]!);
+    a[H_STAT_THRESHOLD] = config.statThreshold;
+    a[H_RESERVED_HIGHATOMIC] = config.reservedHighatomicPages;
+    this.setWatermarks(config.watermarks);
+    a[H_LOWMEM_RESERVE] = config.lowmemReservePages;
+    for (let cpu = 0; cpu < config.cpus; cpu++) {
+      const b = cpuBase(config.layout, cpu);
+      a[b + CPU_HIGH] = config.pcpHigh;
+      a[b + CPU_BATCH] = config.pcpBatch;
+    }
+    for (let cpu = 0; cpu < config.cpus; cpu++) {
+      for (let owner = 0; owner < config.owners; owner++) {
+        for (const name of ACCOUNT_MIN_COUNTERS) this.acct[this.acctIndex(cpu, owner) + ACCT[name]] = Infinity;
+      }
+    }
+  }
+
+  // ---- watermarks and tunables ---------------------------------------------------------------------------------
+
+  get watermarks(): Watermarks {
+    const a = this.a;
+    return { minPages: Atomics.load(a, H_WMARK_MIN), lowPages: Atomics.load(a, H_WMARK_LOW), highPages: Atomics.load(a, H_WMARK_HIGH) };
+  }
+
+  /** Change the watermarks (min_free_kbytes or watermark_scale_factor written); plans recompile on next use. */
+  setWatermarks(w: Watermarks): void {
+    const { minPages, lowPages, highPages } = w;
+    if (!(Number.isInteger(minPages) && Number.isInteger(lowPages) && Number.isInteger(highPages) && minPages >= 0 && minPages <= lowPages && lowPages <= highPages && highPages <= this.config.pages)) {
+      throw new ZoneConfigError('watermarks', `{min ${minPages}, low ${lowPages}, high ${highPages}} not allowed; need integers 0 <= min <= low <= high <= ${this.config.pages}`);
+    }
+    Atomics.store(this.a, H_WMARK_MIN, minPages);
+    Atomics.store(this.a, H_WMARK_LOW, lowPages);
+    Atomics.store(this.a, H_WMARK_HIGH, highPages);
+    Atomics.add(this.a, H_WMARK_VERSION, 1);
+  }
+
+  get lowmemReservePages(): number {
+    return Atomics.load(this.a, H_LOWMEM_RESERVE);
+  }
+
+  setLowmemReservePages(pages: number): void {
+    if (!Number.isInteger(pages) || pages < 0 || pages > this.config.pages) throw new ZoneConfigError('lowmemReservePages', `${pages}: allowed integers 0 .. ${this.config.pages}`);
+    Atomics.store(this.a, H_LOWMEM_RESERVE, pages);
+    Atomics.add(this.a, H_WMARK_VERSION, 1);
+  }
+
+  /** The vmstat fold threshold (smaller while kswapd runs, as calculate_pressure_threshold). */
+  setStatThreshold(pages: number): void {
+    if (!Number.isInteger(pages) || pages < 0 || pages > 125) throw new ZoneConfigError('statThreshold', `${pages}: allowed integers 0 .. 125`);
+    Atomics.store(this.a, H_STAT_THRESHOLD, pages);
+  }
+
+  // ---- plans ---------------------------------------------------------------------------------------------------
+
+  /** A plan for this mask (a number, or text such as "GFP_NOWAIT|__GFP_NOWARN"), order and caller context. */
+  plan(mask: GfpMask | string, order = 0, ctx: AllocContext = {}): CompiledPlan {
+    const key = `${mask}/${order}/${ctx.realtime ? 1 : 0}${ctx.pfMemalloc ? 1 : 0}${ctx.oomVictim ? 1 : 0}${ctx.inInterrupt ? 1 : 0}`;
+    let cp = this.plans.get(key);
+    if (cp === undefined) {
+      const m = typeof mask === 'string' ? parseGfp(mask, this.config.kernel).mask : mask;
+      cp = { plan: planAllocation(m, order, this.config.kernel, ctx), version: -1, fastLine: 0, fastHighatomic: false, slowLine: 0, slowHighatomic: false, reserveKind: 0, reserveLine: 0, reserveHighatomic: false };
+      this.plans.set(key, cp);
+    }
+    this.compile(cp);
+    return cp;
+  }
+
+  /** Bind a plan to the current watermarks; cheap when nothing changed. */
+  compile(cp: CompiledPlan): CompiledPlan {
+    const version = Atomics.load(this.a, H_WMARK_VERSION);
+    if (cp.version === version) return cp;
+    const { plan } = cp;
+    const w = this.watermarks;
+    const reserve = this.lowmemReservePages;
+    const k = plan.kernel;
+    cp.fastLine = watermarkLinePages(w.lowPages, plan.fastFlags, k, reserve);
+    cp.fastHighatomic = mayUseHighatomic(plan.fastFlags, k);
+    cp.slowLine = watermarkLinePages(w.minPages, plan.slowFlags, k, reserve);
+    cp.slowHighatomic = mayUseHighatomic(plan.slowFlags, k);
+    cp.reserveKind = plan.reserveFlags === 0 ? 0 : plan.reserveFlags & ALLOC_NO_WATERMARKS ? 1 : 2;
+    cp.reserveLine = plan.reserveFlags === 0 ? 0 : watermarkLinePages(w.minPages, plan.reserveFlags, k, reserve);
+    cp.reserveHighatomic = mayUseHighatomic(plan.reserveFlags, k);
+    cp.version = version;
+    return cp;
+  }
+
+  // ---- counters ------------------------------------------------------------------------------------------------
+
+  /** zone_page_state(NR_FREE_PAGES): the global part only, may drift by up to threshold pages per CPU. */
+  freePages(): number {
+    const v = Atomics.load(this.a, H_NR_FREE_PAGES);
+    return v < 0 ? 0 : v;
+  }
+
+  /** zone_page_state_snapshot: the global part plus every CPU's unfolded delta. */
+  freePagesSnapshot(): number {
+    let v = Atomics.load(this.a, H_NR_FREE_PAGES);
+    for (let cpu = 0; cpu < this.config.cpus; cpu++) v += Atomics.load(this.a, cpuBase(this.config.layout, cpu) + CPU_FREE_DELTA);
+    return v < 0 ? 0 : v;
+  }
+
+  /** Pages in the buddy lists, exactly (read under the lock). */
+  freePagesExact(): number {
+    zoneLock(this.a);
+    const v = this.a[H_NR_FREE_EXACT]!;
+    zoneUnlock(this.a);
+    return v;
+  }
+
+  /** __mod_zone_page_state: add to this CPU's delta; fold it into the global counter past the threshold. */
+  private modFreePages(cpu: number, delta: number): void {
+    const a = this.a;
+    if (cpu < 0) {
+      Atomics.add(a, H_NR_FREE_PAGES, delta);
+      return;
+    }
+    const i = cpuBase(this.config.layout, cpu) + CPU_FREE_DELTA;
+    let d = a[i]! + delta;
+    const t = a[H_STAT_THRESHOLD]!;
+    if (d > t || d < -t) {
+      Atomics.add(a, H_NR_FREE_PAGES, d);
+      d = 0;
+    }
+    Atomics.store(a, i, d);
+  }
+
+  private acctIndex(cpu: number, owner: number): number {
+    return cpu * this.config.layout.accountCpuStrideF64 + owner * ACCOUNT_COUNTER_COUNT;
+  }
+
+  /** Add to an owner's counter on this CPU's row (no other thread writes that row). */
+  account(cpu: number, owner: number, counter: number, value: number): void {
+    this.acct[this.acctIndex(cpu, owner) + counter]! += value;
+  }
+
+  /** An owner's counters summed over CPUs. */
+  accountOf(owner: number): AccountRow {
+    const total = emptyAccountRow();
+    for (let cpu = 0; cpu < this.config.cpus; cpu++) {
+      const base = this.acctIndex(cpu, owner);
+      const row = emptyAccountRow();
+      ACCOUNT_COUNTERS.forEach((name, i) => (row[name] = this.acct[base + i]!));
+      addAccountRows(total, row);
+    }
+    return total;
+  }
+
+  counts(): ZoneCounts {
+    const a = this.a;
+    let pcp = 0;
+    let refills = 0;
+    let drains = 0;
+    for (let cpu = 0; cpu < this.config.cpus; cpu++) {
+      const b = cpuBase(this.config.layout, cpu);
+      pcp += Atomics.load(a, b + CPU_COUNT);
+      refills += Atomics.load(a, b + CPU_REFILLS);
+      drains += Atomics.load(a, b + CPU_DRAINS);
+    }
+    const nrFree: number[] = [];
+    for (let o = 0; o < ORDER_COUNT; o++) nrFree.push(Atomics.load(a, H_NR_FREE + o));
+    return {
+      name: this.config.name,
+      pages: this.config.pages,
+      freePages: this.freePages(),
+      freePagesSnapshot: this.freePagesSnapshot(),
+      freePagesExact: Atomics.load(a, H_NR_FREE_EXACT),
+      pcpPages: pcp,
+      nrFree,
+      watermarks: this.watermarks,
+      kswapdWakes: Atomics.load(a, H_KSWAPD_WAKES),
+      lockAcquires: Atomics.load(a, H_LOCK_ACQUIRES),
+      lockContended: Atomics.load(a, H_LOCK_CONTENDED),
+      pcpRefills: refills,
+      pcpDrains: drains,
+    };
+  }
+
+  // ---- kswapd signal -------------------------------------------------------------------------------------------
+
+  kswapdWakeSeq(): number {
+    return Atomics.load(this.a, H_KSWAPD_WAKE_SEQ);
+  }
+
+  /** wakeup_kswapd: bump the sequence and wake whoever waits on it. */
+  wakeKswapd(): void {
+    Atomics.add(this.a, H_KSWAPD_WAKE_SEQ, 1);
+    Atomics.add(this.a, H_KSWAPD_WAKES, 1);
+    Atomics.notify(this.a, H_KSWAPD_WAKE_SEQ);
+  }
+
+  /** Block until the sequence moves past `seen` or the timeout passes; returns the sequence now. */
+  waitForKswapdWake(seen: number, timeoutMs: number): number {
+    Atomics.wait(this.a, H_KSWAPD_WAKE_SEQ, seen, timeoutMs);
+    return this.kswapdWakeSeq();
+  }
+
+  // ---- the grant steps -----------------------------------------------------------------------------------------
+
+  checkCpu(cpu: number): void {
+    if (!(cpu >= 0 && cpu < this.config.cpus && Number.isInteger(cpu))) throw new RangeError(`cpu: ${cpu}; allowed: integers 0 .. ${this.config.cpus - 1}`);
+  }
+
+  checkOwner(owner: number): void {
+    if (!(owner >= 0 && owner < this.config.owners && Number.isInteger(owner))) throw new RangeError(`owner: ${owner}; allowed: integers 0 .. ${this.config.owners - 1}`);
+  }
+
+  /**
+   * One step of get_page_from_freelist on this zone: check the step's line against the free count, and if it
+   * passes take a block. Returns the pfn (zone-relative) or -1. The plan must be compiled for this zone.
+   */
+  tryStep(cpu: number, cp: CompiledPlan, step: number, owner: number): number {
+    const a = this.a;
+    const order = cp.plan.order;
+    const free = this.freePages();
+    const unusable = (1 << order) - 1;
+    const highatomic = Atomics.load(a, H_RESERVED_HIGHATOMIC);
+    let ok: boolean;
+    if (step === STEP_FAST) ok = free - unusable - (cp.fastHighatomic ? 0 : highatomic) > cp.fastLine;
+    else if (step === STEP_SLOW) ok = free - unusable - (cp.slowHighatomic ? 0 : highatomic) > cp.slowLine;
+    else if (cp.reserveKind === 1) ok = true;
+    else if (cp.reserveKind === 2) ok = free - unusable - (cp.reserveHighatomic ? 0 : highatomic) > cp.reserveLine;
+    else ok = false;
+    if (!ok) return -1;
+    const pfn = order === 0 ? this.takeFromPcp(cpu) : this.takeFromBuddy(cpu, order);
+    if (pfn < 0) return -1;
+    const L = this.config.layout;
+    a[L.ownerOffset + pfn] = owner;
+    a[L.maskOffset + pfn] = cp.plan.mask;
+    this.lastFreeSeen = free;
+    const base = this.acctIndex(cpu, owner);
+    const f = this.acct;
+    f[base + ACCT.pagesGranted]! += 1 << order;
+    f[base + ACCT.grantsFast + step]! += 1;
+    if (free <= Atomics.load(a, H_WMARK_MIN)) f[base + ACCT.pagesGrantedBelowMin]! += 1 << order;
+    if (free < f[base + ACCT.minFreeSeenAtGrant]!) f[base + ACCT.minFreeSeenAtGrant] = free;
+    return pfn;
+  }
+
+  /** rmqueue_pcplist: the newest page of this CPU's list, refilling a batch from the buddy lists when empty. */
+  private takeFromPcp(cpu: number): number {
+    const a = this.a;
+    const L = this.config.layout;
+    const b = cpuBase(L, cpu);
+    let pfn = pcpPopNewest(a, L, b);
+    if (pfn < 0) {
+      const batch = a[b + CPU_BATCH]!;
+      zoneLock(a);
+      let got = 0;
+      for (; got < batch; got++) {
+        const p = this.buddy.take(0);
+        if (p < 0) break;
+        Atomics.store(a, L.stateOffset + p, pageWord(PAGE_PCP, 0, cpu));
+        pcpPush(a, L, b, p);
+      }
+      zoneUnlock(a);
+      if (got > 0) {
+        this.modFreePages(cpu, -got);
+        a[b + CPU_REFILLS]!++;
+      }
+      pfn = pcpPopNewest(a, L, b);
+      if (pfn < 0) return -1;
+    }
+    Atomics.store(a, L.stateOffset + pfn, pageWord(PAGE_ALLOCATED, 0));
+    return pfn;
+  }
+
+  private takeFromBuddy(cpu: number, order: number): number {
+    zoneLock(this.a);
+    const pfn = this.buddy.take(order);
+    zoneUnlock(this.a);
+    if (pfn >= 0) this.modFreePages(cpu, -(1 << order));
+    return pfn;
+  }
+
+  /**
+   * Allocate from this zone alone: fast path, kswapd wake-up, slow path, emergency access. Returns the pfn, or
+   * ALLOC_FAILED (-1) or ALLOC_MAY_RECLAIM (-2); `out`, if given, receives the step and what the check saw.
+   */
+  alloc(cpu: number, cp: CompiledPlan, owner: number, out: AllocOutcome = this.outcome): number {
+    this.zonelist[0] = cp;
+    return allocate(this.self, this.zonelist, cpu, owner, out);
+  }
+
+  /** The outcome of this view's last alloc() when the caller passed none. */
+  readonly outcome: AllocOutcome = newAllocOutcome();
+  private readonly self: Zone[] = [this];
+  private readonly zonelist: CompiledPlan[] = [];
+
+  /** For order > 0 checks: is there a free block of at least this order (a racy read, as the kernel's)? */
+  hasFreeBlock(order: number): boolean {
+    return this.buddy.hasFreeBlock(order);
+  }
+
+  // ---- freeing -------------------------------------------------------------------------------------------------
+
+  /**
+   * Free the block whose first page is pfn. Order-0 pages go to this CPU's list (drained past pcpHigh); larger
+   * blocks go back to the buddy lists. Detects double frees and frees of pages that are not allocated.
+   * Credits pagesFreed to the page's owner, or pagesReclaimed to `reclaimer` when given.
+   */
+  free(cpu: number, pfn: number, reclaimer = -1): number {
+    this.checkCpu(cpu);
+    const a = this.a;
+    const L = this.config.layout;
+    if (!(Number.isInteger(pfn) && pfn >= 0 && pfn < L.pages)) throw new BadFreeError(pfn, `outside zone ${this.config.name} (pfns 0 .. ${L.pages - 1})`);
+    const si = L.stateOffset + pfn;
+    const word = Atomics.load(a, si);
+    const kind = pageKind(word);
+    if (kind !== PAGE_ALLOCATED) {
+      if (kind === PAGE_BUDDY) throw new DoubleFreeError(pfn, `first page of a free order-${pageOrder(word)} block in the buddy lists`);
+      if (kind === PAGE_PCP) throw new DoubleFreeError(pfn, `on cpu ${pageCpu(word)}'s per-CPU list`);
+      throw new BadFreeError(pfn, 'not the first page of an allocated block (never allocated, or inside a block)');
+    }
+    const order = pageOrder(word);
+    const owner = a[L.ownerOffset + pfn]!;
+    if (order === 0) {
+      // Claim the page before touching the list: of two racing frees exactly one wins this exchange.
+      const b = cpuBase(L, cpu);
+      if (Atomics.compareExchange(a, si, word, pageWord(PAGE_PCP, 0, cpu)) !== word) throw new DoubleFreeError(pfn, 'freed concurrently by another thread');
+      pcpPush(a, L, b, pfn);
+      if (a[b + CPU_COUNT]! >= a[b + CPU_HIGH]!) this.drainBatch(cpu, a[b + CPU_BATCH]!);
+    } else {
+      zoneLock(a);
+      if (Atomics.compareExchange(a, si, word, pageWord(PAGE_BUDDY, order)) !== word) {
+        zoneUnlock(a);
+        throw new DoubleFreeError(pfn, 'freed concurrently by another thread');
+      }
+      this.buddy.give(pfn, order);
+      zoneUnlock(a);
+      this.modFreePages(cpu, 1 << order);
+    }
+    if (reclaimer >= 0) this.account(cpu, reclaimer, ACCT.pagesReclaimed, 1 << order);
+    if (owner >= 0 && owner < this.config.owners) this.account(cpu, owner, ACCT.pagesFreed, 1 << order);
+    return order;
+  }
+
+  /** free_pcppages_bulk: return up to n of this CPU's oldest pages to the buddy lists. */
+  private drainBatch(cpu: number, n: number): number {
+    const a = this.a;
+    const L = this.config.layout;
+    const b = cpuBase(L, cpu);
+    zoneLock(a);
+    let moved = 0;
+    for (; moved < n; moved++) {
+      const pfn = pcpPopOldest(a, L, b);
+      if (pfn < 0) break;
+      this.buddy.give(pfn, 0);
+    }
+    zoneUnlock(a);
+    if (moved > 0) {
+      this.modFreePages(cpu, moved);
+      a[b + CPU_DRAINS]!++;
+    }
+    return moved;
+  }
+
+  /** drain_local_pages: return all of this CPU's list to the buddy lists. */
+  drainCpu(cpu: number): number {
+    this.checkCpu(cpu);
+    return this.drainBatch(cpu, this.config.layout.pcpCapacity);
+  }
+
+  /** Fold this CPU's vmstat delta into the global counter (refresh_cpu_vm_stats). */
+  foldVmstat(cpu: number): void {
+    this.checkCpu(cpu);
+    const i = cpuBase(this.config.layout, cpu) + CPU_FREE_DELTA;
+    const d = Atomics.exchange(this.a, i, 0);
+    if (d !== 0) Atomics.add(this.a, H_NR_FREE_PAGES, d);
+  }
+
+  // ---- inspection ----------------------------------------------------------------------------------------------
+
+  freeLists(): number[][] {
+    zoneLock(this.a);
+    try {
+      return this.buddy.freeLists();
+    } finally {
+      zoneUnlock(this.a);
+    }
+  }
+
+  pcpList(cpu: number): number[] {
+    this.checkCpu(cpu);
+    return pcpPages(this.a, this.config.layout, cpuBase(this.config.layout, cpu));
+  }
+
+  /** Who holds allocated pages now, by owner and mask. */
+  holdings(): PageHolding[] {
+    const a = this.a;
+    const L = this.config.layout;
+    const by = new Map<string, { owner: number; mask: number; pages: number }>();
+    for (let pfn = 0; pfn < L.pages; pfn++) {
+      const w = Atomics.load(a, L.stateOffset + pfn);
+      if (pageKind(w) !== PAGE_ALLOCATED) continue;
+      const owner = a[L.ownerOffset + pfn]!;
+      const mask = a[L.maskOffset + pfn]!;
+      const key = `${owner}/${mask}`;
+      const h = by.get(key) ?? { owner, mask, pages: 0 };
+      h.pages += 1 << pageOrder(w);
+      by.set(key, h);
+    }
+    return [...by.values()]
+      .sort((x, y) => x.owner - y.owner || x.mask - y.mask)
+      .map((h) => ({ ...h, maskText: formatGfp(h.mask, this.config.kernel) }));
+  }
+
+  /** Where a page is now: 'buddy', 'pcp', 'allocated' or 'tail', with its order and CPU. */
+  pageInfo(pfn: number): { kind: string; order: number; cpu: number; owner: number; mask: number } {
+    const L = this.config.layout;
+    if (!(pfn >= 0 && pfn < L.pages)) throw new RangeError(`pfn: ${pfn}; allowed 0 .. ${L.pages - 1}`);
+    const w = Atomics.load(this.a, L.stateOffset + pfn);
+    return { kind: PAGE_KIND_NAMES[pageKind(w)] ?? 'unknown', order: pageOrder(w), cpu: pageCpu(w), owner: this.a[L.ownerOffset + pfn]!, mask: this.a[L.maskOffset + pfn]! };
+  }
+
+  static readonly ORDER_MAX = ORDER_MAX;
+}
