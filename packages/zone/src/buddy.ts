@@ -1,18 +1,14 @@
 // buddy: the free area (mm/page_alloc.c __rmqueue_smallest, expand, __free_one_page). Free blocks of order 0..10 sit
 // on one doubly linked list per order, threaded through the next/prev arrays by page frame number. Every function
 // here must be called with the zone lock held; it keeps nr_free and the exact free count, not the vmstat counter.
-import { ORDER_COUNT, H_FREE_HEAD, H_NR_FREE, H_NR_FREE_EXACT, type ZoneLayout } from './layout.js';
+import { ORDER_COUNT, H_FREE_HEAD, H_NR_FREE, H_NR_FREE_EXACT, PAGE_RECORD_I32, PG_NEXT, PG_PREV, PG_STATE, type ZoneLayout } from './layout.js';
 import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_TAIL, pageWord } from './page-state.js';
 
 export class BuddyArea {
-  private readonly state: number;
-  private readonly next: number;
-  private readonly prev: number;
+  private readonly base: number;
 
   constructor(private readonly a: Int32Array, private readonly L: ZoneLayout) {
-    this.state = L.stateOffset;
-    this.next = L.nextOffset;
-    this.prev = L.prevOffset;
+    this.base = L.pageOffset;
   }
 
   /** Carve [0, pages) into the largest aligned blocks and put them on the free lists (memblock_free_all). */
@@ -23,7 +19,7 @@ export class BuddyArea {
       a[H_NR_FREE + o] = 0;
     }
     a[H_NR_FREE_EXACT] = 0;
-    for (let pfn = 0; pfn < this.L.pages; pfn++) Atomics.store(a, this.state + pfn, pageWord(PAGE_TAIL, 0));
+    for (let pfn = 0; pfn < this.L.pages; pfn++) Atomics.store(a, this.base + pfn * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_TAIL, 0));
     let pfn = 0;
     while (pfn < this.L.pages) {
       let o = ORDER_COUNT - 1;
@@ -36,25 +32,25 @@ export class BuddyArea {
   private addFree(pfn: number, order: number): void {
     const a = this.a;
     const head = a[H_FREE_HEAD + order]!;
-    a[this.next + pfn] = head;
-    a[this.prev + pfn] = -1;
-    if (head !== -1) a[this.prev + head] = pfn;
+    a[this.base + pfn * PAGE_RECORD_I32 + PG_NEXT] = head;
+    a[this.base + pfn * PAGE_RECORD_I32 + PG_PREV] = -1;
+    if (head !== -1) a[this.base + head * PAGE_RECORD_I32 + PG_PREV] = pfn;
     a[H_FREE_HEAD + order] = pfn;
     a[H_NR_FREE + order]!++;
     a[H_NR_FREE_EXACT]! += 1 << order;
-    Atomics.store(a, this.state + pfn, pageWord(PAGE_BUDDY, order));
+    Atomics.store(a, this.base + pfn * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_BUDDY, order));
   }
 
   private delFree(pfn: number, order: number): void {
     const a = this.a;
-    const n = a[this.next + pfn]!;
-    const p = a[this.prev + pfn]!;
+    const n = a[this.base + pfn * PAGE_RECORD_I32 + PG_NEXT]!;
+    const p = a[this.base + pfn * PAGE_RECORD_I32 + PG_PREV]!;
     if (p === -1) a[H_FREE_HEAD + order] = n;
-    else a[this.next + p] = n;
-    if (n !== -1) a[this.prev + n] = p;
+    else a[this.base + p * PAGE_RECORD_I32 + PG_NEXT] = n;
+    if (n !== -1) a[this.base + n * PAGE_RECORD_I32 + PG_PREV] = p;
     a[H_NR_FREE + order]!--;
     a[H_NR_FREE_EXACT]! -= 1 << order;
-    Atomics.store(a, this.state + pfn, pageWord(PAGE_TAIL, 0));
+    Atomics.store(a, this.base + pfn * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_TAIL, 0));
   }
 
   hasFreeBlock(order: number): boolean {
@@ -75,7 +71,7 @@ export class BuddyArea {
         high--;
         this.addFree(pfn + (1 << high), high);
       }
-      Atomics.store(a, this.state + pfn, pageWord(PAGE_ALLOCATED, order));
+      Atomics.store(a, this.base + pfn * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_ALLOCATED, order));
       return pfn;
     }
     return -1;
@@ -89,13 +85,13 @@ export class BuddyArea {
     while (o < ORDER_COUNT - 1) {
       const buddy = head ^ (1 << o);
       if (buddy >= this.L.pages) break;
-      if (Atomics.load(a, this.state + buddy) !== pageWord(PAGE_BUDDY, o)) break;
+      if (Atomics.load(a, this.base + buddy * PAGE_RECORD_I32 + PG_STATE) !== pageWord(PAGE_BUDDY, o)) break;
       this.delFree(buddy, o);
       head = Math.min(head, buddy);
       o++;
     }
     // The pages absorbed into the merged block are tails; the old head of a block that merged upward is one too.
-    if (head !== pfn) Atomics.store(a, this.state + pfn, pageWord(PAGE_TAIL, 0));
+    if (head !== pfn) Atomics.store(a, this.base + pfn * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_TAIL, 0));
     this.addFree(head, o);
   }
 
@@ -104,7 +100,7 @@ export class BuddyArea {
     const out: number[][] = [];
     for (let o = 0; o < ORDER_COUNT; o++) {
       const list: number[] = [];
-      for (let pfn = this.a[H_FREE_HEAD + o]!; pfn !== -1; pfn = this.a[this.next + pfn]!) list.push(pfn);
+      for (let pfn = this.a[H_FREE_HEAD + o]!; pfn !== -1; pfn = this.a[this.base + pfn * PAGE_RECORD_I32 + PG_NEXT]!) list.push(pfn);
       out.push(list.sort((x, y) => x - y));
     }
     return out;

@@ -8,8 +8,8 @@ import {
   MIN_FREE_KBYTES_MIN, MIN_FREE_KBYTES_MAX, type ZoneType,
 } from './sizing.js';
 
-/** 2^26 pages of 4 KiB = 256 GiB per zone; its buffer is about 20 bytes a page, 1.3 GiB at the limit. */
-export const ZONE_PAGES_MAX = 1 << 26;
+/** 2^25 pages of 4 KiB = 128 GiB per zone; its buffer is 32 bytes a page, 1 GiB at the limit. */
+export const ZONE_PAGES_MAX = 1 << 25;
 export const ZONE_CPUS_MAX = 1024;
 export const ZONE_OWNERS_MAX = 4096;
 export const ZONE_OWNERS_DEFAULT = 64;
@@ -65,7 +65,7 @@ function int(field: string, value: unknown, min: number, max: number, what: stri
 
 export function resolveZoneConfig(o: ZoneOptions): ZoneConfig {
   if (o === null || typeof o !== 'object') throw new ZoneConfigError('options', 'expected an object with at least pages and cpus');
-  const pages = int('pages', o.pages, 1, ZONE_PAGES_MAX, `pages of 4 KiB; ${ZONE_PAGES_MAX} pages = 256 GiB, the most one zone's SharedArrayBuffer holds here`);
+  const pages = int('pages', o.pages, 1, ZONE_PAGES_MAX, `pages of 4 KiB; ${ZONE_PAGES_MAX} pages = 128 GiB, the most one zone's SharedArrayBuffer holds here`);
   const cpus = int('cpus', o.cpus, 1, ZONE_CPUS_MAX, 'CPUs with a per-CPU page list');
   const owners = int('owners', o.owners ?? ZONE_OWNERS_DEFAULT, 1, ZONE_OWNERS_MAX, 'accounting owners');
   const kernel = assertKernelBehaviour(o.kernel ?? KERNEL_DEFAULT, 'kernel');

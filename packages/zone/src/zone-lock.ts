@@ -4,7 +4,7 @@
 // lock are visible to the next holder.
 import { H_LOCK, H_LOCK_ACQUIRES, H_LOCK_CONTENDED } from './layout.js';
 
-const SPINS_BEFORE_SLEEP = 64;
+const SPINS_BEFORE_SLEEP = 128;
 
 export function zoneLock(a: Int32Array): void {
   let c = Atomics.compareExchange(a, H_LOCK, 0, 1);

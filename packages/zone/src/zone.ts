@@ -15,6 +15,7 @@ import {
   CPU_BATCH, CPU_COUNT, CPU_DRAINS, CPU_FREE_DELTA, CPU_HEAD, CPU_HIGH, CPU_REFILLS, H_KSWAPD_WAKE_SEQ, H_KSWAPD_WAKES,
   H_LOCK_ACQUIRES, H_LOCK_CONTENDED, H_LOWMEM_RESERVE, H_NR_FREE, H_NR_FREE_EXACT, H_NR_FREE_PAGES,
   H_RESERVED_HIGHATOMIC, H_STAT_THRESHOLD, H_WMARK_HIGH, H_WMARK_LOW, H_WMARK_MIN, H_WMARK_VERSION, ORDER_COUNT,
+  PAGE_RECORD_I32, PG_STATE, PG_OWNER, PG_MASK,
 } from './layout.js';
 import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_KIND_NAMES, PAGE_PCP, pageCpu, pageKind, pageOrder, pageWord } from './page-state.js';
 import { cpuBase, pcpPages, pcpPopNewest, pcpPopOldest, pcpPush } from './pcp.js';
@@ -335,8 +336,8 @@ export class Zone {
     const pfn = order === 0 ? this.takeFromPcp(cpu) : this.takeFromBuddy(cpu, order);
     if (pfn < 0) return -1;
     const L = this.config.layout;
-    a[L.ownerOffset + pfn] = owner;
-    a[L.maskOffset + pfn] = cp.plan.mask;
+    a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER] = owner;
+    a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK] = cp.plan.mask;
     this.lastFreeSeen = free;
     const base = this.acctIndex(cpu, owner);
     const f = this.acct;
@@ -360,7 +361,7 @@ export class Zone {
       for (; got < batch; got++) {
         const p = this.buddy.take(0);
         if (p < 0) break;
-        Atomics.store(a, L.stateOffset + p, pageWord(PAGE_PCP, 0, cpu));
+        Atomics.store(a, L.pageOffset + p * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_PCP, 0, cpu));
         pcpPush(a, L, b, p);
       }
       zoneUnlock(a);
@@ -371,7 +372,7 @@ export class Zone {
       pfn = pcpPopNewest(a, L, b);
       if (pfn < 0) return -1;
     }
-    Atomics.store(a, L.stateOffset + pfn, pageWord(PAGE_ALLOCATED, 0));
+    Atomics.store(a, L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_ALLOCATED, 0));
     return pfn;
   }
 
@@ -414,7 +415,7 @@ export class Zone {
     const a = this.a;
     const L = this.config.layout;
     if (!(Number.isInteger(pfn) && pfn >= 0 && pfn < L.pages)) throw new BadFreeError(pfn, `outside zone ${this.config.name} (pfns 0 .. ${L.pages - 1})`);
-    const si = L.stateOffset + pfn;
+    const si = L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE;
     const word = Atomics.load(a, si);
     const kind = pageKind(word);
     if (kind !== PAGE_ALLOCATED) {
@@ -423,7 +424,7 @@ export class Zone {
       throw new BadFreeError(pfn, 'not the first page of an allocated block (never allocated, or inside a block)');
     }
     const order = pageOrder(word);
-    const owner = a[L.ownerOffset + pfn]!;
+    const owner = a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER]!;
     if (order === 0) {
       // Claim the page before touching the list: of two racing frees exactly one wins this exchange.
       const b = cpuBase(L, cpu);
@@ -501,10 +502,10 @@ export class Zone {
     const L = this.config.layout;
     const by = new Map<string, { owner: number; mask: number; pages: number }>();
     for (let pfn = 0; pfn < L.pages; pfn++) {
-      const w = Atomics.load(a, L.stateOffset + pfn);
+      const w = Atomics.load(a, L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE);
       if (pageKind(w) !== PAGE_ALLOCATED) continue;
-      const owner = a[L.ownerOffset + pfn]!;
-      const mask = a[L.maskOffset + pfn]!;
+      const owner = a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER]!;
+      const mask = a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK]!;
       const key = `${owner}/${mask}`;
       const h = by.get(key) ?? { owner, mask, pages: 0 };
       h.pages += 1 << pageOrder(w);
@@ -519,8 +520,8 @@ export class Zone {
   pageInfo(pfn: number): { kind: string; order: number; cpu: number; owner: number; mask: number } {
     const L = this.config.layout;
     if (!(pfn >= 0 && pfn < L.pages)) throw new RangeError(`pfn: ${pfn}; allowed 0 .. ${L.pages - 1}`);
-    const w = Atomics.load(this.a, L.stateOffset + pfn);
-    return { kind: PAGE_KIND_NAMES[pageKind(w)] ?? 'unknown', order: pageOrder(w), cpu: pageCpu(w), owner: this.a[L.ownerOffset + pfn]!, mask: this.a[L.maskOffset + pfn]! };
+    const w = Atomics.load(this.a, L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE);
+    return { kind: PAGE_KIND_NAMES[pageKind(w)] ?? 'unknown', order: pageOrder(w), cpu: pageCpu(w), owner: this.a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER]!, mask: this.a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK]! };
   }
 
   static readonly ORDER_MAX = ORDER_MAX;
