@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// bench: run every package's benchmark in turn (plain scripts that print their figures beside the limits measured
+// in the same run). Usage: node scripts/bench.mjs [name ...]; names: zone.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BENCHES = {
+  zone: 'packages/zone/bench/alloc-free.mjs',
+};
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const name of wanted) {
+  if (!(name in BENCHES)) {
+    console.error(`bench: unknown benchmark '${name}'; known: ${Object.keys(BENCHES).join(', ')}`);
+    process.exit(2);
+  }
+}
+for (const [name, file] of Object.entries(BENCHES)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  console.log(`\n== ${name} (${file})`);
+  const r = spawnSync(process.execPath, [join(root, file)], { stdio: 'inherit', cwd: root });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
