@@ -4,11 +4,13 @@
 // the caller got a page, must fail, or may reclaim and retry (the reclaim package's business).
 import { ALLOC_STEPS, type AllocStep } from '@faultline/gfp';
 import { ACCT } from './counters.js';
-import { STEP_EMERGENCY, STEP_FAST, STEP_SLOW } from './steps.js';
+import { STEP_EMERGENCY, STEP_FAST, STEP_SLOW, ZONE_DEFERRED } from './steps.js';
 import type { CompiledPlan, Zone } from './zone.js';
 
 export const ALLOC_FAILED = -1;
 export const ALLOC_MAY_RECLAIM = -2;
+/** The allocation needs the zone lock and the view defers shared work: apply it later, in order. */
+export const ALLOC_DEFERRED = ZONE_DEFERRED;
 
 /** Filled in by allocate() for the caller that wants more than the pfn; reused, so it allocates nothing. */
 export interface AllocOutcome {
@@ -36,12 +38,12 @@ export function allocate(zones: readonly Zone[], plans: readonly CompiledPlan[],
   const first = zones[0]!;
   first.checkCpu(cpu);
   first.checkOwner(owner);
-  first.account(cpu, owner, ACCT.allocCalls, 1);
   out.kswapdWoken = false;
   out.warnFailure = false;
   for (let i = 0; i < zones.length; i++) {
     const pfn = zones[i]!.tryStep(cpu, zones[i]!.compile(plans[i]!), STEP_FAST, owner);
-    if (pfn >= 0) return granted(zones, i, pfn, STEP_FAST, out);
+    if (pfn >= 0) return granted(zones, i, pfn, STEP_FAST, cpu, owner, out);
+    if (pfn === ZONE_DEFERRED) return deferred(out);
   }
   const plan = plans[0]!.plan;
   if (plan.wakesKswapd) {
@@ -53,11 +55,13 @@ export function allocate(zones: readonly Zone[], plans: readonly CompiledPlan[],
     if (step === STEP_EMERGENCY && plans[0]!.reserveKind === 0) break;
     for (let i = 0; i < zones.length; i++) {
       const pfn = zones[i]!.tryStep(cpu, plans[i]!, step, owner);
-      if (pfn >= 0) return granted(zones, i, pfn, step, out);
+      if (pfn >= 0) return granted(zones, i, pfn, step, cpu, owner, out);
+      if (pfn === ZONE_DEFERRED) return deferred(out);
     }
   }
   out.zone = -1;
   out.step = null;
+  first.account(cpu, owner, ACCT.allocCalls, 1);
   if (!plan.canDirectReclaim || plan.ctx.pfMemalloc) {
     first.account(cpu, owner, ACCT.fails, 1);
     out.warnFailure = !plan.nowarn;
@@ -69,7 +73,16 @@ export function allocate(zones: readonly Zone[], plans: readonly CompiledPlan[],
   return ALLOC_MAY_RECLAIM;
 }
 
-function granted(zones: readonly Zone[], i: number, pfn: number, step: number, out: AllocOutcome): number {
+function deferred(out: AllocOutcome): number {
+  out.zone = -1;
+  out.step = null;
+  out.pfn = ZONE_DEFERRED;
+  return ZONE_DEFERRED;
+}
+
+function granted(zones: readonly Zone[], i: number, pfn: number, step: number, cpu: number, owner: number, out: AllocOutcome): number {
+  // Calls are counted where they end (granted, failed, may reclaim), so a deferred call retried later counts once.
+  zones[0]!.account(cpu, owner, ACCT.allocCalls, 1);
   out.zone = i;
   out.pfn = pfn;
   out.step = ALLOC_STEPS[step]!;

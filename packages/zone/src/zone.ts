@@ -20,7 +20,7 @@ import {
 import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_KIND_NAMES, PAGE_PCP, pageCpu, pageKind, pageOrder, pageWord } from './page-state.js';
 import { cpuBase, pcpPages, pcpPopNewest, pcpPopOldest, pcpPush } from './pcp.js';
 import { zoneLock, zoneUnlock } from './zone-lock.js';
-import { STEP_FAST, STEP_SLOW } from './steps.js';
+import { STEP_FAST, STEP_SLOW, ZONE_DEFERRED } from './steps.js';
 import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
 
 export interface ZoneDescriptor {
@@ -75,6 +75,13 @@ export class Zone {
   private readonly plans = new Map<string, CompiledPlan>();
   /** The last free count the last successful grant saw, for auditing. */
   lastFreeSeen = 0;
+  /**
+   * Defer shared work: when set, this view never takes the zone lock. An allocation that would need it (a pcp
+   * refill, an order > 0 block) returns ALLOC_DEFERRED, and a free that overfills a pcp list leaves the drain to
+   * trimCpu(). A deterministic engine sets it while CPUs run in parallel and clears it to apply the deferred work
+   * in a fixed order.
+   */
+  deferShared = false;
 
   private constructor(readonly sab: SharedArrayBuffer, config: ZoneConfig) {
     this.config = config;
@@ -333,8 +340,8 @@ export class Zone {
     else if (cp.reserveKind === 2) ok = free - unusable - (cp.reserveHighatomic ? 0 : highatomic) > cp.reserveLine;
     else ok = false;
     if (!ok) return -1;
-    const pfn = order === 0 ? this.takeFromPcp(cpu) : this.takeFromBuddy(cpu, order);
-    if (pfn < 0) return -1;
+    const pfn = order === 0 ? this.takeFromPcp(cpu) : this.deferShared ? ZONE_DEFERRED : this.takeFromBuddy(cpu, order);
+    if (pfn < 0) return pfn;
     const L = this.config.layout;
     a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER] = owner;
     a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK] = cp.plan.mask;
@@ -355,6 +362,7 @@ export class Zone {
     const b = cpuBase(L, cpu);
     let pfn = pcpPopNewest(a, L, b);
     if (pfn < 0) {
+      if (this.deferShared) return ZONE_DEFERRED;
       const batch = a[b + CPU_BATCH]!;
       zoneLock(a);
       let got = 0;
@@ -430,8 +438,9 @@ export class Zone {
       const b = cpuBase(L, cpu);
       if (Atomics.compareExchange(a, si, word, pageWord(PAGE_PCP, 0, cpu)) !== word) throw new DoubleFreeError(pfn, 'freed concurrently by another thread');
       pcpPush(a, L, b, pfn);
-      if (a[b + CPU_COUNT]! >= a[b + CPU_HIGH]!) this.drainBatch(cpu, a[b + CPU_BATCH]!);
+      if (!this.deferShared && a[b + CPU_COUNT]! >= a[b + CPU_HIGH]!) this.drainBatch(cpu, a[b + CPU_BATCH]!);
     } else {
+      if (this.deferShared) throw new Error(`free of an order-${order} block needs the zone lock: apply it with deferShared cleared`);
       zoneLock(a);
       if (Atomics.compareExchange(a, si, word, pageWord(PAGE_BUDDY, order)) !== word) {
         zoneUnlock(a);
@@ -464,6 +473,14 @@ export class Zone {
       a[b + CPU_DRAINS]!++;
     }
     return moved;
+  }
+
+  /** Drain one batch if this CPU's list holds pcpHigh pages or more (the drain a deferred free left); returns pages moved. */
+  trimCpu(cpu: number): number {
+    this.checkCpu(cpu);
+    const a = this.a;
+    const b = cpuBase(this.config.layout, cpu);
+    return a[b + CPU_COUNT]! >= a[b + CPU_HIGH]! ? this.drainBatch(cpu, a[b + CPU_BATCH]!) : 0;
   }
 
   /** drain_local_pages: return all of this CPU's list to the buddy lists. */

@@ -4,7 +4,7 @@ import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { decideAllocation, parseGfp } from '@faultline/gfp';
 import {
-  ALLOC_FAILED, ALLOC_MAY_RECLAIM, BadFreeError, checkZoneInvariants, DoubleFreeError, MemoryNode, Zone, ZoneConfigError,
+  ALLOC_DEFERRED, ALLOC_FAILED, ALLOC_MAY_RECLAIM, BadFreeError, checkZoneInvariants, DoubleFreeError, MemoryNode, Zone, ZoneConfigError,
   ZONE_PAGES_MAX,
 } from '../src/index.js';
 
@@ -226,5 +226,34 @@ describe('a node of several zones', () => {
     expect(() => node.free(0, node.pages)).toThrow(/outside the node/);
     checkZoneInvariants(dma32!);
     checkZoneInvariants(normal!);
+  });
+});
+
+describe('deferring shared work (for a deterministic engine)', () => {
+  it('never takes the zone lock while deferring, and applies the work when cleared', () => {
+    const z = Zone.create({ pages: 1024, cpus: 2, pcpBatch: 4, pcpHigh: 8, statThreshold: 0, watermarks: { minPages: 0, lowPages: 0, highPages: 0 } });
+    const order0 = z.plan('GFP_KERNEL');
+    const order2 = z.plan('GFP_KERNEL', 2);
+    const locks = z.counts().lockAcquires;
+    z.deferShared = true;
+    expect(z.alloc(0, order0, 1)).toBe(ALLOC_DEFERRED);
+    expect(z.alloc(0, order2, 1)).toBe(ALLOC_DEFERRED);
+    expect(z.counts().lockAcquires).toBe(locks);
+    expect(z.accountOf(1).allocCalls).toBe(0);
+    z.deferShared = false;
+    const pages = Array.from({ length: 12 }, () => z.alloc(0, order0, 1));
+    const big = z.alloc(0, order2, 1);
+    expect(z.accountOf(1).allocCalls).toBe(13);
+    z.deferShared = true;
+    const before = z.counts().lockAcquires;
+    for (const p of pages) z.free(0, p);
+    expect(z.pcpList(0).length).toBeGreaterThanOrEqual(8);
+    expect(() => z.free(0, big)).toThrow(/needs the zone lock/);
+    expect(z.counts().lockAcquires).toBe(before);
+    z.deferShared = false;
+    expect(z.trimCpu(0)).toBe(4);
+    z.free(0, big);
+    z.drainCpu(0);
+    expect(checkZoneInvariants(z)).toEqual({ freePages: 1024, pcpPages: 0, allocatedPages: 0 });
   });
 });
