@@ -416,7 +416,8 @@ export class Zone {
   /**
    * Free the block whose first page is pfn. Order-0 pages go to this CPU's list (drained past pcpHigh); larger
    * blocks go back to the buddy lists. Detects double frees and frees of pages that are not allocated.
-   * Credits pagesFreed to the page's owner, or pagesReclaimed to `reclaimer` when given.
+   * Credits pagesFreed to the page's owner, or pagesReclaimed to `reclaimer` when given. Returns the block's order,
+   * or ZONE_DEFERRED for a block of order > 0 while the view defers shared work (nothing changed yet).
    */
   free(cpu: number, pfn: number, reclaimer = -1): number {
     this.checkCpu(cpu);
@@ -440,7 +441,8 @@ export class Zone {
       pcpPush(a, L, b, pfn);
       if (!this.deferShared && a[b + CPU_COUNT]! >= a[b + CPU_HIGH]!) this.drainBatch(cpu, a[b + CPU_BATCH]!);
     } else {
-      if (this.deferShared) throw new Error(`free of an order-${order} block needs the zone lock: apply it with deferShared cleared`);
+      // Checked and valid, but it needs the zone lock: the caller applies it later with deferShared cleared.
+      if (this.deferShared) return ZONE_DEFERRED;
       zoneLock(a);
       if (Atomics.compareExchange(a, si, word, pageWord(PAGE_BUDDY, order)) !== word) {
         zoneUnlock(a);

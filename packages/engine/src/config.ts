@@ -1,0 +1,130 @@
+// config: a run's configuration, validated with zod and resolved into the plain object every worker receives.
+// Everything that changes what happens in a run is in here, so the same resolved config and seed give the same run.
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { KERNEL_BEHAVIOURS, KERNEL_DEFAULT, type KernelBehaviour } from '@faultline/gfp';
+import { COSTS_DEFAULT, type Costs } from './costs.js';
+import { parseDurationNs } from './time.js';
+
+export const RUN_CPUS_MAX = 1024;
+export const RUN_TASKS_MAX = 4096;
+export const RING_SLOTS_DEFAULT = 4096;
+export const WINDOW_DEFAULT = '20us';
+export const WINDOW_NS_MIN = 100;
+export const MEMORY_MIB_DEFAULT = 256;
+export const MEMORY_MIB_MAX = 65_536;
+
+const duration = z.union([z.string(), z.number()]);
+
+const taskSpecSchema = z.object({
+  /** Path of the module (JavaScript or TypeScript), relative to the working directory. */
+  module: z.string().min(1),
+  /** Which export: 'default' unless named. */
+  export: z.string().min(1).default('default'),
+  name: z.string().min(1).optional(),
+  /** The CPUs it starts on, one instance each (times perCpu); default: every CPU. */
+  cpus: z.array(z.number().int().min(0)).min(1).optional(),
+  perCpu: z.number().int().min(1).max(1024).default(1),
+  args: z.record(z.string(), z.unknown()).default({}),
+}).strict();
+
+const costsSchema = z.object(Object.fromEntries(Object.keys(COSTS_DEFAULT).map((k) => [k, z.number().int().min(0).max(10_000_000_000).optional()]))).strict();
+
+export const runOptionsSchema = z.object({
+  cpus: z.number().int().min(1).max(RUN_CPUS_MAX),
+  /** Worker threads hosting the CPUs: 1 .. cpus; default min(cpus, host cores). */
+  workers: z.number().int().min(1).max(RUN_CPUS_MAX).optional(),
+  seed: z.string().min(1).max(200),
+  duration,
+  window: duration.default(WINDOW_DEFAULT),
+  memoryMiB: z.number().int().min(4).max(MEMORY_MIB_MAX).default(MEMORY_MIB_DEFAULT),
+  kernel: z.enum(KERNEL_BEHAVIOURS).default(KERNEL_DEFAULT),
+  tasks: z.array(taskSpecSchema).min(1).max(RUN_TASKS_MAX),
+  costs: costsSchema.default({}),
+  ringSlots: z.number().int().min(16).max(1 << 20).default(RING_SLOTS_DEFAULT),
+}).strict();
+
+export type RunOptions = z.input<typeof runOptionsSchema>;
+export type TaskSpec = z.input<typeof taskSpecSchema>;
+
+export interface TaskInstance {
+  readonly id: number;
+  readonly name: string;
+  readonly module: string;
+  readonly export: string;
+  readonly cpu: number;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+export interface RunConfig {
+  readonly cpus: number;
+  readonly workers: number;
+  readonly seed: string;
+  readonly durationNs: number;
+  readonly windowNs: number;
+  readonly memoryPages: number;
+  readonly kernel: KernelBehaviour;
+  readonly costs: Costs;
+  readonly ringSlots: number;
+  readonly tasks: readonly TaskInstance[];
+}
+
+/** A configuration that does not validate; the message names each field and what is allowed. */
+export class RunConfigError extends Error {
+  override readonly name = 'RunConfigError';
+  constructor(readonly issues: readonly string[]) {
+    super(`invalid run configuration:\n  ${issues.join('\n  ')}`);
+  }
+}
+
+export function resolveRunConfig(options: RunOptions, hostCores: number): RunConfig {
+  const parsed = runOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new RunConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`));
+  }
+  const o = parsed.data;
+  const issues: string[] = [];
+  const ns = (v: string | number, field: string): number => {
+    try {
+      return parseDurationNs(v, field);
+    } catch (e) {
+      issues.push((e as Error).message);
+      return 0;
+    }
+  };
+  const durationNs = ns(o.duration, 'duration');
+  const windowNs = ns(o.window, 'window');
+  if (durationNs <= 0 && issues.length === 0) issues.push('duration: must be more than 0');
+  if (windowNs < WINDOW_NS_MIN && issues.length === 0) issues.push(`window: ${windowNs} ns is too short; allowed: at least ${WINDOW_NS_MIN} ns`);
+  const workers = o.workers ?? Math.max(1, Math.min(o.cpus, hostCores));
+  if (workers > o.cpus) issues.push(`workers: ${workers} is more than cpus (${o.cpus}); allowed: 1 .. ${o.cpus}`);
+  const tasks: TaskInstance[] = [];
+  o.tasks.forEach((spec, i) => {
+    const cpus = spec.cpus ?? Array.from({ length: o.cpus }, (_, c) => c);
+    for (const c of cpus) if (c >= o.cpus) issues.push(`tasks.${i}.cpus: cpu ${c} does not exist; allowed: 0 .. ${o.cpus - 1}`);
+    const module = isAbsolute(spec.module) ? spec.module : resolve(spec.module);
+    const base = spec.name ?? `${spec.module.replace(/^.*[\\/]/, '').replace(/\.[cm]?[jt]s$/, '')}${spec.export === 'default' ? '' : `.${spec.export}`}`;
+    for (const cpu of cpus) for (let k = 0; k < spec.perCpu; k++) tasks.push({ id: tasks.length, name: `${base}/${tasks.length}`, module, export: spec.export, cpu, args: spec.args });
+  });
+  if (tasks.length > RUN_TASKS_MAX) issues.push(`tasks: ${tasks.length} task instances; allowed: at most ${RUN_TASKS_MAX}`);
+  if (issues.length) throw new RunConfigError(issues);
+  return {
+    cpus: o.cpus,
+    workers,
+    seed: o.seed,
+    durationNs,
+    windowNs,
+    memoryPages: (o.memoryMiB * 1024) / 4,
+    kernel: o.kernel,
+    costs: { ...COSTS_DEFAULT, ...(o.costs as Partial<Costs>) },
+    ringSlots: o.ringSlots,
+    tasks,
+  };
+}
+
+/** Which CPUs a worker hosts: contiguous blocks, as even as possible. */
+export function cpusOfWorker(cpus: number, workers: number, w: number): number[] {
+  const from = Math.floor((w * cpus) / workers);
+  const to = Math.floor(((w + 1) * cpus) / workers);
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}

@@ -1,0 +1,29 @@
+// costs: what each operation costs in simulated time. Defaults are orders of magnitude from the kernel on current
+// hardware; every run may override them, and the values are part of the run's configuration (and so its digest).
+
+export interface Costs {
+  /** Switching from one task to another on a CPU. */
+  readonly contextSwitchNs: number;
+  /** How long a task may compute before it is preempted in favour of a waiting one. */
+  readonly timeSliceNs: number;
+  /** An allocation served from the CPU's list or failed at the watermark check. */
+  readonly allocNs: number;
+  readonly freeNs: number;
+  readonly sendNs: number;
+  readonly recvNs: number;
+  /** From a send to the earliest delivery (an IPI's latency). */
+  readonly messageLatencyNs: number;
+  /** Holding the zone lock for one refill, drain or high-order operation. */
+  readonly zoneLockNs: number;
+}
+
+export const COSTS_DEFAULT: Costs = {
+  contextSwitchNs: 2_000,
+  timeSliceNs: 3_000_000,
+  allocNs: 150,
+  freeNs: 80,
+  sendNs: 300,
+  recvNs: 100,
+  messageLatencyNs: 1_000,
+  zoneLockNs: 600,
+};

@@ -1,0 +1,63 @@
+// event-heap: a CPU's pending events, a binary min-heap ordered by (time, sequence). The sequence number is the
+// CPU's own insertion counter, so equal times pop in insertion order and the order never depends on the host.
+
+export interface SimEvent {
+  timeNs: number;
+  seq: number;
+  kind: number;
+  taskId: number;
+  value: number;
+}
+
+export class EventHeap {
+  private readonly items: SimEvent[] = [];
+  private seq = 0;
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peekTimeNs(): number {
+    return this.items.length ? this.items[0]!.timeNs : Infinity;
+  }
+
+  push(timeNs: number, kind: number, taskId: number, value: number): void {
+    const e: SimEvent = { timeNs, seq: this.seq++, kind, taskId, value };
+    const a = this.items;
+    let i = a.length;
+    a.push(e);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(e, a[p]!)) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = e;
+  }
+
+  pop(): SimEvent | undefined {
+    const a = this.items;
+    if (a.length === 0) return undefined;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      let i = 0;
+      const n = a.length;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && less(a[r]!, a[l]!) ? r : l;
+        if (!less(a[c]!, last)) break;
+        a[i] = a[c]!;
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
+
+function less(x: SimEvent, y: SimEvent): boolean {
+  return x.timeNs < y.timeNs || (x.timeNs === y.timeNs && x.seq < y.seq);
+}

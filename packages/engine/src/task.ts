@@ -1,0 +1,87 @@
+// task: what a user's task is and the API it acts through. A task is a generator function: it yields operations
+// (compute, sleep, alloc, free, send, recv, yield) and receives each one's result, so straight-line code reads as
+// the kernel path it models. The engine runs it on a simulated CPU; the context gives it its own seeded random
+// stream, the simulated clock and its arguments.
+import type { GfpMask } from '@faultline/gfp';
+
+export const OP_COMPUTE = 1;
+export const OP_SLEEP = 2;
+export const OP_ALLOC = 3;
+export const OP_FREE = 4;
+export const OP_SEND = 5;
+export const OP_RECV = 6;
+export const OP_YIELD = 7;
+export const OP_NAMES = ['', 'compute', 'sleep', 'alloc', 'free', 'send', 'recv', 'yield'] as const;
+
+/** One operation a task yields. Build them with the context's methods. */
+export interface TaskOp {
+  readonly op: number;
+  readonly a: number;
+  readonly b: number;
+  readonly mask?: string | GfpMask;
+}
+
+export interface TaskContext {
+  /** Task number, unique in the run. */
+  readonly id: number;
+  readonly name: string;
+  /** The simulated CPU it runs on. */
+  readonly cpu: number;
+  readonly cpus: number;
+  /** The `args` of its task specification. */
+  readonly args: Readonly<Record<string, unknown>>;
+  /** Uniform in [0, 1), from a stream derived from the run's seed and the task's number. */
+  random(): number;
+  /** Simulated time now, in nanoseconds. */
+  now(): number;
+  /** Run on the CPU for this long (preempted at the end of the time slice if others wait). Result 0. */
+  compute(ns: number): TaskOp;
+  /** Block for this long, leaving the CPU to others. Result 0. */
+  sleep(ns: number): TaskOp;
+  /** Allocate 2^order pages with a GFP mask ("GFP_KERNEL|__GFP_NOWARN"). Result: a pfn, or -1 failed, -2 may reclaim. */
+  alloc(mask: string | GfpMask, order?: number): TaskOp;
+  /** Free a block this or another task allocated. Result: its order. */
+  free(pfn: number): TaskOp;
+  /** Send a number to a CPU's mailbox; it arrives no earlier than the next window. Result 0. */
+  send(cpu: number, value: number): TaskOp;
+  /** Take the next number from this CPU's mailbox, blocking until one arrives. */
+  recv(): TaskOp;
+  /** Let other runnable tasks run first. Result 0. */
+  yield(): TaskOp;
+}
+
+/** What a task module exports: a generator function of the context. */
+export type TaskFunction = (ctx: TaskContext) => Iterator<TaskOp, unknown, number>;
+
+/** A helper for typed task modules: `export default defineTask(function* (ctx) { ... })`. */
+export function defineTask(fn: TaskFunction): TaskFunction {
+  if (typeof fn !== 'function') throw new TypeError('defineTask: expected a generator function (function* (ctx) { ... })');
+  return fn;
+}
+
+export const TASK_STATES = ['runnable', 'running', 'sleeping', 'blocked-zone', 'blocked-recv', 'exited', 'failed'] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export interface AllocCounts {
+  calls: number;
+  granted: number;
+  failed: number;
+  mayReclaim: number;
+  deferred: number;
+  waitNs: number;
+}
+
+export interface TaskStats {
+  readonly id: number;
+  readonly name: string;
+  readonly cpu: number;
+  state: TaskState;
+  events: number;
+  runNs: number;
+  blockedNs: number;
+  allocs: Record<string, AllocCounts>;
+  frees: number;
+  sent: number;
+  received: number;
+  exitedAtNs: number | null;
+}
