@@ -3,6 +3,7 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import { runDemo } from './commands/demo.js';
+import { runCommand } from './commands/run.js';
 import { intOption } from './options.js';
 
 const program = new Command();
@@ -21,6 +22,23 @@ program
   .action(async (o: { cpus: number; pages: number; ops: number; seed: string }) => {
     const result = await runDemo(o);
     process.stdout.write(`${result.text}\n`);
+  });
+
+program
+  .command('run')
+  .description('run a simulation of your own task actors; prints per-CPU and per-task statistics and, last, the run digest')
+  .requiredOption('--task <module...>', 'task module(s) (JavaScript or TypeScript), path[#export]; one instance per CPU')
+  .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024), 4)
+  .option('--workers <n>', 'worker threads hosting them (1-cpus; default min(cpus, host cores))', intOption('--workers', 1, 1024))
+  .option('--seed <s>', 'seed of every random stream', 'faultline')
+  .option('--duration <t>', 'simulated time to run: ns, us, ms or s', '10ms')
+  .option('--window <t>', 'window length: cross-CPU effects take effect at window ends', '20us')
+  .option('--memory <MiB>', 'memory size in MiB (4-65536)', intOption('--memory', 4, 65_536), 256)
+  .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+', 'v6.3+')
+  .option('--json <file>', 'also write the whole result as JSON')
+  .action(async (o) => {
+    const r = await runCommand(o);
+    if (r.error) process.exitCode = 3;
   });
 
 program.parseAsync().catch((e: unknown) => {

@@ -73,7 +73,12 @@ export async function runSimulation(options: RunOptions): Promise<RunResult> {
     for (const d of deaths) d.catch(() => undefined);
     const dying = Promise.race(deaths);
     await Promise.race([Promise.all(remotes.map((r, w) => r.init({ config, worker: w, zone: zone.descriptor(), ctl, rings, spins }))), dying]);
-    const settled = await Promise.allSettled(remotes.map((r) => Promise.race([r.run(), dying])));
+    const abort = () => Atomics.store(new Int32Array(ctl), C_ABORT, 1);
+    const settled = await Promise.allSettled(remotes.map((r, w) => Promise.race([r.run(), dying]).catch((e: unknown) => {
+      abort();
+      died ??= `worker ${w} failed: ${(e as Error)?.message ?? String(e)}`;
+      throw e;
+    })));
     const reports = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value as WorkerReport] : []));
     return assemble(config, zone, reports, died, performance.now() - wallStart);
   } finally {

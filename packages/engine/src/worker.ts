@@ -9,7 +9,7 @@ import { WindowBarrier } from './barrier.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { cpusOfWorker, type RunConfig } from './config.js';
 import { SimCpu, type CpuStats } from './cpu.js';
-import { runLayout } from './layout.js';
+import { C_ABORT, C_BARRIER_GEN, runLayout } from './layout.js';
 import type { TaskFunction, TaskStats } from './task.js';
 import { runWindows, type WindowLoopResult } from './window-loop.js';
 import { ZoneCommitter } from './zone-commit.js';
@@ -86,7 +86,9 @@ const api = {
     const layout = runLayout(config.cpus, config.ringSlots);
     const ctl = new Int32Array(init.ctl);
     const t0 = performance.now();
-    const loop = runWindows({
+    let loop: WindowLoopResult;
+    try {
+      loop = runWindows({
       cpus,
       allCpus: config.cpus,
       ctl,
@@ -96,7 +98,14 @@ const api = {
       committer,
       durationNs: config.durationNs,
       windowNs: config.windowNs,
-    });
+      });
+    } catch (e) {
+      // Not a task's error but the engine's: release the other workers from their barrier, then report it.
+      Atomics.store(ctl, C_ABORT, 1);
+      Atomics.add(ctl, C_BARRIER_GEN, 1);
+      Atomics.notify(ctl, C_BARRIER_GEN);
+      throw e;
+    }
     const failed = cpus.find((c) => c.error !== null)?.error ?? null;
     return {
       worker: init.worker,

@@ -417,7 +417,8 @@ export class Zone {
    * Free the block whose first page is pfn. Order-0 pages go to this CPU's list (drained past pcpHigh); larger
    * blocks go back to the buddy lists. Detects double frees and frees of pages that are not allocated.
    * Credits pagesFreed to the page's owner, or pagesReclaimed to `reclaimer` when given. Returns the block's order,
-   * or ZONE_DEFERRED for a block of order > 0 while the view defers shared work (nothing changed yet).
+   * or ZONE_DEFERRED while the view defers shared work and the free needs the zone lock (a block of order > 0, or
+   * an order-0 page when the CPU's list is full): nothing changed yet, the caller applies it later.
    */
   free(cpu: number, pfn: number, reclaimer = -1): number {
     this.checkCpu(cpu);
@@ -435,9 +436,13 @@ export class Zone {
     const order = pageOrder(word);
     const owner = a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER]!;
     if (order === 0) {
-      // Claim the page before touching the list: of two racing frees exactly one wins this exchange.
       const b = cpuBase(L, cpu);
+      // A full list needs a drain, which needs the zone lock: leave the whole free to the caller's later pass.
+      if (this.deferShared && a[b + CPU_COUNT]! >= L.pcpCapacity) return ZONE_DEFERRED;
+      // Claim the page before touching the list: of two racing frees exactly one wins this exchange.
       if (Atomics.compareExchange(a, si, word, pageWord(PAGE_PCP, 0, cpu)) !== word) throw new DoubleFreeError(pfn, 'freed concurrently by another thread');
+      // A list a deferring view filled to capacity drains before it takes more.
+      if (a[b + CPU_COUNT]! >= L.pcpCapacity) this.drainBatch(cpu, a[b + CPU_BATCH]!);
       pcpPush(a, L, b, pfn);
       if (!this.deferShared && a[b + CPU_COUNT]! >= a[b + CPU_HIGH]!) this.drainBatch(cpu, a[b + CPU_BATCH]!);
     } else {

@@ -1,0 +1,69 @@
+// run: `faultline run --task ./my-task.ts ...`: one simulation with the user's tasks, a summary per CPU and per
+// task, and as the last line the run's digest, so anyone can check that another worker count gives the same run.
+import { writeFileSync } from 'node:fs';
+import { formatNs, runSimulation, type RunOptions, type RunResult } from '@faultline/engine';
+import { textTable } from '../text-table.js';
+
+export interface RunCommandOptions {
+  readonly task: string[];
+  readonly cpus: number;
+  readonly workers?: number;
+  readonly seed: string;
+  readonly duration: string;
+  readonly window: string;
+  readonly memory: number;
+  readonly kernel: string;
+  readonly json?: string;
+}
+
+export function runOptionsFromCli(o: RunCommandOptions): RunOptions {
+  return {
+    cpus: o.cpus,
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    seed: o.seed,
+    duration: o.duration,
+    window: o.window,
+    memoryMiB: o.memory,
+    kernel: o.kernel as RunOptions['kernel'],
+    tasks: o.task.map((spec) => {
+      const [module, exp] = spec.split('#');
+      return { module: module!, ...(exp ? { export: exp } : {}) };
+    }),
+  };
+}
+
+export function renderRun(r: RunResult): string {
+  const c = r.config;
+  const out: string[] = [];
+  out.push(`faultline run  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  window=${formatNs(c.windowNs)}  memory=${(c.memoryPages * 4) / 1024} MiB  kernel=${c.kernel}`);
+  out.push(`ended: ${r.endReason} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
+  if (r.error) out.push(`error: ${r.error.message}`);
+  for (const w of r.waits) out.push(`  waiting: ${w}`);
+  out.push('');
+  out.push(textTable(
+    ['cpu', 'events', 'busy', 'idle', 'ctx switches', 'msgs out', 'msgs in', 'zone waits'],
+    r.cpus.map((s) => [String(s.cpu), String(s.events), formatNs(s.busyNs), formatNs(s.idleNs), String(s.contextSwitches), String(s.messagesSent), String(s.messagesReceived), String(s.zoneDeferred)]),
+  ));
+  out.push('');
+  const rows: string[][] = [];
+  for (const t of r.tasks) {
+    const masks = Object.entries(t.allocs);
+    if (masks.length === 0) rows.push([t.name, String(t.cpu), t.state, String(t.events), formatNs(t.blockedNs), '-', '', '', '', '']);
+    masks.forEach(([mask, a], i) => rows.push([
+      i === 0 ? t.name : '', i === 0 ? String(t.cpu) : '', i === 0 ? t.state : '', i === 0 ? String(t.events) : '', i === 0 ? formatNs(t.blockedNs) : '',
+      mask, String(a.calls), String(a.granted), String(a.failed + a.mayReclaim), formatNs(a.waitNs),
+    ]));
+  }
+  out.push(textTable(['task', 'cpu', 'state', 'events', 'blocked', 'allocations by mask', 'calls', 'granted', 'refused', 'zone wait'], rows));
+  out.push('');
+  out.push(`zone: ${r.zone.freePagesExact} pages free of ${r.zone.pages}, ${r.zone.pcpPages} on per-CPU lists; zone lock ${r.zoneLock?.operations ?? 0} operations, waited ${formatNs(r.zoneLock?.waitNs ?? 0)}`);
+  out.push(`digest: ${r.digest}`);
+  return out.join('\n');
+}
+
+export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
+  const result = await runSimulation(runOptionsFromCli(o));
+  process.stdout.write(`${renderRun(result)}\n`);
+  if (o.json) writeFileSync(o.json, JSON.stringify(result, null, 2));
+  return result;
+}

@@ -1,0 +1,112 @@
+// The engine: determinism across worker counts and repeated runs, the scheduler's basics, and what a user sees
+// Workers load the built worker.js, so these tests use the built package (the test command builds first).
+// when a task throws, frees twice, deadlocks, or the configuration is wrong.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runSimulation, RunConfigError, type RunOptions } from '../dist/index.js';
+
+const task = (name: string) => fileURLToPath(new URL(`./tasks/${name}`, import.meta.url));
+
+const eight: RunOptions = {
+  cpus: 8,
+  seed: 'determinism',
+  duration: '3ms',
+  window: '10us',
+  memoryMiB: 8,
+  tasks: [
+    { module: task('mixed.mjs'), perCpu: 2, args: { receiver: true } },
+    { module: task('mixed.mjs'), export: 'pinger', cpus: [0, 5] },
+  ],
+};
+
+describe('determinism', () => {
+  it('gives the same digest and statistics for 8 CPUs on 1, 2, 4 and 8 workers', async () => {
+    const results = [];
+    for (const workers of [1, 2, 4, 8]) results.push(await runSimulation({ ...eight, workers }));
+    for (const r of results) {
+      expect(r.error).toBeNull();
+      expect(r.endReason).toBe('duration');
+    }
+    const [first, ...rest] = results;
+    // The run did real cross-CPU work, so equality means something.
+    expect(first!.cpus.reduce((s, c) => s + c.messagesSent, 0)).toBeGreaterThan(100);
+    expect(first!.cpus.reduce((s, c) => s + c.zoneDeferred, 0)).toBeGreaterThan(50);
+    expect(first!.tasks.some((t) => Object.values(t.allocs).some((a) => a.failed + a.mayReclaim > 0))).toBe(true);
+    for (const r of rest) {
+      expect(r.digest).toBe(first!.digest);
+      expect(r.tasks).toEqual(first!.tasks);
+      expect(r.cpus).toEqual(first!.cpus);
+      expect(r.zone.nrFree).toEqual(first!.zone.nrFree);
+    }
+  });
+
+  it('gives the same digest on repeated runs, and another digest for another seed', async () => {
+    const a = await runSimulation({ ...eight, workers: 2 });
+    const b = await runSimulation({ ...eight, workers: 2 });
+    const c = await runSimulation({ ...eight, workers: 2, seed: 'another' });
+    expect(b.digest).toBe(a.digest);
+    expect(c.digest).not.toBe(a.digest);
+  });
+
+  it('gives the same digest with 64 CPUs on 2 workers as on 1', async () => {
+    const many: RunOptions = { cpus: 64, seed: 'many', duration: '300us', memoryMiB: 16, tasks: [{ module: task('mixed.mjs') }] };
+    const one = await runSimulation({ ...many, workers: 1 });
+    const two = await runSimulation({ ...many, workers: 2 });
+    expect(two.digest).toBe(one.digest);
+    expect(one.cpus).toHaveLength(64);
+  });
+});
+
+describe('scheduling', () => {
+  it('runs tasks to completion and ends the run when all have exited', async () => {
+    const r = await runSimulation({ cpus: 2, seed: 'fin', duration: '1s', tasks: [{ module: task('bad.mjs'), export: 'finisher', perCpu: 3 }] });
+    expect(r.endReason).toBe('all-exited');
+    expect(r.tasks.every((t) => t.state === 'exited')).toBe(true);
+    // Three tasks of 10 us each on one CPU, with context switches between them.
+    expect(r.simulatedNs).toBeLessThan(1_000_000);
+    expect(r.cpus[0]!.contextSwitches).toBeGreaterThan(0);
+    expect(r.cpus[0]!.busyNs).toBeGreaterThanOrEqual(30_000);
+  });
+});
+
+describe('failures', () => {
+  it('a task that throws stops the run with its name, CPU and time, and returns what was gathered', async () => {
+    const r = await runSimulation({ cpus: 4, workers: 2, seed: 'x', duration: '1ms', tasks: [{ module: task('bad.mjs'), export: 'thrower', args: { cpu: 2, afterNs: 5000 } }] });
+    expect(r.endReason).toBe('task-error');
+    expect(r.error?.message).toMatch(/task 'bad\.thrower\/2' \(#2\) on cpu 2 at 5000 ns: threw: boom/);
+    expect(r.error?.cpu).toBe(2);
+    expect(r.error?.timeNs).toBe(5000);
+    expect(r.tasks).toHaveLength(4);
+    expect(r.tasks[2]!.state).toBe('failed');
+    expect(r.cpus.every((c) => c.events > 0)).toBe(true);
+  });
+
+  it('a double free is reported as the task\'s error', async () => {
+    const r = await runSimulation({ cpus: 1, seed: 'df', duration: '1ms', tasks: [{ module: task('bad.mjs'), export: 'doubleFree' }] });
+    expect(r.endReason).toBe('task-error');
+    expect(r.error?.message).toMatch(/double free of pfn \d+/);
+  });
+
+  it('reports a deadlock with what each task waits for', async () => {
+    const r = await runSimulation({ cpus: 3, seed: 'dl', duration: '1s', tasks: [{ module: task('bad.mjs'), export: 'waiter' }] });
+    expect(r.endReason).toBe('deadlock');
+    expect(r.waits).toHaveLength(3);
+    expect(r.waits[0]).toMatch(/task 'bad\.waiter\/0' \(#0\) on cpu 0: blocked-recv \(a message on its CPU\)/);
+    expect(r.simulatedNs).toBeLessThan(1_000_000);
+  });
+
+  it('names a missing module or export and lists what the module has', async () => {
+    await expect(runSimulation({ cpus: 1, seed: 's', duration: '1ms', tasks: [{ module: task('nope.mjs') }] })).rejects.toThrow(/could not be loaded/);
+    await expect(runSimulation({ cpus: 1, seed: 's', duration: '1ms', tasks: [{ module: task('bad.mjs'), export: 'notAFunction' }] })).rejects.toThrow(/no function export 'notAFunction'; its function exports: .*thrower/);
+  });
+
+  it('refuses a bad configuration, naming each field and what is allowed', async () => {
+    const bad = runSimulation({ cpus: 0, seed: '', duration: 'ten', tasks: [] } as never);
+    await expect(bad).rejects.toThrow(RunConfigError);
+    await expect(bad).rejects.toThrow(/cpus: Too small: expected number to be >=1/);
+    await expect(runSimulation({ cpus: 2, workers: 3, seed: 's', duration: '1ms', tasks: [{ module: task('mixed.mjs') }] })).rejects.toThrow(/workers: 3 is more than cpus \(2\)/);
+    await expect(runSimulation({ cpus: 2, seed: 's', duration: '1 fortnight', tasks: [{ module: task('mixed.mjs') }] })).rejects.toThrow(/duration: '1 fortnight' is not a duration; write a number with a unit/);
+    await expect(runSimulation({ cpus: 2, seed: 's', duration: '1ms', tasks: [{ module: task('mixed.mjs'), cpus: [5] }] })).rejects.toThrow(/tasks\.0\.cpus: cpu 5 does not exist; allowed: 0 \.\. 1/);
+    await expect(runSimulation({ cpus: 2, seed: 's', duration: '1ms', window: '10ns', tasks: [{ module: task('mixed.mjs') }] })).rejects.toThrow(/window: 10 ns is too short/);
+  });
+});
