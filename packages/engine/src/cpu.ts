@@ -3,33 +3,24 @@
 // FIFO run queue, a context-switch cost when the task changes, preemption of a computing task at the end of its time
 // slice when another waits, idle when nothing is runnable. Work that needs another CPU or the zone lock is queued in
 // its rings and resolved between windows (see window-loop.ts).
-import seedrandom from 'seedrandom';
 import { ALLOC_DEFERRED, type CompiledPlan, type Zone } from '@faultline/zone';
 import { formatGfp, parseGfp } from '@faultline/gfp';
 import type { Costs } from './costs.js';
 import { TraceHash } from './digest.js';
 import { EventHeap } from './event-heap.js';
+import { CpuRings } from './cpu-rings.js';
+import { countResult, type CpuStats } from './stats.js';
+import { makeTaskContext } from './task-context.js';
+import { ZW_ALLOC, ZW_FREE, type RunLayout } from './layout.js';
 import {
-  MSG_DST, MSG_F64, MSG_SEQ, MSG_TIME, MSG_VALUE, ZW_ALLOC, ZW_ARG, ZW_F64, ZW_FREE, ZW_GRANT, ZW_KIND, ZW_MASK,
-  ZW_OWNER, ZW_RESULT, ZW_SEQ, ZW_TASK, ZW_TIME, type RunLayout,
-} from './layout.js';
-import {
-  OP_ALLOC, OP_COMPUTE, OP_FREE, OP_NAMES, OP_RECV, OP_SEND, OP_SLEEP, OP_YIELD, type AllocCounts, type TaskContext,
-  type TaskFunction, type TaskOp, type TaskStats,
+  OP_ALLOC, OP_COMPUTE, OP_FREE, OP_NAMES, OP_RECV, OP_SEND, OP_SLEEP, OP_YIELD, TaskError, type AllocCounts,
+  type TaskOp, type TaskPlacement, type TaskStats,
 } from './task.js';
 
 export const EV_RUN = 1;
 export const EV_WAKE = 2;
 export const EV_DISPATCH = 3;
 export const EV_MSG = 4;
-
-/** A task threw, or did something the kernel would not allow. */
-export class TaskError extends Error {
-  override readonly name = 'TaskError';
-  constructor(readonly task: string, readonly taskId: number, readonly cpu: number, readonly timeNs: number, message: string) {
-    super(`task '${task}' (#${taskId}) on cpu ${cpu} at ${timeNs} ns: ${message}`);
-  }
-}
 
 interface Task {
   readonly id: number;
@@ -41,27 +32,9 @@ interface Task {
   pendingResult: number;
   blockedSinceNs: number;
   waitingFor: string;
-  /** Index of its pending zone work, or -1. */
+  /** When its pending zone work was queued, and under which mask name it is counted. */
   zoneWaitSinceNs: number;
   zoneWaitMask: string;
-}
-
-export interface TaskPlacement {
-  readonly id: number;
-  readonly name: string;
-  readonly fn: TaskFunction;
-  readonly args: Readonly<Record<string, unknown>>;
-}
-
-export interface CpuStats {
-  readonly cpu: number;
-  events: number;
-  busyNs: number;
-  idleNs: number;
-  contextSwitches: number;
-  messagesSent: number;
-  messagesReceived: number;
-  zoneDeferred: number;
 }
 
 export class SimCpu {
@@ -80,9 +53,9 @@ export class SimCpu {
   private idleSinceNs = 0;
   private readonly mailbox: number[] = [];
   private readonly recvWaiters: Task[] = [];
-  private msgSeq = 0;
-  private zwSeq = 0;
-  private readonly plans = new Map<string, CompiledPlan>();
+  private readonly ring: CpuRings;
+  private readonly plans = new Map<number, CompiledPlan>();
+  private readonly maskNames = new Map<number, string>();
   private readonly masks = new Map<string, number>();
 
   constructor(
@@ -90,34 +63,19 @@ export class SimCpu {
     private readonly cpus: number,
     private readonly zone: Zone,
     private readonly costs: Costs,
-    private readonly rings: Float64Array,
+    rings: Float64Array,
     private readonly layout: RunLayout,
     private readonly seed: string,
   ) {
+    this.ring = new CpuRings(rings, layout, id);
     this.stats = { cpu: id, events: 0, busyNs: 0, idleNs: 0, contextSwitches: 0, messagesSent: 0, messagesReceived: 0, zoneDeferred: 0 };
   }
 
   // ---- placement -------------------------------------------------------------------------------------------------
 
   place(p: TaskPlacement): void {
-    const rng = seedrandom.alea(`${this.seed}/task/${p.id}`);
     const self = this;
-    const ctx: TaskContext = {
-      id: p.id,
-      name: p.name,
-      cpu: this.id,
-      cpus: this.cpus,
-      args: p.args,
-      random: () => rng(),
-      now: () => self.nowNs,
-      compute: (ns) => op(OP_COMPUTE, checkNs(ns, 'compute')),
-      sleep: (ns) => op(OP_SLEEP, checkNs(ns, 'sleep')),
-      alloc: (mask, order = 0) => ({ op: OP_ALLOC, a: order, b: 0, mask }),
-      free: (pfn) => op(OP_FREE, pfn),
-      send: (cpu, value) => op(OP_SEND, cpu, value),
-      recv: () => op(OP_RECV, 0),
-      yield: () => op(OP_YIELD, 0),
-    };
+    const ctx = makeTaskContext({ id: p.id, name: p.name, cpu: this.id, cpus: this.cpus, args: p.args, seed: this.seed, now: () => self.nowNs });
     const stats: TaskStats = { id: p.id, name: p.name, cpu: this.id, state: 'runnable', events: 0, runNs: 0, blockedNs: 0, allocs: {}, frees: 0, sent: 0, received: 0, exitedAtNs: null };
     let iter: Iterator<TaskOp, unknown, number>;
     try {
@@ -153,23 +111,28 @@ export class SimCpu {
     this.windowEndNs = endNs;
     const heap = this.heap;
     while (this.error === null && heap.peekTimeNs() < endNs) {
+      // Copy the event out: the heap reuses its object on the next push.
       const e = heap.pop()!;
-      this.advanceTo(e.timeNs);
-      this.hash.add(e.timeNs, e.kind, e.taskId, e.value);
+      const timeNs = e.timeNs;
+      const kind = e.kind;
+      const taskId = e.taskId;
+      const value = e.value;
+      this.advanceTo(timeNs);
+      this.hash.add(timeNs, kind, taskId, value);
       this.stats.events++;
-      switch (e.kind) {
+      switch (kind) {
         case EV_RUN:
-          this.run(this.tasks[this.localIndex(e.taskId)]!, e.value);
+          this.run(this.tasks[this.localIndex(taskId)]!, value);
           break;
         case EV_WAKE:
-          this.wake(this.tasks[this.localIndex(e.taskId)]!, e.value);
+          this.wake(this.tasks[this.localIndex(taskId)]!, value);
           break;
         case EV_DISPATCH:
           this.dispatchQueued = false;
           this.dispatch();
           break;
         case EV_MSG:
-          this.deliver(e.value);
+          this.deliver(value);
           break;
       }
     }
@@ -345,9 +308,7 @@ export class SimCpu {
   }
 
   private fail(t: Task, message: string): void {
-    t.stats.state = 'failed';
-    this.current = null;
-    this.error = new TaskError(t.name, t.id, this.id, this.nowNs, message);
+    [t.stats.state, this.current, this.error] = ['failed', null, new TaskError(t.name, t.id, this.id, this.nowNs, message)];
   }
 
   private maskOf(mask: string | number): number {
@@ -369,7 +330,7 @@ export class SimCpu {
       this.fail(t, (e as Error).message);
       return null;
     }
-    const key = `${mask}/${o.a}`;
+    const key = mask * 16 + o.a; // mask < 2^23, order < 16: one number, no string per allocation
     let plan = this.plans.get(key);
     if (plan === undefined) {
       try {
@@ -388,7 +349,7 @@ export class SimCpu {
       this.stats.zoneDeferred++;
       if (!this.queueZoneWork(t, ZW_ALLOC, mask, o.a, owner)) return null;
       t.zoneWaitSinceNs = this.nowNs;
-      t.zoneWaitMask = formatGfp(mask, this.zone.config.kernel);
+      t.zoneWaitMask = this.maskName(mask);
       this.block(t, 'blocked-zone', `the zone lock for an order-${o.a} allocation`);
       return null;
     }
@@ -396,8 +357,17 @@ export class SimCpu {
     return pfn;
   }
 
+  private maskName(mask: number): string {
+    let name = this.maskNames.get(mask);
+    if (name === undefined) {
+      name = formatGfp(mask, this.zone.config.kernel);
+      this.maskNames.set(mask, name);
+    }
+    return name;
+  }
+
   private allocCounts(t: Task, mask: number): AllocCounts {
-    const name = formatGfp(mask, this.zone.config.kernel);
+    const name = this.maskName(mask);
     let c = t.stats.allocs[name];
     if (c === undefined) {
       c = { calls: 0, granted: 0, failed: 0, mayReclaim: 0, deferred: 0, waitNs: 0 };
@@ -424,26 +394,9 @@ export class SimCpu {
   }
 
   private queueZoneWork(t: Task, kind: number, mask: number, arg: number, owner: number): boolean {
-    const L = this.layout;
-    const base = L.zoneWorkOffset + this.id * L.zoneWorkStride;
-    const n = this.rings[base]!;
-    if (n >= L.ringSlots) {
-      this.fail(t, `more than ${L.ringSlots} zone operations in one window on this CPU; raise ringSlots or shorten the window`);
-      return false;
-    }
-    const s = base + 8 + n * ZW_F64;
-    const r = this.rings;
-    r[s + ZW_TIME] = this.nowNs;
-    r[s + ZW_SEQ] = this.zwSeq++;
-    r[s + ZW_KIND] = kind;
-    r[s + ZW_TASK] = t.id;
-    r[s + ZW_MASK] = mask;
-    r[s + ZW_ARG] = arg;
-    r[s + ZW_OWNER] = owner;
-    r[s + ZW_RESULT] = 0;
-    r[s + ZW_GRANT] = 0;
-    r[base] = n + 1;
-    return true;
+    if (this.ring.queueZoneWork(this.nowNs, kind, t.id, mask, arg, owner)) return true;
+    this.fail(t, `more than ${this.layout.ringSlots} zone operations in one window on this CPU; raise ringSlots or shorten the window`);
+    return false;
   }
 
   private send(t: Task, dst: number, value: number): boolean {
@@ -451,19 +404,10 @@ export class SimCpu {
       this.fail(t, `send to cpu ${dst}: allowed cpus 0 .. ${this.cpus - 1}`);
       return false;
     }
-    const L = this.layout;
-    const base = L.outboxOffset + this.id * L.outboxStride;
-    const n = this.rings[base]!;
-    if (n >= L.ringSlots) {
-      this.fail(t, `more than ${L.ringSlots} messages in one window from this CPU; raise ringSlots or shorten the window`);
+    if (!this.ring.send(this.nowNs, dst, value)) {
+      this.fail(t, `more than ${this.layout.ringSlots} messages in one window from this CPU; raise ringSlots or shorten the window`);
       return false;
     }
-    const s = base + 8 + n * MSG_F64;
-    this.rings[s + MSG_TIME] = this.nowNs;
-    this.rings[s + MSG_SEQ] = this.msgSeq++;
-    this.rings[s + MSG_DST] = dst;
-    this.rings[s + MSG_VALUE] = value;
-    this.rings[base] = n + 1;
     t.stats.sent++;
     this.stats.messagesSent++;
     return true;
@@ -484,63 +428,22 @@ export class SimCpu {
 
   /** Take the messages addressed to this CPU from every CPU's outbox: by source CPU, then in send order. */
   collectMessages(windowEndNs: number): void {
-    const L = this.layout;
-    const r = this.rings;
-    for (let src = 0; src < this.cpus; src++) {
-      const base = L.outboxOffset + src * L.outboxStride;
-      const n = r[base]!;
-      for (let i = 0; i < n; i++) {
-        const s = base + 8 + i * MSG_F64;
-        if (r[s + MSG_DST] !== this.id) continue;
-        const at = Math.max(r[s + MSG_TIME]! + this.costs.messageLatencyNs, windowEndNs);
-        this.heap.push(at, EV_MSG, src, r[s + MSG_VALUE]!);
-      }
-    }
+    this.ring.incoming((src, timeNs, value) => this.heap.push(Math.max(timeNs + this.costs.messageLatencyNs, windowEndNs), EV_MSG, src, value));
   }
 
   /** Wake the tasks whose zone work was applied: at the grant time, or the window's end if that is later. */
   collectZoneResults(windowEndNs: number): void {
-    const L = this.layout;
-    const r = this.rings;
-    const base = L.zoneWorkOffset + this.id * L.zoneWorkStride;
-    const n = r[base]!;
-    for (let i = 0; i < n; i++) {
-      const s = base + 8 + i * ZW_F64;
-      if (r[s + ZW_KIND] !== ZW_ALLOC) continue;
-      const taskId = r[s + ZW_TASK]!;
+    this.ring.allocResults((taskId, result, grantNs) => {
       const t = this.tasks[this.localIndex(taskId)]!;
-      const at = Math.max(r[s + ZW_GRANT]!, windowEndNs);
-      const result = r[s + ZW_RESULT]!;
+      const at = Math.max(grantNs, windowEndNs);
       const counts = t.stats.allocs[t.zoneWaitMask]!;
       countResult(counts, result);
       counts.waitNs += at - t.zoneWaitSinceNs;
       this.heap.push(at, EV_WAKE, taskId, result);
-    }
+    });
   }
 
   clearRings(): void {
-    const L = this.layout;
-    this.rings[L.outboxOffset + this.id * L.outboxStride] = 0;
-    this.rings[L.zoneWorkOffset + this.id * L.zoneWorkStride] = 0;
+    this.ring.clear();
   }
-
-  pendingRingWork(): number {
-    const L = this.layout;
-    return this.rings[L.outboxOffset + this.id * L.outboxStride]! + this.rings[L.zoneWorkOffset + this.id * L.zoneWorkStride]!;
-  }
-}
-
-function op(kind: number, a: number, b = 0): TaskOp {
-  return { op: kind, a, b };
-}
-
-function checkNs(ns: number, what: string): number {
-  if (!Number.isSafeInteger(ns) || ns < 0) throw new RangeError(`ctx.${what}(${ns}): expected a whole number of nanoseconds >= 0`);
-  return ns;
-}
-
-function countResult(c: AllocCounts, pfn: number): void {
-  if (pfn >= 0) c.granted++;
-  else if (pfn === -1) c.failed++;
-  else c.mayReclaim++;
 }

@@ -11,6 +11,8 @@ export interface SimEvent {
 
 export class EventHeap {
   private readonly items: SimEvent[] = [];
+  /** Popped events, reused by push so the hot loop allocates nothing. A popped event is valid until the next push. */
+  private readonly spare: SimEvent[] = [];
   private seq = 0;
 
   get size(): number {
@@ -22,7 +24,12 @@ export class EventHeap {
   }
 
   push(timeNs: number, kind: number, taskId: number, value: number): void {
-    const e: SimEvent = { timeNs, seq: this.seq++, kind, taskId, value };
+    const e = this.spare.pop() ?? { timeNs: 0, seq: 0, kind: 0, taskId: 0, value: 0 };
+    e.timeNs = timeNs;
+    e.seq = this.seq++;
+    e.kind = kind;
+    e.taskId = taskId;
+    e.value = value;
     const a = this.items;
     let i = a.length;
     a.push(e);
@@ -39,6 +46,7 @@ export class EventHeap {
     const a = this.items;
     if (a.length === 0) return undefined;
     const top = a[0]!;
+    this.spare.push(top);
     const last = a.pop()!;
     if (a.length > 0) {
       let i = 0;

@@ -8,7 +8,7 @@ import { releaseProxy, wrap, type Remote } from 'comlink';
 import { Zone, type ZoneCounts } from '@faultline/zone';
 import { nodeEndpoint } from './comlink-node.js';
 import { resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
-import type { CpuStats } from './cpu.js';
+import type { CpuStats } from './stats.js';
 import { runDigest } from './digest.js';
 import { C_ABORT, runLayout } from './layout.js';
 import type { TaskStats } from './task.js';
@@ -30,7 +30,8 @@ export interface RunResult {
   readonly waits: string[];
   readonly events: number;
   readonly digest: string;
-  readonly host: { workers: number; wallMs: number; barrierRounds: number; barrierMs: number };
+  /** Host figures: wall time of the whole call, of the window loop alone (the slowest worker's), barrier waits. */
+  readonly host: { workers: number; wallMs: number; loopMs: number; barrierRounds: number; barrierMs: number };
 }
 
 export class RunError extends Error {
@@ -120,6 +121,7 @@ function assemble(config: RunConfig, zone: Zone, reports: WorkerReport[], died: 
     host: {
       workers: config.workers,
       wallMs,
+      loopMs: Math.max(0, ...reports.map((r) => r.hostMs)),
       barrierRounds: loop?.barrierRounds ?? 0,
       barrierMs: Math.max(0, ...reports.map((r) => r.loop.barrierNs / 1e6)),
     },

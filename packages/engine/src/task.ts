@@ -85,3 +85,19 @@ export interface TaskStats {
   received: number;
   exitedAtNs: number | null;
 }
+
+/** A task threw, or did something the kernel would not allow. */
+export class TaskError extends Error {
+  override readonly name = 'TaskError';
+  constructor(readonly task: string, readonly taskId: number, readonly cpu: number, readonly timeNs: number, message: string) {
+    super(`task '${task}' (#${taskId}) on cpu ${cpu} at ${timeNs} ns: ${message}`);
+  }
+}
+
+export interface TaskPlacement {
+  readonly id: number;
+  readonly name: string;
+  readonly fn: TaskFunction;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+

@@ -1,0 +1,35 @@
+// `faultline run` with the README's custom task, as a user runs it: the same digest for 1 and 4 workers, the
+// summary, and a clear error for a task module that does not exist.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/faultline.mjs', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root });
+
+describe('faultline run', () => {
+  it('prints the same digest for the README task on 1 and 4 workers, as its last line', () => {
+    const args = ['run', '--task', './examples/alloc-churn.ts', '--cpus', '4', '--seed', '42', '--duration', '2ms'];
+    const one = run(...args, '--workers', '1');
+    const four = run(...args, '--workers', '4');
+    expect(one.status, one.stderr).toBe(0);
+    expect(four.status, four.stderr).toBe(0);
+    const digest = (s: string) => s.trimEnd().split('\n').at(-1);
+    expect(digest(one.stdout)).toMatch(/^digest: [0-9a-f]{64}$/);
+    expect(digest(four.stdout)).toBe(digest(one.stdout));
+    expect(one.stdout).toContain('seed=42');
+    expect(one.stdout).toMatch(/alloc-churn\/0\s+0\s+\w+\s+\d+/);
+    expect(one.stdout).toMatch(/GFP_NOWAIT\|__GFP_NOMEMALLOC\s+\d+/);
+  });
+  it('names a task module that cannot be loaded', () => {
+    const r = run('run', '--task', './no/such/task.ts', '--cpus', '1', '--duration', '1ms');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/task module '.*no\/such\/task\.ts' could not be loaded/);
+  });
+  it('names an invalid option value', () => {
+    const r = run('run', '--task', './examples/alloc-churn.ts', '--duration', 'forever');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/duration: 'forever' is not a duration/);
+  });
+});

@@ -1,0 +1,80 @@
+// cpu-rings: one CPU's side of the shared rings: writing its outgoing messages and queued zone work during a
+// window, and, between windows, reading the messages addressed to it from every outbox and the results of its own
+// zone work. Slot layouts are in layout.ts.
+import {
+  MSG_DST, MSG_F64, MSG_SEQ, MSG_TIME, MSG_VALUE, ZW_ALLOC, ZW_ARG, ZW_F64, ZW_GRANT, ZW_KIND, ZW_MASK, ZW_OWNER,
+  ZW_RESULT, ZW_SEQ, ZW_TASK, ZW_TIME, type RunLayout,
+} from './layout.js';
+
+export class CpuRings {
+  private readonly outbox: number;
+  private readonly zoneWork: number;
+  private msgSeq = 0;
+  private zwSeq = 0;
+
+  constructor(private readonly rings: Float64Array, private readonly layout: RunLayout, private readonly cpu: number) {
+    this.outbox = layout.outboxOffset + cpu * layout.outboxStride;
+    this.zoneWork = layout.zoneWorkOffset + cpu * layout.zoneWorkStride;
+  }
+
+  /** Queue zone work for the between-windows pass; false when the ring is full. */
+  queueZoneWork(timeNs: number, kind: number, taskId: number, mask: number, arg: number, owner: number): boolean {
+    const r = this.rings;
+    const n = r[this.zoneWork]!;
+    if (n >= this.layout.ringSlots) return false;
+    const s = this.zoneWork + 8 + n * ZW_F64;
+    r[s + ZW_TIME] = timeNs;
+    r[s + ZW_SEQ] = this.zwSeq++;
+    r[s + ZW_KIND] = kind;
+    r[s + ZW_TASK] = taskId;
+    r[s + ZW_MASK] = mask;
+    r[s + ZW_ARG] = arg;
+    r[s + ZW_OWNER] = owner;
+    r[s + ZW_RESULT] = 0;
+    r[s + ZW_GRANT] = 0;
+    r[this.zoneWork] = n + 1;
+    return true;
+  }
+
+  /** Queue a message; false when the outbox is full. */
+  send(timeNs: number, dst: number, value: number): boolean {
+    const r = this.rings;
+    const n = r[this.outbox]!;
+    if (n >= this.layout.ringSlots) return false;
+    const s = this.outbox + 8 + n * MSG_F64;
+    r[s + MSG_TIME] = timeNs;
+    r[s + MSG_SEQ] = this.msgSeq++;
+    r[s + MSG_DST] = dst;
+    r[s + MSG_VALUE] = value;
+    r[this.outbox] = n + 1;
+    return true;
+  }
+
+  /** Every message addressed to this CPU: by source CPU, then in send order. */
+  incoming(visit: (src: number, timeNs: number, value: number) => void): void {
+    const { rings: r, layout: L } = this;
+    for (let src = 0; src < L.cpus; src++) {
+      const base = L.outboxOffset + src * L.outboxStride;
+      const n = r[base]!;
+      for (let i = 0; i < n; i++) {
+        const s = base + 8 + i * MSG_F64;
+        if (r[s + MSG_DST] === this.cpu) visit(src, r[s + MSG_TIME]!, r[s + MSG_VALUE]!);
+      }
+    }
+  }
+
+  /** The applied allocations of this CPU's zone work, in queue order. */
+  allocResults(visit: (taskId: number, result: number, grantNs: number) => void): void {
+    const r = this.rings;
+    const n = r[this.zoneWork]!;
+    for (let i = 0; i < n; i++) {
+      const s = this.zoneWork + 8 + i * ZW_F64;
+      if (r[s + ZW_KIND] === ZW_ALLOC) visit(r[s + ZW_TASK]!, r[s + ZW_RESULT]!, r[s + ZW_GRANT]!);
+    }
+  }
+
+  clear(): void {
+    this.rings[this.outbox] = 0;
+    this.rings[this.zoneWork] = 0;
+  }
+}

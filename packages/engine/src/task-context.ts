@@ -1,0 +1,43 @@
+// task-context: the object a task acts through. Its methods build the operations a task yields; its random stream
+// is derived from the run's seed and the task's number alone, so it is the same on any worker.
+import seedrandom from 'seedrandom';
+import { OP_ALLOC, OP_COMPUTE, OP_FREE, OP_RECV, OP_SEND, OP_SLEEP, OP_YIELD, type TaskContext, type TaskOp } from './task.js';
+
+export interface TaskContextInput {
+  readonly id: number;
+  readonly name: string;
+  readonly cpu: number;
+  readonly cpus: number;
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly seed: string;
+  readonly now: () => number;
+}
+
+export function makeTaskContext(x: TaskContextInput): TaskContext {
+  const rng = seedrandom.alea(`${x.seed}/task/${x.id}`);
+  return {
+    id: x.id,
+    name: x.name,
+    cpu: x.cpu,
+    cpus: x.cpus,
+    args: x.args,
+    random: () => rng(),
+    now: x.now,
+    compute: (ns) => op(OP_COMPUTE, checkNs(ns, 'compute')),
+    sleep: (ns) => op(OP_SLEEP, checkNs(ns, 'sleep')),
+    alloc: (mask, order = 0) => ({ op: OP_ALLOC, a: order, b: 0, mask }),
+    free: (pfn) => op(OP_FREE, pfn),
+    send: (cpu, value) => op(OP_SEND, cpu, value),
+    recv: () => op(OP_RECV, 0),
+    yield: () => op(OP_YIELD, 0),
+  };
+}
+
+function op(kind: number, a: number, b = 0): TaskOp {
+  return { op: kind, a, b };
+}
+
+function checkNs(ns: number, what: string): number {
+  if (!Number.isSafeInteger(ns) || ns < 0) throw new RangeError(`ctx.${what}(${ns}): expected a whole number of nanoseconds >= 0`);
+  return ns;
+}
