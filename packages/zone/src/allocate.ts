@@ -5,7 +5,8 @@
 import { ALLOC_STEPS, type AllocStep } from '@faultline/gfp';
 import { ACCT } from './counters.js';
 import { STEP_EMERGENCY, STEP_FAST, STEP_SLOW, ZONE_DEFERRED } from './steps.js';
-import type { CompiledPlan, Zone } from './zone.js';
+import type { CompiledPlan } from './plan.js';
+import type { Zone } from './zone.js';
 
 export const ALLOC_FAILED = -1;
 export const ALLOC_MAY_RECLAIM = -2;

@@ -1,6 +1,8 @@
 // @faultline/zone: a memory node of zones in SharedArrayBuffers, usable from many worker threads at once.
 export { Zone } from './zone.js';
-export type { ZoneDescriptor, CompiledPlan, ZoneCounts, PageHolding } from './zone.js';
+export type { ZoneDescriptor } from './zone.js';
+export type { CompiledPlan } from './plan.js';
+export type { ZoneCounts, PageHolding, PageInfo } from './zone-report.js';
 export { MemoryNode } from './node.js';
 export type { MemoryNodeOptions, NodeDescriptor, NodePlan, NodeZoneSpec } from './node.js';
 export { allocate, newAllocOutcome, ALLOC_FAILED, ALLOC_MAY_RECLAIM, ALLOC_DEFERRED } from './allocate.js';

@@ -8,7 +8,8 @@ import type { ZoneOptions } from './config.js';
 import { addAccountRows, emptyAccountRow, type AccountRow } from './counters.js';
 import { BadFreeError, ZoneConfigError } from './errors.js';
 import { lowmemReserves, minFreeKbytes, ZONE_TYPES, type ZoneType } from './sizing.js';
-import { Zone, type CompiledPlan, type ZoneDescriptor } from './zone.js';
+import type { CompiledPlan } from './plan.js';
+import { Zone, type ZoneDescriptor } from './zone.js';
 
 export interface NodeZoneSpec {
   readonly type: ZoneType;

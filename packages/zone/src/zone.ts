@@ -3,68 +3,27 @@
 // which page with which mask. A Zone object is a view: create() builds the buffer once, attach() opens it in another
 // worker thread. Preconditions for sharing: each CPU number is driven by one thread at a time (its page list and
 // vmstat delta are that thread's alone); everything else is safe from any thread.
-import {
-  ALLOC_NO_WATERMARKS, formatGfp, mayUseHighatomic, parseGfp, planAllocation, watermarkLinePages, ORDER_MAX,
-  type AllocContext, type AllocPlan, type GfpMask, type Watermarks,
-} from '@faultline/gfp';
+import { parseGfp, planAllocation, type AllocContext, type GfpMask, type Watermarks } from '@faultline/gfp';
+import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
 import { BuddyArea } from './buddy.js';
 import { resolveZoneConfig, type ZoneConfig, type ZoneOptions } from './config.js';
 import { ACCOUNT_COUNTER_COUNT, ACCOUNT_COUNTERS, ACCOUNT_MIN_COUNTERS, ACCT, addAccountRows, emptyAccountRow, type AccountRow } from './counters.js';
 import { BadFreeError, DoubleFreeError, ZoneConfigError } from './errors.js';
 import {
-  CPU_BATCH, CPU_COUNT, CPU_DRAINS, CPU_FREE_DELTA, CPU_HEAD, CPU_HIGH, CPU_REFILLS, H_KSWAPD_WAKE_SEQ, H_KSWAPD_WAKES,
-  H_LOCK_ACQUIRES, H_LOCK_CONTENDED, H_LOWMEM_RESERVE, H_NR_FREE, H_NR_FREE_EXACT, H_NR_FREE_PAGES,
-  H_RESERVED_HIGHATOMIC, H_STAT_THRESHOLD, H_WMARK_HIGH, H_WMARK_LOW, H_WMARK_MIN, H_WMARK_VERSION, ORDER_COUNT,
-  PAGE_RECORD_I32, PG_STATE, PG_OWNER, PG_MASK,
+  CPU_BATCH, CPU_COUNT, CPU_DRAINS, CPU_FREE_DELTA, CPU_HIGH, CPU_REFILLS, H_KSWAPD_WAKE_SEQ, H_KSWAPD_WAKES,
+  H_LOWMEM_RESERVE, H_NR_FREE_EXACT, H_NR_FREE_PAGES, H_RESERVED_HIGHATOMIC, H_STAT_THRESHOLD, H_WMARK_HIGH,
+  H_WMARK_LOW, H_WMARK_MIN, H_WMARK_VERSION, PAGE_RECORD_I32, PG_STATE, PG_OWNER, PG_MASK,
 } from './layout.js';
-import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_KIND_NAMES, PAGE_PCP, pageCpu, pageKind, pageOrder, pageWord } from './page-state.js';
+import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_PCP, pageCpu, pageKind, pageOrder, pageWord } from './page-state.js';
 import { cpuBase, pcpPages, pcpPopNewest, pcpPopOldest, pcpPush } from './pcp.js';
-import { zoneLock, zoneUnlock } from './zone-lock.js';
+import { compilePlan, type CompiledPlan } from './plan.js';
 import { STEP_FAST, STEP_SLOW, ZONE_DEFERRED } from './steps.js';
-import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
+import { zoneLock, zoneUnlock } from './zone-lock.js';
+import { zoneCounts, zoneHoldings, zonePageInfo, type PageHolding, type PageInfo, type ZoneCounts } from './zone-report.js';
 
 export interface ZoneDescriptor {
   readonly sab: SharedArrayBuffer;
   readonly config: ZoneConfig;
-}
-
-/** A plan bound to this zone's watermarks: the lines each step checks, as integers, recomputed when they change. */
-export interface CompiledPlan {
-  readonly plan: AllocPlan;
-  version: number;
-  /** free - unusable must be above these; unusable = 2^order - 1, plus the highatomic reserve unless usable. */
-  fastLine: number;
-  fastHighatomic: boolean;
-  slowLine: number;
-  slowHighatomic: boolean;
-  /** 0: no emergency access; 1: NO_WATERMARKS; 2: a checked line (ALLOC_OOM). */
-  reserveKind: 0 | 1 | 2;
-  reserveLine: number;
-  reserveHighatomic: boolean;
-}
-
-
-export interface ZoneCounts {
-  readonly name: string;
-  readonly pages: number;
-  readonly freePages: number;
-  readonly freePagesSnapshot: number;
-  readonly freePagesExact: number;
-  readonly pcpPages: number;
-  readonly nrFree: readonly number[];
-  readonly watermarks: Watermarks;
-  readonly kswapdWakes: number;
-  readonly lockAcquires: number;
-  readonly lockContended: number;
-  readonly pcpRefills: number;
-  readonly pcpDrains: number;
-}
-
-export interface PageHolding {
-  readonly owner: number;
-  readonly mask: GfpMask;
-  readonly maskText: string;
-  readonly pages: number;
 }
 
 export class Zone {
@@ -187,20 +146,7 @@ export class Zone {
   /** Bind a plan to the current watermarks; cheap when nothing changed. */
   compile(cp: CompiledPlan): CompiledPlan {
     const version = Atomics.load(this.a, H_WMARK_VERSION);
-    if (cp.version === version) return cp;
-    const { plan } = cp;
-    const w = this.watermarks;
-    const reserve = this.lowmemReservePages;
-    const k = plan.kernel;
-    cp.fastLine = watermarkLinePages(w.lowPages, plan.fastFlags, k, reserve);
-    cp.fastHighatomic = mayUseHighatomic(plan.fastFlags, k);
-    cp.slowLine = watermarkLinePages(w.minPages, plan.slowFlags, k, reserve);
-    cp.slowHighatomic = mayUseHighatomic(plan.slowFlags, k);
-    cp.reserveKind = plan.reserveFlags === 0 ? 0 : plan.reserveFlags & ALLOC_NO_WATERMARKS ? 1 : 2;
-    cp.reserveLine = plan.reserveFlags === 0 ? 0 : watermarkLinePages(w.minPages, plan.reserveFlags, k, reserve);
-    cp.reserveHighatomic = mayUseHighatomic(plan.reserveFlags, k);
-    cp.version = version;
-    return cp;
+    return cp.version === version ? cp : compilePlan(cp, version, this.watermarks, this.lowmemReservePages);
   }
 
   // ---- counters ------------------------------------------------------------------------------------------------
@@ -218,12 +164,9 @@ export class Zone {
     return v < 0 ? 0 : v;
   }
 
-  /** Pages in the buddy lists, exactly (read under the lock). */
+  /** Pages in the buddy lists, exactly (changed only under the lock, so an atomic read is exact). */
   freePagesExact(): number {
-    zoneLock(this.a);
-    const v = this.a[H_NR_FREE_EXACT]!;
-    zoneUnlock(this.a);
-    return v;
+    return Atomics.load(this.a, H_NR_FREE_EXACT);
   }
 
   /** __mod_zone_page_state: add to this CPU's delta; fold it into the global counter past the threshold. */
@@ -265,33 +208,17 @@ export class Zone {
   }
 
   counts(): ZoneCounts {
-    const a = this.a;
-    let pcp = 0;
-    let refills = 0;
-    let drains = 0;
-    for (let cpu = 0; cpu < this.config.cpus; cpu++) {
-      const b = cpuBase(this.config.layout, cpu);
-      pcp += Atomics.load(a, b + CPU_COUNT);
-      refills += Atomics.load(a, b + CPU_REFILLS);
-      drains += Atomics.load(a, b + CPU_DRAINS);
-    }
-    const nrFree: number[] = [];
-    for (let o = 0; o < ORDER_COUNT; o++) nrFree.push(Atomics.load(a, H_NR_FREE + o));
-    return {
-      name: this.config.name,
-      pages: this.config.pages,
-      freePages: this.freePages(),
-      freePagesSnapshot: this.freePagesSnapshot(),
-      freePagesExact: Atomics.load(a, H_NR_FREE_EXACT),
-      pcpPages: pcp,
-      nrFree,
-      watermarks: this.watermarks,
-      kswapdWakes: Atomics.load(a, H_KSWAPD_WAKES),
-      lockAcquires: Atomics.load(a, H_LOCK_ACQUIRES),
-      lockContended: Atomics.load(a, H_LOCK_CONTENDED),
-      pcpRefills: refills,
-      pcpDrains: drains,
-    };
+    return zoneCounts(this);
+  }
+
+  /** Who holds allocated pages now, by owner and mask. */
+  holdings(): PageHolding[] {
+    return zoneHoldings(this);
+  }
+
+  /** Where a page is now: 'buddy', 'pcp', 'allocated' or 'tail', with its order, CPU, owner and mask. */
+  pageInfo(pfn: number): PageInfo {
+    return zonePageInfo(this, pfn);
   }
 
   // ---- kswapd signal -------------------------------------------------------------------------------------------
@@ -519,34 +446,4 @@ export class Zone {
     this.checkCpu(cpu);
     return pcpPages(this.a, this.config.layout, cpuBase(this.config.layout, cpu));
   }
-
-  /** Who holds allocated pages now, by owner and mask. */
-  holdings(): PageHolding[] {
-    const a = this.a;
-    const L = this.config.layout;
-    const by = new Map<string, { owner: number; mask: number; pages: number }>();
-    for (let pfn = 0; pfn < L.pages; pfn++) {
-      const w = Atomics.load(a, L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE);
-      if (pageKind(w) !== PAGE_ALLOCATED) continue;
-      const owner = a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER]!;
-      const mask = a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK]!;
-      const key = `${owner}/${mask}`;
-      const h = by.get(key) ?? { owner, mask, pages: 0 };
-      h.pages += 1 << pageOrder(w);
-      by.set(key, h);
-    }
-    return [...by.values()]
-      .sort((x, y) => x.owner - y.owner || x.mask - y.mask)
-      .map((h) => ({ ...h, maskText: formatGfp(h.mask, this.config.kernel) }));
-  }
-
-  /** Where a page is now: 'buddy', 'pcp', 'allocated' or 'tail', with its order and CPU. */
-  pageInfo(pfn: number): { kind: string; order: number; cpu: number; owner: number; mask: number } {
-    const L = this.config.layout;
-    if (!(pfn >= 0 && pfn < L.pages)) throw new RangeError(`pfn: ${pfn}; allowed 0 .. ${L.pages - 1}`);
-    const w = Atomics.load(this.a, L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE);
-    return { kind: PAGE_KIND_NAMES[pageKind(w)] ?? 'unknown', order: pageOrder(w), cpu: pageCpu(w), owner: this.a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER]!, mask: this.a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK]! };
-  }
-
-  static readonly ORDER_MAX = ORDER_MAX;
 }
