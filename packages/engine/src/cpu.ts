@@ -50,7 +50,6 @@ export class SimCpu {
   private current: Task | null = null;
   private lastRan: Task | null = null;
   private dispatchQueued = false;
-  private idleSinceNs = 0;
   private readonly mailbox: number[] = [];
   private readonly recvWaiters: Task[] = [];
   private readonly ring: CpuRings;

@@ -6,11 +6,11 @@ export const C_BARRIER_COUNT = 0;
 export const C_BARRIER_GEN = 16; // its own cache line: every waiter reads it
 export const C_ABORT = 32; // set by the main thread when a worker died: everyone stops at the next barrier
 export const CONTROL_HEADER_I32 = 48;
-/** Per CPU, published at the end of each window: live tasks, pending events, next event time (as two halves). */
+/** Per CPU, published at the end of each window: live tasks and whether a task failed. (Its next event time is
+ * published in the Float64 rings, at nextEventOffset + cpu.) */
 export const CPU_PUB_LIVE = 0;
 export const CPU_PUB_ERROR = 1; // 1 when a task on this CPU threw
 export const CPU_PUB_STRIDE_I32 = 4;
-/** Per CPU next event time, Float64 (Infinity when none). */
 
 // Outbox message: [timeNs, seq, dstCpu, value]
 export const MSG_TIME = 0;
