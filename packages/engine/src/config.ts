@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { KERNEL_BEHAVIOURS, KERNEL_DEFAULT, type KernelBehaviour } from '@faultline/gfp';
 import { COSTS_DEFAULT, type Costs } from './costs.js';
+import { LOCK_KINDS, type LockSpec } from './locks.js';
 import { parseDurationNs } from './time.js';
 
 export const RUN_CPUS_MAX = 1024;
@@ -13,6 +14,8 @@ export const WINDOW_DEFAULT = '20us';
 export const WINDOW_NS_MIN = 100;
 export const MEMORY_MIB_DEFAULT = 256;
 export const MEMORY_MIB_MAX = 65_536;
+export const RUN_LOCKS_MAX = 65_536;
+export const RUN_MODULES_MAX = 32;
 
 const duration = z.union([z.string(), z.number()]);
 
@@ -25,6 +28,19 @@ const taskSpecSchema = z.object({
   /** The CPUs it starts on, one instance each (times perCpu); default: every CPU. */
   cpus: z.array(z.number().int().min(0)).min(1).optional(),
   perCpu: z.number().int().min(1).max(1024).default(1),
+  args: z.record(z.string(), z.unknown()).default({}),
+}).strict();
+
+const lockSpecSchema = z.object({
+  kind: z.enum(LOCK_KINDS),
+  /** The CPU that may take it at once before anyone has used it. */
+  home: z.number().int().min(0).optional(),
+}).strict();
+
+const moduleSpecSchema = z.object({
+  /** Path of a kernel module (JavaScript or TypeScript), relative to the working directory. */
+  module: z.string().min(1),
+  export: z.string().min(1).default('default'),
   args: z.record(z.string(), z.unknown()).default({}),
 }).strict();
 
@@ -42,10 +58,15 @@ export const runOptionsSchema = z.object({
   tasks: z.array(taskSpecSchema).min(1).max(RUN_TASKS_MAX),
   costs: costsSchema.default({}),
   ringSlots: z.number().int().min(16).max(1 << 20).default(RING_SLOTS_DEFAULT),
+  /** Locks tasks may take, by name: { mmap_lock: { kind: 'rwsem' } }. */
+  locks: z.record(z.string().min(1), lockSpecSchema).default({}),
+  /** Kernel modules loaded in every worker (hooks.ts). */
+  modules: z.array(moduleSpecSchema).max(RUN_MODULES_MAX).default([]),
 }).strict();
 
 export type RunOptions = z.input<typeof runOptionsSchema>;
 export type TaskSpec = z.input<typeof taskSpecSchema>;
+export type ModuleSpec = z.output<typeof moduleSpecSchema>;
 
 export interface TaskInstance {
   readonly id: number;
@@ -67,6 +88,8 @@ export interface RunConfig {
   readonly costs: Costs;
   readonly ringSlots: number;
   readonly tasks: readonly TaskInstance[];
+  readonly locks: readonly LockSpec[];
+  readonly modules: readonly ModuleSpec[];
 }
 
 /** A configuration that does not validate; the message names each field and what is allowed. */
@@ -107,6 +130,14 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     for (const cpu of cpus) for (let k = 0; k < spec.perCpu; k++) tasks.push({ id: tasks.length, name: `${base}/${tasks.length}`, module, export: spec.export, cpu, args: spec.args });
   });
   if (tasks.length > RUN_TASKS_MAX) issues.push(`tasks: ${tasks.length} task instances; allowed: at most ${RUN_TASKS_MAX}`);
+  const perCpu = new Array<number>(o.cpus).fill(0);
+  for (const t of tasks) if (t.cpu < o.cpus) perCpu[t.cpu]!++;
+  const busiest = Math.max(...perCpu);
+  if (busiest > o.ringSlots) issues.push(`ringSlots: ${o.ringSlots} is fewer than the ${busiest} tasks on one CPU; allowed: at least that many`);
+  const locks: LockSpec[] = Object.entries(o.locks).map(([name, l]) => ({ name, ...l }));
+  if (locks.length > RUN_LOCKS_MAX) issues.push(`locks: ${locks.length} locks; allowed: at most ${RUN_LOCKS_MAX}`);
+  for (const l of locks) if (l.home !== undefined && l.home >= o.cpus) issues.push(`locks.${l.name}.home: cpu ${l.home} does not exist; allowed: 0 .. ${o.cpus - 1}`);
+  const modules = o.modules.map((m) => ({ ...m, module: isAbsolute(m.module) ? m.module : resolve(m.module) }));
   if (issues.length) throw new RunConfigError(issues);
   return {
     cpus: o.cpus,
@@ -119,6 +150,8 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     costs: { ...COSTS_DEFAULT, ...(o.costs as Partial<Costs>) },
     ringSlots: o.ringSlots,
     tasks,
+    locks,
+    modules,
   };
 }
 

@@ -15,6 +15,13 @@ export interface Costs {
   readonly messageLatencyNs: number;
   /** Holding the zone lock for one refill, drain or high-order operation. */
   readonly zoneLockNs: number;
+  /** Taking a free lock, and releasing one. */
+  readonly lockNs: number;
+  readonly unlockNs: number;
+  /** After a writer waited this long for an rwsem, queued readers no longer pass it (RWSEM_WAIT_TIMEOUT, ~4 ms). */
+  readonly rwsemHandoffNs: number;
+  /** Touching an address that needs no fault handling. */
+  readonly touchNs: number;
 }
 
 export const COSTS_DEFAULT: Costs = {
@@ -26,4 +33,8 @@ export const COSTS_DEFAULT: Costs = {
   recvNs: 100,
   messageLatencyNs: 1_000,
   zoneLockNs: 600,
+  lockNs: 25,
+  unlockNs: 15,
+  rwsemHandoffNs: 4_000_000,
+  touchNs: 5,
 };

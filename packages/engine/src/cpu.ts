@@ -1,81 +1,77 @@
-// cpu: one simulated CPU. It owns an event heap, a run queue, the tasks placed on it, a mailbox and a trace hash,
-// and during a window touches nothing shared but its own rings and its own per-CPU state in the zone. Scheduling:
-// FIFO run queue, a context-switch cost when the task changes, preemption of a computing task at the end of its time
-// slice when another waits, idle when nothing is runnable. Work that needs another CPU or the zone lock is queued in
-// its rings and resolved between windows (see window-loop.ts).
-import { ALLOC_DEFERRED, type CompiledPlan, type Zone } from '@faultline/zone';
-import { formatGfp, parseGfp } from '@faultline/gfp';
+// cpu: one simulated CPU: its window of events and the operations its tasks run (scheduling is in scheduler.ts).
+// It owns an event heap, the tasks placed on it, a mailbox and a trace hash, and during a window touches nothing
+// shared but its own rings and its own per-CPU state in the zone. Work that needs another CPU, the zone lock or a
+// lock held elsewhere is logged in its rings and resolved between windows (see window-loop.ts). Kernel modules'
+// hooks (hooks.ts) are called at return to user space, faults and timers, and by the scheduler.
+import type { Zone } from '@faultline/zone';
 import type { Costs } from './costs.js';
-import { TraceHash } from './digest.js';
-import { EventHeap } from './event-heap.js';
+import { CpuMemory, MEM_DEFERRED } from './cpu-memory.js';
 import { CpuRings } from './cpu-rings.js';
-import { countResult, type CpuStats } from './stats.js';
+import type { CpuHooks, KernelCpu, KernelPath } from './hooks.js';
+import { CpuLocks, LOCK_TAKEN, LOCK_WAIT, type LockSpec } from './locks.js';
+import { CpuScheduler, EV_DISPATCH, EV_MSG, EV_RUN, EV_TIMER, EV_WAKE, type Task } from './scheduler.js';
 import { makeTaskContext } from './task-context.js';
-import { ZW_ALLOC, ZW_FREE, type RunLayout } from './layout.js';
+import type { RunLayout } from './layout.js';
 import {
-  OP_ALLOC, OP_COMPUTE, OP_FREE, OP_NAMES, OP_RECV, OP_SEND, OP_SLEEP, OP_YIELD, TaskError, type AllocCounts,
-  type TaskOp, type TaskPlacement, type TaskStats,
+  OP_ALLOC, OP_COMPUTE, OP_FREE, OP_LOCK, OP_NAMES, OP_RECV, OP_SEND, OP_SLEEP, OP_TIMER_WAIT, OP_TOUCH, OP_UNLOCK,
+  OP_YIELD, TaskError, type LockCounts, type TaskOp, type TaskPlacement, type TaskStats,
 } from './task.js';
 
-export const EV_RUN = 1;
-export const EV_WAKE = 2;
-export const EV_DISPATCH = 3;
-export const EV_MSG = 4;
-
-interface Task {
+export interface SimCpuInput {
   readonly id: number;
-  readonly name: string;
-  readonly iter: Iterator<TaskOp, unknown, number>;
-  readonly stats: TaskStats;
-  computeLeftNs: number;
-  sliceLeftNs: number;
-  pendingResult: number;
-  blockedSinceNs: number;
-  waitingFor: string;
-  /** When its pending zone work was queued, and under which mask name it is counted. */
-  zoneWaitSinceNs: number;
-  zoneWaitMask: string;
+  readonly cpus: number;
+  readonly zone: Zone;
+  readonly costs: Costs;
+  readonly rings: Float64Array;
+  readonly ctl: Int32Array;
+  readonly layout: RunLayout;
+  readonly seed: string;
+  readonly locks: readonly LockSpec[];
 }
 
-export class SimCpu {
-  readonly heap = new EventHeap();
-  readonly hash = new TraceHash();
-  readonly stats: CpuStats;
-  nowNs = 0;
+export class SimCpu extends CpuScheduler {
   error: TaskError | null = null;
   private windowEndNs = 0;
-  private readonly tasks: Task[] = [];
-  private readonly runq: Task[] = [];
-  private runqHead = 0;
-  private current: Task | null = null;
-  private lastRan: Task | null = null;
-  private dispatchQueued = false;
   private readonly mailbox: number[] = [];
   private readonly recvWaiters: Task[] = [];
   private readonly ring: CpuRings;
-  private readonly plans = new Map<number, CompiledPlan>();
-  private readonly maskNames = new Map<number, string>();
-  private readonly masks = new Map<string, number>();
+  private readonly memory: CpuMemory;
+  private readonly locks: CpuLocks;
+  private readonly timers = new Map<number, () => void>();
+  private timerSeq = 0;
 
-  constructor(
-    readonly id: number,
-    private readonly cpus: number,
-    private readonly zone: Zone,
-    private readonly costs: Costs,
-    rings: Float64Array,
-    private readonly layout: RunLayout,
-    private readonly seed: string,
-  ) {
-    this.ring = new CpuRings(rings, layout, id);
-    this.stats = { cpu: id, events: 0, busyNs: 0, idleNs: 0, contextSwitches: 0, messagesSent: 0, messagesReceived: 0, zoneDeferred: 0 };
+  constructor(private readonly x: SimCpuInput) {
+    super(x.id, x.costs);
+    this.ring = new CpuRings(x.rings, x.layout, x.id);
+    this.memory = new CpuMemory(x.id, x.zone, this.ring, x.layout.ringSlots);
+    this.locks = new CpuLocks(x.locks, x.ctl, x.rings, x.layout, x.id);
   }
 
-  // ---- placement -------------------------------------------------------------------------------------------------
+  // ---- placement and hooks ---------------------------------------------------------------------------------------
+
+  /** What a kernel module sees of this CPU. */
+  kernelCpu(): KernelCpu {
+    return {
+      cpu: this.id, cpus: this.x.cpus, seed: this.x.seed,
+      now: () => this.nowNs,
+      currentTask: () => this.current?.id ?? -1,
+      timer: (atNs, fn) => {
+        if (!(atNs >= this.nowNs)) throw new RangeError(`timer at ${atNs} ns is in the past (now ${this.nowNs} ns)`);
+        const slot = this.timerSeq++;
+        this.timers.set(slot, fn);
+        this.heap.push(atNs, EV_TIMER, -1, slot);
+      },
+    };
+  }
+
+  addHooks(h: CpuHooks): void {
+    this.hooks.push(h);
+  }
 
   place(p: TaskPlacement): void {
-    const self = this;
-    const ctx = makeTaskContext({ id: p.id, name: p.name, cpu: this.id, cpus: this.cpus, args: p.args, seed: this.seed, now: () => self.nowNs });
-    const stats: TaskStats = { id: p.id, name: p.name, cpu: this.id, state: 'runnable', events: 0, runNs: 0, blockedNs: 0, allocs: {}, frees: 0, sent: 0, received: 0, exitedAtNs: null };
+    const x = this.x;
+    const ctx = makeTaskContext({ id: p.id, name: p.name, cpu: this.id, cpus: x.cpus, args: p.args, seed: x.seed, now: () => this.nowNs, locks: x.locks });
+    const stats: TaskStats = { id: p.id, name: p.name, cpu: this.id, state: 'runnable', events: 0, runNs: 0, blockedNs: 0, allocs: {}, frees: 0, touches: 0, locks: {}, sent: 0, received: 0, exitedAtNs: null };
     let iter: Iterator<TaskOp, unknown, number>;
     try {
       iter = p.fn(ctx);
@@ -83,28 +79,25 @@ export class SimCpu {
     } catch (e) {
       throw new TaskError(p.name, p.id, this.id, 0, `failed to start: ${(e as Error).message}`);
     }
-    const task: Task = { id: p.id, name: p.name, iter, stats, computeLeftNs: 0, sliceLeftNs: this.costs.timeSliceNs, pendingResult: 0, blockedSinceNs: 0, waitingFor: '', zoneWaitSinceNs: 0, zoneWaitMask: '' };
+    const task: Task = {
+      id: p.id, name: p.name, ctx, iter, stack: [], stats, computeLeftNs: 0, sliceLeftNs: this.costs.timeSliceNs, pendingResult: 0,
+      blockedSinceNs: 0, waitingFor: '', zoneWaitSinceNs: 0, zoneWaitMask: '', held: [], lockWait: null, inKernel: false,
+    };
     this.tasks.push(task);
     this.runq.push(task);
     this.queueDispatch();
   }
 
-  taskStats(): TaskStats[] {
-    return this.tasks.map((t) => t.stats);
-  }
-
-  liveTasks(): number {
-    let n = 0;
-    for (const t of this.tasks) if (t.stats.state !== 'exited' && t.stats.state !== 'failed') n++;
-    return n;
-  }
-
-  /** What each live task waits for, for a deadlock report. */
-  waits(): string[] {
-    return this.tasks.filter((t) => t.stats.state !== 'exited' && t.stats.state !== 'failed').map((t) => `task '${t.name}' (#${t.id}) on cpu ${this.id}: ${t.stats.state}${t.waitingFor ? ` (${t.waitingFor})` : ''}`);
-  }
-
   // ---- the window ------------------------------------------------------------------------------------------------
+
+  beginWindow(startNs: number): void {
+    this.locks.newWindow();
+    for (const h of this.hooks) h.windowStart?.(startNs);
+  }
+
+  endWindow(endNs: number): void {
+    for (const h of this.hooks) h.windowEnd?.(endNs);
+  }
 
   runWindow(endNs: number): void {
     this.windowEndNs = endNs;
@@ -121,10 +114,10 @@ export class SimCpu {
       this.stats.events++;
       switch (kind) {
         case EV_RUN:
-          this.run(this.tasks[this.localIndex(taskId)]!, value);
+          this.run(this.task(taskId), value);
           break;
         case EV_WAKE:
-          this.wake(this.tasks[this.localIndex(taskId)]!, value);
+          this.wake(this.task(taskId), value);
           break;
         case EV_DISPATCH:
           this.dispatchQueued = false;
@@ -133,87 +126,16 @@ export class SimCpu {
         case EV_MSG:
           this.deliver(value);
           break;
+        case EV_TIMER: {
+          const fn = this.timers.get(value)!;
+          this.timers.delete(value);
+          this.stats.timers++;
+          fn();
+          break;
+        }
       }
     }
     this.advanceTo(Math.max(this.nowNs, endNs));
-  }
-
-  private advanceTo(t: number): void {
-    if (t <= this.nowNs) return;
-    if (this.current === null) this.stats.idleNs += t - this.nowNs;
-    else {
-      this.stats.busyNs += t - this.nowNs;
-      this.current.stats.runNs += t - this.nowNs;
-    }
-    this.nowNs = t;
-  }
-
-  private localIndex(taskId: number): number {
-    // Tasks are placed in id order; ids on one CPU are increasing, so a binary search finds the slot.
-    const ts = this.tasks;
-    let lo = 0;
-    let hi = ts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (ts[mid]!.id < taskId) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  // ---- scheduling ------------------------------------------------------------------------------------------------
-
-  private queueDispatch(): void {
-    if (this.dispatchQueued) return;
-    this.dispatchQueued = true;
-    this.heap.push(this.nowNs, EV_DISPATCH, -1, 0);
-  }
-
-  private dispatch(): void {
-    if (this.current !== null) return;
-    if (this.runqHead >= this.runq.length) return;
-    const t = this.runq[this.runqHead++]!;
-    if (this.runqHead > 1024 && this.runqHead * 2 > this.runq.length) {
-      this.runq.splice(0, this.runqHead);
-      this.runqHead = 0;
-    }
-    const cost = this.lastRan !== null && this.lastRan !== t ? this.costs.contextSwitchNs : 0;
-    if (cost > 0) this.stats.contextSwitches++;
-    this.current = t;
-    this.lastRan = t;
-    t.stats.state = 'running';
-    t.sliceLeftNs = this.costs.timeSliceNs;
-    this.heap.push(this.nowNs + cost, EV_RUN, t.id, t.pendingResult);
-  }
-
-  private wake(t: Task, result: number): void {
-    if (t.stats.state === 'exited' || t.stats.state === 'failed') return;
-    t.stats.blockedNs += this.nowNs - t.blockedSinceNs;
-    t.waitingFor = '';
-    t.pendingResult = result;
-    t.stats.state = 'runnable';
-    this.runq.push(t);
-    if (this.current === null) this.queueDispatch();
-  }
-
-  private block(t: Task, state: TaskStats['state'], waitingFor: string): void {
-    t.stats.state = state;
-    t.waitingFor = waitingFor;
-    t.blockedSinceNs = this.nowNs;
-    this.current = null;
-    this.queueDispatch();
-  }
-
-  private preemptOrContinue(t: Task): boolean {
-    if (this.runqHead < this.runq.length) {
-      t.stats.state = 'runnable';
-      this.runq.push(t);
-      this.current = null;
-      this.queueDispatch();
-      return true;
-    }
-    t.sliceLeftNs = this.costs.timeSliceNs;
-    return false;
   }
 
   // ---- running a task --------------------------------------------------------------------------------------------
@@ -229,6 +151,10 @@ export class SimCpu {
         this.heap.push(this.nowNs + chunk, EV_RUN, t.id, 0);
         return;
       }
+      if (t.inKernel && t.stack.length === 0) {
+        t.inKernel = false;
+        if (this.returnToUser(t, result)) return;
+      }
       t.stats.events++;
       let r: IteratorResult<TaskOp, unknown>;
       try {
@@ -238,63 +164,31 @@ export class SimCpu {
         return;
       }
       if (r.done) {
+        if (t.stack.length > 0) {
+          // A kernel path (a fault) finished: its return value is the result of the task's operation.
+          t.iter = t.stack.pop()!;
+          result = typeof r.value === 'number' ? r.value : 0;
+          continue;
+        }
+        if (t.held.length > 0) {
+          this.fail(t, `exited holding ${t.held.map((h) => `'${this.x.locks[h >> 1]!.name}'`).join(', ')}`);
+          return;
+        }
         t.stats.state = 'exited';
         t.stats.exitedAtNs = this.nowNs;
         this.current = null;
         this.queueDispatch();
         return;
       }
-      const o = r.value;
-      let cost: number;
-      switch (o?.op) {
-        case OP_COMPUTE:
-          t.computeLeftNs = o.a;
-          result = 0;
-          continue;
-        case OP_SLEEP:
-          this.block(t, 'sleeping', `until ${this.nowNs + o.a} ns`);
-          this.heap.push(this.nowNs + o.a, EV_WAKE, t.id, 0);
-          return;
-        case OP_ALLOC: {
-          const res = this.alloc(t, o);
-          if (res === null) return;
-          result = res;
-          cost = this.costs.allocNs;
-          break;
-        }
-        case OP_FREE: {
-          const res = this.free(t, o.a);
-          if (res === null) return;
-          result = res;
-          cost = this.costs.freeNs;
-          break;
-        }
-        case OP_SEND:
-          if (!this.send(t, o.a, o.b)) return;
-          result = 0;
-          cost = this.costs.sendNs;
-          break;
-        case OP_RECV:
-          if (this.mailbox.length === 0) {
-            this.recvWaiters.push(t);
-            this.block(t, 'blocked-recv', 'a message on its CPU');
-            return;
-          }
-          result = this.mailbox.shift()!;
-          t.stats.received++;
-          cost = this.costs.recvNs;
-          break;
-        case OP_YIELD:
-          result = 0;
-          if (this.preemptOrContinue(t)) return;
-          cost = 0;
-          break;
-        default:
-          this.fail(t, `yielded ${JSON.stringify(o)}, which is not an operation; yield ctx.compute(), ctx.alloc(), ... (${OP_NAMES.slice(1).join(', ')})`);
-          return;
+      const res = this.operate(t, r.value);
+      if (res === null) return;
+      if (res < 0) { // compute: loop to run it
+        result = 0;
+        continue;
       }
+      result = this.opResult;
       // Inline fast path: run on while nothing else on this CPU is due before the operation completes.
-      const next = this.nowNs + cost;
+      const next = this.nowNs + res;
       if (next < this.windowEndNs && next < this.heap.peekTimeNs()) {
         this.advanceTo(next);
         this.hash.add(next, EV_RUN, t.id, result);
@@ -306,110 +200,154 @@ export class SimCpu {
     }
   }
 
+  private opResult = 0;
+
+  /** Start an operation: its cost in ns (its result in opResult), -1 for compute, or null when the task stopped running. */
+  private operate(t: Task, o: TaskOp): number | null {
+    const now = this.nowNs;
+    const c = this.costs;
+    try {
+      switch (o?.op) {
+        case OP_COMPUTE:
+          t.computeLeftNs = o.a;
+          return -1;
+        case OP_SLEEP:
+          t.inKernel = true;
+          this.block(t, 'sleeping', `until ${now + o.a} ns`);
+          this.heap.push(now + o.a, EV_WAKE, t.id, 0);
+          return null;
+        case OP_TIMER_WAIT:
+          this.block(t, 'sleeping', `its next delayed event, at ${o.a} ns`);
+          this.heap.push(Math.max(now, o.a), EV_WAKE, t.id, 0);
+          return null;
+        case OP_ALLOC: {
+          t.inKernel = true;
+          const pfn = this.memory.alloc(t, now, o.mask, o.a);
+          if (pfn === MEM_DEFERRED) {
+            this.stats.zoneDeferred++;
+            this.block(t, 'blocked-zone', `the zone lock for an order-${o.a} allocation`);
+            return null;
+          }
+          this.opResult = pfn;
+          return c.allocNs;
+        }
+        case OP_FREE:
+          t.inKernel = true;
+          this.opResult = this.memory.free(t, now, o.a);
+          return c.freeNs;
+        case OP_TOUCH:
+          return this.touch(t, o.a, o.b === 1);
+        case OP_LOCK:
+          t.inKernel = true;
+          return this.lock(t, o.a, o.b === 1);
+        case OP_UNLOCK:
+          t.inKernel = true;
+          return this.unlock(t, o.a);
+        case OP_SEND:
+          t.inKernel = true;
+          this.send(t, o.a, o.b);
+          this.opResult = 0;
+          return c.sendNs;
+        case OP_RECV:
+          t.inKernel = true;
+          if (this.mailbox.length === 0) {
+            this.recvWaiters.push(t);
+            this.block(t, 'blocked-recv', 'a message on its CPU');
+            return null;
+          }
+          this.opResult = this.mailbox.shift()!;
+          t.stats.received++;
+          return c.recvNs;
+        case OP_YIELD:
+          this.opResult = 0;
+          return this.preemptOrContinue(t) ? null : 0;
+        default:
+          this.fail(t, `yielded ${JSON.stringify(o)}, which is not an operation; yield ctx.compute(), ctx.alloc(), ... (${OP_NAMES.slice(1).join(', ')})`);
+          return null;
+      }
+    } catch (e) {
+      this.fail(t, (e as Error)?.message ?? String(e));
+      return null;
+    }
+  }
+
   private fail(t: Task, message: string): void {
     [t.stats.state, this.current, this.error] = ['failed', null, new TaskError(t.name, t.id, this.id, this.nowNs, message)];
   }
 
-  private maskOf(mask: string | number): number {
-    if (typeof mask === 'number') return mask;
-    let m = this.masks.get(mask);
-    if (m === undefined) {
-      m = parseGfp(mask, this.zone.config.kernel).mask;
-      this.masks.set(mask, m);
-    }
-    return m;
+  /** The return-to-user hooks (memcg's penalty): true when the task was put to sleep before its code continues. */
+  private returnToUser(t: Task, result: number): boolean {
+    let penaltyNs = 0;
+    for (const h of this.hooks) if (h.returnToUser) penaltyNs += h.returnToUser(t.id, this.nowNs);
+    if (!(penaltyNs > 0)) return false;
+    this.block(t, 'sleeping', `a return-to-user penalty of ${penaltyNs} ns`);
+    this.heap.push(this.nowNs + Math.round(penaltyNs), EV_WAKE, t.id, result);
+    return true;
   }
 
-  /** The allocation's result, or null when the task blocked (deferred to the zone) or failed. */
-  private alloc(t: Task, o: TaskOp): number | null {
-    let mask: number;
-    try {
-      mask = this.maskOf(o.mask ?? NaN);
-    } catch (e) {
-      this.fail(t, (e as Error).message);
-      return null;
-    }
-    const key = mask * 16 + o.a; // mask < 2^23, order < 16: one number, no string per allocation
-    let plan = this.plans.get(key);
-    if (plan === undefined) {
-      try {
-        plan = this.zone.plan(mask, o.a);
-      } catch (e) {
-        this.fail(t, (e as Error).message);
-        return null;
+  private touch(t: Task, address: number, write: boolean): number {
+    t.stats.touches++;
+    for (const h of this.hooks) {
+      const path: KernelPath | null | undefined = h.fault?.(t.ctx, address, write);
+      if (path) {
+        // Run the handler in the task's context; its return value becomes the touch's result.
+        t.inKernel = true;
+        t.stack.push(t.iter);
+        t.iter = path as Iterator<TaskOp, unknown, number>;
+        this.opResult = 0;
+        return 0;
       }
-      this.plans.set(key, plan);
     }
-    const counts = this.allocCounts(t, mask);
-    const owner = t.id % this.zone.config.owners;
-    const pfn = this.zone.alloc(this.id, plan, owner);
-    if (pfn === ALLOC_DEFERRED) {
-      counts.deferred++;
-      this.stats.zoneDeferred++;
-      if (!this.queueZoneWork(t, ZW_ALLOC, mask, o.a, owner)) return null;
-      t.zoneWaitSinceNs = this.nowNs;
-      t.zoneWaitMask = this.maskName(mask);
-      this.block(t, 'blocked-zone', `the zone lock for an order-${o.a} allocation`);
-      return null;
-    }
-    countResult(counts, pfn);
-    return pfn;
+    this.opResult = 0;
+    return this.costs.touchNs;
   }
 
-  private maskName(mask: number): string {
-    let name = this.maskNames.get(mask);
-    if (name === undefined) {
-      name = formatGfp(mask, this.zone.config.kernel);
-      this.maskNames.set(mask, name);
-    }
-    return name;
+  private lockCounts(t: Task, id: number): LockCounts {
+    const name = this.x.locks[id]!.name;
+    return (t.stats.locks[name] ??= { acquired: 0, contended: 0, waitNs: 0 });
   }
 
-  private allocCounts(t: Task, mask: number): AllocCounts {
-    const name = this.maskName(mask);
-    let c = t.stats.allocs[name];
-    if (c === undefined) {
-      c = { calls: 0, granted: 0, failed: 0, mayReclaim: 0, deferred: 0, waitNs: 0 };
-      t.stats.allocs[name] = c;
+  private lock(t: Task, id: number, write: boolean): number | null {
+    const spec = this.x.locks[id]!;
+    if (t.held.includes(id * 2) || t.held.includes(id * 2 + 1)) throw new Error(`takes '${spec.name}', which it already holds: that would deadlock`);
+    const r = this.locks.acquire(this.nowNs, id, t.id, write);
+    if (r === LOCK_TAKEN) {
+      t.held.push(id * 2 + (write ? 1 : 0));
+      this.lockCounts(t, id).acquired++;
+      this.opResult = 0;
+      return this.costs.lockNs;
     }
-    c.calls++;
-    return c;
+    if (r !== LOCK_WAIT) throw new Error(`more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`);
+    this.lockCounts(t, id).contended++;
+    this.stats.lockWaits++;
+    t.lockWait = { id, write, sinceNs: this.nowNs };
+    const what = `${spec.kind} '${spec.name}'${spec.kind === 'rwsem' ? (write ? ' for write' : ' for read') : ''}`;
+    if (spec.kind === 'spinlock') {
+      // A spinning waiter keeps its CPU: nothing else runs here until the lock is granted.
+      t.stats.state = 'spinning';
+      t.waitingFor = what;
+      t.blockedSinceNs = this.nowNs;
+    } else this.block(t, 'blocked-lock', what);
+    return null;
   }
 
-  private free(t: Task, pfn: number): number | null {
-    let r: number;
-    try {
-      r = this.zone.free(this.id, pfn);
-    } catch (e) {
-      this.fail(t, (e as Error).message);
-      return null;
-    }
-    t.stats.frees++;
-    if (r === ALLOC_DEFERRED) {
-      if (!this.queueZoneWork(t, ZW_FREE, 0, pfn, -1)) return null;
-      return 0;
-    }
-    return r;
+  private unlock(t: Task, id: number): number {
+    const i = t.held.findIndex((h) => h >> 1 === id);
+    if (i < 0) throw new Error(`unlocks '${this.x.locks[id]!.name}', which it does not hold`);
+    const write = (t.held[i]! & 1) === 1;
+    t.held.splice(i, 1);
+    if (!this.locks.release(this.nowNs, id, t.id, write)) throw new Error(`more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`);
+    this.opResult = 0;
+    return this.costs.unlockNs;
   }
 
-  private queueZoneWork(t: Task, kind: number, mask: number, arg: number, owner: number): boolean {
-    if (this.ring.queueZoneWork(this.nowNs, kind, t.id, mask, arg, owner)) return true;
-    this.fail(t, `more than ${this.layout.ringSlots} zone operations in one window on this CPU; raise ringSlots or shorten the window`);
-    return false;
-  }
-
-  private send(t: Task, dst: number, value: number): boolean {
-    if (!(Number.isInteger(dst) && dst >= 0 && dst < this.cpus)) {
-      this.fail(t, `send to cpu ${dst}: allowed cpus 0 .. ${this.cpus - 1}`);
-      return false;
-    }
+  private send(t: Task, dst: number, value: number): void {
+    if (!(Number.isInteger(dst) && dst >= 0 && dst < this.x.cpus)) throw new Error(`send to cpu ${dst}: allowed cpus 0 .. ${this.x.cpus - 1}`);
     if (!this.ring.send(this.nowNs, dst, value)) {
-      this.fail(t, `more than ${this.layout.ringSlots} messages in one window from this CPU; raise ringSlots or shorten the window`);
-      return false;
+      throw new Error(`more than ${this.x.layout.ringSlots} messages in one window from this CPU; raise ringSlots or shorten the window`);
     }
     t.stats.sent++;
     this.stats.messagesSent++;
-    return true;
   }
 
   private deliver(value: number): void {
@@ -430,19 +368,32 @@ export class SimCpu {
     this.ring.incoming((src, timeNs, value) => this.heap.push(Math.max(timeNs + this.costs.messageLatencyNs, windowEndNs), EV_MSG, src, value));
   }
 
-  /** Wake the tasks whose zone work was applied: at the grant time, or the window's end if that is later. */
-  collectZoneResults(windowEndNs: number): void {
+  /** Wake the tasks whose zone work was applied, or whose lock was granted: at the window's end (or the grant, if later). */
+  collectResults(windowEndNs: number): void {
     this.ring.allocResults((taskId, result, grantNs) => {
-      const t = this.tasks[this.localIndex(taskId)]!;
+      const t = this.task(taskId);
       const at = Math.max(grantNs, windowEndNs);
-      const counts = t.stats.allocs[t.zoneWaitMask]!;
-      countResult(counts, result);
-      counts.waitNs += at - t.zoneWaitSinceNs;
+      this.memory.completed(t, result, at);
       this.heap.push(at, EV_WAKE, taskId, result);
+    });
+    this.locks.grants((taskId, lockId) => {
+      const t = this.task(taskId);
+      const w = t.lockWait!;
+      t.lockWait = null;
+      t.held.push(lockId * 2 + (w.write ? 1 : 0));
+      const counts = this.lockCounts(t, lockId);
+      counts.acquired++;
+      counts.waitNs += windowEndNs - w.sinceNs;
+      if (t.stats.state === 'spinning') {
+        t.stats.state = 'running';
+        t.waitingFor = '';
+        this.heap.push(windowEndNs + this.costs.lockNs, EV_RUN, taskId, 0);
+      } else this.heap.push(windowEndNs + this.costs.lockNs, EV_WAKE, taskId, 0);
     });
   }
 
   clearRings(): void {
     this.ring.clear();
+    this.locks.clear();
   }
 }

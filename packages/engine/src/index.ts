@@ -1,13 +1,22 @@
-// @faultline/engine: simulated CPUs on worker threads, deterministic windows, per-CPU scheduling, pluggable tasks.
-export { runSimulation, RunError } from './run.js';
-export type { RunResult } from './run.js';
-export { resolveRunConfig, runOptionsSchema, RunConfigError, cpusOfWorker, WINDOW_DEFAULT, RING_SLOTS_DEFAULT } from './config.js';
-export type { RunOptions, RunConfig, TaskSpec, TaskInstance } from './config.js';
+// @faultline/engine: simulated CPUs on worker threads, deterministic windows, per-CPU scheduling, locks, pluggable
+// tasks (generator functions or XState actors) and kernel modules.
+export { runSimulation, startSimulation, RunError } from './run.js';
+export type { RunResult, Simulation, SimulationProgress } from './run.js';
+export {
+  resolveRunConfig, runOptionsSchema, RunConfigError, cpusOfWorker, WINDOW_DEFAULT, RING_SLOTS_DEFAULT,
+} from './config.js';
+export type { RunOptions, RunConfig, TaskSpec, TaskInstance, ModuleSpec } from './config.js';
 export { COSTS_DEFAULT } from './costs.js';
 export type { Costs } from './costs.js';
 export { defineTask, TASK_STATES, OP_NAMES } from './task.js';
-export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCounts } from './task.js';
+export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCounts, LockCounts } from './task.js';
 export { TaskError } from './task.js';
+export { actorTask, fromTaskGenerator, SimulatedTaskClock, TASK_RESULT } from './task-actor.js';
+export type { TaskActorApi, TaskActorInput, TaskResultEvent } from './task-actor.js';
+export { LOCK_KINDS } from './locks.js';
+export type { LockKind, LockSpec } from './locks.js';
+export { defineKernelModule } from './hooks.js';
+export type { KernelModule, KernelModuleInstance, KernelModuleSetup, KernelCpu, CpuHooks, KernelPath } from './hooks.js';
 export type { CpuStats } from './stats.js';
 export { END_REASONS } from './window-loop.js';
 export type { EndReason } from './window-loop.js';

@@ -1,10 +1,26 @@
-// layout: the run's shared control memory. An Int32 control block (barrier, abort and stop flags, per-CPU
-// published state) and Float64 rings per CPU: an outbox of cross-CPU messages and a queue of zone work that needs
-// the zone lock. Both rings are written only by their CPU during a window and read by others between barriers.
+// layout: the run's shared control memory. An Int32 control block (barrier, abort, pause and progress words,
+// per-CPU published state, then the lock table) and Float64 rings per CPU: an outbox of cross-CPU messages, a queue
+// of zone work that needs the zone lock, a log of lock operations, and the lock grants addressed to the CPU. The
+// first three are written only by their CPU during a window and read by worker 0 between barriers; the grant ring
+// is written only by worker 0 between barriers and read by its CPU after the second barrier.
 
 export const C_BARRIER_COUNT = 0;
 export const C_BARRIER_GEN = 16; // its own cache line: every waiter reads it
 export const C_ABORT = 32; // set by the main thread when a worker died: everyone stops at the next barrier
+/** Set by the main thread to ask for a pause; worker 0 turns it into a decision every worker reads (C_DECISION). */
+export const C_PAUSE_REQ = 33;
+/** Worker 0's decision after a window, written between the barriers: 0 go on, 1 pause. */
+export const C_DECISION = 34;
+/** Windows completed and simulated time reached (in microseconds, so it fits an Int32 up to 35 minutes), for progress. */
+export const C_WINDOWS = 35;
+export const C_PROGRESS_US = 36;
+/** Set by the main thread to stop the run early; honoured, like a pause, at the next window's end. */
+export const C_STOP_REQ = 37;
+/** Worker 0 sets it when a commit left work for the next window (a kernel module woke something). */
+export const C_COMMIT_PENDING = 38;
+export const DECISION_GO = 0;
+export const DECISION_PAUSE = 1;
+export const DECISION_STOP = 2;
 export const CONTROL_HEADER_I32 = 48;
 /** Per CPU, published at the end of each window: live tasks and whether a task failed. (Its next event time is
  * published in the Float64 rings, at nextEventOffset + cpu.) */
@@ -33,6 +49,37 @@ export const ZW_F64 = 9;
 export const ZW_ALLOC = 1;
 export const ZW_FREE = 2;
 
+// Lock table, per lock, in the Int32 control block after the per-CPU words; written by worker 0 between barriers
+// only, read by every CPU during a window: what each CPU may do without waiting for the window's end.
+export const LT_MODE = 0;
+export const LT_HOME = 1; // the CPU that may take it locally in LOCK_MODE_HOME
+export const LT_WRITER = 2; // the task holding it exclusively, or -1
+export const LT_READERS = 3; // readers holding it (rwsem)
+export const LT_STRIDE_I32 = 4;
+/** Any CPU may take a read hold at once (an rwsem that no writer holds or waits for). Writers wait for the commit. */
+export const LOCK_MODE_OPEN_READ = 0;
+/** Only the home CPU may take it at once (it is free or held there, and nobody elsewhere waits). */
+export const LOCK_MODE_HOME = 1;
+/** Every acquisition waits for the commit (someone waits, or nobody has used it yet). */
+export const LOCK_MODE_QUEUED = 2;
+
+// Lock log entry: [timeNs, seq, kind, lockId, taskId, write]
+export const LK_TIME = 0;
+export const LK_SEQ = 1;
+export const LK_KIND = 2;
+export const LK_LOCK = 3;
+export const LK_TASK = 4;
+export const LK_WRITE = 5;
+export const LK_F64 = 6;
+export const LK_ACQUIRED = 1; // taken at once, on the CPU
+export const LK_REQUEST = 2; // waits for the commit
+export const LK_RELEASE = 3;
+
+// Lock grant: [taskId, lockId]; the task resumes at the window's end.
+export const LG_TASK = 0;
+export const LG_LOCK = 1;
+export const LG_F64 = 2;
+
 export interface RunLayout {
   readonly cpus: number;
   readonly ringSlots: number;
@@ -43,17 +90,32 @@ export interface RunLayout {
   readonly outboxStride: number;
   readonly zoneWorkOffset: number;
   readonly zoneWorkStride: number;
+  readonly lockLogOffset: number;
+  readonly lockLogStride: number;
+  readonly lockGrantOffset: number;
+  readonly lockGrantStride: number;
   readonly ringF64: number;
+  readonly locks: number;
+  /** Int32 offset of the lock table in the control block. */
+  readonly lockTableOffset: number;
 }
 
-export function runLayout(cpus: number, ringSlots: number): RunLayout {
-  const controlI32 = CONTROL_HEADER_I32 + cpus * CPU_PUB_STRIDE_I32;
+export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout {
+  const lockTableOffset = CONTROL_HEADER_I32 + cpus * CPU_PUB_STRIDE_I32;
+  const controlI32 = lockTableOffset + locks * LT_STRIDE_I32;
   // Each ring: a count slot padded to a cache line, then the slots.
   const outboxStride = 8 + ringSlots * MSG_F64;
   const zoneWorkStride = 8 + ringSlots * ZW_F64;
   const nextEventOffset = 0;
   const outboxOffset = Math.ceil(cpus / 8) * 8;
   const zoneWorkOffset = outboxOffset + cpus * outboxStride;
-  const ringF64 = zoneWorkOffset + cpus * zoneWorkStride;
-  return { cpus, ringSlots, controlI32, nextEventOffset, outboxOffset, outboxStride, zoneWorkOffset, zoneWorkStride, ringF64 };
+  const lockLogStride = 8 + ringSlots * LK_F64;
+  const lockLogOffset = zoneWorkOffset + cpus * zoneWorkStride;
+  const lockGrantStride = 8 + ringSlots * LG_F64;
+  const lockGrantOffset = lockLogOffset + cpus * lockLogStride;
+  const ringF64 = lockGrantOffset + cpus * lockGrantStride;
+  return {
+    cpus, ringSlots, controlI32, nextEventOffset, outboxOffset, outboxStride, zoneWorkOffset, zoneWorkStride,
+    lockLogOffset, lockLogStride, lockGrantOffset, lockGrantStride, ringF64, locks, lockTableOffset,
+  };
 }

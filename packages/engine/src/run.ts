@@ -1,7 +1,8 @@
 // run: a whole simulation from the main thread. It validates the configuration, builds the zone and the shared
-// control memory once, starts one worker thread per group of CPUs, drives them through comlink (init, run), and
-// gathers what they report into one result with the run's digest. Whatever happens - a task that throws, a worker
-// that dies, a deadlock - every worker is terminated and the statistics gathered so far are returned.
+// control memory once, starts one worker thread per group of CPUs and drives them through comlink: init, run (to
+// the end, or to a pause), report. `startSimulation` gives a handle to watch progress, pause, read statistics,
+// resume and stop; `runSimulation` runs to the end. Whatever happens - a task that throws, a worker that dies, a
+// deadlock - every worker is terminated and the statistics gathered so far are returned.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { releaseProxy, wrap, type Remote } from 'comlink';
@@ -10,20 +11,25 @@ import { nodeEndpoint } from './comlink-node.js';
 import { resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
 import type { CpuStats } from './stats.js';
 import { runDigest } from './digest.js';
-import { C_ABORT, runLayout } from './layout.js';
+import { C_ABORT, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, runLayout } from './layout.js';
+import { loadKernelModule } from './loader.js';
 import type { TaskStats } from './task.js';
 import type { EndReason } from './window-loop.js';
 import type { WorkerApi, WorkerReport } from './worker.js';
 
 export interface RunResult {
   readonly config: RunConfig;
-  readonly endReason: EndReason;
+  /** null in the statistics of a paused run. */
+  readonly endReason: EndReason | null;
   readonly simulatedNs: number;
   readonly windows: number;
   readonly cpus: CpuStats[];
   readonly tasks: TaskStats[];
   readonly zone: ZoneCounts;
   readonly zoneLock: { operations: number; heldNs: number; waitNs: number } | null;
+  readonly locks: { grants: number; handoffs: number } | null;
+  /** Each kernel module's report, by name. */
+  readonly modules: Record<string, unknown>;
   /** The task that failed, or the worker that died; null when the run ended normally. */
   readonly error: { message: string; task?: string; taskId?: number; cpu?: number; timeNs?: number } | null;
   /** For a deadlock: what each live task waits for. */
@@ -41,70 +47,177 @@ export class RunError extends Error {
   }
 }
 
-/** Run a simulation. Resolves with the result even when the run ended on an error (see result.error). */
+export interface SimulationProgress {
+  readonly windows: number;
+  readonly simulatedNs: number;
+  /** simulatedNs / duration, 0 .. 1. */
+  readonly fraction: number;
+}
+
+/** A run in progress. */
+export interface Simulation {
+  readonly config: RunConfig;
+  /** Read from shared memory; costs the run nothing. */
+  progress(): SimulationProgress;
+  /** Pause at the next window's end; resolves with the statistics so far. Pausing does not change the run. */
+  pause(): Promise<RunResult>;
+  /** Continue a paused run. */
+  resume(): void;
+  /** The statistics so far: while paused, or the final result once ended. */
+  stats(): Promise<RunResult>;
+  /** End the run at the next window's end (at once if paused); resolves with the final result. */
+  stop(): Promise<RunResult>;
+  /** The final result; it rejects only when the run could not start (a module that does not load); a task's or a
+   * worker's failure during the run resolves with result.error set. */
+  readonly result: Promise<RunResult>;
+}
+
+/** Run a simulation to its end. Resolves with the result even when the run ended on an error (see result.error). */
 export async function runSimulation(options: RunOptions): Promise<RunResult> {
+  return (await startSimulation(options)).result;
+}
+
+/** Start a simulation; the configuration is validated (and RunConfigError thrown) before any worker starts. */
+export async function startSimulation(options: RunOptions): Promise<Simulation> {
   const hostCores = os.availableParallelism();
   const config = resolveRunConfig(options, hostCores);
-  const layout = runLayout(config.cpus, config.ringSlots);
-  const zone = Zone.create({ pages: config.memoryPages, cpus: config.cpus, owners: Math.max(1, config.tasks.length), kernel: config.kernel });
-  const ctl = new SharedArrayBuffer(layout.controlI32 * 4);
-  const rings = new SharedArrayBuffer(layout.ringF64 * 8);
-  const spins = config.workers <= hostCores ? 2_000 : 0;
-  const url = new URL('./worker.js', import.meta.url);
-  const workers: Worker[] = [];
-  const remotes: Array<Remote<WorkerApi>> = [];
-  let died: string | null = null;
-  const deaths: Array<Promise<never>> = [];
-  const wallStart = performance.now();
-  try {
-    for (let w = 0; w < config.workers; w++) {
-      const worker = new Worker(url);
-      workers.push(worker);
-      deaths.push(new Promise<never>((_, reject) => {
-        const die = (why: string) => {
-          died ??= `worker ${w} died: ${why}`;
-          Atomics.store(new Int32Array(ctl), C_ABORT, 1);
-          reject(new Error(died));
-        };
-        worker.once('error', (e) => die(e.message));
-        worker.once('exit', (code) => die(`exited with code ${code}`));
-      }));
-      remotes.push(wrap<WorkerApi>(nodeEndpoint(worker)));
+  const moduleShared: SharedArrayBuffer[] = [];
+  for (const spec of config.modules) {
+    const m = await loadKernelModule(spec.module, spec.export);
+    const bytes = m.sharedBytes?.(config, spec.args) ?? 0;
+    if (!(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= 2 ** 31)) throw new RangeError(`kernel module '${m.name}': sharedBytes() gave ${bytes}; allowed: 0 .. 2^31`);
+    moduleShared.push(new SharedArrayBuffer(bytes));
+  }
+  return new SimulationDriver(config, moduleShared, hostCores);
+}
+
+class SimulationDriver implements Simulation {
+  readonly result: Promise<RunResult>;
+  private readonly ctl: Int32Array;
+  private latest: RunResult | null = null;
+  private paused: { resolve: (r: RunResult) => void; promise: Promise<RunResult> } | null = null;
+  private resumeSignal: (() => void) | null = null;
+  private stopRequested = false;
+
+  constructor(readonly config: RunConfig, private readonly moduleShared: SharedArrayBuffer[], private readonly hostCores: number) {
+    const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
+    this.ctl = new Int32Array(new SharedArrayBuffer(layout.controlI32 * 4));
+    this.result = this.drive(layout);
+  }
+
+  progress(): SimulationProgress {
+    const simulatedNs = Math.min(this.config.durationNs, Atomics.load(this.ctl, C_PROGRESS_US) * 1000);
+    return { windows: Atomics.load(this.ctl, C_WINDOWS), simulatedNs, fraction: simulatedNs / this.config.durationNs };
+  }
+
+  pause(): Promise<RunResult> {
+    if (this.resumeSignal !== null && this.latest) return Promise.resolve(this.latest);
+    if (this.paused === null) {
+      let resolve!: (r: RunResult) => void;
+      const promise = new Promise<RunResult>((r) => { resolve = r; });
+      this.paused = { resolve, promise };
+      Atomics.store(this.ctl, C_PAUSE_REQ, 1);
     }
-    for (const d of deaths) d.catch(() => undefined);
-    const dying = Promise.race(deaths);
-    await Promise.race([Promise.all(remotes.map((r, w) => r.init({ config, worker: w, zone: zone.descriptor(), ctl, rings, spins }))), dying]);
-    const abort = () => Atomics.store(new Int32Array(ctl), C_ABORT, 1);
-    const settled = await Promise.allSettled(remotes.map((r, w) => Promise.race([r.run(), dying]).catch((e: unknown) => {
-      abort();
-      died ??= `worker ${w} failed: ${(e as Error)?.message ?? String(e)}`;
-      throw e;
-    })));
-    const reports = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value as WorkerReport] : []));
-    return assemble(config, zone, reports, died, performance.now() - wallStart);
-  } finally {
-    for (const r of remotes) r[releaseProxy]();
-    await Promise.all(workers.map((w) => {
-      w.removeAllListeners('exit');
-      w.removeAllListeners('error');
-      w.on('error', () => undefined);
-      return w.terminate();
-    }));
+    // If the run ends before it can pause, the final result answers.
+    return Promise.race([this.paused.promise, this.result]);
+  }
+
+  resume(): void {
+    const go = this.resumeSignal;
+    this.resumeSignal = null;
+    go?.();
+  }
+
+  async stats(): Promise<RunResult> {
+    if (this.resumeSignal !== null && this.latest) return this.latest;
+    return this.pause().then((r) => {
+      if (r.endReason === null) this.resume();
+      return r;
+    });
+  }
+
+  stop(): Promise<RunResult> {
+    this.stopRequested = true;
+    Atomics.store(this.ctl, C_STOP_REQ, 1);
+    this.resume();
+    return this.result;
+  }
+
+  private async drive(layout: ReturnType<typeof runLayout>): Promise<RunResult> {
+    const { config, ctl } = this;
+    const zone = Zone.create({ pages: config.memoryPages, cpus: config.cpus, owners: Math.max(1, config.tasks.length), kernel: config.kernel });
+    const rings = new SharedArrayBuffer(layout.ringF64 * 8);
+    const spins = config.workers <= this.hostCores ? 2_000 : 0;
+    const url = new URL('./worker.js', import.meta.url);
+    const workers: Worker[] = [];
+    const remotes: Array<Remote<WorkerApi>> = [];
+    let died: string | null = null;
+    const deaths: Array<Promise<never>> = [];
+    const wallStart = performance.now();
+    const abort = () => Atomics.store(ctl, C_ABORT, 1);
+    try {
+      for (let w = 0; w < config.workers; w++) {
+        const worker = new Worker(url);
+        workers.push(worker);
+        deaths.push(new Promise<never>((_, reject) => {
+          const die = (why: string) => {
+            died ??= `worker ${w} died: ${why}`;
+            abort();
+            reject(new Error(died));
+          };
+          worker.once('error', (e) => die(e.message));
+          worker.once('exit', (code) => die(`exited with code ${code}`));
+        }));
+        remotes.push(wrap<WorkerApi>(nodeEndpoint(worker)));
+      }
+      for (const d of deaths) d.catch(() => undefined);
+      const dying = Promise.race(deaths);
+      await Promise.race([Promise.all(remotes.map((r, w) => r.init({ config, worker: w, zone: zone.descriptor(), ctl: ctl.buffer as SharedArrayBuffer, rings, moduleShared: this.moduleShared, spins }))), dying]);
+      for (;;) {
+        const settled = await Promise.allSettled(remotes.map((r, w) => Promise.race([r.run(), dying]).catch((e: unknown) => {
+          abort();
+          died ??= `worker ${w} failed: ${(e as Error)?.message ?? String(e)}`;
+          throw e;
+        })));
+        const reports = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value as WorkerReport] : []));
+        const ended = died !== null || reports.length < remotes.length || reports.some((r) => r.loop.endReason !== null);
+        this.latest = assemble(config, zone, reports, died, performance.now() - wallStart, ended ? undefined : this.stopRequested ? 'stopped' : null);
+        if (ended || this.stopRequested) return this.latest;
+        // Paused: answer pause(), then wait for resume() or stop().
+        const p = this.paused;
+        this.paused = null;
+        await new Promise<void>((go) => {
+          this.resumeSignal = go;
+          p?.resolve(this.latest!);
+        });
+        if (this.stopRequested) return (this.latest = assemble(config, zone, reports, died, performance.now() - wallStart, 'stopped'));
+      }
+    } finally {
+      for (const r of remotes) r[releaseProxy]();
+      await Promise.all(workers.map((w) => {
+        w.removeAllListeners('exit');
+        w.removeAllListeners('error');
+        w.on('error', () => undefined);
+        return w.terminate();
+      }));
+    }
   }
 }
 
-function assemble(config: RunConfig, zone: Zone, reports: WorkerReport[], died: string | null, wallMs: number): RunResult {
+function assemble(config: RunConfig, zone: Zone, reports: WorkerReport[], died: string | null, wallMs: number, endOverride?: EndReason | null): RunResult {
   reports.sort((a, b) => a.worker - b.worker);
   const cpus = reports.flatMap((r) => r.cpus).sort((a, b) => a.cpu - b.cpu);
   const tasks = reports.flatMap((r) => r.tasks).sort((a, b) => a.id - b.id);
   const hashes = reports.flatMap((r) => r.hashes).sort((a, b) => a.cpu - b.cpu);
   const loop = reports[0]?.loop;
-  const endReason: EndReason = died ? 'aborted' : (loop?.endReason ?? 'aborted');
+  const endReason: EndReason | null = died ? 'aborted' : endOverride !== undefined ? endOverride : (loop?.endReason ?? 'aborted');
   const failed = reports.map((r) => r.error).filter((e) => e !== null).sort((a, b) => a.timeNs - b.timeNs || a.cpu - b.cpu)[0] ?? null;
   const error = died ? { message: died } : failed;
   const zoneLock = reports.find((r) => r.zoneLock)?.zoneLock ?? null;
-  const digestStats = { cpus, tasks, zone: zone.counts().nrFree, zoneLock, endReason, simulatedNs: loop?.simulatedNs ?? 0 };
+  const locks = reports.find((r) => r.locks)?.locks ?? null;
+  const modules = reports.find((r) => r.modules)?.modules ?? {};
   const counts = zone.counts();
+  const digestStats = { cpus, tasks, zone: counts.nrFree, zoneLock, locks, modules, endReason, simulatedNs: loop?.simulatedNs ?? 0 };
   return {
     config,
     endReason,
@@ -114,6 +227,8 @@ function assemble(config: RunConfig, zone: Zone, reports: WorkerReport[], died: 
     tasks,
     zone: counts,
     zoneLock,
+    locks,
+    modules,
     error,
     waits: reports.flatMap((r) => r.waits),
     events: cpus.reduce((s, c) => s + c.events, 0),

@@ -10,6 +10,11 @@ export interface CpuStats {
   messagesSent: number;
   messagesReceived: number;
   zoneDeferred: number;
+  /** Lock acquisitions that waited for the commit, and time its tasks spent spinning on spinlocks. */
+  lockWaits: number;
+  spinNs: number;
+  /** Kernel modules' timers that fired here. */
+  timers: number;
 }
 
 

@@ -1,7 +1,10 @@
 // task-context: the object a task acts through. Its methods build the operations a task yields; its random stream
 // is derived from the run's seed and the task's number alone, so it is the same on any worker.
 import seedrandom from 'seedrandom';
-import { OP_ALLOC, OP_COMPUTE, OP_FREE, OP_RECV, OP_SEND, OP_SLEEP, OP_YIELD, type TaskContext, type TaskOp } from './task.js';
+import {
+  LOCK_EXCLUSIVE, LOCK_SHARED, OP_ALLOC, OP_COMPUTE, OP_FREE, OP_LOCK, OP_RECV, OP_SEND, OP_SLEEP, OP_TOUCH, OP_UNLOCK,
+  OP_YIELD, type TaskContext, type TaskOp,
+} from './task.js';
 
 export interface TaskContextInput {
   readonly id: number;
@@ -11,10 +14,21 @@ export interface TaskContextInput {
   readonly args: Readonly<Record<string, unknown>>;
   readonly seed: string;
   readonly now: () => number;
+  /** Lock names of the run, in id order, with their kinds. */
+  readonly locks: ReadonlyArray<{ readonly name: string; readonly kind: string }>;
 }
 
 export function makeTaskContext(x: TaskContextInput): TaskContext {
   const rng = seedrandom.alea(`${x.seed}/task/${x.id}`);
+  const lockIds = new Map(x.locks.map((l, i) => [l.name, i]));
+  const lockId = (name: string, read: boolean): number => {
+    const id = lockIds.get(name);
+    if (id === undefined) {
+      throw new Error(`no lock named '${name}'; the run declares: ${x.locks.map((l) => l.name).join(', ') || 'none (add them to the run\'s locks)'}`);
+    }
+    if (read && x.locks[id]!.kind !== 'rwsem') throw new Error(`lockRead('${name}'): it is a ${x.locks[id]!.kind}; only an rwsem has readers`);
+    return id;
+  };
   return {
     id: x.id,
     name: x.name,
@@ -30,6 +44,13 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     send: (cpu, value) => op(OP_SEND, cpu, value),
     recv: () => op(OP_RECV, 0),
     yield: () => op(OP_YIELD, 0),
+    lock: (name) => op(OP_LOCK, lockId(name, false), LOCK_EXCLUSIVE),
+    lockRead: (name) => op(OP_LOCK, lockId(name, true), LOCK_SHARED),
+    unlock: (name) => op(OP_UNLOCK, lockId(name, false)),
+    touch: (address, write = true) => {
+      if (!Number.isSafeInteger(address) || address < 0) throw new RangeError(`ctx.touch(${address}): expected an address, a whole number >= 0`);
+      return op(OP_TOUCH, address, write ? 1 : 0);
+    },
   };
 }
 

@@ -1,7 +1,8 @@
-// task: what a user's task is and the API it acts through. A task is a generator function: it yields operations
-// (compute, sleep, alloc, free, send, recv, yield) and receives each one's result, so straight-line code reads as
-// the kernel path it models. The engine runs it on a simulated CPU; the context gives it its own seeded random
-// stream, the simulated clock and its arguments.
+// task: what a user's task is and the API it acts through. The engine runs a task as an iterator of operations
+// (compute, sleep, alloc, free, touch, lock, unlock, send, recv, yield) that receives each one's result. A task
+// module exports either a generator function of the context (straight-line code that reads as the kernel path it
+// models) or an XState actor logic (task-actor.ts), which the engine drives through the same operations. The context
+// gives a task its own seeded random stream, the simulated clock and its arguments.
 import type { GfpMask } from '@faultline/gfp';
 
 export const OP_COMPUTE = 1;
@@ -11,7 +12,15 @@ export const OP_FREE = 4;
 export const OP_SEND = 5;
 export const OP_RECV = 6;
 export const OP_YIELD = 7;
-export const OP_NAMES = ['', 'compute', 'sleep', 'alloc', 'free', 'send', 'recv', 'yield'] as const;
+export const OP_LOCK = 8;
+export const OP_UNLOCK = 9;
+export const OP_TOUCH = 10;
+/** Internal: an XState task waits for its next delayed event (a = due time in ns). */
+export const OP_TIMER_WAIT = 11;
+export const OP_NAMES = ['', 'compute', 'sleep', 'alloc', 'free', 'send', 'recv', 'yield', 'lock', 'unlock', 'touch'] as const;
+/** Lock modes (TaskOp.b of OP_LOCK). */
+export const LOCK_EXCLUSIVE = 1;
+export const LOCK_SHARED = 0;
 
 /** One operation a task yields. Build them with the context's methods. */
 export interface TaskOp {
@@ -48,6 +57,14 @@ export interface TaskContext {
   recv(): TaskOp;
   /** Let other runnable tasks run first. Result 0. */
   yield(): TaskOp;
+  /** Take a lock declared in the run's `locks`: a spinlock or mutex, or an rwsem for write. Result 0. */
+  lock(name: string): TaskOp;
+  /** Take an rwsem for read. Result 0. */
+  lockRead(name: string): TaskOp;
+  /** Release a lock this task holds. Result 0. */
+  unlock(name: string): TaskOp;
+  /** Touch a user address (write or read): the page-fault hook. Result: what the fault handler returns (0 without one). */
+  touch(address: number, write?: boolean): TaskOp;
 }
 
 /** What a task module exports: a generator function of the context. */
@@ -59,7 +76,7 @@ export function defineTask(fn: TaskFunction): TaskFunction {
   return fn;
 }
 
-export const TASK_STATES = ['runnable', 'running', 'sleeping', 'blocked-zone', 'blocked-recv', 'exited', 'failed'] as const;
+export const TASK_STATES = ['runnable', 'running', 'sleeping', 'blocked-zone', 'blocked-recv', 'blocked-lock', 'spinning', 'exited', 'failed'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 export interface AllocCounts {
@@ -68,6 +85,13 @@ export interface AllocCounts {
   failed: number;
   mayReclaim: number;
   deferred: number;
+  waitNs: number;
+}
+
+export interface LockCounts {
+  acquired: number;
+  /** Acquisitions that had to wait for another CPU or another task. */
+  contended: number;
   waitNs: number;
 }
 
@@ -81,6 +105,8 @@ export interface TaskStats {
   blockedNs: number;
   allocs: Record<string, AllocCounts>;
   frees: number;
+  touches: number;
+  locks: Record<string, LockCounts>;
   sent: number;
   received: number;
   exitedAtNs: number | null;

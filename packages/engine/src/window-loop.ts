@@ -2,22 +2,26 @@
 //   1. each hosted CPU runs its events up to the window's end, touching only its own state;
 //   2. it publishes whether it has live tasks, whether a task failed, and when its next event is due;
 //   barrier A: every CPU's window is done and published;
-//   3. each CPU takes the messages addressed to it from every outbox; worker 0 applies all queued zone work in
-//      (time, CPU, sequence) order;
-//   barrier B: messages taken, zone work applied;
-//   4. each CPU wakes its zone waiters and clears its rings.
+//   3. each CPU takes the messages addressed to it from every outbox; worker 0 runs the commits - zone work, lock
+//      logs, kernel modules - in (time, CPU, sequence) order, and decides whether to go on, pause or stop;
+//   barrier B: messages taken, commits applied, decision written;
+//   4. each CPU wakes its zone and lock waiters and clears its rings.
 // Every worker reads the same published values after barrier A, so all agree on when to stop and where the next
-// window starts (empty stretches are skipped to the earliest pending event).
+// window starts (empty stretches are skipped to the earliest pending event). A pause returns from the loop with its
+// state kept; calling it again resumes exactly where it left off, so a paused run is the same run.
 import { BarrierAborted, WindowBarrier } from './barrier.js';
 import type { SimCpu } from './cpu.js';
-import { CONTROL_HEADER_I32, CPU_PUB_ERROR, CPU_PUB_LIVE, CPU_PUB_STRIDE_I32, type RunLayout } from './layout.js';
-import type { ZoneCommitter } from './zone-commit.js';
+import {
+  C_COMMIT_PENDING, C_DECISION, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, CONTROL_HEADER_I32, CPU_PUB_ERROR, CPU_PUB_LIVE,
+  CPU_PUB_STRIDE_I32, DECISION_GO, DECISION_PAUSE, DECISION_STOP, type RunLayout,
+} from './layout.js';
 
-export const END_REASONS = ['duration', 'all-exited', 'deadlock', 'task-error', 'aborted'] as const;
+export const END_REASONS = ['duration', 'all-exited', 'deadlock', 'task-error', 'stopped', 'aborted'] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 export interface WindowLoopResult {
-  readonly endReason: EndReason;
+  /** null while paused. */
+  readonly endReason: EndReason | null;
   readonly simulatedNs: number;
   readonly windows: number;
   readonly barrierRounds: number;
@@ -31,28 +35,48 @@ export interface WindowLoopInput {
   readonly rings: Float64Array;
   readonly layout: RunLayout;
   readonly barrier: WindowBarrier;
-  readonly committer: ZoneCommitter | null;
+  /** Worker 0's between-window work, in this order; empty on the other workers. One that returns true left work
+   * for the next window, so the next window starts at once. */
+  readonly commits: ReadonlyArray<(windowEndNs: number) => boolean | void>;
+  readonly leader: boolean;
   readonly durationNs: number;
   readonly windowNs: number;
 }
 
-export function runWindows(x: WindowLoopInput): WindowLoopResult {
+/** Where the loop is: kept across pauses. */
+export interface LoopState {
+  startNs: number;
+  windows: number;
+  barrierNs: number;
+  ended: WindowLoopResult | null;
+}
+
+export function newLoopState(): LoopState {
+  return { startNs: 0, windows: 0, barrierNs: 0, ended: null };
+}
+
+export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult {
+  if (st.ended) return st.ended;
   const { cpus, ctl, rings, layout: L, barrier } = x;
-  let start = 0;
-  let windows = 0;
-  let barrierNs = 0;
-  let endReason: EndReason = 'duration';
   const timedWait = () => {
     const t0 = performance.now();
     barrier.wait();
-    barrierNs += (performance.now() - t0) * 1e6;
+    st.barrierNs += (performance.now() - t0) * 1e6;
+  };
+  const finish = (endReason: EndReason | null, simulatedNs: number): WindowLoopResult => {
+    const r = { endReason, simulatedNs, windows: st.windows, barrierRounds: barrier.rounds, barrierNs: st.barrierNs };
+    if (endReason !== null) st.ended = r;
+    return r;
   };
   try {
     for (;;) {
+      const start = st.startNs;
       const end = Math.min(start + x.windowNs, x.durationNs);
-      windows++;
+      st.windows++;
       for (const cpu of cpus) {
+        cpu.beginWindow(start);
         cpu.runWindow(end);
+        cpu.endWindow(end);
         const pub = CONTROL_HEADER_I32 + cpu.id * CPU_PUB_STRIDE_I32;
         Atomics.store(ctl, pub + CPU_PUB_LIVE, cpu.liveTasks());
         Atomics.store(ctl, pub + CPU_PUB_ERROR, cpu.error ? 1 : 0);
@@ -68,34 +92,42 @@ export function runWindows(x: WindowLoopInput): WindowLoopResult {
         const pub = CONTROL_HEADER_I32 + c * CPU_PUB_STRIDE_I32;
         live += Atomics.load(ctl, pub + CPU_PUB_LIVE);
         if (Atomics.load(ctl, pub + CPU_PUB_ERROR)) failed = true;
-        pending += rings[L.outboxOffset + c * L.outboxStride]! + rings[L.zoneWorkOffset + c * L.zoneWorkStride]!;
+        pending += rings[L.outboxOffset + c * L.outboxStride]! + rings[L.zoneWorkOffset + c * L.zoneWorkStride]! + rings[L.lockLogOffset + c * L.lockLogStride]!;
         next = Math.min(next, rings[L.nextEventOffset + c]!);
       }
       for (const cpu of cpus) cpu.collectMessages(end);
-      x.committer?.commit(end);
+      let committed = false;
+      for (const commit of x.commits) if (commit(end) === true) committed = true;
+      if (x.leader) {
+        Atomics.store(ctl, C_COMMIT_PENDING, committed ? 1 : 0);
+        // The main thread's requests are read once, here, and turned into one decision every worker reads after B.
+        const stop = Atomics.exchange(ctl, C_STOP_REQ, 0) !== 0;
+        const pause = Atomics.exchange(ctl, C_PAUSE_REQ, 0) !== 0;
+        Atomics.store(ctl, C_DECISION, stop ? DECISION_STOP : pause ? DECISION_PAUSE : DECISION_GO);
+        Atomics.store(ctl, C_WINDOWS, st.windows);
+        Atomics.store(ctl, C_PROGRESS_US, Math.floor(end / 1000));
+      }
       timedWait();
+      const decision = Atomics.load(ctl, C_DECISION);
+      pending += Atomics.load(ctl, C_COMMIT_PENDING);
       for (const cpu of cpus) {
-        cpu.collectZoneResults(end);
+        cpu.collectResults(end);
         cpu.clearRings();
       }
-      if (failed) {
-        endReason = 'task-error';
-        return { endReason, simulatedNs: end, windows, barrierRounds: barrier.rounds, barrierNs };
-      }
-      if (end >= x.durationNs) break;
-      if (pending === 0 && next === Infinity) {
-        endReason = live === 0 ? 'all-exited' : 'deadlock';
-        return { endReason, simulatedNs: end, windows, barrierRounds: barrier.rounds, barrierNs };
-      }
-      start = pending > 0 ? end : Math.max(end, Math.min(next, x.durationNs));
-      if (start >= x.durationNs) {
+      if (failed) return finish('task-error', end);
+      if (end >= x.durationNs) return finish('duration', x.durationNs);
+      if (pending === 0 && next === Infinity) return finish(live === 0 ? 'all-exited' : 'deadlock', end);
+      if (decision === DECISION_STOP) return finish('stopped', end);
+      const nextStart = pending > 0 ? end : Math.max(end, Math.min(next, x.durationNs));
+      if (nextStart >= x.durationNs) {
         for (const cpu of cpus) cpu.runWindow(x.durationNs);
-        break;
+        return finish('duration', x.durationNs);
       }
+      st.startNs = nextStart;
+      if (decision === DECISION_PAUSE) return finish(null, end);
     }
   } catch (e) {
-    if (e instanceof BarrierAborted) return { endReason: 'aborted', simulatedNs: start, windows, barrierRounds: barrier.rounds, barrierNs };
+    if (e instanceof BarrierAborted) return finish('aborted', st.startNs);
     throw e;
   }
-  return { endReason, simulatedNs: x.durationNs, windows, barrierRounds: barrier.rounds, barrierNs };
 }

@@ -1,18 +1,21 @@
 // worker: the entry of a worker thread that hosts one or more simulated CPUs. The main thread drives it through
-// comlink: init (attach the zone, load the task modules, place the tasks), then run (the window loop, to the end
-// of the run), which returns everything this worker's CPUs gathered - also when the run stopped on an error.
+// comlink: init (attach the zone, load kernel modules and tasks, place the tasks), run (the window loop, until the
+// run ends or the main thread asks for a pause), report (what this worker's CPUs gathered so far). run can be
+// called again after a pause and continues where it stopped.
 import { parentPort } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
 import { expose } from 'comlink';
 import { Zone, type ZoneDescriptor } from '@faultline/zone';
 import { WindowBarrier } from './barrier.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { cpusOfWorker, type RunConfig } from './config.js';
 import { SimCpu } from './cpu.js';
-import type { CpuStats } from './stats.js';
+import type { KernelModuleInstance } from './hooks.js';
 import { C_ABORT, C_BARRIER_GEN, runLayout } from './layout.js';
+import { loadKernelModule, loadTask } from './loader.js';
+import { LockCommitter } from './lock-commit.js';
+import type { CpuStats } from './stats.js';
 import type { TaskFunction, TaskStats } from './task.js';
-import { runWindows, type WindowLoopResult } from './window-loop.js';
+import { newLoopState, runWindows, type LoopState, type WindowLoopResult } from './window-loop.js';
 import { ZoneCommitter } from './zone-commit.js';
 
 export interface WorkerInit {
@@ -21,6 +24,8 @@ export interface WorkerInit {
   readonly zone: ZoneDescriptor;
   readonly ctl: SharedArrayBuffer;
   readonly rings: SharedArrayBuffer;
+  /** One buffer per kernel module, in config order. */
+  readonly moduleShared: readonly SharedArrayBuffer[];
   readonly spins: number;
 }
 
@@ -33,41 +38,46 @@ export interface WorkerReport {
   readonly error: { task: string; taskId: number; cpu: number; timeNs: number; message: string } | null;
   readonly waits: string[];
   readonly zoneLock: { operations: number; heldNs: number; waitNs: number } | null;
+  readonly locks: { grants: number; handoffs: number } | null;
+  /** Worker 0 only: each kernel module's report, by name. */
+  readonly modules: Record<string, unknown> | null;
   readonly hostMs: number;
 }
 
-let state: { init: WorkerInit; cpus: SimCpu[]; committer: ZoneCommitter | null; zone: Zone } | null = null;
-let tsxRegistered = false;
-
-async function loadTask(module: string, name: string): Promise<TaskFunction> {
-  if (/\.[cm]?ts$/.test(module) && !tsxRegistered) {
-    const { register } = await import('tsx/esm/api');
-    register();
-    tsxRegistered = true;
-  }
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(module).href)) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`task module '${module}' could not be loaded: ${(e as Error).message}`);
-  }
-  const fn = mod[name];
-  if (typeof fn !== 'function') {
-    const exports = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
-    throw new Error(`task module '${module}' has no function export '${name}'; its function exports: ${exports.join(', ') || 'none'}`);
-  }
-  return fn as TaskFunction;
+interface WorkerState {
+  readonly init: WorkerInit;
+  readonly cpus: SimCpu[];
+  readonly zoneCommitter: ZoneCommitter | null;
+  readonly lockCommitter: LockCommitter | null;
+  readonly modules: Array<{ name: string; instance: KernelModuleInstance }>;
+  readonly barrier: WindowBarrier;
+  readonly loopState: LoopState;
+  loop: WindowLoopResult;
+  hostMs: number;
 }
+
+let state: WorkerState | null = null;
 
 const api = {
   async init(init: WorkerInit): Promise<number[]> {
     const { config } = init;
     const zone = Zone.attach(init.zone);
     zone.deferShared = true;
-    const layout = runLayout(config.cpus, config.ringSlots);
+    const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
     const rings = new Float64Array(init.rings);
+    const ctl = new Int32Array(init.ctl);
     const mine = cpusOfWorker(config.cpus, config.workers, init.worker);
-    const cpus = mine.map((id) => new SimCpu(id, config.cpus, zone, config.costs, rings, layout, config.seed));
+    const cpus = mine.map((id) => new SimCpu({ id, cpus: config.cpus, zone, costs: config.costs, rings, ctl, layout, seed: config.seed, locks: config.locks }));
+    const modules: WorkerState['modules'] = [];
+    for (const [i, spec] of config.modules.entries()) {
+      const m = await loadKernelModule(spec.module, spec.export);
+      const instance = m.setup({ config, worker: init.worker, shared: init.moduleShared[i]!, args: spec.args });
+      for (const cpu of cpus) {
+        const hooks = instance.attachCpu?.(cpu.kernelCpu());
+        if (hooks) cpu.addHooks(hooks);
+      }
+      modules.push({ name: m.name, instance });
+    }
     const fns = new Map<string, TaskFunction>();
     for (const t of config.tasks) {
       if (!mine.includes(t.cpu)) continue;
@@ -75,49 +85,75 @@ const api = {
       if (!fns.has(key)) fns.set(key, await loadTask(t.module, t.export));
       cpus[t.cpu - mine[0]!]!.place({ id: t.id, name: t.name, fn: fns.get(key)!, args: t.args });
     }
-    const committer = init.worker === 0 ? new ZoneCommitter(zone, rings, layout, config.costs.zoneLockNs) : null;
-    state = { init, cpus, committer, zone };
+    const leader = init.worker === 0;
+    state = {
+      init,
+      cpus,
+      zoneCommitter: leader ? new ZoneCommitter(zone, rings, layout, config.costs.zoneLockNs) : null,
+      // Its constructor publishes every lock's initial mode before any window runs (all inits finish first).
+      lockCommitter: leader ? new LockCommitter(config.locks, ctl, rings, layout, config.costs.rwsemHandoffNs) : null,
+      modules,
+      barrier: new WindowBarrier(ctl, config.workers, init.spins),
+      loopState: newLoopState(),
+      loop: { endReason: null, simulatedNs: 0, windows: 0, barrierRounds: 0, barrierNs: 0 },
+      hostMs: 0,
+    };
     return mine;
   },
 
+  /** Run windows until the run ends or a pause is decided; then report. */
   run(): WorkerReport {
     if (state === null) throw new Error('run() before init()');
-    const { init, cpus, committer } = state;
-    const { config } = init;
-    const layout = runLayout(config.cpus, config.ringSlots);
-    const ctl = new Int32Array(init.ctl);
+    const s = state;
+    const { config } = s.init;
+    const ctl = new Int32Array(s.init.ctl);
+    const commits: Array<(endNs: number) => boolean | void> = [];
+    if (s.zoneCommitter) commits.push((end) => s.zoneCommitter!.commit(end));
+    if (s.lockCommitter) commits.push((end) => s.lockCommitter!.commit(end));
+    if (s.init.worker === 0) for (const m of s.modules) if (m.instance.commit) commits.push((end) => m.instance.commit!(end));
     const t0 = performance.now();
-    let loop: WindowLoopResult;
     try {
-      loop = runWindows({
-      cpus,
-      allCpus: config.cpus,
-      ctl,
-      rings: new Float64Array(init.rings),
-      layout,
-      barrier: new WindowBarrier(ctl, config.workers, init.spins),
-      committer,
-      durationNs: config.durationNs,
-      windowNs: config.windowNs,
-      });
+      s.loop = runWindows({
+        cpus: s.cpus,
+        allCpus: config.cpus,
+        ctl,
+        rings: new Float64Array(s.init.rings),
+        layout: runLayout(config.cpus, config.ringSlots, config.locks.length),
+        barrier: s.barrier,
+        commits,
+        leader: s.init.worker === 0,
+        durationNs: config.durationNs,
+        windowNs: config.windowNs,
+      }, s.loopState);
     } catch (e) {
-      // Not a task's error but the engine's: release the other workers from their barrier, then report it.
+      // Not a task's error but the engine's (or a kernel module's): release the other workers, then report it.
       Atomics.store(ctl, C_ABORT, 1);
       Atomics.add(ctl, C_BARRIER_GEN, 1);
       Atomics.notify(ctl, C_BARRIER_GEN);
       throw e;
+    } finally {
+      s.hostMs += performance.now() - t0;
     }
+    return api.report();
+  },
+
+  /** What this worker's CPUs gathered so far (between runs: at a pause or after the end). */
+  report(): WorkerReport {
+    if (state === null) throw new Error('report() before init()');
+    const { init, cpus, zoneCommitter, lockCommitter, loop } = state;
     const failed = cpus.find((c) => c.error !== null)?.error ?? null;
     return {
       worker: init.worker,
       loop,
-      cpus: cpus.map((c) => c.stats),
+      cpus: cpus.map((c) => ({ ...c.stats })),
       hashes: cpus.map((c) => ({ cpu: c.id, h1: c.hash.h1, h2: c.hash.h2, events: c.hash.events })),
       tasks: cpus.flatMap((c) => c.taskStats()),
       error: failed && { task: failed.task, taskId: failed.taskId, cpu: failed.cpu, timeNs: failed.timeNs, message: failed.message },
       waits: loop.endReason === 'deadlock' ? cpus.flatMap((c) => c.waits()) : [],
-      zoneLock: committer && { operations: committer.operations, heldNs: committer.lockHeldNs, waitNs: committer.lockWaitNs },
-      hostMs: performance.now() - t0,
+      zoneLock: zoneCommitter && { operations: zoneCommitter.operations, heldNs: zoneCommitter.lockHeldNs, waitNs: zoneCommitter.lockWaitNs },
+      locks: lockCommitter && { grants: lockCommitter.grants, handoffs: lockCommitter.handoffs },
+      modules: init.worker === 0 ? Object.fromEntries(state.modules.map((m) => [m.name, m.instance.report?.() ?? null])) : null,
+      hostMs: state.hostMs,
     };
   },
 };

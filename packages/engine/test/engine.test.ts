@@ -97,7 +97,7 @@ describe('failures', () => {
 
   it('names a missing module or export and lists what the module has', async () => {
     await expect(runSimulation({ cpus: 1, seed: 's', duration: '1ms', tasks: [{ module: task('nope.mjs') }] })).rejects.toThrow(/could not be loaded/);
-    await expect(runSimulation({ cpus: 1, seed: 's', duration: '1ms', tasks: [{ module: task('bad.mjs'), export: 'notAFunction' }] })).rejects.toThrow(/no function export 'notAFunction'; its function exports: .*thrower/);
+    await expect(runSimulation({ cpus: 1, seed: 's', duration: '1ms', tasks: [{ module: task('bad.mjs'), export: 'notAFunction' }] })).rejects.toThrow(/no task export 'notAFunction' \(a generator function or XState actor logic\); its task exports: .*thrower/);
   });
 
   it('refuses a bad configuration, naming each field and what is allowed', async () => {

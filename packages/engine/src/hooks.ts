@@ -1,0 +1,73 @@
+// hooks: kernel modules, the plug-in point for kernel mechanisms that sit above the engine (RCU, reclaim, memcg, the
+// page-fault handler). A module is loaded by path in every worker, like a task. It may ask for shared memory (sized
+// once by the main thread), attach hooks to each hosted CPU - context switch, idle, return to user space, the
+// page-fault hook behind ctx.touch, window start and end, timers on simulated time - and, on worker 0 only, commit
+// between windows what the CPUs published, in an order that depends on simulated time and CPU numbers alone.
+import type { RunConfig } from './config.js';
+import type { TaskContext, TaskOp } from './task.js';
+
+/** What a module sees of one simulated CPU. */
+export interface KernelCpu {
+  readonly cpu: number;
+  readonly cpus: number;
+  readonly seed: string;
+  /** Simulated time on this CPU, in nanoseconds. */
+  now(): number;
+  /** Call `fn` on this CPU at simulated time `atNs` (not earlier than now); timers at equal times run in the order set. */
+  timer(atNs: number, fn: () => void): void;
+  /** The task running now, or -1 when idle. */
+  currentTask(): number;
+}
+
+/** A kernel path run in a task's context: an iterator of operations whose return value is the operation's result. */
+export type KernelPath = Iterator<TaskOp, number | void, number>;
+
+export interface CpuHooks {
+  /** The CPU switches from one task to another (-1: from or to idle): an RCU quiescent state. */
+  contextSwitch?(prevTaskId: number, nextTaskId: number, nowNs: number): void;
+  /** The CPU found nothing to run. */
+  idle?(nowNs: number): void;
+  /** A task's kernel operation completed and it returns to its own code: the ns it must sleep first (a penalty), or 0. */
+  returnToUser?(taskId: number, nowNs: number): number;
+  /** A task touched an address: the kernel path that handles it, or null when nothing needs doing. */
+  fault?(task: TaskContext, address: number, write: boolean): KernelPath | null;
+  /** Before the CPU runs a window. */
+  windowStart?(startNs: number): void;
+  /** After the CPU ran a window, before the barrier: publish what the commit needs. */
+  windowEnd?(endNs: number): void;
+}
+
+export interface KernelModuleSetup {
+  readonly config: RunConfig;
+  readonly worker: number;
+  /** The module's shared memory: the same buffer in every worker (empty when it asked for none). */
+  readonly shared: SharedArrayBuffer;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+export interface KernelModuleInstance {
+  attachCpu?(cpu: KernelCpu): CpuHooks;
+  /** Worker 0 only, between the barriers: apply what the CPUs published for the window that ended. */
+  commit?(windowEndNs: number): void;
+  /** Worker 0 only, at the end (or a pause): the module's figures, part of the result and of its digest. */
+  report?(): unknown;
+}
+
+export interface KernelModule {
+  readonly name: string;
+  /** Bytes of shared memory it needs for this run. */
+  sharedBytes?(config: RunConfig, args: Readonly<Record<string, unknown>>): number;
+  setup(x: KernelModuleSetup): KernelModuleInstance;
+}
+
+/** A helper for typed module files: `export default defineKernelModule({ name, setup })`. */
+export function defineKernelModule(m: KernelModule): KernelModule {
+  if (typeof m?.name !== 'string' || typeof m.setup !== 'function') {
+    throw new TypeError('defineKernelModule: expected { name: string, setup(x) { ... }, sharedBytes?(config) }');
+  }
+  return m;
+}
+
+export function isKernelModule(x: unknown): x is KernelModule {
+  return typeof x === 'object' && x !== null && typeof (x as KernelModule).name === 'string' && typeof (x as KernelModule).setup === 'function';
+}

@@ -1,0 +1,38 @@
+// loader: loading a task or kernel module by path, in a worker or the main thread. A function cannot cross
+// postMessage, so each thread imports the module itself; TypeScript modules go through tsx's loader.
+import { pathToFileURL } from 'node:url';
+import { isKernelModule, type KernelModule } from './hooks.js';
+import { actorTask, isActorLogic } from './task-actor.js';
+import type { TaskFunction } from './task.js';
+
+let tsxRegistered = false;
+
+async function importModule(module: string, what: string): Promise<Record<string, unknown>> {
+  if (/\.[cm]?ts$/.test(module) && !tsxRegistered) {
+    const { register } = await import('tsx/esm/api');
+    register();
+    tsxRegistered = true;
+  }
+  try {
+    return (await import(pathToFileURL(module).href)) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${what} '${module}' could not be loaded: ${(e as Error).message}`);
+  }
+}
+
+/** A task export: a generator function, or XState actor logic (run through actorTask). */
+export async function loadTask(module: string, name: string): Promise<TaskFunction> {
+  const mod = await importModule(module, 'task module');
+  const x = mod[name];
+  if (typeof x === 'function') return x as TaskFunction;
+  if (isActorLogic(x)) return actorTask(x);
+  const exports = Object.keys(mod).filter((k) => typeof mod[k] === 'function' || isActorLogic(mod[k]));
+  throw new Error(`task module '${module}' has no task export '${name}' (a generator function or XState actor logic); its task exports: ${exports.join(', ') || 'none'}`);
+}
+
+export async function loadKernelModule(module: string, name: string): Promise<KernelModule> {
+  const mod = await importModule(module, 'kernel module');
+  const x = mod[name];
+  if (isKernelModule(x)) return x;
+  throw new Error(`kernel module '${module}' has no export '${name}' made with defineKernelModule({ name, setup }); its exports: ${Object.keys(mod).join(', ') || 'none'}`);
+}

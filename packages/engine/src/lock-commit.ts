@@ -1,0 +1,182 @@
+// lock-commit: between windows, worker 0 replays every CPU's lock log in (time, CPU, sequence) order, queues the
+// requests that had to wait, grants what the kernel's rules allow once the window's own holds are accounted for,
+// and publishes each lock's mode for the next window in the lock table.
+//
+// The rules (one per lock kind; see the engine README):
+// - Holds taken at once on a CPU during the window are facts: the replay applies them in time order.
+// - A request that had to wait is granted at the window's end, in FIFO order of request, if the lock is then free
+//   for it; the waiter resumes at the window's end and its wait is charged to it. A hand-off between CPUs therefore
+//   takes up to one window.
+// - rwsem fairness: a queued writer blocks new readers (the mode turns QUEUED, so readers queue behind it). When the
+//   head waiter is a reader, every queued reader is granted together, as rwsem_mark_wake does, passing over queued
+//   writers - unless one of those writers has waited longer than the handoff time (RWSEM_WAIT_TIMEOUT, about 4 ms):
+//   then only the readers ahead of it are granted, and it is next.
+// - Modes for the next window: someone still waits -> QUEUED; a writer holds -> HOME on its CPU; an rwsem otherwise
+//   -> OPEN_READ; a free spinlock or mutex -> HOME on the CPU that last held it (QUEUED if nobody has).
+import {
+  LG_F64, LG_LOCK, LG_TASK, LK_ACQUIRED, LK_F64, LK_KIND, LK_LOCK, LK_RELEASE, LK_REQUEST, LK_TASK, LK_TIME, LK_WRITE,
+  LOCK_MODE_HOME, LOCK_MODE_OPEN_READ, LOCK_MODE_QUEUED, LT_HOME, LT_MODE, LT_READERS, LT_STRIDE_I32, LT_WRITER,
+  type RunLayout,
+} from './layout.js';
+import type { LockSpec } from './locks.js';
+
+interface Waiter {
+  readonly taskId: number;
+  readonly cpu: number;
+  readonly write: boolean;
+  readonly sinceNs: number;
+}
+
+interface LockState {
+  readonly kind: LockSpec['kind'];
+  writer: number;
+  writerCpu: number;
+  readers: number;
+  lastCpu: number;
+  readonly queue: Waiter[];
+  touched: boolean;
+}
+
+export interface LockCommitStats {
+  readonly grants: number;
+  readonly handoffs: number;
+}
+
+export class LockCommitter {
+  grants = 0;
+  handoffs = 0;
+  private readonly locks: LockState[];
+  private readonly order: number[] = [];
+  private readonly grantCounts: number[];
+
+  constructor(
+    specs: readonly LockSpec[],
+    private readonly ctl: Int32Array,
+    private readonly rings: Float64Array,
+    private readonly layout: RunLayout,
+    private readonly handoffNs: number,
+  ) {
+    this.locks = specs.map((s) => ({ kind: s.kind, writer: -1, writerCpu: -1, readers: 0, lastCpu: s.home ?? -1, queue: [], touched: false }));
+    this.grantCounts = new Array<number>(layout.cpus).fill(0);
+    for (let id = 0; id < this.locks.length; id++) this.publish(id);
+  }
+
+  commit(windowEndNs: number): void {
+    const { rings: r, layout: L } = this;
+    const slots = this.order;
+    slots.length = 0;
+    for (let cpu = 0; cpu < L.cpus; cpu++) {
+      const base = L.lockLogOffset + cpu * L.lockLogStride;
+      const n = r[base]!;
+      for (let i = 0; i < n; i++) slots.push(base + 8 + i * LK_F64);
+      this.grantCounts[cpu] = 0;
+    }
+    if (slots.length === 0) return;
+    slots.sort((x, y) => r[x + LK_TIME]! - r[y + LK_TIME]! || x - y);
+    for (const s of slots) {
+      const cpu = Math.floor((s - L.lockLogOffset) / L.lockLogStride);
+      const id = r[s + LK_LOCK]!;
+      const st = this.locks[id]!;
+      st.touched = true;
+      const task = r[s + LK_TASK]!;
+      const write = r[s + LK_WRITE]! === 1;
+      switch (r[s + LK_KIND]) {
+        case LK_ACQUIRED:
+          // A CPU takes a lock at once only where the published mode allows; a conflict here is an engine bug.
+          if (st.writer !== -1 || (write && st.readers > 0)) {
+            throw new Error(`lock ${id}: task #${task} on cpu ${cpu} took it at ${r[s + LK_TIME]} ns while ${this.describe(id)}`);
+          }
+          if (write) {
+            st.writer = task;
+            st.writerCpu = cpu;
+            st.lastCpu = cpu;
+          } else st.readers++;
+          break;
+        case LK_REQUEST:
+          st.queue.push({ taskId: task, cpu, write, sinceNs: r[s + LK_TIME]! });
+          break;
+        case LK_RELEASE:
+          if (write ? st.writer !== task : st.readers <= 0) throw new Error(`lock ${id}: task #${task} released it while ${this.describe(id)}`);
+          if (write) {
+            st.writer = -1;
+            st.writerCpu = -1;
+          } else st.readers--;
+          break;
+      }
+    }
+    for (let id = 0; id < this.locks.length; id++) {
+      const st = this.locks[id]!;
+      if (!st.touched) continue;
+      st.touched = false;
+      this.grant(id, st, windowEndNs);
+      this.publish(id);
+    }
+    for (let cpu = 0; cpu < L.cpus; cpu++) r[L.lockGrantOffset + cpu * L.lockGrantStride] = this.grantCounts[cpu]!;
+  }
+
+  private grant(id: number, st: LockState, nowNs: number): void {
+    const q = st.queue;
+    if (q.length === 0 || st.writer !== -1) return;
+    const head = q[0]!;
+    if (head.write) {
+      if (st.readers > 0) return;
+      q.shift();
+      st.writer = head.taskId;
+      st.writerCpu = head.cpu;
+      st.lastCpu = head.cpu;
+      this.send(id, head);
+      return;
+    }
+    // Readers first in line: wake every queued reader, passing over writers unless one has waited past the handoff.
+    let i = 0;
+    while (i < q.length) {
+      const w = q[i]!;
+      if (w.write) {
+        if (nowNs - w.sinceNs >= this.handoffNs) {
+          this.handoffs++;
+          break;
+        }
+        i++;
+        continue;
+      }
+      q.splice(i, 1);
+      st.readers++;
+      this.send(id, w);
+    }
+  }
+
+  private send(id: number, w: Waiter): void {
+    const { rings: r, layout: L } = this;
+    const n = this.grantCounts[w.cpu]!;
+    // A CPU has at most one grant per waiting task, and fewer waiting tasks than ring slots (checked at config).
+    const s = L.lockGrantOffset + w.cpu * L.lockGrantStride + 8 + n * LG_F64;
+    r[s + LG_TASK] = w.taskId;
+    r[s + LG_LOCK] = id;
+    this.grantCounts[w.cpu] = n + 1;
+    this.grants++;
+  }
+
+  private publish(id: number): void {
+    const st = this.locks[id]!;
+    const t = this.layout.lockTableOffset + id * LT_STRIDE_I32;
+    let mode: number;
+    let home = -1;
+    if (st.queue.length > 0) mode = LOCK_MODE_QUEUED;
+    else if (st.writer !== -1) [mode, home] = [LOCK_MODE_HOME, st.writerCpu];
+    else if (st.kind === 'rwsem') mode = LOCK_MODE_OPEN_READ;
+    else if (st.lastCpu >= 0) [mode, home] = [LOCK_MODE_HOME, st.lastCpu];
+    else mode = LOCK_MODE_QUEUED;
+    // Plain stores: the barrier after the commit orders them before any CPU's reads in the next window.
+    this.ctl[t + LT_MODE] = mode;
+    this.ctl[t + LT_HOME] = home;
+    this.ctl[t + LT_WRITER] = st.writer;
+    this.ctl[t + LT_READERS] = st.readers;
+  }
+
+  /** Who holds and who waits, for a deadlock report. */
+  describe(id: number): string {
+    const st = this.locks[id]!;
+    const holders = st.writer !== -1 ? `held for write by task #${st.writer}` : st.readers > 0 ? `held by ${st.readers} reader(s)` : 'free';
+    return `${holders}, ${st.queue.length} waiting`;
+  }
+}

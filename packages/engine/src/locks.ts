@@ -1,0 +1,121 @@
+// locks: the kernel's locking primitives as the engine's own - spinlock, mutex and rwsem - seen from one CPU. A lock
+// is declared in the run's configuration and named by tasks. During a window a CPU takes a lock at once when the
+// lock table says it may (an rwsem open to readers, or a lock homed on this CPU and free here), and otherwise logs a
+// request and the task waits: a mutex or rwsem waiter sleeps, a spinlock waiter keeps its CPU busy. Every
+// acquisition and release is logged for the commit (lock-commit.ts), which grants waiters at the window's end.
+import {
+  LK_ACQUIRED, LK_F64, LK_KIND, LK_LOCK, LK_RELEASE, LK_REQUEST, LK_SEQ, LK_TASK, LK_TIME, LK_WRITE, LOCK_MODE_HOME,
+  LOCK_MODE_OPEN_READ, LT_HOME, LT_MODE, LT_READERS, LT_STRIDE_I32, LT_WRITER, LG_F64, LG_LOCK, LG_TASK, type RunLayout,
+} from './layout.js';
+
+export const LOCK_KINDS = ['spinlock', 'mutex', 'rwsem'] as const;
+export type LockKind = (typeof LOCK_KINDS)[number];
+
+export interface LockSpec {
+  readonly name: string;
+  readonly kind: LockKind;
+  /** The CPU that may take it without waiting before anyone has used it (default: none; the first use waits). */
+  readonly home?: number;
+}
+
+/** What a CPU's attempt to take a lock came to. */
+export const LOCK_TAKEN = 0;
+export const LOCK_WAIT = 1;
+export const LOCK_RING_FULL = 2;
+
+interface LocalLock {
+  window: number;
+  writer: number;
+  readers: number;
+}
+
+export class CpuLocks {
+  private readonly log: number;
+  private seq = 0;
+  private window = 0;
+  private readonly local: LocalLock[];
+
+  constructor(
+    readonly specs: readonly LockSpec[],
+    private readonly ctl: Int32Array,
+    private readonly rings: Float64Array,
+    private readonly layout: RunLayout,
+    private readonly cpu: number,
+  ) {
+    this.log = layout.lockLogOffset + cpu * layout.lockLogStride;
+    this.local = specs.map(() => ({ window: -1, writer: -1, readers: 0 }));
+  }
+
+  /** Called at each window's start: the table may have changed at the commit. */
+  newWindow(): void {
+    this.window++;
+  }
+
+  /** Try to take lock `id` for task `taskId` (write = exclusive). */
+  acquire(nowNs: number, id: number, taskId: number, write: boolean): number {
+    const t = this.layout.lockTableOffset + id * LT_STRIDE_I32;
+    const mode = this.ctl[t + LT_MODE];
+    let taken = false;
+    if (mode === LOCK_MODE_OPEN_READ && !write) taken = true;
+    else if (mode === LOCK_MODE_HOME && this.ctl[t + LT_HOME] === this.cpu) {
+      const l = this.localState(id, t);
+      if (write && l.writer === -1 && l.readers === 0) {
+        l.writer = taskId;
+        taken = true;
+      } else if (!write && l.writer === -1) {
+        l.readers++;
+        taken = true;
+      }
+    }
+    if (!this.append(nowNs, taken ? LK_ACQUIRED : LK_REQUEST, id, taskId, write)) return LOCK_RING_FULL;
+    return taken ? LOCK_TAKEN : LOCK_WAIT;
+  }
+
+  release(nowNs: number, id: number, taskId: number, write: boolean): boolean {
+    const t = this.layout.lockTableOffset + id * LT_STRIDE_I32;
+    if (this.ctl[t + LT_MODE] === LOCK_MODE_HOME && this.ctl[t + LT_HOME] === this.cpu) {
+      const l = this.localState(id, t);
+      if (write) l.writer = -1;
+      else l.readers--;
+    }
+    return this.append(nowNs, LK_RELEASE, id, taskId, write);
+  }
+
+  /** The grants the commit addressed to this CPU: (task, lock) pairs in grant order. */
+  grants(visit: (taskId: number, lockId: number) => void): void {
+    const r = this.rings;
+    const base = this.layout.lockGrantOffset + this.cpu * this.layout.lockGrantStride;
+    const n = r[base]!;
+    for (let i = 0; i < n; i++) visit(r[base + 8 + i * LG_F64 + LG_TASK]!, r[base + 8 + i * LG_F64 + LG_LOCK]!);
+  }
+
+  clear(): void {
+    this.rings[this.log] = 0;
+    this.rings[this.layout.lockGrantOffset + this.cpu * this.layout.lockGrantStride] = 0;
+  }
+
+  private localState(id: number, t: number): LocalLock {
+    const l = this.local[id]!;
+    if (l.window !== this.window) {
+      l.window = this.window;
+      l.writer = this.ctl[t + LT_WRITER]!;
+      l.readers = this.ctl[t + LT_READERS]!;
+    }
+    return l;
+  }
+
+  private append(nowNs: number, kind: number, id: number, taskId: number, write: boolean): boolean {
+    const r = this.rings;
+    const n = r[this.log]!;
+    if (n >= this.layout.ringSlots) return false;
+    const s = this.log + 8 + n * LK_F64;
+    r[s + LK_TIME] = nowNs;
+    r[s + LK_SEQ] = this.seq++;
+    r[s + LK_KIND] = kind;
+    r[s + LK_LOCK] = id;
+    r[s + LK_TASK] = taskId;
+    r[s + LK_WRITE] = write ? 1 : 0;
+    r[this.log] = n + 1;
+    return true;
+  }
+}

@@ -1,0 +1,161 @@
+// scheduler: a CPU's run queue and time accounting. FIFO run queue; a context switch costs contextSwitchNs when the
+// task changes; a computing task is preempted at the end of its time slice when another waits; the CPU idles when
+// nothing is runnable. Kernel modules hear of context switches and idle here. Busy and idle time are charged as
+// simulated time advances. The operations tasks run are in cpu.ts, which builds on this.
+import type { Costs } from './costs.js';
+import { TraceHash } from './digest.js';
+import { EventHeap } from './event-heap.js';
+import type { CpuHooks } from './hooks.js';
+import type { CpuStats } from './stats.js';
+import type { TaskContext, TaskOp, TaskStats } from './task.js';
+
+export const EV_RUN = 1;
+export const EV_WAKE = 2;
+export const EV_DISPATCH = 3;
+export const EV_MSG = 4;
+export const EV_TIMER = 5;
+
+export interface Task {
+  readonly id: number;
+  readonly name: string;
+  readonly ctx: TaskContext;
+  /** The operations it runs now: its own, or a kernel path (a fault handler) on top of the stack. */
+  iter: Iterator<TaskOp, unknown, number>;
+  readonly stack: Array<Iterator<TaskOp, unknown, number>>;
+  readonly stats: TaskStats;
+  computeLeftNs: number;
+  sliceLeftNs: number;
+  pendingResult: number;
+  blockedSinceNs: number;
+  waitingFor: string;
+  zoneWaitSinceNs: number;
+  zoneWaitMask: string;
+  /** Locks it holds: id * 2 + (1 for write). */
+  readonly held: number[];
+  lockWait: { id: number; write: boolean; sinceNs: number } | null;
+  /** Its last operation entered the kernel: the return-to-user hooks run before its code continues. */
+  inKernel: boolean;
+}
+
+export class CpuScheduler {
+  readonly heap = new EventHeap();
+  readonly hash = new TraceHash();
+  readonly stats: CpuStats;
+  nowNs = 0;
+  protected readonly tasks: Task[] = [];
+  protected readonly runq: Task[] = [];
+  protected runqHead = 0;
+  protected current: Task | null = null;
+  protected lastRan: Task | null = null;
+  protected dispatchQueued = false;
+  protected idleNotified = false;
+  protected readonly hooks: CpuHooks[] = [];
+
+  constructor(readonly id: number, protected readonly costs: Costs) {
+    this.stats = { cpu: id, events: 0, busyNs: 0, idleNs: 0, contextSwitches: 0, messagesSent: 0, messagesReceived: 0, zoneDeferred: 0, lockWaits: 0, spinNs: 0, timers: 0 };
+  }
+
+  taskStats(): TaskStats[] {
+    return this.tasks.map((t) => t.stats);
+  }
+
+  liveTasks(): number {
+    let n = 0;
+    for (const t of this.tasks) if (t.stats.state !== 'exited' && t.stats.state !== 'failed') n++;
+    return n;
+  }
+
+  /** What each live task waits for, for a deadlock report. */
+  waits(): string[] {
+    return this.tasks.filter((t) => t.stats.state !== 'exited' && t.stats.state !== 'failed').map((t) => `task '${t.name}' (#${t.id}) on cpu ${this.id}: ${t.stats.state}${t.waitingFor ? ` (${t.waitingFor})` : ''}`);
+  }
+
+  protected advanceTo(t: number): void {
+    if (t <= this.nowNs) return;
+    const cur = this.current;
+    if (cur === null) this.stats.idleNs += t - this.nowNs;
+    else {
+      this.stats.busyNs += t - this.nowNs;
+      cur.stats.runNs += t - this.nowNs;
+      if (cur.stats.state === 'spinning') this.stats.spinNs += t - this.nowNs;
+    }
+    this.nowNs = t;
+  }
+
+  protected task(taskId: number): Task {
+    // Tasks are placed in id order; ids on one CPU are increasing, so a binary search finds the slot.
+    const ts = this.tasks;
+    let lo = 0;
+    let hi = ts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ts[mid]!.id < taskId) lo = mid + 1;
+      else hi = mid;
+    }
+    return ts[lo]!;
+  }
+
+  // ---- scheduling ------------------------------------------------------------------------------------------------
+
+  protected queueDispatch(): void {
+    if (this.dispatchQueued) return;
+    this.dispatchQueued = true;
+    this.heap.push(this.nowNs, EV_DISPATCH, -1, 0);
+  }
+
+  protected dispatch(): void {
+    if (this.current !== null) return;
+    if (this.runqHead >= this.runq.length) {
+      if (!this.idleNotified) {
+        this.idleNotified = true;
+        for (const h of this.hooks) h.idle?.(this.nowNs);
+      }
+      return;
+    }
+    const t = this.runq[this.runqHead++]!;
+    if (this.runqHead > 1024 && this.runqHead * 2 > this.runq.length) {
+      this.runq.splice(0, this.runqHead);
+      this.runqHead = 0;
+    }
+    const switched = this.lastRan !== null && this.lastRan !== t;
+    if (switched) this.stats.contextSwitches++;
+    if (switched || this.idleNotified) for (const h of this.hooks) h.contextSwitch?.(this.idleNotified ? -1 : this.lastRan!.id, t.id, this.nowNs);
+    this.idleNotified = false;
+    this.current = t;
+    this.lastRan = t;
+    t.stats.state = 'running';
+    t.sliceLeftNs = this.costs.timeSliceNs;
+    this.heap.push(this.nowNs + (switched ? this.costs.contextSwitchNs : 0), EV_RUN, t.id, t.pendingResult);
+  }
+
+  protected wake(t: Task, result: number): void {
+    if (t.stats.state === 'exited' || t.stats.state === 'failed') return;
+    t.stats.blockedNs += this.nowNs - t.blockedSinceNs;
+    t.waitingFor = '';
+    t.pendingResult = result;
+    t.stats.state = 'runnable';
+    this.runq.push(t);
+    if (this.current === null) this.queueDispatch();
+  }
+
+  protected block(t: Task, state: TaskStats['state'], waitingFor: string): void {
+    t.stats.state = state;
+    t.waitingFor = waitingFor;
+    t.blockedSinceNs = this.nowNs;
+    this.current = null;
+    this.queueDispatch();
+  }
+
+  protected preemptOrContinue(t: Task): boolean {
+    if (this.runqHead < this.runq.length) {
+      t.stats.state = 'runnable';
+      this.runq.push(t);
+      this.current = null;
+      this.queueDispatch();
+      return true;
+    }
+    t.sliceLeftNs = this.costs.timeSliceNs;
+    return false;
+  }
+
+}

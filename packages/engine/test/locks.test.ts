@@ -1,0 +1,180 @@
+// Locks: mutual exclusion and determinism across worker counts, spinning keeps the CPU, rwsem fairness (a waiting
+// writer blocks new readers; handoff after a waiting time), lock deadlocks and misuse reported as the task's error.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runSimulation, type RunOptions } from '../dist/index.js';
+import { LockCommitter } from '../dist/lock-commit.js';
+import { CpuLocks, LOCK_TAKEN, LOCK_WAIT } from '../dist/locks.js';
+import { runLayout } from '../dist/layout.js';
+
+const task = (name: string) => fileURLToPath(new URL(`./tasks/${name}`, import.meta.url));
+
+const contended = (workers: number): RunOptions => ({
+  cpus: 4,
+  workers,
+  seed: 'locks',
+  duration: '20ms',
+  window: '10us',
+  memoryMiB: 8,
+  locks: { m: { kind: 'mutex' }, s: { kind: 'spinlock', home: 0 }, sem: { kind: 'rwsem' } },
+  tasks: [
+    { module: task('locks.mjs'), export: 'critical', args: { lock: 'm', rounds: 100 } },
+    { module: task('locks.mjs'), export: 'critical', cpus: [0, 1], args: { lock: 's', holdNs: 200, gapNs: 3_000, rounds: 100 } },
+    { module: task('locks.mjs'), export: 'critical', cpus: [2, 3], args: { lock: 'sem', read: true, rounds: 100 } },
+    { module: task('locks.mjs'), export: 'critical', cpus: [1], args: { lock: 'sem', holdNs: 5_000, rounds: 20 } },
+  ],
+});
+
+describe('locks', () => {
+  it('serialise holders, finish every round, and give the same digest on 1, 2 and 4 workers', async () => {
+    const runs = await Promise.all([1, 2, 4].map((w) => runSimulation(contended(w))));
+    for (const r of runs) {
+      expect(r.error).toBeNull();
+      expect(r.endReason).toBe('all-exited');
+    }
+    const [one, ...rest] = runs;
+    for (const r of rest) {
+      expect(r.digest).toBe(one!.digest);
+      expect(r.tasks).toEqual(one!.tasks);
+    }
+    const byLock = (name: string) => one!.tasks.filter((t) => t.locks[name]).map((t) => t.locks[name]!);
+    // Every round took its lock once; four CPUs on one mutex must have waited for each other.
+    expect(byLock('m').map((c) => c.acquired)).toEqual([100, 100, 100, 100]);
+    expect(byLock('m').reduce((s, c) => s + c.contended, 0)).toBeGreaterThan(0);
+    expect(byLock('sem').map((c) => c.acquired)).toEqual([100, 100, 20]);
+    expect(one!.locks!.grants).toBeGreaterThan(0);
+    // The mutex's total hold time (4 x 100 x >= 1000 ns) fits in the run only one holder at a time.
+    const mutexTasks = one!.tasks.filter((t) => t.locks.m);
+    expect(Math.max(...mutexTasks.map((t) => t.exitedAtNs!))).toBeGreaterThan(400 * 1_000);
+  });
+
+  it('a spinning waiter keeps its CPU: a runnable task there does not run meanwhile', async () => {
+    const r = await runSimulation({
+      cpus: 2, workers: 2, seed: 'spin', duration: '2ms', window: '20us', memoryMiB: 8,
+      locks: { s: { kind: 'spinlock', home: 0 } },
+      tasks: [
+        { module: task('locks.mjs'), export: 'critical', cpus: [0], args: { lock: 's', holdNs: 30_000, gapNs: 100, rounds: 1000 } },
+        { module: task('locks.mjs'), export: 'critical', cpus: [1], args: { lock: 's', holdNs: 100, gapNs: 100, rounds: 1000 } },
+        { module: task('locks.mjs'), export: 'bystander', cpus: [1] },
+      ],
+    });
+    expect(r.error).toBeNull();
+    expect(r.cpus[1]!.spinNs).toBeGreaterThan(100_000);
+    // While its neighbour spins the bystander is not scheduled: CPU 1's busy time is all spinning or real work,
+    // and the bystander got less than the half a fair share would give it.
+    const bystander = r.tasks.find((t) => t.name.startsWith('locks.bystander'))!;
+    expect(bystander.runNs).toBeLessThan(r.simulatedNs / 2);
+    expect(r.cpus[1]!.idleNs).toBe(0);
+  });
+
+  it('a writer gets an rwsem that readers never leave free, because new readers queue behind it', async () => {
+    const r = await runSimulation({
+      cpus: 4, seed: 'rwsem', duration: '12ms', window: '20us', memoryMiB: 8,
+      locks: { sem: { kind: 'rwsem' } },
+      tasks: [
+        { module: task('locks.mjs'), export: 'reader', cpus: [1, 2, 3], perCpu: 2 },
+        { module: task('locks.mjs'), export: 'writer', cpus: [0], args: { rounds: 8 } },
+      ],
+    });
+    expect(r.error).toBeNull();
+    const w = r.tasks.find((t) => t.name.includes('writer'))!;
+    expect(w.locks.sem!.acquired).toBe(8);
+    // It waits for the readers in the lock (50 us each) to leave, not forever: well under a millisecond a time.
+    expect(w.locks.sem!.waitNs / 8).toBeLessThan(200_000);
+    expect(w.exitedAtNs).not.toBeNull();
+  });
+
+  it('reports an AB-BA deadlock with the locks each task waits for', async () => {
+    const r = await runSimulation({
+      cpus: 2, seed: 'abba', duration: '10ms', memoryMiB: 8,
+      locks: { a: { kind: 'mutex' }, b: { kind: 'mutex' } },
+      tasks: [
+        { module: task('locks.mjs'), export: 'ordered', cpus: [0], args: { order: ['a', 'b'] } },
+        { module: task('locks.mjs'), export: 'ordered', cpus: [1], args: { order: ['b', 'a'] } },
+      ],
+    });
+    expect(r.endReason).toBe('deadlock');
+    expect(r.waits.join('\n')).toMatch(/blocked-lock \(mutex 'b'\)[\s\S]*blocked-lock \(mutex 'a'\)/);
+  });
+
+  it('reports exiting with a lock held, unlocking a lock not held, and an undeclared lock', async () => {
+    const base = { cpus: 1, seed: 'misuse', duration: '1ms', memoryMiB: 8, locks: { m: { kind: 'mutex' as const, home: 0 } } };
+    const exits = await runSimulation({ ...base, tasks: [{ module: task('locks.mjs'), export: 'exitsHolding' }] });
+    expect(exits.error?.message).toMatch(/exited holding 'm'/);
+    const unheld = await runSimulation({ ...base, tasks: [{ module: task('locks.mjs'), export: 'unlocksUnheld' }] });
+    expect(unheld.error?.message).toMatch(/unlocks 'm', which it does not hold/);
+    const undeclared = await runSimulation({ ...base, locks: {}, tasks: [{ module: task('locks.mjs'), export: 'unlocksUnheld' }] });
+    expect(undeclared.error?.message).toMatch(/no lock named 'm'; the run declares: none/);
+  });
+});
+
+describe('the lock commit', () => {
+  // Two CPUs, one rwsem, driven through the CPU side and the commit directly.
+  const setupLock = (handoffNs: number) => {
+    const L = runLayout(2, 16, 1);
+    const ctl = new Int32Array(new SharedArrayBuffer(L.controlI32 * 4));
+    const rings = new Float64Array(new SharedArrayBuffer(L.ringF64 * 8));
+    const specs = [{ name: 'sem', kind: 'rwsem' as const }];
+    const committer = new LockCommitter(specs, ctl, rings, L, handoffNs);
+    const cpu = [0, 1].map((c) => new CpuLocks(specs, ctl, rings, L, c));
+    const granted = (c: number) => {
+      const out: number[] = [];
+      cpu[c]!.grants((taskId) => out.push(taskId));
+      return out;
+    };
+    const window = (endNs: number) => {
+      committer.commit(endNs);
+      const g = [granted(0), granted(1)];
+      for (const x of cpu) {
+        x.clear();
+        x.newWindow();
+      }
+      return g;
+    };
+    return { cpu, window };
+  };
+
+  const queueReadersAroundWriter = (handoffNs: number) => {
+    const { cpu, window } = setupLock(handoffNs);
+    // Window 1: task 1 on CPU 0 asks for write (waits for the commit), and gets it at the end.
+    expect(cpu[0]!.acquire(1_000, 0, 1, true)).toBe(LOCK_WAIT);
+    expect(window(20_000)).toEqual([[1], []]);
+    // Window 2: reader 2, writer 3, reader 4 queue on CPU 1 behind the held write lock.
+    expect(cpu[1]!.acquire(21_000, 0, 2, false)).toBe(LOCK_WAIT);
+    expect(cpu[1]!.acquire(22_000, 0, 3, true)).toBe(LOCK_WAIT);
+    expect(cpu[1]!.acquire(23_000, 0, 4, false)).toBe(LOCK_WAIT);
+    expect(window(40_000)).toEqual([[], []]);
+    return { cpu, window };
+  };
+
+  it('wakes every queued reader, passing a writer that has waited less than the handoff time', () => {
+    const { cpu, window } = queueReadersAroundWriter(4_000_000);
+    cpu[0]!.release(45_000, 0, 1, true);
+    expect(window(60_000)).toEqual([[], [2, 4]]);
+    // The writer is next once the readers leave.
+    cpu[1]!.release(61_000, 0, 2, false);
+    cpu[1]!.release(62_000, 0, 4, false);
+    expect(window(80_000)).toEqual([[], [3]]);
+  });
+
+  it('stops at a writer that has waited past the handoff time', () => {
+    const { cpu, window } = queueReadersAroundWriter(10_000);
+    cpu[0]!.release(45_000, 0, 1, true);
+    expect(window(60_000)).toEqual([[], [2]]);
+    cpu[1]!.release(61_000, 0, 2, false);
+    expect(window(80_000)).toEqual([[], [3]]);
+  });
+
+  it('lets readers in at once on any CPU while no writer holds or waits, and writers only through the commit', () => {
+    const { cpu, window } = setupLock(4_000_000);
+    expect(cpu[0]!.acquire(100, 0, 1, false)).toBe(LOCK_TAKEN);
+    expect(cpu[1]!.acquire(200, 0, 2, false)).toBe(LOCK_TAKEN);
+    expect(cpu[1]!.acquire(300, 0, 3, true)).toBe(LOCK_WAIT);
+    expect(window(20_000)).toEqual([[], []]);
+    // A writer waits: new readers queue behind it.
+    expect(cpu[0]!.acquire(21_000, 0, 4, false)).toBe(LOCK_WAIT);
+    cpu[0]!.release(22_000, 0, 1, false);
+    cpu[1]!.release(23_000, 0, 2, false);
+    expect(window(40_000)).toEqual([[], [3]]);
+  });
+});

@@ -1,0 +1,55 @@
+// Lock workloads for the engine's tests.
+
+/** Takes a lock, holds it for `holdNs`, releases it, computes `gapNs`; `rounds` times. */
+export function* critical(ctx) {
+  const { lock, holdNs = 1_000, gapNs = 500, rounds = 200, read = false } = ctx.args;
+  for (let i = 0; i < rounds; i++) {
+    yield read ? ctx.lockRead(lock) : ctx.lock(lock);
+    yield ctx.compute(holdNs + Math.floor(ctx.random() * 200));
+    yield ctx.unlock(lock);
+    yield ctx.compute(gapNs + Math.floor(ctx.random() * 200));
+  }
+}
+
+/** Readers that overlap so that the rwsem is never free of readers. */
+export function* reader(ctx) {
+  for (;;) {
+    yield ctx.lockRead('sem');
+    yield ctx.compute(50_000);
+    yield ctx.unlock('sem');
+    yield ctx.compute(1_000);
+  }
+}
+
+/** A writer that wants the rwsem every millisecond. */
+export function* writer(ctx) {
+  for (let i = 0; i < ctx.args.rounds; i++) {
+    yield ctx.sleep(1_000_000);
+    yield ctx.lock('sem');
+    yield ctx.compute(10_000);
+    yield ctx.unlock('sem');
+  }
+}
+
+/** A then B, or B then A: two of these deadlock. */
+export function* ordered(ctx) {
+  const [first, second] = ctx.args.order;
+  yield ctx.lock(first);
+  yield ctx.compute(50_000);
+  yield ctx.lock(second);
+  yield ctx.unlock(second);
+  yield ctx.unlock(first);
+}
+
+export function* exitsHolding(ctx) {
+  yield ctx.lock('m');
+}
+
+export function* unlocksUnheld(ctx) {
+  yield ctx.unlock('m');
+}
+
+/** Computes in small steps, so that it would run if its CPU were free. */
+export function* bystander(ctx) {
+  for (;;) yield ctx.compute(1_000);
+}
