@@ -3,7 +3,7 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import { runDemo } from './commands/demo.js';
-import { runCommand } from './commands/run.js';
+import { parseLockOption, runCommand } from './commands/run.js';
 import { intOption } from './options.js';
 
 const program = new Command();
@@ -35,6 +35,8 @@ program
   .option('--window <t>', 'window length: cross-CPU effects take effect at window ends', '20us')
   .option('--memory <MiB>', 'memory size in MiB (4-65536)', intOption('--memory', 4, 65_536), 256)
   .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+', 'v6.3+')
+  .option('--lock <name:kind>', 'declare a lock the tasks may take (kind: spinlock, mutex or rwsem); repeatable', parseLockOption)
+  .option('--module <module...>', 'kernel module(s) to load in every worker, path[#export]')
   .option('--json <file>', 'also write the whole result as JSON')
   .action(async (o) => {
     const r = await runCommand(o);

@@ -22,6 +22,21 @@ describe('faultline run', () => {
     expect(one.stdout).toMatch(/alloc-churn\/0\s+0\s+\w+\s+\d+/);
     expect(one.stdout).toMatch(/GFP_NOWAIT\|__GFP_NOMEMALLOC\s+\d+/);
   });
+  it('runs the README\'s XState actor with a declared rwsem to the same digest on 1 and 4 workers', () => {
+    const args = ['run', '--task', './examples/mmap-reader.ts', '--lock', 'mmap_lock:rwsem', '--cpus', '4', '--seed', '42', '--duration', '2ms'];
+    const one = run(...args, '--workers', '1');
+    const four = run(...args, '--workers', '4');
+    expect(one.status, one.stderr).toBe(0);
+    const digest = (s: string) => s.trimEnd().split('\n').at(-1);
+    expect(digest(four.stdout)).toBe(digest(one.stdout));
+    expect(one.stdout).toMatch(/^seed: 42$/m);
+    expect(one.stdout).toMatch(/mmap-reader\/0\s+mmap_lock\s+[1-9]\d*\s+\d+/);
+  });
+  it('names a bad --lock and lists the kinds', () => {
+    const r = run('run', '--task', './examples/mmap-reader.ts', '--lock', 'mmap_lock:semaphore');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--lock must be name:kind with kind one of spinlock, mutex, rwsem; got 'mmap_lock:semaphore'/);
+  });
   it('names a task module that cannot be loaded', () => {
     const r = run('run', '--task', './no/such/task.ts', '--cpus', '1', '--duration', '1ms');
     expect(r.status).toBe(1);

@@ -1,8 +1,9 @@
 // Benchmark: simulated events per host second for 1, 2, 4 ... workers up to the cores, with parallel efficiency,
-// for a synthetic workload where a fraction of events crosses CPUs, at two window lengths; beside the raw cost of
-// one barrier round between as many threads, measured in the same run. Medians of REPEATS. Runs are long enough
-// (about a second of host time each) that each worker's JIT warm-up does not dominate.
-// Usage: node engine-scaling.mjs [--cpus N] [--cross F]
+// for a synthetic workload where a fraction of events crosses CPUs, at two window lengths, once with plain task code
+// (a generator) and once with an XState machine doing the same work; beside the raw cost of one barrier round
+// between as many threads, measured in the same run. Medians of REPEATS. Plain runs are long enough (about a second
+// of host time each) that each worker's JIT warm-up does not dominate.
+// Usage: node engine-scaling.mjs [--cpus N] [--cross F] [--form plain|xstate|both]
 import os from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,12 @@ if (!isMainThread) {
   const cpus = arg('--cpus', Math.max(8, cores));
   const cross = arg('--cross', 0.01);
   const workersList = [1, 2, 4, 8, 16, 32].filter((w) => w <= Math.min(cores, cpus));
-  const module = fileURLToPath(new URL('./tasks/synthetic.mjs', import.meta.url));
+  const formArg = process.argv.includes('--form') ? process.argv[process.argv.indexOf('--form') + 1] : 'both';
+  const forms = [
+    { form: 'plain', module: fileURLToPath(new URL('./tasks/synthetic.mjs', import.meta.url)), scale: 1 },
+    // XState is about 30x slower per step: a shorter simulated time keeps each run near a second of host time.
+    { form: 'xstate', module: fileURLToPath(new URL('./tasks/synthetic-actor.mjs', import.meta.url)), scale: 1 / 20 },
+  ].filter((f) => formArg === 'both' || f.form === formArg);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const barrierUs = (n) => new Promise((resolve) => {
     const sab = new SharedArrayBuffer(128);
@@ -38,8 +44,9 @@ if (!isMainThread) {
     }
   });
   console.log(`engine scaling benchmark: node ${process.version}, ${cores} cores (${os.cpus()[0]?.model ?? '?'}), ${cpus} simulated CPUs, ${cross * 100}% of events cross CPUs, medians of ${REPEATS}`);
-  for (const [window, duration] of [['20us', '200ms'], ['1ms', '1s']]) {
-    console.log(`\nwindow ${window}, ${duration} simulated`);
+  for (const { form, module, scale } of forms) for (const [window, durationMs] of [['20us', 200], ['1ms', 1000]]) {
+    const duration = `${durationMs * scale}ms`;
+    console.log(`\n${form} tasks, window ${window}, ${duration} simulated`);
     console.log('workers | events/host s (M) | per worker (M) | efficiency | barrier rounds | time in barriers | raw barrier round');
     let base = 0;
     for (const workers of workersList) {

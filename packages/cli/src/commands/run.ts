@@ -1,7 +1,9 @@
 // run: `faultline run --task ./my-task.ts ...`: one simulation with the user's tasks, a summary per CPU and per
 // task, and as the last line the run's digest, so anyone can check that another worker count gives the same run.
 import { writeFileSync } from 'node:fs';
-import { formatNs, runSimulation, type RunOptions, type RunResult } from '@faultline/engine';
+import { InvalidArgumentError } from 'commander';
+import { formatNs, LOCK_KINDS, startSimulation, type LockKind, type RunOptions, type RunResult } from '@faultline/engine';
+import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 
 export interface RunCommandOptions {
@@ -14,6 +16,17 @@ export interface RunCommandOptions {
   readonly memory: number;
   readonly kernel: string;
   readonly json?: string;
+  readonly lock?: string[];
+  readonly module?: string[];
+}
+
+/** `--lock name:kind`, e.g. `mmap_lock:rwsem`. */
+export function parseLockOption(value: string, previous: string[] = []): string[] {
+  const [name, kind] = value.split(':');
+  if (!name || !LOCK_KINDS.includes(kind as LockKind)) {
+    throw new InvalidArgumentError(`--lock must be name:kind with kind one of ${LOCK_KINDS.join(', ')}; got '${value}'`);
+  }
+  return [...previous, value];
 }
 
 export function runOptionsFromCli(o: RunCommandOptions): RunOptions {
@@ -25,6 +38,14 @@ export function runOptionsFromCli(o: RunCommandOptions): RunOptions {
     window: o.window,
     memoryMiB: o.memory,
     kernel: o.kernel as RunOptions['kernel'],
+    locks: Object.fromEntries((o.lock ?? []).map((l) => {
+      const [name, kind] = l.split(':');
+      return [name!, { kind: kind as LockKind }];
+    })),
+    modules: (o.module ?? []).map((spec) => {
+      const [module, exp] = spec.split('#');
+      return { module: module!, ...(exp ? { export: exp } : {}) };
+    }),
     tasks: o.task.map((spec) => {
       const [module, exp] = spec.split('#');
       return { module: module!, ...(exp ? { export: exp } : {}) };
@@ -36,13 +57,13 @@ export function renderRun(r: RunResult): string {
   const c = r.config;
   const out: string[] = [];
   out.push(`faultline run  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  window=${formatNs(c.windowNs)}  memory=${(c.memoryPages * 4) / 1024} MiB  kernel=${c.kernel}`);
-  out.push(`ended: ${r.endReason} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
+  out.push(`ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
   if (r.error) out.push(`error: ${r.error.message}`);
   for (const w of r.waits) out.push(`  waiting: ${w}`);
   out.push('');
   out.push(textTable(
-    ['cpu', 'events', 'busy', 'idle', 'ctx switches', 'msgs out', 'msgs in', 'zone waits'],
-    r.cpus.map((s) => [String(s.cpu), String(s.events), formatNs(s.busyNs), formatNs(s.idleNs), String(s.contextSwitches), String(s.messagesSent), String(s.messagesReceived), String(s.zoneDeferred)]),
+    ['cpu', 'events', 'busy', 'idle', 'ctx switches', 'msgs out', 'msgs in', 'zone waits', 'lock waits', 'spinning'],
+    r.cpus.map((s) => [String(s.cpu), String(s.events), formatNs(s.busyNs), formatNs(s.idleNs), String(s.contextSwitches), String(s.messagesSent), String(s.messagesReceived), String(s.zoneDeferred), String(s.lockWaits), formatNs(s.spinNs)]),
   ));
   out.push('');
   const rows: string[][] = [];
@@ -56,13 +77,31 @@ export function renderRun(r: RunResult): string {
   }
   out.push(textTable(['task', 'cpu', 'state', 'events', 'blocked', 'allocations by mask', 'calls', 'granted', 'refused', 'zone wait'], rows));
   out.push('');
+  const lockRows = r.tasks.flatMap((t) => Object.entries(t.locks).map(([name, l]) => [t.name, name, String(l.acquired), String(l.contended), formatNs(l.waitNs)]));
+  if (lockRows.length > 0) {
+    out.push(textTable(['task', 'lock', 'acquired', 'contended', 'waited'], lockRows));
+    out.push(`locks: ${r.locks?.grants ?? 0} grants at window ends, ${r.locks?.handoffs ?? 0} rwsem handoffs to a waiting writer`);
+    out.push('');
+  }
+  for (const [name, report] of Object.entries(r.modules)) out.push(`module ${name}: ${JSON.stringify(report)}`);
   out.push(`zone: ${r.zone.freePagesExact} pages free of ${r.zone.pages}, ${r.zone.pcpPages} on per-CPU lists; zone lock ${r.zoneLock?.operations ?? 0} operations, waited ${formatNs(r.zoneLock?.waitNs ?? 0)}`);
   out.push(`digest: ${r.digest}`);
   return out.join('\n');
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
-  const result = await runSimulation(runOptionsFromCli(o));
+  const sim = await startSimulation(runOptionsFromCli(o));
+  process.stdout.write(`seed: ${sim.config.seed}\n`);
+  const stop = watchProgress('simulating', {
+    fraction: () => sim.progress().fraction,
+    label: () => `${formatNs(sim.progress().simulatedNs)} of ${formatNs(sim.config.durationNs)}`,
+  });
+  let result: RunResult;
+  try {
+    result = await sim.result;
+  } finally {
+    stop();
+  }
   process.stdout.write(`${renderRun(result)}\n`);
   if (o.json) writeFileSync(o.json, JSON.stringify(result, null, 2));
   return result;
