@@ -29,7 +29,7 @@ program
   .description('run a simulation of your own task actors; prints per-CPU and per-task statistics and, last, the run digest')
   .requiredOption('--task <module...>', 'task module(s) (JavaScript or TypeScript), path[#export]; one instance per CPU')
   .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024), 4)
-  .option('--workers <n>', 'worker threads hosting them (1-cpus; default min(cpus, host cores))', intOption('--workers', 1, 1024))
+  .option('--workers <n>', 'worker threads hosting them (1-cpus; default one per CPU, up to 256; fewer than the host has cores is fastest)', intOption('--workers', 1, 1024))
   .option('--seed <s>', 'seed of every random stream', 'faultline')
   .option('--duration <t>', 'simulated time to run: ns, us, ms or s', '10ms')
   .option('--window <t>', 'window length: cross-CPU effects take effect at window ends', '20us')

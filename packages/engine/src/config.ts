@@ -15,6 +15,8 @@ export const WINDOW_NS_MIN = 100;
 export const MEMORY_MIB_DEFAULT = 256;
 export const MEMORY_MIB_MAX = 65_536;
 export const RUN_LOCKS_MAX = 65_536;
+/** The default worker count is one per CPU, up to this many threads. */
+export const WORKERS_DEFAULT_MAX = 256;
 export const RUN_MODULES_MAX = 32;
 
 const duration = z.union([z.string(), z.number()]);
@@ -48,7 +50,7 @@ const costsSchema = z.object(Object.fromEntries(Object.keys(COSTS_DEFAULT).map((
 
 export const runOptionsSchema = z.object({
   cpus: z.number().int().min(1).max(RUN_CPUS_MAX),
-  /** Worker threads hosting the CPUs: 1 .. cpus; default min(cpus, host cores). */
+  /** Worker threads hosting the CPUs: 1 .. cpus; default one per CPU (up to WORKERS_DEFAULT_MAX). */
   workers: z.number().int().min(1).max(RUN_CPUS_MAX).optional(),
   seed: z.string().min(1).max(200),
   duration,
@@ -119,7 +121,10 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   const windowNs = ns(o.window, 'window');
   if (durationNs <= 0 && issues.length === 0) issues.push('duration: must be more than 0');
   if (windowNs < WINDOW_NS_MIN && issues.length === 0) issues.push(`window: ${windowNs} ns is too short; allowed: at least ${WINDOW_NS_MIN} ns`);
-  const workers = o.workers ?? Math.max(1, Math.min(o.cpus, hostCores));
+  // One worker per simulated CPU unless told otherwise; hosting several on one worker (--workers) is the way to run
+  // more CPUs than the host has cores without oversubscribing it. hostCores only tunes the barrier's spinning.
+  void hostCores;
+  const workers = o.workers ?? Math.min(o.cpus, WORKERS_DEFAULT_MAX);
   if (workers > o.cpus) issues.push(`workers: ${workers} is more than cpus (${o.cpus}); allowed: 1 .. ${o.cpus}`);
   const tasks: TaskInstance[] = [];
   o.tasks.forEach((spec, i) => {

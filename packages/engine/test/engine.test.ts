@@ -3,7 +3,7 @@
 // when a task throws, frees twice, deadlocks, or the configuration is wrong.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runSimulation, RunConfigError, type RunOptions } from '../dist/index.js';
+import { cpusOfWorker, resolveRunConfig, runSimulation, RunConfigError, type RunOptions } from '../dist/index.js';
 
 const task = (name: string) => fileURLToPath(new URL(`./tasks/${name}`, import.meta.url));
 
@@ -108,5 +108,14 @@ describe('failures', () => {
     await expect(runSimulation({ cpus: 2, seed: 's', duration: '1 fortnight', tasks: [{ module: task('mixed.mjs') }] })).rejects.toThrow(/duration: '1 fortnight' is not a duration; write a number with a unit/);
     await expect(runSimulation({ cpus: 2, seed: 's', duration: '1ms', tasks: [{ module: task('mixed.mjs'), cpus: [5] }] })).rejects.toThrow(/tasks\.0\.cpus: cpu 5 does not exist; allowed: 0 \.\. 1/);
     await expect(runSimulation({ cpus: 2, seed: 's', duration: '1ms', window: '10ns', tasks: [{ module: task('mixed.mjs') }] })).rejects.toThrow(/window: 10 ns is too short/);
+    await expect(runSimulation({ cpus: 2, seed: 's', duration: '1ms', locks: { m: { kind: 'futex' } }, tasks: [{ module: task('mixed.mjs') }] } as never)).rejects.toThrow(/locks\.m\.kind: Invalid option: expected one of "spinlock"\|"mutex"\|"rwsem"/);
+    await expect(runSimulation({ cpus: 2, seed: 's', duration: '1ms', locks: { m: { kind: 'mutex', home: 2 } }, tasks: [{ module: task('mixed.mjs') }] })).rejects.toThrow(/locks\.m\.home: cpu 2 does not exist; allowed: 0 \.\. 1/);
+  });
+
+  it('hosts one CPU per worker thread by default, and several per worker when asked', () => {
+    const tasks = [{ module: task('mixed.mjs') }];
+    expect(resolveRunConfig({ cpus: 8, seed: 's', duration: '1ms', tasks }, 2).workers).toBe(8);
+    expect(resolveRunConfig({ cpus: 64, workers: 2, seed: 's', duration: '1ms', tasks }, 2).workers).toBe(2);
+    expect(cpusOfWorker(64, 2, 1)).toEqual(Array.from({ length: 32 }, (_, i) => 32 + i));
   });
 });
