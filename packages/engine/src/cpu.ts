@@ -13,7 +13,7 @@ import { CpuScheduler, EV_DISPATCH, EV_MSG, EV_RUN, EV_TIMER, EV_WAKE, type Task
 import { makeTaskContext } from './task-context.js';
 import type { RunLayout } from './layout.js';
 import {
-  OP_ALLOC, OP_COMPUTE, OP_FREE, OP_LOCK, OP_NAMES, OP_RECV, OP_SEND, OP_SLEEP, OP_TIMER_WAIT, OP_TOUCH, OP_UNLOCK,
+  OP_ALLOC, OP_COMPUTE, OP_FREE, OP_LOCK, OP_NAMES, OP_PARK, OP_RECV, OP_SEND, OP_SLEEP, OP_TIMER_WAIT, OP_TOUCH, OP_UNLOCK,
   OP_YIELD, TaskError, type LockCounts, type TaskOp, type TaskPlacement, type TaskStats,
 } from './task.js';
 
@@ -39,6 +39,8 @@ export class SimCpu extends CpuScheduler {
   private readonly locks: CpuLocks;
   private readonly timers = new Map<number, () => void>();
   private timerSeq = 0;
+  /** Frees from kernel context are counted here, not under any task. */
+  private readonly kernelTask = { id: -1, stats: { frees: 0, allocs: {} } as unknown as TaskStats, zoneWaitSinceNs: 0, zoneWaitMask: '' };
 
   constructor(private readonly x: SimCpuInput) {
     super(x.id, x.costs);
@@ -55,6 +57,13 @@ export class SimCpu extends CpuScheduler {
       cpu: this.id, cpus: this.x.cpus, seed: this.x.seed,
       now: () => this.nowNs,
       currentTask: () => this.current?.id ?? -1,
+      wake: (taskId, value) => {
+        const t = this.task(taskId);
+        if (t?.id !== taskId || t.stats.state !== 'blocked-kernel') throw new Error(`wake(${taskId}): no task of cpu ${this.id} parked with that number`);
+        t.stats.state = 'sleeping'; // woken: no second wake may find it parked
+        this.heap.push(this.nowNs, EV_WAKE, taskId, value);
+      },
+      freePage: (pfn) => { this.memory.free(this.kernelTask, this.nowNs, pfn); },
       timer: (atNs, fn) => {
         if (!(atNs >= this.nowNs)) throw new RangeError(`timer at ${atNs} ns is in the past (now ${this.nowNs} ns)`);
         const slot = this.timerSeq++;
@@ -213,8 +222,14 @@ export class SimCpu extends CpuScheduler {
           return -1;
         case OP_SLEEP:
           t.inKernel = true;
+          this.mayBlock(t, 'sleeping');
           this.block(t, 'sleeping', `until ${now + o.a} ns`);
           this.heap.push(now + o.a, EV_WAKE, t.id, 0);
+          return null;
+        case OP_PARK:
+          t.inKernel = true;
+          this.mayBlock(t, 'blocked-kernel');
+          this.block(t, 'blocked-kernel', o.why ?? 'a kernel module');
           return null;
         case OP_TIMER_WAIT:
           this.block(t, 'sleeping', `its next delayed event, at ${o.a} ns`);
@@ -251,6 +266,7 @@ export class SimCpu extends CpuScheduler {
         case OP_RECV:
           t.inKernel = true;
           if (this.mailbox.length === 0) {
+            this.mayBlock(t, 'blocked-recv');
             this.recvWaiters.push(t);
             this.block(t, 'blocked-recv', 'a message on its CPU');
             return null;
@@ -268,6 +284,14 @@ export class SimCpu extends CpuScheduler {
     } catch (e) {
       this.fail(t, (e as Error)?.message ?? String(e));
       return null;
+    }
+  }
+
+  /** Ask the modules whether this task may sleep now (RCU: not inside a read-side critical section). */
+  private mayBlock(t: Task, state: string): void {
+    for (const h of this.hooks) {
+      const why = h.blocking?.(t.id, state, this.nowNs);
+      if (typeof why === 'string') throw new Error(why);
     }
   }
 
@@ -327,7 +351,10 @@ export class SimCpu extends CpuScheduler {
       t.stats.state = 'spinning';
       t.waitingFor = what;
       t.blockedSinceNs = this.nowNs;
-    } else this.block(t, 'blocked-lock', what);
+    } else {
+      this.mayBlock(t, 'blocked-lock');
+      this.block(t, 'blocked-lock', what);
+    }
     return null;
   }
 

@@ -17,6 +17,10 @@ export interface KernelCpu {
   timer(atNs: number, fn: () => void): void;
   /** The task running now, or -1 when idle. */
   currentTask(): number;
+  /** Wake a task of this CPU that parked (a kernel path yielded parkOp); its operation's result is `value`. */
+  wake(taskId: number, value: number): void;
+  /** Free a page from kernel context (an RCU callback, kswapd): on this CPU's list, charged to no task. */
+  freePage(pfn: number): void;
 }
 
 /** A kernel path run in a task's context: an iterator of operations whose return value is the operation's result. */
@@ -27,6 +31,8 @@ export interface CpuHooks {
   contextSwitch?(prevTaskId: number, nextTaskId: number, nowNs: number): void;
   /** The CPU found nothing to run. */
   idle?(nowNs: number): void;
+  /** A task is about to sleep or block (not spin): a message fails the task with it (sleeping where it must not). */
+  blocking?(taskId: number, state: string, nowNs: number): string | void;
   /** A task's kernel operation completed and it returns to its own code: the ns it must sleep first (a penalty), or 0. */
   returnToUser?(taskId: number, nowNs: number): number;
   /** A task touched an address: the kernel path that handles it, or null when nothing needs doing. */

@@ -8,7 +8,7 @@ export {
 export type { RunOptions, RunConfig, TaskSpec, TaskInstance, ModuleSpec } from './config.js';
 export { COSTS_DEFAULT } from './costs.js';
 export type { Costs } from './costs.js';
-export { defineTask, TASK_STATES, OP_NAMES } from './task.js';
+export { defineTask, parkOp, TASK_STATES, OP_NAMES } from './task.js';
 export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCounts, LockCounts } from './task.js';
 export { TaskError } from './task.js';
 export { actorTask, fromTaskGenerator, SimulatedTaskClock, TASK_RESULT } from './task-actor.js';

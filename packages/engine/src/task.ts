@@ -17,6 +17,8 @@ export const OP_UNLOCK = 9;
 export const OP_TOUCH = 10;
 /** Internal: an XState task waits for its next delayed event (a = due time in ns). */
 export const OP_TIMER_WAIT = 11;
+/** A kernel path waits until a kernel module wakes the task (KernelCpu.wake); `why` says for what. */
+export const OP_PARK = 12;
 export const OP_NAMES = ['', 'compute', 'sleep', 'alloc', 'free', 'send', 'recv', 'yield', 'lock', 'unlock', 'touch'] as const;
 /** Lock modes (TaskOp.b of OP_LOCK). */
 export const LOCK_EXCLUSIVE = 1;
@@ -28,6 +30,13 @@ export interface TaskOp {
   readonly a: number;
   readonly b: number;
   readonly mask?: string | GfpMask;
+  /** For OP_PARK: what the task waits for, shown in a deadlock report. */
+  readonly why?: string;
+}
+
+/** The operation a kernel module's path yields to wait until the module wakes the task (its result: the wake's value). */
+export function parkOp(why: string): TaskOp {
+  return { op: OP_PARK, a: 0, b: 0, why };
 }
 
 export interface TaskContext {
@@ -76,7 +85,7 @@ export function defineTask(fn: TaskFunction): TaskFunction {
   return fn;
 }
 
-export const TASK_STATES = ['runnable', 'running', 'sleeping', 'blocked-zone', 'blocked-recv', 'blocked-lock', 'spinning', 'exited', 'failed'] as const;
+export const TASK_STATES = ['runnable', 'running', 'sleeping', 'blocked-zone', 'blocked-recv', 'blocked-lock', 'blocked-kernel', 'spinning', 'exited', 'failed'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 export interface AllocCounts {

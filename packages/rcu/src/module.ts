@@ -1,0 +1,148 @@
+// module: RCU as a faultline kernel module. Load it with `modules: [{ module: rcuModulePath }]`. In each worker it
+// attaches an RcuCpu to every hosted CPU (hooks: context switch, idle, return to user, blocking, window start and
+// end, a tick timer); on worker 0 its commit steps the grace-period machine. Tasks and other modules reach the CPU
+// they run on through the functions in api.ts, which find it in this worker's registry.
+import { fileURLToPath } from 'node:url';
+import { defineKernelModule, type RunConfig } from '@faultline/engine';
+import { startGpMachine, type GpOps } from './gp-machine.js';
+import {
+  C_BACKLOG, C_BACKLOG_MAX, C_CB_INVOKED, C_CB_QUEUED, C_IDLE_AT_GP, C_IDLE_ENTRIES, C_IDLE_NOW, C_NEED_GP, C_PIPE0,
+  C_PIPE1, C_PIPE2, C_QS_GP, C_READS, CPU_STRIDE_I32, G_COMPLETED, G_STARTED, G_STATE, GLOBAL_I32, RCU_GP_STATE_NAMES,
+  rcuSharedBytes,
+} from './layout.js';
+import { RcuCpu, type RcuOptions } from './rcu-cpu.js';
+
+/** The path to give a run's `modules`. */
+export const rcuModulePath = fileURLToPath(import.meta.url);
+
+export const RCU_DEFAULTS = {
+  tickNs: 1_000_000,
+  /** jiffies_till_first_fqs / jiffies_till_next_fqs: 3 jiffies at HZ=1000. */
+  fqsIntervalNs: 3_000_000,
+  blimit: 10,
+  qhimark: 10_000,
+} as const;
+
+/** This worker's RcuCpu per simulated CPU it hosts. */
+export const rcuRegistry = new Map<number, RcuCpu>();
+
+export interface RcuReport {
+  readonly gpCompleted: number;
+  readonly gpStarted: number;
+  readonly gpState: string;
+  /** Grace-period durations in ns: count, median, max. */
+  readonly gpDurationNs: { count: number; p50: number; max: number };
+  readonly fqsScans: number;
+  /** Read-side sections by how many GPs completed during them: 0, 1, 2 or more (2+ means RCU is broken). */
+  readonly pipe: [number, number, number];
+  readonly readSections: number;
+  readonly callbacksQueued: number;
+  readonly callbacksInvoked: number;
+  readonly backlog: number;
+  readonly backlogMax: number;
+}
+
+function optionsOf(args: Readonly<Record<string, unknown>>): RcuOptions & { fqsIntervalNs: number } {
+  const num = (k: keyof typeof RCU_DEFAULTS, min: number): number => {
+    const v = args[k] ?? RCU_DEFAULTS[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new RangeError(`rcu module: ${k} must be a whole number >= ${min}; got ${String(v)}`);
+    return v;
+  };
+  return {
+    tickNs: num('tickNs', 1_000),
+    fqsIntervalNs: num('fqsIntervalNs', 1_000),
+    blimit: num('blimit', 1),
+    qhimark: num('qhimark', 1),
+    brokenIgnoreReaders: args.brokenIgnoreReaders === true,
+  };
+}
+
+export default defineKernelModule({
+  name: 'rcu',
+  sharedBytes: (config: RunConfig) => rcuSharedBytes(config.cpus),
+  setup({ config, worker, shared, args }) {
+    const o = optionsOf(args);
+    const mem = new Int32Array(shared);
+    const cpuWord = (cpu: number, word: number) => GLOBAL_I32 + cpu * CPU_STRIDE_I32 + word;
+    const durations: number[] = [];
+    let gpStartNs = 0;
+    let lastFqsNs = 0;
+    let fqsScans = 0;
+    const ops: GpOps = {
+      nowNs: 0,
+      needGp() {
+        for (let c = 0; c < config.cpus; c++) if (mem[cpuWord(c, C_NEED_GP)]! > mem[G_STARTED]!) return true;
+        return false;
+      },
+      startGp() {
+        mem[G_STARTED]!++;
+        for (let c = 0; c < config.cpus; c++) mem[cpuWord(c, C_IDLE_AT_GP)] = mem[cpuWord(c, C_IDLE_ENTRIES)]!;
+        gpStartNs = lastFqsNs = ops.nowNs;
+      },
+      allReported() {
+        const g = mem[G_STARTED]!;
+        for (let c = 0; c < config.cpus; c++) if (mem[cpuWord(c, C_QS_GP)]! < g) return false;
+        return true;
+      },
+      fqsDue: () => ops.nowNs - lastFqsNs >= o.fqsIntervalNs,
+      fqsScan() {
+        // CPUs in an extended quiescent state (idle now, or idle at some point since the GP began) report.
+        fqsScans++;
+        lastFqsNs = ops.nowNs;
+        const g = mem[G_STARTED]!;
+        for (let c = 0; c < config.cpus; c++) {
+          if (mem[cpuWord(c, C_QS_GP)]! >= g) continue;
+          if (mem[cpuWord(c, C_IDLE_NOW)] === 1 || mem[cpuWord(c, C_IDLE_ENTRIES)] !== mem[cpuWord(c, C_IDLE_AT_GP)]) mem[cpuWord(c, C_QS_GP)] = g;
+        }
+      },
+      completeGp() {
+        mem[G_COMPLETED]!++;
+        durations.push(ops.nowNs - gpStartNs);
+      },
+      publish(state) {
+        mem[G_STATE] = state;
+      },
+    };
+    const machine = worker === 0 ? startGpMachine(ops) : null;
+    return {
+      attachCpu(cpu) {
+        const rc = new RcuCpu(cpu, mem, o);
+        rcuRegistry.set(cpu.cpu, rc);
+        return {
+          contextSwitch: () => rc.noteQs(),
+          idle: () => rc.noteIdle(),
+          returnToUser: (taskId) => {
+            if (rc.nesting(taskId) === 0) rc.noteQs();
+            return 0;
+          },
+          blocking: (taskId, state) => rc.blockingMessage(taskId, state),
+          windowStart: () => rc.windowStart(),
+          windowEnd: () => rc.windowEnd(),
+        };
+      },
+      commit(windowEndNs) {
+        const before = mem[G_COMPLETED]!;
+        machine!.step(windowEndNs);
+        // A completed GP makes callbacks ready: let the next window start at once.
+        return mem[G_COMPLETED]! !== before;
+      },
+      report(): RcuReport {
+        const sum = (w: number) => Array.from({ length: config.cpus }, (_, c) => mem[cpuWord(c, w)]!).reduce((a, b) => a + b, 0);
+        const sorted = [...durations].sort((a, b) => a - b);
+        return {
+          gpCompleted: mem[G_COMPLETED]!,
+          gpStarted: mem[G_STARTED]!,
+          gpState: RCU_GP_STATE_NAMES[mem[G_STATE]!] ?? String(mem[G_STATE]),
+          gpDurationNs: { count: sorted.length, p50: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted.at(-1) ?? 0 },
+          fqsScans,
+          pipe: [sum(C_PIPE0), sum(C_PIPE1), sum(C_PIPE2)],
+          readSections: sum(C_READS),
+          callbacksQueued: sum(C_CB_QUEUED),
+          callbacksInvoked: sum(C_CB_INVOKED),
+          backlog: sum(C_BACKLOG),
+          backlogMax: Math.max(0, ...Array.from({ length: config.cpus }, (_, c) => mem[cpuWord(c, C_BACKLOG_MAX)]!)),
+        };
+      },
+    };
+  },
+});

@@ -1,0 +1,84 @@
+// RCU: the reader-pipe check of rcutorture (no read-side section may see two grace periods complete), shown able
+// to fail by a deliberately broken RCU; grace periods through idle CPUs; synchronize_rcu; kfree_rcu frees every
+// page; sleeping in a read-side section is the task's error; the same digest on 1 and 4 workers.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runSimulation, type RunOptions } from '@faultline/engine';
+import { rcuModulePath, type RcuReport } from '../dist/index.js';
+
+const tasks = fileURLToPath(new URL('./tasks/pipe.mjs', import.meta.url));
+
+const torture = (workers: number, args: Record<string, unknown> = {}, longNs = 30_000): RunOptions => ({
+  cpus: 4, workers, seed: 'rcutorture', duration: '40ms', window: '20us', memoryMiB: 16,
+  modules: [{ module: rcuModulePath, args }],
+  tasks: [
+    { module: tasks, export: 'reader', perCpu: 2, args: { longNs } },
+    { module: tasks, export: 'updater', cpus: [0, 2] },
+  ],
+});
+
+const rcu = (r: { modules: Record<string, unknown> }) => r.modules.rcu as RcuReport;
+
+describe('rcu', () => {
+  it('passes the reader pipe: no read-side section sees two grace periods complete; same digest on 1 and 4 workers', async () => {
+    const [one, four] = await Promise.all([runSimulation(torture(1)), runSimulation(torture(4))]);
+    expect(one.error).toBeNull();
+    expect(four.digest).toBe(one.digest);
+    const r = rcu(one);
+    expect(r.readSections).toBeGreaterThan(1_000);
+    expect(r.gpCompleted).toBeGreaterThan(3);
+    expect(r.pipe[1]).toBeGreaterThan(0); // grace periods did complete while readers were inside
+    expect(r.pipe[2]).toBe(0);
+    expect(r.callbacksInvoked).toBeGreaterThan(0);
+    expect(r.callbacksInvoked + r.backlog).toBe(r.callbacksQueued);
+    // Grace periods take milliseconds, as in the kernel: at least the first FQS interval when a CPU must be scanned.
+    expect(r.gpDurationNs.max).toBeGreaterThan(100_000);
+  });
+
+  it('the pipe check catches an RCU that ignores readers', async () => {
+    const broken = await runSimulation(torture(2, { brokenIgnoreReaders: true }, 8_000_000));
+    expect(rcu(broken).pipe[2]).toBeGreaterThan(0);
+    const sound = await runSimulation(torture(2, {}, 8_000_000));
+    expect(rcu(sound).pipe[2]).toBe(0);
+  });
+
+  it('kfree_rcu frees every page it was given once the grace periods are over', async () => {
+    const r = await runSimulation({ ...torture(2), duration: '200ms', tasks: [{ module: tasks, export: 'replacer', cpus: [0] }] });
+    const report = rcu(r);
+    const granted = r.tasks[0]!.allocs.GFP_KERNEL!.granted;
+    expect(report.callbacksQueued).toBe(granted - 1); // every page but the current one was given to kfree_rcu
+    expect(report.callbacksInvoked).toBeGreaterThan(granted / 2);
+    // In use at the end: the current page and those whose grace period has not yet ended.
+    expect(r.zone.pages - r.zone.freePagesExact - r.zone.pcpPages).toBe(1 + report.backlog);
+  });
+
+  it('synchronize_rcu sleeps until a grace period has passed; idle CPUs are seen by the FQS scan', async () => {
+    const r = await runSimulation({
+      cpus: 4, seed: 'sync', duration: '50ms', memoryMiB: 8,
+      modules: [{ module: rcuModulePath }],
+      tasks: [{ module: tasks, export: 'syncOnce', cpus: [1] }],
+    });
+    expect(r.error).toBeNull();
+    expect(r.endReason).toBe('duration');
+    const t = r.tasks[0]!;
+    expect(t.state).toBe('exited');
+    const report = rcu(r);
+    expect(report.gpCompleted).toBeGreaterThanOrEqual(1);
+    expect(report.fqsScans).toBeGreaterThanOrEqual(1);
+    // CPUs 0, 2, 3 are idle: only the FQS scan, 3 ms into the GP, can report for them.
+    expect(t.blockedNs).toBeGreaterThanOrEqual(3_000_000);
+    expect(t.blockedNs).toBeLessThan(10_000_000);
+    expect(report.gpState).toBe('WAIT_GPS');
+  });
+
+  it('sleeping inside a read-side section is the task\'s error', async () => {
+    const r = await runSimulation({
+      cpus: 1, seed: 'sleepy', duration: '1ms', memoryMiB: 8,
+      modules: [{ module: rcuModulePath }],
+      tasks: [{ module: tasks, export: 'sleepsInside' }],
+    });
+    expect(r.endReason).toBe('task-error');
+    expect(r.error?.message).toMatch(/pipe\.sleepsInside\/0' \(#0\) on cpu 0 at 1000 ns: would sleep \(sleeping\) inside an RCU read-side critical section \(rcu_read_lock nesting 1\)/);
+  });
+});
+
