@@ -9,7 +9,7 @@ import { CpuMemory, MEM_DEFERRED } from './cpu-memory.js';
 import { CpuRings } from './cpu-rings.js';
 import type { CpuHooks, KernelCpu, KernelPath } from './hooks.js';
 import { CpuLocks, LOCK_TAKEN, LOCK_WAIT, type LockSpec } from './locks.js';
-import { CpuScheduler, EV_DISPATCH, EV_MSG, EV_RUN, EV_TIMER, EV_WAKE, type Task } from './scheduler.js';
+import { CpuScheduler, EV_DISPATCH, EV_MSG, EV_RUN, EV_TIMER, EV_WAKE, isEnded, type Task } from './scheduler.js';
 import { makeTaskContext } from './task-context.js';
 import type { RunLayout } from './layout.js';
 import {
@@ -39,6 +39,7 @@ export class SimCpu extends CpuScheduler {
   private readonly locks: CpuLocks;
   private readonly timers = new Map<number, () => void>();
   private timerSeq = 0;
+  private readonly orphanLocks: Array<{ id: number; taskId: number; write: boolean }> = [];
   /** Frees from kernel context are counted here, not under any task. */
   private readonly kernelTask = { id: -1, stats: { frees: 0, allocs: {} } as unknown as TaskStats, zoneWaitSinceNs: 0, zoneWaitMask: '' };
 
@@ -64,6 +65,7 @@ export class SimCpu extends CpuScheduler {
         this.heap.push(this.nowNs, EV_WAKE, taskId, value);
       },
       freePage: (pfn) => { this.memory.free(this.kernelTask, this.nowNs, pfn); },
+      kill: (taskId, reason) => this.kill(taskId, reason),
       timer: (atNs, fn) => {
         if (!(atNs >= this.nowNs)) throw new RangeError(`timer at ${atNs} ns is in the past (now ${this.nowNs} ns)`);
         const slot = this.timerSeq++;
@@ -80,7 +82,7 @@ export class SimCpu extends CpuScheduler {
   place(p: TaskPlacement): void {
     const x = this.x;
     const ctx = makeTaskContext({ id: p.id, name: p.name, cpu: this.id, cpus: x.cpus, args: p.args, seed: x.seed, now: () => this.nowNs, locks: x.locks });
-    const stats: TaskStats = { id: p.id, name: p.name, cpu: this.id, state: 'runnable', events: 0, runNs: 0, blockedNs: 0, allocs: {}, frees: 0, touches: 0, locks: {}, sent: 0, received: 0, exitedAtNs: null };
+    const stats: TaskStats = { id: p.id, name: p.name, cpu: this.id, state: 'runnable', events: 0, runNs: 0, blockedNs: 0, allocs: {}, frees: 0, touches: 0, locks: {}, sent: 0, received: 0, exitedAtNs: null, killedBy: null };
     let iter: Iterator<TaskOp, unknown, number>;
     try {
       iter = p.fn(ctx);
@@ -101,6 +103,7 @@ export class SimCpu extends CpuScheduler {
 
   beginWindow(startNs: number): void {
     this.locks.newWindow();
+    for (const o of this.orphanLocks.splice(0)) this.locks.release(startNs, o.id, o.taskId, o.write);
     for (const h of this.hooks) h.windowStart?.(startNs);
   }
 
@@ -151,6 +154,7 @@ export class SimCpu extends CpuScheduler {
 
   /** Continue the current task at nowNs with `result`, running operations inline while nothing else is due. */
   private run(t: Task, result: number): void {
+    if (isEnded(t)) return;
     for (;;) {
       if (t.computeLeftNs > 0) {
         if (t.sliceLeftNs <= 0 && this.preemptOrContinue(t)) return;
@@ -287,6 +291,21 @@ export class SimCpu extends CpuScheduler {
     }
   }
 
+  private kill(taskId: number, reason: string): void {
+    const t = this.task(taskId);
+    if (t?.id !== taskId) throw new Error(`kill(${taskId}): no such task on cpu ${this.id}`);
+    if (isEnded(t)) return;
+    if (t.stats.state !== 'runnable' && t.stats.state !== 'running' && t.stats.state !== 'spinning') t.stats.blockedNs += this.nowNs - t.blockedSinceNs;
+    t.stats.state = 'killed';
+    t.stats.killedBy = reason;
+    t.stats.exitedAtNs = this.nowNs;
+    for (const h of t.held.splice(0)) this.locks.release(this.nowNs, h >> 1, t.id, (h & 1) === 1);
+    if (this.current === t) {
+      this.current = null;
+      this.queueDispatch();
+    }
+  }
+
   /** Ask the modules whether this task may sleep now (RCU: not inside a read-side critical section). */
   private mayBlock(t: Task, state: string): void {
     for (const h of this.hooks) {
@@ -405,6 +424,11 @@ export class SimCpu extends CpuScheduler {
     });
     this.locks.grants((taskId, lockId) => {
       const t = this.task(taskId);
+      if (isEnded(t)) {
+        // Granted to a task killed while it waited: give it back as the next window begins.
+        this.orphanLocks.push({ id: lockId, taskId, write: t.lockWait?.write ?? true });
+        return;
+      }
       const w = t.lockWait!;
       t.lockWait = null;
       t.held.push(lockId * 2 + (w.write ? 1 : 0));

@@ -3,6 +3,7 @@
 // once by the main thread), attach hooks to each hosted CPU - context switch, idle, return to user space, the
 // page-fault hook behind ctx.touch, window start and end, timers on simulated time - and, on worker 0 only, commit
 // between windows what the CPUs published, in an order that depends on simulated time and CPU numbers alone.
+import type { Zone } from '@faultline/zone';
 import type { RunConfig } from './config.js';
 import type { TaskContext, TaskOp } from './task.js';
 
@@ -21,6 +22,8 @@ export interface KernelCpu {
   wake(taskId: number, value: number): void;
   /** Free a page from kernel context (an RCU callback, kswapd): on this CPU's list, charged to no task. */
   freePage(pfn: number): void;
+  /** Kill a task of this CPU (the OOM killer): it never runs again and the locks it held are released. */
+  kill(taskId: number, reason: string): void;
 }
 
 /** A kernel path run in a task's context: an iterator of operations whose return value is the operation's result. */
@@ -49,6 +52,8 @@ export interface KernelModuleSetup {
   /** The module's shared memory: the same buffer in every worker (empty when it asked for none). */
   readonly shared: SharedArrayBuffer;
   readonly args: Readonly<Record<string, unknown>>;
+  /** This worker's view of the zone. During a window it defers what needs the zone lock; in commit() it does not. */
+  readonly zone: Zone;
 }
 
 export interface KernelModuleInstance {

@@ -37,6 +37,12 @@ export interface Task {
   inKernel: boolean;
 }
 
+/** Exited, failed or killed: it never runs again. */
+export function isEnded(t: Task): boolean {
+  const s = t.stats.state;
+  return s === 'exited' || s === 'failed' || s === 'killed';
+}
+
 export class CpuScheduler {
   readonly heap = new EventHeap();
   readonly hash = new TraceHash();
@@ -61,13 +67,13 @@ export class CpuScheduler {
 
   liveTasks(): number {
     let n = 0;
-    for (const t of this.tasks) if (t.stats.state !== 'exited' && t.stats.state !== 'failed') n++;
+    for (const t of this.tasks) if (!isEnded(t)) n++;
     return n;
   }
 
   /** What each live task waits for, for a deadlock report. */
   waits(): string[] {
-    return this.tasks.filter((t) => t.stats.state !== 'exited' && t.stats.state !== 'failed').map((t) => `task '${t.name}' (#${t.id}) on cpu ${this.id}: ${t.stats.state}${t.waitingFor ? ` (${t.waitingFor})` : ''}`);
+    return this.tasks.filter((t) => !isEnded(t)).map((t) => `task '${t.name}' (#${t.id}) on cpu ${this.id}: ${t.stats.state}${t.waitingFor ? ` (${t.waitingFor})` : ''}`);
   }
 
   protected advanceTo(t: number): void {
@@ -113,6 +119,11 @@ export class CpuScheduler {
       return;
     }
     const t = this.runq[this.runqHead++]!;
+    if (isEnded(t)) {
+      // Killed while it waited in the run queue.
+      this.queueDispatch();
+      return;
+    }
     if (this.runqHead > 1024 && this.runqHead * 2 > this.runq.length) {
       this.runq.splice(0, this.runqHead);
       this.runqHead = 0;
@@ -129,7 +140,7 @@ export class CpuScheduler {
   }
 
   protected wake(t: Task, result: number): void {
-    if (t.stats.state === 'exited' || t.stats.state === 'failed') return;
+    if (isEnded(t)) return;
     t.stats.blockedNs += this.nowNs - t.blockedSinceNs;
     t.waitingFor = '';
     t.pendingResult = result;

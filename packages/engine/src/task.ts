@@ -85,7 +85,7 @@ export function defineTask(fn: TaskFunction): TaskFunction {
   return fn;
 }
 
-export const TASK_STATES = ['runnable', 'running', 'sleeping', 'blocked-zone', 'blocked-recv', 'blocked-lock', 'blocked-kernel', 'spinning', 'exited', 'failed'] as const;
+export const TASK_STATES = ['runnable', 'running', 'sleeping', 'blocked-zone', 'blocked-recv', 'blocked-lock', 'blocked-kernel', 'spinning', 'exited', 'failed', 'killed'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 export interface AllocCounts {
@@ -119,6 +119,8 @@ export interface TaskStats {
   sent: number;
   received: number;
   exitedAtNs: number | null;
+  /** Why a kernel module killed it (the OOM killer), or null. */
+  killedBy: string | null;
 }
 
 /** A task threw, or did something the kernel would not allow. */

@@ -47,6 +47,7 @@ export interface WorkerReport {
 interface WorkerState {
   readonly init: WorkerInit;
   readonly cpus: SimCpu[];
+  readonly zone: Zone;
   readonly zoneCommitter: ZoneCommitter | null;
   readonly lockCommitter: LockCommitter | null;
   readonly modules: Array<{ name: string; instance: KernelModuleInstance }>;
@@ -71,7 +72,7 @@ const api = {
     const modules: WorkerState['modules'] = [];
     for (const [i, spec] of config.modules.entries()) {
       const m = await loadKernelModule(spec.module, spec.export);
-      const instance = m.setup({ config, worker: init.worker, shared: init.moduleShared[i]!, args: spec.args });
+      const instance = m.setup({ config, worker: init.worker, shared: init.moduleShared[i]!, args: spec.args, zone });
       for (const cpu of cpus) {
         const hooks = instance.attachCpu?.(cpu.kernelCpu());
         if (hooks) cpu.addHooks(hooks);
@@ -88,6 +89,7 @@ const api = {
     const leader = init.worker === 0;
     state = {
       init,
+      zone,
       cpus,
       zoneCommitter: leader ? new ZoneCommitter(zone, rings, layout, config.costs.zoneLockNs) : null,
       // Its constructor publishes every lock's initial mode before any window runs (all inits finish first).
@@ -107,10 +109,21 @@ const api = {
     const s = state;
     const { config } = s.init;
     const ctl = new Int32Array(s.init.ctl);
-    const commits: Array<(endNs: number) => boolean | void> = [];
-    if (s.zoneCommitter) commits.push((end) => s.zoneCommitter!.commit(end));
-    if (s.lockCommitter) commits.push((end) => s.lockCommitter!.commit(end));
-    if (s.init.worker === 0) for (const m of s.modules) if (m.instance.commit) commits.push((end) => m.instance.commit!(end));
+    const steps: Array<(endNs: number) => boolean | void> = [];
+    if (s.zoneCommitter) steps.push((end) => s.zoneCommitter!.commit(end));
+    if (s.lockCommitter) steps.push((end) => s.lockCommitter!.commit(end));
+    if (s.init.worker === 0) for (const m of s.modules) if (m.instance.commit) steps.push((end) => m.instance.commit!(end));
+    // Between the barriers no CPU runs, so the commits may take the zone lock's paths directly.
+    const commits = steps.length === 0 ? [] : [(end: number) => {
+      s.zone.deferShared = false;
+      try {
+        let more = false;
+        for (const step of steps) if (step(end) === true) more = true;
+        return more;
+      } finally {
+        s.zone.deferShared = true;
+      }
+    }];
     const t0 = performance.now();
     try {
       s.loop = runWindows({

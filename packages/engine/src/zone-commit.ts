@@ -2,7 +2,8 @@
 // allocations that found the CPU's list empty, order > 0 frees, and drains of overfull lists - in the order of
 // (request time, CPU, sequence). The zone lock is modelled in simulated time: each operation holds it for
 // zoneLockNs, starting when it was asked for or when the lock came free, whichever is later; the grant time goes
-// back to the waiting task, which resumes then or at the window's end if that is later. Nothing here depends on
+// back to the waiting task, which resumes then or at the window's end if that is later. The worker runs it with
+// the zone's deferShared mode off. Nothing here depends on
 // which host thread ran which CPU, so the zone evolves the same way for any number of workers.
 import type { CompiledPlan, Zone } from '@faultline/zone';
 import {
@@ -31,8 +32,7 @@ export class ZoneCommitter {
     // Slots were gathered by CPU, then by sequence; a stable sort by time gives (time, CPU, sequence).
     slots.sort((x, y) => r[x + ZW_TIME]! - r[y + ZW_TIME]! || x - y);
     const zone = this.zone;
-    zone.deferShared = false;
-    try {
+    {
       for (const s of slots) {
         const cpu = this.cpuOfSlot(s);
         const start = Math.max(r[s + ZW_TIME]!, this.lockFreeAtNs);
@@ -62,8 +62,6 @@ export class ZoneCommitter {
           this.operations++;
         }
       }
-    } finally {
-      zone.deferShared = true;
     }
   }
 
