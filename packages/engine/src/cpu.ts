@@ -60,6 +60,7 @@ export class SimCpu extends CpuScheduler {
       currentTask: () => this.current?.id ?? -1,
       wake: (taskId, value) => {
         const t = this.task(taskId);
+        if (t?.id === taskId && isEnded(t)) return; // killed while it waited
         if (t?.id !== taskId || t.stats.state !== 'blocked-kernel') throw new Error(`wake(${taskId}): no task of cpu ${this.id} parked with that number`);
         t.stats.state = 'sleeping'; // woken: no second wake may find it parked
         this.heap.push(this.nowNs, EV_WAKE, taskId, value);

@@ -18,7 +18,8 @@ export interface KernelCpu {
   timer(atNs: number, fn: () => void): void;
   /** The task running now, or -1 when idle. */
   currentTask(): number;
-  /** Wake a task of this CPU that parked (a kernel path yielded parkOp); its operation's result is `value`. */
+  /** Wake a task of this CPU that parked (a kernel path yielded parkOp); its operation's result is `value`. A task
+   * killed meanwhile is left alone. */
   wake(taskId: number, value: number): void;
   /** Free a page from kernel context (an RCU callback, kswapd): on this CPU's list, charged to no task. */
   freePage(pfn: number): void;

@@ -145,7 +145,7 @@ class SimulationDriver implements Simulation {
 
   private async drive(layout: ReturnType<typeof runLayout>): Promise<RunResult> {
     const { config, ctl } = this;
-    const zone = Zone.create({ pages: config.memoryPages, cpus: config.cpus, owners: Math.max(1, config.tasks.length), kernel: config.kernel });
+    const zone = Zone.create({ pages: config.memoryPages, cpus: config.cpus, owners: config.tasks.length + 1 /* the last owner is the kernel itself */, kernel: config.kernel });
     const rings = new SharedArrayBuffer(layout.ringF64 * 8);
     const spins = config.workers <= this.hostCores ? 2_000 : 0;
     const url = new URL('./worker.js', import.meta.url);

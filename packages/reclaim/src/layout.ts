@@ -1,0 +1,77 @@
+// layout: reclaim's shared memory, one Float64Array. Each CPU logs requests in its own ring during a window
+// (LRU additions, reclaim passes, drains, OOM requests); worker 0's commit applies them in (time, CPU, sequence)
+// order and answers in each CPU's result ring, which the CPU reads when the next window starts. Per-task counters
+// are written only by the CPU the task runs on; the node's counters only by the commit.
+
+// Node-wide counters (written by the commit).
+export const N_KSWAPD_WAKES = 0;
+export const N_KSWAPD_PASSES = 1;
+export const N_KSWAPD_RECLAIMED = 2;
+export const N_KSWAPD_GIVEUPS = 3;
+export const N_OOM_KILLS = 4;
+export const N_DIRECT_RECLAIMED = 5;
+export const N_LRU_FILE = 6;
+export const N_LRU_DIRTY = 7;
+export const N_LRU_ANON = 8;
+export const N_WRITEBACKS = 9;
+export const N_DRAINS = 10;
+export const N_SCANNED = 11;
+export const NODE_F64 = 16;
+
+// Per task (written by its CPU).
+export const T_DIRECT_PASSES = 0;
+export const T_DIRECT_RECLAIMED = 1;
+export const T_STALL_NS = 2;
+export const T_OOM_REQUESTS = 3;
+export const T_ALLOC_FAILURES = 4;
+export const T_ALLOC_RETRIES = 5;
+export const T_LRU_ADDED = 6;
+export const T_OOM_KILLED = 7;
+export const TASK_F64 = 8;
+
+// Log entry: [timeNs, seq, kind, taskId, a, b]
+export const L_TIME = 0;
+export const L_SEQ = 1;
+export const L_KIND = 2;
+export const L_TASK = 3;
+export const L_A = 4;
+export const L_B = 5;
+export const L_F64 = 6;
+export const K_LRU_ADD = 1; // a = pfn, b = LRU kind
+export const K_LRU_DEL = 2; // a = pfn
+export const K_RECLAIM = 3; // a = pages wanted, b = 1 for kswapd; answers pages reclaimed
+export const K_DRAIN = 4; // drain every CPU's page list; answers 0
+export const K_OOM = 5; // answers the victim's task id, or -1
+
+// Result entry: [taskId, value]
+export const R_TASK = 0;
+export const R_VALUE = 1;
+export const R_F64 = 2;
+
+export const LRU_FILE = 0;
+export const LRU_FILE_DIRTY = 1;
+export const LRU_ANON = 2;
+export const LRU_KINDS = ['file', 'file-dirty', 'anon'] as const;
+export type LruKind = (typeof LRU_KINDS)[number];
+
+export interface ReclaimLayout {
+  readonly cpus: number;
+  readonly tasks: number;
+  readonly slots: number;
+  readonly taskOffset: number;
+  readonly logOffset: number;
+  readonly logStride: number;
+  readonly resultOffset: number;
+  readonly resultStride: number;
+  readonly f64: number;
+}
+
+export function reclaimLayout(cpus: number, tasks: number, slots: number): ReclaimLayout {
+  const taskOffset = NODE_F64;
+  const logOffset = taskOffset + tasks * TASK_F64;
+  const logStride = 8 + slots * L_F64;
+  const resultOffset = logOffset + cpus * logStride;
+  const resultStride = 8 + slots * R_F64;
+  const f64 = resultOffset + cpus * resultStride;
+  return { cpus, tasks, slots, taskOffset, logOffset, logStride, resultOffset, resultStride, f64 };
+}

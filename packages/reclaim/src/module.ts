@@ -1,0 +1,226 @@
+// module: reclaim as a faultline kernel module (mm/vmscan.c, mm/oom_kill.c, much simplified). Load it with
+// `modules: [{ module: reclaimModulePath }]` and run kswapd as a task (`kswapdTaskPath`). Each CPU logs its tasks'
+// requests; worker 0's commit applies them in (time, CPU, sequence) order against the node's LRU and the zone:
+// reclaim passes free pages to the reclaimer's CPU list, charged to it as the reclaimer (who paid); drains empty
+// every CPU's list into the buddy lists (drain_all_pages); an OOM request kills the task that holds the most pages.
+import { fileURLToPath } from 'node:url';
+import { defineKernelModule, type RunConfig } from '@faultline/engine';
+import type { Zone } from '@faultline/zone';
+import {
+  K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_OOM, K_RECLAIM, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, LRU_ANON, LRU_FILE,
+  LRU_FILE_DIRTY, N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_LRU_ANON, N_LRU_DIRTY,
+  N_LRU_FILE, N_OOM_KILLS, N_SCANNED, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
+} from './layout.js';
+import { NodeLru } from './lru.js';
+import { ReclaimCpu } from './reclaim-cpu.js';
+import { reclaimReport, type ReclaimReport } from './report.js';
+
+/** The path to give a run's `modules`. */
+export const reclaimModulePath = fileURLToPath(import.meta.url);
+
+export const RECLAIM_DEFAULTS = {
+  /** Host time a reclaimer spends per page scanned (shrink_folio_list), in simulated ns. */
+  scanNsPerPage: 1_000,
+  /** A dirty page's writeback, from kswapd starting it to the page being clean. */
+  writebackNs: 5_000_000,
+  /** Entries scanned per pass at most, per page wanted (priority 12 scans a 4096th of the list, then more). */
+  scanPerPage: 4,
+  /** Ring slots per CPU per window. */
+  slots: 4096,
+  /** Pages of page cache in memory when the run starts (clean; every prefillDirtyEvery-th one dirty, 0: none). */
+  prefillFilePages: 0,
+  prefillDirtyEvery: 0,
+} as const;
+
+export interface ReclaimOptions {
+  readonly scanNsPerPage: number;
+  readonly writebackNs: number;
+  readonly scanPerPage: number;
+  readonly slots: number;
+  readonly prefillFilePages: number;
+  readonly prefillDirtyEvery: number;
+}
+
+/** This worker's per-CPU state, for the task API. */
+export const reclaimRegistry = new Map<number, ReclaimCpu>();
+export const reclaimOptions: { current: ReclaimOptions } = { current: { ...RECLAIM_DEFAULTS } };
+
+function optionsOf(args: Readonly<Record<string, unknown>>): ReclaimOptions {
+  const num = (k: keyof typeof RECLAIM_DEFAULTS, min: number): number => {
+    const v = args[k] ?? RECLAIM_DEFAULTS[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new RangeError(`reclaim module: ${k} must be a whole number >= ${min}; got ${String(v)}`);
+    return v;
+  };
+  return {
+    scanNsPerPage: num('scanNsPerPage', 0), writebackNs: num('writebackNs', 0), scanPerPage: num('scanPerPage', 1), slots: num('slots', 16),
+    prefillFilePages: num('prefillFilePages', 0), prefillDirtyEvery: num('prefillDirtyEvery', 0),
+  };
+}
+
+/** Tasks the OOM killer never picks: kswapd, and tasks whose args say oomScoreAdj: -1000. */
+function unkillable(config: RunConfig): Set<number> {
+  return new Set(config.tasks.filter((t) => t.export === 'kswapd' || t.args.oomScoreAdj === -1000).map((t) => t.id));
+}
+
+class Committer {
+  readonly lru = new NodeLru();
+  private readonly order: number[] = [];
+  private readonly resultCounts: number[];
+  private readonly killed = new Set<number>();
+  readonly victims: Array<{ task: number; pages: number; atNs: number }> = [];
+  private victimNow = -1;
+
+  constructor(private readonly config: RunConfig, private readonly mem: Float64Array, private readonly L: ReclaimLayout, private readonly zone: Zone, private readonly o: ReclaimOptions) {
+    this.resultCounts = new Array<number>(L.cpus).fill(0);
+  }
+
+  /** Fill memory with page cache before the first window, as a machine that has been up a while: GFP_KERNEL
+   * allocations (so never below the low watermark) on behalf of no task, put on the LRU. Returns pages filled. */
+  prefill(): number {
+    const { zone, o } = this;
+    const plan = zone.plan('GFP_KERNEL');
+    const owner = zone.config.owners - 1; // the engine's owner for the kernel itself
+    let n = 0;
+    zone.deferShared = false;
+    try {
+      while (n < o.prefillFilePages) {
+        const pfn = zone.alloc(n % this.L.cpus, plan, owner);
+        if (pfn < 0) break;
+        const dirty = o.prefillDirtyEvery > 0 && n % o.prefillDirtyEvery === 0;
+        this.lru.add(pfn, dirty ? LRU_FILE_DIRTY : LRU_FILE, -1);
+        n++;
+      }
+      for (let c = 0; c < this.L.cpus; c++) zone.drainCpu(c);
+    } finally {
+      zone.deferShared = true;
+    }
+    this.mem[N_LRU_FILE] = this.lru.counts[LRU_FILE]!;
+    this.mem[N_LRU_DIRTY] = this.lru.counts[LRU_FILE_DIRTY]!;
+    return n;
+  }
+
+  commit(endNs: number): boolean {
+    const { mem: m, L } = this;
+    this.lru.advance(endNs);
+    const slots = this.order;
+    slots.length = 0;
+    for (let c = 0; c < L.cpus; c++) {
+      const base = L.logOffset + c * L.logStride;
+      for (let i = 0; i < m[base]!; i++) slots.push(base + 8 + i * L_F64);
+      this.resultCounts[c] = 0;
+    }
+    slots.sort((x, y) => m[x + L_TIME]! - m[y + L_TIME]! || x - y);
+    this.victimNow = -1;
+    for (const s of slots) {
+      const cpu = Math.floor((s - L.logOffset) / L.logStride);
+      const task = m[s + L_TASK]!;
+      const a = m[s + L_A]!;
+      switch (m[s + L_KIND]) {
+        case K_LRU_ADD:
+          this.lru.add(a, m[s + L_B]!, task);
+          break;
+        case K_LRU_DEL:
+          this.lru.delete(a);
+          break;
+        case K_RECLAIM:
+          this.answer(cpu, task, this.reclaim(cpu, task, a, m[s + L_B]! === 1, endNs));
+          break;
+        case K_DRAIN:
+          for (let c = 0; c < L.cpus; c++) this.zone.drainCpu(c);
+          m[N_DRAINS]!++;
+          this.answer(cpu, task, 0);
+          break;
+        case K_OOM:
+          // oom_lock serialises the killer, and it picks no one new while a victim is still exiting: requests in
+          // the same window as a kill get that victim back and retry against the memory it freed.
+          this.answer(cpu, task, this.victimNow >= 0 ? this.victimNow : (this.victimNow = this.oomKill(endNs)));
+          break;
+      }
+    }
+    for (let c = 0; c < L.cpus; c++) m[L.resultOffset + c * L.resultStride] = this.resultCounts[c]!;
+    m[N_LRU_FILE] = this.lru.counts[LRU_FILE]!;
+    m[N_LRU_DIRTY] = this.lru.counts[LRU_FILE_DIRTY]!;
+    m[N_LRU_ANON] = this.lru.counts[LRU_ANON]!;
+    return slots.length > 0;
+  }
+
+  private answer(cpu: number, task: number, value: number): void {
+    const n = this.resultCounts[cpu]!;
+    if (n >= this.L.slots) throw new Error(`more than ${this.L.slots} reclaim results for cpu ${cpu} in one window`);
+    const s = this.L.resultOffset + cpu * this.L.resultStride + 8 + n * R_F64;
+    this.mem[s + R_TASK] = task;
+    this.mem[s + R_VALUE] = value;
+    this.resultCounts[cpu] = n + 1;
+  }
+
+  private reclaim(cpu: number, task: number, nr: number, kswapd: boolean, nowNs: number): number {
+    const m = this.mem;
+    const out = this.lru.reclaim(nr, nr * this.o.scanPerPage, kswapd, nowNs, this.o.writebackNs);
+    // Reclaimed pages go to the reclaimer's CPU list (free_unref_page_list), counted as reclaimed by it.
+    for (const pfn of out.pfns) this.zone.free(cpu, pfn, task % this.zone.config.owners);
+    m[N_SCANNED]! += out.scanned;
+    m[N_WRITEBACKS]! += out.writebacksStarted;
+    if (kswapd) {
+      m[N_KSWAPD_PASSES]!++;
+      m[N_KSWAPD_RECLAIMED]! += out.pfns.length;
+    } else m[N_DIRECT_RECLAIMED]! += out.pfns.length;
+    return out.pfns.length;
+  }
+
+  /** Kill the killable task holding the most pages (oom_badness by RSS); free them; -1 if there is none. */
+  private oomKill(nowNs: number): number {
+    const spared = unkillable(this.config);
+    const held = new Map<number, number[]>();
+    const pages = this.zone.config.layout.pages;
+    for (let pfn = 0; pfn < pages; pfn++) {
+      const p = this.zone.pageInfo(pfn);
+      if (p.kind !== 'allocated') continue;
+      const k = this.lru.kindOf(pfn);
+      if (k === LRU_FILE || k === LRU_FILE_DIRTY) continue; // page cache is not the task's to lose
+      let list = held.get(p.owner);
+      if (list === undefined) held.set(p.owner, (list = []));
+      list.push(pfn);
+    }
+    let victim = -1;
+    let most = 0;
+    for (const t of this.config.tasks) {
+      if (spared.has(t.id) || this.killed.has(t.id)) continue;
+      const n = held.get(t.id % this.zone.config.owners)?.length ?? 0;
+      if (n > most) [victim, most] = [t.id, n];
+    }
+    if (victim < 0) return -1;
+    this.killed.add(victim);
+    const vcpu = this.config.tasks[victim]!.cpu;
+    for (const pfn of held.get(victim % this.zone.config.owners) ?? []) {
+      this.lru.delete(pfn);
+      this.zone.free(vcpu, pfn);
+    }
+    this.mem[N_OOM_KILLS]!++;
+    this.victims.push({ task: victim, pages: most, atNs: nowNs });
+    this.answer(vcpu, -(victim + 1), most);
+    return victim;
+  }
+}
+
+export default defineKernelModule({
+  name: 'reclaim',
+  sharedBytes: (config: RunConfig, args) => reclaimLayout(config.cpus, config.tasks.length, optionsOf(args).slots).f64 * 8,
+  setup({ config, worker, shared, args, zone }) {
+    const o = optionsOf(args);
+    reclaimOptions.current = o;
+    const L = reclaimLayout(config.cpus, config.tasks.length, o.slots);
+    const mem = new Float64Array(shared);
+    const committer = worker === 0 ? new Committer(config, mem, L, zone, o) : null;
+    // Worker 0 sets up before any window runs (every worker's init finishes first).
+    const prefilled = committer?.prefill() ?? 0;
+    return {
+      attachCpu(cpu) {
+        const rc = new ReclaimCpu(cpu, mem, L, zone);
+        reclaimRegistry.set(cpu.cpu, rc);
+        return { windowStart: () => rc.windowStart() };
+      },
+      commit: (endNs) => committer!.commit(endNs),
+      report: (): ReclaimReport => reclaimReport(config, mem, L, committer!.victims, prefilled),
+    };
+  },
+});

@@ -1,0 +1,75 @@
+// reclaim-cpu: reclaim seen from one CPU. Its tasks log requests in the CPU's ring (LRU additions and removals,
+// reclaim passes, drains, OOM kills) and park until the commit answers; when the next window starts the CPU reads
+// its result ring, kills the OOM victims that live here and wakes the waiters. The CPU that hosts kswapd wakes it
+// when the zone's kswapd wake counter moved (the allocator's slow path bumps it below the low watermark).
+import type { KernelCpu } from '@faultline/engine';
+import type { Zone } from '@faultline/zone';
+import { L_A, L_B, L_F64, L_KIND, L_SEQ, L_TASK, L_TIME, R_F64, R_TASK, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
+
+export class ReclaimCpu {
+  private seq = 0;
+  private readonly log: number;
+  private readonly results: number;
+  kswapdTask = -1;
+  kswapdParked = false;
+  private kswapdSeenSeq = 0;
+
+  constructor(readonly cpu: KernelCpu, readonly mem: Float64Array, readonly L: ReclaimLayout, readonly zone: Zone) {
+    this.log = L.logOffset + cpu.cpu * L.logStride;
+    this.results = L.resultOffset + cpu.cpu * L.resultStride;
+  }
+
+  /** Log a request for the commit. */
+  request(taskId: number, kind: number, a: number, b: number): void {
+    const m = this.mem;
+    const n = m[this.log]!;
+    if (n >= this.L.slots) throw new Error(`more than ${this.L.slots} reclaim requests in one window on cpu ${this.cpu.cpu}; raise the reclaim module's slots`);
+    const s = this.log + 8 + n * L_F64;
+    m[s + L_TIME] = this.cpu.now();
+    m[s + L_SEQ] = this.seq++;
+    m[s + L_KIND] = kind;
+    m[s + L_TASK] = taskId;
+    m[s + L_A] = a;
+    m[s + L_B] = b;
+    m[this.log] = n + 1;
+  }
+
+  taskCounter(taskId: number, word: number): number {
+    return this.L.taskOffset + taskId * TASK_F64 + word;
+  }
+
+  windowStart(): void {
+    const m = this.mem;
+    const n = m[this.results]!;
+    // Kills first (encoded as -(victim + 1)), so that a victim that was also waiting is not woken.
+    for (let i = 0; i < n; i++) {
+      const s = this.results + 8 + i * R_F64;
+      const t = m[s + R_TASK]!;
+      if (t < 0) this.cpu.kill(-t - 1, `the OOM killer chose it (${m[s + R_VALUE]!} pages)`);
+    }
+    for (let i = 0; i < n; i++) {
+      const s = this.results + 8 + i * R_F64;
+      const t = m[s + R_TASK]!;
+      if (t >= 0) {
+        if (t === this.kswapdTask) this.kswapdParked = false;
+        this.cpu.wake(t, m[s + R_VALUE]!);
+      }
+    }
+    m[this.results] = 0;
+    m[this.log] = 0;
+    if (this.kswapdTask >= 0 && this.kswapdParked) {
+      const seq = this.zone.kswapdWakeSeq();
+      if (seq !== this.kswapdSeenSeq) {
+        this.kswapdSeenSeq = seq;
+        this.kswapdParked = false;
+        this.cpu.wake(this.kswapdTask, 1);
+      }
+    }
+  }
+
+  /** kswapd is going to sleep: remember which wake-ups it has already seen. */
+  kswapdSleeps(): void {
+    this.kswapdParked = true;
+    this.kswapdSeenSeq = this.zone.kswapdWakeSeq();
+  }
+}

@@ -1,0 +1,57 @@
+// report: what the reclaim module tells about a run - the node's reclaim work, and per task who paid (direct
+// reclaim passes, pages reclaimed, time stalled) and who was killed.
+import type { RunConfig } from '@faultline/engine';
+import {
+  N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_GIVEUPS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_KSWAPD_WAKES, N_LRU_ANON,
+  N_LRU_DIRTY, N_LRU_FILE, N_OOM_KILLS, N_SCANNED, N_WRITEBACKS, T_ALLOC_FAILURES, T_ALLOC_RETRIES, T_DIRECT_PASSES,
+  T_DIRECT_RECLAIMED, T_LRU_ADDED, T_OOM_REQUESTS, T_STALL_NS, TASK_F64, type ReclaimLayout,
+} from './layout.js';
+
+export interface TaskReclaim {
+  readonly task: number;
+  readonly name: string;
+  readonly directPasses: number;
+  readonly pagesReclaimed: number;
+  readonly stallNs: number;
+  readonly allocRetries: number;
+  readonly allocFailures: number;
+  readonly oomRequests: number;
+  readonly lruAdded: number;
+}
+
+export interface ReclaimReport {
+  readonly kswapd: { wakes: number; passes: number; pagesReclaimed: number; giveUps: number };
+  readonly directReclaimed: number;
+  readonly scanned: number;
+  readonly writebacks: number;
+  readonly drains: number;
+  readonly lru: { file: number; dirty: number; anon: number };
+  /** Page cache in memory at the start. */
+  readonly prefilledPages: number;
+  readonly oomKills: Array<{ task: number; name: string; pages: number; atNs: number }>;
+  /** Tasks that did any reclaim work or asked for it. */
+  readonly tasks: TaskReclaim[];
+}
+
+export function reclaimReport(config: RunConfig, m: Float64Array, L: ReclaimLayout, victims: ReadonlyArray<{ task: number; pages: number; atNs: number }>, prefilledPages: number): ReclaimReport {
+  const tasks: TaskReclaim[] = [];
+  for (const t of config.tasks) {
+    const w = (k: number) => m[L.taskOffset + t.id * TASK_F64 + k]!;
+    const row: TaskReclaim = {
+      task: t.id, name: t.name, directPasses: w(T_DIRECT_PASSES), pagesReclaimed: w(T_DIRECT_RECLAIMED), stallNs: w(T_STALL_NS),
+      allocRetries: w(T_ALLOC_RETRIES), allocFailures: w(T_ALLOC_FAILURES), oomRequests: w(T_OOM_REQUESTS), lruAdded: w(T_LRU_ADDED),
+    };
+    if (row.directPasses + row.allocFailures + row.oomRequests + row.lruAdded + row.allocRetries > 0) tasks.push(row);
+  }
+  return {
+    kswapd: { wakes: m[N_KSWAPD_WAKES]!, passes: m[N_KSWAPD_PASSES]!, pagesReclaimed: m[N_KSWAPD_RECLAIMED]!, giveUps: m[N_KSWAPD_GIVEUPS]! },
+    directReclaimed: m[N_DIRECT_RECLAIMED]!,
+    scanned: m[N_SCANNED]!,
+    writebacks: m[N_WRITEBACKS]!,
+    drains: m[N_DRAINS]!,
+    lru: { file: m[N_LRU_FILE]!, dirty: m[N_LRU_DIRTY]!, anon: m[N_LRU_ANON]! },
+    prefilledPages,
+    oomKills: victims.map((v) => ({ ...v, name: config.tasks[v.task]!.name })),
+    tasks,
+  };
+}

@@ -1,0 +1,82 @@
+// Reclaim: kswapd wakes below low and sleeps at high; direct reclaim is charged to the task that ran it; GFP_NOWAIT
+// never reclaims; the OOM killer takes the task holding the most memory; the same digest on 1 and 4 workers.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runSimulation, type RunOptions, type RunResult } from '@faultline/engine';
+import { reclaimModulePath, type ReclaimReport } from '../dist/index.js';
+
+const mm = fileURLToPath(new URL('./tasks/mm.mjs', import.meta.url));
+const report = (r: RunResult) => r.modules.reclaim as ReclaimReport;
+const PAGES = 16_384; // 64 MiB: min 256, low 320, high 384 pages
+const base = { seed: 'reclaim', memoryMiB: 64, window: '20us', modules: [{ module: reclaimModulePath }] };
+const full = (pages: number) => ({ ...base, modules: [{ module: reclaimModulePath, args: { prefillFilePages: pages } }] });
+
+describe('reclaim', () => {
+  it('kswapd wakes below low, reclaims page cache, and sleeps once free memory is back above high', async () => {
+    const r = await runSimulation({
+      ...full(PAGES - 600), cpus: 2, duration: '60ms',
+      tasks: [
+        { module: mm, export: 'kswapd', cpus: [0] },
+        { module: mm, export: 'burst', cpus: [1], args: { delayNs: 20_000_000, pages: 800 } },
+      ],
+    });
+    expect(r.error).toBeNull();
+    const k = report(r).kswapd;
+    const wm = r.zone.watermarks;
+    expect(k.wakes).toBeGreaterThanOrEqual(1);
+    expect(k.pagesReclaimed).toBeGreaterThan(0);
+    const kswapd = r.tasks.find((t) => t.name.startsWith('mm.kswapd'))!;
+    expect(kswapd.state).toBe('blocked-kernel'); // asleep again
+    expect(r.zone.freePages + r.zone.pcpPages).toBeGreaterThanOrEqual(wm.highPages);
+    // Nobody else had to reclaim: kswapd kept ahead of the burst.
+    expect(report(r).directReclaimed).toBe(0);
+    expect(report(r).prefilledPages).toBe(PAGES - 600);
+  });
+
+  it('without kswapd, the allocating task reclaims for itself and is charged for it; GFP_NOWAIT never reclaims', async () => {
+    const opts = (workers: number): RunOptions => ({
+      ...full(PAGES - 500), cpus: 4, workers, duration: '40ms',
+      tasks: [
+        { module: mm, export: 'pageCache', cpus: [0], args: { pages: 200 } },
+        { module: mm, export: 'kernelWork', cpus: [1], args: { hold: 256, delayNs: 10_000_000 } },
+        { module: mm, export: 'nowait', cpus: [2, 3] },
+      ],
+    });
+    const [one, four] = await Promise.all([runSimulation(opts(1)), runSimulation(opts(4))]);
+    expect(one.error).toBeNull();
+    expect(four.digest).toBe(one.digest);
+    const rows = report(one).tasks;
+    const worker = rows.find((t) => t.name.startsWith('mm.kernelWork'))!;
+    expect(worker.directPasses).toBeGreaterThan(0);
+    expect(worker.pagesReclaimed).toBeGreaterThan(0);
+    expect(worker.stallNs).toBeGreaterThan(0);
+    for (const t of rows.filter((x) => x.name.startsWith('mm.nowait'))) {
+      expect(t.directPasses).toBe(0);
+      expect(t.allocFailures).toBeGreaterThan(0);
+    }
+    // The zone's own accounting agrees on who reclaimed.
+    expect(report(one).directReclaimed).toBe(rows.reduce((s, t) => s + t.pagesReclaimed, 0));
+  });
+
+  it('the OOM killer takes the task holding the most memory when nothing is reclaimable', async () => {
+    const r = await runSimulation({
+      ...base, cpus: 2, duration: '100ms',
+      tasks: [
+        { module: mm, export: 'hog', cpus: [0] },
+        { module: mm, export: 'kernelWork', cpus: [1], args: { hold: 2000 } },
+      ],
+    });
+    expect(r.error).toBeNull();
+    const kills = report(r).oomKills;
+    expect(kills.length).toBeGreaterThanOrEqual(1);
+    expect(kills[0]!.name).toMatch(/^mm\.hog/);
+    expect(kills[0]!.pages).toBeGreaterThan(PAGES / 2);
+    const hog = r.tasks.find((t) => t.name.startsWith('mm.hog'))!;
+    expect(hog.state).toBe('killed');
+    expect(hog.killedBy).toMatch(/OOM killer/);
+    // Its memory came back: the kernel work goes on.
+    const work = r.tasks.find((t) => t.name.startsWith('mm.kernelWork'))!;
+    expect(work.state).not.toBe('killed');
+    expect(work.allocs.GFP_KERNEL!.granted).toBeGreaterThan(100);
+  });
+});
