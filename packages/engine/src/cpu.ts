@@ -347,8 +347,7 @@ export class SimCpu extends CpuScheduler {
   }
 
   private lockCounts(t: Task, id: number): LockCounts {
-    const name = this.x.locks[id]!.name;
-    return (t.stats.locks[name] ??= { acquired: 0, contended: 0, waitNs: 0 });
+    return (t.stats.locks[this.x.locks[id]!.name] ??= { acquired: 0, contended: 0, waitNs: 0 });
   }
 
   private lock(t: Task, id: number, write: boolean): number | null {

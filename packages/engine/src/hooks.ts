@@ -4,6 +4,7 @@
 // page-fault hook behind ctx.touch, window start and end, timers on simulated time - and, on worker 0 only, commit
 // between windows what the CPUs published, in an order that depends on simulated time and CPU numbers alone.
 import type { Zone } from '@faultline/zone';
+import type { z } from 'zod';
 import type { RunConfig } from './config.js';
 import type { TaskContext, TaskOp } from './task.js';
 
@@ -82,4 +83,11 @@ export function defineKernelModule(m: KernelModule): KernelModule {
 
 export function isKernelModule(x: unknown): x is KernelModule {
   return typeof x === 'object' && x !== null && typeof (x as KernelModule).name === 'string' && typeof (x as KernelModule).setup === 'function';
+}
+
+/** Validate a module's `args` with a zod schema; the error names the module, each field and what is allowed. */
+export function parseModuleArgs<S extends z.ZodType>(moduleName: string, schema: S, args: unknown): z.output<S> {
+  const parsed = schema.safeParse(args ?? {});
+  if (parsed.success) return parsed.data;
+  throw new RangeError(`${moduleName} module args:\n  ${parsed.error.issues.map((i) => `${i.path.join('.') || '(args)'}: ${i.message}`).join('\n  ')}`);
 }

@@ -15,7 +15,7 @@ export { actorTask, fromTaskGenerator, SimulatedTaskClock, TASK_RESULT } from '.
 export type { TaskActorApi, TaskActorInput, TaskResultEvent } from './task-actor.js';
 export { LOCK_KINDS } from './locks.js';
 export type { LockKind, LockSpec } from './locks.js';
-export { defineKernelModule } from './hooks.js';
+export { defineKernelModule, parseModuleArgs } from './hooks.js';
 export type { KernelModule, KernelModuleInstance, KernelModuleSetup, KernelCpu, CpuHooks, KernelPath } from './hooks.js';
 export type { CpuStats } from './stats.js';
 export { END_REASONS } from './window-loop.js';

@@ -3,7 +3,8 @@
 // end, a tick timer); on worker 0 its commit steps the grace-period machine. Tasks and other modules reach the CPU
 // they run on through the functions in api.ts, which find it in this worker's registry.
 import { fileURLToPath } from 'node:url';
-import { defineKernelModule, type RunConfig } from '@faultline/engine';
+import { z } from 'zod';
+import { defineKernelModule, parseModuleArgs, type RunConfig } from '@faultline/engine';
 import { startGpMachine, type GpOps } from './gp-machine.js';
 import {
   C_BACKLOG, C_BACKLOG_MAX, C_CB_INVOKED, C_CB_QUEUED, C_IDLE_AT_GP, C_IDLE_ENTRIES, C_IDLE_NOW, C_NEED_GP, C_PIPE0,
@@ -42,26 +43,20 @@ export interface RcuReport {
   readonly backlogMax: number;
 }
 
-function optionsOf(args: Readonly<Record<string, unknown>>): RcuOptions & { fqsIntervalNs: number } {
-  const num = (k: keyof typeof RCU_DEFAULTS, min: number): number => {
-    const v = args[k] ?? RCU_DEFAULTS[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new RangeError(`rcu module: ${k} must be a whole number >= ${min}; got ${String(v)}`);
-    return v;
-  };
-  return {
-    tickNs: num('tickNs', 1_000),
-    fqsIntervalNs: num('fqsIntervalNs', 1_000),
-    blimit: num('blimit', 1),
-    qhimark: num('qhimark', 1),
-    brokenIgnoreReaders: args.brokenIgnoreReaders === true,
-  };
-}
+const argsSchema = z.object({
+  tickNs: z.number().int().min(1_000).default(RCU_DEFAULTS.tickNs),
+  fqsIntervalNs: z.number().int().min(1_000).default(RCU_DEFAULTS.fqsIntervalNs),
+  blimit: z.number().int().min(1).default(RCU_DEFAULTS.blimit),
+  qhimark: z.number().int().min(1).default(RCU_DEFAULTS.qhimark),
+  /** For testing the checker: report quiescent states even inside read-side sections. Breaks RCU on purpose. */
+  brokenIgnoreReaders: z.boolean().default(false),
+}).strict();
 
 export default defineKernelModule({
   name: 'rcu',
   sharedBytes: (config: RunConfig) => rcuSharedBytes(config.cpus),
   setup({ config, worker, shared, args }) {
-    const o = optionsOf(args);
+    const o: RcuOptions & { fqsIntervalNs: number } = parseModuleArgs('rcu', argsSchema, args);
     const mem = new Int32Array(shared);
     const cpuWord = (cpu: number, word: number) => GLOBAL_I32 + cpu * CPU_STRIDE_I32 + word;
     const durations: number[] = [];

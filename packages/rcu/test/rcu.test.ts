@@ -71,6 +71,11 @@ describe('rcu', () => {
     expect(report.gpState).toBe('WAIT_GPS');
   });
 
+  it('refuses bad module arguments, naming each and what is allowed', async () => {
+    await expect(runSimulation({ ...torture(1), modules: [{ module: rcuModulePath, args: { blimit: 0, hz: 100 } }] }))
+      .rejects.toThrow(/rcu module args:[\s\S]*blimit: Too small: expected number to be >=1[\s\S]*Unrecognized key: "hz"/);
+  });
+
   it('sleeping inside a read-side section is the task\'s error', async () => {
     const r = await runSimulation({
       cpus: 1, seed: 'sleepy', duration: '1ms', memoryMiB: 8,

@@ -4,7 +4,8 @@
 // reclaim passes free pages to the reclaimer's CPU list, charged to it as the reclaimer (who paid); drains empty
 // every CPU's list into the buddy lists (drain_all_pages); an OOM request kills the task that holds the most pages.
 import { fileURLToPath } from 'node:url';
-import { defineKernelModule, type RunConfig } from '@faultline/engine';
+import { z } from 'zod';
+import { defineKernelModule, parseModuleArgs, type RunConfig } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
 import {
   K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_OOM, K_RECLAIM, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, LRU_ANON, LRU_FILE,
@@ -45,16 +46,17 @@ export interface ReclaimOptions {
 export const reclaimRegistry = new Map<number, ReclaimCpu>();
 export const reclaimOptions: { current: ReclaimOptions } = { current: { ...RECLAIM_DEFAULTS } };
 
+const argsSchema = z.object({
+  scanNsPerPage: z.number().int().min(0).default(RECLAIM_DEFAULTS.scanNsPerPage),
+  writebackNs: z.number().int().min(0).default(RECLAIM_DEFAULTS.writebackNs),
+  scanPerPage: z.number().int().min(1).default(RECLAIM_DEFAULTS.scanPerPage),
+  slots: z.number().int().min(16).max(1 << 20).default(RECLAIM_DEFAULTS.slots),
+  prefillFilePages: z.number().int().min(0).default(RECLAIM_DEFAULTS.prefillFilePages),
+  prefillDirtyEvery: z.number().int().min(0).default(RECLAIM_DEFAULTS.prefillDirtyEvery),
+}).strict();
+
 function optionsOf(args: Readonly<Record<string, unknown>>): ReclaimOptions {
-  const num = (k: keyof typeof RECLAIM_DEFAULTS, min: number): number => {
-    const v = args[k] ?? RECLAIM_DEFAULTS[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new RangeError(`reclaim module: ${k} must be a whole number >= ${min}; got ${String(v)}`);
-    return v;
-  };
-  return {
-    scanNsPerPage: num('scanNsPerPage', 0), writebackNs: num('writebackNs', 0), scanPerPage: num('scanPerPage', 1), slots: num('slots', 16),
-    prefillFilePages: num('prefillFilePages', 0), prefillDirtyEvery: num('prefillDirtyEvery', 0),
-  };
+  return parseModuleArgs('reclaim', argsSchema, args);
 }
 
 /** Tasks the OOM killer never picks: kswapd, and tasks whose args say oomScoreAdj: -1000. */
