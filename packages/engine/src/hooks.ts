@@ -3,6 +3,10 @@
 // once by the main thread), attach hooks to each hosted CPU - context switch, idle, return to user space, the
 // page-fault hook behind ctx.touch, window start and end, timers on simulated time - and, on worker 0 only, commit
 // between windows what the CPUs published, in an order that depends on simulated time and CPU numbers alone.
+// The rule that keeps runs deterministic: during a window a hook reads only what changes between windows (the
+// commit's output, the zone's free counts) or its own CPU's state - never a counter that other CPUs bump during the
+// window (the zone's kswapd wake counter, say): other workers may already be in the next window. Snapshot such
+// values in the commit instead.
 import type { Zone } from '@faultline/zone';
 import type { z } from 'zod';
 import type { RunConfig } from './config.js';
@@ -70,7 +74,7 @@ export interface KernelModule {
   readonly name: string;
   /** Bytes of shared memory it needs for this run. */
   sharedBytes?(config: RunConfig, args: Readonly<Record<string, unknown>>): number;
-  setup(x: KernelModuleSetup): KernelModuleInstance;
+  setup(x: KernelModuleSetup): KernelModuleInstance | Promise<KernelModuleInstance>;
 }
 
 /** A helper for typed module files: `export default defineKernelModule({ name, setup })`. */

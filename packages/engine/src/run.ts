@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { releaseProxy, wrap, type Remote } from 'comlink';
-import { Zone, type ZoneCounts } from '@faultline/zone';
+import { Zone, type AccountRow, type ZoneCounts } from '@faultline/zone';
 import { nodeEndpoint } from './comlink-node.js';
 import { resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
 import type { CpuStats } from './stats.js';
@@ -26,6 +26,8 @@ export interface RunResult {
   readonly cpus: CpuStats[];
   readonly tasks: TaskStats[];
   readonly zone: ZoneCounts;
+  /** The zone's accounting per owner: index = task id; the last row is the kernel's own (page cache at start, ...). */
+  readonly owners: AccountRow[];
   readonly zoneLock: { operations: number; heldNs: number; waitNs: number } | null;
   readonly locks: { grants: number; handoffs: number } | null;
   /** Each kernel module's report, by name. */
@@ -226,6 +228,7 @@ function assemble(config: RunConfig, zone: Zone, reports: WorkerReport[], died: 
     cpus,
     tasks,
     zone: counts,
+    owners: Array.from({ length: zone.config.owners }, (_, o) => zone.accountOf(o)),
     zoneLock,
     locks,
     modules,

@@ -72,7 +72,7 @@ const api = {
     const modules: WorkerState['modules'] = [];
     for (const [i, spec] of config.modules.entries()) {
       const m = await loadKernelModule(spec.module, spec.export);
-      const instance = m.setup({ config, worker: init.worker, shared: init.moduleShared[i]!, args: spec.args, zone });
+      const instance = await m.setup({ config, worker: init.worker, shared: init.moduleShared[i]!, args: spec.args, zone });
       for (const cpu of cpus) {
         const hooks = instance.attachCpu?.(cpu.kernelCpu());
         if (hooks) cpu.addHooks(hooks);

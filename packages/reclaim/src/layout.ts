@@ -16,6 +16,9 @@ export const N_LRU_ANON = 8;
 export const N_WRITEBACKS = 9;
 export const N_DRAINS = 10;
 export const N_SCANNED = 11;
+/** The zone's kswapd wake counter as the last commit saw it: CPUs read this, never the live counter, which other
+ * workers may be bumping while this one starts its window. */
+export const N_WAKE_SEQ = 12;
 export const NODE_F64 = 16;
 
 // Per task (written by its CPU).

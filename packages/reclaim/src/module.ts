@@ -10,7 +10,7 @@ import type { Zone } from '@faultline/zone';
 import {
   K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_OOM, K_RECLAIM, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, LRU_ANON, LRU_FILE,
   LRU_FILE_DIRTY, N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_LRU_ANON, N_LRU_DIRTY,
-  N_LRU_FILE, N_OOM_KILLS, N_SCANNED, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
+  N_LRU_FILE, N_OOM_KILLS, N_SCANNED, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
 } from './layout.js';
 import { NodeLru } from './lru.js';
 import { ReclaimCpu } from './reclaim-cpu.js';
@@ -143,6 +143,7 @@ class Committer {
     m[N_LRU_FILE] = this.lru.counts[LRU_FILE]!;
     m[N_LRU_DIRTY] = this.lru.counts[LRU_FILE_DIRTY]!;
     m[N_LRU_ANON] = this.lru.counts[LRU_ANON]!;
+    m[N_WAKE_SEQ] = this.zone.kswapdWakeSeq();
     return slots.length > 0;
   }
 

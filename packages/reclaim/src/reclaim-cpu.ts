@@ -1,10 +1,11 @@
 // reclaim-cpu: reclaim seen from one CPU. Its tasks log requests in the CPU's ring (LRU additions and removals,
 // reclaim passes, drains, OOM kills) and park until the commit answers; when the next window starts the CPU reads
 // its result ring, kills the OOM victims that live here and wakes the waiters. The CPU that hosts kswapd wakes it
-// when the zone's kswapd wake counter moved (the allocator's slow path bumps it below the low watermark).
+// when the zone's kswapd wake counter moved (the allocator's slow path bumps it below the low watermark), as the
+// last commit saw it.
 import type { KernelCpu } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
-import { L_A, L_B, L_F64, L_KIND, L_SEQ, L_TASK, L_TIME, R_F64, R_TASK, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
+import { L_A, L_B, L_F64, L_KIND, L_SEQ, L_TASK, L_TIME, N_WAKE_SEQ, R_F64, R_TASK, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
 
 export class ReclaimCpu {
   private seq = 0;
@@ -58,7 +59,7 @@ export class ReclaimCpu {
     m[this.results] = 0;
     m[this.log] = 0;
     if (this.kswapdTask >= 0 && this.kswapdParked) {
-      const seq = this.zone.kswapdWakeSeq();
+      const seq = m[N_WAKE_SEQ]!;
       if (seq !== this.kswapdSeenSeq) {
         this.kswapdSeenSeq = seq;
         this.kswapdParked = false;
@@ -70,6 +71,6 @@ export class ReclaimCpu {
   /** kswapd is going to sleep: remember which wake-ups it has already seen. */
   kswapdSleeps(): void {
     this.kswapdParked = true;
-    this.kswapdSeenSeq = this.zone.kswapdWakeSeq();
+    this.kswapdSeenSeq = this.mem[N_WAKE_SEQ]!;
   }
 }

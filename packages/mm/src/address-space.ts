@@ -1,0 +1,76 @@
+// address-space: one process's address space in shared memory - its sequence count, its VMAs and its page tables -
+// read by every CPU during a window and changed only by the commit.
+import { MM_SEQ, MM_VMAS, MM_WRITER, VMA_END, VMA_F64, VMA_START, mmBase, tableBase, vmaBase, type MmLayout } from './layout.js';
+import { PageTableHash } from './page-table.js';
+
+export class AddressSpace {
+  readonly tables: PageTableHash;
+  private readonly head: number;
+  private readonly vmas: number;
+
+  constructor(private readonly m: Float64Array, private readonly L: MmLayout, readonly id: number) {
+    this.head = mmBase(L, id);
+    this.vmas = vmaBase(L, id);
+    this.tables = new PageTableHash(m, tableBase(L, id), L.tableSlots);
+  }
+
+  get seq(): number {
+    return this.m[this.head + MM_SEQ]!;
+  }
+
+  bumpSeq(): void {
+    this.m[this.head + MM_SEQ]!++;
+  }
+
+  get writer(): boolean {
+    return this.m[this.head + MM_WRITER] === 1;
+  }
+
+  set writer(on: boolean) {
+    this.m[this.head + MM_WRITER] = on ? 1 : 0;
+  }
+
+  /** The VMA holding `address` as [start, end), or null. */
+  vmaOf(address: number): [number, number] | null {
+    const m = this.m;
+    for (let i = 0; i < this.L.vmaSlots; i++) {
+      const s = this.vmas + i * VMA_F64;
+      const end = m[s + VMA_END]!;
+      if (end !== 0 && address >= m[s + VMA_START]! && address < end) return [m[s + VMA_START]!, end];
+    }
+    return null;
+  }
+
+  /** Map [start, end); false if it overlaps a VMA or no slot is free. */
+  map(start: number, end: number): boolean {
+    const m = this.m;
+    let free = -1;
+    for (let i = 0; i < this.L.vmaSlots; i++) {
+      const s = this.vmas + i * VMA_F64;
+      const e = m[s + VMA_END]!;
+      if (e === 0) {
+        if (free < 0) free = s;
+      } else if (start < e && end > m[s + VMA_START]!) return false;
+    }
+    if (free < 0) return false;
+    m[free + VMA_START] = start;
+    m[free + VMA_END] = end;
+    m[this.head + MM_VMAS]!++;
+    return true;
+  }
+
+  /** Unmap exactly the VMA [start, end); false if there is none. */
+  unmap(start: number, end: number): boolean {
+    const m = this.m;
+    for (let i = 0; i < this.L.vmaSlots; i++) {
+      const s = this.vmas + i * VMA_F64;
+      if (m[s + VMA_START] === start && m[s + VMA_END] === end) {
+        m[s + VMA_START] = 0;
+        m[s + VMA_END] = 0;
+        m[this.head + MM_VMAS]!--;
+        return true;
+      }
+    }
+    return false;
+  }
+}

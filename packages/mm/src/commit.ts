@@ -1,0 +1,92 @@
+// commit: worker 0 applies every CPU's page-table log between windows, in (time, CPU, sequence) order.
+// - An install of an entry someone installed first loses, as when the kernel re-checks under the page-table lock:
+//   its page is freed at once (pte_free).
+// - A speculative install whose address space changed since the fault read its sequence count (a writer took
+//   mmap_lock for write, mapped or unmapped), or whose address is no longer mapped, is aborted: its page is freed
+//   and the fault counts as aborted; the address stays unmapped, so the next touch faults again.
+// - munmap removes the VMA, frees its data pages at once and sends the page tables wholly inside it back to the
+//   unmapping CPU, which frees them through RCU (page tables are freed after a grace period).
+import type { Zone } from '@faultline/zone';
+import type { AddressSpace } from './address-space.js';
+import {
+  K_INSTALL, K_MMAP, K_MUNMAP, K_WRITE_BEGIN, K_WRITE_END, L_F64, L_FLAGS, L_KEY, L_KIND, L_MM, L_PFN, L_TASK, L_TIME,
+  T_RACES_LOST, T_SPEC_ABORTED, TASK_F64, type MmLayout,
+} from './layout.js';
+import { LEVEL_PAGE, keyAddress, keyLevel } from './page-table.js';
+
+const PAGE_BYTES = 4096;
+
+export class MmCommitter {
+  private readonly order: number[] = [];
+  mmapFailures = 0;
+
+  constructor(private readonly m: Float64Array, private readonly L: MmLayout, private readonly spaces: AddressSpace[], private readonly zone: Zone) {}
+
+  private count(task: number, word: number): void {
+    this.m[this.L.taskOffset + task * TASK_F64 + word]!++;
+  }
+
+  commit(): boolean {
+    const { m, L } = this;
+    const slots = this.order;
+    slots.length = 0;
+    for (let c = 0; c < L.cpus; c++) {
+      const base = L.logOffset + c * L.logStride;
+      for (let i = 0; i < m[base]!; i++) slots.push(base + 8 + i * L_F64);
+    }
+    slots.sort((x, y) => m[x + L_TIME]! - m[y + L_TIME]! || x - y);
+    for (const s of slots) {
+      const cpu = Math.floor((s - L.logOffset) / L.logStride);
+      const as = this.spaces[m[s + L_MM]!]!;
+      const task = m[s + L_TASK]!;
+      const key = m[s + L_KEY]!;
+      const pfn = m[s + L_PFN]!;
+      switch (m[s + L_KIND]) {
+        case K_INSTALL: {
+          const flags = m[s + L_FLAGS]!;
+          const speculative = flags % 2 === 1;
+          const stale = speculative && Math.floor(flags / 2) !== as.seq;
+          if (as.tables.get(key) >= 0) {
+            this.zone.free(cpu, pfn);
+            this.count(task, T_RACES_LOST);
+          } else if (stale || (keyLevel(key) === LEVEL_PAGE && as.vmaOf(keyAddress(key)) === null)) {
+            this.zone.free(cpu, pfn);
+            if (keyLevel(key) === LEVEL_PAGE) this.count(task, T_SPEC_ABORTED);
+          } else as.tables.insert(key, pfn);
+          break;
+        }
+        case K_MMAP:
+          as.bumpSeq();
+          if (!as.map(key, key + pfn * PAGE_BYTES)) this.mmapFailures++;
+          break;
+        case K_MUNMAP:
+          as.bumpSeq();
+          if (as.unmap(key, key + pfn * PAGE_BYTES)) this.unmapTables(as, cpu, key, key + pfn * PAGE_BYTES);
+          break;
+        case K_WRITE_BEGIN:
+          as.bumpSeq();
+          as.writer = true;
+          break;
+        case K_WRITE_END:
+          as.bumpSeq();
+          as.writer = false;
+          break;
+      }
+    }
+    return slots.length > 0;
+  }
+
+  private unmapTables(as: AddressSpace, cpu: number, start: number, end: number): void {
+    const ring = this.L.rcuOffset + cpu * this.L.rcuStride;
+    for (const { key, pfn } of as.tables.within(start, end)) {
+      as.tables.remove(key);
+      if (keyLevel(key) === LEVEL_PAGE) this.zone.free(cpu, pfn);
+      else {
+        const n = this.m[ring]!;
+        if (n >= this.L.slots) throw new Error(`more than ${this.L.slots} page tables freed in one window on cpu ${cpu}`);
+        this.m[ring + 8 + n] = pfn;
+        this.m[ring] = n + 1;
+      }
+    }
+  }
+}

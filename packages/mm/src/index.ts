@@ -1,0 +1,11 @@
+// @faultline/mm: address spaces, page tables and the page-fault handler with selectable policies.
+export { mmModulePath, mmRunParts, mmapLockName, PAGE_BYTES } from './module.js';
+export type { MmArgs } from './module.js';
+export { mmap, munmap } from './api.js';
+export {
+  BUILTIN_POLICIES, classicFault, spfNowait, spfNomemallocRetry, spfFallback, perVmaLock, FAULT_OOM, FAULT_SEGV,
+  GFP_PGTABLE_USER, GFP_DATA_PAGE, GFP_SPF_NOWAIT, GFP_SPF_NOMEMALLOC,
+} from './policies.js';
+export type { FaultContext, FaultPolicy } from './policies.js';
+export { LEVEL_PUD, LEVEL_PMD, LEVEL_PTE, LEVEL_PAGE, LEVEL_NAMES, pageTableKey } from './page-table.js';
+export { TASK_COUNTERS } from './layout.js';

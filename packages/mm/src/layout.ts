@@ -1,0 +1,80 @@
+// layout: the mm module's shared memory, one Float64Array: per address space a header, its VMAs and its page-table
+// hash (written only by the commit); per CPU a log of installs and mmap changes and a ring of page tables to free
+// through RCU; per task its fault counters (written only by the task's CPU).
+
+// Address space header
+export const MM_SEQ = 0; // bumped when a writer takes mmap_lock for write, maps, unmaps, and releases it
+export const MM_WRITER = 1; // 1 while a writer holds mmap_lock for write (as seen at the last commit)
+export const MM_VMAS = 2; // VMAs in use
+export const MM_PGD = 3; // the PGD's pfn
+export const MM_HEADER_F64 = 8;
+// VMA slot: [start, end); end 0 marks a free slot.
+export const VMA_START = 0;
+export const VMA_END = 1;
+export const VMA_F64 = 2;
+
+// Per-CPU log entry: [timeNs, seq, kind, task, mm, key or start, pfn or pages, flags]
+export const L_TIME = 0;
+export const L_SEQ = 1;
+export const L_KIND = 2;
+export const L_TASK = 3;
+export const L_MM = 4;
+export const L_KEY = 5;
+export const L_PFN = 6;
+export const L_FLAGS = 7;
+export const L_F64 = 8;
+export const K_INSTALL = 1; // key, pfn, flags = speculative ? 1 + 2 * seq seen : 0
+export const K_MMAP = 2; // key = start, pfn = pages
+export const K_MUNMAP = 3; // key = start, pfn = pages
+export const K_WRITE_BEGIN = 4;
+export const K_WRITE_END = 5;
+
+// Per task
+export const T_FAULTS = 0;
+export const T_SPEC_DONE = 1;
+export const T_SPEC_ABORTED = 2;
+export const T_FELL_BACK = 3;
+export const T_RETRIED = 4;
+export const T_TABLES = 5;
+export const T_TABLE_FAILS = 6;
+export const T_SEGV = 7;
+export const T_RACES_LOST = 8;
+export const T_FAULT_OOM = 9;
+export const T_FAULT_NS = 10;
+export const T_PAGES = 11;
+export const T_CLASSIC = 12;
+export const TASK_F64 = 16;
+export const TASK_COUNTERS = [
+  'faults', 'speculativeDone', 'speculativeAborted', 'fellBack', 'retried', 'tablePages', 'tableAllocFailures',
+  'segv', 'installRacesLost', 'faultOom', 'faultNs', 'dataPages', 'classic',
+] as const;
+
+export interface MmLayout {
+  readonly mms: number;
+  readonly vmaSlots: number;
+  readonly tableSlots: number;
+  readonly mmStride: number;
+  readonly cpus: number;
+  readonly slots: number;
+  readonly logOffset: number;
+  readonly logStride: number;
+  readonly rcuOffset: number;
+  readonly rcuStride: number;
+  readonly taskOffset: number;
+  readonly f64: number;
+}
+
+export function mmLayout(mms: number, vmaSlots: number, tableSlots: number, cpus: number, tasks: number, slots: number): MmLayout {
+  const mmStride = MM_HEADER_F64 + vmaSlots * VMA_F64 + tableSlots * 2;
+  const logOffset = mms * mmStride;
+  const logStride = 8 + slots * L_F64;
+  const rcuOffset = logOffset + cpus * logStride;
+  const rcuStride = 8 + slots;
+  const taskOffset = rcuOffset + cpus * rcuStride;
+  const f64 = taskOffset + tasks * TASK_F64;
+  return { mms, vmaSlots, tableSlots, mmStride, cpus, slots, logOffset, logStride, rcuOffset, rcuStride, taskOffset, f64 };
+}
+
+export const mmBase = (L: MmLayout, mm: number) => mm * L.mmStride;
+export const vmaBase = (L: MmLayout, mm: number) => mm * L.mmStride + MM_HEADER_F64;
+export const tableBase = (L: MmLayout, mm: number) => mm * L.mmStride + MM_HEADER_F64 + L.vmaSlots * VMA_F64;

@@ -1,0 +1,61 @@
+// mm-cpu: address spaces seen from one CPU. Lookups read the page tables as the last commit left them plus this
+// CPU's own installs of the window (an overlay), so a thread sees its own work at once and other CPUs' at the
+// window's end. Installs, mmap and munmap are logged for the commit; page tables that a munmap freed come back in
+// a ring and are handed to RCU here (kfree_rcu), on the CPU of the task that unmapped them.
+import type { KernelCpu } from '@faultline/engine';
+import { kfreeRcu } from '@faultline/rcu';
+import { AddressSpace } from './address-space.js';
+import { L_F64, L_FLAGS, L_KEY, L_KIND, L_MM, L_PFN, L_SEQ, L_TASK, L_TIME, TASK_F64, type MmLayout } from './layout.js';
+
+export class MmCpu {
+  readonly spaces: AddressSpace[];
+  private readonly overlay: Array<Map<number, number>>;
+  private seq = 0;
+  private readonly log: number;
+  private readonly rcuRing: number;
+
+  constructor(readonly cpu: KernelCpu, readonly m: Float64Array, readonly L: MmLayout) {
+    this.spaces = Array.from({ length: L.mms }, (_, i) => new AddressSpace(m, L, i));
+    this.overlay = this.spaces.map(() => new Map());
+    this.log = L.logOffset + cpu.cpu * L.logStride;
+    this.rcuRing = L.rcuOffset + cpu.cpu * L.rcuStride;
+  }
+
+  lookup(mm: number, key: number): number {
+    return this.overlay[mm]!.get(key) ?? this.spaces[mm]!.tables.get(key);
+  }
+
+  record(kind: number, task: number, mm: number, key: number, pfn: number, flags: number): void {
+    const m = this.m;
+    const n = m[this.log]!;
+    if (n >= this.L.slots) throw new Error(`more than ${this.L.slots} page-table changes in one window on cpu ${this.cpu.cpu}; raise the mm module's slots`);
+    const s = this.log + 8 + n * L_F64;
+    m[s + L_TIME] = this.cpu.now();
+    m[s + L_SEQ] = this.seq++;
+    m[s + L_KIND] = kind;
+    m[s + L_TASK] = task;
+    m[s + L_MM] = mm;
+    m[s + L_KEY] = key;
+    m[s + L_PFN] = pfn;
+    m[s + L_FLAGS] = flags;
+    m[this.log] = n + 1;
+  }
+
+  /** Note an install in this CPU's view at once; the commit decides whether it stands. */
+  see(mm: number, key: number, pfn: number): void {
+    this.overlay[mm]!.set(key, pfn);
+  }
+
+  counter(task: number, word: number): number {
+    return this.L.taskOffset + task * TASK_F64 + word;
+  }
+
+  windowStart(): void {
+    const m = this.m;
+    for (const o of this.overlay) o.clear();
+    m[this.log] = 0;
+    const n = m[this.rcuRing]!;
+    for (let i = 0; i < n; i++) kfreeRcu(this.cpu, m[this.rcuRing + 8 + i]!);
+    m[this.rcuRing] = 0;
+  }
+}

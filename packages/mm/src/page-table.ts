@@ -1,0 +1,92 @@
+// page-table: one address space's page tables as a hash from (level, index) to the pfn of the page that holds that
+// level for the address - x86-64's four levels with P4D folded: a PUD table per PGD entry, a PMD table per PUD
+// entry, a PTE table per PMD entry, and the data page per PTE. The PGD itself is allocated with the address space.
+// Open addressing with linear probing over a Float64Array of [key, pfn] pairs; written only by the commit.
+
+export const LEVEL_PUD = 1;
+export const LEVEL_PMD = 2;
+export const LEVEL_PTE = 3;
+export const LEVEL_PAGE = 4;
+export const LEVEL_NAMES = ['', 'pud', 'pmd', 'pte', 'page'] as const;
+/** The address bits above which one entry of the level covers: a PUD table covers 512 GiB (a PGD entry), ... */
+const LEVEL_SHIFT = [0, 39, 30, 21, 12] as const;
+const KEY_LEVEL = 2 ** 37;
+const EMPTY = 0;
+const TOMBSTONE = -1;
+export const VA_BITS = 48;
+
+export function pageTableKey(level: number, address: number): number {
+  return level * KEY_LEVEL + Math.floor(address / 2 ** LEVEL_SHIFT[level]!);
+}
+
+export function keyLevel(key: number): number {
+  return Math.floor(key / KEY_LEVEL);
+}
+
+/** The first address a key covers. */
+export function keyAddress(key: number): number {
+  const level = keyLevel(key);
+  return (key - level * KEY_LEVEL) * 2 ** LEVEL_SHIFT[level]!;
+}
+
+export class PageTableHash {
+  constructor(private readonly m: Float64Array, private readonly offset: number, readonly slots: number) {
+    if ((slots & (slots - 1)) !== 0) throw new RangeError(`page table slots must be a power of two; got ${slots}`);
+  }
+
+  private home(key: number): number {
+    // Fibonacci hashing of the key's low bits and level.
+    return (Math.imul((key % 0x4000_0000) | 0, 0x9e37_79b1) >>> 0) % this.slots;
+  }
+
+  get(key: number): number {
+    const m = this.m;
+    for (let i = this.home(key), n = 0; n < this.slots; i = (i + 1) & (this.slots - 1), n++) {
+      const k = m[this.offset + 2 * i]!;
+      if (k === EMPTY) return -1;
+      if (k === key) return m[this.offset + 2 * i + 1]!;
+    }
+    return -1;
+  }
+
+  /** Insert a key that is not present; throws when the table is full. */
+  insert(key: number, pfn: number): void {
+    const m = this.m;
+    for (let i = this.home(key), n = 0; n < this.slots; i = (i + 1) & (this.slots - 1), n++) {
+      const k = m[this.offset + 2 * i]!;
+      if (k === EMPTY || k === TOMBSTONE) {
+        m[this.offset + 2 * i] = key;
+        m[this.offset + 2 * i + 1] = pfn;
+        return;
+      }
+    }
+    throw new Error(`page table hash full (${this.slots} entries); raise the mm module's tableSlots`);
+  }
+
+  remove(key: number): number {
+    const m = this.m;
+    for (let i = this.home(key), n = 0; n < this.slots; i = (i + 1) & (this.slots - 1), n++) {
+      const k = m[this.offset + 2 * i]!;
+      if (k === EMPTY) return -1;
+      if (k === key) {
+        m[this.offset + 2 * i] = TOMBSTONE;
+        return m[this.offset + 2 * i + 1]!;
+      }
+    }
+    return -1;
+  }
+
+  /** Every entry whose address lies in [start, end), at any level whose coverage lies wholly inside it. */
+  within(start: number, end: number): Array<{ key: number; pfn: number }> {
+    const out: Array<{ key: number; pfn: number }> = [];
+    const m = this.m;
+    for (let i = 0; i < this.slots; i++) {
+      const k = m[this.offset + 2 * i]!;
+      if (k === EMPTY || k === TOMBSTONE) continue;
+      const a = keyAddress(k);
+      const span = 2 ** LEVEL_SHIFT[keyLevel(k)]!;
+      if (a >= start && a + span <= end) out.push({ key: k, pfn: m[this.offset + 2 * i + 1]! });
+    }
+    return out.sort((x, y) => x.key - y.key);
+  }
+}

@@ -1,0 +1,89 @@
+// Address spaces and fault policies: a speculative fault that finds every level allocates no table; a missing level
+// under spf-fallback goes to mmap_lock; under spf-nomemalloc-retry no fault allocation dips below min; a munmap
+// racing speculative faults aborts them; unknown policies are named with the choices; the same digest on 1 and 4
+// workers.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runSimulation, type RunOptions, type RunResult } from '@faultline/engine';
+import { kswapdTaskPath } from '@faultline/reclaim';
+import { mmRunParts } from '../dist/index.js';
+
+const faults = fileURLToPath(new URL('./tasks/faults.mjs', import.meta.url));
+const BASE = 2 ** 44;
+const GiB = 2 ** 30;
+type Row = Record<string, number> & { name: string };
+const rows = (r: RunResult) => (r.modules.mm as { tasks: Row[] }).tasks;
+const mmArgs = (policy: string, pages = (64 * GiB) / 4096) => ({ policy, mms: [{ vmas: [{ start: BASE, pages }] }] });
+
+const run = (policy: string, tasks: RunOptions['tasks'], extra: Partial<RunOptions> = {}, reclaimArgs = {}) =>
+  runSimulation({ cpus: 2, seed: 'faults', duration: '20ms', window: '20us', memoryMiB: 64, ...mmRunParts(mmArgs(policy), reclaimArgs), tasks, ...extra });
+
+describe('fault policies', () => {
+  it('spf-fallback: a fault that finds every level is speculative and allocates no table', async () => {
+    // 2048 consecutive pages: 4 PTE tables' worth under one PMD and one PUD.
+    const r = await run('spf-fallback', [{ module: faults, export: 'toucher', cpus: [0], args: { count: 2048 } }]);
+    expect(r.error).toBeNull();
+    const t = rows(r)[0]!;
+    expect(t.faults).toBe(2048);
+    expect(t.dataPages).toBe(2048);
+    expect(t.tablePages).toBe(1 + 1 + 4);
+    expect(t.classic).toBe(4); // the first fault of each PTE table goes to mmap_lock
+    expect(t.speculativeDone).toBe(2048 - 4);
+    expect((r.modules.mm as { mms: Array<{ entries: Record<string, number> }> }).mms[0]!.entries).toEqual({ pud: 1, pmd: 1, pte: 4, page: 2048 });
+  });
+
+  it('spf-fallback: a missing PMD retries under mmap_lock; spf-nowait allocates it speculatively instead', async () => {
+    const tasks = [{ module: faults, export: 'toucher', cpus: [0], args: { count: 40, strideBytes: GiB } }];
+    const fb = rows(await run('spf-fallback', tasks))[0]!;
+    expect(fb.fellBack).toBe(40);
+    expect(fb.speculativeDone).toBe(0);
+    const nw = rows(await run('spf-nowait', tasks))[0]!;
+    expect(nw.fellBack).toBe(0);
+    expect(nw.speculativeDone).toBe(40);
+    expect(nw.tablePages).toBe(fb.tablePages); // the same tables, allocated on another path
+  });
+
+  it('spf-nomemalloc-retry: under memory pressure no fault allocation dips below min; spf-nowait-style masks would', async () => {
+    const tasks: RunOptions['tasks'] = [
+      { module: kswapdTaskPath, export: 'kswapd', cpus: [0] },
+      { module: faults, export: 'storm', cpus: [0, 1], perCpu: 2 },
+    ];
+    const r = await run('spf-nomemalloc-retry', tasks, { duration: '30ms' }, { prefillFilePages: 16_000 });
+    expect(r.error).toBeNull();
+    const storm = rows(r).filter((t) => t.name.startsWith('faults.storm'));
+    expect(storm.reduce((s, t) => s + t.tablePages, 0)).toBeGreaterThan(100);
+    for (const t of storm) expect(r.owners[t.task]!.pagesGrantedBelowMin).toBe(0);
+  });
+
+  it('a munmap racing speculative faults aborts them, and the storm goes on', async () => {
+    const r = await run('spf-nowait', [
+      { module: faults, export: 'storm', cpus: [0] },
+      { module: faults, export: 'churner', cpus: [1], args: { victimPages: (64 * GiB) / 4096, everyNs: 100_000 } },
+    ]);
+    expect(r.error).toBeNull();
+    const storm = rows(r).find((t) => t.name.startsWith('faults.storm'))!;
+    expect(storm.speculativeAborted).toBeGreaterThan(0);
+    expect(storm.speculativeDone).toBeGreaterThan(storm.speculativeAborted);
+    expect(r.locks!.grants).toBeGreaterThan(0);
+  });
+
+  it('gives the same digest on 1 and 4 workers with a storm, a churner and kswapd', async () => {
+    const opts = (workers: number): RunOptions => ({
+      cpus: 4, workers, seed: 'mm-digest', duration: '10ms', window: '20us', memoryMiB: 64,
+      ...mmRunParts(mmArgs('spf-nowait'), { prefillFilePages: 15_000 }),
+      tasks: [
+        { module: kswapdTaskPath, export: 'kswapd', cpus: [0] },
+        { module: faults, export: 'storm', cpus: [1, 2, 3] },
+        { module: faults, export: 'churner', cpus: [0] },
+      ],
+    });
+    const [one, four] = await Promise.all([runSimulation(opts(1)), runSimulation(opts(4))]);
+    expect(one.error).toBeNull();
+    expect(four.digest).toBe(one.digest);
+    expect(four.modules).toEqual(one.modules);
+  });
+
+  it('names an unknown policy and lists the choices', async () => {
+    await expect(run('spf-yolo', [{ module: faults, export: 'toucher', cpus: [0] }])).rejects.toThrow(/unknown fault policy 'spf-yolo'; allowed: classic, spf-nowait, spf-nomemalloc-retry, spf-fallback, per-vma-lock/);
+  });
+});

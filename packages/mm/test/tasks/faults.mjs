@@ -1,0 +1,38 @@
+// Fault workloads for the mm module's tests.
+import { mmap, munmap } from '../../dist/index.js';
+
+export const BASE = 2 ** 44; // the VMA the tests map at start
+const MiB = 2 ** 20;
+
+/** Touches `count` addresses `strideBytes` apart from BASE + offset, one after another, then exits. */
+export function* toucher(ctx) {
+  const { count = 1024, strideBytes = 4096, offset = 0, gapNs = 200 } = ctx.args;
+  for (let i = 0; i < count; i++) {
+    yield ctx.touch(BASE + offset + i * strideBytes);
+    yield ctx.compute(gapNs);
+  }
+}
+
+/** A fault storm: addresses spread 2 MiB apart (a new PTE table each), walking forever through a 64 GiB VMA. */
+export function* storm(ctx) {
+  const lane = ctx.args.lane ?? ctx.id;
+  for (let i = 0; ; i++) {
+    yield ctx.touch(BASE + ((lane * 4096 + i) % 32768) * 2 * MiB + (i % 512) * 4096);
+    yield ctx.compute(300);
+  }
+}
+
+/** Maps and unmaps a second VMA over and over, and now and then the storm's VMA itself. */
+export function* churner(ctx) {
+  const { victimPages = 0, everyNs = 200_000 } = ctx.args;
+  for (let i = 0; ; i++) {
+    yield ctx.sleep(everyNs);
+    if (victimPages > 0 && i % 2 === 1) {
+      yield* munmap(ctx, BASE, victimPages);
+      yield* mmap(ctx, BASE, victimPages);
+    } else {
+      yield* mmap(ctx, BASE * 2, 256);
+      yield* munmap(ctx, BASE * 2, 256);
+    }
+  }
+}
