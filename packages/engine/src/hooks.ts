@@ -66,7 +66,8 @@ export interface KernelModuleInstance {
   attachCpu?(cpu: KernelCpu): CpuHooks;
   /** Worker 0 only, between the barriers: apply what the CPUs published for the window that ended. */
   commit?(windowEndNs: number): void;
-  /** Worker 0 only, at the end (or a pause): the module's figures, part of the result and of its digest. */
+  /** Every worker, at the end (or a pause): the module's figures as this worker has them. The main thread combines
+   * them with the module's merge() (default: worker 0's) into result.modules[name], part of the run's digest. */
   report?(): unknown;
 }
 
@@ -75,6 +76,9 @@ export interface KernelModule {
   /** Bytes of shared memory it needs for this run. */
   sharedBytes?(config: RunConfig, args: Readonly<Record<string, unknown>>): number;
   setup(x: KernelModuleSetup): KernelModuleInstance | Promise<KernelModuleInstance>;
+  /** On the main thread: combine the workers' reports (in worker order). It must not depend on how CPUs were spread
+   * over workers (merge histograms, sum per-CPU counts). Default: worker 0's report. */
+  merge?(reports: readonly unknown[]): unknown;
 }
 
 /** A helper for typed module files: `export default defineKernelModule({ name, setup })`. */

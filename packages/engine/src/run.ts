@@ -12,6 +12,7 @@ import { resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
 import type { CpuStats } from './stats.js';
 import { runDigest } from './digest.js';
 import { C_ABORT, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, runLayout } from './layout.js';
+import type { KernelModule } from './hooks.js';
 import { loadKernelModule } from './loader.js';
 import type { TaskStats } from './task.js';
 import type { EndReason } from './window-loop.js';
@@ -84,13 +85,15 @@ export async function startSimulation(options: RunOptions): Promise<Simulation> 
   const hostCores = os.availableParallelism();
   const config = resolveRunConfig(options, hostCores);
   const moduleShared: SharedArrayBuffer[] = [];
+  const modules: KernelModule[] = [];
   for (const spec of config.modules) {
     const m = await loadKernelModule(spec.module, spec.export);
+    modules.push(m);
     const bytes = m.sharedBytes?.(config, spec.args) ?? 0;
     if (!(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= 2 ** 31)) throw new RangeError(`kernel module '${m.name}': sharedBytes() gave ${bytes}; allowed: 0 .. 2^31`);
     moduleShared.push(new SharedArrayBuffer(bytes));
   }
-  return new SimulationDriver(config, moduleShared, hostCores);
+  return new SimulationDriver(config, moduleShared, hostCores, modules);
 }
 
 class SimulationDriver implements Simulation {
@@ -101,7 +104,7 @@ class SimulationDriver implements Simulation {
   private resumeSignal: (() => void) | null = null;
   private stopRequested = false;
 
-  constructor(readonly config: RunConfig, private readonly moduleShared: SharedArrayBuffer[], private readonly hostCores: number) {
+  constructor(readonly config: RunConfig, private readonly moduleShared: SharedArrayBuffer[], private readonly hostCores: number, private readonly kmods: readonly KernelModule[]) {
     const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
     this.ctl = new Int32Array(new SharedArrayBuffer(layout.controlI32 * 4));
     this.result = this.drive(layout);
@@ -183,7 +186,7 @@ class SimulationDriver implements Simulation {
         })));
         const reports = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value as WorkerReport] : []));
         const ended = died !== null || reports.length < remotes.length || reports.some((r) => r.loop.endReason !== null);
-        this.latest = assemble(config, zone, reports, died, performance.now() - wallStart, ended ? undefined : this.stopRequested ? 'stopped' : null);
+        this.latest = assemble(config, this.kmods, zone, reports, died, performance.now() - wallStart, ended ? undefined : this.stopRequested ? 'stopped' : null);
         if (ended || this.stopRequested) return this.latest;
         // Paused: answer pause(), then wait for resume() or stop().
         const p = this.paused;
@@ -192,7 +195,7 @@ class SimulationDriver implements Simulation {
           this.resumeSignal = go;
           p?.resolve(this.latest!);
         });
-        if (this.stopRequested) return (this.latest = assemble(config, zone, reports, died, performance.now() - wallStart, 'stopped'));
+        if (this.stopRequested) return (this.latest = assemble(config, this.kmods, zone, reports, died, performance.now() - wallStart, 'stopped'));
       }
     } finally {
       for (const r of remotes) r[releaseProxy]();
@@ -206,7 +209,7 @@ class SimulationDriver implements Simulation {
   }
 }
 
-function assemble(config: RunConfig, zone: Zone, reports: WorkerReport[], died: string | null, wallMs: number, endOverride?: EndReason | null): RunResult {
+function assemble(config: RunConfig, kmods: readonly KernelModule[], zone: Zone, reports: WorkerReport[], died: string | null, wallMs: number, endOverride?: EndReason | null): RunResult {
   reports.sort((a, b) => a.worker - b.worker);
   const cpus = reports.flatMap((r) => r.cpus).sort((a, b) => a.cpu - b.cpu);
   const tasks = reports.flatMap((r) => r.tasks).sort((a, b) => a.id - b.id);
@@ -217,7 +220,13 @@ function assemble(config: RunConfig, zone: Zone, reports: WorkerReport[], died: 
   const error = died ? { message: died } : failed;
   const zoneLock = reports.find((r) => r.zoneLock)?.zoneLock ?? null;
   const locks = reports.find((r) => r.locks)?.locks ?? null;
-  const modules = reports.find((r) => r.modules)?.modules ?? {};
+  const modules: Record<string, unknown> = {};
+  if (reports[0]?.worker === 0) {
+    for (const m of kmods) {
+      const each = reports.map((r) => r.modules[m.name] ?? null);
+      modules[m.name] = m.merge ? m.merge(each) : each[0];
+    }
+  }
   const counts = zone.counts();
   const digestStats = { cpus, tasks, zone: counts.nrFree, zoneLock, locks, modules, endReason, simulatedNs: loop?.simulatedNs ?? 0 };
   return {

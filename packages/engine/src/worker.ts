@@ -39,8 +39,8 @@ export interface WorkerReport {
   readonly waits: string[];
   readonly zoneLock: { operations: number; heldNs: number; waitNs: number } | null;
   readonly locks: { grants: number; handoffs: number } | null;
-  /** Worker 0 only: each kernel module's report, by name. */
-  readonly modules: Record<string, unknown> | null;
+  /** Each kernel module's report as this worker has it, by name. */
+  readonly modules: Record<string, unknown>;
   readonly hostMs: number;
 }
 
@@ -165,7 +165,7 @@ const api = {
       waits: loop.endReason === 'deadlock' ? cpus.flatMap((c) => c.waits()) : [],
       zoneLock: zoneCommitter && { operations: zoneCommitter.operations, heldNs: zoneCommitter.lockHeldNs, waitNs: zoneCommitter.lockWaitNs },
       locks: lockCommitter && { grants: lockCommitter.grants, handoffs: lockCommitter.handoffs },
-      modules: init.worker === 0 ? Object.fromEntries(state.modules.map((m) => [m.name, m.instance.report?.() ?? null])) : null,
+      modules: Object.fromEntries(state.modules.map((m) => [m.name, m.instance.report?.() ?? null])),
       hostMs: state.hostMs,
     };
   },

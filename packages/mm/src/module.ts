@@ -141,7 +141,7 @@ export default defineKernelModule({
           for (const { key } of as.tables.within(0, 2 ** 48)) byLevel[LEVEL_NAMES[keyLevel(key)]!] = (byLevel[LEVEL_NAMES[keyLevel(key)]!] ?? 0) + 1;
           return { id: as.id, seq: as.seq, entries: byLevel };
         }),
-        mmapFailures: committer!.mmapFailures,
+        mmapFailures: committer?.mmapFailures ?? 0,
       }),
     };
   },

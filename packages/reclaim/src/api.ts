@@ -7,7 +7,7 @@ import {
   K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_OOM, K_RECLAIM, LRU_KINDS, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES, T_ALLOC_FAILURES,
   T_ALLOC_RETRIES, T_DIRECT_PASSES, T_DIRECT_RECLAIMED, T_LRU_ADDED, T_OOM_REQUESTS, T_STALL_NS, type LruKind,
 } from './layout.js';
-import { reclaimOptions, reclaimRegistry } from './module.js';
+import { latencies, reclaimOptions, reclaimRegistry } from './module.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 
 /** SWAP_CLUSTER_MAX: pages a reclaim pass aims for. */
@@ -66,6 +66,15 @@ function maskOf(mask: string | GfpMask, rc: ReclaimCpu): number {
  * Returns a pfn, or -1. `yield* allocPages(ctx, 'GFP_KERNEL')`.
  */
 export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Path<number> {
+  const t0 = ctx.now();
+  try {
+    return yield* slowPath(ctx, maskArg, order);
+  } finally {
+    latencies.record(ctx.id, typeof maskArg === 'string' ? maskArg : `0x${maskArg.toString(16)}`, ctx.now() - t0);
+  }
+}
+
+function* slowPath(ctx: Ctx, maskArg: string | GfpMask, order: number): Path<number> {
   let r = yield ctx.alloc(maskArg, order);
   if (r !== -2) return r;
   const rc = reclaimOf(ctx);

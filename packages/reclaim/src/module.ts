@@ -14,6 +14,7 @@ import {
 } from './layout.js';
 import { NodeLru } from './lru.js';
 import { ReclaimCpu } from './reclaim-cpu.js';
+import { LatencyRecorder, mergeLatencies, type EncodedLatencies } from './latency.js';
 import { reclaimReport, type ReclaimReport } from './report.js';
 
 /** The path to give a run's `modules`. */
@@ -45,6 +46,8 @@ export interface ReclaimOptions {
 /** This worker's per-CPU state, for the task API. */
 export const reclaimRegistry = new Map<number, ReclaimCpu>();
 export const reclaimOptions: { current: ReclaimOptions } = { current: { ...RECLAIM_DEFAULTS } };
+/** This worker's allocation latencies (allocPages records them). */
+export const latencies = new LatencyRecorder();
 
 const argsSchema = z.object({
   scanNsPerPage: z.number().int().min(0).default(RECLAIM_DEFAULTS.scanNsPerPage),
@@ -223,7 +226,13 @@ export default defineKernelModule({
         return { windowStart: () => rc.windowStart() };
       },
       commit: (endNs) => committer!.commit(endNs),
-      report: (): ReclaimReport => reclaimReport(config, mem, L, committer!.victims, prefilled),
+      report: (): ReclaimReport & { latencyEncoded: EncodedLatencies } => ({ ...reclaimReport(config, mem, L, committer?.victims ?? [], prefilled), latencyEncoded: latencies.encode() }),
     };
+  },
+  merge(reports) {
+    const rs = reports as ReadonlyArray<ReclaimReport & { latencyEncoded: EncodedLatencies }>;
+    const { latencyEncoded: _, ...first } = rs[0]!;
+    void _;
+    return { ...first, latency: mergeLatencies(rs.map((r) => r.latencyEncoded)) } satisfies ReclaimReport;
   },
 });

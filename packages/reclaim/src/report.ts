@@ -1,6 +1,7 @@
 // report: what the reclaim module tells about a run - the node's reclaim work, and per task who paid (direct
 // reclaim passes, pages reclaimed, time stalled) and who was killed.
 import type { RunConfig } from '@faultline/engine';
+import type { LatencySummary } from './latency.js';
 import {
   N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_GIVEUPS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_KSWAPD_WAKES, N_LRU_ANON,
   N_LRU_DIRTY, N_LRU_FILE, N_OOM_KILLS, N_SCANNED, N_WRITEBACKS, T_ALLOC_FAILURES, T_ALLOC_RETRIES, T_DIRECT_PASSES,
@@ -31,6 +32,8 @@ export interface ReclaimReport {
   readonly oomKills: Array<{ task: number; name: string; pages: number; atNs: number }>;
   /** Tasks that did any reclaim work or asked for it. */
   readonly tasks: TaskReclaim[];
+  /** allocPages latency per task id and mask (HDR histograms merged over the workers); set by the module's merge. */
+  readonly latency?: Record<string, Record<string, LatencySummary>>;
 }
 
 export function reclaimReport(config: RunConfig, m: Float64Array, L: ReclaimLayout, victims: ReadonlyArray<{ task: number; pages: number; atNs: number }>, prefilledPages: number): ReclaimReport {

@@ -54,6 +54,12 @@ describe('reclaim', () => {
       expect(t.directPasses).toBe(0);
       expect(t.allocFailures).toBeGreaterThan(0);
     }
+    // Latency histograms (HDR, merged over workers): every allocPages call counted, the stalls in the tail.
+    const lat = report(one).latency![String(worker.task)]!.GFP_KERNEL!;
+    expect(lat.count).toBe(one.tasks[worker.task]!.allocs.GFP_KERNEL!.calls - worker.allocRetries);
+    expect(lat.maxNs).toBeGreaterThan(lat.p50Ns);
+    expect(lat.maxNs).toBeGreaterThan(20_000); // a direct-reclaim pass waits at least for the window's end
+    expect(report(four).latency).toEqual(report(one).latency);
     // The zone's own accounting agrees on who reclaimed.
     expect(report(one).directReclaimed).toBe(rows.reduce((s, t) => s + t.pagesReclaimed, 0));
   });
