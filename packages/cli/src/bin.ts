@@ -3,7 +3,13 @@
 import os from 'node:os';
 import { Command } from 'commander';
 import { runDemo } from './commands/demo.js';
+import { writeFileSync } from 'node:fs';
+import { InvalidArgumentError } from 'commander';
+import { SCENARIOS } from '@faultline/scenarios';
+import { compareCommand } from './commands/compare.js';
+import { renderList } from './commands/list.js';
 import { parseLockOption, runCommand } from './commands/run.js';
+import { scenarioRunCommand } from './commands/scenario-run.js';
 import { intOption } from './options.js';
 
 const program = new Command();
@@ -25,22 +31,48 @@ program
   });
 
 program
-  .command('run')
-  .description('run a simulation of your own task actors; prints per-CPU and per-task statistics and, last, the run digest')
-  .requiredOption('--task <module...>', 'task module(s) (JavaScript or TypeScript), path[#export]; one instance per CPU')
-  .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024), 4)
+  .command('list')
+  .description('the built-in scenarios and the fault policies')
+  .action(() => {
+    process.stdout.write(`${renderList()}\n`);
+  });
+
+program
+  .command('run [scenario]')
+  .description('run a built-in scenario (see faultline list), or your own task actors with --task; prints the figures or per-CPU and per-task statistics and, last, the run digest')
+  .option('--task <module...>', 'task module(s) (JavaScript or TypeScript), path[#export]; one instance per CPU')
+  .option('--policy <p>', 'fault policy for a scenario (see faultline list)')
+  .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
   .option('--workers <n>', 'worker threads hosting them (1-cpus; default one per CPU, up to 256; fewer than the host has cores is fastest)', intOption('--workers', 1, 1024))
   .option('--seed <s>', 'seed of every random stream', 'faultline')
-  .option('--duration <t>', 'simulated time to run: ns, us, ms or s', '10ms')
+  .option('--duration <t>', 'simulated time to run: ns, us, ms or s')
   .option('--window <t>', 'window length: cross-CPU effects take effect at window ends', '20us')
   .option('--memory <MiB>', 'memory size in MiB (4-65536)', intOption('--memory', 4, 65_536), 256)
   .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+', 'v6.3+')
   .option('--lock <name:kind>', 'declare a lock the tasks may take (kind: spinlock, mutex or rwsem); repeatable', parseLockOption)
   .option('--module <module...>', 'kernel module(s) to load in every worker, path[#export]')
   .option('--json <file>', 'also write the whole result as JSON')
-  .action(async (o) => {
-    const r = await runCommand(o);
+  .action(async (scenario: string | undefined, o) => {
+    if (scenario !== undefined && o.task) throw new InvalidArgumentError(`give a scenario or --task, not both (scenarios: ${SCENARIOS.map((x) => x.name).join(', ')})`);
+    if (scenario === undefined && !o.task) throw new InvalidArgumentError(`give a scenario (${SCENARIOS.map((x) => x.name).join(', ')}) or --task <module>`);
+    const r = scenario !== undefined ? await scenarioRunCommand(scenario, o) : await runCommand({ ...o, cpus: o.cpus ?? 4, duration: o.duration ?? '10ms' });
     if (r.error) process.exitCode = 3;
+  });
+
+program
+  .command('compare <scenario>')
+  .description('run a scenario under several policies and seeds in parallel (piscina); a table of each figure with its 95% confidence interval')
+  .option('--policies <list>', 'comma-separated fault policies (default: all)')
+  .option('--seeds <k>', 'seeds per policy (1-100)', intOption('--seeds', 1, 100), 3)
+  .option('--seed <s>', 'base seed: runs use <seed>-1 .. <seed>-k', 'faultline')
+  .option('--cpus <n>', 'simulated CPUs (1-64)', intOption('--cpus', 1, 64))
+  .option('--duration <t>', 'simulated time per run')
+  .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
+  .option('--json <file>', 'also write every run\'s figures as JSON')
+  .action(async (scenario: string, o) => {
+    const c = await compareCommand(scenario, o);
+    if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: c.scenario, policies: c.policies, seeds: c.seeds, runs: c.outcomes }, null, 2));
+    if (c.outcomes.some((x) => x.error)) process.exitCode = 3;
   });
 
 program.parseAsync().catch((e: unknown) => {

@@ -48,3 +48,30 @@ describe('faultline run', () => {
     expect(r.stderr).toMatch(/duration: 'forever' is not a duration/);
   });
 });
+
+describe('faultline list, run <scenario>, compare', () => {
+  it('lists the scenarios and policies', () => {
+    const r = run('list');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/nowait-starvation\s+a page-table fault storm/);
+    expect(r.stdout).toMatch(/mmap-contention/);
+    expect(r.stdout).toMatch(/policies: classic, spf-nowait, spf-nomemalloc-retry, spf-fallback, per-vma-lock/);
+  });
+  it('runs a scenario and names a wrong one with the choices', () => {
+    const ok = run('run', 'mmap-contention', '--policy', 'spf-fallback', '--cpus', '2', '--duration', '2ms', '--seed', '7');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^seed: 7$/m);
+    expect(ok.stdout).toMatch(/faults\/s \(k\)\s+\d/);
+    expect(ok.stdout.trimEnd().split('\n').at(-1)).toMatch(/^digest: [0-9a-f]{64}$/);
+    const bad = run('run', 'nowhere');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/unknown scenario 'nowhere'; allowed: nowait-starvation, mmap-contention/);
+  });
+  it('compares policies over seeds in parallel, with confidence intervals', () => {
+    const r = run('compare', 'mmap-contention', '--policies', 'classic,spf-fallback', '--seeds', '2', '--cpus', '2', '--duration', '3ms');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 policies x 2 seeds \(faultline-1, faultline-2\)/);
+    expect(r.stdout).toMatch(/figure \(mean ± 95% CI\)\s+classic\s+spf-fallback/);
+    expect(r.stdout).toMatch(/faults\/s \(k\)\s+[\d.]+ ± [\d.]+\s+[\d.]+ ± [\d.]+/);
+  });
+});

@@ -3,6 +3,7 @@ export { allocPages, reclaimPass, lruAdd, lruDel, kswapd, SWAP_CLUSTER_MAX, MAX_
 export { reclaimModulePath, RECLAIM_DEFAULTS } from './module.js';
 export type { ReclaimOptions } from './module.js';
 export type { ReclaimReport, TaskReclaim } from './report.js';
+export { mergeEncoded } from './latency.js';
 export type { LatencySummary } from './latency.js';
 export { LRU_KINDS } from './layout.js';
 export type { LruKind } from './layout.js';

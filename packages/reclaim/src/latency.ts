@@ -36,8 +36,20 @@ export class LatencyRecorder {
   }
 }
 
-/** Merge the workers' histograms and summarise them: task id -> mask -> summary. */
-export function mergeLatencies(parts: readonly EncodedLatencies[]): Record<string, Record<string, LatencySummary>> {
+/** Summarise one histogram. */
+export function summarise(h: hdr.Histogram): LatencySummary {
+  return { count: h.totalCount, p50Ns: h.getValueAtPercentile(50), p99Ns: h.getValueAtPercentile(99), maxNs: h.maxValue, meanNs: Math.round(h.mean) };
+}
+
+/** Merge encoded histograms (of several workers, or several tasks) into one summary. */
+export function mergeEncoded(parts: readonly string[]): LatencySummary {
+  const h = hdr.build(HIST);
+  for (const b64 of parts) h.add(hdr.decodeFromCompressedBase64(b64));
+  return summarise(h);
+}
+
+/** Merge the workers' histograms: task id -> mask -> summary, and the merged histograms, encoded. */
+export function mergeLatencies(parts: readonly EncodedLatencies[]): { summary: Record<string, Record<string, LatencySummary>>; encoded: EncodedLatencies } {
   const merged = new Map<string, Map<string, hdr.Histogram>>();
   for (const part of parts) {
     for (const [task, masks] of Object.entries(part)) {
@@ -50,11 +62,12 @@ export function mergeLatencies(parts: readonly EncodedLatencies[]): Record<strin
       }
     }
   }
-  const out: Record<string, Record<string, LatencySummary>> = {};
+  const summary: Record<string, Record<string, LatencySummary>> = {};
+  const encoded: EncodedLatencies = {};
   for (const [task, masks] of [...merged].sort((a, b) => Number(a[0]) - Number(b[0]))) {
-    out[task] = Object.fromEntries([...masks].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([mask, h]) => [mask, {
-      count: h.totalCount, p50Ns: h.getValueAtPercentile(50), p99Ns: h.getValueAtPercentile(99), maxNs: h.maxValue, meanNs: Math.round(h.mean),
-    }]));
+    const sorted = [...masks].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    summary[task] = Object.fromEntries(sorted.map(([mask, h]) => [mask, summarise(h)]));
+    encoded[task] = Object.fromEntries(sorted.map(([mask, h]) => [mask, hdr.encodeIntoCompressedBase64(h)]));
   }
-  return out;
+  return { summary, encoded };
 }

@@ -233,6 +233,7 @@ export default defineKernelModule({
     const rs = reports as ReadonlyArray<ReclaimReport & { latencyEncoded: EncodedLatencies }>;
     const { latencyEncoded: _, ...first } = rs[0]!;
     void _;
-    return { ...first, latency: mergeLatencies(rs.map((r) => r.latencyEncoded)) } satisfies ReclaimReport;
+    const merged = mergeLatencies(rs.map((r) => r.latencyEncoded));
+    return { ...first, latency: merged.summary, latencyHistograms: merged.encoded } satisfies ReclaimReport;
   },
 });

@@ -34,6 +34,8 @@ export interface ReclaimReport {
   readonly tasks: TaskReclaim[];
   /** allocPages latency per task id and mask (HDR histograms merged over the workers); set by the module's merge. */
   readonly latency?: Record<string, Record<string, LatencySummary>>;
+  /** The same histograms, compressed (hdr-histogram-js base64), for merging groups of tasks: mergeEncoded. */
+  readonly latencyHistograms?: Record<string, Record<string, string>>;
 }
 
 export function reclaimReport(config: RunConfig, m: Float64Array, L: ReclaimLayout, victims: ReadonlyArray<{ task: number; pages: number; atNs: number }>, prefilledPages: number): ReclaimReport {

@@ -1,0 +1,27 @@
+// compare-worker: one run of a comparison, in a piscina worker thread: a whole simulation (which starts its own
+// engine workers), returning the scenario's figures and the digest.
+import { runSimulation } from '@faultline/engine';
+import { getScenario } from '@faultline/scenarios';
+
+export interface CompareJob {
+  readonly scenario: string;
+  readonly policy: string;
+  readonly seed: string;
+  readonly cpus: number;
+  readonly workers: number;
+  readonly duration: string;
+}
+
+export interface CompareOutcome {
+  readonly job: CompareJob;
+  readonly figures: Record<string, number>;
+  readonly digest: string;
+  readonly error: string | null;
+  readonly hostMs: number;
+}
+
+export default async function run(job: CompareJob): Promise<CompareOutcome> {
+  const s = getScenario(job.scenario);
+  const r = await runSimulation(s.build({ policy: job.policy, cpus: job.cpus, workers: job.workers, seed: job.seed, duration: job.duration }));
+  return { job, figures: s.figures(r), digest: r.digest, error: r.error?.message ?? null, hostMs: r.host.wallMs };
+}

@@ -1,0 +1,56 @@
+// compare: `faultline compare <scenario> --policies a,b --seeds K`: every (policy, seed) run in parallel with
+// piscina, one simulation per pool thread, then a side-by-side table of each figure's mean and 95% confidence
+// interval over the seeds. Seeds are `<seed>-1 .. <seed>-K`, printed, so any run can be replayed alone.
+import os from 'node:os';
+import { Piscina } from 'piscina';
+import { checkPolicy, getScenario } from '@faultline/scenarios';
+import { formatInterval, interval } from '../confidence.js';
+import { watchProgress } from '../progress.js';
+import { textTable } from '../text-table.js';
+import type { CompareJob, CompareOutcome } from './compare-worker.js';
+
+export interface CompareOptions {
+  readonly policies?: string;
+  readonly seeds: number;
+  readonly seed: string;
+  readonly cpus?: number;
+  readonly duration?: string;
+  readonly threads?: number;
+  readonly json?: string;
+}
+
+export interface Comparison {
+  readonly scenario: string;
+  readonly policies: string[];
+  readonly seeds: string[];
+  readonly outcomes: CompareOutcome[];
+  readonly table: string;
+}
+
+export async function compareCommand(name: string, o: CompareOptions): Promise<Comparison> {
+  const s = getScenario(name);
+  const policies = (o.policies ?? 'classic,spf-nowait,spf-nomemalloc-retry,spf-fallback,per-vma-lock').split(',').map((p) => checkPolicy(p.trim()));
+  const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
+  const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({
+    scenario: name, policy, seed, cpus: o.cpus ?? s.defaults.cpus, workers: 1, duration: o.duration ?? s.defaults.duration,
+  })));
+  const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), jobs.length));
+  process.stdout.write(`faultline compare ${name}: ${policies.length} policies x ${seeds.length} seeds (${seeds.join(', ')}), ${threads} runs at a time\n`);
+  const pool = new Piscina({ filename: new URL('./compare-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, atomics: 'disabled' });
+  let done = 0;
+  const stop = watchProgress('comparing', { fraction: () => done / jobs.length, label: () => `${done} of ${jobs.length} runs` });
+  let outcomes: CompareOutcome[];
+  try {
+    outcomes = await Promise.all(jobs.map((j) => (pool.run(j) as Promise<CompareOutcome>).then((r) => { done++; return r; })));
+  } finally {
+    stop();
+    await pool.destroy();
+  }
+  const failed = outcomes.filter((x) => x.error);
+  const labels = Object.keys(outcomes[0]?.figures ?? {});
+  const rows = labels.map((label) => [label, ...policies.map((p) => formatInterval(interval(outcomes.filter((x) => x.job.policy === p).map((x) => x.figures[label]!))))]);
+  const table = textTable(['figure (mean ± 95% CI)', ...policies], rows);
+  process.stdout.write(`${table}\n`);
+  for (const f of failed) process.stdout.write(`run ${f.job.policy} seed ${f.job.seed} ended on an error: ${f.error}\n`);
+  return { scenario: name, policies, seeds, outcomes, table };
+}

@@ -1,0 +1,45 @@
+// scenario-run: `faultline run <scenario>`: one run of a built-in scenario under a policy, its figures as a table,
+// the per-task summary of `faultline run`, and the digest as the last line.
+import { writeFileSync } from 'node:fs';
+import { formatNs, startSimulation, type RunResult } from '@faultline/engine';
+import { getScenario } from '@faultline/scenarios';
+import { watchProgress } from '../progress.js';
+import { textTable } from '../text-table.js';
+
+export interface ScenarioRunOptions {
+  readonly policy?: string;
+  readonly cpus?: number;
+  readonly workers?: number;
+  readonly seed: string;
+  readonly duration?: string;
+  readonly json?: string;
+  readonly html?: string;
+}
+
+export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): Promise<RunResult> {
+  const s = getScenario(name);
+  const policy = o.policy ?? s.defaults.policy;
+  const sim = await startSimulation(s.build({ policy, cpus: o.cpus ?? s.defaults.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration ?? s.defaults.duration }));
+  process.stdout.write(`seed: ${sim.config.seed}\n`);
+  const stop = watchProgress(`${name} (${policy})`, {
+    fraction: () => sim.progress().fraction,
+    label: () => `${formatNs(sim.progress().simulatedNs)} of ${formatNs(sim.config.durationNs)}`,
+  });
+  let r: RunResult;
+  try {
+    r = await sim.result;
+  } finally {
+    stop();
+  }
+  const out: string[] = [];
+  out.push(`faultline run ${name}  policy=${policy}  seed=${r.config.seed}  cpus=${r.config.cpus}  workers=${r.config.workers}  duration=${formatNs(r.config.durationNs)}`);
+  out.push(`ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
+  if (r.error) out.push(`error: ${r.error.message}`);
+  out.push('');
+  out.push(textTable(['figure', 'value'], Object.entries(s.figures(r)).map(([k, v]) => [k, String(Math.round(v * 100) / 100)])));
+  out.push('');
+  out.push(`digest: ${r.digest}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: name, policy, figures: s.figures(r), result: r }, null, 2));
+  return r;
+}

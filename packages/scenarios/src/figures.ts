@@ -1,0 +1,51 @@
+// figures: reading a finished run the way the discussion argues - who waited, who failed, who reclaimed, who took
+// pages below min, how fast the storm faulted - from the reports of the reclaim and mm modules.
+import type { RunResult } from '@faultline/engine';
+import { mergeEncoded, type ReclaimReport } from '@faultline/reclaim';
+
+export interface TaskGroup {
+  readonly label: string;
+  readonly match: (name: string) => boolean;
+}
+
+export function reclaimOf(r: RunResult): ReclaimReport {
+  return r.modules.reclaim as ReclaimReport;
+}
+
+export function mmTasks(r: RunResult): Array<Record<string, number> & { name: string; task: number }> {
+  return (r.modules.mm as { tasks: Array<Record<string, number> & { name: string; task: number }> }).tasks;
+}
+
+export function taskIds(r: RunResult, g: TaskGroup): number[] {
+  return r.config.tasks.filter((t) => g.match(t.name)).map((t) => t.id);
+}
+
+/** Allocation latency of a group of tasks under one mask, their histograms merged. */
+export function groupLatency(r: RunResult, g: TaskGroup, mask: string) {
+  const hist = reclaimOf(r).latencyHistograms ?? {};
+  const parts = taskIds(r, g).map((id) => hist[String(id)]?.[mask]).filter((x): x is string => typeof x === 'string');
+  return mergeEncoded(parts);
+}
+
+/** Pages a group of tasks reclaimed in direct reclaim (they paid), and failures of their allocations. */
+export function groupReclaim(r: RunResult, g: TaskGroup): { pagesReclaimed: number; directPasses: number; stallNs: number; allocFailures: number } {
+  const ids = new Set(taskIds(r, g));
+  const rows = reclaimOf(r).tasks.filter((t) => ids.has(t.task));
+  return {
+    pagesReclaimed: rows.reduce((s, t) => s + t.pagesReclaimed, 0),
+    directPasses: rows.reduce((s, t) => s + t.directPasses, 0),
+    stallNs: rows.reduce((s, t) => s + t.stallNs, 0),
+    allocFailures: rows.reduce((s, t) => s + t.allocFailures, 0),
+  };
+}
+
+/** Pages a group took at or below the min watermark (who benefited from reserves and others' reclaim). */
+export function groupBelowMin(r: RunResult, g: TaskGroup): number {
+  return taskIds(r, g).reduce((s, id) => s + (r.owners[id]?.pagesGrantedBelowMin ?? 0), 0);
+}
+
+export function groupFaults(r: RunResult, g: TaskGroup): { faults: number; faultNs: number; aborted: number; fellBack: number; speculative: number; tablePages: number } {
+  const rows = mmTasks(r).filter((t) => g.match(t.name));
+  const sum = (k: string) => rows.reduce((s, t) => s + (t[k] ?? 0), 0);
+  return { faults: sum('faults'), faultNs: sum('faultNs'), aborted: sum('speculativeAborted'), fellBack: sum('fellBack'), speculative: sum('speculativeDone'), tablePages: sum('tablePages') };
+}

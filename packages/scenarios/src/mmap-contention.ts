@@ -1,0 +1,48 @@
+// mmap-contention: many threads of one process fault while another thread maps and unmaps - mmap_lock's writers
+// against its readers (kernel-facts §9). The threads touch pages of their own slice of one VMA, densely, so most
+// faults find their page tables; every few milliseconds the churner unmaps that VMA and maps it again, which
+// empties it, and in between maps and unmaps a small VMA of its own. Classic faults queue behind every writer;
+// speculative and per-VMA-lock faults go around it unless they collide with the change.
+import { mmRunParts } from '@faultline/mm';
+import { fileURLToPath } from 'node:url';
+import { groupFaults, type TaskGroup } from './figures.js';
+import { checkPolicy, type Scenario } from './scenario.js';
+import { STORM_BASE } from './tasks.js';
+
+const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
+const faulters: TaskGroup = { label: 'faulting threads', match: (n) => n.startsWith('thread') };
+const SLICE_PAGES = 2048;
+
+export const mmapContention: Scenario = {
+  name: 'mmap-contention',
+  summary: 'threads of one process faulting while another maps and unmaps (mmap_lock writers)',
+  defaults: { cpus: 4, duration: '30ms', policy: 'classic' },
+  build(o) {
+    const threads = o.cpus * 2;
+    const pages = threads * SLICE_PAGES;
+    const parts = mmRunParts({ policy: checkPolicy(o.policy), mms: [{ vmas: [{ start: STORM_BASE, pages }] }] });
+    return {
+      cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? '20us', memoryMiB: o.memoryMiB ?? 256,
+      ...parts,
+      tasks: [
+        ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'denseToucher', name: `thread.${k}`, cpus: [k % o.cpus], args: { lane: k, pages: SLICE_PAGES, gapNs: 1_000 } })),
+        { module: tasks, export: 'contentionChurner', name: 'churner', cpus: [0], args: { start: STORM_BASE, pages, everyNs: 200_000, remapEvery: 10 } },
+      ],
+    };
+  },
+  figures(r) {
+    const f = groupFaults(r, faulters);
+    const seconds = r.simulatedNs / 1e9;
+    const waits = r.tasks.filter((t) => faulters.match(t.name)).map((t) => t.locks['mm0.mmap_lock']);
+    const waitNs = waits.reduce((s, l) => s + (l?.waitNs ?? 0), 0);
+    return {
+      'faults/s (k)': f.faults / seconds / 1e3,
+      'fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
+      'speculative': f.speculative,
+      'aborted': f.aborted,
+      'fell back': f.fellBack,
+      'mmap_lock waits': waits.reduce((s, l) => s + (l?.contended ?? 0), 0),
+      'mmap_lock wait (ms)': waitNs / 1e6,
+    };
+  },
+};

@@ -1,0 +1,71 @@
+// nowait-starvation: the discussion's worry, as a run. Memory is full of page cache and a reader keeps adding to it,
+// so free memory lives near the watermarks and kswapd works. Kernel work on every CPU allocates with GFP_KERNEL -
+// the victims. A fault storm (two threads per CPU but the first, one process) touches addresses 1 GiB apart, so
+// that every fault needs two new page-table pages (PMD and PTE) for its one data page, under the policy compared. GFP_ATOMIC interrupts come
+// now and then. The question: does the storm's way of allocating page tables make the victims wait, fail or pay
+// for reclaim while it takes the pages?
+import { kswapdTaskPath } from '@faultline/reclaim';
+import { mmRunParts } from '@faultline/mm';
+import { fileURLToPath } from 'node:url';
+import { groupBelowMin, groupFaults, groupLatency, groupReclaim, reclaimOf, type TaskGroup } from './figures.js';
+import { checkPolicy, type Scenario } from './scenario.js';
+import { STORM_BASE, STORM_VMA_BYTES, STORM_VMA_PAGES } from './tasks.js';
+
+const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
+const victims: TaskGroup = { label: 'kernel work', match: (n) => n.startsWith('kernel-work') };
+const storm: TaskGroup = { label: 'fault storm', match: (n) => n.startsWith('fault-storm') };
+const reader: TaskGroup = { label: 'page cache', match: (n) => n.startsWith('page-cache') };
+
+export const nowaitStarvation: Scenario = {
+  name: 'nowait-starvation',
+  summary: 'a page-table fault storm beside GFP_KERNEL kernel work, with memory full of page cache',
+  defaults: { cpus: 4, duration: '50ms', policy: 'spf-nowait' },
+  build(o) {
+    const memoryMiB = o.memoryMiB ?? 256;
+    const pages = (memoryMiB * 1024) / 4;
+    const stormCpus = Array.from({ length: Math.max(1, o.cpus - 1) }, (_, i) => Math.min(o.cpus - 1, i + 1));
+    const threads = stormCpus.length * 2;
+    const parts = mmRunParts(
+      { policy: checkPolicy(o.policy), mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES })) }] },
+      // Leave about 1.5x the high watermark free: pressure from the first milliseconds.
+      { prefillFilePages: pages - 1_200 },
+    );
+    return {
+      cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? '20us', memoryMiB,
+      ...parts,
+      tasks: [
+        { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
+        { module: tasks, export: 'pageCacheReader', name: 'page-cache', cpus: [0], args: { gapNs: 4_000 } },
+        { module: tasks, export: 'kernelAllocator', name: 'kernel-work', args: { hold: 128, gapNs: 4_000, oomScoreAdj: -1000 } },
+        ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'faultStorm', name: `fault-storm.${k}`, cpus: [stormCpus[k >> 1]!], args: { lane: k, cycle: 1024, gapNs: 500 } })),
+        { module: tasks, export: 'atomicIrq', name: 'irq', cpus: [o.cpus > 1 ? 1 : 0], args: { everyNs: 50_000 } },
+      ],
+    };
+  },
+  figures(r) {
+    const seconds = r.simulatedNs / 1e9;
+    const lat = groupLatency(r, victims, 'GFP_KERNEL');
+    const vr = groupReclaim(r, victims);
+    const f = groupFaults(r, storm);
+    return {
+      'victim alloc p50 (us)': lat.p50Ns / 1e3,
+      'victim alloc p99 (us)': lat.p99Ns / 1e3,
+      'victim alloc max (us)': lat.maxNs / 1e3,
+      'victim failures': vr.allocFailures,
+      'victim reclaim stall (ms)': vr.stallNs / 1e6,
+      'reclaimed by victims': vr.pagesReclaimed,
+      'reclaimed by storm': groupReclaim(r, storm).pagesReclaimed,
+      'reclaimed by page cache': groupReclaim(r, reader).pagesReclaimed,
+      'reclaimed by kswapd': reclaimOf(r).kswapd.pagesReclaimed,
+      'storm pages below min': groupBelowMin(r, storm),
+      'victim pages below min': groupBelowMin(r, victims),
+      'OOM kills': reclaimOf(r).oomKills.length,
+      'storm faults/s (k)': f.faults / seconds / 1e3,
+      'storm fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
+      'storm fell back': f.fellBack,
+      'storm aborted': f.aborted,
+      'storm table pages': f.tablePages,
+      'kswapd wakes': reclaimOf(r).kswapd.wakes,
+    };
+  },
+};

@@ -1,0 +1,38 @@
+// scenario: what a scenario is - a named, documented way to build a run from a few user-facing options - and the
+// registry of built-in ones. An unknown name is refused with the list of choices.
+import type { RunOptions, RunResult } from '@faultline/engine';
+import { BUILTIN_POLICIES } from '@faultline/mm';
+
+export interface ScenarioOptions {
+  readonly policy: string;
+  readonly cpus: number;
+  readonly workers?: number;
+  readonly seed: string;
+  readonly duration: string;
+  readonly memoryMiB?: number;
+  readonly window?: string;
+}
+
+/** A row of figures for the comparison table: label -> number (NaN where it does not apply). */
+export type ScenarioFigures = Record<string, number>;
+
+export interface Scenario {
+  readonly name: string;
+  readonly summary: string;
+  /** Defaults for what the user did not say. */
+  readonly defaults: { readonly cpus: number; readonly duration: string; readonly policy: string };
+  build(o: ScenarioOptions): RunOptions;
+  /** The figures a person compares across policies, from a finished run. */
+  figures(r: RunResult): ScenarioFigures;
+}
+
+export const POLICIES = Object.keys(BUILTIN_POLICIES);
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+}
+
+export function checkPolicy(policy: string): string {
+  if (!POLICIES.includes(policy)) throw new ScenarioError(`unknown policy '${policy}'; allowed: ${POLICIES.join(', ')}`);
+  return policy;
+}

@@ -1,0 +1,119 @@
+// tasks: the built-in task actors of the scenarios. Generators, for speed (BENCHMARKS.md: an XState step costs
+// about 100x a generator step); each reads its knobs from ctx.args.
+//   faultStorm       threads of one process touching addresses 1 GiB apart, so that each fault needs a new PMD and
+//                    a new PTE table for its one data page; every `cycle` faults it unmaps its VMA and maps it
+//                    again (its tables go back through RCU).
+//   kernelAllocator  kernel work: GFP_KERNEL allocations and frees at a steady pace, holding about `hold` pages.
+//   pageCacheReader  reads a file: page cache that fills memory and keeps reclaim busy.
+//   mmapChurner      maps and unmaps a VMA of the storm's process: an mmap_lock writer.
+//   atomicIrq        interrupt-time GFP_ATOMIC allocations, held briefly.
+export { kswapd } from '@faultline/reclaim';
+import type { TaskContext, TaskOp } from '@faultline/engine';
+import { mmap, munmap } from '@faultline/mm';
+import { allocPages, lruAdd } from '@faultline/reclaim';
+
+type Task = Generator<TaskOp, void, number>;
+const GiB = 2 ** 30;
+/** Where the storm threads' VMAs start: thread k's at STORM_BASE + k * STORM_VMA_BYTES. */
+export const STORM_BASE = 2 ** 44;
+export const STORM_VMA_BYTES = 2 ** 40; // 1 TiB of address space each
+export const STORM_VMA_PAGES = STORM_VMA_BYTES / 4096;
+
+const num = (ctx: TaskContext, k: string, dflt: number): number => {
+  const v = ctx.args[k];
+  return typeof v === 'number' ? v : dflt;
+};
+
+export function* faultStorm(ctx: TaskContext): Task {
+  const lane = num(ctx, 'lane', 0);
+  const cycle = num(ctx, 'cycle', 1024);
+  const gapNs = num(ctx, 'gapNs', 500);
+  const strideBytes = num(ctx, 'strideBytes', GiB);
+  const base = STORM_BASE + lane * STORM_VMA_BYTES;
+  for (let round = 0; ; round++) {
+    for (let i = 0; i < cycle; i++) {
+      // strideBytes apart: at 1 GiB a new PMD table and a new PTE table for each fault's one data page.
+      yield ctx.touch(base + ((i * strideBytes) % STORM_VMA_BYTES) + Math.floor(ctx.random() * 512) * 4096);
+      yield ctx.compute(gapNs);
+    }
+    yield* munmap(ctx, base, STORM_VMA_PAGES);
+    yield* mmap(ctx, base, STORM_VMA_PAGES);
+  }
+}
+
+export function* kernelAllocator(ctx: TaskContext): Task {
+  const hold = num(ctx, 'hold', 128);
+  const gapNs = num(ctx, 'gapNs', 5_000);
+  const held: number[] = [];
+  for (;;) {
+    const pfn = yield* allocPages(ctx, 'GFP_KERNEL');
+    if (pfn >= 0) held.push(pfn);
+    if (held.length > hold) yield ctx.free(held.shift()!);
+    // Kernel work is event-driven: a little CPU, then a wait for the next request.
+    yield ctx.compute(1_000);
+    yield ctx.sleep(gapNs + Math.floor(ctx.random() * gapNs));
+  }
+}
+
+export function* pageCacheReader(ctx: TaskContext): Task {
+  const gapNs = num(ctx, 'gapNs', 4_000);
+  const dirtyEvery = num(ctx, 'dirtyEvery', 0);
+  for (let i = 1; ; i++) {
+    const pfn = yield* allocPages(ctx, 'GFP_KERNEL');
+    if (pfn >= 0) lruAdd(ctx, pfn, dirtyEvery > 0 && i % dirtyEvery === 0 ? 'file-dirty' : 'file');
+    yield ctx.compute(1_000); // copying the page
+    yield ctx.sleep(gapNs); // waiting for the next read
+  }
+}
+
+export function* mmapChurner(ctx: TaskContext): Task {
+  const everyNs = num(ctx, 'everyNs', 1_000_000);
+  const start = num(ctx, 'start', 2 ** 45);
+  const pages = num(ctx, 'pages', 256);
+  for (;;) {
+    yield ctx.sleep(everyNs);
+    yield* mmap(ctx, start, pages);
+    yield* munmap(ctx, start, pages);
+  }
+}
+
+export function* atomicIrq(ctx: TaskContext): Task {
+  const everyNs = num(ctx, 'everyNs', 50_000);
+  for (;;) {
+    yield ctx.sleep(everyNs + Math.floor(ctx.random() * everyNs));
+    const pfn = yield* allocPages(ctx, 'GFP_ATOMIC');
+    yield ctx.compute(2_000);
+    if (pfn >= 0) yield ctx.free(pfn);
+  }
+}
+
+/** A thread of the contended process: touches pages of its slice densely (tables mostly exist), forever. */
+export function* denseToucher(ctx: TaskContext): Task {
+  const lane = num(ctx, 'lane', 0);
+  const pages = num(ctx, 'pages', 4096);
+  const base = STORM_BASE + lane * pages * 4096;
+  for (let i = 0; ; i++) {
+    yield ctx.touch(base + (i % pages) * 4096);
+    const gapNs = num(ctx, 'gapNs', 1_000);
+    yield ctx.compute(Math.floor(gapNs / 2 + ctx.random() * gapNs));
+  }
+}
+
+/** The mmap-contention writer: every `everyNs` maps and unmaps a small VMA; every `remapEvery`-th time it unmaps
+ * the faulting threads' VMA and maps it again, so they fault afresh. */
+export function* contentionChurner(ctx: TaskContext): Task {
+  const everyNs = num(ctx, 'everyNs', 200_000);
+  const remapEvery = num(ctx, 'remapEvery', 10);
+  const start = num(ctx, 'start', STORM_BASE);
+  const pages = num(ctx, 'pages', 4096);
+  for (let i = 1; ; i++) {
+    yield ctx.sleep(Math.floor(everyNs / 2 + ctx.random() * everyNs));
+    if (i % remapEvery === 0) {
+      yield* munmap(ctx, start, pages);
+      yield* mmap(ctx, start, pages);
+    } else {
+      yield* mmap(ctx, 2 ** 46, 64);
+      yield* munmap(ctx, 2 ** 46, 64);
+    }
+  }
+}
