@@ -23,5 +23,6 @@ export interface CompareOutcome {
 export default async function run(job: CompareJob): Promise<CompareOutcome> {
   const s = getScenario(job.scenario);
   const r = await runSimulation(s.build({ policy: job.policy, cpus: job.cpus, workers: job.workers, seed: job.seed, duration: job.duration }));
-  return { job, figures: s.figures(r), digest: r.digest, error: r.error?.message ?? null, hostMs: r.host.wallMs };
+  const figures = r.modules.reclaim || r.modules.mm ? s.figures(r) : {};
+  return { job, figures, digest: r.digest, error: r.error?.message ?? null, hostMs: r.host.wallMs };
 }

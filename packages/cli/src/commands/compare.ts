@@ -47,8 +47,11 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
     await pool.destroy();
   }
   const failed = outcomes.filter((x) => x.error);
-  const labels = Object.keys(outcomes[0]?.figures ?? {});
-  const rows = labels.map((label) => [label, ...policies.map((p) => formatInterval(interval(outcomes.filter((x) => x.job.policy === p).map((x) => x.figures[label]!))))]);
+  const labels = Object.keys(outcomes.find((x) => Object.keys(x.figures).length > 0)?.figures ?? {});
+  const rows = labels.map((label) => [label, ...policies.map((p) => {
+    const xs = outcomes.filter((x) => x.job.policy === p && label in x.figures).map((x) => x.figures[label]!);
+    return xs.length ? formatInterval(interval(xs)) : '-';
+  })]);
   const table = textTable(['figure (mean ± 95% CI)', ...policies], rows);
   process.stdout.write(`${table}\n`);
   for (const f of failed) process.stdout.write(`run ${f.job.policy} seed ${f.job.seed} ended on an error: ${f.error}\n`);

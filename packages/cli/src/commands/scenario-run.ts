@@ -36,10 +36,12 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   out.push(`ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
   if (r.error) out.push(`error: ${r.error.message}`);
   out.push('');
-  out.push(textTable(['figure', 'value'], Object.entries(s.figures(r)).map(([k, v]) => [k, String(Math.round(v * 100) / 100)])));
+  // A run that died before its modules reported has no figures; what it gathered is in --json.
+  const figures = r.modules.reclaim || r.modules.mm ? s.figures(r) : {};
+  if (Object.keys(figures).length > 0) out.push(textTable(['figure', 'value'], Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)])));
   out.push('');
   out.push(`digest: ${r.digest}`);
   process.stdout.write(`${out.join('\n')}\n`);
-  if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: name, policy, figures: s.figures(r), result: r }, null, 2));
+  if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: name, policy, figures, result: r }, null, 2));
   return r;
 }
