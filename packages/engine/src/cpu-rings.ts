@@ -2,15 +2,14 @@
 // window, and, between windows, reading the messages addressed to it from every outbox and the results of its own
 // zone work. Slot layouts are in layout.ts.
 import {
-  MSG_DST, MSG_F64, MSG_SEQ, MSG_TIME, MSG_VALUE, ZW_ALLOC, ZW_ARG, ZW_F64, ZW_GRANT, ZW_KIND, ZW_MASK, ZW_OWNER,
-  ZW_RESULT, ZW_SEQ, ZW_TASK, ZW_TIME, type RunLayout,
+  MSG_DST, MSG_F64, MSG_TIME, MSG_VALUE, ZW_ALLOC, ZW_ARG, ZW_F64, ZW_GRANT, ZW_KIND, ZW_MASK, ZW_OWNER, ZW_RESULT,
+  ZW_TASK, ZW_TIME, type RunLayout,
 } from './layout.js';
+import { LOG_HEADER_F64, logAppend } from './log-ring.js';
 
 export class CpuRings {
   private readonly outbox: number;
   private readonly zoneWork: number;
-  private msgSeq = 0;
-  private zwSeq = 0;
 
   constructor(private readonly rings: Float64Array, private readonly layout: RunLayout, private readonly cpu: number) {
     this.outbox = layout.outboxOffset + cpu * layout.outboxStride;
@@ -20,11 +19,9 @@ export class CpuRings {
   /** Queue zone work for the between-windows pass; false when the ring is full. */
   queueZoneWork(timeNs: number, kind: number, taskId: number, mask: number, arg: number, owner: number): boolean {
     const r = this.rings;
-    const n = r[this.zoneWork]!;
-    if (n >= this.layout.ringSlots) return false;
-    const s = this.zoneWork + 8 + n * ZW_F64;
+    const s = logAppend(r, this.zoneWork, this.layout.ringSlots, ZW_F64);
+    if (s < 0) return false;
     r[s + ZW_TIME] = timeNs;
-    r[s + ZW_SEQ] = this.zwSeq++;
     r[s + ZW_KIND] = kind;
     r[s + ZW_TASK] = taskId;
     r[s + ZW_MASK] = mask;
@@ -32,21 +29,17 @@ export class CpuRings {
     r[s + ZW_OWNER] = owner;
     r[s + ZW_RESULT] = 0;
     r[s + ZW_GRANT] = 0;
-    r[this.zoneWork] = n + 1;
     return true;
   }
 
   /** Queue a message; false when the outbox is full. */
   send(timeNs: number, dst: number, value: number): boolean {
     const r = this.rings;
-    const n = r[this.outbox]!;
-    if (n >= this.layout.ringSlots) return false;
-    const s = this.outbox + 8 + n * MSG_F64;
+    const s = logAppend(r, this.outbox, this.layout.ringSlots, MSG_F64);
+    if (s < 0) return false;
     r[s + MSG_TIME] = timeNs;
-    r[s + MSG_SEQ] = this.msgSeq++;
     r[s + MSG_DST] = dst;
     r[s + MSG_VALUE] = value;
-    r[this.outbox] = n + 1;
     return true;
   }
 
@@ -57,7 +50,7 @@ export class CpuRings {
       const base = L.outboxOffset + src * L.outboxStride;
       const n = r[base]!;
       for (let i = 0; i < n; i++) {
-        const s = base + 8 + i * MSG_F64;
+        const s = base + LOG_HEADER_F64 + i * MSG_F64;
         if (r[s + MSG_DST] === this.cpu) visit(src, r[s + MSG_TIME]!, r[s + MSG_VALUE]!);
       }
     }
@@ -68,7 +61,7 @@ export class CpuRings {
     const r = this.rings;
     const n = r[this.zoneWork]!;
     for (let i = 0; i < n; i++) {
-      const s = this.zoneWork + 8 + i * ZW_F64;
+      const s = this.zoneWork + LOG_HEADER_F64 + i * ZW_F64;
       if (r[s + ZW_KIND] === ZW_ALLOC) visit(r[s + ZW_TASK]!, r[s + ZW_RESULT]!, r[s + ZW_GRANT]!);
     }
   }

@@ -4,6 +4,8 @@
 // first three are written only by their CPU during a window and read by worker 0 between barriers; the grant ring
 // is written only by worker 0 between barriers and read by its CPU after the second barrier.
 
+import { logStride } from './log-ring.js';
+
 export const C_BARRIER_COUNT = 0;
 export const C_BARRIER_GEN = 16; // its own cache line: every waiter reads it
 export const C_ABORT = 32; // set by the main thread when a worker died: everyone stops at the next barrier
@@ -28,24 +30,23 @@ export const CPU_PUB_LIVE = 0;
 export const CPU_PUB_ERROR = 1; // 1 when a task on this CPU threw
 export const CPU_PUB_STRIDE_I32 = 4;
 
-// Outbox message: [timeNs, seq, dstCpu, value]
+// The rings are logs in the shape of log-ring.ts; an entry's sequence is its position in its CPU's log.
+// Outbox message: [timeNs, dstCpu, value]
 export const MSG_TIME = 0;
-export const MSG_SEQ = 1;
-export const MSG_DST = 2;
-export const MSG_VALUE = 3;
-export const MSG_F64 = 4;
+export const MSG_DST = 1;
+export const MSG_VALUE = 2;
+export const MSG_F64 = 3;
 
-// Zone work: [timeNs, seq, kind, taskId, mask, order or pfn, owner, result, grantNs]
+// Zone work: [timeNs, kind, taskId, mask, order or pfn, owner, result, grantNs]
 export const ZW_TIME = 0;
-export const ZW_SEQ = 1;
-export const ZW_KIND = 2;
-export const ZW_TASK = 3;
-export const ZW_MASK = 4;
-export const ZW_ARG = 5;
-export const ZW_OWNER = 6;
-export const ZW_RESULT = 7;
-export const ZW_GRANT = 8;
-export const ZW_F64 = 9;
+export const ZW_KIND = 1;
+export const ZW_TASK = 2;
+export const ZW_MASK = 3;
+export const ZW_ARG = 4;
+export const ZW_OWNER = 5;
+export const ZW_RESULT = 6;
+export const ZW_GRANT = 7;
+export const ZW_F64 = 8;
 export const ZW_ALLOC = 1;
 export const ZW_FREE = 2;
 
@@ -63,14 +64,13 @@ export const LOCK_MODE_HOME = 1;
 /** Every acquisition waits for the commit (someone waits, or nobody has used it yet). */
 export const LOCK_MODE_QUEUED = 2;
 
-// Lock log entry: [timeNs, seq, kind, lockId, taskId, write]
+// Lock log entry: [timeNs, kind, lockId, taskId, write]
 export const LK_TIME = 0;
-export const LK_SEQ = 1;
-export const LK_KIND = 2;
-export const LK_LOCK = 3;
-export const LK_TASK = 4;
-export const LK_WRITE = 5;
-export const LK_F64 = 6;
+export const LK_KIND = 1;
+export const LK_LOCK = 2;
+export const LK_TASK = 3;
+export const LK_WRITE = 4;
+export const LK_F64 = 5;
 export const LK_ACQUIRED = 1; // taken at once, on the CPU
 export const LK_REQUEST = 2; // waits for the commit
 export const LK_RELEASE = 3;
@@ -103,15 +103,14 @@ export interface RunLayout {
 export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout {
   const lockTableOffset = CONTROL_HEADER_I32 + cpus * CPU_PUB_STRIDE_I32;
   const controlI32 = lockTableOffset + locks * LT_STRIDE_I32;
-  // Each ring: a count slot padded to a cache line, then the slots.
-  const outboxStride = 8 + ringSlots * MSG_F64;
-  const zoneWorkStride = 8 + ringSlots * ZW_F64;
+  const outboxStride = logStride(ringSlots, MSG_F64);
+  const zoneWorkStride = logStride(ringSlots, ZW_F64);
   const nextEventOffset = 0;
   const outboxOffset = Math.ceil(cpus / 8) * 8;
   const zoneWorkOffset = outboxOffset + cpus * outboxStride;
-  const lockLogStride = 8 + ringSlots * LK_F64;
+  const lockLogStride = logStride(ringSlots, LK_F64);
   const lockLogOffset = zoneWorkOffset + cpus * zoneWorkStride;
-  const lockGrantStride = 8 + ringSlots * LG_F64;
+  const lockGrantStride = logStride(ringSlots, LG_F64);
   const lockGrantOffset = lockLogOffset + cpus * lockLogStride;
   const ringF64 = lockGrantOffset + cpus * lockGrantStride;
   return {

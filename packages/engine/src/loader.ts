@@ -7,7 +7,8 @@ import type { TaskFunction } from './task.js';
 
 let tsxRegistered = false;
 
-async function importModule(module: string, what: string): Promise<Record<string, unknown>> {
+/** Import a module by path (TypeScript through tsx), in this thread; the error names `what` and the module. */
+export async function importByPath(module: string, what: string): Promise<Record<string, unknown>> {
   if (/\.[cm]?ts$/.test(module) && !tsxRegistered) {
     const { register } = await import('tsx/esm/api');
     register();
@@ -22,7 +23,7 @@ async function importModule(module: string, what: string): Promise<Record<string
 
 /** A task export: a generator function, or XState actor logic (run through actorTask). */
 export async function loadTask(module: string, name: string): Promise<TaskFunction> {
-  const mod = await importModule(module, 'task module');
+  const mod = await importByPath(module, 'task module');
   const x = mod[name];
   if (typeof x === 'function') return x as TaskFunction;
   if (isActorLogic(x)) return actorTask(x);
@@ -31,7 +32,7 @@ export async function loadTask(module: string, name: string): Promise<TaskFuncti
 }
 
 export async function loadKernelModule(module: string, name: string): Promise<KernelModule> {
-  const mod = await importModule(module, 'kernel module');
+  const mod = await importByPath(module, 'kernel module');
   const x = mod[name];
   if (isKernelModule(x)) return x;
   throw new Error(`kernel module '${module}' has no export '${name}' made with defineKernelModule({ name, setup }); its exports: ${Object.keys(mod).join(', ') || 'none'}`);

@@ -19,6 +19,7 @@ import {
   type RunLayout,
 } from './layout.js';
 import type { LockSpec } from './locks.js';
+import { LOG_HEADER_F64, logOf, logsInOrder } from './log-ring.js';
 
 interface Waiter {
   readonly taskId: number;
@@ -63,18 +64,11 @@ export class LockCommitter {
 
   commit(windowEndNs: number): void {
     const { rings: r, layout: L } = this;
-    const slots = this.order;
-    slots.length = 0;
-    for (let cpu = 0; cpu < L.cpus; cpu++) {
-      const base = L.lockLogOffset + cpu * L.lockLogStride;
-      const n = r[base]!;
-      for (let i = 0; i < n; i++) slots.push(base + 8 + i * LK_F64);
-      this.grantCounts[cpu] = 0;
-    }
+    this.grantCounts.fill(0);
+    const slots = logsInOrder(r, L.lockLogOffset, L.lockLogStride, L.cpus, LK_F64, LK_TIME, this.order);
     if (slots.length === 0) return;
-    slots.sort((x, y) => r[x + LK_TIME]! - r[y + LK_TIME]! || x - y);
     for (const s of slots) {
-      const cpu = Math.floor((s - L.lockLogOffset) / L.lockLogStride);
+      const cpu = logOf(s, L.lockLogOffset, L.lockLogStride);
       const id = r[s + LK_LOCK]!;
       const st = this.locks[id]!;
       st.touched = true;
@@ -149,7 +143,7 @@ export class LockCommitter {
     const { rings: r, layout: L } = this;
     const n = this.grantCounts[w.cpu]!;
     // A CPU has at most one grant per waiting task, and fewer waiting tasks than ring slots (checked at config).
-    const s = L.lockGrantOffset + w.cpu * L.lockGrantStride + 8 + n * LG_F64;
+    const s = L.lockGrantOffset + w.cpu * L.lockGrantStride + LOG_HEADER_F64 + n * LG_F64;
     r[s + LG_TASK] = w.taskId;
     r[s + LG_LOCK] = id;
     this.grantCounts[w.cpu] = n + 1;

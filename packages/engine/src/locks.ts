@@ -4,9 +4,10 @@
 // request and the task waits: a mutex or rwsem waiter sleeps, a spinlock waiter keeps its CPU busy. Every
 // acquisition and release is logged for the commit (lock-commit.ts), which grants waiters at the window's end.
 import {
-  LK_ACQUIRED, LK_F64, LK_KIND, LK_LOCK, LK_RELEASE, LK_REQUEST, LK_SEQ, LK_TASK, LK_TIME, LK_WRITE, LOCK_MODE_HOME,
+  LK_ACQUIRED, LK_F64, LK_KIND, LK_LOCK, LK_RELEASE, LK_REQUEST, LK_TASK, LK_TIME, LK_WRITE, LOCK_MODE_HOME,
   LOCK_MODE_OPEN_READ, LT_HOME, LT_MODE, LT_READERS, LT_STRIDE_I32, LT_WRITER, LG_F64, LG_LOCK, LG_TASK, type RunLayout,
 } from './layout.js';
+import { LOG_HEADER_F64, logAppend } from './log-ring.js';
 
 export const LOCK_KINDS = ['spinlock', 'mutex', 'rwsem'] as const;
 export type LockKind = (typeof LOCK_KINDS)[number];
@@ -31,7 +32,6 @@ interface LocalLock {
 
 export class CpuLocks {
   private readonly log: number;
-  private seq = 0;
   private window = 0;
   private readonly local: LocalLock[];
 
@@ -86,7 +86,7 @@ export class CpuLocks {
     const r = this.rings;
     const base = this.layout.lockGrantOffset + this.cpu * this.layout.lockGrantStride;
     const n = r[base]!;
-    for (let i = 0; i < n; i++) visit(r[base + 8 + i * LG_F64 + LG_TASK]!, r[base + 8 + i * LG_F64 + LG_LOCK]!);
+    for (let i = 0; i < n; i++) visit(r[base + LOG_HEADER_F64 + i * LG_F64 + LG_TASK]!, r[base + LOG_HEADER_F64 + i * LG_F64 + LG_LOCK]!);
   }
 
   clear(): void {
@@ -106,16 +106,13 @@ export class CpuLocks {
 
   private append(nowNs: number, kind: number, id: number, taskId: number, write: boolean): boolean {
     const r = this.rings;
-    const n = r[this.log]!;
-    if (n >= this.layout.ringSlots) return false;
-    const s = this.log + 8 + n * LK_F64;
+    const s = logAppend(r, this.log, this.layout.ringSlots, LK_F64);
+    if (s < 0) return false;
     r[s + LK_TIME] = nowNs;
-    r[s + LK_SEQ] = this.seq++;
     r[s + LK_KIND] = kind;
     r[s + LK_LOCK] = id;
     r[s + LK_TASK] = taskId;
     r[s + LK_WRITE] = write ? 1 : 0;
-    r[this.log] = n + 1;
     return true;
   }
 }

@@ -3,12 +3,13 @@
 // (request time, CPU, sequence). The zone lock is modelled in simulated time: each operation holds it for
 // zoneLockNs, starting when it was asked for or when the lock came free, whichever is later; the grant time goes
 // back to the waiting task, which resumes then or at the window's end if that is later. The worker runs it with
-// the zone's deferShared mode off. Nothing here depends on
-// which host thread ran which CPU, so the zone evolves the same way for any number of workers.
+// the zone's deferShared mode off. Nothing here depends on which host thread ran which CPU, so the zone evolves the
+// same way for any number of workers.
 import type { CompiledPlan, Zone } from '@faultline/zone';
 import {
   ZW_ALLOC, ZW_ARG, ZW_F64, ZW_FREE, ZW_GRANT, ZW_KIND, ZW_MASK, ZW_OWNER, ZW_RESULT, ZW_TIME, type RunLayout,
 } from './layout.js';
+import { logOf, logsInOrder } from './log-ring.js';
 
 export class ZoneCommitter {
   lockFreeAtNs = 0;
@@ -21,51 +22,35 @@ export class ZoneCommitter {
   constructor(private readonly zone: Zone, private readonly rings: Float64Array, private readonly layout: RunLayout, private readonly lockNs: number) {}
 
   commit(windowEndNs: number): void {
-    const { rings: r, layout: L } = this;
-    const slots = this.order;
-    slots.length = 0;
-    for (let cpu = 0; cpu < L.cpus; cpu++) {
-      const base = L.zoneWorkOffset + cpu * L.zoneWorkStride;
-      const n = r[base]!;
-      for (let i = 0; i < n; i++) slots.push(base + 8 + i * ZW_F64);
+    const { rings: r, layout: L, zone } = this;
+    for (const s of logsInOrder(r, L.zoneWorkOffset, L.zoneWorkStride, L.cpus, ZW_F64, ZW_TIME, this.order)) {
+      const cpu = logOf(s, L.zoneWorkOffset, L.zoneWorkStride);
+      const start = Math.max(r[s + ZW_TIME]!, this.lockFreeAtNs);
+      this.lockWaitNs += start - r[s + ZW_TIME]!;
+      this.lockFreeAtNs = start + this.lockNs;
+      this.lockHeldNs += this.lockNs;
+      this.operations++;
+      r[s + ZW_GRANT] = this.lockFreeAtNs;
+      if (r[s + ZW_KIND] === ZW_ALLOC) {
+        const mask = r[s + ZW_MASK]!;
+        const order = r[s + ZW_ARG]!;
+        const key = `${mask}/${order}`;
+        let plan = this.plans.get(key);
+        if (plan === undefined) {
+          plan = zone.plan(mask, order);
+          this.plans.set(key, plan);
+        }
+        r[s + ZW_RESULT] = zone.alloc(cpu, plan, r[s + ZW_OWNER]!);
+      } else if (r[s + ZW_KIND] === ZW_FREE) {
+        zone.free(cpu, r[s + ZW_ARG]!);
+      }
     }
-    // Slots were gathered by CPU, then by sequence; a stable sort by time gives (time, CPU, sequence).
-    slots.sort((x, y) => r[x + ZW_TIME]! - r[y + ZW_TIME]! || x - y);
-    const zone = this.zone;
-    {
-      for (const s of slots) {
-        const cpu = this.cpuOfSlot(s);
-        const start = Math.max(r[s + ZW_TIME]!, this.lockFreeAtNs);
-        this.lockWaitNs += start - r[s + ZW_TIME]!;
-        this.lockFreeAtNs = start + this.lockNs;
+    for (let cpu = 0; cpu < L.cpus; cpu++) {
+      if (zone.trimCpu(cpu) > 0) {
+        this.lockFreeAtNs = Math.max(this.lockFreeAtNs, windowEndNs) + this.lockNs;
         this.lockHeldNs += this.lockNs;
         this.operations++;
-        r[s + ZW_GRANT] = this.lockFreeAtNs;
-        if (r[s + ZW_KIND] === ZW_ALLOC) {
-          const mask = r[s + ZW_MASK]!;
-          const order = r[s + ZW_ARG]!;
-          const key = `${mask}/${order}`;
-          let plan = this.plans.get(key);
-          if (plan === undefined) {
-            plan = zone.plan(mask, order);
-            this.plans.set(key, plan);
-          }
-          r[s + ZW_RESULT] = zone.alloc(cpu, plan, r[s + ZW_OWNER]!);
-        } else if (r[s + ZW_KIND] === ZW_FREE) {
-          zone.free(cpu, r[s + ZW_ARG]!);
-        }
-      }
-      for (let cpu = 0; cpu < L.cpus; cpu++) {
-        if (zone.trimCpu(cpu) > 0) {
-          this.lockFreeAtNs = Math.max(this.lockFreeAtNs, windowEndNs) + this.lockNs;
-          this.lockHeldNs += this.lockNs;
-          this.operations++;
-        }
       }
     }
-  }
-
-  private cpuOfSlot(s: number): number {
-    return Math.floor((s - this.layout.zoneWorkOffset) / this.layout.zoneWorkStride);
   }
 }

@@ -6,6 +6,7 @@
 //   and the fault counts as aborted; the address stays unmapped, so the next touch faults again.
 // - munmap removes the VMA, frees its data pages at once and sends the page tables wholly inside it back to the
 //   unmapping CPU, which frees them through RCU (page tables are freed after a grace period).
+import { logAppend, logOf, logsInOrder } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
 import type { AddressSpace } from './address-space.js';
 import {
@@ -28,15 +29,9 @@ export class MmCommitter {
 
   commit(): boolean {
     const { m, L } = this;
-    const slots = this.order;
-    slots.length = 0;
-    for (let c = 0; c < L.cpus; c++) {
-      const base = L.logOffset + c * L.logStride;
-      for (let i = 0; i < m[base]!; i++) slots.push(base + 8 + i * L_F64);
-    }
-    slots.sort((x, y) => m[x + L_TIME]! - m[y + L_TIME]! || x - y);
+    const slots = logsInOrder(m, L.logOffset, L.logStride, L.cpus, L_F64, L_TIME, this.order);
     for (const s of slots) {
-      const cpu = Math.floor((s - L.logOffset) / L.logStride);
+      const cpu = logOf(s, L.logOffset, L.logStride);
       const as = this.spaces[m[s + L_MM]!]!;
       const task = m[s + L_TASK]!;
       const key = m[s + L_KEY]!;
@@ -82,10 +77,9 @@ export class MmCommitter {
       as.tables.remove(key);
       if (keyLevel(key) === LEVEL_PAGE) this.zone.free(cpu, pfn);
       else {
-        const n = this.m[ring]!;
-        if (n >= this.L.slots) throw new Error(`more than ${this.L.slots} page tables freed in one window on cpu ${cpu}`);
-        this.m[ring + 8 + n] = pfn;
-        this.m[ring] = n + 1;
+        const s = logAppend(this.m, ring, this.L.slots, 1);
+        if (s < 0) throw new Error(`more than ${this.L.slots} page tables freed in one window on cpu ${cpu}`);
+        this.m[s] = pfn;
       }
     }
   }

@@ -1,6 +1,7 @@
 // layout: the mm module's shared memory, one Float64Array: per address space a header, its VMAs and its page-table
 // hash (written only by the commit); per CPU a log of installs and mmap changes and a ring of page tables to free
 // through RCU; per task its fault counters (written only by the task's CPU).
+import { logStride as ringStride } from '@faultline/engine';
 
 // Address space header
 export const MM_SEQ = 0; // bumped when a writer takes mmap_lock for write, maps, unmaps, and releases it
@@ -13,16 +14,16 @@ export const VMA_START = 0;
 export const VMA_END = 1;
 export const VMA_F64 = 2;
 
-// Per-CPU log entry: [timeNs, seq, kind, task, mm, key or start, pfn or pages, flags]
+// Per-CPU log entry (a log-ring of the engine; the sequence is the position): [timeNs, kind, task, mm, key or
+// start, pfn or pages, flags]
 export const L_TIME = 0;
-export const L_SEQ = 1;
-export const L_KIND = 2;
-export const L_TASK = 3;
-export const L_MM = 4;
-export const L_KEY = 5;
-export const L_PFN = 6;
-export const L_FLAGS = 7;
-export const L_F64 = 8;
+export const L_KIND = 1;
+export const L_TASK = 2;
+export const L_MM = 3;
+export const L_KEY = 4;
+export const L_PFN = 5;
+export const L_FLAGS = 6;
+export const L_F64 = 7;
 export const K_INSTALL = 1; // key, pfn, flags = speculative ? 1 + 2 * seq seen : 0
 export const K_MMAP = 2; // key = start, pfn = pages
 export const K_MUNMAP = 3; // key = start, pfn = pages
@@ -67,9 +68,9 @@ export interface MmLayout {
 export function mmLayout(mms: number, vmaSlots: number, tableSlots: number, cpus: number, tasks: number, slots: number): MmLayout {
   const mmStride = MM_HEADER_F64 + vmaSlots * VMA_F64 + tableSlots * 2;
   const logOffset = mms * mmStride;
-  const logStride = 8 + slots * L_F64;
+  const logStride = ringStride(slots, L_F64);
   const rcuOffset = logOffset + cpus * logStride;
-  const rcuStride = 8 + slots;
+  const rcuStride = ringStride(slots, 1);
   const taskOffset = rcuOffset + cpus * rcuStride;
   const f64 = taskOffset + tasks * TASK_F64;
   return { mms, vmaSlots, tableSlots, mmStride, cpus, slots, logOffset, logStride, rcuOffset, rcuStride, taskOffset, f64 };

@@ -2,15 +2,14 @@
 // CPU's own installs of the window (an overlay), so a thread sees its own work at once and other CPUs' at the
 // window's end. Installs, mmap and munmap are logged for the commit; page tables that a munmap freed come back in
 // a ring and are handed to RCU here (kfree_rcu), on the CPU of the task that unmapped them.
-import type { KernelCpu } from '@faultline/engine';
+import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
 import { kfreeRcu } from '@faultline/rcu';
 import { AddressSpace } from './address-space.js';
-import { L_F64, L_FLAGS, L_KEY, L_KIND, L_MM, L_PFN, L_SEQ, L_TASK, L_TIME, TASK_F64, type MmLayout } from './layout.js';
+import { L_F64, L_FLAGS, L_KEY, L_KIND, L_MM, L_PFN, L_TASK, L_TIME, TASK_F64, type MmLayout } from './layout.js';
 
 export class MmCpu {
   readonly spaces: AddressSpace[];
   private readonly overlay: Array<Map<number, number>>;
-  private seq = 0;
   private readonly log: number;
   private readonly rcuRing: number;
 
@@ -27,18 +26,15 @@ export class MmCpu {
 
   record(kind: number, task: number, mm: number, key: number, pfn: number, flags: number): void {
     const m = this.m;
-    const n = m[this.log]!;
-    if (n >= this.L.slots) throw new Error(`more than ${this.L.slots} page-table changes in one window on cpu ${this.cpu.cpu}; raise the mm module's slots`);
-    const s = this.log + 8 + n * L_F64;
+    const s = logAppend(m, this.log, this.L.slots, L_F64);
+    if (s < 0) throw new Error(`more than ${this.L.slots} page-table changes in one window on cpu ${this.cpu.cpu}; raise the mm module's slots`);
     m[s + L_TIME] = this.cpu.now();
-    m[s + L_SEQ] = this.seq++;
     m[s + L_KIND] = kind;
     m[s + L_TASK] = task;
     m[s + L_MM] = mm;
     m[s + L_KEY] = key;
     m[s + L_PFN] = pfn;
     m[s + L_FLAGS] = flags;
-    m[this.log] = n + 1;
   }
 
   /** Note an install in this CPU's view at once; the commit decides whether it stands. */
@@ -55,7 +51,7 @@ export class MmCpu {
     for (const o of this.overlay) o.clear();
     m[this.log] = 0;
     const n = m[this.rcuRing]!;
-    for (let i = 0; i < n; i++) kfreeRcu(this.cpu, m[this.rcuRing + 8 + i]!);
+    for (let i = 0; i < n; i++) kfreeRcu(this.cpu, m[this.rcuRing + LOG_HEADER_F64 + i]!);
     m[this.rcuRing] = 0;
   }
 }

@@ -3,9 +3,9 @@
 // the address has no data page: the task's policy (its args.policy, else the module's) runs in its context.
 // Worker 0 creates the address spaces (a PGD each, the initial VMAs) before the first window and commits the page-
 // table logs between windows.
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { defineKernelModule, parseModuleArgs, type KernelPath, type RunConfig, type TaskContext } from '@faultline/engine';
+import { defineKernelModule, importByPath, parseModuleArgs, type KernelPath, type RunConfig, type TaskContext } from '@faultline/engine';
 import { rcuModulePath } from '@faultline/rcu';
 import { reclaimModulePath } from '@faultline/reclaim';
 import { AddressSpace } from './address-space.js';
@@ -47,8 +47,7 @@ export function mmRunParts(args: MmArgs, reclaimArgs: Record<string, unknown> = 
 async function loadPolicies(specs: ReadonlyArray<{ name: string; module: string; export: string }>): Promise<Record<string, FaultPolicy>> {
   const out: Record<string, FaultPolicy> = { ...BUILTIN_POLICIES };
   for (const p of specs) {
-    if (/\.[cm]?ts$/.test(p.module)) (await import('tsx/esm/api')).register();
-    const mod = (await import(pathToFileURL(p.module).href)) as Record<string, unknown>;
+    const mod = await importByPath(p.module, `fault policy '${p.name}': module`);
     const fn = mod[p.export];
     if (typeof fn !== 'function') throw new Error(`fault policy '${p.name}': module '${p.module}' has no function export '${p.export}'`);
     out[p.name] = fn as FaultPolicy;

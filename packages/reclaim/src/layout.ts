@@ -2,13 +2,13 @@
 // (LRU additions, reclaim passes, drains, OOM requests); worker 0's commit applies them in (time, CPU, sequence)
 // order and answers in each CPU's result ring, which the CPU reads when the next window starts. Per-task counters
 // are written only by the CPU the task runs on; the node's counters only by the commit.
+import { logStride as ringStride } from '@faultline/engine';
 
 // Node-wide counters (written by the commit).
 export const N_KSWAPD_WAKES = 0;
 export const N_KSWAPD_PASSES = 1;
 export const N_KSWAPD_RECLAIMED = 2;
 export const N_KSWAPD_GIVEUPS = 3;
-export const N_OOM_KILLS = 4;
 export const N_DIRECT_RECLAIMED = 5;
 export const N_LRU_FILE = 6;
 export const N_LRU_DIRTY = 7;
@@ -29,17 +29,15 @@ export const T_OOM_REQUESTS = 3;
 export const T_ALLOC_FAILURES = 4;
 export const T_ALLOC_RETRIES = 5;
 export const T_LRU_ADDED = 6;
-export const T_OOM_KILLED = 7;
 export const TASK_F64 = 8;
 
-// Log entry: [timeNs, seq, kind, taskId, a, b]
+// Log entry (a log-ring of the engine; the sequence is the position): [timeNs, kind, taskId, a, b]
 export const L_TIME = 0;
-export const L_SEQ = 1;
-export const L_KIND = 2;
-export const L_TASK = 3;
-export const L_A = 4;
-export const L_B = 5;
-export const L_F64 = 6;
+export const L_KIND = 1;
+export const L_TASK = 2;
+export const L_A = 3;
+export const L_B = 4;
+export const L_F64 = 5;
 export const K_LRU_ADD = 1; // a = pfn, b = LRU kind
 export const K_LRU_DEL = 2; // a = pfn
 export const K_RECLAIM = 3; // a = pages wanted, b = 1 for kswapd; answers pages reclaimed
@@ -72,9 +70,9 @@ export interface ReclaimLayout {
 export function reclaimLayout(cpus: number, tasks: number, slots: number): ReclaimLayout {
   const taskOffset = NODE_F64;
   const logOffset = taskOffset + tasks * TASK_F64;
-  const logStride = 8 + slots * L_F64;
+  const logStride = ringStride(slots, L_F64);
   const resultOffset = logOffset + cpus * logStride;
-  const resultStride = 8 + slots * R_F64;
+  const resultStride = ringStride(slots, R_F64);
   const f64 = resultOffset + cpus * resultStride;
   return { cpus, tasks, slots, taskOffset, logOffset, logStride, resultOffset, resultStride, f64 };
 }

@@ -5,12 +5,12 @@
 // every CPU's list into the buddy lists (drain_all_pages); an OOM request kills the task that holds the most pages.
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { defineKernelModule, parseModuleArgs, type RunConfig } from '@faultline/engine';
+import { defineKernelModule, LOG_HEADER_F64, logOf, logsInOrder, parseModuleArgs, type RunConfig } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
 import {
   K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_OOM, K_RECLAIM, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, LRU_ANON, LRU_FILE,
   LRU_FILE_DIRTY, N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_LRU_ANON, N_LRU_DIRTY,
-  N_LRU_FILE, N_OOM_KILLS, N_SCANNED, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
+  N_LRU_FILE, N_SCANNED, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
 } from './layout.js';
 import { NodeLru } from './lru.js';
 import { ReclaimCpu } from './reclaim-cpu.js';
@@ -107,17 +107,11 @@ class Committer {
   commit(endNs: number): boolean {
     const { mem: m, L } = this;
     this.lru.advance(endNs);
-    const slots = this.order;
-    slots.length = 0;
-    for (let c = 0; c < L.cpus; c++) {
-      const base = L.logOffset + c * L.logStride;
-      for (let i = 0; i < m[base]!; i++) slots.push(base + 8 + i * L_F64);
-      this.resultCounts[c] = 0;
-    }
-    slots.sort((x, y) => m[x + L_TIME]! - m[y + L_TIME]! || x - y);
+    this.resultCounts.fill(0);
+    const slots = logsInOrder(m, L.logOffset, L.logStride, L.cpus, L_F64, L_TIME, this.order);
     this.victimNow = -1;
     for (const s of slots) {
-      const cpu = Math.floor((s - L.logOffset) / L.logStride);
+      const cpu = logOf(s, L.logOffset, L.logStride);
       const task = m[s + L_TASK]!;
       const a = m[s + L_A]!;
       switch (m[s + L_KIND]) {
@@ -153,7 +147,7 @@ class Committer {
   private answer(cpu: number, task: number, value: number): void {
     const n = this.resultCounts[cpu]!;
     if (n >= this.L.slots) throw new Error(`more than ${this.L.slots} reclaim results for cpu ${cpu} in one window`);
-    const s = this.L.resultOffset + cpu * this.L.resultStride + 8 + n * R_F64;
+    const s = this.L.resultOffset + cpu * this.L.resultStride + LOG_HEADER_F64 + n * R_F64;
     this.mem[s + R_TASK] = task;
     this.mem[s + R_VALUE] = value;
     this.resultCounts[cpu] = n + 1;
@@ -201,7 +195,6 @@ class Committer {
       this.lru.delete(pfn);
       this.zone.free(vcpu, pfn);
     }
-    this.mem[N_OOM_KILLS]!++;
     this.victims.push({ task: victim, pages: most, atNs: nowNs });
     this.answer(vcpu, -(victim + 1), most);
     return victim;

@@ -3,12 +3,11 @@
 // its result ring, kills the OOM victims that live here and wakes the waiters. The CPU that hosts kswapd wakes it
 // when the zone's kswapd wake counter moved (the allocator's slow path bumps it below the low watermark), as the
 // last commit saw it.
-import type { KernelCpu } from '@faultline/engine';
+import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
-import { L_A, L_B, L_F64, L_KIND, L_SEQ, L_TASK, L_TIME, N_WAKE_SEQ, R_F64, R_TASK, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
+import { L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_SEQ, R_F64, R_TASK, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
 
 export class ReclaimCpu {
-  private seq = 0;
   private readonly log: number;
   private readonly results: number;
   kswapdTask = -1;
@@ -23,16 +22,13 @@ export class ReclaimCpu {
   /** Log a request for the commit. */
   request(taskId: number, kind: number, a: number, b: number): void {
     const m = this.mem;
-    const n = m[this.log]!;
-    if (n >= this.L.slots) throw new Error(`more than ${this.L.slots} reclaim requests in one window on cpu ${this.cpu.cpu}; raise the reclaim module's slots`);
-    const s = this.log + 8 + n * L_F64;
+    const s = logAppend(m, this.log, this.L.slots, L_F64);
+    if (s < 0) throw new Error(`more than ${this.L.slots} reclaim requests in one window on cpu ${this.cpu.cpu}; raise the reclaim module's slots`);
     m[s + L_TIME] = this.cpu.now();
-    m[s + L_SEQ] = this.seq++;
     m[s + L_KIND] = kind;
     m[s + L_TASK] = taskId;
     m[s + L_A] = a;
     m[s + L_B] = b;
-    m[this.log] = n + 1;
   }
 
   taskCounter(taskId: number, word: number): number {
@@ -44,12 +40,12 @@ export class ReclaimCpu {
     const n = m[this.results]!;
     // Kills first (encoded as -(victim + 1)), so that a victim that was also waiting is not woken.
     for (let i = 0; i < n; i++) {
-      const s = this.results + 8 + i * R_F64;
+      const s = this.results + LOG_HEADER_F64 + i * R_F64;
       const t = m[s + R_TASK]!;
       if (t < 0) this.cpu.kill(-t - 1, `the OOM killer chose it (${m[s + R_VALUE]!} pages)`);
     }
     for (let i = 0; i < n; i++) {
-      const s = this.results + 8 + i * R_F64;
+      const s = this.results + LOG_HEADER_F64 + i * R_F64;
       const t = m[s + R_TASK]!;
       if (t >= 0) {
         if (t === this.kswapdTask) this.kswapdParked = false;
