@@ -1,6 +1,6 @@
 // address-space: one process's address space in shared memory - its sequence count, its VMAs and its page tables -
 // read by every CPU during a window and changed only by the commit.
-import { MM_SEQ, MM_VMAS, MM_WRITER, VMA_END, VMA_F64, VMA_START, mmBase, tableBase, vmaBase, type MmLayout } from './layout.js';
+import { MM_SEQ, MM_VMAS, MM_WRITER, VMA_END, VMA_F64, VMA_FLAGS, VMA_START, mmBase, tableBase, vmaBase, type MmLayout } from './layout.js';
 import { PageTableHash } from './page-table.js';
 
 export class AddressSpace {
@@ -32,17 +32,28 @@ export class AddressSpace {
 
   /** The VMA holding `address` as [start, end), or null. */
   vmaOf(address: number): [number, number] | null {
+    const s = this.slotOf(address);
+    return s < 0 ? null : [this.m[s + VMA_START]!, this.m[s + VMA_END]!];
+  }
+
+  /** The flags (VMA_FILE) of the VMA holding `address`; 0 when there is none. */
+  vmaFlags(address: number): number {
+    const s = this.slotOf(address);
+    return s < 0 ? 0 : this.m[s + VMA_FLAGS]!;
+  }
+
+  private slotOf(address: number): number {
     const m = this.m;
     for (let i = 0; i < this.L.vmaSlots; i++) {
       const s = this.vmas + i * VMA_F64;
       const end = m[s + VMA_END]!;
-      if (end !== 0 && address >= m[s + VMA_START]! && address < end) return [m[s + VMA_START]!, end];
+      if (end !== 0 && address >= m[s + VMA_START]! && address < end) return s;
     }
-    return null;
+    return -1;
   }
 
-  /** Map [start, end); false if it overlaps a VMA or no slot is free. */
-  map(start: number, end: number): boolean {
+  /** Map [start, end) with `flags`; false if it overlaps a VMA or no slot is free. */
+  map(start: number, end: number, flags = 0): boolean {
     const m = this.m;
     let free = -1;
     for (let i = 0; i < this.L.vmaSlots; i++) {
@@ -55,6 +66,7 @@ export class AddressSpace {
     if (free < 0) return false;
     m[free + VMA_START] = start;
     m[free + VMA_END] = end;
+    m[free + VMA_FLAGS] = flags;
     m[this.head + MM_VMAS]!++;
     return true;
   }

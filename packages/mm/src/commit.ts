@@ -5,12 +5,13 @@
 //   mmap_lock for write, mapped or unmapped), or whose address is no longer mapped, is aborted: its page is freed
 //   and the fault counts as aborted; the address stays unmapped, so the next touch faults again.
 // - munmap removes the VMA, frees its data pages at once and sends the page tables wholly inside it back to the
-//   unmapping CPU, which frees them through RCU (page tables are freed after a grace period).
+//   unmapping CPU, which frees them through RCU (page tables are freed after a grace period). A file page
+//   (FILE_PAGE_PFN) is the file's, never freed here.
 import { logAppend, logOf, logsInOrder } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
 import type { AddressSpace } from './address-space.js';
 import {
-  K_INSTALL, K_MMAP, K_MUNMAP, K_WRITE_BEGIN, K_WRITE_END, L_F64, L_FLAGS, L_KEY, L_KIND, L_MM, L_PFN, L_TASK, L_TIME,
+  FILE_PAGE_PFN, K_INSTALL, K_MMAP, K_MUNMAP, K_WRITE_BEGIN, K_WRITE_END, L_F64, L_FLAGS, L_KEY, L_KIND, L_MM, L_PFN, L_TASK, L_TIME,
   T_RACES_LOST, T_SPEC_ABORTED, TASK_F64, type MmLayout,
 } from './layout.js';
 import { LEVEL_PAGE, keyAddress, keyLevel } from './page-table.js';
@@ -42,17 +43,17 @@ export class MmCommitter {
           const speculative = flags % 2 === 1;
           const stale = speculative && Math.floor(flags / 2) !== as.seq;
           if (as.tables.get(key) >= 0) {
-            this.zone.free(cpu, pfn);
+            this.release(cpu, pfn);
             this.count(task, T_RACES_LOST);
           } else if (stale || (keyLevel(key) === LEVEL_PAGE && as.vmaOf(keyAddress(key)) === null)) {
-            this.zone.free(cpu, pfn);
+            this.release(cpu, pfn);
             if (keyLevel(key) === LEVEL_PAGE) this.count(task, T_SPEC_ABORTED);
           } else as.tables.insert(key, pfn);
           break;
         }
         case K_MMAP:
           as.bumpSeq();
-          if (!as.map(key, key + pfn * PAGE_BYTES)) this.mmapFailures++;
+          if (!as.map(key, key + pfn * PAGE_BYTES, m[s + L_FLAGS]!)) this.mmapFailures++;
           break;
         case K_MUNMAP:
           as.bumpSeq();
@@ -71,11 +72,16 @@ export class MmCommitter {
     return slots.length > 0;
   }
 
+  /** Free a data page that is the zone's: a file's page stays with the file. */
+  private release(cpu: number, pfn: number): void {
+    if (pfn !== FILE_PAGE_PFN) this.zone.free(cpu, pfn);
+  }
+
   private unmapTables(as: AddressSpace, cpu: number, start: number, end: number): void {
     const ring = this.L.rcuOffset + cpu * this.L.rcuStride;
     for (const { key, pfn } of as.tables.within(start, end)) {
       as.tables.remove(key);
-      if (keyLevel(key) === LEVEL_PAGE) this.zone.free(cpu, pfn);
+      if (keyLevel(key) === LEVEL_PAGE) this.release(cpu, pfn);
       else {
         const s = logAppend(this.m, ring, this.L.slots, 1);
         if (s < 0) throw new Error(`more than ${this.L.slots} page tables freed in one window on cpu ${cpu}`);

@@ -2,6 +2,7 @@
 export { mmModulePath, mmRunParts, mmapLockName, PAGE_BYTES } from './module.js';
 export type { MmArgs } from './module.js';
 export { mmap, munmap } from './api.js';
+export type { MmapOptions } from './api.js';
 export {
   BUILTIN_POLICIES, classicFault, spfNowait, spfNomemallocRetry, spfFallback, perVmaLock, FAULT_OOM, FAULT_SEGV,
   GFP_PGTABLE_USER, GFP_DATA_PAGE, GFP_SPF_NOWAIT, GFP_SPF_NOMEMALLOC,

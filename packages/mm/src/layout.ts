@@ -9,10 +9,16 @@ export const MM_WRITER = 1; // 1 while a writer holds mmap_lock for write (as se
 export const MM_VMAS = 2; // VMAs in use
 export const MM_PGD = 3; // the PGD's pfn
 export const MM_HEADER_F64 = 8;
-// VMA slot: [start, end); end 0 marks a free slot.
+// VMA slot: [start, end) and flags; end 0 marks a free slot.
 export const VMA_START = 0;
 export const VMA_END = 1;
-export const VMA_F64 = 2;
+export const VMA_FLAGS = 2;
+export const VMA_F64 = 3;
+/** VMA flag: a shared mapping of a file whose pages are resident (tmpfs without swap): a fault maps the file's page
+ * and allocates nothing but page tables. */
+export const VMA_FILE = 1;
+/** The pfn recorded for a file page in the page tables: the file's pages are not this zone's to free. */
+export const FILE_PAGE_PFN = 2 ** 40;
 
 // Per-CPU log entry (a log-ring of the engine; the sequence is the position): [timeNs, kind, task, mm, key or
 // start, pfn or pages, flags]
@@ -25,7 +31,7 @@ export const L_PFN = 5;
 export const L_FLAGS = 6;
 export const L_F64 = 7;
 export const K_INSTALL = 1; // key, pfn, flags = speculative ? 1 + 2 * seq seen : 0
-export const K_MMAP = 2; // key = start, pfn = pages
+export const K_MMAP = 2; // key = start, pfn = pages, flags = VMA flags
 export const K_MUNMAP = 3; // key = start, pfn = pages
 export const K_WRITE_BEGIN = 4;
 export const K_WRITE_END = 5;
@@ -44,10 +50,11 @@ export const T_FAULT_OOM = 9;
 export const T_FAULT_NS = 10;
 export const T_PAGES = 11;
 export const T_CLASSIC = 12;
+export const T_FILE_PAGES = 13;
 export const TASK_F64 = 16;
 export const TASK_COUNTERS = [
   'faults', 'speculativeDone', 'speculativeAborted', 'fellBack', 'retried', 'tablePages', 'tableAllocFailures',
-  'segv', 'installRacesLost', 'faultOom', 'faultNs', 'dataPages', 'classic',
+  'segv', 'installRacesLost', 'faultOom', 'faultNs', 'dataPages', 'classic', 'filePages',
 ] as const;
 
 export interface MmLayout {

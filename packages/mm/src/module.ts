@@ -10,7 +10,7 @@ import { rcuModulePath } from '@faultline/rcu';
 import { reclaimModulePath } from '@faultline/reclaim';
 import { AddressSpace } from './address-space.js';
 import { MmCommitter } from './commit.js';
-import { K_INSTALL, MM_PGD, T_FAULT_NS, T_FAULTS, TASK_COUNTERS, TASK_F64, mmBase, mmLayout } from './layout.js';
+import { K_INSTALL, MM_PGD, T_FAULT_NS, T_FAULTS, TASK_COUNTERS, TASK_F64, VMA_FILE, mmBase, mmLayout } from './layout.js';
 import { MmCpu } from './mm-cpu.js';
 import { LEVEL_NAMES, LEVEL_PAGE, keyLevel, pageTableKey } from './page-table.js';
 import { BUILTIN_POLICIES, type FaultContext, type FaultPolicy } from './policies.js';
@@ -20,7 +20,7 @@ export const PAGE_BYTES = 4096;
 
 const argsSchema = z.object({
   /** Address spaces, each with its initial VMAs (start address, pages). Tasks name theirs with args.mm. */
-  mms: z.array(z.object({ vmas: z.array(z.object({ start: z.number().int().min(0), pages: z.number().int().min(1) })).default([]) })).min(1).default([{ vmas: [] }]),
+  mms: z.array(z.object({ vmas: z.array(z.object({ start: z.number().int().min(0), pages: z.number().int().min(1), file: z.boolean().default(false) }).strict()).default([]) })).min(1).default([{ vmas: [] }]),
   /** The default fault policy; a task's args.policy wins. */
   policy: z.string().default('classic'),
   /** Policies of your own: modules exporting a FaultPolicy (a generator function of the FaultContext). */
@@ -86,7 +86,7 @@ export default defineKernelModule({
         const plan = zone.plan('GFP_PGTABLE_KERNEL');
         a.mms.forEach((spec, i) => {
           m[mmBase(L, i) + MM_PGD] = zone.alloc(0, plan, zone.config.owners - 1);
-          for (const v of spec.vmas) if (!spaces[i]!.map(v.start, v.start + v.pages * PAGE_BYTES)) throw new Error(`mm module: mms.${i}: VMA at ${v.start} overlaps another or no slot is free`);
+          for (const v of spec.vmas) if (!spaces[i]!.map(v.start, v.start + v.pages * PAGE_BYTES, v.file ? VMA_FILE : 0)) throw new Error(`mm module: mms.${i}: VMA at ${v.start} overlaps another or no slot is free`);
         });
         zone.drainCpu(0);
       } finally {
@@ -108,6 +108,7 @@ export default defineKernelModule({
               task, mm: info.mm, address, write, mmapLock: mmapLockName(info.mm), ptlNs: a.ptlNs,
               lookup: (level) => mc.lookup(info.mm, pageTableKey(level, address)),
               vma: () => as.vmaOf(address),
+              fileBacked: () => (as.vmaFlags(address) & VMA_FILE) !== 0,
               seq: () => as.seq,
               writerActive: () => as.writer,
               install: (level, pfn, speculative, seqSeen) => {

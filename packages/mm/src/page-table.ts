@@ -1,7 +1,8 @@
 // page-table: one address space's page tables as a hash from (level, index) to the pfn of the page that holds that
 // level for the address - x86-64's four levels with P4D folded: a PUD table per PGD entry, a PMD table per PUD
 // entry, a PTE table per PMD entry, and the data page per PTE. The PGD itself is allocated with the address space.
-// Open addressing with linear probing over a Float64Array of [key, pfn] pairs; written only by the commit.
+// Open addressing with linear probing over a Float64Array of [key, pfn] pairs, deletion by backward shift (no
+// tombstones, so lookups stay short however many tables come and go); written only by the commit.
 
 export const LEVEL_PUD = 1;
 export const LEVEL_PMD = 2;
@@ -12,7 +13,6 @@ export const LEVEL_NAMES = ['', 'pud', 'pmd', 'pte', 'page'] as const;
 const LEVEL_SHIFT = [0, 39, 30, 21, 12] as const;
 const KEY_LEVEL = 2 ** 37;
 const EMPTY = 0;
-const TOMBSTONE = -1;
 export const VA_BITS = 48;
 
 export function pageTableKey(level: number, address: number): number {
@@ -30,13 +30,19 @@ export function keyAddress(key: number): number {
 }
 
 export class PageTableHash {
+  private readonly shift: number;
+
   constructor(private readonly m: Float64Array, private readonly offset: number, readonly slots: number) {
-    if ((slots & (slots - 1)) !== 0) throw new RangeError(`page table slots must be a power of two; got ${slots}`);
+    if (!(slots >= 2 && slots <= 2 ** 30 && (slots & (slots - 1)) === 0)) throw new RangeError(`page table slots must be a power of two from 2 to 2^30; got ${slots}`);
+    this.shift = 32 - Math.log2(slots);
   }
 
   private home(key: number): number {
-    // Fibonacci hashing of the key's low bits and level.
-    return (Math.imul((key % 0x4000_0000) | 0, 0x9e37_79b1) >>> 0) % this.slots;
+    // Fibonacci hashing: the key's high part mixed into its low part, then the product's top bits (the low bits of
+    // a product depend only on the low bits of the key, and strided addresses share those).
+    const lo = (key % 0x4000_0000) | 0;
+    const hi = Math.floor(key / 0x4000_0000) | 0;
+    return (Math.imul(lo ^ Math.imul(hi, 0x85eb_ca6b), 0x9e37_79b1) >>> 0) >>> this.shift;
   }
 
   get(key: number): number {
@@ -54,7 +60,7 @@ export class PageTableHash {
     const m = this.m;
     for (let i = this.home(key), n = 0; n < this.slots; i = (i + 1) & (this.slots - 1), n++) {
       const k = m[this.offset + 2 * i]!;
-      if (k === EMPTY || k === TOMBSTONE) {
+      if (k === EMPTY) {
         m[this.offset + 2 * i] = key;
         m[this.offset + 2 * i + 1] = pfn;
         return;
@@ -63,17 +69,47 @@ export class PageTableHash {
     throw new Error(`page table hash full (${this.slots} entries); raise the mm module's tableSlots`);
   }
 
+  /** Remove a key; returns its pfn, or -1. Later entries of the probe run shift back into the hole. */
   remove(key: number): number {
     const m = this.m;
-    for (let i = this.home(key), n = 0; n < this.slots; i = (i + 1) & (this.slots - 1), n++) {
-      const k = m[this.offset + 2 * i]!;
+    const o = this.offset;
+    const mask = this.slots - 1;
+    let hole = -1;
+    for (let i = this.home(key), n = 0; n < this.slots; i = (i + 1) & mask, n++) {
+      const k = m[o + 2 * i]!;
       if (k === EMPTY) return -1;
       if (k === key) {
-        m[this.offset + 2 * i] = TOMBSTONE;
-        return m[this.offset + 2 * i + 1]!;
+        hole = i;
+        break;
       }
     }
-    return -1;
+    if (hole < 0) return -1;
+    const pfn = m[o + 2 * hole + 1]!;
+    for (let j = (hole + 1) & mask; m[o + 2 * j] !== EMPTY; j = (j + 1) & mask) {
+      const h = this.home(m[o + 2 * j]!);
+      // The entry at j may stay if its home lies cyclically in (hole, j]; otherwise it moves into the hole.
+      const stays = hole <= j ? hole < h && h <= j : hole < h || h <= j;
+      if (!stays) {
+        m[o + 2 * hole] = m[o + 2 * j]!;
+        m[o + 2 * hole + 1] = m[o + 2 * j + 1]!;
+        hole = j;
+      }
+    }
+    m[o + 2 * hole] = EMPTY;
+    return pfn;
+  }
+
+  /** How many entries within(start, end) would return, without building them. */
+  countWithin(start: number, end: number): number {
+    const m = this.m;
+    let n = 0;
+    for (let i = 0; i < this.slots; i++) {
+      const k = m[this.offset + 2 * i]!;
+      if (k === EMPTY) continue;
+      const a = keyAddress(k);
+      if (a >= start && a + 2 ** LEVEL_SHIFT[keyLevel(k)]! <= end) n++;
+    }
+    return n;
   }
 
   /** Every entry whose address lies in [start, end), at any level whose coverage lies wholly inside it. */
@@ -82,7 +118,7 @@ export class PageTableHash {
     const m = this.m;
     for (let i = 0; i < this.slots; i++) {
       const k = m[this.offset + 2 * i]!;
-      if (k === EMPTY || k === TOMBSTONE) continue;
+      if (k === EMPTY) continue;
       const a = keyAddress(k);
       const span = 2 ** LEVEL_SHIFT[keyLevel(k)]!;
       if (a >= start && a + span <= end) out.push({ key: k, pfn: m[this.offset + 2 * i + 1]! });

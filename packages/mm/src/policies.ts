@@ -3,7 +3,13 @@
 //   classic               mmap_lock for read; missing levels and the page allocated with sleeping masks
 //                         (GFP_PGTABLE_USER, may direct-reclaim); the lock released.
 //   spf-nowait            speculative: no mmap_lock; the VMA and tables walked under rcu_read_lock, missing levels
-//                         allocated with GFP_NOWAIT; on failure, or if a writer holds mmap_lock, the classic path.
+//                         allocated with GFP_NOWAIT and nothing else: the first proposal's rules (never sleep, never
+//                         reclaim) with nothing done on failure but VM_FAULT_RETRY - the task returns to user space,
+//                         touches the address again and faults again, speculatively, until a page is free above
+//                         min. It never reclaims for its tables: the case Weiner warned of. A writer holding
+//                         mmap_lock or a missing VMA still means the classic path. (Falling back to the classic path
+//                         on failure instead would make the task reclaim below min like any GFP_KERNEL caller:
+//                         spf-nomemalloc-retry's accountability.)
 //   spf-nomemalloc-retry  Wilcox's mask GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN; on failure rcu_read_unlock,
 //                         one direct-reclaim pass, one speculative retry, then the classic path.
 //   spf-fallback          speculative only when every level exists (Lespinasse's SPF v2: "at least one
@@ -12,11 +18,12 @@
 //                         GFP_PGTABLE_USER under it; a VMA being changed means the classic path.
 // Speculative installs carry the address space's sequence count as the fault read it; the commit aborts them if a
 // writer intervened. The data page is allocated outside the read-side section with the user mask (GFP_HIGHUSER_
-// MOVABLE's bits that matter here: GFP_KERNEL|__GFP_ACCOUNT).
+// MOVABLE's bits that matter here: GFP_KERNEL|__GFP_ACCOUNT); in a file-backed VMA the file's resident page is
+// mapped and only page tables are allocated.
 import type { KernelPath, TaskContext, TaskOp } from '@faultline/engine';
 import { rcuReadLock, rcuReadUnlock } from '@faultline/rcu';
 import { allocPages, reclaimPass } from '@faultline/reclaim';
-import { T_CLASSIC, T_FAULT_OOM, T_FELL_BACK, T_PAGES, T_RETRIED, T_SEGV, T_SPEC_DONE, T_TABLE_FAILS, T_TABLES } from './layout.js';
+import { FILE_PAGE_PFN, T_CLASSIC, T_FAULT_OOM, T_FELL_BACK, T_FILE_PAGES, T_PAGES, T_RETRIED, T_SEGV, T_SPEC_DONE, T_TABLE_FAILS, T_TABLES } from './layout.js';
 import { LEVEL_PAGE, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD } from './page-table.js';
 
 export const GFP_PGTABLE_USER = 'GFP_PGTABLE_USER';
@@ -28,6 +35,8 @@ const TABLE_LEVELS = [LEVEL_PUD, LEVEL_PMD, LEVEL_PTE] as const;
 export const FAULT_SEGV = -1;
 export const FAULT_OOM = -2;
 const RETRY = -3;
+/** What one VM_FAULT_RETRY costs a task that faults again: the return to user space, the trap, the walk. */
+export const REFAULT_NS = 1_000;
 
 /** What a policy works with: the faulting task and address, and the address space as its CPU sees it. */
 export interface FaultContext {
@@ -41,6 +50,8 @@ export interface FaultContext {
   lookup(level: number): number;
   /** The VMA holding the address, or null. */
   vma(): [number, number] | null;
+  /** Whether that VMA maps a resident file (its pages need no allocation). */
+  fileBacked(): boolean;
   /** The address space's sequence count, and whether a writer holds mmap_lock for write, as of this window. */
   seq(): number;
   writerActive(): boolean;
@@ -71,6 +82,12 @@ function* allocTables(f: FaultContext, mask: string, sleeping: boolean, speculat
 }
 
 function* dataPage(f: FaultContext, speculative: boolean, seq: number): Path {
+  if (f.fileBacked()) {
+    yield f.task.compute(f.ptlNs); // find the page in the page cache, take the PTL, set the entry
+    f.install(LEVEL_PAGE, FILE_PAGE_PFN, speculative, seq);
+    f.count(T_FILE_PAGES);
+    return FILE_PAGE_PFN;
+  }
   const page = yield* allocPages(f.task, GFP_DATA_PAGE);
   if (page < 0) {
     f.count(T_FAULT_OOM);
@@ -125,8 +142,14 @@ function* fallBack(f: FaultContext): Path {
 }
 
 export function* spfNowait(f: FaultContext): Path {
-  const r = yield* speculative(f, GFP_SPF_NOWAIT);
-  return r === RETRY || r === FAULT_OOM ? yield* fallBack(f) : r;
+  for (;;) {
+    const r = yield* speculative(f, GFP_SPF_NOWAIT);
+    if (r === RETRY) return yield* fallBack(f);
+    if (r !== FAULT_OOM) return r;
+    // VM_FAULT_RETRY: back to user space, and the same instruction faults again.
+    f.count(T_RETRIED);
+    yield f.task.compute(REFAULT_NS);
+  }
 }
 
 export function* spfNomemallocRetry(f: FaultContext): Path {

@@ -26,18 +26,20 @@ export const nowaitStarvation: Scenario = {
     const stormCpus = Array.from({ length: Math.max(1, o.cpus - 1) }, (_, i) => Math.min(o.cpus - 1, i + 1));
     const threads = stormCpus.length * 2;
     const parts = mmRunParts(
-      { policy: checkPolicy(o.policy), mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES })) }] },
+      { policy: checkPolicy(o.policy), mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file: true })) }] },
       // Leave about 1.5x the high watermark free: pressure from the first milliseconds.
       { prefillFilePages: pages - 1_200 },
     );
     return {
       cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? '20us', memoryMiB,
+      // RCU may free a whole munmap's page tables (thousands of pages) in one window, past qhimark.
+      ringSlots: 32_768,
       ...parts,
       tasks: [
         { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
         { module: tasks, export: 'pageCacheReader', name: 'page-cache', cpus: [0], args: { gapNs: 4_000 } },
         { module: tasks, export: 'kernelAllocator', name: 'kernel-work', args: { hold: 128, gapNs: 4_000, oomScoreAdj: -1000 } },
-        ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'faultStorm', name: `fault-storm.${k}`, cpus: [stormCpus[k >> 1]!], args: { lane: k, cycle: 1024, gapNs: 500 } })),
+        ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'faultStorm', name: `fault-storm.${k}`, cpus: [stormCpus[k >> 1]!], args: { lane: k, cycle: 1024, gapNs: 500, file: true } })),
         { module: tasks, export: 'atomicIrq', name: 'irq', cpus: [o.cpus > 1 ? 1 : 0], args: { everyNs: 50_000 } },
       ],
     };

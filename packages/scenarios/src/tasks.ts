@@ -2,7 +2,8 @@
 // about 100x a generator step); each reads its knobs from ctx.args.
 //   faultStorm       threads of one process touching addresses 1 GiB apart, so that each fault needs a new PMD and
 //                    a new PTE table for its one data page; every `cycle` faults it unmaps its VMA and maps it
-//                    again (its tables go back through RCU).
+//                    again (its tables go back through RCU). With `file`, the VMA maps a resident file and the
+//                    faults allocate page tables only.
 //   kernelAllocator  kernel work: GFP_KERNEL allocations and frees at a steady pace, holding about `hold` pages.
 //   pageCacheReader  reads a file: page cache that fills memory and keeps reclaim busy.
 //   mmapChurner      maps and unmaps a VMA of the storm's process: an mmap_lock writer.
@@ -29,6 +30,7 @@ export function* faultStorm(ctx: TaskContext): Task {
   const cycle = num(ctx, 'cycle', 1024);
   const gapNs = num(ctx, 'gapNs', 500);
   const strideBytes = num(ctx, 'strideBytes', GiB);
+  const file = ctx.args.file === true;
   const base = STORM_BASE + lane * STORM_VMA_BYTES;
   for (let round = 0; ; round++) {
     for (let i = 0; i < cycle; i++) {
@@ -37,7 +39,7 @@ export function* faultStorm(ctx: TaskContext): Task {
       yield ctx.compute(gapNs);
     }
     yield* munmap(ctx, base, STORM_VMA_PAGES);
-    yield* mmap(ctx, base, STORM_VMA_PAGES);
+    yield* mmap(ctx, base, STORM_VMA_PAGES, { file });
   }
 }
 
