@@ -16,6 +16,7 @@ import { NodeLru } from './lru.js';
 import { ReclaimCpu } from './reclaim-cpu.js';
 import { LatencyRecorder, mergeLatencies, type EncodedLatencies } from './latency.js';
 import { reclaimReport, type ReclaimReport } from './report.js';
+import { TimelineRecorder } from './timeline.js';
 
 /** The path to give a run's `modules`. */
 export const reclaimModulePath = fileURLToPath(import.meta.url);
@@ -74,9 +75,11 @@ class Committer {
   private readonly killed = new Set<number>();
   readonly victims: Array<{ task: number; pages: number; atNs: number }> = [];
   private victimNow = -1;
+  readonly timeline: TimelineRecorder;
 
   constructor(private readonly config: RunConfig, private readonly mem: Float64Array, private readonly L: ReclaimLayout, private readonly zone: Zone, private readonly o: ReclaimOptions) {
     this.resultCounts = new Array<number>(L.cpus).fill(0);
+    this.timeline = new TimelineRecorder(config.durationNs, () => zone.watermarks, zone.freePages());
   }
 
   /** Fill memory with page cache before the first window, as a machine that has been up a while: GFP_KERNEL
@@ -141,6 +144,7 @@ class Committer {
     m[N_LRU_DIRTY] = this.lru.counts[LRU_FILE_DIRTY]!;
     m[N_LRU_ANON] = this.lru.counts[LRU_ANON]!;
     m[N_WAKE_SEQ] = this.zone.kswapdWakeSeq();
+    this.timeline.sample(endNs, this.zone.freePages());
     return slots.length > 0;
   }
 
@@ -212,6 +216,7 @@ export default defineKernelModule({
     const committer = worker === 0 ? new Committer(config, mem, L, zone, o) : null;
     // Worker 0 sets up before any window runs (every worker's init finishes first).
     const prefilled = committer?.prefill() ?? 0;
+    committer?.timeline.sample(0, zone.freePages());
     return {
       attachCpu(cpu) {
         const rc = new ReclaimCpu(cpu, mem, L, zone);
@@ -219,7 +224,11 @@ export default defineKernelModule({
         return { windowStart: () => rc.windowStart() };
       },
       commit: (endNs) => committer!.commit(endNs),
-      report: (): ReclaimReport & { latencyEncoded: EncodedLatencies } => ({ ...reclaimReport(config, mem, L, committer?.victims ?? [], prefilled), latencyEncoded: latencies.encode() }),
+      report: (): ReclaimReport & { latencyEncoded: EncodedLatencies } => ({
+        ...reclaimReport(config, mem, L, committer?.victims ?? [], prefilled),
+        ...(committer ? { timeline: committer.timeline.report() } : {}),
+        latencyEncoded: latencies.encode(),
+      }),
     };
   },
   merge(reports) {

@@ -1,6 +1,7 @@
 // figures: reading a finished run the way the discussion argues - who waited, who failed, who reclaimed, who took
 // pages below min, how fast the storm faulted - from the reports of the reclaim and mm modules.
 import type { RunResult } from '@faultline/engine';
+import type { RcuReport } from '@faultline/rcu';
 import { mergeEncoded, type ReclaimReport } from '@faultline/reclaim';
 
 export interface TaskGroup {
@@ -48,4 +49,20 @@ export function groupFaults(r: RunResult, g: TaskGroup): { faults: number; fault
   const rows = mmTasks(r).filter((t) => g.match(t.name));
   const sum = (k: string) => rows.reduce((s, t) => s + (t[k] ?? 0), 0);
   return { faults: sum('faults'), faultNs: sum('faultNs'), aborted: sum('speculativeAborted'), fellBack: sum('fellBack'), speculative: sum('speculativeDone'), tablePages: sum('tablePages') };
+}
+
+/** The machine's side of a run: time the zone spent below min and between min and low, pages granted from the
+ * emergency reserves (below min, by ALLOC_HIGH/HARDER/OOM callers), grace-period durations and the largest RCU
+ * callback backlog on one CPU. */
+export function systemFigures(r: RunResult): Record<string, number> {
+  const band = reclaimOf(r).timeline?.timeInBandNs;
+  const rcu = r.modules.rcu as RcuReport | undefined;
+  return {
+    'time below min (ms)': (band?.belowMin ?? NaN) / 1e6,
+    'time min..low (ms)': (band?.minToLow ?? NaN) / 1e6,
+    'emergency reserve pages': r.owners.reduce((s, o) => s + (o.grantsEmergency ?? 0), 0),
+    'grace period p50 (ms)': (rcu?.gpDurationNs.p50 ?? NaN) / 1e6,
+    'grace period max (ms)': (rcu?.gpDurationNs.max ?? NaN) / 1e6,
+    'RCU callback backlog max': rcu?.backlogMax ?? NaN,
+  };
 }

@@ -5,7 +5,7 @@
 // speculative and per-VMA-lock faults go around it unless they collide with the change.
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
-import { groupFaults, type TaskGroup } from './figures.js';
+import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
 import { checkPolicy, type Scenario } from './scenario.js';
 import { STORM_BASE } from './tasks.js';
 
@@ -43,6 +43,7 @@ export const mmapContention: Scenario = {
       'fell back': f.fellBack,
       'mmap_lock waits': waits.reduce((s, l) => s + (l?.contended ?? 0), 0),
       'mmap_lock wait (ms)': waitNs / 1e6,
+      ...systemFigures(r),
     };
   },
 };

@@ -1,13 +1,17 @@
 // nowait-starvation: the discussion's worry, as a run. Memory is full of page cache and a reader keeps adding to it,
 // so free memory lives near the watermarks and kswapd works. Kernel work on every CPU allocates with GFP_KERNEL -
-// the victims. A fault storm (two threads per CPU but the first, one process) touches addresses 1 GiB apart, so
-// that every fault needs two new page-table pages (PMD and PTE) for its one data page, under the policy compared. GFP_ATOMIC interrupts come
-// now and then. The question: does the storm's way of allocating page tables make the victims wait, fail or pay
-// for reclaim while it takes the pages?
+// the victims. A fault storm (two threads per CPU but the first, one process) touches a mapping of a resident file
+// (tmpfs without swap) at addresses 1 GiB apart, so that every fault allocates two page-table pages (PMD and PTE)
+// and nothing else - Weiner's "userspace could trigger a large number of those" - under the policy compared; every
+// 1024 faults a thread unmaps and maps again, and its tables go back through RCU. GFP_ATOMIC interrupts come now
+// and then. The question: does the storm's way of allocating page tables make the victims wait, fail or pay for
+// reclaim while it takes the pages?
+// nowait-starvation-anon is the same storm over anonymous memory: each fault also allocates its data page with
+// the user mask, which reclaims, so the storm pays for part of what its tables take under every policy.
 import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
-import { groupBelowMin, groupFaults, groupLatency, groupReclaim, reclaimOf, type TaskGroup } from './figures.js';
+import { groupBelowMin, groupFaults, groupLatency, groupReclaim, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
 import { checkPolicy, type Scenario } from './scenario.js';
 import { STORM_BASE, STORM_VMA_BYTES, STORM_VMA_PAGES } from './tasks.js';
 
@@ -16,58 +20,64 @@ const victims: TaskGroup = { label: 'kernel work', match: (n) => n.startsWith('k
 const storm: TaskGroup = { label: 'fault storm', match: (n) => n.startsWith('fault-storm') };
 const reader: TaskGroup = { label: 'page cache', match: (n) => n.startsWith('page-cache') };
 
-export const nowaitStarvation: Scenario = {
-  name: 'nowait-starvation',
-  summary: 'a page-table fault storm beside GFP_KERNEL kernel work, with memory full of page cache',
-  defaults: { cpus: 4, duration: '50ms', policy: 'spf-nowait' },
-  build(o) {
-    const memoryMiB = o.memoryMiB ?? 256;
-    const pages = (memoryMiB * 1024) / 4;
-    const stormCpus = Array.from({ length: Math.max(1, o.cpus - 1) }, (_, i) => Math.min(o.cpus - 1, i + 1));
-    const threads = stormCpus.length * 2;
-    const parts = mmRunParts(
-      { policy: checkPolicy(o.policy), mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file: true })) }] },
-      // Leave about 1.5x the high watermark free: pressure from the first milliseconds.
-      { prefillFilePages: pages - 1_200 },
-    );
-    return {
-      cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? '20us', memoryMiB,
-      // RCU may free a whole munmap's page tables (thousands of pages) in one window, past qhimark.
-      ringSlots: 32_768,
-      ...parts,
-      tasks: [
-        { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
-        { module: tasks, export: 'pageCacheReader', name: 'page-cache', cpus: [0], args: { gapNs: 4_000 } },
-        { module: tasks, export: 'kernelAllocator', name: 'kernel-work', args: { hold: 128, gapNs: 4_000, oomScoreAdj: -1000 } },
-        ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'faultStorm', name: `fault-storm.${k}`, cpus: [stormCpus[k >> 1]!], args: { lane: k, cycle: 1024, gapNs: 500, file: true } })),
-        { module: tasks, export: 'atomicIrq', name: 'irq', cpus: [o.cpus > 1 ? 1 : 0], args: { everyNs: 50_000 } },
-      ],
-    };
-  },
-  figures(r) {
-    const seconds = r.simulatedNs / 1e9;
-    const lat = groupLatency(r, victims, 'GFP_KERNEL');
-    const vr = groupReclaim(r, victims);
-    const f = groupFaults(r, storm);
-    return {
-      'victim alloc p50 (us)': lat.p50Ns / 1e3,
-      'victim alloc p99 (us)': lat.p99Ns / 1e3,
-      'victim alloc max (us)': lat.maxNs / 1e3,
-      'victim failures': vr.allocFailures,
-      'victim reclaim stall (ms)': vr.stallNs / 1e6,
-      'reclaimed by victims': vr.pagesReclaimed,
-      'reclaimed by storm': groupReclaim(r, storm).pagesReclaimed,
-      'reclaimed by page cache': groupReclaim(r, reader).pagesReclaimed,
-      'reclaimed by kswapd': reclaimOf(r).kswapd.pagesReclaimed,
-      'storm pages below min': groupBelowMin(r, storm),
-      'victim pages below min': groupBelowMin(r, victims),
-      'OOM kills': reclaimOf(r).oomKills.length,
-      'storm faults/s (k)': f.faults / seconds / 1e3,
-      'storm fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
-      'storm fell back': f.fellBack,
-      'storm aborted': f.aborted,
-      'storm table pages': f.tablePages,
-      'kswapd wakes': reclaimOf(r).kswapd.wakes,
-    };
-  },
-};
+function starvation(name: string, file: boolean, summary: string): Scenario {
+  return {
+    name,
+    summary,
+    defaults: { cpus: 4, duration: '50ms', policy: 'spf-nowait' },
+    build(o) {
+      const memoryMiB = o.memoryMiB ?? 256;
+      const pages = (memoryMiB * 1024) / 4;
+      const stormCpus = Array.from({ length: Math.max(1, o.cpus - 1) }, (_, i) => Math.min(o.cpus - 1, i + 1));
+      const threads = stormCpus.length * 2;
+      const parts = mmRunParts(
+        { policy: checkPolicy(o.policy), mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file })) }] },
+        // Leave about 1.5x the high watermark free: pressure from the first milliseconds.
+        { prefillFilePages: pages - 1_200 },
+      );
+      return {
+        cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? '20us', memoryMiB,
+        // RCU may free a whole munmap's page tables (thousands of pages) in one window, past qhimark.
+        ringSlots: 32_768,
+        ...parts,
+        tasks: [
+          { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
+          { module: tasks, export: 'pageCacheReader', name: 'page-cache', cpus: [0], args: { gapNs: 4_000 } },
+          { module: tasks, export: 'kernelAllocator', name: 'kernel-work', args: { hold: 128, gapNs: 4_000, oomScoreAdj: -1000 } },
+          ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'faultStorm', name: `fault-storm.${k}`, cpus: [stormCpus[k >> 1]!], args: { lane: k, cycle: 1024, gapNs: 500, file } })),
+          { module: tasks, export: 'atomicIrq', name: 'irq', cpus: [o.cpus > 1 ? 1 : 0], args: { everyNs: 50_000 } },
+        ],
+      };
+    },
+    figures(r) {
+      const seconds = r.simulatedNs / 1e9;
+      const lat = groupLatency(r, victims, 'GFP_KERNEL');
+      const vr = groupReclaim(r, victims);
+      const f = groupFaults(r, storm);
+      return {
+        'victim alloc p50 (us)': lat.p50Ns / 1e3,
+        'victim alloc p99 (us)': lat.p99Ns / 1e3,
+        'victim alloc max (us)': lat.maxNs / 1e3,
+        'victim failures': vr.allocFailures,
+        'victim reclaim stall (ms)': vr.stallNs / 1e6,
+        'reclaimed by victims': vr.pagesReclaimed,
+        'reclaimed by storm': groupReclaim(r, storm).pagesReclaimed,
+        'reclaimed by page cache': groupReclaim(r, reader).pagesReclaimed,
+        'reclaimed by kswapd': reclaimOf(r).kswapd.pagesReclaimed,
+        'storm pages below min': groupBelowMin(r, storm),
+        'victim pages below min': groupBelowMin(r, victims),
+        'OOM kills': reclaimOf(r).oomKills.length,
+        'storm faults/s (k)': f.faults / seconds / 1e3,
+        'storm fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
+        'storm fell back': f.fellBack,
+        'storm aborted': f.aborted,
+        'storm table pages': f.tablePages,
+        'kswapd wakes': reclaimOf(r).kswapd.wakes,
+        ...systemFigures(r),
+      };
+    },
+  };
+}
+
+export const nowaitStarvation = starvation('nowait-starvation', true, 'a page-table fault storm (a resident file mapped sparsely) beside GFP_KERNEL kernel work, memory full of page cache');
+export const nowaitStarvationAnon = starvation('nowait-starvation-anon', false, 'nowait-starvation with the storm over anonymous memory: each fault also allocates (and may reclaim for) its data page');

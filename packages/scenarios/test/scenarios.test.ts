@@ -24,6 +24,29 @@ describe('scenarios', () => {
     expect(s.figures(one!)['storm table pages']).toBeGreaterThan(100);
   });
 
+  it('nowait-starvation: under spf-nowait the victims reclaim for the storm; the accountable policies make it pay', async () => {
+    const s = getScenario('nowait-starvation');
+    const policies = ['classic', 'spf-nowait', 'spf-nomemalloc-retry', 'spf-fallback'];
+    const runs = await Promise.all(policies.map((policy) => runSimulation(s.build({ policy, cpus: 4, workers: 1, seed: 'starvation', duration: '40ms' }))));
+    const [classic, nowait, retry, fallback] = runs.map((r) => {
+      expect(r.error).toBeNull();
+      return s.figures(r);
+    });
+    // The storm faults as fast under every policy: the difference is in who reclaims, not in how much it does.
+    expect(nowait!['storm faults/s (k)']).toBeGreaterThan(classic!['storm faults/s (k)']! * 0.8);
+    // Under spf-nowait the storm takes pages it never reclaims: next to nothing, against thousands under classic.
+    expect(nowait!['reclaimed by storm']).toBeLessThan(classic!['reclaimed by storm']! * 0.1);
+    // The victims pay: more of their own reclaim, longer stalls, a worse p99.
+    expect(nowait!['reclaimed by victims']).toBeGreaterThan(classic!['reclaimed by victims']! * 1.2);
+    expect(nowait!['victim reclaim stall (ms)']).toBeGreaterThan(classic!['victim reclaim stall (ms)']! * 1.3);
+    expect(nowait!['victim alloc p99 (us)']).toBeGreaterThan(classic!['victim alloc p99 (us)']!);
+    // Wilcox's retry makes the storm reclaim when its NOWAIT allocation fails; the fallback sends it to mmap_lock.
+    expect(retry!['reclaimed by storm']).toBeGreaterThan(nowait!['reclaimed by storm']! * 3);
+    expect(fallback!['reclaimed by storm']).toBeGreaterThan(classic!['reclaimed by storm']! * 0.8);
+    // Nobody's NOWAIT allocation went below min.
+    for (const f of [classic, nowait, retry, fallback]) expect(f!['storm pages below min']).toBe(0);
+  });
+
   it('mmap-contention: speculative and per-VMA-lock faults go around the writer; classic faults queue behind it', async () => {
     const s = getScenario('mmap-contention');
     const [classic, fallback, vma] = await Promise.all(['classic', 'spf-fallback', 'per-vma-lock'].map((policy) => runSimulation(s.build({ policy, cpus: 4, workers: 1, seed: 'contention', duration: '10ms' }))));
@@ -38,7 +61,7 @@ describe('scenarios', () => {
   });
 
   it('names an unknown scenario or policy and lists the choices', () => {
-    expect(() => getScenario('nowhere')).toThrow(/unknown scenario 'nowhere'; allowed: nowait-starvation, mmap-contention/);
+    expect(() => getScenario('nowhere')).toThrow(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, mmap-contention/);
     expect(() => getScenario('nowait-starvation').build({ policy: 'yolo', cpus: 2, seed: 's', duration: '1ms' })).toThrow(/unknown policy 'yolo'; allowed: classic, spf-nowait/);
   });
 });
