@@ -3,7 +3,8 @@
 // It installs the pinned pnpm into .tools/ (no global install, no corepack), installs the workspace from the
 // lockfile, builds every package with turbo, then runs the requested job:
 //   demo  - the project's main job (packages/cli's `faultline demo`)
-//   test  - the whole vitest suite (every package and the cross-package suites in test/)
+//   test  - the whole vitest suite (every package and the cross-package suites in test/), after installing
+//           Debian's Chromium for the HTML report's browser test if it is missing (scripts/install-chromium.mjs)
 //   bench - the benchmarks, printing their figures beside the hardware limits measured in the same run
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -62,5 +63,10 @@ step('install the workspace', pnpmBin, ['install', '--frozen-lockfile', '--confi
 step('build every package', pnpmBin, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
 
 if (job === 'demo') step('faultline demo', 'node', [join(root, 'packages/cli/dist/bin.js'), 'demo', ...rest]);
-if (job === 'test') step('the test suite', pnpmBin, ['exec', 'vitest', 'run', ...rest]);
+if (job === 'test') {
+  // The HTML report's test opens it in Debian's Chromium; without it that one test fails and says how to get it.
+  const r = spawnSync('node', [join(root, 'scripts/install-chromium.mjs')], { cwd: root, env, stdio: 'inherit' });
+  if (r.status !== 0) console.error('bootstrap: Chromium is missing; the browser test will fail (see above)');
+  step('the test suite', pnpmBin, ['exec', 'vitest', 'run', ...rest]);
+}
 if (job === 'bench') step('benchmarks', 'node', [join(root, 'scripts/bench.mjs'), ...rest]);

@@ -52,6 +52,7 @@ program
   .option('--lock <name:kind>', 'declare a lock the tasks may take (kind: spinlock, mutex or rwsem); repeatable', parseLockOption)
   .option('--module <module...>', 'kernel module(s) to load in every worker, path[#export]')
   .option('--json <file>', 'also write the whole result as JSON')
+  .option('--html <file>', 'also write a self-contained HTML report (charts; opens offline)')
   .action(async (scenario: string | undefined, o) => {
     if (scenario !== undefined && o.task) throw new InvalidArgumentError(`give a scenario or --task, not both (scenarios: ${SCENARIOS.map((x) => x.name).join(', ')})`);
     if (scenario === undefined && !o.task) throw new InvalidArgumentError(`give a scenario (${SCENARIOS.map((x) => x.name).join(', ')}) or --task <module>`);
@@ -69,9 +70,10 @@ program
   .option('--duration <t>', 'simulated time per run')
   .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
   .option('--json <file>', 'also write every run\'s figures as JSON')
+  .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)')
   .action(async (scenario: string, o) => {
     const c = await compareCommand(scenario, o);
-    if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: c.scenario, policies: c.policies, seeds: c.seeds, runs: c.outcomes }, null, 2));
+    if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: c.scenario, policies: c.policies, seeds: c.seeds, runs: c.outcomes.map(({ report: _, ...x }) => x) }, null, 2));
     if (c.outcomes.some((x) => x.error)) process.exitCode = 3;
   });
 

@@ -1,6 +1,7 @@
 // compare-worker: one run of a comparison, in a piscina worker thread: a whole simulation (which starts its own
-// engine workers), returning the scenario's figures and the digest.
+// engine workers), returning the scenario's figures, the digest and, when a report is wanted, what it shows.
 import { runSimulation } from '@faultline/engine';
+import { reportRun, type ReportRun } from '@faultline/report';
 import { getScenario } from '@faultline/scenarios';
 
 export interface CompareJob {
@@ -10,6 +11,7 @@ export interface CompareJob {
   readonly cpus: number;
   readonly workers: number;
   readonly duration: string;
+  readonly report: boolean;
 }
 
 export interface CompareOutcome {
@@ -18,11 +20,12 @@ export interface CompareOutcome {
   readonly digest: string;
   readonly error: string | null;
   readonly hostMs: number;
+  readonly report: ReportRun | null;
 }
 
 export default async function run(job: CompareJob): Promise<CompareOutcome> {
   const s = getScenario(job.scenario);
   const r = await runSimulation(s.build({ policy: job.policy, cpus: job.cpus, workers: job.workers, seed: job.seed, duration: job.duration }));
   const figures = r.modules.reclaim || r.modules.mm ? s.figures(r) : {};
-  return { job, figures, digest: r.digest, error: r.error?.message ?? null, hostMs: r.host.wallMs };
+  return { job, figures, digest: r.digest, error: r.error?.message ?? null, hostMs: r.host.wallMs, report: job.report ? reportRun(r, job.policy, figures) : null };
 }

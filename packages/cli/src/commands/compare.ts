@@ -1,8 +1,10 @@
 // compare: `faultline compare <scenario> --policies a,b --seeds K`: every (policy, seed) run in parallel with
 // piscina, one simulation per pool thread, then a side-by-side table of each figure's mean and 95% confidence
 // interval over the seeds. Seeds are `<seed>-1 .. <seed>-K`, printed, so any run can be replayed alone.
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Piscina } from 'piscina';
+import { renderReport } from '@faultline/report';
 import { checkPolicy, getScenario } from '@faultline/scenarios';
 import { formatInterval, interval } from '../confidence.js';
 import { watchProgress } from '../progress.js';
@@ -17,6 +19,7 @@ export interface CompareOptions {
   readonly duration?: string;
   readonly threads?: number;
   readonly json?: string;
+  readonly html?: string;
 }
 
 export interface Comparison {
@@ -32,7 +35,7 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
   const policies = (o.policies ?? 'classic,spf-nowait,spf-nomemalloc-retry,spf-fallback,per-vma-lock').split(',').map((p) => checkPolicy(p.trim()));
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({
-    scenario: name, policy, seed, cpus: o.cpus ?? s.defaults.cpus, workers: 1, duration: o.duration ?? s.defaults.duration,
+    scenario: name, policy, seed, cpus: o.cpus ?? s.defaults.cpus, workers: 1, duration: o.duration ?? s.defaults.duration, report: o.html !== undefined,
   })));
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), jobs.length));
   process.stdout.write(`faultline compare ${name}: ${policies.length} policies x ${seeds.length} seeds (${seeds.join(', ')}), ${threads} runs at a time\n`);
@@ -55,5 +58,15 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
   const table = textTable(['figure (mean ± 95% CI)', ...policies], rows);
   process.stdout.write(`${table}\n`);
   for (const f of failed) process.stdout.write(`run ${f.job.policy} seed ${f.job.seed} ended on an error: ${f.error}\n`);
+  if (o.html) {
+    const j = jobs[0]!;
+    writeFileSync(o.html, renderReport({
+      title: `faultline compare ${name}`,
+      command: `faultline compare ${name} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed} --cpus ${j.cpus} --duration ${j.duration}`,
+      table: { head: ['figure (mean ± 95% CI)', ...policies], rows },
+      runs: outcomes.map((x) => x.report).filter((x): x is NonNullable<typeof x> => x !== null),
+    }));
+    process.stdout.write(`report: ${o.html}\n`);
+  }
   return { scenario: name, policies, seeds, outcomes, table };
 }

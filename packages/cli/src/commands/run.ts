@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { formatNs, LOCK_KINDS, startSimulation, type LockKind, type RunOptions, type RunResult } from '@faultline/engine';
+import { reportRun, renderReport } from '@faultline/report';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 
@@ -16,6 +17,7 @@ export interface RunCommandOptions {
   readonly memory: number;
   readonly kernel: string;
   readonly json?: string;
+  readonly html?: string;
   readonly lock?: string[];
   readonly module?: string[];
 }
@@ -104,5 +106,20 @@ export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
   }
   process.stdout.write(`${renderRun(result)}\n`);
   if (o.json) writeFileSync(o.json, JSON.stringify(result, null, 2));
+  if (o.html) {
+    writeFileSync(o.html, renderReport({
+      title: 'faultline run',
+      command: `faultline run --task ${(o.task ?? []).join(' ')} --cpus ${result.config.cpus} --seed ${result.config.seed} --duration ${formatNs(result.config.durationNs)}`,
+      table: {
+        head: ['task', 'cpu', 'state', 'events', 'blocked', 'allocations', 'granted'],
+        rows: result.tasks.map((t) => {
+          const a = Object.values(t.allocs);
+          return [t.name, String(t.cpu), t.state, String(t.events), formatNs(t.blockedNs), String(a.reduce((x, y) => x + y.calls, 0)), String(a.reduce((x, y) => x + y.granted, 0))];
+        }),
+      },
+      runs: [reportRun(result, '(tasks)', {})],
+    }));
+    process.stdout.write(`report: ${o.html}\n`);
+  }
   return result;
 }

@@ -2,6 +2,7 @@
 // the per-task summary of `faultline run`, and the digest as the last line.
 import { writeFileSync } from 'node:fs';
 import { formatNs, startSimulation, type RunResult } from '@faultline/engine';
+import { reportRun, renderReport } from '@faultline/report';
 import { getScenario } from '@faultline/scenarios';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
@@ -43,5 +44,14 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   out.push(`digest: ${r.digest}`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: name, policy, figures, result: r }, null, 2));
+  if (o.html) {
+    writeFileSync(o.html, renderReport({
+      title: `faultline run ${name} (${policy})`,
+      command: `faultline run ${name} --policy ${policy} --cpus ${r.config.cpus} --seed ${r.config.seed} --duration ${formatNs(r.config.durationNs)}`,
+      table: { head: ['figure', policy], rows: Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)]) },
+      runs: [reportRun(r, policy, figures)],
+    }));
+    process.stdout.write(`report: ${o.html}\n`);
+  }
   return r;
 }

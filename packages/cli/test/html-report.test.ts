@@ -1,0 +1,100 @@
+// The HTML report, as a user opens it: `faultline run <scenario> --html` and `faultline compare --html` write one
+// file each, and Debian's Chromium (headless, installed by scripts/install-chromium.mjs) loads it with no network,
+// runs it without errors and draws every chart - each canvas has ink, and the charts hold the run's data.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser } from 'playwright-core';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/faultline.mjs', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root });
+const chromiumPath = process.env.FAULTLINE_CHROMIUM ?? '/usr/bin/chromium';
+// The flags the workplace's notes give for Chromium on a machine without a network.
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+interface Drawn { ready: boolean; charts: number; canvases: number; inked: number[]; titles: string[]; points: number[]; errors: string[]; requests: string[] }
+
+async function open(browser: Browser, file: string): Promise<Drawn> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('request', (r) => requests.push(r.url()));
+  await page.goto(pathToFileURL(file).href);
+  try {
+    await page.waitForFunction(() => (window as unknown as { faultlineReport?: { ready: boolean } }).faultlineReport?.ready === true, null, { timeout: 15_000 });
+  } catch (e) {
+    throw new Error(`the report never finished drawing (${String(e)}); page errors: ${errors.join(' | ') || 'none'}`);
+  }
+  const drawn = await page.evaluate(() => {
+    const canvases = [...document.querySelectorAll('canvas')];
+    // Ink: pixels a chart painted (the canvas starts fully transparent).
+    const inked = canvases.map((c) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
+      return n / (c.width * c.height);
+    });
+    const C = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: Array<{ data: unknown[] }> } } | undefined } }).Chart;
+    const points = canvases.map((c) => C.getChart(c)?.data.datasets.reduce((s, d) => s + d.data.length, 0) ?? 0);
+    const titles = [...document.querySelectorAll('section.chart h3')].map((h) => h.textContent ?? '');
+    const r = (window as unknown as { faultlineReport: { ready: boolean; charts: number } }).faultlineReport;
+    return { ready: r.ready, charts: r.charts, canvases: canvases.length, inked, titles, points };
+  });
+  await page.close();
+  return { ...drawn, errors, requests };
+}
+
+describe('the HTML report in headless Chromium', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'faultline-report-'));
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: run 'node scripts/install-chromium.mjs' (Debian's chromium package), or set FAULTLINE_CHROMIUM`);
+    browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('faultline run <scenario> --html: one file that draws free pages, bands, tasks and fault paths offline', async () => {
+    const file = join(dir, 'run.html');
+    const r = run('run', 'nowait-starvation', '--cpus', '2', '--duration', '4ms', '--html', file);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`report: ${file}`);
+    const html = readFileSync(file, 'utf8');
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // nothing fetched from anywhere
+    const d = await open(browser, file);
+    expect(d.errors).toEqual([]);
+    expect(d.requests).toEqual([pathToFileURL(file).href]);
+    expect(d.titles).toEqual([
+      'Free pages over time: spf-nowait', 'Time in each watermark band', 'Allocation latency by task group',
+      'Who paid: pages reclaimed by each task group', 'Who benefited: pages taken by each task group', 'Fault paths per policy',
+    ]);
+    expect(d.charts).toBe(d.canvases);
+    for (const [i, ink] of d.inked.entries()) expect(ink, d.titles[i]).toBeGreaterThan(0.01);
+    // The free-pages chart holds a bucket per 4 us of the run (1000 buckets), twice, and the three watermarks.
+    expect(d.points[0]).toBeGreaterThan(1_500);
+  });
+
+  it('faultline compare --html: a timeline per policy and the policies side by side', async () => {
+    const file = join(dir, 'compare.html');
+    const r = run('compare', 'nowait-starvation', '--policies', 'classic,spf-nowait', '--seeds', '2', '--cpus', '2', '--duration', '3ms', '--threads', '2', '--html', file);
+    expect(r.status, r.stderr).toBe(0);
+    const d = await open(browser, file);
+    expect(d.errors).toEqual([]);
+    expect(d.titles.slice(0, 2)).toEqual(['Free pages over time: classic', 'Free pages over time: spf-nowait']);
+    expect(d.titles).toContain('Allocation p99 by task group and policy');
+    expect(d.charts).toBe(d.canvases);
+    for (const [i, ink] of d.inked.entries()) expect(ink, d.titles[i]).toBeGreaterThan(0.01);
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('faultline-1');
+    expect(html).toContain('faultline-2');
+  });
+});

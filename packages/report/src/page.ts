@@ -1,0 +1,101 @@
+// page: the browser side of the report - plain JavaScript that runs in the page, reads the embedded data and draws
+// the charts with Chart.js (inlined beside it). Kept as a string so the report is one file that opens offline.
+// When every chart is drawn it sets window.faultlineReport = { ready: true, charts: N } for tests and tools.
+export const PAGE_SCRIPT = String.raw`
+(function () {
+  const D = JSON.parse(document.getElementById('faultline-data').textContent);
+  const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#4b5563'];
+  const BANDS = [['belowMin', 'below min', '#dc2626'], ['minToLow', 'min to low', '#f97316'], ['lowToHigh', 'low to high', '#eab308'], ['aboveHigh', 'above high', '#22c55e']];
+  const PATHS = ['speculative', 'aborted', 'fell back', 'retried', 'classic'];
+  const charts = [];
+  Chart.defaults.animation = false;
+  Chart.defaults.maintainAspectRatio = false;
+  Chart.defaults.font.family = 'system-ui, sans-serif';
+
+  function section(where, title, note) {
+    const s = document.createElement('section');
+    s.className = 'chart';
+    const h = document.createElement('h3');
+    h.textContent = title;
+    s.appendChild(h);
+    if (note) {
+      const p = document.createElement('p');
+      p.className = 'note';
+      p.textContent = note;
+      s.appendChild(p);
+    }
+    const box = document.createElement('div');
+    box.className = 'box';
+    const c = document.createElement('canvas');
+    box.appendChild(c);
+    s.appendChild(box);
+    document.getElementById(where).appendChild(s);
+    return c;
+  }
+  function draw(where, title, note, config) {
+    charts.push(new Chart(section(where, title, note), config));
+  }
+  const policies = [...new Set(D.runs.map((r) => r.policy))];
+  const runsOf = (p) => D.runs.filter((r) => r.policy === p && !r.error);
+  const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+  const groups = [...new Set(D.runs.flatMap((r) => r.groups.map((g) => g.group)))];
+  const groupMean = (p, g, k) => mean(runsOf(p).map((r) => (r.groups.find((x) => x.group === g) || {})[k] || 0));
+  const bars = (labels, datasets, yTitle, opts) => ({
+    type: 'bar',
+    data: { labels, datasets },
+    options: Object.assign({ scales: { y: Object.assign({ title: { display: true, text: yTitle }, beginAtZero: true }, (opts && opts.y) || {}), x: (opts && opts.x) || {} } }, (opts && opts.extra) || {}),
+  });
+
+  // Free pages over time against the watermarks, one chart per policy (its first seed).
+  for (const p of policies) {
+    const r = runsOf(p).find((x) => x.timeline);
+    if (!r) continue;
+    const t = r.timeline;
+    const ms = (i) => ((i + 0.5) * t.bucketNs) / 1e6;
+    const pts = (arr) => arr.map((v, i) => ({ x: ms(i), y: v }));
+    const end = (t.freeMin.length * t.bucketNs) / 1e6;
+    const flat = (y) => [{ x: 0, y }, { x: end, y }];
+    draw('timeline', 'Free pages over time: ' + p, 'seed ' + r.seed + '; the band is the lowest and highest NR_FREE_PAGES seen at window ends in each bucket', {
+      type: 'line',
+      data: {
+        datasets: [
+          { label: 'free (lowest)', data: pts(t.freeMin), borderColor: '#2563eb', pointRadius: 0, borderWidth: 1, spanGaps: true },
+          { label: 'free (highest)', data: pts(t.freeMax), borderColor: '#93c5fd', backgroundColor: 'rgba(147,197,253,0.35)', fill: '-1', pointRadius: 0, borderWidth: 1, spanGaps: true },
+          { label: 'high', data: flat(t.watermarks.highPages), borderColor: '#22c55e', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5 },
+          { label: 'low', data: flat(t.watermarks.lowPages), borderColor: '#eab308', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5 },
+          { label: 'min', data: flat(t.watermarks.minPages), borderColor: '#dc2626', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5 },
+        ],
+      },
+      options: { parsing: false, normalized: true, scales: { x: { type: 'linear', min: 0, max: end, title: { display: true, text: 'simulated time (ms)' } }, y: { title: { display: true, text: 'free pages' } } } },
+    });
+  }
+
+  // Time in each watermark band, per policy (mean over seeds).
+  draw('timeline', 'Time in each watermark band', 'mean over seeds, in simulated ms', bars(policies,
+    BANDS.map(([k, label, color]) => ({ label, backgroundColor: color, data: policies.map((p) => mean(runsOf(p).filter((r) => r.timeline).map((r) => r.timeline.timeInBandNs[k] / 1e6))) })),
+    'ms', { x: { stacked: true }, y: { stacked: true } }));
+
+  // Allocation latency per task group.
+  if (policies.length === 1) {
+    const p = policies[0];
+    const ks = [['p50Us', 'p50'], ['p99Us', 'p99'], ['maxUs', 'max']];
+    draw('tasks', 'Allocation latency by task group', 'allocPages, every mask, µs (log scale)', bars(groups,
+      ks.map(([k, label], i) => ({ label, backgroundColor: PALETTE[i], data: groups.map((g) => groupMean(p, g, k)) })), 'µs', { y: { type: 'logarithmic', beginAtZero: false } }));
+  } else {
+    draw('tasks', 'Allocation p99 by task group and policy', 'allocPages, every mask, µs (log scale), mean over seeds', bars(groups,
+      policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length], data: groups.map((g) => groupMean(p, g, 'p99Us')) })), 'µs', { y: { type: 'logarithmic', beginAtZero: false } }));
+  }
+  draw('tasks', 'Who paid: pages reclaimed by each task group', 'direct reclaim, and kswapd\'s own passes; mean over seeds', bars(groups,
+    policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length], data: groups.map((g) => groupMean(p, g, 'pagesReclaimed')) })), 'pages'));
+  draw('tasks', 'Who benefited: pages taken by each task group', 'pages the zone granted; mean over seeds', bars(groups,
+    policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length], data: groups.map((g) => groupMean(p, g, 'pagesTaken')) })), 'pages'));
+
+  // Fault paths per policy.
+  if (D.runs.some((r) => PATHS.some((k) => r.faultPaths[k] > 0))) {
+    draw('faults', 'Fault paths per policy', 'faults by the path they took, mean over seeds', bars(policies,
+      PATHS.map((k, i) => ({ label: k, backgroundColor: PALETTE[i], data: policies.map((p) => mean(runsOf(p).map((r) => r.faultPaths[k]))) })),
+      'faults', { x: { stacked: true }, y: { stacked: true } }));
+  }
+  window.faultlineReport = { ready: true, charts: charts.length };
+})();
+`;
