@@ -65,7 +65,7 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(ok.stdout.trimEnd().split('\n').at(-1)).toMatch(/^digest: [0-9a-f]{64}$/);
     const bad = run('run', 'nowhere');
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, mmap-contention/);
+    expect(bad.stderr).toMatch(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention/);
   });
   it('compares policies over seeds in parallel, with confidence intervals', () => {
     const r = run('compare', 'mmap-contention', '--policies', 'classic,spf-fallback', '--seeds', '2', '--cpus', '2', '--duration', '3ms');

@@ -28,8 +28,10 @@ import { LEVEL_PAGE, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD } from './page-table.js';
 
 export const GFP_PGTABLE_USER = 'GFP_PGTABLE_USER';
 export const GFP_DATA_PAGE = 'GFP_KERNEL|__GFP_ACCOUNT';
-export const GFP_SPF_NOWAIT = 'GFP_NOWAIT';
-export const GFP_SPF_NOMEMALLOC = 'GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN';
+// User page tables are always charged to the task's memcg (GFP_PGTABLE_USER has __GFP_ACCOUNT); so are the
+// speculative path's.
+export const GFP_SPF_NOWAIT = 'GFP_NOWAIT|__GFP_ACCOUNT';
+export const GFP_SPF_NOMEMALLOC = 'GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN|__GFP_ACCOUNT';
 const TABLE_LEVELS = [LEVEL_PUD, LEVEL_PMD, LEVEL_PTE] as const;
 /** Result of a fault: the data page's pfn, or one of these. */
 export const FAULT_SEGV = -1;
@@ -66,10 +68,11 @@ export interface FaultContext {
 export type FaultPolicy = (f: FaultContext) => KernelPath;
 type Path = Generator<TaskOp, number, number>;
 
-function* allocTables(f: FaultContext, mask: string, sleeping: boolean, speculative: boolean, seq: number): Generator<TaskOp, boolean, number> {
+function* allocTables(f: FaultContext, mask: string, speculative: boolean, seq: number): Generator<TaskOp, boolean, number> {
   for (const level of TABLE_LEVELS) {
     if (f.lookup(level) >= 0) continue;
-    const pfn = sleeping ? yield* allocPages(f.task, mask) : yield f.task.alloc(mask);
+    // allocPages: the slow path when the mask may reclaim, and the memcg charge either way.
+    const pfn = yield* allocPages(f.task, mask);
     if (pfn < 0) {
       f.count(T_TABLE_FAILS);
       return false;
@@ -107,7 +110,7 @@ export function* classicFault(f: FaultContext): Path {
       f.count(T_SEGV);
       return FAULT_SEGV;
     }
-    if (!(yield* allocTables(f, GFP_PGTABLE_USER, true, false, 0))) {
+    if (!(yield* allocTables(f, GFP_PGTABLE_USER, false, 0))) {
       f.count(T_FAULT_OOM);
       return FAULT_OOM;
     }
@@ -126,7 +129,7 @@ function* speculative(f: FaultContext, mask: string | null): Path {
   try {
     if (f.vma() === null) return RETRY;
     if (mask === null) ok = TABLE_LEVELS.every((l) => f.lookup(l) >= 0);
-    else ok = yield* allocTables(f, mask, false, true, seq);
+    else ok = yield* allocTables(f, mask, true, seq);
   } finally {
     rcuReadUnlock(f.task);
   }
@@ -174,7 +177,7 @@ export function* perVmaLock(f: FaultContext): Path {
   const seq = f.seq();
   rcuReadUnlock(f.task);
   if (!usable) return yield* fallBack(f);
-  if (!(yield* allocTables(f, GFP_PGTABLE_USER, true, true, seq))) {
+  if (!(yield* allocTables(f, GFP_PGTABLE_USER, true, seq))) {
     f.count(T_FAULT_OOM);
     return FAULT_OOM;
   }

@@ -2,20 +2,21 @@
 // from the first failure on), LRU additions, and the kswapd thread. Each runs in the calling task's context on its
 // CPU; requests go to the commit and the task parks until the answer comes at the next window.
 import { parkOp, type TaskContext, type TaskOp } from '@faultline/engine';
-import { parseGfp, __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL, type GfpMask } from '@faultline/gfp';
+import { parseGfp, __GFP_ACCOUNT, __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL, type GfpMask } from '@faultline/gfp';
 import {
-  K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_OOM, K_RECLAIM, LRU_KINDS, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES, T_ALLOC_FAILURES,
+  K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_OOM, K_RECLAIM, K_SYNC, LRU_KINDS, RECLAIM_MEMCG_BASE, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES, T_ALLOC_FAILURES,
   T_ALLOC_RETRIES, T_DIRECT_PASSES, T_DIRECT_RECLAIMED, T_LRU_ADDED, T_OOM_REQUESTS, T_STALL_NS, type LruKind,
 } from './layout.js';
 import { latencies, reclaimOptions, reclaimRegistry } from './module.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
+import { chargePage, type ChargeSteps } from './memcg.js';
 
 /** SWAP_CLUSTER_MAX: pages a reclaim pass aims for. */
 export const SWAP_CLUSTER_MAX = 32;
 /** MAX_RECLAIM_RETRIES: passes without progress before the OOM path. */
 export const MAX_RECLAIM_RETRIES = 16;
 
-type Ctx = Pick<TaskContext, 'cpu' | 'id' | 'now' | 'alloc' | 'compute'>;
+type Ctx = Pick<TaskContext, 'cpu' | 'id' | 'now' | 'alloc' | 'compute' | 'free' | 'sleep'>;
 type Path<T> = Generator<TaskOp, T, number>;
 
 function reclaimOf(ctx: Pick<TaskContext, 'cpu'>): ReclaimCpu {
@@ -50,6 +51,17 @@ export function* reclaimPass(ctx: Ctx, nr = SWAP_CLUSTER_MAX, kswapd = false): P
   return yield* ask(rc, ctx.id, K_RECLAIM, nr, kswapd ? 1 : 0, kswapd ? 'kswapd reclaim pass' : 'direct reclaim pass');
 }
 
+function chargeSteps(ctx: Ctx, rc: ReclaimCpu): ChargeSteps {
+  return {
+    sync: () => ask(rc, ctx.id, K_SYNC, 0, 0, 'memcg: waiting for the charge counter'),
+    *groupReclaim(g) {
+      yield ctx.compute(SWAP_CLUSTER_MAX * reclaimOptions.current.scanNsPerPage);
+      return yield* ask(rc, ctx.id, K_RECLAIM, SWAP_CLUSTER_MAX, RECLAIM_MEMCG_BASE + g, 'memcg reclaim pass');
+    },
+    groupOom: (g) => ask(rc, ctx.id, K_MEMCG_OOM, g, 0, 'the memcg OOM killer'),
+  };
+}
+
 const masks = new Map<string, number>();
 function maskOf(mask: string | GfpMask, rc: ReclaimCpu): number {
   if (typeof mask === 'number') return mask;
@@ -68,7 +80,15 @@ function maskOf(mask: string | GfpMask, rc: ReclaimCpu): number {
 export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Path<number> {
   const t0 = ctx.now();
   try {
-    return yield* slowPath(ctx, maskArg, order);
+    const pfn = yield* slowPath(ctx, maskArg, order);
+    if (pfn < 0) return pfn;
+    const rc = reclaimOf(ctx);
+    const mask = maskOf(maskArg, rc);
+    // __GFP_ACCOUNT: charge the task's memcg after the page is taken; a refused charge gives the page back.
+    if ((mask & __GFP_ACCOUNT) === 0 || rc.groups.length === 0 || (yield* chargePage(ctx, rc, mask, chargeSteps(ctx, rc), MAX_RECLAIM_RETRIES))) return pfn;
+    yield ctx.free(pfn);
+    rc.mem[rc.taskCounter(ctx.id, T_ALLOC_FAILURES)]!++;
+    return -1;
   } finally {
     latencies.record(ctx.id, typeof maskArg === 'string' ? maskArg : `0x${maskArg.toString(16)}`, ctx.now() - t0);
   }

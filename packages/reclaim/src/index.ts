@@ -4,6 +4,8 @@ export { reclaimModulePath, RECLAIM_DEFAULTS } from './module.js';
 export type { ReclaimOptions } from './module.js';
 export type { ReclaimReport, TaskReclaim } from './report.js';
 export { mergeEncoded } from './latency.js';
+export { MEMCG_CHARGE_BATCH, highPenaltyNs } from './memcg.js';
+export type { MemcgReport, MemcgSpec } from './memcg.js';
 export { TimelineRecorder, TIMELINE_BUCKETS, WATERMARK_BANDS } from './timeline.js';
 export type { FreePagesTimeline, WatermarkBand } from './timeline.js';
 export type { LatencySummary } from './latency.js';

@@ -29,7 +29,17 @@ export const T_OOM_REQUESTS = 3;
 export const T_ALLOC_FAILURES = 4;
 export const T_ALLOC_RETRIES = 5;
 export const T_LRU_ADDED = 6;
-export const TASK_F64 = 8;
+export const T_MEMCG_FAILS = 7; // charges refused over memory.max
+export const T_MEMCG_RECLAIMED = 8; // pages reclaimed inside its group (over max or high)
+export const T_MEMCG_PENALTY_NS = 9; // memory.high penalty slept
+export const T_MEMCG_OVER_HIGH = 10; // pages charged over memory.high since its last penalty
+export const TASK_F64 = 12;
+
+// Per memcg (written by the commit).
+export const M_USAGE = 0; // pages charged, as of the last commit
+export const M_PEAK = 1; // the most seen at a commit
+export const M_OOM_KILLS = 2;
+export const MEMCG_F64 = 4;
 
 // Log entry (a log-ring of the engine; the sequence is the position): [timeNs, kind, taskId, a, b]
 export const L_TIME = 0;
@@ -40,9 +50,12 @@ export const L_B = 4;
 export const L_F64 = 5;
 export const K_LRU_ADD = 1; // a = pfn, b = LRU kind
 export const K_LRU_DEL = 2; // a = pfn
-export const K_RECLAIM = 3; // a = pages wanted, b = 1 for kswapd; answers pages reclaimed
+export const K_RECLAIM = 3; // a = pages wanted, b = 0 direct, 1 kswapd, 2 + g inside memcg g; answers pages reclaimed
 export const K_DRAIN = 4; // drain every CPU's page list; answers 0
 export const K_OOM = 5; // answers the victim's task id, or -1
+export const K_MEMCG_OOM = 6; // a = memcg; kills the largest task inside it; answers the victim, or -1
+export const K_SYNC = 7; // nothing to do: answers 0 when the commit has run (a per-CPU charge stock ran out)
+export const RECLAIM_MEMCG_BASE = 2;
 
 // Result entry: [taskId, value]
 export const R_TASK = 0;
@@ -60,6 +73,8 @@ export interface ReclaimLayout {
   readonly tasks: number;
   readonly slots: number;
   readonly taskOffset: number;
+  readonly memcgs: number;
+  readonly memcgOffset: number;
   readonly logOffset: number;
   readonly logStride: number;
   readonly resultOffset: number;
@@ -67,12 +82,13 @@ export interface ReclaimLayout {
   readonly f64: number;
 }
 
-export function reclaimLayout(cpus: number, tasks: number, slots: number): ReclaimLayout {
+export function reclaimLayout(cpus: number, tasks: number, slots: number, memcgs = 0): ReclaimLayout {
   const taskOffset = NODE_F64;
-  const logOffset = taskOffset + tasks * TASK_F64;
+  const memcgOffset = taskOffset + tasks * TASK_F64;
+  const logOffset = memcgOffset + memcgs * MEMCG_F64;
   const logStride = ringStride(slots, L_F64);
   const resultOffset = logOffset + cpus * logStride;
   const resultStride = ringStride(slots, R_F64);
   const f64 = resultOffset + cpus * resultStride;
-  return { cpus, tasks, slots, taskOffset, logOffset, logStride, resultOffset, resultStride, f64 };
+  return { cpus, tasks, slots, taskOffset, memcgs, memcgOffset, logOffset, logStride, resultOffset, resultStride, f64 };
 }

@@ -100,6 +100,24 @@ export class NodeLru {
     return { pfns, scanned, writebacksStarted };
   }
 
+  /**
+   * Reclaim inside a memory cgroup: up to `nr` clean file pages that the group's tasks (`owners`) added, oldest
+   * first, scanning at most `scanMax` of the group's entries; the rest of the list keeps its order (the kernel
+   * scans the group's own lruvec).
+   */
+  reclaimOwned(nr: number, scanMax: number, owners: ReadonlySet<number>): ReclaimOutcome {
+    const pfns: number[] = [];
+    let scanned = 0;
+    for (const [pfn, e] of this.pages) {
+      if (pfns.length >= nr || scanned >= scanMax) break;
+      if (!owners.has(e.owner) || e.kind === LRU_ANON) continue;
+      scanned++;
+      if (e.kind === LRU_FILE) pfns.push(pfn);
+    }
+    for (const pfn of pfns) this.delete(pfn);
+    return { pfns, scanned, writebacksStarted: 0 };
+  }
+
   /** Pages a reclaimer could still get: clean and dirty file pages (should_reclaim_retry's "reclaimable"). */
   reclaimable(): number {
     return this.counts[LRU_FILE]! + this.counts[LRU_FILE_DIRTY]!;

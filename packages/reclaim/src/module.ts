@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineKernelModule, LOG_HEADER_F64, logOf, logsInOrder, parseModuleArgs, type RunConfig } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
 import {
-  K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_OOM, K_RECLAIM, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, LRU_ANON, LRU_FILE,
+  K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_OOM, K_RECLAIM, K_SYNC, M_OOM_KILLS, MEMCG_F64, RECLAIM_MEMCG_BASE, TASK_F64, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, LRU_ANON, LRU_FILE,
   LRU_FILE_DIRTY, N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_LRU_ANON, N_LRU_DIRTY,
   N_LRU_FILE, N_SCANNED, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
 } from './layout.js';
@@ -17,6 +17,7 @@ import { ReclaimCpu } from './reclaim-cpu.js';
 import { LatencyRecorder, mergeLatencies, type EncodedLatencies } from './latency.js';
 import { reclaimReport, type ReclaimReport } from './report.js';
 import { TimelineRecorder } from './timeline.js';
+import { memcgOfTasks, memcgReport, memcgSchema, publishMemcgUsage, returnPenaltyNs, type MemcgSpec } from './memcg.js';
 
 /** The path to give a run's `modules`. */
 export const reclaimModulePath = fileURLToPath(import.meta.url);
@@ -33,6 +34,7 @@ export const RECLAIM_DEFAULTS = {
   /** Pages of page cache in memory when the run starts (clean; every prefillDirtyEvery-th one dirty, 0: none). */
   prefillFilePages: 0,
   prefillDirtyEvery: 0,
+  memcgs: [],
 } as const;
 
 export interface ReclaimOptions {
@@ -42,6 +44,7 @@ export interface ReclaimOptions {
   readonly slots: number;
   readonly prefillFilePages: number;
   readonly prefillDirtyEvery: number;
+  readonly memcgs: readonly MemcgSpec[];
 }
 
 /** This worker's per-CPU state, for the task API. */
@@ -57,6 +60,8 @@ const argsSchema = z.object({
   slots: z.number().int().min(16).max(1 << 20).default(RECLAIM_DEFAULTS.slots),
   prefillFilePages: z.number().int().min(0).default(RECLAIM_DEFAULTS.prefillFilePages),
   prefillDirtyEvery: z.number().int().min(0).default(RECLAIM_DEFAULTS.prefillDirtyEvery),
+  /** Memory cgroups: tasks join one with args.memcg (memcg.ts). */
+  memcgs: memcgSchema,
 }).strict();
 
 function optionsOf(args: Readonly<Record<string, unknown>>): ReclaimOptions {
@@ -77,7 +82,7 @@ class Committer {
   private victimNow = -1;
   readonly timeline: TimelineRecorder;
 
-  constructor(private readonly config: RunConfig, private readonly mem: Float64Array, private readonly L: ReclaimLayout, private readonly zone: Zone, private readonly o: ReclaimOptions) {
+  constructor(private readonly config: RunConfig, private readonly mem: Float64Array, private readonly L: ReclaimLayout, private readonly zone: Zone, private readonly o: ReclaimOptions, private readonly taskGroup: readonly number[]) {
     this.resultCounts = new Array<number>(L.cpus).fill(0);
     this.timeline = new TimelineRecorder(config.durationNs, () => zone.watermarks, zone.freePages());
   }
@@ -124,8 +129,16 @@ class Committer {
         case K_LRU_DEL:
           this.lru.delete(a);
           break;
-        case K_RECLAIM:
-          this.answer(cpu, task, this.reclaim(cpu, task, a, m[s + L_B]! === 1, endNs));
+        case K_RECLAIM: {
+          const b = m[s + L_B]!;
+          this.answer(cpu, task, b >= RECLAIM_MEMCG_BASE ? this.reclaimGroup(cpu, task, a, b - RECLAIM_MEMCG_BASE) : this.reclaim(cpu, task, a, b === 1, endNs));
+          break;
+        }
+        case K_MEMCG_OOM:
+          this.answer(cpu, task, this.oomKill(endNs, a));
+          break;
+        case K_SYNC:
+          this.answer(cpu, task, 0);
           break;
         case K_DRAIN:
           for (let c = 0; c < L.cpus; c++) this.zone.drainCpu(c);
@@ -145,6 +158,7 @@ class Committer {
     m[N_LRU_ANON] = this.lru.counts[LRU_ANON]!;
     m[N_WAKE_SEQ] = this.zone.kswapdWakeSeq();
     this.timeline.sample(endNs, this.zone.freePages());
+    if (L.memcgs > 0) publishMemcgUsage(m, L, this.zone, this.taskGroup);
     return slots.length > 0;
   }
 
@@ -171,8 +185,19 @@ class Committer {
     return out.pfns.length;
   }
 
-  /** Kill the killable task holding the most pages (oom_badness by RSS); free them; -1 if there is none. */
-  private oomKill(nowNs: number): number {
+  /** Reclaim inside memcg g: its tasks' clean page cache, freed to the reclaimer's CPU list. */
+  private reclaimGroup(cpu: number, task: number, nr: number, g: number): number {
+    const owners = new Set<number>();
+    this.taskGroup.forEach((x, t) => { if (x === g) owners.add(t); });
+    const out = this.lru.reclaimOwned(nr, nr * this.o.scanPerPage, owners);
+    for (const pfn of out.pfns) this.zone.free(cpu, pfn, task % this.zone.config.owners);
+    this.mem[N_SCANNED]! += out.scanned;
+    return out.pfns.length;
+  }
+
+  /** Kill the killable task holding the most pages (oom_badness by RSS), inside memcg `group` when given; free
+   * its pages; -1 if there is none. */
+  private oomKill(nowNs: number, group = -1): number {
     const spared = unkillable(this.config);
     const held = new Map<number, number[]>();
     const pages = this.zone.config.layout.pages;
@@ -188,7 +213,7 @@ class Committer {
     let victim = -1;
     let most = 0;
     for (const t of this.config.tasks) {
-      if (spared.has(t.id) || this.killed.has(t.id)) continue;
+      if (spared.has(t.id) || this.killed.has(t.id) || (group >= 0 && this.taskGroup[t.id] !== group)) continue;
       const n = held.get(t.id % this.zone.config.owners)?.length ?? 0;
       if (n > most) [victim, most] = [t.id, n];
     }
@@ -200,6 +225,7 @@ class Committer {
       this.zone.free(vcpu, pfn);
     }
     this.victims.push({ task: victim, pages: most, atNs: nowNs });
+    if (group >= 0) this.mem[this.L.memcgOffset + group * MEMCG_F64 + M_OOM_KILLS]!++;
     this.answer(vcpu, -(victim + 1), most);
     return victim;
   }
@@ -207,26 +233,31 @@ class Committer {
 
 export default defineKernelModule({
   name: 'reclaim',
-  sharedBytes: (config: RunConfig, args) => reclaimLayout(config.cpus, config.tasks.length, optionsOf(args).slots).f64 * 8,
+  sharedBytes: (config: RunConfig, args) => { const o = optionsOf(args); return reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length).f64 * 8; },
   setup({ config, worker, shared, args, zone }) {
     const o = optionsOf(args);
     reclaimOptions.current = o;
-    const L = reclaimLayout(config.cpus, config.tasks.length, o.slots);
+    const L = reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length);
     const mem = new Float64Array(shared);
-    const committer = worker === 0 ? new Committer(config, mem, L, zone, o) : null;
+    const taskGroup = memcgOfTasks(config, o.memcgs);
+    const committer = worker === 0 ? new Committer(config, mem, L, zone, o, taskGroup) : null;
     // Worker 0 sets up before any window runs (every worker's init finishes first).
     const prefilled = committer?.prefill() ?? 0;
     committer?.timeline.sample(0, zone.freePages());
     return {
       attachCpu(cpu) {
-        const rc = new ReclaimCpu(cpu, mem, L, zone);
+        const rc = new ReclaimCpu(cpu, mem, L, zone, o.memcgs, taskGroup);
         reclaimRegistry.set(cpu.cpu, rc);
-        return { windowStart: () => rc.windowStart() };
+        return {
+          windowStart: () => rc.windowStart(),
+          ...(o.memcgs.length > 0 ? { returnToUser: (taskId: number) => returnPenaltyNs(rc, taskId) } : {}),
+        };
       },
       commit: (endNs) => committer!.commit(endNs),
       report: (): ReclaimReport & { latencyEncoded: EncodedLatencies } => ({
         ...reclaimReport(config, mem, L, committer?.victims ?? [], prefilled),
         ...(committer ? { timeline: committer.timeline.report() } : {}),
+        ...(o.memcgs.length > 0 ? { memcgs: memcgReport(config, mem, L, o.memcgs, taskGroup, (t, w) => L.taskOffset + t * TASK_F64 + w) } : {}),
         latencyEncoded: latencies.encode(),
       }),
     };

@@ -2,19 +2,22 @@
 // reclaim passes, drains, OOM kills) and park until the commit answers; when the next window starts the CPU reads
 // its result ring, kills the OOM victims that live here and wakes the waiters. The CPU that hosts kswapd wakes it
 // when the zone's kswapd wake counter moved (the allocator's slow path bumps it below the low watermark), as the
-// last commit saw it.
+// last commit saw it. It also keeps this CPU's memcg charges of the window (memcg.ts).
 import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
+import type { MemcgCpu, MemcgSpec } from './memcg.js';
 import { L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_SEQ, R_F64, R_TASK, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
 
-export class ReclaimCpu {
+export class ReclaimCpu implements MemcgCpu {
   private readonly log: number;
   private readonly results: number;
   kswapdTask = -1;
   kswapdParked = false;
   private kswapdSeenSeq = 0;
+  readonly localCharges: number[];
 
-  constructor(readonly cpu: KernelCpu, readonly mem: Float64Array, readonly L: ReclaimLayout, readonly zone: Zone) {
+  constructor(readonly cpu: KernelCpu, readonly mem: Float64Array, readonly L: ReclaimLayout, readonly zone: Zone, readonly groups: readonly MemcgSpec[] = [], readonly taskGroup: readonly number[] = []) {
+    this.localCharges = new Array<number>(groups.length).fill(0);
     this.log = L.logOffset + cpu.cpu * L.logStride;
     this.results = L.resultOffset + cpu.cpu * L.resultStride;
   }
@@ -54,6 +57,7 @@ export class ReclaimCpu {
     }
     m[this.results] = 0;
     m[this.log] = 0;
+    this.localCharges.fill(0);
     if (this.kswapdTask >= 0 && this.kswapdParked) {
       const seq = m[N_WAKE_SEQ]!;
       if (seq !== this.kswapdSeenSeq) {

@@ -3,6 +3,7 @@
 import type { RunConfig } from '@faultline/engine';
 import type { LatencySummary } from './latency.js';
 import type { FreePagesTimeline } from './timeline.js';
+import type { MemcgReport } from './memcg.js';
 import {
   N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_GIVEUPS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_KSWAPD_WAKES, N_LRU_ANON,
   N_LRU_DIRTY, N_LRU_FILE, N_SCANNED, N_WRITEBACKS, T_ALLOC_FAILURES, T_ALLOC_RETRIES, T_DIRECT_PASSES,
@@ -33,6 +34,8 @@ export interface ReclaimReport {
   readonly oomKills: Array<{ task: number; name: string; pages: number; atNs: number }>;
   /** Tasks that did any reclaim work or asked for it. */
   readonly tasks: TaskReclaim[];
+  /** Memory cgroups, when the run declared any: limits, charge, peak, and per task failures, reclaim, penalty. */
+  readonly memcgs?: MemcgReport[];
   /** Free pages over the run against the watermarks, and time in each band (worker 0's commit). */
   readonly timeline?: FreePagesTimeline;
   /** allocPages latency per task id and mask (HDR histograms merged over the workers); set by the module's merge. */

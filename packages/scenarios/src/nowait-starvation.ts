@@ -8,6 +8,9 @@
 // reclaim while it takes the pages?
 // nowait-starvation-anon is the same storm over anonymous memory: each fault also allocates its data page with
 // the user mask, which reclaims, so the storm pays for part of what its tables take under every policy.
+// nowait-starvation-memcg puts the storm in a memory cgroup with memory.high at 4096 pages (16 MiB): its page
+// tables are charged (__GFP_ACCOUNT, the speculative ones too), and over high it sleeps the kernel's penalty on
+// each return to user space - "in any case hold the task accountable".
 import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +23,10 @@ const victims: TaskGroup = { label: 'kernel work', match: (n) => n.startsWith('k
 const storm: TaskGroup = { label: 'fault storm', match: (n) => n.startsWith('fault-storm') };
 const reader: TaskGroup = { label: 'page cache', match: (n) => n.startsWith('page-cache') };
 
-function starvation(name: string, file: boolean, summary: string): Scenario {
+const STORM_MEMCG = 'storm';
+
+function starvation(name: string, file: boolean, summary: string, stormHighPages?: number): Scenario {
+  const memcg = stormHighPages === undefined ? {} : { memcg: STORM_MEMCG };
   return {
     name,
     summary,
@@ -33,7 +39,7 @@ function starvation(name: string, file: boolean, summary: string): Scenario {
       const parts = mmRunParts(
         { policy: checkPolicy(o.policy), mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file })) }] },
         // Leave about 1.5x the high watermark free: pressure from the first milliseconds.
-        { prefillFilePages: pages - 1_200 },
+        { prefillFilePages: pages - 1_200, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
       );
       return {
         cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? '20us', memoryMiB,
@@ -44,7 +50,7 @@ function starvation(name: string, file: boolean, summary: string): Scenario {
           { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
           { module: tasks, export: 'pageCacheReader', name: 'page-cache', cpus: [0], args: { gapNs: 4_000 } },
           { module: tasks, export: 'kernelAllocator', name: 'kernel-work', args: { hold: 128, gapNs: 4_000, oomScoreAdj: -1000 } },
-          ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'faultStorm', name: `fault-storm.${k}`, cpus: [stormCpus[k >> 1]!], args: { lane: k, cycle: 1024, gapNs: 500, file } })),
+          ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'faultStorm', name: `fault-storm.${k}`, cpus: [stormCpus[k >> 1]!], args: { lane: k, cycle: 1024, gapNs: 500, file, ...memcg } })),
           { module: tasks, export: 'atomicIrq', name: 'irq', cpus: [o.cpus > 1 ? 1 : 0], args: { everyNs: 50_000 } },
         ],
       };
@@ -73,6 +79,10 @@ function starvation(name: string, file: boolean, summary: string): Scenario {
         'storm aborted': f.aborted,
         'storm table pages': f.tablePages,
         'kswapd wakes': reclaimOf(r).kswapd.wakes,
+        ...(stormHighPages === undefined ? {} : {
+          'storm memcg peak (pages)': reclaimOf(r).memcgs?.[0]?.peakPages ?? NaN,
+          'storm penalty (ms)': (reclaimOf(r).memcgs?.[0]?.tasks ?? []).reduce((x, t) => x + t.penaltyNs, 0) / 1e6,
+        }),
         ...systemFigures(r),
       };
     },
@@ -80,4 +90,5 @@ function starvation(name: string, file: boolean, summary: string): Scenario {
 }
 
 export const nowaitStarvation = starvation('nowait-starvation', true, 'a page-table fault storm (a resident file mapped sparsely) beside GFP_KERNEL kernel work, memory full of page cache');
+export const nowaitStarvationMemcg = starvation('nowait-starvation-memcg', true, 'nowait-starvation with the storm in a memcg whose memory.high (16 MiB) it exceeds: the penalty holds it accountable', 4_096);
 export const nowaitStarvationAnon = starvation('nowait-starvation-anon', false, 'nowait-starvation with the storm over anonymous memory: each fault also allocates (and may reclaim for) its data page');

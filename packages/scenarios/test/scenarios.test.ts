@@ -47,6 +47,15 @@ describe('scenarios', () => {
     for (const f of [classic, nowait, retry, fallback]) expect(f!['storm pages below min']).toBe(0);
   });
 
+  it('nowait-starvation-memcg: memory.high holds the storm accountable under spf-nowait too', async () => {
+    const opts = { policy: 'spf-nowait', cpus: 4, workers: 1, seed: 'memcg', duration: '30ms' };
+    const [free, held] = await Promise.all([getScenario('nowait-starvation'), getScenario('nowait-starvation-memcg')].map(async (s) => s.figures(await runSimulation(s.build(opts)))));
+    expect(held!['storm penalty (ms)']).toBeGreaterThan(10);
+    expect(held!['storm faults/s (k)']).toBeLessThan(free!['storm faults/s (k)']! / 4);
+    expect(held!['victim reclaim stall (ms)']).toBeLessThan(free!['victim reclaim stall (ms)']! / 2);
+    expect(held!['victim alloc p99 (us)']).toBeLessThan(free!['victim alloc p99 (us)']!);
+  });
+
   it('mmap-contention: speculative and per-VMA-lock faults go around the writer; classic faults queue behind it', async () => {
     const s = getScenario('mmap-contention');
     const [classic, fallback, vma] = await Promise.all(['classic', 'spf-fallback', 'per-vma-lock'].map((policy) => runSimulation(s.build({ policy, cpus: 4, workers: 1, seed: 'contention', duration: '10ms' }))));
@@ -61,7 +70,7 @@ describe('scenarios', () => {
   });
 
   it('names an unknown scenario or policy and lists the choices', () => {
-    expect(() => getScenario('nowhere')).toThrow(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, mmap-contention/);
+    expect(() => getScenario('nowhere')).toThrow(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention/);
     expect(() => getScenario('nowait-starvation').build({ policy: 'yolo', cpus: 2, seed: 's', duration: '1ms' })).toThrow(/unknown policy 'yolo'; allowed: classic, spf-nowait/);
   });
 });

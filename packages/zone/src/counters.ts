@@ -15,6 +15,9 @@ export const ACCOUNT_COUNTERS = [
   'pagesReclaimed',
   'kswapdWakes',
   'minFreeSeenAtGrant',
+  // Pages granted and freed whose mask had __GFP_ACCOUNT: the owner's memcg charge is the difference.
+  'pagesCharged',
+  'pagesUncharged',
 ] as const;
 export type AccountCounter = (typeof ACCOUNT_COUNTERS)[number];
 export const ACCOUNT_COUNTER_COUNT = ACCOUNT_COUNTERS.length;

@@ -3,7 +3,7 @@
 // which page with which mask. A Zone object is a view: create() builds the buffer once, attach() opens it in another
 // worker thread. Preconditions for sharing: each CPU number is driven by one thread at a time (its page list and
 // vmstat delta are that thread's alone); everything else is safe from any thread.
-import { parseGfp, planAllocation, type AllocContext, type GfpMask, type Watermarks } from '@faultline/gfp';
+import { __GFP_ACCOUNT, parseGfp, planAllocation, type AllocContext, type GfpMask, type Watermarks } from '@faultline/gfp';
 import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
 import { BuddyArea } from './buddy.js';
 import { resolveZoneConfig, type ZoneConfig, type ZoneOptions } from './config.js';
@@ -195,6 +195,17 @@ export class Zone {
     this.acct[this.acctIndex(cpu, owner) + counter]! += value;
   }
 
+  /** Pages charged to an owner's memcg now: __GFP_ACCOUNT pages granted minus those freed, over every CPU. Exact
+   * between windows; during one, only this CPU's own changes are current. */
+  chargedPages(owner: number): number {
+    let n = 0;
+    for (let cpu = 0; cpu < this.config.cpus; cpu++) {
+      const base = this.acctIndex(cpu, owner);
+      n += this.acct[base + ACCT.pagesCharged]! - this.acct[base + ACCT.pagesUncharged]!;
+    }
+    return n;
+  }
+
   /** An owner's counters summed over CPUs. */
   accountOf(owner: number): AccountRow {
     const total = emptyAccountRow();
@@ -276,6 +287,7 @@ export class Zone {
     const base = this.acctIndex(cpu, owner);
     const f = this.acct;
     f[base + ACCT.pagesGranted]! += 1 << order;
+    if ((cp.plan.mask & __GFP_ACCOUNT) !== 0) f[base + ACCT.pagesCharged]! += 1 << order;
     f[base + ACCT.grantsFast + step]! += 1;
     if (free <= Atomics.load(a, H_WMARK_MIN)) f[base + ACCT.pagesGrantedBelowMin]! += 1 << order;
     if (free < f[base + ACCT.minFreeSeenAtGrant]!) f[base + ACCT.minFreeSeenAtGrant] = free;
@@ -362,6 +374,7 @@ export class Zone {
     }
     const order = pageOrder(word);
     const owner = a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER]!;
+    const charged = (a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK]! & __GFP_ACCOUNT) !== 0;
     if (order === 0) {
       const b = cpuBase(L, cpu);
       // A full list needs a drain, which needs the zone lock: leave the whole free to the caller's later pass.
@@ -385,7 +398,10 @@ export class Zone {
       this.modFreePages(cpu, 1 << order);
     }
     if (reclaimer >= 0) this.account(cpu, reclaimer, ACCT.pagesReclaimed, 1 << order);
-    if (owner >= 0 && owner < this.config.owners) this.account(cpu, owner, ACCT.pagesFreed, 1 << order);
+    if (owner >= 0 && owner < this.config.owners) {
+      this.account(cpu, owner, ACCT.pagesFreed, 1 << order);
+      if (charged) this.account(cpu, owner, ACCT.pagesUncharged, 1 << order);
+    }
     return order;
   }
 
