@@ -4,8 +4,8 @@
 // force-quiescent-state scan picks up (the kernel's dynticks). A quiescent state counts for grace period g only if
 // no task on this CPU is still inside a read-side section it entered before the CPU learnt of g (preempted readers
 // block the GP, as in preemptible RCU). Sleeping inside a read-side section fails the task.
-// Callbacks are queued for the first GP that starts after them and invoked on this CPU, blimit at a time per tick
-// (all at once past qhimark), as rcu_do_batch does.
+// Callbacks are queued for the first GP that starts after them and invoked on this CPU, blimit at a time at each
+// window's start (all at once past qhimark), as rcu_do_batch does per softirq run.
 import type { KernelCpu } from '@faultline/engine';
 import {
   C_BACKLOG, C_BACKLOG_MAX, C_CB_INVOKED, C_CB_QUEUED, C_IDLE_ENTRIES, C_IDLE_NOW, C_NEED_GP, C_PIPE0, C_QS_GP,
