@@ -2,7 +2,8 @@
 // bootstrap: the one entry point the README's commands call. It needs only Node 20 and npm.
 // It installs the pinned pnpm into .tools/ (no global install, no corepack), installs the workspace from the
 // lockfile, builds every package with turbo, then runs the requested job:
-//   demo  - the project's main job (packages/cli's `faultline demo`)
+//   demo  - the project's main job: the flagship comparison, `faultline compare nowait-starvation`, with its HTML
+//           report in faultline-report.html (extra arguments go to compare)
 //   test  - the whole vitest suite (every package and the cross-package suites in test/), after installing
 //           Debian's Chromium for the HTML report's browser test if it is missing (scripts/install-chromium.mjs)
 //   bench - the benchmarks, printing their figures beside the hardware limits measured in the same run
@@ -62,7 +63,9 @@ if (installedPnpmVersion() !== pnpmVersion) {
 step('install the workspace', pnpmBin, ['install', '--frozen-lockfile', '--config.confirmModulesPurge=false']);
 step('build every package', pnpmBin, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
 
-if (job === 'demo') step('faultline demo', 'node', [join(root, 'packages/cli/dist/bin.js'), 'demo', ...rest]);
+if (job === 'demo') {
+  step('faultline compare nowait-starvation', 'node', [join(root, 'packages/cli/dist/bin.js'), 'compare', 'nowait-starvation', '--html', 'faultline-report.html', ...rest]);
+}
 if (job === 'test') {
   // The HTML report's test opens it in Debian's Chromium; without it that one test fails and says how to get it.
   const r = spawnSync('node', [join(root, 'scripts/install-chromium.mjs')], { cwd: root, env, stdio: 'inherit' });

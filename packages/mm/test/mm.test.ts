@@ -86,4 +86,19 @@ describe('fault policies', () => {
   it('names an unknown policy and lists the choices', async () => {
     await expect(run('spf-yolo', [{ module: faults, export: 'toucher', cpus: [0] }])).rejects.toThrow(/unknown fault policy 'spf-yolo'; allowed: classic, spf-nowait, spf-nomemalloc-retry, spf-fallback, per-vma-lock/);
   });
+  it('a custom policy that throws is reported with the task, its CPU and the simulated time', async () => {
+    const policy = fileURLToPath(new URL('./tasks/broken-policy.mjs', import.meta.url));
+    const r = await runSimulation({
+      cpus: 1, seed: 'faults', duration: '5ms', window: '20us', memoryMiB: 64,
+      ...mmRunParts({ ...mmArgs('mine'), policies: [{ name: 'mine', module: policy, export: 'broken' }] }),
+      tasks: [{ module: faults, export: 'toucher', name: 'user', cpus: [0], args: { count: 100 } }],
+    });
+    expect(r.error).not.toBeNull();
+    expect(r.error!.message).toMatch(/my policy forgot the PMD/);
+    expect(r.error!.message).toMatch(/user/);
+    expect(r.error!.message).toMatch(/cpu 0/);
+    expect(r.error!.message).toMatch(/\d+(\.\d+)? ?(ns|us|µs|ms)/);
+    // What it gathered before the error is still there: nine faults handled.
+    expect(rows(r)[0]!.faults).toBe(10);
+  });
 });
