@@ -13,6 +13,8 @@ export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCoun
 export { TaskError } from './task.js';
 export { actorTask, fromTaskGenerator, SimulatedTaskClock, TASK_RESULT } from './task-actor.js';
 export type { TaskActorApi, TaskActorInput, TaskResultEvent } from './task-actor.js';
+export { compileMachine, checkMachine, runMachine, nextState, MACHINE_MAX_TRANSITIONS } from './kernel-machine.js';
+export type { CompiledMachine, MachineStep, MachineGuard } from './kernel-machine.js';
 export { LOCK_KINDS } from './locks.js';
 export type { LockKind, LockSpec } from './locks.js';
 export { defineKernelModule, parseModuleArgs } from './hooks.js';

@@ -13,7 +13,7 @@ import { MmCommitter } from './commit.js';
 import { K_INSTALL, MM_PGD, T_FAULT_NS, T_FAULTS, TASK_COUNTERS, TASK_F64, VMA_FILE, mmBase, mmLayout } from './layout.js';
 import { MmCpu } from './mm-cpu.js';
 import { LEVEL_NAMES, LEVEL_PAGE, keyLevel, pageTableKey } from './page-table.js';
-import { BUILTIN_POLICIES, type FaultContext, type FaultPolicy } from './policies.js';
+import { BUILTIN_POLICIES, machinePolicy, type FaultContext, type FaultMachinePolicy, type FaultPolicy } from './policies.js';
 
 export const mmModulePath = fileURLToPath(import.meta.url);
 export const PAGE_BYTES = 4096;
@@ -23,7 +23,8 @@ const argsSchema = z.object({
   mms: z.array(z.object({ vmas: z.array(z.object({ start: z.number().int().min(0), pages: z.number().int().min(1), file: z.boolean().default(false) }).strict()).default([]) })).min(1).default([{ vmas: [] }]),
   /** The default fault policy; a task's args.policy wins. */
   policy: z.string().default('classic'),
-  /** Policies of your own: modules exporting a FaultPolicy (a generator function of the FaultContext). */
+  /** Policies of your own: modules exporting an XState fault machine (or { machine, steps, guards }), or a generator
+   * function of the FaultContext. */
   policies: z.array(z.object({ name: z.string().min(1), module: z.string().min(1), export: z.string().default('default') })).default([]),
   vmaSlots: z.number().int().min(1).max(4096).default(64),
   tableSlots: z.number().int().min(64).max(1 << 24).default(1 << 16),
@@ -48,9 +49,15 @@ async function loadPolicies(specs: ReadonlyArray<{ name: string; module: string;
   const out: Record<string, FaultPolicy> = { ...BUILTIN_POLICIES };
   for (const p of specs) {
     const mod = await importByPath(p.module, `fault policy '${p.name}': module`);
-    const fn = mod[p.export];
-    if (typeof fn !== 'function') throw new Error(`fault policy '${p.name}': module '${p.module}' has no function export '${p.export}'`);
-    out[p.name] = fn as FaultPolicy;
+    const fn = mod[p.export] as unknown;
+    if (typeof fn === 'function') out[p.name] = fn as FaultPolicy;
+    else if (fn !== null && typeof fn === 'object' && ('root' in fn || 'machine' in fn)) {
+      try {
+        out[p.name] = machinePolicy(fn as FaultMachinePolicy);
+      } catch (e) {
+        throw new Error(`fault policy '${p.name}': ${e instanceof Error ? e.message : String(e)}`);
+      }
+    } else throw new Error(`fault policy '${p.name}': module '${p.module}' export '${p.export}' is neither a generator function nor an XState machine (or { machine, steps, guards })`);
   }
   return out;
 }

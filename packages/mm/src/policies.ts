@@ -1,44 +1,19 @@
-// policies: the page-fault handler's policies, each a kernel path run in the faulting task's context (the engine's
-// fault hook). The shapes follow mm/memory.c and the discussion (kernel-facts §1, §7, §9):
-//   classic               mmap_lock for read; missing levels and the page allocated with sleeping masks
-//                         (GFP_PGTABLE_USER, may direct-reclaim); the lock released.
-//   spf-nowait            speculative: no mmap_lock; the VMA and tables walked under rcu_read_lock, missing levels
-//                         allocated with GFP_NOWAIT and nothing else: the first proposal's rules (never sleep, never
-//                         reclaim) with nothing done on failure but VM_FAULT_RETRY - the task returns to user space,
-//                         touches the address again and faults again, speculatively, until a page is free above
-//                         min. It never reclaims for its tables: the case Weiner warned of. A writer holding
-//                         mmap_lock or a missing VMA still means the classic path. (Falling back to the classic path
-//                         on failure instead would make the task reclaim below min like any GFP_KERNEL caller:
-//                         spf-nomemalloc-retry's accountability.)
-//   spf-nomemalloc-retry  Wilcox's mask GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN; on failure rcu_read_unlock,
-//                         one direct-reclaim pass, one speculative retry, then the classic path.
-//   spf-fallback          speculative only when every level exists (Lespinasse's SPF v2: "at least one
-//                         non-speculative fault per PMD"); a missing level means the classic path.
-//   per-vma-lock          6.4: the VMA found under RCU and read-locked; tables and page allocated with sleeping
-//                         GFP_PGTABLE_USER under it; a VMA being changed means the classic path.
-// Speculative installs carry the address space's sequence count as the fault read it; the commit aborts them if a
-// writer intervened. The data page is allocated outside the read-side section with the user mask (GFP_HIGHUSER_
-// MOVABLE's bits that matter here: GFP_KERNEL|__GFP_ACCOUNT); in a file-backed VMA the file's resident page is
-// mapped and only page tables are allocated.
-import type { KernelPath, TaskContext, TaskOp } from '@faultline/engine';
-import { rcuReadLock, rcuReadUnlock } from '@faultline/rcu';
-import { allocPages, reclaimPass } from '@faultline/reclaim';
-import { FILE_PAGE_PFN, T_CLASSIC, T_FAULT_OOM, T_FELL_BACK, T_FILE_PAGES, T_PAGES, T_RETRIED, T_SEGV, T_SPEC_DONE, T_TABLE_FAILS, T_TABLES } from './layout.js';
-import { LEVEL_PAGE, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD } from './page-table.js';
+// policies: the page-fault handler's policies as the mm module runs them. A policy is a kernel path run in the
+// faulting task's context (the engine's fault hook) that returns the data page's pfn, FAULT_SEGV or FAULT_OOM.
+// The built-in ones are XState machines (fault-machines.ts) made of steps (fault-steps.ts), compiled once and
+// stepped by the engine's runMachine. A user's policy is either a machine of their own - `{ machine, steps?,
+// guards? }`, or just the machine, using the built-in steps and adding theirs - or a generator function of the
+// FaultContext.
+import { checkMachine, compileMachine, runMachine, type KernelPath, type MachineGuard, type MachineStep, type TaskContext } from '@faultline/engine';
+import type { AnyStateMachine } from 'xstate';
+import { BUILTIN_MACHINES } from './fault-machines.js';
+import { FAULT_GUARDS, FAULT_STEPS, newFaultRun, type FaultRun } from './fault-steps.js';
+import { T_FAULT_OOM, T_SEGV } from './layout.js';
 
-export const GFP_PGTABLE_USER = 'GFP_PGTABLE_USER';
-export const GFP_DATA_PAGE = 'GFP_KERNEL|__GFP_ACCOUNT';
-// User page tables are always charged to the task's memcg (GFP_PGTABLE_USER has __GFP_ACCOUNT); so are the
-// speculative path's.
-export const GFP_SPF_NOWAIT = 'GFP_NOWAIT|__GFP_ACCOUNT';
-export const GFP_SPF_NOMEMALLOC = 'GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN|__GFP_ACCOUNT';
-const TABLE_LEVELS = [LEVEL_PUD, LEVEL_PMD, LEVEL_PTE] as const;
+export { GFP_DATA_PAGE, GFP_PGTABLE_USER, GFP_SPF_NOMEMALLOC, GFP_SPF_NOWAIT, REFAULT_NS } from './fault-steps.js';
 /** Result of a fault: the data page's pfn, or one of these. */
 export const FAULT_SEGV = -1;
 export const FAULT_OOM = -2;
-const RETRY = -3;
-/** What one VM_FAULT_RETRY costs a task that faults again: the return to user space, the trap, the walk. */
-export const REFAULT_NS = 1_000;
 
 /** What a policy works with: the faulting task and address, and the address space as its CPU sees it. */
 export interface FaultContext {
@@ -66,125 +41,40 @@ export interface FaultContext {
 }
 
 export type FaultPolicy = (f: FaultContext) => KernelPath;
-type Path = Generator<TaskOp, number, number>;
-
-function* allocTables(f: FaultContext, mask: string, speculative: boolean, seq: number): Generator<TaskOp, boolean, number> {
-  for (const level of TABLE_LEVELS) {
-    if (f.lookup(level) >= 0) continue;
-    // allocPages: the slow path when the mask may reclaim, and the memcg charge either way.
-    const pfn = yield* allocPages(f.task, mask);
-    if (pfn < 0) {
-      f.count(T_TABLE_FAILS);
-      return false;
-    }
-    f.count(T_TABLES);
-    yield f.task.compute(f.ptlNs);
-    f.install(level, pfn, speculative, seq);
-  }
-  return true;
+/** How a fault can end: the machines' final states. */
+export const FAULT_ENDS = ['mapped', 'segv', 'oom'] as const;
+/** A policy as an XState machine: its steps and guards are added to (and may replace) the built-in ones. */
+export interface FaultMachinePolicy {
+  readonly machine: AnyStateMachine;
+  readonly steps?: Readonly<Record<string, MachineStep<FaultRun>>>;
+  readonly guards?: Readonly<Record<string, MachineGuard<FaultRun>>>;
 }
 
-function* dataPage(f: FaultContext, speculative: boolean, seq: number): Path {
-  if (f.fileBacked()) {
-    yield f.task.compute(f.ptlNs); // find the page in the page cache, take the PTL, set the entry
-    f.install(LEVEL_PAGE, FILE_PAGE_PFN, speculative, seq);
-    f.count(T_FILE_PAGES);
-    return FILE_PAGE_PFN;
-  }
-  const page = yield* allocPages(f.task, GFP_DATA_PAGE);
-  if (page < 0) {
-    f.count(T_FAULT_OOM);
-    return FAULT_OOM;
-  }
-  yield f.task.compute(f.ptlNs);
-  f.install(LEVEL_PAGE, page, speculative, seq);
-  f.count(T_PAGES);
-  return page;
+/** Turn a fault-handler machine into a policy; checks that every step and guard it names exists. */
+export function machinePolicy(p: FaultMachinePolicy | AnyStateMachine): FaultPolicy {
+  const spec: FaultMachinePolicy = 'root' in p ? { machine: p } : p;
+  const compiled = compileMachine(spec.machine);
+  const steps = { ...FAULT_STEPS, ...spec.steps };
+  const guards = { ...FAULT_GUARDS, ...spec.guards };
+  checkMachine(compiled, steps, guards);
+  const finals = compiled.states.filter((st) => st.final).map((st) => st.name);
+  const unknown = finals.filter((n) => !(FAULT_ENDS as readonly string[]).includes(n));
+  if (unknown.length) throw new Error(`fault machine '${compiled.id}': final state(s) ${unknown.join(', ')}; allowed: ${FAULT_ENDS.join(', ')}`);
+  if (!finals.includes('mapped')) throw new Error(`fault machine '${compiled.id}': needs a final state 'mapped'`);
+  return function* (f: FaultContext) {
+    const run = newFaultRun(f);
+    const end = yield* runMachine(compiled, steps, guards, run);
+    if (end === 'mapped') return run.page;
+    f.count(end === 'segv' ? T_SEGV : T_FAULT_OOM);
+    return end === 'segv' ? FAULT_SEGV : FAULT_OOM;
+  };
 }
 
-export function* classicFault(f: FaultContext): Path {
-  f.count(T_CLASSIC);
-  yield f.task.lockRead(f.mmapLock);
-  try {
-    if (f.vma() === null) {
-      f.count(T_SEGV);
-      return FAULT_SEGV;
-    }
-    if (!(yield* allocTables(f, GFP_PGTABLE_USER, false, 0))) {
-      f.count(T_FAULT_OOM);
-      return FAULT_OOM;
-    }
-    return yield* dataPage(f, false, 0);
-  } finally {
-    yield f.task.unlock(f.mmapLock);
-  }
-}
-
-/** The speculative attempt: RETRY when it must not or cannot go on, FAULT_OOM when a table allocation failed. */
-function* speculative(f: FaultContext, mask: string | null): Path {
-  if (f.writerActive()) return RETRY;
-  const seq = f.seq();
-  rcuReadLock(f.task);
-  let ok: boolean;
-  try {
-    if (f.vma() === null) return RETRY;
-    if (mask === null) ok = TABLE_LEVELS.every((l) => f.lookup(l) >= 0);
-    else ok = yield* allocTables(f, mask, true, seq);
-  } finally {
-    rcuReadUnlock(f.task);
-  }
-  if (!ok) return mask === null ? RETRY : FAULT_OOM;
-  const page = yield* dataPage(f, true, seq);
-  if (page >= 0) f.count(T_SPEC_DONE);
-  return page;
-}
-
-function* fallBack(f: FaultContext): Path {
-  f.count(T_FELL_BACK);
-  return yield* classicFault(f);
-}
-
-export function* spfNowait(f: FaultContext): Path {
-  for (;;) {
-    const r = yield* speculative(f, GFP_SPF_NOWAIT);
-    if (r === RETRY) return yield* fallBack(f);
-    if (r !== FAULT_OOM) return r;
-    // VM_FAULT_RETRY: back to user space, and the same instruction faults again.
-    f.count(T_RETRIED);
-    yield f.task.compute(REFAULT_NS);
-  }
-}
-
-export function* spfNomemallocRetry(f: FaultContext): Path {
-  let r = yield* speculative(f, GFP_SPF_NOMEMALLOC);
-  if (r === FAULT_OOM) {
-    // Out of the read-side section: reclaim for ourselves, then try once more.
-    f.count(T_RETRIED);
-    yield* reclaimPass(f.task);
-    r = yield* speculative(f, GFP_SPF_NOMEMALLOC);
-  }
-  return r === RETRY || r === FAULT_OOM ? yield* fallBack(f) : r;
-}
-
-export function* spfFallback(f: FaultContext): Path {
-  const r = yield* speculative(f, null);
-  return r === RETRY ? yield* fallBack(f) : r;
-}
-
-export function* perVmaLock(f: FaultContext): Path {
-  rcuReadLock(f.task);
-  const usable = f.vma() !== null && !f.writerActive();
-  const seq = f.seq();
-  rcuReadUnlock(f.task);
-  if (!usable) return yield* fallBack(f);
-  if (!(yield* allocTables(f, GFP_PGTABLE_USER, true, seq))) {
-    f.count(T_FAULT_OOM);
-    return FAULT_OOM;
-  }
-  const page = yield* dataPage(f, true, seq);
-  if (page >= 0) f.count(T_SPEC_DONE);
-  return page;
-}
+export const classicFault = machinePolicy(BUILTIN_MACHINES.classic);
+export const spfNowait = machinePolicy(BUILTIN_MACHINES['spf-nowait']);
+export const spfNomemallocRetry = machinePolicy(BUILTIN_MACHINES['spf-nomemalloc-retry']);
+export const spfFallback = machinePolicy(BUILTIN_MACHINES['spf-fallback']);
+export const perVmaLock = machinePolicy(BUILTIN_MACHINES['per-vma-lock']);
 
 export const BUILTIN_POLICIES: Readonly<Record<string, FaultPolicy>> = {
   classic: classicFault,

@@ -1,0 +1,152 @@
+// fault-steps: the steps the fault-handler machines are made of (fault-machines.ts). Each is a generator of engine
+// operations run in the faulting task's context, returning the event its state's transitions choose from. A run of
+// the handler carries a little state from step to step (FaultRun): whether the fault is still speculative, the
+// sequence count it read, how often it retried. Users' machines may use these steps and add their own.
+import type { MachineGuard, MachineStep, TaskOp } from '@faultline/engine';
+import { rcuReadLock, rcuReadUnlock } from '@faultline/rcu';
+import { allocPages, reclaimPass } from '@faultline/reclaim';
+import { FILE_PAGE_PFN, T_CLASSIC, T_FELL_BACK, T_FILE_PAGES, T_PAGES, T_RETRIED, T_SPEC_DONE, T_TABLE_FAILS, T_TABLES } from './layout.js';
+import { LEVEL_PAGE, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD } from './page-table.js';
+import type { FaultContext } from './policies.js';
+
+export const GFP_PGTABLE_USER = 'GFP_PGTABLE_USER';
+export const GFP_DATA_PAGE = 'GFP_KERNEL|__GFP_ACCOUNT';
+// User page tables are always charged to the task's memcg (GFP_PGTABLE_USER has __GFP_ACCOUNT); so are the
+// speculative path's.
+export const GFP_SPF_NOWAIT = 'GFP_NOWAIT|__GFP_ACCOUNT';
+export const GFP_SPF_NOMEMALLOC = 'GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN|__GFP_ACCOUNT';
+export const TABLE_LEVELS = [LEVEL_PUD, LEVEL_PMD, LEVEL_PTE] as const;
+/** What one VM_FAULT_RETRY costs a task that faults again: the return to user space, the trap, the walk. */
+export const REFAULT_NS = 1_000;
+
+/** One run of the fault handler: the fault, and what its steps learnt so far. */
+export interface FaultRun {
+  readonly f: FaultContext;
+  /** Installs are speculative (checked against `seq` at the commit) until the classic path takes mmap_lock. */
+  speculative: boolean;
+  /** The address space's sequence count as the speculative walk read it. */
+  seq: number;
+  /** The data page's pfn once mapped. */
+  page: number;
+  /** Reclaim-and-retry rounds so far. */
+  retries: number;
+}
+
+export function newFaultRun(f: FaultContext): FaultRun {
+  return { f, speculative: true, seq: 0, page: -1, retries: 0 };
+}
+
+type Step = Generator<TaskOp, string, number>;
+
+/** Allocate every missing table level with `mask` (allocPages: the slow path if the mask may reclaim, and the memcg
+ * charge), installing each; false at the first failure. */
+function* allocTables(r: FaultRun, mask: string): Generator<TaskOp, boolean, number> {
+  const f = r.f;
+  for (const level of TABLE_LEVELS) {
+    if (f.lookup(level) >= 0) continue;
+    const pfn = yield* allocPages(f.task, mask);
+    if (pfn < 0) {
+      f.count(T_TABLE_FAILS);
+      return false;
+    }
+    f.count(T_TABLES);
+    yield f.task.compute(f.ptlNs);
+    f.install(level, pfn, r.speculative, r.seq);
+  }
+  return true;
+}
+
+function* tables(r: FaultRun, mask: string): Step {
+  return (yield* allocTables(r, mask)) ? 'ok' : 'fail';
+}
+
+export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
+  /** The classic path begins: mmap_lock for read (queueing behind a writer). Events: done. */
+  *lockMmap(r) {
+    r.f.count(T_CLASSIC);
+    r.speculative = false;
+    yield r.f.task.lockRead(r.f.mmapLock);
+    return 'done';
+  },
+  /** Events: done. */
+  *unlockMmap(r) {
+    yield r.f.task.unlock(r.f.mmapLock);
+    return 'done';
+  },
+  /** Is there a VMA at the address? Events: found, none. */
+  *vma(r) {
+    return r.f.vma() === null ? 'none' : 'found';
+  },
+  /** Does a writer hold mmap_lock for write? If not, read the sequence count. Events: active, clear. */
+  *writer(r) {
+    if (r.f.writerActive()) return 'active';
+    r.seq = r.f.seq();
+    return 'clear';
+  },
+  /** Events: done. */
+  *rcuLock(r) {
+    rcuReadLock(r.f.task);
+    return 'done';
+  },
+  /** Events: done. */
+  *rcuUnlock(r) {
+    rcuReadUnlock(r.f.task);
+    return 'done';
+  },
+  /** Does every table level exist? Events: present, missing. */
+  *levels(r) {
+    return TABLE_LEVELS.every((l) => r.f.lookup(l) >= 0) ? 'present' : 'missing';
+  },
+  /** Missing levels with GFP_PGTABLE_USER (may sleep and reclaim). Events: ok, fail. */
+  tablesSleeping: (r) => tables(r, GFP_PGTABLE_USER),
+  /** Missing levels with GFP_NOWAIT|__GFP_ACCOUNT. Events: ok, fail. */
+  tablesNowait: (r) => tables(r, GFP_SPF_NOWAIT),
+  /** Missing levels with GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN|__GFP_ACCOUNT. Events: ok, fail. */
+  tablesNomemalloc: (r) => tables(r, GFP_SPF_NOMEMALLOC),
+  /** The data page: a file's resident page, or a new anonymous one (GFP_KERNEL|__GFP_ACCOUNT). Events: ok, fail. */
+  *dataPage(r) {
+    const f = r.f;
+    if (f.fileBacked()) {
+      yield f.task.compute(f.ptlNs); // find the page in the page cache, take the PTL, set the entry
+      f.install(LEVEL_PAGE, FILE_PAGE_PFN, r.speculative, r.seq);
+      f.count(T_FILE_PAGES);
+      r.page = FILE_PAGE_PFN;
+      return 'ok';
+    }
+    const page = yield* allocPages(f.task, GFP_DATA_PAGE);
+    if (page < 0) return 'fail';
+    yield f.task.compute(f.ptlNs);
+    f.install(LEVEL_PAGE, page, r.speculative, r.seq);
+    f.count(T_PAGES);
+    r.page = page;
+    return 'ok';
+  },
+  /** VM_FAULT_RETRY: back to user space, and the instruction faults again. Events: done. */
+  *refault(r) {
+    r.f.count(T_RETRIED);
+    yield r.f.task.compute(REFAULT_NS);
+    return 'done';
+  },
+  /** Out of the read-side section: one direct-reclaim pass for ourselves. Events: done. */
+  *reclaim(r) {
+    r.f.count(T_RETRIED);
+    r.retries++;
+    yield* reclaimPass(r.f.task);
+    return 'done';
+  },
+  /** The speculative path gives up; the classic path follows. Events: done. */
+  *fellBack(r) {
+    r.f.count(T_FELL_BACK);
+    return 'done';
+  },
+  /** A speculative fault completed. Events: done. */
+  *speculativeDone(r) {
+    r.f.count(T_SPEC_DONE);
+    return 'done';
+  },
+};
+
+export const FAULT_GUARDS: Readonly<Record<string, MachineGuard<FaultRun>>> = {
+  /** The fault already reclaimed and retried once. */
+  retried: (r) => r.retries > 0,
+};
