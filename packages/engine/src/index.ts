@@ -15,6 +15,8 @@ export { actorTask, fromTaskGenerator, SimulatedTaskClock, TASK_RESULT } from '.
 export type { TaskActorApi, TaskActorInput, TaskResultEvent } from './task-actor.js';
 export { compileMachine, checkMachine, runMachine, nextState, MACHINE_MAX_TRANSITIONS } from './kernel-machine.js';
 export type { CompiledMachine, MachineStep, MachineGuard } from './kernel-machine.js';
+export { crossCheckMachine } from './kernel-machine-check.js';
+export type { CrossCheckOptions, CrossCheckReport } from './kernel-machine-check.js';
 export { LOCK_KINDS } from './locks.js';
 export type { LockKind, LockSpec } from './locks.js';
 export { defineKernelModule, parseModuleArgs } from './hooks.js';

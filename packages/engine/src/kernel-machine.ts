@@ -100,10 +100,11 @@ export function nextState<C>(m: CompiledMachine, state: number, event: string, c
   return -1;
 }
 
-/** Run the machine from its initial state as a kernel path; returns the name of the final state it reached. */
-export function* runMachine<C>(m: CompiledMachine, steps: Readonly<Record<string, MachineStep<C>>>, guards: Readonly<Record<string, MachineGuard<C>>>, ctx: C): Generator<TaskOp, string, number> {
+/** Run the machine from its initial state as a kernel path; returns the name of the final state it reached. A
+ * machine meant to run for ever (a kernel thread's) passes maxTransitions = Infinity. */
+export function* runMachine<C>(m: CompiledMachine, steps: Readonly<Record<string, MachineStep<C>>>, guards: Readonly<Record<string, MachineGuard<C>>>, ctx: C, maxTransitions = MACHINE_MAX_TRANSITIONS): Generator<TaskOp, string, number> {
   let state = m.initial;
-  for (let n = 0; n < MACHINE_MAX_TRANSITIONS; n++) {
+  for (let n = 0; n < maxTransitions; n++) {
     const s = m.states[state]!;
     if (s.final) return s.name;
     const event = yield* steps[s.step]!(ctx);
@@ -111,5 +112,5 @@ export function* runMachine<C>(m: CompiledMachine, steps: Readonly<Record<string
     if (next < 0) throw new Error(`kernel machine '${m.id}': state '${s.name}' has no transition for event '${event}' (step '${s.step}'); it handles: ${[...s.on.keys()].join(', ')}`);
     state = next;
   }
-  throw new Error(`kernel machine '${m.id}': more than ${MACHINE_MAX_TRANSITIONS} transitions in one run; a loop without end?`);
+  throw new Error(`kernel machine '${m.id}': more than ${maxTransitions} transitions in one run; a loop without end?`);
 }

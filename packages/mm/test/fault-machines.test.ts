@@ -3,9 +3,8 @@
 // by path, runs on the built-in steps plus its own, and a machine outside the supported subset is refused by name.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import seedrandom from 'seedrandom';
-import { initialTransition, setup, transition } from 'xstate';
-import { compileMachine, nextState, runSimulation, type RunResult } from '@faultline/engine';
+import { setup } from 'xstate';
+import { compileMachine, crossCheckMachine, runSimulation, type RunResult } from '@faultline/engine';
 import { BUILTIN_MACHINES, FAULT_GUARDS, machinePolicy, mmRunParts, type FaultRun } from '../dist/index.js';
 
 const faults = fileURLToPath(new URL('./tasks/faults.mjs', import.meta.url));
@@ -14,32 +13,14 @@ const rows = (r: RunResult) => (r.modules.mm as { tasks: Row[] }).tasks;
 
 describe('fault-handler machines', () => {
   it('the compiled stepper agrees with XState on 2,000 random walks through each built-in machine', () => {
-    const rng = seedrandom('machines');
-    for (const [name, machine] of Object.entries(BUILTIN_MACHINES)) {
-      const compiled = compileMachine(machine);
-      const names = compiled.states.map((s) => s.name);
-      let transitions = 0;
-      for (let walk = 0; walk < 2_000; walk++) {
-        const run = { retries: Math.floor(rng() * 2) } as FaultRun;
-        let [snap] = initialTransition(machine, run);
-        let state = compiled.initial;
-        expect(snap.value).toBe(names[state]);
-        for (let step = 0; step < 40 && !compiled.states[state]!.final; step++) {
-          const events = [...compiled.states[state]!.on.keys()];
-          // Mostly events the state handles, now and then one it does not (both must then stay put).
-          const type = rng() < 0.9 ? events[Math.floor(rng() * events.length)]! : 'bogus';
-          if (rng() < 0.2) run.retries = run.retries > 0 ? 0 : 1;
-          // XState keeps its own context: give it the run as it is now, in the state the stepper is in.
-          snap = machine.resolveState({ value: names[state]!, context: run });
-          [snap] = transition(machine, snap, { type });
-          const next = nextState(compiled, state, type, run, FAULT_GUARDS);
-          expect(snap.value, `${name}: ${names[state]} --${type}-->`).toBe(next < 0 ? names[state] : names[next]);
-          if (next >= 0) state = next;
-          transitions++;
-        }
-        expect(snap.status === 'done').toBe(compiled.states[state]!.final);
-      }
-      expect(transitions).toBeGreaterThan(2_000);
+    for (const machine of Object.values(BUILTIN_MACHINES)) {
+      const r = crossCheckMachine(machine, FAULT_GUARDS, {
+        walks: 2_000, seed: 'machines',
+        context: (rng) => ({ retries: Math.floor(rng() * 2) }) as FaultRun,
+        perturb: (run, rng) => { if (rng() < 0.2) run.retries = run.retries > 0 ? 0 : 1; },
+      });
+      expect(r.disagreement).toBeNull();
+      expect(r.transitions).toBeGreaterThan(2_000);
     }
   });
 

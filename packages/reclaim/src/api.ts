@@ -1,33 +1,28 @@
-// api: reclaim for tasks and kernel paths - the allocator's slow path with direct reclaim (__alloc_pages_slowpath
-// from the first failure on), LRU additions, and the kswapd thread. Each runs in the calling task's context on its
-// CPU; requests go to the commit and the task parks until the answer comes at the next window.
-import { parkOp, type TaskContext, type TaskOp } from '@faultline/engine';
-import { parseGfp, __GFP_ACCOUNT, __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL, type GfpMask } from '@faultline/gfp';
-import {
-  K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_OOM, K_RECLAIM, K_SYNC, LRU_KINDS, RECLAIM_MEMCG_BASE, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES, T_ALLOC_FAILURES,
-  T_ALLOC_RETRIES, T_DIRECT_PASSES, T_DIRECT_RECLAIMED, T_LRU_ADDED, T_OOM_REQUESTS, T_STALL_NS, type LruKind,
-} from './layout.js';
+// api: reclaim for tasks and kernel paths - allocPages (the fast path, then the slow-path machine with direct
+// reclaim, then the memcg charge), reclaim passes, LRU additions, and the kswapd task. Each runs in the calling
+// task's context on its CPU; requests go to the commit and the task parks until the answer comes at the next
+// window.
+import { compileMachine, runMachine, type TaskContext, type TaskOp } from '@faultline/engine';
+import { parseGfp, __GFP_ACCOUNT, __GFP_DIRECT_RECLAIM, type GfpMask } from '@faultline/gfp';
+import { K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_RECLAIM, K_SYNC, LRU_KINDS, RECLAIM_MEMCG_BASE, T_ALLOC_FAILURES, T_LRU_ADDED, T_STALL_NS, type LruKind } from './layout.js';
 import { latencies, reclaimOptions, reclaimRegistry } from './module.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 import { chargePage, type ChargeSteps } from './memcg.js';
+import { runKswapd } from './kswapd.js';
+import { MAX_RECLAIM_RETRIES, SLOW_PATH_GUARDS, SWAP_CLUSTER_MAX, ask, reclaimPassOf, slowPathMachine, slowPathSteps, type SlowCtx } from './slow-path.js';
 
-/** SWAP_CLUSTER_MAX: pages a reclaim pass aims for. */
-export const SWAP_CLUSTER_MAX = 32;
-/** MAX_RECLAIM_RETRIES: passes without progress before the OOM path. */
-export const MAX_RECLAIM_RETRIES = 16;
+export { MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX } from './slow-path.js';
 
-type Ctx = Pick<TaskContext, 'cpu' | 'id' | 'now' | 'alloc' | 'compute' | 'free' | 'sleep'>;
+type Ctx = SlowCtx;
 type Path<T> = Generator<TaskOp, T, number>;
+const scanNs = () => reclaimOptions.current.scanNsPerPage;
+const slowPath = compileMachine(slowPathMachine);
+const slowSteps = slowPathSteps(scanNs);
 
 function reclaimOf(ctx: Pick<TaskContext, 'cpu'>): ReclaimCpu {
   const rc = reclaimRegistry.get(ctx.cpu);
   if (rc === undefined) throw new Error(`reclaim is not loaded on cpu ${ctx.cpu}: add @faultline/reclaim's module (reclaimModulePath) to the run's modules`);
   return rc;
-}
-
-function* ask(rc: ReclaimCpu, taskId: number, kind: number, a: number, b: number, why: string): Path<number> {
-  rc.request(taskId, kind, a, b);
-  return yield parkOp(why);
 }
 
 /** Give a page to the LRU: page cache (clean or dirty) or anonymous memory. */
@@ -45,17 +40,15 @@ export function lruDel(ctx: Pick<TaskContext, 'cpu' | 'id'>, pfn: number): void 
 }
 
 /** One reclaim pass by this task: scan (its cost in simulated time), then the commit frees what it found. */
-export function* reclaimPass(ctx: Ctx, nr = SWAP_CLUSTER_MAX, kswapd = false): Path<number> {
-  const rc = reclaimOf(ctx);
-  yield ctx.compute(nr * reclaimOptions.current.scanNsPerPage);
-  return yield* ask(rc, ctx.id, K_RECLAIM, nr, kswapd ? 1 : 0, kswapd ? 'kswapd reclaim pass' : 'direct reclaim pass');
+export function reclaimPass(ctx: Pick<Ctx, 'cpu' | 'id' | 'compute'>, nr = SWAP_CLUSTER_MAX, kswapd = false): Path<number> {
+  return reclaimPassOf(ctx, reclaimOf(ctx), scanNs(), nr, kswapd);
 }
 
 function chargeSteps(ctx: Ctx, rc: ReclaimCpu): ChargeSteps {
   return {
     sync: () => ask(rc, ctx.id, K_SYNC, 0, 0, 'memcg: waiting for the charge counter'),
     *groupReclaim(g) {
-      yield ctx.compute(SWAP_CLUSTER_MAX * reclaimOptions.current.scanNsPerPage);
+      yield ctx.compute(SWAP_CLUSTER_MAX * scanNs());
       return yield* ask(rc, ctx.id, K_RECLAIM, SWAP_CLUSTER_MAX, RECLAIM_MEMCG_BASE + g, 'memcg reclaim pass');
     },
     groupOom: (g) => ask(rc, ctx.id, K_MEMCG_OOM, g, 0, 'the memcg OOM killer'),
@@ -80,7 +73,7 @@ function maskOf(mask: string | GfpMask, rc: ReclaimCpu): number {
 export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Path<number> {
   const t0 = ctx.now();
   try {
-    const pfn = yield* slowPath(ctx, maskArg, order);
+    const pfn = yield* allocSlow(ctx, maskArg, order);
     if (pfn < 0) return pfn;
     const rc = reclaimOf(ctx);
     const mask = maskOf(maskArg, rc);
@@ -94,68 +87,32 @@ export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Pat
   }
 }
 
-function* slowPath(ctx: Ctx, maskArg: string | GfpMask, order: number): Path<number> {
-  let r = yield ctx.alloc(maskArg, order);
+/** The slow path: an answer other than 'may reclaim' ends it at once; otherwise the machine runs, and the time it
+ * takes is the task's reclaim stall. */
+function* allocSlow(ctx: Ctx, maskArg: string | GfpMask, order: number): Path<number> {
+  const r = yield ctx.alloc(maskArg, order);
   if (r !== -2) return r;
   const rc = reclaimOf(ctx);
   const mask = maskOf(maskArg, rc);
-  const w = (k: number) => rc.taskCounter(ctx.id, k);
   const m = rc.mem;
   if ((mask & __GFP_DIRECT_RECLAIM) === 0) {
-    m[w(T_ALLOC_FAILURES)]!++;
+    m[rc.taskCounter(ctx.id, T_ALLOC_FAILURES)]!++;
     return -1;
   }
+  const run = { ctx, rc, maskArg, mask, order, result: r, got: 0, noProgress: 0 };
   const stallStart = ctx.now();
-  let noProgress = 0;
   try {
-    for (;;) {
-      const got = yield* reclaimPass(ctx);
-      m[w(T_DIRECT_PASSES)]!++;
-      m[w(T_DIRECT_RECLAIMED)]! += got;
-      m[w(T_ALLOC_RETRIES)]!++;
-      r = yield ctx.alloc(maskArg, order);
-      if (r >= 0) return r;
-      if (r === -1) break;
-      // The reclaimed pages sit on per-CPU lists, outside the free count: drain them all and retry once.
-      yield* ask(rc, ctx.id, K_DRAIN, 0, 0, 'drain_all_pages');
-      m[w(T_ALLOC_RETRIES)]!++;
-      r = yield ctx.alloc(maskArg, order);
-      if (r >= 0) return r;
-      if (r === -1 || (mask & __GFP_NORETRY) !== 0) break;
-      noProgress = got > 0 ? 0 : noProgress + 1;
-      if (noProgress < MAX_RECLAIM_RETRIES) continue;
-      if ((mask & __GFP_RETRY_MAYFAIL) !== 0 && (mask & __GFP_NOFAIL) === 0) break;
-      m[w(T_OOM_REQUESTS)]!++;
-      const victim = yield* ask(rc, ctx.id, K_OOM, 0, 0, 'the OOM killer');
-      if (victim < 0 && (mask & __GFP_NOFAIL) === 0) break;
-      noProgress = 0;
-    }
-    m[w(T_ALLOC_FAILURES)]!++;
+    if ((yield* runMachine(slowPath, slowSteps, SLOW_PATH_GUARDS, run)) === 'granted') return run.result;
+    m[rc.taskCounter(ctx.id, T_ALLOC_FAILURES)]!++;
     return -1;
   } finally {
-    m[w(T_STALL_NS)]! += ctx.now() - stallStart;
+    m[rc.taskCounter(ctx.id, T_STALL_NS)]! += ctx.now() - stallStart;
   }
 }
 
 /** kswapd: sleeps until the allocator wakes it below low; reclaims until free memory is above high; after 16
- * passes in a row that reclaim nothing it gives up until woken again. Run one per node: `{ module: kswapdTaskPath,
- * export: 'kswapd', cpus: [0] }`. */
-export function* kswapd(ctx: TaskContext): Generator<TaskOp, void, number> {
-  const rc = reclaimOf(ctx);
-  rc.kswapdTask = ctx.id;
-  const zone = rc.zone;
-  for (;;) {
-    rc.kswapdSleeps();
-    yield parkOp('kswapd: sleeping until woken below the low watermark');
-    rc.mem[N_KSWAPD_WAKES]!++;
-    let failures = 0;
-    while (zone.freePages() < zone.watermarks.highPages) {
-      const got = yield* reclaimPass(ctx, SWAP_CLUSTER_MAX, true);
-      failures = got > 0 ? 0 : failures + 1;
-      if (failures >= MAX_RECLAIM_RETRIES) {
-        rc.mem[N_KSWAPD_GIVEUPS]!++;
-        break;
-      }
-    }
-  }
+ * passes in a row that reclaim nothing it gives up until woken again (kswapd.ts has its machine). Run one per
+ * node: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`. */
+export function kswapd(ctx: TaskContext): Generator<TaskOp, void, number> {
+  return runKswapd(ctx, reclaimOf(ctx), scanNs);
 }

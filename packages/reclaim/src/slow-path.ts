@@ -1,0 +1,104 @@
+// slow-path: __alloc_pages_slowpath from the first answer that the caller may reclaim, as an XState machine
+// (kernel-facts §4): a direct-reclaim pass of 32 pages, a retry; a drain of every CPU's list, a retry;
+// __GFP_NORETRY fails there; should_reclaim_retry's 16 passes without progress; then __GFP_RETRY_MAYFAIL fails, and
+// everyone else asks the OOM killer (a __GFP_NOFAIL caller goes on even when it finds no victim). The machine ends
+// in `granted` or `failed`; its steps run in the allocating task's context.
+import { parkOp, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
+import type { GfpMask } from '@faultline/gfp';
+import { __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL } from '@faultline/gfp';
+import { setup } from 'xstate';
+import { K_DRAIN, K_OOM, K_RECLAIM, T_ALLOC_RETRIES, T_DIRECT_PASSES, T_DIRECT_RECLAIMED, T_OOM_REQUESTS } from './layout.js';
+import type { ReclaimCpu } from './reclaim-cpu.js';
+
+/** SWAP_CLUSTER_MAX: pages a reclaim pass aims for. */
+export const SWAP_CLUSTER_MAX = 32;
+/** MAX_RECLAIM_RETRIES: passes without progress before the OOM path. */
+export const MAX_RECLAIM_RETRIES = 16;
+
+export type SlowCtx = Pick<TaskContext, 'cpu' | 'id' | 'now' | 'alloc' | 'compute' | 'free' | 'sleep'>;
+
+/** One run of the slow path: the caller, its mask, and what the steps found. */
+export interface SlowRun {
+  readonly ctx: SlowCtx;
+  readonly rc: ReclaimCpu;
+  readonly maskArg: string | GfpMask;
+  readonly mask: number;
+  readonly order: number;
+  /** The last allocation's answer: a pfn, -1 or -2. */
+  result: number;
+  /** Pages the last reclaim pass freed. */
+  got: number;
+  noProgress: number;
+}
+
+export const slowPathMachine = setup({
+  types: { context: {} as SlowRun, input: {} as SlowRun, events: {} as { type: string } },
+  guards: {
+    noretry: ({ context }) => (context.mask & __GFP_NORETRY) !== 0,
+    retryMayfail: ({ context }) => (context.mask & __GFP_RETRY_MAYFAIL) !== 0 && (context.mask & __GFP_NOFAIL) === 0,
+    nofail: ({ context }) => (context.mask & __GFP_NOFAIL) !== 0,
+  },
+}).createMachine({
+  id: 'alloc-slowpath', initial: 'reclaim', context: ({ input }) => input,
+  states: {
+    reclaim: { meta: { step: 'directReclaim' }, on: { done: 'retry' } },
+    retry: { meta: { step: 'allocate' }, on: { granted: 'granted', failed: 'failed', mayReclaim: 'drain' } },
+    drain: { meta: { step: 'drainAll' }, on: { done: 'retryDrained' } },
+    retryDrained: { meta: { step: 'allocate' }, on: { granted: 'granted', failed: 'failed', mayReclaim: [{ guard: 'noretry', target: 'failed' }, { target: 'judge' }] } },
+    judge: { meta: { step: 'shouldRetry' }, on: { retry: 'reclaim', exhausted: [{ guard: 'retryMayfail', target: 'failed' }, { target: 'oom' }] } },
+    oom: { meta: { step: 'oomKill' }, on: { killed: 'reclaim', none: [{ guard: 'nofail', target: 'reclaim' }, { target: 'failed' }] } },
+    granted: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});
+
+/** A request to the commit; the task parks until its answer. */
+export function* ask(rc: ReclaimCpu, taskId: number, kind: number, a: number, b: number, why: string): Generator<TaskOp, number, number> {
+  rc.request(taskId, kind, a, b);
+  return yield parkOp(why);
+}
+
+/** One reclaim pass by this task: scan (its cost in simulated time), then the commit frees what it found. */
+export function* reclaimPassOf(ctx: Pick<SlowCtx, 'id' | 'compute'>, rc: ReclaimCpu, scanNsPerPage: number, nr = SWAP_CLUSTER_MAX, kswapd = false): Generator<TaskOp, number, number> {
+  yield ctx.compute(nr * scanNsPerPage);
+  return yield* ask(rc, ctx.id, K_RECLAIM, nr, kswapd ? 1 : 0, kswapd ? 'kswapd reclaim pass' : 'direct reclaim pass');
+}
+
+export function slowPathSteps(scanNsPerPage: () => number): Record<string, MachineStep<SlowRun>> {
+  return {
+    *directReclaim(s) {
+      const got = yield* reclaimPassOf(s.ctx, s.rc, scanNsPerPage());
+      const m = s.rc.mem;
+      m[s.rc.taskCounter(s.ctx.id, T_DIRECT_PASSES)]!++;
+      m[s.rc.taskCounter(s.ctx.id, T_DIRECT_RECLAIMED)]! += got;
+      s.got = got;
+      return 'done';
+    },
+    *allocate(s) {
+      s.rc.mem[s.rc.taskCounter(s.ctx.id, T_ALLOC_RETRIES)]!++;
+      s.result = yield s.ctx.alloc(s.maskArg, s.order);
+      return s.result >= 0 ? 'granted' : s.result === -1 ? 'failed' : 'mayReclaim';
+    },
+    *drainAll(s) {
+      // The reclaimed pages sit on per-CPU lists, outside the free count: drain them all.
+      yield* ask(s.rc, s.ctx.id, K_DRAIN, 0, 0, 'drain_all_pages');
+      return 'done';
+    },
+    *shouldRetry(s) {
+      s.noProgress = s.got > 0 ? 0 : s.noProgress + 1;
+      return s.noProgress < MAX_RECLAIM_RETRIES ? 'retry' : 'exhausted';
+    },
+    *oomKill(s) {
+      s.rc.mem[s.rc.taskCounter(s.ctx.id, T_OOM_REQUESTS)]!++;
+      const victim = yield* ask(s.rc, s.ctx.id, K_OOM, 0, 0, 'the OOM killer');
+      s.noProgress = 0;
+      return victim >= 0 ? 'killed' : 'none';
+    },
+  };
+}
+
+export const SLOW_PATH_GUARDS: Readonly<Record<string, MachineGuard<SlowRun>>> = {
+  noretry: (s) => (s.mask & __GFP_NORETRY) !== 0,
+  retryMayfail: (s) => (s.mask & __GFP_RETRY_MAYFAIL) !== 0 && (s.mask & __GFP_NOFAIL) === 0,
+  nofail: (s) => (s.mask & __GFP_NOFAIL) !== 0,
+};
