@@ -51,16 +51,17 @@ export function groupFaults(r: RunResult, g: TaskGroup): { faults: number; fault
   return { faults: sum('faults'), faultNs: sum('faultNs'), aborted: sum('speculativeAborted'), fellBack: sum('fellBack'), speculative: sum('speculativeDone'), tablePages: sum('tablePages') };
 }
 
-/** The machine's side of a run: time the zone spent below min and between min and low, pages granted from the
- * emergency reserves (below min, by ALLOC_HIGH/HARDER/OOM callers), grace-period durations and the largest RCU
- * callback backlog on one CPU. */
+/** The machine's side of a run: time the zone spent below min and between min and low, pages granted out of the
+ * reserves below min (callers with reserve access: GFP_ATOMIC, __GFP_HIGH, OOM victims) and with no watermarks at
+ * all (PF_MEMALLOC, __GFP_MEMALLOC), grace-period durations and the largest RCU callback backlog on one CPU. */
 export function systemFigures(r: RunResult): Record<string, number> {
   const band = reclaimOf(r).timeline?.timeInBandNs;
   const rcu = r.modules.rcu as RcuReport | undefined;
   return {
     'time below min (ms)': (band?.belowMin ?? NaN) / 1e6,
     'time min..low (ms)': (band?.minToLow ?? NaN) / 1e6,
-    'emergency reserve pages': r.owners.reduce((s, o) => s + (o.grantsEmergency ?? 0), 0),
+    'reserve pages (below min)': r.owners.reduce((s, o) => s + (o.pagesGrantedBelowMin ?? 0), 0),
+    'no-watermark pages': r.owners.reduce((s, o) => s + (o.grantsEmergency ?? 0), 0),
     'grace period p50 (ms)': (rcu?.gpDurationNs.p50 ?? NaN) / 1e6,
     'grace period max (ms)': (rcu?.gpDurationNs.max ?? NaN) / 1e6,
     'RCU callback backlog max': rcu?.backlogMax ?? NaN,
