@@ -41,3 +41,15 @@ export function addAccountRows(into: AccountRow, from: AccountRow): AccountRow {
   }
   return into;
 }
+
+/** An owner's counters summed over the CPUs' rows of `acct` (each CPU's row holds every owner's counters). */
+export function sumAccountRows(acct: Float64Array, cpuStrideF64: number, cpus: number, owner: number): AccountRow {
+  const total = emptyAccountRow();
+  for (let cpu = 0; cpu < cpus; cpu++) {
+    const base = cpu * cpuStrideF64 + owner * ACCOUNT_COUNTER_COUNT;
+    const row = emptyAccountRow();
+    ACCOUNT_COUNTERS.forEach((name, i) => (row[name] = acct[base + i]!));
+    addAccountRows(total, row);
+  }
+  return total;
+}

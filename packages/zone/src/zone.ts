@@ -7,7 +7,7 @@ import { __GFP_ACCOUNT, parseGfp, planAllocation, type AllocContext, type GfpMas
 import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
 import { BuddyArea } from './buddy.js';
 import { resolveZoneConfig, type ZoneConfig, type ZoneOptions } from './config.js';
-import { ACCOUNT_COUNTER_COUNT, ACCOUNT_COUNTERS, ACCOUNT_MIN_COUNTERS, ACCT, addAccountRows, emptyAccountRow, type AccountRow } from './counters.js';
+import { ACCOUNT_COUNTER_COUNT, ACCOUNT_MIN_COUNTERS, ACCT, sumAccountRows, type AccountRow } from './counters.js';
 import { BadFreeError, DoubleFreeError, ZoneConfigError } from './errors.js';
 import {
   CPU_BATCH, CPU_COUNT, CPU_DRAINS, CPU_FREE_DELTA, CPU_HIGH, CPU_REFILLS, H_KSWAPD_WAKE_SEQ, H_KSWAPD_WAKES,
@@ -198,24 +198,13 @@ export class Zone {
   /** Pages charged to an owner's memcg now: __GFP_ACCOUNT pages granted minus those freed, over every CPU. Exact
    * between windows; during one, only this CPU's own changes are current. */
   chargedPages(owner: number): number {
-    let n = 0;
-    for (let cpu = 0; cpu < this.config.cpus; cpu++) {
-      const base = this.acctIndex(cpu, owner);
-      n += this.acct[base + ACCT.pagesCharged]! - this.acct[base + ACCT.pagesUncharged]!;
-    }
-    return n;
+    const row = this.accountOf(owner);
+    return row.pagesCharged - row.pagesUncharged;
   }
 
   /** An owner's counters summed over CPUs. */
   accountOf(owner: number): AccountRow {
-    const total = emptyAccountRow();
-    for (let cpu = 0; cpu < this.config.cpus; cpu++) {
-      const base = this.acctIndex(cpu, owner);
-      const row = emptyAccountRow();
-      ACCOUNT_COUNTERS.forEach((name, i) => (row[name] = this.acct[base + i]!));
-      addAccountRows(total, row);
-    }
-    return total;
+    return sumAccountRows(this.acct, this.config.layout.accountCpuStrideF64, this.config.cpus, owner);
   }
 
   counts(): ZoneCounts {
@@ -451,11 +440,7 @@ export class Zone {
 
   freeLists(): number[][] {
     zoneLock(this.a);
-    try {
-      return this.buddy.freeLists();
-    } finally {
-      zoneUnlock(this.a);
-    }
+    try { return this.buddy.freeLists(); } finally { zoneUnlock(this.a); }
   }
 
   pcpList(cpu: number): number[] {
