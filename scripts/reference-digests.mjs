@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// reference-digests: the digest of a short run of every scenario under every policy (4 CPUs, 1 worker, seed 'ref',
+// 8 ms). Run it before and after a refactor that should not change behaviour, and diff the two outputs.
+// Usage (after a build): node scripts/reference-digests.mjs > before.txt
+import { runSimulation } from '../packages/engine/dist/index.js';
+import { POLICIES, SCENARIOS } from '../packages/scenarios/dist/index.js';
+
+for (const s of SCENARIOS) {
+  for (const policy of POLICIES) {
+    const r = await runSimulation(s.build({ policy, cpus: 4, workers: 1, seed: 'ref', duration: '8ms' }));
+    console.log(s.name, policy, r.digest.slice(0, 16), r.error?.message ?? '');
+  }
+}
