@@ -13,7 +13,7 @@ export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCoun
 export { TaskError } from './task.js';
 export { actorTask, fromTaskGenerator, SimulatedTaskClock, TASK_RESULT } from './task-actor.js';
 export type { TaskActorApi, TaskActorInput, TaskResultEvent } from './task-actor.js';
-export { compileMachine, checkMachine, runMachine, nextState, MACHINE_MAX_TRANSITIONS } from './kernel-machine.js';
+export { compileMachine, checkMachine, runMachine, nextState, machineGuards, MACHINE_MAX_TRANSITIONS } from './kernel-machine.js';
 export type { CompiledMachine, MachineStep, MachineGuard } from './kernel-machine.js';
 export { crossCheckMachine } from './kernel-machine-check.js';
 export type { CrossCheckOptions, CrossCheckReport } from './kernel-machine-check.js';

@@ -83,6 +83,18 @@ export function compileMachine(machine: AnyStateMachine): CompiledMachine {
   return { id, initial: index.get(initial.key)!, states, steps, guards };
 }
 
+/** The guards a machine was given in XState (setup({ guards })), as the stepper calls them: one definition for
+ * both. Guards with parameters are not supported (compileMachine refuses them). */
+export function machineGuards<C>(machine: AnyStateMachine): Record<string, MachineGuard<C>> {
+  const impl = (machine.implementations.guards ?? {}) as Record<string, unknown>;
+  const out: Record<string, MachineGuard<C>> = {};
+  for (const [name, fn] of Object.entries(impl)) {
+    if (typeof fn !== 'function') continue;
+    out[name] = (ctx, event) => Boolean((fn as (a: { context: C; event: { type: string } }, p: undefined) => unknown)({ context: ctx, event: { type: event } }, undefined));
+  }
+  return out;
+}
+
 /** Check that every step and guard the machine names is implemented. */
 export function checkMachine<C>(m: CompiledMachine, steps: Readonly<Record<string, MachineStep<C>>>, guards: Readonly<Record<string, MachineGuard<C>>>): void {
   const missingSteps = [...m.steps].filter((s) => typeof steps[s] !== 'function');

@@ -10,12 +10,16 @@
 //   spf-fallback          speculative only when every level exists; otherwise the classic path.
 //   per-vma-lock          the VMA found under RCU (and, in the kernel, read-locked); tables and page with sleeping
 //                         masks outside RCU; a writer means the classic path.
+import { machineGuards, type MachineGuard } from '@faultline/engine';
 import { setup } from 'xstate';
 import type { FaultRun } from './fault-steps.js';
 
 const machine = setup({
   types: { context: {} as FaultRun, input: {} as FaultRun, events: {} as { type: string } },
-  guards: { retried: ({ context }) => context.retries > 0 },
+  guards: {
+    /** The fault already reclaimed and retried once. */
+    retried: ({ context }) => context.retries > 0,
+  },
 });
 
 /** The classic path, from taking mmap_lock ('lock') to a final state. */
@@ -100,6 +104,9 @@ export const perVmaLockMachine = machine.createMachine({
     ...FALL_BACK, ...CLASSIC_STATES,
   },
 });
+
+/** The guards every built-in fault machine may use (they share one setup), as the stepper calls them. */
+export const FAULT_GUARDS: Readonly<Record<string, MachineGuard<FaultRun>>> = machineGuards(classicMachine);
 
 export const BUILTIN_MACHINES = {
   classic: classicMachine,

@@ -2,7 +2,7 @@
 // operations run in the faulting task's context, returning the event its state's transitions choose from. A run of
 // the handler carries a little state from step to step (FaultRun): whether the fault is still speculative, the
 // sequence count it read, how often it retried. Users' machines may use these steps and add their own.
-import type { MachineGuard, MachineStep, TaskOp } from '@faultline/engine';
+import type { MachineStep, TaskOp } from '@faultline/engine';
 import { rcuReadLock, rcuReadUnlock } from '@faultline/rcu';
 import { allocPages, reclaimPass } from '@faultline/reclaim';
 import { FILE_PAGE_PFN, T_CLASSIC, T_FELL_BACK, T_FILE_PAGES, T_PAGES, T_RETRIED, T_SPEC_DONE, T_TABLE_FAILS, T_TABLES } from './layout.js';
@@ -144,9 +144,4 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     r.f.count(T_SPEC_DONE);
     return 'done';
   },
-};
-
-export const FAULT_GUARDS: Readonly<Record<string, MachineGuard<FaultRun>>> = {
-  /** The fault already reclaimed and retried once. */
-  retried: (r) => r.retries > 0,
 };

@@ -8,8 +8,8 @@ export {
   FAULT_ENDS, GFP_PGTABLE_USER, GFP_DATA_PAGE, GFP_SPF_NOWAIT, GFP_SPF_NOMEMALLOC, REFAULT_NS,
 } from './policies.js';
 export type { FaultContext, FaultPolicy, FaultMachinePolicy } from './policies.js';
-export { BUILTIN_MACHINES, classicMachine, spfNowaitMachine, spfNomemallocRetryMachine, spfFallbackMachine, perVmaLockMachine } from './fault-machines.js';
-export { FAULT_STEPS, FAULT_GUARDS, TABLE_LEVELS } from './fault-steps.js';
+export { BUILTIN_MACHINES, FAULT_GUARDS, classicMachine, spfNowaitMachine, spfNomemallocRetryMachine, spfFallbackMachine, perVmaLockMachine } from './fault-machines.js';
+export { FAULT_STEPS, TABLE_LEVELS } from './fault-steps.js';
 export type { FaultRun } from './fault-steps.js';
 export { LEVEL_PUD, LEVEL_PMD, LEVEL_PTE, LEVEL_PAGE, LEVEL_NAMES, pageTableKey } from './page-table.js';
 export { TASK_COUNTERS } from './layout.js';

@@ -4,10 +4,10 @@
 // stepped by the engine's runMachine. A user's policy is either a machine of their own - `{ machine, steps?,
 // guards? }`, or just the machine, using the built-in steps and adding theirs - or a generator function of the
 // FaultContext.
-import { checkMachine, compileMachine, runMachine, type KernelPath, type MachineGuard, type MachineStep, type TaskContext } from '@faultline/engine';
+import { checkMachine, compileMachine, machineGuards, runMachine, type KernelPath, type MachineGuard, type MachineStep, type TaskContext } from '@faultline/engine';
 import type { AnyStateMachine } from 'xstate';
-import { BUILTIN_MACHINES } from './fault-machines.js';
-import { FAULT_GUARDS, FAULT_STEPS, newFaultRun, type FaultRun } from './fault-steps.js';
+import { BUILTIN_MACHINES, FAULT_GUARDS } from './fault-machines.js';
+import { FAULT_STEPS, newFaultRun, type FaultRun } from './fault-steps.js';
 import { T_FAULT_OOM, T_SEGV } from './layout.js';
 
 export { GFP_DATA_PAGE, GFP_PGTABLE_USER, GFP_SPF_NOMEMALLOC, GFP_SPF_NOWAIT, REFAULT_NS } from './fault-steps.js';
@@ -43,7 +43,8 @@ export interface FaultContext {
 export type FaultPolicy = (f: FaultContext) => KernelPath;
 /** How a fault can end: the machines' final states. */
 export const FAULT_ENDS = ['mapped', 'segv', 'oom'] as const;
-/** A policy as an XState machine: its steps and guards are added to (and may replace) the built-in ones. */
+/** A policy as an XState machine: its steps and guards (here, or given to XState's setup) are added to, and may
+ * replace, the built-in ones. */
 export interface FaultMachinePolicy {
   readonly machine: AnyStateMachine;
   readonly steps?: Readonly<Record<string, MachineStep<FaultRun>>>;
@@ -55,7 +56,7 @@ export function machinePolicy(p: FaultMachinePolicy | AnyStateMachine): FaultPol
   const spec: FaultMachinePolicy = 'root' in p ? { machine: p } : p;
   const compiled = compileMachine(spec.machine);
   const steps = { ...FAULT_STEPS, ...spec.steps };
-  const guards = { ...FAULT_GUARDS, ...spec.guards };
+  const guards = { ...FAULT_GUARDS, ...machineGuards<FaultRun>(spec.machine), ...spec.guards };
   checkMachine(compiled, steps, guards);
   const finals = compiled.states.filter((st) => st.final).map((st) => st.name);
   const unknown = finals.filter((n) => !(FAULT_ENDS as readonly string[]).includes(n));

@@ -2,7 +2,7 @@
 // allocator wakes it (below low), reclaims 32 pages a pass until free memory is at or above high, and sleeps again;
 // after 16 passes in a row that free nothing it gives up until woken again. Run one per node as a task:
 // `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`.
-import { compileMachine, parkOp, runMachine, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
+import { compileMachine, machineGuards, parkOp, runMachine, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
 import { setup } from 'xstate';
 import { N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES } from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
@@ -52,9 +52,8 @@ export function kswapdSteps(scanNsPerPage: () => number): Record<string, Machine
   };
 }
 
-export const KSWAPD_GUARDS: Readonly<Record<string, MachineGuard<KswapdRun>>> = {
-  givingUp: (k) => k.failures >= MAX_RECLAIM_RETRIES,
-};
+/** The machine's guards, as the stepper calls them. */
+export const KSWAPD_GUARDS: Readonly<Record<string, MachineGuard<KswapdRun>>> = machineGuards(kswapdMachine);
 
 const compiled = compileMachine(kswapdMachine);
 

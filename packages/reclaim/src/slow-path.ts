@@ -3,7 +3,7 @@
 // __GFP_NORETRY fails there; should_reclaim_retry's 16 passes without progress; then __GFP_RETRY_MAYFAIL fails, and
 // everyone else asks the OOM killer (a __GFP_NOFAIL caller goes on even when it finds no victim). The machine ends
 // in `granted` or `failed`; its steps run in the allocating task's context.
-import { parkOp, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
+import { machineGuards, parkOp, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
 import type { GfpMask } from '@faultline/gfp';
 import { __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL } from '@faultline/gfp';
 import { setup } from 'xstate';
@@ -97,8 +97,5 @@ export function slowPathSteps(scanNsPerPage: () => number): Record<string, Machi
   };
 }
 
-export const SLOW_PATH_GUARDS: Readonly<Record<string, MachineGuard<SlowRun>>> = {
-  noretry: (s) => (s.mask & __GFP_NORETRY) !== 0,
-  retryMayfail: (s) => (s.mask & __GFP_RETRY_MAYFAIL) !== 0 && (s.mask & __GFP_NOFAIL) === 0,
-  nofail: (s) => (s.mask & __GFP_NOFAIL) !== 0,
-};
+/** The machine's guards, as the stepper calls them. */
+export const SLOW_PATH_GUARDS: Readonly<Record<string, MachineGuard<SlowRun>>> = machineGuards(slowPathMachine);
