@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // bench: run every package's benchmark in turn (plain scripts that print their figures beside the limits measured
-// in the same run). Usage: node scripts/bench.mjs [name ...]; names: zone, engine.
+// in the same run). Usage: node scripts/bench.mjs [name ...]; names: zone, engine, scenarios.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCHES = {
   zone: 'packages/zone/bench/alloc-free.mjs',
   engine: 'packages/engine/bench/engine-scaling.mjs',
+  scenarios: 'packages/scenarios/bench/scenario-rate.mjs',
 };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of wanted) {
