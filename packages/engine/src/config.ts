@@ -3,7 +3,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { KERNEL_BEHAVIOURS, KERNEL_DEFAULT, type KernelBehaviour } from '@faultline/gfp';
-import { COSTS_DEFAULT, type Costs } from './costs.js';
+import { COSTS_DEFAULT, schedTunableFactor, type Costs } from './costs.js';
 import { LOCK_KINDS, type LockSpec } from './locks.js';
 import { parseDurationNs } from './time.js';
 
@@ -152,7 +152,12 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     windowNs,
     memoryPages: (o.memoryMiB * 1024) / 4,
     kernel: o.kernel,
-    costs: { ...COSTS_DEFAULT, ...(o.costs as Partial<Costs>) },
+    costs: {
+      ...COSTS_DEFAULT,
+      wakeupGranularityNs: COSTS_DEFAULT.wakeupGranularityNs * schedTunableFactor(o.cpus),
+      sleeperCreditNs: COSTS_DEFAULT.sleeperCreditNs * schedTunableFactor(o.cpus),
+      ...(o.costs as Partial<Costs>),
+    },
     ringSlots: o.ringSlots,
     tasks,
     locks,

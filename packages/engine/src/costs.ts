@@ -6,6 +6,12 @@ export interface Costs {
   readonly contextSwitchNs: number;
   /** How long a task may compute before it is preempted in favour of a waiting one. */
   readonly timeSliceNs: number;
+  /** CFS: a waking task preempts the running one when that one's vruntime is this much ahead of it
+   * (sysctl_sched_wakeup_granularity, 1 ms x (1 + log2 CPUs, at most 8 CPUs) unless set). */
+  readonly wakeupGranularityNs: number;
+  /** CFS: a task waking from a sleep is placed this far behind min_vruntime at most (sched_latency / 2 with
+   * GENTLE_FAIR_SLEEPERS, 3 ms x the same factor unless set). */
+  readonly sleeperCreditNs: number;
   /** An allocation served from the CPU's list or failed at the watermark check. */
   readonly allocNs: number;
   readonly freeNs: number;
@@ -27,6 +33,8 @@ export interface Costs {
 export const COSTS_DEFAULT: Costs = {
   contextSwitchNs: 2_000,
   timeSliceNs: 3_000_000,
+  wakeupGranularityNs: 1_000_000,
+  sleeperCreditNs: 3_000_000,
   allocNs: 150,
   freeNs: 80,
   sendNs: 300,
@@ -38,3 +46,8 @@ export const COSTS_DEFAULT: Costs = {
   rwsemHandoffNs: 4_000_000,
   touchNs: 5,
 };
+
+/** sysctl_sched_tunable_scaling (logarithmic): CFS's latency tunables grow with the CPU count, up to 8 CPUs. */
+export function schedTunableFactor(cpus: number): number {
+  return 1 + Math.floor(Math.log2(Math.min(Math.max(cpus, 1), 8)));
+}

@@ -92,7 +92,7 @@ export class SimCpu extends CpuScheduler {
       throw new TaskError(p.name, p.id, this.id, 0, `failed to start: ${(e as Error).message}`);
     }
     const task: Task = {
-      id: p.id, name: p.name, ctx, iter, stack: [], stats, computeLeftNs: 0, sliceLeftNs: this.costs.timeSliceNs, pendingResult: 0,
+      id: p.id, name: p.name, ctx, iter, stack: [], stats, computeLeftNs: 0, sliceLeftNs: this.costs.timeSliceNs, vruntimeNs: 0, pendingResult: 0,
       blockedSinceNs: 0, waitingFor: '', zoneWaitSinceNs: 0, zoneWaitMask: '', held: [], lockWait: null, inKernel: false,
     };
     this.tasks.push(task);

@@ -1,6 +1,10 @@
-// scheduler: a CPU's run queue and time accounting. FIFO run queue; a context switch costs contextSwitchNs when the
-// task changes; a computing task is preempted at the end of its time slice when another waits; the CPU idles when
-// nothing is runnable. Kernel modules hear of context switches and idle here. Busy and idle time are charged as
+// scheduler: a CPU's run queue and time accounting, after CFS (kernel/sched/fair.c). Each task's virtual runtime
+// is the CPU time it used; the runnable task with the least runs next (ties in queue order). A task that wakes is
+// placed no further back than the CPU's min_vruntime less the sleeper credit (GENTLE_FAIR_SLEEPERS), and it
+// preempts the running task when that one's vruntime is ahead of it by more than the wakeup granularity (the
+// preemption takes effect at the running task's next compute boundary). A computing task is also preempted at the
+// end of its time slice when another waits. A context switch costs contextSwitchNs when the task changes; the CPU
+// idles when nothing is runnable. Kernel modules hear of context switches and idle here. Busy and idle time are charged as
 // simulated time advances. The operations tasks run are in cpu.ts, which builds on this.
 import type { Costs } from './costs.js';
 import { TraceHash } from './digest.js';
@@ -25,6 +29,8 @@ export interface Task {
   readonly stats: TaskStats;
   computeLeftNs: number;
   sliceLeftNs: number;
+  /** CFS's vruntime: CPU time used, moved forward when it wakes from a long sleep. */
+  vruntimeNs: number;
   pendingResult: number;
   blockedSinceNs: number;
   waitingFor: string;
@@ -49,8 +55,9 @@ export class CpuScheduler {
   readonly stats: CpuStats;
   nowNs = 0;
   protected readonly tasks: Task[] = [];
+  /** Runnable tasks in the order they were queued; dispatch takes the one with the least vruntime. */
   protected readonly runq: Task[] = [];
-  protected runqHead = 0;
+  protected minVruntimeNs = 0;
   protected current: Task | null = null;
   protected lastRan: Task | null = null;
   protected dispatchQueued = false;
@@ -83,6 +90,7 @@ export class CpuScheduler {
     else {
       this.stats.busyNs += t - this.nowNs;
       cur.stats.runNs += t - this.nowNs;
+      cur.vruntimeNs += t - this.nowNs;
       if (cur.stats.state === 'spinning') this.stats.spinNs += t - this.nowNs;
     }
     this.nowNs = t;
@@ -111,23 +119,24 @@ export class CpuScheduler {
 
   protected dispatch(): void {
     if (this.current !== null) return;
-    if (this.runqHead >= this.runq.length) {
+    let best = -1;
+    for (let i = 0; i < this.runq.length; i++) {
+      const c = this.runq[i]!;
+      if (isEnded(c)) { // killed while it waited in the run queue
+        this.runq.splice(i--, 1);
+        continue;
+      }
+      if (best < 0 || c.vruntimeNs < this.runq[best]!.vruntimeNs) best = i;
+    }
+    if (best < 0) {
       if (!this.idleNotified) {
         this.idleNotified = true;
         for (const h of this.hooks) h.idle?.(this.nowNs);
       }
       return;
     }
-    const t = this.runq[this.runqHead++]!;
-    if (isEnded(t)) {
-      // Killed while it waited in the run queue.
-      this.queueDispatch();
-      return;
-    }
-    if (this.runqHead > 1024 && this.runqHead * 2 > this.runq.length) {
-      this.runq.splice(0, this.runqHead);
-      this.runqHead = 0;
-    }
+    const t = this.runq.splice(best, 1)[0]!;
+    if (t.vruntimeNs > this.minVruntimeNs) this.minVruntimeNs = t.vruntimeNs; // it was the leftmost
     const switched = this.lastRan !== null && this.lastRan !== t;
     if (switched) this.stats.contextSwitches++;
     if (switched || this.idleNotified) for (const h of this.hooks) h.contextSwitch?.(this.idleNotified ? -1 : this.lastRan!.id, t.id, this.nowNs);
@@ -139,14 +148,28 @@ export class CpuScheduler {
     this.heap.push(this.nowNs + (switched ? this.costs.contextSwitchNs : 0), EV_RUN, t.id, t.pendingResult);
   }
 
+  /** The least vruntime among the queued tasks, or `dflt` if none is queued. */
+  private leftmostVruntime(dflt: number): number {
+    let m = dflt;
+    for (const c of this.runq) if (!isEnded(c) && c.vruntimeNs < m) m = c.vruntimeNs;
+    return m;
+  }
+
   protected wake(t: Task, result: number): void {
     if (isEnded(t)) return;
     t.stats.blockedNs += this.nowNs - t.blockedSinceNs;
     t.waitingFor = '';
     t.pendingResult = result;
     t.stats.state = 'runnable';
+    // update_min_vruntime, then place_entity: a sleeper comes back at most the sleeper credit behind.
+    const cur = this.current;
+    const floor = this.leftmostVruntime(cur !== null ? cur.vruntimeNs : Infinity);
+    if (floor !== Infinity && floor > this.minVruntimeNs) this.minVruntimeNs = floor;
+    const placed = this.minVruntimeNs - this.costs.sleeperCreditNs;
+    if (t.vruntimeNs < placed) t.vruntimeNs = placed;
     this.runq.push(t);
-    if (this.current === null) this.queueDispatch();
+    if (cur === null) this.queueDispatch();
+    else if (cur.vruntimeNs - t.vruntimeNs > this.costs.wakeupGranularityNs) cur.sliceLeftNs = 0; // check_preempt_wakeup
   }
 
   protected block(t: Task, state: TaskStats['state'], waitingFor: string): void {
@@ -158,7 +181,7 @@ export class CpuScheduler {
   }
 
   protected preemptOrContinue(t: Task): boolean {
-    if (this.runqHead < this.runq.length) {
+    if (this.runq.length > 0) {
       t.stats.state = 'runnable';
       this.runq.push(t);
       this.current = null;

@@ -22,6 +22,9 @@ export const RCU_DEFAULTS = {
   fqsIntervalNs: 3_000_000,
   blimit: 10,
   qhimark: 10_000,
+  qlowmark: 100,
+  /** rcu_divisor: a batch is at least the ready callbacks / 2^7. */
+  divisor: 7,
 } as const;
 
 /** This worker's RcuCpu per simulated CPU it hosts. */
@@ -48,6 +51,8 @@ const argsSchema = z.object({
   fqsIntervalNs: z.number().int().min(1_000).default(RCU_DEFAULTS.fqsIntervalNs),
   blimit: z.number().int().min(1).default(RCU_DEFAULTS.blimit),
   qhimark: z.number().int().min(1).default(RCU_DEFAULTS.qhimark),
+  qlowmark: z.number().int().min(0).default(RCU_DEFAULTS.qlowmark),
+  divisor: z.number().int().min(0).max(30).default(RCU_DEFAULTS.divisor),
   /** For testing the checker: report quiescent states even inside read-side sections. Breaks RCU on purpose. */
   brokenIgnoreReaders: z.boolean().default(false),
 }).strict();

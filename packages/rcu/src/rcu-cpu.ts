@@ -4,8 +4,8 @@
 // force-quiescent-state scan picks up (the kernel's dynticks). A quiescent state counts for grace period g only if
 // no task on this CPU is still inside a read-side section it entered before the CPU learnt of g (preempted readers
 // block the GP, as in preemptible RCU). Sleeping inside a read-side section fails the task.
-// Callbacks are queued for the first GP that starts after them and invoked on this CPU, blimit at a time at each
-// window's start (all at once past qhimark), as rcu_do_batch does per softirq run.
+// Callbacks are queued for the first GP that starts after them and invoked on this CPU by the RCU softirq at each
+// window's start, in rcu_do_batch's batches (invokeReady says how many).
 import type { KernelCpu } from '@faultline/engine';
 import {
   C_BACKLOG, C_BACKLOG_MAX, C_CB_INVOKED, C_CB_QUEUED, C_IDLE_ENTRIES, C_IDLE_NOW, C_NEED_GP, C_PIPE0, C_QS_GP,
@@ -17,11 +17,20 @@ export interface RcuOptions {
   readonly tickNs: number;
   /** Callbacks invoked per batch (rcu_do_batch's blimit, 10). */
   readonly blimit: number;
-  /** Past this backlog every ready callback runs at once (qhimark, 10000). */
+  /** Past this backlog the batch limit rises to DEFAULT_MAX_RCU_BLIMIT (qhimark, 10000)... */
   readonly qhimark: number;
+  /** ... until the backlog is down to this (qlowmark, 100). */
+  readonly qlowmark: number;
+  /** A batch is at least the ready callbacks >> this (rcu_divisor, 7). */
+  readonly divisor: number;
   /** For testing the checker: report quiescent states even inside read-side sections. Breaks RCU on purpose. */
   readonly brokenIgnoreReaders: boolean;
 }
+
+/** The batch limit while a flood of callbacks is worked down (DEFAULT_MAX_RCU_BLIMIT). */
+export const DEFAULT_MAX_RCU_BLIMIT = 10_000;
+/** __do_softirq restarts a pending softirq this many times before it leaves the rest to ksoftirqd. */
+export const MAX_SOFTIRQ_RESTART = 10;
 
 interface Reader {
   nesting: number;
@@ -37,9 +46,12 @@ export class RcuCpu {
   private readonly callbacks: Array<{ target: number; fn: () => void }> = [];
   private cbHead = 0;
   private readonly base: number;
+  /** rdp->blimit: o.blimit, or DEFAULT_MAX_RCU_BLIMIT while a flood of callbacks is worked down. */
+  private blimit: number;
 
   constructor(readonly cpu: KernelCpu, private readonly mem: Int32Array, private readonly o: RcuOptions) {
     this.base = GLOBAL_I32 + cpu.cpu * CPU_STRIDE_I32;
+    this.blimit = o.blimit;
     const tick = () => {
       this.tick();
       cpu.timer(cpu.now() + o.tickNs, tick);
@@ -105,16 +117,29 @@ export class RcuCpu {
     const backlog = this.callbacks.length - this.cbHead;
     m[this.base + C_BACKLOG] = backlog;
     if (backlog > m[this.base + C_BACKLOG_MAX]!) m[this.base + C_BACKLOG_MAX] = backlog;
+    // __call_rcu_core: a flood of callbacks lifts the batch limit.
+    if (backlog > this.o.qhimark) this.blimit = DEFAULT_MAX_RCU_BLIMIT;
   }
 
-  /** Invoke ready callbacks: blimit of them, or all past qhimark. */
+  /**
+   * The RCU softirq: rcu_do_batch takes max(blimit, ready >> divisor) ready callbacks (on an idle CPU it goes on
+   * past that), and while ready ones remain the softirq is raised again and __do_softirq restarts, up to
+   * MAX_SOFTIRQ_RESTART times. Once the backlog is down to qlowmark the batch limit returns to blimit. Invocation
+   * costs no simulated CPU time (a model simplification: the kernel charges it to the softirq).
+   */
   invokeReady(): void {
-    const backlog = this.callbacks.length - this.cbHead;
-    let budget = backlog > this.o.qhimark ? backlog : this.o.blimit;
-    while (budget-- > 0 && this.cbHead < this.callbacks.length && this.callbacks[this.cbHead]!.target <= this.knownCompleted) {
-      const cb = this.callbacks[this.cbHead++]!;
-      this.mem[this.base + C_CB_INVOKED]!++;
-      cb.fn();
+    const idle = this.cpu.currentTask() === -1;
+    for (let run = 0; run <= MAX_SOFTIRQ_RESTART; run++) {
+      let ready = 0;
+      while (this.cbHead + ready < this.callbacks.length && this.callbacks[this.cbHead + ready]!.target <= this.knownCompleted) ready++;
+      if (ready === 0) break;
+      const bl = idle ? ready : Math.min(ready, Math.max(this.blimit, ready >> this.o.divisor));
+      for (let i = 0; i < bl; i++) {
+        const cb = this.callbacks[this.cbHead++]!;
+        this.mem[this.base + C_CB_INVOKED]!++;
+        cb.fn();
+      }
+      if (this.blimit >= DEFAULT_MAX_RCU_BLIMIT && this.callbacks.length - this.cbHead <= this.o.qlowmark) this.blimit = this.o.blimit;
     }
     if (this.cbHead > 1024 && this.cbHead * 2 > this.callbacks.length) {
       this.callbacks.splice(0, this.cbHead);
