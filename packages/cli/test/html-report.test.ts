@@ -97,4 +97,15 @@ describe('the HTML report in headless Chromium', () => {
     expect(html).toContain('faultline-1');
     expect(html).toContain('faultline-2');
   });
+
+  it('faultline run --task --html: charts what the run measured and says what it did not', async () => {
+    const file = join(dir, 'tasks.html');
+    const r = run('run', '--task', './examples/alloc-churn.ts', '--cpus', '2', '--duration', '2ms', '--html', file);
+    expect(r.status, r.stderr).toBe(0);
+    const d = await open(browser, file);
+    expect(d.errors).toEqual([]);
+    expect(d.titles).toEqual(['Who benefited: pages taken by each task group']);
+    expect(d.inked[0]).toBeGreaterThan(0.01);
+    expect(readFileSync(file, 'utf8')).toContain('alloc-churn');
+  });
 });

@@ -33,6 +33,15 @@ export const PAGE_SCRIPT = String.raw`
     return c;
   }
   function draw(where, title, note, config) {
+    // A chart with nothing to show (no reclaim module, no faults) says so instead of drawing empty axes.
+    const any = config.data.datasets.some((d) => d.data.some((v) => (typeof v === 'number' ? v : v && v.y) > 0));
+    if (!any) {
+      const p = document.createElement('p');
+      p.className = 'note empty';
+      p.textContent = title + ': nothing to show in this run (' + (where === 'faults' ? 'no page faults' : 'the run measured none; scenarios load the reclaim and mm modules that do') + ').';
+      document.getElementById(where).appendChild(p);
+      return;
+    }
     charts.push(new Chart(section(where, title, note), config));
   }
   const policies = [...new Set(D.runs.map((r) => r.policy))];
@@ -91,7 +100,7 @@ export const PAGE_SCRIPT = String.raw`
     policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length], data: groups.map((g) => groupMean(p, g, 'pagesTaken')) })), 'pages'));
 
   // Fault paths per policy.
-  if (D.runs.some((r) => PATHS.some((k) => r.faultPaths[k] > 0))) {
+  {
     draw('faults', 'Fault paths per policy', 'faults by the path they took, mean over seeds', bars(policies,
       PATHS.map((k, i) => ({ label: k, backgroundColor: PALETTE[i], data: policies.map((p) => mean(runsOf(p).map((r) => r.faultPaths[k]))) })),
       'faults', { x: { stacked: true }, y: { stacked: true } }));
