@@ -42,6 +42,14 @@ const FALL_BACK = {
   fallBack: { meta: { step: 'fellBack' }, on: { done: 'lock' } },
 };
 
+/** The speculative walk's start: no writer (else the classic path), rcu_read_lock, the VMA (else out of RCU and
+ * the classic path); then `next`. */
+const speculativeEntry = (next: string) => ({
+  writer: { on: { active: 'fallBack', clear: 'rcuLock' } },
+  rcuLock: { on: { done: 'vma' } },
+  vma: { on: { found: next, none: 'rcuUnlockFallBack' } },
+});
+
 /** A speculative fault with its tables: out of RCU, the data page, done. */
 const SPECULATIVE_PAGE = {
   rcuUnlockPage: { meta: { step: 'rcuUnlock' }, on: { done: 'page' } },
@@ -57,9 +65,7 @@ export const classicMachine = machine.createMachine({
 export const spfNowaitMachine = machine.createMachine({
   id: 'spf-nowait', initial: 'writer', context: ({ input }) => input,
   states: {
-    writer: { on: { active: 'fallBack', clear: 'rcuLock' } },
-    rcuLock: { on: { done: 'vma' } },
-    vma: { on: { found: 'tables', none: 'rcuUnlockFallBack' } },
+    ...speculativeEntry('tables'),
     tables: { meta: { step: 'tablesNowait' }, on: { ok: 'rcuUnlockPage', fail: 'rcuUnlockRefault' } },
     rcuUnlockRefault: { meta: { step: 'rcuUnlock' }, on: { done: 'refault' } },
     refault: { on: { done: 'writer' } },
@@ -70,9 +76,7 @@ export const spfNowaitMachine = machine.createMachine({
 export const spfNomemallocRetryMachine = machine.createMachine({
   id: 'spf-nomemalloc-retry', initial: 'writer', context: ({ input }) => input,
   states: {
-    writer: { on: { active: 'fallBack', clear: 'rcuLock' } },
-    rcuLock: { on: { done: 'vma' } },
-    vma: { on: { found: 'tables', none: 'rcuUnlockFallBack' } },
+    ...speculativeEntry('tables'),
     tables: { meta: { step: 'tablesNomemalloc' }, on: { ok: 'rcuUnlockPage', fail: 'rcuUnlockFailed' } },
     rcuUnlockFailed: { meta: { step: 'rcuUnlock' }, on: { done: [{ guard: 'retried', target: 'fallBack' }, { target: 'reclaim' }] } },
     reclaim: { on: { done: 'writer' } },
@@ -83,9 +87,7 @@ export const spfNomemallocRetryMachine = machine.createMachine({
 export const spfFallbackMachine = machine.createMachine({
   id: 'spf-fallback', initial: 'writer', context: ({ input }) => input,
   states: {
-    writer: { on: { active: 'fallBack', clear: 'rcuLock' } },
-    rcuLock: { on: { done: 'vma' } },
-    vma: { on: { found: 'levels', none: 'rcuUnlockFallBack' } },
+    ...speculativeEntry('levels'),
     levels: { on: { present: 'rcuUnlockPage', missing: 'rcuUnlockFallBack' } },
     ...SPECULATIVE_PAGE, ...FALL_BACK, ...CLASSIC_STATES,
   },

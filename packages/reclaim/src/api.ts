@@ -76,9 +76,10 @@ export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Pat
     const pfn = yield* allocSlow(ctx, maskArg, order);
     if (pfn < 0) return pfn;
     const rc = reclaimOf(ctx);
+    if (rc.groups.length === 0) return pfn; // no memcgs: nothing to charge
     const mask = maskOf(maskArg, rc);
     // __GFP_ACCOUNT: charge the task's memcg after the page is taken; a refused charge gives the page back.
-    if ((mask & __GFP_ACCOUNT) === 0 || rc.groups.length === 0 || (yield* chargePage(ctx, rc, mask, chargeSteps(ctx, rc), MAX_RECLAIM_RETRIES))) return pfn;
+    if ((mask & __GFP_ACCOUNT) === 0 || (yield* chargePage(ctx, rc, mask, chargeSteps(ctx, rc), MAX_RECLAIM_RETRIES))) return pfn;
     yield ctx.free(pfn);
     rc.mem[rc.taskCounter(ctx.id, T_ALLOC_FAILURES)]!++;
     return -1;
