@@ -9,7 +9,7 @@ import { ZW_ALLOC, ZW_FREE } from './layout.js';
 import { countResult } from './stats.js';
 import type { AllocCounts, TaskStats } from './task.js';
 
-/** The allocation waits for the commit: the task blocks until the window's end. */
+/** The allocation waits for the commit: the task spins on the zone lock until its grant. */
 export const MEM_DEFERRED = ALLOC_DEFERRED;
 
 export interface MemoryTask {
@@ -49,6 +49,7 @@ export class CpuMemory {
     const counts = this.allocCounts(t.stats, mask);
     const owner = t.id % this.zone.config.owners;
     const pfn = this.zone.alloc(this.cpu, plan, owner);
+    if (this.zone.outcome.kswapdWoken) this.ring.noteKswapdWake(nowNs);
     if (pfn === ALLOC_DEFERRED) {
       counts.deferred++;
       this.queue(nowNs, ZW_ALLOC, t.id, mask, order, owner);

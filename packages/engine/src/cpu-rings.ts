@@ -14,6 +14,7 @@ export class CpuRings {
   constructor(private readonly rings: Float64Array, private readonly layout: RunLayout, private readonly cpu: number) {
     this.outbox = layout.outboxOffset + cpu * layout.outboxStride;
     this.zoneWork = layout.zoneWorkOffset + cpu * layout.zoneWorkStride;
+    rings[layout.kswapdWakeOffset + cpu] = Infinity;
   }
 
   /** Queue zone work for the between-windows pass; false when the ring is full. */
@@ -30,6 +31,12 @@ export class CpuRings {
     r[s + ZW_RESULT] = 0;
     r[s + ZW_GRANT] = 0;
     return true;
+  }
+
+  /** An allocation woke kswapd at this time: keep the window's earliest. */
+  noteKswapdWake(timeNs: number): void {
+    const i = this.layout.kswapdWakeOffset + this.cpu;
+    if (timeNs < this.rings[i]!) this.rings[i] = timeNs;
   }
 
   /** Queue a message; false when the outbox is full. */
@@ -69,5 +76,6 @@ export class CpuRings {
   clear(): void {
     this.rings[this.outbox] = 0;
     this.rings[this.zoneWork] = 0;
+    this.rings[this.layout.kswapdWakeOffset + this.cpu] = Infinity;
   }
 }

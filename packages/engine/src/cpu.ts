@@ -3,6 +3,12 @@
 // shared but its own rings and its own per-CPU state in the zone. Work that needs another CPU, the zone lock or a
 // lock held elsewhere is logged in its rings and resolved between windows (see window-loop.ts). Kernel modules'
 // hooks (hooks.ts) are called at return to user space, faults and timers, and by the scheduler.
+//
+// Time: the CPU's clock is the time of the last event it ran; it is not pushed to the window's end. A task that
+// must wait on the CPU for a cross-CPU answer (spinning on the zone lock or a spinlock, or kernel work in its own
+// context that a module's commit answers) stalls the CPU: its clock stops there, and it resumes at the time the
+// commit computed for the answer, catching up in the next window before anything later runs. A sleeping waiter
+// (mutex, rwsem, a message, a module's wake) is woken at its answer's time, or at the CPU's clock if that is later.
 import type { Zone } from '@faultline/zone';
 import type { Costs } from './costs.js';
 import { CpuMemory, MEM_DEFERRED } from './cpu-memory.js';
@@ -31,6 +37,10 @@ export interface SimCpuInput {
 
 export class SimCpu extends CpuScheduler {
   error: TaskError | null = null;
+  /** The current task waits on this CPU for the commit's answer: nothing more runs here until it comes. */
+  stalled = false;
+  /** It stalled during the current round: the window runs again so it can catch up (window-loop.ts). */
+  stalledThisRound = false;
   private windowEndNs = 0;
   private readonly mailbox: number[] = [];
   private readonly recvWaiters: Task[] = [];
@@ -58,12 +68,16 @@ export class SimCpu extends CpuScheduler {
       cpu: this.id, cpus: this.x.cpus, seed: this.x.seed,
       now: () => this.nowNs,
       currentTask: () => this.current?.id ?? -1,
-      wake: (taskId, value) => {
+      wake: (taskId, value, atNs) => {
         const t = this.task(taskId);
         if (t?.id === taskId && isEnded(t)) return; // killed while it waited
         if (t?.id !== taskId || t.stats.state !== 'blocked-kernel') throw new Error(`wake(${taskId}): no task of cpu ${this.id} parked with that number`);
-        t.stats.state = 'sleeping'; // woken: no second wake may find it parked
-        this.heap.push(this.nowNs, EV_WAKE, taskId, value);
+        const at = atNs === undefined || !(atNs > this.nowNs) ? this.nowNs : atNs;
+        if (this.current === t) this.resumeStalled(t, at, value); // it kept the CPU (a stalling park)
+        else {
+          t.stats.state = 'sleeping'; // woken: no second wake may find it parked
+          this.heap.push(at, EV_WAKE, taskId, value);
+        }
       },
       freePage: (pfn) => { this.memory.free(this.kernelTask, this.nowNs, pfn); },
       kill: (taskId, reason) => this.kill(taskId, reason),
@@ -103,6 +117,7 @@ export class SimCpu extends CpuScheduler {
   // ---- the window ------------------------------------------------------------------------------------------------
 
   beginWindow(startNs: number): void {
+    this.stalledThisRound = false;
     this.locks.newWindow();
     for (const o of this.orphanLocks.splice(0)) this.locks.release(startNs, o.id, o.taskId, o.write);
     for (const h of this.hooks) h.windowStart?.(startNs);
@@ -115,7 +130,7 @@ export class SimCpu extends CpuScheduler {
   runWindow(endNs: number): void {
     this.windowEndNs = endNs;
     const heap = this.heap;
-    while (this.error === null && heap.peekTimeNs() < endNs) {
+    while (this.error === null && !this.stalled && heap.peekTimeNs() < endNs) {
       // Copy the event out: the heap reuses its object on the next push.
       const e = heap.pop()!;
       const timeNs = e.timeNs;
@@ -148,7 +163,28 @@ export class SimCpu extends CpuScheduler {
         }
       }
     }
-    this.advanceTo(Math.max(this.nowNs, endNs));
+  }
+
+  /** At the run's end: charge the time up to `endNs` as busy or idle. Nothing runs. */
+  settle(endNs: number): void {
+    this.advanceTo(endNs);
+  }
+
+  /** The current task waits on this CPU for the commit: the clock stops until resumeStalled. */
+  private stall(t: Task, state: 'spinning' | 'blocked-kernel', why: string): void {
+    t.stats.state = state;
+    t.waitingFor = why;
+    t.blockedSinceNs = this.nowNs;
+    this.stalled = true;
+    this.stalledThisRound = true;
+  }
+
+  private resumeStalled(t: Task, atNs: number, result: number): void {
+    if (t.stats.state === 'spinning' && atNs > this.nowNs) this.stats.spinNs += atNs - this.nowNs;
+    this.stalled = false;
+    t.stats.state = 'running';
+    t.waitingFor = '';
+    this.heap.push(atNs, EV_RUN, t.id, result);
   }
 
   // ---- running a task --------------------------------------------------------------------------------------------
@@ -234,7 +270,8 @@ export class SimCpu extends CpuScheduler {
         case OP_PARK:
           t.inKernel = true;
           this.mayBlock(t, 'blocked-kernel');
-          this.block(t, 'blocked-kernel', o.why ?? 'a kernel module');
+          if (o.b === 1) this.stall(t, 'blocked-kernel', o.why ?? 'a kernel module');
+          else this.block(t, 'blocked-kernel', o.why ?? 'a kernel module');
           return null;
         case OP_TIMER_WAIT:
           this.block(t, 'sleeping', `its next delayed event, at ${o.a} ns`);
@@ -244,8 +281,9 @@ export class SimCpu extends CpuScheduler {
           t.inKernel = true;
           const pfn = this.memory.alloc(t, now, o.mask, o.a);
           if (pfn === MEM_DEFERRED) {
+            // zone->lock is a spinlock taken with interrupts off: the CPU spins until the commit's grant.
             this.stats.zoneDeferred++;
-            this.block(t, 'blocked-zone', `the zone lock for an order-${o.a} allocation`);
+            this.stall(t, 'spinning', `the zone lock for an order-${o.a} allocation`);
             return null;
           }
           this.opResult = pfn;
@@ -302,6 +340,7 @@ export class SimCpu extends CpuScheduler {
     t.stats.exitedAtNs = this.nowNs;
     for (const h of t.held.splice(0)) this.locks.release(this.nowNs, h >> 1, t.id, (h & 1) === 1);
     if (this.current === t) {
+      this.stalled = false;
       this.current = null;
       this.queueDispatch();
     }
@@ -367,9 +406,7 @@ export class SimCpu extends CpuScheduler {
     const what = `${spec.kind} '${spec.name}'${spec.kind === 'rwsem' ? (write ? ' for write' : ' for read') : ''}`;
     if (spec.kind === 'spinlock') {
       // A spinning waiter keeps its CPU: nothing else runs here until the lock is granted.
-      t.stats.state = 'spinning';
-      t.waitingFor = what;
-      t.blockedSinceNs = this.nowNs;
+      this.stall(t, 'spinning', what);
     } else {
       this.mayBlock(t, 'blocked-lock');
       this.block(t, 'blocked-lock', what);
@@ -410,19 +447,20 @@ export class SimCpu extends CpuScheduler {
   // ---- between windows -------------------------------------------------------------------------------------------
 
   /** Take the messages addressed to this CPU from every CPU's outbox: by source CPU, then in send order. */
-  collectMessages(windowEndNs: number): void {
-    this.ring.incoming((src, timeNs, value) => this.heap.push(Math.max(timeNs + this.costs.messageLatencyNs, windowEndNs), EV_MSG, src, value));
+  collectMessages(): void {
+    this.ring.incoming((src, timeNs, value) => this.heap.push(Math.max(timeNs + this.costs.messageLatencyNs, this.nowNs), EV_MSG, src, value));
   }
 
-  /** Wake the tasks whose zone work was applied, or whose lock was granted: at the window's end (or the grant, if later). */
-  collectResults(windowEndNs: number): void {
+  /** Resume the tasks whose zone work was applied, or whose lock was granted: at the grant time, or this CPU's
+   * clock if that is later (a sleeping waiter whose CPU ran others past it). */
+  collectResults(): void {
     this.ring.allocResults((taskId, result, grantNs) => {
       const t = this.task(taskId);
-      const at = Math.max(grantNs, windowEndNs);
+      const at = Math.max(grantNs, this.nowNs);
       this.memory.completed(t, result, at);
-      this.heap.push(at, EV_WAKE, taskId, result);
+      if (this.current === t && t.stats.state === 'spinning') this.resumeStalled(t, at, result);
     });
-    this.locks.grants((taskId, lockId) => {
+    this.locks.grants((taskId, lockId, grantNs) => {
       const t = this.task(taskId);
       if (isEnded(t)) {
         // Granted to a task killed while it waited: give it back as the next window begins.
@@ -432,14 +470,12 @@ export class SimCpu extends CpuScheduler {
       const w = t.lockWait!;
       t.lockWait = null;
       t.held.push(lockId * 2 + (w.write ? 1 : 0));
+      const at = Math.max(grantNs, this.nowNs);
       const counts = this.lockCounts(t, lockId);
       counts.acquired++;
-      counts.waitNs += windowEndNs - w.sinceNs;
-      if (t.stats.state === 'spinning') {
-        t.stats.state = 'running';
-        t.waitingFor = '';
-        this.heap.push(windowEndNs + this.costs.lockNs, EV_RUN, taskId, 0);
-      } else this.heap.push(windowEndNs + this.costs.lockNs, EV_WAKE, taskId, 0);
+      counts.waitNs += at - w.sinceNs;
+      if (t.stats.state === 'spinning') this.resumeStalled(t, at + this.costs.lockNs, 0);
+      else this.heap.push(at + this.costs.lockNs, EV_WAKE, taskId, 0);
     });
   }
 

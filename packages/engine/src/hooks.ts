@@ -23,9 +23,10 @@ export interface KernelCpu {
   timer(atNs: number, fn: () => void): void;
   /** The task running now, or -1 when idle. */
   currentTask(): number;
-  /** Wake a task of this CPU that parked (a kernel path yielded parkOp); its operation's result is `value`. A task
+  /** Wake a task of this CPU that parked (a kernel path yielded parkOp); its operation's result is `value`. It
+   * resumes at `atNs` (the simulated time the answer resolved; default now), or now if that is later. A task
    * killed meanwhile is left alone. */
-  wake(taskId: number, value: number): void;
+  wake(taskId: number, value: number, atNs?: number): void;
   /** Free a page from kernel context (an RCU callback, kswapd): on this CPU's list, charged to no task. */
   freePage(pfn: number): void;
   /** Kill a task of this CPU (the OOM killer): it never runs again and the locks it held are released. */
@@ -62,10 +63,18 @@ export interface KernelModuleSetup {
   readonly zone: Zone;
 }
 
+/** What worker 0 knows at a commit beyond the module's own logs. */
+export interface CommitInfo {
+  /** The earliest simulated time in the window at which an allocation woke kswapd (wakeup_kswapd), or Infinity. */
+  readonly kswapdWakeNs: number;
+  /** The least clock of any CPU: nothing any CPU logs from now on is earlier. */
+  readonly horizonNs: number;
+}
+
 export interface KernelModuleInstance {
   attachCpu?(cpu: KernelCpu): CpuHooks;
   /** Worker 0 only, between the barriers: apply what the CPUs published for the window that ended. */
-  commit?(windowEndNs: number): void;
+  commit?(windowEndNs: number, info: CommitInfo): void;
   /** Every worker, at the end (or a pause): the module's figures as this worker has them. The main thread combines
    * them with the module's merge() (default: worker 0's) into result.modules[name], part of the run's digest. */
   report?(): unknown;

@@ -22,7 +22,7 @@ export type { LockKind, LockSpec } from './locks.js';
 export { defineKernelModule, parseModuleArgs } from './hooks.js';
 export { importByPath } from './loader.js';
 export { LOG_HEADER_F64, logAppend, logOf, logsInOrder, logStride } from './log-ring.js';
-export type { KernelModule, KernelModuleInstance, KernelModuleSetup, KernelCpu, CpuHooks, KernelPath } from './hooks.js';
+export type { CommitInfo, KernelModule, KernelModuleInstance, KernelModuleSetup, KernelCpu, CpuHooks, KernelPath } from './hooks.js';
 export type { CpuStats } from './stats.js';
 export { END_REASONS } from './window-loop.js';
 export type { EndReason } from './window-loop.js';

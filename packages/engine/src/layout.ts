@@ -28,6 +28,7 @@ export const CONTROL_HEADER_I32 = 48;
  * published in the Float64 rings, at nextEventOffset + cpu.) */
 export const CPU_PUB_LIVE = 0;
 export const CPU_PUB_ERROR = 1; // 1 when a task on this CPU threw
+export const CPU_PUB_STALLED = 2; // 1 when a task stalled the CPU on a cross-CPU answer during the round
 export const CPU_PUB_STRIDE_I32 = 4;
 
 // The rings are logs in the shape of log-ring.ts; an entry's sequence is its position in its CPU's log.
@@ -75,10 +76,11 @@ export const LK_ACQUIRED = 1; // taken at once, on the CPU
 export const LK_REQUEST = 2; // waits for the commit
 export const LK_RELEASE = 3;
 
-// Lock grant: [taskId, lockId]; the task resumes at the window's end.
+// Lock grant: [taskId, lockId, grantNs]; the task resumes at the grant time (or its CPU's clock, if later).
 export const LG_TASK = 0;
 export const LG_LOCK = 1;
-export const LG_F64 = 2;
+export const LG_TIME = 2;
+export const LG_F64 = 3;
 
 export interface RunLayout {
   readonly cpus: number;
@@ -86,6 +88,10 @@ export interface RunLayout {
   readonly controlI32: number;
   /** Float64 offsets (in elements) into the ring buffer. */
   readonly nextEventOffset: number;
+  /** Per CPU: its clock after the window (a CPU that waits on the commit, or idles, lags the window's end). */
+  readonly clockOffset: number;
+  /** Per CPU: the earliest time in the window its allocations woke kswapd (Infinity if none). */
+  readonly kswapdWakeOffset: number;
   readonly outboxOffset: number;
   readonly outboxStride: number;
   readonly zoneWorkOffset: number;
@@ -105,8 +111,11 @@ export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout
   const controlI32 = lockTableOffset + locks * LT_STRIDE_I32;
   const outboxStride = logStride(ringSlots, MSG_F64);
   const zoneWorkStride = logStride(ringSlots, ZW_F64);
+  const perCpuF64 = Math.ceil(cpus / 8) * 8;
   const nextEventOffset = 0;
-  const outboxOffset = Math.ceil(cpus / 8) * 8;
+  const clockOffset = perCpuF64;
+  const kswapdWakeOffset = 2 * perCpuF64;
+  const outboxOffset = 3 * perCpuF64;
   const zoneWorkOffset = outboxOffset + cpus * outboxStride;
   const lockLogStride = logStride(ringSlots, LK_F64);
   const lockLogOffset = zoneWorkOffset + cpus * zoneWorkStride;
@@ -114,7 +123,7 @@ export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout
   const lockGrantOffset = lockLogOffset + cpus * lockLogStride;
   const ringF64 = lockGrantOffset + cpus * lockGrantStride;
   return {
-    cpus, ringSlots, controlI32, nextEventOffset, outboxOffset, outboxStride, zoneWorkOffset, zoneWorkStride,
+    cpus, ringSlots, controlI32, nextEventOffset, clockOffset, kswapdWakeOffset, outboxOffset, outboxStride, zoneWorkOffset, zoneWorkStride,
     lockLogOffset, lockLogStride, lockGrantOffset, lockGrantStride, ringF64, locks, lockTableOffset,
   };
 }

@@ -4,9 +4,12 @@
 //
 // The rules (one per lock kind; see the engine README):
 // - Holds taken at once on a CPU during the window are facts: the replay applies them in time order.
-// - A request that had to wait is granted at the window's end, in FIFO order of request, if the lock is then free
-//   for it; the waiter resumes at the window's end and its wait is charged to it. A hand-off between CPUs therefore
-//   takes up to one window.
+// - A request that had to wait is granted, in FIFO order of request, if the lock is free for it once the window's
+//   holds are replayed, at the moment it became so: its own request time, or the last release in the window
+//   (for a reader: the last writer's release) if that came later. The waiter resumes then (a spinning one kept
+//   its CPU until then; a sleeping one wakes then, or when its CPU is next free), so it is charged only the holds
+//   that overlapped its wait. A CPU that took the lock locally during the window, not knowing that another waited,
+//   keeps its holds: the hand-off comes after them, so a waiter may still wait up to one window too long.
 // - rwsem fairness: a queued writer blocks new readers (the mode turns QUEUED, so readers queue behind it). When the
 //   head waiter is a reader, every queued reader is granted together, as rwsem_mark_wake does, passing over queued
 //   writers - unless one of those writers has waited longer than the handoff time (RWSEM_WAIT_TIMEOUT, about 4 ms):
@@ -14,7 +17,7 @@
 // - Modes for the next window: someone still waits -> QUEUED; a writer holds -> HOME on its CPU; an rwsem otherwise
 //   -> OPEN_READ; a free spinlock or mutex -> HOME on the CPU that last held it (QUEUED if nobody has).
 import {
-  LG_F64, LG_LOCK, LG_TASK, LK_ACQUIRED, LK_F64, LK_KIND, LK_LOCK, LK_RELEASE, LK_REQUEST, LK_TASK, LK_TIME, LK_WRITE,
+  LG_F64, LG_LOCK, LG_TASK, LG_TIME, LK_ACQUIRED, LK_F64, LK_KIND, LK_LOCK, LK_RELEASE, LK_REQUEST, LK_TASK, LK_TIME, LK_WRITE,
   LOCK_MODE_HOME, LOCK_MODE_OPEN_READ, LOCK_MODE_QUEUED, LT_HOME, LT_MODE, LT_READERS, LT_STRIDE_I32, LT_WRITER,
   type RunLayout,
 } from './layout.js';
@@ -34,6 +37,9 @@ interface LockState {
   writerCpu: number;
   readers: number;
   lastCpu: number;
+  /** When the replay last saw it become free (no holder), and free of writers. */
+  freeSinceNs: number;
+  writerFreeSinceNs: number;
   readonly queue: Waiter[];
   touched: boolean;
 }
@@ -57,12 +63,12 @@ export class LockCommitter {
     private readonly layout: RunLayout,
     private readonly handoffNs: number,
   ) {
-    this.locks = specs.map((s) => ({ kind: s.kind, writer: -1, writerCpu: -1, readers: 0, lastCpu: s.home ?? -1, queue: [], touched: false }));
+    this.locks = specs.map((s) => ({ kind: s.kind, writer: -1, writerCpu: -1, readers: 0, lastCpu: s.home ?? -1, freeSinceNs: 0, writerFreeSinceNs: 0, queue: [], touched: false }));
     this.grantCounts = new Array<number>(layout.cpus).fill(0);
     for (let id = 0; id < this.locks.length; id++) this.publish(id);
   }
 
-  commit(windowEndNs: number): void {
+  commit(): void {
     const { rings: r, layout: L } = this;
     this.grantCounts.fill(0);
     const slots = logsInOrder(r, L.lockLogOffset, L.lockLogStride, L.cpus, LK_F64, LK_TIME, this.order);
@@ -94,7 +100,9 @@ export class LockCommitter {
           if (write) {
             st.writer = -1;
             st.writerCpu = -1;
+            st.writerFreeSinceNs = r[s + LK_TIME]!;
           } else st.readers--;
+          if (st.writer === -1 && st.readers === 0) st.freeSinceNs = r[s + LK_TIME]!;
           break;
       }
     }
@@ -102,13 +110,13 @@ export class LockCommitter {
       const st = this.locks[id]!;
       if (!st.touched) continue;
       st.touched = false;
-      this.grant(id, st, windowEndNs);
+      this.grant(id, st);
       this.publish(id);
     }
     for (let cpu = 0; cpu < L.cpus; cpu++) r[L.lockGrantOffset + cpu * L.lockGrantStride] = this.grantCounts[cpu]!;
   }
 
-  private grant(id: number, st: LockState, nowNs: number): void {
+  private grant(id: number, st: LockState): void {
     const q = st.queue;
     if (q.length === 0 || st.writer !== -1) return;
     const head = q[0]!;
@@ -118,15 +126,16 @@ export class LockCommitter {
       st.writer = head.taskId;
       st.writerCpu = head.cpu;
       st.lastCpu = head.cpu;
-      this.send(id, head);
+      this.send(id, head, Math.max(head.sinceNs, st.freeSinceNs));
       return;
     }
     // Readers first in line: wake every queued reader, passing over writers unless one has waited past the handoff.
+    const atNs = Math.max(head.sinceNs, st.writerFreeSinceNs);
     let i = 0;
     while (i < q.length) {
       const w = q[i]!;
       if (w.write) {
-        if (nowNs - w.sinceNs >= this.handoffNs) {
+        if (atNs - w.sinceNs >= this.handoffNs) {
           this.handoffs++;
           break;
         }
@@ -135,17 +144,18 @@ export class LockCommitter {
       }
       q.splice(i, 1);
       st.readers++;
-      this.send(id, w);
+      this.send(id, w, Math.max(w.sinceNs, atNs));
     }
   }
 
-  private send(id: number, w: Waiter): void {
+  private send(id: number, w: Waiter, atNs: number): void {
     const { rings: r, layout: L } = this;
     const n = this.grantCounts[w.cpu]!;
     // A CPU has at most one grant per waiting task, and fewer waiting tasks than ring slots (checked at config).
     const s = L.lockGrantOffset + w.cpu * L.lockGrantStride + LOG_HEADER_F64 + n * LG_F64;
     r[s + LG_TASK] = w.taskId;
     r[s + LG_LOCK] = id;
+    r[s + LG_TIME] = atNs;
     this.grantCounts[w.cpu] = n + 1;
     this.grants++;
   }

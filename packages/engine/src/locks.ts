@@ -2,10 +2,11 @@
 // is declared in the run's configuration and named by tasks. During a window a CPU takes a lock at once when the
 // lock table says it may (an rwsem open to readers, or a lock homed on this CPU and free here), and otherwise logs a
 // request and the task waits: a mutex or rwsem waiter sleeps, a spinlock waiter keeps its CPU busy. Every
-// acquisition and release is logged for the commit (lock-commit.ts), which grants waiters at the window's end.
+// acquisition and release is logged for the commit (lock-commit.ts), which grants waiters at the time the lock
+// became free for them.
 import {
   LK_ACQUIRED, LK_F64, LK_KIND, LK_LOCK, LK_RELEASE, LK_REQUEST, LK_TASK, LK_TIME, LK_WRITE, LOCK_MODE_HOME,
-  LOCK_MODE_OPEN_READ, LT_HOME, LT_MODE, LT_READERS, LT_STRIDE_I32, LT_WRITER, LG_F64, LG_LOCK, LG_TASK, type RunLayout,
+  LOCK_MODE_OPEN_READ, LT_HOME, LT_MODE, LT_READERS, LT_STRIDE_I32, LT_WRITER, LG_F64, LG_LOCK, LG_TASK, LG_TIME, type RunLayout,
 } from './layout.js';
 import { LOG_HEADER_F64, logAppend } from './log-ring.js';
 
@@ -81,12 +82,15 @@ export class CpuLocks {
     return this.append(nowNs, LK_RELEASE, id, taskId, write);
   }
 
-  /** The grants the commit addressed to this CPU: (task, lock) pairs in grant order. */
-  grants(visit: (taskId: number, lockId: number) => void): void {
+  /** The grants the commit addressed to this CPU: (task, lock, grant time) in grant order. */
+  grants(visit: (taskId: number, lockId: number, grantNs: number) => void): void {
     const r = this.rings;
     const base = this.layout.lockGrantOffset + this.cpu * this.layout.lockGrantStride;
     const n = r[base]!;
-    for (let i = 0; i < n; i++) visit(r[base + LOG_HEADER_F64 + i * LG_F64 + LG_TASK]!, r[base + LOG_HEADER_F64 + i * LG_F64 + LG_LOCK]!);
+    for (let i = 0; i < n; i++) {
+      const s = base + LOG_HEADER_F64 + i * LG_F64;
+      visit(r[s + LG_TASK]!, r[s + LG_LOCK]!, r[s + LG_TIME]!);
+    }
   }
 
   clear(): void {

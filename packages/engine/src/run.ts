@@ -40,7 +40,12 @@ export interface RunResult {
   readonly events: number;
   readonly digest: string;
   /** Host figures: wall time of the whole call, of the window loop alone (the slowest worker's), barrier waits. */
-  readonly host: { workers: number; wallMs: number; loopMs: number; barrierRounds: number; barrierMs: number };
+  readonly host: {
+    workers: number; wallMs: number; loopMs: number; barrierRounds: number; barrierMs: number;
+    /** Rounds that repeated a window so that stalled CPUs could catch up, and windows that ended with one still
+     * behind (its lag carried into the next window). */
+    subRounds: number; lagCarried: number;
+  };
 }
 
 export class RunError extends Error {
@@ -250,6 +255,8 @@ function assemble(config: RunConfig, kmods: readonly KernelModule[], zone: Zone,
       wallMs,
       loopMs: Math.max(0, ...reports.map((r) => r.hostMs)),
       barrierRounds: loop?.barrierRounds ?? 0,
+      subRounds: loop?.subRounds ?? 0,
+      lagCarried: loop?.lagCarried ?? 0,
       barrierMs: Math.max(0, ...reports.map((r) => r.loop.barrierNs / 1e6)),
     },
   };

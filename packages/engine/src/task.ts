@@ -34,9 +34,13 @@ export interface TaskOp {
   readonly why?: string;
 }
 
-/** The operation a kernel module's path yields to wait until the module wakes the task (its result: the wake's value). */
-export function parkOp(why: string): TaskOp {
-  return { op: OP_PARK, a: 0, b: 0, why };
+/** The operation a kernel module's path yields to wait until the module wakes the task (its result: the wake's value).
+ * By default the task sleeps and its CPU runs others. With `stall: true` the task keeps its CPU, as kernel work done
+ * in the task's own context does (direct reclaim, the OOM killer, a drain): the CPU's clock stops at the park and
+ * resumes at the time the module's answer gives (KernelCpu.wake's atNs), so no time passes that the kernel would
+ * not spend. */
+export function parkOp(why: string, opts?: { readonly stall?: boolean }): TaskOp {
+  return { op: OP_PARK, a: 0, b: opts?.stall === true ? 1 : 0, why };
 }
 
 export interface TaskContext {
@@ -85,7 +89,7 @@ export function defineTask(fn: TaskFunction): TaskFunction {
   return fn;
 }
 
-export const TASK_STATES = ['runnable', 'running', 'sleeping', 'blocked-zone', 'blocked-recv', 'blocked-lock', 'blocked-kernel', 'spinning', 'exited', 'failed', 'killed'] as const;
+export const TASK_STATES = ['runnable', 'running', 'sleeping', 'blocked-recv', 'blocked-lock', 'blocked-kernel', 'spinning', 'exited', 'failed', 'killed'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 export interface AllocCounts {

@@ -1,18 +1,25 @@
 // window-loop: how a worker thread runs its CPUs, window after window, in step with the other workers.
-//   1. each hosted CPU runs its events up to the window's end, touching only its own state;
-//   2. it publishes whether it has live tasks, whether a task failed, and when its next event is due;
+//   1. each hosted CPU runs its events up to the window's end (or until it stalls on a cross-CPU answer), touching
+//      only its own state;
+//   2. it publishes whether it has live tasks, whether a task failed, its clock, and when its next event is due;
 //   barrier A: every CPU's window is done and published;
 //   3. each CPU takes the messages addressed to it from every outbox; worker 0 runs the commits - zone work, lock
 //      logs, kernel modules - in (time, CPU, sequence) order, and decides whether to go on, pause or stop;
 //   barrier B: messages taken, commits applied, decision written;
-//   4. each CPU wakes its zone and lock waiters and clears its rings.
+//   4. each CPU resumes its zone and lock waiters at their grant times and clears its rings.
+// A CPU's clock may lag the window's end (it stalled, or idled). When a CPU stalled during a round on something
+// only the commit answers (the zone lock, a spinlock, kernel work in its task's context), the window runs again to
+// the same end - a sub-round - so that the CPU resumes at its answer's time and catches up within the window; other
+// CPUs run only what the commit gave them before that end (messages, grants). After SUB_ROUNDS_MAX sub-rounds the
+// window ends anyway and the lag carries into the next window, where the CPU runs from its clock.
 // Every worker reads the same published values after barrier A, so all agree on when to stop and where the next
 // window starts (empty stretches are skipped to the earliest pending event). A pause returns from the loop with its
 // state kept; calling it again resumes exactly where it left off, so a paused run is the same run.
 import { BarrierAborted, WindowBarrier } from './barrier.js';
 import type { SimCpu } from './cpu.js';
+import type { CommitInfo } from './hooks.js';
 import {
-  C_COMMIT_PENDING, C_DECISION, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, CONTROL_HEADER_I32, CPU_PUB_ERROR, CPU_PUB_LIVE,
+  C_COMMIT_PENDING, C_DECISION, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, CONTROL_HEADER_I32, CPU_PUB_ERROR, CPU_PUB_LIVE, CPU_PUB_STALLED,
   CPU_PUB_STRIDE_I32, DECISION_GO, DECISION_PAUSE, DECISION_STOP, type RunLayout,
 } from './layout.js';
 
@@ -26,7 +33,14 @@ export interface WindowLoopResult {
   readonly windows: number;
   readonly barrierRounds: number;
   readonly barrierNs: number;
+  /** Rounds that repeated a window for CPUs that stalled in it (included in windows). */
+  readonly subRounds: number;
+  /** Windows that ended at SUB_ROUNDS_MAX with a CPU still catching up. */
+  readonly lagCarried: number;
 }
+
+/** Sub-rounds per window at most: a bound on the host cost of a CPU that stalls over and over. */
+export const SUB_ROUNDS_MAX = 64;
 
 export interface WindowLoopInput {
   readonly cpus: readonly SimCpu[];
@@ -37,7 +51,7 @@ export interface WindowLoopInput {
   readonly barrier: WindowBarrier;
   /** Worker 0's between-window work, in this order; empty on the other workers. One that returns true left work
    * for the next window, so the next window starts at once. */
-  readonly commits: ReadonlyArray<(windowEndNs: number) => boolean | void>;
+  readonly commits: ReadonlyArray<(windowEndNs: number, info: CommitInfo) => boolean | void>;
   readonly leader: boolean;
   readonly durationNs: number;
   readonly windowNs: number;
@@ -46,13 +60,18 @@ export interface WindowLoopInput {
 /** Where the loop is: kept across pauses. */
 export interface LoopState {
   startNs: number;
+  /** The end of the window being repeated, or -1 when the next round starts a new window. */
+  subEndNs: number;
+  subRoundsHere: number;
   windows: number;
+  subRounds: number;
+  lagCarried: number;
   barrierNs: number;
   ended: WindowLoopResult | null;
 }
 
 export function newLoopState(): LoopState {
-  return { startNs: 0, windows: 0, barrierNs: 0, ended: null };
+  return { startNs: 0, subEndNs: -1, subRoundsHere: 0, windows: 0, subRounds: 0, lagCarried: 0, barrierNs: 0, ended: null };
 }
 
 export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult {
@@ -64,14 +83,22 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
     st.barrierNs += (performance.now() - t0) * 1e6;
   };
   const finish = (endReason: EndReason | null, simulatedNs: number): WindowLoopResult => {
-    const r = { endReason, simulatedNs, windows: st.windows, barrierRounds: barrier.rounds, barrierNs: st.barrierNs };
-    if (endReason !== null) st.ended = r;
+    const r = {
+      endReason, simulatedNs, windows: st.windows, barrierRounds: barrier.rounds, barrierNs: st.barrierNs,
+      subRounds: st.subRounds, lagCarried: st.lagCarried,
+    };
+    if (endReason !== null) {
+      st.ended = r;
+      for (const cpu of cpus) cpu.settle(simulatedNs);
+    }
     return r;
   };
+  const info = { kswapdWakeNs: Infinity, horizonNs: 0 };
   try {
     for (;;) {
       const start = st.startNs;
-      const end = Math.min(start + x.windowNs, x.durationNs);
+      const sub = st.subEndNs >= 0;
+      const end = sub ? st.subEndNs : Math.min(start + x.windowNs, x.durationNs);
       st.windows++;
       for (const cpu of cpus) {
         cpu.beginWindow(start);
@@ -80,24 +107,32 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         const pub = CONTROL_HEADER_I32 + cpu.id * CPU_PUB_STRIDE_I32;
         Atomics.store(ctl, pub + CPU_PUB_LIVE, cpu.liveTasks());
         Atomics.store(ctl, pub + CPU_PUB_ERROR, cpu.error ? 1 : 0);
+        Atomics.store(ctl, pub + CPU_PUB_STALLED, cpu.stalledThisRound ? 1 : 0);
         rings[L.nextEventOffset + cpu.id] = cpu.heap.peekTimeNs();
+        rings[L.clockOffset + cpu.id] = cpu.nowNs;
       }
       timedWait();
       // Everyone reads the same published state here.
       let live = 0;
       let failed = false;
+      let stalled = false;
       let pending = 0;
       let next = Infinity;
+      info.kswapdWakeNs = Infinity;
+      info.horizonNs = Infinity;
       for (let c = 0; c < x.allCpus; c++) {
+        info.horizonNs = Math.min(info.horizonNs, rings[L.clockOffset + c]!);
+        info.kswapdWakeNs = Math.min(info.kswapdWakeNs, rings[L.kswapdWakeOffset + c]!);
         const pub = CONTROL_HEADER_I32 + c * CPU_PUB_STRIDE_I32;
         live += Atomics.load(ctl, pub + CPU_PUB_LIVE);
         if (Atomics.load(ctl, pub + CPU_PUB_ERROR)) failed = true;
+        if (Atomics.load(ctl, pub + CPU_PUB_STALLED)) stalled = true;
         pending += rings[L.outboxOffset + c * L.outboxStride]! + rings[L.zoneWorkOffset + c * L.zoneWorkStride]! + rings[L.lockLogOffset + c * L.lockLogStride]!;
         next = Math.min(next, rings[L.nextEventOffset + c]!);
       }
-      for (const cpu of cpus) cpu.collectMessages(end);
+      for (const cpu of cpus) cpu.collectMessages();
       let committed = false;
-      for (const commit of x.commits) if (commit(end) === true) committed = true;
+      for (const commit of x.commits) if (commit(end, info) === true) committed = true;
       if (x.leader) {
         Atomics.store(ctl, C_COMMIT_PENDING, committed ? 1 : 0);
         // The main thread's requests are read once, here, and turned into one decision every worker reads after B.
@@ -111,13 +146,24 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       const decision = Atomics.load(ctl, C_DECISION);
       pending += Atomics.load(ctl, C_COMMIT_PENDING);
       for (const cpu of cpus) {
-        cpu.collectResults(end);
+        cpu.collectResults();
         cpu.clearRings();
       }
       if (failed) return finish('task-error', end);
+      if (decision === DECISION_STOP) return finish('stopped', end);
+      if (stalled && st.subRoundsHere < SUB_ROUNDS_MAX) {
+        // Run the window again to the same end: the stalled CPUs resume at their answers' times.
+        st.subEndNs = end;
+        st.subRoundsHere++;
+        st.subRounds++;
+        if (decision === DECISION_PAUSE) return finish(null, end);
+        continue;
+      }
+      if (stalled) st.lagCarried++;
+      st.subEndNs = -1;
+      st.subRoundsHere = 0;
       if (end >= x.durationNs) return finish('duration', x.durationNs);
       if (pending === 0 && next === Infinity) return finish(live === 0 ? 'all-exited' : 'deadlock', end);
-      if (decision === DECISION_STOP) return finish('stopped', end);
       const nextStart = pending > 0 ? end : Math.max(end, Math.min(next, x.durationNs));
       if (nextStart >= x.durationNs) {
         for (const cpu of cpus) cpu.runWindow(x.durationNs);

@@ -9,7 +9,7 @@ import { WindowBarrier } from './barrier.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { cpusOfWorker, type RunConfig } from './config.js';
 import { SimCpu } from './cpu.js';
-import type { KernelModuleInstance } from './hooks.js';
+import type { CommitInfo, KernelModuleInstance } from './hooks.js';
 import { C_ABORT, C_BARRIER_GEN, runLayout } from './layout.js';
 import { loadKernelModule, loadTask } from './loader.js';
 import { LockCommitter } from './lock-commit.js';
@@ -97,7 +97,7 @@ const api = {
       modules,
       barrier: new WindowBarrier(ctl, config.workers, init.spins),
       loopState: newLoopState(),
-      loop: { endReason: null, simulatedNs: 0, windows: 0, barrierRounds: 0, barrierNs: 0 },
+      loop: { endReason: null, simulatedNs: 0, windows: 0, barrierRounds: 0, barrierNs: 0, subRounds: 0, lagCarried: 0 },
       hostMs: 0,
     };
     return mine;
@@ -109,16 +109,25 @@ const api = {
     const s = state;
     const { config } = s.init;
     const ctl = new Int32Array(s.init.ctl);
-    const steps: Array<(endNs: number) => boolean | void> = [];
-    if (s.zoneCommitter) steps.push((end) => s.zoneCommitter!.commit(end));
-    if (s.lockCommitter) steps.push((end) => s.lockCommitter!.commit(end));
-    if (s.init.worker === 0) for (const m of s.modules) if (m.instance.commit) steps.push((end) => m.instance.commit!(end));
+    const rings = new Float64Array(s.init.rings);
+    const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
+    const steps: Array<(endNs: number, info: CommitInfo) => boolean | void> = [];
+    const zc = s.zoneCommitter;
+    if (zc) {
+      steps.push((_end, info) => {
+        zc.commit((cpu) => rings[layout.clockOffset + cpu]!, info.horizonNs);
+        // Allocations the commit applied may have woken kswapd too.
+        (info as { kswapdWakeNs: number }).kswapdWakeNs = Math.min(info.kswapdWakeNs, zc.kswapdWakeNs);
+      });
+    }
+    if (s.lockCommitter) steps.push(() => s.lockCommitter!.commit());
+    if (s.init.worker === 0) for (const m of s.modules) if (m.instance.commit) steps.push((end, info) => m.instance.commit!(end, info));
     // Between the barriers no CPU runs, so the commits may take the zone lock's paths directly.
-    const commits = steps.length === 0 ? [] : [(end: number) => {
+    const commits = steps.length === 0 ? [] : [(end: number, info: CommitInfo) => {
       s.zone.deferShared = false;
       try {
         let more = false;
-        for (const step of steps) if (step(end) === true) more = true;
+        for (const step of steps) if (step(end, info) === true) more = true;
         return more;
       } finally {
         s.zone.deferShared = true;
@@ -130,8 +139,8 @@ const api = {
         cpus: s.cpus,
         allCpus: config.cpus,
         ctl,
-        rings: new Float64Array(s.init.rings),
-        layout: runLayout(config.cpus, config.ringSlots, config.locks.length),
+        rings,
+        layout,
         barrier: s.barrier,
         commits,
         leader: s.init.worker === 0,

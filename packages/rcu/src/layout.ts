@@ -6,6 +6,8 @@ export const G_COMPLETED = 0;
 export const G_STARTED = 1;
 /** The grace-period machine's phase, as the kernel's rcu_state.gp_state (RCU_GP_* below). */
 export const G_STATE = 2;
+/** When the last GP completed (simulated ns), as a Float64 over Int32 words 4 and 5. */
+export const G_COMPLETED_AT_F64 = 2;
 export const GLOBAL_I32 = 16;
 
 /** The GP number this CPU last reported a quiescent state for. */

@@ -8,7 +8,7 @@ import { defineKernelModule, parseModuleArgs, type RunConfig } from '@faultline/
 import { startGpMachine, type GpOps } from './gp-machine.js';
 import {
   C_BACKLOG, C_BACKLOG_MAX, C_CB_INVOKED, C_CB_QUEUED, C_IDLE_AT_GP, C_IDLE_ENTRIES, C_IDLE_NOW, C_NEED_GP, C_PIPE0,
-  C_PIPE1, C_PIPE2, C_QS_GP, C_READS, CPU_STRIDE_I32, G_COMPLETED, G_STARTED, G_STATE, GLOBAL_I32, RCU_GP_STATE_NAMES,
+  C_PIPE1, C_PIPE2, C_QS_GP, C_READS, CPU_STRIDE_I32, G_COMPLETED, G_COMPLETED_AT_F64, G_STARTED, G_STATE, GLOBAL_I32, RCU_GP_STATE_NAMES,
   rcuSharedBytes,
 } from './layout.js';
 import { RcuCpu, type RcuOptions } from './rcu-cpu.js';
@@ -97,6 +97,7 @@ export default defineKernelModule({
       },
       completeGp() {
         mem[G_COMPLETED]!++;
+        new Float64Array(mem.buffer, 0, GLOBAL_I32 / 2)[G_COMPLETED_AT_F64] = ops.nowNs;
         durations.push(ops.nowNs - gpStartNs);
       },
       publish(state) {

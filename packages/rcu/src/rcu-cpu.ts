@@ -9,7 +9,7 @@
 import type { KernelCpu } from '@faultline/engine';
 import {
   C_BACKLOG, C_BACKLOG_MAX, C_CB_INVOKED, C_CB_QUEUED, C_IDLE_ENTRIES, C_IDLE_NOW, C_NEED_GP, C_PIPE0, C_QS_GP,
-  C_READS, CPU_STRIDE_I32, G_COMPLETED, G_STARTED, GLOBAL_I32,
+  C_READS, CPU_STRIDE_I32, G_COMPLETED, G_COMPLETED_AT_F64, G_STARTED, GLOBAL_I32,
 } from './layout.js';
 
 export interface RcuOptions {
@@ -49,7 +49,10 @@ export class RcuCpu {
   /** rdp->blimit: o.blimit, or DEFAULT_MAX_RCU_BLIMIT while a flood of callbacks is worked down. */
   private blimit: number;
 
+  private readonly globals: Float64Array;
+
   constructor(readonly cpu: KernelCpu, private readonly mem: Int32Array, private readonly o: RcuOptions) {
+    this.globals = new Float64Array(mem.buffer, 0, GLOBAL_I32 / 2);
     this.base = GLOBAL_I32 + cpu.cpu * CPU_STRIDE_I32;
     this.blimit = o.blimit;
     const tick = () => {
@@ -150,7 +153,27 @@ export class RcuCpu {
 
   // ---- windows ---------------------------------------------------------------------------------------------------
 
+  /** A completion this CPU will learn of when its clock reaches the completion's time. */
+  private learnPending = false;
+
   windowStart(): void {
+    // A CPU whose clock lags the window learns of a GP's end only at the time it ended: its callbacks must not run,
+    // nor its readers count the GP as over, before then.
+    const completedAt = this.globals[G_COMPLETED_AT_F64]!;
+    if (this.mem[G_COMPLETED]! !== this.knownCompleted && completedAt > this.cpu.now()) {
+      if (!this.learnPending) {
+        this.learnPending = true;
+        this.cpu.timer(completedAt, () => {
+          this.learnPending = false;
+          this.learn();
+        });
+      }
+      return;
+    }
+    if (!this.learnPending) this.learn();
+  }
+
+  private learn(): void {
     this.knownStarted = this.mem[G_STARTED]!;
     this.knownCompleted = this.mem[G_COMPLETED]!;
     this.invokeReady();

@@ -1,6 +1,7 @@
 // layout: reclaim's shared memory, one Float64Array. Each CPU logs requests in its own ring during a window
 // (LRU additions, reclaim passes, drains, OOM requests); worker 0's commit applies them in (time, CPU, sequence)
-// order and answers in each CPU's result ring, which the CPU reads when the next window starts. Per-task counters
+// order and answers in each CPU's result ring, which the CPU reads when the next window starts; each answer carries
+// the simulated time it resolved at, and its task resumes then. Per-task counters
 // are written only by the CPU the task runs on; the node's counters only by the commit.
 import { logStride as ringStride } from '@faultline/engine';
 
@@ -19,6 +20,8 @@ export const N_SCANNED = 11;
 /** The zone's kswapd wake counter as the last commit saw it: CPUs read this, never the live counter, which other
  * workers may be bumping while this one starts its window. */
 export const N_WAKE_SEQ = 12;
+/** When the allocations that moved it woke kswapd (the earliest in the window), so kswapd wakes then. */
+export const N_WAKE_TIME = 13;
 export const NODE_F64 = 16;
 
 // Per task (written by its CPU).
@@ -57,10 +60,11 @@ export const K_MEMCG_OOM = 6; // a = memcg; kills the largest task inside it; an
 export const K_SYNC = 7; // nothing to do: answers 0 when the commit has run (a per-CPU charge stock ran out)
 export const RECLAIM_MEMCG_BASE = 2;
 
-// Result entry: [taskId, value]
+// Result entry: [taskId, value, timeNs]: the task resumes at timeNs (when the answer resolved in simulated time).
 export const R_TASK = 0;
 export const R_VALUE = 1;
-export const R_F64 = 2;
+export const R_TIME = 2;
+export const R_F64 = 3;
 
 export const LRU_FILE = 0;
 export const LRU_FILE_DIRTY = 1;

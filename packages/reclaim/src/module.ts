@@ -5,10 +5,10 @@
 // every CPU's list into the buddy lists (drain_all_pages); an OOM request kills the task that holds the most pages.
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { defineKernelModule, LOG_HEADER_F64, logOf, logsInOrder, parseModuleArgs, type RunConfig } from '@faultline/engine';
+import { defineKernelModule, LOG_HEADER_F64, logOf, logsInOrder, parseModuleArgs, type CommitInfo, type RunConfig } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
 import {
-  K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_OOM, K_RECLAIM, K_SYNC, M_OOM_KILLS, MEMCG_F64, RECLAIM_MEMCG_BASE, TASK_F64, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, LRU_ANON, LRU_FILE,
+  K_DRAIN, K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_OOM, K_RECLAIM, K_SYNC, M_OOM_KILLS, MEMCG_F64, RECLAIM_MEMCG_BASE, TASK_F64, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_TIME, R_TIME, LRU_ANON, LRU_FILE,
   LRU_FILE_DIRTY, N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_LRU_ANON, N_LRU_DIRTY,
   N_LRU_FILE, N_SCANNED, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
 } from './layout.js';
@@ -112,7 +112,7 @@ class Committer {
     return n;
   }
 
-  commit(endNs: number): boolean {
+  commit(endNs: number, info: CommitInfo): boolean {
     const { mem: m, L } = this;
     this.lru.advance(endNs);
     this.resultCounts.fill(0);
@@ -122,6 +122,8 @@ class Committer {
       const cpu = logOf(s, L.logOffset, L.logStride);
       const task = m[s + L_TASK]!;
       const a = m[s + L_A]!;
+      const at = m[s + L_TIME]!;
+      this.nowNs = at;
       switch (m[s + L_KIND]) {
         case K_LRU_ADD:
           this.lru.add(a, m[s + L_B]!, task);
@@ -131,24 +133,25 @@ class Committer {
           break;
         case K_RECLAIM: {
           const b = m[s + L_B]!;
-          this.answer(cpu, task, b >= RECLAIM_MEMCG_BASE ? this.reclaimGroup(cpu, task, a, b - RECLAIM_MEMCG_BASE) : this.reclaim(cpu, task, a, b === 1, endNs));
+          this.answer(cpu, task, b >= RECLAIM_MEMCG_BASE ? this.reclaimGroup(cpu, task, a, b - RECLAIM_MEMCG_BASE) : this.reclaim(cpu, task, a, b === 1, at));
           break;
         }
         case K_MEMCG_OOM:
-          this.answer(cpu, task, this.oomKill(endNs, a));
+          this.answer(cpu, task, this.oomKill(at, a));
           break;
         case K_SYNC:
           this.answer(cpu, task, 0);
           break;
         case K_DRAIN:
+          // drain_all_pages: each CPU's list goes back under the zone lock, one hold per CPU, before it returns.
           for (let c = 0; c < L.cpus; c++) this.zone.drainCpu(c);
           m[N_DRAINS]!++;
-          this.answer(cpu, task, 0);
+          this.answer(cpu, task, 0, at + L.cpus * this.config.costs.zoneLockNs);
           break;
         case K_OOM:
           // oom_lock serialises the killer, and it picks no one new while a victim is still exiting: requests in
           // the same window as a kill get that victim back and retry against the memory it freed.
-          this.answer(cpu, task, this.victimNow >= 0 ? this.victimNow : (this.victimNow = this.oomKill(endNs)));
+          this.answer(cpu, task, this.victimNow >= 0 ? this.victimNow : (this.victimNow = this.oomKill(at)));
           break;
       }
     }
@@ -156,18 +159,24 @@ class Committer {
     m[N_LRU_FILE] = this.lru.counts[LRU_FILE]!;
     m[N_LRU_DIRTY] = this.lru.counts[LRU_FILE_DIRTY]!;
     m[N_LRU_ANON] = this.lru.counts[LRU_ANON]!;
-    m[N_WAKE_SEQ] = this.zone.kswapdWakeSeq();
+    const seq = this.zone.kswapdWakeSeq();
+    if (seq !== m[N_WAKE_SEQ]) m[N_WAKE_TIME] = Number.isFinite(info.kswapdWakeNs) ? info.kswapdWakeNs : endNs;
+    m[N_WAKE_SEQ] = seq;
     this.timeline.sample(endNs, this.zone.freePages());
     if (L.memcgs > 0) publishMemcgUsage(m, L, this.zone, this.taskGroup);
     return slots.length > 0;
   }
 
-  private answer(cpu: number, task: number, value: number): void {
+  /** The time of the request being answered: answers resolve then, unless they say otherwise. */
+  private nowNs = 0;
+
+  private answer(cpu: number, task: number, value: number, atNs = this.nowNs): void {
     const n = this.resultCounts[cpu]!;
     if (n >= this.L.slots) throw new Error(`more than ${this.L.slots} reclaim results for cpu ${cpu} in one window`);
     const s = this.L.resultOffset + cpu * this.L.resultStride + LOG_HEADER_F64 + n * R_F64;
     this.mem[s + R_TASK] = task;
     this.mem[s + R_VALUE] = value;
+    this.mem[s + R_TIME] = atNs;
     this.resultCounts[cpu] = n + 1;
   }
 
@@ -253,7 +262,7 @@ export default defineKernelModule({
           ...(o.memcgs.length > 0 ? { returnToUser: (taskId: number) => returnPenaltyNs(rc, taskId) } : {}),
         };
       },
-      commit: (endNs) => committer!.commit(endNs),
+      commit: (endNs, info) => committer!.commit(endNs, info),
       report: (): ReclaimReport & { latencyEncoded: EncodedLatencies } => ({
         ...reclaimReport(config, mem, L, committer?.victims ?? [], prefilled),
         ...(committer ? { timeline: committer.timeline.report() } : {}),

@@ -1,12 +1,14 @@
 // reclaim-cpu: reclaim seen from one CPU. Its tasks log requests in the CPU's ring (LRU additions and removals,
-// reclaim passes, drains, OOM kills) and park until the commit answers; when the next window starts the CPU reads
-// its result ring, kills the OOM victims that live here and wakes the waiters. The CPU that hosts kswapd wakes it
-// when the zone's kswapd wake counter moved (the allocator's slow path bumps it below the low watermark), as the
-// last commit saw it. It also keeps this CPU's memcg charges of the window (memcg.ts).
+// reclaim passes, drains, OOM kills) and park until the commit answers - keeping their CPU, since the kernel does
+// this work in the task's own context; when the next window starts the CPU reads its result ring, kills the OOM
+// victims that live here and resumes the waiters at the time each answer resolved. The CPU that hosts kswapd wakes
+// it when the zone's kswapd wake counter moved (the allocator's slow path bumps it below the low watermark), as the
+// last commit saw it, at the time the first such allocation happened. It also keeps this CPU's memcg charges of the
+// window (memcg.ts).
 import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
 import type { MemcgCpu, MemcgSpec } from './memcg.js';
-import { L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_SEQ, R_F64, R_TASK, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
+import { L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_SEQ, N_WAKE_TIME, R_F64, R_TASK, R_TIME, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
 
 export class ReclaimCpu implements MemcgCpu {
   private readonly log: number;
@@ -52,7 +54,7 @@ export class ReclaimCpu implements MemcgCpu {
       const t = m[s + R_TASK]!;
       if (t >= 0) {
         if (t === this.kswapdTask) this.kswapdParked = false;
-        this.cpu.wake(t, m[s + R_VALUE]!);
+        this.cpu.wake(t, m[s + R_VALUE]!, m[s + R_TIME]!);
       }
     }
     m[this.results] = 0;
@@ -63,7 +65,7 @@ export class ReclaimCpu implements MemcgCpu {
       if (seq !== this.kswapdSeenSeq) {
         this.kswapdSeenSeq = seq;
         this.kswapdParked = false;
-        this.cpu.wake(this.kswapdTask, 1);
+        this.cpu.wake(this.kswapdTask, 1, m[N_WAKE_TIME]!);
       }
     }
   }

@@ -52,10 +52,11 @@ export const slowPathMachine = setup({
   },
 });
 
-/** A request to the commit; the task parks until its answer. */
+/** A request to the commit; the task waits on its CPU (the kernel does this work in the task's context) until the
+ * answer, and resumes at the simulated time the answer resolved. */
 export function* ask(rc: ReclaimCpu, taskId: number, kind: number, a: number, b: number, why: string): Generator<TaskOp, number, number> {
   rc.request(taskId, kind, a, b);
-  return yield parkOp(why);
+  return yield parkOp(why, { stall: true });
 }
 
 /** One reclaim pass by this task: scan (its cost in simulated time), then the commit frees what it found. */

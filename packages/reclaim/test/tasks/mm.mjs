@@ -34,6 +34,7 @@ export function* burst(ctx) {
   for (let i = 0; i < ctx.args.pages; i++) {
     const pfn = yield* allocPages(ctx, 'GFP_KERNEL');
     if (pfn < 0) break;
+    if (ctx.args.gapNs) yield ctx.compute(ctx.args.gapNs);
   }
   yield ctx.sleep(1e12);
 }
