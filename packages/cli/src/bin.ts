@@ -5,12 +5,13 @@ import { Command } from 'commander';
 import { runDemo } from './commands/demo.js';
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
+import { WINDOW_DEFAULT } from '@faultline/engine';
 import { SCENARIOS } from '@faultline/scenarios';
 import { compareCommand } from './commands/compare.js';
 import { renderList } from './commands/list.js';
 import { parseLockOption, runCommand } from './commands/run.js';
 import { scenarioRunCommand } from './commands/scenario-run.js';
-import { intOption } from './options.js';
+import { durationOption, intOption, kernelOption } from './options.js';
 
 const program = new Command();
 program
@@ -45,18 +46,27 @@ program
   .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
   .option('--workers <n>', 'worker threads hosting them (1-cpus; default one per CPU, up to 256; fewer than the host has cores is fastest)', intOption('--workers', 1, 1024))
   .option('--seed <s>', 'seed of every random stream', 'faultline')
-  .option('--duration <t>', 'simulated time to run: ns, us, ms or s')
-  .option('--window <t>', 'window length: cross-CPU effects take effect at window ends', '20us')
-  .option('--memory <MiB>', 'memory size in MiB (4-65536)', intOption('--memory', 4, 65_536), 256)
-  .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+', 'v6.3+')
-  .option('--lock <name:kind>', 'declare a lock the tasks may take (kind: spinlock, mutex or rwsem); repeatable', parseLockOption)
-  .option('--module <module...>', 'kernel module(s) to load in every worker, path[#export]')
+  .option('--duration <t>', 'simulated time to run: ns, us, ms or s', durationOption('--duration'))
+  .option('--window <t>', `window length: other CPUs see shared state up to one window late (default ${WINDOW_DEFAULT})`, durationOption('--window'))
+  .option('--memory <MiB>', 'memory size in MiB (4-65536; default 256)', intOption('--memory', 4, 65_536))
+  .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
+  .option('--lock <name:kind>', 'with --task: declare a lock the tasks may take (kind: spinlock, mutex or rwsem); repeatable', parseLockOption)
+  .option('--module <module...>', 'with --task: kernel module(s) to load in every worker, path[#export]')
   .option('--json <file>', 'also write the whole result as JSON')
   .option('--html <file>', 'also write a self-contained HTML report (charts; opens offline)')
   .action(async (scenario: string | undefined, o) => {
     if (scenario !== undefined && o.task) throw new InvalidArgumentError(`give a scenario or --task, not both (scenarios: ${SCENARIOS.map((x) => x.name).join(', ')})`);
     if (scenario === undefined && !o.task) throw new InvalidArgumentError(`give a scenario (${SCENARIOS.map((x) => x.name).join(', ')}) or --task <module>`);
-    const r = scenario !== undefined ? await scenarioRunCommand(scenario, o) : await runCommand({ ...o, cpus: o.cpus ?? 4, duration: o.duration ?? '10ms' });
+    // An option is honoured or refused, never dropped.
+    const notFor = (what: string, names: string[]) => {
+      const given = names.filter((n) => o[n] !== undefined);
+      if (given.length > 0) throw new InvalidArgumentError(`${given.map((n) => `--${n}`).join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply to ${what}`);
+    };
+    if (scenario !== undefined) notFor(`a scenario run (a scenario declares its own locks and modules; use --task for yours)`, ['lock', 'module']);
+    else notFor('a run of your own tasks (--policy chooses a scenario\'s fault policy)', ['policy']);
+    const r = scenario !== undefined
+      ? await scenarioRunCommand(scenario, o)
+      : await runCommand({ ...o, cpus: o.cpus ?? 4, duration: o.duration ?? '10ms', window: o.window ?? WINDOW_DEFAULT, memory: o.memory ?? 256, kernel: o.kernel ?? 'v6.3+' });
     if (r.error) process.exitCode = 3;
   });
 
@@ -67,7 +77,10 @@ program
   .option('--seeds <k>', 'seeds per policy (1-100)', intOption('--seeds', 1, 100), 3)
   .option('--seed <s>', 'base seed: runs use <seed>-1 .. <seed>-k', 'faultline')
   .option('--cpus <n>', 'simulated CPUs (1-64)', intOption('--cpus', 1, 64))
-  .option('--duration <t>', 'simulated time per run')
+  .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
+  .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
+  .option('--memory <MiB>', 'memory size in MiB (4-65536; default 256)', intOption('--memory', 4, 65_536))
+  .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
   .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
   .option('--json <file>', 'also write every run\'s figures as JSON')
   .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)')

@@ -1,6 +1,25 @@
 // options: parsing and validating command-line values; every error names the option and what is allowed.
 import { InvalidArgumentError } from 'commander';
 
+export const KERNELS = ['v5.18', 'v6.3+'] as const;
+export type Kernel = (typeof KERNELS)[number];
+
+/** --kernel: the allocator's behaviour. */
+export function kernelOption(value: string): Kernel {
+  if (!(KERNELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`--kernel must be one of ${KERNELS.join(', ')}; got '${value}'`);
+  return value as Kernel;
+}
+
+/** A duration option (--window, --duration): a number with a unit, checked before anything runs. */
+export function durationOption(name: string): (value: string) => string {
+  return (value: string) => {
+    if (!/^\s*\d+(\.\d+)?\s*(ns|us|µs|ms|s)\s*$/.test(value)) {
+      throw new InvalidArgumentError(`${name} must be a number with a unit (ns, us, ms or s), e.g. 10ms; got '${value}'`);
+    }
+    return value.trim();
+  };
+}
+
 export function intOption(name: string, min: number, max: number): (value: string) => number {
   return (value: string) => {
     const n = Number(value.replace(/_/g, ''));

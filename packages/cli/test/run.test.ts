@@ -45,7 +45,7 @@ describe('faultline run', () => {
   it('names an invalid option value', () => {
     const r = run('run', '--task', './examples/alloc-churn.ts', '--duration', 'forever');
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/duration: 'forever' is not a duration/);
+    expect(r.stderr).toMatch(/--duration must be a number with a unit \(ns, us, ms or s\), e\.g\. 10ms; got 'forever'/);
   });
 });
 
@@ -67,9 +67,32 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention/);
   });
+  it('a scenario run honours --window, --memory and --kernel, refuses what does not apply, and needs units', () => {
+    const args = ['run', 'mmap-contention', '--cpus', '2', '--duration', '2ms', '--seed', '7', '--window', '5us', '--memory', '512', '--kernel', 'v5.18'];
+    const ok = run(...args);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/window=5\.000us {2}memory=512 MiB {2}kernel=v5\.18/);
+    // The header prints the run's own configuration; another window or memory size gives another run. (The kernel
+    // changes only decisions under memory pressure, which this scenario does not reach.)
+    const digest = (r: { stdout: string }) => r.stdout.trimEnd().split('\n').at(-1);
+    const base = ['run', 'mmap-contention', '--cpus', '2', '--duration', '2ms', '--seed', '7'];
+    const digests = [run(...base), run(...base, '--window', '5us'), run(...base, '--memory', '512')].map(digest);
+    expect(new Set(digests).size).toBe(3);
+    const lock = run('run', 'mmap-contention', '--lock', 'x:rwsem');
+    expect(lock.status).toBe(1);
+    expect(lock.stderr).toMatch(/--lock does not apply to a scenario run/);
+    const policy = run('run', '--task', './examples/alloc-churn.ts', '--policy', 'classic');
+    expect(policy.stderr).toMatch(/--policy does not apply to a run of your own tasks/);
+    const unitless = run('run', 'mmap-contention', '--duration', '5');
+    expect(unitless.status).toBe(1);
+    expect(unitless.stderr).toMatch(/--duration must be a number with a unit \(ns, us, ms or s\)/);
+    const kernel = run('compare', 'mmap-contention', '--kernel', 'v7');
+    expect(kernel.stderr).toMatch(/--kernel must be one of v5\.18, v6\.3\+; got 'v7'/);
+  });
   it('compares policies over seeds in parallel, with confidence intervals', () => {
-    const r = run('compare', 'mmap-contention', '--policies', 'classic,spf-fallback', '--seeds', '2', '--cpus', '2', '--duration', '3ms');
+    const r = run('compare', 'mmap-contention', '--policies', 'classic,spf-fallback', '--seeds', '2', '--cpus', '2', '--duration', '3ms', '--window', '10us');
     expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/window=10us {2}memory=256 MiB {2}kernel=v6\.3\+/);
     expect(r.stdout).toMatch(/2 policies x 2 seeds \(faultline-1, faultline-2\)/);
     expect(r.stdout).toMatch(/figure \(mean ± 95% CI\)\s+classic\s+spf-fallback/);
     expect(r.stdout).toMatch(/faults\/s \(k\)\s+[\d.]+ ± [\d.]+\s+[\d.]+ ± [\d.]+/);

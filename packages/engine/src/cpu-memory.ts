@@ -2,7 +2,7 @@
 // and order), takes pages from the CPU's own list during the window, and queues for the commit what needs the zone
 // lock. It counts each allocation under its task and mask. Errors (a bad mask, a double free, a full ring) are
 // thrown as plain Errors for the CPU to report as the task's.
-import { ALLOC_DEFERRED, type CompiledPlan, type Zone } from '@faultline/zone';
+import { ALLOC_DEFERRED, DoubleFreeError, type CompiledPlan, type Zone } from '@faultline/zone';
 import { formatGfp, parseGfp, type GfpMask } from '@faultline/gfp';
 import type { CpuRings } from './cpu-rings.js';
 import { ZW_ALLOC, ZW_FREE } from './layout.js';
@@ -63,12 +63,20 @@ export class CpuMemory {
 
   /** The freed block's order (0 when the free was queued for the commit). */
   free(t: MemoryTask, nowNs: number, pfn: number): number {
-    const r = this.zone.free(this.cpu, pfn);
+    let r: number;
+    try {
+      r = this.zone.free(this.cpu, pfn);
+    } catch (e) {
+      // Another CPU freed it during this window: which free was second is judged at the commit, by simulated time.
+      if (e instanceof DoubleFreeError && e.racy && this.zone.deferShared && this.ring.suspect(nowNs, pfn, t.id)) return 0;
+      throw e;
+    }
     t.stats.frees++;
     if (r === ALLOC_DEFERRED) {
       this.queue(nowNs, ZW_FREE, t.id, 0, pfn, -1);
       return 0;
     }
+    if (r === 0) this.ring.logFree(nowNs, pfn, t.id);
     return r;
   }
 

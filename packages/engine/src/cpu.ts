@@ -354,6 +354,18 @@ export class SimCpu extends CpuScheduler {
     }
   }
 
+  /** The commit found that this task's free at `timeNs` was the second of a page (free-check.ts). */
+  failFree(taskId: number, timeNs: number, message: string): void {
+    const t = this.task(taskId);
+    if (t?.id !== taskId) {
+      this.error = new TaskError('(kernel)', taskId, this.id, timeNs, message); // a free from kernel context
+      return;
+    }
+    if (!isEnded(t)) t.stats.state = 'failed';
+    if (this.current === t) this.current = null;
+    this.error = new TaskError(t.name, t.id, this.id, timeNs, message);
+  }
+
   private fail(t: Task, message: string): void {
     [t.stats.state, this.current, this.error] = ['failed', null, new TaskError(t.name, t.id, this.id, this.nowNs, message)];
   }

@@ -82,6 +82,23 @@ export const LG_LOCK = 1;
 export const LG_TIME = 2;
 export const LG_F64 = 3;
 
+// Free log and suspect entry: [timeNs, pfn, taskId]. A CPU logs each page it frees to its own list; a free that
+// finds the page freed by another CPU is a suspect, judged at the commit by simulated time (free-check.ts).
+export const FL_TIME = 0;
+export const FL_PFN = 1;
+export const FL_TASK = 2;
+export const FL_F64 = 3;
+export const SUSPECT_SLOTS = 16;
+// Verdict: [cpu (-1: none), taskId, timeNs, pfn, otherCpu, otherTaskId, otherTimeNs]
+export const VD_CPU = 0;
+export const VD_TASK = 1;
+export const VD_TIME = 2;
+export const VD_PFN = 3;
+export const VD_OTHER_CPU = 4;
+export const VD_OTHER_TASK = 5;
+export const VD_OTHER_TIME = 6;
+export const VD_F64 = 8;
+
 export interface RunLayout {
   readonly cpus: number;
   readonly ringSlots: number;
@@ -100,6 +117,13 @@ export interface RunLayout {
   readonly lockLogStride: number;
   readonly lockGrantOffset: number;
   readonly lockGrantStride: number;
+  /** Per CPU: the pages it freed to its own list this round, and its frees that met a page another CPU freed. */
+  readonly freeLogOffset: number;
+  readonly freeLogStride: number;
+  readonly suspectOffset: number;
+  readonly suspectStride: number;
+  /** Worker 0's verdict on those double frees (VD_* words), read by every worker after the second barrier. */
+  readonly verdictOffset: number;
   readonly ringF64: number;
   readonly locks: number;
   /** Int32 offset of the lock table in the control block. */
@@ -121,9 +145,15 @@ export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout
   const lockLogOffset = zoneWorkOffset + cpus * zoneWorkStride;
   const lockGrantStride = logStride(ringSlots, LG_F64);
   const lockGrantOffset = lockLogOffset + cpus * lockLogStride;
-  const ringF64 = lockGrantOffset + cpus * lockGrantStride;
+  const freeLogStride = logStride(ringSlots, FL_F64);
+  const freeLogOffset = lockGrantOffset + cpus * lockGrantStride;
+  const suspectStride = logStride(SUSPECT_SLOTS, FL_F64);
+  const suspectOffset = freeLogOffset + cpus * freeLogStride;
+  const verdictOffset = suspectOffset + cpus * suspectStride;
+  const ringF64 = verdictOffset + VD_F64;
   return {
     cpus, ringSlots, controlI32, nextEventOffset, clockOffset, kswapdWakeOffset, outboxOffset, outboxStride, zoneWorkOffset, zoneWorkStride,
-    lockLogOffset, lockLogStride, lockGrantOffset, lockGrantStride, ringF64, locks, lockTableOffset,
+    lockLogOffset, lockLogStride, lockGrantOffset, lockGrantStride, freeLogOffset, freeLogStride, suspectOffset, suspectStride,
+    verdictOffset, ringF64, locks, lockTableOffset,
   };
 }

@@ -11,7 +11,7 @@ import { nodeEndpoint } from './comlink-node.js';
 import { resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
 import type { CpuStats } from './stats.js';
 import { runDigest } from './digest.js';
-import { C_ABORT, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, runLayout } from './layout.js';
+import { C_ABORT, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, runLayout, VD_CPU } from './layout.js';
 import type { KernelModule } from './hooks.js';
 import { loadKernelModule } from './loader.js';
 import type { TaskStats } from './task.js';
@@ -157,6 +157,7 @@ class SimulationDriver implements Simulation {
     const { config, ctl } = this;
     const zone = Zone.create({ pages: config.memoryPages, cpus: config.cpus, owners: config.tasks.length + 1 /* the last owner is the kernel itself */, kernel: config.kernel });
     const rings = new SharedArrayBuffer(layout.ringF64 * 8);
+    new Float64Array(rings)[layout.verdictOffset + VD_CPU] = -1; // no double-free verdict yet
     const spins = config.workers <= this.hostCores ? 2_000 : 0;
     const url = new URL('./worker.js', import.meta.url);
     const workers: Worker[] = [];

@@ -17,10 +17,11 @@
 // state kept; calling it again resumes exactly where it left off, so a paused run is the same run.
 import { BarrierAborted, WindowBarrier } from './barrier.js';
 import type { SimCpu } from './cpu.js';
+import { verdictMessage } from './free-check.js';
 import type { CommitInfo } from './hooks.js';
 import {
   C_COMMIT_PENDING, C_DECISION, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, CONTROL_HEADER_I32, CPU_PUB_ERROR, CPU_PUB_LIVE, CPU_PUB_STALLED,
-  CPU_PUB_STRIDE_I32, DECISION_GO, DECISION_PAUSE, DECISION_STOP, type RunLayout,
+  CPU_PUB_STRIDE_I32, VD_CPU, VD_TASK, VD_TIME, DECISION_GO, DECISION_PAUSE, DECISION_STOP, type RunLayout,
 } from './layout.js';
 
 export const END_REASONS = ['duration', 'all-exited', 'deadlock', 'task-error', 'stopped', 'aborted'] as const;
@@ -148,6 +149,13 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       for (const cpu of cpus) {
         cpu.collectResults();
         cpu.clearRings();
+      }
+      // A double free the commit judged by simulated time fails its culprit's task, on the CPU that ran it.
+      const culprit = rings[L.verdictOffset + VD_CPU]!;
+      if (culprit >= 0) {
+        failed = true;
+        const c = cpus.find((x) => x.id === culprit);
+        c?.failFree(rings[L.verdictOffset + VD_TASK]!, rings[L.verdictOffset + VD_TIME]!, verdictMessage(rings, L));
       }
       if (failed) return finish('task-error', end);
       if (decision === DECISION_STOP) return finish('stopped', end);

@@ -17,6 +17,7 @@ import type { CpuStats } from './stats.js';
 import type { TaskFunction, TaskStats } from './task.js';
 import { newLoopState, runWindows, type LoopState, type WindowLoopResult } from './window-loop.js';
 import { ZoneCommitter } from './zone-commit.js';
+import { FreeChecker } from './free-check.js';
 
 export interface WorkerInit {
   readonly config: RunConfig;
@@ -121,6 +122,10 @@ const api = {
       });
     }
     if (s.lockCommitter) steps.push(() => s.lockCommitter!.commit());
+    if (s.init.worker === 0) {
+      const frees = new FreeChecker(rings, layout);
+      steps.push(() => frees.commit());
+    }
     if (s.init.worker === 0) for (const m of s.modules) if (m.instance.commit) steps.push((end, info) => m.instance.commit!(end, info));
     // Between the barriers no CPU runs, so the commits may take the zone lock's paths directly.
     const commits = steps.length === 0 ? [] : [(end: number, info: CommitInfo) => {

@@ -119,3 +119,27 @@ describe('failures', () => {
     expect(cpusOfWorker(64, 2, 1)).toEqual(Array.from({ length: 32 }, (_, i) => 32 + i));
   });
 });
+
+describe('task errors', () => {
+  const doubleFree = (workers: number, freeAtNs: Record<number, number>) => runSimulation({
+    cpus: 3, workers, seed: 'double-free', duration: '1ms', memoryMiB: 8,
+    tasks: [
+      { module: task('double-free.mjs'), export: 'giver', cpus: [0] },
+      { module: task('double-free.mjs'), export: 'receiver', cpus: [1, 2], args: { freeAtNs: freeAtNs } },
+    ],
+  });
+
+  it('two CPUs freeing one page blame the second free by simulated time, on any number of workers', async () => {
+    // The same time on both: CPU order decides, so CPU 2's task (#2) is the culprit. Then CPU 2 frees first.
+    for (const [at, culprit, first] of [[{ 1: 20_000, 2: 20_000 }, 2, 1], [{ 1: 20_300, 2: 20_000 }, 1, 2]] as const) {
+      const runs = await Promise.all([1, 1, 1, 1, 3, 3, 3, 3, 3, 3].map((w) => doubleFree(w, at)));
+      for (const r of runs) {
+        expect(r.endReason).toBe('task-error');
+        expect(r.error?.taskId).toBe(culprit);
+        expect(r.error?.cpu).toBe(culprit);
+        expect(r.error?.timeNs).toBe(at[culprit]);
+        expect(r.error?.message).toMatch(new RegExp(`double free of pfn \\d+: task #${first} on cpu ${first} freed it first, at ${at[first]} ns`));
+      }
+    }
+  });
+});

@@ -3,6 +3,7 @@
 // faults find their page tables; every few milliseconds the churner unmaps that VMA and maps it again, which
 // empties it, and in between maps and unmaps a small VMA of its own. Classic faults queue behind every writer;
 // speculative and per-VMA-lock faults go around it unless they collide with the change.
+import { WINDOW_DEFAULT } from '@faultline/engine';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
@@ -22,7 +23,8 @@ export const mmapContention: Scenario = {
     const pages = threads * SLICE_PAGES;
     const parts = mmRunParts({ policy: checkPolicy(o.policy), mms: [{ vmas: [{ start: STORM_BASE, pages }] }] });
     return {
-      cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? '20us', memoryMiB: o.memoryMiB ?? 256,
+      cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT, memoryMiB: o.memoryMiB ?? 256,
+      ...(o.kernel ? { kernel: o.kernel } : {}),
       ...parts,
       tasks: [
         ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'denseToucher', name: `thread.${k}`, cpus: [k % o.cpus], args: { lane: k, pages: SLICE_PAGES, gapNs: 1_000 } })),
@@ -40,6 +42,7 @@ export const mmapContention: Scenario = {
       'fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
       'speculative': f.speculative,
       'aborted': f.aborted,
+      'aborted (%)': f.speculative + f.aborted > 0 ? (100 * f.aborted) / (f.speculative + f.aborted) : 0,
       'fell back': f.fellBack,
       'mmap_lock waits': waits.reduce((s, l) => s + (l?.contended ?? 0), 0),
       'mmap_lock wait (ms)': waitNs / 1e6,

@@ -11,6 +11,7 @@
 // nowait-starvation-memcg puts the storm in a memory cgroup with memory.high at 4096 pages (16 MiB): its page
 // tables are charged (__GFP_ACCOUNT, the speculative ones too), and over high it sleeps the kernel's penalty on
 // each return to user space - "in any case hold the task accountable".
+import { WINDOW_DEFAULT } from '@faultline/engine';
 import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ import { STORM_BASE, STORM_VMA_BYTES, STORM_VMA_PAGES } from './tasks.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
 const victims: TaskGroup = { label: 'kernel work', match: (n) => n.startsWith('kernel-work') };
+const irq: TaskGroup = { label: 'interrupts', match: (n) => n === 'irq' || n.startsWith('irq/') };
 const storm: TaskGroup = { label: 'fault storm', match: (n) => n.startsWith('fault-storm') };
 const reader: TaskGroup = { label: 'page cache', match: (n) => n.startsWith('page-cache') };
 
@@ -42,7 +44,8 @@ function starvation(name: string, file: boolean, summary: string, stormHighPages
         { prefillFilePages: pages - 1_200, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
       );
       return {
-        cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? '20us', memoryMiB,
+        cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT, memoryMiB,
+        ...(o.kernel ? { kernel: o.kernel } : {}),
         // RCU may free a whole munmap's page tables (thousands of pages) in one window, past qhimark.
         ringSlots: 32_768,
         ...parts,
@@ -64,6 +67,7 @@ function starvation(name: string, file: boolean, summary: string, stormHighPages
         'victim alloc p50 (us)': lat.p50Ns / 1e3,
         'victim alloc p99 (us)': lat.p99Ns / 1e3,
         'victim alloc max (us)': lat.maxNs / 1e3,
+        'irq GFP_ATOMIC p99 (us)': groupLatency(r, irq, 'GFP_ATOMIC').p99Ns / 1e3,
         'victim failures': vr.allocFailures,
         'victim reclaim stall (ms)': vr.stallNs / 1e6,
         'reclaimed by victims': vr.pagesReclaimed,

@@ -11,6 +11,8 @@ export interface ScenarioOptions {
   readonly duration: string;
   readonly memoryMiB?: number;
   readonly window?: string;
+  /** The allocator's behaviour: v5.18 (the discussion's kernel) or v6.3+ (default). */
+  readonly kernel?: 'v5.18' | 'v6.3+';
 }
 
 /** A row of figures for the comparison table: label -> number (NaN where it does not apply). */

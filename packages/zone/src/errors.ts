@@ -11,7 +11,9 @@ export class ZoneConfigError extends RangeError {
 /** A free of a page that is free already (in the buddy lists or on a per-CPU list). */
 export class DoubleFreeError extends Error {
   override readonly name = 'DoubleFreeError';
-  constructor(readonly pfn: number, readonly where: string) {
+  /** `racy`: another CPU freed it meanwhile (it is on that CPU's list, or won the exchange), so while CPUs run in
+   * parallel, which of the two frees came second is for simulated time to say, not this thread. */
+  constructor(readonly pfn: number, readonly where: string, readonly racy = false) {
     super(`double free of pfn ${pfn}: the page is already free (${where})`);
   }
 }

@@ -358,7 +358,7 @@ export class Zone {
     const kind = pageKind(word);
     if (kind !== PAGE_ALLOCATED) {
       if (kind === PAGE_BUDDY) throw new DoubleFreeError(pfn, `first page of a free order-${pageOrder(word)} block in the buddy lists`);
-      if (kind === PAGE_PCP) throw new DoubleFreeError(pfn, `on cpu ${pageCpu(word)}'s per-CPU list`);
+      if (kind === PAGE_PCP) throw new DoubleFreeError(pfn, `on cpu ${pageCpu(word)}'s per-CPU list`, pageCpu(word) !== cpu);
       throw new BadFreeError(pfn, 'not the first page of an allocated block (never allocated, or inside a block)');
     }
     const order = pageOrder(word);
@@ -369,7 +369,7 @@ export class Zone {
       // A full list needs a drain, which needs the zone lock: leave the whole free to the caller's later pass.
       if (this.deferShared && a[b + CPU_COUNT]! >= L.pcpCapacity) return ZONE_DEFERRED;
       // Claim the page before touching the list: of two racing frees exactly one wins this exchange.
-      if (Atomics.compareExchange(a, si, word, pageWord(PAGE_PCP, 0, cpu)) !== word) throw new DoubleFreeError(pfn, 'freed concurrently by another thread');
+      if (Atomics.compareExchange(a, si, word, pageWord(PAGE_PCP, 0, cpu)) !== word) throw new DoubleFreeError(pfn, 'freed concurrently by another thread', true);
       // A list a deferring view filled to capacity drains before it takes more.
       if (a[b + CPU_COUNT]! >= L.pcpCapacity) this.drainBatch(cpu, a[b + CPU_BATCH]!);
       pcpPush(a, L, b, pfn);

@@ -11,6 +11,9 @@ export interface CompareJob {
   readonly cpus: number;
   readonly workers: number;
   readonly duration: string;
+  readonly window?: string;
+  readonly memoryMiB?: number;
+  readonly kernel?: 'v5.18' | 'v6.3+';
   readonly report: boolean;
 }
 
@@ -25,7 +28,10 @@ export interface CompareOutcome {
 
 export default async function run(job: CompareJob): Promise<CompareOutcome> {
   const s = getScenario(job.scenario);
-  const r = await runSimulation(s.build({ policy: job.policy, cpus: job.cpus, workers: job.workers, seed: job.seed, duration: job.duration }));
+  const r = await runSimulation(s.build({
+    policy: job.policy, cpus: job.cpus, workers: job.workers, seed: job.seed, duration: job.duration,
+    ...(job.window ? { window: job.window } : {}), ...(job.memoryMiB ? { memoryMiB: job.memoryMiB } : {}), ...(job.kernel ? { kernel: job.kernel } : {}),
+  }));
   const figures = r.modules.reclaim || r.modules.mm ? s.figures(r) : {};
   return { job, figures, digest: r.digest, error: r.error?.message ?? null, hostMs: r.host.wallMs, report: job.report ? reportRun(r, job.policy, figures) : null };
 }

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Piscina } from 'piscina';
+import { WINDOW_DEFAULT } from '@faultline/engine';
 import { renderReport } from '@faultline/report';
 import { checkPolicy, getScenario } from '@faultline/scenarios';
 import { formatInterval, interval } from '../confidence.js';
@@ -17,6 +18,9 @@ export interface CompareOptions {
   readonly seed: string;
   readonly cpus?: number;
   readonly duration?: string;
+  readonly window?: string;
+  readonly memory?: number;
+  readonly kernel?: 'v5.18' | 'v6.3+';
   readonly threads?: number;
   readonly json?: string;
   readonly html?: string;
@@ -36,9 +40,12 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({
     scenario: name, policy, seed, cpus: o.cpus ?? s.defaults.cpus, workers: 1, duration: o.duration ?? s.defaults.duration, report: o.html !== undefined,
+    window: o.window ?? WINDOW_DEFAULT, memoryMiB: o.memory ?? 256, kernel: o.kernel ?? 'v6.3+',
   })));
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), jobs.length));
+  const j0 = jobs[0]!;
   process.stdout.write(`faultline compare ${name}: ${policies.length} policies x ${seeds.length} seeds (${seeds.join(', ')}), ${threads} runs at a time\n`);
+  process.stdout.write(`cpus=${j0.cpus}  duration=${j0.duration}  window=${j0.window}  memory=${j0.memoryMiB} MiB  kernel=${j0.kernel}\n`);
   const pool = new Piscina({ filename: new URL('./compare-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, atomics: 'disabled' });
   let done = 0;
   const stop = watchProgress('comparing', { fraction: () => done / jobs.length, label: () => `${done} of ${jobs.length} runs` });
@@ -62,7 +69,7 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
     const j = jobs[0]!;
     writeFileSync(o.html, renderReport({
       title: `faultline compare ${name}`,
-      command: `faultline compare ${name} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed} --cpus ${j.cpus} --duration ${j.duration}`,
+      command: `faultline compare ${name} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed} --cpus ${j.cpus} --duration ${j.duration} --window ${j.window} --memory ${j.memoryMiB} --kernel ${j.kernel}`,
       table: { head: ['figure (mean ± 95% CI)', ...policies], rows },
       runs: outcomes.map((x) => x.report).filter((x): x is NonNullable<typeof x> => x !== null),
     }));

@@ -13,6 +13,9 @@ export interface ScenarioRunOptions {
   readonly workers?: number;
   readonly seed: string;
   readonly duration?: string;
+  readonly window?: string;
+  readonly memory?: number;
+  readonly kernel?: 'v5.18' | 'v6.3+';
   readonly json?: string;
   readonly html?: string;
 }
@@ -20,7 +23,10 @@ export interface ScenarioRunOptions {
 export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): Promise<RunResult> {
   const s = getScenario(name);
   const policy = o.policy ?? s.defaults.policy;
-  const sim = await startSimulation(s.build({ policy, cpus: o.cpus ?? s.defaults.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration ?? s.defaults.duration }));
+  const sim = await startSimulation(s.build({
+    policy, cpus: o.cpus ?? s.defaults.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration ?? s.defaults.duration,
+    ...(o.window ? { window: o.window } : {}), ...(o.memory ? { memoryMiB: o.memory } : {}), ...(o.kernel ? { kernel: o.kernel } : {}),
+  }));
   process.stdout.write(`seed: ${sim.config.seed}\n`);
   const stop = watchProgress(`${name} (${policy})`, {
     fraction: () => sim.progress().fraction,
@@ -33,7 +39,8 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
     stop();
   }
   const out: string[] = [];
-  out.push(`faultline run ${name}  policy=${policy}  seed=${r.config.seed}  cpus=${r.config.cpus}  workers=${r.config.workers}  duration=${formatNs(r.config.durationNs)}`);
+  const c = r.config;
+  out.push(`faultline run ${name}  policy=${policy}  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  duration=${formatNs(c.durationNs)}  window=${formatNs(c.windowNs)}  memory=${(c.memoryPages * 4) / 1024} MiB  kernel=${c.kernel}`);
   out.push(`ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
   if (r.error) out.push(`error: ${r.error.message}`);
   out.push('');
@@ -47,7 +54,7 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   if (o.html) {
     writeFileSync(o.html, renderReport({
       title: `faultline run ${name} (${policy})`,
-      command: `faultline run ${name} --policy ${policy} --cpus ${r.config.cpus} --seed ${r.config.seed} --duration ${formatNs(r.config.durationNs)}`,
+      command: `faultline run ${name} --policy ${policy} --cpus ${c.cpus} --seed ${c.seed} --duration ${formatNs(c.durationNs)} --window ${formatNs(c.windowNs)} --memory ${(c.memoryPages * 4) / 1024} --kernel ${c.kernel}`,
       table: { head: ['figure', policy], rows: Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)]) },
       runs: [reportRun(r, policy, figures)],
     }));
