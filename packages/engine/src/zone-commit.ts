@@ -6,12 +6,13 @@
 // only the holds that overlapped it. The grant time goes back to the waiting CPU, which spun meanwhile and resumes
 // then. The worker runs it with the zone's deferShared mode off. Nothing here depends on which host thread ran which
 // CPU, so the zone evolves the same way for any number of workers.
-import type { CompiledPlan, Zone } from '@faultline/zone';
+import { DoubleFreeError, type CompiledPlan, type Zone } from '@faultline/zone';
 import {
-  ZW_ALLOC, ZW_ARG, ZW_F64, ZW_FREE, ZW_GRANT, ZW_KIND, ZW_MASK, ZW_OWNER, ZW_RESULT, ZW_TIME, type RunLayout,
+  FL_F64, FL_PFN, FL_TASK, FL_TIME, SUSPECT_SLOTS, ZW_ALLOC, ZW_ARG, ZW_F64, ZW_FREE, ZW_GRANT, ZW_KIND, ZW_MASK,
+  ZW_OWNER, ZW_RESULT, ZW_TASK, ZW_TIME, type RunLayout,
 } from './layout.js';
 import { LockTimeline } from './lock-timeline.js';
-import { logOf, logsInOrder } from './log-ring.js';
+import { logAppend, logOf, logsInOrder } from './log-ring.js';
 
 export class ZoneCommitter {
   lockHeldNs = 0;
@@ -47,7 +48,18 @@ export class ZoneCommitter {
         r[s + ZW_RESULT] = zone.alloc(cpu, plan, r[s + ZW_OWNER]!);
         if (zone.outcome.kswapdWoken && at < this.kswapdWakeNs) this.kswapdWakeNs = at;
       } else if (r[s + ZW_KIND] === ZW_FREE) {
-        zone.free(cpu, r[s + ZW_ARG]!);
+        try {
+          zone.free(cpu, r[s + ZW_ARG]!);
+        } catch (e) {
+          // A free that waited for the lock (its CPU's list was full) may meet a page another CPU freed in the
+          // window: a suspect like any other, judged by simulated time (free-check.ts runs next).
+          if (!(e instanceof DoubleFreeError)) throw e;
+          const slot = logAppend(r, L.suspectOffset + cpu * L.suspectStride, SUSPECT_SLOTS, FL_F64);
+          if (slot < 0) throw e;
+          r[slot + FL_TIME] = at;
+          r[slot + FL_PFN] = r[s + ZW_ARG]!;
+          r[slot + FL_TASK] = r[s + ZW_TASK]!;
+        }
       }
     }
     for (let cpu = 0; cpu < L.cpus; cpu++) if (zone.trimCpu(cpu) > 0) this.hold(clockNs(cpu));
