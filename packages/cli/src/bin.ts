@@ -11,7 +11,8 @@ import { compareCommand } from './commands/compare.js';
 import { renderList } from './commands/list.js';
 import { parseLockOption, runCommand } from './commands/run.js';
 import { scenarioRunCommand } from './commands/scenario-run.js';
-import { durationOption, intOption, kernelOption } from './options.js';
+import { durationOption, intOption, kernelOption, ratioOption, thpOption } from './options.js';
+import { zoneinfoCommand } from './commands/zoneinfo.js';
 
 const program = new Command();
 program
@@ -36,6 +37,21 @@ program
   .description('the built-in scenarios and the fault policies')
   .action(() => {
     process.stdout.write(`${renderList()}\n`);
+  });
+
+program
+  .command('zoneinfo')
+  .description('the model\'s boot-time /proc/zoneinfo for a machine of this size, in the kernel\'s format (diff it against your own)')
+  .requiredOption('--memory <MiB>', 'memory size in MiB (64-65536)', intOption('--memory', 64, 65_536))
+  .requiredOption('--cpus <n>', 'CPUs (1-1024)', intOption('--cpus', 1, 1024))
+  .option('--thp <mode>', 'transparent hugepages: never, madvise or always (default: as the kernel picks for the size)', thpOption)
+  .option('--min-free-kbytes <kB>', 'vm.min_free_kbytes as a user writes it (default: the kernel computes it)', intOption('--min-free-kbytes', 0, 2 ** 31 - 1))
+  .option('--watermark-scale-factor <n>', 'vm.watermark_scale_factor (1-3000; default 10)', intOption('--watermark-scale-factor', 1, 3000))
+  .option('--watermark-boost-factor <n>', 'vm.watermark_boost_factor (default 15000)', intOption('--watermark-boost-factor', 0, 2 ** 31 - 1))
+  .option('--lowmem-reserve-ratio <a,b,c>', 'vm.lowmem_reserve_ratio for DMA, DMA32, Normal (default 256,256,32)', ratioOption)
+  .option('--percpu-pagelist-high-fraction <n>', 'vm.percpu_pagelist_high_fraction (0, or 8 and up; default 0)', intOption('--percpu-pagelist-high-fraction', 0, 2 ** 31 - 1))
+  .action((o) => {
+    process.stdout.write(`${zoneinfoCommand(o)}\n`);
   });
 
 program

@@ -20,6 +20,21 @@ export function durationOption(name: string): (value: string) => string {
   };
 }
 
+/** --thp: never, madvise or always. */
+export function thpOption(value: string): 'never' | 'madvise' | 'always' {
+  if (!['never', 'madvise', 'always'].includes(value)) throw new InvalidArgumentError(`--thp must be one of never, madvise, always; got '${value}'`);
+  return value as 'never' | 'madvise' | 'always';
+}
+
+/** --lowmem-reserve-ratio a,b,c: three whole numbers, for DMA, DMA32 and Normal. */
+export function ratioOption(value: string): [number, number, number] {
+  const xs = value.split(',').map((x) => Number(x.trim()));
+  if (xs.length !== 3 || xs.some((x) => !Number.isInteger(x) || x < 0)) {
+    throw new InvalidArgumentError(`--lowmem-reserve-ratio must be three whole numbers for DMA, DMA32 and Normal, e.g. 256,256,32; got '${value}'`);
+  }
+  return xs as [number, number, number];
+}
+
 export function intOption(name: string, min: number, max: number): (value: string) => number {
   return (value: string) => {
     const n = Number(value.replace(/_/g, ''));
