@@ -1,29 +1,45 @@
-// kswapd: the node's reclaim thread as an XState machine (kernel-facts §6; mm/vmscan.c). It sleeps until the
-// allocator wakes it (below low), reclaims 32 pages a pass until free memory is at or above high, and sleeps again;
-// after 16 passes in a row that free nothing it gives up until woken again. Run one per node as a task:
-// `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`.
+// kswapd: the node's reclaim thread as an XState machine (kernel-facts §6; mm/vmscan.c kswapd, balance_pgdat,
+// prepare_kswapd_sleep). It sleeps until the allocator wakes it (below low). Awake, it runs balance_pgdat: passes
+// of 32 pages from priority 12 down, one priority a pass (the model's passes never scan their whole target, so the
+// kernel would raise the priority each time), until the node is balanced - free pages above high
+// (pgdat_balanced, zone_watermark_ok_safe's strict test) - or the 12 priorities are spent. A run that reclaimed
+// nothing counts as a failure of the node (pgdat->kswapd_failures; any reclaim progress, direct reclaim's too,
+// resets it, in the commit). Then it sleeps if the node is balanced or hopeless (16 failures), else runs again.
+// While the node is hopeless, wakeup_kswapd leaves kswapd asleep (reclaim-cpu.ts).
+// Run one per node as a task: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`.
 import { compileMachine, machineGuards, parkOp, runMachine, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
 import { setup } from 'xstate';
-import { N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES } from './layout.js';
+import { K_KSWAPD_RUN, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES } from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
-import { MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, reclaimPassOf } from './slow-path.js';
+import { MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, ask, reclaimPassOf } from './slow-path.js';
+
+/** DEF_PRIORITY: a balance_pgdat run goes from priority 12 to 1. */
+export const KSWAPD_PRIORITIES = 12;
 
 export interface KswapdRun {
   readonly ctx: TaskContext;
   readonly rc: ReclaimCpu;
-  /** Passes in a row that freed nothing since it woke. */
+  /** The node's kswapd_failures, as the last run's answer gave it. */
   failures: number;
+  /** This balance_pgdat run: passes made and pages reclaimed. */
+  passes: number;
+  reclaimed: number;
 }
 
 export const kswapdMachine = setup({
   types: { context: {} as KswapdRun, input: {} as KswapdRun, events: {} as { type: string } },
-  guards: { givingUp: ({ context }) => context.failures >= MAX_RECLAIM_RETRIES },
+  guards: {
+    hopeless: ({ context }) => context.failures >= MAX_RECLAIM_RETRIES,
+    prioritiesSpent: ({ context }) => context.passes >= KSWAPD_PRIORITIES,
+  },
 }).createMachine({
   id: 'kswapd', initial: 'sleeping', context: ({ input }) => input,
   states: {
     sleeping: { meta: { step: 'sleep' }, on: { woken: 'balanced' } },
     balanced: { meta: { step: 'checkBalanced' }, on: { yes: 'sleeping', no: 'reclaiming' } },
-    reclaiming: { meta: { step: 'reclaimPass' }, on: { done: [{ guard: 'givingUp', target: 'givingUp' }, { target: 'balanced' }] } },
+    reclaiming: { meta: { step: 'reclaimPass' }, on: { done: 'runBalanced' } },
+    runBalanced: { meta: { step: 'checkBalanced' }, on: { yes: 'runEnd', no: [{ guard: 'prioritiesSpent', target: 'runEnd' }, { target: 'reclaiming' }] } },
+    runEnd: { meta: { step: 'endRun' }, on: { done: [{ guard: 'hopeless', target: 'givingUp' }, { target: 'balanced' }] } },
     givingUp: { meta: { step: 'giveUp' }, on: { done: 'sleeping' } },
   },
 });
@@ -34,15 +50,22 @@ export function kswapdSteps(scanNsPerPage: () => number): Record<string, Machine
       k.rc.kswapdSleeps();
       yield parkOp('kswapd: sleeping until woken below the low watermark');
       k.rc.mem[N_KSWAPD_WAKES]!++;
-      k.failures = 0;
+      k.passes = 0;
+      k.reclaimed = 0;
       return 'woken';
     },
     *checkBalanced(k) {
-      return k.rc.zone.freePages() >= k.rc.zone.watermarks.highPages ? 'yes' : 'no';
+      return k.rc.zone.freePages() > k.rc.zone.watermarks.highPages ? 'yes' : 'no';
     },
     *reclaimPass(k) {
-      const got = yield* reclaimPassOf(k.ctx, k.rc, scanNsPerPage(), SWAP_CLUSTER_MAX, true);
-      k.failures = got > 0 ? 0 : k.failures + 1;
+      k.reclaimed += yield* reclaimPassOf(k.ctx, k.rc, scanNsPerPage(), SWAP_CLUSTER_MAX, true);
+      k.passes++;
+      return 'done';
+    },
+    *endRun(k) {
+      k.failures = yield* ask(k.rc, k.ctx.id, K_KSWAPD_RUN, k.reclaimed, 0, 'kswapd: the end of a balance_pgdat run');
+      k.passes = 0;
+      k.reclaimed = 0;
       return 'done';
     },
     *giveUp(k) {
@@ -60,5 +83,5 @@ const compiled = compileMachine(kswapdMachine);
 /** The kswapd task: its machine, for ever. */
 export function* runKswapd(ctx: TaskContext, rc: ReclaimCpu, scanNsPerPage: () => number): Generator<TaskOp, void, number> {
   rc.kswapdTask = ctx.id;
-  yield* runMachine(compiled, kswapdSteps(scanNsPerPage), KSWAPD_GUARDS, { ctx, rc, failures: 0 }, Infinity);
+  yield* runMachine(compiled, kswapdSteps(scanNsPerPage), KSWAPD_GUARDS, { ctx, rc, failures: 0, passes: 0, reclaimed: 0 }, Infinity);
 }

@@ -22,6 +22,10 @@ export const N_SCANNED = 11;
 export const N_WAKE_SEQ = 12;
 /** When the allocations that moved it woke kswapd (the earliest in the window), so kswapd wakes then. */
 export const N_WAKE_TIME = 13;
+/** pgdat->kswapd_failures: balance_pgdat runs in a row that reclaimed nothing; any reclaim progress resets it. */
+export const N_KSWAPD_FAILURES = 14;
+/** wakeup_kswapd calls refused because the node was hopeless (failures >= MAX_RECLAIM_RETRIES). */
+export const N_KSWAPD_WAKES_REFUSED = 15;
 export const NODE_F64 = 16;
 
 // Per task (written by its CPU).
@@ -58,6 +62,7 @@ export const K_DRAIN = 4; // drain every CPU's page list; answers 0
 export const K_OOM = 5; // answers the victim's task id, or -1
 export const K_MEMCG_OOM = 6; // a = memcg; kills the largest task inside it; answers the victim, or -1
 export const K_SYNC = 7; // nothing to do: answers 0 when the commit has run (a per-CPU charge stock ran out)
+export const K_KSWAPD_RUN = 8; // a = pages one balance_pgdat run reclaimed; answers kswapd_failures after it
 export const RECLAIM_MEMCG_BASE = 2;
 
 // Result entry: [taskId, value, timeNs]: the task resumes at timeNs (when the answer resolved in simulated time).

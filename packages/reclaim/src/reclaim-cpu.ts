@@ -8,7 +8,10 @@
 import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
 import type { MemcgCpu, MemcgSpec } from './memcg.js';
-import { L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_SEQ, N_WAKE_TIME, R_F64, R_TASK, R_TIME, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
+import { L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_KSWAPD_FAILURES, N_KSWAPD_WAKES_REFUSED, N_WAKE_SEQ, N_WAKE_TIME, R_F64, R_TASK, R_TIME, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
+
+/** MAX_RECLAIM_RETRIES, as kswapd counts its failures. */
+const MAX_KSWAPD_FAILURES = 16;
 
 export class ReclaimCpu implements MemcgCpu {
   private readonly log: number;
@@ -64,8 +67,13 @@ export class ReclaimCpu implements MemcgCpu {
       const seq = m[N_WAKE_SEQ]!;
       if (seq !== this.kswapdSeenSeq) {
         this.kswapdSeenSeq = seq;
-        this.kswapdParked = false;
-        this.cpu.wake(this.kswapdTask, 1, m[N_WAKE_TIME]!);
+        // wakeup_kswapd: a hopeless node (MAX_RECLAIM_RETRIES runs in a row without progress) is left to direct
+        // reclaim; kswapd stays asleep until some reclaim makes progress again.
+        if (m[N_KSWAPD_FAILURES]! >= MAX_KSWAPD_FAILURES) m[N_KSWAPD_WAKES_REFUSED]!++; // only kswapd's CPU writes it
+        else {
+          this.kswapdParked = false;
+          this.cpu.wake(this.kswapdTask, 1, m[N_WAKE_TIME]!);
+        }
       }
     }
   }

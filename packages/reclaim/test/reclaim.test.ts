@@ -69,6 +69,25 @@ describe('reclaim', () => {
     expect(report(one).directReclaimed).toBe(rows.reduce((s, t) => s + t.pagesReclaimed, 0));
   });
 
+  it('kswapd gives up on a hopeless node after 16 fruitless balance_pgdat runs, and ignores wake-ups until progress', async () => {
+    // Nothing is reclaimable (no page cache, anonymous pages and no swap) and a GFP_NOWAIT allocator keeps memory
+    // below low, waking kswapd again and again.
+    const r = await runSimulation({
+      ...base, cpus: 2, duration: '40ms',
+      tasks: [
+        { module: mm, export: 'kswapd', cpus: [0] },
+        { module: mm, export: 'nowait', cpus: [1], args: { hold: PAGES } },
+      ],
+    });
+    expect(r.error).toBeNull();
+    const k = report(r).kswapd;
+    expect(k.pagesReclaimed).toBe(0);
+    expect(k.failures).toBeGreaterThanOrEqual(16);
+    expect(k.giveUps).toBe(1); // once hopeless, never woken again: nothing made progress
+    expect(k.passes).toBe(16 * 12); // each run spent its 12 priorities
+    expect(k.wakesRefused).toBeGreaterThan(0);
+  });
+
   it('the OOM killer takes the task holding the most memory when nothing is reclaimable', async () => {
     const r = await runSimulation({
       ...base, cpus: 2, duration: '100ms',
