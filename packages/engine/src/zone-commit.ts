@@ -62,7 +62,8 @@ export class ZoneCommitter {
         }
       }
     }
-    for (let cpu = 0; cpu < L.cpus; cpu++) if (zone.trimCpu(cpu) > 0) this.hold(clockNs(cpu));
+    // The bulk frees of lists that the window's frees took past nr_pcp_high, one lock hold each.
+    for (let cpu = 0; cpu < L.cpus; cpu++) for (let n = zone.trimCpu(cpu); n > 0; n--) this.hold(clockNs(cpu));
     this.timeline.prune(horizonNs);
   }
 

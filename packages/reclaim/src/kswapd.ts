@@ -5,11 +5,12 @@
 // (pgdat_balanced, zone_watermark_ok_safe's strict test) - or the 12 priorities are spent. A run that reclaimed
 // nothing counts as a failure of the node (pgdat->kswapd_failures; any reclaim progress, direct reclaim's too,
 // resets it, in the commit). Then it sleeps if the node is balanced or hopeless (16 failures), else runs again.
+// During a run the zone is ZONE_RECLAIM_ACTIVE, which caps every per-CPU list at four batches (zone.ts).
 // While the node is hopeless, wakeup_kswapd leaves kswapd asleep (reclaim-cpu.ts).
 // Run one per node as a task: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`.
 import { compileMachine, machineGuards, parkOp, runMachine, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
 import { setup } from 'xstate';
-import { K_KSWAPD_RUN, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES } from './layout.js';
+import { K_KSWAPD_RUN, K_KSWAPD_RUN_BEGIN, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES } from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 import { MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, ask, reclaimPassOf } from './slow-path.js';
 
@@ -58,6 +59,7 @@ export function kswapdSteps(scanNsPerPage: () => number): Record<string, Machine
       return k.rc.zone.freePages() > k.rc.zone.watermarks.highPages ? 'yes' : 'no';
     },
     *reclaimPass(k) {
+      if (k.passes === 0) k.rc.request(k.ctx.id, K_KSWAPD_RUN_BEGIN, 0, 0);
       k.reclaimed += yield* reclaimPassOf(k.ctx, k.rc, scanNsPerPage(), SWAP_CLUSTER_MAX, true);
       k.passes++;
       return 'done';

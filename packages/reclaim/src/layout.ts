@@ -63,6 +63,7 @@ export const K_OOM = 5; // answers the victim's task id, or -1
 export const K_MEMCG_OOM = 6; // a = memcg; kills the largest task inside it; answers the victim, or -1
 export const K_SYNC = 7; // nothing to do: answers 0 when the commit has run (a per-CPU charge stock ran out)
 export const K_KSWAPD_RUN = 8; // a = pages one balance_pgdat run reclaimed; answers kswapd_failures after it
+export const K_KSWAPD_RUN_BEGIN = 9; // a balance_pgdat run starts: ZONE_RECLAIM_ACTIVE until its end (no answer)
 export const RECLAIM_MEMCG_BASE = 2;
 
 // Result entry: [taskId, value, timeNs]: the task resumes at timeNs (when the answer resolved in simulated time).

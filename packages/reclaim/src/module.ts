@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defineKernelModule, LOG_HEADER_F64, logOf, logsInOrder, parseModuleArgs, type CommitInfo, type RunConfig } from '@faultline/engine';
 import type { Zone } from '@faultline/zone';
 import {
-  K_DRAIN, K_KSWAPD_RUN, K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_OOM, K_RECLAIM, K_SYNC, N_KSWAPD_FAILURES, M_OOM_KILLS, MEMCG_F64, RECLAIM_MEMCG_BASE, TASK_F64, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_TIME, R_TIME, LRU_ANON, LRU_FILE,
+  K_DRAIN, K_KSWAPD_RUN, K_KSWAPD_RUN_BEGIN, K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_OOM, K_RECLAIM, K_SYNC, N_KSWAPD_FAILURES, M_OOM_KILLS, MEMCG_F64, RECLAIM_MEMCG_BASE, TASK_F64, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_TIME, R_TIME, LRU_ANON, LRU_FILE,
   LRU_FILE_DIRTY, N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_LRU_ANON, N_LRU_DIRTY,
   N_LRU_FILE, N_SCANNED, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
 } from './layout.js';
@@ -142,8 +142,13 @@ class Committer {
         case K_SYNC:
           this.answer(cpu, task, 0);
           break;
+        case K_KSWAPD_RUN_BEGIN:
+          // set_reclaim_active: per-CPU lists are capped while kswapd reclaims (nr_pcp_high).
+          this.zone.setReclaimActive(true);
+          break;
         case K_KSWAPD_RUN:
-          // balance_pgdat's end: a run that reclaimed nothing counts against the node.
+          // balance_pgdat's end: clear_reclaim_active; a run that reclaimed nothing counts against the node.
+          this.zone.setReclaimActive(false);
           if (a === 0) m[N_KSWAPD_FAILURES]!++;
           this.answer(cpu, task, m[N_KSWAPD_FAILURES]!);
           break;

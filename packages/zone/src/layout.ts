@@ -19,6 +19,8 @@ export const H_KSWAPD_WAKE_SEQ = 32; // incremented and notified on each wake-up
 export const H_KSWAPD_WAKES = 33;
 export const H_RESERVED_HIGHATOMIC = 34;
 export const H_STAT_THRESHOLD = 35;
+/** ZONE_RECLAIM_ACTIVE: kswapd is in a balance_pgdat run, so per-CPU lists are capped (nr_pcp_high). */
+export const H_RECLAIM_ACTIVE = 36;
 // Header, line 3: the watermarks, read on every allocation, written rarely.
 export const H_WMARK_MIN = 48;
 export const H_WMARK_LOW = 49;
@@ -49,6 +51,7 @@ export const CPU_BATCH = 3;
 export const CPU_FREE_DELTA = 4; // this CPU's unfolded NR_FREE_PAGES delta
 export const CPU_REFILLS = 5;
 export const CPU_DRAINS = 6;
+export const CPU_FREE_FACTOR = 7; // pcp->free_factor: how many times the next bulk free doubles
 export const CPU_HEADER_I32 = CACHE_LINE_I32;
 
 export interface ZoneLayoutInput {

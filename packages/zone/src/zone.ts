@@ -10,7 +10,7 @@ import { resolveZoneConfig, type ZoneConfig, type ZoneOptions } from './config.j
 import { ACCOUNT_COUNTER_COUNT, ACCOUNT_MIN_COUNTERS, ACCT, sumAccountRows, type AccountRow } from './counters.js';
 import { BadFreeError, DoubleFreeError, ZoneConfigError } from './errors.js';
 import {
-  CPU_BATCH, CPU_COUNT, CPU_DRAINS, CPU_FREE_DELTA, CPU_HIGH, CPU_REFILLS, H_KSWAPD_WAKE_SEQ, H_KSWAPD_WAKES,
+  CPU_BATCH, CPU_COUNT, CPU_DRAINS, CPU_FREE_DELTA, CPU_FREE_FACTOR, CPU_HIGH, CPU_REFILLS, H_KSWAPD_WAKE_SEQ, H_KSWAPD_WAKES, H_RECLAIM_ACTIVE,
   H_LOWMEM_RESERVE, H_NR_FREE_EXACT, H_NR_FREE_PAGES, H_RESERVED_HIGHATOMIC, H_STAT_THRESHOLD, H_WMARK_HIGH,
   H_WMARK_LOW, H_WMARK_MIN, H_WMARK_VERSION, PAGE_RECORD_I32, PG_STATE, PG_OWNER, PG_MASK,
 } from './layout.js';
@@ -288,6 +288,8 @@ export class Zone {
     const a = this.a;
     const L = this.config.layout;
     const b = cpuBase(L, cpu);
+    // rmqueue_pcplist: an allocation halves the bulk-free factor.
+    a[b + CPU_FREE_FACTOR]! >>= 1;
     let pfn = pcpPopNewest(a, L, b);
     if (pfn < 0) {
       if (this.deferShared) return ZONE_DEFERRED;
@@ -373,7 +375,8 @@ export class Zone {
       // A list a deferring view filled to capacity drains before it takes more.
       if (a[b + CPU_COUNT]! >= L.pcpCapacity) this.drainBatch(cpu, a[b + CPU_BATCH]!);
       pcpPush(a, L, b, pfn);
-      if (!this.deferShared && a[b + CPU_COUNT]! >= a[b + CPU_HIGH]!) this.drainBatch(cpu, a[b + CPU_BATCH]!);
+      // free_unref_page_commit: past nr_pcp_high, a bulk free of nr_pcp_free pages.
+      if (!this.deferShared && a[b + CPU_COUNT]! >= this.pcpHighNow(b)) this.drainBatch(cpu, this.nrPcpFree(b));
     } else {
       // Checked and valid, but it needs the zone lock: the caller applies it later with deferShared cleared.
       if (this.deferShared) return ZONE_DEFERRED;
@@ -414,12 +417,43 @@ export class Zone {
     return moved;
   }
 
-  /** Drain one batch if this CPU's list holds pcpHigh pages or more (the drain a deferred free left); returns pages moved. */
+  /** The bulk frees that the frees of a window past nr_pcp_high left to do (each as free_unref_page_commit would
+   * have done it, nr_pcp_free pages, doubling while no allocation intervenes); returns how many it did. */
   trimCpu(cpu: number): number {
     this.checkCpu(cpu);
     const a = this.a;
     const b = cpuBase(this.config.layout, cpu);
-    return a[b + CPU_COUNT]! >= a[b + CPU_HIGH]! ? this.drainBatch(cpu, a[b + CPU_BATCH]!) : 0;
+    let drains = 0;
+    while (a[b + CPU_COUNT]! >= this.pcpHighNow(b) && this.drainBatch(cpu, this.nrPcpFree(b)) > 0) drains++;
+    return drains;
+  }
+
+  /** nr_pcp_high (mm/page_alloc.c, 6.1): while kswapd reclaims (ZONE_RECLAIM_ACTIVE), min(batch << 2, high). */
+  private pcpHighNow(b: number): number {
+    const a = this.a;
+    const high = a[b + CPU_HIGH]!;
+    return Atomics.load(a, H_RECLAIM_ACTIVE) === 0 ? high : Math.min(a[b + CPU_BATCH]! << 2, high);
+  }
+
+  /** nr_pcp_free: batch << free_factor, within [batch, high - batch], the factor growing while it fits. */
+  private nrPcpFree(b: number): number {
+    const a = this.a;
+    const high = this.pcpHighNow(b);
+    const batch = a[b + CPU_BATCH]!;
+    if (high < batch) return 1;
+    const max = high - batch;
+    const n = batch * 2 ** a[b + CPU_FREE_FACTOR]!;
+    if (n < max) a[b + CPU_FREE_FACTOR]!++;
+    return Math.min(Math.max(n, batch), max);
+  }
+
+  /** ZONE_RECLAIM_ACTIVE, set while kswapd runs balance_pgdat; only between windows. */
+  setReclaimActive(active: boolean): void {
+    Atomics.store(this.a, H_RECLAIM_ACTIVE, active ? 1 : 0);
+  }
+
+  reclaimActive(): boolean {
+    return Atomics.load(this.a, H_RECLAIM_ACTIVE) !== 0;
   }
 
   /** drain_local_pages: return all of this CPU's list to the buddy lists. */
@@ -441,6 +475,12 @@ export class Zone {
   freeLists(): number[][] {
     zoneLock(this.a);
     try { return this.buddy.freeLists(); } finally { zoneUnlock(this.a); }
+  }
+
+  /** pcp->free_factor of this CPU's list (inspection). */
+  pcpFreeFactor(cpu: number): number {
+    this.checkCpu(cpu);
+    return this.a[cpuBase(this.config.layout, cpu) + CPU_FREE_FACTOR]!;
   }
 
   pcpList(cpu: number): number[] {

@@ -253,10 +253,42 @@ describe('deferring shared work (for a deterministic engine)', () => {
     expect(() => z.free(0, big + 1)).toThrow(BadFreeError);
     expect(z.counts().lockAcquires).toBe(before);
     z.deferShared = false;
-    expect(z.trimCpu(0)).toBe(4);
+    // The frees past high: two bulk frees of a batch each, as free_unref_page_commit would have done one by one.
+    expect(z.trimCpu(0)).toBe(2);
+    expect(z.pcpList(0).length).toBe(4);
     for (const p of late) z.free(0, p);
     z.free(0, big);
     z.drainCpu(0);
     expect(checkZoneInvariants(z)).toEqual({ freePages: 1024, pcpPages: 0, allocatedPages: 0 });
+  });
+
+  it('caps per-CPU lists at four batches while kswapd reclaims, and frees in growing batches (nr_pcp_high, nr_pcp_free)', () => {
+    // 256 MiB on one CPU: batch 15, high 512, so the cap (60) bites.
+    const freeAll = (active: boolean) => {
+      const z = Zone.create({ pages: 65_536, cpus: 1 });
+      const plan = z.plan('GFP_KERNEL');
+      const pages = Array.from({ length: 300 }, () => z.alloc(0, plan, 1));
+      z.setReclaimActive(active);
+      const drainsBefore = z.counts().pcpDrains;
+      const lengths: number[] = [];
+      for (const p of pages) {
+        z.free(0, p);
+        lengths.push(z.pcpList(0).length);
+      }
+      return { z, lengths, drains: z.counts().pcpDrains - drainsBefore };
+    };
+    const idle = freeAll(false);
+    expect(Math.max(...idle.lengths)).toBeGreaterThanOrEqual(300); // under high: every page stays on the list
+    expect(idle.drains).toBe(0);
+    const busy = freeAll(true);
+    expect(Math.max(...busy.lengths)).toBeLessThan(60); // never reaches min(batch << 2, high)
+    // Bulk frees of 15, 30, then 45 (high - batch) pages each while no allocation comes between.
+    const drops = busy.lengths.slice(1).map((n, i) => busy.lengths[i]! + 1 - n).filter((d) => d > 0);
+    expect(drops.slice(0, 4)).toEqual([15, 30, 45, 45]);
+    // An allocation halves the factor (rmqueue_pcplist), so the next bulk free is smaller again.
+    const factor = busy.z.pcpFreeFactor(0);
+    expect(factor).toBeGreaterThanOrEqual(2);
+    busy.z.alloc(0, busy.z.plan('GFP_KERNEL'), 1);
+    expect(busy.z.pcpFreeFactor(0)).toBe(factor >> 1);
   });
 });
