@@ -1,19 +1,24 @@
 // slow-path: __alloc_pages_slowpath from the first answer that the caller may reclaim, as an XState machine
-// (kernel-facts §4): a direct-reclaim pass of 32 pages, a retry; a drain of every CPU's list, a retry;
-// __GFP_NORETRY fails there; should_reclaim_retry's 16 passes without progress; then __GFP_RETRY_MAYFAIL fails, and
-// everyone else asks the OOM killer (a __GFP_NOFAIL caller goes on even when it finds no victim). The machine ends
-// in `granted` or `failed`; its steps run in the allocating task's context.
+// (kernel-facts §4; mm/page_alloc.c, 6.1): a direct-reclaim pass of 32 pages; only if it made progress, a retry,
+// then a drain of every CPU's list and one more retry (__alloc_pages_direct_reclaim); __GFP_NORETRY fails there;
+// should_reclaim_retry counts passes without progress and gives up when there have been more than 16, or when free
+// plus reclaimable pages could not pass the min watermark anyway; each new loop starts with another freelist attempt;
+// giving up, __GFP_RETRY_MAYFAIL fails and everyone else asks the OOM killer, and a kill starts the loop again with
+// the count reset (a __GFP_NOFAIL caller goes on even when it finds no victim). The machine ends in `granted` or
+// `failed`; its steps run in the allocating task's context.
 import { machineGuards, parkOp, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
 import type { GfpMask } from '@faultline/gfp';
 import { __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL } from '@faultline/gfp';
 import { setup } from 'xstate';
-import { K_DRAIN, K_OOM, K_RECLAIM, T_ALLOC_RETRIES, T_DIRECT_PASSES, T_DIRECT_RECLAIMED, T_OOM_REQUESTS } from './layout.js';
+import { K_DRAIN, K_OOM, K_RECLAIM, N_LRU_DIRTY, N_LRU_FILE, T_ALLOC_RETRIES, T_DIRECT_PASSES, T_DIRECT_RECLAIMED, T_OOM_REQUESTS } from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 
 /** SWAP_CLUSTER_MAX: pages a reclaim pass aims for. */
 export const SWAP_CLUSTER_MAX = 32;
-/** MAX_RECLAIM_RETRIES: passes without progress before the OOM path. */
+/** MAX_RECLAIM_RETRIES: more passes without progress than this and the OOM path comes. */
 export const MAX_RECLAIM_RETRIES = 16;
+/** PAGE_ALLOC_COSTLY_ORDER: above it, reclaim progress does not reset the count. */
+export const PAGE_ALLOC_COSTLY_ORDER = 3;
 
 export type SlowCtx = Pick<TaskContext, 'cpu' | 'id' | 'now' | 'alloc' | 'compute' | 'free' | 'sleep'>;
 
@@ -41,12 +46,14 @@ export const slowPathMachine = setup({
 }).createMachine({
   id: 'alloc-slowpath', initial: 'reclaim', context: ({ input }) => input,
   states: {
-    reclaim: { meta: { step: 'directReclaim' }, on: { done: 'retry' } },
+    reclaim: { meta: { step: 'directReclaim' }, on: { progress: 'retry', none: 'afterReclaim' } },
     retry: { meta: { step: 'allocate' }, on: { granted: 'granted', failed: 'failed', mayReclaim: 'drain' } },
     drain: { meta: { step: 'drainAll' }, on: { done: 'retryDrained' } },
-    retryDrained: { meta: { step: 'allocate' }, on: { granted: 'granted', failed: 'failed', mayReclaim: [{ guard: 'noretry', target: 'failed' }, { target: 'judge' }] } },
-    judge: { meta: { step: 'shouldRetry' }, on: { retry: 'reclaim', exhausted: [{ guard: 'retryMayfail', target: 'failed' }, { target: 'oom' }] } },
-    oom: { meta: { step: 'oomKill' }, on: { killed: 'reclaim', none: [{ guard: 'nofail', target: 'reclaim' }, { target: 'failed' }] } },
+    retryDrained: { meta: { step: 'allocate' }, on: { granted: 'granted', failed: 'failed', mayReclaim: 'afterReclaim' } },
+    afterReclaim: { meta: { step: 'noretryCheck' }, on: { done: [{ guard: 'noretry', target: 'failed' }, { target: 'judge' }] } },
+    judge: { meta: { step: 'shouldRetry' }, on: { retry: 'loopStart', exhausted: [{ guard: 'retryMayfail', target: 'failed' }, { target: 'oom' }] } },
+    loopStart: { meta: { step: 'allocate' }, on: { granted: 'granted', failed: 'failed', mayReclaim: 'reclaim' } },
+    oom: { meta: { step: 'oomKill' }, on: { killed: 'loopStart', none: [{ guard: 'nofail', target: 'loopStart' }, { target: 'failed' }] } },
     granted: { type: 'final' },
     failed: { type: 'final' },
   },
@@ -73,6 +80,10 @@ export function slowPathSteps(scanNsPerPage: () => number): Record<string, Machi
       m[s.rc.taskCounter(s.ctx.id, T_DIRECT_PASSES)]!++;
       m[s.rc.taskCounter(s.ctx.id, T_DIRECT_RECLAIMED)]! += got;
       s.got = got;
+      // __alloc_pages_direct_reclaim: no progress, no retry and no drain.
+      return got > 0 ? 'progress' : 'none';
+    },
+    *noretryCheck() {
       return 'done';
     },
     *allocate(s) {
@@ -86,8 +97,13 @@ export function slowPathSteps(scanNsPerPage: () => number): Record<string, Machi
       return 'done';
     },
     *shouldRetry(s) {
-      s.noProgress = s.got > 0 ? 0 : s.noProgress + 1;
-      return s.noProgress < MAX_RECLAIM_RETRIES ? 'retry' : 'exhausted';
+      // should_reclaim_retry: more than MAX_RECLAIM_RETRIES loops without progress means OOM; so does a zone that
+      // could not pass min even if every reclaimable page were freed (no swap: page cache only).
+      s.noProgress = s.got > 0 && s.order <= PAGE_ALLOC_COSTLY_ORDER ? 0 : s.noProgress + 1;
+      if (s.noProgress > MAX_RECLAIM_RETRIES) return 'exhausted';
+      const m = s.rc.mem;
+      const available = s.rc.zone.freePagesSnapshot() + m[N_LRU_FILE]! + m[N_LRU_DIRTY]!;
+      return available - ((1 << s.order) - 1) > s.rc.zone.watermarks.minPages ? 'retry' : 'exhausted';
     },
     *oomKill(s) {
       s.rc.mem[s.rc.taskCounter(s.ctx.id, T_OOM_REQUESTS)]!++;

@@ -108,5 +108,11 @@ describe('reclaim', () => {
     const work = r.tasks.find((t) => t.name.startsWith('mm.kernelWork'))!;
     expect(work.state).not.toBe('killed');
     expect(work.allocs.GFP_KERNEL!.granted).toBeGreaterThan(100);
+    // should_reclaim_retry: with nothing reclaimable, free plus reclaimable pages cannot pass min, so the first fruitless
+    // pass leads to the OOM killer (not the 17th); and a pass without progress is neither retried nor drained for.
+    const rows = report(r).tasks.filter((t) => t.oomRequests > 0);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const t of rows) expect(t.directPasses).toBeLessThanOrEqual(t.oomRequests * 2);
+    expect(report(r).drains).toBe(0);
   });
 });
