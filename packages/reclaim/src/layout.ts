@@ -10,6 +10,8 @@ export const N_KSWAPD_WAKES = 0;
 export const N_KSWAPD_PASSES = 1;
 export const N_KSWAPD_RECLAIMED = 2;
 export const N_KSWAPD_GIVEUPS = 3;
+/** LRU entries kswapd scanned (pgscan_kswapd); N_SCANNED counts everyone's. */
+export const N_SCANNED_KSWAPD = 4;
 export const N_DIRECT_RECLAIMED = 5;
 export const N_LRU_FILE = 6;
 export const N_LRU_DIRTY = 7;
@@ -26,7 +28,9 @@ export const N_WAKE_TIME = 13;
 export const N_KSWAPD_FAILURES = 14;
 /** wakeup_kswapd calls refused because the node was hopeless (failures >= MAX_RECLAIM_RETRIES). */
 export const N_KSWAPD_WAKES_REFUSED = 15;
-export const NODE_F64 = 16;
+/** balance_pgdat runs (pageoutrun). */
+export const N_PAGEOUTRUN = 16;
+export const NODE_F64 = 24;
 
 // Per task (written by its CPU).
 export const T_DIRECT_PASSES = 0;

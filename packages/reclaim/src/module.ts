@@ -10,7 +10,7 @@ import type { Zone } from '@faultline/zone';
 import {
   K_DRAIN, K_KSWAPD_RUN, K_KSWAPD_RUN_BEGIN, K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_OOM, K_RECLAIM, K_SYNC, N_KSWAPD_FAILURES, M_OOM_KILLS, MEMCG_F64, RECLAIM_MEMCG_BASE, TASK_F64, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_TIME, R_TIME, LRU_ANON, LRU_FILE,
   LRU_FILE_DIRTY, N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_LRU_ANON, N_LRU_DIRTY,
-  N_LRU_FILE, N_SCANNED, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
+  N_LRU_FILE, N_PAGEOUTRUN, N_SCANNED, N_SCANNED_KSWAPD, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
 } from './layout.js';
 import { NodeLru } from './lru.js';
 import { ReclaimCpu } from './reclaim-cpu.js';
@@ -149,6 +149,7 @@ class Committer {
         case K_KSWAPD_RUN:
           // balance_pgdat's end: clear_reclaim_active; a run that reclaimed nothing counts against the node.
           this.zone.setReclaimActive(false);
+          m[N_PAGEOUTRUN]!++;
           if (a === 0) m[N_KSWAPD_FAILURES]!++;
           this.answer(cpu, task, m[N_KSWAPD_FAILURES]!);
           break;
@@ -200,6 +201,7 @@ class Committer {
     // shrink_node: any progress, kswapd's or a direct reclaimer's, makes the node hopeful again.
     if (out.pfns.length > 0) m[N_KSWAPD_FAILURES] = 0;
     if (kswapd) {
+      m[N_SCANNED_KSWAPD]! += out.scanned;
       m[N_KSWAPD_PASSES]!++;
       m[N_KSWAPD_RECLAIMED]! += out.pfns.length;
     } else m[N_DIRECT_RECLAIMED]! += out.pfns.length;

@@ -5,7 +5,7 @@ import type { LatencySummary } from './latency.js';
 import type { FreePagesTimeline } from './timeline.js';
 import type { MemcgReport } from './memcg.js';
 import {
-  N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_FAILURES, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES_REFUSED, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_KSWAPD_WAKES, N_LRU_ANON,
+  N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_FAILURES, N_PAGEOUTRUN, N_SCANNED_KSWAPD, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES_REFUSED, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_KSWAPD_WAKES, N_LRU_ANON,
   N_LRU_DIRTY, N_LRU_FILE, N_SCANNED, N_WRITEBACKS, T_ALLOC_FAILURES, T_ALLOC_RETRIES, T_DIRECT_PASSES,
   T_DIRECT_RECLAIMED, T_LRU_ADDED, T_OOM_REQUESTS, T_STALL_NS, TASK_F64, type ReclaimLayout,
 } from './layout.js';
@@ -25,8 +25,11 @@ export interface TaskReclaim {
 export interface ReclaimReport {
   /** giveUps: times kswapd went to sleep on a hopeless node; wakesRefused: wake-ups it then ignored; failures: the
    * node's kswapd_failures at the end. */
-  readonly kswapd: { wakes: number; passes: number; pagesReclaimed: number; giveUps: number; wakesRefused: number; failures: number };
+  readonly kswapd: {
+    wakes: number; passes: number; runs: number; pagesReclaimed: number; scanned: number; giveUps: number; wakesRefused: number; failures: number;
+  };
   readonly directReclaimed: number;
+  /** LRU entries scanned by everyone (kswapd's are in kswapd.scanned). */
   readonly scanned: number;
   readonly writebacks: number;
   readonly drains: number;
@@ -57,7 +60,10 @@ export function reclaimReport(config: RunConfig, m: Float64Array, L: ReclaimLayo
     if (row.directPasses + row.allocFailures + row.oomRequests + row.lruAdded + row.allocRetries > 0) tasks.push(row);
   }
   return {
-    kswapd: { wakes: m[N_KSWAPD_WAKES]!, passes: m[N_KSWAPD_PASSES]!, pagesReclaimed: m[N_KSWAPD_RECLAIMED]!, giveUps: m[N_KSWAPD_GIVEUPS]!, wakesRefused: m[N_KSWAPD_WAKES_REFUSED]!, failures: m[N_KSWAPD_FAILURES]! },
+    kswapd: {
+      wakes: m[N_KSWAPD_WAKES]!, passes: m[N_KSWAPD_PASSES]!, runs: m[N_PAGEOUTRUN]!, pagesReclaimed: m[N_KSWAPD_RECLAIMED]!,
+      scanned: m[N_SCANNED_KSWAPD]!, giveUps: m[N_KSWAPD_GIVEUPS]!, wakesRefused: m[N_KSWAPD_WAKES_REFUSED]!, failures: m[N_KSWAPD_FAILURES]!,
+    },
     directReclaimed: m[N_DIRECT_RECLAIMED]!,
     scanned: m[N_SCANNED]!,
     writebacks: m[N_WRITEBACKS]!,

@@ -85,6 +85,8 @@ describe('reclaim', () => {
     expect(k.failures).toBeGreaterThanOrEqual(16);
     expect(k.giveUps).toBe(1); // once hopeless, never woken again: nothing made progress
     expect(k.passes).toBe(16 * 12); // each run spent its 12 priorities
+    expect(k.runs).toBe(16); // pageoutrun
+    expect(k.scanned).toBe(0); // nothing on the LRU to scan
     expect(k.wakesRefused).toBeGreaterThan(0);
   });
 

@@ -2,7 +2,7 @@
 // workers, mmap-contention shows what the published per-VMA-lock and SPF results show, and bad names list choices.
 import { describe, expect, it } from 'vitest';
 import { runSimulation } from '@faultline/engine';
-import { getScenario, POLICIES, SCENARIOS } from '../dist/index.js';
+import { getScenario, vmstatOf, VMSTAT_NAMES, POLICIES, SCENARIOS } from '../dist/index.js';
 
 describe('scenarios', () => {
   it('runs every scenario under every policy', async () => {
@@ -67,6 +67,23 @@ describe('scenarios', () => {
     expect(f(fallback).aborted).toBeGreaterThan(0);
     expect(f(fallback).aborted).toBeLessThan(f(fallback).speculative! * 0.2);
     expect(f(classic).speculative).toBe(0);
+  });
+
+  it('reports the /proc/vmstat counters it models under their kernel names, consistent with its own figures', async () => {
+    const s = getScenario('nowait-starvation');
+    const r = await runSimulation(s.build({ policy: 'spf-nowait', cpus: 4, workers: 1, seed: 'vmstat', duration: '20ms' }));
+    const f = s.figures(r);
+    const v = vmstatOf(r);
+    expect(Object.keys(v).sort()).toEqual([...VMSTAT_NAMES].sort());
+    expect(v.pgsteal_kswapd).toBe(f['reclaimed by kswapd']);
+    expect(v.pgsteal_direct).toBe(f['reclaimed by victims']! + f['reclaimed by storm']! + f['reclaimed by page cache']!);
+    expect(v.pgscan_kswapd).toBeGreaterThanOrEqual(v.pgsteal_kswapd!);
+    expect(v.pgscan_direct).toBeGreaterThanOrEqual(v.pgsteal_direct!);
+    expect(v.allocstall_normal).toBeGreaterThan(0); // the victims reclaimed: each pass is an allocation stall
+    expect(v.pageoutrun).toBeGreaterThan(0);
+    expect(v.pgfault).toBeGreaterThanOrEqual(f['storm faults/s (k)']! * 1e3 * 0.02 - 1);
+    expect(v.oom_kill).toBe(f['OOM kills']);
+    expect(v.pgalloc_normal).toBeGreaterThan(v.pgfault! / 2);
   });
 
   it('names an unknown scenario or policy and lists the choices', () => {

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { formatNs, startSimulation, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
-import { getScenario } from '@faultline/scenarios';
+import { getScenario, vmstatOf } from '@faultline/scenarios';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 
@@ -48,9 +48,12 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   const figures = r.modules.reclaim || r.modules.mm ? s.figures(r) : {};
   if (Object.keys(figures).length > 0) out.push(textTable(['figure', 'value'], Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)])));
   out.push('');
+  // The counters the model has, as /proc/vmstat names them.
+  const vmstat = vmstatOf(r);
+  out.push(`vmstat: ${Object.entries(vmstat).map(([k, v]) => `${k} ${v}`).join('  ')}`);
   out.push(`digest: ${r.digest}`);
   process.stdout.write(`${out.join('\n')}\n`);
-  if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: name, policy, figures, result: r }, null, 2));
+  if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: name, policy, figures, vmstat, result: r }, null, 2));
   if (o.html) {
     writeFileSync(o.html, renderReport({
       title: `faultline run ${name} (${policy})`,

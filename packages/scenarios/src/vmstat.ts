@@ -1,0 +1,33 @@
+// vmstat: a run's counters under the names /proc/vmstat gives them (include/linux/vm_event_item.h, mm/vmstat.c),
+// for the ones the model has, so that a run can be set beside `cat /proc/vmstat` of a real machine. The model has
+// one zone, which it reports as Normal (pgalloc_normal); direct reclaim entries count as allocstall_normal, as a
+// GFP_KERNEL caller's do. Counters it does not model are left out rather than printed as 0.
+import type { RunResult } from '@faultline/engine';
+import type { ReclaimReport } from '@faultline/reclaim';
+
+export const VMSTAT_NAMES = [
+  'pgalloc_normal', 'pgfree', 'allocstall_normal', 'pgscan_kswapd', 'pgscan_direct', 'pgsteal_kswapd', 'pgsteal_direct',
+  'pageoutrun', 'pgfault', 'oom_kill',
+] as const;
+export type VmstatName = (typeof VMSTAT_NAMES)[number];
+
+/** The run's /proc/vmstat counters that the model has (those of the modules that were loaded). */
+export function vmstatOf(r: RunResult): Partial<Record<VmstatName, number>> {
+  const out: Partial<Record<VmstatName, number>> = {
+    pgalloc_normal: r.owners.reduce((s, o) => s + (o.pagesGranted ?? 0), 0),
+    pgfree: r.owners.reduce((s, o) => s + (o.pagesFreed ?? 0), 0),
+  };
+  const rec = r.modules.reclaim as ReclaimReport | undefined;
+  if (rec) {
+    out.allocstall_normal = rec.tasks.reduce((s, t) => s + t.directPasses, 0);
+    out.pgscan_kswapd = rec.kswapd.scanned;
+    out.pgscan_direct = rec.scanned - rec.kswapd.scanned;
+    out.pgsteal_kswapd = rec.kswapd.pagesReclaimed;
+    out.pgsteal_direct = rec.directReclaimed;
+    out.pageoutrun = rec.kswapd.runs;
+    out.oom_kill = rec.oomKills.length;
+  }
+  const mm = r.modules.mm as { tasks: Array<{ faults?: number }> } | undefined;
+  if (mm) out.pgfault = mm.tasks.reduce((s, t) => s + (t.faults ?? 0), 0);
+  return out;
+}
