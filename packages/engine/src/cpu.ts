@@ -80,6 +80,11 @@ export class SimCpu extends CpuScheduler {
         }
       },
       freePage: (pfn) => { this.memory.free(this.kernelTask, this.nowNs, pfn); },
+      memstall: (taskId, on) => {
+        const t = this.task(taskId);
+        if (t?.id !== taskId) throw new Error(`memstall(${taskId}): no task of cpu ${this.id} with that number`);
+        return this.setMemstall(t, on);
+      },
       kill: (taskId, reason) => this.kill(taskId, reason),
       timer: (atNs, fn) => {
         if (!(atNs >= this.nowNs)) throw new RangeError(`timer at ${atNs} ns is in the past (now ${this.nowNs} ns)`);
@@ -97,7 +102,7 @@ export class SimCpu extends CpuScheduler {
   place(p: TaskPlacement): void {
     const x = this.x;
     const ctx = makeTaskContext({ id: p.id, name: p.name, cpu: this.id, cpus: x.cpus, args: p.args, seed: x.seed, now: () => this.nowNs, locks: x.locks });
-    const stats: TaskStats = { id: p.id, name: p.name, cpu: this.id, state: 'runnable', events: 0, runNs: 0, blockedNs: 0, allocs: {}, frees: 0, touches: 0, locks: {}, sent: 0, received: 0, exitedAtNs: null, killedBy: null };
+    const stats: TaskStats = { id: p.id, name: p.name, cpu: this.id, state: 'runnable', events: 0, runNs: 0, blockedNs: 0, allocs: {}, frees: 0, touches: 0, locks: {}, sent: 0, received: 0, exitedAtNs: null, killedBy: null, memstallNs: 0 };
     let iter: Iterator<TaskOp, unknown, number>;
     try {
       iter = p.fn(ctx);
@@ -108,6 +113,7 @@ export class SimCpu extends CpuScheduler {
     const task: Task = {
       id: p.id, name: p.name, ctx, iter, stack: [], stats, computeLeftNs: 0, sliceLeftNs: this.costs.timeSliceNs, vruntimeNs: 0, pendingResult: 0,
       blockedSinceNs: 0, waitingFor: '', zoneWaitSinceNs: 0, zoneWaitMask: '', held: [], lockWait: null, inKernel: false,
+      memstall: false, memstallSinceNs: 0, penaltyStall: false,
     };
     this.tasks.push(task);
     this.runq.push(task);
@@ -168,6 +174,13 @@ export class SimCpu extends CpuScheduler {
   /** At the run's end: charge the time up to `endNs` as busy or idle. Nothing runs. */
   settle(endNs: number): void {
     this.advanceTo(endNs);
+    // Stalls still going on at the end count up to it.
+    for (const t of this.tasks) {
+      if (t.memstall) {
+        t.stats.memstallNs += this.nowNs - t.memstallSinceNs;
+        t.memstallSinceNs = this.nowNs;
+      }
+    }
   }
 
   /** The current task waits on this CPU for the commit: the clock stops until resumeStalled. */
@@ -335,6 +348,7 @@ export class SimCpu extends CpuScheduler {
     if (t?.id !== taskId) throw new Error(`kill(${taskId}): no such task on cpu ${this.id}`);
     if (isEnded(t)) return;
     if (t.stats.state !== 'runnable' && t.stats.state !== 'running' && t.stats.state !== 'spinning') t.stats.blockedNs += this.nowNs - t.blockedSinceNs;
+    this.setMemstall(t, false);
     t.stats.state = 'killed';
     t.stats.killedBy = reason;
     t.stats.exitedAtNs = this.nowNs;
@@ -375,6 +389,8 @@ export class SimCpu extends CpuScheduler {
     let penaltyNs = 0;
     for (const h of this.hooks) if (h.returnToUser) penaltyNs += h.returnToUser(t.id, this.nowNs);
     if (!(penaltyNs > 0)) return false;
+    // The only such penalty in the kernel is memory.high's throttling (mem_cgroup_handle_over_high), a memstall.
+    if (!this.setMemstall(t, true)) t.penaltyStall = true;
     this.block(t, 'sleeping', `a return-to-user penalty of ${penaltyNs} ns`);
     this.heap.push(this.nowNs + Math.round(penaltyNs), EV_WAKE, t.id, result);
     return true;

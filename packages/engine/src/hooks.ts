@@ -27,6 +27,9 @@ export interface KernelCpu {
    * resumes at `atNs` (the simulated time the answer resolved; default now), or now if that is later. A task
    * killed meanwhile is left alone. */
   wake(taskId: number, value: number, atNs?: number): void;
+  /** psi_memstall_enter (on) or _leave for a task of this CPU: PSI counts it as stalled on memory meanwhile.
+   * Returns whether it already was (restore that on leaving a nested stall). */
+  memstall(taskId: number, on: boolean): boolean;
   /** Free a page from kernel context (an RCU callback, kswapd): on this CPU's list, charged to no task. */
   freePage(pfn: number): void;
   /** Kill a task of this CPU (the OOM killer): it never runs again and the locks it held are released. */

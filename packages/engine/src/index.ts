@@ -27,3 +27,5 @@ export type { CpuStats } from './stats.js';
 export { END_REASONS } from './window-loop.js';
 export type { EndReason } from './window-loop.js';
 export { parseDurationNs, formatNs, NS_PER_US, NS_PER_MS, NS_PER_S } from './time.js';
+export { psiMemory, formatPsi, PSI_PERIOD_NS } from './psi.js';
+export type { PsiMemory, PsiLine, PsiPeriods } from './psi.js';

@@ -14,6 +14,7 @@ import { runDigest } from './digest.js';
 import { C_ABORT, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, runLayout, VD_CPU } from './layout.js';
 import type { KernelModule } from './hooks.js';
 import { loadKernelModule } from './loader.js';
+import { psiMemory, type PsiMemory } from './psi.js';
 import type { TaskStats } from './task.js';
 import type { EndReason } from './window-loop.js';
 import type { WorkerApi, WorkerReport } from './worker.js';
@@ -37,6 +38,8 @@ export interface RunResult {
   readonly error: { message: string; task?: string; taskId?: number; cpu?: number; timeNs?: number } | null;
   /** For a deadlock: what each live task waits for. */
   readonly waits: string[];
+  /** /proc/pressure/memory for the run, as kernel/sched/psi.c computes it (psi.ts); per task, TaskStats.memstallNs. */
+  readonly psi: { readonly memory: PsiMemory };
   readonly events: number;
   readonly digest: string;
   /** Host figures: wall time of the whole call, of the window loop alone (the slowest worker's), barrier waits. */
@@ -249,6 +252,7 @@ function assemble(config: RunConfig, kmods: readonly KernelModule[], zone: Zone,
     modules,
     error,
     waits: reports.flatMap((r) => r.waits),
+    psi: { memory: psiMemory(reports.flatMap((r) => r.psi).sort((a, b) => a.cpu - b.cpu).map((p) => p.periods), loop?.simulatedNs ?? 0) },
     events: cpus.reduce((s, c) => s + c.events, 0),
     digest: runDigest(hashes, digestStats),
     host: {

@@ -10,6 +10,7 @@ import type { Costs } from './costs.js';
 import { TraceHash } from './digest.js';
 import { EventHeap } from './event-heap.js';
 import type { CpuHooks } from './hooks.js';
+import { PsiCpu } from './psi.js';
 import type { CpuStats } from './stats.js';
 import type { TaskContext, TaskOp, TaskStats } from './task.js';
 
@@ -41,6 +42,11 @@ export interface Task {
   lockWait: { id: number; write: boolean; sinceNs: number } | null;
   /** Its last operation entered the kernel: the return-to-user hooks run before its code continues. */
   inKernel: boolean;
+  /** In a memory stall (psi_memstall_enter): direct reclaim, memcg reclaim, memory.high throttling. */
+  memstall: boolean;
+  memstallSinceNs: number;
+  /** Its memory stall is a return-to-user penalty sleep, which ends when it wakes. */
+  penaltyStall: boolean;
 }
 
 /** Exited, failed or killed: it never runs again. */
@@ -63,6 +69,9 @@ export class CpuScheduler {
   protected dispatchQueued = false;
   protected idleNotified = false;
   protected readonly hooks: CpuHooks[] = [];
+  /** Memory pressure stall accounting (psi.ts), and how many of this CPU's tasks are in a memory stall. */
+  readonly psi = new PsiCpu();
+  protected memstalls = 0;
 
   constructor(readonly id: number, protected readonly costs: Costs) {
     this.stats = { cpu: id, events: 0, busyNs: 0, idleNs: 0, contextSwitches: 0, messagesSent: 0, messagesReceived: 0, zoneDeferred: 0, lockWaits: 0, spinNs: 0, timers: 0 };
@@ -86,6 +95,10 @@ export class CpuScheduler {
   protected advanceTo(t: number): void {
     if (t <= this.nowNs) return;
     const cur = this.current;
+    // PSI: the state held since the last event (psi_group_change's test_state), for [now, t).
+    const some = this.memstalls > 0;
+    const full = some && (cur === null || cur.memstall) && this.runq.every((x) => x.memstall || isEnded(x));
+    this.psi.account(this.nowNs, t, some, full, some || cur !== null || this.runq.length > 0);
     if (cur === null) this.stats.idleNs += t - this.nowNs;
     else {
       this.stats.busyNs += t - this.nowNs;
@@ -155,8 +168,27 @@ export class CpuScheduler {
     return m;
   }
 
+  /** psi_memstall_enter / _leave for task t, now; returns whether it was stalled before (for nesting). */
+  protected setMemstall(t: Task, on: boolean): boolean {
+    const was = t.memstall;
+    if (on && !was) {
+      t.memstall = true;
+      t.memstallSinceNs = this.nowNs;
+      this.memstalls++;
+    } else if (!on && was) {
+      t.memstall = false;
+      t.stats.memstallNs += this.nowNs - t.memstallSinceNs;
+      this.memstalls--;
+    }
+    return was;
+  }
+
   protected wake(t: Task, result: number): void {
     if (isEnded(t)) return;
+    if (t.penaltyStall) {
+      t.penaltyStall = false;
+      this.setMemstall(t, false);
+    }
     t.stats.blockedNs += this.nowNs - t.blockedSinceNs;
     t.waitingFor = '';
     t.pendingResult = result;

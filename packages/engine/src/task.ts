@@ -125,6 +125,8 @@ export interface TaskStats {
   exitedAtNs: number | null;
   /** Why a kernel module killed it (the OOM killer), or null. */
   killedBy: string | null;
+  /** Time it spent in memory stalls (PSI's memstall: direct reclaim, memcg reclaim, memory.high throttling). */
+  memstallNs: number;
 }
 
 /** A task threw, or did something the kernel would not allow. */

@@ -13,6 +13,7 @@ import type { CommitInfo, KernelModuleInstance } from './hooks.js';
 import { C_ABORT, C_BARRIER_GEN, runLayout } from './layout.js';
 import { loadKernelModule, loadTask } from './loader.js';
 import { LockCommitter } from './lock-commit.js';
+import type { PsiPeriods } from './psi.js';
 import type { CpuStats } from './stats.js';
 import type { TaskFunction, TaskStats } from './task.js';
 import { newLoopState, runWindows, type LoopState, type WindowLoopResult } from './window-loop.js';
@@ -35,6 +36,8 @@ export interface WorkerReport {
   readonly loop: WindowLoopResult;
   readonly cpus: CpuStats[];
   readonly hashes: Array<{ cpu: number; h1: number; h2: number; events: number }>;
+  /** Each CPU's PSI stall times per 2 s period (psi.ts). */
+  readonly psi: Array<{ cpu: number; periods: PsiPeriods }>;
   readonly tasks: TaskStats[];
   readonly error: { task: string; taskId: number; cpu: number; timeNs: number; message: string } | null;
   readonly waits: string[];
@@ -174,6 +177,7 @@ const api = {
       loop,
       cpus: cpus.map((c) => ({ ...c.stats })),
       hashes: cpus.map((c) => ({ cpu: c.id, h1: c.hash.h1, h2: c.hash.h2, events: c.hash.events })),
+      psi: cpus.map((c) => ({ cpu: c.id, periods: c.psi.periods })),
       tasks: cpus.flatMap((c) => c.taskStats()),
       error: failed && { task: failed.task, taskId: failed.taskId, cpu: failed.cpu, timeNs: failed.timeNs, message: failed.message },
       waits: loop.endReason === 'deadlock' ? cpus.flatMap((c) => c.waits()) : [],

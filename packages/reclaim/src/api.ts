@@ -48,8 +48,14 @@ function chargeSteps(ctx: Ctx, rc: ReclaimCpu): ChargeSteps {
   return {
     sync: () => ask(rc, ctx.id, K_SYNC, 0, 0, 'memcg: waiting for the charge counter'),
     *groupReclaim(g) {
-      yield ctx.compute(SWAP_CLUSTER_MAX * scanNs());
-      return yield* ask(rc, ctx.id, K_RECLAIM, SWAP_CLUSTER_MAX, RECLAIM_MEMCG_BASE + g, 'memcg reclaim pass');
+      // try_charge_memcg's reclaim is a memory stall for PSI.
+      const was = rc.cpu.memstall(ctx.id, true);
+      try {
+        yield ctx.compute(SWAP_CLUSTER_MAX * scanNs());
+        return yield* ask(rc, ctx.id, K_RECLAIM, SWAP_CLUSTER_MAX, RECLAIM_MEMCG_BASE + g, 'memcg reclaim pass');
+      } finally {
+        if (!was) rc.cpu.memstall(ctx.id, false);
+      }
     },
     groupOom: (g) => ask(rc, ctx.id, K_MEMCG_OOM, g, 0, 'the memcg OOM killer'),
   };
@@ -102,12 +108,15 @@ function* allocSlow(ctx: Ctx, maskArg: string | GfpMask, order: number): Path<nu
   }
   const run = { ctx, rc, maskArg, mask, order, result: r, got: 0, noProgress: 0 };
   const stallStart = ctx.now();
+  // __alloc_pages_slowpath's reclaim is a memory stall for PSI (psi_memstall_enter in __perform_reclaim).
+  const wasStalled = rc.cpu.memstall(ctx.id, true);
   try {
     if ((yield* runMachine(slowPath, slowSteps, SLOW_PATH_GUARDS, run)) === 'granted') return run.result;
     m[rc.taskCounter(ctx.id, T_ALLOC_FAILURES)]!++;
     return -1;
   } finally {
     m[rc.taskCounter(ctx.id, T_STALL_NS)]! += ctx.now() - stallStart;
+    if (!wasStalled) rc.cpu.memstall(ctx.id, false);
   }
 }
 

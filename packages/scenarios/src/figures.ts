@@ -40,6 +40,11 @@ export function groupReclaim(r: RunResult, g: TaskGroup): { pagesReclaimed: numb
   };
 }
 
+/** Time a group's tasks spent in memory stalls, as PSI counts them (direct and memcg reclaim, memory.high throttling). */
+export function groupMemstallNs(r: RunResult, g: TaskGroup): number {
+  return r.tasks.filter((t) => g.match(t.name)).reduce((s, t) => s + t.memstallNs, 0);
+}
+
 /** Pages a group took at or below the min watermark (who benefited from reserves and others' reclaim). */
 export function groupBelowMin(r: RunResult, g: TaskGroup): number {
   return taskIds(r, g).reduce((s, id) => s + (r.owners[id]?.pagesGrantedBelowMin ?? 0), 0);
@@ -62,6 +67,8 @@ export function systemFigures(r: RunResult): Record<string, number> {
     'time min..low (ms)': (band?.minToLow ?? NaN) / 1e6,
     'reserve pages (below min)': r.owners.reduce((s, o) => s + (o.pagesGrantedBelowMin ?? 0), 0),
     'no-watermark pages': r.owners.reduce((s, o) => s + (o.grantsEmergency ?? 0), 0),
+    'PSI memory some (ms)': r.psi.memory.some.totalUs / 1e3,
+    'PSI memory full (ms)': r.psi.memory.full.totalUs / 1e3,
     'grace period p50 (ms)': (rcu?.gpDurationNs.p50 ?? NaN) / 1e6,
     'grace period max (ms)': (rcu?.gpDurationNs.max ?? NaN) / 1e6,
     'RCU callback backlog max': rcu?.backlogMax ?? NaN,

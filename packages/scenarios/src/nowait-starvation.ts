@@ -15,7 +15,7 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
-import { groupBelowMin, groupFaults, groupLatency, groupReclaim, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
+import { groupBelowMin, groupFaults, groupLatency, groupMemstallNs, groupReclaim, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
 import { checkPolicy, type Scenario } from './scenario.js';
 import { STORM_BASE, STORM_VMA_BYTES, STORM_VMA_PAGES } from './tasks.js';
 
@@ -71,6 +71,7 @@ function starvation(name: string, file: boolean, summary: string, stormHighPages
         'victim failures': vr.allocFailures,
         'victim reclaim stall (ms)': vr.stallNs / 1e6,
         'reclaimed by victims': vr.pagesReclaimed,
+        'storm memstall (ms)': groupMemstallNs(r, storm) / 1e6,
         'reclaimed by storm': groupReclaim(r, storm).pagesReclaimed,
         'reclaimed by page cache': groupReclaim(r, reader).pagesReclaimed,
         'reclaimed by kswapd': reclaimOf(r).kswapd.pagesReclaimed,

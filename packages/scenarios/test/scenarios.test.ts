@@ -43,6 +43,10 @@ describe('scenarios', () => {
     // Wilcox's retry makes the storm reclaim when its NOWAIT allocation fails; the fallback sends it to mmap_lock.
     expect(retry!['reclaimed by storm']).toBeGreaterThan(nowait!['reclaimed by storm']! * 3);
     expect(fallback!['reclaimed by storm']).toBeGreaterThan(classic!['reclaimed by storm']! * 0.8);
+    // PSI: the storm is never in a memory stall under spf-nowait (it never reclaims), so it adds no pressure signal,
+    // while under classic its reclaim is one.
+    expect(nowait!['storm memstall (ms)']).toBe(0);
+    expect(classic!['storm memstall (ms)']).toBeGreaterThan(0);
     // Nobody's NOWAIT allocation went below min.
     for (const f of [classic, nowait, retry, fallback]) expect(f!['storm pages below min']).toBe(0);
   });

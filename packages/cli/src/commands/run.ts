@@ -2,7 +2,7 @@
 // task, and as the last line the run's digest, so anyone can check that another worker count gives the same run.
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { formatNs, LOCK_KINDS, startSimulation, type LockKind, type RunOptions, type RunResult } from '@faultline/engine';
+import { formatNs, formatPsi, LOCK_KINDS, startSimulation, type LockKind, type RunOptions, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
 import { vmstatOf } from '@faultline/scenarios';
 import { watchProgress } from '../progress.js';
@@ -88,6 +88,7 @@ export function renderRun(r: RunResult): string {
   }
   for (const [name, report] of Object.entries(r.modules)) out.push(`module ${name}: ${JSON.stringify(report)}`);
   out.push(`vmstat: ${Object.entries(vmstatOf(r)).map(([k, v]) => `${k} ${v}`).join('  ')}`);
+  out.push(`pressure/memory: ${formatPsi(r.psi.memory).replace('\n', '; ')}`);
   out.push(`zone: ${r.zone.freePagesExact} pages free of ${r.zone.pages}, ${r.zone.pcpPages} on per-CPU lists; zone lock ${r.zoneLock?.operations ?? 0} operations, waited ${formatNs(r.zoneLock?.waitNs ?? 0)}`);
   out.push(`digest: ${r.digest}`);
   return out.join('\n');

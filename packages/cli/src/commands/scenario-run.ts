@@ -1,7 +1,7 @@
 // scenario-run: `faultline run <scenario>`: one run of a built-in scenario under a policy, its figures as a table,
 // the per-task summary of `faultline run`, and the digest as the last line.
 import { writeFileSync } from 'node:fs';
-import { formatNs, startSimulation, type RunResult } from '@faultline/engine';
+import { formatNs, formatPsi, startSimulation, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
 import { getScenario, vmstatOf } from '@faultline/scenarios';
 import { watchProgress } from '../progress.js';
@@ -51,6 +51,7 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   // The counters the model has, as /proc/vmstat names them.
   const vmstat = vmstatOf(r);
   out.push(`vmstat: ${Object.entries(vmstat).map(([k, v]) => `${k} ${v}`).join('  ')}`);
+  out.push(`pressure/memory: ${formatPsi(r.psi.memory).replace('\n', '; ')}`);
   out.push(`digest: ${r.digest}`);
   process.stdout.write(`${out.join('\n')}\n`);
   if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: name, policy, figures, vmstat, result: r }, null, 2));
