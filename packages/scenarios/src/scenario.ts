@@ -13,6 +13,14 @@ export interface ScenarioOptions {
   readonly window?: string;
   /** The allocator's behaviour: v5.18 (the discussion's kernel) or v6.3+ (default). */
   readonly kernel?: 'v5.18' | 'v6.3+';
+  /** The reclaim module's scanNsPerPage: CPU time a reclaimer spends per page it wants (default 250 ns,
+   * calibrated against the real kernel: CALIBRATION.md). */
+  readonly scanNsPerPage?: number;
+}
+
+/** The reclaim module's args a scenario takes from its options. */
+export function reclaimArgsOf(o: ScenarioOptions): Record<string, unknown> {
+  return o.scanNsPerPage === undefined ? {} : { scanNsPerPage: o.scanNsPerPage };
 }
 
 /** A row of figures for the comparison table: label -> number (NaN where it does not apply). */

@@ -8,10 +8,11 @@
 //   pageCacheReader  reads a file: page cache that fills memory and keeps reclaim busy.
 //   mmapChurner      maps and unmaps a VMA of the storm's process: an mmap_lock writer.
 //   atomicIrq        interrupt-time GFP_ATOMIC allocations, held briefly.
+//   anonHog          a process that allocates and touches `pages` of anonymous memory, frees them, and again.
 export { kswapd } from '@faultline/reclaim';
 import type { TaskContext, TaskOp } from '@faultline/engine';
 import { mmap, munmap } from '@faultline/mm';
-import { allocPages, lruAdd } from '@faultline/reclaim';
+import { allocPages, lruAdd, lruDel } from '@faultline/reclaim';
 
 type Task = Generator<TaskOp, void, number>;
 const GiB = 2 ** 30;
@@ -116,6 +117,26 @@ export function* contentionChurner(ctx: TaskContext): Task {
     } else {
       yield* mmap(ctx, 2 ** 46, 64);
       yield* munmap(ctx, 2 ** 46, 64);
+    }
+  }
+}
+
+export function* anonHog(ctx: TaskContext): Task {
+  const pages = num(ctx, 'pages', 12_288);
+  const touchNs = num(ctx, 'touchNs', 250);
+  const held: number[] = [];
+  for (;;) {
+    while (held.length < pages) {
+      const pfn = yield* allocPages(ctx, 'GFP_KERNEL');
+      if (pfn < 0) break;
+      lruAdd(ctx, pfn, 'anon');
+      held.push(pfn);
+      yield ctx.compute(touchNs); // the first touch of the page
+    }
+    // The process exits: its memory goes back.
+    for (const pfn of held.splice(0)) {
+      lruDel(ctx, pfn);
+      yield ctx.free(pfn);
     }
   }
 }

@@ -24,7 +24,7 @@ describe('scenarios', () => {
     expect(s.figures(one!)['storm table pages']).toBeGreaterThan(100);
   });
 
-  it('nowait-starvation: under spf-nowait the victims reclaim for the storm; the accountable policies make it pay', async () => {
+  it('nowait-starvation: under spf-nowait the storm reclaims nothing and others pay; the accountable policies make it pay', async () => {
     const s = getScenario('nowait-starvation');
     const policies = ['classic', 'spf-nowait', 'spf-nomemalloc-retry', 'spf-fallback'];
     const runs = await Promise.all(policies.map((policy) => runSimulation(s.build({ policy, cpus: 4, workers: 1, seed: 'starvation', duration: '40ms' }))));
@@ -36,10 +36,9 @@ describe('scenarios', () => {
     expect(nowait!['storm faults/s (k)']).toBeGreaterThan(classic!['storm faults/s (k)']! * 0.8);
     // Under spf-nowait the storm takes pages it never reclaims: next to nothing, against thousands under classic.
     expect(nowait!['reclaimed by storm']).toBeLessThan(classic!['reclaimed by storm']! * 0.1);
-    // The victims pay: more of their own reclaim, longer stalls, a worse p99.
-    expect(nowait!['reclaimed by victims']).toBeGreaterThan(classic!['reclaimed by victims']! * 1.2);
-    expect(nowait!['victim reclaim stall (ms)']).toBeGreaterThan(classic!['victim reclaim stall (ms)']! * 1.3);
-    expect(nowait!['victim alloc p99 (us)']).toBeGreaterThan(classic!['victim alloc p99 (us)']!);
+    // Someone else pays: kswapd reclaims more, and the zone spends longer below min.
+    expect(nowait!['reclaimed by kswapd']).toBeGreaterThan(classic!['reclaimed by kswapd']! * 1.1);
+    expect(nowait!['time below min (ms)']).toBeGreaterThan(classic!['time below min (ms)']! * 2);
     // Wilcox's retry makes the storm reclaim when its NOWAIT allocation fails; the fallback sends it to mmap_lock.
     expect(retry!['reclaimed by storm']).toBeGreaterThan(nowait!['reclaimed by storm']! * 3);
     expect(fallback!['reclaimed by storm']).toBeGreaterThan(classic!['reclaimed by storm']! * 0.8);
@@ -51,13 +50,20 @@ describe('scenarios', () => {
     for (const f of [classic, nowait, retry, fallback]) expect(f!['storm pages below min']).toBe(0);
   });
 
+  it('nowait-starvation at 8 CPUs: under spf-nowait the victims reclaim for the storm, under classic they do not', async () => {
+    const s = getScenario('nowait-starvation');
+    const [classic, nowait] = await Promise.all(['classic', 'spf-nowait'].map(async (policy) => s.figures(await runSimulation(s.build({ policy, cpus: 8, workers: 1, seed: 'starvation', duration: '30ms' })))));
+    expect(nowait!['reclaimed by victims']).toBeGreaterThan(classic!['reclaimed by victims']! + 100);
+    expect(nowait!['victim reclaim stall (ms)']).toBeGreaterThan(classic!['victim reclaim stall (ms)']! + 0.05);
+    expect(nowait!['reclaimed by storm']).toBeLessThan(classic!['reclaimed by storm']! * 0.1);
+  });
+
   it('nowait-starvation-memcg: memory.high holds the storm accountable under spf-nowait too', async () => {
     const opts = { policy: 'spf-nowait', cpus: 4, workers: 1, seed: 'memcg', duration: '30ms' };
     const [free, held] = await Promise.all([getScenario('nowait-starvation'), getScenario('nowait-starvation-memcg')].map(async (s) => s.figures(await runSimulation(s.build(opts)))));
     expect(held!['storm penalty (ms)']).toBeGreaterThan(10);
     expect(held!['storm faults/s (k)']).toBeLessThan(free!['storm faults/s (k)']! / 4);
-    expect(held!['victim reclaim stall (ms)']).toBeLessThan(free!['victim reclaim stall (ms)']! / 2);
-    expect(held!['victim alloc p99 (us)']).toBeLessThan(free!['victim alloc p99 (us)']!);
+    expect(held!['reclaimed by kswapd']).toBeLessThan(free!['reclaimed by kswapd']!);
   });
 
   it('mmap-contention: speculative and per-VMA-lock faults go around the writer; classic faults queue behind it', async () => {
@@ -75,7 +81,7 @@ describe('scenarios', () => {
 
   it('reports the /proc/vmstat counters it models under their kernel names, consistent with its own figures', async () => {
     const s = getScenario('nowait-starvation');
-    const r = await runSimulation(s.build({ policy: 'spf-nowait', cpus: 4, workers: 1, seed: 'vmstat', duration: '20ms' }));
+    const r = await runSimulation(s.build({ policy: 'classic', cpus: 4, workers: 1, seed: 'vmstat', duration: '20ms' }));
     const f = s.figures(r);
     const v = vmstatOf(r);
     expect(Object.keys(v).sort()).toEqual([...VMSTAT_NAMES].sort());
@@ -83,15 +89,21 @@ describe('scenarios', () => {
     expect(v.pgsteal_direct).toBe(f['reclaimed by victims']! + f['reclaimed by storm']! + f['reclaimed by page cache']!);
     expect(v.pgscan_kswapd).toBeGreaterThanOrEqual(v.pgsteal_kswapd!);
     expect(v.pgscan_direct).toBeGreaterThanOrEqual(v.pgsteal_direct!);
-    expect(v.allocstall_normal).toBeGreaterThan(0); // the victims reclaimed: each pass is an allocation stall
     expect(v.pageoutrun).toBeGreaterThan(0);
     expect(v.pgfault).toBeGreaterThanOrEqual(f['storm faults/s (k)']! * 1e3 * 0.02 - 1);
     expect(v.oom_kill).toBe(f['OOM kills']);
     expect(v.pgalloc_normal).toBeGreaterThan(v.pgfault! / 2);
+    // Direct reclaim: every pass is an allocation stall (the calibration workload has plenty of both).
+    const c = getScenario('reclaim-calibration');
+    const cr = await runSimulation(c.build({ policy: 'classic', cpus: 4, workers: 1, seed: 'vmstat', duration: '30ms' }));
+    const cv = vmstatOf(cr);
+    expect(cv.allocstall_normal).toBeGreaterThan(0);
+    expect(cv.allocstall_normal).toBe((cr.modules.reclaim as { tasks: Array<{ directPasses: number }> }).tasks.reduce((a, t) => a + t.directPasses, 0));
+    expect(cv.pgsteal_direct).toBeGreaterThan(0);
   });
 
   it('names an unknown scenario or policy and lists the choices', () => {
-    expect(() => getScenario('nowhere')).toThrow(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention/);
+    expect(() => getScenario('nowhere')).toThrow(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration/);
     expect(() => getScenario('nowait-starvation').build({ policy: 'yolo', cpus: 2, seed: 's', duration: '1ms' })).toThrow(/unknown policy 'yolo'; allowed: classic, spf-nowait/);
   });
 });

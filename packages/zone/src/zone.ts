@@ -477,6 +477,12 @@ export class Zone {
     try { return this.buddy.freeLists(); } finally { zoneUnlock(this.a); }
   }
 
+  /** Bulk frees (free_pcppages_bulk) this CPU's list has done so far: each held the zone lock once. */
+  pcpDrainsOf(cpu: number): number {
+    this.checkCpu(cpu);
+    return this.a[cpuBase(this.config.layout, cpu) + CPU_DRAINS]!;
+  }
+
   /** pcp->free_factor of this CPU's list (inspection). */
   pcpFreeFactor(cpu: number): number {
     this.checkCpu(cpu);

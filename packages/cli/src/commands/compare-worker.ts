@@ -14,6 +14,7 @@ export interface CompareJob {
   readonly window?: string;
   readonly memoryMiB?: number;
   readonly kernel?: 'v5.18' | 'v6.3+';
+  readonly scanNsPerPage?: number;
   readonly report: boolean;
 }
 
@@ -31,6 +32,7 @@ export default async function run(job: CompareJob): Promise<CompareOutcome> {
   const r = await runSimulation(s.build({
     policy: job.policy, cpus: job.cpus, workers: job.workers, seed: job.seed, duration: job.duration,
     ...(job.window ? { window: job.window } : {}), ...(job.memoryMiB ? { memoryMiB: job.memoryMiB } : {}), ...(job.kernel ? { kernel: job.kernel } : {}),
+    ...(job.scanNsPerPage !== undefined ? { scanNsPerPage: job.scanNsPerPage } : {}),
   }));
   const figures = r.modules.reclaim || r.modules.mm ? s.figures(r) : {};
   return { job, figures, digest: r.digest, error: r.error?.message ?? null, hostMs: r.host.wallMs, report: job.report ? reportRun(r, job.policy, figures) : null };

@@ -21,6 +21,7 @@ export interface CompareOptions {
   readonly window?: string;
   readonly memory?: number;
   readonly kernel?: 'v5.18' | 'v6.3+';
+  readonly scanNsPerPage?: number;
   readonly threads?: number;
   readonly json?: string;
   readonly html?: string;
@@ -41,11 +42,13 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
   const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({
     scenario: name, policy, seed, cpus: o.cpus ?? s.defaults.cpus, workers: 1, duration: o.duration ?? s.defaults.duration, report: o.html !== undefined,
     window: o.window ?? WINDOW_DEFAULT, memoryMiB: o.memory ?? 256, kernel: o.kernel ?? 'v6.3+',
+    ...(o.scanNsPerPage !== undefined ? { scanNsPerPage: o.scanNsPerPage } : {}),
   })));
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), jobs.length));
   const j0 = jobs[0]!;
   process.stdout.write(`faultline compare ${name}: ${policies.length} policies x ${seeds.length} seeds (${seeds.join(', ')}), ${threads} runs at a time\n`);
-  process.stdout.write(`cpus=${j0.cpus}  duration=${j0.duration}  window=${j0.window}  memory=${j0.memoryMiB} MiB  kernel=${j0.kernel}\n`);
+  process.stdout.write(`cpus=${j0.cpus}  duration=${j0.duration}  window=${j0.window}  memory=${j0.memoryMiB} MiB  kernel=${j0.kernel}` +
+    `${j0.scanNsPerPage !== undefined ? `  scan-ns-per-page=${j0.scanNsPerPage}` : ''}\n`);
   const pool = new Piscina({ filename: new URL('./compare-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, atomics: 'disabled' });
   let done = 0;
   const stop = watchProgress('comparing', { fraction: () => done / jobs.length, label: () => `${done} of ${jobs.length} runs` });

@@ -16,6 +16,7 @@ export interface ScenarioRunOptions {
   readonly window?: string;
   readonly memory?: number;
   readonly kernel?: 'v5.18' | 'v6.3+';
+  readonly scanNsPerPage?: number;
   readonly json?: string;
   readonly html?: string;
 }
@@ -26,6 +27,7 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   const sim = await startSimulation(s.build({
     policy, cpus: o.cpus ?? s.defaults.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration ?? s.defaults.duration,
     ...(o.window ? { window: o.window } : {}), ...(o.memory ? { memoryMiB: o.memory } : {}), ...(o.kernel ? { kernel: o.kernel } : {}),
+    ...(o.scanNsPerPage !== undefined ? { scanNsPerPage: o.scanNsPerPage } : {}),
   }));
   process.stdout.write(`seed: ${sim.config.seed}\n`);
   const stop = watchProgress(`${name} (${policy})`, {

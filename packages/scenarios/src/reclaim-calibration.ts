@@ -1,0 +1,50 @@
+// reclaim-calibration: the workload the calibration runs in the real kernel (scripts/calibrate.mjs, CALIBRATION.md),
+// in the model: 256 MiB, 4 CPUs, no swap, a reader streaming a file through the page cache, and three processes that
+// allocate, touch and free 48 MiB of anonymous memory in a loop. Its figures are the ones the real run gives in
+// /proc/vmstat and /proc/pressure/memory: who reclaimed (kswapd's share), how often allocations stalled, and PSI.
+import { WINDOW_DEFAULT } from '@faultline/engine';
+import { kswapdTaskPath, reclaimModulePath } from '@faultline/reclaim';
+import { fileURLToPath } from 'node:url';
+import { reclaimOf, systemFigures } from './figures.js';
+import { checkPolicy, reclaimArgsOf, type Scenario } from './scenario.js';
+import { vmstatOf } from './vmstat.js';
+
+const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
+
+export const reclaimCalibration: Scenario = {
+  name: 'reclaim-calibration',
+  summary: 'the calibration workload: a page-cache reader and three 48 MiB anonymous hogs in 256 MiB (CALIBRATION.md)',
+  defaults: { cpus: 4, duration: '200ms', policy: 'classic' },
+  build(o) {
+    checkPolicy(o.policy); // no faults here: the policy does not matter, but a bad name is still refused
+    const memoryMiB = o.memoryMiB ?? 256;
+    const hogPages = Math.floor((48 * 1024) / 4);
+    return {
+      cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
+      memoryMiB, ...(o.kernel ? { kernel: o.kernel } : {}),
+      // Memory full of page cache from the start, as the real run's reader leaves it after its first pass.
+      modules: [{ module: reclaimModulePath, args: { ...reclaimArgsOf(o), prefillFilePages: memoryMiB * 256 - 1_200 } }],
+      tasks: [
+        { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
+        { module: tasks, export: 'pageCacheReader', name: 'reader', cpus: [0], args: { gapNs: 1_000 } },
+        ...[1, 2, 3].map((k) => ({ module: tasks, export: 'anonHog', name: `hog.${k}`, cpus: [k % o.cpus], args: { pages: hogPages } })),
+      ],
+    };
+  },
+  figures(r) {
+    const v = vmstatOf(r);
+    const steal = (v.pgsteal_kswapd ?? 0) + (v.pgsteal_direct ?? 0);
+    return {
+      // With nothing reclaimed yet the shares are 0, not undefined, so that a table of runs stays numeric.
+      'kswapd share of reclaim (%)': steal > 0 ? (100 * (v.pgsteal_kswapd ?? 0)) / steal : 0,
+      'allocstall per 1000 pages reclaimed': steal > 0 ? (1000 * (v.allocstall_normal ?? 0)) / steal : 0,
+      'pageoutrun per 1000 pages reclaimed': steal > 0 ? (1000 * (v.pageoutrun ?? 0)) / steal : 0,
+      'pgsteal_kswapd': v.pgsteal_kswapd ?? 0,
+      'pgsteal_direct': v.pgsteal_direct ?? 0,
+      'allocstall': v.allocstall_normal ?? 0,
+      'OOM kills': reclaimOf(r).oomKills.length,
+      // The machine's side, without RCU's rows: this workload loads no RCU.
+      ...Object.fromEntries(Object.entries(systemFigures(r)).filter(([k]) => !/grace period|RCU/.test(k))),
+    };
+  },
+};
