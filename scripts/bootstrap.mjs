@@ -7,13 +7,15 @@
 //   test  - the whole vitest suite (every package and the cross-package suites in test/), after installing
 //           Debian's Chromium for the HTML report's browser test if it is missing (scripts/install-chromium.mjs)
 //   bench - the benchmarks, printing their figures beside the hardware limits measured in the same run
+//   calibrate - boots Debian's kernel in QEMU at a set of sizes and compares it with the model
+//           (scripts/calibrate.mjs; installs qemu-system-x86, linux-image-amd64 and busybox-static when missing)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const jobs = ['demo', 'test', 'bench'];
+const jobs = ['demo', 'test', 'bench', 'calibrate'];
 const [job, ...rest] = process.argv.slice(2);
 if (!jobs.includes(job)) {
   console.error(`bootstrap: unknown job '${job ?? ''}'; allowed: ${jobs.join(', ')}`);
@@ -73,3 +75,4 @@ if (job === 'test') {
   step('the test suite', pnpmBin, ['exec', 'vitest', 'run', ...rest]);
 }
 if (job === 'bench') step('benchmarks', 'node', [join(root, 'scripts/bench.mjs'), ...rest]);
+if (job === 'calibrate') step('calibration against the real kernel', 'node', [join(root, 'scripts/calibrate.mjs'), ...rest]);
