@@ -13,23 +13,62 @@ export const PSI_PERIOD_NS = 2_000_000_000;
 export type PsiPeriods = Array<[number, number, number]>;
 
 export class PsiCpu {
-  readonly periods: PsiPeriods = [];
+  private readonly done: PsiPeriods = [];
+  /** The period being filled: its index, where it ends, and its times so far (kept out of the array: this runs
+   * between every two events). */
+  private period = 0;
+  /** Public for the scheduler's fast path (scheduler.ts advanceTo): it adds busy time here directly. */
+  periodEndNs = PSI_PERIOD_NS;
+  private someNs = 0;
+  private fullNs = 0;
+  nonidleNs = 0;
+
+  /** Every period so far, the one being filled included. */
+  get periods(): PsiPeriods {
+    const out = this.done.map((r) => [...r] as [number, number, number]);
+    while (out.length <= this.period) out.push([0, 0, 0]);
+    const last = out[this.period]!;
+    last[0] += this.someNs;
+    last[1] += this.fullNs;
+    last[2] += this.nonidleNs;
+    return out;
+  }
 
   /** Account [fromNs, toNs) in the given state, split at period boundaries. */
   account(fromNs: number, toNs: number, some: boolean, full: boolean, nonidle: boolean): void {
-    if (!nonidle && !some) return;
+    if (!nonidle) return; // a stalled task makes its CPU non-idle, so !nonidle means nothing to count
+    if (toNs <= this.periodEndNs) {
+      const dt = toNs - fromNs;
+      this.nonidleNs += dt;
+      if (some) {
+        this.someNs += dt;
+        if (full) this.fullNs += dt;
+      }
+      return;
+    }
+    this.accountSlow(fromNs, toNs, some, full);
+  }
+
+  private accountSlow(fromNs: number, toNs: number, some: boolean, full: boolean): void {
     let t = fromNs;
     while (t < toNs) {
-      const p = Math.floor(t / PSI_PERIOD_NS);
-      const end = Math.min(toNs, (p + 1) * PSI_PERIOD_NS);
-      while (this.periods.length <= p) this.periods.push([0, 0, 0]);
-      const row = this.periods[p]!;
+      if (t >= this.periodEndNs) this.roll(Math.floor(t / PSI_PERIOD_NS));
+      const end = Math.min(toNs, this.periodEndNs);
       const dt = end - t;
-      if (some) row[0] += dt;
-      if (full) row[1] += dt;
-      if (nonidle) row[2] += dt;
+      this.nonidleNs += dt;
+      if (some) this.someNs += dt;
+      if (full) this.fullNs += dt;
       t = end;
     }
+  }
+
+  /** Close the period being filled and start period p. */
+  private roll(p: number): void {
+    while (this.done.length < this.period) this.done.push([0, 0, 0]);
+    this.done[this.period] = [this.someNs, this.fullNs, this.nonidleNs];
+    this.someNs = this.fullNs = this.nonidleNs = 0;
+    this.period = p;
+    this.periodEndNs = (p + 1) * PSI_PERIOD_NS;
   }
 }
 

@@ -95,10 +95,15 @@ export class CpuScheduler {
   protected advanceTo(t: number): void {
     if (t <= this.nowNs) return;
     const cur = this.current;
-    // PSI: the state held since the last event (psi_group_change's test_state), for [now, t).
-    const some = this.memstalls > 0;
-    const full = some && (cur === null || cur.memstall) && this.runq.every((x) => x.memstall || isEnded(x));
-    this.psi.account(this.nowNs, t, some, full, some || cur !== null || this.runq.length > 0);
+    // PSI: the state held since the last event (psi_group_change's test_state), for [now, t). The common case - a
+    // busy CPU, nobody stalled, inside the current period - is one comparison and one addition.
+    const psi = this.psi;
+    if (this.memstalls === 0 && cur !== null && t <= psi.periodEndNs) psi.nonidleNs += t - this.nowNs;
+    else if (cur !== null || this.runq.length > 0 || this.memstalls > 0) {
+      const some = this.memstalls > 0;
+      const full = some && (cur === null || cur.memstall) && this.runq.every((x) => x.memstall || isEnded(x));
+      psi.account(this.nowNs, t, some, full, true);
+    }
     if (cur === null) this.stats.idleNs += t - this.nowNs;
     else {
       this.stats.busyNs += t - this.nowNs;
