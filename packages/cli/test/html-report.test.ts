@@ -65,7 +65,8 @@ describe('the HTML report in headless Chromium', () => {
 
   it('faultline run <scenario> --html: one file that draws free pages, bands, tasks and fault paths offline', async () => {
     const file = join(dir, 'run.html');
-    const r = run('run', 'nowait-starvation', '--cpus', '2', '--duration', '4ms', '--html', file);
+    // At the uncalibrated reclaim cost the storm reclaims within 10 ms, so every chart has something to draw.
+    const r = run('run', 'nowait-starvation', '--policy', 'classic', '--cpus', '4', '--duration', '10ms', '--scan-ns-per-page', '1000', '--html', file);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`report: ${file}`);
     const html = readFileSync(file, 'utf8');
@@ -74,12 +75,14 @@ describe('the HTML report in headless Chromium', () => {
     expect(d.errors).toEqual([]);
     expect(d.requests).toEqual([pathToFileURL(file).href]);
     expect(d.titles).toEqual([
-      'Free pages over time: spf-nowait', 'Time in each watermark band', 'Allocation latency by task group',
-      'Who paid: pages reclaimed by each task group', 'Who benefited: pages taken by each task group', 'Fault paths per policy',
+      'Free pages over time: classic', 'Time in each watermark band', 'Allocation latency by task group',
+      'Who paid: pages reclaimed by each task group', 'Who benefited: pages taken by each task group',
+      'Memory pressure (PSI) per policy', 'Memory stalls by task group', 'Who reclaimed, as /proc/vmstat counts it',
+      'Fault paths per policy',
     ]);
     expect(d.charts).toBe(d.canvases);
     for (const [i, ink] of d.inked.entries()) expect(ink, d.titles[i]).toBeGreaterThan(0.01);
-    // The free-pages chart holds a bucket per 4 us of the run (1000 buckets), twice, and the three watermarks.
+    // The free-pages chart holds a bucket per 10 us of the run (1000 buckets), twice, and the three watermarks.
     expect(d.points[0]).toBeGreaterThan(1_500);
   });
 

@@ -15,3 +15,5 @@ export type { LruKind } from './layout.js';
 import { fileURLToPath } from 'node:url';
 /** The module path to run kswapd from: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`. */
 export const kswapdTaskPath = fileURLToPath(new URL('./api.js', import.meta.url));
+export { vmstatOf, VMSTAT_NAMES } from './vmstat.js';
+export type { VmstatName } from './vmstat.js';

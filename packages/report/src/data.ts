@@ -3,7 +3,7 @@
 // ("fault-storm.3" and "kernel-work/2" are in "fault-storm" and "kernel-work"); their latency histograms are
 // merged, not averaged.
 import type { RunResult } from '@faultline/engine';
-import { mergeEncoded, type FreePagesTimeline, type ReclaimReport } from '@faultline/reclaim';
+import { mergeEncoded, vmstatOf, type FreePagesTimeline, type ReclaimReport } from '@faultline/reclaim';
 
 export interface GroupRow {
   readonly group: string;
@@ -16,6 +16,8 @@ export interface GroupRow {
   /** Pages it reclaimed in direct reclaim (kswapd's own passes for kswapd): who paid. */
   readonly pagesReclaimed: number;
   readonly stallMs: number;
+  /** Time its tasks spent in memory stalls as PSI counts them. */
+  readonly memstallMs: number;
   /** Pages the zone granted it: who benefited. */
   readonly pagesTaken: number;
 }
@@ -36,6 +38,9 @@ export interface ReportRun {
   readonly timeline: FreePagesTimeline | null;
   readonly groups: GroupRow[];
   readonly faultPaths: Record<FaultPath, number>;
+  /** /proc/vmstat counters the model has, and /proc/pressure/memory. */
+  readonly vmstat: Record<string, number>;
+  readonly psi: { someMs: number; fullMs: number; someAvg10: number; fullAvg10: number };
 }
 
 const groupOf = (name: string) => name.split(/[./]/)[0]!;
@@ -54,6 +59,7 @@ export function reportRun(r: RunResult, policy: string, figures: Record<string, 
       group, tasks: ids.length, allocs: lat.count, p50Us: lat.p50Ns / 1e3, p99Us: lat.p99Ns / 1e3, maxUs: lat.maxNs / 1e3,
       pagesReclaimed: kswapd + rows.reduce((s, t) => s + t.pagesReclaimed, 0),
       stallMs: rows.reduce((s, t) => s + t.stallNs, 0) / 1e6,
+      memstallMs: r.tasks.filter((t) => ids.includes(t.id)).reduce((s, t) => s + t.memstallNs, 0) / 1e6,
       pagesTaken: ids.reduce((s, id) => s + (r.owners[id]?.pagesGranted ?? 0), 0),
     };
   });
@@ -61,6 +67,11 @@ export function reportRun(r: RunResult, policy: string, figures: Record<string, 
   return {
     policy, seed: r.config.seed, cpus: r.config.cpus, simulatedMs: r.simulatedNs / 1e6, endReason: r.endReason ?? 'paused',
     error: r.error?.message ?? null, digest: r.digest, figures, timeline: reclaim?.timeline ?? null, groups,
+    vmstat: vmstatOf(r) as Record<string, number>,
+    psi: {
+      someMs: r.psi.memory.some.totalUs / 1e3, fullMs: r.psi.memory.full.totalUs / 1e3,
+      someAvg10: r.psi.memory.some.avg10, fullAvg10: r.psi.memory.full.avg10,
+    },
     faultPaths: {
       speculative: sum('speculativeDone'), aborted: sum('speculativeAborted'), 'fell back': sum('fellBack'), retried: sum('retried'),
       // classic counts every fault that ran the classic path, fallbacks included.

@@ -69,6 +69,8 @@ ${rows}</table>
 <div class="grid" id="timeline"></div>
 <h2>Tasks: latency, who paid, who benefited</h2>
 <div class="grid" id="tasks"></div>
+<h2>Memory pressure and kernel counters</h2>
+<div class="grid" id="pressure"></div>
 <h2>Page faults</h2>
 <div class="grid" id="faults"></div>
 <h2>Runs</h2>

@@ -99,6 +99,15 @@ export const PAGE_SCRIPT = String.raw`
   draw('tasks', 'Who benefited: pages taken by each task group', 'pages the zone granted; mean over seeds', bars(groups,
     policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length], data: groups.map((g) => groupMean(p, g, 'pagesTaken')) })), 'pages'));
 
+  // Memory pressure: PSI, and who was stalled.
+  draw('pressure', 'Memory pressure (PSI) per policy', '/proc/pressure/memory totals over the run, as kernel/sched/psi.c computes them; mean over seeds, ms', bars(policies,
+    [['someMs', 'some', PALETTE[0]], ['fullMs', 'full', PALETTE[1]]].map(([k, label, color]) => ({ label, backgroundColor: color, data: policies.map((p) => mean(runsOf(p).map((r) => r.psi[k]))) })), 'ms'));
+  draw('pressure', 'Memory stalls by task group', 'time each group\'s tasks spent in memory stalls (direct and memcg reclaim, memory.high throttling); mean over seeds, ms', bars(groups,
+    policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length], data: groups.map((g) => groupMean(p, g, 'memstallMs')) })), 'ms'));
+  draw('pressure', 'Who reclaimed, as /proc/vmstat counts it', 'pgsteal_kswapd and pgsteal_direct; mean over seeds', bars(policies,
+    [['pgsteal_kswapd', PALETTE[0]], ['pgsteal_direct', PALETTE[1]]].map(([k, color]) => ({ label: k, backgroundColor: color, data: policies.map((p) => mean(runsOf(p).map((r) => r.vmstat[k] || 0))) })),
+    'pages', { x: { stacked: true }, y: { stacked: true } }));
+
   // Fault paths per policy.
   {
     draw('faults', 'Fault paths per policy', 'faults by the path they took, mean over seeds', bars(policies,

@@ -17,5 +17,5 @@ export type { Scenario, ScenarioOptions, ScenarioFigures } from './scenario.js';
 export { groupLatency, groupReclaim, groupBelowMin, groupFaults } from './figures.js';
 export type { TaskGroup } from './figures.js';
 export { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg, mmapContention, reclaimCalibration };
-export { vmstatOf, VMSTAT_NAMES } from './vmstat.js';
-export type { VmstatName } from './vmstat.js';
+export { vmstatOf, VMSTAT_NAMES } from '@faultline/reclaim';
+export type { VmstatName } from '@faultline/reclaim';

@@ -3,11 +3,10 @@
 // allocate, touch and free 48 MiB of anonymous memory in a loop. Its figures are the ones the real run gives in
 // /proc/vmstat and /proc/pressure/memory: who reclaimed (kswapd's share), how often allocations stalled, and PSI.
 import { WINDOW_DEFAULT } from '@faultline/engine';
-import { kswapdTaskPath, reclaimModulePath } from '@faultline/reclaim';
+import { kswapdTaskPath, reclaimModulePath, vmstatOf } from '@faultline/reclaim';
 import { fileURLToPath } from 'node:url';
 import { reclaimOf, systemFigures } from './figures.js';
 import { checkPolicy, reclaimArgsOf, type Scenario } from './scenario.js';
-import { vmstatOf } from './vmstat.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
 

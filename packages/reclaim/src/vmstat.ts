@@ -1,9 +1,10 @@
 // vmstat: a run's counters under the names /proc/vmstat gives them (include/linux/vm_event_item.h, mm/vmstat.c),
 // for the ones the model has, so that a run can be set beside `cat /proc/vmstat` of a real machine. The model has
 // one zone, which it reports as Normal (pgalloc_normal); direct reclaim entries count as allocstall_normal, as a
-// GFP_KERNEL caller's do. Counters it does not model are left out rather than printed as 0.
+// GFP_KERNEL caller's do; pgfault comes from the mm module's report when it is loaded. Counters it does not model
+// are left out rather than printed as 0.
 import type { RunResult } from '@faultline/engine';
-import type { ReclaimReport } from '@faultline/reclaim';
+import type { ReclaimReport } from './report.js';
 
 export const VMSTAT_NAMES = [
   'pgalloc_normal', 'pgfree', 'allocstall_normal', 'pgscan_kswapd', 'pgscan_direct', 'pgsteal_kswapd', 'pgsteal_direct',
