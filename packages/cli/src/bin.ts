@@ -1,22 +1,28 @@
 #!/usr/bin/env node
 // bin: the faultline command.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
 import { runDemo } from './commands/demo.js';
-import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { WINDOW_DEFAULT } from '@faultline/engine';
 import { SCENARIOS } from '@faultline/scenarios';
-import { compareCommand } from './commands/compare.js';
+import { compareCommand, comparisonJson } from './commands/compare.js';
 import { renderList } from './commands/list.js';
 import { parseLockOption, runCommand } from './commands/run.js';
 import { scenarioRunCommand } from './commands/scenario-run.js';
-import { durationOption, intOption, kernelOption, ratioOption, thpOption } from './options.js';
+import { durationOption, intOption, kernelOption, ratioOption, thpOption, writeOutput } from './options.js';
 import { zoneinfoCommand } from './commands/zoneinfo.js';
+
+/** This package's version, from its package.json. */
+function cliVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 const program = new Command();
 program
   .name('faultline')
+  .version(cliVersion(), '--version', 'print the version of faultline')
   .description('A multi-core simulator of Linux memory management: GFP semantics, watermarks, reclaim and RCU.')
   .showHelpAfterError('(run faultline --help for the commands and options)');
 
@@ -60,7 +66,7 @@ program
   .option('--task <module...>', 'task module(s) (JavaScript or TypeScript), path[#export]; one instance per CPU')
   .option('--policy <p>', 'fault policy for a scenario (see faultline list)')
   .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
-  .option('--workers <n>', 'worker threads hosting them (1-cpus; default one per CPU, up to 256; fewer than the host has cores is fastest)', intOption('--workers', 1, 1024))
+  .option('--workers <n>', 'worker threads hosting them (1-cpus; default min(cpus, host cores): more threads than cores only wait at barriers)', intOption('--workers', 1, 1024))
   .option('--seed <s>', 'seed of every random stream', 'faultline')
   .option('--duration <t>', 'simulated time to run: ns, us, ms or s', durationOption('--duration'))
   .option('--window <t>', `window length: other CPUs see shared state up to one window late (default ${WINDOW_DEFAULT})`, durationOption('--window'))
@@ -104,7 +110,7 @@ program
   .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)')
   .action(async (scenario: string, o) => {
     const c = await compareCommand(scenario, o);
-    if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: c.scenario, policies: c.policies, seeds: c.seeds, runs: c.outcomes.map(({ report: _, ...x }) => x) }, null, 2));
+    if (o.json) writeOutput(o.json, comparisonJson(c));
     if (c.outcomes.some((x) => x.error)) process.exitCode = 3;
   });
 

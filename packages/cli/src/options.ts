@@ -1,4 +1,6 @@
 // options: parsing and validating command-line values; every error names the option and what is allowed.
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 
 export const KERNELS = ['v5.18', 'v6.3+'] as const;
@@ -43,4 +45,31 @@ export function intOption(name: string, min: number, max: number): (value: strin
     }
     return n;
   };
+}
+
+/** Check, before a run starts, that every output path given can be written ('-' is standard output), so that a long
+ * run never ends unable to save what it gathered. */
+export function checkOutputPaths(paths: Record<string, string | undefined>): void {
+  for (const [option, path] of Object.entries(paths)) {
+    if (path === undefined || path === '-') continue;
+    const full = resolve(path);
+    let isDir = false;
+    try {
+      isDir = statSync(full).isDirectory();
+    } catch {
+      // does not exist yet: its directory must
+    }
+    if (isDir) throw new InvalidArgumentError(`${option} ${path}: is a directory; give a file name (or - for standard output)`);
+    try {
+      accessSync(dirname(full), constants.W_OK);
+    } catch {
+      throw new InvalidArgumentError(`${option} ${path}: cannot write there (directory '${dirname(full)}' does not exist or is not writable)`);
+    }
+  }
+}
+
+/** Write an output file, or standard output for '-'. */
+export function writeOutput(path: string, text: string): void {
+  if (path === '-') process.stdout.write(`${text}\n`);
+  else writeFileSync(path, text);
 }

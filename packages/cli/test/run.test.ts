@@ -89,6 +89,22 @@ describe('faultline list, run <scenario>, compare', () => {
     const kernel = run('compare', 'mmap-contention', '--kernel', 'v7');
     expect(kernel.stderr).toMatch(/--kernel must be one of v5\.18, v6\.3\+; got 'v7'/);
   });
+  it('follows the conventions: --version, --json - on standard output, output paths checked before the run', () => {
+    const v = run('--version');
+    expect(v.status).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    // --json -: the JSON alone on standard output; what a person reads goes to standard error.
+    const j = run('run', 'mmap-contention', '--cpus', '2', '--duration', '1ms', '--json', '-');
+    expect(j.status, j.stderr).toBe(0);
+    const parsed = JSON.parse(j.stdout) as { scenario: string; result: { digest: string } };
+    expect(parsed.scenario).toBe('mmap-contention');
+    expect(j.stderr).toContain(`digest: ${parsed.result.digest}`);
+    // A path that cannot be written is refused before anything runs (no seed printed, no run started).
+    const bad = run('run', 'mmap-contention', '--cpus', '2', '--duration', '1ms', '--json', '/nonexistent-dir/x.json');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/--json \/nonexistent-dir\/x\.json: cannot write there/);
+    expect(bad.stdout).not.toContain('seed:');
+  });
   it('compares policies over seeds in parallel, with confidence intervals', () => {
     const r = run('compare', 'mmap-contention', '--policies', 'classic,spf-fallback', '--seeds', '2', '--cpus', '2', '--duration', '3ms', '--window', '10us');
     expect(r.status, r.stderr).toBe(0);

@@ -52,7 +52,7 @@ const costsSchema = z.object(Object.fromEntries(Object.keys(COSTS_DEFAULT).map((
 
 export const runOptionsSchema = z.object({
   cpus: z.number().int().min(1).max(RUN_CPUS_MAX),
-  /** Worker threads hosting the CPUs: 1 .. cpus; default one per CPU (up to WORKERS_DEFAULT_MAX). */
+  /** Worker threads hosting the CPUs: 1 .. cpus; default min(cpus, the host's cores). */
   workers: z.number().int().min(1).max(RUN_CPUS_MAX).optional(),
   seed: z.string().min(1).max(200),
   duration,
@@ -123,10 +123,9 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   const windowNs = ns(o.window, 'window');
   if (durationNs <= 0 && issues.length === 0) issues.push('duration: must be more than 0');
   if (windowNs < WINDOW_NS_MIN && issues.length === 0) issues.push(`window: ${windowNs} ns is too short; allowed: at least ${WINDOW_NS_MIN} ns`);
-  // One worker per simulated CPU unless told otherwise; hosting several on one worker (--workers) is the way to run
-  // more CPUs than the host has cores without oversubscribing it. hostCores only tunes the barrier's spinning.
-  void hostCores;
-  const workers = o.workers ?? Math.min(o.cpus, WORKERS_DEFAULT_MAX);
+  // By default no more worker threads than the host has cores (nor than CPUs): more threads than cores only wait
+  // for each other at every barrier. The digest is the same for any number of workers, so this changes speed only.
+  const workers = o.workers ?? Math.max(1, Math.min(o.cpus, hostCores, WORKERS_DEFAULT_MAX));
   if (workers > o.cpus) issues.push(`workers: ${workers} is more than cpus (${o.cpus}); allowed: 1 .. ${o.cpus}`);
   const tasks: TaskInstance[] = [];
   o.tasks.forEach((spec, i) => {

@@ -112,9 +112,12 @@ describe('failures', () => {
     await expect(runSimulation({ cpus: 2, seed: 's', duration: '1ms', locks: { m: { kind: 'mutex', home: 2 } }, tasks: [{ module: task('mixed.mjs') }] })).rejects.toThrow(/locks\.m\.home: cpu 2 does not exist; allowed: 0 \.\. 1/);
   });
 
-  it('hosts one CPU per worker thread by default, and several per worker when asked', () => {
+  it('hosts min(CPUs, host cores) worker threads by default, and as many as asked', () => {
     const tasks = [{ module: task('mixed.mjs') }];
-    expect(resolveRunConfig({ cpus: 8, seed: 's', duration: '1ms', tasks }, 2).workers).toBe(8);
+    // By default no more workers than the host has cores, nor than CPUs.
+    expect(resolveRunConfig({ cpus: 8, seed: 's', duration: '1ms', tasks }, 2).workers).toBe(2);
+    expect(resolveRunConfig({ cpus: 8, seed: 's', duration: '1ms', tasks }, 16).workers).toBe(8);
+    expect(resolveRunConfig({ cpus: 1, seed: 's', duration: '1ms', tasks }, 16).workers).toBe(1);
     expect(resolveRunConfig({ cpus: 64, workers: 2, seed: 's', duration: '1ms', tasks }, 2).workers).toBe(2);
     expect(cpusOfWorker(64, 2, 1)).toEqual(Array.from({ length: 32 }, (_, i) => 32 + i));
   });

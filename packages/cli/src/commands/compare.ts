@@ -1,13 +1,13 @@
 // compare: `faultline compare <scenario> --policies a,b --seeds K`: every (policy, seed) run in parallel with
 // piscina, one simulation per pool thread, then a side-by-side table of each figure's mean and 95% confidence
 // interval over the seeds. Seeds are `<seed>-1 .. <seed>-K`, printed, so any run can be replayed alone.
-import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import { WINDOW_DEFAULT } from '@faultline/engine';
 import { renderReport } from '@faultline/report';
 import { checkPolicy, getScenario } from '@faultline/scenarios';
 import { formatInterval, interval } from '../confidence.js';
+import { checkOutputPaths, writeOutput } from '../options.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 import type { CompareJob, CompareOutcome } from './compare-worker.js';
@@ -27,6 +27,11 @@ export interface CompareOptions {
   readonly html?: string;
 }
 
+/** compare's JSON: every run's figures, digest and error. */
+export function comparisonJson(c: Comparison): string {
+  return JSON.stringify({ scenario: c.scenario, policies: c.policies, seeds: c.seeds, runs: c.outcomes.map(({ report: _, ...x }) => x) }, null, 2);
+}
+
 export interface Comparison {
   readonly scenario: string;
   readonly policies: string[];
@@ -37,6 +42,8 @@ export interface Comparison {
 
 export async function compareCommand(name: string, o: CompareOptions): Promise<Comparison> {
   const s = getScenario(name);
+  checkOutputPaths({ '--json': o.json, '--html': o.html });
+  const say = o.json === '-' || o.html === '-' ? process.stderr : process.stdout;
   const policies = (o.policies ?? 'classic,spf-nowait,spf-nomemalloc-retry,spf-fallback,per-vma-lock').split(',').map((p) => checkPolicy(p.trim()));
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({
@@ -46,8 +53,8 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
   })));
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), jobs.length));
   const j0 = jobs[0]!;
-  process.stdout.write(`faultline compare ${name}: ${policies.length} policies x ${seeds.length} seeds (${seeds.join(', ')}), ${threads} runs at a time\n`);
-  process.stdout.write(`cpus=${j0.cpus}  duration=${j0.duration}  window=${j0.window}  memory=${j0.memoryMiB} MiB  kernel=${j0.kernel}` +
+  say.write(`faultline compare ${name}: ${policies.length} policies x ${seeds.length} seeds (${seeds.join(', ')}), ${threads} runs at a time\n`);
+  say.write(`cpus=${j0.cpus}  duration=${j0.duration}  window=${j0.window}  memory=${j0.memoryMiB} MiB  kernel=${j0.kernel}` +
     `${j0.scanNsPerPage !== undefined ? `  scan-ns-per-page=${j0.scanNsPerPage}` : ''}\n`);
   const pool = new Piscina({ filename: new URL('./compare-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, atomics: 'disabled' });
   let done = 0;
@@ -66,17 +73,17 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
     return xs.length ? formatInterval(interval(xs)) : '-';
   })]);
   const table = textTable(['figure (mean ± 95% CI)', ...policies], rows);
-  process.stdout.write(`${table}\n`);
-  for (const f of failed) process.stdout.write(`run ${f.job.policy} seed ${f.job.seed} ended on an error: ${f.error}\n`);
+  say.write(`${table}\n`);
+  for (const f of failed) say.write(`run ${f.job.policy} seed ${f.job.seed} ended on an error: ${f.error}\n`);
   if (o.html) {
     const j = jobs[0]!;
-    writeFileSync(o.html, renderReport({
+    writeOutput(o.html, renderReport({
       title: `faultline compare ${name}`,
       command: `faultline compare ${name} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed} --cpus ${j.cpus} --duration ${j.duration} --window ${j.window} --memory ${j.memoryMiB} --kernel ${j.kernel}`,
       table: { head: ['figure (mean ± 95% CI)', ...policies], rows },
       runs: outcomes.map((x) => x.report).filter((x): x is NonNullable<typeof x> => x !== null),
     }));
-    process.stdout.write(`report: ${o.html}\n`);
+    if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
   return { scenario: name, policies, seeds, outcomes, table };
 }

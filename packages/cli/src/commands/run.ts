@@ -1,10 +1,10 @@
 // run: `faultline run --task ./my-task.ts ...`: one simulation with the user's tasks, a summary per CPU and per
 // task, and as the last line the run's digest, so anyone can check that another worker count gives the same run.
-import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { formatNs, formatPsi, LOCK_KINDS, startSimulation, type LockKind, type RunOptions, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
 import { vmstatOf } from '@faultline/scenarios';
+import { checkOutputPaths, writeOutput } from '../options.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 
@@ -95,8 +95,11 @@ export function renderRun(r: RunResult): string {
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
+  checkOutputPaths({ '--json': o.json, '--html': o.html });
+  // With --json - the JSON is standard output, and what a person reads goes to standard error.
+  const say = o.json === '-' || o.html === '-' ? process.stderr : process.stdout;
   const sim = await startSimulation(runOptionsFromCli(o));
-  process.stdout.write(`seed: ${sim.config.seed}\n`);
+  say.write(`seed: ${sim.config.seed}\n`);
   const stop = watchProgress('simulating', {
     fraction: () => sim.progress().fraction,
     label: () => `${formatNs(sim.progress().simulatedNs)} of ${formatNs(sim.config.durationNs)}`,
@@ -107,10 +110,11 @@ export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
   } finally {
     stop();
   }
-  process.stdout.write(`${renderRun(result)}\n`);
-  if (o.json) writeFileSync(o.json, JSON.stringify(result, null, 2));
+  say.write(`${renderRun(result)}\n`);
+  if (result.error) process.stderr.write(`faultline: the run ended on an error: ${result.error.message}\n`);
+  if (o.json) writeOutput(o.json, JSON.stringify(result, null, 2));
   if (o.html) {
-    writeFileSync(o.html, renderReport({
+    writeOutput(o.html, renderReport({
       title: 'faultline run',
       command: `faultline run --task ${(o.task ?? []).join(' ')} --cpus ${result.config.cpus} --seed ${result.config.seed} --duration ${formatNs(result.config.durationNs)}`,
       table: {
@@ -122,7 +126,7 @@ export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
       },
       runs: [reportRun(result, '(tasks)', {})],
     }));
-    process.stdout.write(`report: ${o.html}\n`);
+    if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
   return result;
 }

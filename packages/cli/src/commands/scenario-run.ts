@@ -1,9 +1,9 @@
 // scenario-run: `faultline run <scenario>`: one run of a built-in scenario under a policy, its figures as a table,
 // the per-task summary of `faultline run`, and the digest as the last line.
-import { writeFileSync } from 'node:fs';
 import { formatNs, formatPsi, startSimulation, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
 import { getScenario, vmstatOf } from '@faultline/scenarios';
+import { checkOutputPaths, writeOutput } from '../options.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 
@@ -23,13 +23,16 @@ export interface ScenarioRunOptions {
 
 export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): Promise<RunResult> {
   const s = getScenario(name);
+  checkOutputPaths({ '--json': o.json, '--html': o.html });
+  // With --json - the JSON is standard output, and what a person reads goes to standard error.
+  const say = o.json === '-' || o.html === '-' ? process.stderr : process.stdout;
   const policy = o.policy ?? s.defaults.policy;
   const sim = await startSimulation(s.build({
     policy, cpus: o.cpus ?? s.defaults.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration ?? s.defaults.duration,
     ...(o.window ? { window: o.window } : {}), ...(o.memory ? { memoryMiB: o.memory } : {}), ...(o.kernel ? { kernel: o.kernel } : {}),
     ...(o.scanNsPerPage !== undefined ? { scanNsPerPage: o.scanNsPerPage } : {}),
   }));
-  process.stdout.write(`seed: ${sim.config.seed}\n`);
+  say.write(`seed: ${sim.config.seed}\n`);
   const stop = watchProgress(`${name} (${policy})`, {
     fraction: () => sim.progress().fraction,
     label: () => `${formatNs(sim.progress().simulatedNs)} of ${formatNs(sim.config.durationNs)}`,
@@ -55,16 +58,17 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   out.push(`vmstat: ${Object.entries(vmstat).map(([k, v]) => `${k} ${v}`).join('  ')}`);
   out.push(`pressure/memory: ${formatPsi(r.psi.memory).replace('\n', '; ')}`);
   out.push(`digest: ${r.digest}`);
-  process.stdout.write(`${out.join('\n')}\n`);
-  if (o.json) writeFileSync(o.json, JSON.stringify({ scenario: name, policy, figures, vmstat, result: r }, null, 2));
+  say.write(`${out.join('\n')}\n`);
+  if (r.error) process.stderr.write(`faultline: the run ended on an error: ${r.error.message}\n`);
+  if (o.json) writeOutput(o.json, JSON.stringify({ scenario: name, policy, figures, vmstat, result: r }, null, 2));
   if (o.html) {
-    writeFileSync(o.html, renderReport({
+    writeOutput(o.html, renderReport({
       title: `faultline run ${name} (${policy})`,
       command: `faultline run ${name} --policy ${policy} --cpus ${c.cpus} --seed ${c.seed} --duration ${formatNs(c.durationNs)} --window ${formatNs(c.windowNs)} --memory ${(c.memoryPages * 4) / 1024} --kernel ${c.kernel}`,
       table: { head: ['figure', policy], rows: Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)]) },
       runs: [reportRun(r, policy, figures)],
     }));
-    process.stdout.write(`report: ${o.html}\n`);
+    if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
   return r;
 }
