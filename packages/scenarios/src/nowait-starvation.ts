@@ -38,8 +38,11 @@ function starvation(name: string, file: boolean, summary: string, stormHighPages
       const pages = (memoryMiB * 1024) / 4;
       const stormCpus = Array.from({ length: Math.max(1, o.cpus - 1) }, (_, i) => Math.min(o.cpus - 1, i + 1));
       const threads = stormCpus.length * 2;
+      // The page-table hash, sized from the storm: each thread installs up to three entries a fault (PMD, PTE, page)
+      // for 1024 faults before it unmaps, at a load of at most one half.
+      const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, threads * 1024 * 3 * 2)));
       const parts = mmRunParts(
-        { policy: checkPolicy(o.policy), mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file })) }] },
+        { policy: checkPolicy(o.policy), tableSlots, mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file })) }] },
         // Leave about 1.5x the high watermark free: pressure from the first milliseconds.
         { ...reclaimArgsOf(o), prefillFilePages: pages - 1_200, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
       );

@@ -102,6 +102,18 @@ describe('scenarios', () => {
     expect(cv.pgsteal_direct).toBeGreaterThan(0);
   });
 
+  it('nowait-starvation runs at 16 and 32 CPUs: the page-table hash is sized from the storm', async () => {
+    const s = getScenario('nowait-starvation');
+    // Room for every storm thread's entries before it unmaps (3 a fault, 1024 faults): at 64 CPUs, 127 threads.
+    const mm = s.build({ policy: 'spf-nowait', cpus: 64, seed: 'scale', duration: '1ms' }).modules!.find((m) => String(m.module).includes('/mm/'));
+    expect((mm!.args as { tableSlots: number }).tableSlots).toBeGreaterThanOrEqual(127 * 1024 * 3);
+    for (const cpus of [16, 32]) {
+      const r = await runSimulation(s.build({ policy: 'spf-nowait', cpus, workers: 2, seed: 'scale', duration: '1ms' }));
+      expect(r.error, `${cpus} CPUs`).toBeNull();
+      expect(s.figures(r)['storm table pages'], `${cpus} CPUs`).toBeGreaterThan(0);
+    }
+  });
+
   it('names an unknown scenario or policy and lists the choices', () => {
     expect(() => getScenario('nowhere')).toThrow(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration/);
     expect(() => getScenario('nowait-starvation').build({ policy: 'yolo', cpus: 2, seed: 's', duration: '1ms' })).toThrow(/unknown policy 'yolo'; allowed: classic, spf-nowait/);
