@@ -83,7 +83,8 @@ program
     // An option is honoured or refused, never dropped.
     const notFor = (what: string, names: string[]) => {
       const given = names.filter((n) => o[n] !== undefined);
-      if (given.length > 0) throw new InvalidArgumentError(`${given.map((n) => `--${n}`).join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply to ${what}`);
+      const flag = (n: string) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      if (given.length > 0) throw new InvalidArgumentError(`${given.map(flag).join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply to ${what}`);
     };
     if (scenario !== undefined) notFor(`a scenario run (a scenario declares its own locks and modules; use --task for yours)`, ['lock', 'module']);
     else notFor('a run of your own tasks (--policy and --scan-ns-per-page set a scenario\'s; pass module args yourself)', ['policy', 'scanNsPerPage']);

@@ -79,7 +79,7 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
     const j = jobs[0]!;
     writeOutput(o.html, renderReport({
       title: `faultline compare ${name}`,
-      command: `faultline compare ${name} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed} --cpus ${j.cpus} --duration ${j.duration} --window ${j.window} --memory ${j.memoryMiB} --kernel ${j.kernel}`,
+      command: `faultline compare ${name} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed} --cpus ${j.cpus} --duration ${j.duration} --window ${j.window} --memory ${j.memoryMiB} --kernel ${j.kernel}${j.scanNsPerPage !== undefined ? ` --scan-ns-per-page ${j.scanNsPerPage}` : ''}`,
       table: { head: ['figure (mean ± 95% CI)', ...policies], rows },
       runs: outcomes.map((x) => x.report).filter((x): x is NonNullable<typeof x> => x !== null),
     }));

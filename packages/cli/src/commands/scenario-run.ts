@@ -45,7 +45,8 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   }
   const out: string[] = [];
   const c = r.config;
-  out.push(`faultline run ${name}  policy=${policy}  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  duration=${formatNs(c.durationNs)}  window=${formatNs(c.windowNs)}  memory=${(c.memoryPages * 4) / 1024} MiB  kernel=${c.kernel}`);
+  const scan = o.scanNsPerPage !== undefined ? `  scan-ns-per-page=${o.scanNsPerPage}` : '';
+  out.push(`faultline run ${name}  policy=${policy}  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  duration=${formatNs(c.durationNs)}  window=${formatNs(c.windowNs)}  memory=${(c.memoryPages * 4) / 1024} MiB  kernel=${c.kernel}${scan}`);
   out.push(`ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
   if (r.error) out.push(`error: ${r.error.message}`);
   out.push('');
@@ -64,7 +65,7 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   if (o.html) {
     writeOutput(o.html, renderReport({
       title: `faultline run ${name} (${policy})`,
-      command: `faultline run ${name} --policy ${policy} --cpus ${c.cpus} --seed ${c.seed} --duration ${formatNs(c.durationNs)} --window ${formatNs(c.windowNs)} --memory ${(c.memoryPages * 4) / 1024} --kernel ${c.kernel}`,
+      command: `faultline run ${name} --policy ${policy} --cpus ${c.cpus} --seed ${c.seed} --duration ${formatNs(c.durationNs)} --window ${formatNs(c.windowNs)} --memory ${(c.memoryPages * 4) / 1024} --kernel ${c.kernel}${scan.replace('  scan-ns-per-page=', ' --scan-ns-per-page ')}`,
       table: { head: ['figure', policy], rows: Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)]) },
       runs: [reportRun(r, policy, figures)],
     }));
