@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSimulation } from '../packages/engine/dist/index.js';
 import { getScenario } from '../packages/scenarios/dist/index.js';
-import { bootNode, parseZoneinfo } from '../packages/zone/dist/index.js';
+import { captureSection } from '../packages/zone/dist/index.js';
+import { compareBoot, ZONEINFO_TABLE_HEAD } from './lib/zoneinfo-compare.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = join(root, 'out', 'calibration');
@@ -138,44 +139,21 @@ function boot(kernel, guest, memoryMiB, cpus, extra = '', timeoutS = 180) {
   ];
   const t0 = Date.now();
   const r = spawnSync('qemu-system-x86_64', args, { encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 64 << 20 });
-  const text = (r.stdout ?? '').replace(/\r/g, '');
+  const text = r.stdout ?? '';
   if (!text.includes('=====FL_DONE')) throw new Error(`the ${memoryMiB} MiB x ${cpus} boot did not finish (${r.error?.message ?? `exit ${r.status}`}); its console:\n${text.slice(-2000)}`);
   log(`booted ${memoryMiB} MiB x ${cpus} CPUs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return text;
 }
 
 function section(text, name) {
-  const m = new RegExp(`=====FL_BEGIN ${name}\\n([\\s\\S]*?)=====FL_END ${name}`).exec(text);
-  if (!m) throw new Error(`the guest printed no ${name}`);
-  return m[1];
+  const s = captureSection(text, name);
+  if (s === null) throw new Error(`the guest printed no ${name}`);
+  return s;
 }
 
 const vmstat = (text) => Object.fromEntries(text.trim().split('\n').map((l) => l.split(/\s+/)).map(([k, v]) => [k, Number(v)]));
 
 // ---- the comparisons ---------------------------------------------------------------------------------------------
-
-function compareBoot(text, memoryMiB, cpus) {
-  const real = parseZoneinfo(section(text, 'zoneinfo')).filter((z) => z.present > 0);
-  const minFree = Number(section(text, 'min_free_kbytes').trim());
-  const thp = /\[(\w+)\]/.exec(section(text, 'thp_enabled'))[1];
-  const model = bootNode({ memoryMiB, cpus });
-  const rows = [];
-  let worstManaged = 0;
-  let fieldsEqual = 0;
-  let fields = 0;
-  model.zones.forEach((z, i) => {
-    const k = real[i];
-    if (!k) return;
-    const dev = (z.managed - k.managed) / k.managed;
-    worstManaged = Math.max(worstManaged, Math.abs(dev));
-    const pairs = [[z.minPages, k.min], [z.lowPages, k.low], [z.highPages, k.high], [z.spanned, k.spanned], [z.present, k.present],
-      [z.protection.join(','), k.protection.join(',')], [z.pcpHigh, k.pagesets[0]?.high], [z.pcpBatch, k.pagesets[0]?.batch], [z.statThreshold, k.pagesets[0]?.threshold]];
-    fields += pairs.length;
-    fieldsEqual += pairs.filter(([a, b]) => a === b).length;
-    rows.push(`| ${i === 0 ? `${memoryMiB} MiB x ${cpus}` : ''} | ${z.type} | ${z.managed} (${k.managed}) | ${(dev * 100).toFixed(2)}% | ${z.minPages}/${z.lowPages}/${z.highPages} (${k.min}/${k.low}/${k.high}) | ${z.pcpHigh}/${z.pcpBatch} (${k.pagesets[0]?.high}/${k.pagesets[0]?.batch}) |`);
-  });
-  return { rows, worstManaged, fieldsEqual, fields, minFree: [model.minFreeKbytes, minFree], thp: [model.thp, thp], zones: [model.zones.length, real.length] };
-}
 
 function reclaimFigures(before, after) {
   const d = (k) => (after[k] ?? 0) - (before[k] ?? 0);
@@ -198,14 +176,14 @@ const kernel = kernelImage();
 log(`kernel ${kernel.version}; building the guest in ${out}`);
 const guest = buildGuest(kernel.version);
 const md = [`# Calibration run (${new Date().toISOString().slice(0, 10)}, kernel ${kernel.version}, QEMU TCG)`, ''];
-md.push('## Boot-time zoneinfo: the model from the size alone (kernel in brackets)', '');
-md.push('| boot | zone | managed | deviation | min/low/high | pcp high/batch |', '|---|---|---|---|---|---|');
+md.push('## Boot-time zoneinfo: the model from the size alone (the kernel in brackets where it differs)', '');
+md.push(...ZONEINFO_TABLE_HEAD);
 const summary = [];
 for (const [memoryMiB, cpus] of BOOTS) {
   const c = compareBoot(boot(kernel, guest, memoryMiB, cpus), memoryMiB, cpus);
   md.push(...c.rows);
-  summary.push(`- ${memoryMiB} MiB x ${cpus}: ${c.fieldsEqual} of ${c.fields} fields equal, managed pages within ${(c.worstManaged * 100).toFixed(2)}%, ` +
-    `min_free_kbytes ${c.minFree[0]} (${c.minFree[1]}), THP ${c.thp[0]} (${c.thp[1]}), zones ${c.zones[0]} (${c.zones[1]})`);
+  summary.push(`- ${memoryMiB} MiB x ${cpus}: ${c.fieldsEqual} of ${c.fields} fields equal, managed pages within ` +
+    `${(c.worstManaged * 100).toFixed(2)}%, zones ${c.zones[0]} (${c.zones[1]})`);
 }
 md.push('', ...summary, '');
 

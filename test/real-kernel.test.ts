@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { bootNode, formatZoneinfo, parseZoneinfo, type BootNode, type ZoneinfoZone } from '@faultline/zone';
+import { bootNode, captureSection, formatZoneinfo, parseZoneinfo, type BootNode, type ZoneinfoZone } from '@faultline/zone';
 
 const dir = fileURLToPath(new URL('./fixtures/real-kernel/', import.meta.url));
 
@@ -20,14 +20,14 @@ interface Boot {
 }
 
 function section(text: string, name: string): string {
-  const m = new RegExp(`=====FL_BEGIN ${name}\\n([\\s\\S]*?)=====FL_END ${name}`).exec(text);
-  if (!m) throw new Error(`no ${name} section`);
-  return m[1]!;
+  const s = captureSection(text, name);
+  if (s === null) throw new Error(`no ${name} section`);
+  return s;
 }
 
 const boots: Boot[] = readdirSync(dir).filter((f) => /^real-\d+[MG]-\d+\.log$/.test(f)).map((file) => {
   const [, size, unit, cpus] = /^real-(\d+)([MG])-(\d+)\.log$/.exec(file)!;
-  const text = readFileSync(dir + file, 'utf8').replace(/\r/g, ''); // captured from a serial console: CRLF
+  const text = readFileSync(dir + file, 'utf8');
   return {
     file,
     memoryMiB: Number(size) * (unit === 'G' ? 1024 : 1),

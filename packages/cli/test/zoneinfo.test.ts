@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseZoneinfo } from '@faultline/zone';
+import { captureSection, parseZoneinfo } from '@faultline/zone';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/faultline.mjs', import.meta.url));
@@ -15,8 +15,8 @@ describe('faultline zoneinfo', () => {
     const r = run('zoneinfo', '--memory', '1024', '--cpus', '2');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^# thp=always {2}min_free_kbytes=45056 /m);
-    const real = readFileSync(`${root}test/fixtures/real-kernel/real-1G-2.log`, 'utf8').replace(/\r/g, '');
-    const kernel = parseZoneinfo(/=====FL_BEGIN zoneinfo\n([\s\S]*?)=====FL_END zoneinfo/.exec(real)![1]!);
+    const real = readFileSync(`${root}test/fixtures/real-kernel/real-1G-2.log`, 'utf8');
+    const kernel = parseZoneinfo(captureSection(real, 'zoneinfo')!);
     const model = parseZoneinfo(r.stdout);
     expect(model.map((z) => z.zone)).toEqual(kernel.map((z) => z.zone));
     model.forEach((z, i) => {

@@ -2,18 +2,22 @@
 // window, and, between windows, reading the messages addressed to it from every outbox and the results of its own
 // zone work. Slot layouts are in layout.ts.
 import {
-  FL_F64, FL_PFN, FL_TASK, FL_TIME, MSG_DST, MSG_F64, MSG_TIME, MSG_VALUE, SUSPECT_SLOTS, ZW_ALLOC, ZW_ARG, ZW_F64, ZW_GRANT, ZW_KIND, ZW_MASK, ZW_OWNER, ZW_RESULT,
-  ZW_TASK, ZW_TIME, type RunLayout,
+  FL_F64, FL_PFN, FL_TASK, FL_TIME, MSG_DST, MSG_F64, MSG_TIME, MSG_VALUE, SUSPECT_SLOTS, ZW_ALLOC, ZW_ARG, ZW_F64,
+  ZW_GRANT, ZW_KIND, ZW_MASK, ZW_OWNER, ZW_RESULT, ZW_TASK, ZW_TIME, type RunLayout,
 } from './layout.js';
 import { LOG_HEADER_F64, logAppend } from './log-ring.js';
 
 export class CpuRings {
   private readonly outbox: number;
   private readonly zoneWork: number;
+  private readonly freeLog: number;
+  private readonly suspects: number;
 
   constructor(private readonly rings: Float64Array, private readonly layout: RunLayout, private readonly cpu: number) {
     this.outbox = layout.outboxOffset + cpu * layout.outboxStride;
     this.zoneWork = layout.zoneWorkOffset + cpu * layout.zoneWorkStride;
+    this.freeLog = layout.freeLogOffset + cpu * layout.freeLogStride;
+    this.suspects = layout.suspectOffset + cpu * layout.suspectStride;
     rings[layout.kswapdWakeOffset + cpu] = Infinity;
   }
 
@@ -35,17 +39,16 @@ export class CpuRings {
 
   /** This CPU freed a page to its own list; false when the log is full (the page goes unlogged). */
   logFree(timeNs: number, pfn: number, taskId: number): boolean {
-    return this.append(this.layout.freeLogOffset, this.layout.ringSlots, timeNs, pfn, taskId);
+    return this.appendFree(this.freeLog, this.layout.ringSlots, timeNs, pfn, taskId);
   }
 
   /** A free that found the page freed by another CPU meanwhile: judged at the commit (free-check.ts). */
   suspect(timeNs: number, pfn: number, taskId: number): boolean {
-    return this.append(this.layout.suspectOffset, SUSPECT_SLOTS, timeNs, pfn, taskId);
+    return this.appendFree(this.suspects, SUSPECT_SLOTS, timeNs, pfn, taskId);
   }
 
-  private append(offset: number, slots: number, timeNs: number, pfn: number, taskId: number): boolean {
-    const stride = offset === this.layout.freeLogOffset ? this.layout.freeLogStride : this.layout.suspectStride;
-    const s = logAppend(this.rings, offset + this.cpu * stride, slots, FL_F64);
+  private appendFree(base: number, slots: number, timeNs: number, pfn: number, taskId: number): boolean {
+    const s = logAppend(this.rings, base, slots, FL_F64);
     if (s < 0) return false;
     this.rings[s + FL_TIME] = timeNs;
     this.rings[s + FL_PFN] = pfn;
@@ -97,7 +100,7 @@ export class CpuRings {
     this.rings[this.outbox] = 0;
     this.rings[this.zoneWork] = 0;
     this.rings[this.layout.kswapdWakeOffset + this.cpu] = Infinity;
-    this.rings[this.layout.freeLogOffset + this.cpu * this.layout.freeLogStride] = 0;
-    this.rings[this.layout.suspectOffset + this.cpu * this.layout.suspectStride] = 0;
+    this.rings[this.freeLog] = 0;
+    this.rings[this.suspects] = 0;
   }
 }

@@ -19,6 +19,13 @@ import { BarrierAborted, WindowBarrier } from './barrier.js';
 import type { SimCpu } from './cpu.js';
 import { verdictMessage } from './free-check.js';
 import type { CommitInfo } from './hooks.js';
+
+/** What worker 0's commits share in a round: the modules get it read-only, as CommitInfo; the zone's commit adds the
+ * kswapd wake-ups of the allocations it applied. */
+export interface RoundInfo extends CommitInfo {
+  kswapdWakeNs: number;
+  horizonNs: number;
+}
 import {
   C_COMMIT_PENDING, C_DECISION, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, CONTROL_HEADER_I32, CPU_PUB_ERROR, CPU_PUB_LIVE, CPU_PUB_STALLED,
   CPU_PUB_STRIDE_I32, VD_CPU, VD_TASK, VD_TIME, DECISION_GO, DECISION_PAUSE, DECISION_STOP, type RunLayout,
@@ -52,7 +59,7 @@ export interface WindowLoopInput {
   readonly barrier: WindowBarrier;
   /** Worker 0's between-window work, in this order; empty on the other workers. One that returns true left work
    * for the next window, so the next window starts at once. */
-  readonly commits: ReadonlyArray<(windowEndNs: number, info: CommitInfo) => boolean | void>;
+  readonly commits: ReadonlyArray<(windowEndNs: number, info: RoundInfo) => boolean | void>;
   readonly leader: boolean;
   readonly durationNs: number;
   readonly windowNs: number;
@@ -94,7 +101,7 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
     }
     return r;
   };
-  const info = { kswapdWakeNs: Infinity, horizonNs: 0 };
+  const info: RoundInfo = { kswapdWakeNs: Infinity, horizonNs: 0 };
   try {
     for (;;) {
       const start = st.startNs;

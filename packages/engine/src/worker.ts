@@ -9,14 +9,14 @@ import { WindowBarrier } from './barrier.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { cpusOfWorker, type RunConfig } from './config.js';
 import { SimCpu } from './cpu.js';
-import type { CommitInfo, KernelModuleInstance } from './hooks.js';
+import type { KernelModuleInstance } from './hooks.js';
 import { C_ABORT, C_BARRIER_GEN, runLayout } from './layout.js';
 import { loadKernelModule, loadTask } from './loader.js';
 import { LockCommitter } from './lock-commit.js';
 import type { PsiPeriods } from './psi.js';
 import type { CpuStats } from './stats.js';
 import type { TaskFunction, TaskStats } from './task.js';
-import { newLoopState, runWindows, type LoopState, type WindowLoopResult } from './window-loop.js';
+import { newLoopState, runWindows, type LoopState, type RoundInfo, type WindowLoopResult } from './window-loop.js';
 import { ZoneCommitter } from './zone-commit.js';
 import { FreeChecker } from './free-check.js';
 
@@ -115,23 +115,23 @@ const api = {
     const ctl = new Int32Array(s.init.ctl);
     const rings = new Float64Array(s.init.rings);
     const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
-    const steps: Array<(endNs: number, info: CommitInfo) => boolean | void> = [];
+    const steps: Array<(endNs: number, info: RoundInfo) => boolean | void> = [];
     const zc = s.zoneCommitter;
     if (zc) {
       steps.push((_end, info) => {
         zc.commit((cpu) => rings[layout.clockOffset + cpu]!, info.horizonNs);
         // Allocations the commit applied may have woken kswapd too.
-        (info as { kswapdWakeNs: number }).kswapdWakeNs = Math.min(info.kswapdWakeNs, zc.kswapdWakeNs);
+        info.kswapdWakeNs = Math.min(info.kswapdWakeNs, zc.kswapdWakeNs);
       });
     }
     if (s.lockCommitter) steps.push(() => s.lockCommitter!.commit());
     if (s.init.worker === 0) {
       const frees = new FreeChecker(rings, layout);
       steps.push(() => frees.commit());
+      for (const m of s.modules) if (m.instance.commit) steps.push((end, info) => m.instance.commit!(end, info));
     }
-    if (s.init.worker === 0) for (const m of s.modules) if (m.instance.commit) steps.push((end, info) => m.instance.commit!(end, info));
     // Between the barriers no CPU runs, so the commits may take the zone lock's paths directly.
-    const commits = steps.length === 0 ? [] : [(end: number, info: CommitInfo) => {
+    const commits = steps.length === 0 ? [] : [(end: number, info: RoundInfo) => {
       s.zone.deferShared = false;
       try {
         let more = false;

@@ -22,5 +22,5 @@ export {
 export type { ZoneType } from './sizing.js';
 export { bootNode, THP_MODES, VM_TUNABLES_DEFAULT } from './boot.js';
 export type { BootNode, BootOptions, BootZone, ThpMode, VmTunables } from './boot.js';
-export { formatZoneinfo, parseZoneinfo } from './zoneinfo.js';
+export { captureSection, formatZoneinfo, parseZoneinfo } from './zoneinfo.js';
 export type { ZoneinfoZone } from './zoneinfo.js';

@@ -1,6 +1,7 @@
 // zoneinfo: /proc/zoneinfo, both ways. formatZoneinfo prints a booted node (boot.ts) in the kernel's format, with
 // the fields the model has, so that a user can diff it against their own machine's; parseZoneinfo reads the kernel's
-// file (or that output) back into numbers, zone by zone.
+// file (or that output) back into numbers, zone by zone; captureSection reads one file out of a calibration capture
+// (a guest's console, each file between =====FL_BEGIN name and =====FL_END name lines).
 import type { BootNode } from './boot.js';
 
 const ALL_ZONES = ['DMA', 'DMA32', 'Normal', 'Movable', 'Device'] as const;
@@ -83,4 +84,15 @@ export function parseZoneinfo(text: string): ZoneinfoZone[] {
     else if (t.startsWith('start_pfn:')) cur.startPfn = num(t);
   }
   return zones;
+}
+
+/** One file of a calibration capture, or null when the capture has none by that name. CRLF (a serial console's)
+ * is read as LF. */
+export function captureSection(capture: string, name: string): string | null {
+  const text = capture.replace(/\r/g, '');
+  const begin = `=====FL_BEGIN ${name}\n`;
+  const i = text.indexOf(begin);
+  if (i < 0) return null;
+  const j = text.indexOf(`=====FL_END ${name}`, i + begin.length);
+  return j < 0 ? null : text.slice(i + begin.length, j);
 }
