@@ -30,7 +30,8 @@ export class FreeChecker {
       const pfn = r[s + FL_PFN]!;
       if (pfns.has(pfn)) freesOf.set(pfn, [...(freesOf.get(pfn) ?? []), s]);
     }
-    let best: { cpu: number; task: number; time: number; pfn: number; otherCpu: number; otherTask: number; otherTime: number } | null = null;
+    type Verdict = { cpu: number; task: number; time: number; pfn: number; otherCpu: number; otherTask: number; otherTime: number };
+    let best: Verdict | null = null;
     for (const s of suspects) {
       const cpu = logOf(s, L.suspectOffset, L.suspectStride);
       const pfn = r[s + FL_PFN]!;
@@ -41,7 +42,8 @@ export class FreeChecker {
       let culprit = suspect;
       let other = { cpu: -1, task: -1, time: -1 };
       if (w !== undefined) {
-        const winner = { cpu: logOf(w, L.freeLogOffset, L.freeLogStride), task: r[w + FL_TASK]!, time: r[w + FL_TIME]! };
+        const winnerCpu = logOf(w, L.freeLogOffset, L.freeLogStride);
+        const winner = { cpu: winnerCpu, task: r[w + FL_TASK]!, time: r[w + FL_TIME]! };
         const winnerLater = winner.time > time || (winner.time === time && winner.cpu > cpu);
         [culprit, other] = winnerLater ? [winner, suspect] : [suspect, winner];
       }
@@ -64,5 +66,6 @@ export function verdictMessage(r: Float64Array, L: RunLayout): string {
   const v = L.verdictOffset;
   const pfn = r[v + VD_PFN]!;
   if (r[v + VD_OTHER_CPU]! < 0) return `double free of pfn ${pfn}: the page was already free (freed before this window)`;
-  return `double free of pfn ${pfn}: task #${r[v + VD_OTHER_TASK]} on cpu ${r[v + VD_OTHER_CPU]} freed it first, at ${r[v + VD_OTHER_TIME]} ns`;
+  const first = `task #${r[v + VD_OTHER_TASK]} on cpu ${r[v + VD_OTHER_CPU]}`;
+  return `double free of pfn ${pfn}: ${first} freed it first, at ${r[v + VD_OTHER_TIME]} ns`;
 }

@@ -101,7 +101,9 @@ const LOW_RAM_MAX_MIB = 3072;
 const THP_MIN_PAGES = 512 * MIB;
 
 function check(field: string, v: number, min: number, max: number): void {
-  if (!(Number.isInteger(v) && v >= min && v <= max)) throw new ZoneConfigError(field, `${v}; allowed: integers ${min} .. ${max}`);
+  if (!(Number.isInteger(v) && v >= min && v <= max)) {
+    throw new ZoneConfigError(field, `${v}; allowed: integers ${min} .. ${max}`);
+  }
 }
 
 /** The node the kernel builds for this machine. */
@@ -111,8 +113,12 @@ export function bootNode(o: BootOptions): BootNode {
   const t: VmTunables = { ...VM_TUNABLES_DEFAULT, ...o.tunables };
   check('watermark_scale_factor', t.watermarkScaleFactor, 1, 3000); // the sysctl's own bounds
   check('watermark_boost_factor', t.watermarkBoostFactor, 0, 2 ** 31 - 1);
-  if (t.percpuPagelistHighFraction !== 0) check('percpu_pagelist_high_fraction', t.percpuPagelistHighFraction, 8, 2 ** 31 - 1);
-  if (!Array.isArray(t.lowmemReserveRatio) || t.lowmemReserveRatio.length !== 3) throw new ZoneConfigError('lowmem_reserve_ratio', 'expected three ratios: DMA, DMA32, Normal');
+  if (t.percpuPagelistHighFraction !== 0) {
+    check('percpu_pagelist_high_fraction', t.percpuPagelistHighFraction, 8, 2 ** 31 - 1);
+  }
+  if (!Array.isArray(t.lowmemReserveRatio) || t.lowmemReserveRatio.length !== 3) {
+    throw new ZoneConfigError('lowmem_reserve_ratio', 'expected three ratios: DMA, DMA32, Normal');
+  }
   t.lowmemReserveRatio.forEach((r, i) => check(`lowmem_reserve_ratio[${i}]`, r, 0, 2 ** 31 - 1));
   if (t.minFreeKbytes !== undefined) check('min_free_kbytes', t.minFreeKbytes, 0, 2 ** 31 - 1);
 
@@ -131,7 +137,10 @@ export function bootNode(o: BootOptions): BootNode {
 
   let managed: number[];
   if (o.managedPages !== undefined) {
-    if (o.managedPages.length !== spans.length) throw new ZoneConfigError('managedPages', `${o.managedPages.length} zones; this machine has ${spans.length} (${spans.map((s) => s.type).join(', ')})`);
+    if (o.managedPages.length !== spans.length) {
+      const types = spans.map((s) => s.type).join(', ');
+      throw new ZoneConfigError('managedPages', `${o.managedPages.length} zones; this machine has ${spans.length} (${types})`);
+    }
     managed = [...o.managedPages];
   } else {
     const top = spans.length - 1;
@@ -144,18 +153,21 @@ export function bootNode(o: BootOptions): BootNode {
   const thp = o.thp ?? (totalManaged >= THP_MIN_PAGES ? 'always' : 'never');
   if (!THP_MODES.includes(thp)) throw new ZoneConfigError('thp', `'${thp}'; allowed: ${THP_MODES.join(', ')}`);
   if (thp !== 'never' && totalManaged < THP_MIN_PAGES) {
-    throw new ZoneConfigError('thp', `'${thp}' with ${totalManaged} managed pages: the kernel leaves THP off below 512 MiB (hugepage_init)`);
+    throw new ZoneConfigError('thp',
+      `'${thp}' with ${totalManaged} managed pages: the kernel leaves THP off below 512 MiB (hugepage_init)`);
   }
 
   // The watermarks see DMA32 before the init memory is freed.
   const atWmarks = managed.map((m, i) => (i === 1 ? m - FREED_AFTER_WMARKS : m));
   const lowmemAtWmarks = atWmarks.reduce((a, b) => a + b, 0);
-  let minFreeKb = t.minFreeKbytes ?? Math.min(MIN_FREE_KBYTES_MAX, Math.max(MIN_FREE_KBYTES_MIN, Math.floor(Math.sqrt(lowmemAtWmarks * PAGE_SIZE_KIB * 16))));
+  const fromLowmem = Math.floor(Math.sqrt(lowmemAtWmarks * PAGE_SIZE_KIB * 16));
+  let minFreeKb = t.minFreeKbytes ?? Math.min(MIN_FREE_KBYTES_MAX, Math.max(MIN_FREE_KBYTES_MIN, fromLowmem));
   if (thp !== 'never' && t.minFreeKbytes === undefined) {
     // set_recommended_min_free_kbytes: two free pageblocks per zone, and MIGRATE_PCPTYPES^2 for fallbacks; at most
     // 5% of lowmem.
     const zones = spans.length;
-    const pages = Math.min(PAGEBLOCK_PAGES * zones * 2 + PAGEBLOCK_PAGES * zones * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES, Math.floor(lowmemAtWmarks / 20));
+    const recommended = PAGEBLOCK_PAGES * zones * 2 + PAGEBLOCK_PAGES * zones * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES;
+    const pages = Math.min(recommended, Math.floor(lowmemAtWmarks / 20));
     minFreeKb = Math.max(minFreeKb, pages * PAGE_SIZE_KIB);
   }
   const pagesMin = Math.floor(minFreeKb / PAGE_SIZE_KIB);
@@ -167,16 +179,21 @@ export function bootNode(o: BootOptions): BootNode {
     const delta = Math.max(Math.floor(min / 4), Math.floor((m * t.watermarkScaleFactor) / 10_000));
     const low = min + delta;
     const high = low + delta;
-    // setup_per_zone_lowmem_reserve: against each higher zone type, the managed pages from here up to it.
-    const protection = [0, 0, 0, 0, 0].map((_, j) => {
-      let sum = 0;
-      for (let k = i + 1; k < spans.length && ZONE_TYPES.indexOf(spans[k]!.type) <= Math.min(j, 2); k++) sum += managed[k]!;
-      const ratio = t.lowmemReserveRatio[ZONE_TYPES.indexOf(s.type)]!;
-      return j <= ZONE_TYPES.indexOf(s.type) || ratio === 0 ? 0 : Math.floor(sum / ratio);
+    // setup_per_zone_lowmem_reserve: against each higher zone type j (DMA, DMA32, Normal, Movable, Device), the
+    // managed pages of the zones above this one up to j, over this zone's ratio.
+    const own = ZONE_TYPES.indexOf(s.type);
+    const ratio = t.lowmemReserveRatio[own]!;
+    let above = 0;
+    const protection = [0, 1, 2, 3, 4].map((j) => {
+      if (j <= own || ratio === 0) return 0;
+      const k = spans.findIndex((x) => ZONE_TYPES.indexOf(x.type) === j); // Movable and Device are never populated
+      if (k >= 0) above += managed[k]!;
+      return Math.floor(above / ratio);
     });
     // zone_batchsize, zone_highsize (mm/page_alloc.c, 6.1)
     const batch = pcpBatch(managed[i]!);
-    const highRaw = t.percpuPagelistHighFraction === 0 ? Math.floor(low / o.cpus) : Math.floor(Math.floor(managed[i]! / t.percpuPagelistHighFraction) / o.cpus);
+    const split = t.percpuPagelistHighFraction === 0 ? low : Math.floor(managed[i]! / t.percpuPagelistHighFraction);
+    const highRaw = Math.floor(split / o.cpus);
     return {
       type: s.type, startPfn: s.start, spanned: s.spanned, present: s.present, managed: managed[i]!,
       minPages: min, lowPages: low, highPages: high, protection,
