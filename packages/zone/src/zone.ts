@@ -15,7 +15,7 @@ import {
   H_WMARK_LOW, H_WMARK_MIN, H_WMARK_VERSION, PAGE_RECORD_I32, PG_STATE, PG_OWNER, PG_MASK,
 } from './layout.js';
 import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_PCP, pageCpu, pageKind, pageOrder, pageWord } from './page-state.js';
-import { cpuBase, pcpPages, pcpPopNewest, pcpPopOldest, pcpPush } from './pcp.js';
+import { cpuBase, nrPcpFree, nrPcpHigh, pcpPages, pcpPopNewest, pcpPopOldest, pcpPush } from './pcp.js';
 import { compilePlan, type CompiledPlan } from './plan.js';
 import { STEP_FAST, STEP_SLOW, ZONE_DEFERRED } from './steps.js';
 import { zoneLock, zoneUnlock } from './zone-lock.js';
@@ -376,7 +376,10 @@ export class Zone {
       if (a[b + CPU_COUNT]! >= L.pcpCapacity) this.drainBatch(cpu, a[b + CPU_BATCH]!);
       pcpPush(a, L, b, pfn);
       // free_unref_page_commit: past nr_pcp_high, a bulk free of nr_pcp_free pages.
-      if (!this.deferShared && a[b + CPU_COUNT]! >= this.pcpHighNow(b)) this.drainBatch(cpu, this.nrPcpFree(b));
+      if (!this.deferShared) {
+        const high = nrPcpHigh(a, b);
+        if (a[b + CPU_COUNT]! >= high) this.drainBatch(cpu, nrPcpFree(a, b, high));
+      }
     } else {
       // Checked and valid, but it needs the zone lock: the caller applies it later with deferShared cleared.
       if (this.deferShared) return ZONE_DEFERRED;
@@ -424,27 +427,9 @@ export class Zone {
     const a = this.a;
     const b = cpuBase(this.config.layout, cpu);
     let drains = 0;
-    while (a[b + CPU_COUNT]! >= this.pcpHighNow(b) && this.drainBatch(cpu, this.nrPcpFree(b)) > 0) drains++;
+    const high = nrPcpHigh(a, b);
+    while (a[b + CPU_COUNT]! >= high && this.drainBatch(cpu, nrPcpFree(a, b, high)) > 0) drains++;
     return drains;
-  }
-
-  /** nr_pcp_high (mm/page_alloc.c, 6.1): while kswapd reclaims (ZONE_RECLAIM_ACTIVE), min(batch << 2, high). */
-  private pcpHighNow(b: number): number {
-    const a = this.a;
-    const high = a[b + CPU_HIGH]!;
-    return Atomics.load(a, H_RECLAIM_ACTIVE) === 0 ? high : Math.min(a[b + CPU_BATCH]! << 2, high);
-  }
-
-  /** nr_pcp_free: batch << free_factor, within [batch, high - batch], the factor growing while it fits. */
-  private nrPcpFree(b: number): number {
-    const a = this.a;
-    const high = this.pcpHighNow(b);
-    const batch = a[b + CPU_BATCH]!;
-    if (high < batch) return 1;
-    const max = high - batch;
-    const n = batch * 2 ** a[b + CPU_FREE_FACTOR]!;
-    if (n < max) a[b + CPU_FREE_FACTOR]!++;
-    return Math.min(Math.max(n, batch), max);
   }
 
   /** ZONE_RECLAIM_ACTIVE, set while kswapd runs balance_pgdat; only between windows. */
