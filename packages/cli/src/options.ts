@@ -47,6 +47,13 @@ export function intOption(name: string, min: number, max: number): (value: strin
   };
 }
 
+/** Where what a person reads goes: standard output, or standard error when an output file is '-' (then the file is
+ * standard output). Checks the output paths first: see checkOutputPaths. */
+export function humanStream(o: { readonly json?: string; readonly html?: string }): NodeJS.WriteStream {
+  checkOutputPaths({ '--json': o.json, '--html': o.html });
+  return o.json === '-' || o.html === '-' ? process.stderr : process.stdout;
+}
+
 /** Check, before a run starts, that every output path given can be written ('-' is standard output), so that a long
  * run never ends unable to save what it gathered. */
 export function checkOutputPaths(paths: Record<string, string | undefined>): void {

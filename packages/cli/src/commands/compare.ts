@@ -7,7 +7,7 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { renderReport } from '@faultline/report';
 import { checkPolicy, getScenario } from '@faultline/scenarios';
 import { formatInterval, interval } from '../confidence.js';
-import { checkOutputPaths, writeOutput } from '../options.js';
+import { humanStream, writeOutput } from '../options.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 import type { CompareJob, CompareOutcome } from './compare-worker.js';
@@ -42,8 +42,8 @@ export interface Comparison {
 
 export async function compareCommand(name: string, o: CompareOptions): Promise<Comparison> {
   const s = getScenario(name);
-  checkOutputPaths({ '--json': o.json, '--html': o.html });
-  const say = o.json === '-' || o.html === '-' ? process.stderr : process.stdout;
+  // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
+  const say = humanStream(o);
   const policies = (o.policies ?? 'classic,spf-nowait,spf-nomemalloc-retry,spf-fallback,per-vma-lock').split(',').map((p) => checkPolicy(p.trim()));
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({

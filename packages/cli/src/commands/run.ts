@@ -4,7 +4,7 @@ import { InvalidArgumentError } from 'commander';
 import { formatNs, formatPsi, LOCK_KINDS, startSimulation, type LockKind, type RunOptions, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
 import { vmstatOf } from '@faultline/scenarios';
-import { checkOutputPaths, writeOutput } from '../options.js';
+import { humanStream, writeOutput } from '../options.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 
@@ -95,9 +95,8 @@ export function renderRun(r: RunResult): string {
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
-  checkOutputPaths({ '--json': o.json, '--html': o.html });
-  // With --json - the JSON is standard output, and what a person reads goes to standard error.
-  const say = o.json === '-' || o.html === '-' ? process.stderr : process.stdout;
+  // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
+  const say = humanStream(o);
   const sim = await startSimulation(runOptionsFromCli(o));
   say.write(`seed: ${sim.config.seed}\n`);
   const stop = watchProgress('simulating', {

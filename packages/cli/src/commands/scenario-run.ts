@@ -3,7 +3,7 @@
 import { formatNs, formatPsi, startSimulation, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
 import { getScenario, vmstatOf } from '@faultline/scenarios';
-import { checkOutputPaths, writeOutput } from '../options.js';
+import { humanStream, writeOutput } from '../options.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 
@@ -23,9 +23,8 @@ export interface ScenarioRunOptions {
 
 export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): Promise<RunResult> {
   const s = getScenario(name);
-  checkOutputPaths({ '--json': o.json, '--html': o.html });
-  // With --json - the JSON is standard output, and what a person reads goes to standard error.
-  const say = o.json === '-' || o.html === '-' ? process.stderr : process.stdout;
+  // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
+  const say = humanStream(o);
   const policy = o.policy ?? s.defaults.policy;
   const sim = await startSimulation(s.build({
     policy, cpus: o.cpus ?? s.defaults.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration ?? s.defaults.duration,
