@@ -94,7 +94,7 @@ describe('the boot-time node against the real kernel', () => {
     expect(() => bootNode({ memoryMiB: 256, cpus: 2, thp: 'always' })).toThrow(/thp: 'always' .* below 512 MiB \(hugepage_init\)/);
     expect(() => bootNode({ memoryMiB: 1024, cpus: 2, tunables: { watermarkScaleFactor: 5000 } })).toThrow(/watermark_scale_factor: 5000; allowed: integers 1 \.\. 3000/);
     expect(() => bootNode({ memoryMiB: 1024, cpus: 2, tunables: { percpuPagelistHighFraction: 4 } })).toThrow(/percpu_pagelist_high_fraction: 4; allowed: integers 8/);
-    expect(() => bootNode({ memoryMiB: 32, cpus: 2 })).toThrow(/memoryMiB: 32; allowed: integers 64 \.\. 65536/);
+    expect(() => bootNode({ memoryMiB: 32, cpus: 2 })).toThrow(/memoryMiB: 32; allowed: integers 128 \.\. 65536/);
   });
 
   it('honours the tunables: a larger watermark_scale_factor widens the gaps, madvise THP still raises min_free_kbytes', () => {

@@ -13,6 +13,7 @@ import { parseLockOption, runCommand } from './commands/run.js';
 import { scenarioRunCommand } from './commands/scenario-run.js';
 import { durationOption, intOption, kernelOption, ratioOption, thpOption, writeOutput } from './options.js';
 import { zoneinfoCommand } from './commands/zoneinfo.js';
+import { addMachineOptions } from './machine-options.js';
 
 /** This package's version, from its package.json. */
 function cliVersion(): string {
@@ -48,7 +49,7 @@ program
 program
   .command('zoneinfo')
   .description('the model\'s boot-time /proc/zoneinfo for a machine of this size, in the kernel\'s format (diff it against your own)')
-  .requiredOption('--memory <MiB>', 'memory size in MiB (64-65536)', intOption('--memory', 64, 65_536))
+  .requiredOption('--memory <MiB>', 'memory size in MiB (128-65536)', intOption('--memory', 128, 65_536))
   .requiredOption('--cpus <n>', 'CPUs (1-1024)', intOption('--cpus', 1, 1024))
   .option('--thp <mode>', 'transparent hugepages: never, madvise or always (default: as the kernel picks for the size)', thpOption)
   .option('--min-free-kbytes <kB>', 'vm.min_free_kbytes as a user writes it (default: the kernel computes it)', intOption('--min-free-kbytes', 0, 2 ** 31 - 1))
@@ -60,7 +61,7 @@ program
     process.stdout.write(`${zoneinfoCommand(o)}\n`);
   });
 
-program
+addMachineOptions(program
   .command('run [scenario]')
   .description('run a built-in scenario (see faultline list), or your own task actors with --task; prints the figures or per-CPU and per-task statistics and, last, the run digest')
   .option('--task <module...>', 'task module(s) (JavaScript or TypeScript), path[#export]; one instance per CPU')
@@ -70,13 +71,12 @@ program
   .option('--seed <s>', 'seed of every random stream', 'faultline')
   .option('--duration <t>', 'simulated time to run: ns, us, ms or s', durationOption('--duration'))
   .option('--window <t>', `window length: other CPUs see shared state up to one window late (default ${WINDOW_DEFAULT})`, durationOption('--window'))
-  .option('--memory <MiB>', 'memory size in MiB (4-65536; default 256)', intOption('--memory', 4, 65_536))
   .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
   .option('--scan-ns-per-page <ns>', 'with a scenario: reclaim\'s CPU time per page wanted (default 250, calibrated: CALIBRATION.md)', intOption('--scan-ns-per-page', 0, 1_000_000))
   .option('--lock <name:kind>', 'with --task: declare a lock the tasks may take (kind: spinlock, mutex or rwsem); repeatable', parseLockOption)
   .option('--module <module...>', 'with --task: kernel module(s) to load in every worker, path[#export]')
   .option('--json <file>', 'also write the whole result as JSON')
-  .option('--html <file>', 'also write a self-contained HTML report (charts; opens offline)')
+  .option('--html <file>', 'also write a self-contained HTML report (charts; opens offline)'))
   .action(async (scenario: string | undefined, o) => {
     if (scenario !== undefined && o.task) throw new InvalidArgumentError(`give a scenario or --task, not both (scenarios: ${SCENARIOS.map((x) => x.name).join(', ')})`);
     if (scenario === undefined && !o.task) throw new InvalidArgumentError(`give a scenario (${SCENARIOS.map((x) => x.name).join(', ')}) or --task <module>`);
@@ -90,11 +90,11 @@ program
     else notFor('a run of your own tasks (--policy and --scan-ns-per-page set a scenario\'s; pass module args yourself)', ['policy', 'scanNsPerPage']);
     const r = scenario !== undefined
       ? await scenarioRunCommand(scenario, o)
-      : await runCommand({ ...o, cpus: o.cpus ?? 4, duration: o.duration ?? '10ms', window: o.window ?? WINDOW_DEFAULT, memory: o.memory ?? 256, kernel: o.kernel ?? 'v6.3+' });
+      : await runCommand({ ...o, cpus: o.cpus ?? 4, duration: o.duration ?? '10ms', window: o.window ?? WINDOW_DEFAULT, kernel: o.kernel ?? 'v6.3+' });
     if (r.error) process.exitCode = 3;
   });
 
-program
+addMachineOptions(program
   .command('compare <scenario>')
   .description('run a scenario under several policies and seeds in parallel (piscina); a table of each figure with its 95% confidence interval')
   .option('--policies <list>', 'comma-separated fault policies (default: all)')
@@ -103,12 +103,11 @@ program
   .option('--cpus <n>', 'simulated CPUs (1-64)', intOption('--cpus', 1, 64))
   .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
   .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
-  .option('--memory <MiB>', 'memory size in MiB (4-65536; default 256)', intOption('--memory', 4, 65_536))
   .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
   .option('--scan-ns-per-page <ns>', 'reclaim\'s CPU time per page wanted (default 250, calibrated: CALIBRATION.md)', intOption('--scan-ns-per-page', 0, 1_000_000))
   .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
   .option('--json <file>', 'also write every run\'s figures as JSON')
-  .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)')
+  .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)'))
   .action(async (scenario: string, o) => {
     const c = await compareCommand(scenario, o);
     if (o.json) writeOutput(o.json, comparisonJson(c));

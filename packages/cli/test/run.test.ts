@@ -71,7 +71,7 @@ describe('faultline list, run <scenario>, compare', () => {
     const args = ['run', 'mmap-contention', '--cpus', '2', '--duration', '2ms', '--seed', '7', '--window', '5us', '--memory', '512', '--kernel', 'v5.18'];
     const ok = run(...args);
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/window=5\.000us {2}memory=512 MiB {2}kernel=v5\.18/);
+    expect(ok.stdout).toMatch(/window=5\.000us {2}memory=512 MiB {2}layout=kernel {2}thp=never {2}kernel=v5\.18/);
     // The header prints the run's own configuration; another window or memory size gives another run. (The kernel
     // changes only decisions under memory pressure, which this scenario does not reach.)
     const digest = (r: { stdout: string }) => r.stdout.trimEnd().split('\n').at(-1);
@@ -108,7 +108,7 @@ describe('faultline list, run <scenario>, compare', () => {
   it('compares policies over seeds in parallel, with confidence intervals', () => {
     const r = run('compare', 'mmap-contention', '--policies', 'classic,spf-fallback', '--seeds', '2', '--cpus', '2', '--duration', '3ms', '--window', '10us');
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/window=10us {2}memory=256 MiB {2}kernel=v6\.3\+/);
+    expect(r.stdout).toMatch(/window=10us {2}memory=256 MiB {2}layout=kernel {2}kernel=v6\.3\+/);
     expect(r.stdout).toMatch(/2 policies x 2 seeds \(faultline-1, faultline-2\)/);
     expect(r.stdout).toMatch(/figure \(mean ± 95% CI\)\s+classic\s+spf-fallback/);
     expect(r.stdout).toMatch(/faults\/s \(k\)\s+[\d.]+ ± [\d.]+\s+[\d.]+ ± [\d.]+/);

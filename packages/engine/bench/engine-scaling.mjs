@@ -53,7 +53,7 @@ if (!isMainThread) {
       const rates = [];
       let last;
       for (let r = 0; r < REPEATS; r++) {
-        last = await runSimulation({ cpus, workers, seed: 'bench', duration, window, memoryMiB: 64, tasks: [{ module, args: { cross } }] });
+        last = await runSimulation({ cpus, workers, seed: 'bench', duration, window, memoryMiB: 64, memoryLayout: 'one-zone', tasks: [{ module, args: { cross } }] });
         if (last.error) throw new Error(last.error.message);
         // Host time of the window loop itself (worker start-up excluded): the slowest worker's.
         rates.push(last.events / (last.host.loopMs / 1000));

@@ -3,6 +3,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { KERNEL_BEHAVIOURS, KERNEL_DEFAULT, type KernelBehaviour } from '@faultline/gfp';
+import {
+  BOOT_MEMORY_MIB_MIN, bootNode, THP_MODES, VM_TUNABLES_DEFAULT, ZoneConfigError, type ThpMode, type VmTunables,
+} from '@faultline/zone';
 import { COSTS_DEFAULT, schedTunableFactor, type Costs } from './costs.js';
 import { LOCK_KINDS, type LockSpec } from './locks.js';
 import { parseDurationNs } from './time.js';
@@ -16,6 +19,13 @@ export const WINDOW_DEFAULT = '2us';
 export const WINDOW_NS_MIN = 100;
 export const MEMORY_MIB_DEFAULT = 256;
 export const MEMORY_MIB_MAX = 65_536;
+/** The memory layouts a run may ask for. 'kernel': the node the kernel builds at boot for the machine's size and
+ * CPUs (@faultline/zone boot.ts: DMA, DMA32 and Normal above 4 GiB, managed pages after the boot reservations,
+ * THP's min_free_kbytes). 'one-zone': one Normal zone of exactly memoryMiB, sized by the zone formulas alone (small
+ * machines and tests of the engine's own mechanics). */
+export const MEMORY_LAYOUTS = ['kernel', 'one-zone'] as const;
+export type MemoryLayout = (typeof MEMORY_LAYOUTS)[number];
+export const MEMORY_LAYOUT_DEFAULT: MemoryLayout = 'kernel';
 export const RUN_LOCKS_MAX = 65_536;
 /** The default worker count is one per CPU, up to this many threads. */
 export const WORKERS_DEFAULT_MAX = 256;
@@ -48,6 +58,15 @@ const moduleSpecSchema = z.object({
   args: z.record(z.string(), z.unknown()).default({}),
 }).strict();
 
+/** The vm sysctls a run may set (the boot-time node's tunables; boot.ts validates their ranges). vm.watermark_boost_factor
+ * is not here: the model has no fragmentation events to boost on. */
+const vmSchema = z.object({
+  minFreeKbytes: z.number().int().optional(),
+  watermarkScaleFactor: z.number().int().optional(),
+  lowmemReserveRatio: z.tuple([z.number().int(), z.number().int(), z.number().int()]).optional(),
+  percpuPagelistHighFraction: z.number().int().optional(),
+}).strict();
+
 const costsSchema = z.object(Object.fromEntries(Object.keys(COSTS_DEFAULT).map((k) => [k, z.number().int().min(0).max(10_000_000_000).optional()]))).strict();
 
 export const runOptionsSchema = z.object({
@@ -58,6 +77,12 @@ export const runOptionsSchema = z.object({
   duration,
   window: duration.default(WINDOW_DEFAULT),
   memoryMiB: z.number().int().min(4).max(MEMORY_MIB_MAX).default(MEMORY_MIB_DEFAULT),
+  memoryLayout: z.enum(MEMORY_LAYOUTS).default(MEMORY_LAYOUT_DEFAULT),
+  /** Transparent huge pages (kernel layout only): the mode sets khugepaged's min_free_kbytes. Default: the
+   * kernel's choice for the size. */
+  thp: z.enum(THP_MODES).optional(),
+  /** vm sysctls of the boot-time node (kernel layout only). */
+  vm: vmSchema.optional(),
   kernel: z.enum(KERNEL_BEHAVIOURS).default(KERNEL_DEFAULT),
   tasks: z.array(taskSpecSchema).min(1).max(RUN_TASKS_MAX),
   costs: costsSchema.default({}),
@@ -81,13 +106,22 @@ export interface TaskInstance {
   readonly args: Readonly<Record<string, unknown>>;
 }
 
+export interface MemoryConfig {
+  readonly mib: number;
+  readonly layout: MemoryLayout;
+  /** The THP mode in effect (kernel layout), or null (one zone). */
+  readonly thp: ThpMode | null;
+  /** The vm tunables in effect (kernel layout), or null. */
+  readonly vm: VmTunables | null;
+}
+
 export interface RunConfig {
   readonly cpus: number;
   readonly workers: number;
   readonly seed: string;
   readonly durationNs: number;
   readonly windowNs: number;
-  readonly memoryPages: number;
+  readonly memory: MemoryConfig;
   readonly kernel: KernelBehaviour;
   readonly costs: Costs;
   readonly ringSlots: number;
@@ -144,6 +178,7 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   if (locks.length > RUN_LOCKS_MAX) issues.push(`locks: ${locks.length} locks; allowed: at most ${RUN_LOCKS_MAX}`);
   for (const l of locks) if (l.home !== undefined && l.home >= o.cpus) issues.push(`locks.${l.name}.home: cpu ${l.home} does not exist; allowed: 0 .. ${o.cpus - 1}`);
   const modules = o.modules.map((m) => ({ ...m, module: isAbsolute(m.module) ? m.module : resolve(m.module) }));
+  const memory = resolveMemory(o, issues);
   if (issues.length) throw new RunConfigError(issues);
   return {
     cpus: o.cpus,
@@ -151,7 +186,7 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     seed: o.seed,
     durationNs,
     windowNs,
-    memoryPages: (o.memoryMiB * 1024) / 4,
+    memory: memory!,
     kernel: o.kernel,
     costs: {
       ...COSTS_DEFAULT,
@@ -164,6 +199,29 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     locks,
     modules,
   };
+}
+
+/** The memory the run builds, checked here so that a bad size or tunable fails before any worker starts. */
+function resolveMemory(o: z.output<typeof runOptionsSchema>, issues: string[]): MemoryConfig | null {
+  if (o.memoryLayout === 'one-zone') {
+    if (o.thp !== undefined) issues.push(`thp: '${o.thp}' needs memoryLayout 'kernel' (one zone has no THP rule)`);
+    if (o.vm !== undefined) issues.push(`vm: the vm tunables need memoryLayout 'kernel'`);
+    return { mib: o.memoryMiB, layout: 'one-zone', thp: null, vm: null };
+  }
+  if (o.memoryMiB < BOOT_MEMORY_MIB_MIN) {
+    issues.push(`memoryMiB: ${o.memoryMiB} is too small for the kernel's layout; allowed: ${BOOT_MEMORY_MIB_MIN} .. ` +
+      `${MEMORY_MIB_MAX}, or memoryLayout 'one-zone' for a single zone of that size`);
+    return null;
+  }
+  const vm = Object.fromEntries(Object.entries(o.vm ?? {}).filter(([, v]) => v !== undefined)) as Partial<VmTunables>;
+  try {
+    const b = bootNode({ memoryMiB: o.memoryMiB, cpus: o.cpus, ...(o.thp ? { thp: o.thp } : {}), tunables: vm });
+    return { mib: o.memoryMiB, layout: 'kernel', thp: b.thp, vm: { ...VM_TUNABLES_DEFAULT, ...vm } };
+  } catch (e) {
+    if (!(e instanceof ZoneConfigError)) throw e;
+    issues.push(`${e.message} (the machine's memory layout)`);
+    return null;
+  }
 }
 
 /** Which CPUs a worker hosts: contiguous blocks, as even as possible. */

@@ -2,7 +2,7 @@
 // and order), takes pages from the CPU's own list during the window, and queues for the commit what needs the zone
 // lock. It counts each allocation under its task and mask. Errors (a bad mask, a double free, a full ring) are
 // thrown as plain Errors for the CPU to report as the task's.
-import { ALLOC_DEFERRED, DoubleFreeError, type CompiledPlan, type Zone } from '@faultline/zone';
+import { ALLOC_DEFERRED, DoubleFreeError, type MemoryNode, type NodePlan } from '@faultline/zone';
 import { formatGfp, parseGfp, type GfpMask } from '@faultline/gfp';
 import type { CpuRings } from './cpu-rings.js';
 import { ZW_ALLOC, ZW_FREE } from './layout.js';
@@ -20,18 +20,18 @@ export interface MemoryTask {
 }
 
 export class CpuMemory {
-  private readonly plans = new Map<number, CompiledPlan>();
+  private readonly plans = new Map<number, NodePlan>();
   private readonly maskNames = new Map<number, string>();
   private readonly masks = new Map<string, number>();
 
-  constructor(private readonly cpu: number, private readonly zone: Zone, private readonly ring: CpuRings, private readonly ringSlots: number) {}
+  constructor(private readonly cpu: number, private readonly node: MemoryNode, private readonly ring: CpuRings, private readonly ringSlots: number) {}
 
   maskOf(mask: string | GfpMask | undefined): number {
     if (typeof mask === 'number') return mask;
     if (typeof mask !== 'string') throw new Error(`alloc without a GFP mask; write ctx.alloc('GFP_KERNEL')`);
     let m = this.masks.get(mask);
     if (m === undefined) {
-      m = parseGfp(mask, this.zone.config.kernel).mask;
+      m = parseGfp(mask, this.node.kernel).mask;
       this.masks.set(mask, m);
     }
     return m;
@@ -43,13 +43,13 @@ export class CpuMemory {
     const key = mask * 16 + order; // mask < 2^23, order < 16: one number, no string per allocation
     let plan = this.plans.get(key);
     if (plan === undefined) {
-      plan = this.zone.plan(mask, order);
+      plan = this.node.plan(mask, order);
       this.plans.set(key, plan);
     }
     const counts = this.allocCounts(t.stats, mask);
-    const owner = t.id % this.zone.config.owners;
-    const pfn = this.zone.alloc(this.cpu, plan, owner);
-    if (this.zone.outcome.kswapdWoken) this.ring.noteKswapdWake(nowNs);
+    const owner = t.id % this.node.owners;
+    const pfn = this.node.alloc(this.cpu, plan, owner);
+    if (this.node.outcome.kswapdWoken) this.ring.noteKswapdWake(nowNs);
     if (pfn === ALLOC_DEFERRED) {
       counts.deferred++;
       this.queue(nowNs, ZW_ALLOC, t.id, mask, order, owner);
@@ -65,10 +65,10 @@ export class CpuMemory {
   free(t: MemoryTask, nowNs: number, pfn: number): number {
     let r: number;
     try {
-      r = this.zone.free(this.cpu, pfn);
+      r = this.node.free(this.cpu, pfn);
     } catch (e) {
       // Another CPU freed it during this window: which free was second is judged at the commit, by simulated time.
-      if (e instanceof DoubleFreeError && e.racy && this.zone.deferShared && this.ring.suspect(nowNs, pfn, t.id)) return 0;
+      if (e instanceof DoubleFreeError && e.racy && this.node.deferShared && this.ring.suspect(nowNs, pfn, t.id)) return 0;
       throw e;
     }
     t.stats.frees++;
@@ -96,7 +96,7 @@ export class CpuMemory {
   private maskName(mask: number): string {
     let name = this.maskNames.get(mask);
     if (name === undefined) {
-      name = formatGfp(mask, this.zone.config.kernel);
+      name = formatGfp(mask, this.node.kernel);
       this.maskNames.set(mask, name);
     }
     return name;

@@ -9,7 +9,7 @@
 // context that a module's commit answers) stalls the CPU: its clock stops there, and it resumes at the time the
 // commit computed for the answer, catching up in the next window before anything later runs. A sleeping waiter
 // (mutex, rwsem, a message, a module's wake) is woken at its answer's time, or at the CPU's clock if that is later.
-import type { Zone } from '@faultline/zone';
+import type { MemoryNode } from '@faultline/zone';
 import type { Costs } from './costs.js';
 import { CpuMemory, MEM_DEFERRED } from './cpu-memory.js';
 import { CpuRings } from './cpu-rings.js';
@@ -26,7 +26,7 @@ import {
 export interface SimCpuInput {
   readonly id: number;
   readonly cpus: number;
-  readonly zone: Zone;
+  readonly node: MemoryNode;
   readonly costs: Costs;
   readonly rings: Float64Array;
   readonly ctl: Int32Array;
@@ -56,7 +56,7 @@ export class SimCpu extends CpuScheduler {
   constructor(private readonly x: SimCpuInput) {
     super(x.id, x.costs);
     this.ring = new CpuRings(x.rings, x.layout, x.id);
-    this.memory = new CpuMemory(x.id, x.zone, this.ring, x.layout.ringSlots);
+    this.memory = new CpuMemory(x.id, x.node, this.ring, x.layout.ringSlots);
     this.locks = new CpuLocks(x.locks, x.ctl, x.rings, x.layout, x.id);
   }
 

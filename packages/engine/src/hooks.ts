@@ -7,7 +7,7 @@
 // commit's output, the zone's free counts) or its own CPU's state - never a counter that other CPUs bump during the
 // window (the zone's kswapd wake counter, say): other workers may already be in the next window. Snapshot such
 // values in the commit instead.
-import type { Zone } from '@faultline/zone';
+import type { MemoryNode } from '@faultline/zone';
 import type { z } from 'zod';
 import type { RunConfig } from './config.js';
 import type { TaskContext, TaskOp } from './task.js';
@@ -62,8 +62,9 @@ export interface KernelModuleSetup {
   /** The module's shared memory: the same buffer in every worker (empty when it asked for none). */
   readonly shared: SharedArrayBuffer;
   readonly args: Readonly<Record<string, unknown>>;
-  /** This worker's view of the zone. During a window it defers what needs the zone lock; in commit() it does not. */
-  readonly zone: Zone;
+  /** This worker's view of the memory node (its zones). During a window it defers what needs a zone lock; in
+   * commit() it does not. */
+  readonly node: MemoryNode;
 }
 
 /** What worker 0 knows at a commit beyond the module's own logs. */

@@ -1,4 +1,4 @@
-// run: a whole simulation from the main thread. It validates the configuration, builds the zone and the shared
+// run: a whole simulation from the main thread. It validates the configuration, builds the memory node and the shared
 // control memory once, starts one worker thread per group of CPUs and drives them through comlink: init, run (to
 // the end, or to a pause), report. `startSimulation` gives a handle to watch progress, pause, read statistics,
 // resume and stop; `runSimulation` runs to the end. Whatever happens - a task that throws, a worker that dies, a
@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { releaseProxy, wrap, type Remote } from 'comlink';
-import { Zone, type AccountRow, type ZoneCounts } from '@faultline/zone';
+import { MemoryNode, type AccountRow, type ZoneCounts } from '@faultline/zone';
 import { nodeEndpoint } from './comlink-node.js';
 import { resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
 import type { CpuStats } from './stats.js';
@@ -27,8 +27,11 @@ export interface RunResult {
   readonly windows: number;
   readonly cpus: CpuStats[];
   readonly tasks: TaskStats[];
-  readonly zone: ZoneCounts;
-  /** The zone's accounting per owner: index = task id; the last row is the kernel's own (page cache at start, ...). */
+  /** The memory node's totals (pages, free counts and watermarks summed over its zones). */
+  readonly node: ZoneCounts;
+  /** Each zone's counters, lowest first (DMA, DMA32, Normal; one Normal zone under memoryLayout 'one-zone'). */
+  readonly zones: ZoneCounts[];
+  /** The node's accounting per owner: index = task id; the last row is the kernel's own (page cache at start, ...). */
   readonly owners: AccountRow[];
   readonly zoneLock: { operations: number; heldNs: number; waitNs: number } | null;
   readonly locks: { grants: number; handoffs: number } | null;
@@ -158,7 +161,7 @@ class SimulationDriver implements Simulation {
 
   private async drive(layout: ReturnType<typeof runLayout>): Promise<RunResult> {
     const { config, ctl } = this;
-    const zone = Zone.create({ pages: config.memoryPages, cpus: config.cpus, owners: config.tasks.length + 1 /* the last owner is the kernel itself */, kernel: config.kernel });
+    const node = buildNode(config);
     const rings = new SharedArrayBuffer(layout.ringF64 * 8);
     new Float64Array(rings)[layout.verdictOffset + VD_CPU] = -1; // no double-free verdict yet
     const spins = config.workers <= this.hostCores ? 2_000 : 0;
@@ -186,7 +189,7 @@ class SimulationDriver implements Simulation {
       }
       for (const d of deaths) d.catch(() => undefined);
       const dying = Promise.race(deaths);
-      await Promise.race([Promise.all(remotes.map((r, w) => r.init({ config, worker: w, zone: zone.descriptor(), ctl: ctl.buffer as SharedArrayBuffer, rings, moduleShared: this.moduleShared, spins }))), dying]);
+      await Promise.race([Promise.all(remotes.map((r, w) => r.init({ config, worker: w, node: node.descriptor(), ctl: ctl.buffer as SharedArrayBuffer, rings, moduleShared: this.moduleShared, spins }))), dying]);
       for (;;) {
         const settled = await Promise.allSettled(remotes.map((r, w) => Promise.race([r.run(), dying]).catch((e: unknown) => {
           abort();
@@ -195,7 +198,7 @@ class SimulationDriver implements Simulation {
         })));
         const reports = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value as WorkerReport] : []));
         const ended = died !== null || reports.length < remotes.length || reports.some((r) => r.loop.endReason !== null);
-        this.latest = assemble(config, this.kmods, zone, reports, died, performance.now() - wallStart, ended ? undefined : this.stopRequested ? 'stopped' : null);
+        this.latest = assemble(config, this.kmods, node, reports, died, performance.now() - wallStart, ended ? undefined : this.stopRequested ? 'stopped' : null);
         if (ended || this.stopRequested) return this.latest;
         // Paused: answer pause(), then wait for resume() or stop().
         const p = this.paused;
@@ -204,7 +207,7 @@ class SimulationDriver implements Simulation {
           this.resumeSignal = go;
           p?.resolve(this.latest!);
         });
-        if (this.stopRequested) return (this.latest = assemble(config, this.kmods, zone, reports, died, performance.now() - wallStart, 'stopped'));
+        if (this.stopRequested) return (this.latest = assemble(config, this.kmods, node, reports, died, performance.now() - wallStart, 'stopped'));
       }
     } finally {
       for (const r of remotes) r[releaseProxy]();
@@ -218,7 +221,17 @@ class SimulationDriver implements Simulation {
   }
 }
 
-function assemble(config: RunConfig, kmods: readonly KernelModule[], zone: Zone, reports: WorkerReport[], died: string | null, wallMs: number, endOverride?: EndReason | null): RunResult {
+/** The run's memory: the kernel's boot-time node for the machine, or one zone of exactly the size asked. */
+export function buildNode(config: RunConfig): MemoryNode {
+  const owners = config.tasks.length + 1; // the last owner is the kernel itself
+  const { memory: m, cpus, kernel } = config;
+  if (m.layout === 'one-zone') {
+    return MemoryNode.create({ zones: [{ type: 'Normal', pages: m.mib * 256 }], cpus, owners, kernel });
+  }
+  return MemoryNode.boot({ memoryMiB: m.mib, cpus, owners, kernel, thp: m.thp!, tunables: m.vm! });
+}
+
+function assemble(config: RunConfig, kmods: readonly KernelModule[], node: MemoryNode, reports: WorkerReport[], died: string | null, wallMs: number, endOverride?: EndReason | null): RunResult {
   reports.sort((a, b) => a.worker - b.worker);
   const cpus = reports.flatMap((r) => r.cpus).sort((a, b) => a.cpu - b.cpu);
   const tasks = reports.flatMap((r) => r.tasks).sort((a, b) => a.id - b.id);
@@ -236,7 +249,7 @@ function assemble(config: RunConfig, kmods: readonly KernelModule[], zone: Zone,
       modules[m.name] = m.merge ? m.merge(each) : each[0];
     }
   }
-  const counts = zone.counts();
+  const counts = node.counts();
   const digestStats = { cpus, tasks, zone: counts.nrFree, zoneLock, locks, modules, endReason, simulatedNs: loop?.simulatedNs ?? 0 };
   return {
     config,
@@ -245,8 +258,9 @@ function assemble(config: RunConfig, kmods: readonly KernelModule[], zone: Zone,
     windows: loop?.windows ?? 0,
     cpus,
     tasks,
-    zone: counts,
-    owners: Array.from({ length: zone.config.owners }, (_, o) => zone.accountOf(o)),
+    node: counts,
+    zones: node.zoneCounts(),
+    owners: Array.from({ length: node.owners }, (_, o) => node.accountOf(o)),
     zoneLock,
     locks,
     modules,

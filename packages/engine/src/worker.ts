@@ -1,10 +1,10 @@
 // worker: the entry of a worker thread that hosts one or more simulated CPUs. The main thread drives it through
-// comlink: init (attach the zone, load kernel modules and tasks, place the tasks), run (the window loop, until the
+// comlink: init (attach the memory node, load kernel modules and tasks, place the tasks), run (the window loop, until the
 // run ends or the main thread asks for a pause), report (what this worker's CPUs gathered so far). run can be
 // called again after a pause and continues where it stopped.
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
-import { Zone, type ZoneDescriptor } from '@faultline/zone';
+import { MemoryNode, type NodeDescriptor } from '@faultline/zone';
 import { WindowBarrier } from './barrier.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { cpusOfWorker, type RunConfig } from './config.js';
@@ -23,7 +23,7 @@ import { FreeChecker } from './free-check.js';
 export interface WorkerInit {
   readonly config: RunConfig;
   readonly worker: number;
-  readonly zone: ZoneDescriptor;
+  readonly node: NodeDescriptor;
   readonly ctl: SharedArrayBuffer;
   readonly rings: SharedArrayBuffer;
   /** One buffer per kernel module, in config order. */
@@ -51,7 +51,7 @@ export interface WorkerReport {
 interface WorkerState {
   readonly init: WorkerInit;
   readonly cpus: SimCpu[];
-  readonly zone: Zone;
+  readonly node: MemoryNode;
   readonly zoneCommitter: ZoneCommitter | null;
   readonly lockCommitter: LockCommitter | null;
   readonly modules: Array<{ name: string; instance: KernelModuleInstance }>;
@@ -66,17 +66,17 @@ let state: WorkerState | null = null;
 const api = {
   async init(init: WorkerInit): Promise<number[]> {
     const { config } = init;
-    const zone = Zone.attach(init.zone);
-    zone.deferShared = true;
+    const node = MemoryNode.attach(init.node);
+    node.deferShared = true;
     const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
     const rings = new Float64Array(init.rings);
     const ctl = new Int32Array(init.ctl);
     const mine = cpusOfWorker(config.cpus, config.workers, init.worker);
-    const cpus = mine.map((id) => new SimCpu({ id, cpus: config.cpus, zone, costs: config.costs, rings, ctl, layout, seed: config.seed, locks: config.locks }));
+    const cpus = mine.map((id) => new SimCpu({ id, cpus: config.cpus, node, costs: config.costs, rings, ctl, layout, seed: config.seed, locks: config.locks }));
     const modules: WorkerState['modules'] = [];
     for (const [i, spec] of config.modules.entries()) {
       const m = await loadKernelModule(spec.module, spec.export);
-      const instance = await m.setup({ config, worker: init.worker, shared: init.moduleShared[i]!, args: spec.args, zone });
+      const instance = await m.setup({ config, worker: init.worker, shared: init.moduleShared[i]!, args: spec.args, node });
       for (const cpu of cpus) {
         const hooks = instance.attachCpu?.(cpu.kernelCpu());
         if (hooks) cpu.addHooks(hooks);
@@ -93,9 +93,9 @@ const api = {
     const leader = init.worker === 0;
     state = {
       init,
-      zone,
+      node,
       cpus,
-      zoneCommitter: leader ? new ZoneCommitter(zone, rings, layout, config.costs.zoneLockNs) : null,
+      zoneCommitter: leader ? new ZoneCommitter(node, rings, layout, config.costs.zoneLockNs) : null,
       // Its constructor publishes every lock's initial mode before any window runs (all inits finish first).
       lockCommitter: leader ? new LockCommitter(config.locks, ctl, rings, layout, config.costs.rwsemHandoffNs) : null,
       modules,
@@ -132,13 +132,13 @@ const api = {
     }
     // Between the barriers no CPU runs, so the commits may take the zone lock's paths directly.
     const commits = steps.length === 0 ? [] : [(end: number, info: RoundInfo) => {
-      s.zone.deferShared = false;
+      s.node.deferShared = false;
       try {
         let more = false;
         for (const step of steps) if (step(end, info) === true) more = true;
         return more;
       } finally {
-        s.zone.deferShared = true;
+        s.node.deferShared = true;
       }
     }];
     const t0 = performance.now();

@@ -6,7 +6,7 @@
 // only the holds that overlapped it. The grant time goes back to the waiting CPU, which spun meanwhile and resumes
 // then. The worker runs it with the zone's deferShared mode off. Nothing here depends on which host thread ran which
 // CPU, so the zone evolves the same way for any number of workers.
-import { DoubleFreeError, type CompiledPlan, type Zone } from '@faultline/zone';
+import { DoubleFreeError, type MemoryNode, type NodePlan } from '@faultline/zone';
 import {
   FL_F64, FL_PFN, FL_TASK, FL_TIME, SUSPECT_SLOTS, ZW_ALLOC, ZW_ARG, ZW_F64, ZW_FREE, ZW_GRANT, ZW_KIND, ZW_MASK,
   ZW_OWNER, ZW_RESULT, ZW_TASK, ZW_TIME, type RunLayout,
@@ -21,15 +21,15 @@ export class ZoneCommitter {
   /** The earliest request time in the last commit whose allocation woke kswapd, or Infinity. */
   kswapdWakeNs = Infinity;
   private readonly timeline = new LockTimeline();
-  private readonly plans = new Map<string, CompiledPlan>();
+  private readonly plans = new Map<number, NodePlan>();
   private readonly order: number[] = [];
 
-  constructor(private readonly zone: Zone, private readonly rings: Float64Array, private readonly layout: RunLayout, private readonly lockNs: number) {}
+  constructor(private readonly node: MemoryNode, private readonly rings: Float64Array, private readonly layout: RunLayout, private readonly lockNs: number) {}
 
   /** `clockNs(cpu)`: that CPU's clock after the window (where a drain its frees left is charged); `horizonNs`: the
    * least of them. */
   commit(clockNs: (cpu: number) => number, horizonNs: number): void {
-    const { rings: r, layout: L, zone } = this;
+    const { rings: r, layout: L, node } = this;
     this.kswapdWakeNs = Infinity;
     for (const s of logsInOrder(r, L.zoneWorkOffset, L.zoneWorkStride, L.cpus, ZW_F64, ZW_TIME, this.order)) {
       const cpu = logOf(s, L.zoneWorkOffset, L.zoneWorkStride);
@@ -38,21 +38,21 @@ export class ZoneCommitter {
         r[s + ZW_GRANT] = this.hold(at) + this.lockNs;
         const mask = r[s + ZW_MASK]!;
         const order = r[s + ZW_ARG]!;
-        const key = `${mask}/${order}`;
+        const key = mask * 16 + order;
         let plan = this.plans.get(key);
         if (plan === undefined) {
-          plan = zone.plan(mask, order);
+          plan = node.plan(mask, order);
           this.plans.set(key, plan);
         }
-        r[s + ZW_RESULT] = zone.alloc(cpu, plan, r[s + ZW_OWNER]!);
-        if (zone.outcome.kswapdWoken && at < this.kswapdWakeNs) this.kswapdWakeNs = at;
+        r[s + ZW_RESULT] = node.alloc(cpu, plan, r[s + ZW_OWNER]!);
+        if (node.outcome.kswapdWoken && at < this.kswapdWakeNs) this.kswapdWakeNs = at;
       } else if (r[s + ZW_KIND] === ZW_FREE) {
         // An order-0 free goes onto the CPU's list and takes the lock only for the bulk frees it sets off
         // (free_pcppages_bulk, a batch or more per hold); a larger block goes to the buddy lists under the lock.
-        const drains = zone.pcpDrainsOf(cpu);
+        const drains = node.pcpDrainsOf(cpu);
         try {
-          const order = zone.free(cpu, r[s + ZW_ARG]!);
-          for (let n = zone.pcpDrainsOf(cpu) - drains + (order > 0 ? 1 : 0); n > 0; n--) this.hold(at);
+          const order = node.free(cpu, r[s + ZW_ARG]!);
+          for (let n = node.pcpDrainsOf(cpu) - drains + (order > 0 ? 1 : 0); n > 0; n--) this.hold(at);
         } catch (e) {
           // A free that waited for the lock (its CPU's list was full) may meet a page another CPU freed in the
           // window: a suspect like any other, judged by simulated time (free-check.ts runs next).
@@ -66,7 +66,7 @@ export class ZoneCommitter {
       }
     }
     // The bulk frees of lists that the window's frees took past nr_pcp_high, one lock hold each.
-    for (let cpu = 0; cpu < L.cpus; cpu++) for (let n = zone.trimCpu(cpu); n > 0; n--) this.hold(clockNs(cpu));
+    for (let cpu = 0; cpu < L.cpus; cpu++) for (let n = node.trimCpu(cpu); n > 0; n--) this.hold(clockNs(cpu));
     this.timeline.prune(horizonNs);
   }
 

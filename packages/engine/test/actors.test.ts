@@ -7,7 +7,7 @@ import { runSimulation, type RunOptions } from '../dist/index.js';
 const task = (name: string) => fileURLToPath(new URL(`./tasks/${name}`, import.meta.url));
 
 const mixed = (exportName: string, workers: number): RunOptions => ({
-  cpus: 4, workers, seed: 'actors', duration: '2ms', window: '10us', memoryMiB: 8,
+  cpus: 4, workers, seed: 'actors', duration: '2ms', window: '10us', memoryMiB: 8, memoryLayout: 'one-zone',
   tasks: [
     { module: task(exportName === 'default' ? 'mixed.mjs' : 'actors.mjs'), export: exportName, name: 'mixed', perCpu: 2, args: { receiver: true } },
     { module: task('mixed.mjs'), export: 'pinger', cpus: [0] },
@@ -28,7 +28,7 @@ describe('task actors', () => {
   });
 
   it('runs delayed transitions on simulated time and never fires a cancelled one', async () => {
-    const r = await runSimulation({ cpus: 2, seed: 'timed', duration: '10ms', memoryMiB: 8, tasks: [{ module: task('actors.mjs'), export: 'timed' }] });
+    const r = await runSimulation({ cpus: 2, seed: 'timed', duration: '10ms', memoryMiB: 8, memoryLayout: 'one-zone', tasks: [{ module: task('actors.mjs'), export: 'timed' }] });
     expect(r.error).toBeNull();
     expect(r.endReason).toBe('all-exited');
     // Both CPUs refill their empty lists at time 0 under the zone lock (600 ns a hold): one waits for the other.
@@ -42,7 +42,7 @@ describe('task actors', () => {
   });
 
   it('reports an actor whose action throws, and one that waits for nothing, with task, CPU and time', async () => {
-    const base = { cpus: 1, seed: 'bad-actor', duration: '1ms', memoryMiB: 8 };
+    const base = { cpus: 1, seed: 'bad-actor', duration: '1ms', memoryMiB: 8, memoryLayout: 'one-zone' };
     const thrown = await runSimulation({ ...base, tasks: [{ module: task('actors.mjs'), export: 'throwsInAction' }] });
     expect(thrown.endReason).toBe('task-error');
     expect(thrown.error?.message).toMatch(/task 'actors.throwsInAction\/0' \(#0\) on cpu 0 at 0 ns: threw: actor action failed/);

@@ -12,7 +12,7 @@ const eight: RunOptions = {
   seed: 'determinism',
   duration: '3ms',
   window: '10us',
-  memoryMiB: 8,
+  memoryMiB: 8, memoryLayout: 'one-zone',
   tasks: [
     { module: task('mixed.mjs'), perCpu: 2, args: { receiver: true } },
     { module: task('mixed.mjs'), export: 'pinger', cpus: [0, 5] },
@@ -36,7 +36,7 @@ describe('determinism', () => {
       expect(r.digest).toBe(first!.digest);
       expect(r.tasks).toEqual(first!.tasks);
       expect(r.cpus).toEqual(first!.cpus);
-      expect(r.zone.nrFree).toEqual(first!.zone.nrFree);
+      expect(r.node.nrFree).toEqual(first!.node.nrFree);
     }
   });
 
@@ -49,7 +49,7 @@ describe('determinism', () => {
   });
 
   it('gives the same digest with 64 CPUs on 2 workers as on 1', async () => {
-    const many: RunOptions = { cpus: 64, seed: 'many', duration: '300us', memoryMiB: 16, tasks: [{ module: task('mixed.mjs') }] };
+    const many: RunOptions = { cpus: 64, seed: 'many', duration: '300us', memoryMiB: 16, memoryLayout: 'one-zone', tasks: [{ module: task('mixed.mjs') }] };
     const one = await runSimulation({ ...many, workers: 1 });
     const two = await runSimulation({ ...many, workers: 2 });
     expect(two.digest).toBe(one.digest);
@@ -125,7 +125,7 @@ describe('failures', () => {
 
 describe('task errors', () => {
   const doubleFree = (workers: number, freeAtNs: Record<number, number>) => runSimulation({
-    cpus: 3, workers, seed: 'double-free', duration: '1ms', memoryMiB: 8,
+    cpus: 3, workers, seed: 'double-free', duration: '1ms', memoryMiB: 8, memoryLayout: 'one-zone',
     tasks: [
       { module: task('double-free.mjs'), export: 'giver', cpus: [0] },
       { module: task('double-free.mjs'), export: 'receiver', cpus: [1, 2], args: { freeAtNs: freeAtNs } },

@@ -7,7 +7,7 @@ import { runSimulation, startSimulation, type RunOptions } from '../dist/index.j
 const file = (name: string) => fileURLToPath(new URL(`./tasks/${name}`, import.meta.url));
 
 const withModule = (workers: number): RunOptions => ({
-  cpus: 4, workers, seed: 'hooks', duration: '5ms', window: '20us', memoryMiB: 8,
+  cpus: 4, workers, seed: 'hooks', duration: '5ms', window: '20us', memoryMiB: 8, memoryLayout: 'one-zone',
   modules: [{ module: file('module.mjs') }],
   tasks: [
     { module: file('module.mjs'), export: 'toucher', perCpu: 2 },

@@ -15,7 +15,7 @@ const contended = (workers: number): RunOptions => ({
   seed: 'locks',
   duration: '20ms',
   window: '10us',
-  memoryMiB: 8,
+  memoryMiB: 8, memoryLayout: 'one-zone',
   locks: { m: { kind: 'mutex' }, s: { kind: 'spinlock', home: 0 }, sem: { kind: 'rwsem' } },
   tasks: [
     { module: task('locks.mjs'), export: 'critical', args: { lock: 'm', rounds: 100 } },
@@ -50,7 +50,7 @@ describe('locks', () => {
 
   it('a spinning waiter keeps its CPU: a runnable task there does not run meanwhile', async () => {
     const r = await runSimulation({
-      cpus: 2, workers: 2, seed: 'spin', duration: '2ms', window: '20us', memoryMiB: 8,
+      cpus: 2, workers: 2, seed: 'spin', duration: '2ms', window: '20us', memoryMiB: 8, memoryLayout: 'one-zone',
       locks: { s: { kind: 'spinlock', home: 0 } },
       tasks: [
         { module: task('locks.mjs'), export: 'critical', cpus: [0], args: { lock: 's', holdNs: 30_000, gapNs: 100, rounds: 1000 } },
@@ -69,7 +69,7 @@ describe('locks', () => {
 
   it('a writer gets an rwsem that readers never leave free, because new readers queue behind it', async () => {
     const r = await runSimulation({
-      cpus: 4, seed: 'rwsem', duration: '12ms', window: '20us', memoryMiB: 8,
+      cpus: 4, seed: 'rwsem', duration: '12ms', window: '20us', memoryMiB: 8, memoryLayout: 'one-zone',
       locks: { sem: { kind: 'rwsem' } },
       tasks: [
         { module: task('locks.mjs'), export: 'reader', cpus: [1, 2, 3], perCpu: 2 },
@@ -86,7 +86,7 @@ describe('locks', () => {
 
   it('reports an AB-BA deadlock with the locks each task waits for', async () => {
     const r = await runSimulation({
-      cpus: 2, seed: 'abba', duration: '10ms', memoryMiB: 8,
+      cpus: 2, seed: 'abba', duration: '10ms', memoryMiB: 8, memoryLayout: 'one-zone',
       locks: { a: { kind: 'mutex' }, b: { kind: 'mutex' } },
       tasks: [
         { module: task('locks.mjs'), export: 'ordered', cpus: [0], args: { order: ['a', 'b'] } },
@@ -98,7 +98,7 @@ describe('locks', () => {
   });
 
   it('reports exiting with a lock held, unlocking a lock not held, and an undeclared lock', async () => {
-    const base = { cpus: 1, seed: 'misuse', duration: '1ms', memoryMiB: 8, locks: { m: { kind: 'mutex' as const, home: 0 } } };
+    const base = { cpus: 1, seed: 'misuse', duration: '1ms', memoryMiB: 8, memoryLayout: 'one-zone', locks: { m: { kind: 'mutex' as const, home: 0 } } };
     const exits = await runSimulation({ ...base, tasks: [{ module: task('locks.mjs'), export: 'exitsHolding' }] });
     expect(exits.error?.message).toMatch(/exited holding 'm'/);
     const unheld = await runSimulation({ ...base, tasks: [{ module: task('locks.mjs'), export: 'unlocksUnheld' }] });

@@ -8,7 +8,7 @@
 //   unmapping CPU, which frees them through RCU (page tables are freed after a grace period). A file page
 //   (FILE_PAGE_PFN) is the file's, never freed here.
 import { logAppend, logOf, logsInOrder } from '@faultline/engine';
-import type { Zone } from '@faultline/zone';
+import type { MemoryNode } from '@faultline/zone';
 import type { AddressSpace } from './address-space.js';
 import {
   FILE_PAGE_PFN, K_INSTALL, K_MMAP, K_MUNMAP, K_WRITE_BEGIN, K_WRITE_END, L_F64, L_FLAGS, L_KEY, L_KIND, L_MM, L_PFN, L_TASK, L_TIME,
@@ -22,7 +22,7 @@ export class MmCommitter {
   private readonly order: number[] = [];
   mmapFailures = 0;
 
-  constructor(private readonly m: Float64Array, private readonly L: MmLayout, private readonly spaces: AddressSpace[], private readonly zone: Zone) {}
+  constructor(private readonly m: Float64Array, private readonly L: MmLayout, private readonly spaces: AddressSpace[], private readonly node: MemoryNode) {}
 
   private count(task: number, word: number): void {
     this.m[this.L.taskOffset + task * TASK_F64 + word]!++;
@@ -72,9 +72,9 @@ export class MmCommitter {
     return slots.length > 0;
   }
 
-  /** Free a data page that is the zone's: a file's page stays with the file. */
+  /** Free a data page that is the node's: a file's page stays with the file. */
   private release(cpu: number, pfn: number): void {
-    if (pfn !== FILE_PAGE_PFN) this.zone.free(cpu, pfn);
+    if (pfn !== FILE_PAGE_PFN) this.node.free(cpu, pfn);
   }
 
   private unmapTables(as: AddressSpace, cpu: number, start: number, end: number): void {

@@ -68,7 +68,7 @@ export default defineKernelModule({
     const a = parseModuleArgs('mm', argsSchema, raw);
     return mmLayout(a.mms.length, a.vmaSlots, a.tableSlots, config.cpus, config.tasks.length, a.slots).f64 * 8;
   },
-  async setup({ config, worker, shared, args: raw, zone }) {
+  async setup({ config, worker, shared, args: raw, node }) {
     const a = parseModuleArgs('mm', argsSchema, raw);
     const L = mmLayout(a.mms.length, a.vmaSlots, a.tableSlots, config.cpus, config.tasks.length, a.slots);
     const m = new Float64Array(shared);
@@ -85,19 +85,19 @@ export default defineKernelModule({
     }
     if (!policies[a.policy]) throw new Error(`mm module: unknown fault policy '${a.policy}'; allowed: ${Object.keys(policies).join(', ')}`);
     const spaces = Array.from({ length: a.mms.length }, (_, i) => new AddressSpace(m, L, i));
-    const committer = worker === 0 ? new MmCommitter(m, L, spaces, zone) : null;
+    const committer = worker === 0 ? new MmCommitter(m, L, spaces, node) : null;
     if (worker === 0) {
       // Before any window: a PGD per address space (the kernel's own page), and the initial VMAs.
-      zone.deferShared = false;
+      node.deferShared = false;
       try {
-        const plan = zone.plan('GFP_PGTABLE_KERNEL');
+        const plan = node.plan('GFP_PGTABLE_KERNEL');
         a.mms.forEach((spec, i) => {
-          m[mmBase(L, i) + MM_PGD] = zone.alloc(0, plan, zone.config.owners - 1);
+          m[mmBase(L, i) + MM_PGD] = node.alloc(0, plan, node.owners - 1);
           for (const v of spec.vmas) if (!spaces[i]!.map(v.start, v.start + v.pages * PAGE_BYTES, v.file ? VMA_FILE : 0)) throw new Error(`mm module: mms.${i}: VMA at ${v.start} overlaps another or no slot is free`);
         });
-        zone.drainCpu(0);
+        node.drainCpu(0);
       } finally {
-        zone.deferShared = true;
+        node.deferShared = true;
       }
     }
     const taskInfo = config.tasks.map((t) => ({ mm: Number(t.args.mm ?? 0), policy: policies[policyOf(t)]! }));

@@ -27,7 +27,7 @@ describe('fault-handler machines', () => {
   it('runs a user\'s machine policy by path: spf-nowait that gives up after 3 refaults and takes the classic path', async () => {
     const policy = fileURLToPath(new URL('./tasks/capped-policy.mjs', import.meta.url));
     const r = await runSimulation({
-      cpus: 1, seed: 'machine', duration: '5ms', window: '20us', memoryMiB: 64,
+      cpus: 1, seed: 'machine', duration: '5ms', window: '20us', memoryMiB: 64, memoryLayout: 'one-zone',
       ...mmRunParts({ policy: 'capped', policies: [{ name: 'capped', module: policy, export: 'capped' }], mms: [{ vmas: [{ start: 2 ** 44, pages: 2 ** 24 }] }] }),
       tasks: [{ module: faults, export: 'toucher', name: 'user', cpus: [0], args: { count: 50, strideBytes: 2 ** 30 } }],
     });

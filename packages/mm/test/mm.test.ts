@@ -16,7 +16,7 @@ const rows = (r: RunResult) => (r.modules.mm as { tasks: Row[] }).tasks;
 const mmArgs = (policy: string, pages = (64 * GiB) / 4096) => ({ policy, mms: [{ vmas: [{ start: BASE, pages }] }] });
 
 const run = (policy: string, tasks: RunOptions['tasks'], extra: Partial<RunOptions> = {}, reclaimArgs = {}) =>
-  runSimulation({ cpus: 2, seed: 'faults', duration: '20ms', window: '20us', memoryMiB: 64, ...mmRunParts(mmArgs(policy), reclaimArgs), tasks, ...extra });
+  runSimulation({ cpus: 2, seed: 'faults', duration: '20ms', window: '20us', memoryMiB: 64, memoryLayout: 'one-zone', ...mmRunParts(mmArgs(policy), reclaimArgs), tasks, ...extra });
 
 describe('fault policies', () => {
   it('spf-fallback: a fault that finds every level is speculative and allocates no table', async () => {
@@ -69,7 +69,7 @@ describe('fault policies', () => {
 
   it('gives the same digest on 1 and 4 workers with a storm, a churner and kswapd', async () => {
     const opts = (workers: number): RunOptions => ({
-      cpus: 4, workers, seed: 'mm-digest', duration: '10ms', window: '20us', memoryMiB: 64,
+      cpus: 4, workers, seed: 'mm-digest', duration: '10ms', window: '20us', memoryMiB: 64, memoryLayout: 'one-zone',
       ...mmRunParts(mmArgs('spf-nowait'), { prefillFilePages: 15_000 }),
       tasks: [
         { module: kswapdTaskPath, export: 'kswapd', cpus: [0] },
@@ -89,7 +89,7 @@ describe('fault policies', () => {
   it('a custom policy that throws is reported with the task, its CPU and the simulated time', async () => {
     const policy = fileURLToPath(new URL('./tasks/broken-policy.mjs', import.meta.url));
     const r = await runSimulation({
-      cpus: 1, seed: 'faults', duration: '5ms', window: '20us', memoryMiB: 64,
+      cpus: 1, seed: 'faults', duration: '5ms', window: '20us', memoryMiB: 64, memoryLayout: 'one-zone',
       ...mmRunParts({ ...mmArgs('mine'), policies: [{ name: 'mine', module: policy, export: 'broken' }] }),
       tasks: [{ module: faults, export: 'toucher', name: 'user', cpus: [0], args: { count: 100 } }],
     });

@@ -9,7 +9,7 @@ import { rcuModulePath, type RcuReport } from '../dist/index.js';
 const tasks = fileURLToPath(new URL('./tasks/pipe.mjs', import.meta.url));
 
 const torture = (workers: number, args: Record<string, unknown> = {}, longNs = 30_000): RunOptions => ({
-  cpus: 4, workers, seed: 'rcutorture', duration: '40ms', window: '20us', memoryMiB: 16,
+  cpus: 4, workers, seed: 'rcutorture', duration: '40ms', window: '20us', memoryMiB: 16, memoryLayout: 'one-zone',
   modules: [{ module: rcuModulePath, args }],
   tasks: [
     { module: tasks, export: 'reader', perCpu: 2, args: { longNs } },
@@ -49,12 +49,12 @@ describe('rcu', () => {
     expect(report.callbacksQueued).toBe(granted - 1); // every page but the current one was given to kfree_rcu
     expect(report.callbacksInvoked).toBeGreaterThan(granted / 2);
     // In use at the end: the current page and those whose grace period has not yet ended.
-    expect(r.zone.pages - r.zone.freePagesExact - r.zone.pcpPages).toBe(1 + report.backlog);
+    expect(r.node.pages - r.node.freePagesExact - r.node.pcpPages).toBe(1 + report.backlog);
   });
 
   it('synchronize_rcu sleeps until a grace period has passed; idle CPUs are seen by the FQS scan', async () => {
     const r = await runSimulation({
-      cpus: 4, seed: 'sync', duration: '50ms', memoryMiB: 8,
+      cpus: 4, seed: 'sync', duration: '50ms', memoryMiB: 8, memoryLayout: 'one-zone',
       modules: [{ module: rcuModulePath }],
       tasks: [{ module: tasks, export: 'syncOnce', cpus: [1] }],
     });
@@ -78,7 +78,7 @@ describe('rcu', () => {
 
   it('sleeping inside a read-side section is the task\'s error', async () => {
     const r = await runSimulation({
-      cpus: 1, seed: 'sleepy', duration: '1ms', memoryMiB: 8,
+      cpus: 1, seed: 'sleepy', duration: '1ms', memoryMiB: 8, memoryLayout: 'one-zone',
       modules: [{ module: rcuModulePath }],
       tasks: [{ module: tasks, export: 'sleepsInside' }],
     });

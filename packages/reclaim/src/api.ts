@@ -65,7 +65,7 @@ const masks = new Map<string, number>();
 function maskOf(mask: string | GfpMask, rc: ReclaimCpu): number {
   if (typeof mask === 'number') return mask;
   let m = masks.get(mask);
-  if (m === undefined) masks.set(mask, (m = parseGfp(mask, rc.zone.config.kernel).mask));
+  if (m === undefined) masks.set(mask, (m = parseGfp(mask, rc.node.kernel).mask));
   return m;
 }
 

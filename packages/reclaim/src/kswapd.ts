@@ -1,11 +1,12 @@
 // kswapd: the node's reclaim thread as an XState machine (kernel-facts §6; mm/vmscan.c kswapd, balance_pgdat,
 // prepare_kswapd_sleep). It sleeps until the allocator wakes it (below low). Awake, it runs balance_pgdat: passes
 // of 32 pages from priority 12 down, one priority a pass (the model's passes never scan their whole target, so the
-// kernel would raise the priority each time), until the node is balanced - free pages above high
-// (pgdat_balanced, zone_watermark_ok_safe's strict test) - or the 12 priorities are spent. A run that reclaimed
+// kernel would raise the priority each time), until the node is balanced - some zone's free pages above its high
+// watermark plus its lowmem reserve (pgdat_balanced, zone_watermark_ok_safe's strict test) - or the 12 priorities
+// are spent. A run that reclaimed
 // nothing counts as a failure of the node (pgdat->kswapd_failures; any reclaim progress, direct reclaim's too,
 // resets it, in the commit). Then it sleeps if the node is balanced or hopeless (16 failures), else runs again.
-// During a run the zone is ZONE_RECLAIM_ACTIVE, which caps every per-CPU list at four batches (zone.ts).
+// During a run every zone is ZONE_RECLAIM_ACTIVE, which caps every per-CPU list at four batches (zone.ts).
 // While the node is hopeless, wakeup_kswapd leaves kswapd asleep (reclaim-cpu.ts).
 // Run one per node as a task: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`.
 import { compileMachine, machineGuards, parkOp, runMachine, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
@@ -56,7 +57,7 @@ export function kswapdSteps(scanNsPerPage: () => number): Record<string, Machine
       return 'woken';
     },
     *checkBalanced(k) {
-      return k.rc.zone.freePages() > k.rc.zone.watermarks.highPages ? 'yes' : 'no';
+      return k.rc.node.balanced() ? 'yes' : 'no';
     },
     *reclaimPass(k) {
       if (k.passes === 0) k.rc.request(k.ctx.id, K_KSWAPD_RUN_BEGIN, 0, 0);

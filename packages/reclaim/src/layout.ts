@@ -30,6 +30,9 @@ export const N_KSWAPD_FAILURES = 14;
 export const N_KSWAPD_WAKES_REFUSED = 15;
 /** balance_pgdat runs (pageoutrun). */
 export const N_PAGEOUTRUN = 16;
+/** File pages on the LRU per zone, lowest first (3 slots: DMA, DMA32, Normal), as the last commit left them. */
+export const N_LRU_FILE_ZONE = 17;
+export const LRU_ZONES_MAX = 3;
 export const NODE_F64 = 24;
 
 // Per task (written by its CPU).

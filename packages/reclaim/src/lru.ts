@@ -2,12 +2,15 @@
 // first, no active/inactive split). Clean file pages are dropped; dirty file pages must be written back first -
 // kswapd starts the writeback and the page becomes clean writebackNs later, direct reclaim passes over them (the
 // kernel's direct reclaim does not write pages); anonymous pages would need swap, which the model has not, so they
-// are never reclaimed. Pages leave the list when reclaimed or when their owner frees them (lruDel).
+// are never reclaimed. Pages leave the list when reclaimed or when their owner frees them (lruDel). The list is the
+// node's, as the kernel's lruvec is since 4.8, but it counts each zone's file pages (NR_ZONE_INACTIVE_FILE and
+// friends), which should_reclaim_retry weighs zone by zone.
 import { LRU_ANON, LRU_FILE, LRU_FILE_DIRTY } from './layout.js';
 
 interface Entry {
   kind: number;
   readonly owner: number;
+  readonly zone: number;
   /** For a dirty page under writeback: when it becomes clean; otherwise -1. */
   cleanAtNs: number;
 }
@@ -25,12 +28,23 @@ export class NodeLru {
   private fileHead = 0;
   private readonly writeback: number[] = [];
   counts = [0, 0, 0];
+  /** File pages (clean and dirty) on the list per zone, lowest zone first. */
+  readonly fileByZone: number[];
+
+  /** `zoneOf(pfn)`: the index of the zone a page belongs to (MemoryNode.zoneIndexOf), of `zones` in all. */
+  constructor(private readonly zoneOf: (pfn: number) => number = () => 0, zones = 1) {
+    this.fileByZone = new Array<number>(zones).fill(0);
+  }
 
   add(pfn: number, kind: number, owner: number): void {
     if (this.pages.has(pfn)) throw new Error(`pfn ${pfn} is already on the LRU`);
-    this.pages.set(pfn, { kind, owner, cleanAtNs: -1 });
+    const zone = this.zoneOf(pfn);
+    this.pages.set(pfn, { kind, owner, zone, cleanAtNs: -1 });
     this.counts[kind]!++;
-    if (kind !== LRU_ANON) this.file.push(pfn);
+    if (kind !== LRU_ANON) {
+      this.file.push(pfn);
+      this.fileByZone[zone]!++;
+    }
   }
 
   delete(pfn: number): boolean {
@@ -38,6 +52,7 @@ export class NodeLru {
     if (e === undefined) return false;
     this.pages.delete(pfn);
     this.counts[e.kind]!--;
+    if (e.kind !== LRU_ANON) this.fileByZone[e.zone]!--;
     return true;
   }
 

@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import type { RunConfig, TaskContext, TaskOp } from '@faultline/engine';
 import { __GFP_DIRECT_RECLAIM } from '@faultline/gfp';
-import type { Zone } from '@faultline/zone';
+import type { MemoryNode } from '@faultline/zone';
 import { M_OOM_KILLS, M_PEAK, M_USAGE, MEMCG_F64, T_MEMCG_FAILS, T_MEMCG_OVER_HIGH, T_MEMCG_PENALTY_NS, T_MEMCG_RECLAIMED, type ReclaimLayout } from './layout.js';
 
 /** MEMCG_CHARGE_BATCH: pages a CPU may charge to a group before the shared counter must see them. */
@@ -147,10 +147,10 @@ export function returnPenaltyNs(c: MemcgCpu, taskId: number): number {
 }
 
 /** The commit's side: sum each group's charge from the zone's per-owner counters and publish it. */
-export function publishMemcgUsage(mem: Float64Array, L: ReclaimLayout, zone: Zone, taskGroup: readonly number[]): void {
+export function publishMemcgUsage(mem: Float64Array, L: ReclaimLayout, node: MemoryNode, taskGroup: readonly number[]): void {
   const usage = new Array<number>(L.memcgs).fill(0);
   taskGroup.forEach((g, task) => {
-    if (g >= 0) usage[g]! += zone.chargedPages(task % zone.config.owners);
+    if (g >= 0) usage[g]! += node.chargedPages(task % node.owners);
   });
   for (let g = 0; g < L.memcgs; g++) {
     const b = L.memcgOffset + g * MEMCG_F64;

@@ -1,16 +1,16 @@
 // module: reclaim as a faultline kernel module (mm/vmscan.c, mm/oom_kill.c, much simplified). Load it with
 // `modules: [{ module: reclaimModulePath }]` and run kswapd as a task (`kswapdTaskPath`). Each CPU logs its tasks'
-// requests; worker 0's commit applies them in (time, CPU, sequence) order against the node's LRU and the zone:
+// requests; worker 0's commit applies them in (time, CPU, sequence) order against the node's LRU and its zones:
 // reclaim passes free pages to the reclaimer's CPU list, charged to it as the reclaimer (who paid); drains empty
 // every CPU's list into the buddy lists (drain_all_pages); an OOM request kills the task that holds the most pages.
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { defineKernelModule, LOG_HEADER_F64, logOf, logsInOrder, parseModuleArgs, type CommitInfo, type RunConfig } from '@faultline/engine';
-import type { Zone } from '@faultline/zone';
+import type { MemoryNode } from '@faultline/zone';
 import {
   K_DRAIN, K_KSWAPD_RUN, K_KSWAPD_RUN_BEGIN, K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_OOM, K_RECLAIM, K_SYNC, N_KSWAPD_FAILURES, M_OOM_KILLS, MEMCG_F64, RECLAIM_MEMCG_BASE, TASK_F64, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_TIME, R_TIME, LRU_ANON, LRU_FILE,
   LRU_FILE_DIRTY, N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_LRU_ANON, N_LRU_DIRTY,
-  N_LRU_FILE, N_PAGEOUTRUN, N_SCANNED, N_SCANNED_KSWAPD, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
+  N_LRU_FILE, N_LRU_FILE_ZONE, N_PAGEOUTRUN, N_SCANNED, N_SCANNED_KSWAPD, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
 } from './layout.js';
 import { NodeLru } from './lru.js';
 import { ReclaimCpu } from './reclaim-cpu.js';
@@ -36,6 +36,7 @@ export const RECLAIM_DEFAULTS = {
   slots: 4096,
   /** Pages of page cache in memory when the run starts (clean; every prefillDirtyEvery-th one dirty, 0: none). */
   prefillFilePages: 0,
+  prefillHeadroom: 0,
   prefillDirtyEvery: 0,
   memcgs: [],
 } as const;
@@ -46,6 +47,7 @@ export interface ReclaimOptions {
   readonly scanPerPage: number;
   readonly slots: number;
   readonly prefillFilePages: number;
+  readonly prefillHeadroom: number;
   readonly prefillDirtyEvery: number;
   readonly memcgs: readonly MemcgSpec[];
 }
@@ -62,13 +64,20 @@ const argsSchema = z.object({
   scanPerPage: z.number().int().min(1).default(RECLAIM_DEFAULTS.scanPerPage),
   slots: z.number().int().min(16).max(1 << 20).default(RECLAIM_DEFAULTS.slots),
   prefillFilePages: z.number().int().min(0).default(RECLAIM_DEFAULTS.prefillFilePages),
+  /** Or fill until the node's free pages are this many times its zones' high watermarks summed (whatever the
+   * machine's size and layout): 1.5 leaves the node just above its kswapd line. */
+  prefillHeadroom: z.number().min(0).max(1000).default(RECLAIM_DEFAULTS.prefillHeadroom),
   prefillDirtyEvery: z.number().int().min(0).default(RECLAIM_DEFAULTS.prefillDirtyEvery),
   /** Memory cgroups: tasks join one with args.memcg (memcg.ts). */
   memcgs: memcgSchema,
 }).strict();
 
 function optionsOf(args: Readonly<Record<string, unknown>>): ReclaimOptions {
-  return parseModuleArgs('reclaim', argsSchema, args);
+  const o = parseModuleArgs('reclaim', argsSchema, args);
+  if (o.prefillFilePages > 0 && o.prefillHeadroom > 0) {
+    throw new Error('reclaim: give prefillFilePages (a count) or prefillHeadroom (a multiple of the high watermarks), not both');
+  }
+  return o;
 }
 
 /** Tasks the OOM killer never picks: kswapd, and tasks whose args say oomScoreAdj: -1000. */
@@ -77,7 +86,7 @@ function unkillable(config: RunConfig): Set<number> {
 }
 
 class Committer {
-  readonly lru = new NodeLru();
+  readonly lru: NodeLru;
   private readonly order: number[] = [];
   private readonly resultCounts: number[];
   private readonly killed = new Set<number>();
@@ -85,33 +94,36 @@ class Committer {
   private victimNow = -1;
   readonly timeline: TimelineRecorder;
 
-  constructor(private readonly config: RunConfig, private readonly mem: Float64Array, private readonly L: ReclaimLayout, private readonly zone: Zone, private readonly o: ReclaimOptions, private readonly taskGroup: readonly number[]) {
+  constructor(private readonly config: RunConfig, private readonly mem: Float64Array, private readonly L: ReclaimLayout, private readonly node: MemoryNode, private readonly o: ReclaimOptions, private readonly taskGroup: readonly number[]) {
     this.resultCounts = new Array<number>(L.cpus).fill(0);
-    this.timeline = new TimelineRecorder(config.durationNs, () => zone.watermarks, zone.freePages());
+    this.lru = new NodeLru((pfn) => node.zoneIndexOf(pfn), node.zones.length);
+    this.timeline = new TimelineRecorder(config.durationNs, () => node.watermarks, node.watermarkBand());
   }
 
   /** Fill memory with page cache before the first window, as a machine that has been up a while: GFP_KERNEL
-   * allocations (so never below the low watermark) on behalf of no task, put on the LRU. Returns pages filled. */
+   * allocations on behalf of no task, down the zonelist as the allocator takes them, put on the LRU: a count, or
+   * until the free pages are down to the headroom. Returns pages filled. */
   prefill(): number {
-    const { zone, o } = this;
-    const plan = zone.plan('GFP_KERNEL');
-    const owner = zone.config.owners - 1; // the engine's owner for the kernel itself
+    const { node, o } = this;
+    const plan = node.plan('GFP_KERNEL');
+    const owner = node.owners - 1; // the engine's owner for the kernel itself
+    const count = o.prefillHeadroom > 0 ? Infinity : o.prefillFilePages;
+    const leave = o.prefillHeadroom > 0 ? Math.ceil(o.prefillHeadroom * node.watermarks.highPages) : 0;
     let n = 0;
-    zone.deferShared = false;
+    node.deferShared = false;
     try {
-      while (n < o.prefillFilePages) {
-        const pfn = zone.alloc(n % this.L.cpus, plan, owner);
+      while (n < count && (leave === 0 || node.freePages() > leave)) {
+        const pfn = node.alloc(n % this.L.cpus, plan, owner);
         if (pfn < 0) break;
         const dirty = o.prefillDirtyEvery > 0 && n % o.prefillDirtyEvery === 0;
         this.lru.add(pfn, dirty ? LRU_FILE_DIRTY : LRU_FILE, -1);
         n++;
       }
-      for (let c = 0; c < this.L.cpus; c++) zone.drainCpu(c);
+      for (let c = 0; c < this.L.cpus; c++) node.drainCpu(c);
     } finally {
-      zone.deferShared = true;
+      node.deferShared = true;
     }
-    this.mem[N_LRU_FILE] = this.lru.counts[LRU_FILE]!;
-    this.mem[N_LRU_DIRTY] = this.lru.counts[LRU_FILE_DIRTY]!;
+    this.publishLru();
     return n;
   }
 
@@ -147,18 +159,18 @@ class Committer {
           break;
         case K_KSWAPD_RUN_BEGIN:
           // set_reclaim_active: per-CPU lists are capped while kswapd reclaims (nr_pcp_high).
-          this.zone.setReclaimActive(true);
+          this.node.setReclaimActive(true);
           break;
         case K_KSWAPD_RUN:
           // balance_pgdat's end: clear_reclaim_active; a run that reclaimed nothing counts against the node.
-          this.zone.setReclaimActive(false);
+          this.node.setReclaimActive(false);
           m[N_PAGEOUTRUN]!++;
           if (a === 0) m[N_KSWAPD_FAILURES]!++;
           this.answer(cpu, task, m[N_KSWAPD_FAILURES]!);
           break;
         case K_DRAIN:
           // drain_all_pages: each CPU's list goes back under the zone lock, one hold per CPU, before it returns.
-          for (let c = 0; c < L.cpus; c++) this.zone.drainCpu(c);
+          for (let c = 0; c < L.cpus; c++) this.node.drainCpu(c);
           m[N_DRAINS]!++;
           this.answer(cpu, task, 0, at + L.cpus * this.config.costs.zoneLockNs);
           break;
@@ -170,15 +182,22 @@ class Committer {
       }
     }
     for (let c = 0; c < L.cpus; c++) m[L.resultOffset + c * L.resultStride] = this.resultCounts[c]!;
+    this.publishLru();
+    const seq = this.node.kswapdWakeSeq();
+    if (seq !== m[N_WAKE_SEQ]) m[N_WAKE_TIME] = Number.isFinite(info.kswapdWakeNs) ? info.kswapdWakeNs : endNs;
+    m[N_WAKE_SEQ] = seq;
+    this.timeline.sample(endNs, this.node.usableFreePages(), this.node.watermarkBand());
+    if (L.memcgs > 0) publishMemcgUsage(m, L, this.node, this.taskGroup);
+    return slots.length > 0;
+  }
+
+  /** The LRU's counts, for the CPUs' next window (should_reclaim_retry reads them). */
+  private publishLru(): void {
+    const m = this.mem;
     m[N_LRU_FILE] = this.lru.counts[LRU_FILE]!;
     m[N_LRU_DIRTY] = this.lru.counts[LRU_FILE_DIRTY]!;
     m[N_LRU_ANON] = this.lru.counts[LRU_ANON]!;
-    const seq = this.zone.kswapdWakeSeq();
-    if (seq !== m[N_WAKE_SEQ]) m[N_WAKE_TIME] = Number.isFinite(info.kswapdWakeNs) ? info.kswapdWakeNs : endNs;
-    m[N_WAKE_SEQ] = seq;
-    this.timeline.sample(endNs, this.zone.freePages());
-    if (L.memcgs > 0) publishMemcgUsage(m, L, this.zone, this.taskGroup);
-    return slots.length > 0;
+    this.lru.fileByZone.forEach((n, z) => { m[N_LRU_FILE_ZONE + z] = n; });
   }
 
   /** The time of the request being answered: answers resolve then, unless they say otherwise. */
@@ -198,7 +217,7 @@ class Committer {
     const m = this.mem;
     const out = this.lru.reclaim(nr, nr * this.o.scanPerPage, kswapd, nowNs, this.o.writebackNs);
     // Reclaimed pages go to the reclaimer's CPU list (free_unref_page_list), counted as reclaimed by it.
-    for (const pfn of out.pfns) this.zone.free(cpu, pfn, task % this.zone.config.owners);
+    for (const pfn of out.pfns) this.node.free(cpu, pfn, task % this.node.owners);
     m[N_SCANNED]! += out.scanned;
     m[N_WRITEBACKS]! += out.writebacksStarted;
     // shrink_node: any progress, kswapd's or a direct reclaimer's, makes the node hopeful again.
@@ -216,7 +235,7 @@ class Committer {
     const owners = new Set<number>();
     this.taskGroup.forEach((x, t) => { if (x === g) owners.add(t); });
     const out = this.lru.reclaimOwned(nr, nr * this.o.scanPerPage, owners);
-    for (const pfn of out.pfns) this.zone.free(cpu, pfn, task % this.zone.config.owners);
+    for (const pfn of out.pfns) this.node.free(cpu, pfn, task % this.node.owners);
     this.mem[N_SCANNED]! += out.scanned;
     return out.pfns.length;
   }
@@ -226,9 +245,9 @@ class Committer {
   private oomKill(nowNs: number, group = -1): number {
     const spared = unkillable(this.config);
     const held = new Map<number, number[]>();
-    const pages = this.zone.config.layout.pages;
+    const pages = this.node.pages;
     for (let pfn = 0; pfn < pages; pfn++) {
-      const p = this.zone.pageInfo(pfn);
+      const p = this.node.pageInfo(pfn);
       if (p.kind !== 'allocated') continue;
       const k = this.lru.kindOf(pfn);
       if (k === LRU_FILE || k === LRU_FILE_DIRTY) continue; // page cache is not the task's to lose
@@ -240,15 +259,15 @@ class Committer {
     let most = 0;
     for (const t of this.config.tasks) {
       if (spared.has(t.id) || this.killed.has(t.id) || (group >= 0 && this.taskGroup[t.id] !== group)) continue;
-      const n = held.get(t.id % this.zone.config.owners)?.length ?? 0;
+      const n = held.get(t.id % this.node.owners)?.length ?? 0;
       if (n > most) [victim, most] = [t.id, n];
     }
     if (victim < 0) return -1;
     this.killed.add(victim);
     const vcpu = this.config.tasks[victim]!.cpu;
-    for (const pfn of held.get(victim % this.zone.config.owners) ?? []) {
+    for (const pfn of held.get(victim % this.node.owners) ?? []) {
       this.lru.delete(pfn);
-      this.zone.free(vcpu, pfn);
+      this.node.free(vcpu, pfn);
     }
     this.victims.push({ task: victim, pages: most, atNs: nowNs });
     if (group >= 0) this.mem[this.L.memcgOffset + group * MEMCG_F64 + M_OOM_KILLS]!++;
@@ -260,19 +279,19 @@ class Committer {
 export default defineKernelModule({
   name: 'reclaim',
   sharedBytes: (config: RunConfig, args) => { const o = optionsOf(args); return reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length).f64 * 8; },
-  setup({ config, worker, shared, args, zone }) {
+  setup({ config, worker, shared, args, node }) {
     const o = optionsOf(args);
     reclaimOptions.current = o;
     const L = reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length);
     const mem = new Float64Array(shared);
     const taskGroup = memcgOfTasks(config, o.memcgs);
-    const committer = worker === 0 ? new Committer(config, mem, L, zone, o, taskGroup) : null;
+    const committer = worker === 0 ? new Committer(config, mem, L, node, o, taskGroup) : null;
     // Worker 0 sets up before any window runs (every worker's init finishes first).
     const prefilled = committer?.prefill() ?? 0;
-    committer?.timeline.sample(0, zone.freePages());
+    committer?.timeline.sample(0, node.usableFreePages(), node.watermarkBand());
     return {
       attachCpu(cpu) {
-        const rc = new ReclaimCpu(cpu, mem, L, zone, o.memcgs, taskGroup);
+        const rc = new ReclaimCpu(cpu, mem, L, node, o.memcgs, taskGroup);
         reclaimRegistry.set(cpu.cpu, rc);
         return {
           windowStart: () => rc.windowStart(),

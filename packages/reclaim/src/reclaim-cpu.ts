@@ -6,7 +6,7 @@
 // last commit saw it, at the time the first such allocation happened. It also keeps this CPU's memcg charges of the
 // window (memcg.ts).
 import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
-import type { Zone } from '@faultline/zone';
+import type { MemoryNode } from '@faultline/zone';
 import type { MemcgCpu, MemcgSpec } from './memcg.js';
 import { L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_KSWAPD_FAILURES, N_KSWAPD_WAKES_REFUSED, N_WAKE_SEQ, N_WAKE_TIME, R_F64, R_TASK, R_TIME, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
 
@@ -21,7 +21,7 @@ export class ReclaimCpu implements MemcgCpu {
   private kswapdSeenSeq = 0;
   readonly localCharges: number[];
 
-  constructor(readonly cpu: KernelCpu, readonly mem: Float64Array, readonly L: ReclaimLayout, readonly zone: Zone, readonly groups: readonly MemcgSpec[] = [], readonly taskGroup: readonly number[] = []) {
+  constructor(readonly cpu: KernelCpu, readonly mem: Float64Array, readonly L: ReclaimLayout, readonly node: MemoryNode, readonly groups: readonly MemcgSpec[] = [], readonly taskGroup: readonly number[] = []) {
     this.localCharges = new Array<number>(groups.length).fill(0);
     this.log = L.logOffset + cpu.cpu * L.logStride;
     this.results = L.resultOffset + cpu.cpu * L.resultStride;

@@ -10,7 +10,7 @@ import { machineGuards, parkOp, type MachineGuard, type MachineStep, type TaskCo
 import type { GfpMask } from '@faultline/gfp';
 import { __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL } from '@faultline/gfp';
 import { setup } from 'xstate';
-import { K_DRAIN, K_OOM, K_RECLAIM, N_LRU_DIRTY, N_LRU_FILE, T_ALLOC_RETRIES, T_DIRECT_PASSES, T_DIRECT_RECLAIMED, T_OOM_REQUESTS } from './layout.js';
+import { K_DRAIN, K_OOM, K_RECLAIM, N_LRU_FILE_ZONE, T_ALLOC_RETRIES, T_DIRECT_PASSES, T_DIRECT_RECLAIMED, T_OOM_REQUESTS } from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 
 /** SWAP_CLUSTER_MAX: pages a reclaim pass aims for. */
@@ -97,13 +97,12 @@ export function slowPathSteps(scanNsPerPage: () => number): Record<string, Machi
       return 'done';
     },
     *shouldRetry(s) {
-      // should_reclaim_retry: more than MAX_RECLAIM_RETRIES loops without progress means OOM; so does a zone that
-      // could not pass min even if every reclaimable page were freed (no swap: page cache only).
+      // should_reclaim_retry: more than MAX_RECLAIM_RETRIES loops without progress means OOM; so does a node none
+      // of whose zones could pass min even if all its reclaimable pages were freed (no swap: page cache only).
       s.noProgress = s.got > 0 && s.order <= PAGE_ALLOC_COSTLY_ORDER ? 0 : s.noProgress + 1;
       if (s.noProgress > MAX_RECLAIM_RETRIES) return 'exhausted';
       const m = s.rc.mem;
-      const available = s.rc.zone.freePagesSnapshot() + m[N_LRU_FILE]! + m[N_LRU_DIRTY]!;
-      return available - ((1 << s.order) - 1) > s.rc.zone.watermarks.minPages ? 'retry' : 'exhausted';
+      return s.rc.node.couldPassMin(s.order, (z) => m[N_LRU_FILE_ZONE + z]!) ? 'retry' : 'exhausted';
     },
     *oomKill(s) {
       s.rc.mem[s.rc.taskCounter(s.ctx.id, T_OOM_REQUESTS)]!++;

@@ -1,6 +1,8 @@
 // timeline: free memory over a run, as worker 0's commit sees it at the end of every window - the lowest and
-// highest NR_FREE_PAGES in each of a fixed number of time buckets (for the report's chart), and how long the zone
-// spent in each watermark band (below min, min to low, low to high, above high: the time reclaim was owed).
+// highest free count in each of a fixed number of time buckets (for the report's chart: the pages a Normal-class
+// allocation could use, each zone's free pages above its lowmem reserve, summed), and how long the node spent in
+// each watermark band (below min, min to low, low to high, above high: the time reclaim was owed), each judged as
+// the allocator judges it, zone by zone (MemoryNode.watermarkBand).
 import type { Watermarks } from '@faultline/gfp';
 
 /** Buckets of the free-pages chart, whatever the run's length. */
@@ -24,22 +26,21 @@ export class TimelineRecorder {
   private readonly freeMax = new Array<number | null>(TIMELINE_BUCKETS).fill(null);
   private readonly band: Record<WatermarkBand, number> = { belowMin: 0, minToLow: 0, lowToHigh: 0, aboveHigh: 0 };
   private lastNs = 0;
-  private lastFree: number;
+  private lastBand: number;
 
-  constructor(durationNs: number, private readonly wm: () => Watermarks, firstFree: number) {
+  /** `wm`: the lines the chart draws (the zones' watermarks summed); `firstBand`: the band at time 0. */
+  constructor(durationNs: number, private readonly wm: () => Watermarks, firstBand: number) {
     if (!(durationNs > 0)) throw new RangeError(`timeline: duration ${durationNs} ns; must be more than 0`);
     this.bucketNs = Math.ceil(durationNs / TIMELINE_BUCKETS);
-    this.lastFree = firstFree;
+    this.lastBand = firstBand;
   }
 
-  /** The zone had `free` pages at the end of the window ending at `endNs`. */
-  sample(endNs: number, free: number): void {
-    const w = this.wm();
-    const f = this.lastFree;
-    const key: WatermarkBand = f < w.minPages ? 'belowMin' : f < w.lowPages ? 'minToLow' : f < w.highPages ? 'lowToHigh' : 'aboveHigh';
-    this.band[key] += endNs - this.lastNs;
+  /** At the end of the window ending at `endNs` the node had `free` usable pages and was in band `band` (0 below
+   * min .. 3 above high); the band since the last sample was the last one's. */
+  sample(endNs: number, free: number, band: number): void {
+    this.band[WATERMARK_BANDS[this.lastBand]!] += endNs - this.lastNs;
     this.lastNs = endNs;
-    this.lastFree = free;
+    this.lastBand = band;
     const b = Math.min(TIMELINE_BUCKETS - 1, Math.floor(endNs / this.bucketNs));
     const lo = this.freeMin[b];
     const hi = this.freeMax[b];

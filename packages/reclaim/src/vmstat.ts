@@ -1,21 +1,25 @@
 // vmstat: a run's counters under the names /proc/vmstat gives them (include/linux/vm_event_item.h, mm/vmstat.c),
-// for the ones the model has, so that a run can be set beside `cat /proc/vmstat` of a real machine. The model has
-// one zone, which it reports as Normal (pgalloc_normal); direct reclaim entries count as allocstall_normal, as a
-// GFP_KERNEL caller's do; pgfault comes from the mm module's report when it is loaded. Counters it does not model
-// are left out rather than printed as 0.
+// for the ones the model has, so that a run can be set beside `cat /proc/vmstat` of a real machine. pgalloc_<zone>
+// counts the pages each zone granted (0 for a zone the machine lacks, as the kernel prints it). The model has no
+// zone modifiers, so every allocation's class is ZONE_NORMAL and direct reclaim entries count as allocstall_normal
+// (the kernel counts user pages' stalls, GFP_HIGHUSER_MOVABLE, as allocstall_movable: compare the sums). pgfault
+// comes from the mm module's report when it is loaded. Counters it does not model are left out, not printed as 0.
 import type { RunResult } from '@faultline/engine';
 import type { ReclaimReport } from './report.js';
 
 export const VMSTAT_NAMES = [
-  'pgalloc_normal', 'pgfree', 'allocstall_normal', 'pgscan_kswapd', 'pgscan_direct', 'pgsteal_kswapd', 'pgsteal_direct',
+  'pgalloc_dma', 'pgalloc_dma32', 'pgalloc_normal', 'pgfree', 'allocstall_normal', 'pgscan_kswapd', 'pgscan_direct', 'pgsteal_kswapd', 'pgsteal_direct',
   'pageoutrun', 'pgfault', 'oom_kill',
 ] as const;
 export type VmstatName = (typeof VMSTAT_NAMES)[number];
 
 /** The run's /proc/vmstat counters that the model has (those of the modules that were loaded). */
 export function vmstatOf(r: RunResult): Partial<Record<VmstatName, number>> {
+  const granted = (type: string) => r.zones.filter((z) => z.name === type).reduce((s, z) => s + z.pagesGranted, 0);
   const out: Partial<Record<VmstatName, number>> = {
-    pgalloc_normal: r.owners.reduce((s, o) => s + (o.pagesGranted ?? 0), 0),
+    pgalloc_dma: granted('DMA'),
+    pgalloc_dma32: granted('DMA32'),
+    pgalloc_normal: granted('Normal'),
     pgfree: r.owners.reduce((s, o) => s + (o.pagesFreed ?? 0), 0),
   };
   const rec = r.modules.reclaim as ReclaimReport | undefined;

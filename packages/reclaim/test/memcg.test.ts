@@ -11,7 +11,7 @@ const report = (r: RunResult) => r.modules.reclaim as ReclaimReport;
 const group = (r: RunResult, name: string) => report(r).memcgs!.find((g) => g.name === name)!;
 const granted = (r: RunResult, task: string, mask: string) => r.tasks.filter((t) => t.name.startsWith(task)).reduce((s, t) => s + (t.allocs[mask]?.granted ?? 0), 0);
 const run = (memcgs: unknown[], taskList: unknown[], o: { cpus?: number; workers?: number; duration?: string } = {}) => runSimulation({
-  seed: 'memcg', cpus: o.cpus ?? 2, ...(o.workers ? { workers: o.workers } : {}), memoryMiB: 64, duration: o.duration ?? '10ms',
+  seed: 'memcg', cpus: o.cpus ?? 2, ...(o.workers ? { workers: o.workers } : {}), memoryMiB: 64, memoryLayout: 'one-zone', duration: o.duration ?? '10ms',
   modules: [{ module: reclaimModulePath, args: { memcgs } }],
   tasks: taskList as never,
 });

@@ -8,7 +8,7 @@ import { reclaimModulePath, type ReclaimReport } from '../dist/index.js';
 const mm = fileURLToPath(new URL('./tasks/mm.mjs', import.meta.url));
 const report = (r: RunResult) => r.modules.reclaim as ReclaimReport;
 const PAGES = 16_384; // 64 MiB: min 256, low 320, high 384 pages
-const base = { seed: 'reclaim', memoryMiB: 64, window: '20us', modules: [{ module: reclaimModulePath }] };
+const base = { seed: 'reclaim', memoryMiB: 64, memoryLayout: 'one-zone', window: '20us', modules: [{ module: reclaimModulePath }] };
 const full = (pages: number) => ({ ...base, modules: [{ module: reclaimModulePath, args: { prefillFilePages: pages } }] });
 
 describe('reclaim', () => {
@@ -24,13 +24,13 @@ describe('reclaim', () => {
     const r = await burst(3_000);
     expect(r.error).toBeNull();
     const k = report(r).kswapd;
-    const wm = r.zone.watermarks;
+    const wm = r.node.watermarks;
     expect(k.wakes).toBeGreaterThanOrEqual(1);
     expect(k.pagesReclaimed).toBeGreaterThan(0);
     const kswapd = r.tasks.find((t) => t.name.startsWith('mm.kswapd'))!;
     expect(kswapd.state).toBe('blocked-kernel'); // asleep again
     // It went to sleep above high; what the burst took since leaves free memory above low, where nobody wakes it.
-    expect(r.zone.freePages + r.zone.pcpPages).toBeGreaterThanOrEqual(wm.lowPages);
+    expect(r.node.freePages + r.node.pcpPages).toBeGreaterThanOrEqual(wm.lowPages);
     // Nobody else had to reclaim: kswapd kept ahead of the burst.
     expect(report(r).directReclaimed).toBe(0);
     expect(report(r).prefilledPages).toBe(PAGES - 600);

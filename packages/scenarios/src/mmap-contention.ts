@@ -7,7 +7,7 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
-import { checkPolicy, reclaimArgsOf, type Scenario } from './scenario.js';
+import { checkPolicy, machineOf, reclaimArgsOf, type Scenario } from './scenario.js';
 import { STORM_BASE } from './tasks.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
@@ -23,8 +23,8 @@ export const mmapContention: Scenario = {
     const pages = threads * SLICE_PAGES;
     const parts = mmRunParts({ policy: checkPolicy(o.policy), mms: [{ vmas: [{ start: STORM_BASE, pages }] }] }, reclaimArgsOf(o));
     return {
-      cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT, memoryMiB: o.memoryMiB ?? 256,
-      ...(o.kernel ? { kernel: o.kernel } : {}),
+      cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
+      ...machineOf(o),
       ...parts,
       tasks: [
         ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'denseToucher', name: `thread.${k}`, cpus: [k % o.cpus], args: { lane: k, pages: SLICE_PAGES, gapNs: 1_000 } })),

@@ -16,7 +16,7 @@ import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupBelowMin, groupFaults, groupLatency, groupMemstallNs, groupReclaim, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
-import { checkPolicy, reclaimArgsOf, type Scenario } from './scenario.js';
+import { checkPolicy, machineOf, reclaimArgsOf, type Scenario } from './scenario.js';
 import { STORM_BASE, STORM_VMA_BYTES, STORM_VMA_PAGES } from './tasks.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
@@ -34,8 +34,6 @@ function starvation(name: string, file: boolean, summary: string, stormHighPages
     summary,
     defaults: { cpus: 4, duration: '50ms', policy: 'spf-nowait' },
     build(o) {
-      const memoryMiB = o.memoryMiB ?? 256;
-      const pages = (memoryMiB * 1024) / 4;
       const stormCpus = Array.from({ length: Math.max(1, o.cpus - 1) }, (_, i) => Math.min(o.cpus - 1, i + 1));
       const threads = stormCpus.length * 2;
       // The page-table hash, sized from the storm: each thread installs up to three entries a fault (PMD, PTE, page)
@@ -43,12 +41,12 @@ function starvation(name: string, file: boolean, summary: string, stormHighPages
       const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, threads * 1024 * 3 * 2)));
       const parts = mmRunParts(
         { policy: checkPolicy(o.policy), tableSlots, mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file })) }] },
-        // Leave about 1.5x the high watermark free: pressure from the first milliseconds.
-        { ...reclaimArgsOf(o), prefillFilePages: pages - 1_200, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
+        // Leave 1.5x the high watermarks free: pressure from the first milliseconds.
+        { ...reclaimArgsOf(o), prefillHeadroom: 1.5, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
       );
       return {
-        cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT, memoryMiB,
-        ...(o.kernel ? { kernel: o.kernel } : {}),
+        cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
+        ...machineOf(o),
         // RCU may free a whole munmap's page tables (thousands of pages) in one window, past qhimark.
         ringSlots: 32_768,
         ...parts,

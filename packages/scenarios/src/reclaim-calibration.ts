@@ -6,7 +6,7 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { kswapdTaskPath, reclaimModulePath, vmstatOf } from '@faultline/reclaim';
 import { fileURLToPath } from 'node:url';
 import { reclaimOf, systemFigures } from './figures.js';
-import { checkPolicy, reclaimArgsOf, type Scenario } from './scenario.js';
+import { checkPolicy, machineOf, reclaimArgsOf, type Scenario } from './scenario.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
 
@@ -16,13 +16,12 @@ export const reclaimCalibration: Scenario = {
   defaults: { cpus: 4, duration: '200ms', policy: 'classic' },
   build(o) {
     checkPolicy(o.policy); // no faults here: the policy does not matter, but a bad name is still refused
-    const memoryMiB = o.memoryMiB ?? 256;
     const hogPages = Math.floor((48 * 1024) / 4);
     return {
       cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
-      memoryMiB, ...(o.kernel ? { kernel: o.kernel } : {}),
+      ...machineOf(o),
       // Memory full of page cache from the start, as the real run's reader leaves it after its first pass.
-      modules: [{ module: reclaimModulePath, args: { ...reclaimArgsOf(o), prefillFilePages: memoryMiB * 256 - 1_200 } }],
+      modules: [{ module: reclaimModulePath, args: { ...reclaimArgsOf(o), prefillHeadroom: 1.5 } }],
       tasks: [
         { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
         { module: tasks, export: 'pageCacheReader', name: 'reader', cpus: [0], args: { gapNs: 1_000 } },

@@ -10,12 +10,29 @@ export interface ScenarioOptions {
   readonly seed: string;
   readonly duration: string;
   readonly memoryMiB?: number;
+  /** 'kernel' (default): the node the kernel builds for the size; 'one-zone': one zone of exactly memoryMiB. */
+  readonly memoryLayout?: 'kernel' | 'one-zone';
+  /** THP mode (kernel layout): default the kernel's choice for the size. */
+  readonly thp?: 'never' | 'madvise' | 'always';
+  /** vm sysctls of the boot-time node (kernel layout). */
+  readonly vm?: RunOptions['vm'];
   readonly window?: string;
   /** The allocator's behaviour: v5.18 (the discussion's kernel) or v6.3+ (default). */
   readonly kernel?: 'v5.18' | 'v6.3+';
   /** The reclaim module's scanNsPerPage: CPU time a reclaimer spends per page it wants (default 250 ns,
    * calibrated against the real kernel: CALIBRATION.md). */
   readonly scanNsPerPage?: number;
+}
+
+/** The machine a scenario runs on, from its options: memory (default 256 MiB), layout, THP and kernel. */
+export function machineOf(o: ScenarioOptions): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'kernel'> {
+  return {
+    memoryMiB: o.memoryMiB ?? 256,
+    ...(o.memoryLayout ? { memoryLayout: o.memoryLayout } : {}),
+    ...(o.thp ? { thp: o.thp } : {}),
+    ...(o.vm ? { vm: o.vm } : {}),
+    ...(o.kernel ? { kernel: o.kernel } : {}),
+  };
 }
 
 /** The reclaim module's args a scenario takes from its options. */

@@ -23,6 +23,10 @@ import {
 } from './sizing.js';
 
 export const THP_MODES = ['never', 'madvise', 'always'] as const;
+/** The smallest machine the reservation rule describes: below it the fixed 46 MiB of boot reservations leave DMA32
+ * too few pages for its watermarks (the captured boots start at 256 MiB). */
+export const BOOT_MEMORY_MIB_MIN = 128;
+export const BOOT_MEMORY_MIB_MAX = 65_536;
 export type ThpMode = (typeof THP_MODES)[number];
 
 /** The sysctls of /proc/sys/vm that shape the boot-time node, with the kernel's defaults. */
@@ -108,7 +112,7 @@ function check(field: string, v: number, min: number, max: number): void {
 
 /** The node the kernel builds for this machine. */
 export function bootNode(o: BootOptions): BootNode {
-  check('memoryMiB', o.memoryMiB, 64, 65_536);
+  check('memoryMiB', o.memoryMiB, BOOT_MEMORY_MIB_MIN, BOOT_MEMORY_MIB_MAX);
   check('cpus', o.cpus, 1, 1024);
   const t: VmTunables = { ...VM_TUNABLES_DEFAULT, ...o.tunables };
   check('watermark_scale_factor', t.watermarkScaleFactor, 1, 3000); // the sysctl's own bounds

@@ -14,6 +14,8 @@ export const ZONE_CPUS_MAX = 1024;
 export const ZONE_OWNERS_MAX = 4096;
 export const ZONE_OWNERS_DEFAULT = 64;
 export const WATERMARK_SCALE_FACTOR_MAX = 3000;
+/** lowmem_reserve is a long in the kernel; here an Int32 slot of the zone's header. */
+export const LOWMEM_RESERVE_MAX = 2 ** 31 - 1;
 
 export interface ZoneOptions {
   /** Pages of 4 KiB in the zone: 1 .. 2^26. */
@@ -82,7 +84,9 @@ export function resolveZoneConfig(o: ZoneOptions): ZoneConfig {
   const batch = int('pcpBatch', o.pcpBatch ?? pcpBatch(pages), 1, 4096, 'pages moved per refill or drain');
   const high = int('pcpHigh', o.pcpHigh ?? pcpHigh(lowPages, cpus, batch), batch, 1 << 20, 'pages a CPU list may hold before it drains, at least pcpBatch');
   const statThreshold = int('statThreshold', o.statThreshold ?? statThresholdNormal(pages, cpus), 0, 125, 'pages of per-CPU NR_FREE_PAGES drift before a fold');
-  const lowmemReservePages = int('lowmemReservePages', o.lowmemReservePages ?? 0, 0, pages, 'pages');
+  // A zone's protection may exceed its size (the kernel's 4 GiB DMA zone: 3898 against 3840 managed pages): then
+  // allocations that could have used a higher zone never get it.
+  const lowmemReservePages = int('lowmemReservePages', o.lowmemReservePages ?? 0, 0, LOWMEM_RESERVE_MAX, 'pages');
   const reservedHighatomicPages = int('reservedHighatomicPages', o.reservedHighatomicPages ?? 0, 0, pages, 'pages');
   const layout = zoneLayout({ pages, cpus, owners, pcpCapacity: high + batch });
   return {

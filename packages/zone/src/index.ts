@@ -4,7 +4,7 @@ export type { ZoneDescriptor } from './zone.js';
 export type { CompiledPlan } from './plan.js';
 export type { ZoneCounts, PageHolding, PageInfo } from './zone-report.js';
 export { MemoryNode } from './node.js';
-export type { MemoryNodeOptions, NodeDescriptor, NodePlan, NodeZoneSpec } from './node.js';
+export type { MemoryNodeOptions, NodeBootOptions, NodeDescriptor, NodePlan, NodeZoneSpec } from './node.js';
 export { allocate, newAllocOutcome, ALLOC_FAILED, ALLOC_MAY_RECLAIM, ALLOC_DEFERRED } from './allocate.js';
 export type { AllocOutcome } from './allocate.js';
 export { STEP_FAST, STEP_SLOW, STEP_EMERGENCY, STEP_NAMES, ZONE_DEFERRED } from './steps.js';
@@ -20,7 +20,7 @@ export {
   pcpBatch, pcpHigh, statThresholdNormal, statThresholdPressure,
 } from './sizing.js';
 export type { ZoneType } from './sizing.js';
-export { bootNode, THP_MODES, VM_TUNABLES_DEFAULT } from './boot.js';
+export { bootNode, BOOT_MEMORY_MIB_MAX, BOOT_MEMORY_MIB_MIN, THP_MODES, VM_TUNABLES_DEFAULT } from './boot.js';
 export type { BootNode, BootOptions, BootZone, ThpMode, VmTunables } from './boot.js';
 export { captureSection, formatZoneinfo, parseZoneinfo } from './zoneinfo.js';
 export type { ZoneinfoZone } from './zoneinfo.js';

@@ -1,15 +1,22 @@
-// node: one memory node (pg_data_t) of one or more zones, lowest first (DMA, DMA32, Normal). The node derives
-// min_free_kbytes from its lowmem, gives each zone its share of the watermarks and its lowmem_reserve against
-// allocations that could have used a higher zone, and allocates down the zonelist, highest zone first. Page frame
-// numbers are node-wide: each zone owns a contiguous range starting where the previous one ended.
-import { parseGfp, type AllocContext, type GfpMask, type KernelBehaviour } from '@faultline/gfp';
+// node: one memory node (pg_data_t) of one or more zones, lowest first (DMA, DMA32, Normal), and the whole page
+// allocator a run uses. create() derives min_free_kbytes from the node's lowmem and gives each zone its share of the
+// watermarks and its lowmem_reserve; boot() builds the node the kernel builds for a machine size (boot.ts). It
+// allocates down the zonelist, highest zone first (get_page_from_freelist), frees to the zone a page belongs to, and
+// answers the node-wide questions reclaim asks (pgdat_balanced, should_reclaim_retry's per-zone test). Page frame
+// numbers are node-wide: each zone owns a contiguous range starting where the previous one ended (the kernel's
+// holes and the unmanaged pages are left out). The model has no zone modifiers (__GFP_DMA, __GFP_DMA32,
+// __GFP_HIGHMEM, __GFP_MOVABLE): every allocation may use every zone, and each zone keeps from it the reserve
+// against the highest class (lowmem_reserve[ZONE_NORMAL]).
+import { parseGfp, type AllocContext, type GfpMask, type KernelBehaviour, type Watermarks } from '@faultline/gfp';
 import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
+import { bootNode, type BootNode, type BootOptions } from './boot.js';
 import type { ZoneOptions } from './config.js';
 import { addAccountRows, emptyAccountRow, type AccountRow } from './counters.js';
 import { BadFreeError, ZoneConfigError } from './errors.js';
-import { lowmemReserves, minFreeKbytes, ZONE_TYPES, type ZoneType } from './sizing.js';
 import type { CompiledPlan } from './plan.js';
+import { lowmemReserves, minFreeKbytes, ZONE_TYPES, type ZoneType } from './sizing.js';
 import { Zone, type ZoneDescriptor } from './zone.js';
+import type { PageInfo, ZoneCounts } from './zone-report.js';
 
 export interface NodeZoneSpec {
   readonly type: ZoneType;
@@ -21,9 +28,19 @@ export interface MemoryNodeOptions extends Omit<ZoneOptions, 'pages' | 'type' | 
   readonly zones: readonly NodeZoneSpec[];
 }
 
+export interface NodeBootOptions extends BootOptions {
+  readonly kernel?: KernelBehaviour;
+  readonly owners?: number;
+}
+
 export interface NodeDescriptor {
   readonly zones: readonly ZoneDescriptor[];
+  /** The boot-time node it was built from, when boot() built it. */
+  readonly boot: BootNode | null;
 }
+
+/** The index of ZONE_NORMAL in a zone's protection array: the class of every modelled allocation. */
+const NORMAL_CLASS = ZONE_TYPES.indexOf('Normal');
 
 /** A plan compiled for each zone of the zonelist. */
 export interface NodePlan {
@@ -40,9 +57,12 @@ export class MemoryNode {
   readonly startPfns: readonly number[];
   readonly outcome: AllocOutcome = newAllocOutcome();
   private readonly plans = new Map<string, NodePlan>();
+  /** The boot-time node it was built from, or null (create()). */
+  readonly boot: BootNode | null;
 
-  private constructor(zones: Zone[]) {
+  private constructor(zones: Zone[], boot: BootNode | null) {
     this.zones = zones;
+    this.boot = boot;
     this.zonelist = [...zones].reverse();
     let start = 0;
     this.startPfns = zones.map((z) => {
@@ -66,25 +86,65 @@ export class MemoryNode {
     const { zones: _specs, ...common } = o;
     return new MemoryNode(
       o.zones.map((spec, i) =>
-        Zone.create({ ...common, type: spec.type, name: spec.type, pages: spec.pages, lowmemPages, minFreeKbytes: minFreeKb, lowmemReservePages: reserves[i]![top]! }),
+        Zone.create({
+          ...common, type: spec.type, name: spec.type, pages: spec.pages, lowmemPages, minFreeKbytes: minFreeKb,
+          lowmemReservePages: reserves[i]![top]!,
+        }),
       ),
+      null,
     );
   }
 
+  /** The node the kernel builds at boot for a machine of this size and CPU count (boot.ts): its zones' managed
+   * pages, watermarks, protection against the highest class, per-CPU list high and batch, and vmstat thresholds. */
+  static boot(o: NodeBootOptions): MemoryNode {
+    const { kernel, owners, ...bootOptions } = o;
+    const b = bootNode(bootOptions);
+    const lowmemPages = b.zones.reduce((s, z) => s + z.managed, 0);
+    const zones = b.zones.map((z) =>
+      Zone.create({
+        type: z.type, name: z.type, pages: z.managed, cpus: b.cpus, lowmemPages, minFreeKbytes: b.minFreeKbytes,
+        watermarkScaleFactor: b.tunables.watermarkScaleFactor,
+        watermarks: { minPages: z.minPages, lowPages: z.lowPages, highPages: z.highPages },
+        lowmemReservePages: z.protection[NORMAL_CLASS]!, pcpBatch: z.pcpBatch, pcpHigh: z.pcpHigh,
+        statThreshold: z.statThreshold, ...(kernel ? { kernel } : {}), ...(owners !== undefined ? { owners } : {}),
+      }),
+    );
+    return new MemoryNode(zones, b);
+  }
+
   static attach(d: NodeDescriptor): MemoryNode {
-    return new MemoryNode(d.zones.map((z) => Zone.attach(z)));
+    return new MemoryNode(d.zones.map((z) => Zone.attach(z)), d.boot);
   }
 
   descriptor(): NodeDescriptor {
-    return { zones: this.zones.map((z) => z.descriptor()) };
+    return { zones: this.zones.map((z) => z.descriptor()), boot: this.boot };
   }
 
   get kernel(): KernelBehaviour {
     return this.zones[0]!.config.kernel;
   }
 
+  /** Managed pages of every zone. */
   get pages(): number {
-    return this.zones.reduce((s, z) => s + z.config.pages, 0);
+    return this.startPfns[this.zones.length - 1]! + this.zones[this.zones.length - 1]!.config.pages;
+  }
+
+  get cpus(): number {
+    return this.zones[0]!.config.cpus;
+  }
+
+  get owners(): number {
+    return this.zones[0]!.config.owners;
+  }
+
+  /** The zones' deferred mode (Zone.deferShared), set on every zone at once. */
+  get deferShared(): boolean {
+    return this.zones[0]!.deferShared;
+  }
+
+  set deferShared(on: boolean) {
+    for (const z of this.zones) z.deferShared = on;
   }
 
   plan(mask: GfpMask | string, order = 0, ctx: AllocContext = {}): NodePlan {
@@ -116,20 +176,153 @@ export class MemoryNode {
     throw new BadFreeError(pfn, `outside the node (pfns 0 .. ${this.pages - 1})`);
   }
 
+  /** The zone (index, lowest first) that owns a node-wide pfn. */
+  zoneIndexOf(pfn: number): number {
+    return this.locate(pfn).zone;
+  }
+
   free(cpu: number, pfn: number, reclaimer = -1): number {
+    if (!Number.isInteger(pfn)) throw new BadFreeError(pfn, 'not an integer page frame number');
     const at = this.locate(pfn);
     return this.zones[at.zone]!.free(cpu, at.pfn, reclaimer);
   }
 
+  /** NR_FREE_PAGES summed over the zones (each may drift by its threshold per CPU). */
   freePages(): number {
-    return this.zones.reduce((s, z) => s + z.freePages(), 0);
+    let s = 0;
+    for (const z of this.zones) s += z.freePages();
+    return s;
+  }
+
+  freePagesSnapshot(): number {
+    let s = 0;
+    for (const z of this.zones) s += z.freePagesSnapshot();
+    return s;
+  }
+
+  /** The zones' watermarks summed: a node-wide line for charts and time-below-min; no kernel check uses it. */
+  get watermarks(): Watermarks {
+    const w = { minPages: 0, lowPages: 0, highPages: 0 };
+    for (const z of this.zones) {
+      const zw = z.watermarks;
+      w.minPages += zw.minPages;
+      w.lowPages += zw.lowPages;
+      w.highPages += zw.highPages;
+    }
+    return w;
+  }
+
+  /** Free pages a Normal-class allocation could use: each zone's free count above its reserve, summed (the free
+   * line of a node's chart; DMA's lowmem reserve is free memory no such allocation gets). */
+  usableFreePages(): number {
+    let s = 0;
+    for (const z of this.zones) s += Math.max(0, z.freePages() - z.lowmemReservePages);
+    return s;
+  }
+
+  /**
+   * The node's watermark band for an order-0 Normal-class allocation, as the allocator sees it: 0 when no zone
+   * passes its min line (direct reclaim), 1 when some passes min but none low (kswapd woken), 2 when some passes
+   * low but none high (kswapd still owed work), 3 when some passes high (pgdat_balanced). Each line is the zone's
+   * watermark plus its reserve, passed strictly (__zone_watermark_ok).
+   */
+  watermarkBand(): 0 | 1 | 2 | 3 {
+    let band: 0 | 1 | 2 | 3 = 0;
+    for (const z of this.zones) {
+      const f = z.freePages() - z.lowmemReservePages;
+      const w = z.watermarks;
+      const b = f > w.highPages ? 3 : f > w.lowPages ? 2 : f > w.minPages ? 1 : 0;
+      if (b > band) band = b;
+    }
+    return band;
+  }
+
+  /**
+   * pgdat_balanced (mm/vmscan.c): the node is balanced when any zone is, each tested as zone_watermark_ok_safe at
+   * the high watermark plus its reserve against the highest class. A small zone can balance the node alone.
+   */
+  balanced(order = 0): boolean {
+    for (const z of this.zones) {
+      if (z.freePages() - ((1 << order) - 1) > z.watermarks.highPages + z.lowmemReservePages) return true;
+    }
+    return false;
+  }
+
+  /**
+   * should_reclaim_retry's per-zone test (mm/page_alloc.c): would some zone pass its min watermark (plus reserve)
+   * if every reclaimable page were freed? `reclaimable(i)`: zone i's reclaimable pages (zone_reclaimable_pages).
+   */
+  couldPassMin(order: number, reclaimable: (zone: number) => number): boolean {
+    for (let i = 0; i < this.zones.length; i++) {
+      const z = this.zones[i]!;
+      const available = z.freePagesSnapshot() + reclaimable(i);
+      if (available - ((1 << order) - 1) > z.watermarks.minPages + z.lowmemReservePages) return true;
+    }
+    return false;
   }
 
   drainCpu(cpu: number): number {
-    return this.zones.reduce((s, z) => s + z.drainCpu(cpu), 0);
+    let s = 0;
+    for (const z of this.zones) s += z.drainCpu(cpu);
+    return s;
+  }
+
+  /** The bulk frees a window's frees left to do on this CPU's lists, over every zone (Zone.trimCpu). */
+  trimCpu(cpu: number): number {
+    let s = 0;
+    for (const z of this.zones) s += z.trimCpu(cpu);
+    return s;
+  }
+
+  pcpDrainsOf(cpu: number): number {
+    let s = 0;
+    for (const z of this.zones) s += z.pcpDrainsOf(cpu);
+    return s;
+  }
+
+  /** ZONE_RECLAIM_ACTIVE on every zone (balance_pgdat marks the zones up to the highest class). */
+  setReclaimActive(active: boolean): void {
+    for (const z of this.zones) z.setReclaimActive(active);
+  }
+
+  /** Every wake-up bumps every zone's sequence together; the highest zone's stands for the node's. */
+  kswapdWakeSeq(): number {
+    return this.zonelist[0]!.kswapdWakeSeq();
   }
 
   accountOf(owner: number): AccountRow {
     return this.zones.reduce((row, z) => addAccountRows(row, z.accountOf(owner)), emptyAccountRow());
+  }
+
+  chargedPages(owner: number): number {
+    let s = 0;
+    for (const z of this.zones) s += z.chargedPages(owner);
+    return s;
+  }
+
+  pageInfo(pfn: number): PageInfo {
+    const at = this.locate(pfn);
+    return this.zones[at.zone]!.pageInfo(at.pfn);
+  }
+
+  /** Each zone's counters, lowest first. */
+  zoneCounts(): ZoneCounts[] {
+    return this.zones.map((z) => z.counts());
+  }
+
+  /** The node's totals in a zone's shape: pages, free counts, free blocks per order and watermarks summed; kswapd
+   * wake-ups counted once (each bumps every zone). */
+  counts(): ZoneCounts {
+    const per = this.zoneCounts();
+    const sum = (f: (c: ZoneCounts) => number): number => per.reduce((s, c) => s + f(c), 0);
+    return {
+      name: 'node', pages: sum((c) => c.pages), freePages: sum((c) => c.freePages),
+      freePagesSnapshot: sum((c) => c.freePagesSnapshot), freePagesExact: sum((c) => c.freePagesExact),
+      pcpPages: sum((c) => c.pcpPages), nrFree: per[0]!.nrFree.map((_, o) => sum((c) => c.nrFree[o]!)),
+      watermarks: this.watermarks, kswapdWakes: Math.max(...per.map((c) => c.kswapdWakes)),
+      lockAcquires: sum((c) => c.lockAcquires), lockContended: sum((c) => c.lockContended),
+      pcpRefills: sum((c) => c.pcpRefills), pcpDrains: sum((c) => c.pcpDrains),
+      pagesGranted: sum((c) => c.pagesGranted), pagesFreed: sum((c) => c.pagesFreed),
+    };
   }
 }

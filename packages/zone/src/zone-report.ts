@@ -22,6 +22,9 @@ export interface ZoneCounts {
   readonly lockContended: number;
   readonly pcpRefills: number;
   readonly pcpDrains: number;
+  /** Pages granted from this zone and freed to it, over every owner (pgalloc_<zone>, and its pgfree share). */
+  readonly pagesGranted: number;
+  readonly pagesFreed: number;
 }
 
 export interface PageHolding {
@@ -50,6 +53,7 @@ export function zoneCounts(zone: Zone): ZoneCounts {
     refills += Atomics.load(a, b + CPU_REFILLS);
     drains += Atomics.load(a, b + CPU_DRAINS);
   }
+  const owners = Array.from({ length: zone.config.owners }, (_, o) => zone.accountOf(o));
   const nrFree: number[] = [];
   for (let o = 0; o < ORDER_COUNT; o++) nrFree.push(Atomics.load(a, H_NR_FREE + o));
   return {
@@ -66,6 +70,8 @@ export function zoneCounts(zone: Zone): ZoneCounts {
     lockContended: Atomics.load(a, H_LOCK_CONTENDED),
     pcpRefills: refills,
     pcpDrains: drains,
+    pagesGranted: owners.reduce((s, r) => s + r.pagesGranted, 0),
+    pagesFreed: owners.reduce((s, r) => s + r.pagesFreed, 0),
   };
 }
 

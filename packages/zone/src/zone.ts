@@ -6,7 +6,7 @@
 import { __GFP_ACCOUNT, parseGfp, planAllocation, type AllocContext, type GfpMask, type Watermarks } from '@faultline/gfp';
 import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
 import { BuddyArea } from './buddy.js';
-import { resolveZoneConfig, type ZoneConfig, type ZoneOptions } from './config.js';
+import { LOWMEM_RESERVE_MAX, resolveZoneConfig, type ZoneConfig, type ZoneOptions } from './config.js';
 import { ACCOUNT_COUNTER_COUNT, ACCOUNT_MIN_COUNTERS, ACCT, sumAccountRows, type AccountRow } from './counters.js';
 import { BadFreeError, DoubleFreeError, ZoneConfigError } from './errors.js';
 import {
@@ -117,7 +117,9 @@ export class Zone {
   }
 
   setLowmemReservePages(pages: number): void {
-    if (!Number.isInteger(pages) || pages < 0 || pages > this.config.pages) throw new ZoneConfigError('lowmemReservePages', `${pages}: allowed integers 0 .. ${this.config.pages}`);
+    if (!Number.isInteger(pages) || pages < 0 || pages > LOWMEM_RESERVE_MAX) {
+      throw new ZoneConfigError('lowmemReservePages', `${pages}: allowed integers 0 .. ${LOWMEM_RESERVE_MAX}`);
+    }
     Atomics.store(this.a, H_LOWMEM_RESERVE, pages);
     Atomics.add(this.a, H_WMARK_VERSION, 1);
   }

@@ -2,7 +2,7 @@
 // engine workers), returning the scenario's figures, the digest and, when a report is wanted, what it shows.
 import { runSimulation } from '@faultline/engine';
 import { reportRun, type ReportRun } from '@faultline/report';
-import { getScenario } from '@faultline/scenarios';
+import { getScenario, type ScenarioOptions } from '@faultline/scenarios';
 
 export interface CompareJob {
   readonly scenario: string;
@@ -12,7 +12,8 @@ export interface CompareJob {
   readonly workers: number;
   readonly duration: string;
   readonly window?: string;
-  readonly memoryMiB?: number;
+  /** memoryMiB, memoryLayout, thp, vm: as ScenarioOptions has them. */
+  readonly machine: Partial<ScenarioOptions>;
   readonly kernel?: 'v5.18' | 'v6.3+';
   readonly scanNsPerPage?: number;
   readonly report: boolean;
@@ -31,7 +32,7 @@ export default async function run(job: CompareJob): Promise<CompareOutcome> {
   const s = getScenario(job.scenario);
   const r = await runSimulation(s.build({
     policy: job.policy, cpus: job.cpus, workers: job.workers, seed: job.seed, duration: job.duration,
-    ...(job.window ? { window: job.window } : {}), ...(job.memoryMiB ? { memoryMiB: job.memoryMiB } : {}), ...(job.kernel ? { kernel: job.kernel } : {}),
+    ...(job.window ? { window: job.window } : {}), ...job.machine, ...(job.kernel ? { kernel: job.kernel } : {}),
     ...(job.scanNsPerPage !== undefined ? { scanNsPerPage: job.scanNsPerPage } : {}),
   }));
   const figures = r.modules.reclaim || r.modules.mm ? s.figures(r) : {};

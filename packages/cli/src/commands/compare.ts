@@ -7,19 +7,20 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { renderReport } from '@faultline/report';
 import { checkPolicy, getScenario } from '@faultline/scenarios';
 import { formatInterval, interval } from '../confidence.js';
+import { machineFlags, type MachineCliOptions } from '../machine-options.js';
 import { humanStream, writeOutput } from '../options.js';
+import { scenarioMachine } from './scenario-run.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 import type { CompareJob, CompareOutcome } from './compare-worker.js';
 
-export interface CompareOptions {
+export interface CompareOptions extends MachineCliOptions {
   readonly policies?: string;
   readonly seeds: number;
   readonly seed: string;
   readonly cpus?: number;
   readonly duration?: string;
   readonly window?: string;
-  readonly memory?: number;
   readonly kernel?: 'v5.18' | 'v6.3+';
   readonly scanNsPerPage?: number;
   readonly threads?: number;
@@ -48,13 +49,15 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({
     scenario: name, policy, seed, cpus: o.cpus ?? s.defaults.cpus, workers: 1, duration: o.duration ?? s.defaults.duration, report: o.html !== undefined,
-    window: o.window ?? WINDOW_DEFAULT, memoryMiB: o.memory ?? 256, kernel: o.kernel ?? 'v6.3+',
+    window: o.window ?? WINDOW_DEFAULT, machine: { memoryMiB: 256, ...scenarioMachine(o) }, kernel: o.kernel ?? 'v6.3+',
     ...(o.scanNsPerPage !== undefined ? { scanNsPerPage: o.scanNsPerPage } : {}),
   })));
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), jobs.length));
   const j0 = jobs[0]!;
   say.write(`faultline compare ${name}: ${policies.length} policies x ${seeds.length} seeds (${seeds.join(', ')}), ${threads} runs at a time\n`);
-  say.write(`cpus=${j0.cpus}  duration=${j0.duration}  window=${j0.window}  memory=${j0.memoryMiB} MiB  kernel=${j0.kernel}` +
+  const m0 = j0.machine;
+  say.write(`cpus=${j0.cpus}  duration=${j0.duration}  window=${j0.window}  memory=${m0.memoryMiB} MiB  ` +
+    `layout=${m0.memoryLayout ?? 'kernel'}${m0.thp ? `  thp=${m0.thp}` : ''}  kernel=${j0.kernel}` +
     `${j0.scanNsPerPage !== undefined ? `  scan-ns-per-page=${j0.scanNsPerPage}` : ''}\n`);
   const pool = new Piscina({ filename: new URL('./compare-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, atomics: 'disabled' });
   let done = 0;
@@ -79,7 +82,7 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
     const j = jobs[0]!;
     writeOutput(o.html, renderReport({
       title: `faultline compare ${name}`,
-      command: `faultline compare ${name} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed} --cpus ${j.cpus} --duration ${j.duration} --window ${j.window} --memory ${j.memoryMiB} --kernel ${j.kernel}${j.scanNsPerPage !== undefined ? ` --scan-ns-per-page ${j.scanNsPerPage}` : ''}`,
+      command: `faultline compare ${name} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed} --cpus ${j.cpus} --duration ${j.duration} --window ${j.window} ${machineFlags({ mib: j.machine.memoryMiB!, layout: j.machine.memoryLayout ?? 'kernel', thp: j.machine.thp ?? null }, o)} --kernel ${j.kernel}${j.scanNsPerPage !== undefined ? ` --scan-ns-per-page ${j.scanNsPerPage}` : ''}`,
       table: { head: ['figure (mean ± 95% CI)', ...policies], rows },
       runs: outcomes.map((x) => x.report).filter((x): x is NonNullable<typeof x> => x !== null),
     }));

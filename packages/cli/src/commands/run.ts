@@ -4,18 +4,18 @@ import { InvalidArgumentError } from 'commander';
 import { formatNs, formatPsi, LOCK_KINDS, startSimulation, type LockKind, type RunOptions, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
 import { vmstatOf } from '@faultline/scenarios';
+import { machineRunOptions, type MachineCliOptions } from '../machine-options.js';
 import { humanStream, writeOutput } from '../options.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 
-export interface RunCommandOptions {
+export interface RunCommandOptions extends MachineCliOptions {
   readonly task: string[];
   readonly cpus: number;
   readonly workers?: number;
   readonly seed: string;
   readonly duration: string;
   readonly window: string;
-  readonly memory: number;
   readonly kernel: string;
   readonly json?: string;
   readonly html?: string;
@@ -39,7 +39,7 @@ export function runOptionsFromCli(o: RunCommandOptions): RunOptions {
     seed: o.seed,
     duration: o.duration,
     window: o.window,
-    memoryMiB: o.memory,
+    ...machineRunOptions(o),
     kernel: o.kernel as RunOptions['kernel'],
     locks: Object.fromEntries((o.lock ?? []).map((l) => {
       const [name, kind] = l.split(':');
@@ -56,10 +56,28 @@ export function runOptionsFromCli(o: RunCommandOptions): RunOptions {
   };
 }
 
+/** The machine's memory as the header line gives it: size, layout, THP. */
+export function memoryText(c: RunResult['config']): string {
+  const m = c.memory;
+  return `memory=${m.mib} MiB  layout=${m.layout}${m.thp !== null ? `  thp=${m.thp}` : ''}`;
+}
+
+/** A line per zone: free pages of managed, on per-CPU lists, pages it granted; then the zone lock's totals. */
+export function zoneLines(r: RunResult): string[] {
+  const lock = `zone lock ${r.zoneLock?.operations ?? 0} operations, waited ${formatNs(r.zoneLock?.waitNs ?? 0)}`;
+  return [
+    ...r.zones.map((z) => `zone ${z.name}: ${z.freePagesExact} pages free of ${z.pages} managed, ${z.pcpPages} on ` +
+      `per-CPU lists, ${z.pagesGranted} granted; watermarks ${z.watermarks.minPages} / ${z.watermarks.lowPages} / ` +
+      `${z.watermarks.highPages}`),
+    lock,
+  ];
+}
+
 export function renderRun(r: RunResult): string {
   const c = r.config;
   const out: string[] = [];
-  out.push(`faultline run  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  window=${formatNs(c.windowNs)}  memory=${(c.memoryPages * 4) / 1024} MiB  kernel=${c.kernel}`);
+  out.push(`faultline run  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  window=${formatNs(c.windowNs)}  ` +
+    `${memoryText(c)}  kernel=${c.kernel}`);
   out.push(`ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
   if (r.error) out.push(`error: ${r.error.message}`);
   for (const w of r.waits) out.push(`  waiting: ${w}`);
@@ -89,7 +107,7 @@ export function renderRun(r: RunResult): string {
   for (const [name, report] of Object.entries(r.modules)) out.push(`module ${name}: ${JSON.stringify(report)}`);
   out.push(`vmstat: ${Object.entries(vmstatOf(r)).map(([k, v]) => `${k} ${v}`).join('  ')}`);
   out.push(`pressure/memory: ${formatPsi(r.psi.memory).replace('\n', '; ')}`);
-  out.push(`zone: ${r.zone.freePagesExact} pages free of ${r.zone.pages}, ${r.zone.pcpPages} on per-CPU lists; zone lock ${r.zoneLock?.operations ?? 0} operations, waited ${formatNs(r.zoneLock?.waitNs ?? 0)}`);
+  out.push(...zoneLines(r));
   out.push(`digest: ${r.digest}`);
   return out.join('\n');
 }

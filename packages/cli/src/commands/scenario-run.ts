@@ -2,23 +2,35 @@
 // the per-task summary of `faultline run`, and the digest as the last line.
 import { formatNs, formatPsi, startSimulation, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
-import { getScenario, vmstatOf } from '@faultline/scenarios';
+import { getScenario, vmstatOf, type ScenarioOptions } from '@faultline/scenarios';
+import { machineFlags, machineRunOptions, type MachineCliOptions } from '../machine-options.js';
 import { humanStream, writeOutput } from '../options.js';
+import { memoryText, zoneLines } from './run.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 
-export interface ScenarioRunOptions {
+export interface ScenarioRunOptions extends MachineCliOptions {
   readonly policy?: string;
   readonly cpus?: number;
   readonly workers?: number;
   readonly seed: string;
   readonly duration?: string;
   readonly window?: string;
-  readonly memory?: number;
   readonly kernel?: 'v5.18' | 'v6.3+';
   readonly scanNsPerPage?: number;
   readonly json?: string;
   readonly html?: string;
+}
+
+/** The machine options as a scenario takes them. */
+export function scenarioMachine(o: MachineCliOptions): Partial<ScenarioOptions> {
+  const m = machineRunOptions(o);
+  return {
+    ...(m.memoryMiB !== undefined ? { memoryMiB: m.memoryMiB } : {}),
+    ...(m.memoryLayout !== undefined ? { memoryLayout: m.memoryLayout } : {}),
+    ...(m.thp !== undefined ? { thp: m.thp } : {}),
+    ...(m.vm !== undefined ? { vm: m.vm } : {}),
+  };
 }
 
 export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): Promise<RunResult> {
@@ -28,7 +40,7 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   const policy = o.policy ?? s.defaults.policy;
   const sim = await startSimulation(s.build({
     policy, cpus: o.cpus ?? s.defaults.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration ?? s.defaults.duration,
-    ...(o.window ? { window: o.window } : {}), ...(o.memory ? { memoryMiB: o.memory } : {}), ...(o.kernel ? { kernel: o.kernel } : {}),
+    ...(o.window ? { window: o.window } : {}), ...scenarioMachine(o), ...(o.kernel ? { kernel: o.kernel } : {}),
     ...(o.scanNsPerPage !== undefined ? { scanNsPerPage: o.scanNsPerPage } : {}),
   }));
   say.write(`seed: ${sim.config.seed}\n`);
@@ -45,7 +57,8 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   const out: string[] = [];
   const c = r.config;
   const scan = o.scanNsPerPage !== undefined ? `  scan-ns-per-page=${o.scanNsPerPage}` : '';
-  out.push(`faultline run ${name}  policy=${policy}  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  duration=${formatNs(c.durationNs)}  window=${formatNs(c.windowNs)}  memory=${(c.memoryPages * 4) / 1024} MiB  kernel=${c.kernel}${scan}`);
+  out.push(`faultline run ${name}  policy=${policy}  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  ` +
+    `duration=${formatNs(c.durationNs)}  window=${formatNs(c.windowNs)}  ${memoryText(c)}  kernel=${c.kernel}${scan}`);
   out.push(`ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
   if (r.error) out.push(`error: ${r.error.message}`);
   out.push('');
@@ -57,6 +70,7 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   const vmstat = vmstatOf(r);
   out.push(`vmstat: ${Object.entries(vmstat).map(([k, v]) => `${k} ${v}`).join('  ')}`);
   out.push(`pressure/memory: ${formatPsi(r.psi.memory).replace('\n', '; ')}`);
+  out.push(...zoneLines(r));
   out.push(`digest: ${r.digest}`);
   say.write(`${out.join('\n')}\n`);
   if (r.error) process.stderr.write(`faultline: the run ended on an error: ${r.error.message}\n`);
@@ -64,7 +78,7 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   if (o.html) {
     writeOutput(o.html, renderReport({
       title: `faultline run ${name} (${policy})`,
-      command: `faultline run ${name} --policy ${policy} --cpus ${c.cpus} --seed ${c.seed} --duration ${formatNs(c.durationNs)} --window ${formatNs(c.windowNs)} --memory ${(c.memoryPages * 4) / 1024} --kernel ${c.kernel}${scan.replace('  scan-ns-per-page=', ' --scan-ns-per-page ')}`,
+      command: `faultline run ${name} --policy ${policy} --cpus ${c.cpus} --seed ${c.seed} --duration ${formatNs(c.durationNs)} --window ${formatNs(c.windowNs)} ${machineFlags(c.memory, o)} --kernel ${c.kernel}${scan.replace('  scan-ns-per-page=', ' --scan-ns-per-page ')}`,
       table: { head: ['figure', policy], rows: Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)]) },
       runs: [reportRun(r, policy, figures)],
     }));

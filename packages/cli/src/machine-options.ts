@@ -1,0 +1,73 @@
+// machine-options: the options that choose the simulated machine's memory, shared by `run` (a scenario or your
+// tasks) and `compare`: its size, its layout (the kernel's boot-time node or one zone), THP and the vm sysctls the
+// boot-time node takes. Each is validated where it is parsed; the run's configuration checks the combination.
+import type { Command } from 'commander';
+import type { RunOptions } from '@faultline/engine';
+import { BOOT_MEMORY_MIB_MIN } from '@faultline/zone';
+import { intOption, ratioOption, thpOption } from './options.js';
+import { InvalidArgumentError } from 'commander';
+
+export const LAYOUTS = ['kernel', 'one-zone'] as const;
+
+export interface MachineCliOptions {
+  readonly memory?: number;
+  readonly layout?: (typeof LAYOUTS)[number];
+  readonly thp?: 'never' | 'madvise' | 'always';
+  readonly minFreeKbytes?: number;
+  readonly watermarkScaleFactor?: number;
+  readonly lowmemReserveRatio?: [number, number, number];
+  readonly percpuPagelistHighFraction?: number;
+}
+
+function layoutOption(value: string): (typeof LAYOUTS)[number] {
+  if (!(LAYOUTS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`--layout must be one of ${LAYOUTS.join(', ')}; got '${value}'`);
+  }
+  return value as (typeof LAYOUTS)[number];
+}
+
+/** Add the machine's options to a command. */
+export function addMachineOptions(c: Command): Command {
+  return c
+    .option('--memory <MiB>', `memory size in MiB (default 256; ${BOOT_MEMORY_MIB_MIN}-65536 with the kernel's layout, ` +
+      'from 4 with one zone)', intOption('--memory', 4, 65_536))
+    .option('--layout <l>', 'memory layout: kernel (the node the kernel builds at boot: DMA, DMA32, Normal above 4 GiB; ' +
+      'the default) or one-zone (one zone of exactly --memory)', layoutOption)
+    .option('--thp <mode>', 'transparent hugepages (kernel layout): never, madvise or always; sets khugepaged\'s ' +
+      'min_free_kbytes (default: as the kernel picks for the size)', thpOption)
+    .option('--min-free-kbytes <kB>', 'vm.min_free_kbytes (kernel layout; default: the kernel computes it)',
+      intOption('--min-free-kbytes', 0, 2 ** 31 - 1))
+    .option('--watermark-scale-factor <n>', 'vm.watermark_scale_factor (kernel layout; 1-3000, default 10)',
+      intOption('--watermark-scale-factor', 1, 3000))
+    .option('--lowmem-reserve-ratio <a,b,c>', 'vm.lowmem_reserve_ratio for DMA, DMA32, Normal (kernel layout; ' +
+      'default 256,256,32)', ratioOption)
+    .option('--percpu-pagelist-high-fraction <n>', 'vm.percpu_pagelist_high_fraction (kernel layout; 0, or 8 and up)',
+      intOption('--percpu-pagelist-high-fraction', 0, 2 ** 31 - 1));
+}
+
+/** The run options these choose; what was not given is left to the run's defaults. */
+export function machineRunOptions(o: MachineCliOptions): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm'> {
+  const vm = {
+    ...(o.minFreeKbytes !== undefined ? { minFreeKbytes: o.minFreeKbytes } : {}),
+    ...(o.watermarkScaleFactor !== undefined ? { watermarkScaleFactor: o.watermarkScaleFactor } : {}),
+    ...(o.lowmemReserveRatio !== undefined ? { lowmemReserveRatio: o.lowmemReserveRatio } : {}),
+    ...(o.percpuPagelistHighFraction !== undefined ? { percpuPagelistHighFraction: o.percpuPagelistHighFraction } : {}),
+  };
+  return {
+    ...(o.memory !== undefined ? { memoryMiB: o.memory } : {}),
+    ...(o.layout !== undefined ? { memoryLayout: o.layout } : {}),
+    ...(o.thp !== undefined ? { thp: o.thp } : {}),
+    ...(Object.keys(vm).length > 0 ? { vm } : {}),
+  };
+}
+
+/** The same choices as command-line flags, for a replay line. */
+export function machineFlags(m: { mib: number; layout: string; thp: string | null }, o: MachineCliOptions): string {
+  const vm = [
+    o.minFreeKbytes !== undefined ? ` --min-free-kbytes ${o.minFreeKbytes}` : '',
+    o.watermarkScaleFactor !== undefined ? ` --watermark-scale-factor ${o.watermarkScaleFactor}` : '',
+    o.lowmemReserveRatio !== undefined ? ` --lowmem-reserve-ratio ${o.lowmemReserveRatio.join(',')}` : '',
+    o.percpuPagelistHighFraction !== undefined ? ` --percpu-pagelist-high-fraction ${o.percpuPagelistHighFraction}` : '',
+  ].join('');
+  return `--memory ${m.mib} --layout ${m.layout}${m.thp !== null ? ` --thp ${m.thp}` : ''}${vm}`;
+}
