@@ -161,8 +161,10 @@ function reclaimFigures(before, after) {
   const direct = d('pgsteal_direct');
   const stalls = Object.keys(after).filter((k) => k.startsWith('allocstall_')).reduce((s, k) => s + d(k), 0);
   const steal = kswapd + direct;
+  const allocs = ['pgalloc_dma', 'pgalloc_dma32', 'pgalloc_normal', 'pgalloc_movable'].reduce((s, k) => s + d(k), 0);
   return {
     'kswapd share of reclaim (%)': (100 * kswapd) / steal,
+    'DMA share of pages allocated (%)': (100 * d('pgalloc_dma')) / allocs,
     'allocstall per 1000 pages reclaimed': (1000 * stalls) / steal,
     'pageoutrun per 1000 pages reclaimed': (1000 * d('pageoutrun')) / steal,
     pgsteal_kswapd: kswapd, pgsteal_direct: direct, allocstall: stalls,

@@ -112,6 +112,28 @@ describe('failures', () => {
     await expect(runSimulation({ cpus: 2, seed: 's', duration: '1ms', locks: { m: { kind: 'mutex', home: 2 } }, tasks: [{ module: task('mixed.mjs') }] })).rejects.toThrow(/locks\.m\.home: cpu 2 does not exist; allowed: 0 \.\. 1/);
   });
 
+  it('builds the kernel\'s node for the machine, or one zone when asked; refuses what the layout cannot honour', async () => {
+    const tasks = [{ module: task('mixed.mjs') }];
+    const c = resolveRunConfig({ cpus: 2, seed: 's', duration: '1ms', tasks }, 2);
+    expect(c.memory).toEqual({ mib: 256, layout: 'kernel', thp: 'never', vm: expect.objectContaining({ watermarkScaleFactor: 10 }) });
+    expect(resolveRunConfig({ cpus: 2, seed: 's', duration: '1ms', memoryMiB: 1024, tasks }, 2).memory.thp).toBe('always');
+    const r = await runSimulation({ cpus: 2, seed: 's', duration: '200us', tasks });
+    expect(r.zones.map((z) => [z.name, z.pages])).toEqual([['DMA', 3840], ['DMA32', 48282]]);
+    expect(r.node.pages).toBe(3840 + 48282);
+    const one = await runSimulation({ cpus: 2, seed: 's', duration: '200us', memoryMiB: 16, memoryLayout: 'one-zone', tasks });
+    expect(one.zones.map((z) => [z.name, z.pages])).toEqual([['Normal', 4096]]);
+    const refused = (o: Partial<RunOptions>) => runSimulation({ cpus: 2, seed: 's', duration: '1ms', tasks, ...o } as RunOptions);
+    await expect(refused({ memoryMiB: 64 })).rejects.toThrow(/memoryMiB: 64 is too small for the kernel's layout; allowed: 128 \.\. 65536, or memoryLayout 'one-zone'/);
+    await expect(refused({ memoryLayout: 'one-zone', thp: 'always' })).rejects.toThrow(/thp: 'always' needs memoryLayout 'kernel'/);
+    await expect(refused({ memoryLayout: 'one-zone', vm: { watermarkScaleFactor: 100 } })).rejects.toThrow(/vm: the vm tunables need memoryLayout 'kernel'/);
+    await expect(refused({ thp: 'always' })).rejects.toThrow(/thp: 'always' with \d+ managed pages: the kernel leaves THP off below 512 MiB/);
+    await expect(refused({ vm: { watermarkScaleFactor: 5000 } })).rejects.toThrow(/watermark_scale_factor: 5000; allowed: integers 1 \.\. 3000/);
+    await expect(refused({ vm: { watermarkBoostFactor: 0 } } as never)).rejects.toThrow(/vm: Unrecognized key: "watermarkBoostFactor"/);
+    // A tunable is honoured: a larger watermark_scale_factor widens the gaps between the watermarks.
+    const wide = await runSimulation({ cpus: 2, seed: 's', duration: '200us', tasks, vm: { watermarkScaleFactor: 200 } });
+    expect(wide.zones[1]!.watermarks.highPages - wide.zones[1]!.watermarks.minPages).toBeGreaterThan(2 * (r.zones[1]!.watermarks.highPages - r.zones[1]!.watermarks.minPages));
+  });
+
   it('hosts min(CPUs, host cores) worker threads by default, and as many as asked', () => {
     const tasks = [{ module: task('mixed.mjs') }];
     // By default no more workers than the host has cores, nor than CPUs.

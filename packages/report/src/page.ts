@@ -107,6 +107,9 @@ export const PAGE_SCRIPT = String.raw`
   draw('pressure', 'Who reclaimed, as /proc/vmstat counts it', 'pgsteal_kswapd and pgsteal_direct; mean over seeds', bars(policies,
     [['pgsteal_kswapd', PALETTE[0]], ['pgsteal_direct', PALETTE[1]]].map(([k, color]) => ({ label: k, backgroundColor: color, data: policies.map((p) => mean(runsOf(p).map((r) => r.vmstat[k] || 0))) })),
     'pages', { x: { stacked: true }, y: { stacked: true } }));
+  draw('pressure', 'Pages allocated from each zone', 'pgalloc_dma, pgalloc_dma32 and pgalloc_normal: the zonelist takes the highest zone first and falls back below its low watermark; mean over seeds', bars(policies,
+    [['pgalloc_dma', PALETTE[2]], ['pgalloc_dma32', PALETTE[0]], ['pgalloc_normal', PALETTE[1]]].map(([k, color]) => ({ label: k, backgroundColor: color, data: policies.map((p) => mean(runsOf(p).map((r) => r.vmstat[k] || 0))) })),
+    'pages', { x: { stacked: true }, y: { stacked: true } }));
 
   // Fault paths per policy.
   {

@@ -32,9 +32,12 @@ export const reclaimCalibration: Scenario = {
   figures(r) {
     const v = vmstatOf(r);
     const steal = (v.pgsteal_kswapd ?? 0) + (v.pgsteal_direct ?? 0);
+    const allocated = (v.pgalloc_dma ?? 0) + (v.pgalloc_dma32 ?? 0) + (v.pgalloc_normal ?? 0);
     return {
       // With nothing reclaimed yet the shares are 0, not undefined, so that a table of runs stays numeric.
       'kswapd share of reclaim (%)': steal > 0 ? (100 * (v.pgsteal_kswapd ?? 0)) / steal : 0,
+      // The zonelist's fallback: pages DMA granted, of all (the kernel's pgalloc_dma share under this workload).
+      'DMA share of pages allocated (%)': allocated > 0 ? (100 * (v.pgalloc_dma ?? 0)) / allocated : 0,
       'allocstall per 1000 pages reclaimed': steal > 0 ? (1000 * (v.allocstall_normal ?? 0)) / steal : 0,
       'pageoutrun per 1000 pages reclaimed': steal > 0 ? (1000 * (v.pageoutrun ?? 0)) / steal : 0,
       'pgsteal_kswapd': v.pgsteal_kswapd ?? 0,
