@@ -13,7 +13,7 @@ const out = at > 0 ? process.argv[at + 1] : 'out/sensitivity';
 mkdirSync(out, { recursive: true });
 const bin = new URL('../packages/cli/bin/faultline.mjs', import.meta.url).pathname;
 const ROWS = [
-  ['default', '(the defaults: 4 CPUs, 256 MiB, kernel layout, 2 us, 250 ns)', []],
+  ['default', '(the defaults: 4 CPUs, 256 MiB, kernel layout, 2 us, 200 ns)', []],
   ['cpus2', '`--cpus 2`', ['--cpus', '2']],
   ['cpus8', '`--cpus 8`', ['--cpus', '8']],
   ['mem128', '`--memory 128`', ['--memory', '128']],
@@ -22,6 +22,7 @@ const ROWS = [
   ['onezone', '`--layout one-zone` (one zone of 256 MiB, as before the kernel\'s layout)', ['--layout', 'one-zone']],
   ['win1', '`--window 1us`', ['--window', '1us']],
   ['seeds6', '`--seeds 6 --seed other`', ['--seeds', '6', '--seed', 'other']],
+  ['scan250', '`--scan-ns-per-page 250` (the cost fitted on one zone)', ['--scan-ns-per-page', '250']],
   ['scan1000', '`--scan-ns-per-page 1000`', ['--scan-ns-per-page', '1000']],
   ['cpus8scan1000', '`--cpus 8 --scan-ns-per-page 1000`', ['--cpus', '8', '--scan-ns-per-page', '1000']],
 ];

@@ -1,22 +1,30 @@
 // kswapd: the node's reclaim thread as an XState machine (kernel-facts §6; mm/vmscan.c kswapd, balance_pgdat,
-// prepare_kswapd_sleep). It sleeps until the allocator wakes it (below low). Awake, it runs balance_pgdat: passes
+// kswapd_try_to_sleep, prepare_kswapd_sleep). It sleeps until the allocator wakes it (below low). Awake, it runs balance_pgdat: passes
 // of 32 pages from priority 12 down, one priority a pass (the model's passes never scan their whole target, so the
 // kernel would raise the priority each time), until the node is balanced - some zone's free pages above its high
 // watermark plus its lowmem reserve (pgdat_balanced, zone_watermark_ok_safe's strict test) - or the 12 priorities
 // are spent. A run that reclaimed
 // nothing counts as a failure of the node (pgdat->kswapd_failures; any reclaim progress, direct reclaim's too,
-// resets it, in the commit). Then it sleeps if the node is balanced or hopeless (16 failures), else runs again.
+// resets it, in the commit). Then kswapd_try_to_sleep: a hopeless node (16 failures) sends it to sleep; a balanced
+// one to a nap of HZ/10 (100 ms) that the allocator's wake-up cuts short (kswapd_low_wmark_hit_quickly), after which
+// it sleeps until woken if the node is still balanced; an unbalanced node, when it tries to sleep or when the nap
+// ends, sends it back to balance_pgdat (kswapd_high_wmark_hit_quickly).
 // During a run every zone is ZONE_RECLAIM_ACTIVE, which caps every per-CPU list at four batches (zone.ts).
 // While the node is hopeless, wakeup_kswapd leaves kswapd asleep (reclaim-cpu.ts).
 // Run one per node as a task: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`.
 import { compileMachine, machineGuards, parkOp, runMachine, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
 import { setup } from 'xstate';
-import { K_KSWAPD_RUN, K_KSWAPD_RUN_BEGIN, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES } from './layout.js';
+import {
+  K_KSWAPD_RUN, K_KSWAPD_RUN_BEGIN, N_KSWAPD_GIVEUPS, N_KSWAPD_HIGH_WMARK_QUICKLY, N_KSWAPD_LOW_WMARK_QUICKLY,
+  N_KSWAPD_WAKES,
+} from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 import { MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, ask, reclaimPassOf } from './slow-path.js';
 
 /** DEF_PRIORITY: a balance_pgdat run goes from priority 12 to 1. */
 export const KSWAPD_PRIORITIES = 12;
+/** kswapd_try_to_sleep's nap: schedule_timeout(HZ/10). */
+export const KSWAPD_NAP_NS = 100_000_000;
 
 export interface KswapdRun {
   readonly ctx: TaskContext;
@@ -38,11 +46,16 @@ export const kswapdMachine = setup({
   id: 'kswapd', initial: 'sleeping', context: ({ input }) => input,
   states: {
     sleeping: { meta: { step: 'sleep' }, on: { woken: 'balanced' } },
-    balanced: { meta: { step: 'checkBalanced' }, on: { yes: 'sleeping', no: 'reclaiming' } },
+    // balance_pgdat's first test: a node already balanced goes straight to kswapd_try_to_sleep.
+    balanced: { meta: { step: 'checkBalanced' }, on: { yes: 'trySleep', no: 'reclaiming' } },
     reclaiming: { meta: { step: 'reclaimPass' }, on: { done: 'runBalanced' } },
     runBalanced: { meta: { step: 'checkBalanced' }, on: { yes: 'runEnd', no: [{ guard: 'prioritiesSpent', target: 'runEnd' }, { target: 'reclaiming' }] } },
-    runEnd: { meta: { step: 'endRun' }, on: { done: [{ guard: 'hopeless', target: 'givingUp' }, { target: 'balanced' }] } },
+    runEnd: { meta: { step: 'endRun' }, on: { done: [{ guard: 'hopeless', target: 'givingUp' }, { target: 'trySleep' }] } },
     givingUp: { meta: { step: 'giveUp' }, on: { done: 'sleeping' } },
+    // kswapd_try_to_sleep: nap if prepare_kswapd_sleep says the node is balanced, else balance again at once.
+    trySleep: { meta: { step: 'trySleep' }, on: { nap: 'napping', again: 'balanced' } },
+    napping: { meta: { step: 'nap' }, on: { woken: 'balanced', expired: 'afterNap' } },
+    afterNap: { meta: { step: 'afterNap' }, on: { sleep: 'sleeping', again: 'balanced' } },
   },
 });
 
@@ -58,6 +71,26 @@ export function kswapdSteps(scanNsPerPage: () => number): Record<string, Machine
     },
     *checkBalanced(k) {
       return k.rc.node.balanced() ? 'yes' : 'no';
+    },
+    *trySleep(k) {
+      if (k.rc.node.balanced()) return 'nap';
+      k.rc.mem[N_KSWAPD_HIGH_WMARK_QUICKLY]!++;
+      return 'again';
+    },
+    *nap(k) {
+      k.rc.kswapdNaps(KSWAPD_NAP_NS);
+      const woken = yield parkOp('kswapd: napping (HZ/10) before it sleeps');
+      k.passes = 0;
+      k.reclaimed = 0;
+      if (woken === 0) return 'expired';
+      k.rc.mem[N_KSWAPD_WAKES]!++;
+      k.rc.mem[N_KSWAPD_LOW_WMARK_QUICKLY]!++;
+      return 'woken';
+    },
+    *afterNap(k) {
+      if (k.rc.node.balanced()) return 'sleep';
+      k.rc.mem[N_KSWAPD_HIGH_WMARK_QUICKLY]!++;
+      return 'again';
     },
     *reclaimPass(k) {
       if (k.passes === 0) k.rc.request(k.ctx.id, K_KSWAPD_RUN_BEGIN, 0, 0);

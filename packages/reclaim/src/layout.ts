@@ -33,6 +33,10 @@ export const N_PAGEOUTRUN = 16;
 /** File pages on the LRU per zone, lowest first (3 slots: DMA, DMA32, Normal), as the last commit left them. */
 export const N_LRU_FILE_ZONE = 17;
 export const LRU_ZONES_MAX = 3;
+/** kswapd_try_to_sleep's outcomes (written by kswapd's CPU): woken during its HZ/10 nap (low_wmark_hit_quickly),
+ * or not balanced when it tried to sleep or when the nap ended (high_wmark_hit_quickly). */
+export const N_KSWAPD_LOW_WMARK_QUICKLY = 20;
+export const N_KSWAPD_HIGH_WMARK_QUICKLY = 21;
 export const NODE_F64 = 24;
 
 // Per task (written by its CPU).

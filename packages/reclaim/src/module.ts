@@ -24,10 +24,11 @@ export const reclaimModulePath = fileURLToPath(import.meta.url);
 
 export const RECLAIM_DEFAULTS = {
   /** CPU time a reclaimer spends per page it wants (shrink_folio_list on clean page cache), in simulated ns.
-   * Calibrated against the real kernel (CALIBRATION.md): at 250 ns the reclaim-calibration workload gives kswapd
-   * 68% of reclaim and 10 allocation stalls per 1000 pages reclaimed, where Debian's 6.1 under QEMU gives 63-76% and
-   * 5-8; at the earlier 1000 ns, 37% and 20. */
-  scanNsPerPage: 250,
+   * Calibrated against the real kernel (CALIBRATION.md): on the kernel's memory layout, at 200 ns the
+   * reclaim-calibration workload gives kswapd 74% of reclaim and 8.3 allocation stalls per 1000 pages reclaimed,
+   * where Debian's 6.1 under QEMU gives 63-76% and 5-8; at 250 ns (the value one zone fitted), 63% and 11.5; at
+   * the first 1000 ns, 31% and 22. */
+  scanNsPerPage: 200,
   /** A dirty page's writeback, from kswapd starting it to the page being clean. */
   writebackNs: 5_000_000,
   /** Entries scanned per pass at most, per page wanted (priority 12 scans a 4096th of the list, then more). */

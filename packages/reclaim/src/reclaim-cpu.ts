@@ -19,6 +19,8 @@ export class ReclaimCpu implements MemcgCpu {
   kswapdTask = -1;
   kswapdParked = false;
   private kswapdSeenSeq = 0;
+  /** Which sleep or nap kswapd is in (a nap's timer wakes only its own nap). */
+  private kswapdNap = 0;
   readonly localCharges: number[];
 
   constructor(readonly cpu: KernelCpu, readonly mem: Float64Array, readonly L: ReclaimLayout, readonly node: MemoryNode, readonly groups: readonly MemcgSpec[] = [], readonly taskGroup: readonly number[] = []) {
@@ -81,6 +83,19 @@ export class ReclaimCpu implements MemcgCpu {
   /** kswapd is going to sleep: remember which wake-ups it has already seen. */
   kswapdSleeps(): void {
     this.kswapdParked = true;
+    this.kswapdNap++;
     this.kswapdSeenSeq = this.mem[N_WAKE_SEQ]!;
+  }
+
+  /** kswapd naps for `ns` (schedule_timeout): a wake-up ends it early with 1; otherwise it wakes with 0 then. */
+  kswapdNaps(ns: number): void {
+    this.kswapdSleeps();
+    const nap = this.kswapdNap;
+    const at = this.cpu.now() + ns;
+    this.cpu.timer(at, () => {
+      if (!this.kswapdParked || this.kswapdNap !== nap) return;
+      this.kswapdParked = false;
+      this.cpu.wake(this.kswapdTask, 0, at);
+    });
   }
 }

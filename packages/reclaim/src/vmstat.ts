@@ -9,7 +9,7 @@ import type { ReclaimReport } from './report.js';
 
 export const VMSTAT_NAMES = [
   'pgalloc_dma', 'pgalloc_dma32', 'pgalloc_normal', 'pgfree', 'allocstall_normal', 'pgscan_kswapd', 'pgscan_direct', 'pgsteal_kswapd', 'pgsteal_direct',
-  'pageoutrun', 'pgfault', 'oom_kill',
+  'pageoutrun', 'kswapd_low_wmark_hit_quickly', 'kswapd_high_wmark_hit_quickly', 'pgfault', 'oom_kill',
 ] as const;
 export type VmstatName = (typeof VMSTAT_NAMES)[number];
 
@@ -30,6 +30,8 @@ export function vmstatOf(r: RunResult): Partial<Record<VmstatName, number>> {
     out.pgsteal_kswapd = rec.kswapd.pagesReclaimed;
     out.pgsteal_direct = rec.directReclaimed;
     out.pageoutrun = rec.kswapd.runs;
+    out.kswapd_low_wmark_hit_quickly = rec.kswapd.lowWmarkHitQuickly;
+    out.kswapd_high_wmark_hit_quickly = rec.kswapd.highWmarkHitQuickly;
     out.oom_kill = rec.oomKills.length;
   }
   const mm = r.modules.mm as { tasks: Array<{ faults?: number }> } | undefined;
