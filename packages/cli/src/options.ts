@@ -4,6 +4,13 @@ import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 
 export const KERNELS = ['v5.18', 'v6.3+'] as const;
+
+/** The `schema` field of each --json output: its shape and version (bumped when a field changes meaning or goes). */
+export const JSON_SCHEMAS = {
+  run: 'faultline.run/1',
+  scenarioRun: 'faultline.run-scenario/1',
+  compare: 'faultline.compare/1',
+} as const;
 export type Kernel = (typeof KERNELS)[number];
 
 /** --kernel: the allocator's behaviour. */

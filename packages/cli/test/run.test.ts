@@ -96,7 +96,8 @@ describe('faultline list, run <scenario>, compare', () => {
     // --json -: the JSON alone on standard output; what a person reads goes to standard error.
     const j = run('run', 'mmap-contention', '--cpus', '2', '--duration', '1ms', '--json', '-');
     expect(j.status, j.stderr).toBe(0);
-    const parsed = JSON.parse(j.stdout) as { scenario: string; result: { digest: string } };
+    const parsed = JSON.parse(j.stdout) as { schema: string; scenario: string; result: { digest: string } };
+    expect(parsed.schema).toBe('faultline.run-scenario/1');
     expect(parsed.scenario).toBe('mmap-contention');
     expect(j.stderr).toContain(`digest: ${parsed.result.digest}`);
     // A path that cannot be written is refused before anything runs (no seed printed, no run started).
@@ -112,5 +113,23 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(r.stdout).toMatch(/2 policies x 2 seeds \(faultline-1, faultline-2\)/);
     expect(r.stdout).toMatch(/figure \(mean ± 95% CI\)\s+classic\s+spf-fallback/);
     expect(r.stdout).toMatch(/faults\/s \(k\)\s+[\d.]+ ± [\d.]+\s+[\d.]+ ± [\d.]+/);
+    // A count every seed agreed on is printed as the count; two seeds come with a warning about the interval.
+    expect(r.stdout).toMatch(/^speculative\s+0\s/m);
+    expect(r.stdout).toMatch(/note: 2 seeds: each interval is 12\.7 standard errors wide/);
+  });
+  it('writes compare\'s JSON with its schema, each figure\'s mean, interval and seeds, and every run', () => {
+    const r = run('compare', 'mmap-contention', '--policies', 'classic', '--seeds', '3', '--cpus', '2', '--duration', '2ms', '--json', '-');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      schema: string; seeds: string[]; summary: Record<string, Record<string, { mean: number; half: number | null; n: number }>>;
+      runs: Array<{ job: { policy: string }; figures: Record<string, number> }>;
+    };
+    expect(j.schema).toBe('faultline.compare/1');
+    expect(j.seeds).toEqual(['faultline-1', 'faultline-2', 'faultline-3']);
+    const rate = j.summary.classic!['faults/s (k)']!;
+    expect(rate.n).toBe(3);
+    const xs = j.runs.map((x) => x.figures['faults/s (k)']!);
+    expect(rate.mean).toBeCloseTo(xs.reduce((a, b) => a + b, 0) / 3, 9);
+    expect(rate.half).toBeGreaterThan(0);
   });
 });

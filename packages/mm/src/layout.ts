@@ -2,6 +2,7 @@
 // hash (written only by the commit); per CPU a log of installs and mmap changes and a ring of page tables to free
 // through RCU; per task its fault counters (written only by the task's CPU).
 import { logStride as ringStride } from '@faultline/engine';
+import { pageTableWords } from './page-table.js';
 
 // Address space header
 export const MM_SEQ = 0; // bumped when a writer takes mmap_lock for write, maps, unmaps, and releases it
@@ -73,7 +74,7 @@ export interface MmLayout {
 }
 
 export function mmLayout(mms: number, vmaSlots: number, tableSlots: number, cpus: number, tasks: number, slots: number): MmLayout {
-  const mmStride = MM_HEADER_F64 + vmaSlots * VMA_F64 + tableSlots * 2;
+  const mmStride = MM_HEADER_F64 + vmaSlots * VMA_F64 + pageTableWords(tableSlots);
   const logOffset = mms * mmStride;
   const logStride = ringStride(slots, L_F64);
   const rcuOffset = logOffset + cpus * logStride;

@@ -2,7 +2,9 @@
 // level for the address - x86-64's four levels with P4D folded: a PUD table per PGD entry, a PMD table per PUD
 // entry, a PTE table per PMD entry, and the data page per PTE. The PGD itself is allocated with the address space.
 // Open addressing with linear probing over a Float64Array of [key, pfn] pairs, deletion by backward shift (no
-// tombstones, so lookups stay short however many tables come and go); written only by the commit.
+// tombstones, so lookups stay short however many tables come and go); written only by the commit. Each entry is
+// also on a list of the entries under its PGD entry (512 GiB of address space), so that munmap's range walk visits
+// the entries of the regions it covers, as the kernel's free_pgd_range walks only the range, instead of every slot.
 
 export const LEVEL_PUD = 1;
 export const LEVEL_PMD = 2;
@@ -14,6 +16,15 @@ const LEVEL_SHIFT = [0, 39, 30, 21, 12] as const;
 const KEY_LEVEL = 2 ** 37;
 const EMPTY = 0;
 export const VA_BITS = 48;
+/** PGD entries: the regions the range index keeps a list for. */
+export const PGD_ENTRIES = 512;
+const REGION_SHIFT = 39;
+
+/** Float64 words a table of this many slots needs: [key, pfn] and [next, prev] per slot, and a list head per PGD
+ * entry. */
+export function pageTableWords(slots: number): number {
+  return slots * 4 + PGD_ENTRIES;
+}
 
 export function pageTableKey(level: number, address: number): number {
   return level * KEY_LEVEL + Math.floor(address / 2 ** LEVEL_SHIFT[level]!);
@@ -29,12 +40,53 @@ export function keyAddress(key: number): number {
   return (key - level * KEY_LEVEL) * 2 ** LEVEL_SHIFT[level]!;
 }
 
+/** The PGD entry (region) an entry's address lies under. */
+function regionOf(key: number): number {
+  return Math.floor(keyAddress(key) / 2 ** REGION_SHIFT);
+}
+
 export class PageTableHash {
   private readonly shift: number;
+  /** Where slot i's [next, prev] links are (slot + 1, 0 for none: zeroed memory is an empty index). */
+  private readonly links: number;
+  /** Where the list head of each region is (slot + 1, or 0). */
+  private readonly heads: number;
 
+  /** `m` holds pageTableWords(slots) words from `offset`, zeroed before first use. */
   constructor(private readonly m: Float64Array, private readonly offset: number, readonly slots: number) {
     if (!(slots >= 2 && slots <= 2 ** 30 && (slots & (slots - 1)) === 0)) throw new RangeError(`page table slots must be a power of two from 2 to 2^30; got ${slots}`);
+    if (m.length < offset + pageTableWords(slots)) throw new RangeError(`page table of ${slots} slots needs ${pageTableWords(slots)} words from ${offset}`);
     this.shift = 32 - Math.log2(slots);
+    this.links = offset + 2 * slots;
+    this.heads = offset + 4 * slots;
+  }
+
+  /** Put slot i at the head of its entry's region list. */
+  private link(i: number, key: number): void {
+    const m = this.m;
+    const h = this.heads + regionOf(key);
+    const first = m[h]!;
+    m[this.links + 2 * i] = first;
+    m[this.links + 2 * i + 1] = 0;
+    if (first !== 0) m[this.links + 2 * (first - 1) + 1] = i + 1;
+    m[h] = i + 1;
+  }
+
+  /** Take slot i off its region list, or (to !== -1) put slot `to` in its place there. */
+  private relink(i: number, key: number, to: number): void {
+    const m = this.m;
+    const next = m[this.links + 2 * i]!;
+    const prev = m[this.links + 2 * i + 1]!;
+    const into = to < 0 ? 0 : to + 1;
+    if (prev !== 0) m[this.links + 2 * (prev - 1)] = into === 0 ? next : into;
+    else m[this.heads + regionOf(key)] = into === 0 ? next : into;
+    if (next !== 0) m[this.links + 2 * (next - 1) + 1] = into === 0 ? prev : into;
+    if (to >= 0) {
+      m[this.links + 2 * to] = next;
+      m[this.links + 2 * to + 1] = prev;
+    }
+    m[this.links + 2 * i] = 0;
+    m[this.links + 2 * i + 1] = 0;
   }
 
   private home(key: number): number {
@@ -63,6 +115,7 @@ export class PageTableHash {
       if (k === EMPTY) {
         m[this.offset + 2 * i] = key;
         m[this.offset + 2 * i + 1] = pfn;
+        this.link(i, key);
         return;
       }
     }
@@ -85,13 +138,16 @@ export class PageTableHash {
     }
     if (hole < 0) return -1;
     const pfn = m[o + 2 * hole + 1]!;
+    this.relink(hole, key, -1);
     for (let j = (hole + 1) & mask; m[o + 2 * j] !== EMPTY; j = (j + 1) & mask) {
-      const h = this.home(m[o + 2 * j]!);
+      const kj = m[o + 2 * j]!;
+      const h = this.home(kj);
       // The entry at j may stay if its home lies cyclically in (hole, j]; otherwise it moves into the hole.
       const stays = hole <= j ? hole < h && h <= j : hole < h || h <= j;
       if (!stays) {
-        m[o + 2 * hole] = m[o + 2 * j]!;
+        m[o + 2 * hole] = kj;
         m[o + 2 * hole + 1] = m[o + 2 * j + 1]!;
+        this.relink(j, kj, hole);
         hole = j;
       }
     }
@@ -99,26 +155,34 @@ export class PageTableHash {
     return pfn;
   }
 
+  /** Visit the slot of every entry whose region overlaps [start, end). */
+  private *regionSlots(start: number, end: number): Generator<number> {
+    const m = this.m;
+    const first = Math.max(0, Math.floor(start / 2 ** REGION_SHIFT));
+    const last = Math.min(PGD_ENTRIES - 1, Math.floor((end - 1) / 2 ** REGION_SHIFT));
+    for (let r = first; r <= last; r++) {
+      for (let s = m[this.heads + r]!; s !== 0; s = m[this.links + 2 * (s - 1)]!) yield s - 1;
+    }
+  }
+
   /** How many entries within(start, end) would return, without building them. */
   countWithin(start: number, end: number): number {
     const m = this.m;
     let n = 0;
-    for (let i = 0; i < this.slots; i++) {
+    for (const i of this.regionSlots(start, end)) {
       const k = m[this.offset + 2 * i]!;
-      if (k === EMPTY) continue;
       const a = keyAddress(k);
       if (a >= start && a + 2 ** LEVEL_SHIFT[keyLevel(k)]! <= end) n++;
     }
     return n;
   }
 
-  /** Every entry whose address lies in [start, end), at any level whose coverage lies wholly inside it. */
+  /** Every entry whose address lies in [start, end), at any level whose coverage lies wholly inside it, by key. */
   within(start: number, end: number): Array<{ key: number; pfn: number }> {
     const out: Array<{ key: number; pfn: number }> = [];
     const m = this.m;
-    for (let i = 0; i < this.slots; i++) {
+    for (const i of this.regionSlots(start, end)) {
       const k = m[this.offset + 2 * i]!;
-      if (k === EMPTY) continue;
       const a = keyAddress(k);
       const span = 2 ** LEVEL_SHIFT[keyLevel(k)]!;
       if (a >= start && a + span <= end) out.push({ key: k, pfn: m[this.offset + 2 * i + 1]! });

@@ -1,20 +1,33 @@
 // The page-table hash against a Map under random inserts and removes (backward-shift deletion must keep every
-// remaining key reachable), with strided addresses like the fault storm's.
+// remaining key reachable, and the per-region range index every remaining entry listed once), with strided
+// addresses like the fault storm's; range queries against a scan of the Map.
 import { describe, expect, it } from 'vitest';
 import seedrandom from 'seedrandom';
-import { LEVEL_PAGE, LEVEL_PMD, LEVEL_PTE, PageTableHash, pageTableKey } from '../src/page-table.js';
+import {
+  keyAddress, keyLevel, LEVEL_PAGE, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD, PageTableHash, pageTableKey, pageTableWords,
+} from '../src/page-table.js';
+
+const SPAN = [0, 2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12];
+/** What within() must return: the Map's entries wholly inside [start, end), by key. */
+function brute(ref: Map<number, number>, start: number, end: number): Array<{ key: number; pfn: number }> {
+  return [...ref].filter(([k]) => keyAddress(k) >= start && keyAddress(k) + SPAN[keyLevel(k)]! <= end)
+    .map(([key, pfn]) => ({ key, pfn })).sort((a, b) => a.key - b.key);
+}
 
 describe('PageTableHash', () => {
   it('agrees with a Map through 20,000 random inserts and removes of strided keys', () => {
     const slots = 1024;
-    const h = new PageTableHash(new Float64Array(slots * 2), 0, slots);
+    const h = new PageTableHash(new Float64Array(pageTableWords(slots)), 0, slots);
     const ref = new Map<number, number>();
     const rng = seedrandom('page-table-hash');
     const keys: number[] = [];
     for (let i = 0; i < 600; i++) {
-      const address = 2 ** 44 + i * 2 ** 30 + Math.floor(rng() * 512) * 4096;
+      // Spread over several PGD entries (512 GiB each): 600 GiB from 16 TiB, and some far above.
+      const address = 2 ** 44 + i * 2 ** 30 + (i % 7 === 0 ? 2 ** 42 : 0) + Math.floor(rng() * 512) * 4096;
       keys.push(pageTableKey(LEVEL_PAGE, address), pageTableKey(LEVEL_PTE, address), pageTableKey(LEVEL_PMD, address));
+      if (i % 50 === 0) keys.push(pageTableKey(LEVEL_PUD, address));
     }
+    let partial = 0; // queries that found some of the entries, not none or all
     for (let step = 0; step < 20_000; step++) {
       const key = keys[Math.floor(rng() * keys.length)]!;
       if (ref.has(key)) {
@@ -24,15 +37,28 @@ describe('PageTableHash', () => {
         h.insert(key, step + 1);
         ref.set(key, step + 1);
       }
-      if (step % 997 === 0) for (const k of keys) expect(h.get(k)).toBe(ref.get(k) ?? -1);
+      if (step % 997 === 0) {
+        for (const k of keys) expect(h.get(k)).toBe(ref.get(k) ?? -1);
+        // Ranges inside a region, across regions, and the whole address space.
+        for (let q = 0; q < 20; q++) {
+          const start = 2 ** 44 + Math.floor(rng() * 2 ** 14) * 2 ** 29 * (rng() < 0.5 ? 1 : 0.001);
+          const end = q === 0 ? 2 ** 48 : start + Math.floor(rng() * 2 ** 12) * 2 ** 30;
+          const from = q === 0 ? 0 : start;
+          const want = brute(ref, from, end);
+          if (want.length > 0 && want.length < ref.size) partial++;
+          expect(h.within(from, end)).toEqual(want);
+          expect(h.countWithin(from, end)).toBe(want.length);
+        }
+      }
     }
+    expect(partial).toBeGreaterThan(50);
     expect(h.countWithin(0, 2 ** 48)).toBe(ref.size);
     expect(h.within(0, 2 ** 48).length).toBe(ref.size);
   });
 
   it('spreads a storm\'s data pages, which share their low address bits, over the table', () => {
     const slots = 4096;
-    const h = new PageTableHash(new Float64Array(slots * 2), 0, slots);
+    const h = new PageTableHash(new Float64Array(pageTableWords(slots)), 0, slots);
     const homes = new Set<number>();
     for (let i = 0; i < 1024; i++) homes.add((h as unknown as { home(k: number): number }).home(pageTableKey(LEVEL_PAGE, 2 ** 44 + i * 2 ** 30)));
     expect(homes.size).toBeGreaterThan(600);

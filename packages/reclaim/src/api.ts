@@ -4,7 +4,10 @@
 // window.
 import { compileMachine, runMachine, type TaskContext, type TaskOp } from '@faultline/engine';
 import { parseGfp, __GFP_ACCOUNT, __GFP_DIRECT_RECLAIM, type GfpMask } from '@faultline/gfp';
-import { K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_RECLAIM, K_SYNC, LRU_KINDS, RECLAIM_MEMCG_BASE, T_ALLOC_FAILURES, T_LRU_ADDED, T_STALL_NS, type LruKind } from './layout.js';
+import {
+  K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_RECLAIM, K_SYNC, LRU_KINDS, RECLAIM_MEMCG_BASE, T_ALLOC_FAILURES, T_DIRECT_PASSES,
+  T_DIRECT_RECLAIMED, T_LRU_ADDED, T_STALL_NS, type LruKind,
+} from './layout.js';
 import { latencies, reclaimOptions, reclaimRegistry } from './module.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 import { chargePage, type ChargeSteps } from './memcg.js';
@@ -39,9 +42,24 @@ export function lruDel(ctx: Pick<TaskContext, 'cpu' | 'id'>, pfn: number): void 
   reclaimOf(ctx).request(ctx.id, K_LRU_DEL, pfn, 0);
 }
 
-/** One reclaim pass by this task: scan (its cost in simulated time), then the commit frees what it found. */
-export function reclaimPass(ctx: Pick<Ctx, 'cpu' | 'id' | 'compute'>, nr = SWAP_CLUSTER_MAX, kswapd = false): Path<number> {
-  return reclaimPassOf(ctx, reclaimOf(ctx), scanNs(), nr, kswapd);
+/** One reclaim pass by this task: scan (its cost in simulated time), then the commit frees what it found. Unless
+ * `kswapd`, it is direct reclaim as try_to_free_pages does it (__perform_reclaim): a memory stall for PSI, and the
+ * task's own pass, pages and stall time in the report, as the allocator's slow path counts its passes. */
+export function* reclaimPass(ctx: Pick<Ctx, 'cpu' | 'id' | 'compute' | 'now'>, nr = SWAP_CLUSTER_MAX, kswapd = false): Path<number> {
+  const rc = reclaimOf(ctx);
+  if (kswapd) return yield* reclaimPassOf(ctx, rc, scanNs(), nr, true);
+  const m = rc.mem;
+  const start = ctx.now();
+  const was = rc.cpu.memstall(ctx.id, true);
+  try {
+    const got = yield* reclaimPassOf(ctx, rc, scanNs(), nr, false);
+    m[rc.taskCounter(ctx.id, T_DIRECT_PASSES)]!++;
+    m[rc.taskCounter(ctx.id, T_DIRECT_RECLAIMED)]! += got;
+    return got;
+  } finally {
+    m[rc.taskCounter(ctx.id, T_STALL_NS)]! += ctx.now() - start;
+    if (!was) rc.cpu.memstall(ctx.id, false);
+  }
 }
 
 function chargeSteps(ctx: Ctx, rc: ReclaimCpu): ChargeSteps {

@@ -15,7 +15,7 @@
 import { compileMachine, machineGuards, parkOp, runMachine, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
 import { setup } from 'xstate';
 import {
-  K_KSWAPD_RUN, K_KSWAPD_RUN_BEGIN, N_KSWAPD_GIVEUPS, N_KSWAPD_HIGH_WMARK_QUICKLY, N_KSWAPD_LOW_WMARK_QUICKLY,
+  K_KSWAPD_RUN, K_KSWAPD_RUN_BEGIN, N_BALANCE_CALLS, N_KSWAPD_GIVEUPS, N_KSWAPD_HIGH_WMARK_QUICKLY, N_KSWAPD_LOW_WMARK_QUICKLY,
   N_KSWAPD_WAKES,
 } from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
@@ -47,7 +47,7 @@ export const kswapdMachine = setup({
   states: {
     sleeping: { meta: { step: 'sleep' }, on: { woken: 'balanced' } },
     // balance_pgdat's first test: a node already balanced goes straight to kswapd_try_to_sleep.
-    balanced: { meta: { step: 'checkBalanced' }, on: { yes: 'trySleep', no: 'reclaiming' } },
+    balanced: { meta: { step: 'balanceStart' }, on: { yes: 'trySleep', no: 'reclaiming' } },
     reclaiming: { meta: { step: 'reclaimPass' }, on: { done: 'runBalanced' } },
     runBalanced: { meta: { step: 'checkBalanced' }, on: { yes: 'runEnd', no: [{ guard: 'prioritiesSpent', target: 'runEnd' }, { target: 'reclaiming' }] } },
     runEnd: { meta: { step: 'endRun' }, on: { done: [{ guard: 'hopeless', target: 'givingUp' }, { target: 'trySleep' }] } },
@@ -70,6 +70,11 @@ export function kswapdSteps(scanNsPerPage: () => number): Record<string, Machine
       return 'woken';
     },
     *checkBalanced(k) {
+      return k.rc.node.balanced() ? 'yes' : 'no';
+    },
+    *balanceStart(k) {
+      // balance_pgdat: count_vm_event(PAGEOUTRUN) on every call, then pgdat_balanced.
+      k.rc.mem[N_BALANCE_CALLS]!++;
       return k.rc.node.balanced() ? 'yes' : 'no';
     },
     *trySleep(k) {

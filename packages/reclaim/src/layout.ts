@@ -28,7 +28,7 @@ export const N_WAKE_TIME = 13;
 export const N_KSWAPD_FAILURES = 14;
 /** wakeup_kswapd calls refused because the node was hopeless (failures >= MAX_RECLAIM_RETRIES). */
 export const N_KSWAPD_WAKES_REFUSED = 15;
-/** balance_pgdat runs (pageoutrun). */
+/** balance_pgdat runs that reclaimed (counted at their end). */
 export const N_PAGEOUTRUN = 16;
 /** File pages on the LRU per zone, lowest first (3 slots: DMA, DMA32, Normal), as the last commit left them. */
 export const N_LRU_FILE_ZONE = 17;
@@ -37,6 +37,9 @@ export const LRU_ZONES_MAX = 3;
  * or not balanced when it tried to sleep or when the nap ended (high_wmark_hit_quickly). */
 export const N_KSWAPD_LOW_WMARK_QUICKLY = 20;
 export const N_KSWAPD_HIGH_WMARK_QUICKLY = 21;
+/** balance_pgdat calls (pageoutrun: every call, one that finds the node balanced at once too; kswapd's CPU writes
+ * it). N_PAGEOUTRUN counts the runs that reclaimed, at their end (the commit). */
+export const N_BALANCE_CALLS = 22;
 export const NODE_F64 = 24;
 
 // Per task (written by its CPU).

@@ -6,7 +6,7 @@ import type { FreePagesTimeline } from './timeline.js';
 import type { MemcgReport } from './memcg.js';
 import {
   N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_FAILURES, N_PAGEOUTRUN, N_SCANNED_KSWAPD, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES_REFUSED, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_KSWAPD_WAKES, N_LRU_ANON,
-  N_KSWAPD_HIGH_WMARK_QUICKLY, N_KSWAPD_LOW_WMARK_QUICKLY,
+  N_KSWAPD_HIGH_WMARK_QUICKLY, N_KSWAPD_LOW_WMARK_QUICKLY, N_BALANCE_CALLS,
   N_LRU_DIRTY, N_LRU_FILE, N_SCANNED, N_WRITEBACKS, T_ALLOC_FAILURES, T_ALLOC_RETRIES, T_DIRECT_PASSES,
   T_DIRECT_RECLAIMED, T_LRU_ADDED, T_OOM_REQUESTS, T_STALL_NS, TASK_F64, type ReclaimLayout,
 } from './layout.js';
@@ -27,7 +27,8 @@ export interface ReclaimReport {
   /** giveUps: times kswapd went to sleep on a hopeless node; wakesRefused: wake-ups it then ignored; failures: the
    * node's kswapd_failures at the end. */
   readonly kswapd: {
-    wakes: number; passes: number; runs: number; pagesReclaimed: number; scanned: number; giveUps: number; wakesRefused: number; failures: number;
+    /** runs: balance_pgdat runs that reclaimed; balanceCalls: every balance_pgdat call (pageoutrun). */
+    wakes: number; passes: number; runs: number; balanceCalls: number; pagesReclaimed: number; scanned: number; giveUps: number; wakesRefused: number; failures: number;
     /** kswapd_low_wmark_hit_quickly and kswapd_high_wmark_hit_quickly (kswapd_try_to_sleep). */
     lowWmarkHitQuickly: number; highWmarkHitQuickly: number;
   };
@@ -64,7 +65,7 @@ export function reclaimReport(config: RunConfig, m: Float64Array, L: ReclaimLayo
   }
   return {
     kswapd: {
-      wakes: m[N_KSWAPD_WAKES]!, passes: m[N_KSWAPD_PASSES]!, runs: m[N_PAGEOUTRUN]!, pagesReclaimed: m[N_KSWAPD_RECLAIMED]!,
+      wakes: m[N_KSWAPD_WAKES]!, passes: m[N_KSWAPD_PASSES]!, runs: m[N_PAGEOUTRUN]!, balanceCalls: m[N_BALANCE_CALLS]!, pagesReclaimed: m[N_KSWAPD_RECLAIMED]!,
       scanned: m[N_SCANNED_KSWAPD]!, giveUps: m[N_KSWAPD_GIVEUPS]!, wakesRefused: m[N_KSWAPD_WAKES_REFUSED]!, failures: m[N_KSWAPD_FAILURES]!,
       lowWmarkHitQuickly: m[N_KSWAPD_LOW_WMARK_QUICKLY]!, highWmarkHitQuickly: m[N_KSWAPD_HIGH_WMARK_QUICKLY]!,
     },

@@ -29,7 +29,7 @@ export function vmstatOf(r: RunResult): Partial<Record<VmstatName, number>> {
     out.pgscan_direct = rec.scanned - rec.kswapd.scanned;
     out.pgsteal_kswapd = rec.kswapd.pagesReclaimed;
     out.pgsteal_direct = rec.directReclaimed;
-    out.pageoutrun = rec.kswapd.runs;
+    out.pageoutrun = rec.kswapd.balanceCalls;
     out.kswapd_low_wmark_hit_quickly = rec.kswapd.lowWmarkHitQuickly;
     out.kswapd_high_wmark_hit_quickly = rec.kswapd.highWmarkHitQuickly;
     out.oom_kill = rec.oomKills.length;

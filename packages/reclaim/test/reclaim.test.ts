@@ -120,7 +120,11 @@ describe('reclaim', () => {
     expect(k.failures).toBeGreaterThanOrEqual(16);
     expect(k.giveUps).toBe(1); // once hopeless, never woken again: nothing made progress
     expect(k.passes).toBe(16 * 12); // each run spent its 12 priorities
-    expect(k.runs).toBe(16); // pageoutrun
+    expect(k.runs).toBe(16);
+    // pageoutrun counts every balance_pgdat call; each of the first 15 runs ended on an unbalanced node and went
+    // straight into the next (kswapd_high_wmark_hit_quickly); the 16th made the node hopeless.
+    expect(k.balanceCalls).toBe(16);
+    expect(k.highWmarkHitQuickly).toBe(15);
     expect(k.scanned).toBe(0); // nothing on the LRU to scan
     expect(k.wakesRefused).toBeGreaterThan(0);
   });

@@ -6,9 +6,9 @@ import { Piscina } from 'piscina';
 import { WINDOW_DEFAULT } from '@faultline/engine';
 import { renderReport } from '@faultline/report';
 import { checkPolicy, getScenario } from '@faultline/scenarios';
-import { formatInterval, interval } from '../confidence.js';
+import { formatInterval, interval, seedsWarning } from '../confidence.js';
 import { machineFlags, type MachineCliOptions } from '../machine-options.js';
-import { humanStream, writeOutput } from '../options.js';
+import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { scenarioMachine } from './scenario-run.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
@@ -28,9 +28,19 @@ export interface CompareOptions extends MachineCliOptions {
   readonly html?: string;
 }
 
-/** compare's JSON: every run's figures, digest and error. */
+/** compare's JSON: per policy and figure the mean, the 95% half-width and the number of seeds (what the table
+ * prints, unrounded), then every run's figures, digest and error. */
 export function comparisonJson(c: Comparison): string {
-  return JSON.stringify({ scenario: c.scenario, policies: c.policies, seeds: c.seeds, runs: c.outcomes.map(({ report: _, ...x }) => x) }, null, 2);
+  const summary = Object.fromEntries(c.policies.map((p) => {
+    const mine = c.outcomes.filter((x) => x.job.policy === p);
+    const labels = [...new Set(mine.flatMap((x) => Object.keys(x.figures)))];
+    return [p, Object.fromEntries(labels.map((label) => {
+      const i = interval(mine.filter((x) => label in x.figures).map((x) => x.figures[label]!));
+      return [label, { mean: i.mean, half: Number.isNaN(i.half) ? null : i.half, n: i.n }];
+    }))];
+  }));
+  const runs = c.outcomes.map(({ report: _, ...x }) => x);
+  return JSON.stringify({ schema: JSON_SCHEMAS.compare, scenario: c.scenario, policies: c.policies, seeds: c.seeds, summary, runs }, null, 2);
 }
 
 export interface Comparison {
@@ -77,6 +87,8 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
   })]);
   const table = textTable(['figure (mean ± 95% CI)', ...policies], rows);
   say.write(`${table}\n`);
+  const warning = seedsWarning(seeds.length);
+  if (warning) say.write(`note: ${warning}\n`);
   for (const f of failed) say.write(`run ${f.job.policy} seed ${f.job.seed} ended on an error: ${f.error}\n`);
   if (o.html) {
     const j = jobs[0]!;

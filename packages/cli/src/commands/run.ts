@@ -5,7 +5,7 @@ import { formatNs, formatPsi, LOCK_KINDS, startSimulation, type LockKind, type R
 import { reportRun, renderReport } from '@faultline/report';
 import { vmstatOf } from '@faultline/scenarios';
 import { machineRunOptions, type MachineCliOptions } from '../machine-options.js';
-import { humanStream, writeOutput } from '../options.js';
+import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 
@@ -129,7 +129,7 @@ export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
   }
   say.write(`${renderRun(result)}\n`);
   if (result.error) process.stderr.write(`faultline: the run ended on an error: ${result.error.message}\n`);
-  if (o.json) writeOutput(o.json, JSON.stringify(result, null, 2));
+  if (o.json) writeOutput(o.json, JSON.stringify({ schema: JSON_SCHEMAS.run, vmstat: vmstatOf(result), result }, null, 2));
   if (o.html) {
     writeOutput(o.html, renderReport({
       title: 'faultline run',

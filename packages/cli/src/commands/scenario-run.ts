@@ -4,7 +4,7 @@ import { formatNs, formatPsi, startSimulation, type RunResult } from '@faultline
 import { reportRun, renderReport } from '@faultline/report';
 import { getScenario, vmstatOf, type ScenarioOptions } from '@faultline/scenarios';
 import { machineFlags, machineRunOptions, type MachineCliOptions } from '../machine-options.js';
-import { humanStream, writeOutput } from '../options.js';
+import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { memoryText, zoneLines } from './run.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
@@ -74,7 +74,7 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   out.push(`digest: ${r.digest}`);
   say.write(`${out.join('\n')}\n`);
   if (r.error) process.stderr.write(`faultline: the run ended on an error: ${r.error.message}\n`);
-  if (o.json) writeOutput(o.json, JSON.stringify({ scenario: name, policy, figures, vmstat, result: r }, null, 2));
+  if (o.json) writeOutput(o.json, JSON.stringify({ schema: JSON_SCHEMAS.scenarioRun, scenario: name, policy, figures, vmstat, result: r }, null, 2));
   if (o.html) {
     writeOutput(o.html, renderReport({
       title: `faultline run ${name} (${policy})`,
