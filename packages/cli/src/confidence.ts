@@ -35,7 +35,9 @@ export function formatInterval(i: Interval): string {
 /** What a reader should know about intervals from this many seeds, or null. */
 export function seedsWarning(n: number): string | null {
   if (n === 1) return 'one seed: no confidence intervals (use --seeds 3 or more)';
-  if (n === 2) return `2 seeds: each interval is ${tQuantile(2).toFixed(1)} standard errors wide either side (Student's t, ` +
-    '1 degree of freedom), so read them as rough; use --seeds 3 or more';
+  if (n === 2) {
+    return `2 seeds: each interval is ${tQuantile(2).toFixed(1)} standard errors wide either side (Student's t, ` +
+      '1 degree of freedom), so read them as rough; use --seeds 3 or more';
+  }
   return null;
 }

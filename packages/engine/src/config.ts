@@ -58,8 +58,8 @@ const moduleSpecSchema = z.object({
   args: z.record(z.string(), z.unknown()).default({}),
 }).strict();
 
-/** The vm sysctls a run may set (the boot-time node's tunables; boot.ts validates their ranges). vm.watermark_boost_factor
- * is not here: the model has no fragmentation events to boost on. */
+/** The vm sysctls a run may set (the boot-time node's tunables; boot.ts validates their ranges).
+ * vm.watermark_boost_factor is not here: the model has no fragmentation events to boost on. */
 const vmSchema = z.object({
   minFreeKbytes: z.number().int().optional(),
   watermarkScaleFactor: z.number().int().optional(),

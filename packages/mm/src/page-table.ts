@@ -13,6 +13,8 @@ export const LEVEL_PAGE = 4;
 export const LEVEL_NAMES = ['', 'pud', 'pmd', 'pte', 'page'] as const;
 /** The address bits above which one entry of the level covers: a PUD table covers 512 GiB (a PGD entry), ... */
 const LEVEL_SHIFT = [0, 39, 30, 21, 12] as const;
+/** The bytes one entry of each level covers: 2 ** LEVEL_SHIFT, computed once. */
+const SPAN = LEVEL_SHIFT.map((s) => 2 ** s);
 const KEY_LEVEL = 2 ** 37;
 const EMPTY = 0;
 export const VA_BITS = 48;
@@ -55,7 +57,9 @@ export class PageTableHash {
   /** `m` holds pageTableWords(slots) words from `offset`, zeroed before first use. */
   constructor(private readonly m: Float64Array, private readonly offset: number, readonly slots: number) {
     if (!(slots >= 2 && slots <= 2 ** 30 && (slots & (slots - 1)) === 0)) throw new RangeError(`page table slots must be a power of two from 2 to 2^30; got ${slots}`);
-    if (m.length < offset + pageTableWords(slots)) throw new RangeError(`page table of ${slots} slots needs ${pageTableWords(slots)} words from ${offset}`);
+    if (m.length < offset + pageTableWords(slots)) {
+      throw new RangeError(`page table of ${slots} slots needs ${pageTableWords(slots)} words from ${offset}`);
+    }
     this.shift = 32 - Math.log2(slots);
     this.links = offset + 2 * slots;
     this.heads = offset + 4 * slots;
@@ -155,24 +159,25 @@ export class PageTableHash {
     return pfn;
   }
 
-  /** Visit the slot of every entry whose region overlaps [start, end). */
-  private *regionSlots(start: number, end: number): Generator<number> {
-    const m = this.m;
+  /** The regions (PGD entries) that [start, end) overlaps: [first, last]. */
+  private regions(start: number, end: number): [number, number] {
     const first = Math.max(0, Math.floor(start / 2 ** REGION_SHIFT));
-    const last = Math.min(PGD_ENTRIES - 1, Math.floor((end - 1) / 2 ** REGION_SHIFT));
-    for (let r = first; r <= last; r++) {
-      for (let s = m[this.heads + r]!; s !== 0; s = m[this.links + 2 * (s - 1)]!) yield s - 1;
-    }
+    return [first, Math.min(PGD_ENTRIES - 1, Math.floor((end - 1) / 2 ** REGION_SHIFT))];
   }
 
   /** How many entries within(start, end) would return, without building them. */
   countWithin(start: number, end: number): number {
     const m = this.m;
     let n = 0;
-    for (const i of this.regionSlots(start, end)) {
-      const k = m[this.offset + 2 * i]!;
-      const a = keyAddress(k);
-      if (a >= start && a + 2 ** LEVEL_SHIFT[keyLevel(k)]! <= end) n++;
+    const [first, last] = this.regions(start, end);
+    for (let r = first; r <= last; r++) {
+      for (let s = m[this.heads + r]!; s !== 0; s = m[this.links + 2 * (s - 1)]!) {
+        const k = m[this.offset + 2 * (s - 1)]!;
+        const level = keyLevel(k);
+        const span = SPAN[level]!;
+        const a = (k - level * KEY_LEVEL) * span;
+        if (a >= start && a + span <= end) n++;
+      }
     }
     return n;
   }
@@ -181,11 +186,15 @@ export class PageTableHash {
   within(start: number, end: number): Array<{ key: number; pfn: number }> {
     const out: Array<{ key: number; pfn: number }> = [];
     const m = this.m;
-    for (const i of this.regionSlots(start, end)) {
-      const k = m[this.offset + 2 * i]!;
-      const a = keyAddress(k);
-      const span = 2 ** LEVEL_SHIFT[keyLevel(k)]!;
-      if (a >= start && a + span <= end) out.push({ key: k, pfn: m[this.offset + 2 * i + 1]! });
+    const [first, last] = this.regions(start, end);
+    for (let r = first; r <= last; r++) {
+      for (let s = m[this.heads + r]!; s !== 0; s = m[this.links + 2 * (s - 1)]!) {
+        const k = m[this.offset + 2 * (s - 1)]!;
+        const level = keyLevel(k);
+        const span = SPAN[level]!;
+        const a = (k - level * KEY_LEVEL) * span;
+        if (a >= start && a + span <= end) out.push({ key: k, pfn: m[this.offset + 2 * (s - 1) + 1]! });
+      }
     }
     return out.sort((x, y) => x.key - y.key);
   }

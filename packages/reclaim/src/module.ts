@@ -26,7 +26,7 @@ export const RECLAIM_DEFAULTS = {
   /** CPU time a reclaimer spends per page it wants (shrink_folio_list on clean page cache), in simulated ns.
    * Calibrated against the real kernel (CALIBRATION.md): on the kernel's memory layout, at 200 ns the
    * reclaim-calibration workload gives kswapd 74% of reclaim and 8.3 allocation stalls per 1000 pages reclaimed,
-   * where Debian's 6.1 under QEMU gives 63-76% and 5-8; at 250 ns (the value one zone fitted), 63% and 11.5; at
+   * where Debian's 6.1 under QEMU gives 63-81% and 4-8; at 250 ns (the value one zone fitted), 63% and 11.5; at
    * the first 1000 ns, 31% and 22. */
   scanNsPerPage: 200,
   /** A dirty page's writeback, from kswapd starting it to the page being clean. */

@@ -40,7 +40,8 @@ export function comparisonJson(c: Comparison): string {
     }))];
   }));
   const runs = c.outcomes.map(({ report: _, ...x }) => x);
-  return JSON.stringify({ schema: JSON_SCHEMAS.compare, scenario: c.scenario, policies: c.policies, seeds: c.seeds, summary, runs }, null, 2);
+  const { scenario, policies, seeds } = c;
+  return JSON.stringify({ schema: JSON_SCHEMAS.compare, scenario, policies, seeds, summary, runs }, null, 2);
 }
 
 export interface Comparison {

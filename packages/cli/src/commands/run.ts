@@ -129,7 +129,9 @@ export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
   }
   say.write(`${renderRun(result)}\n`);
   if (result.error) process.stderr.write(`faultline: the run ended on an error: ${result.error.message}\n`);
-  if (o.json) writeOutput(o.json, JSON.stringify({ schema: JSON_SCHEMAS.run, vmstat: vmstatOf(result), result }, null, 2));
+  if (o.json) {
+    writeOutput(o.json, JSON.stringify({ schema: JSON_SCHEMAS.run, vmstat: vmstatOf(result), result }, null, 2));
+  }
   if (o.html) {
     writeOutput(o.html, renderReport({
       title: 'faultline run',

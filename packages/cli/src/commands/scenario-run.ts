@@ -74,7 +74,10 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   out.push(`digest: ${r.digest}`);
   say.write(`${out.join('\n')}\n`);
   if (r.error) process.stderr.write(`faultline: the run ended on an error: ${r.error.message}\n`);
-  if (o.json) writeOutput(o.json, JSON.stringify({ schema: JSON_SCHEMAS.scenarioRun, scenario: name, policy, figures, vmstat, result: r }, null, 2));
+  if (o.json) {
+    const json = { schema: JSON_SCHEMAS.scenarioRun, scenario: name, policy, figures, vmstat, result: r };
+    writeOutput(o.json, JSON.stringify(json, null, 2));
+  }
   if (o.html) {
     writeOutput(o.html, renderReport({
       title: `faultline run ${name} (${policy})`,
