@@ -65,7 +65,7 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(ok.stdout.trimEnd().split('\n').at(-1)).toMatch(/^digest: [0-9a-f]{64}$/);
     const bad = run('run', 'nowhere');
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration/);
+    expect(bad.stderr).toMatch(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration, pft/);
   });
   it('a scenario run honours --window, --memory and --kernel, refuses what does not apply, and needs units', () => {
     const args = ['run', 'mmap-contention', '--cpus', '2', '--duration', '2ms', '--seed', '7', '--window', '5us', '--memory', '512', '--kernel', 'v5.18'];

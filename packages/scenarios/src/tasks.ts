@@ -102,6 +102,26 @@ export function* denseToucher(ctx: TaskContext): Task {
   }
 }
 
+/** A pft thread (mmtests' pft-threads, will-it-scale's page_fault): maps its own anonymous region, writes every
+ * page of it once (a first-touch fault each: a data page, and the region's PTE table on the first), unmaps it, and
+ * again. Regions are 2 MiB-aligned, so each has its own PTE table; neighbours share PMD tables, as one process's
+ * mappings do. */
+export function* pftThread(ctx: TaskContext): Task {
+  const lane = num(ctx, 'lane', 0);
+  const pages = num(ctx, 'pages', 512);
+  const touchNs = num(ctx, 'touchNs', 100);
+  const regionBytes = Math.ceil((pages * 4096) / (2 * 1024 * 1024)) * 2 * 1024 * 1024;
+  const base = STORM_BASE + lane * regionBytes;
+  for (;;) {
+    yield* mmap(ctx, base, pages);
+    for (let i = 0; i < pages; i++) {
+      yield ctx.touch(base + i * 4096, true);
+      yield ctx.compute(touchNs); // the write that faulted, and the loop
+    }
+    yield* munmap(ctx, base, pages);
+  }
+}
+
 /** The mmap-contention writer: every `everyNs` maps and unmaps a small VMA; every `remapEvery`-th time it unmaps
  * the faulting threads' VMA and maps it again, so they fault afresh. */
 export function* contentionChurner(ctx: TaskContext): Task {

@@ -82,6 +82,30 @@ describe('scenarios', () => {
     expect(f(classic).speculative).toBe(0);
   });
 
+  it('pft: every thread maps, touches and unmaps its own region; the same run on 1 and 3 workers', async () => {
+    const s = getScenario('pft');
+    const opts = { policy: 'classic', cpus: 3, seed: 'pft', duration: '2ms' };
+    const [one, three] = await Promise.all([1, 3].map((workers) => runSimulation(s.build({ ...opts, workers }))));
+    expect(one.error).toBeNull();
+    expect(three.digest).toBe(one.digest);
+    const f = s.figures(one);
+    const mm = one.modules.mm as { tasks: Array<{ name: string; faults: number; dataPages: number; speculativeDone: number }> };
+    const rows = mm.tasks.filter((t) => t.name.startsWith('pft'));
+    expect(rows.length).toBe(3);
+    // Every fault is a first touch of an anonymous page: one data page each (the last fault may still be in flight
+    // when the run ends), through mmap_lock under classic.
+    for (const t of rows) {
+      expect(t.faults).toBeGreaterThan(512);
+      expect(t.faults - t.dataPages).toBeGreaterThanOrEqual(0);
+      expect(t.faults - t.dataPages).toBeLessThanOrEqual(1);
+      expect(t.speculativeDone).toBe(0);
+    }
+    // The threads' own munmaps are mmap_lock's only writers, and the others' faults wait for them.
+    expect(f['mmap_lock waits']).toBeGreaterThan(0);
+    const vma = s.figures(await runSimulation(s.build({ ...opts, policy: 'per-vma-lock', workers: 1 })));
+    expect(vma.speculative).toBeGreaterThan(0);
+  });
+
   it('reports the /proc/vmstat counters it models under their kernel names, consistent with its own figures', async () => {
     const s = getScenario('nowait-starvation');
     const r = await runSimulation(s.build({ policy: 'classic', cpus: 4, workers: 1, seed: 'vmstat', duration: '20ms' }));
@@ -124,7 +148,7 @@ describe('scenarios', () => {
   });
 
   it('names an unknown scenario or policy and lists the choices', () => {
-    expect(() => getScenario('nowhere')).toThrow(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration/);
+    expect(() => getScenario('nowhere')).toThrow(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration, pft/);
     expect(() => getScenario('nowait-starvation').build({ policy: 'yolo', cpus: 2, seed: 's', duration: '1ms' })).toThrow(/unknown policy 'yolo'; allowed: classic, spf-nowait/);
   });
 });
