@@ -29,18 +29,18 @@ const jsonOut = arg('--json', null);
 /** The headline figures of each scenario, the policies they are read under, and the run's length. */
 const PLAN = {
   'nowait-starvation': {
-    duration: '50ms', policies: ['classic', 'spf-nowait'],
+    duration: '50ms', policies: ['classic', 'spf-nowait-literal'],
     figures: ['victim reclaim stall (ms)', 'victim alloc p50 (us)', 'victim alloc p99 (us)', 'reclaimed by victims',
       'reclaimed by storm', 'reclaimed by page cache', 'reclaimed by kswapd', 'time below min (ms)', 'storm faults/s (k)',
       'irq GFP_ATOMIC p99 (us)'],
   },
   'nowait-starvation-anon': {
-    duration: '50ms', policies: ['classic', 'spf-nowait'],
+    duration: '50ms', policies: ['classic', 'spf-nowait-literal'],
     figures: ['victim reclaim stall (ms)', 'victim alloc p99 (us)', 'reclaimed by victims', 'reclaimed by storm',
       'reclaimed by kswapd', 'time below min (ms)', 'storm faults/s (k)'],
   },
   'nowait-starvation-memcg': {
-    duration: '50ms', policies: ['classic', 'spf-nowait'],
+    duration: '50ms', policies: ['classic', 'spf-nowait-literal'],
     figures: ['victim reclaim stall (ms)', 'victim alloc p99 (us)', 'reclaimed by kswapd', 'storm faults/s (k)'],
   },
   'mmap-contention': {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // sensitivity: the README's sensitivity table for the flagship question - nowait-starvation under classic,
-// spf-nowait and spf-fallback, three seeds each, at the defaults and with one thing changed per row (CPUs, memory,
+// spf-nowait-literal and spf-fallback, three seeds each, at the defaults and with one thing changed per row (CPUs, memory,
 // layout, window, seeds, reclaim cost) - as `faultline compare` prints it. Each row's JSON goes to the output
 // folder; a row whose JSON is there already is read, not run again (delete the folder to start over).
 // Usage (after a build): node scripts/sensitivity.mjs [--out DIR]   (default out/sensitivity; about 10 minutes on 2 cores)
@@ -26,13 +26,13 @@ const ROWS = [
   ['scan1000', '`--scan-ns-per-page 1000`', ['--scan-ns-per-page', '1000']],
   ['cpus8scan1000', '`--cpus 8 --scan-ns-per-page 1000`', ['--cpus', '8', '--scan-ns-per-page', '1000']],
 ];
-const POLICIES = ['classic', 'spf-nowait', 'spf-fallback'];
+const POLICIES = ['classic', 'spf-nowait-literal', 'spf-fallback'];
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const fmt = (x) => (Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
 const lines = [
-  '| `faultline compare nowait-starvation --policies classic,spf-nowait,spf-fallback` with | victims\' stall, classic -> ' +
-    'spf-nowait (ms) | storm reclaimed | kswapd reclaimed | time below min (ms) |',
+  '| `faultline compare nowait-starvation --policies classic,spf-nowait-literal,spf-fallback` with | victims\' stall, ' +
+    'classic -> spf-nowait-literal (ms) | storm reclaimed | kswapd reclaimed | time below min (ms) |',
   '|---|---|---|---|---|',
 ];
 for (const [name, label, args] of ROWS) {
@@ -44,7 +44,7 @@ for (const [name, label, args] of ROWS) {
   }
   const runs = JSON.parse(readFileSync(file, 'utf8')).runs;
   const fig = (policy, key) => mean(runs.filter((r) => r.job.policy === policy).map((r) => r.figures[key]));
-  const pair = (key) => `${fmt(fig('classic', key))} -> ${fmt(fig('spf-nowait', key))}`;
+  const pair = (key) => `${fmt(fig('classic', key))} -> ${fmt(fig('spf-nowait-literal', key))}`;
   lines.push(`| ${label} | ${pair('victim reclaim stall (ms)')} | ${pair('reclaimed by storm')} | ${pair('reclaimed by kswapd')} | ` +
     `${pair('time below min (ms)')} |`);
 }

@@ -55,7 +55,7 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/nowait-starvation\s+a page-table fault storm/);
     expect(r.stdout).toMatch(/mmap-contention/);
-    expect(r.stdout).toMatch(/policies: classic, spf-nowait, spf-nomemalloc-retry, spf-fallback, per-vma-lock/);
+    expect(r.stdout).toMatch(/policies: classic, spf-nowait, spf-nowait-literal, spf-nomemalloc-retry, spf-fallback, per-vma-lock/);
   });
   it('runs a scenario and names a wrong one with the choices', () => {
     const ok = run('run', 'mmap-contention', '--policy', 'spf-fallback', '--cpus', '2', '--duration', '2ms', '--seed', '7');

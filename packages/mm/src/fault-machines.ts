@@ -3,8 +3,12 @@
 // states say how the fault ended: mapped, segv or oom. The machines' context is the fault's FaultRun.
 //   classic               mmap_lock for read; missing levels and the page with sleeping masks; unlock.
 //   spf-nowait            speculative under rcu_read_lock, missing levels with GFP_NOWAIT; a failed allocation
-//                         means VM_FAULT_RETRY and the fault again, speculatively (it never reclaims); a writer or a
-//                         missing VMA means the classic path.
+//                         means VM_FAULT_RETRY and, within the same fault, the classic path under mmap_lock, which
+//                         allocates with sleeping masks and so reclaims (Lespinasse's SPF series, x86: spf_abort
+//                         goes on to the mmap_lock fault; per-VMA locks' VM_FAULT_RETRY does the same); a writer or
+//                         a missing VMA means the classic path too.
+//   spf-nowait-literal    the first proposal's rules taken literally: as spf-nowait, but a failed allocation returns
+//                         VM_FAULT_RETRY to user space, which faults again, speculatively: it never reclaims.
 //   spf-nomemalloc-retry  Wilcox's mask; on failure rcu_read_unlock, one direct-reclaim pass, one more speculative
 //                         try, then the classic path.
 //   spf-fallback          speculative only when every level exists; otherwise the classic path.
@@ -66,6 +70,16 @@ export const spfNowaitMachine = machine.createMachine({
   id: 'spf-nowait', initial: 'writer', context: ({ input }) => input,
   states: {
     ...speculativeEntry('tables'),
+    // VM_FAULT_RETRY from the speculative path: the mmap_lock fault follows in the same fault.
+    tables: { meta: { step: 'tablesNowait' }, on: { ok: 'rcuUnlockPage', fail: 'rcuUnlockFallBack' } },
+    ...SPECULATIVE_PAGE, ...FALL_BACK, ...CLASSIC_STATES,
+  },
+});
+
+export const spfNowaitLiteralMachine = machine.createMachine({
+  id: 'spf-nowait-literal', initial: 'writer', context: ({ input }) => input,
+  states: {
+    ...speculativeEntry('tables'),
     tables: { meta: { step: 'tablesNowait' }, on: { ok: 'rcuUnlockPage', fail: 'rcuUnlockRefault' } },
     rcuUnlockRefault: { meta: { step: 'rcuUnlock' }, on: { done: 'refault' } },
     refault: { on: { done: 'writer' } },
@@ -113,6 +127,7 @@ export const FAULT_GUARDS: Readonly<Record<string, MachineGuard<FaultRun>>> = ma
 export const BUILTIN_MACHINES = {
   classic: classicMachine,
   'spf-nowait': spfNowaitMachine,
+  'spf-nowait-literal': spfNowaitLiteralMachine,
   'spf-nomemalloc-retry': spfNomemallocRetryMachine,
   'spf-fallback': spfFallbackMachine,
   'per-vma-lock': perVmaLockMachine,

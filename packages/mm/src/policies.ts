@@ -73,6 +73,7 @@ export function machinePolicy(p: FaultMachinePolicy | AnyStateMachine): FaultPol
 
 export const classicFault = machinePolicy(BUILTIN_MACHINES.classic);
 export const spfNowait = machinePolicy(BUILTIN_MACHINES['spf-nowait']);
+export const spfNowaitLiteral = machinePolicy(BUILTIN_MACHINES['spf-nowait-literal']);
 export const spfNomemallocRetry = machinePolicy(BUILTIN_MACHINES['spf-nomemalloc-retry']);
 export const spfFallback = machinePolicy(BUILTIN_MACHINES['spf-fallback']);
 export const perVmaLock = machinePolicy(BUILTIN_MACHINES['per-vma-lock']);
@@ -80,6 +81,7 @@ export const perVmaLock = machinePolicy(BUILTIN_MACHINES['per-vma-lock']);
 export const BUILTIN_POLICIES: Readonly<Record<string, FaultPolicy>> = {
   classic: classicFault,
   'spf-nowait': spfNowait,
+  'spf-nowait-literal': spfNowaitLiteral,
   'spf-nomemalloc-retry': spfNomemallocRetry,
   'spf-fallback': spfFallback,
   'per-vma-lock': perVmaLock,

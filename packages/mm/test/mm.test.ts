@@ -55,6 +55,26 @@ describe('fault policies', () => {
     for (const t of storm) expect(r.owners[t.task]!.pagesGrantedBelowMin).toBe(0);
   });
 
+  it('spf-nowait: a failed GFP_NOWAIT table goes to the classic path in the same fault; spf-nowait-literal refaults', async () => {
+    // Memory nearly full of page cache and no kswapd: the storm's GFP_NOWAIT table allocations fail.
+    const tasks: RunOptions['tasks'] = [{ module: faults, export: 'storm', cpus: [0, 1] }];
+    const [kernel, literal] = await Promise.all(['spf-nowait', 'spf-nowait-literal'].map((p) =>
+      run(p, tasks, { duration: '10ms' }, { prefillFilePages: 16_200 })));
+    const sum = (r: RunResult, k: string) => rows(r).reduce((a, t) => a + t[k]!, 0);
+    for (const r of [kernel, literal]) {
+      expect(r.error).toBeNull();
+      expect(sum(r, 'tableAllocFailures')).toBeGreaterThan(0);
+    }
+    // The kernel's way: every failure is a VM_FAULT_RETRY into the mmap_lock fault, which allocates with sleeping
+    // masks; no fault goes back to user space to start again.
+    expect(sum(kernel, 'fellBack')).toBeGreaterThanOrEqual(sum(kernel, 'tableAllocFailures'));
+    expect(sum(kernel, 'classic')).toBe(sum(kernel, 'fellBack'));
+    expect(sum(kernel, 'retried')).toBe(0);
+    // Taken literally: each failure refaults, speculatively again; the classic path is never taken.
+    expect(sum(literal, 'retried')).toBe(sum(literal, 'tableAllocFailures'));
+    expect(sum(literal, 'classic')).toBe(0);
+  });
+
   it('a munmap racing speculative faults aborts them, and the storm goes on', async () => {
     const r = await run('spf-nowait', [
       { module: faults, export: 'storm', cpus: [0] },
@@ -84,7 +104,7 @@ describe('fault policies', () => {
   });
 
   it('names an unknown policy and lists the choices', async () => {
-    await expect(run('spf-yolo', [{ module: faults, export: 'toucher', cpus: [0] }])).rejects.toThrow(/unknown fault policy 'spf-yolo'; allowed: classic, spf-nowait, spf-nomemalloc-retry, spf-fallback, per-vma-lock/);
+    await expect(run('spf-yolo', [{ module: faults, export: 'toucher', cpus: [0] }])).rejects.toThrow(/unknown fault policy 'spf-yolo'; allowed: classic, spf-nowait, spf-nowait-literal, spf-nomemalloc-retry, spf-fallback, per-vma-lock/);
   });
   it('a custom policy that throws is reported with the task, its CPU and the simulated time', async () => {
     const policy = fileURLToPath(new URL('./tasks/broken-policy.mjs', import.meta.url));

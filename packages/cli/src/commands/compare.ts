@@ -56,7 +56,7 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
   const s = getScenario(name);
   // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
   const say = humanStream(o);
-  const policies = (o.policies ?? 'classic,spf-nowait,spf-nomemalloc-retry,spf-fallback,per-vma-lock').split(',').map((p) => checkPolicy(p.trim()));
+  const policies = (o.policies ?? 'classic,spf-nowait,spf-nowait-literal,spf-nomemalloc-retry,spf-fallback,per-vma-lock').split(',').map((p) => checkPolicy(p.trim()));
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({
     scenario: name, policy, seed, cpus: o.cpus ?? s.defaults.cpus, workers: 1, duration: o.duration ?? s.defaults.duration, report: o.html !== undefined,
