@@ -29,7 +29,7 @@ export function pageTableWords(slots: number): number {
 }
 
 export function pageTableKey(level: number, address: number): number {
-  return level * KEY_LEVEL + Math.floor(address / 2 ** LEVEL_SHIFT[level]!);
+  return level * KEY_LEVEL + Math.floor(address / SPAN[level]!);
 }
 
 export function keyLevel(key: number): number {
@@ -39,7 +39,7 @@ export function keyLevel(key: number): number {
 /** The first address a key covers. */
 export function keyAddress(key: number): number {
   const level = keyLevel(key);
-  return (key - level * KEY_LEVEL) * 2 ** LEVEL_SHIFT[level]!;
+  return (key - level * KEY_LEVEL) * SPAN[level]!;
 }
 
 /** The PGD entry (region) an entry's address lies under. */
@@ -53,6 +53,8 @@ export class PageTableHash {
   private readonly links: number;
   /** Where the list head of each region is (slot + 1, or 0). */
   private readonly heads: number;
+  /** Scratch for range walks (this view's own; walks do not nest). */
+  private readonly found: number[] = [];
 
   /** `m` holds pageTableWords(slots) words from `offset`, zeroed before first use. */
   constructor(private readonly m: Float64Array, private readonly offset: number, readonly slots: number) {
@@ -165,37 +167,32 @@ export class PageTableHash {
     return [first, Math.min(PGD_ENTRIES - 1, Math.floor((end - 1) / 2 ** REGION_SHIFT))];
   }
 
-  /** How many entries within(start, end) would return, without building them. */
-  countWithin(start: number, end: number): number {
+  /** The slots of every entry wholly inside [start, end), into the reused `found` (its length is the count). */
+  private slotsWithin(start: number, end: number): number[] {
     const m = this.m;
-    let n = 0;
+    const found = this.found;
+    found.length = 0;
     const [first, last] = this.regions(start, end);
     for (let r = first; r <= last; r++) {
       for (let s = m[this.heads + r]!; s !== 0; s = m[this.links + 2 * (s - 1)]!) {
         const k = m[this.offset + 2 * (s - 1)]!;
-        const level = keyLevel(k);
-        const span = SPAN[level]!;
-        const a = (k - level * KEY_LEVEL) * span;
-        if (a >= start && a + span <= end) n++;
+        const a = keyAddress(k);
+        if (a >= start && a + SPAN[keyLevel(k)]! <= end) found.push(s - 1);
       }
     }
-    return n;
+    return found;
+  }
+
+  /** How many entries within(start, end) would return, without building them. */
+  countWithin(start: number, end: number): number {
+    return this.slotsWithin(start, end).length;
   }
 
   /** Every entry whose address lies in [start, end), at any level whose coverage lies wholly inside it, by key. */
   within(start: number, end: number): Array<{ key: number; pfn: number }> {
-    const out: Array<{ key: number; pfn: number }> = [];
     const m = this.m;
-    const [first, last] = this.regions(start, end);
-    for (let r = first; r <= last; r++) {
-      for (let s = m[this.heads + r]!; s !== 0; s = m[this.links + 2 * (s - 1)]!) {
-        const k = m[this.offset + 2 * (s - 1)]!;
-        const level = keyLevel(k);
-        const span = SPAN[level]!;
-        const a = (k - level * KEY_LEVEL) * span;
-        if (a >= start && a + span <= end) out.push({ key: k, pfn: m[this.offset + 2 * (s - 1) + 1]! });
-      }
-    }
-    return out.sort((x, y) => x.key - y.key);
+    return this.slotsWithin(start, end)
+      .map((i) => ({ key: m[this.offset + 2 * i]!, pfn: m[this.offset + 2 * i + 1]! }))
+      .sort((x, y) => x.key - y.key);
   }
 }

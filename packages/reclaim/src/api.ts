@@ -5,14 +5,17 @@
 import { compileMachine, runMachine, type TaskContext, type TaskOp } from '@faultline/engine';
 import { parseGfp, __GFP_ACCOUNT, __GFP_DIRECT_RECLAIM, type GfpMask } from '@faultline/gfp';
 import {
-  K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_RECLAIM, K_SYNC, LRU_KINDS, RECLAIM_MEMCG_BASE, T_ALLOC_FAILURES, T_DIRECT_PASSES,
-  T_DIRECT_RECLAIMED, T_LRU_ADDED, T_STALL_NS, type LruKind,
+  K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_RECLAIM, K_SYNC, LRU_KINDS, RECLAIM_MEMCG_BASE, T_ALLOC_FAILURES, T_LRU_ADDED,
+  T_STALL_NS, type LruKind,
 } from './layout.js';
 import { latencies, reclaimOptions, reclaimRegistry } from './module.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 import { chargePage, type ChargeSteps } from './memcg.js';
 import { runKswapd } from './kswapd.js';
-import { MAX_RECLAIM_RETRIES, SLOW_PATH_GUARDS, SWAP_CLUSTER_MAX, ask, reclaimPassOf, slowPathMachine, slowPathSteps, type SlowCtx } from './slow-path.js';
+import {
+  MAX_RECLAIM_RETRIES, SLOW_PATH_GUARDS, SWAP_CLUSTER_MAX, ask, directReclaimPass, reclaimPassOf, slowPathMachine, slowPathSteps,
+  type SlowCtx,
+} from './slow-path.js';
 
 export { MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX } from './slow-path.js';
 
@@ -48,16 +51,12 @@ export function lruDel(ctx: Pick<TaskContext, 'cpu' | 'id'>, pfn: number): void 
 export function* reclaimPass(ctx: Pick<Ctx, 'cpu' | 'id' | 'compute' | 'now'>, nr = SWAP_CLUSTER_MAX, kswapd = false): Path<number> {
   const rc = reclaimOf(ctx);
   if (kswapd) return yield* reclaimPassOf(ctx, rc, scanNs(), nr, true);
-  const m = rc.mem;
   const start = ctx.now();
   const was = rc.cpu.memstall(ctx.id, true);
   try {
-    const got = yield* reclaimPassOf(ctx, rc, scanNs(), nr, false);
-    m[rc.taskCounter(ctx.id, T_DIRECT_PASSES)]!++;
-    m[rc.taskCounter(ctx.id, T_DIRECT_RECLAIMED)]! += got;
-    return got;
+    return yield* directReclaimPass(ctx, rc, scanNs(), nr);
   } finally {
-    m[rc.taskCounter(ctx.id, T_STALL_NS)]! += ctx.now() - start;
+    rc.mem[rc.taskCounter(ctx.id, T_STALL_NS)]! += ctx.now() - start;
     if (!was) rc.cpu.memstall(ctx.id, false);
   }
 }

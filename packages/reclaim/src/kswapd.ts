@@ -53,9 +53,9 @@ export const kswapdMachine = setup({
     runEnd: { meta: { step: 'endRun' }, on: { done: [{ guard: 'hopeless', target: 'givingUp' }, { target: 'trySleep' }] } },
     givingUp: { meta: { step: 'giveUp' }, on: { done: 'sleeping' } },
     // kswapd_try_to_sleep: nap if prepare_kswapd_sleep says the node is balanced, else balance again at once.
-    trySleep: { meta: { step: 'trySleep' }, on: { nap: 'napping', again: 'balanced' } },
+    trySleep: { meta: { step: 'prepareSleep' }, on: { balanced: 'napping', again: 'balanced' } },
     napping: { meta: { step: 'nap' }, on: { woken: 'balanced', expired: 'afterNap' } },
-    afterNap: { meta: { step: 'afterNap' }, on: { sleep: 'sleeping', again: 'balanced' } },
+    afterNap: { meta: { step: 'prepareSleep' }, on: { balanced: 'sleeping', again: 'balanced' } },
   },
 });
 
@@ -77,8 +77,9 @@ export function kswapdSteps(scanNsPerPage: () => number): Record<string, Machine
       k.rc.mem[N_BALANCE_CALLS]!++;
       return k.rc.node.balanced() ? 'yes' : 'no';
     },
-    *trySleep(k) {
-      if (k.rc.node.balanced()) return 'nap';
+    *prepareSleep(k) {
+      // prepare_kswapd_sleep, before the nap and after it: unbalanced means balance_pgdat again at once.
+      if (k.rc.node.balanced()) return 'balanced';
       k.rc.mem[N_KSWAPD_HIGH_WMARK_QUICKLY]!++;
       return 'again';
     },
@@ -91,11 +92,6 @@ export function kswapdSteps(scanNsPerPage: () => number): Record<string, Machine
       k.rc.mem[N_KSWAPD_WAKES]!++;
       k.rc.mem[N_KSWAPD_LOW_WMARK_QUICKLY]!++;
       return 'woken';
-    },
-    *afterNap(k) {
-      if (k.rc.node.balanced()) return 'sleep';
-      k.rc.mem[N_KSWAPD_HIGH_WMARK_QUICKLY]!++;
-      return 'again';
     },
     *reclaimPass(k) {
       if (k.passes === 0) k.rc.request(k.ctx.id, K_KSWAPD_RUN_BEGIN, 0, 0);

@@ -72,13 +72,20 @@ export function* reclaimPassOf(ctx: Pick<SlowCtx, 'id' | 'compute'>, rc: Reclaim
   return yield* ask(rc, ctx.id, K_RECLAIM, nr, kswapd ? 1 : 0, kswapd ? 'kswapd reclaim pass' : 'direct reclaim pass');
 }
 
+/** A direct-reclaim pass of the task's own, counted as its pass and its pages (the caller makes it a stall). */
+export function* directReclaimPass(
+  ctx: Pick<SlowCtx, 'id' | 'compute'>, rc: ReclaimCpu, scanNsPerPage: number, nr = SWAP_CLUSTER_MAX,
+): Generator<TaskOp, number, number> {
+  const got = yield* reclaimPassOf(ctx, rc, scanNsPerPage, nr);
+  rc.mem[rc.taskCounter(ctx.id, T_DIRECT_PASSES)]!++;
+  rc.mem[rc.taskCounter(ctx.id, T_DIRECT_RECLAIMED)]! += got;
+  return got;
+}
+
 export function slowPathSteps(scanNsPerPage: () => number): Record<string, MachineStep<SlowRun>> {
   return {
     *directReclaim(s) {
-      const got = yield* reclaimPassOf(s.ctx, s.rc, scanNsPerPage());
-      const m = s.rc.mem;
-      m[s.rc.taskCounter(s.ctx.id, T_DIRECT_PASSES)]!++;
-      m[s.rc.taskCounter(s.ctx.id, T_DIRECT_RECLAIMED)]! += got;
+      const got = yield* directReclaimPass(s.ctx, s.rc, scanNsPerPage());
       s.got = got;
       // __alloc_pages_direct_reclaim: no progress, no retry and no drain.
       return got > 0 ? 'progress' : 'none';

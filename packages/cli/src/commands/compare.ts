@@ -7,9 +7,8 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { renderReport } from '@faultline/report';
 import { checkPolicy, getScenario } from '@faultline/scenarios';
 import { formatInterval, interval, seedsWarning } from '../confidence.js';
-import { machineFlags, type MachineCliOptions } from '../machine-options.js';
+import { machineFlags, machineRunOptions, type MachineCliOptions } from '../machine-options.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
-import { scenarioMachine } from './scenario-run.js';
 import { watchProgress } from '../progress.js';
 import { textTable } from '../text-table.js';
 import type { CompareJob, CompareOutcome } from './compare-worker.js';
@@ -60,7 +59,7 @@ export async function compareCommand(name: string, o: CompareOptions): Promise<C
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({
     scenario: name, policy, seed, cpus: o.cpus ?? s.defaults.cpus, workers: 1, duration: o.duration ?? s.defaults.duration, report: o.html !== undefined,
-    window: o.window ?? WINDOW_DEFAULT, machine: { memoryMiB: 256, ...scenarioMachine(o) }, kernel: o.kernel ?? 'v6.3+',
+    window: o.window ?? WINDOW_DEFAULT, machine: { memoryMiB: 256, ...machineRunOptions(o) }, kernel: o.kernel ?? 'v6.3+',
     ...(o.scanNsPerPage !== undefined ? { scanNsPerPage: o.scanNsPerPage } : {}),
   })));
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), jobs.length));

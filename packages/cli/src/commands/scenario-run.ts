@@ -2,7 +2,7 @@
 // the per-task summary of `faultline run`, and the digest as the last line.
 import { formatNs, formatPsi, startSimulation, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
-import { getScenario, vmstatOf, type ScenarioOptions } from '@faultline/scenarios';
+import { getScenario, vmstatOf } from '@faultline/scenarios';
 import { machineFlags, machineRunOptions, type MachineCliOptions } from '../machine-options.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { memoryText, zoneLines } from './run.js';
@@ -22,17 +22,6 @@ export interface ScenarioRunOptions extends MachineCliOptions {
   readonly html?: string;
 }
 
-/** The machine options as a scenario takes them. */
-export function scenarioMachine(o: MachineCliOptions): Partial<ScenarioOptions> {
-  const m = machineRunOptions(o);
-  return {
-    ...(m.memoryMiB !== undefined ? { memoryMiB: m.memoryMiB } : {}),
-    ...(m.memoryLayout !== undefined ? { memoryLayout: m.memoryLayout } : {}),
-    ...(m.thp !== undefined ? { thp: m.thp } : {}),
-    ...(m.vm !== undefined ? { vm: m.vm } : {}),
-  };
-}
-
 export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): Promise<RunResult> {
   const s = getScenario(name);
   // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
@@ -40,7 +29,7 @@ export async function scenarioRunCommand(name: string, o: ScenarioRunOptions): P
   const policy = o.policy ?? s.defaults.policy;
   const sim = await startSimulation(s.build({
     policy, cpus: o.cpus ?? s.defaults.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration ?? s.defaults.duration,
-    ...(o.window ? { window: o.window } : {}), ...scenarioMachine(o), ...(o.kernel ? { kernel: o.kernel } : {}),
+    ...(o.window ? { window: o.window } : {}), ...machineRunOptions(o), ...(o.kernel ? { kernel: o.kernel } : {}),
     ...(o.scanNsPerPage !== undefined ? { scanNsPerPage: o.scanNsPerPage } : {}),
   }));
   say.write(`seed: ${sim.config.seed}\n`);
