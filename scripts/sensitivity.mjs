@@ -43,7 +43,7 @@ for (const [name, label, args] of ROWS) {
       { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FAULTLINE_NO_PROGRESS: '1' } });
   }
   const runs = JSON.parse(readFileSync(file, 'utf8')).runs;
-  const fig = (policy, key) => mean(runs.filter((r) => r.job.policy === policy).map((r) => r.figures[key]));
+  const fig = (policy, key) => mean(runs.filter((r) => (r.job.spec?.policy ?? r.job.policy) === policy).map((r) => r.figures[key]));
   const pair = (key) => `${fmt(fig('classic', key))} -> ${fmt(fig('spf-nowait-literal', key))}`;
   lines.push(`| ${label} | ${pair('victim reclaim stall (ms)')} | ${pair('reclaimed by storm')} | ${pair('reclaimed by kswapd')} | ` +
     `${pair('time below min (ms)')} |`);

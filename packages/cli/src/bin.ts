@@ -11,7 +11,8 @@ import { compareCommand, comparisonJson } from './commands/compare.js';
 import { renderList } from './commands/list.js';
 import { parseLockOption, runCommand } from './commands/run.js';
 import { scenarioRunCommand } from './commands/scenario-run.js';
-import { durationOption, intOption, kernelOption, ratioOption, thpOption, writeOutput } from './options.js';
+import { scenarioSchemaText, scenarioShowCommand } from './commands/scenario.js';
+import { collectOption, durationOption, intOption, kernelOption, ratioOption, thpOption, writeOutput } from './options.js';
 import { zoneinfoCommand } from './commands/zoneinfo.js';
 import { addMachineOptions } from './machine-options.js';
 
@@ -46,6 +47,23 @@ program
     process.stdout.write(`${renderList()}\n`);
   });
 
+const SET_HELP = 'set one field of the scenario\'s description, path=value (cpus=8, machine.memoryMiB=1024, ' +
+  'params.stormThreadsPerCpu=4; see faultline scenario show); repeatable, applied last';
+const scenarioCmd = program.command('scenario').description('scenarios as data: show one resolved, or print the JSON Schema of scenario files');
+scenarioCmd
+  .command('show <scenario>')
+  .description('the scenario (a built-in name or a file) resolved with its --sets, as YAML: a file to edit and run')
+  .option('--set <path=value>', SET_HELP, collectOption, [])
+  .action((ref: string, o: { set: string[] }) => {
+    process.stdout.write(scenarioShowCommand(ref, o.set));
+  });
+scenarioCmd
+  .command('schema')
+  .description('the JSON Schema of scenario files (faultline.scenario/1)')
+  .action(() => {
+    process.stdout.write(`${scenarioSchemaText()}\n`);
+  });
+
 program
   .command('zoneinfo')
   .description('the model\'s boot-time /proc/zoneinfo for a machine of this size, in the kernel\'s format (diff it against your own)')
@@ -63,7 +81,8 @@ program
 
 addMachineOptions(program
   .command('run [scenario]')
-  .description('run a built-in scenario (see faultline list), or your own task actors with --task; prints the figures or per-CPU and per-task statistics and, last, the run digest')
+  .description('run a scenario (a built-in name, see faultline list, or a scenario file), or your own task actors with --task; prints the figures or per-CPU and per-task statistics and, last, the run digest')
+  .option('--set <path=value>', SET_HELP, collectOption)
   .option('--task <module...>', 'task module(s) (JavaScript or TypeScript), path[#export]; one instance per CPU')
   .option('--policy <p>', 'fault policy for a scenario (see faultline list)')
   .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
@@ -87,7 +106,7 @@ addMachineOptions(program
       if (given.length > 0) throw new InvalidArgumentError(`${given.map(flag).join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply to ${what}`);
     };
     if (scenario !== undefined) notFor(`a scenario run (a scenario declares its own locks and modules; use --task for yours)`, ['lock', 'module']);
-    else notFor('a run of your own tasks (--policy and --scan-ns-per-page set a scenario\'s; pass module args yourself)', ['policy', 'scanNsPerPage']);
+    else notFor('a run of your own tasks (--policy, --scan-ns-per-page and --set set a scenario\'s; pass module args yourself)', ['policy', 'scanNsPerPage', 'set']);
     const r = scenario !== undefined
       ? await scenarioRunCommand(scenario, o)
       : await runCommand({ ...o, cpus: o.cpus ?? 4, duration: o.duration ?? '10ms', window: o.window ?? WINDOW_DEFAULT, kernel: o.kernel ?? 'v6.3+' });
@@ -96,11 +115,12 @@ addMachineOptions(program
 
 addMachineOptions(program
   .command('compare <scenario>')
-  .description('run a scenario under several policies and seeds in parallel (piscina); a table of each figure with its 95% confidence interval')
+  .description('run a scenario (a built-in name or a scenario file) under several policies and seeds in parallel (piscina); a table of each figure with its 95% confidence interval')
+  .option('--set <path=value>', SET_HELP, collectOption, [])
   .option('--policies <list>', 'comma-separated fault policies (default: all)')
   .option('--seeds <k>', 'seeds per policy (1-100)', intOption('--seeds', 1, 100), 3)
   .option('--seed <s>', 'base seed: runs use <seed>-1 .. <seed>-k', 'faultline')
-  .option('--cpus <n>', 'simulated CPUs (1-64)', intOption('--cpus', 1, 64))
+  .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
   .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
   .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
   .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)

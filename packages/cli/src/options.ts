@@ -9,7 +9,7 @@ export const KERNELS = ['v5.18', 'v6.3+'] as const;
 export const JSON_SCHEMAS = {
   run: 'faultline.run/1',
   scenarioRun: 'faultline.run-scenario/1',
-  compare: 'faultline.compare/1',
+  compare: 'faultline.compare/2',
 } as const;
 export type Kernel = (typeof KERNELS)[number];
 
@@ -42,6 +42,11 @@ export function ratioOption(value: string): [number, number, number] {
     throw new InvalidArgumentError(`--lowmem-reserve-ratio must be three whole numbers for DMA, DMA32 and Normal, e.g. 256,256,32; got '${value}'`);
   }
   return xs as [number, number, number];
+}
+
+/** A repeatable option: each value appended. */
+export function collectOption(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 export function intOption(name: string, min: number, max: number): (value: string) => number {

@@ -2,6 +2,9 @@
 // summary, and a clear error for a task module that does not exist.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -122,14 +125,43 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as {
       schema: string; seeds: string[]; summary: Record<string, Record<string, { mean: number; half: number | null; n: number }>>;
-      runs: Array<{ job: { policy: string }; figures: Record<string, number> }>;
+      runs: Array<{ job: { spec: { policy: string; cpus: number } }; figures: Record<string, number> }>;
+      spec: { scenario: string; cpus: number; duration: string };
     };
-    expect(j.schema).toBe('faultline.compare/1');
+    expect(j.schema).toBe('faultline.compare/2');
+    // The resolved scenario, and each run's with its policy.
+    expect(j.spec).toMatchObject({ scenario: 'mmap-contention', cpus: 2, duration: '2ms' });
+    expect(j.runs.every((x) => x.job.spec.policy === 'classic' && x.job.spec.cpus === 2)).toBe(true);
     expect(j.seeds).toEqual(['faultline-1', 'faultline-2', 'faultline-3']);
     const rate = j.summary.classic!['faults/s (k)']!;
     expect(rate.n).toBe(3);
     const xs = j.runs.map((x) => x.figures['faults/s (k)']!);
     expect(rate.mean).toBeCloseTo(xs.reduce((a, b) => a + b, 0) / 3, 9);
     expect(rate.half).toBeGreaterThan(0);
+  });
+  it('runs a scenario file with --set over it, prints its params and a replay line that needs no file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-cli-'));
+    const file = join(dir, 'mine.yaml');
+    writeFileSync(file, 'scenario: pft\ncpus: 2\nduration: 1ms\nparams:\n  regionPages: 64\n');
+    const r = run('run', file, '--set', 'params.touchNs=150', '--seed', 'f');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('params: regionPages=64  touchNs=150');
+    const replay = r.stdout.match(/^replay: faultline (.*)$/m)![1]!;
+    expect(replay).toBe('run pft --set cpus=2 --set duration=1ms --set params.regionPages=64 --set params.touchNs=150 --seed f');
+    const again = run(...replay.split(' '));
+    const digest = (s: string) => s.match(/^digest: (\w+)$/m)![1];
+    expect(digest(again.stdout)).toBe(digest(r.stdout));
+    // scenario show prints the resolved description; run of that output is the same run.
+    const shown = run('scenario', 'show', file, '--set', 'params.touchNs=150');
+    expect(shown.status, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^  regionPages: 64$/m);
+    writeFileSync(join(dir, 'shown.yaml'), shown.stdout);
+    expect(digest(run('run', join(dir, 'shown.yaml'), '--seed', 'f').stdout)).toBe(digest(r.stdout));
+    const bad = run('run', file, '--set', 'params.regionPages=0');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(`scenario file ${file}: params.regionPages: must be >= 1; got 0`);
+    expect(run('run', '--task', file, '--set', 'cpus=2').stderr).toContain('--set does not apply to a run of your own tasks');
+    const schema = JSON.parse(run('scenario', 'schema').stdout) as { title: string };
+    expect(schema.title).toBe('faultline scenario (faultline.scenario/1)');
   });
 });

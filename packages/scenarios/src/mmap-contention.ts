@@ -7,28 +7,38 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
-import { checkPolicy, machineOf, reclaimArgsOf, type Scenario } from './scenario.js';
+import { checkPolicy, defineScenario, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
+import { paramsOf } from './spec.js';
 import { STORM_BASE } from './tasks.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
 const faulters: TaskGroup = { label: 'faulting threads', match: (n) => n.startsWith('thread') };
-const SLICE_PAGES = 2048;
-
-export const mmapContention: Scenario = {
+const shape = {
   name: 'mmap-contention',
-  summary: 'threads of one process faulting while another maps and unmaps (mmap_lock writers)',
-  defaults: { cpus: 4, duration: '30ms', policy: 'classic' },
+  params: {
+    threadsPerCpu: { type: 'integer', min: 1, max: 64, description: 'faulting threads on each CPU' },
+    slicePages: { type: 'integer', min: 1, max: 1 << 20, description: 'pages of the VMA each thread touches, densely' },
+    touchGapNs: { type: 'integer', min: 0, max: 1_000_000_000, description: "a thread's CPU time between touches (uniform in [gap/2, 3 gap/2))" },
+    churnEveryNs: { type: 'integer', min: 1, max: 1_000_000_000, description: "the churner's mean gap between mmap_lock writes (uniform in [every/2, 3 every/2))" },
+    remapEvery: { type: 'integer', min: 1, max: 1_000_000, description: "every this many writes the churner unmaps and maps again the threads' VMA" },
+  } satisfies Record<string, ParamSpec>,
+};
+
+export const mmapContention = defineScenario({
+  ...shape,
   build(o) {
-    const threads = o.cpus * 2;
-    const pages = threads * SLICE_PAGES;
+    const p = paramsOf(shape, o);
+    const slice = p.slicePages as number;
+    const threads = o.cpus * (p.threadsPerCpu as number);
+    const pages = threads * slice;
     const parts = mmRunParts({ policy: checkPolicy(o.policy), mms: [{ vmas: [{ start: STORM_BASE, pages }] }] }, reclaimArgsOf(o));
     return {
       cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
       ...machineOf(o),
       ...parts,
       tasks: [
-        ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'denseToucher', name: `thread.${k}`, cpus: [k % o.cpus], args: { lane: k, pages: SLICE_PAGES, gapNs: 1_000 } })),
-        { module: tasks, export: 'contentionChurner', name: 'churner', cpus: [0], args: { start: STORM_BASE, pages, everyNs: 200_000, remapEvery: 10 } },
+        ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'denseToucher', name: `thread.${k}`, cpus: [k % o.cpus], args: { lane: k, pages: slice, gapNs: p.touchGapNs } })),
+        { module: tasks, export: 'contentionChurner', name: 'churner', cpus: [0], args: { start: STORM_BASE, pages, everyNs: p.churnEveryNs, remapEvery: p.remapEvery } },
       ],
     };
   },
@@ -49,4 +59,4 @@ export const mmapContention: Scenario = {
       ...systemFigures(r),
     };
   },
-};
+});

@@ -12,11 +12,13 @@
 // tables are charged (__GFP_ACCOUNT, the speculative ones too), and over high it sleeps the kernel's penalty on
 // each return to user space - "in any case hold the task accountable".
 import { WINDOW_DEFAULT } from '@faultline/engine';
+import { parseGfp } from '@faultline/gfp';
 import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupBelowMin, groupFaults, groupLatency, groupMemstallNs, groupReclaim, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
-import { checkPolicy, machineOf, reclaimArgsOf, type Scenario } from './scenario.js';
+import { checkPolicy, defineScenario, ScenarioError, machineOf, reclaimArgsOf, type ParamSpec, type Scenario } from './scenario.js';
+import { paramsOf } from './spec.js';
 import { STORM_BASE, STORM_VMA_BYTES, STORM_VMA_PAGES } from './tasks.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
@@ -27,22 +29,48 @@ const reader: TaskGroup = { label: 'page cache', match: (n) => n.startsWith('pag
 
 const STORM_MEMCG = 'storm';
 
-function starvation(name: string, file: boolean, summary: string, stormHighPages?: number): Scenario {
-  const memcg = stormHighPages === undefined ? {} : { memcg: STORM_MEMCG };
-  return {
-    name,
-    summary,
-    defaults: { cpus: 4, duration: '50ms', policy: 'spf-nowait' },
+const ns = (what: string): ParamSpec => ({ type: 'integer', min: 0, max: 1_000_000_000, description: what });
+const PARAMS = {
+  stormThreadsPerCpu: { type: 'integer', min: 1, max: 64, description: 'fault-storm threads on each CPU but the first' },
+  stormCycle: { type: 'integer', min: 1, max: 1_000_000, description: 'faults a storm thread makes before it unmaps and maps again' },
+  stormGapNs: ns("a storm thread's CPU time between faults"),
+  victimMask: { type: 'string', description: "the kernel work's allocation mask (a GFP expression: GFP_KERNEL, GFP_KERNEL|__GFP_NORETRY, ...)" },
+  victimHoldPages: { type: 'integer', min: 0, max: 1_000_000, description: 'pages each kernel-work task holds' },
+  victimGapNs: ns("the kernel work's wait between requests (uniform in [gap, 2 gap))"),
+  victimsUnkillable: { type: 'boolean', description: "the kernel work at oom_score_adj -1000 (the OOM killer never picks it) or 0 (picked by its pages, as oom_badness does)" },
+  pageCacheGapNs: ns("the page-cache reader's wait between pages"),
+  irqEveryNs: ns('the mean gap between GFP_ATOMIC interrupts (uniform in [every, 2 every))'),
+  prefillHeadroom: { type: 'number', min: 0, max: 1000, description: 'page cache fills memory until free is this many times the high watermarks' },
+} as const satisfies Record<string, ParamSpec>;
+const MEMCG_PARAMS = {
+  ...PARAMS,
+  stormMemcgHighPages: { type: 'integer', min: 1, max: 2 ** 31 - 1, description: "the storm memcg's memory.high, pages" },
+} as const satisfies Record<string, ParamSpec>;
+
+function starvation(name: string, file: boolean, memcgVariant: boolean): Scenario {
+  const shape = { name, params: memcgVariant ? MEMCG_PARAMS : PARAMS };
+  return defineScenario({
+    ...shape,
     build(o) {
+      const p = paramsOf(shape, o);
+      try {
+        parseGfp(String(p.victimMask), o.kernel ?? 'v6.3+');
+      } catch (e) {
+        throw new ScenarioError(`params.victimMask: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      const stormHighPages = memcgVariant ? (p.stormMemcgHighPages as number) : undefined;
+      const memcg = stormHighPages === undefined ? {} : { memcg: STORM_MEMCG };
       const stormCpus = Array.from({ length: Math.max(1, o.cpus - 1) }, (_, i) => Math.min(o.cpus - 1, i + 1));
-      const threads = stormCpus.length * 2;
+      const perCpu = p.stormThreadsPerCpu as number;
+      const cycle = p.stormCycle as number;
+      const threads = stormCpus.length * perCpu;
       // The page-table hash, sized from the storm: each thread installs up to three entries a fault (PMD, PTE, page)
-      // for 1024 faults before it unmaps, at a load of at most one half.
-      const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, threads * 1024 * 3 * 2)));
+      // for `cycle` faults before it unmaps, at a load of at most one half.
+      const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, threads * cycle * 3 * 2)));
       const parts = mmRunParts(
         { policy: checkPolicy(o.policy), tableSlots, mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file })) }] },
-        // Leave 1.5x the high watermarks free: pressure from the first milliseconds.
-        { ...reclaimArgsOf(o), prefillHeadroom: 1.5, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
+        // Leave free a few times the high watermarks (1.5 by default): pressure from the first milliseconds.
+        { ...reclaimArgsOf(o), prefillHeadroom: p.prefillHeadroom, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
       );
       return {
         cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
@@ -52,16 +80,16 @@ function starvation(name: string, file: boolean, summary: string, stormHighPages
         ...parts,
         tasks: [
           { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
-          { module: tasks, export: 'pageCacheReader', name: 'page-cache', cpus: [0], args: { gapNs: 4_000 } },
-          { module: tasks, export: 'kernelAllocator', name: 'kernel-work', args: { hold: 128, gapNs: 4_000, oomScoreAdj: -1000 } },
-          ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'faultStorm', name: `fault-storm.${k}`, cpus: [stormCpus[k >> 1]!], args: { lane: k, cycle: 1024, gapNs: 500, file, ...memcg } })),
-          { module: tasks, export: 'atomicIrq', name: 'irq', cpus: [o.cpus > 1 ? 1 : 0], args: { everyNs: 50_000 } },
+          { module: tasks, export: 'pageCacheReader', name: 'page-cache', cpus: [0], args: { gapNs: p.pageCacheGapNs } },
+          { module: tasks, export: 'kernelAllocator', name: 'kernel-work', args: { hold: p.victimHoldPages, gapNs: p.victimGapNs, oomScoreAdj: p.victimsUnkillable ? -1000 : 0, mask: p.victimMask } },
+          ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'faultStorm', name: `fault-storm.${k}`, cpus: [stormCpus[Math.floor(k / perCpu)]!], args: { lane: k, cycle, gapNs: p.stormGapNs, file, ...memcg } })),
+          { module: tasks, export: 'atomicIrq', name: 'irq', cpus: [o.cpus > 1 ? 1 : 0], args: { everyNs: p.irqEveryNs } },
         ],
       };
     },
-    figures(r) {
+    figures(r, params) {
       const seconds = r.simulatedNs / 1e9;
-      const lat = groupLatency(r, victims, 'GFP_KERNEL');
+      const lat = groupLatency(r, victims, String(params?.victimMask ?? 'GFP_KERNEL'));
       const vr = groupReclaim(r, victims);
       const f = groupFaults(r, storm);
       return {
@@ -85,16 +113,16 @@ function starvation(name: string, file: boolean, summary: string, stormHighPages
         'storm aborted': f.aborted,
         'storm table pages': f.tablePages,
         'kswapd wakes': reclaimOf(r).kswapd.wakes,
-        ...(stormHighPages === undefined ? {} : {
+        ...(!memcgVariant ? {} : {
           'storm memcg peak (pages)': reclaimOf(r).memcgs?.[0]?.peakPages ?? NaN,
           'storm penalty (ms)': (reclaimOf(r).memcgs?.[0]?.tasks ?? []).reduce((x, t) => x + t.penaltyNs, 0) / 1e6,
         }),
         ...systemFigures(r),
       };
     },
-  };
+  });
 }
 
-export const nowaitStarvation = starvation('nowait-starvation', true, 'a page-table fault storm (a resident file mapped sparsely) beside GFP_KERNEL kernel work, memory full of page cache');
-export const nowaitStarvationMemcg = starvation('nowait-starvation-memcg', true, 'nowait-starvation with the storm in a memcg whose memory.high (16 MiB) it exceeds: the penalty holds it accountable', 4_096);
-export const nowaitStarvationAnon = starvation('nowait-starvation-anon', false, 'nowait-starvation with the storm over anonymous memory: each fault also allocates (and may reclaim for) its data page');
+export const nowaitStarvation = starvation('nowait-starvation', true, false);
+export const nowaitStarvationMemcg = starvation('nowait-starvation-memcg', true, true);
+export const nowaitStarvationAnon = starvation('nowait-starvation-anon', false, false);

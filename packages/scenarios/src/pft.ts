@@ -8,28 +8,34 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
-import { checkPolicy, machineOf, reclaimArgsOf, type Scenario } from './scenario.js';
+import { checkPolicy, defineScenario, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
+import { paramsOf } from './spec.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
 const threads: TaskGroup = { label: 'pft threads', match: (n) => n.startsWith('pft') };
-/** Pages each thread maps and touches per round: 2 MiB, one PTE table. */
-const REGION_PAGES = 512;
-
-export const pft: Scenario = {
+const shape = {
   name: 'pft',
-  summary: 'page-fault throughput: a thread per CPU maps, touches and unmaps its own anonymous region (pft-threads)',
-  defaults: { cpus: 4, duration: '10ms', policy: 'classic' },
+  params: {
+    regionPages: { type: 'integer', min: 1, max: 1 << 20, description: 'pages each thread maps and touches per round (512: 2 MiB, one PTE table)' },
+    touchNs: { type: 'integer', min: 0, max: 1_000_000_000, description: "a thread's CPU time per page: the write that faulted, and the loop" },
+  } satisfies Record<string, ParamSpec>,
+};
+
+export const pft = defineScenario({
+  ...shape,
   build(o) {
+    const p = paramsOf(shape, o);
+    const regionPages = p.regionPages as number;
     const n = o.cpus;
     // Each thread holds at most one region's tables and pages: 512 pages, a PTE table, its share of a PMD table.
-    const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, n * (REGION_PAGES + 2) * 2)));
+    const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, n * (regionPages + 2) * 2)));
     const parts = mmRunParts({ policy: checkPolicy(o.policy), tableSlots, vmaSlots: n + 8, mms: [{ vmas: [] }] }, reclaimArgsOf(o));
     return {
       cpus: n, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
       ...machineOf(o),
       ...parts,
       tasks: Array.from({ length: n }, (_, k) => ({
-        module: tasks, export: 'pftThread', name: `pft.${k}`, cpus: [k], args: { lane: k, pages: REGION_PAGES },
+        module: tasks, export: 'pftThread', name: `pft.${k}`, cpus: [k], args: { lane: k, pages: regionPages, touchNs: p.touchNs },
       })),
     };
   },
@@ -49,4 +55,4 @@ export const pft: Scenario = {
       ...systemFigures(r),
     };
   },
-};
+});

@@ -6,26 +6,36 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { kswapdTaskPath, reclaimModulePath, vmstatOf } from '@faultline/reclaim';
 import { fileURLToPath } from 'node:url';
 import { reclaimOf, systemFigures } from './figures.js';
-import { checkPolicy, machineOf, reclaimArgsOf, type Scenario } from './scenario.js';
+import { checkPolicy, defineScenario, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
+import { paramsOf } from './spec.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
 
-export const reclaimCalibration: Scenario = {
+const shape = {
   name: 'reclaim-calibration',
-  summary: 'the calibration workload: a page-cache reader and three 48 MiB anonymous hogs in 256 MiB (CALIBRATION.md)',
-  defaults: { cpus: 4, duration: '200ms', policy: 'classic' },
+  params: {
+    hogs: { type: 'integer', min: 0, max: 1024, description: 'anonymous hogs (hog k on CPU k mod cpus, from k = 1)' },
+    hogMiB: { type: 'integer', min: 1, max: 65_536, description: 'anonymous memory each hog allocates, touches and frees in a loop' },
+    readerGapNs: { type: 'integer', min: 0, max: 1_000_000_000, description: "the page-cache reader's wait between pages" },
+    prefillHeadroom: { type: 'number', min: 0, max: 1000, description: 'page cache fills memory until free is this many times the high watermarks' },
+  } satisfies Record<string, ParamSpec>,
+};
+
+export const reclaimCalibration = defineScenario({
+  ...shape,
   build(o) {
     checkPolicy(o.policy); // no faults here: the policy does not matter, but a bad name is still refused
-    const hogPages = Math.floor((48 * 1024) / 4);
+    const p = paramsOf(shape, o);
+    const hogPages = Math.floor(((p.hogMiB as number) * 1024) / 4);
     return {
       cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
       ...machineOf(o),
       // Memory full of page cache from the start, as the real run's reader leaves it after its first pass.
-      modules: [{ module: reclaimModulePath, args: { ...reclaimArgsOf(o), prefillHeadroom: 1.5 } }],
+      modules: [{ module: reclaimModulePath, args: { ...reclaimArgsOf(o), prefillHeadroom: p.prefillHeadroom } }],
       tasks: [
         { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
-        { module: tasks, export: 'pageCacheReader', name: 'reader', cpus: [0], args: { gapNs: 1_000 } },
-        ...[1, 2, 3].map((k) => ({ module: tasks, export: 'anonHog', name: `hog.${k}`, cpus: [k % o.cpus], args: { pages: hogPages } })),
+        { module: tasks, export: 'pageCacheReader', name: 'reader', cpus: [0], args: { gapNs: p.readerGapNs } },
+        ...Array.from({ length: p.hogs as number }, (_, i) => i + 1).map((k) => ({ module: tasks, export: 'anonHog', name: `hog.${k}`, cpus: [k % o.cpus], args: { pages: hogPages } })),
       ],
     };
   },
@@ -48,4 +58,4 @@ export const reclaimCalibration: Scenario = {
       ...Object.fromEntries(Object.entries(systemFigures(r)).filter(([k]) => !/grace period|RCU/.test(k))),
     };
   },
-};
+});

@@ -1,7 +1,10 @@
-// scenario: what a scenario is - a named, documented way to build a run from a few user-facing options - and the
-// registry of built-in ones. An unknown name is refused with the list of choices.
+// scenario: what a scenario is - a named, documented way to build a run from a description (spec.ts) - and the
+// built-in descriptions, one file each in packages/scenarios/scenarios/. An unknown name is refused with the list of
+// choices.
+import { readFileSync } from 'node:fs';
 import type { RunOptions, RunResult } from '@faultline/engine';
 import { BUILTIN_POLICIES } from '@faultline/mm';
+import YAML from 'yaml';
 
 export interface ScenarioOptions {
   readonly policy: string;
@@ -22,7 +25,15 @@ export interface ScenarioOptions {
   /** The reclaim module's scanNsPerPage: CPU time a reclaimer spends per page it wants (default 200 ns,
    * calibrated against the real kernel: CALIBRATION.md). */
   readonly scanNsPerPage?: number;
+  /** The scenario's own sizes (its file's `params`); what is not given takes the built-in file's value. */
+  readonly params?: Readonly<Record<string, number | string | boolean>>;
 }
+
+/** One of a scenario's own sizes: its type, bounds and meaning. Its default is in the scenario's file. */
+export type ParamSpec =
+  | { readonly type: 'integer' | 'number'; readonly min: number; readonly max: number; readonly description: string }
+  | { readonly type: 'string'; readonly enum?: readonly string[]; readonly description: string }
+  | { readonly type: 'boolean'; readonly description: string };
 
 /** The machine a scenario runs on, from its options: memory (default 256 MiB), layout, THP and kernel. */
 export function machineOf(o: ScenarioOptions): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'kernel'> {
@@ -46,12 +57,44 @@ export type ScenarioFigures = Record<string, number>;
 export interface Scenario {
   readonly name: string;
   readonly summary: string;
-  /** Defaults for what the user did not say. */
+  /** Its own sizes, each bounded and described; their defaults are in its file. */
+  readonly params: Readonly<Record<string, ParamSpec>>;
+  /** Defaults for what the user did not say (from its file). */
   readonly defaults: { readonly cpus: number; readonly duration: string; readonly policy: string };
   build(o: ScenarioOptions): RunOptions;
-  /** The figures a person compares across policies, from a finished run. */
-  figures(r: RunResult): ScenarioFigures;
+  /** The figures a person compares across policies, from a finished run (and the params it ran with). */
+  figures(r: RunResult, params?: Readonly<Record<string, number | string | boolean>>): ScenarioFigures;
 }
+
+export type ScenarioCode = Omit<Scenario, 'defaults' | 'summary'>;
+
+/** The built-in file of a scenario, parsed (not yet validated: spec.ts does that). */
+export function builtinDocument(name: string): Record<string, unknown> {
+  const url = new URL(`../scenarios/${name}.yaml`, import.meta.url);
+  return YAML.parse(readFileSync(url, 'utf8')) as Record<string, unknown>;
+}
+
+const documents = new Map<string, Record<string, unknown>>();
+export function documentOf(name: string): Record<string, unknown> {
+  let d = documents.get(name);
+  if (!d) documents.set(name, (d = builtinDocument(name)));
+  return d;
+}
+
+/** A scenario from its code; its summary and defaults come from its file. */
+export function defineScenario(code: ScenarioCode): Scenario {
+  return {
+    ...code,
+    get summary() {
+      return String(documentOf(code.name).summary);
+    },
+    get defaults() {
+      const d = documentOf(code.name);
+      return { cpus: Number(d.cpus), duration: String(d.duration), policy: String(d.policy) };
+    },
+  };
+}
+
 
 export const POLICIES = Object.keys(BUILTIN_POLICIES);
 

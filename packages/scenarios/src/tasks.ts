@@ -4,7 +4,8 @@
 //                    a new PTE table for its one data page; every `cycle` faults it unmaps its VMA and maps it
 //                    again (its tables go back through RCU). With `file`, the VMA maps a resident file and the
 //                    faults allocate page tables only.
-//   kernelAllocator  kernel work: GFP_KERNEL allocations and frees at a steady pace, holding about `hold` pages.
+//   kernelAllocator  kernel work: allocations (GFP_KERNEL, or `mask`) and frees at a steady pace, holding about
+//                    `hold` pages.
 //   pageCacheReader  reads a file: page cache that fills memory and keeps reclaim busy.
 //   mmapChurner      maps and unmaps a VMA of the storm's process: an mmap_lock writer.
 //   atomicIrq        interrupt-time GFP_ATOMIC allocations, held briefly.
@@ -47,9 +48,10 @@ export function* faultStorm(ctx: TaskContext): Task {
 export function* kernelAllocator(ctx: TaskContext): Task {
   const hold = num(ctx, 'hold', 128);
   const gapNs = num(ctx, 'gapNs', 5_000);
+  const mask = typeof ctx.args.mask === 'string' ? ctx.args.mask : 'GFP_KERNEL';
   const held: number[] = [];
   for (;;) {
-    const pfn = yield* allocPages(ctx, 'GFP_KERNEL');
+    const pfn = yield* allocPages(ctx, mask);
     if (pfn >= 0) held.push(pfn);
     if (held.length > hold) yield ctx.free(held.shift()!);
     // Kernel work is event-driven: a little CPU, then a wait for the next request.

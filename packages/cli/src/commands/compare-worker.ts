@@ -1,21 +1,14 @@
-// compare-worker: one run of a comparison, in a piscina worker thread: a whole simulation (which starts its own
-// engine workers), returning the scenario's figures, the digest and, when a report is wanted, what it shows.
+// compare-worker: one run of a comparison or a sweep, in a piscina worker thread: a whole simulation (which starts
+// its own engine workers) of a resolved scenario and a seed, returning the scenario's figures, the digest and, when
+// a report is wanted, what it shows.
 import { runSimulation } from '@faultline/engine';
 import { reportRun, type ReportRun } from '@faultline/report';
-import { getScenario, type ScenarioOptions } from '@faultline/scenarios';
+import { getScenario, specOptions, type ScenarioSpec } from '@faultline/scenarios';
 
 export interface CompareJob {
-  readonly scenario: string;
-  readonly policy: string;
+  readonly spec: ScenarioSpec;
   readonly seed: string;
-  readonly cpus: number;
   readonly workers: number;
-  readonly duration: string;
-  readonly window?: string;
-  /** memoryMiB, memoryLayout, thp, vm: as ScenarioOptions has them. */
-  readonly machine: Partial<ScenarioOptions>;
-  readonly kernel?: 'v5.18' | 'v6.3+';
-  readonly scanNsPerPage?: number;
   readonly report: boolean;
 }
 
@@ -29,12 +22,9 @@ export interface CompareOutcome {
 }
 
 export default async function run(job: CompareJob): Promise<CompareOutcome> {
-  const s = getScenario(job.scenario);
-  const r = await runSimulation(s.build({
-    policy: job.policy, cpus: job.cpus, workers: job.workers, seed: job.seed, duration: job.duration,
-    ...(job.window ? { window: job.window } : {}), ...job.machine, ...(job.kernel ? { kernel: job.kernel } : {}),
-    ...(job.scanNsPerPage !== undefined ? { scanNsPerPage: job.scanNsPerPage } : {}),
-  }));
-  const figures = r.modules.reclaim || r.modules.mm ? s.figures(r) : {};
-  return { job, figures, digest: r.digest, error: r.error?.message ?? null, hostMs: r.host.wallMs, report: job.report ? reportRun(r, job.policy, figures) : null };
+  const s = getScenario(job.spec.scenario);
+  const r = await runSimulation(s.build(specOptions(job.spec, { seed: job.seed, workers: job.workers })));
+  const figures = r.modules.reclaim || r.modules.mm ? s.figures(r, job.spec.params) : {};
+  const report = job.report ? reportRun(r, job.spec.policy, figures) : null;
+  return { job, figures, digest: r.digest, error: r.error?.message ?? null, hostMs: r.host.wallMs, report };
 }

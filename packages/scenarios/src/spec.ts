@@ -1,0 +1,265 @@
+// spec: a scenario as data. A scenario file (YAML or JSON, schema faultline.scenario/1) names a built-in scenario -
+// the code that turns a description into tasks and figures - and says the machine, the run and the scenario's own
+// sizes (its params). Each built-in scenario is such a file (packages/scenarios/scenarios/<name>.yaml) with every
+// field at its default; a user's file says only what differs, `--set path=value` overrides one field, and the merged
+// whole is validated against the JSON Schema this module builds (ajv): every error names the field and what is
+// allowed. A resolved spec, with a seed and the version, is a run's identity: specKey hashes it.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import YAML from 'yaml';
+import { documentOf, POLICIES, ScenarioError, type ParamSpec, type ScenarioOptions } from './scenario.js';
+
+export const SCENARIO_SCHEMA = 'faultline.scenario/1';
+const DURATION = '^\\s*\\d+(\\.\\d+)?\\s*(ns|us|µs|ms|s)\\s*$';
+
+/** The machine a scenario runs on (the kernel's boot-time node for the size, or one zone). */
+export interface MachineSpec {
+  readonly memoryMiB: number;
+  readonly layout: 'kernel' | 'one-zone';
+  readonly thp?: 'never' | 'madvise' | 'always';
+  readonly vm?: {
+    readonly minFreeKbytes?: number;
+    readonly watermarkScaleFactor?: number;
+    readonly lowmemReserveRatio?: readonly [number, number, number];
+    readonly percpuPagelistHighFraction?: number;
+  };
+}
+
+/** A resolved scenario: every field present and valid. */
+export interface ScenarioSpec {
+  readonly schema: typeof SCENARIO_SCHEMA;
+  readonly scenario: string;
+  readonly summary: string;
+  readonly policy: string;
+  readonly cpus: number;
+  readonly duration: string;
+  readonly window: string;
+  readonly kernel: 'v5.18' | 'v6.3+';
+  readonly machine: MachineSpec;
+  readonly reclaim: { readonly scanNsPerPage: number };
+  readonly params: Readonly<Record<string, number | string | boolean>>;
+}
+
+/** What a scenario file may say: anything of ScenarioSpec, `scenario` required. */
+export type ScenarioInput = { readonly scenario: string } & Record<string, unknown>;
+
+/** The built-in scenarios a file can name, with their params. Filled by index.ts, which knows them all. */
+export interface ScenarioShape {
+  readonly name: string;
+  readonly params: Readonly<Record<string, ParamSpec>>;
+}
+
+function paramSchema(p: ParamSpec): Record<string, unknown> {
+  const { description } = p;
+  if (p.type === 'string') return { type: 'string', description, ...(p.enum ? { enum: p.enum } : {}) };
+  if (p.type === 'boolean') return { type: 'boolean', description };
+  return { type: p.type, description, minimum: p.min, maximum: p.max };
+}
+
+/** The JSON Schema of a scenario file. With `resolved`, every field is required (the merged whole). */
+export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = false): Record<string, unknown> {
+  const int = (min: number, max: number, description: string) => ({ type: 'integer', minimum: min, maximum: max, description });
+  const duration = (description: string) => ({ type: 'string', pattern: DURATION, description });
+  const vm = {
+    type: 'object',
+    additionalProperties: false,
+    description: 'vm sysctls of the boot-time node (kernel layout only)',
+    properties: {
+      minFreeKbytes: int(0, 2 ** 31 - 1, 'vm.min_free_kbytes (default: the kernel computes it)'),
+      watermarkScaleFactor: int(1, 3000, 'vm.watermark_scale_factor'),
+      lowmemReserveRatio: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 3, maxItems: 3,
+        description: 'vm.lowmem_reserve_ratio for DMA, DMA32 and Normal' },
+      percpuPagelistHighFraction: { type: 'integer', minimum: 0, description: 'vm.percpu_pagelist_high_fraction (0, or 8 and up)' },
+    },
+  };
+  const machine = {
+    type: 'object',
+    additionalProperties: false,
+    ...(resolved ? { required: ['memoryMiB', 'layout'] } : {}),
+    properties: {
+      memoryMiB: int(4, 65_536, 'memory in MiB (128 and up with the kernel layout)'),
+      layout: { enum: ['kernel', 'one-zone'], description: "the kernel's boot-time node for the size, or one zone of exactly memoryMiB" },
+      thp: { enum: ['never', 'madvise', 'always'], description: "transparent hugepages (kernel layout; default: the kernel's choice for the size)" },
+      vm,
+    },
+  };
+  const names = shapes.map((s) => s.name);
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'urn:faultline:scenario:1',
+    title: `faultline scenario (${SCENARIO_SCHEMA})`,
+    type: 'object',
+    additionalProperties: false,
+    required: resolved ? ['schema', 'scenario', 'summary', 'policy', 'cpus', 'duration', 'window', 'kernel', 'machine', 'reclaim', 'params'] : ['scenario'],
+    properties: {
+      schema: { const: SCENARIO_SCHEMA, description: 'this format and its version' },
+      scenario: { enum: names, description: 'the built-in scenario whose tasks and figures the run uses' },
+      summary: { type: 'string', description: 'what the scenario runs, in a sentence' },
+      policy: { enum: POLICIES, description: 'the page-fault policy' },
+      cpus: int(1, 1024, 'simulated CPUs'),
+      duration: duration('simulated time to run, with a unit: ns, us, ms or s'),
+      window: duration('window length: other CPUs see shared state up to one window late'),
+      kernel: { enum: ['v5.18', 'v6.3+'], description: "the allocator's behaviour" },
+      machine,
+      reclaim: {
+        type: 'object',
+        additionalProperties: false,
+        ...(resolved ? { required: ['scanNsPerPage'] } : {}),
+        properties: { scanNsPerPage: int(0, 1_000_000, "reclaim's CPU time per page wanted, ns (calibrated: CALIBRATION.md)") },
+      },
+      params: { type: 'object', description: "the scenario's own sizes; which ones depends on `scenario`" },
+    },
+    allOf: shapes.map((s) => ({
+      if: { properties: { scenario: { const: s.name } }, required: ['scenario'] },
+      then: {
+        properties: {
+          params: {
+            type: 'object',
+            additionalProperties: false,
+            ...(resolved ? { required: Object.keys(s.params) } : {}),
+            properties: Object.fromEntries(Object.entries(s.params).map(([k, p]) => [k, paramSchema(p)])),
+          },
+        },
+      },
+    })),
+  };
+}
+
+/** One ajv error as a person reads it: the field's path, what was wrong, what is allowed. */
+function describeError(e: ErrorObject, shapes: readonly ScenarioShape[], doc: Record<string, unknown>): string {
+  const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(the file)';
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperty': return '';
+    case 'additionalProperties': {
+      const at = e.instancePath === '' ? '' : `${path}.`;
+      let allowed = Object.keys(((e.parentSchema as { properties?: object }).properties) ?? {});
+      if (path === 'params') allowed = Object.keys(shapes.find((s) => s.name === doc.scenario)?.params ?? {});
+      return `${at}${String(p.additionalProperty)}: unknown field; allowed here: ${allowed.join(', ') || 'none'}`;
+    }
+    case 'required': return `${e.instancePath === '' ? '' : `${path}.`}${String(p.missingProperty)}: missing`;
+    case 'enum': return `${path}: must be one of ${(p.allowedValues as unknown[]).join(', ')}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+    case 'const': return `${path}: must be ${JSON.stringify(p.allowedValue)}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+    case 'type':
+    case 'pattern':
+      if (e.keyword === 'type' && (e.parentSchema as { pattern?: string }).pattern !== DURATION) {
+        return `${path}: ${e.message ?? 'invalid'}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+      }
+      return `${path}: must be a number with a unit (ns, us, ms or s), e.g. 10ms; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+    case 'if': return '';
+    default: return `${path}: ${e.message ?? 'invalid'}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+  }
+}
+
+function valueAt(doc: unknown, pointer: string): unknown {
+  return pointer.split('/').slice(1).reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), doc);
+}
+
+const validators = new Map<string, (doc: unknown) => string[]>();
+/** Validate a scenario document; returns the errors, each naming its field (none when valid). */
+export function validateScenario(doc: unknown, shapes: readonly ScenarioShape[], resolved: boolean): string[] {
+  const key = `${resolved}:${shapes.map((s) => s.name).join(',')}`;
+  let v = validators.get(key);
+  if (!v) {
+    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+    const check = ajv.compile(scenarioJsonSchema(shapes, resolved));
+    v = (d) => (check(d) ? [] : (check.errors ?? []).map((e) => describeError(e, shapes, d as Record<string, unknown>)).filter((x) => x !== ''));
+    validators.set(key, v);
+  }
+  return [...new Set(v(doc))];
+}
+
+/** Parse a scenario file's text (YAML; JSON is YAML too). */
+export function parseScenarioText(text: string, where: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (e) {
+    throw new ScenarioError(`${where}: not valid YAML or JSON: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ScenarioError(`${where}: must be a mapping of fields (schema ${SCENARIO_SCHEMA})`);
+  return doc as Record<string, unknown>;
+}
+
+export function readScenarioFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ScenarioError(`scenario file ${path}: cannot read it (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return parseScenarioText(text, path);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Merge b over a: mappings field by field, anything else replaced. */
+export function mergeSpec(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = isObject(v) && isObject(out[k]) ? mergeSpec(out[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+/** `--set path=value`: a dotted field path and a YAML value (8, true, v6.3+, [256,256,32]). */
+export function parseSet(s: string): { path: string[]; value: unknown } {
+  const eq = s.indexOf('=');
+  const path = eq > 0 ? s.slice(0, eq).trim().split('.') : [];
+  if (eq <= 0 || path.some((p) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p))) {
+    throw new ScenarioError(`--set ${s}: must be path=value with a dotted field path, e.g. machine.memoryMiB=1024 or params.stormThreadsPerCpu=4`);
+  }
+  const raw = s.slice(eq + 1).trim();
+  let value: unknown;
+  try {
+    value = YAML.parse(raw);
+  } catch {
+    value = raw;
+  }
+  return { path, value: value ?? raw };
+}
+
+/** The document with one field set (mappings on the way created as needed). */
+export function setField(doc: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
+  const [head, ...rest] = path;
+  if (head === undefined) return doc;
+  const below = isObject(doc[head]) ? (doc[head] as Record<string, unknown>) : {};
+  return { ...doc, [head]: rest.length === 0 ? value : setField(below, rest, value) };
+}
+
+/** Canonical JSON: keys sorted at every level, so that equal specs hash equally. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
+/** A run's identity: the resolved spec, its seed and faultline's version, hashed (sha256, hex). */
+export function specKey(spec: ScenarioSpec, seed: string, version: string): string {
+  return createHash('sha256').update(canonicalJson({ spec, seed, version })).digest('hex');
+}
+
+/** The options a scenario's build takes, from a resolved spec. */
+export function specOptions(spec: ScenarioSpec, run: { readonly seed: string; readonly workers?: number }): ScenarioOptions {
+  const m = spec.machine;
+  const vm = m.vm && Object.keys(m.vm).length > 0 ? { vm: m.vm as NonNullable<ScenarioOptions['vm']> } : {};
+  return {
+    policy: spec.policy, cpus: spec.cpus, seed: run.seed, duration: spec.duration, window: spec.window, kernel: spec.kernel,
+    ...(run.workers !== undefined ? { workers: run.workers } : {}),
+    memoryMiB: m.memoryMiB, memoryLayout: m.layout, ...(m.thp ? { thp: m.thp } : {}), ...vm,
+    scanNsPerPage: spec.reclaim.scanNsPerPage, params: spec.params,
+  };
+}
+
+/** A spec as YAML, for `faultline scenario show` and the files. */
+export function specYaml(spec: ScenarioSpec | Record<string, unknown>): string {
+  return YAML.stringify(spec, { lineWidth: 0 });
+}
+
+/** A build's params: the scenario file's, with what the options give over them, each checked against its schema
+ * (a library caller's params are refused by name as a file's are). */
+export function paramsOf(s: ScenarioShape, o: ScenarioOptions): Record<string, number | string | boolean> {
+  const given = o.params ?? {};
+  const errors = validateScenario({ scenario: s.name, params: given }, [s], false);
+  if (errors.length > 0) throw new ScenarioError(`${s.name}: ${errors.join('; ')}`);
+  return { ...(documentOf(s.name).params as Record<string, number | string | boolean>), ...given };
+}
