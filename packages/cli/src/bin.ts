@@ -11,6 +11,7 @@ import { compareCommand, comparisonJson } from './commands/compare.js';
 import { renderList } from './commands/list.js';
 import { parseLockOption, runCommand } from './commands/run.js';
 import { scenarioRunCommand } from './commands/scenario-run.js';
+import { sweepCommand } from './commands/sweep.js';
 import { scenarioSchemaText, scenarioShowCommand } from './commands/scenario.js';
 import { collectOption, durationOption, intOption, kernelOption, ratioOption, thpOption, writeOutput } from './options.js';
 import { zoneinfoCommand } from './commands/zoneinfo.js';
@@ -120,6 +121,7 @@ addMachineOptions(program
   .option('--policies <list>', 'comma-separated fault policies (default: all)')
   .option('--seeds <k>', 'seeds per policy (1-100)', intOption('--seeds', 1, 100), 3)
   .option('--seed <s>', 'base seed: runs use <seed>-1 .. <seed>-k', 'faultline')
+  .option('--baseline <policy>', 'the policy the others are compared with, in percent with Welch\'s t-test (default: the first)')
   .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
   .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
   .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
@@ -132,6 +134,30 @@ addMachineOptions(program
     const c = await compareCommand(scenario, o);
     if (o.json) writeOutput(o.json, comparisonJson(c));
     if (c.outcomes.some((x) => x.error)) process.exitCode = 3;
+  });
+
+addMachineOptions(program
+  .command('sweep <scenario>')
+  .description('run a scenario over a grid of its fields x policies x seeds on a local pool, resumable; a tidy table (CSV, JSON) and an HTML report of each figure against each swept field')
+  .option('--grid <field=a,b,...>', 'a swept field and its values (cpus=2,4,8; memory=256,1024; params.stormThreadsPerCpu=1,2); repeatable: the grid is every combination', collectOption, [])
+  .option('--policies <list>', 'comma-separated fault policies (default: classic,spf-nowait,spf-nowait-literal,spf-fallback)')
+  .option('--baseline <policy>', 'the policy the others are compared with (default: the first)')
+  .option('--seeds <k>', 'seeds per point and policy (1-100)', intOption('--seeds', 1, 100), 3)
+  .option('--seed <s>', 'base seed: runs use <seed>-1 .. <seed>-k', 'faultline')
+  .option('--out <dir>', 'folder for the results: runs/<key>.json, sweep.csv, sweep.json, sweep.html (a sweep started again with it resumes)')
+  .option('--figures <list>', 'only these figures in the printed tables (labels or column names; the files have all)')
+  .option('--set <path=value>', SET_HELP, collectOption, [])
+  .option('--policy <p>', 'refused: a sweep takes --policies')
+  .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
+  .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
+  .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
+  .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
+  .option('--scan-ns-per-page <ns>', 'reclaim\'s CPU time per page wanted (default 200)', intOption('--scan-ns-per-page', 0, 1_000_000))
+  .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256)))
+  .action(async (scenario: string, o) => {
+    if (o.policy !== undefined) throw new InvalidArgumentError('--policy does not apply to a sweep; give --policies a,b,...');
+    const s = await sweepCommand(scenario, o);
+    if (s.crashed.length > 0 || s.runs.some((r) => r.error)) process.exitCode = 3;
   });
 
 program.parseAsync().catch((e: unknown) => {

@@ -34,10 +34,43 @@ export function formatInterval(i: Interval): string {
 
 /** What a reader should know about intervals from this many seeds, or null. */
 export function seedsWarning(n: number): string | null {
-  if (n === 1) return 'one seed: no confidence intervals (use --seeds 3 or more)';
+  if (n === 1) return 'one seed: no confidence intervals and no significance (use --seeds 5 or more)';
   if (n === 2) {
     return `2 seeds: each interval is ${tQuantile(2).toFixed(1)} standard errors wide either side (Student's t, ` +
-      '1 degree of freedom), so read them as rough; use --seeds 3 or more';
+      '1 degree of freedom), so read them as rough; use --seeds 5 or more';
+  }
+  if (n < 5) {
+    return `${n} seeds: each interval is ${tQuantile(n).toFixed(1)} standard errors wide either side (Student's t), ` +
+      'and a difference needs to be large to be significant; use --seeds 5 or more';
   }
   return null;
+}
+
+export interface Difference {
+  /** (mean of b - mean of a) / |mean of a|, in percent; NaN when a's mean is 0. */
+  readonly pct: number;
+  /** Welch's two-sided p-value; NaN when it cannot be computed (fewer than 2 samples, or no variance in either). */
+  readonly p: number;
+}
+
+/** How b differs from a baseline a: the change in percent and Welch's t-test (unequal variances,
+ * Welch-Satterthwaite degrees of freedom), as mmtests' compare-kernels reports it. */
+export function welch(a: readonly number[], b: readonly number[]): Difference {
+  const ia = interval(a);
+  const ib = interval(b);
+  const pct = ia.mean === 0 ? NaN : (100 * (ib.mean - ia.mean)) / Math.abs(ia.mean);
+  if (a.length < 2 || b.length < 2) return { pct, p: NaN };
+  const va = a.reduce((s, x) => s + (x - ia.mean) ** 2, 0) / (a.length - 1) / a.length;
+  const vb = b.reduce((s, x) => s + (x - ib.mean) ** 2, 0) / (b.length - 1) / b.length;
+  if (va + vb === 0) return { pct, p: ia.mean === ib.mean ? 1 : 0 };
+  const t = (ib.mean - ia.mean) / Math.sqrt(va + vb);
+  const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
+  return { pct, p: 2 * (1 - jstat.jStat.studentt.cdf(Math.abs(t), df)) };
+}
+
+/** A difference as compare prints it: `+12.3%` with `*` when p < 0.05 (`**` below 0.01), `=` for none. */
+export function formatDifference(d: Difference): string {
+  if (Number.isNaN(d.pct)) return d.p === 1 ? '=' : '';
+  const mark = d.p < 0.01 ? '**' : d.p < 0.05 ? '*' : '';
+  return `${d.pct >= 0 ? '+' : ''}${d.pct.toFixed(Math.abs(d.pct) >= 10 ? 0 : 1)}%${mark}`;
 }

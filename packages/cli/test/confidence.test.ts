@@ -1,7 +1,7 @@
 // Confidence intervals as compare prints them: Student's t over the seeds, counts that every seed agreed on printed
 // as counts, and the warning for fewer than three seeds.
 import { describe, expect, it } from 'vitest';
-import { formatInterval, interval, seedsWarning } from '../src/confidence.js';
+import { formatDifference, formatInterval, interval, seedsWarning, welch } from '../src/confidence.js';
 
 describe('confidence intervals', () => {
   it('uses Student\'s t with n - 1 degrees of freedom', () => {
@@ -24,6 +24,24 @@ describe('confidence intervals', () => {
   it('warns when the seeds are too few for an interval to mean much', () => {
     expect(seedsWarning(1)).toMatch(/one seed: no confidence intervals/);
     expect(seedsWarning(2)).toMatch(/12\.7 standard errors/);
-    expect(seedsWarning(3)).toBeNull();
+    expect(seedsWarning(3)).toMatch(/3 seeds: each interval is 4\.3 standard errors wide/);
+    expect(seedsWarning(4)).toMatch(/4 seeds: each interval is 3\.2 standard errors/);
+    expect(seedsWarning(5)).toBeNull();
+  });
+
+  it('tests a difference from the baseline with Welch\'s t-test and prints it as mmtests does', () => {
+    // Equal variances 1, n = 3: t = 3 / sqrt(2/3) = 3.674 with 4 degrees of freedom, p = 0.0213.
+    const d = welch([1, 2, 3], [4, 5, 6]);
+    expect(d.pct).toBe(150);
+    expect(d.p).toBeCloseTo(0.0213, 3);
+    expect(formatDifference(d)).toBe('+150%*');
+    // Unequal variances: Welch-Satterthwaite degrees of freedom (about 2.2), not 4.
+    const u = welch([10, 10.1, 9.9], [8, 12, 14]);
+    expect(u.p).toBeGreaterThan(0.2);
+    expect(formatDifference(u)).toBe('+13%');
+    expect(formatDifference(welch([5, 5, 5], [5, 5, 5]))).toBe('+0.0%');
+    expect(formatDifference(welch([5, 5, 5], [6, 6, 6]))).toBe('+20%**');
+    expect(formatDifference(welch([0, 0, 0], [0, 0, 0]))).toBe('=');
+    expect(Number.isNaN(welch([1], [2]).p)).toBe(true);
   });
 });

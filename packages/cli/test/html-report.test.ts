@@ -112,4 +112,21 @@ describe('the HTML report in headless Chromium', () => {
     for (const ink of d.inked) expect(ink).toBeGreaterThan(0.01);
     expect(readFileSync(file, 'utf8')).toContain('alloc-churn');
   });
+
+  it('faultline sweep: each figure against each swept field, a line and a band per policy', async () => {
+    const out = join(dir, 'sweep');
+    const r = run('sweep', 'pft', '--grid', 'cpus=1,2', '--policies', 'classic,per-vma-lock', '--seeds', '2', '--duration', '1ms', '--threads', '2', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    const d = await open(browser, join(out, 'sweep.html'));
+    expect(d.errors).toEqual([]);
+    expect(d.requests).toEqual([pathToFileURL(join(out, 'sweep.html')).href]);
+    const figures = Object.keys((JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { rows: object[] }).rows[0]!);
+    expect(d.titles).toContain('faults/s (k) against cpus');
+    expect(d.charts).toBe(d.canvases);
+    expect(d.charts).toBeGreaterThan(10);
+    expect(figures).toContain('faults_per_s_k');
+    // Two policies, each a line and its two band edges, at two points.
+    expect(d.points[d.titles.indexOf('faults/s (k) against cpus')]).toBe(2 * 3 * 2);
+    for (const [i, ink] of d.inked.entries()) expect(ink, d.titles[i]).toBeGreaterThan(0.005);
+  });
 });

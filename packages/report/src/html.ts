@@ -16,18 +16,18 @@ export interface ReportInput {
 }
 
 let chartJs: string | null = null;
-function chartJsSource(): string {
+export function chartJsSource(): string {
   // chart.js's package exports do not list the UMD build; find it beside the CommonJS entry.
   chartJs ??= readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
   return chartJs;
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** JSON inside a <script> element: no '<' can end it early. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
-const inlineScript = (js: string) => js.replace(/<\/script/gi, '<\\/script');
+export const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+export const inlineScript = (js: string) => js.replace(/<\/script/gi, '<\\/script');
 
-const STYLE = `
+export const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #111827; background: #f9fafb; }
 header { padding: 20px 28px 12px; background: #fff; border-bottom: 1px solid #e5e7eb; }
 h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; } h3 { font-size: 14px; margin: 0 0 2px; }

@@ -2,10 +2,11 @@
 // piscina, one simulation per pool thread, then a side-by-side table of each figure's mean and 95% confidence
 // interval over the seeds. Seeds are `<seed>-1 .. <seed>-K`, printed, so any run can be replayed alone.
 import os from 'node:os';
+import { InvalidArgumentError } from 'commander';
 import { Piscina } from 'piscina';
 import { renderReport } from '@faultline/report';
 import { checkPolicy, resolveScenario, type ScenarioSpec } from '@faultline/scenarios';
-import { formatInterval, interval, seedsWarning } from '../confidence.js';
+import { formatDifference, formatInterval, interval, seedsWarning, welch } from '../confidence.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
 import { watchProgress } from '../progress.js';
@@ -16,25 +17,36 @@ export interface CompareOptions extends ScenarioCliOptions {
   readonly policies?: string;
   readonly seeds: number;
   readonly seed: string;
+  /** The policy the others are compared with (default: the first). */
+  readonly baseline?: string;
   readonly threads?: number;
   readonly json?: string;
   readonly html?: string;
 }
 
+/** One figure's samples (one per seed) under one policy. */
+const samples = (outcomes: readonly CompareOutcome[], policy: string, label: string) =>
+  outcomes.filter((x) => x.job.spec.policy === policy && label in x.figures).map((x) => x.figures[label]!);
+const orNull = (x: number) => (Number.isNaN(x) ? null : x);
+
 /** compare's JSON: per policy and figure the mean, the 95% half-width and the number of seeds (what the table
- * prints, unrounded), then every run's figures, digest and error. */
+ * prints, unrounded) and, but for the baseline, the difference from it (percent, Welch's p), then every run's
+ * figures, digest and error. */
 export function comparisonJson(c: Comparison): string {
   const summary = Object.fromEntries(c.policies.map((p) => {
     const mine = c.outcomes.filter((x) => x.job.spec.policy === p);
     const labels = [...new Set(mine.flatMap((x) => Object.keys(x.figures)))];
     return [p, Object.fromEntries(labels.map((label) => {
-      const i = interval(mine.filter((x) => label in x.figures).map((x) => x.figures[label]!));
-      return [label, { mean: i.mean, half: Number.isNaN(i.half) ? null : i.half, n: i.n }];
+      const xs = samples(c.outcomes, p, label);
+      const i = interval(xs);
+      const d = p === c.baseline ? null : welch(samples(c.outcomes, c.baseline, label), xs);
+      const vs = d ? { vsBaseline: { pct: orNull(d.pct), p: orNull(d.p) } } : {};
+      return [label, { mean: i.mean, half: orNull(i.half), n: i.n, ...vs }];
     }))];
   }));
   const runs = c.outcomes.map(({ report: _, ...x }) => x);
-  const { scenario, spec, policies, seeds } = c;
-  return JSON.stringify({ schema: JSON_SCHEMAS.compare, scenario, spec, policies, seeds, summary, runs }, null, 2);
+  const { scenario, spec, policies, baseline, seeds } = c;
+  return JSON.stringify({ schema: JSON_SCHEMAS.compare, scenario, spec, policies, baseline, seeds, summary, runs }, null, 2);
 }
 
 export interface Comparison {
@@ -42,6 +54,7 @@ export interface Comparison {
   /** The resolved scenario, policy aside (each run's is in its job). */
   readonly spec: ScenarioSpec;
   readonly policies: string[];
+  readonly baseline: string;
   readonly seeds: string[];
   readonly outcomes: CompareOutcome[];
   readonly table: string;
@@ -51,6 +64,8 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
   const say = humanStream(o);
   const policies = (o.policies ?? 'classic,spf-nowait,spf-nowait-literal,spf-nomemalloc-retry,spf-fallback,per-vma-lock').split(',').map((p) => checkPolicy(p.trim()));
+  const baseline = o.baseline ?? policies[0]!;
+  if (!policies.includes(baseline)) throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies compared (${policies.join(', ')})`);
   const spec = resolveScenario(ref, { fields: scenarioFields(o), sets: o.set ?? [] });
   const name = spec.scenario;
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
@@ -76,11 +91,15 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   const failed = outcomes.filter((x) => x.error);
   const labels = Object.keys(outcomes.find((x) => Object.keys(x.figures).length > 0)?.figures ?? {});
   const rows = labels.map((label) => [label, ...policies.map((p) => {
-    const xs = outcomes.filter((x) => x.job.spec.policy === p && label in x.figures).map((x) => x.figures[label]!);
-    return xs.length ? formatInterval(interval(xs)) : '-';
+    const xs = samples(outcomes, p, label);
+    if (xs.length === 0) return '-';
+    const d = p === baseline ? '' : formatDifference(welch(samples(outcomes, baseline, label), xs));
+    return `${formatInterval(interval(xs))}${d ? ` (${d})` : ''}`;
   })]);
-  const table = textTable(['figure (mean ± 95% CI)', ...policies], rows);
+  const head = ['figure (mean ± 95% CI)', ...policies.map((p) => (p === baseline ? `${p} (baseline)` : p))];
+  const table = textTable(head, rows);
   say.write(`${table}\n`);
+  say.write(`(+x%: the difference from ${baseline}; * Welch's t-test p < 0.05, ** p < 0.01)\n`);
   const warning = seedsWarning(seeds.length);
   if (warning) say.write(`note: ${warning}\n`);
   for (const f of failed) say.write(`run ${f.job.spec.policy} seed ${f.job.seed} ended on an error: ${f.error}\n`);
@@ -88,10 +107,10 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
     writeOutput(o.html, renderReport({
       title: `faultline compare ${name}`,
       command: `faultline compare ${replayArgs(spec, ['policy'])} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed}`,
-      table: { head: ['figure (mean ± 95% CI)', ...policies], rows },
+      table: { head, rows },
       runs: outcomes.map((x) => x.report).filter((x): x is NonNullable<typeof x> => x !== null),
     }));
     if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
-  return { scenario: name, spec, policies, seeds, outcomes, table };
+  return { scenario: name, spec, policies, baseline, seeds, outcomes, table };
 }
