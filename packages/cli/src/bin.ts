@@ -13,8 +13,9 @@ import { parseLockOption, runCommand } from './commands/run.js';
 import { scenarioRunCommand } from './commands/scenario-run.js';
 import { sweepCommand } from './commands/sweep.js';
 import { scenarioSchemaText, scenarioShowCommand } from './commands/scenario.js';
-import { collectOption, durationOption, intOption, kernelOption, ratioOption, thpOption, writeOutput } from './options.js';
+import { collectOption, durationOption, watchdogOption, intOption, kernelOption, ratioOption, thpOption, writeOutput } from './options.js';
 import { zoneinfoCommand } from './commands/zoneinfo.js';
+import { EXIT, exitCodeOf } from './supervise.js';
 import { addMachineOptions } from './machine-options.js';
 
 /** This package's version, from its package.json. */
@@ -89,6 +90,7 @@ addMachineOptions(program
   .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
   .option('--workers <n>', 'worker threads hosting them (1-cpus; default min(cpus, host cores): more threads than cores only wait at barriers)', intOption('--workers', 1, 1024))
   .option('--seed <s>', 'seed of every random stream', 'faultline')
+  .option('--watchdog <t>', 'host time a window may take before the run is ended as hung, naming the CPU and task (default 30s; 0: never)', watchdogOption)
   .option('--duration <t>', 'simulated time to run: ns, us, ms or s', durationOption('--duration'))
   .option('--window <t>', `window length: other CPUs see shared state up to one window late (default ${WINDOW_DEFAULT})`, durationOption('--window'))
   .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
@@ -111,7 +113,7 @@ addMachineOptions(program
     const r = scenario !== undefined
       ? await scenarioRunCommand(scenario, o)
       : await runCommand({ ...o, cpus: o.cpus ?? 4, duration: o.duration ?? '10ms', window: o.window ?? WINDOW_DEFAULT, kernel: o.kernel ?? 'v6.3+' });
-    if (r.error) process.exitCode = 3;
+    process.exitCode = exitCodeOf(r);
   });
 
 addMachineOptions(program
@@ -128,12 +130,13 @@ addMachineOptions(program
   .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
   .option('--scan-ns-per-page <ns>', 'reclaim\'s CPU time per page wanted (default 200, calibrated: CALIBRATION.md)', intOption('--scan-ns-per-page', 0, 1_000_000))
   .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
+  .option('--watchdog <t>', 'host time a window may take before a run is ended as hung (default 30s; 0: never)', watchdogOption)
   .option('--json <file>', 'also write every run\'s figures as JSON')
   .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)'))
   .action(async (scenario: string, o) => {
     const c = await compareCommand(scenario, o);
     if (o.json) writeOutput(o.json, comparisonJson(c));
-    if (c.outcomes.some((x) => x.error)) process.exitCode = 3;
+    process.exitCode = c.interrupted ? EXIT.interrupted : c.outcomes.some((x) => x.error) ? EXIT.taskError : EXIT.ok;
   });
 
 addMachineOptions(program
@@ -153,14 +156,15 @@ addMachineOptions(program
   .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
   .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
   .option('--scan-ns-per-page <ns>', 'reclaim\'s CPU time per page wanted (default 200)', intOption('--scan-ns-per-page', 0, 1_000_000))
-  .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256)))
+  .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
+  .option('--watchdog <t>', 'host time a window may take before a run is ended as hung (default 30s; 0: never)', watchdogOption))
   .action(async (scenario: string, o) => {
     if (o.policy !== undefined) throw new InvalidArgumentError('--policy does not apply to a sweep; give --policies a,b,...');
     const s = await sweepCommand(scenario, o);
-    if (s.crashed.length > 0 || s.runs.some((r) => r.error)) process.exitCode = 3;
+    process.exitCode = s.interrupted ? EXIT.interrupted : s.crashed.length > 0 || s.runs.some((r) => r.error) ? EXIT.taskError : EXIT.ok;
   });
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`faultline: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = 1;
+  process.exitCode = EXIT.badInput;
 });

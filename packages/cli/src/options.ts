@@ -29,6 +29,12 @@ export function durationOption(name: string): (value: string) => string {
   };
 }
 
+/** --watchdog: host time with a unit, or 0 for never. */
+export function watchdogOption(value: string): string {
+  if (value.trim() === '0') return '0';
+  return durationOption('--watchdog')(value);
+}
+
 /** --thp: never, madvise or always. */
 export function thpOption(value: string): 'never' | 'madvise' | 'always' {
   if (!['never', 'madvise', 'always'].includes(value)) throw new InvalidArgumentError(`--thp must be one of never, madvise, always; got '${value}'`);

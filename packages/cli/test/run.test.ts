@@ -114,8 +114,10 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/window=10us {2}memory=256 MiB {2}layout=kernel {2}kernel=v6\.3\+/);
     expect(r.stdout).toMatch(/2 policies x 2 seeds \(faultline-1, faultline-2\)/);
-    expect(r.stdout).toMatch(/figure \(mean ± 95% CI\)\s+classic\s+spf-fallback/);
-    expect(r.stdout).toMatch(/faults\/s \(k\)\s+[\d.]+ ± [\d.]+\s+[\d.]+ ± [\d.]+/);
+    expect(r.stdout).toMatch(/figure \(mean ± 95% CI\)\s+classic \(baseline\)\s+spf-fallback/);
+    // Beside each policy but the baseline, its difference from the baseline with Welch's significance.
+    expect(r.stdout).toMatch(/faults\/s \(k\)\s+[\d.]+ ± [\d.]+\s+[\d.]+ ± [\d.]+ \([+-][\d.]+%\**\)/);
+    expect(r.stdout).toContain("(+x%: the difference from classic; * Welch's t-test p < 0.05, ** p < 0.01)");
     // A count every seed agreed on is printed as the count; two seeds come with a warning about the interval.
     expect(r.stdout).toMatch(/^speculative\s+0\s/m);
     expect(r.stdout).toMatch(/note: 2 seeds: each interval is 12\.7 standard errors wide/);

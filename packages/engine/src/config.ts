@@ -16,6 +16,8 @@ export const RING_SLOTS_DEFAULT = 4096;
 /** The window every run gets unless it says otherwise: chosen from scripts/convergence.mjs's table (BENCHMARKS.md),
  * where the built-in scenarios' headline figures stay within a few percent of their 1 us values. */
 export const WINDOW_DEFAULT = '2us';
+/** How long (host time) a window may take before the run is ended as hung. */
+export const WATCHDOG_DEFAULT = '30s';
 export const WINDOW_NS_MIN = 100;
 export const MEMORY_MIB_DEFAULT = 256;
 export const MEMORY_MIB_MAX = 65_536;
@@ -91,6 +93,9 @@ export const runOptionsSchema = z.object({
   locks: z.record(z.string().min(1), lockSpecSchema).default({}),
   /** Kernel modules loaded in every worker (hooks.ts). */
   modules: z.array(moduleSpecSchema).max(RUN_MODULES_MAX).default([]),
+  /** Host time a window may take before the run is ended as hung (a task that never yields): a duration such as
+   * '30s', or 0 for never. Host supervision only: it changes no simulated result. */
+  watchdog: z.union([z.string(), z.literal(0)]).default(WATCHDOG_DEFAULT),
 }).strict();
 
 export type RunOptions = z.input<typeof runOptionsSchema>;
@@ -128,6 +133,8 @@ export interface RunConfig {
   readonly tasks: readonly TaskInstance[];
   readonly locks: readonly LockSpec[];
   readonly modules: readonly ModuleSpec[];
+  /** Host milliseconds without a window completed before the run is ended as hung; 0 for never. */
+  readonly watchdogMs: number;
 }
 
 /** A configuration that does not validate; the message names each field and what is allowed. */
@@ -155,6 +162,8 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   };
   const durationNs = ns(o.duration, 'duration');
   const windowNs = ns(o.window, 'window');
+  const watchdogMs = o.watchdog === 0 || o.watchdog === '0' ? 0 : ns(o.watchdog, 'watchdog') / 1e6;
+  if (watchdogMs !== 0 && watchdogMs < 100 && issues.length === 0) issues.push(`watchdog: ${o.watchdog} is too short; allowed: 0 (never) or at least 100ms of host time`);
   if (durationNs <= 0 && issues.length === 0) issues.push('duration: must be more than 0');
   if (windowNs < WINDOW_NS_MIN && issues.length === 0) issues.push(`window: ${windowNs} ns is too short; allowed: at least ${WINDOW_NS_MIN} ns`);
   // By default no more worker threads than the host has cores (nor than CPUs): more threads than cores only wait
@@ -198,6 +207,7 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     tasks,
     locks,
     modules,
+    watchdogMs,
   };
 }
 

@@ -17,7 +17,7 @@ import type { CpuHooks, KernelCpu, KernelPath } from './hooks.js';
 import { CpuLocks, LOCK_TAKEN, LOCK_WAIT, type LockSpec } from './locks.js';
 import { CpuScheduler, EV_DISPATCH, EV_MSG, EV_RUN, EV_TIMER, EV_WAKE, isEnded, type Task } from './scheduler.js';
 import { makeTaskContext } from './task-context.js';
-import type { RunLayout } from './layout.js';
+import { CONTROL_HEADER_I32, CPU_PUB_STRIDE_I32, CPU_PUB_TASK, type RunLayout } from './layout.js';
 import {
   OP_ALLOC, OP_COMPUTE, OP_FREE, OP_LOCK, OP_NAMES, OP_PARK, OP_RECV, OP_SEND, OP_SLEEP, OP_TIMER_WAIT, OP_TOUCH, OP_UNLOCK,
   OP_YIELD, TaskError, type LockCounts, type TaskOp, type TaskPlacement, type TaskStats,
@@ -53,8 +53,12 @@ export class SimCpu extends CpuScheduler {
   /** Frees from kernel context are counted here, not under any task. */
   private readonly kernelTask = { id: -1, stats: { frees: 0, allocs: {} } as unknown as TaskStats, zoneWaitSinceNs: 0, zoneWaitMask: '' };
 
+  /** Its CPU_PUB_TASK word in the control block. */
+  private readonly pubTask: number;
+
   constructor(private readonly x: SimCpuInput) {
     super(x.id, x.costs);
+    this.pubTask = CONTROL_HEADER_I32 + x.id * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK;
     this.ring = new CpuRings(x.rings, x.layout, x.id);
     this.memory = new CpuMemory(x.id, x.node, this.ring, x.layout.ringSlots);
     this.locks = new CpuLocks(x.locks, x.ctl, x.rings, x.layout, x.id);
@@ -130,6 +134,7 @@ export class SimCpu extends CpuScheduler {
   }
 
   endWindow(endNs: number): void {
+    this.x.ctl[this.pubTask] = 0;
     for (const h of this.hooks) h.windowEnd?.(endNs);
   }
 
@@ -205,6 +210,9 @@ export class SimCpu extends CpuScheduler {
   /** Continue the current task at nowNs with `result`, running operations inline while nothing else is due. */
   private run(t: Task, result: number): void {
     if (isEnded(t)) return;
+    // Where this CPU is, for a hang or a dying worker: two stores a step.
+    this.x.ctl[this.pubTask] = t.id + 1;
+    this.x.rings[this.x.layout.runningOffset + this.id] = this.nowNs;
     for (;;) {
       if (t.computeLeftNs > 0) {
         if (t.sliceLeftNs <= 0 && this.preemptOrContinue(t)) return;

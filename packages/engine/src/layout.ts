@@ -29,6 +29,9 @@ export const CONTROL_HEADER_I32 = 48;
 export const CPU_PUB_LIVE = 0;
 export const CPU_PUB_ERROR = 1; // 1 when a task on this CPU threw
 export const CPU_PUB_STALLED = 2; // 1 when a task stalled the CPU on a cross-CPU answer during the round
+/** The task whose code the CPU last ran in this window, + 1 (0: none since the window ended), written as it starts
+ * each step, with the simulated time in the rings at runningOffset: where a worker was if it hangs or dies. */
+export const CPU_PUB_TASK = 3;
 export const CPU_PUB_STRIDE_I32 = 4;
 
 // The rings are logs in the shape of log-ring.ts; an entry's sequence is its position in its CPU's log.
@@ -124,6 +127,8 @@ export interface RunLayout {
   readonly suspectStride: number;
   /** Worker 0's verdict on those double frees (VD_* words), read by every worker after the second barrier. */
   readonly verdictOffset: number;
+  /** Per CPU: the simulated time at which its last task step began (with CPU_PUB_TASK). */
+  readonly runningOffset: number;
   readonly ringF64: number;
   readonly locks: number;
   /** Int32 offset of the lock table in the control block. */
@@ -150,10 +155,11 @@ export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout
   const suspectStride = logStride(SUSPECT_SLOTS, FL_F64);
   const suspectOffset = freeLogOffset + cpus * freeLogStride;
   const verdictOffset = suspectOffset + cpus * suspectStride;
-  const ringF64 = verdictOffset + VD_F64;
+  const runningOffset = verdictOffset + VD_F64;
+  const ringF64 = runningOffset + perCpuF64;
   return {
     cpus, ringSlots, controlI32, nextEventOffset, clockOffset, kswapdWakeOffset, outboxOffset, outboxStride, zoneWorkOffset, zoneWorkStride,
     lockLogOffset, lockLogStride, lockGrantOffset, lockGrantStride, freeLogOffset, freeLogStride, suspectOffset, suspectStride,
-    verdictOffset, ringF64, locks, lockTableOffset,
+    verdictOffset, runningOffset, ringF64, locks, lockTableOffset,
   };
 }

@@ -8,10 +8,13 @@ import { Worker } from 'node:worker_threads';
 import { releaseProxy, wrap, type Remote } from 'comlink';
 import { MemoryNode, type AccountRow, type ZoneCounts } from '@faultline/zone';
 import { nodeEndpoint } from './comlink-node.js';
-import { resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
+import { cpusOfWorker, resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
 import type { CpuStats } from './stats.js';
 import { runDigest } from './digest.js';
-import { C_ABORT, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, runLayout, VD_CPU } from './layout.js';
+import {
+  C_ABORT, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, CONTROL_HEADER_I32, CPU_PUB_STRIDE_I32, CPU_PUB_TASK, runLayout, VD_CPU,
+} from './layout.js';
+import { formatNs } from './time.js';
 import type { KernelModule } from './hooks.js';
 import { loadKernelModule } from './loader.js';
 import { psiMemory, type PsiMemory } from './psi.js';
@@ -41,6 +44,8 @@ export interface RunResult {
   readonly error: { message: string; task?: string; taskId?: number; cpu?: number; timeNs?: number } | null;
   /** For a deadlock: what each live task waits for. */
   readonly waits: string[];
+  /** CPUs whose worker died before reporting (their statistics and tasks are missing from cpus and tasks). */
+  readonly lostCpus: number[];
   /** /proc/pressure/memory for the run, as kernel/sched/psi.c computes it (psi.ts); per task, TaskStats.memstallNs. */
   readonly psi: { readonly memory: PsiMemory };
   readonly events: number;
@@ -159,6 +164,28 @@ class SimulationDriver implements Simulation {
     return this.result;
   }
 
+  /** The watchdog: host-side supervision, never part of the simulation. While the workers run, it reads the windows
+   * completed every quarter second; when none completed for `ms`, it calls `hung` with the worker that is stuck
+   * in a window (the one whose CPU is still inside a task step; the others wait at the barrier). Returns stop. */
+  private watch(ms: number, hung: (worker: number) => void): () => void {
+    if (ms === 0) return () => undefined;
+    let last = Atomics.load(this.ctl, C_WINDOWS);
+    let since = performance.now();
+    const timer = setInterval(() => {
+      const now = Atomics.load(this.ctl, C_WINDOWS);
+      if (now !== last) [last, since] = [now, performance.now()];
+      else if (performance.now() - since >= ms) {
+        clearInterval(timer);
+        const { cpus, workers } = this.config;
+        const busy = Array.from({ length: cpus }, (_, c) => c)
+          .find((c) => Atomics.load(this.ctl, CONTROL_HEADER_I32 + c * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK) !== 0);
+        hung(busy === undefined ? 0 : Array.from({ length: workers }, (_, w) => w).find((w) => cpusOfWorker(cpus, workers, w).includes(busy))!);
+      }
+    }, Math.min(250, ms));
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   private async drive(layout: ReturnType<typeof runLayout>): Promise<RunResult> {
     const { config, ctl } = this;
     const node = buildNode(config);
@@ -178,7 +205,7 @@ class SimulationDriver implements Simulation {
         workers.push(worker);
         deaths.push(new Promise<never>((_, reject) => {
           const die = (why: string) => {
-            died ??= `worker ${w} died: ${why}`;
+            died ??= `worker ${w} died: ${why}${where(w)}`;
             abort();
             reject(new Error(died));
           };
@@ -190,12 +217,31 @@ class SimulationDriver implements Simulation {
       for (const d of deaths) d.catch(() => undefined);
       const dying = Promise.race(deaths);
       await Promise.race([Promise.all(remotes.map((r, w) => r.init({ config, worker: w, node: node.descriptor(), ctl: ctl.buffer as SharedArrayBuffer, rings, moduleShared: this.moduleShared, spins }))), dying]);
+      const f64 = new Float64Array(rings);
+      /** Where a worker was when it died or hung: its CPU that was running a task step, and which. */
+      const where = (w: number): string => {
+        for (const cpu of cpusOfWorker(config.cpus, config.workers, w)) {
+          const t = Atomics.load(ctl, CONTROL_HEADER_I32 + cpu * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK) - 1;
+          if (t < 0) continue;
+          const task = config.tasks[t];
+          return `, while cpu ${cpu} ran task '${task?.name ?? t}' (#${t}), its step from ${formatNs(f64[layout.runningOffset + cpu]!)} simulated`;
+        }
+        return ', between task steps (in the engine or a kernel module)';
+      };
+      const kill = (w: number, why: string) => {
+        died ??= `worker ${w} ${why}${where(w)}`;
+        abort();
+        void workers[w]!.terminate();
+      };
       for (;;) {
-        const settled = await Promise.allSettled(remotes.map((r, w) => Promise.race([r.run(), dying]).catch((e: unknown) => {
+        // Each worker's run races its own death only: when one dies the others are aborted at their next barrier
+        // and still report what they gathered.
+        const stopWatch = this.watch(config.watchdogMs, (stuck) => kill(stuck, `made no progress for ${config.watchdogMs / 1000} s of host time (watchdog)`));
+        const settled = await Promise.allSettled(remotes.map((r, w) => Promise.race([r.run(), deaths[w]!]).catch((e: unknown) => {
           abort();
-          died ??= `worker ${w} failed: ${(e as Error)?.message ?? String(e)}`;
+          died ??= `worker ${w} failed: ${(e as Error)?.message ?? String(e)}${where(w)}`;
           throw e;
-        })));
+        }))).finally(stopWatch);
         const reports = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value as WorkerReport] : []));
         const ended = died !== null || reports.length < remotes.length || reports.some((r) => r.loop.endReason !== null);
         this.latest = assemble(config, this.kmods, node, reports, died, performance.now() - wallStart, ended ? undefined : this.stopRequested ? 'stopped' : null);
@@ -266,6 +312,7 @@ function assemble(config: RunConfig, kmods: readonly KernelModule[], node: Memor
     modules,
     error,
     waits: reports.flatMap((r) => r.waits),
+    lostCpus: Array.from({ length: config.cpus }, (_, c) => c).filter((c) => !cpus.some((x) => x.cpu === c)),
     psi: { memory: psiMemory(reports.flatMap((r) => r.psi).sort((a, b) => a.cpu - b.cpu).map((p) => p.periods), loop?.simulatedNs ?? 0) },
     events: cpus.reduce((s, c) => s + c.events, 0),
     digest: runDigest(hashes, digestStats),

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import { MemoryNode, type NodeDescriptor } from '@faultline/zone';
-import { WindowBarrier } from './barrier.js';
+import { BarrierAborted, WindowBarrier } from './barrier.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { cpusOfWorker, type RunConfig } from './config.js';
 import { SimCpu } from './cpu.js';
@@ -156,6 +156,17 @@ const api = {
         windowNs: config.windowNs,
       }, s.loopState);
     } catch (e) {
+      if (e instanceof BarrierAborted) {
+        // Another worker died or hung and the run was aborted: what this worker's CPUs gathered still comes back,
+        // up to the last window every worker completed.
+        const simulatedNs = s.loopState.startNs;
+        for (const cpu of s.cpus) cpu.settle(simulatedNs);
+        s.loop = {
+          endReason: 'aborted', simulatedNs, windows: s.loopState.windows, barrierRounds: s.barrier.rounds,
+          barrierNs: s.loopState.barrierNs, subRounds: s.loopState.subRounds, lagCarried: s.loopState.lagCarried,
+        };
+        return api.report();
+      }
       // Not a task's error but the engine's (or a kernel module's): release the other workers, then report it.
       Atomics.store(ctl, C_ABORT, 1);
       Atomics.add(ctl, C_BARRIER_GEN, 1);

@@ -10,6 +10,8 @@ export interface CompareJob {
   readonly seed: string;
   readonly workers: number;
   readonly report: boolean;
+  /** The run's watchdog (host supervision, not part of the result). */
+  readonly watchdog?: string;
 }
 
 export interface CompareOutcome {
@@ -17,14 +19,17 @@ export interface CompareOutcome {
   readonly figures: Record<string, number>;
   readonly digest: string;
   readonly error: string | null;
+  /** How the run ended (aborted: a worker died or the watchdog ended it). */
+  readonly endReason: string | null;
   readonly hostMs: number;
   readonly report: ReportRun | null;
 }
 
 export default async function run(job: CompareJob): Promise<CompareOutcome> {
   const s = getScenario(job.spec.scenario);
-  const r = await runSimulation(s.build(specOptions(job.spec, { seed: job.seed, workers: job.workers })));
+  const built = s.build(specOptions(job.spec, { seed: job.seed, workers: job.workers }));
+  const r = await runSimulation({ ...built, ...(job.watchdog !== undefined ? { watchdog: job.watchdog } : {}) });
   const figures = r.modules.reclaim || r.modules.mm ? s.figures(r, job.spec.params) : {};
   const report = job.report ? reportRun(r, job.spec.policy, figures) : null;
-  return { job, figures, digest: r.digest, error: r.error?.message ?? null, hostMs: r.host.wallMs, report };
+  return { job, figures, digest: r.digest, error: r.error?.message ?? null, endReason: r.endReason, hostMs: r.host.wallMs, report };
 }

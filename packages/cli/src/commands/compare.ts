@@ -10,6 +10,7 @@ import { formatDifference, formatInterval, interval, seedsWarning, welch } from 
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
 import { watchProgress } from '../progress.js';
+import { onInterrupt } from '../supervise.js';
 import { textTable } from '../text-table.js';
 import type { CompareJob, CompareOutcome } from './compare-worker.js';
 
@@ -20,6 +21,7 @@ export interface CompareOptions extends ScenarioCliOptions {
   /** The policy the others are compared with (default: the first). */
   readonly baseline?: string;
   readonly threads?: number;
+  readonly watchdog?: string;
   readonly json?: string;
   readonly html?: string;
 }
@@ -58,6 +60,8 @@ export interface Comparison {
   readonly seeds: string[];
   readonly outcomes: CompareOutcome[];
   readonly table: string;
+  /** Ctrl-C ended it: outcomes has the runs that finished. */
+  readonly interrupted: boolean;
 }
 
 export async function compareCommand(ref: string, o: CompareOptions): Promise<Comparison> {
@@ -70,7 +74,7 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   const name = spec.scenario;
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({
-    spec: { ...spec, policy }, seed, workers: 1, report: o.html !== undefined,
+    spec: { ...spec, policy }, seed, workers: 1, report: o.html !== undefined, ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
   })));
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), jobs.length));
   say.write(`faultline compare ${name}: ${policies.length} policies x ${seeds.length} seeds (${seeds.join(', ')}), ${threads} runs at a time\n`);
@@ -81,13 +85,24 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   const pool = new Piscina({ filename: new URL('./compare-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, atomics: 'disabled' });
   let done = 0;
   const stop = watchProgress('comparing', { fraction: () => done / jobs.length, label: () => `${done} of ${jobs.length} runs` });
+  // Ctrl-C: no new run starts; the table is of the runs that finished.
+  let interrupted = false;
+  const quiet = onInterrupt(() => {
+    interrupted = true;
+    void pool.destroy();
+  }, process.stderr, 'no new run starts; the table is of the runs done');
   let outcomes: CompareOutcome[];
   try {
-    outcomes = await Promise.all(jobs.map((j) => (pool.run(j) as Promise<CompareOutcome>).then((r) => { done++; return r; })));
+    const settled = await Promise.allSettled(jobs.map((j) => (pool.run(j) as Promise<CompareOutcome>).then((r) => { done++; return r; })));
+    const lost = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (lost && !interrupted) throw lost.reason;
+    outcomes = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
   } finally {
+    quiet();
     stop();
     await pool.destroy();
   }
+  if (interrupted) say.write(`interrupted: ${outcomes.length} of ${jobs.length} runs done\n`);
   const failed = outcomes.filter((x) => x.error);
   const labels = Object.keys(outcomes.find((x) => Object.keys(x.figures).length > 0)?.figures ?? {});
   const rows = labels.map((label) => [label, ...policies.map((p) => {
@@ -112,5 +127,5 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
     }));
     if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
-  return { scenario: name, spec, policies, baseline, seeds, outcomes, table };
+  return { scenario: name, spec, policies, baseline, seeds, outcomes, table, interrupted };
 }

@@ -7,12 +7,14 @@ import { vmstatOf } from '@faultline/scenarios';
 import { machineRunOptions, type MachineCliOptions } from '../machine-options.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { watchProgress } from '../progress.js';
+import { onInterrupt } from '../supervise.js';
 import { textTable } from '../text-table.js';
 
 export interface RunCommandOptions extends MachineCliOptions {
   readonly task: string[];
   readonly cpus: number;
   readonly workers?: number;
+  readonly watchdog?: string;
   readonly seed: string;
   readonly duration: string;
   readonly window: string;
@@ -41,6 +43,7 @@ export function runOptionsFromCli(o: RunCommandOptions): RunOptions {
     window: o.window,
     ...machineRunOptions(o),
     kernel: o.kernel as RunOptions['kernel'],
+    ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
     locks: Object.fromEntries((o.lock ?? []).map((l) => {
       const [name, kind] = l.split(':');
       return [name!, { kind: kind as LockKind }];
@@ -81,6 +84,7 @@ export function renderRun(r: RunResult): string {
   out.push(`ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
   if (r.error) out.push(`error: ${r.error.message}`);
   for (const w of r.waits) out.push(`  waiting: ${w}`);
+  if (r.lostCpus.length > 0) out.push(`lost: cpus ${r.lostCpus.join(', ')} went with their worker (it died or was ended); their statistics and tasks are missing below`);
   out.push('');
   out.push(textTable(
     ['cpu', 'events', 'busy', 'idle', 'ctx switches', 'msgs out', 'msgs in', 'zone waits', 'lock waits', 'spinning'],
@@ -121,10 +125,12 @@ export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
     fraction: () => sim.progress().fraction,
     label: () => `${formatNs(sim.progress().simulatedNs)} of ${formatNs(sim.config.durationNs)}`,
   });
+  const quiet = onInterrupt(() => void sim.stop(), process.stderr, 'stopping the run at the next window\'s end');
   let result: RunResult;
   try {
     result = await sim.result;
   } finally {
+    quiet();
     stop();
   }
   say.write(`${renderRun(result)}\n`);

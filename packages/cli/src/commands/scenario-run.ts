@@ -8,10 +8,12 @@ import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
 import { memoryText, zoneLines } from './run.js';
 import { watchProgress } from '../progress.js';
+import { onInterrupt } from '../supervise.js';
 import { textTable } from '../text-table.js';
 
 export interface ScenarioRunOptions extends ScenarioCliOptions {
   readonly workers?: number;
+  readonly watchdog?: string;
   readonly seed: string;
   readonly json?: string;
   readonly html?: string;
@@ -24,16 +26,19 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
   const s = getScenario(spec.scenario);
   const name = spec.scenario;
   const policy = spec.policy;
-  const sim = await startSimulation(s.build(specOptions(spec, { seed: o.seed, ...(o.workers ? { workers: o.workers } : {}) })));
+  const built = s.build(specOptions(spec, { seed: o.seed, ...(o.workers ? { workers: o.workers } : {}) }));
+  const sim = await startSimulation({ ...built, ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}) });
   say.write(`seed: ${sim.config.seed}\n`);
   const stop = watchProgress(`${name} (${policy})`, {
     fraction: () => sim.progress().fraction,
     label: () => `${formatNs(sim.progress().simulatedNs)} of ${formatNs(sim.config.durationNs)}`,
   });
+  const quiet = onInterrupt(() => void sim.stop(), process.stderr, 'stopping the run at the next window\'s end');
   let r: RunResult;
   try {
     r = await sim.result;
   } finally {
+    quiet();
     stop();
   }
   const out: string[] = [];

@@ -18,6 +18,7 @@ import { formatDifference, formatInterval, interval, seedsWarning, welch } from 
 import { modelVersion } from '../model-version.js';
 import { humanStream } from '../options.js';
 import { watchProgress } from '../progress.js';
+import { onInterrupt } from '../supervise.js';
 import { scenarioFields, setsFrom, type ScenarioCliOptions } from '../scenario-fields.js';
 import { textTable } from '../text-table.js';
 import type { CompareJob, CompareOutcome } from './compare-worker.js';
@@ -34,6 +35,7 @@ export interface SweepOptions extends ScenarioCliOptions {
   readonly out?: string;
   readonly threads?: number;
   readonly figures?: string;
+  readonly watchdog?: string;
 }
 
 /** Short names a grid may use for a field. */
@@ -125,6 +127,8 @@ export interface Sweep {
   readonly runs: readonly StoredRun[];
   readonly computed: number;
   readonly reused: number;
+  /** Ctrl-C ended it: runs has what was stored. */
+  readonly interrupted: boolean;
   /** Runs whose pool thread failed (not stored: they are tried again next time). */
   readonly crashed: ReadonlyArray<{ point: Record<string, string>; policy: string; seed: string; error: string }>;
 }
@@ -159,15 +163,23 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
     `${all.length} runs; ${all.length - todo.length} already in ${runsDir}, ${todo.length} to run, ${threads} at a time\n`);
   say.write(`grid: ${axes.map((a) => `${a.path}=${a.values.join(',')}`).join('  ') || '(none: one point)'}   model ${version}\n`);
   const crashed: Array<{ point: Record<string, string>; policy: string; seed: string; error: string }> = [];
+  let interrupted = false;
   if (todo.length > 0) {
     const pool = new Piscina({ filename: new URL('./compare-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, atomics: 'disabled' });
     let done = 0;
     const stop = watchProgress('sweeping', { fraction: () => done / todo.length, label: () => `${done} of ${todo.length} runs` });
+    // Ctrl-C: no new run starts; what finished is stored, and the same command resumes.
+    const quiet = onInterrupt(() => {
+      interrupted = true;
+      void pool.destroy();
+    }, process.stderr, 'no new run starts; finished runs are stored and the same command resumes');
     try {
       await Promise.all(todo.map(async (j) => {
-        const job: CompareJob = { spec: j.spec, seed: j.seed, workers: 1, report: false };
+        const job: CompareJob = { spec: j.spec, seed: j.seed, workers: 1, report: false, ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}) };
         try {
           const r = (await pool.run(job)) as CompareOutcome;
+          // A worker that died or hung may be the host's doing (memory, a slow machine): not a result to keep.
+          if (r.endReason === 'aborted') throw new Error(r.error ?? 'aborted');
           const run: StoredRun = {
             schema: SWEEP_RUN_SCHEMA, key: j.key, version, point: j.point, policy: j.policy, seed: j.seed, spec: j.spec,
             figures: r.figures, digest: r.digest, error: r.error, hostMs: r.hostMs,
@@ -175,18 +187,22 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
           writeAtomic(j.file, JSON.stringify(run, null, 2));
           stored.set(j.key, run);
         } catch (e) {
+          if (interrupted) return;
           crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error: e instanceof Error ? e.message : String(e) });
         } finally {
           done++;
         }
       }));
     } finally {
+      quiet();
       stop();
       await pool.destroy();
     }
   }
   const runs = all.map((j) => stored.get(j.key)).filter((r): r is StoredRun => r !== null && r !== undefined);
-  const sweep: Sweep = { axes, policies, baseline, seeds, runs, computed: todo.length - crashed.length, reused: all.length - todo.length, crashed };
+  const computed = runs.length - (all.length - todo.length);
+  const sweep: Sweep = { axes, policies, baseline, seeds, runs, computed, reused: all.length - todo.length, crashed, interrupted };
+  if (interrupted) say.write(`interrupted: ${runs.length} of ${all.length} runs stored; the same command resumes\n`);
   writeOutputs(o.out, spec0, sweep, version, commandLine(spec0, axes, o));
   say.write(summaryText(sweep, o.figures));
   const warning = seedsWarning(seeds.length);
