@@ -1,8 +1,8 @@
 // `faultline run` with the README's custom task, as a user runs it: the same digest for 1 and 4 workers, the
 // summary, and a clear error for a task module that does not exist.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -165,5 +165,41 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(run('run', '--task', file, '--set', 'cpus=2').stderr).toContain('--set does not apply to a run of your own tasks');
     const schema = JSON.parse(run('scenario', 'schema').stdout) as { title: string };
     expect(schema.title).toBe('faultline scenario (faultline.scenario/1)');
+  });
+  it('ends with an exit code per outcome, says why on stderr, and a deadlock is in the JSON too', () => {
+    const bad = join(root, 'packages/engine/test/tasks/bad.mjs');
+    const thrown = run('run', '--task', `${bad}#thrower`, '--cpus', '2', '--duration', '1ms');
+    expect(thrown.status).toBe(3);
+    expect(thrown.stderr).toMatch(/the run ended on an error: task 'bad\.thrower\/1'/);
+    const dead = run('run', '--task', `${bad}#waiter`, '--cpus', '2', '--duration', '1s', '--json', '-');
+    expect(dead.status).toBe(4);
+    const j = JSON.parse(dead.stdout) as { result: { endReason: string; waits: string[] } };
+    expect(j.result.endReason).toBe('deadlock');
+    expect(j.result.waits[0]).toMatch(/blocked-recv/);
+    const died = run('run', '--task', `${bad}#quitter`, '--cpus', '4', '--workers', '2', '--duration', '5ms');
+    expect(died.status).toBe(5);
+    expect(died.stdout).toContain('lost: cpus 0, 1 went with their worker');
+    expect(died.stdout).toMatch(/^2\s+\d+\s/m); // cpu 2's row: worker 1 reported
+    expect(died.stderr).toContain("worker 0 died: exited with code 7, while cpu 1 ran task 'bad.quitter/1' (#1)");
+    expect(run('run', '--task', `${bad}#thrower`, '--watchdog', '5').stderr).toContain("--watchdog must be a number with a unit");
+  });
+  it('Ctrl-C stops a run at the next window with its statistics and digest, and exits 130', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-int-'));
+    writeFileSync(join(dir, 'loop.mjs'), 'export function* looper(ctx) { for (;;) yield ctx.compute(1000); }\n');
+    const child = spawn(process.execPath, [bin, 'run', '--task', `${join(dir, 'loop.mjs')}#looper`, '--cpus', '2', '--duration', '100s', '--json', join(dir, 'r.json')], { cwd: root });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    // Wait until it runs (the seed line is printed once the workers are up), then interrupt.
+    while (!out.includes('seed:')) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(130);
+    expect(err).toContain("interrupted; stopping the run at the next window's end");
+    expect(out).toMatch(/^ended: stopped at [\d.]+(us|ms|s) simulated/m);
+    expect(out).toMatch(/^digest: [0-9a-f]{64}$/m);
+    expect((JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { result: { endReason: string } }).result.endReason).toBe('stopped');
   });
 });

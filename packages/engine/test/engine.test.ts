@@ -95,6 +95,27 @@ describe('failures', () => {
     expect(r.simulatedNs).toBeLessThan(1_000_000);
   });
 
+  it('a worker that dies is named with the task, CPU and time it ran, and the other workers still report', async () => {
+    const r = await runSimulation({ cpus: 4, workers: 2, seed: 'q', duration: '5ms', tasks: [{ module: task('bad.mjs'), export: 'quitter' }] });
+    expect(r.endReason).toBe('aborted');
+    expect(r.error?.message).toBe("worker 0 died: exited with code 7, while cpu 1 ran task 'bad.quitter/1' (#1), its step from 501.000us simulated");
+    expect(r.lostCpus).toEqual([0, 1]);
+    // Worker 1's CPUs ran to the last window every worker finished, and their tasks came back.
+    expect(r.cpus.map((c) => c.cpu)).toEqual([2, 3]);
+    expect(r.tasks.map((t) => t.name)).toEqual(['bad.quitter/2', 'bad.quitter/3']);
+    expect(r.cpus[0]!.events).toBeGreaterThan(400);
+    expect(r.simulatedNs).toBe(500_000);
+  });
+
+  it('the watchdog ends a run whose task never yields, naming it, and the others report', async () => {
+    const r = await runSimulation({ cpus: 4, workers: 2, seed: 'w', duration: '5ms', watchdog: '1s', tasks: [{ module: task('bad.mjs'), export: 'spinner' }] });
+    expect(r.endReason).toBe('aborted');
+    expect(r.error?.message).toMatch(/^worker 0 made no progress for 1 s of host time \(watchdog\), while cpu 1 ran task 'bad\.spinner\/1' \(#1\)/);
+    expect(r.cpus.map((c) => c.cpu)).toEqual([2, 3]);
+    expect(() => resolveRunConfig({ cpus: 1, seed: 's', duration: '1ms', watchdog: '10ms', tasks: [{ module: task('bad.mjs') }] }, 1))
+      .toThrow(/watchdog: 10ms is too short; allowed: 0 \(never\) or at least 100ms/);
+  });
+
   it('names a missing module or export and lists what the module has', async () => {
     await expect(runSimulation({ cpus: 1, seed: 's', duration: '1ms', tasks: [{ module: task('nope.mjs') }] })).rejects.toThrow(/could not be loaded/);
     await expect(runSimulation({ cpus: 1, seed: 's', duration: '1ms', tasks: [{ module: task('bad.mjs'), export: 'notAFunction' }] })).rejects.toThrow(/no task export 'notAFunction' \(a generator function or XState actor logic\); its task exports: .*thrower/);

@@ -22,3 +22,19 @@ export function* finisher(ctx) {
 }
 
 export const notAFunction = 42;
+
+/** On cpu 1, after 500 steps, ends its worker thread (a task calling process.exit). */
+export function* quitter(ctx) {
+  for (let i = 0; ; i++) {
+    yield ctx.compute(1000);
+    if (ctx.cpu === 1 && i === 500) process.exit(7);
+  }
+}
+
+/** On cpu 1, after 500 steps, never yields again (a task stuck in a loop). */
+export function* spinner(ctx) {
+  for (let i = 0; ; i++) {
+    yield ctx.compute(1000);
+    if (ctx.cpu === 1 && i === 500) for (;;) { /* never yields */ }
+  }
+}
