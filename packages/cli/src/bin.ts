@@ -5,7 +5,7 @@ import os from 'node:os';
 import { Command } from 'commander';
 import { runDemo } from './commands/demo.js';
 import { InvalidArgumentError } from 'commander';
-import { WINDOW_DEFAULT } from '@faultline/engine';
+import { RESOLVE_FROM_ENV, WINDOW_DEFAULT } from '@faultline/engine';
 import { SCENARIOS } from '@faultline/scenarios';
 import { compareCommand, comparisonJson } from './commands/compare.js';
 import { renderList } from './commands/list.js';
@@ -17,6 +17,10 @@ import { collectOption, durationOption, watchdogOption, intOption, kernelOption,
 import { zoneinfoCommand } from './commands/zoneinfo.js';
 import { EXIT, exitCodeOf } from './supervise.js';
 import { addMachineOptions } from './machine-options.js';
+
+// Task, policy and kernel modules anywhere on disk may import @faultline/*: they resolve from this package and from
+// @faultline/scenarios, which between them depend on every package (the engine's resolve hook reads this).
+process.env[RESOLVE_FROM_ENV] = [import.meta.url, import.meta.resolve('@faultline/scenarios')].join(',');
 
 /** This package's version, from its package.json. */
 function cliVersion(): string {

@@ -202,4 +202,31 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(out).toMatch(/^digest: [0-9a-f]{64}$/m);
     expect((JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { result: { endReason: string } }).result.endReason).toBe('stopped');
   });
+  it('plugs in: a task outside the clone imports @faultline/*, a policy is named by path, each export is a group', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-plug-'));
+    writeFileSync(join(dir, 'tasks.mjs'), [
+      "import { defineTask } from '@faultline/engine';",
+      "import { allocPages, lruAdd } from '@faultline/reclaim';",
+      'export const reader = defineTask(function* reader(ctx) {',
+      "  for (;;) { const pfn = yield* allocPages(ctx, 'GFP_KERNEL'); if (pfn >= 0) lruAdd(ctx, pfn, 'file'); yield ctx.compute(1000); }",
+      '});',
+      'export const idler = defineTask(function* idler(ctx) { for (;;) yield ctx.compute(5000); });',
+    ].join('\n'));
+    const reclaim = join(root, 'packages/reclaim/dist/module.js');
+    const html = join(dir, 'r.html');
+    const r = run('run', '--task', `${join(dir, 'tasks.mjs')}#reader`, `${join(dir, 'tasks.mjs')}#idler`, '--module', reclaim, '--cpus', '2', '--duration', '1ms', '--html', html);
+    expect(r.status, r.stderr).toBe(0);
+    // The reader's pages went onto the LRU of the reclaim module the engine loaded: one instance, not a copy.
+    expect(r.stdout).toMatch(/"lru":\{"file":(\d+)/);
+    expect(Number(r.stdout.match(/"lru":\{"file":(\d+)/)![1])).toBeGreaterThan(500);
+    expect(r.stdout).toMatch(/"freeMin":"\[\d+ values\]"/); // long series shortened in the text
+    const groups = (readFileSync(html, 'utf8').match(/"group":"[^"]+"/g) ?? []).sort();
+    expect([...new Set(groups)]).toEqual(['"group":"tasks.idler"', '"group":"tasks.reader"']);
+    // A policy of your own by path, beside a built-in one; a missing file is named.
+    const capped = 'packages/mm/test/tasks/capped-policy.mjs#capped';
+    const c = run('compare', 'nowait-starvation', '--policies', `spf-nowait,${capped}`, '--cpus', '2', '--duration', '2ms', '--seeds', '1');
+    expect(c.status, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(new RegExp(`spf-nowait \\(baseline\\)\\s+${capped.replace(/[.#/]/g, (x) => `\\${x}`)}`));
+    expect(run('run', 'pft', '--policy', './nope.ts').stderr).toContain("policy './nope.ts': no such file");
+  });
 });

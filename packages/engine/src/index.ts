@@ -20,7 +20,7 @@ export type { CrossCheckOptions, CrossCheckReport } from './kernel-machine-check
 export { LOCK_KINDS } from './locks.js';
 export type { LockKind, LockSpec } from './locks.js';
 export { defineKernelModule, parseModuleArgs } from './hooks.js';
-export { importByPath } from './loader.js';
+export { importByPath, RESOLVE_FROM_ENV } from './loader.js';
 export { LOG_HEADER_F64, logAppend, logOf, logsInOrder, logStride } from './log-ring.js';
 export type { CommitInfo, KernelModule, KernelModuleInstance, KernelModuleSetup, KernelCpu, CpuHooks, KernelPath } from './hooks.js';
 export type { CpuStats } from './stats.js';

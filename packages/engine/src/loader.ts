@@ -1,14 +1,29 @@
 // loader: loading a task or kernel module by path, in a worker or the main thread. A function cannot cross
 // postMessage, so each thread imports the module itself; TypeScript modules go through tsx's loader.
+import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { isKernelModule, type KernelModule } from './hooks.js';
 import { actorTask, isActorLogic } from './task-actor.js';
 import type { TaskFunction } from './task.js';
 
 let tsxRegistered = false;
+let resolverRegistered = false;
 
-/** Import a module by path (TypeScript through tsx), in this thread; the error names `what` and the module. */
+/** Where `@faultline/*` resolves from for a module outside the packages (resolve-hooks.ts): the engine, and the
+ * file URLs in FAULTLINE_RESOLVE_FROM (comma-separated), which the CLI sets for its own packages. */
+export const RESOLVE_FROM_ENV = 'FAULTLINE_RESOLVE_FROM';
+
+function registerResolver(): void {
+  if (resolverRegistered) return;
+  resolverRegistered = true;
+  const extra = (process.env[RESOLVE_FROM_ENV] ?? '').split(',').filter((x) => x !== '');
+  register(new URL('./resolve-hooks.js', import.meta.url), { data: { anchors: [import.meta.url, ...extra] } });
+}
+
+/** Import a module by path (TypeScript through tsx), in this thread; the error names `what` and the module. It may
+ * import `@faultline/*` from anywhere on disk (registerResolver). */
 export async function importByPath(module: string, what: string): Promise<Record<string, unknown>> {
+  registerResolver();
   if (/\.[cm]?ts$/.test(module) && !tsxRegistered) {
     const { register } = await import('tsx/esm/api');
     register();

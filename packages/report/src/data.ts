@@ -1,7 +1,7 @@
 // data: what a report shows of a run, read from a finished RunResult - small, plain, JSON-safe, so that compare's
-// pool threads can send it back and the page can embed it. Tasks are grouped by name up to the first dot or slash
-// ("fault-storm.3" and "kernel-work/2" are in "fault-storm" and "kernel-work"); their latency histograms are
-// merged, not averaged.
+// pool threads can send it back and the page can embed it. Tasks are grouped by name without their instance and
+// lane numbers ("fault-storm.3/7" and "kernel-work/2" are in "fault-storm" and "kernel-work"; each export of a task
+// file is a group of its own); their latency histograms are merged, not averaged.
 import type { RunResult } from '@faultline/engine';
 import { mergeEncoded, vmstatOf, type FreePagesTimeline, type ReclaimReport } from '@faultline/reclaim';
 
@@ -43,7 +43,10 @@ export interface ReportRun {
   readonly psi: { someMs: number; fullMs: number; someAvg10: number; fullAvg10: number };
 }
 
-const groupOf = (name: string) => name.split(/[./]/)[0]!;
+/** A task's group: its name without the instance number the engine appends (/N) and a scenario's lane (.N), so
+ * that "fault-storm.3/7" is in "fault-storm" and two exports of one file ("churn.fast/0", "churn.slow/1") stay
+ * apart. */
+const groupOf = (name: string) => name.replace(/\/\d+$/, '').replace(/\.\d+$/, '');
 
 export function reportRun(r: RunResult, policy: string, figures: Record<string, number>): ReportRun {
   const reclaim = r.modules.reclaim as ReclaimReport | undefined;

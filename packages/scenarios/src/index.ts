@@ -6,7 +6,7 @@ import { reclaimCalibration } from './reclaim-calibration.js';
 
 export { SCENARIOS, getScenario, isScenarioFile, resolveScenario, scenarioSchema } from './registry.js';
 export type { ResolveOptions } from './registry.js';
-export { POLICIES, ScenarioError, checkPolicy, builtinDocument } from './scenario.js';
+export { POLICIES, ScenarioError, checkPolicy, isPolicyRef, policyArgs, builtinDocument } from './scenario.js';
 export type { Scenario, ScenarioOptions, ScenarioFigures, ParamSpec } from './scenario.js';
 export { SCENARIO_SCHEMA, canonicalJson, parseSet, specKey, specOptions, specYaml, validateScenario } from './spec.js';
 export type { ScenarioSpec, MachineSpec } from './spec.js';

@@ -7,7 +7,7 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
-import { checkPolicy, defineScenario, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
+import { defineScenario, policyArgs, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
 import { paramsOf } from './spec.js';
 import { STORM_BASE } from './tasks.js';
 
@@ -31,7 +31,7 @@ export const mmapContention = defineScenario({
     const slice = p.slicePages as number;
     const threads = o.cpus * (p.threadsPerCpu as number);
     const pages = threads * slice;
-    const parts = mmRunParts({ policy: checkPolicy(o.policy), mms: [{ vmas: [{ start: STORM_BASE, pages }] }] }, reclaimArgsOf(o));
+    const parts = mmRunParts({ ...policyArgs(o.policy), mms: [{ vmas: [{ start: STORM_BASE, pages }] }] }, reclaimArgsOf(o));
     return {
       cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
       ...machineOf(o),

@@ -17,7 +17,7 @@ import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupBelowMin, groupFaults, groupLatency, groupMemstallNs, groupReclaim, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
-import { checkPolicy, defineScenario, ScenarioError, machineOf, reclaimArgsOf, type ParamSpec, type Scenario } from './scenario.js';
+import { defineScenario, policyArgs, ScenarioError, machineOf, reclaimArgsOf, type ParamSpec, type Scenario } from './scenario.js';
 import { paramsOf } from './spec.js';
 import { STORM_BASE, STORM_VMA_BYTES, STORM_VMA_PAGES } from './tasks.js';
 
@@ -68,7 +68,7 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
       // for `cycle` faults before it unmaps, at a load of at most one half.
       const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, threads * cycle * 3 * 2)));
       const parts = mmRunParts(
-        { policy: checkPolicy(o.policy), tableSlots, mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file })) }] },
+        { ...policyArgs(o.policy), tableSlots, mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file })) }] },
         // Leave free a few times the high watermarks (1.5 by default): pressure from the first milliseconds.
         { ...reclaimArgsOf(o), prefillHeadroom: p.prefillHeadroom, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
       );

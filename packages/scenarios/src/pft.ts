@@ -8,7 +8,7 @@ import { WINDOW_DEFAULT } from '@faultline/engine';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
-import { checkPolicy, defineScenario, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
+import { defineScenario, policyArgs, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
 import { paramsOf } from './spec.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
@@ -29,7 +29,7 @@ export const pft = defineScenario({
     const n = o.cpus;
     // Each thread holds at most one region's tables and pages: 512 pages, a PTE table, its share of a PMD table.
     const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, n * (regionPages + 2) * 2)));
-    const parts = mmRunParts({ policy: checkPolicy(o.policy), tableSlots, vmaSlots: n + 8, mms: [{ vmas: [] }] }, reclaimArgsOf(o));
+    const parts = mmRunParts({ ...policyArgs(o.policy), tableSlots, vmaSlots: n + 8, mms: [{ vmas: [] }] }, reclaimArgsOf(o));
     return {
       cpus: n, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
       ...machineOf(o),

@@ -1,7 +1,8 @@
 // scenario: what a scenario is - a named, documented way to build a run from a description (spec.ts) - and the
 // built-in descriptions, one file each in packages/scenarios/scenarios/. An unknown name is refused with the list of
 // choices.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { RunOptions, RunResult } from '@faultline/engine';
 import { BUILTIN_POLICIES } from '@faultline/mm';
 import YAML from 'yaml';
@@ -102,7 +103,24 @@ export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
 }
 
+/** A policy of the user's: a module path with an optional #export (./my-policy.ts#capped). */
+export const POLICY_REF = /[\\/]|\.(?:[cm]?[jt]s)(?:#|$)/;
+export const isPolicyRef = (policy: string) => POLICY_REF.test(policy);
+
+/** A built-in policy's name, or the user's module path[#export] (the file must exist); refused with the choices. */
 export function checkPolicy(policy: string): string {
-  if (!POLICIES.includes(policy)) throw new ScenarioError(`unknown policy '${policy}'; allowed: ${POLICIES.join(', ')}`);
-  return policy;
+  if (POLICIES.includes(policy)) return policy;
+  if (isPolicyRef(policy)) {
+    const path = policy.split('#')[0]!;
+    if (!existsSync(resolve(path))) throw new ScenarioError(`policy '${policy}': no such file '${resolve(path)}'`);
+    return policy;
+  }
+  throw new ScenarioError(`unknown policy '${policy}'; allowed: ${POLICIES.join(', ')}, or your policy module as path[#export]`);
+}
+
+/** The mm module's policy args for a policy: a built-in name, or the user's module loaded under its own name. */
+export function policyArgs(policy: string): { policy: string; policies?: Array<{ name: string; module: string; export: string }> } {
+  if (!isPolicyRef(checkPolicy(policy))) return { policy };
+  const [path, exp] = policy.split('#');
+  return { policy, policies: [{ name: policy, module: resolve(path!), export: exp || 'default' }] };
 }

@@ -6,9 +6,10 @@
 // allowed. A resolved spec, with a seed and the version, is a run's identity: specKey hashes it.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import YAML from 'yaml';
-import { documentOf, POLICIES, ScenarioError, type ParamSpec, type ScenarioOptions } from './scenario.js';
+import { documentOf, isPolicyRef, POLICIES, POLICY_REF, ScenarioError, type ParamSpec, type ScenarioOptions } from './scenario.js';
 
 export const SCENARIO_SCHEMA = 'faultline.scenario/1';
 const DURATION = '^\\s*\\d+(\\.\\d+)?\\s*(ns|us|µs|ms|s)\\s*$';
@@ -96,7 +97,10 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
       schema: { const: SCENARIO_SCHEMA, description: 'this format and its version' },
       scenario: { enum: names, description: 'the built-in scenario whose tasks and figures the run uses' },
       summary: { type: 'string', description: 'what the scenario runs, in a sentence' },
-      policy: { enum: POLICIES, description: 'the page-fault policy' },
+      policy: {
+        anyOf: [{ enum: POLICIES }, { type: 'string', pattern: POLICY_REF.source }],
+        description: 'the page-fault policy: a built-in one, or your policy module as path[#export]',
+      },
       cpus: int(1, 1024, 'simulated CPUs'),
       duration: duration('simulated time to run, with a unit: ns, us, ms or s'),
       window: duration('window length: other CPUs see shared state up to one window late'),
@@ -148,6 +152,7 @@ function describeError(e: ErrorObject, shapes: readonly ScenarioShape[], doc: Re
       }
       return `${path}: must be a number with a unit (ns, us, ms or s), e.g. 10ms; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
     case 'if': return '';
+    case 'anyOf': return `${path}: must be one of ${POLICIES.join(', ')}, or a policy module as path[#export]; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
     default: return `${path}: ${e.message ?? 'invalid'}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
   }
 }
@@ -164,7 +169,14 @@ export function validateScenario(doc: unknown, shapes: readonly ScenarioShape[],
   if (!v) {
     const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
     const check = ajv.compile(scenarioJsonSchema(shapes, resolved));
-    v = (d) => (check(d) ? [] : (check.errors ?? []).map((e) => describeError(e, shapes, d as Record<string, unknown>)).filter((x) => x !== ''));
+    v = (d) => {
+      if (check(d)) return [];
+      const errors = check.errors ?? [];
+      // An anyOf says it all for its field: drop what each of its branches said.
+      const anyOf = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+      const kept = errors.filter((e) => e.keyword === 'anyOf' || !anyOf.has(e.instancePath));
+      return kept.map((e) => describeError(e, shapes, d as Record<string, unknown>)).filter((x) => x !== '');
+    };
     validators.set(key, v);
   }
   return [...new Set(v(doc))];
@@ -235,7 +247,10 @@ export function canonicalJson(v: unknown): string {
 
 /** A run's identity: the resolved spec, its seed and faultline's version, hashed (sha256, hex). */
 export function specKey(spec: ScenarioSpec, seed: string, version: string): string {
-  return createHash('sha256').update(canonicalJson({ spec, seed, version })).digest('hex');
+  // A policy module of the user's is part of the run: its content is in the key, not only its path.
+  const policyModule = isPolicyRef(spec.policy)
+    ? createHash('sha256').update(readFileSync(resolve(spec.policy.split('#')[0]!))).digest('hex') : null;
+  return createHash('sha256').update(canonicalJson({ spec, seed, version, ...(policyModule ? { policyModule } : {}) })).digest('hex');
 }
 
 /** The options a scenario's build takes, from a resolved spec. */

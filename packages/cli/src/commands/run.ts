@@ -108,7 +108,10 @@ export function renderRun(r: RunResult): string {
     out.push(`locks: ${r.locks?.grants ?? 0} grants at window ends, ${r.locks?.handoffs ?? 0} rwsem handoffs to a waiting writer`);
     out.push('');
   }
-  for (const [name, report] of Object.entries(r.modules)) out.push(`module ${name}: ${JSON.stringify(report)}`);
+  // A module's report, with its long series (timelines, histograms) shortened: --json has them whole.
+  const brief = (_: string, v: unknown) => (Array.isArray(v) && v.length > 16 ? `[${v.length} values]`
+    : typeof v === 'string' && v.length > 80 ? `${v.slice(0, 24)}... (${v.length} characters)` : v);
+  for (const [name, report] of Object.entries(r.modules)) out.push(`module ${name}: ${JSON.stringify(report, brief)}`);
   out.push(`vmstat: ${Object.entries(vmstatOf(r)).map(([k, v]) => `${k} ${v}`).join('  ')}`);
   out.push(`pressure/memory: ${formatPsi(r.psi.memory).replace('\n', '; ')}`);
   out.push(...zoneLines(r));
