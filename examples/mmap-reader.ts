@@ -15,8 +15,11 @@ export default setup({
   actions: {
     lock: ({ context }) => (context.writer ? context.task.lock('mmap_lock') : context.task.lockRead('mmap_lock')),
     alloc: ({ context }) => context.task.alloc('GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN'),
-    keep: ({ context, event }) => { if (event.result >= 0) context.held.push(event.result); },
-    work: ({ context }) => context.task.compute(context.writer ? 20_000 : 500 + Math.floor(context.task.random() * 1_000)),
+    keep: ({ context, event }) => {
+      if (event.result >= 0) context.held.push(event.result);
+    },
+    work: ({ context }) =>
+      context.task.compute(context.writer ? 20_000 : 500 + Math.floor(context.task.random() * 1_000)),
     unlock: ({ context }) => context.task.unlock('mmap_lock'),
     release: ({ context }) => context.task.free(context.held.shift()!),
     choose: assign({ writer: ({ context }) => context.task.random() < 0.02 }),
@@ -32,10 +35,18 @@ export default setup({
     locking: { entry: ['choose', 'lock'], on: { 'task.result': 'allocating' } },
     allocating: {
       entry: 'alloc',
-      on: { 'task.result': [{ guard: 'failed', target: 'unlockingToBackOff' }, { target: 'working', actions: 'keep' }] },
+      on: {
+        'task.result': [
+          { guard: 'failed', target: 'unlockingToBackOff' },
+          { target: 'working', actions: 'keep' },
+        ],
+      },
     },
     working: { entry: 'work', on: { 'task.result': 'unlocking' } },
-    unlocking: { entry: 'unlock', on: { 'task.result': [{ guard: 'holdsMany', target: 'freeing' }, { target: 'locking' }] } },
+    unlocking: {
+      entry: 'unlock',
+      on: { 'task.result': [{ guard: 'holdsMany', target: 'freeing' }, { target: 'locking' }] },
+    },
     freeing: { entry: 'release', on: { 'task.result': 'locking' } },
     unlockingToBackOff: { entry: 'unlock', on: { 'task.result': 'backingOff' } },
     // 50 us of simulated time (XState delays are in ms): the task sleeps until then.

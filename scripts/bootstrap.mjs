@@ -4,7 +4,7 @@
 // lockfile, builds every package with turbo, then runs the requested job:
 //   demo  - the project's main job: the flagship comparison, `faultline compare nowait-starvation`, with its HTML
 //           report in faultline-report.html (extra arguments go to compare)
-//   test  - the whole vitest suite (every package and the cross-package suites in test/), after installing
+//   test  - Biome's format and lint check, then the whole vitest suite (every package and the cross-package suites in test/), after installing
 //           Debian's Chromium for the HTML report's browser test if it is missing (scripts/install-chromium.mjs)
 //   bench - the benchmarks, printing their figures beside the hardware limits measured in the same run
 //   calibrate - boots Debian's kernel in QEMU at a set of sizes and compares it with the model
@@ -59,20 +59,37 @@ function installedPnpmVersion() {
 
 if (installedPnpmVersion() !== pnpmVersion) {
   step(`install pnpm ${pnpmVersion} into .tools/`, 'npm', [
-    'install', '--prefix', toolsDir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `pnpm@${pnpmVersion}`,
+    'install',
+    '--prefix',
+    toolsDir,
+    '--no-save',
+    '--no-package-lock',
+    '--no-audit',
+    '--no-fund',
+    `pnpm@${pnpmVersion}`,
   ]);
 }
 step('install the workspace', pnpmBin, ['install', '--frozen-lockfile', '--config.confirmModulesPurge=false']);
 step('build every package', pnpmBin, ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
 
 if (job === 'demo') {
-  step('faultline compare nowait-starvation', 'node', [join(root, 'packages/cli/dist/bin.js'), 'compare', 'nowait-starvation', '--html', 'faultline-report.html', ...rest]);
+  step('faultline compare nowait-starvation', 'node', [
+    join(root, 'packages/cli/dist/bin.js'),
+    'compare',
+    'nowait-starvation',
+    '--html',
+    'faultline-report.html',
+    ...rest,
+  ]);
 }
 if (job === 'test') {
+  // The house style first: Biome's formatter and linter over the tree (biome.json), as CI runs them.
+  step('format and lint (biome ci)', pnpmBin, ['exec', 'biome', 'ci', '.']);
   // The HTML report's test opens it in Debian's Chromium; without it that one test fails and says how to get it.
   const r = spawnSync('node', [join(root, 'scripts/install-chromium.mjs')], { cwd: root, env, stdio: 'inherit' });
   if (r.status !== 0) console.error('bootstrap: Chromium is missing; the browser test will fail (see above)');
   step('the test suite', pnpmBin, ['exec', 'vitest', 'run', ...rest]);
 }
 if (job === 'bench') step('benchmarks', 'node', [join(root, 'scripts/bench.mjs'), ...rest]);
-if (job === 'calibrate') step('calibration against the real kernel', 'node', [join(root, 'scripts/calibrate.mjs'), ...rest]);
+if (job === 'calibrate')
+  step('calibration against the real kernel', 'node', [join(root, 'scripts/calibrate.mjs'), ...rest]);

@@ -13,7 +13,16 @@
 // Under TCG the guest runs far slower than hardware while its clock keeps wall time, so rates are compared per
 // page reclaimed, not per second.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSimulation } from '../packages/engine/dist/index.js';
@@ -26,7 +35,22 @@ const out = join(root, 'out', 'calibration');
 const quick = process.argv.includes('--quick');
 const secsArg = process.argv.indexOf('--secs');
 const workloadSecs = secsArg > 0 ? Number(process.argv[secsArg + 1]) : quick ? 10 : 20;
-const BOOTS = quick ? [[256, 1], [1024, 2]] : [[256, 1], [256, 2], [256, 4], [512, 1], [512, 4], [1024, 2], [1024, 4], [4096, 1], [4096, 4]];
+const BOOTS = quick
+  ? [
+      [256, 1],
+      [1024, 2],
+    ]
+  : [
+      [256, 1],
+      [256, 2],
+      [256, 4],
+      [512, 1],
+      [512, 4],
+      [1024, 2],
+      [1024, 4],
+      [4096, 1],
+      [4096, 4],
+    ];
 
 function log(msg) {
   process.stderr.write(`calibrate: ${msg}\n`);
@@ -35,26 +59,37 @@ function log(msg) {
 // ---- the tools ---------------------------------------------------------------------------------------------------
 
 function kernelImage() {
-  const v = existsSync('/boot') ? readdirSync('/boot').filter((f) => /^vmlinuz-.*-amd64$/.test(f)).sort().at(-1) : undefined;
+  const v = existsSync('/boot')
+    ? readdirSync('/boot')
+        .filter((f) => /^vmlinuz-.*-amd64$/.test(f))
+        .sort()
+        .at(-1)
+    : undefined;
   return v ? { image: `/boot/${v}`, version: v.replace(/^vmlinuz-/, '') } : null;
 }
 
 function ensureTools() {
-  const missing = () => [
-    spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status !== 0 && 'qemu-system-x86',
-    kernelImage() === null && 'linux-image-amd64',
-    !existsSync('/bin/busybox') && 'busybox-static',
-    spawnSync('sh', ['-c', 'command -v cpio']).status !== 0 && 'cpio',
-    spawnSync('sh', ['-c', 'command -v mke2fs']).status !== 0 && 'e2fsprogs',
-  ].filter(Boolean);
+  const missing = () =>
+    [
+      spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status !== 0 && 'qemu-system-x86',
+      kernelImage() === null && 'linux-image-amd64',
+      !existsSync('/bin/busybox') && 'busybox-static',
+      spawnSync('sh', ['-c', 'command -v cpio']).status !== 0 && 'cpio',
+      spawnSync('sh', ['-c', 'command -v mke2fs']).status !== 0 && 'e2fsprogs',
+    ].filter(Boolean);
   let need = missing();
   if (need.length === 0) return;
   if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) {
-    throw new Error(`missing: ${need.join(', ')}; install them from Debian (apt-get install ${need.join(' ')}) and run again`);
+    throw new Error(
+      `missing: ${need.join(', ')}; install them from Debian (apt-get install ${need.join(' ')}) and run again`,
+    );
   }
   log(`apt-get install ${need.join(' ')} (about 90 MB to download the first time)`);
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...need]]) {
-    const r = spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const r = spawnSync('apt-get', args, {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed with exit code ${r.status}`);
   }
   need = missing();
@@ -66,10 +101,15 @@ function ensureTools() {
 /** The modules a disk workload needs, dependencies first, from the kernel's modules.dep. */
 function moduleOrder(version, wanted) {
   const dir = `/lib/modules/${version}`;
-  const deps = new Map(readFileSync(`${dir}/modules.dep`, 'utf8').split('\n').filter(Boolean).map((l) => {
-    const [m, rest] = l.split(':');
-    return [m, rest.trim() ? rest.trim().split(/\s+/) : []];
-  }));
+  const deps = new Map(
+    readFileSync(`${dir}/modules.dep`, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [m, rest] = l.split(':');
+        return [m, rest.trim() ? rest.trim().split(/\s+/) : []];
+      }),
+  );
   const order = [];
   const visit = (m) => {
     if (order.includes(m)) return;
@@ -133,14 +173,32 @@ function buildGuest(version) {
 
 function boot(kernel, guest, memoryMiB, cpus, extra = '', timeoutS = 180) {
   const args = [
-    '-accel', 'tcg', '-cpu', 'max', '-smp', String(cpus), '-m', `${memoryMiB}M`, '-nographic', '-no-reboot',
-    '-kernel', kernel.image, '-initrd', guest.cpio, '-append', `console=ttyS0 quiet panic=-1 ${extra}`,
-    '-drive', `file=${guest.img},if=virtio,format=raw,readonly=on`,
+    '-accel',
+    'tcg',
+    '-cpu',
+    'max',
+    '-smp',
+    String(cpus),
+    '-m',
+    `${memoryMiB}M`,
+    '-nographic',
+    '-no-reboot',
+    '-kernel',
+    kernel.image,
+    '-initrd',
+    guest.cpio,
+    '-append',
+    `console=ttyS0 quiet panic=-1 ${extra}`,
+    '-drive',
+    `file=${guest.img},if=virtio,format=raw,readonly=on`,
   ];
   const t0 = Date.now();
   const r = spawnSync('qemu-system-x86_64', args, { encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 64 << 20 });
   const text = r.stdout ?? '';
-  if (!text.includes('=====FL_DONE')) throw new Error(`the ${memoryMiB} MiB x ${cpus} boot did not finish (${r.error?.message ?? `exit ${r.status}`}); its console:\n${text.slice(-2000)}`);
+  if (!text.includes('=====FL_DONE'))
+    throw new Error(
+      `the ${memoryMiB} MiB x ${cpus} boot did not finish (${r.error?.message ?? `exit ${r.status}`}); its console:\n${text.slice(-2000)}`,
+    );
   log(`booted ${memoryMiB} MiB x ${cpus} CPUs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return text;
 }
@@ -151,7 +209,14 @@ function section(text, name) {
   return s;
 }
 
-const vmstat = (text) => Object.fromEntries(text.trim().split('\n').map((l) => l.split(/\s+/)).map(([k, v]) => [k, Number(v)]));
+const vmstat = (text) =>
+  Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/))
+      .map(([k, v]) => [k, Number(v)]),
+  );
 
 // ---- the comparisons ---------------------------------------------------------------------------------------------
 
@@ -159,7 +224,9 @@ function reclaimFigures(before, after) {
   const d = (k) => (after[k] ?? 0) - (before[k] ?? 0);
   const kswapd = d('pgsteal_kswapd');
   const direct = d('pgsteal_direct');
-  const stalls = Object.keys(after).filter((k) => k.startsWith('allocstall_')).reduce((s, k) => s + d(k), 0);
+  const stalls = Object.keys(after)
+    .filter((k) => k.startsWith('allocstall_'))
+    .reduce((s, k) => s + d(k), 0);
   const steal = kswapd + direct;
   const allocs = ['pgalloc_dma', 'pgalloc_dma32', 'pgalloc_normal', 'pgalloc_movable'].reduce((s, k) => s + d(k), 0);
   return {
@@ -167,7 +234,9 @@ function reclaimFigures(before, after) {
     'DMA share of pages allocated (%)': (100 * d('pgalloc_dma')) / allocs,
     'allocstall per 1000 pages reclaimed': (1000 * stalls) / steal,
     'pageoutrun per 1000 pages reclaimed': (1000 * d('pageoutrun')) / steal,
-    pgsteal_kswapd: kswapd, pgsteal_direct: direct, allocstall: stalls,
+    pgsteal_kswapd: kswapd,
+    pgsteal_direct: direct,
+    allocstall: stalls,
   };
 }
 
@@ -184,13 +253,22 @@ const summary = [];
 for (const [memoryMiB, cpus] of BOOTS) {
   const c = compareBoot(boot(kernel, guest, memoryMiB, cpus), memoryMiB, cpus);
   md.push(...c.rows);
-  summary.push(`- ${memoryMiB} MiB x ${cpus}: ${c.fieldsEqual} of ${c.fields} fields equal, managed pages within ` +
-    `${(c.worstManaged * 100).toFixed(2)}%, zones ${c.zones[0]} (${c.zones[1]})`);
+  summary.push(
+    `- ${memoryMiB} MiB x ${cpus}: ${c.fieldsEqual} of ${c.fields} fields equal, managed pages within ` +
+      `${(c.worstManaged * 100).toFixed(2)}%, zones ${c.zones[0]} (${c.zones[1]})`,
+  );
 }
 md.push('', ...summary, '');
 
 log(`the matched workload: 256 MiB x 4 CPUs for ${workloadSecs} s of guest time`);
-const text = boot(kernel, guest, 256, 4, `fl_mode=reclaim fl_secs=${workloadSecs} fl_hogs=3 fl_hogmb=48`, workloadSecs + 240);
+const text = boot(
+  kernel,
+  guest,
+  256,
+  4,
+  `fl_mode=reclaim fl_secs=${workloadSecs} fl_hogs=3 fl_hogmb=48`,
+  workloadSecs + 240,
+);
 if (text.includes('=====FL_ERROR mount')) throw new Error('the guest could not mount its disk');
 const real = reclaimFigures(vmstat(section(text, 'vmstat_before')), vmstat(section(text, 'vmstat_after')));
 const psiAfter = section(text, 'psi_after').trim();
@@ -200,26 +278,63 @@ const seeds = ['calibrate-1', 'calibrate-2', 'calibrate-3'];
 const SCANS = [200, 250, 1000];
 const models = [];
 for (const scanNsPerPage of SCANS) {
-  const runs = await Promise.all(seeds.map((seed) => runSimulation(s.build({ policy: 'classic', cpus: 4, workers: 1, seed, duration: s.defaults.duration, scanNsPerPage }))));
+  const runs = await Promise.all(
+    seeds.map((seed) =>
+      runSimulation(
+        s.build({ policy: 'classic', cpus: 4, workers: 1, seed, duration: s.defaults.duration, scanNsPerPage }),
+      ),
+    ),
+  );
   models.push({ scanNsPerPage, runs, figures: runs.map((r) => s.figures(r)) });
 }
-md.push(`## The matched workload (256 MiB, 4 CPUs, no swap; the kernel for ${workloadSecs} s, the model for ${s.defaults.duration} over 3 seeds)`, '');
-md.push(`| figure | kernel | ${SCANS.map((x) => `model, scanNsPerPage ${x}${x === 200 ? ' (default)' : x === 250 ? ' (fitted on one zone)' : ' (before calibration)'}`).join(' | ')} |`, `|---|---|${SCANS.map(() => '---').join('|')}|`);
+md.push(
+  `## The matched workload (256 MiB, 4 CPUs, no swap; the kernel for ${workloadSecs} s, the model for ${s.defaults.duration} over 3 seeds)`,
+  '',
+);
+md.push(
+  `| figure | kernel | ${SCANS.map((x) => `model, scanNsPerPage ${x}${x === 200 ? ' (default)' : x === 250 ? ' (fitted on one zone)' : ' (before calibration)'}`).join(' | ')} |`,
+  `|---|---|${SCANS.map(() => '---').join('|')}|`,
+);
 const fmt = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
 for (const k of Object.keys(real)) {
-  md.push(`| ${k} | ${fmt(real[k])} | ${models.map((m) => fmt(m.figures.reduce((a, f) => a + f[k], 0) / m.figures.length)).join(' | ')} |`);
+  md.push(
+    `| ${k} | ${fmt(real[k])} | ${models.map((m) => fmt(m.figures.reduce((a, f) => a + f[k], 0) / m.figures.length)).join(' | ')} |`,
+  );
 }
 md.push('', `The kernel's /proc/pressure/memory at the end: ${psiAfter.replace(/\n/g, '; ')}`);
 for (const m of models) {
-  md.push(`The model's PSI memory some at scanNsPerPage ${m.scanNsPerPage}: ${(m.runs.reduce((a, r) => a + r.psi.memory.some.totalUs, 0) / m.runs.length / 1000).toFixed(2)} ms of ${s.defaults.duration}.`);
+  md.push(
+    `The model's PSI memory some at scanNsPerPage ${m.scanNsPerPage}: ${(m.runs.reduce((a, r) => a + r.psi.memory.some.totalUs, 0) / m.runs.length / 1000).toFixed(2)} ms of ${s.defaults.duration}.`,
+  );
 }
 md.push('');
 const markdown = md.join('\n');
 writeFileSync(join(out, 'calibration.md'), `${markdown}\n`);
 const esc = (x) => x.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-writeFileSync(join(out, 'calibration.html'), `<!doctype html><meta charset="utf-8"><title>faultline calibration</title>
+writeFileSync(
+  join(out, 'calibration.html'),
+  `<!doctype html><meta charset="utf-8"><title>faultline calibration</title>
 <style>body{font:14px system-ui;margin:2em}td,th{border:1px solid #ccc;padding:2px 6px}table{border-collapse:collapse}</style>
-${markdown.split('\n\n').map((block) => block.startsWith('|')
-    ? `<table>${block.split('\n').filter((l) => !/^\|---/.test(l)).map((l, i) => `<tr>${l.split('|').slice(1, -1).map((c) => (i === 0 ? `<th>${esc(c.trim())}</th>` : `<td>${esc(c.trim())}</td>`)).join('')}</tr>`).join('')}</table>`
-    : block.startsWith('#') ? `<h2>${esc(block.replace(/^#+\s*/, ''))}</h2>` : `<p>${esc(block).replace(/\n/g, '<br>')}</p>`).join('\n')}\n`);
+${markdown
+  .split('\n\n')
+  .map((block) =>
+    block.startsWith('|')
+      ? `<table>${block
+          .split('\n')
+          .filter((l) => !/^\|---/.test(l))
+          .map(
+            (l, i) =>
+              `<tr>${l
+                .split('|')
+                .slice(1, -1)
+                .map((c) => (i === 0 ? `<th>${esc(c.trim())}</th>` : `<td>${esc(c.trim())}</td>`))
+                .join('')}</tr>`,
+          )
+          .join('')}</table>`
+      : block.startsWith('#')
+        ? `<h2>${esc(block.replace(/^#+\s*/, ''))}</h2>`
+        : `<p>${esc(block).replace(/\n/g, '<br>')}</p>`,
+  )
+  .join('\n')}\n`,
+);
 process.stdout.write(`${markdown}\n\nwritten: ${join(out, 'calibration.md')}, ${join(out, 'calibration.html')}\n`);

@@ -16,7 +16,9 @@ if (existsSync(path)) {
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
 if (!isRoot || !hasApt) {
-  console.error(`install-chromium: no Chromium at ${path}, and this is not root on Debian; install it yourself (sudo apt-get install chromium) or set FAULTLINE_CHROMIUM to a Chromium binary`);
+  console.error(
+    `install-chromium: no Chromium at ${path}, and this is not root on Debian; install it yourself (sudo apt-get install chromium) or set FAULTLINE_CHROMIUM to a Chromium binary`,
+  );
   process.exit(1);
 }
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

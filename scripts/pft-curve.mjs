@@ -7,7 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
 const sizes = arg('--cpus', '1,2,4,8,16,32').split(',').map(Number);
 const out = arg('--out', 'out/pft');
 mkdirSync(out, { recursive: true });
@@ -21,14 +24,32 @@ for (const cpus of sizes) {
   const file = join(out, `pft-${cpus}.json`);
   if (!existsSync(file)) {
     process.stderr.write(`running pft at ${cpus} CPUs\n`);
-    execFileSync(process.execPath, [bin, 'compare', 'pft', '--policies', POLICIES.join(','), '--cpus', String(cpus),
-      '--duration', '5ms', '--json', file], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FAULTLINE_NO_PROGRESS: '1' } });
+    execFileSync(
+      process.execPath,
+      [
+        bin,
+        'compare',
+        'pft',
+        '--policies',
+        POLICIES.join(','),
+        '--cpus',
+        String(cpus),
+        '--duration',
+        '5ms',
+        '--json',
+        file,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FAULTLINE_NO_PROGRESS: '1' } },
+    );
   }
   const s = JSON.parse(readFileSync(file, 'utf8')).summary;
   const rate = (p) => s[p]['faults/s (k)'];
-  const rel = (p) => `${Math.round(rate(p).mean)} (${rate(p).mean >= rate('classic').mean ? '+' : ''}` +
+  const rel = (p) =>
+    `${Math.round(rate(p).mean)} (${rate(p).mean >= rate('classic').mean ? '+' : ''}` +
     `${((rate(p).mean / rate('classic').mean - 1) * 100).toFixed(1)}%)`;
-  lines.push(`| ${cpus} | ${Math.round(rate('classic').mean)} ± ${Math.round(rate('classic').half ?? 0)} | ${rel('per-vma-lock')} | ` +
-    `${rel('spf-fallback')} | ${s.classic['mmap_lock wait (ms)'].mean.toFixed(2)} | ${Math.round(s['per-vma-lock']['fell back'].mean)} |`);
+  lines.push(
+    `| ${cpus} | ${Math.round(rate('classic').mean)} ± ${Math.round(rate('classic').half ?? 0)} | ${rel('per-vma-lock')} | ` +
+      `${rel('spf-fallback')} | ${s.classic['mmap_lock wait (ms)'].mean.toFixed(2)} | ${Math.round(s['per-vma-lock']['fell back'].mean)} |`,
+  );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

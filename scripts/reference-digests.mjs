@@ -9,7 +9,10 @@ const at = process.argv.indexOf('--layout');
 const layout = at > 0 ? { memoryLayout: process.argv[at + 1] } : {};
 for (const s of SCENARIOS) {
   for (const policy of POLICIES) {
-    const r = await runSimulation({ ...s.build({ policy, cpus: 4, workers: 1, seed: 'ref', duration: '8ms' }), ...layout });
+    const r = await runSimulation({
+      ...s.build({ policy, cpus: 4, workers: 1, seed: 'ref', duration: '8ms' }),
+      ...layout,
+    });
     console.log(s.name, policy, r.digest.slice(0, 16), r.error?.message ?? '');
   }
 }

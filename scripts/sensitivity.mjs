@@ -19,7 +19,7 @@ const ROWS = [
   ['mem128', '`--memory 128`', ['--memory', '128']],
   ['mem1024', '`--memory 1024` (THP on: min_free_kbytes 45,056)', ['--memory', '1024']],
   ['mem4096', '`--memory 4096` (three zones)', ['--memory', '4096']],
-  ['onezone', '`--layout one-zone` (one zone of 256 MiB, as before the kernel\'s layout)', ['--layout', 'one-zone']],
+  ['onezone', "`--layout one-zone` (one zone of 256 MiB, as before the kernel's layout)", ['--layout', 'one-zone']],
   ['win1', '`--window 1us`', ['--window', '1us']],
   ['seeds6', '`--seeds 6 --seed other`', ['--seeds', '6', '--seed', 'other']],
   ['scan250', '`--scan-ns-per-page 250` (the cost fitted on one zone)', ['--scan-ns-per-page', '250']],
@@ -31,7 +31,7 @@ const POLICIES = ['classic', 'spf-nowait-literal', 'spf-fallback'];
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const fmt = (x) => (Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
 const lines = [
-  '| `faultline compare nowait-starvation --policies classic,spf-nowait-literal,spf-fallback` with | victims\' stall, ' +
+  "| `faultline compare nowait-starvation --policies classic,spf-nowait-literal,spf-fallback` with | victims' stall, " +
     'classic -> spf-nowait-literal (ms) | storm reclaimed | kswapd reclaimed | time below min (ms) |',
   '|---|---|---|---|---|',
 ];
@@ -39,13 +39,19 @@ for (const [name, label, args] of ROWS) {
   const file = join(out, `${name}.json`);
   if (!existsSync(file)) {
     process.stderr.write(`running ${name}: faultline compare nowait-starvation ${args.join(' ')}\n`);
-    execFileSync(process.execPath, [bin, 'compare', 'nowait-starvation', '--policies', POLICIES.join(','), ...args, '--json', file],
-      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FAULTLINE_NO_PROGRESS: '1' } });
+    execFileSync(
+      process.execPath,
+      [bin, 'compare', 'nowait-starvation', '--policies', POLICIES.join(','), ...args, '--json', file],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FAULTLINE_NO_PROGRESS: '1' } },
+    );
   }
   const runs = JSON.parse(readFileSync(file, 'utf8')).runs;
-  const fig = (policy, key) => mean(runs.filter((r) => (r.job.spec?.policy ?? r.job.policy) === policy).map((r) => r.figures[key]));
+  const fig = (policy, key) =>
+    mean(runs.filter((r) => (r.job.spec?.policy ?? r.job.policy) === policy).map((r) => r.figures[key]));
   const pair = (key) => `${fmt(fig('classic', key))} -> ${fmt(fig('spf-nowait-literal', key))}`;
-  lines.push(`| ${label} | ${pair('victim reclaim stall (ms)')} | ${pair('reclaimed by storm')} | ${pair('reclaimed by kswapd')} | ` +
-    `${pair('time below min (ms)')} |`);
+  lines.push(
+    `| ${label} | ${pair('victim reclaim stall (ms)')} | ${pair('reclaimed by storm')} | ${pair('reclaimed by kswapd')} | ` +
+      `${pair('time below min (ms)')} |`,
+  );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

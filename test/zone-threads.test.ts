@@ -33,7 +33,16 @@ interface Result {
 }
 
 function runHammer(cpus: number, seed: string, ops: number): Promise<{ zone: Zone; results: Result[] }> {
-  const zone = Zone.create({ pages: PAGES, cpus, owners: MASKS.length, kernel: 'v6.3+', watermarks: W, pcpBatch: 15, pcpHigh: 60, statThreshold: 8 });
+  const zone = Zone.create({
+    pages: PAGES,
+    cpus,
+    owners: MASKS.length,
+    kernel: 'v6.3+',
+    watermarks: W,
+    pcpBatch: 15,
+    pcpHigh: 60,
+    statThreshold: 8,
+  });
   const handoffSlots = 256;
   const shared = {
     claims: new SharedArrayBuffer(PAGES * 4),
@@ -42,14 +51,21 @@ function runHammer(cpus: number, seed: string, ops: number): Promise<{ zone: Zon
   };
   const go = new Int32Array(shared.start);
   const url = new URL('./workers/zone-hammer.mjs', import.meta.url);
-  const workers = Array.from({ length: cpus }, (_, cpu) =>
-    new Worker(url, { workerData: { zone: zone.descriptor(), cpu, cpus, seed, ops, masks: MASKS, handoffSlots, ...shared } }),
+  const workers = Array.from(
+    { length: cpus },
+    (_, cpu) =>
+      new Worker(url, {
+        workerData: { zone: zone.descriptor(), cpu, cpus, seed, ops, masks: MASKS, handoffSlots, ...shared },
+      }),
   );
-  const done = workers.map((w) => new Promise<Result>((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.once('exit', (code) => reject(new Error(`worker exited with code ${code} before reporting`)));
-  }));
+  const done = workers.map(
+    (w) =>
+      new Promise<Result>((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`worker exited with code ${code} before reporting`)));
+      }),
+  );
   const started = (async () => {
     while (Atomics.load(go, 1) < cpus) await new Promise((r) => setImmediate(r));
     Atomics.store(go, 0, 1);

@@ -35,9 +35,11 @@ export function compareBoot(capture, memoryMiB, cpus) {
     const p = k.pagesets[0];
     const dev = (z.managed - k.managed) / k.managed;
     worstManaged = Math.max(worstManaged, Math.abs(dev));
-    return `| ${i === 0 ? label : ''} | ${i === 0 ? both(m.minFreeKbytes, minFree) : ''} | ${i === 0 ? both(m.thp, thp) : ''} | ${z.type} | ` +
+    return (
+      `| ${i === 0 ? label : ''} | ${i === 0 ? both(m.minFreeKbytes, minFree) : ''} | ${i === 0 ? both(m.thp, thp) : ''} | ${z.type} | ` +
       `${z.managed} (${k.managed}) | ${(dev * 100).toFixed(2)}% | ${both(z.minPages, k.min)} / ${both(z.lowPages, k.low)} / ${both(z.highPages, k.high)} | ` +
-      `${both(z.protection.join(', '), k.protection.join(', '))} | ${both(z.pcpHigh, p.high)} / ${both(z.pcpBatch, p.batch)} / ${both(z.statThreshold, p.threshold)} |`;
+      `${both(z.protection.join(', '), k.protection.join(', '))} | ${both(z.pcpHigh, p.high)} / ${both(z.pcpBatch, p.batch)} / ${both(z.statThreshold, p.threshold)} |`
+    );
   });
   return { rows, fields, fieldsEqual, worstManaged, zones: [m.zones.length, real.length] };
 }

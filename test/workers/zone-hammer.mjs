@@ -17,7 +17,8 @@ const grants = masks.map(() => 0);
 const stride = 2 + handoffSlots;
 
 function release(pfn) {
-  if (Atomics.exchange(claim, pfn, 0) !== cpu + 1) throw new Error(`cpu ${cpu}: pfn ${pfn} was not claimed by this CPU`);
+  if (Atomics.exchange(claim, pfn, 0) !== cpu + 1)
+    throw new Error(`cpu ${cpu}: pfn ${pfn} was not claimed by this CPU`);
   zone.free(cpu, pfn);
 }
 
@@ -27,7 +28,8 @@ function pushHandoff(to, pfn) {
   const tail = Atomics.load(ring, b + 1);
   if (tail - head >= handoffSlots) return false;
   // The receiver frees it, so the claim passes to the receiver before the slot is published.
-  if (Atomics.compareExchange(claim, pfn, cpu + 1, to + 1) !== cpu + 1) throw new Error(`cpu ${cpu}: lost claim on ${pfn}`);
+  if (Atomics.compareExchange(claim, pfn, cpu + 1, to + 1) !== cpu + 1)
+    throw new Error(`cpu ${cpu}: lost claim on ${pfn}`);
   ring[b + 2 + (tail % handoffSlots)] = pfn;
   Atomics.store(ring, b + 1, tail + 1);
   return true;

@@ -13,7 +13,16 @@ import { parseLockOption, runCommand } from './commands/run.js';
 import { scenarioRunCommand } from './commands/scenario-run.js';
 import { sweepCommand } from './commands/sweep.js';
 import { scenarioSchemaText, scenarioShowCommand } from './commands/scenario.js';
-import { collectOption, durationOption, watchdogOption, intOption, kernelOption, ratioOption, thpOption, writeOutput } from './options.js';
+import {
+  collectOption,
+  durationOption,
+  watchdogOption,
+  intOption,
+  kernelOption,
+  ratioOption,
+  thpOption,
+  writeOutput,
+} from './options.js';
 import { zoneinfoCommand } from './commands/zoneinfo.js';
 import { EXIT, exitCodeOf } from './supervise.js';
 import { addMachineOptions } from './machine-options.js';
@@ -36,8 +45,15 @@ program
 
 program
   .command('demo')
-  .description('what each GFP mask gets at each watermark band (v5.18 and v6.3+), then the zone allocator driven from worker threads')
-  .option('--cpus <n>', 'worker threads, one simulated CPU each (1-64)', intOption('--cpus', 1, 64), Math.min(4, Math.max(2, os.availableParallelism())))
+  .description(
+    'what each GFP mask gets at each watermark band (v5.18 and v6.3+), then the zone allocator driven from worker threads',
+  )
+  .option(
+    '--cpus <n>',
+    'worker threads, one simulated CPU each (1-64)',
+    intOption('--cpus', 1, 64),
+    Math.min(4, Math.max(2, os.availableParallelism())),
+  )
   .option('--pages <n>', 'zone size in 4 KiB pages (1024-4194304)', intOption('--pages', 1024, 4_194_304), 16_384)
   .option('--ops <n>', 'operations per CPU (1-10000000)', intOption('--ops', 1, 10_000_000), 200_000)
   .option('--seed <s>', 'seed of every random stream', 'faultline')
@@ -53,9 +69,12 @@ program
     process.stdout.write(`${renderList()}\n`);
   });
 
-const SET_HELP = 'set one field of the scenario\'s description, path=value (cpus=8, machine.memoryMiB=1024, ' +
+const SET_HELP =
+  "set one field of the scenario's description, path=value (cpus=8, machine.memoryMiB=1024, " +
   'params.stormThreadsPerCpu=4; see faultline scenario show); repeatable, applied last';
-const scenarioCmd = program.command('scenario').description('scenarios as data: show one resolved, or print the JSON Schema of scenario files');
+const scenarioCmd = program
+  .command('scenario')
+  .description('scenarios as data: show one resolved, or print the JSON Schema of scenario files');
 scenarioCmd
   .command('show <scenario>')
   .description('the scenario (a built-in name or a file) resolved with its --sets, as YAML: a file to edit and run')
@@ -72,101 +91,210 @@ scenarioCmd
 
 program
   .command('zoneinfo')
-  .description('the model\'s boot-time /proc/zoneinfo for a machine of this size, in the kernel\'s format (diff it against your own)')
+  .description(
+    "the model's boot-time /proc/zoneinfo for a machine of this size, in the kernel's format (diff it against your own)",
+  )
   .requiredOption('--memory <MiB>', 'memory size in MiB (128-65536)', intOption('--memory', 128, 65_536))
   .requiredOption('--cpus <n>', 'CPUs (1-1024)', intOption('--cpus', 1, 1024))
-  .option('--thp <mode>', 'transparent hugepages: never, madvise or always (default: as the kernel picks for the size)', thpOption)
-  .option('--min-free-kbytes <kB>', 'vm.min_free_kbytes as a user writes it (default: the kernel computes it)', intOption('--min-free-kbytes', 0, 2 ** 31 - 1))
-  .option('--watermark-scale-factor <n>', 'vm.watermark_scale_factor (1-3000; default 10)', intOption('--watermark-scale-factor', 1, 3000))
-  .option('--watermark-boost-factor <n>', 'vm.watermark_boost_factor (default 15000)', intOption('--watermark-boost-factor', 0, 2 ** 31 - 1))
-  .option('--lowmem-reserve-ratio <a,b,c>', 'vm.lowmem_reserve_ratio for DMA, DMA32, Normal (default 256,256,32)', ratioOption)
-  .option('--percpu-pagelist-high-fraction <n>', 'vm.percpu_pagelist_high_fraction (0, or 8 and up; default 0)', intOption('--percpu-pagelist-high-fraction', 0, 2 ** 31 - 1))
+  .option(
+    '--thp <mode>',
+    'transparent hugepages: never, madvise or always (default: as the kernel picks for the size)',
+    thpOption,
+  )
+  .option(
+    '--min-free-kbytes <kB>',
+    'vm.min_free_kbytes as a user writes it (default: the kernel computes it)',
+    intOption('--min-free-kbytes', 0, 2 ** 31 - 1),
+  )
+  .option(
+    '--watermark-scale-factor <n>',
+    'vm.watermark_scale_factor (1-3000; default 10)',
+    intOption('--watermark-scale-factor', 1, 3000),
+  )
+  .option(
+    '--watermark-boost-factor <n>',
+    'vm.watermark_boost_factor (default 15000)',
+    intOption('--watermark-boost-factor', 0, 2 ** 31 - 1),
+  )
+  .option(
+    '--lowmem-reserve-ratio <a,b,c>',
+    'vm.lowmem_reserve_ratio for DMA, DMA32, Normal (default 256,256,32)',
+    ratioOption,
+  )
+  .option(
+    '--percpu-pagelist-high-fraction <n>',
+    'vm.percpu_pagelist_high_fraction (0, or 8 and up; default 0)',
+    intOption('--percpu-pagelist-high-fraction', 0, 2 ** 31 - 1),
+  )
   .action((o) => {
     process.stdout.write(`${zoneinfoCommand(o)}\n`);
   });
 
-addMachineOptions(program
-  .command('run [scenario]')
-  .description('run a scenario (a built-in name, see faultline list, or a scenario file), or your own task actors with --task; prints the figures or per-CPU and per-task statistics and, last, the run digest')
-  .option('--set <path=value>', SET_HELP, collectOption)
-  .option('--task <module...>', 'task module(s) (JavaScript or TypeScript), path[#export]; one instance per CPU')
-  .option('--policy <p>', 'fault policy for a scenario (see faultline list)')
-  .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
-  .option('--workers <n>', 'worker threads hosting them (1-cpus; default min(cpus, host cores): more threads than cores only wait at barriers)', intOption('--workers', 1, 1024))
-  .option('--seed <s>', 'seed of every random stream', 'faultline')
-  .option('--watchdog <t>', 'host time a window may take before the run is ended as hung, naming the CPU and task (default 30s; 0: never)', watchdogOption)
-  .option('--duration <t>', 'simulated time to run: ns, us, ms or s', durationOption('--duration'))
-  .option('--window <t>', `window length: other CPUs see shared state up to one window late (default ${WINDOW_DEFAULT})`, durationOption('--window'))
-  .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
-  .option('--scan-ns-per-page <ns>', 'with a scenario: reclaim\'s CPU time per page wanted (default 200, calibrated: CALIBRATION.md)', intOption('--scan-ns-per-page', 0, 1_000_000))
-  .option('--lock <name:kind>', 'with --task: declare a lock the tasks may take (kind: spinlock, mutex or rwsem); repeatable', parseLockOption)
-  .option('--module <module...>', 'with --task: kernel module(s) to load in every worker, path[#export]')
-  .option('--json <file>', 'also write the whole result as JSON')
-  .option('--html <file>', 'also write a self-contained HTML report (charts; opens offline)'))
-  .action(async (scenario: string | undefined, o) => {
-    if (scenario !== undefined && o.task) throw new InvalidArgumentError(`give a scenario or --task, not both (scenarios: ${SCENARIOS.map((x) => x.name).join(', ')})`);
-    if (scenario === undefined && !o.task) throw new InvalidArgumentError(`give a scenario (${SCENARIOS.map((x) => x.name).join(', ')}) or --task <module>`);
-    // An option is honoured or refused, never dropped.
-    const notFor = (what: string, names: string[]) => {
-      const given = names.filter((n) => o[n] !== undefined);
-      const flag = (n: string) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-      if (given.length > 0) throw new InvalidArgumentError(`${given.map(flag).join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply to ${what}`);
-    };
-    if (scenario !== undefined) notFor(`a scenario run (a scenario declares its own locks and modules; use --task for yours)`, ['lock', 'module']);
-    else notFor('a run of your own tasks (--policy, --scan-ns-per-page and --set set a scenario\'s; pass module args yourself)', ['policy', 'scanNsPerPage', 'set']);
-    const r = scenario !== undefined
+addMachineOptions(
+  program
+    .command('run [scenario]')
+    .description(
+      'run a scenario (a built-in name, see faultline list, or a scenario file), or your own task actors with --task; prints the figures or per-CPU and per-task statistics and, last, the run digest',
+    )
+    .option('--set <path=value>', SET_HELP, collectOption)
+    .option('--task <module...>', 'task module(s) (JavaScript or TypeScript), path[#export]; one instance per CPU')
+    .option('--policy <p>', 'fault policy for a scenario (see faultline list)')
+    .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
+    .option(
+      '--workers <n>',
+      'worker threads hosting them (1-cpus; default min(cpus, host cores): more threads than cores only wait at barriers)',
+      intOption('--workers', 1, 1024),
+    )
+    .option('--seed <s>', 'seed of every random stream', 'faultline')
+    .option(
+      '--watchdog <t>',
+      'host time a window may take before the run is ended as hung, naming the CPU and task (default 30s; 0: never)',
+      watchdogOption,
+    )
+    .option('--duration <t>', 'simulated time to run: ns, us, ms or s', durationOption('--duration'))
+    .option(
+      '--window <t>',
+      `window length: other CPUs see shared state up to one window late (default ${WINDOW_DEFAULT})`,
+      durationOption('--window'),
+    )
+    .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
+    .option(
+      '--scan-ns-per-page <ns>',
+      "with a scenario: reclaim's CPU time per page wanted (default 200, calibrated: CALIBRATION.md)",
+      intOption('--scan-ns-per-page', 0, 1_000_000),
+    )
+    .option(
+      '--lock <name:kind>',
+      'with --task: declare a lock the tasks may take (kind: spinlock, mutex or rwsem); repeatable',
+      parseLockOption,
+    )
+    .option('--module <module...>', 'with --task: kernel module(s) to load in every worker, path[#export]')
+    .option('--json <file>', 'also write the whole result as JSON')
+    .option('--html <file>', 'also write a self-contained HTML report (charts; opens offline)'),
+).action(async (scenario: string | undefined, o) => {
+  if (scenario !== undefined && o.task)
+    throw new InvalidArgumentError(
+      `give a scenario or --task, not both (scenarios: ${SCENARIOS.map((x) => x.name).join(', ')})`,
+    );
+  if (scenario === undefined && !o.task)
+    throw new InvalidArgumentError(`give a scenario (${SCENARIOS.map((x) => x.name).join(', ')}) or --task <module>`);
+  // An option is honoured or refused, never dropped.
+  const notFor = (what: string, names: string[]) => {
+    const given = names.filter((n) => o[n] !== undefined);
+    const flag = (n: string) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    if (given.length > 0)
+      throw new InvalidArgumentError(
+        `${given.map(flag).join(', ')} ${given.length > 1 ? 'do' : 'does'} not apply to ${what}`,
+      );
+  };
+  if (scenario !== undefined)
+    notFor(`a scenario run (a scenario declares its own locks and modules; use --task for yours)`, ['lock', 'module']);
+  else
+    notFor(
+      "a run of your own tasks (--policy, --scan-ns-per-page and --set set a scenario's; pass module args yourself)",
+      ['policy', 'scanNsPerPage', 'set'],
+    );
+  const r =
+    scenario !== undefined
       ? await scenarioRunCommand(scenario, o)
-      : await runCommand({ ...o, cpus: o.cpus ?? 4, duration: o.duration ?? '10ms', window: o.window ?? WINDOW_DEFAULT, kernel: o.kernel ?? 'v6.3+' });
-    process.exitCode = exitCodeOf(r);
-  });
+      : await runCommand({
+          ...o,
+          cpus: o.cpus ?? 4,
+          duration: o.duration ?? '10ms',
+          window: o.window ?? WINDOW_DEFAULT,
+          kernel: o.kernel ?? 'v6.3+',
+        });
+  process.exitCode = exitCodeOf(r);
+});
 
-addMachineOptions(program
-  .command('compare <scenario>')
-  .description('run a scenario (a built-in name or a scenario file) under several policies and seeds in parallel (piscina); a table of each figure with its 95% confidence interval')
-  .option('--set <path=value>', SET_HELP, collectOption, [])
-  .option('--policies <list>', 'comma-separated fault policies (default: all)')
-  .option('--seeds <k>', 'seeds per policy (1-100)', intOption('--seeds', 1, 100), 3)
-  .option('--seed <s>', 'base seed: runs use <seed>-1 .. <seed>-k', 'faultline')
-  .option('--baseline <policy>', 'the policy the others are compared with, in percent with Welch\'s t-test (default: the first)')
-  .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
-  .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
-  .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
-  .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
-  .option('--scan-ns-per-page <ns>', 'reclaim\'s CPU time per page wanted (default 200, calibrated: CALIBRATION.md)', intOption('--scan-ns-per-page', 0, 1_000_000))
-  .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
-  .option('--watchdog <t>', 'host time a window may take before a run is ended as hung (default 30s; 0: never)', watchdogOption)
-  .option('--json <file>', 'also write every run\'s figures as JSON')
-  .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)'))
-  .action(async (scenario: string, o) => {
-    const c = await compareCommand(scenario, o);
-    if (o.json) writeOutput(o.json, comparisonJson(c));
-    process.exitCode = c.interrupted ? EXIT.interrupted : c.outcomes.some((x) => x.error) ? EXIT.taskError : EXIT.ok;
-  });
+addMachineOptions(
+  program
+    .command('compare <scenario>')
+    .description(
+      'run a scenario (a built-in name or a scenario file) under several policies and seeds in parallel (piscina); a table of each figure with its 95% confidence interval',
+    )
+    .option('--set <path=value>', SET_HELP, collectOption, [])
+    .option('--policies <list>', 'comma-separated fault policies (default: all)')
+    .option('--seeds <k>', 'seeds per policy (1-100)', intOption('--seeds', 1, 100), 3)
+    .option('--seed <s>', 'base seed: runs use <seed>-1 .. <seed>-k', 'faultline')
+    .option(
+      '--baseline <policy>',
+      "the policy the others are compared with, in percent with Welch's t-test (default: the first)",
+    )
+    .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
+    .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
+    .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
+    .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
+    .option(
+      '--scan-ns-per-page <ns>',
+      "reclaim's CPU time per page wanted (default 200, calibrated: CALIBRATION.md)",
+      intOption('--scan-ns-per-page', 0, 1_000_000),
+    )
+    .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
+    .option(
+      '--watchdog <t>',
+      'host time a window may take before a run is ended as hung (default 30s; 0: never)',
+      watchdogOption,
+    )
+    .option('--json <file>', "also write every run's figures as JSON")
+    .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)'),
+).action(async (scenario: string, o) => {
+  const c = await compareCommand(scenario, o);
+  if (o.json) writeOutput(o.json, comparisonJson(c));
+  process.exitCode = c.interrupted ? EXIT.interrupted : c.outcomes.some((x) => x.error) ? EXIT.taskError : EXIT.ok;
+});
 
-addMachineOptions(program
-  .command('sweep <scenario>')
-  .description('run a scenario over a grid of its fields x policies x seeds on a local pool, resumable; a tidy table (CSV, JSON) and an HTML report of each figure against each swept field')
-  .option('--grid <field=a,b,...>', 'a swept field and its values (cpus=2,4,8; memory=256,1024; params.stormThreadsPerCpu=1,2); repeatable: the grid is every combination', collectOption, [])
-  .option('--policies <list>', 'comma-separated fault policies (default: classic,spf-nowait,spf-nowait-literal,spf-fallback)')
-  .option('--baseline <policy>', 'the policy the others are compared with (default: the first)')
-  .option('--seeds <k>', 'seeds per point and policy (1-100)', intOption('--seeds', 1, 100), 3)
-  .option('--seed <s>', 'base seed: runs use <seed>-1 .. <seed>-k', 'faultline')
-  .option('--out <dir>', 'folder for the results: runs/<key>.json, sweep.csv, sweep.json, sweep.html (a sweep started again with it resumes)')
-  .option('--figures <list>', 'only these figures in the printed tables (labels or column names; the files have all)')
-  .option('--set <path=value>', SET_HELP, collectOption, [])
-  .option('--policy <p>', 'refused: a sweep takes --policies')
-  .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
-  .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
-  .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
-  .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
-  .option('--scan-ns-per-page <ns>', 'reclaim\'s CPU time per page wanted (default 200)', intOption('--scan-ns-per-page', 0, 1_000_000))
-  .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
-  .option('--watchdog <t>', 'host time a window may take before a run is ended as hung (default 30s; 0: never)', watchdogOption))
-  .action(async (scenario: string, o) => {
-    if (o.policy !== undefined) throw new InvalidArgumentError('--policy does not apply to a sweep; give --policies a,b,...');
-    const s = await sweepCommand(scenario, o);
-    process.exitCode = s.interrupted ? EXIT.interrupted : s.crashed.length > 0 || s.runs.some((r) => r.error) ? EXIT.taskError : EXIT.ok;
-  });
+addMachineOptions(
+  program
+    .command('sweep <scenario>')
+    .description(
+      'run a scenario over a grid of its fields x policies x seeds on a local pool, resumable; a tidy table (CSV, JSON) and an HTML report of each figure against each swept field',
+    )
+    .option(
+      '--grid <field=a,b,...>',
+      'a swept field and its values (cpus=2,4,8; memory=256,1024; params.stormThreadsPerCpu=1,2); repeatable: the grid is every combination',
+      collectOption,
+      [],
+    )
+    .option(
+      '--policies <list>',
+      'comma-separated fault policies (default: classic,spf-nowait,spf-nowait-literal,spf-fallback)',
+    )
+    .option('--baseline <policy>', 'the policy the others are compared with (default: the first)')
+    .option('--seeds <k>', 'seeds per point and policy (1-100)', intOption('--seeds', 1, 100), 3)
+    .option('--seed <s>', 'base seed: runs use <seed>-1 .. <seed>-k', 'faultline')
+    .option(
+      '--out <dir>',
+      'folder for the results: runs/<key>.json, sweep.csv, sweep.json, sweep.html (a sweep started again with it resumes)',
+    )
+    .option('--figures <list>', 'only these figures in the printed tables (labels or column names; the files have all)')
+    .option('--set <path=value>', SET_HELP, collectOption, [])
+    .option('--policy <p>', 'refused: a sweep takes --policies')
+    .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
+    .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
+    .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
+    .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
+    .option(
+      '--scan-ns-per-page <ns>',
+      "reclaim's CPU time per page wanted (default 200)",
+      intOption('--scan-ns-per-page', 0, 1_000_000),
+    )
+    .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
+    .option(
+      '--watchdog <t>',
+      'host time a window may take before a run is ended as hung (default 30s; 0: never)',
+      watchdogOption,
+    ),
+).action(async (scenario: string, o) => {
+  if (o.policy !== undefined)
+    throw new InvalidArgumentError('--policy does not apply to a sweep; give --policies a,b,...');
+  const s = await sweepCommand(scenario, o);
+  process.exitCode = s.interrupted
+    ? EXIT.interrupted
+    : s.crashed.length > 0 || s.runs.some((r) => r.error)
+      ? EXIT.taskError
+      : EXIT.ok;
+});
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`faultline: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -36,12 +36,16 @@ export function formatInterval(i: Interval): string {
 export function seedsWarning(n: number): string | null {
   if (n === 1) return 'one seed: no confidence intervals and no significance (use --seeds 5 or more)';
   if (n === 2) {
-    return `2 seeds: each interval is ${tQuantile(2).toFixed(1)} standard errors wide either side (Student's t, ` +
-      '1 degree of freedom), so read them as rough; use --seeds 5 or more';
+    return (
+      `2 seeds: each interval is ${tQuantile(2).toFixed(1)} standard errors wide either side (Student's t, ` +
+      '1 degree of freedom), so read them as rough; use --seeds 5 or more'
+    );
   }
   if (n < 5) {
-    return `${n} seeds: each interval is ${tQuantile(n).toFixed(1)} standard errors wide either side (Student's t), ` +
-      'and a difference needs to be large to be significant; use --seeds 5 or more';
+    return (
+      `${n} seeds: each interval is ${tQuantile(n).toFixed(1)} standard errors wide either side (Student's t), ` +
+      'and a difference needs to be large to be significant; use --seeds 5 or more'
+    );
   }
   return null;
 }

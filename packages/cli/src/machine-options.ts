@@ -29,20 +29,44 @@ function layoutOption(value: string): (typeof LAYOUTS)[number] {
 /** Add the machine's options to a command. */
 export function addMachineOptions(c: Command): Command {
   return c
-    .option('--memory <MiB>', `memory size in MiB (default 256; ${BOOT_MEMORY_MIB_MIN}-65536 with the kernel's ` +
-      'layout, from 4 with one zone)', intOption('--memory', 4, 65_536))
-    .option('--layout <l>', 'memory layout: kernel (the node the kernel builds at boot: DMA, DMA32, Normal above ' +
-      '4 GiB; the default) or one-zone (one zone of exactly --memory)', layoutOption)
-    .option('--thp <mode>', 'transparent hugepages (kernel layout): never, madvise or always; sets khugepaged\'s ' +
-      'min_free_kbytes (default: as the kernel picks for the size)', thpOption)
-    .option('--min-free-kbytes <kB>', 'vm.min_free_kbytes (kernel layout; default: the kernel computes it)',
-      intOption('--min-free-kbytes', 0, 2 ** 31 - 1))
-    .option('--watermark-scale-factor <n>', 'vm.watermark_scale_factor (kernel layout; 1-3000, default 10)',
-      intOption('--watermark-scale-factor', 1, 3000))
-    .option('--lowmem-reserve-ratio <a,b,c>', 'vm.lowmem_reserve_ratio for DMA, DMA32, Normal (kernel layout; ' +
-      'default 256,256,32)', ratioOption)
-    .option('--percpu-pagelist-high-fraction <n>', 'vm.percpu_pagelist_high_fraction (kernel layout; 0, or 8 and up)',
-      intOption('--percpu-pagelist-high-fraction', 0, 2 ** 31 - 1));
+    .option(
+      '--memory <MiB>',
+      `memory size in MiB (default 256; ${BOOT_MEMORY_MIB_MIN}-65536 with the kernel's ` +
+        'layout, from 4 with one zone)',
+      intOption('--memory', 4, 65_536),
+    )
+    .option(
+      '--layout <l>',
+      'memory layout: kernel (the node the kernel builds at boot: DMA, DMA32, Normal above ' +
+        '4 GiB; the default) or one-zone (one zone of exactly --memory)',
+      layoutOption,
+    )
+    .option(
+      '--thp <mode>',
+      "transparent hugepages (kernel layout): never, madvise or always; sets khugepaged's " +
+        'min_free_kbytes (default: as the kernel picks for the size)',
+      thpOption,
+    )
+    .option(
+      '--min-free-kbytes <kB>',
+      'vm.min_free_kbytes (kernel layout; default: the kernel computes it)',
+      intOption('--min-free-kbytes', 0, 2 ** 31 - 1),
+    )
+    .option(
+      '--watermark-scale-factor <n>',
+      'vm.watermark_scale_factor (kernel layout; 1-3000, default 10)',
+      intOption('--watermark-scale-factor', 1, 3000),
+    )
+    .option(
+      '--lowmem-reserve-ratio <a,b,c>',
+      'vm.lowmem_reserve_ratio for DMA, DMA32, Normal (kernel layout; ' + 'default 256,256,32)',
+      ratioOption,
+    )
+    .option(
+      '--percpu-pagelist-high-fraction <n>',
+      'vm.percpu_pagelist_high_fraction (kernel layout; 0, or 8 and up)',
+      intOption('--percpu-pagelist-high-fraction', 0, 2 ** 31 - 1),
+    );
 }
 
 /** The run options these choose; what was not given is left to the run's defaults. */
@@ -68,7 +92,8 @@ export function machineFlags(m: { mib: number; layout: string; thp: string | nul
     o.watermarkScaleFactor !== undefined ? ` --watermark-scale-factor ${o.watermarkScaleFactor}` : '',
     o.lowmemReserveRatio !== undefined ? ` --lowmem-reserve-ratio ${o.lowmemReserveRatio.join(',')}` : '',
     o.percpuPagelistHighFraction !== undefined
-      ? ` --percpu-pagelist-high-fraction ${o.percpuPagelistHighFraction}` : '',
+      ? ` --percpu-pagelist-high-fraction ${o.percpuPagelistHighFraction}`
+      : '',
   ].join('');
   return `--memory ${m.mib} --layout ${m.layout}${m.thp !== null ? ` --thp ${m.thp}` : ''}${vm}`;
 }

@@ -15,7 +15,8 @@ export type Kernel = (typeof KERNELS)[number];
 
 /** --kernel: the allocator's behaviour. */
 export function kernelOption(value: string): Kernel {
-  if (!(KERNELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`--kernel must be one of ${KERNELS.join(', ')}; got '${value}'`);
+  if (!(KERNELS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`--kernel must be one of ${KERNELS.join(', ')}; got '${value}'`);
   return value as Kernel;
 }
 
@@ -23,7 +24,9 @@ export function kernelOption(value: string): Kernel {
 export function durationOption(name: string): (value: string) => string {
   return (value: string) => {
     if (!/^\s*\d+(\.\d+)?\s*(ns|us|µs|ms|s)\s*$/.test(value)) {
-      throw new InvalidArgumentError(`${name} must be a number with a unit (ns, us, ms or s), e.g. 10ms; got '${value}'`);
+      throw new InvalidArgumentError(
+        `${name} must be a number with a unit (ns, us, ms or s), e.g. 10ms; got '${value}'`,
+      );
     }
     return value.trim();
   };
@@ -37,7 +40,8 @@ export function watchdogOption(value: string): string {
 
 /** --thp: never, madvise or always. */
 export function thpOption(value: string): 'never' | 'madvise' | 'always' {
-  if (!['never', 'madvise', 'always'].includes(value)) throw new InvalidArgumentError(`--thp must be one of never, madvise, always; got '${value}'`);
+  if (!['never', 'madvise', 'always'].includes(value))
+    throw new InvalidArgumentError(`--thp must be one of never, madvise, always; got '${value}'`);
   return value as 'never' | 'madvise' | 'always';
 }
 
@@ -45,7 +49,9 @@ export function thpOption(value: string): 'never' | 'madvise' | 'always' {
 export function ratioOption(value: string): [number, number, number] {
   const xs = value.split(',').map((x) => Number(x.trim()));
   if (xs.length !== 3 || xs.some((x) => !Number.isInteger(x) || x < 0)) {
-    throw new InvalidArgumentError(`--lowmem-reserve-ratio must be three whole numbers for DMA, DMA32 and Normal, e.g. 256,256,32; got '${value}'`);
+    throw new InvalidArgumentError(
+      `--lowmem-reserve-ratio must be three whole numbers for DMA, DMA32 and Normal, e.g. 256,256,32; got '${value}'`,
+    );
   }
   return xs as [number, number, number];
 }
@@ -84,11 +90,14 @@ export function checkOutputPaths(paths: Record<string, string | undefined>): voi
     } catch {
       // does not exist yet: its directory must
     }
-    if (isDir) throw new InvalidArgumentError(`${option} ${path}: is a directory; give a file name (or - for standard output)`);
+    if (isDir)
+      throw new InvalidArgumentError(`${option} ${path}: is a directory; give a file name (or - for standard output)`);
     try {
       accessSync(dirname(full), constants.W_OK);
     } catch {
-      throw new InvalidArgumentError(`${option} ${path}: cannot write there (directory '${dirname(full)}' does not exist or is not writable)`);
+      throw new InvalidArgumentError(
+        `${option} ${path}: cannot write there (directory '${dirname(full)}' does not exist or is not writable)`,
+      );
     }
   }
 }

@@ -21,7 +21,15 @@ export function watchProgress(title: string, source: ProgressSource): () => void
   const timer = setInterval(() => {
     if (bar === null) {
       if (performance.now() - started < PROGRESS_DELAY_MS) return;
-      bar = new SingleBar({ format: `${title} [{bar}] {percentage}% | {label} | {duration_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+      bar = new SingleBar(
+        {
+          format: `${title} [{bar}] {percentage}% | {label} | {duration_formatted}`,
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: true,
+        },
+        Presets.shades_classic,
+      );
       bar.start(1000, 0, { label: source.label() });
     }
     bar.update(Math.round(source.fraction() * 1000), { label: source.label() });

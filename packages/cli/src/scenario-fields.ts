@@ -14,17 +14,29 @@ export interface ScenarioCliOptions extends MachineCliOptions {
   readonly set?: string[];
 }
 
-const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+const defined = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 /** The fields the options set; what was not given is left to the file. */
 export function scenarioFields(o: ScenarioCliOptions): Record<string, unknown> {
   const vm = defined({
-    minFreeKbytes: o.minFreeKbytes, watermarkScaleFactor: o.watermarkScaleFactor,
-    lowmemReserveRatio: o.lowmemReserveRatio, percpuPagelistHighFraction: o.percpuPagelistHighFraction,
+    minFreeKbytes: o.minFreeKbytes,
+    watermarkScaleFactor: o.watermarkScaleFactor,
+    lowmemReserveRatio: o.lowmemReserveRatio,
+    percpuPagelistHighFraction: o.percpuPagelistHighFraction,
   });
-  const machine = defined({ memoryMiB: o.memory, layout: o.layout, thp: o.thp, vm: Object.keys(vm).length > 0 ? vm : undefined });
+  const machine = defined({
+    memoryMiB: o.memory,
+    layout: o.layout,
+    thp: o.thp,
+    vm: Object.keys(vm).length > 0 ? vm : undefined,
+  });
   return defined({
-    policy: o.policy, cpus: o.cpus, duration: o.duration, window: o.window, kernel: o.kernel,
+    policy: o.policy,
+    cpus: o.cpus,
+    duration: o.duration,
+    window: o.window,
+    kernel: o.kernel,
     machine: Object.keys(machine).length > 0 ? machine : undefined,
     reclaim: o.scanNsPerPage !== undefined ? { scanNsPerPage: o.scanNsPerPage } : undefined,
   });

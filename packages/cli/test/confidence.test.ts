@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { formatDifference, formatInterval, interval, seedsWarning, welch } from '../src/confidence.js';
 
 describe('confidence intervals', () => {
-  it('uses Student\'s t with n - 1 degrees of freedom', () => {
+  it("uses Student's t with n - 1 degrees of freedom", () => {
     const i = interval([1, 2, 3]);
     expect(i.mean).toBe(2);
     // t(0.975, 2) = 4.303; sd = 1; half = 4.303 / sqrt(3)
@@ -29,7 +29,7 @@ describe('confidence intervals', () => {
     expect(seedsWarning(5)).toBeNull();
   });
 
-  it('tests a difference from the baseline with Welch\'s t-test and prints it as mmtests does', () => {
+  it("tests a difference from the baseline with Welch's t-test and prints it as mmtests does", () => {
     // Equal variances 1, n = 3: t = 3 / sqrt(2/3) = 3.674 with 4 degrees of freedom, p = 0.0213.
     const d = welch([1, 2, 3], [4, 5, 6]);
     expect(d.pct).toBe(150);

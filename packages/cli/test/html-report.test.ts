@@ -14,20 +14,43 @@ const bin = fileURLToPath(new URL('../bin/faultline.mjs', import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root });
 const chromiumPath = process.env.FAULTLINE_CHROMIUM ?? '/usr/bin/chromium';
 // The flags the workplace's notes give for Chromium on a machine without a network.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
-interface Drawn { ready: boolean; charts: number; canvases: number; inked: number[]; titles: string[]; points: number[]; errors: string[]; requests: string[] }
+interface Drawn {
+  ready: boolean;
+  charts: number;
+  canvases: number;
+  inked: number[];
+  titles: string[];
+  points: number[];
+  errors: string[];
+  requests: string[];
+}
 
 async function open(browser: Browser, file: string): Promise<Drawn> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
   const requests: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
   page.on('request', (r) => requests.push(r.url()));
   await page.goto(pathToFileURL(file).href);
   try {
-    await page.waitForFunction(() => (window as unknown as { faultlineReport?: { ready: boolean } }).faultlineReport?.ready === true, null, { timeout: 15_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { faultlineReport?: { ready: boolean } }).faultlineReport?.ready === true,
+      null,
+      { timeout: 15_000 },
+    );
   } catch (e) {
     throw new Error(`the report never finished drawing (${String(e)}); page errors: ${errors.join(' | ') || 'none'}`);
   }
@@ -40,7 +63,11 @@ async function open(browser: Browser, file: string): Promise<Drawn> {
       for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
       return n / (c.width * c.height);
     });
-    const C = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: Array<{ data: unknown[] }> } } | undefined } }).Chart;
+    const C = (
+      window as unknown as {
+        Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: Array<{ data: unknown[] }> } } | undefined };
+      }
+    ).Chart;
     const points = canvases.map((c) => C.getChart(c)?.data.datasets.reduce((s, d) => s + d.data.length, 0) ?? 0);
     const titles = [...document.querySelectorAll('section.chart h3')].map((h) => h.textContent ?? '');
     const r = (window as unknown as { faultlineReport: { ready: boolean; charts: number } }).faultlineReport;
@@ -55,7 +82,10 @@ describe('the HTML report in headless Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: run 'node scripts/install-chromium.mjs' (Debian's chromium package), or set FAULTLINE_CHROMIUM`);
+    if (!existsSync(chromiumPath))
+      throw new Error(
+        `no Chromium at ${chromiumPath}: run 'node scripts/install-chromium.mjs' (Debian's chromium package), or set FAULTLINE_CHROMIUM`,
+      );
     browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
   });
   afterAll(async () => {
@@ -66,7 +96,20 @@ describe('the HTML report in headless Chromium', () => {
   it('faultline run <scenario> --html: one file that draws free pages, bands, tasks and fault paths offline', async () => {
     const file = join(dir, 'run.html');
     // At the uncalibrated reclaim cost the storm reclaims within 10 ms, so every chart has something to draw.
-    const r = run('run', 'nowait-starvation', '--policy', 'classic', '--cpus', '4', '--duration', '10ms', '--scan-ns-per-page', '1000', '--html', file);
+    const r = run(
+      'run',
+      'nowait-starvation',
+      '--policy',
+      'classic',
+      '--cpus',
+      '4',
+      '--duration',
+      '10ms',
+      '--scan-ns-per-page',
+      '1000',
+      '--html',
+      file,
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`report: ${file}`);
     const html = readFileSync(file, 'utf8');
@@ -75,10 +118,16 @@ describe('the HTML report in headless Chromium', () => {
     expect(d.errors).toEqual([]);
     expect(d.requests).toEqual([pathToFileURL(file).href]);
     expect(d.titles).toEqual([
-      'Free pages over time: classic', 'Time in each watermark band', 'Allocation latency by task group',
-      'Who paid: pages reclaimed by each task group', 'Who benefited: pages taken by each task group',
-      'Memory pressure (PSI) per policy', 'Memory stalls by task group', 'Who reclaimed, as /proc/vmstat counts it',
-      'Pages allocated from each zone', 'Fault paths per policy',
+      'Free pages over time: classic',
+      'Time in each watermark band',
+      'Allocation latency by task group',
+      'Who paid: pages reclaimed by each task group',
+      'Who benefited: pages taken by each task group',
+      'Memory pressure (PSI) per policy',
+      'Memory stalls by task group',
+      'Who reclaimed, as /proc/vmstat counts it',
+      'Pages allocated from each zone',
+      'Fault paths per policy',
     ]);
     expect(d.charts).toBe(d.canvases);
     for (const [i, ink] of d.inked.entries()) expect(ink, d.titles[i]).toBeGreaterThan(0.01);
@@ -88,7 +137,22 @@ describe('the HTML report in headless Chromium', () => {
 
   it('faultline compare --html: a timeline per policy and the policies side by side', async () => {
     const file = join(dir, 'compare.html');
-    const r = run('compare', 'nowait-starvation', '--policies', 'classic,spf-nowait', '--seeds', '2', '--cpus', '2', '--duration', '3ms', '--threads', '2', '--html', file);
+    const r = run(
+      'compare',
+      'nowait-starvation',
+      '--policies',
+      'classic,spf-nowait',
+      '--seeds',
+      '2',
+      '--cpus',
+      '2',
+      '--duration',
+      '3ms',
+      '--threads',
+      '2',
+      '--html',
+      file,
+    );
     expect(r.status, r.stderr).toBe(0);
     const d = await open(browser, file);
     expect(d.errors).toEqual([]);
@@ -115,12 +179,29 @@ describe('the HTML report in headless Chromium', () => {
 
   it('faultline sweep: each figure against each swept field, a line and a band per policy', async () => {
     const out = join(dir, 'sweep');
-    const r = run('sweep', 'pft', '--grid', 'cpus=1,2', '--policies', 'classic,per-vma-lock', '--seeds', '2', '--duration', '1ms', '--threads', '2', '--out', out);
+    const r = run(
+      'sweep',
+      'pft',
+      '--grid',
+      'cpus=1,2',
+      '--policies',
+      'classic,per-vma-lock',
+      '--seeds',
+      '2',
+      '--duration',
+      '1ms',
+      '--threads',
+      '2',
+      '--out',
+      out,
+    );
     expect(r.status, r.stderr).toBe(0);
     const d = await open(browser, join(out, 'sweep.html'));
     expect(d.errors).toEqual([]);
     expect(d.requests).toEqual([pathToFileURL(join(out, 'sweep.html')).href]);
-    const figures = Object.keys((JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { rows: object[] }).rows[0]!);
+    const figures = Object.keys(
+      (JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { rows: object[] }).rows[0]!,
+    );
     expect(d.titles).toContain('faults/s (k) against cpus');
     expect(d.charts).toBe(d.canvases);
     expect(d.charts).toBeGreaterThan(10);

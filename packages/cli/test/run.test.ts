@@ -25,8 +25,20 @@ describe('faultline run', () => {
     expect(one.stdout).toMatch(/alloc-churn\/0\s+0\s+\w+\s+\d+/);
     expect(one.stdout).toMatch(/GFP_NOWAIT\|__GFP_NOMEMALLOC\s+\d+/);
   });
-  it('runs the README\'s XState actor with a declared rwsem to the same digest on 1 and 4 workers', () => {
-    const args = ['run', '--task', './examples/mmap-reader.ts', '--lock', 'mmap_lock:rwsem', '--cpus', '4', '--seed', '42', '--duration', '2ms'];
+  it("runs the README's XState actor with a declared rwsem to the same digest on 1 and 4 workers", () => {
+    const args = [
+      'run',
+      '--task',
+      './examples/mmap-reader.ts',
+      '--lock',
+      'mmap_lock:rwsem',
+      '--cpus',
+      '4',
+      '--seed',
+      '42',
+      '--duration',
+      '2ms',
+    ];
     const one = run(...args, '--workers', '1');
     const four = run(...args, '--workers', '4');
     expect(one.status, one.stderr).toBe(0);
@@ -38,7 +50,9 @@ describe('faultline run', () => {
   it('names a bad --lock and lists the kinds', () => {
     const r = run('run', '--task', './examples/mmap-reader.ts', '--lock', 'mmap_lock:semaphore');
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/--lock must be name:kind with kind one of spinlock, mutex, rwsem; got 'mmap_lock:semaphore'/);
+    expect(r.stderr).toMatch(
+      /--lock must be name:kind with kind one of spinlock, mutex, rwsem; got 'mmap_lock:semaphore'/,
+    );
   });
   it('names a task module that cannot be loaded', () => {
     const r = run('run', '--task', './no/such/task.ts', '--cpus', '1', '--duration', '1ms');
@@ -58,20 +72,50 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/nowait-starvation\s+a page-table fault storm/);
     expect(r.stdout).toMatch(/mmap-contention/);
-    expect(r.stdout).toMatch(/policies: classic, spf-nowait, spf-nowait-literal, spf-nomemalloc-retry, spf-fallback, per-vma-lock/);
+    expect(r.stdout).toMatch(
+      /policies: classic, spf-nowait, spf-nowait-literal, spf-nomemalloc-retry, spf-fallback, per-vma-lock/,
+    );
   });
   it('runs a scenario and names a wrong one with the choices', () => {
-    const ok = run('run', 'mmap-contention', '--policy', 'spf-fallback', '--cpus', '2', '--duration', '2ms', '--seed', '7');
+    const ok = run(
+      'run',
+      'mmap-contention',
+      '--policy',
+      'spf-fallback',
+      '--cpus',
+      '2',
+      '--duration',
+      '2ms',
+      '--seed',
+      '7',
+    );
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^seed: 7$/m);
     expect(ok.stdout).toMatch(/faults\/s \(k\)\s+\d/);
     expect(ok.stdout.trimEnd().split('\n').at(-1)).toMatch(/^digest: [0-9a-f]{64}$/);
     const bad = run('run', 'nowhere');
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration, pft/);
+    expect(bad.stderr).toMatch(
+      /unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration, pft/,
+    );
   });
   it('a scenario run honours --window, --memory and --kernel, refuses what does not apply, and needs units', () => {
-    const args = ['run', 'mmap-contention', '--cpus', '2', '--duration', '2ms', '--seed', '7', '--window', '5us', '--memory', '512', '--kernel', 'v5.18'];
+    const args = [
+      'run',
+      'mmap-contention',
+      '--cpus',
+      '2',
+      '--duration',
+      '2ms',
+      '--seed',
+      '7',
+      '--window',
+      '5us',
+      '--memory',
+      '512',
+      '--kernel',
+      'v5.18',
+    ];
     const ok = run(...args);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/window=5\.000us {2}memory=512 MiB {2}layout=kernel {2}thp=never {2}kernel=v5\.18/);
@@ -110,7 +154,20 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(bad.stdout).not.toContain('seed:');
   });
   it('compares policies over seeds in parallel, with confidence intervals', () => {
-    const r = run('compare', 'mmap-contention', '--policies', 'classic,spf-fallback', '--seeds', '2', '--cpus', '2', '--duration', '3ms', '--window', '10us');
+    const r = run(
+      'compare',
+      'mmap-contention',
+      '--policies',
+      'classic,spf-fallback',
+      '--seeds',
+      '2',
+      '--cpus',
+      '2',
+      '--duration',
+      '3ms',
+      '--window',
+      '10us',
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/window=10us {2}memory=256 MiB {2}layout=kernel {2}kernel=v6\.3\+/);
     expect(r.stdout).toMatch(/2 policies x 2 seeds \(faultline-1, faultline-2\)/);
@@ -122,11 +179,26 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(r.stdout).toMatch(/^speculative\s+0\s/m);
     expect(r.stdout).toMatch(/note: 2 seeds: each interval is 12\.7 standard errors wide/);
   });
-  it('writes compare\'s JSON with its schema, each figure\'s mean, interval and seeds, and every run', () => {
-    const r = run('compare', 'mmap-contention', '--policies', 'classic', '--seeds', '3', '--cpus', '2', '--duration', '2ms', '--json', '-');
+  it("writes compare's JSON with its schema, each figure's mean, interval and seeds, and every run", () => {
+    const r = run(
+      'compare',
+      'mmap-contention',
+      '--policies',
+      'classic',
+      '--seeds',
+      '3',
+      '--cpus',
+      '2',
+      '--duration',
+      '2ms',
+      '--json',
+      '-',
+    );
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as {
-      schema: string; seeds: string[]; summary: Record<string, Record<string, { mean: number; half: number | null; n: number }>>;
+      schema: string;
+      seeds: string[];
+      summary: Record<string, Record<string, { mean: number; half: number | null; n: number }>>;
       runs: Array<{ job: { spec: { policy: string; cpus: number } }; figures: Record<string, number> }>;
       spec: { scenario: string; cpus: number; duration: string };
     };
@@ -149,20 +221,24 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('params: regionPages=64  touchNs=150');
     const replay = r.stdout.match(/^replay: faultline (.*)$/m)![1]!;
-    expect(replay).toBe('run pft --set cpus=2 --set duration=1ms --set params.regionPages=64 --set params.touchNs=150 --seed f');
+    expect(replay).toBe(
+      'run pft --set cpus=2 --set duration=1ms --set params.regionPages=64 --set params.touchNs=150 --seed f',
+    );
     const again = run(...replay.split(' '));
     const digest = (s: string) => s.match(/^digest: (\w+)$/m)![1];
     expect(digest(again.stdout)).toBe(digest(r.stdout));
     // scenario show prints the resolved description; run of that output is the same run.
     const shown = run('scenario', 'show', file, '--set', 'params.touchNs=150');
     expect(shown.status, shown.stderr).toBe(0);
-    expect(shown.stdout).toMatch(/^  regionPages: 64$/m);
+    expect(shown.stdout).toMatch(/^ {2}regionPages: 64$/m);
     writeFileSync(join(dir, 'shown.yaml'), shown.stdout);
     expect(digest(run('run', join(dir, 'shown.yaml'), '--seed', 'f').stdout)).toBe(digest(r.stdout));
     const bad = run('run', file, '--set', 'params.regionPages=0');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain(`scenario file ${file}: params.regionPages: must be >= 1; got 0`);
-    expect(run('run', '--task', file, '--set', 'cpus=2').stderr).toContain('--set does not apply to a run of your own tasks');
+    expect(run('run', '--task', file, '--set', 'cpus=2').stderr).toContain(
+      '--set does not apply to a run of your own tasks',
+    );
     const schema = JSON.parse(run('scenario', 'schema').stdout) as { title: string };
     expect(schema.title).toBe('faultline scenario (faultline.scenario/1)');
   });
@@ -181,16 +257,37 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(died.stdout).toContain('lost: cpus 0, 1 went with their worker');
     expect(died.stdout).toMatch(/^2\s+\d+\s/m); // cpu 2's row: worker 1 reported
     expect(died.stderr).toContain("worker 0 died: exited with code 7, while cpu 1 ran task 'bad.quitter/1' (#1)");
-    expect(run('run', '--task', `${bad}#thrower`, '--watchdog', '5').stderr).toContain("--watchdog must be a number with a unit");
+    expect(run('run', '--task', `${bad}#thrower`, '--watchdog', '5').stderr).toContain(
+      '--watchdog must be a number with a unit',
+    );
   });
   it('Ctrl-C stops a run at the next window with its statistics and digest, and exits 130', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-int-'));
     writeFileSync(join(dir, 'loop.mjs'), 'export function* looper(ctx) { for (;;) yield ctx.compute(1000); }\n');
-    const child = spawn(process.execPath, [bin, 'run', '--task', `${join(dir, 'loop.mjs')}#looper`, '--cpus', '2', '--duration', '100s', '--json', join(dir, 'r.json')], { cwd: root });
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'run',
+        '--task',
+        `${join(dir, 'loop.mjs')}#looper`,
+        '--cpus',
+        '2',
+        '--duration',
+        '100s',
+        '--json',
+        join(dir, 'r.json'),
+      ],
+      { cwd: root },
+    );
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     // Wait until it runs (the seed line is printed once the workers are up), then interrupt.
     while (!out.includes('seed:')) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 500));
@@ -200,21 +297,39 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(err).toContain("interrupted; stopping the run at the next window's end");
     expect(out).toMatch(/^ended: stopped at [\d.]+(us|ms|s) simulated/m);
     expect(out).toMatch(/^digest: [0-9a-f]{64}$/m);
-    expect((JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { result: { endReason: string } }).result.endReason).toBe('stopped');
+    expect(
+      (JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { result: { endReason: string } }).result.endReason,
+    ).toBe('stopped');
   });
   it('plugs in: a task outside the clone imports @faultline/*, a policy is named by path, each export is a group', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-plug-'));
-    writeFileSync(join(dir, 'tasks.mjs'), [
-      "import { defineTask } from '@faultline/engine';",
-      "import { allocPages, lruAdd } from '@faultline/reclaim';",
-      'export const reader = defineTask(function* reader(ctx) {',
-      "  for (;;) { const pfn = yield* allocPages(ctx, 'GFP_KERNEL'); if (pfn >= 0) lruAdd(ctx, pfn, 'file'); yield ctx.compute(1000); }",
-      '});',
-      'export const idler = defineTask(function* idler(ctx) { for (;;) yield ctx.compute(5000); });',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'tasks.mjs'),
+      [
+        "import { defineTask } from '@faultline/engine';",
+        "import { allocPages, lruAdd } from '@faultline/reclaim';",
+        'export const reader = defineTask(function* reader(ctx) {',
+        "  for (;;) { const pfn = yield* allocPages(ctx, 'GFP_KERNEL'); if (pfn >= 0) lruAdd(ctx, pfn, 'file'); yield ctx.compute(1000); }",
+        '});',
+        'export const idler = defineTask(function* idler(ctx) { for (;;) yield ctx.compute(5000); });',
+      ].join('\n'),
+    );
     const reclaim = join(root, 'packages/reclaim/dist/module.js');
     const html = join(dir, 'r.html');
-    const r = run('run', '--task', `${join(dir, 'tasks.mjs')}#reader`, `${join(dir, 'tasks.mjs')}#idler`, '--module', reclaim, '--cpus', '2', '--duration', '1ms', '--html', html);
+    const r = run(
+      'run',
+      '--task',
+      `${join(dir, 'tasks.mjs')}#reader`,
+      `${join(dir, 'tasks.mjs')}#idler`,
+      '--module',
+      reclaim,
+      '--cpus',
+      '2',
+      '--duration',
+      '1ms',
+      '--html',
+      html,
+    );
     expect(r.status, r.stderr).toBe(0);
     // The reader's pages went onto the LRU of the reclaim module the engine loaded: one instance, not a copy.
     expect(r.stdout).toMatch(/"lru":\{"file":(\d+)/);
@@ -224,7 +339,18 @@ describe('faultline list, run <scenario>, compare', () => {
     expect([...new Set(groups)]).toEqual(['"group":"tasks.idler"', '"group":"tasks.reader"']);
     // A policy of your own by path, beside a built-in one; a missing file is named.
     const capped = 'packages/mm/test/tasks/capped-policy.mjs#capped';
-    const c = run('compare', 'nowait-starvation', '--policies', `spf-nowait,${capped}`, '--cpus', '2', '--duration', '2ms', '--seeds', '1');
+    const c = run(
+      'compare',
+      'nowait-starvation',
+      '--policies',
+      `spf-nowait,${capped}`,
+      '--cpus',
+      '2',
+      '--duration',
+      '2ms',
+      '--seeds',
+      '1',
+    );
     expect(c.status, c.stderr).toBe(0);
     expect(c.stdout).toMatch(new RegExp(`spf-nowait \\(baseline\\)\\s+${capped.replace(/[.#/]/g, (x) => `\\${x}`)}`));
     expect(run('run', 'pft', '--policy', './nope.ts').stderr).toContain("policy './nope.ts': no such file");

@@ -10,15 +10,25 @@ import { columnName, gridPoints, parseGrid } from '../src/commands/sweep.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/faultline.mjs', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, env: { ...process.env, FAULTLINE_NO_PROGRESS: '1' } });
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    env: { ...process.env, FAULTLINE_NO_PROGRESS: '1' },
+  });
 
 describe('the grid', () => {
   it('is every combination, the last axis fastest, with short names for the machine', () => {
     const axes = parseGrid(['cpus=2,4', 'memory=256,1024']);
-    expect(axes.map((a) => [a.path, a.column])).toEqual([['cpus', 'cpus'], ['machine.memoryMiB', 'memory_mib']]);
+    expect(axes.map((a) => [a.path, a.column])).toEqual([
+      ['cpus', 'cpus'],
+      ['machine.memoryMiB', 'memory_mib'],
+    ]);
     expect(gridPoints(axes)).toEqual([
-      { cpus: '2', 'machine.memoryMiB': '256' }, { cpus: '2', 'machine.memoryMiB': '1024' },
-      { cpus: '4', 'machine.memoryMiB': '256' }, { cpus: '4', 'machine.memoryMiB': '1024' },
+      { cpus: '2', 'machine.memoryMiB': '256' },
+      { cpus: '2', 'machine.memoryMiB': '1024' },
+      { cpus: '4', 'machine.memoryMiB': '256' },
+      { cpus: '4', 'machine.memoryMiB': '1024' },
     ]);
     expect(gridPoints([])).toEqual([{}]);
   });
@@ -38,8 +48,22 @@ describe('the grid', () => {
 
 describe('faultline sweep', () => {
   const out = mkdtempSync(join(tmpdir(), 'faultline-sweep-'));
-  const args = ['sweep', 'mmap-contention', '--grid', 'cpus=1,2', '--policies', 'classic,per-vma-lock', '--seeds', '2',
-    '--duration', '1ms', '--threads', '2', '--out', out];
+  const args = [
+    'sweep',
+    'mmap-contention',
+    '--grid',
+    'cpus=1,2',
+    '--policies',
+    'classic,per-vma-lock',
+    '--seeds',
+    '2',
+    '--duration',
+    '1ms',
+    '--threads',
+    '2',
+    '--out',
+    out,
+  ];
 
   it('runs the grid, stores each run by key, and writes the tidy table and the differences from the baseline', () => {
     const r = run(...args);
@@ -52,14 +76,19 @@ describe('faultline sweep', () => {
     expect(csv).toHaveLength(9);
     expect(csv[0]!.split(',').slice(0, 5)).toEqual(['scenario', 'policy', 'seed', 'cpus', 'faults_per_s_k']);
     const j = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as {
-      schema: string; rows: Array<Record<string, unknown>>; summary: Array<Record<string, unknown>>; command: string;
+      schema: string;
+      rows: Array<Record<string, unknown>>;
+      summary: Array<Record<string, unknown>>;
+      command: string;
     };
     expect(j.schema).toBe('faultline.sweep/1');
     expect(j.rows[0]).toMatchObject({ scenario: 'mmap-contention', policy: 'classic', seed: 'faultline-1', cpus: 1 });
     expect(typeof j.rows[0]!.faults_per_s_k).toBe('number');
     const vs = j.summary.find((x) => x.policy === 'per-vma-lock' && x.figure === 'faults_per_s_k');
     expect(vs).toHaveProperty('vs_baseline_pct');
-    expect(j.command).toBe(`faultline sweep mmap-contention --set duration=1ms --grid cpus=1,2 --policies classic,per-vma-lock --seeds 2 --seed faultline --out ${out}`);
+    expect(j.command).toBe(
+      `faultline sweep mmap-contention --set duration=1ms --grid cpus=1,2 --policies classic,per-vma-lock --seeds 2 --seed faultline --out ${out}`,
+    );
   });
 
   it('resumes: nothing is computed twice, and a lost result is computed again to the same digest', () => {
@@ -77,7 +106,10 @@ describe('faultline sweep', () => {
     const third = run(...args);
     expect(third.stdout).toContain('6 already in');
     expect(third.stdout).toContain('2 to run');
-    const redone = JSON.parse(readFileSync(join(out, 'runs', files[0]!), 'utf8')) as { digest: string; figures: object };
+    const redone = JSON.parse(readFileSync(join(out, 'runs', files[0]!), 'utf8')) as {
+      digest: string;
+      figures: object;
+    };
     expect(redone.digest).toBe(lost.digest);
     expect(redone.figures).toEqual(lost.figures);
     // Other code or another grid value is another key: a new point is computed, the old ones kept.
@@ -89,7 +121,18 @@ describe('faultline sweep', () => {
   it('stores what `faultline run` of that point and seed gives, to the digest', () => {
     const j = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { rows: Array<Record<string, unknown>> };
     const row = j.rows.find((x) => x.cpus === 2 && x.policy === 'per-vma-lock' && x.seed === 'faultline-2')!;
-    const one = run('run', 'mmap-contention', '--policy', 'per-vma-lock', '--cpus', '2', '--duration', '1ms', '--seed', 'faultline-2');
+    const one = run(
+      'run',
+      'mmap-contention',
+      '--policy',
+      'per-vma-lock',
+      '--cpus',
+      '2',
+      '--duration',
+      '1ms',
+      '--seed',
+      'faultline-2',
+    );
     expect(one.stdout).toContain(`digest: ${String(row.digest)}`);
   });
 
@@ -98,7 +141,11 @@ describe('faultline sweep', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('scenario pft: cpus: must be >= 1; got 0');
     expect(run('sweep', 'pft', '--grid', 'cpus=1').stderr).toContain('--out DIR: give the folder for the results');
-    expect(run('sweep', 'pft', '--policy', 'classic', '--out', out).stderr).toContain('--policy does not apply to a sweep');
-    expect(run('sweep', 'pft', '--policies', 'classic', '--baseline', 'spf-nowait', '--out', out).stderr).toContain('--baseline spf-nowait: not among the policies swept');
+    expect(run('sweep', 'pft', '--policy', 'classic', '--out', out).stderr).toContain(
+      '--policy does not apply to a sweep',
+    );
+    expect(run('sweep', 'pft', '--policies', 'classic', '--baseline', 'spf-nowait', '--out', out).stderr).toContain(
+      '--baseline spf-nowait: not among the policies swept',
+    );
   });
 });

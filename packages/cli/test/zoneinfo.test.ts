@@ -21,21 +21,45 @@ describe('faultline zoneinfo', () => {
     expect(model.map((z) => z.zone)).toEqual(kernel.map((z) => z.zone));
     model.forEach((z, i) => {
       const k = kernel[i]!;
-      expect([z.min, z.low, z.high, z.spanned, z.present, z.protection], k.zone).toEqual([k.min, k.low, k.high, k.spanned, k.present, k.protection]);
+      expect([z.min, z.low, z.high, z.spanned, z.present, z.protection], k.zone).toEqual([
+        k.min,
+        k.low,
+        k.high,
+        k.spanned,
+        k.present,
+        k.protection,
+      ]);
       expect(Math.abs(z.managed - k.managed), k.zone).toBeLessThanOrEqual(1);
-      expect(z.pagesets.map((p) => [p.cpu, p.high, p.batch, p.threshold]), k.zone).toEqual(k.pagesets.map((p) => [p.cpu, p.high, p.batch, p.threshold]));
+      expect(
+        z.pagesets.map((p) => [p.cpu, p.high, p.batch, p.threshold]),
+        k.zone,
+      ).toEqual(k.pagesets.map((p) => [p.cpu, p.high, p.batch, p.threshold]));
     });
   });
 
   it('honours the tunables and refuses what the kernel would not do', () => {
-    const wide = run('zoneinfo', '--memory', '1024', '--cpus', '2', '--watermark-scale-factor', '200', '--thp', 'never');
+    const wide = run(
+      'zoneinfo',
+      '--memory',
+      '1024',
+      '--cpus',
+      '2',
+      '--watermark-scale-factor',
+      '200',
+      '--thp',
+      'never',
+    );
     expect(wide.status, wide.stderr).toBe(0);
     const dma32 = parseZoneinfo(wide.stdout).find((z) => z.zone === 'DMA32')!;
     // delta = managed x factor / 10000 (the watermarks are set while the init memory is still reserved: within 2%).
-    expect(Math.abs(dma32.low - dma32.min - (dma32.managed * 200) / 10_000) / ((dma32.managed * 200) / 10_000)).toBeLessThan(0.02);
+    expect(
+      Math.abs(dma32.low - dma32.min - (dma32.managed * 200) / 10_000) / ((dma32.managed * 200) / 10_000),
+    ).toBeLessThan(0.02);
     expect(wide.stdout).toMatch(/thp=never .* watermark_scale_factor=200/);
     const ratio = run('zoneinfo', '--memory', '256', '--cpus', '1', '--lowmem-reserve-ratio', '128,256,32');
-    expect(parseZoneinfo(ratio.stdout)[0]!.protection[1]).toBe(Math.floor(parseZoneinfo(ratio.stdout)[1]!.managed / 128));
+    expect(parseZoneinfo(ratio.stdout)[0]!.protection[1]).toBe(
+      Math.floor(parseZoneinfo(ratio.stdout)[1]!.managed / 128),
+    );
     const thp = run('zoneinfo', '--memory', '256', '--cpus', '1', '--thp', 'always');
     expect(thp.status).toBe(1);
     expect(thp.stderr).toMatch(/the kernel leaves THP off below 512 MiB/);

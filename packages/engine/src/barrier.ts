@@ -10,7 +10,11 @@ export class BarrierAborted extends Error {
 
 export class WindowBarrier {
   rounds = 0;
-  constructor(private readonly ctl: Int32Array, private readonly parties: number, private readonly spins: number) {}
+  constructor(
+    private readonly ctl: Int32Array,
+    private readonly parties: number,
+    private readonly spins: number,
+  ) {}
 
   wait(): void {
     const c = this.ctl;
@@ -25,7 +29,8 @@ export class WindowBarrier {
     }
     for (let i = 0; i < this.spins; i++) if (Atomics.load(c, C_BARRIER_GEN) !== gen) return;
     while (Atomics.load(c, C_BARRIER_GEN) === gen) {
-      if (Atomics.load(c, C_ABORT) !== 0) throw new BarrierAborted('the run was aborted while this worker waited at a window barrier');
+      if (Atomics.load(c, C_ABORT) !== 0)
+        throw new BarrierAborted('the run was aborted while this worker waited at a window barrier');
       Atomics.wait(c, C_BARRIER_GEN, gen, 50);
     }
   }

@@ -4,7 +4,13 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { KERNEL_BEHAVIOURS, KERNEL_DEFAULT, type KernelBehaviour } from '@faultline/gfp';
 import {
-  BOOT_MEMORY_MIB_MIN, bootNode, THP_MODES, VM_TUNABLES_DEFAULT, ZoneConfigError, type ThpMode, type VmTunables,
+  BOOT_MEMORY_MIB_MIN,
+  bootNode,
+  THP_MODES,
+  VM_TUNABLES_DEFAULT,
+  ZoneConfigError,
+  type ThpMode,
+  type VmTunables,
 } from '@faultline/zone';
 import { COSTS_DEFAULT, schedTunableFactor, type Costs } from './costs.js';
 import { LOCK_KINDS, type LockSpec } from './locks.js';
@@ -35,68 +41,89 @@ export const RUN_MODULES_MAX = 32;
 
 const duration = z.union([z.string(), z.number()]);
 
-const taskSpecSchema = z.object({
-  /** Path of the module (JavaScript or TypeScript), relative to the working directory. */
-  module: z.string().min(1),
-  /** Which export: 'default' unless named. */
-  export: z.string().min(1).default('default'),
-  name: z.string().min(1).optional(),
-  /** The CPUs it starts on, one instance each (times perCpu); default: every CPU. */
-  cpus: z.array(z.number().int().min(0)).min(1).optional(),
-  perCpu: z.number().int().min(1).max(1024).default(1),
-  args: z.record(z.string(), z.unknown()).default({}),
-}).strict();
+const taskSpecSchema = z
+  .object({
+    /** Path of the module (JavaScript or TypeScript), relative to the working directory. */
+    module: z.string().min(1),
+    /** Which export: 'default' unless named. */
+    export: z.string().min(1).default('default'),
+    name: z.string().min(1).optional(),
+    /** The CPUs it starts on, one instance each (times perCpu); default: every CPU. */
+    cpus: z.array(z.number().int().min(0)).min(1).optional(),
+    perCpu: z.number().int().min(1).max(1024).default(1),
+    args: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
 
-const lockSpecSchema = z.object({
-  kind: z.enum(LOCK_KINDS),
-  /** The CPU that may take it at once before anyone has used it. */
-  home: z.number().int().min(0).optional(),
-}).strict();
+const lockSpecSchema = z
+  .object({
+    kind: z.enum(LOCK_KINDS),
+    /** The CPU that may take it at once before anyone has used it. */
+    home: z.number().int().min(0).optional(),
+  })
+  .strict();
 
-const moduleSpecSchema = z.object({
-  /** Path of a kernel module (JavaScript or TypeScript), relative to the working directory. */
-  module: z.string().min(1),
-  export: z.string().min(1).default('default'),
-  args: z.record(z.string(), z.unknown()).default({}),
-}).strict();
+const moduleSpecSchema = z
+  .object({
+    /** Path of a kernel module (JavaScript or TypeScript), relative to the working directory. */
+    module: z.string().min(1),
+    export: z.string().min(1).default('default'),
+    args: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
 
 /** The vm sysctls a run may set (the boot-time node's tunables; boot.ts validates their ranges).
  * vm.watermark_boost_factor is not here: the model has no fragmentation events to boost on. */
-const vmSchema = z.object({
-  minFreeKbytes: z.number().int().optional(),
-  watermarkScaleFactor: z.number().int().optional(),
-  lowmemReserveRatio: z.tuple([z.number().int(), z.number().int(), z.number().int()]).optional(),
-  percpuPagelistHighFraction: z.number().int().optional(),
-}).strict();
+const vmSchema = z
+  .object({
+    minFreeKbytes: z.number().int().optional(),
+    watermarkScaleFactor: z.number().int().optional(),
+    lowmemReserveRatio: z.tuple([z.number().int(), z.number().int(), z.number().int()]).optional(),
+    percpuPagelistHighFraction: z.number().int().optional(),
+  })
+  .strict();
 
-const costsSchema = z.object(Object.fromEntries(Object.keys(COSTS_DEFAULT).map((k) => [k, z.number().int().min(0).max(10_000_000_000).optional()]))).strict();
+const costsSchema = z
+  .object(
+    Object.fromEntries(
+      Object.keys(COSTS_DEFAULT).map((k) => [k, z.number().int().min(0).max(10_000_000_000).optional()]),
+    ),
+  )
+  .strict();
 
-export const runOptionsSchema = z.object({
-  cpus: z.number().int().min(1).max(RUN_CPUS_MAX),
-  /** Worker threads hosting the CPUs: 1 .. cpus; default min(cpus, the host's cores). */
-  workers: z.number().int().min(1).max(RUN_CPUS_MAX).optional(),
-  seed: z.string().min(1).max(200),
-  duration,
-  window: duration.default(WINDOW_DEFAULT),
-  memoryMiB: z.number().int().min(4).max(MEMORY_MIB_MAX).default(MEMORY_MIB_DEFAULT),
-  memoryLayout: z.enum(MEMORY_LAYOUTS).default(MEMORY_LAYOUT_DEFAULT),
-  /** Transparent huge pages (kernel layout only): the mode sets khugepaged's min_free_kbytes. Default: the
-   * kernel's choice for the size. */
-  thp: z.enum(THP_MODES).optional(),
-  /** vm sysctls of the boot-time node (kernel layout only). */
-  vm: vmSchema.optional(),
-  kernel: z.enum(KERNEL_BEHAVIOURS).default(KERNEL_DEFAULT),
-  tasks: z.array(taskSpecSchema).min(1).max(RUN_TASKS_MAX),
-  costs: costsSchema.default({}),
-  ringSlots: z.number().int().min(16).max(1 << 20).default(RING_SLOTS_DEFAULT),
-  /** Locks tasks may take, by name: { mmap_lock: { kind: 'rwsem' } }. */
-  locks: z.record(z.string().min(1), lockSpecSchema).default({}),
-  /** Kernel modules loaded in every worker (hooks.ts). */
-  modules: z.array(moduleSpecSchema).max(RUN_MODULES_MAX).default([]),
-  /** Host time a window may take before the run is ended as hung (a task that never yields): a duration such as
-   * '30s', or 0 for never. Host supervision only: it changes no simulated result. */
-  watchdog: z.union([z.string(), z.literal(0)]).default(WATCHDOG_DEFAULT),
-}).strict();
+export const runOptionsSchema = z
+  .object({
+    cpus: z.number().int().min(1).max(RUN_CPUS_MAX),
+    /** Worker threads hosting the CPUs: 1 .. cpus; default min(cpus, the host's cores). */
+    workers: z.number().int().min(1).max(RUN_CPUS_MAX).optional(),
+    seed: z.string().min(1).max(200),
+    duration,
+    window: duration.default(WINDOW_DEFAULT),
+    memoryMiB: z.number().int().min(4).max(MEMORY_MIB_MAX).default(MEMORY_MIB_DEFAULT),
+    memoryLayout: z.enum(MEMORY_LAYOUTS).default(MEMORY_LAYOUT_DEFAULT),
+    /** Transparent huge pages (kernel layout only): the mode sets khugepaged's min_free_kbytes. Default: the
+     * kernel's choice for the size. */
+    thp: z.enum(THP_MODES).optional(),
+    /** vm sysctls of the boot-time node (kernel layout only). */
+    vm: vmSchema.optional(),
+    kernel: z.enum(KERNEL_BEHAVIOURS).default(KERNEL_DEFAULT),
+    tasks: z.array(taskSpecSchema).min(1).max(RUN_TASKS_MAX),
+    costs: costsSchema.default({}),
+    ringSlots: z
+      .number()
+      .int()
+      .min(16)
+      .max(1 << 20)
+      .default(RING_SLOTS_DEFAULT),
+    /** Locks tasks may take, by name: { mmap_lock: { kind: 'rwsem' } }. */
+    locks: z.record(z.string().min(1), lockSpecSchema).default({}),
+    /** Kernel modules loaded in every worker (hooks.ts). */
+    modules: z.array(moduleSpecSchema).max(RUN_MODULES_MAX).default([]),
+    /** Host time a window may take before the run is ended as hung (a task that never yields): a duration such as
+     * '30s', or 0 for never. Host supervision only: it changes no simulated result. */
+    watchdog: z.union([z.string(), z.literal(0)]).default(WATCHDOG_DEFAULT),
+  })
+  .strict();
 
 export type RunOptions = z.input<typeof runOptionsSchema>;
 export type TaskSpec = z.input<typeof taskSpecSchema>;
@@ -163,9 +190,11 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   const durationNs = ns(o.duration, 'duration');
   const windowNs = ns(o.window, 'window');
   const watchdogMs = o.watchdog === 0 || o.watchdog === '0' ? 0 : ns(o.watchdog, 'watchdog') / 1e6;
-  if (watchdogMs !== 0 && watchdogMs < 100 && issues.length === 0) issues.push(`watchdog: ${o.watchdog} is too short; allowed: 0 (never) or at least 100ms of host time`);
+  if (watchdogMs !== 0 && watchdogMs < 100 && issues.length === 0)
+    issues.push(`watchdog: ${o.watchdog} is too short; allowed: 0 (never) or at least 100ms of host time`);
   if (durationNs <= 0 && issues.length === 0) issues.push('duration: must be more than 0');
-  if (windowNs < WINDOW_NS_MIN && issues.length === 0) issues.push(`window: ${windowNs} ns is too short; allowed: at least ${WINDOW_NS_MIN} ns`);
+  if (windowNs < WINDOW_NS_MIN && issues.length === 0)
+    issues.push(`window: ${windowNs} ns is too short; allowed: at least ${WINDOW_NS_MIN} ns`);
   // By default no more worker threads than the host has cores (nor than CPUs): more threads than cores only wait
   // for each other at every barrier. The digest is the same for any number of workers, so this changes speed only.
   const workers = o.workers ?? Math.max(1, Math.min(o.cpus, hostCores, WORKERS_DEFAULT_MAX));
@@ -173,19 +202,35 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   const tasks: TaskInstance[] = [];
   o.tasks.forEach((spec, i) => {
     const cpus = spec.cpus ?? Array.from({ length: o.cpus }, (_, c) => c);
-    for (const c of cpus) if (c >= o.cpus) issues.push(`tasks.${i}.cpus: cpu ${c} does not exist; allowed: 0 .. ${o.cpus - 1}`);
+    for (const c of cpus)
+      if (c >= o.cpus) issues.push(`tasks.${i}.cpus: cpu ${c} does not exist; allowed: 0 .. ${o.cpus - 1}`);
     const module = isAbsolute(spec.module) ? spec.module : resolve(spec.module);
-    const base = spec.name ?? `${spec.module.replace(/^.*[\\/]/, '').replace(/\.[cm]?[jt]s$/, '')}${spec.export === 'default' ? '' : `.${spec.export}`}`;
-    for (const cpu of cpus) for (let k = 0; k < spec.perCpu; k++) tasks.push({ id: tasks.length, name: `${base}/${tasks.length}`, module, export: spec.export, cpu, args: spec.args });
+    const base =
+      spec.name ??
+      `${spec.module.replace(/^.*[\\/]/, '').replace(/\.[cm]?[jt]s$/, '')}${spec.export === 'default' ? '' : `.${spec.export}`}`;
+    for (const cpu of cpus)
+      for (let k = 0; k < spec.perCpu; k++)
+        tasks.push({
+          id: tasks.length,
+          name: `${base}/${tasks.length}`,
+          module,
+          export: spec.export,
+          cpu,
+          args: spec.args,
+        });
   });
-  if (tasks.length > RUN_TASKS_MAX) issues.push(`tasks: ${tasks.length} task instances; allowed: at most ${RUN_TASKS_MAX}`);
+  if (tasks.length > RUN_TASKS_MAX)
+    issues.push(`tasks: ${tasks.length} task instances; allowed: at most ${RUN_TASKS_MAX}`);
   const perCpu = new Array<number>(o.cpus).fill(0);
   for (const t of tasks) if (t.cpu < o.cpus) perCpu[t.cpu]!++;
   const busiest = Math.max(...perCpu);
-  if (busiest > o.ringSlots) issues.push(`ringSlots: ${o.ringSlots} is fewer than the ${busiest} tasks on one CPU; allowed: at least that many`);
+  if (busiest > o.ringSlots)
+    issues.push(`ringSlots: ${o.ringSlots} is fewer than the ${busiest} tasks on one CPU; allowed: at least that many`);
   const locks: LockSpec[] = Object.entries(o.locks).map(([name, l]) => ({ name, ...l }));
   if (locks.length > RUN_LOCKS_MAX) issues.push(`locks: ${locks.length} locks; allowed: at most ${RUN_LOCKS_MAX}`);
-  for (const l of locks) if (l.home !== undefined && l.home >= o.cpus) issues.push(`locks.${l.name}.home: cpu ${l.home} does not exist; allowed: 0 .. ${o.cpus - 1}`);
+  for (const l of locks)
+    if (l.home !== undefined && l.home >= o.cpus)
+      issues.push(`locks.${l.name}.home: cpu ${l.home} does not exist; allowed: 0 .. ${o.cpus - 1}`);
   const modules = o.modules.map((m) => ({ ...m, module: isAbsolute(m.module) ? m.module : resolve(m.module) }));
   const memory = resolveMemory(o, issues);
   if (issues.length) throw new RunConfigError(issues);
@@ -219,8 +264,10 @@ function resolveMemory(o: z.output<typeof runOptionsSchema>, issues: string[]): 
     return { mib: o.memoryMiB, layout: 'one-zone', thp: null, vm: null };
   }
   if (o.memoryMiB < BOOT_MEMORY_MIB_MIN) {
-    issues.push(`memoryMiB: ${o.memoryMiB} is too small for the kernel's layout; allowed: ${BOOT_MEMORY_MIB_MIN} .. ` +
-      `${MEMORY_MIB_MAX}, or memoryLayout 'one-zone' for a single zone of that size`);
+    issues.push(
+      `memoryMiB: ${o.memoryMiB} is too small for the kernel's layout; allowed: ${BOOT_MEMORY_MIB_MIN} .. ` +
+        `${MEMORY_MIB_MAX}, or memoryLayout 'one-zone' for a single zone of that size`,
+    );
     return null;
   }
   const vm = Object.fromEntries(Object.entries(o.vm ?? {}).filter(([, v]) => v !== undefined)) as Partial<VmTunables>;

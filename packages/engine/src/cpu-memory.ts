@@ -24,7 +24,12 @@ export class CpuMemory {
   private readonly maskNames = new Map<number, string>();
   private readonly masks = new Map<string, number>();
 
-  constructor(private readonly cpu: number, private readonly node: MemoryNode, private readonly ring: CpuRings, private readonly ringSlots: number) {}
+  constructor(
+    private readonly cpu: number,
+    private readonly node: MemoryNode,
+    private readonly ring: CpuRings,
+    private readonly ringSlots: number,
+  ) {}
 
   maskOf(mask: string | GfpMask | undefined): number {
     if (typeof mask === 'number') return mask;
@@ -68,7 +73,8 @@ export class CpuMemory {
       r = this.node.free(this.cpu, pfn);
     } catch (e) {
       // Another CPU freed it during this window: which free was second is judged at the commit, by simulated time.
-      if (e instanceof DoubleFreeError && e.racy && this.node.deferShared && this.ring.suspect(nowNs, pfn, t.id)) return 0;
+      if (e instanceof DoubleFreeError && e.racy && this.node.deferShared && this.ring.suspect(nowNs, pfn, t.id))
+        return 0;
       throw e;
     }
     t.stats.frees++;
@@ -89,7 +95,9 @@ export class CpuMemory {
 
   private queue(nowNs: number, kind: number, taskId: number, mask: number, arg: number, owner: number): void {
     if (!this.ring.queueZoneWork(nowNs, kind, taskId, mask, arg, owner)) {
-      throw new Error(`more than ${this.ringSlots} zone operations in one window on this CPU; raise ringSlots or shorten the window`);
+      throw new Error(
+        `more than ${this.ringSlots} zone operations in one window on this CPU; raise ringSlots or shorten the window`,
+      );
     }
   }
 

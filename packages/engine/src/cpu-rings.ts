@@ -2,8 +2,26 @@
 // window, and, between windows, reading the messages addressed to it from every outbox and the results of its own
 // zone work. Slot layouts are in layout.ts.
 import {
-  FL_F64, FL_PFN, FL_TASK, FL_TIME, MSG_DST, MSG_F64, MSG_TIME, MSG_VALUE, SUSPECT_SLOTS, ZW_ALLOC, ZW_ARG, ZW_F64,
-  ZW_GRANT, ZW_KIND, ZW_MASK, ZW_OWNER, ZW_RESULT, ZW_TASK, ZW_TIME, type RunLayout,
+  FL_F64,
+  FL_PFN,
+  FL_TASK,
+  FL_TIME,
+  MSG_DST,
+  MSG_F64,
+  MSG_TIME,
+  MSG_VALUE,
+  SUSPECT_SLOTS,
+  ZW_ALLOC,
+  ZW_ARG,
+  ZW_F64,
+  ZW_GRANT,
+  ZW_KIND,
+  ZW_MASK,
+  ZW_OWNER,
+  ZW_RESULT,
+  ZW_TASK,
+  ZW_TIME,
+  type RunLayout,
 } from './layout.js';
 import { LOG_HEADER_F64, logAppend } from './log-ring.js';
 
@@ -13,7 +31,11 @@ export class CpuRings {
   private readonly freeLog: number;
   private readonly suspects: number;
 
-  constructor(private readonly rings: Float64Array, private readonly layout: RunLayout, private readonly cpu: number) {
+  constructor(
+    private readonly rings: Float64Array,
+    private readonly layout: RunLayout,
+    private readonly cpu: number,
+  ) {
     this.outbox = layout.outboxOffset + cpu * layout.outboxStride;
     this.zoneWork = layout.zoneWorkOffset + cpu * layout.zoneWorkStride;
     this.freeLog = layout.freeLogOffset + cpu * layout.freeLogStride;

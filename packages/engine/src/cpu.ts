@@ -19,8 +19,24 @@ import { CpuScheduler, EV_DISPATCH, EV_MSG, EV_RUN, EV_TIMER, EV_WAKE, isEnded, 
 import { makeTaskContext } from './task-context.js';
 import { CONTROL_HEADER_I32, CPU_PUB_STRIDE_I32, CPU_PUB_TASK, type RunLayout } from './layout.js';
 import {
-  OP_ALLOC, OP_COMPUTE, OP_FREE, OP_LOCK, OP_NAMES, OP_PARK, OP_RECV, OP_SEND, OP_SLEEP, OP_TIMER_WAIT, OP_TOUCH, OP_UNLOCK,
-  OP_YIELD, TaskError, type LockCounts, type TaskOp, type TaskPlacement, type TaskStats,
+  OP_ALLOC,
+  OP_COMPUTE,
+  OP_FREE,
+  OP_LOCK,
+  OP_NAMES,
+  OP_PARK,
+  OP_RECV,
+  OP_SEND,
+  OP_SLEEP,
+  OP_TIMER_WAIT,
+  OP_TOUCH,
+  OP_UNLOCK,
+  OP_YIELD,
+  TaskError,
+  type LockCounts,
+  type TaskOp,
+  type TaskPlacement,
+  type TaskStats,
 } from './task.js';
 
 export interface SimCpuInput {
@@ -51,7 +67,12 @@ export class SimCpu extends CpuScheduler {
   private timerSeq = 0;
   private readonly orphanLocks: Array<{ id: number; taskId: number; write: boolean }> = [];
   /** Frees from kernel context are counted here, not under any task. */
-  private readonly kernelTask = { id: -1, stats: { frees: 0, allocs: {} } as unknown as TaskStats, zoneWaitSinceNs: 0, zoneWaitMask: '' };
+  private readonly kernelTask = {
+    id: -1,
+    stats: { frees: 0, allocs: {} } as unknown as TaskStats,
+    zoneWaitSinceNs: 0,
+    zoneWaitMask: '',
+  };
 
   /** Its CPU_PUB_TASK word in the control block. */
   private readonly pubTask: number;
@@ -69,21 +90,27 @@ export class SimCpu extends CpuScheduler {
   /** What a kernel module sees of this CPU. */
   kernelCpu(): KernelCpu {
     return {
-      cpu: this.id, cpus: this.x.cpus, seed: this.x.seed,
+      cpu: this.id,
+      cpus: this.x.cpus,
+      seed: this.x.seed,
       now: () => this.nowNs,
       currentTask: () => this.current?.id ?? -1,
       wake: (taskId, value, atNs) => {
         const t = this.task(taskId);
         if (t?.id === taskId && isEnded(t)) return; // killed while it waited
-        if (t?.id !== taskId || t.stats.state !== 'blocked-kernel') throw new Error(`wake(${taskId}): no task of cpu ${this.id} parked with that number`);
+        if (t?.id !== taskId || t.stats.state !== 'blocked-kernel')
+          throw new Error(`wake(${taskId}): no task of cpu ${this.id} parked with that number`);
         const at = atNs === undefined || !(atNs > this.nowNs) ? this.nowNs : atNs;
-        if (this.current === t) this.resumeStalled(t, at, value); // it kept the CPU (a stalling park)
+        if (this.current === t)
+          this.resumeStalled(t, at, value); // it kept the CPU (a stalling park)
         else {
           t.stats.state = 'sleeping'; // woken: no second wake may find it parked
           this.heap.push(at, EV_WAKE, taskId, value);
         }
       },
-      freePage: (pfn) => { this.memory.free(this.kernelTask, this.nowNs, pfn); },
+      freePage: (pfn) => {
+        this.memory.free(this.kernelTask, this.nowNs, pfn);
+      },
       memstall: (taskId, on) => {
         const t = this.task(taskId);
         if (t?.id !== taskId) throw new Error(`memstall(${taskId}): no task of cpu ${this.id} with that number`);
@@ -105,19 +132,63 @@ export class SimCpu extends CpuScheduler {
 
   place(p: TaskPlacement): void {
     const x = this.x;
-    const ctx = makeTaskContext({ id: p.id, name: p.name, cpu: this.id, cpus: x.cpus, args: p.args, seed: x.seed, now: () => this.nowNs, locks: x.locks });
-    const stats: TaskStats = { id: p.id, name: p.name, cpu: this.id, state: 'runnable', events: 0, runNs: 0, blockedNs: 0, allocs: {}, frees: 0, touches: 0, locks: {}, sent: 0, received: 0, exitedAtNs: null, killedBy: null, memstallNs: 0 };
+    const ctx = makeTaskContext({
+      id: p.id,
+      name: p.name,
+      cpu: this.id,
+      cpus: x.cpus,
+      args: p.args,
+      seed: x.seed,
+      now: () => this.nowNs,
+      locks: x.locks,
+    });
+    const stats: TaskStats = {
+      id: p.id,
+      name: p.name,
+      cpu: this.id,
+      state: 'runnable',
+      events: 0,
+      runNs: 0,
+      blockedNs: 0,
+      allocs: {},
+      frees: 0,
+      touches: 0,
+      locks: {},
+      sent: 0,
+      received: 0,
+      exitedAtNs: null,
+      killedBy: null,
+      memstallNs: 0,
+    };
     let iter: Iterator<TaskOp, unknown, number>;
     try {
       iter = p.fn(ctx);
-      if (!iter || typeof iter.next !== 'function') throw new Error('its function did not return an iterator; write it as function* (ctx) { ... }');
+      if (!iter || typeof iter.next !== 'function')
+        throw new Error('its function did not return an iterator; write it as function* (ctx) { ... }');
     } catch (e) {
       throw new TaskError(p.name, p.id, this.id, 0, `failed to start: ${(e as Error).message}`);
     }
     const task: Task = {
-      id: p.id, name: p.name, ctx, iter, stack: [], stats, computeLeftNs: 0, sliceLeftNs: this.costs.timeSliceNs, vruntimeNs: 0, pendingResult: 0,
-      blockedSinceNs: 0, waitingFor: '', zoneWaitSinceNs: 0, zoneWaitMask: '', held: [], lockWait: null, inKernel: false,
-      memstall: false, memstallSinceNs: 0, penaltyStall: false,
+      id: p.id,
+      name: p.name,
+      ctx,
+      iter,
+      stack: [],
+      stats,
+      computeLeftNs: 0,
+      sliceLeftNs: this.costs.timeSliceNs,
+      vruntimeNs: 0,
+      pendingResult: 0,
+      blockedSinceNs: 0,
+      waitingFor: '',
+      zoneWaitSinceNs: 0,
+      zoneWaitMask: '',
+      held: [],
+      lockWait: null,
+      inKernel: false,
+      memstall: false,
+      memstallSinceNs: 0,
+      penaltyStall: false,
     };
     this.tasks.push(task);
     this.runq.push(task);
@@ -253,7 +324,8 @@ export class SimCpu extends CpuScheduler {
       }
       const res = this.operate(t, r.value);
       if (res === null) return;
-      if (res < 0) { // compute: loop to run it
+      if (res < 0) {
+        // compute: loop to run it
         result = 0;
         continue;
       }
@@ -342,7 +414,10 @@ export class SimCpu extends CpuScheduler {
           this.opResult = 0;
           return this.preemptOrContinue(t) ? null : 0;
         default:
-          this.fail(t, `yielded ${JSON.stringify(o)}, which is not an operation; yield ctx.compute(), ctx.alloc(), ... (${OP_NAMES.slice(1).join(', ')})`);
+          this.fail(
+            t,
+            `yielded ${JSON.stringify(o)}, which is not an operation; yield ctx.compute(), ctx.alloc(), ... (${OP_NAMES.slice(1).join(', ')})`,
+          );
           return null;
       }
     } catch (e) {
@@ -355,7 +430,8 @@ export class SimCpu extends CpuScheduler {
     const t = this.task(taskId);
     if (t?.id !== taskId) throw new Error(`kill(${taskId}): no such task on cpu ${this.id}`);
     if (isEnded(t)) return;
-    if (t.stats.state !== 'runnable' && t.stats.state !== 'running' && t.stats.state !== 'spinning') t.stats.blockedNs += this.nowNs - t.blockedSinceNs;
+    if (t.stats.state !== 'runnable' && t.stats.state !== 'running' && t.stats.state !== 'spinning')
+      t.stats.blockedNs += this.nowNs - t.blockedSinceNs;
     this.setMemstall(t, false);
     t.stats.state = 'killed';
     t.stats.killedBy = reason;
@@ -389,7 +465,11 @@ export class SimCpu extends CpuScheduler {
   }
 
   private fail(t: Task, message: string): void {
-    [t.stats.state, this.current, this.error] = ['failed', null, new TaskError(t.name, t.id, this.id, this.nowNs, message)];
+    [t.stats.state, this.current, this.error] = [
+      'failed',
+      null,
+      new TaskError(t.name, t.id, this.id, this.nowNs, message),
+    ];
   }
 
   /** The return-to-user hooks (memcg's penalty): true when the task was put to sleep before its code continues. */
@@ -427,7 +507,8 @@ export class SimCpu extends CpuScheduler {
 
   private lock(t: Task, id: number, write: boolean): number | null {
     const spec = this.x.locks[id]!;
-    if (t.held.includes(id * 2) || t.held.includes(id * 2 + 1)) throw new Error(`takes '${spec.name}', which it already holds: that would deadlock`);
+    if (t.held.includes(id * 2) || t.held.includes(id * 2 + 1))
+      throw new Error(`takes '${spec.name}', which it already holds: that would deadlock`);
     const r = this.locks.acquire(this.nowNs, id, t.id, write);
     if (r === LOCK_TAKEN) {
       t.held.push(id * 2 + (write ? 1 : 0));
@@ -435,7 +516,10 @@ export class SimCpu extends CpuScheduler {
       this.opResult = 0;
       return this.costs.lockNs;
     }
-    if (r !== LOCK_WAIT) throw new Error(`more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`);
+    if (r !== LOCK_WAIT)
+      throw new Error(
+        `more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`,
+      );
     this.lockCounts(t, id).contended++;
     this.stats.lockWaits++;
     t.lockWait = { id, write, sinceNs: this.nowNs };
@@ -455,15 +539,21 @@ export class SimCpu extends CpuScheduler {
     if (i < 0) throw new Error(`unlocks '${this.x.locks[id]!.name}', which it does not hold`);
     const write = (t.held[i]! & 1) === 1;
     t.held.splice(i, 1);
-    if (!this.locks.release(this.nowNs, id, t.id, write)) throw new Error(`more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`);
+    if (!this.locks.release(this.nowNs, id, t.id, write))
+      throw new Error(
+        `more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`,
+      );
     this.opResult = 0;
     return this.costs.unlockNs;
   }
 
   private send(t: Task, dst: number, value: number): void {
-    if (!(Number.isInteger(dst) && dst >= 0 && dst < this.x.cpus)) throw new Error(`send to cpu ${dst}: allowed cpus 0 .. ${this.x.cpus - 1}`);
+    if (!(Number.isInteger(dst) && dst >= 0 && dst < this.x.cpus))
+      throw new Error(`send to cpu ${dst}: allowed cpus 0 .. ${this.x.cpus - 1}`);
     if (!this.ring.send(this.nowNs, dst, value)) {
-      throw new Error(`more than ${this.x.layout.ringSlots} messages in one window from this CPU; raise ringSlots or shorten the window`);
+      throw new Error(
+        `more than ${this.x.layout.ringSlots} messages in one window from this CPU; raise ringSlots or shorten the window`,
+      );
     }
     t.stats.sent++;
     this.stats.messagesSent++;
@@ -484,7 +574,9 @@ export class SimCpu extends CpuScheduler {
 
   /** Take the messages addressed to this CPU from every CPU's outbox: by source CPU, then in send order. */
   collectMessages(): void {
-    this.ring.incoming((src, timeNs, value) => this.heap.push(Math.max(timeNs + this.costs.messageLatencyNs, this.nowNs), EV_MSG, src, value));
+    this.ring.incoming((src, timeNs, value) =>
+      this.heap.push(Math.max(timeNs + this.costs.messageLatencyNs, this.nowNs), EV_MSG, src, value),
+    );
   }
 
   /** Resume the tasks whose zone work was applied, or whose lock was granted: at the grant time, or this CPU's

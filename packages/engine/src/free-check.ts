@@ -6,7 +6,17 @@
 // order - is published for its CPU to report as its task's error, so the same seed names the same task on any
 // number of workers. A suspect whose page no other CPU freed in the round freed a page that was free before it.
 import {
-  FL_F64, FL_PFN, FL_TASK, FL_TIME, VD_CPU, VD_OTHER_CPU, VD_OTHER_TASK, VD_OTHER_TIME, VD_PFN, VD_TASK, VD_TIME,
+  FL_F64,
+  FL_PFN,
+  FL_TASK,
+  FL_TIME,
+  VD_CPU,
+  VD_OTHER_CPU,
+  VD_OTHER_TASK,
+  VD_OTHER_TIME,
+  VD_PFN,
+  VD_TASK,
+  VD_TIME,
   type RunLayout,
 } from './layout.js';
 import { logOf, logsInOrder } from './log-ring.js';
@@ -15,7 +25,10 @@ export class FreeChecker {
   private readonly order: number[] = [];
   private readonly frees: number[] = [];
 
-  constructor(private readonly rings: Float64Array, private readonly layout: RunLayout) {}
+  constructor(
+    private readonly rings: Float64Array,
+    private readonly layout: RunLayout,
+  ) {}
 
   /** Judge the round's suspects and publish the verdict (VD_CPU -1 when there is no culprit). */
   commit(): void {
@@ -30,7 +43,15 @@ export class FreeChecker {
       const pfn = r[s + FL_PFN]!;
       if (pfns.has(pfn)) freesOf.set(pfn, [...(freesOf.get(pfn) ?? []), s]);
     }
-    type Verdict = { cpu: number; task: number; time: number; pfn: number; otherCpu: number; otherTask: number; otherTime: number };
+    type Verdict = {
+      cpu: number;
+      task: number;
+      time: number;
+      pfn: number;
+      otherCpu: number;
+      otherTask: number;
+      otherTime: number;
+    };
     let best: Verdict | null = null;
     for (const s of suspects) {
       const cpu = logOf(s, L.suspectOffset, L.suspectStride);
@@ -65,7 +86,8 @@ export class FreeChecker {
 export function verdictMessage(r: Float64Array, L: RunLayout): string {
   const v = L.verdictOffset;
   const pfn = r[v + VD_PFN]!;
-  if (r[v + VD_OTHER_CPU]! < 0) return `double free of pfn ${pfn}: the page was already free (freed before this window)`;
+  if (r[v + VD_OTHER_CPU]! < 0)
+    return `double free of pfn ${pfn}: the page was already free (freed before this window)`;
   const first = `task #${r[v + VD_OTHER_TASK]} on cpu ${r[v + VD_OTHER_CPU]}`;
   return `double free of pfn ${pfn}: ${first} freed it first, at ${r[v + VD_OTHER_TIME]} ns`;
 }

@@ -103,12 +103,19 @@ export function defineKernelModule(m: KernelModule): KernelModule {
 }
 
 export function isKernelModule(x: unknown): x is KernelModule {
-  return typeof x === 'object' && x !== null && typeof (x as KernelModule).name === 'string' && typeof (x as KernelModule).setup === 'function';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as KernelModule).name === 'string' &&
+    typeof (x as KernelModule).setup === 'function'
+  );
 }
 
 /** Validate a module's `args` with a zod schema; the error names the module, each field and what is allowed. */
 export function parseModuleArgs<S extends z.ZodType>(moduleName: string, schema: S, args: unknown): z.output<S> {
   const parsed = schema.safeParse(args ?? {});
   if (parsed.success) return parsed.data;
-  throw new RangeError(`${moduleName} module args:\n  ${parsed.error.issues.map((i) => `${i.path.join('.') || '(args)'}: ${i.message}`).join('\n  ')}`);
+  throw new RangeError(
+    `${moduleName} module args:\n  ${parsed.error.issues.map((i) => `${i.path.join('.') || '(args)'}: ${i.message}`).join('\n  ')}`,
+  );
 }

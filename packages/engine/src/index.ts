@@ -3,7 +3,12 @@
 export { runSimulation, startSimulation, RunError } from './run.js';
 export type { RunResult, Simulation, SimulationProgress } from './run.js';
 export {
-  resolveRunConfig, runOptionsSchema, RunConfigError, cpusOfWorker, WINDOW_DEFAULT, RING_SLOTS_DEFAULT,
+  resolveRunConfig,
+  runOptionsSchema,
+  RunConfigError,
+  cpusOfWorker,
+  WINDOW_DEFAULT,
+  RING_SLOTS_DEFAULT,
 } from './config.js';
 export type { RunOptions, RunConfig, TaskSpec, TaskInstance, ModuleSpec } from './config.js';
 export { COSTS_DEFAULT } from './costs.js';
@@ -13,7 +18,14 @@ export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCoun
 export { TaskError } from './task.js';
 export { actorTask, fromTaskGenerator, SimulatedTaskClock, TASK_RESULT } from './task-actor.js';
 export type { TaskActorApi, TaskActorInput, TaskResultEvent } from './task-actor.js';
-export { compileMachine, checkMachine, runMachine, nextState, machineGuards, MACHINE_MAX_TRANSITIONS } from './kernel-machine.js';
+export {
+  compileMachine,
+  checkMachine,
+  runMachine,
+  nextState,
+  machineGuards,
+  MACHINE_MAX_TRANSITIONS,
+} from './kernel-machine.js';
 export type { CompiledMachine, MachineStep, MachineGuard } from './kernel-machine.js';
 export { crossCheckMachine } from './kernel-machine-check.js';
 export type { CrossCheckOptions, CrossCheckReport } from './kernel-machine-check.js';
@@ -22,7 +34,15 @@ export type { LockKind, LockSpec } from './locks.js';
 export { defineKernelModule, parseModuleArgs } from './hooks.js';
 export { importByPath, RESOLVE_FROM_ENV } from './loader.js';
 export { LOG_HEADER_F64, logAppend, logOf, logsInOrder, logStride } from './log-ring.js';
-export type { CommitInfo, KernelModule, KernelModuleInstance, KernelModuleSetup, KernelCpu, CpuHooks, KernelPath } from './hooks.js';
+export type {
+  CommitInfo,
+  KernelModule,
+  KernelModuleInstance,
+  KernelModuleSetup,
+  KernelCpu,
+  CpuHooks,
+  KernelPath,
+} from './hooks.js';
 export type { CpuStats } from './stats.js';
 export { END_REASONS } from './window-loop.js';
 export type { EndReason } from './window-loop.js';

@@ -20,7 +20,11 @@ export interface CrossCheckReport {
   readonly disagreement: string | null;
 }
 
-export function crossCheckMachine<C extends object>(machine: AnyStateMachine, guards: Readonly<Record<string, MachineGuard<C>>>, o: CrossCheckOptions<C>): CrossCheckReport {
+export function crossCheckMachine<C extends object>(
+  machine: AnyStateMachine,
+  guards: Readonly<Record<string, MachineGuard<C>>>,
+  o: CrossCheckOptions<C>,
+): CrossCheckReport {
   const compiled = compileMachine(machine);
   const names = compiled.states.map((s) => s.name);
   const rng = seedrandom(o.seed ?? 'cross-check');
@@ -38,8 +42,16 @@ export function crossCheckMachine<C extends object>(machine: AnyStateMachine, gu
       const next = nextState(compiled, state, type, ctx, guards);
       const expected = next < 0 ? names[state] : names[next];
       transitions++;
-      if (snap.value !== expected) return { transitions, disagreement: `${compiled.id}: ${names[state]} --${type}--> XState: ${String(snap.value)}, stepper: ${expected}` };
-      if (snap.status === 'done' && !compiled.states[next < 0 ? state : next]!.final) return { transitions, disagreement: `${compiled.id}: XState finished in ${String(snap.value)}, the stepper did not` };
+      if (snap.value !== expected)
+        return {
+          transitions,
+          disagreement: `${compiled.id}: ${names[state]} --${type}--> XState: ${String(snap.value)}, stepper: ${expected}`,
+        };
+      if (snap.status === 'done' && !compiled.states[next < 0 ? state : next]!.final)
+        return {
+          transitions,
+          disagreement: `${compiled.id}: XState finished in ${String(snap.value)}, the stepper did not`,
+        };
       if (next >= 0) state = next;
     }
   }

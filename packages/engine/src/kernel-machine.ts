@@ -39,7 +39,9 @@ export interface CompiledMachine {
 export const MACHINE_MAX_TRANSITIONS = 1_000_000;
 
 function refuse(id: string, what: string): never {
-  throw new Error(`kernel machine '${id}': ${what}; allowed: a flat machine of atomic and final states whose transitions are events with named guards (no nested states, entry/exit actions, invoke, delays, always, or transition actions)`);
+  throw new Error(
+    `kernel machine '${id}': ${what}; allowed: a flat machine of atomic and final states whose transitions are events with named guards (no nested states, entry/exit actions, invoke, delays, always, or transition actions)`,
+  );
 }
 
 /** Compile an XState machine into the table runMachine steps. */
@@ -54,21 +56,32 @@ export function compileMachine(machine: AnyStateMachine): CompiledMachine {
     const sn = root.states[name]!;
     if (sn.type !== 'atomic' && sn.type !== 'final') refuse(id, `state '${name}' is ${sn.type}`);
     if (sn.entry.length || sn.exit.length) refuse(id, `state '${name}' has entry or exit actions`);
-    if (sn.invoke.length || sn.after.length || (sn.always?.length ?? 0) > 0) refuse(id, `state '${name}' invokes, delays or has always-transitions`);
+    if (sn.invoke.length || sn.after.length || (sn.always?.length ?? 0) > 0)
+      refuse(id, `state '${name}' invokes, delays or has always-transitions`);
     const on = new Map<string, CompiledTransition[]>();
     for (const [event, ts] of sn.transitions) {
-      on.set(event, ts.map((t) => {
-        if (t.actions.length) refuse(id, `the '${event}' transition of '${name}' has actions`);
-        const targets = t.target ?? [];
-        if (targets.length !== 1 || targets[0]!.parent !== root) refuse(id, `the '${event}' transition of '${name}' must target one sibling state`);
-        const g = t.guard as unknown;
-        let guard: string | null = null;
-        if (typeof g === 'string') guard = g;
-        else if (g && typeof g === 'object' && typeof (g as { type?: unknown }).type === 'string' && (g as { params?: unknown }).params === undefined) guard = (g as { type: string }).type;
-        else if (g !== undefined) refuse(id, `the '${event}' transition of '${name}' has a guard that is not a name`);
-        if (guard) guards.add(guard);
-        return { guard, target: index.get(targets[0]!.key)! };
-      }));
+      on.set(
+        event,
+        ts.map((t) => {
+          if (t.actions.length) refuse(id, `the '${event}' transition of '${name}' has actions`);
+          const targets = t.target ?? [];
+          if (targets.length !== 1 || targets[0]!.parent !== root)
+            refuse(id, `the '${event}' transition of '${name}' must target one sibling state`);
+          const g = t.guard as unknown;
+          let guard: string | null = null;
+          if (typeof g === 'string') guard = g;
+          else if (
+            g &&
+            typeof g === 'object' &&
+            typeof (g as { type?: unknown }).type === 'string' &&
+            (g as { params?: unknown }).params === undefined
+          )
+            guard = (g as { type: string }).type;
+          else if (g !== undefined) refuse(id, `the '${event}' transition of '${name}' has a guard that is not a name`);
+          if (guard) guards.add(guard);
+          return { guard, target: index.get(targets[0]!.key)! };
+        }),
+      );
     }
     const meta = sn.meta as { step?: unknown } | undefined;
     const step = typeof meta?.step === 'string' ? meta.step : name;
@@ -90,22 +103,44 @@ export function machineGuards<C>(machine: AnyStateMachine): Record<string, Machi
   const out: Record<string, MachineGuard<C>> = {};
   for (const [name, fn] of Object.entries(impl)) {
     if (typeof fn !== 'function') continue;
-    out[name] = (ctx, event) => Boolean((fn as (a: { context: C; event: { type: string } }, p: undefined) => unknown)({ context: ctx, event: { type: event } }, undefined));
+    out[name] = (ctx, event) =>
+      Boolean(
+        (fn as (a: { context: C; event: { type: string } }, p: undefined) => unknown)(
+          { context: ctx, event: { type: event } },
+          undefined,
+        ),
+      );
   }
   return out;
 }
 
 /** Check that every step and guard the machine names is implemented. */
-export function checkMachine<C>(m: CompiledMachine, steps: Readonly<Record<string, MachineStep<C>>>, guards: Readonly<Record<string, MachineGuard<C>>>): void {
+export function checkMachine<C>(
+  m: CompiledMachine,
+  steps: Readonly<Record<string, MachineStep<C>>>,
+  guards: Readonly<Record<string, MachineGuard<C>>>,
+): void {
   const missingSteps = [...m.steps].filter((s) => typeof steps[s] !== 'function');
-  if (missingSteps.length) throw new Error(`kernel machine '${m.id}': no step for ${missingSteps.map((s) => `'${s}'`).join(', ')}; steps given: ${Object.keys(steps).join(', ')}`);
+  if (missingSteps.length)
+    throw new Error(
+      `kernel machine '${m.id}': no step for ${missingSteps.map((s) => `'${s}'`).join(', ')}; steps given: ${Object.keys(steps).join(', ')}`,
+    );
   const missingGuards = [...m.guards].filter((g) => typeof guards[g] !== 'function');
-  if (missingGuards.length) throw new Error(`kernel machine '${m.id}': no guard for ${missingGuards.map((g) => `'${g}'`).join(', ')}; guards given: ${Object.keys(guards).join(', ') || '(none)'}`);
+  if (missingGuards.length)
+    throw new Error(
+      `kernel machine '${m.id}': no guard for ${missingGuards.map((g) => `'${g}'`).join(', ')}; guards given: ${Object.keys(guards).join(', ') || '(none)'}`,
+    );
 }
 
 /** The state an event leads to from `state`, as XState chooses: the first transition whose guard passes; -1 if
  * none does (XState then stays where it is, which for a path means it is stuck). */
-export function nextState<C>(m: CompiledMachine, state: number, event: string, ctx: C, guards: Readonly<Record<string, MachineGuard<C>>>): number {
+export function nextState<C>(
+  m: CompiledMachine,
+  state: number,
+  event: string,
+  ctx: C,
+  guards: Readonly<Record<string, MachineGuard<C>>>,
+): number {
   const ts = m.states[state]!.on.get(event);
   if (ts === undefined) return -1;
   for (const t of ts) if (t.guard === null || guards[t.guard]!(ctx, event)) return t.target;
@@ -114,14 +149,23 @@ export function nextState<C>(m: CompiledMachine, state: number, event: string, c
 
 /** Run the machine from its initial state as a kernel path; returns the name of the final state it reached. A
  * machine meant to run for ever (a kernel thread's) passes maxTransitions = Infinity. */
-export function* runMachine<C>(m: CompiledMachine, steps: Readonly<Record<string, MachineStep<C>>>, guards: Readonly<Record<string, MachineGuard<C>>>, ctx: C, maxTransitions = MACHINE_MAX_TRANSITIONS): Generator<TaskOp, string, number> {
+export function* runMachine<C>(
+  m: CompiledMachine,
+  steps: Readonly<Record<string, MachineStep<C>>>,
+  guards: Readonly<Record<string, MachineGuard<C>>>,
+  ctx: C,
+  maxTransitions = MACHINE_MAX_TRANSITIONS,
+): Generator<TaskOp, string, number> {
   let state = m.initial;
   for (let n = 0; n < maxTransitions; n++) {
     const s = m.states[state]!;
     if (s.final) return s.name;
     const event = yield* steps[s.step]!(ctx);
     const next = nextState(m, state, event, ctx, guards);
-    if (next < 0) throw new Error(`kernel machine '${m.id}': state '${s.name}' has no transition for event '${event}' (step '${s.step}'); it handles: ${[...s.on.keys()].join(', ')}`);
+    if (next < 0)
+      throw new Error(
+        `kernel machine '${m.id}': state '${s.name}' has no transition for event '${event}' (step '${s.step}'); it handles: ${[...s.on.keys()].join(', ')}`,
+      );
     state = next;
   }
   throw new Error(`kernel machine '${m.id}': more than ${maxTransitions} transitions in one run; a loop without end?`);

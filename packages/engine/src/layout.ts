@@ -158,8 +158,28 @@ export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout
   const runningOffset = verdictOffset + VD_F64;
   const ringF64 = runningOffset + perCpuF64;
   return {
-    cpus, ringSlots, controlI32, nextEventOffset, clockOffset, kswapdWakeOffset, outboxOffset, outboxStride, zoneWorkOffset, zoneWorkStride,
-    lockLogOffset, lockLogStride, lockGrantOffset, lockGrantStride, freeLogOffset, freeLogStride, suspectOffset, suspectStride,
-    verdictOffset, runningOffset, ringF64, locks, lockTableOffset,
+    cpus,
+    ringSlots,
+    controlI32,
+    nextEventOffset,
+    clockOffset,
+    kswapdWakeOffset,
+    outboxOffset,
+    outboxStride,
+    zoneWorkOffset,
+    zoneWorkStride,
+    lockLogOffset,
+    lockLogStride,
+    lockGrantOffset,
+    lockGrantStride,
+    freeLogOffset,
+    freeLogStride,
+    suspectOffset,
+    suspectStride,
+    verdictOffset,
+    runningOffset,
+    ringF64,
+    locks,
+    lockTableOffset,
   };
 }

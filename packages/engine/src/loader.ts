@@ -43,12 +43,16 @@ export async function loadTask(module: string, name: string): Promise<TaskFuncti
   if (typeof x === 'function') return x as TaskFunction;
   if (isActorLogic(x)) return actorTask(x);
   const exports = Object.keys(mod).filter((k) => typeof mod[k] === 'function' || isActorLogic(mod[k]));
-  throw new Error(`task module '${module}' has no task export '${name}' (a generator function or XState actor logic); its task exports: ${exports.join(', ') || 'none'}`);
+  throw new Error(
+    `task module '${module}' has no task export '${name}' (a generator function or XState actor logic); its task exports: ${exports.join(', ') || 'none'}`,
+  );
 }
 
 export async function loadKernelModule(module: string, name: string): Promise<KernelModule> {
   const mod = await importByPath(module, 'kernel module');
   const x = mod[name];
   if (isKernelModule(x)) return x;
-  throw new Error(`kernel module '${module}' has no export '${name}' made with defineKernelModule({ name, setup }); its exports: ${Object.keys(mod).join(', ') || 'none'}`);
+  throw new Error(
+    `kernel module '${module}' has no export '${name}' made with defineKernelModule({ name, setup }); its exports: ${Object.keys(mod).join(', ') || 'none'}`,
+  );
 }

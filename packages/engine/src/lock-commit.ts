@@ -17,8 +17,27 @@
 // - Modes for the next window: someone still waits -> QUEUED; a writer holds -> HOME on its CPU; an rwsem otherwise
 //   -> OPEN_READ; a free spinlock or mutex -> HOME on the CPU that last held it (QUEUED if nobody has).
 import {
-  LG_F64, LG_LOCK, LG_TASK, LG_TIME, LK_ACQUIRED, LK_F64, LK_KIND, LK_LOCK, LK_RELEASE, LK_REQUEST, LK_TASK, LK_TIME, LK_WRITE,
-  LOCK_MODE_HOME, LOCK_MODE_OPEN_READ, LOCK_MODE_QUEUED, LT_HOME, LT_MODE, LT_READERS, LT_STRIDE_I32, LT_WRITER,
+  LG_F64,
+  LG_LOCK,
+  LG_TASK,
+  LG_TIME,
+  LK_ACQUIRED,
+  LK_F64,
+  LK_KIND,
+  LK_LOCK,
+  LK_RELEASE,
+  LK_REQUEST,
+  LK_TASK,
+  LK_TIME,
+  LK_WRITE,
+  LOCK_MODE_HOME,
+  LOCK_MODE_OPEN_READ,
+  LOCK_MODE_QUEUED,
+  LT_HOME,
+  LT_MODE,
+  LT_READERS,
+  LT_STRIDE_I32,
+  LT_WRITER,
   type RunLayout,
 } from './layout.js';
 import type { LockSpec } from './locks.js';
@@ -63,7 +82,17 @@ export class LockCommitter {
     private readonly layout: RunLayout,
     private readonly handoffNs: number,
   ) {
-    this.locks = specs.map((s) => ({ kind: s.kind, writer: -1, writerCpu: -1, readers: 0, lastCpu: s.home ?? -1, freeSinceNs: 0, writerFreeSinceNs: 0, queue: [], touched: false }));
+    this.locks = specs.map((s) => ({
+      kind: s.kind,
+      writer: -1,
+      writerCpu: -1,
+      readers: 0,
+      lastCpu: s.home ?? -1,
+      freeSinceNs: 0,
+      writerFreeSinceNs: 0,
+      queue: [],
+      touched: false,
+    }));
     this.grantCounts = new Array<number>(layout.cpus).fill(0);
     for (let id = 0; id < this.locks.length; id++) this.publish(id);
   }
@@ -84,7 +113,9 @@ export class LockCommitter {
         case LK_ACQUIRED:
           // A CPU takes a lock at once only where the published mode allows; a conflict here is an engine bug.
           if (st.writer !== -1 || (write && st.readers > 0)) {
-            throw new Error(`lock ${id}: task #${task} on cpu ${cpu} took it at ${r[s + LK_TIME]} ns while ${this.describe(id)}`);
+            throw new Error(
+              `lock ${id}: task #${task} on cpu ${cpu} took it at ${r[s + LK_TIME]} ns while ${this.describe(id)}`,
+            );
           }
           if (write) {
             st.writer = task;
@@ -96,7 +127,8 @@ export class LockCommitter {
           st.queue.push({ taskId: task, cpu, write, sinceNs: r[s + LK_TIME]! });
           break;
         case LK_RELEASE:
-          if (write ? st.writer !== task : st.readers <= 0) throw new Error(`lock ${id}: task #${task} released it while ${this.describe(id)}`);
+          if (write ? st.writer !== task : st.readers <= 0)
+            throw new Error(`lock ${id}: task #${task} released it while ${this.describe(id)}`);
           if (write) {
             st.writer = -1;
             st.writerCpu = -1;
@@ -180,7 +212,12 @@ export class LockCommitter {
   /** Who holds and who waits, for a deadlock report. */
   describe(id: number): string {
     const st = this.locks[id]!;
-    const holders = st.writer !== -1 ? `held for write by task #${st.writer}` : st.readers > 0 ? `held by ${st.readers} reader(s)` : 'free';
+    const holders =
+      st.writer !== -1
+        ? `held for write by task #${st.writer}`
+        : st.readers > 0
+          ? `held by ${st.readers} reader(s)`
+          : 'free';
     return `${holders}, ${st.queue.length} waiting`;
   }
 }

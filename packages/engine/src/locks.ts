@@ -5,8 +5,27 @@
 // acquisition and release is logged for the commit (lock-commit.ts), which grants waiters at the time the lock
 // became free for them.
 import {
-  LK_ACQUIRED, LK_F64, LK_KIND, LK_LOCK, LK_RELEASE, LK_REQUEST, LK_TASK, LK_TIME, LK_WRITE, LOCK_MODE_HOME,
-  LOCK_MODE_OPEN_READ, LT_HOME, LT_MODE, LT_READERS, LT_STRIDE_I32, LT_WRITER, LG_F64, LG_LOCK, LG_TASK, LG_TIME, type RunLayout,
+  LK_ACQUIRED,
+  LK_F64,
+  LK_KIND,
+  LK_LOCK,
+  LK_RELEASE,
+  LK_REQUEST,
+  LK_TASK,
+  LK_TIME,
+  LK_WRITE,
+  LOCK_MODE_HOME,
+  LOCK_MODE_OPEN_READ,
+  LT_HOME,
+  LT_MODE,
+  LT_READERS,
+  LT_STRIDE_I32,
+  LT_WRITER,
+  LG_F64,
+  LG_LOCK,
+  LG_TASK,
+  LG_TIME,
+  type RunLayout,
 } from './layout.js';
 import { LOG_HEADER_F64, logAppend } from './log-ring.js';
 

@@ -23,7 +23,15 @@ export function logAppend(mem: Float64Array, base: number, slots: number, entryF
  * The entries of `logs` logs (the first at `firstBase`, each `stride` apart) in (time, log, position) order, the
  * time read at `timeField` of each entry. Fills `out` (reused between windows) and returns it.
  */
-export function logsInOrder(mem: Float64Array, firstBase: number, stride: number, logs: number, entryF64: number, timeField: number, out: number[]): number[] {
+export function logsInOrder(
+  mem: Float64Array,
+  firstBase: number,
+  stride: number,
+  logs: number,
+  entryF64: number,
+  timeField: number,
+  out: number[],
+): number[] {
   out.length = 0;
   for (let c = 0; c < logs; c++) {
     const base = firstBase + c * stride;

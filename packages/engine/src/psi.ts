@@ -119,6 +119,7 @@ export function psiMemory(cpus: readonly PsiPeriods[], simulatedNs: number): Psi
 
 /** The two lines of /proc/pressure/memory. */
 export function formatPsi(m: PsiMemory): string {
-  const l = (name: string, x: PsiLine) => `${name} avg10=${x.avg10.toFixed(2)} avg60=${x.avg60.toFixed(2)} avg300=${x.avg300.toFixed(2)} total=${x.totalUs}`;
+  const l = (name: string, x: PsiLine) =>
+    `${name} avg10=${x.avg10.toFixed(2)} avg60=${x.avg60.toFixed(2)} avg300=${x.avg300.toFixed(2)} total=${x.totalUs}`;
   return `${l('some', m.some)}\n${l('full', m.full)}`;
 }

@@ -12,7 +12,16 @@ import { cpusOfWorker, resolveRunConfig, type RunConfig, type RunOptions } from 
 import type { CpuStats } from './stats.js';
 import { runDigest } from './digest.js';
 import {
-  C_ABORT, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, CONTROL_HEADER_I32, CPU_PUB_STRIDE_I32, CPU_PUB_TASK, runLayout, VD_CPU,
+  C_ABORT,
+  C_PAUSE_REQ,
+  C_PROGRESS_US,
+  C_STOP_REQ,
+  C_WINDOWS,
+  CONTROL_HEADER_I32,
+  CPU_PUB_STRIDE_I32,
+  CPU_PUB_TASK,
+  runLayout,
+  VD_CPU,
 } from './layout.js';
 import { formatNs } from './time.js';
 import type { KernelModule } from './hooks.js';
@@ -52,16 +61,24 @@ export interface RunResult {
   readonly digest: string;
   /** Host figures: wall time of the whole call, of the window loop alone (the slowest worker's), barrier waits. */
   readonly host: {
-    workers: number; wallMs: number; loopMs: number; barrierRounds: number; barrierMs: number;
+    workers: number;
+    wallMs: number;
+    loopMs: number;
+    barrierRounds: number;
+    barrierMs: number;
     /** Rounds that repeated a window so that stalled CPUs could catch up, and windows that ended with one still
      * behind (its lag carried into the next window). */
-    subRounds: number; lagCarried: number;
+    subRounds: number;
+    lagCarried: number;
   };
 }
 
 export class RunError extends Error {
   override readonly name = 'RunError';
-  constructor(message: string, readonly result: RunResult | null) {
+  constructor(
+    message: string,
+    readonly result: RunResult | null,
+  ) {
     super(message);
   }
 }
@@ -106,7 +123,8 @@ export async function startSimulation(options: RunOptions): Promise<Simulation> 
     const m = await loadKernelModule(spec.module, spec.export);
     modules.push(m);
     const bytes = m.sharedBytes?.(config, spec.args) ?? 0;
-    if (!(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= 2 ** 31)) throw new RangeError(`kernel module '${m.name}': sharedBytes() gave ${bytes}; allowed: 0 .. 2^31`);
+    if (!(Number.isSafeInteger(bytes) && bytes >= 0 && bytes <= 2 ** 31))
+      throw new RangeError(`kernel module '${m.name}': sharedBytes() gave ${bytes}; allowed: 0 .. 2^31`);
     moduleShared.push(new SharedArrayBuffer(bytes));
   }
   return new SimulationDriver(config, moduleShared, hostCores, modules);
@@ -120,7 +138,12 @@ class SimulationDriver implements Simulation {
   private resumeSignal: (() => void) | null = null;
   private stopRequested = false;
 
-  constructor(readonly config: RunConfig, private readonly moduleShared: SharedArrayBuffer[], private readonly hostCores: number, private readonly kmods: readonly KernelModule[]) {
+  constructor(
+    readonly config: RunConfig,
+    private readonly moduleShared: SharedArrayBuffer[],
+    private readonly hostCores: number,
+    private readonly kmods: readonly KernelModule[],
+  ) {
     const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
     this.ctl = new Int32Array(new SharedArrayBuffer(layout.controlI32 * 4));
     this.result = this.drive(layout);
@@ -135,7 +158,9 @@ class SimulationDriver implements Simulation {
     if (this.resumeSignal !== null && this.latest) return Promise.resolve(this.latest);
     if (this.paused === null) {
       let resolve!: (r: RunResult) => void;
-      const promise = new Promise<RunResult>((r) => { resolve = r; });
+      const promise = new Promise<RunResult>((r) => {
+        resolve = r;
+      });
       this.paused = { resolve, promise };
       Atomics.store(this.ctl, C_PAUSE_REQ, 1);
     }
@@ -171,17 +196,27 @@ class SimulationDriver implements Simulation {
     if (ms === 0) return () => undefined;
     let last = Atomics.load(this.ctl, C_WINDOWS);
     let since = performance.now();
-    const timer = setInterval(() => {
-      const now = Atomics.load(this.ctl, C_WINDOWS);
-      if (now !== last) [last, since] = [now, performance.now()];
-      else if (performance.now() - since >= ms) {
-        clearInterval(timer);
-        const { cpus, workers } = this.config;
-        const busy = Array.from({ length: cpus }, (_, c) => c)
-          .find((c) => Atomics.load(this.ctl, CONTROL_HEADER_I32 + c * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK) !== 0);
-        hung(busy === undefined ? 0 : Array.from({ length: workers }, (_, w) => w).find((w) => cpusOfWorker(cpus, workers, w).includes(busy))!);
-      }
-    }, Math.min(250, ms));
+    const timer = setInterval(
+      () => {
+        const now = Atomics.load(this.ctl, C_WINDOWS);
+        if (now !== last) [last, since] = [now, performance.now()];
+        else if (performance.now() - since >= ms) {
+          clearInterval(timer);
+          const { cpus, workers } = this.config;
+          const busy = Array.from({ length: cpus }, (_, c) => c).find(
+            (c) => Atomics.load(this.ctl, CONTROL_HEADER_I32 + c * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK) !== 0,
+          );
+          hung(
+            busy === undefined
+              ? 0
+              : Array.from({ length: workers }, (_, w) => w).find((w) =>
+                  cpusOfWorker(cpus, workers, w).includes(busy),
+                )!,
+          );
+        }
+      },
+      Math.min(250, ms),
+    );
     timer.unref();
     return () => clearInterval(timer);
   }
@@ -203,20 +238,37 @@ class SimulationDriver implements Simulation {
       for (let w = 0; w < config.workers; w++) {
         const worker = new Worker(url);
         workers.push(worker);
-        deaths.push(new Promise<never>((_, reject) => {
-          const die = (why: string) => {
-            died ??= `worker ${w} died: ${why}${where(w)}`;
-            abort();
-            reject(new Error(died));
-          };
-          worker.once('error', (e) => die(e.message));
-          worker.once('exit', (code) => die(`exited with code ${code}`));
-        }));
+        deaths.push(
+          new Promise<never>((_, reject) => {
+            const die = (why: string) => {
+              died ??= `worker ${w} died: ${why}${where(w)}`;
+              abort();
+              reject(new Error(died));
+            };
+            worker.once('error', (e) => die(e.message));
+            worker.once('exit', (code) => die(`exited with code ${code}`));
+          }),
+        );
         remotes.push(wrap<WorkerApi>(nodeEndpoint(worker)));
       }
       for (const d of deaths) d.catch(() => undefined);
       const dying = Promise.race(deaths);
-      await Promise.race([Promise.all(remotes.map((r, w) => r.init({ config, worker: w, node: node.descriptor(), ctl: ctl.buffer as SharedArrayBuffer, rings, moduleShared: this.moduleShared, spins }))), dying]);
+      await Promise.race([
+        Promise.all(
+          remotes.map((r, w) =>
+            r.init({
+              config,
+              worker: w,
+              node: node.descriptor(),
+              ctl: ctl.buffer as SharedArrayBuffer,
+              rings,
+              moduleShared: this.moduleShared,
+              spins,
+            }),
+          ),
+        ),
+        dying,
+      ]);
       const f64 = new Float64Array(rings);
       /** Where a worker was when it died or hung: its CPU that was running a task step, and which. */
       const where = (w: number): string => {
@@ -236,15 +288,30 @@ class SimulationDriver implements Simulation {
       for (;;) {
         // Each worker's run races its own death only: when one dies the others are aborted at their next barrier
         // and still report what they gathered.
-        const stopWatch = this.watch(config.watchdogMs, (stuck) => kill(stuck, `made no progress for ${config.watchdogMs / 1000} s of host time (watchdog)`));
-        const settled = await Promise.allSettled(remotes.map((r, w) => Promise.race([r.run(), deaths[w]!]).catch((e: unknown) => {
-          abort();
-          died ??= `worker ${w} failed: ${(e as Error)?.message ?? String(e)}${where(w)}`;
-          throw e;
-        }))).finally(stopWatch);
+        const stopWatch = this.watch(config.watchdogMs, (stuck) =>
+          kill(stuck, `made no progress for ${config.watchdogMs / 1000} s of host time (watchdog)`),
+        );
+        const settled = await Promise.allSettled(
+          remotes.map((r, w) =>
+            Promise.race([r.run(), deaths[w]!]).catch((e: unknown) => {
+              abort();
+              died ??= `worker ${w} failed: ${(e as Error)?.message ?? String(e)}${where(w)}`;
+              throw e;
+            }),
+          ),
+        ).finally(stopWatch);
         const reports = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value as WorkerReport] : []));
-        const ended = died !== null || reports.length < remotes.length || reports.some((r) => r.loop.endReason !== null);
-        this.latest = assemble(config, this.kmods, node, reports, died, performance.now() - wallStart, ended ? undefined : this.stopRequested ? 'stopped' : null);
+        const ended =
+          died !== null || reports.length < remotes.length || reports.some((r) => r.loop.endReason !== null);
+        this.latest = assemble(
+          config,
+          this.kmods,
+          node,
+          reports,
+          died,
+          performance.now() - wallStart,
+          ended ? undefined : this.stopRequested ? 'stopped' : null,
+        );
         if (ended || this.stopRequested) return this.latest;
         // Paused: answer pause(), then wait for resume() or stop().
         const p = this.paused;
@@ -253,16 +320,27 @@ class SimulationDriver implements Simulation {
           this.resumeSignal = go;
           p?.resolve(this.latest!);
         });
-        if (this.stopRequested) return (this.latest = assemble(config, this.kmods, node, reports, died, performance.now() - wallStart, 'stopped'));
+        if (this.stopRequested)
+          return (this.latest = assemble(
+            config,
+            this.kmods,
+            node,
+            reports,
+            died,
+            performance.now() - wallStart,
+            'stopped',
+          ));
       }
     } finally {
       for (const r of remotes) r[releaseProxy]();
-      await Promise.all(workers.map((w) => {
-        w.removeAllListeners('exit');
-        w.removeAllListeners('error');
-        w.on('error', () => undefined);
-        return w.terminate();
-      }));
+      await Promise.all(
+        workers.map((w) => {
+          w.removeAllListeners('exit');
+          w.removeAllListeners('error');
+          w.on('error', () => undefined);
+          return w.terminate();
+        }),
+      );
     }
   }
 }
@@ -277,14 +355,30 @@ export function buildNode(config: RunConfig): MemoryNode {
   return MemoryNode.boot({ memoryMiB: m.mib, cpus, owners, kernel, thp: m.thp!, tunables: m.vm! });
 }
 
-function assemble(config: RunConfig, kmods: readonly KernelModule[], node: MemoryNode, reports: WorkerReport[], died: string | null, wallMs: number, endOverride?: EndReason | null): RunResult {
+function assemble(
+  config: RunConfig,
+  kmods: readonly KernelModule[],
+  node: MemoryNode,
+  reports: WorkerReport[],
+  died: string | null,
+  wallMs: number,
+  endOverride?: EndReason | null,
+): RunResult {
   reports.sort((a, b) => a.worker - b.worker);
   const cpus = reports.flatMap((r) => r.cpus).sort((a, b) => a.cpu - b.cpu);
   const tasks = reports.flatMap((r) => r.tasks).sort((a, b) => a.id - b.id);
   const hashes = reports.flatMap((r) => r.hashes).sort((a, b) => a.cpu - b.cpu);
   const loop = reports[0]?.loop;
-  const endReason: EndReason | null = died ? 'aborted' : endOverride !== undefined ? endOverride : (loop?.endReason ?? 'aborted');
-  const failed = reports.map((r) => r.error).filter((e) => e !== null).sort((a, b) => a.timeNs - b.timeNs || a.cpu - b.cpu)[0] ?? null;
+  const endReason: EndReason | null = died
+    ? 'aborted'
+    : endOverride !== undefined
+      ? endOverride
+      : (loop?.endReason ?? 'aborted');
+  const failed =
+    reports
+      .map((r) => r.error)
+      .filter((e) => e !== null)
+      .sort((a, b) => a.timeNs - b.timeNs || a.cpu - b.cpu)[0] ?? null;
   const error = died ? { message: died } : failed;
   const zoneLock = reports.find((r) => r.zoneLock)?.zoneLock ?? null;
   const locks = reports.find((r) => r.locks)?.locks ?? null;
@@ -296,7 +390,16 @@ function assemble(config: RunConfig, kmods: readonly KernelModule[], node: Memor
     }
   }
   const counts = node.counts();
-  const digestStats = { cpus, tasks, zone: counts.nrFree, zoneLock, locks, modules, endReason, simulatedNs: loop?.simulatedNs ?? 0 };
+  const digestStats = {
+    cpus,
+    tasks,
+    zone: counts.nrFree,
+    zoneLock,
+    locks,
+    modules,
+    endReason,
+    simulatedNs: loop?.simulatedNs ?? 0,
+  };
   return {
     config,
     endReason,
@@ -313,7 +416,15 @@ function assemble(config: RunConfig, kmods: readonly KernelModule[], node: Memor
     error,
     waits: reports.flatMap((r) => r.waits),
     lostCpus: Array.from({ length: config.cpus }, (_, c) => c).filter((c) => !cpus.some((x) => x.cpu === c)),
-    psi: { memory: psiMemory(reports.flatMap((r) => r.psi).sort((a, b) => a.cpu - b.cpu).map((p) => p.periods), loop?.simulatedNs ?? 0) },
+    psi: {
+      memory: psiMemory(
+        reports
+          .flatMap((r) => r.psi)
+          .sort((a, b) => a.cpu - b.cpu)
+          .map((p) => p.periods),
+        loop?.simulatedNs ?? 0,
+      ),
+    },
     events: cpus.reduce((s, c) => s + c.events, 0),
     digest: runDigest(hashes, digestStats),
     host: {

@@ -73,8 +73,23 @@ export class CpuScheduler {
   readonly psi = new PsiCpu();
   protected memstalls = 0;
 
-  constructor(readonly id: number, protected readonly costs: Costs) {
-    this.stats = { cpu: id, events: 0, busyNs: 0, idleNs: 0, contextSwitches: 0, messagesSent: 0, messagesReceived: 0, zoneDeferred: 0, lockWaits: 0, spinNs: 0, timers: 0 };
+  constructor(
+    readonly id: number,
+    protected readonly costs: Costs,
+  ) {
+    this.stats = {
+      cpu: id,
+      events: 0,
+      busyNs: 0,
+      idleNs: 0,
+      contextSwitches: 0,
+      messagesSent: 0,
+      messagesReceived: 0,
+      zoneDeferred: 0,
+      lockWaits: 0,
+      spinNs: 0,
+      timers: 0,
+    };
   }
 
   taskStats(): TaskStats[] {
@@ -89,7 +104,12 @@ export class CpuScheduler {
 
   /** What each live task waits for, for a deadlock report. */
   waits(): string[] {
-    return this.tasks.filter((t) => !isEnded(t)).map((t) => `task '${t.name}' (#${t.id}) on cpu ${this.id}: ${t.stats.state}${t.waitingFor ? ` (${t.waitingFor})` : ''}`);
+    return this.tasks
+      .filter((t) => !isEnded(t))
+      .map(
+        (t) =>
+          `task '${t.name}' (#${t.id}) on cpu ${this.id}: ${t.stats.state}${t.waitingFor ? ` (${t.waitingFor})` : ''}`,
+      );
   }
 
   protected advanceTo(t: number): void {
@@ -140,7 +160,8 @@ export class CpuScheduler {
     let best = -1;
     for (let i = 0; i < this.runq.length; i++) {
       const c = this.runq[i]!;
-      if (isEnded(c)) { // killed while it waited in the run queue
+      if (isEnded(c)) {
+        // killed while it waited in the run queue
         this.runq.splice(i--, 1);
         continue;
       }
@@ -157,7 +178,8 @@ export class CpuScheduler {
     if (t.vruntimeNs > this.minVruntimeNs) this.minVruntimeNs = t.vruntimeNs; // it was the leftmost
     const switched = this.lastRan !== null && this.lastRan !== t;
     if (switched) this.stats.contextSwitches++;
-    if (switched || this.idleNotified) for (const h of this.hooks) h.contextSwitch?.(this.idleNotified ? -1 : this.lastRan!.id, t.id, this.nowNs);
+    if (switched || this.idleNotified)
+      for (const h of this.hooks) h.contextSwitch?.(this.idleNotified ? -1 : this.lastRan!.id, t.id, this.nowNs);
     this.idleNotified = false;
     this.current = t;
     this.lastRan = t;
@@ -228,5 +250,4 @@ export class CpuScheduler {
     t.sliceLeftNs = this.costs.timeSliceNs;
     return false;
   }
-
 }

@@ -17,7 +17,6 @@ export interface CpuStats {
   timers: number;
 }
 
-
 export function countResult(c: AllocCounts, pfn: number): void {
   if (pfn >= 0) c.granted++;
   else if (pfn === -1) c.failed++;

@@ -24,10 +24,23 @@ export interface TaskResultEvent {
   readonly result: number;
 }
 
-type OpMethods = 'compute' | 'sleep' | 'alloc' | 'free' | 'send' | 'recv' | 'yield' | 'lock' | 'lockRead' | 'unlock' | 'touch';
+type OpMethods =
+  | 'compute'
+  | 'sleep'
+  | 'alloc'
+  | 'free'
+  | 'send'
+  | 'recv'
+  | 'yield'
+  | 'lock'
+  | 'lockRead'
+  | 'unlock'
+  | 'touch';
 
 /** What an actor acts through: the context's information, and methods that request the step's operation. */
-export type TaskActorApi = Omit<TaskContext, OpMethods> & { [K in OpMethods]: (...args: Parameters<TaskContext[K]>) => void } & {
+export type TaskActorApi = Omit<TaskContext, OpMethods> & {
+  [K in OpMethods]: (...args: Parameters<TaskContext[K]>) => void;
+} & {
   /** The generator-style context that builds operation objects, and a way to request one directly. */
   readonly ops: TaskContext;
   request(op: TaskOp): void;
@@ -75,7 +88,12 @@ export class SimulatedTaskClock {
 }
 
 export function isActorLogic(x: unknown): x is AnyActorLogic {
-  return typeof x === 'object' && x !== null && typeof (x as AnyActorLogic).transition === 'function' && typeof (x as AnyActorLogic).getInitialSnapshot === 'function';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as AnyActorLogic).transition === 'function' &&
+    typeof (x as AnyActorLogic).getInitialSnapshot === 'function'
+  );
 }
 
 /** Run XState actor logic as a task: the engine's iterator over the operations the actor requests. */
@@ -95,12 +113,20 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
     this.clock = new SimulatedTaskClock(ctx.now);
     const request = (op: TaskOp) => {
       if (this.pending !== null) {
-        throw new Error(`requested ${OP_NAMES[op.op]} while ${OP_NAMES[this.pending.op]} is already requested in this step; request one operation per step`);
+        throw new Error(
+          `requested ${OP_NAMES[op.op]} while ${OP_NAMES[this.pending.op]} is already requested in this step; request one operation per step`,
+        );
       }
       this.pending = op;
     };
     const task = {
-      id: ctx.id, name: ctx.name, cpu: ctx.cpu, cpus: ctx.cpus, args: ctx.args, random: ctx.random, now: ctx.now,
+      id: ctx.id,
+      name: ctx.name,
+      cpu: ctx.cpu,
+      cpus: ctx.cpus,
+      args: ctx.args,
+      random: ctx.random,
+      now: ctx.now,
       compute: (ns: number) => request(ctx.compute(ns)),
       sleep: (ns: number) => request(ctx.sleep(ns)),
       alloc: (mask: Parameters<TaskContext['alloc']>[0], order?: number) => request(ctx.alloc(mask, order)),
@@ -117,7 +143,11 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
     } satisfies TaskActorApi;
     this.actor = createActor(logic, { input: { task } satisfies TaskActorInput, clock: this.clock });
     // An observer for errors: without one XState rethrows them on a host timer, outside the simulation.
-    this.actor.subscribe({ error: (e) => { this.error = e; } });
+    this.actor.subscribe({
+      error: (e) => {
+        this.error = e;
+      },
+    });
   }
 
   next(result: number): IteratorResult<TaskOp, unknown> {
@@ -128,7 +158,14 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
       this.actor.send({ type: TASK_RESULT, op: this.lastOp, result } satisfies TaskResultEvent);
     }
     // Delayed events whose time has come fire while the actor waits for nothing else.
-    while (this.pending === null && this.error === null && this.actor.getSnapshot().status === 'active' && this.clock.fireDue()) { /* fired one */ }
+    while (
+      this.pending === null &&
+      this.error === null &&
+      this.actor.getSnapshot().status === 'active' &&
+      this.clock.fireDue()
+    ) {
+      /* fired one */
+    }
     if (this.error !== null) throw this.error;
     const snap = this.actor.getSnapshot() as Snapshot<unknown>;
     const op = this.pending as TaskOp | null;
@@ -141,7 +178,9 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
     if (snap.status !== 'active') throw new Error(`the actor stopped (status ${snap.status})`);
     const due = this.clock.nextDueNs();
     if (due === Infinity) {
-      throw new Error(`the actor requested no operation after '${this.lastOp || 'start'}' and has no delayed event: it would wait forever; end each step by requesting an operation (task.compute(), task.sleep(), ...) or reach a final state`);
+      throw new Error(
+        `the actor requested no operation after '${this.lastOp || 'start'}' and has no delayed event: it would wait forever; end each step by requesting an operation (task.compute(), task.sleep(), ...) or reach a final state`,
+      );
     }
     this.lastOp = '';
     return { done: false, value: { op: OP_TIMER_WAIT, a: due, b: 0 } };
@@ -167,12 +206,16 @@ export function fromTaskGenerator(fn: TaskFunction): ActorLogic<GeneratorSnapsho
   };
   return {
     config: fn,
-    transition: (snap, event) => (event.type === TASK_RESULT && snap.status === 'active' ? step(snap, event.result) : snap),
+    transition: (snap, event) =>
+      event.type === TASK_RESULT && snap.status === 'active' ? step(snap, event.result) : snap,
     getInitialSnapshot: (_scope, input) => {
       const api = input.task;
       return { status: 'active', output: undefined, error: undefined, iter: fn(api.ops), api };
     },
-    start: (snap) => { step(snap, 0); },
-    getPersistedSnapshot: (snap) => ({ status: snap.status, output: snap.output, error: snap.error }) as Snapshot<unknown>,
+    start: (snap) => {
+      step(snap, 0);
+    },
+    getPersistedSnapshot: (snap) =>
+      ({ status: snap.status, output: snap.output, error: snap.error }) as Snapshot<unknown>,
   };
 }

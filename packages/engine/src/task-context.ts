@@ -2,8 +2,20 @@
 // is derived from the run's seed and the task's number alone, so it is the same on any worker.
 import seedrandom from 'seedrandom';
 import {
-  LOCK_EXCLUSIVE, LOCK_SHARED, OP_ALLOC, OP_COMPUTE, OP_FREE, OP_LOCK, OP_RECV, OP_SEND, OP_SLEEP, OP_TOUCH, OP_UNLOCK,
-  OP_YIELD, type TaskContext, type TaskOp,
+  LOCK_EXCLUSIVE,
+  LOCK_SHARED,
+  OP_ALLOC,
+  OP_COMPUTE,
+  OP_FREE,
+  OP_LOCK,
+  OP_RECV,
+  OP_SEND,
+  OP_SLEEP,
+  OP_TOUCH,
+  OP_UNLOCK,
+  OP_YIELD,
+  type TaskContext,
+  type TaskOp,
 } from './task.js';
 
 export interface TaskContextInput {
@@ -24,9 +36,12 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
   const lockId = (name: string, read: boolean): number => {
     const id = lockIds.get(name);
     if (id === undefined) {
-      throw new Error(`no lock named '${name}'; the run declares: ${x.locks.map((l) => l.name).join(', ') || 'none (add them to the run\'s locks)'}`);
+      throw new Error(
+        `no lock named '${name}'; the run declares: ${x.locks.map((l) => l.name).join(', ') || "none (add them to the run's locks)"}`,
+      );
     }
-    if (read && x.locks[id]!.kind !== 'rwsem') throw new Error(`lockRead('${name}'): it is a ${x.locks[id]!.kind}; only an rwsem has readers`);
+    if (read && x.locks[id]!.kind !== 'rwsem')
+      throw new Error(`lockRead('${name}'): it is a ${x.locks[id]!.kind}; only an rwsem has readers`);
     return id;
   };
   return {
@@ -48,7 +63,8 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     lockRead: (name) => op(OP_LOCK, lockId(name, true), LOCK_SHARED),
     unlock: (name) => op(OP_UNLOCK, lockId(name, false)),
     touch: (address, write = true) => {
-      if (!Number.isSafeInteger(address) || address < 0) throw new RangeError(`ctx.touch(${address}): expected an address, a whole number >= 0`);
+      if (!Number.isSafeInteger(address) || address < 0)
+        throw new RangeError(`ctx.touch(${address}): expected an address, a whole number >= 0`);
       return op(OP_TOUCH, address, write ? 1 : 0);
     },
   };
@@ -59,6 +75,7 @@ function op(kind: number, a: number, b = 0): TaskOp {
 }
 
 function checkNs(ns: number, what: string): number {
-  if (!Number.isSafeInteger(ns) || ns < 0) throw new RangeError(`ctx.${what}(${ns}): expected a whole number of nanoseconds >= 0`);
+  if (!Number.isSafeInteger(ns) || ns < 0)
+    throw new RangeError(`ctx.${what}(${ns}): expected a whole number of nanoseconds >= 0`);
   return ns;
 }

@@ -19,7 +19,19 @@ export const OP_TOUCH = 10;
 export const OP_TIMER_WAIT = 11;
 /** A kernel path waits until a kernel module wakes the task (KernelCpu.wake); `why` says for what. */
 export const OP_PARK = 12;
-export const OP_NAMES = ['', 'compute', 'sleep', 'alloc', 'free', 'send', 'recv', 'yield', 'lock', 'unlock', 'touch'] as const;
+export const OP_NAMES = [
+  '',
+  'compute',
+  'sleep',
+  'alloc',
+  'free',
+  'send',
+  'recv',
+  'yield',
+  'lock',
+  'unlock',
+  'touch',
+] as const;
 /** Lock modes (TaskOp.b of OP_LOCK). */
 export const LOCK_EXCLUSIVE = 1;
 export const LOCK_SHARED = 0;
@@ -85,11 +97,23 @@ export type TaskFunction = (ctx: TaskContext) => Iterator<TaskOp, unknown, numbe
 
 /** A helper for typed task modules: `export default defineTask(function* (ctx) { ... })`. */
 export function defineTask(fn: TaskFunction): TaskFunction {
-  if (typeof fn !== 'function') throw new TypeError('defineTask: expected a generator function (function* (ctx) { ... })');
+  if (typeof fn !== 'function')
+    throw new TypeError('defineTask: expected a generator function (function* (ctx) { ... })');
   return fn;
 }
 
-export const TASK_STATES = ['runnable', 'running', 'sleeping', 'blocked-recv', 'blocked-lock', 'blocked-kernel', 'spinning', 'exited', 'failed', 'killed'] as const;
+export const TASK_STATES = [
+  'runnable',
+  'running',
+  'sleeping',
+  'blocked-recv',
+  'blocked-lock',
+  'blocked-kernel',
+  'spinning',
+  'exited',
+  'failed',
+  'killed',
+] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 export interface AllocCounts {
@@ -132,7 +156,13 @@ export interface TaskStats {
 /** A task threw, or did something the kernel would not allow. */
 export class TaskError extends Error {
   override readonly name = 'TaskError';
-  constructor(readonly task: string, readonly taskId: number, readonly cpu: number, readonly timeNs: number, message: string) {
+  constructor(
+    readonly task: string,
+    readonly taskId: number,
+    readonly cpu: number,
+    readonly timeNs: number,
+    message: string,
+  ) {
     super(`task '${task}' (#${taskId}) on cpu ${cpu} at ${timeNs} ns: ${message}`);
   }
 }
@@ -143,4 +173,3 @@ export interface TaskPlacement {
   readonly fn: TaskFunction;
   readonly args: Readonly<Record<string, unknown>>;
 }
-

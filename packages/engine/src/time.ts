@@ -9,11 +9,15 @@ const UNITS: Record<string, number> = { ns: 1, us: NS_PER_US, µs: NS_PER_US, ms
 /** "10ms", "250us", "1.5s", "500ns" or a plain number of nanoseconds. */
 export function parseDurationNs(text: string | number, what = 'duration'): number {
   if (typeof text === 'number') {
-    if (!Number.isSafeInteger(text) || text < 0) throw new RangeError(`${what}: ${text} is not a whole number of nanoseconds >= 0`);
+    if (!Number.isSafeInteger(text) || text < 0)
+      throw new RangeError(`${what}: ${text} is not a whole number of nanoseconds >= 0`);
     return text;
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?\s*$/.exec(String(text));
-  if (!m) throw new RangeError(`${what}: '${text}' is not a duration; write a number with a unit: ns, us, ms or s (e.g. 10ms)`);
+  if (!m)
+    throw new RangeError(
+      `${what}: '${text}' is not a duration; write a number with a unit: ns, us, ms or s (e.g. 10ms)`,
+    );
   const ns = Math.round(Number(m[1]) * UNITS[m[2] ?? 'ns']!);
   if (!Number.isSafeInteger(ns)) throw new RangeError(`${what}: '${text}' is too long`);
   return ns;

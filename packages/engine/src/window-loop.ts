@@ -15,7 +15,7 @@
 // Every worker reads the same published values after barrier A, so all agree on when to stop and where the next
 // window starts (empty stretches are skipped to the earliest pending event). A pause returns from the loop with its
 // state kept; calling it again resumes exactly where it left off, so a paused run is the same run.
-import { BarrierAborted, WindowBarrier } from './barrier.js';
+import { BarrierAborted, type WindowBarrier } from './barrier.js';
 import type { SimCpu } from './cpu.js';
 import { verdictMessage } from './free-check.js';
 import type { CommitInfo } from './hooks.js';
@@ -27,8 +27,24 @@ export interface RoundInfo extends CommitInfo {
   horizonNs: number;
 }
 import {
-  C_COMMIT_PENDING, C_DECISION, C_PAUSE_REQ, C_PROGRESS_US, C_STOP_REQ, C_WINDOWS, CONTROL_HEADER_I32, CPU_PUB_ERROR, CPU_PUB_LIVE, CPU_PUB_STALLED,
-  CPU_PUB_STRIDE_I32, VD_CPU, VD_TASK, VD_TIME, DECISION_GO, DECISION_PAUSE, DECISION_STOP, type RunLayout,
+  C_COMMIT_PENDING,
+  C_DECISION,
+  C_PAUSE_REQ,
+  C_PROGRESS_US,
+  C_STOP_REQ,
+  C_WINDOWS,
+  CONTROL_HEADER_I32,
+  CPU_PUB_ERROR,
+  CPU_PUB_LIVE,
+  CPU_PUB_STALLED,
+  CPU_PUB_STRIDE_I32,
+  VD_CPU,
+  VD_TASK,
+  VD_TIME,
+  DECISION_GO,
+  DECISION_PAUSE,
+  DECISION_STOP,
+  type RunLayout,
 } from './layout.js';
 
 export const END_REASONS = ['duration', 'all-exited', 'deadlock', 'task-error', 'stopped', 'aborted'] as const;
@@ -79,7 +95,16 @@ export interface LoopState {
 }
 
 export function newLoopState(): LoopState {
-  return { startNs: 0, subEndNs: -1, subRoundsHere: 0, windows: 0, subRounds: 0, lagCarried: 0, barrierNs: 0, ended: null };
+  return {
+    startNs: 0,
+    subEndNs: -1,
+    subRoundsHere: 0,
+    windows: 0,
+    subRounds: 0,
+    lagCarried: 0,
+    barrierNs: 0,
+    ended: null,
+  };
 }
 
 export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult {
@@ -92,8 +117,13 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
   };
   const finish = (endReason: EndReason | null, simulatedNs: number): WindowLoopResult => {
     const r = {
-      endReason, simulatedNs, windows: st.windows, barrierRounds: barrier.rounds, barrierNs: st.barrierNs,
-      subRounds: st.subRounds, lagCarried: st.lagCarried,
+      endReason,
+      simulatedNs,
+      windows: st.windows,
+      barrierRounds: barrier.rounds,
+      barrierNs: st.barrierNs,
+      subRounds: st.subRounds,
+      lagCarried: st.lagCarried,
     };
     if (endReason !== null) {
       st.ended = r;
@@ -135,7 +165,10 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         live += Atomics.load(ctl, pub + CPU_PUB_LIVE);
         if (Atomics.load(ctl, pub + CPU_PUB_ERROR)) failed = true;
         if (Atomics.load(ctl, pub + CPU_PUB_STALLED)) stalled = true;
-        pending += rings[L.outboxOffset + c * L.outboxStride]! + rings[L.zoneWorkOffset + c * L.zoneWorkStride]! + rings[L.lockLogOffset + c * L.lockLogStride]!;
+        pending +=
+          rings[L.outboxOffset + c * L.outboxStride]! +
+          rings[L.zoneWorkOffset + c * L.zoneWorkStride]! +
+          rings[L.lockLogOffset + c * L.lockLogStride]!;
         next = Math.min(next, rings[L.nextEventOffset + c]!);
       }
       for (const cpu of cpus) cpu.collectMessages();

@@ -72,11 +72,30 @@ const api = {
     const rings = new Float64Array(init.rings);
     const ctl = new Int32Array(init.ctl);
     const mine = cpusOfWorker(config.cpus, config.workers, init.worker);
-    const cpus = mine.map((id) => new SimCpu({ id, cpus: config.cpus, node, costs: config.costs, rings, ctl, layout, seed: config.seed, locks: config.locks }));
+    const cpus = mine.map(
+      (id) =>
+        new SimCpu({
+          id,
+          cpus: config.cpus,
+          node,
+          costs: config.costs,
+          rings,
+          ctl,
+          layout,
+          seed: config.seed,
+          locks: config.locks,
+        }),
+    );
     const modules: WorkerState['modules'] = [];
     for (const [i, spec] of config.modules.entries()) {
       const m = await loadKernelModule(spec.module, spec.export);
-      const instance = await m.setup({ config, worker: init.worker, shared: init.moduleShared[i]!, args: spec.args, node });
+      const instance = await m.setup({
+        config,
+        worker: init.worker,
+        shared: init.moduleShared[i]!,
+        args: spec.args,
+        node,
+      });
       for (const cpu of cpus) {
         const hooks = instance.attachCpu?.(cpu.kernelCpu());
         if (hooks) cpu.addHooks(hooks);
@@ -101,7 +120,15 @@ const api = {
       modules,
       barrier: new WindowBarrier(ctl, config.workers, init.spins),
       loopState: newLoopState(),
-      loop: { endReason: null, simulatedNs: 0, windows: 0, barrierRounds: 0, barrierNs: 0, subRounds: 0, lagCarried: 0 },
+      loop: {
+        endReason: null,
+        simulatedNs: 0,
+        windows: 0,
+        barrierRounds: 0,
+        barrierNs: 0,
+        subRounds: 0,
+        lagCarried: 0,
+      },
       hostMs: 0,
     };
     return mine;
@@ -131,30 +158,38 @@ const api = {
       for (const m of s.modules) if (m.instance.commit) steps.push((end, info) => m.instance.commit!(end, info));
     }
     // Between the barriers no CPU runs, so the commits may take the zone lock's paths directly.
-    const commits = steps.length === 0 ? [] : [(end: number, info: RoundInfo) => {
-      s.node.deferShared = false;
-      try {
-        let more = false;
-        for (const step of steps) if (step(end, info) === true) more = true;
-        return more;
-      } finally {
-        s.node.deferShared = true;
-      }
-    }];
+    const commits =
+      steps.length === 0
+        ? []
+        : [
+            (end: number, info: RoundInfo) => {
+              s.node.deferShared = false;
+              try {
+                let more = false;
+                for (const step of steps) if (step(end, info) === true) more = true;
+                return more;
+              } finally {
+                s.node.deferShared = true;
+              }
+            },
+          ];
     const t0 = performance.now();
     try {
-      s.loop = runWindows({
-        cpus: s.cpus,
-        allCpus: config.cpus,
-        ctl,
-        rings,
-        layout,
-        barrier: s.barrier,
-        commits,
-        leader: s.init.worker === 0,
-        durationNs: config.durationNs,
-        windowNs: config.windowNs,
-      }, s.loopState);
+      s.loop = runWindows(
+        {
+          cpus: s.cpus,
+          allCpus: config.cpus,
+          ctl,
+          rings,
+          layout,
+          barrier: s.barrier,
+          commits,
+          leader: s.init.worker === 0,
+          durationNs: config.durationNs,
+          windowNs: config.windowNs,
+        },
+        s.loopState,
+      );
     } catch (e) {
       if (e instanceof BarrierAborted) {
         // Another worker died or hung and the run was aborted: what this worker's CPUs gathered still comes back,
@@ -162,8 +197,13 @@ const api = {
         const simulatedNs = s.loopState.startNs;
         for (const cpu of s.cpus) cpu.settle(simulatedNs);
         s.loop = {
-          endReason: 'aborted', simulatedNs, windows: s.loopState.windows, barrierRounds: s.barrier.rounds,
-          barrierNs: s.loopState.barrierNs, subRounds: s.loopState.subRounds, lagCarried: s.loopState.lagCarried,
+          endReason: 'aborted',
+          simulatedNs,
+          windows: s.loopState.windows,
+          barrierRounds: s.barrier.rounds,
+          barrierNs: s.loopState.barrierNs,
+          subRounds: s.loopState.subRounds,
+          lagCarried: s.loopState.lagCarried,
         };
         return api.report();
       }
@@ -190,9 +230,19 @@ const api = {
       hashes: cpus.map((c) => ({ cpu: c.id, h1: c.hash.h1, h2: c.hash.h2, events: c.hash.events })),
       psi: cpus.map((c) => ({ cpu: c.id, periods: c.psi.periods })),
       tasks: cpus.flatMap((c) => c.taskStats()),
-      error: failed && { task: failed.task, taskId: failed.taskId, cpu: failed.cpu, timeNs: failed.timeNs, message: failed.message },
+      error: failed && {
+        task: failed.task,
+        taskId: failed.taskId,
+        cpu: failed.cpu,
+        timeNs: failed.timeNs,
+        message: failed.message,
+      },
       waits: loop.endReason === 'deadlock' ? cpus.flatMap((c) => c.waits()) : [],
-      zoneLock: zoneCommitter && { operations: zoneCommitter.operations, heldNs: zoneCommitter.lockHeldNs, waitNs: zoneCommitter.lockWaitNs },
+      zoneLock: zoneCommitter && {
+        operations: zoneCommitter.operations,
+        heldNs: zoneCommitter.lockHeldNs,
+        waitNs: zoneCommitter.lockWaitNs,
+      },
       locks: lockCommitter && { grants: lockCommitter.grants, handoffs: lockCommitter.handoffs },
       modules: Object.fromEntries(state.modules.map((m) => [m.name, m.instance.report?.() ?? null])),
       hostMs: state.hostMs,

@@ -8,8 +8,23 @@
 // CPU, so the zone evolves the same way for any number of workers.
 import { DoubleFreeError, type MemoryNode, type NodePlan } from '@faultline/zone';
 import {
-  FL_F64, FL_PFN, FL_TASK, FL_TIME, SUSPECT_SLOTS, ZW_ALLOC, ZW_ARG, ZW_F64, ZW_FREE, ZW_GRANT, ZW_KIND, ZW_MASK,
-  ZW_OWNER, ZW_RESULT, ZW_TASK, ZW_TIME, type RunLayout,
+  FL_F64,
+  FL_PFN,
+  FL_TASK,
+  FL_TIME,
+  SUSPECT_SLOTS,
+  ZW_ALLOC,
+  ZW_ARG,
+  ZW_F64,
+  ZW_FREE,
+  ZW_GRANT,
+  ZW_KIND,
+  ZW_MASK,
+  ZW_OWNER,
+  ZW_RESULT,
+  ZW_TASK,
+  ZW_TIME,
+  type RunLayout,
 } from './layout.js';
 import { LockTimeline } from './lock-timeline.js';
 import { logAppend, logOf, logsInOrder } from './log-ring.js';
@@ -24,7 +39,12 @@ export class ZoneCommitter {
   private readonly plans = new Map<number, NodePlan>();
   private readonly order: number[] = [];
 
-  constructor(private readonly node: MemoryNode, private readonly rings: Float64Array, private readonly layout: RunLayout, private readonly lockNs: number) {}
+  constructor(
+    private readonly node: MemoryNode,
+    private readonly rings: Float64Array,
+    private readonly layout: RunLayout,
+    private readonly lockNs: number,
+  ) {}
 
   /** `clockNs(cpu)`: that CPU's clock after the window (where a drain its frees left is charged); `horizonNs`: the
    * least of them. */

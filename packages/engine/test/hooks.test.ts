@@ -7,7 +7,13 @@ import { runSimulation, startSimulation, type RunOptions } from '../dist/index.j
 const file = (name: string) => fileURLToPath(new URL(`./tasks/${name}`, import.meta.url));
 
 const withModule = (workers: number): RunOptions => ({
-  cpus: 4, workers, seed: 'hooks', duration: '5ms', window: '20us', memoryMiB: 8, memoryLayout: 'one-zone',
+  cpus: 4,
+  workers,
+  seed: 'hooks',
+  duration: '5ms',
+  window: '20us',
+  memoryMiB: 8,
+  memoryLayout: 'one-zone',
   modules: [{ module: file('module.mjs') }],
   tasks: [
     { module: file('module.mjs'), export: 'toucher', perCpu: 2 },
@@ -15,7 +21,13 @@ const withModule = (workers: number): RunOptions => ({
   ],
 });
 
-interface Counting { switches: number; idles: number; timers: number; exits: number; commits: number }
+interface Counting {
+  switches: number;
+  idles: number;
+  timers: number;
+  exits: number;
+  commits: number;
+}
 
 describe('kernel modules', () => {
   it('see context switches, idle, timers, kernel exits and commits, the same on 1, 2 and 4 workers', async () => {
@@ -36,7 +48,7 @@ describe('kernel modules', () => {
     expect(c.commits).toBe(one!.windows);
   });
 
-  it('runs the fault handler in the task\'s context: touches of even addresses allocate, odd ones do not', async () => {
+  it("runs the fault handler in the task's context: touches of even addresses allocate, odd ones do not", async () => {
     const r = await runSimulation(withModule(2));
     const toucher = r.tasks.find((t) => t.name.startsWith('module.toucher'))!;
     expect(toucher.touches).toBeGreaterThan(100);

@@ -7,7 +7,9 @@ import { compileMachine, runMachine, type MachineStep } from '../src/kernel-mach
 import type { TaskOp } from '../src/task.js';
 
 const m = setup({ guards: { twice: ({ context }: { context: { n: number } }) => context.n >= 2 } }).createMachine({
-  id: 'demo', initial: 'work', context: { n: 0 },
+  id: 'demo',
+  initial: 'work',
+  context: { n: 0 },
   states: {
     work: { on: { done: [{ guard: 'twice', target: 'finished' }, { target: 'work' }], odd: 'broken' } },
     broken: { meta: { step: 'work' }, on: { never: 'finished' } },
@@ -38,12 +40,23 @@ describe('kernel machines', () => {
     };
     const { ops, end } = drive(runMachine(c, steps, guards, { n: 0 }));
     expect(end).toBe('finished');
-    expect(ops).toEqual([{ op: 'compute', ns: 1 }, { op: 'compute', ns: 2 }]);
-    expect(() => drive(runMachine(c, steps, guards, { n: 0, odd: true }))).toThrow(/kernel machine 'demo': state 'broken' has no transition for event 'odd' \(step 'work'\); it handles: never/);
+    expect(ops).toEqual([
+      { op: 'compute', ns: 1 },
+      { op: 'compute', ns: 2 },
+    ]);
+    expect(() => drive(runMachine(c, steps, guards, { n: 0, odd: true }))).toThrow(
+      /kernel machine 'demo': state 'broken' has no transition for event 'odd' \(step 'work'\); it handles: never/,
+    );
   });
 
   it('stops a machine that loops without end', () => {
-    const steps = { *work() { return 'done'; } } as Record<string, MachineStep<{ n: number }>>;
-    expect(() => drive(runMachine(c, steps, { twice: () => false }, { n: 0 }, 100))).toThrow(/more than 100 transitions/);
+    const steps = {
+      *work() {
+        return 'done';
+      },
+    } as Record<string, MachineStep<{ n: number }>>;
+    expect(() => drive(runMachine(c, steps, { twice: () => false }, { n: 0 }, 100))).toThrow(
+      /more than 100 transitions/,
+    );
   });
 });

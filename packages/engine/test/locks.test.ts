@@ -15,11 +15,17 @@ const contended = (workers: number): RunOptions => ({
   seed: 'locks',
   duration: '20ms',
   window: '10us',
-  memoryMiB: 8, memoryLayout: 'one-zone',
+  memoryMiB: 8,
+  memoryLayout: 'one-zone',
   locks: { m: { kind: 'mutex' }, s: { kind: 'spinlock', home: 0 }, sem: { kind: 'rwsem' } },
   tasks: [
     { module: task('locks.mjs'), export: 'critical', args: { lock: 'm', rounds: 100 } },
-    { module: task('locks.mjs'), export: 'critical', cpus: [0, 1], args: { lock: 's', holdNs: 200, gapNs: 3_000, rounds: 100 } },
+    {
+      module: task('locks.mjs'),
+      export: 'critical',
+      cpus: [0, 1],
+      args: { lock: 's', holdNs: 200, gapNs: 3_000, rounds: 100 },
+    },
     { module: task('locks.mjs'), export: 'critical', cpus: [2, 3], args: { lock: 'sem', read: true, rounds: 100 } },
     { module: task('locks.mjs'), export: 'critical', cpus: [1], args: { lock: 'sem', holdNs: 5_000, rounds: 20 } },
   ],
@@ -50,11 +56,27 @@ describe('locks', () => {
 
   it('a spinning waiter keeps its CPU: a runnable task there does not run meanwhile', async () => {
     const r = await runSimulation({
-      cpus: 2, workers: 2, seed: 'spin', duration: '2ms', window: '20us', memoryMiB: 8, memoryLayout: 'one-zone',
+      cpus: 2,
+      workers: 2,
+      seed: 'spin',
+      duration: '2ms',
+      window: '20us',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
       locks: { s: { kind: 'spinlock', home: 0 } },
       tasks: [
-        { module: task('locks.mjs'), export: 'critical', cpus: [0], args: { lock: 's', holdNs: 30_000, gapNs: 100, rounds: 1000 } },
-        { module: task('locks.mjs'), export: 'critical', cpus: [1], args: { lock: 's', holdNs: 100, gapNs: 100, rounds: 1000 } },
+        {
+          module: task('locks.mjs'),
+          export: 'critical',
+          cpus: [0],
+          args: { lock: 's', holdNs: 30_000, gapNs: 100, rounds: 1000 },
+        },
+        {
+          module: task('locks.mjs'),
+          export: 'critical',
+          cpus: [1],
+          args: { lock: 's', holdNs: 100, gapNs: 100, rounds: 1000 },
+        },
         { module: task('locks.mjs'), export: 'bystander', cpus: [1] },
       ],
     });
@@ -69,7 +91,12 @@ describe('locks', () => {
 
   it('a writer gets an rwsem that readers never leave free, because new readers queue behind it', async () => {
     const r = await runSimulation({
-      cpus: 4, seed: 'rwsem', duration: '12ms', window: '20us', memoryMiB: 8, memoryLayout: 'one-zone',
+      cpus: 4,
+      seed: 'rwsem',
+      duration: '12ms',
+      window: '20us',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
       locks: { sem: { kind: 'rwsem' } },
       tasks: [
         { module: task('locks.mjs'), export: 'reader', cpus: [1, 2, 3], perCpu: 2 },
@@ -86,7 +113,11 @@ describe('locks', () => {
 
   it('reports an AB-BA deadlock with the locks each task waits for', async () => {
     const r = await runSimulation({
-      cpus: 2, seed: 'abba', duration: '10ms', memoryMiB: 8, memoryLayout: 'one-zone',
+      cpus: 2,
+      seed: 'abba',
+      duration: '10ms',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
       locks: { a: { kind: 'mutex' }, b: { kind: 'mutex' } },
       tasks: [
         { module: task('locks.mjs'), export: 'ordered', cpus: [0], args: { order: ['a', 'b'] } },
@@ -98,12 +129,23 @@ describe('locks', () => {
   });
 
   it('reports exiting with a lock held, unlocking a lock not held, and an undeclared lock', async () => {
-    const base = { cpus: 1, seed: 'misuse', duration: '1ms', memoryMiB: 8, memoryLayout: 'one-zone', locks: { m: { kind: 'mutex' as const, home: 0 } } };
+    const base = {
+      cpus: 1,
+      seed: 'misuse',
+      duration: '1ms',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
+      locks: { m: { kind: 'mutex' as const, home: 0 } },
+    };
     const exits = await runSimulation({ ...base, tasks: [{ module: task('locks.mjs'), export: 'exitsHolding' }] });
     expect(exits.error?.message).toMatch(/exited holding 'm'/);
     const unheld = await runSimulation({ ...base, tasks: [{ module: task('locks.mjs'), export: 'unlocksUnheld' }] });
     expect(unheld.error?.message).toMatch(/unlocks 'm', which it does not hold/);
-    const undeclared = await runSimulation({ ...base, locks: {}, tasks: [{ module: task('locks.mjs'), export: 'unlocksUnheld' }] });
+    const undeclared = await runSimulation({
+      ...base,
+      locks: {},
+      tasks: [{ module: task('locks.mjs'), export: 'unlocksUnheld' }],
+    });
     expect(undeclared.error?.message).toMatch(/no lock named 'm'; the run declares: none/);
   });
 });

@@ -9,7 +9,12 @@ const psi = fileURLToPath(new URL('./tasks/psi.mjs', import.meta.url));
 describe('psi', () => {
   it('a stalled task alone on its CPU is a full stall; beside a runnable task only a partial one', async () => {
     const alone = await runSimulation({
-      cpus: 1, seed: 'psi', duration: '10ms', memoryMiB: 8, memoryLayout: 'one-zone', modules: [{ module: psi }],
+      cpus: 1,
+      seed: 'psi',
+      duration: '10ms',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
+      modules: [{ module: psi }],
       tasks: [{ module: psi, export: 'stalled', args: { beforeNs: 1_000_000, stallNs: 3_000_000 } }],
     });
     expect(alone.error).toBeNull();
@@ -18,8 +23,16 @@ describe('psi', () => {
     expect(alone.psi.memory.some.totalUs).toBe(3_000);
     expect(alone.psi.memory.full.totalUs).toBe(3_000);
     const shared = await runSimulation({
-      cpus: 1, seed: 'psi', duration: '10ms', memoryMiB: 8, memoryLayout: 'one-zone', modules: [{ module: psi }],
-      tasks: [{ module: psi, export: 'stalled', args: { stallNs: 3_000_000 } }, { module: psi, export: 'busy' }],
+      cpus: 1,
+      seed: 'psi',
+      duration: '10ms',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
+      modules: [{ module: psi }],
+      tasks: [
+        { module: psi, export: 'stalled', args: { stallNs: 3_000_000 } },
+        { module: psi, export: 'busy' },
+      ],
     });
     expect(shared.error).toBeNull();
     const t = shared.tasks.find((x) => x.name.startsWith('psi.stalled'))!;
@@ -32,7 +45,13 @@ describe('psi', () => {
   it('weighs CPUs by their non-idle time, and averages over completed 2 s periods', async () => {
     // CPU 0 stalls for its whole non-idle time; CPU 1 is busy and never stalls.
     const r = await runSimulation({
-      cpus: 2, seed: 'psi', duration: '4s', window: '1ms', memoryMiB: 8, memoryLayout: 'one-zone', modules: [{ module: psi }],
+      cpus: 2,
+      seed: 'psi',
+      duration: '4s',
+      window: '1ms',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
+      modules: [{ module: psi }],
       tasks: [
         { module: psi, export: 'stalled', cpus: [0], args: { stallNs: 4_000_000_000 } },
         { module: psi, export: 'busy', cpus: [1] },

@@ -6,14 +6,18 @@ import { describe, expect, it } from 'vitest';
 import { runSimulation } from '../dist/index.js';
 
 const sched = fileURLToPath(new URL('./tasks/sched.mjs', import.meta.url));
-const run = (costs: Record<string, number> = {}) => runSimulation({
-  cpus: 1, seed: 'sched', duration: '30ms', costs,
-  tasks: [
-    { module: sched, export: 'hog', name: 'hog-a', cpus: [0] },
-    { module: sched, export: 'hog', name: 'hog-b', cpus: [0] },
-    { module: sched, export: 'sleeper', name: 'sleeper', cpus: [0] },
-  ],
-});
+const run = (costs: Record<string, number> = {}) =>
+  runSimulation({
+    cpus: 1,
+    seed: 'sched',
+    duration: '30ms',
+    costs,
+    tasks: [
+      { module: sched, export: 'hog', name: 'hog-a', cpus: [0] },
+      { module: sched, export: 'hog', name: 'hog-b', cpus: [0] },
+      { module: sched, export: 'sleeper', name: 'sleeper', cpus: [0] },
+    ],
+  });
 
 describe('scheduler', () => {
   it('a sleeper preempts CPU hogs within one of their compute pieces when it wakes', async () => {

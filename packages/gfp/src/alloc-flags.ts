@@ -2,7 +2,13 @@
 // __gfp_pfmemalloc_flags; mm/internal.h). The model gives ALLOC_HARDER (v5.18) and ALLOC_NON_BLOCK (v6.3+) separate
 // bits, though the kernel reuses 0x10 for both, so that a formatted flag set is unambiguous.
 import {
-  __GFP_ATOMIC, __GFP_DIRECT_RECLAIM, __GFP_HIGH, __GFP_KSWAPD_RECLAIM, __GFP_MEMALLOC, __GFP_NOMEMALLOC, type GfpMask,
+  __GFP_ATOMIC,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_HIGH,
+  __GFP_KSWAPD_RECLAIM,
+  __GFP_MEMALLOC,
+  __GFP_NOMEMALLOC,
+  type GfpMask,
 } from './flags.js';
 import type { KernelBehaviour } from './kernel.js';
 
@@ -96,7 +102,7 @@ export function nofailLastResortFlags(kernel: KernelBehaviour): number {
 
 export function formatAllocFlags(flags: number): string {
   const wm = ['ALLOC_WMARK_MIN', 'ALLOC_WMARK_LOW', 'ALLOC_WMARK_HIGH', '?'][flags & ALLOC_WMARK_MASK];
-  const parts = (flags & ALLOC_NO_WATERMARKS) ? [] : [wm];
+  const parts = flags & ALLOC_NO_WATERMARKS ? [] : [wm];
   for (const [name, bit] of ALLOC_FLAG_NAMES) if (flags & bit) parts.push(name);
   return parts.join('|');
 }

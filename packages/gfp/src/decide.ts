@@ -9,11 +9,23 @@
 //   5. everyone else may direct-reclaim and retry: that is the reclaim package's business.
 // planAllocation does the mask arithmetic once; decideAllocation is the per-allocation part and allocates nothing.
 import {
-  ALLOC_KSWAPD, ALLOC_NO_WATERMARKS, ALLOC_WMARK_LOW, gfpPfmemallocFlags, gfpToAllocFlags, nofailLastResortFlags,
-  reserveAllocFlags, type AllocContext,
+  ALLOC_KSWAPD,
+  ALLOC_NO_WATERMARKS,
+  ALLOC_WMARK_LOW,
+  gfpPfmemallocFlags,
+  gfpToAllocFlags,
+  nofailLastResortFlags,
+  reserveAllocFlags,
+  type AllocContext,
 } from './alloc-flags.js';
 import {
-  __GFP_DIRECT_RECLAIM, __GFP_NOFAIL, __GFP_NORETRY, __GFP_NOWARN, __GFP_RETRY_MAYFAIL, __GFP_ACCOUNT, type GfpMask,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_NOFAIL,
+  __GFP_NORETRY,
+  __GFP_NOWARN,
+  __GFP_RETRY_MAYFAIL,
+  __GFP_ACCOUNT,
+  type GfpMask,
 } from './flags.js';
 import { assertKernelBehaviour, type KernelBehaviour } from './kernel.js';
 import { gfpWarnings, sanitizeGfp, type GfpWarning } from './warnings.js';
@@ -52,7 +64,12 @@ export function assertOrder(order: number): number {
   return order;
 }
 
-export function planAllocation(mask: GfpMask, order: number, kernel: KernelBehaviour, ctx: AllocContext = {}): AllocPlan {
+export function planAllocation(
+  mask: GfpMask,
+  order: number,
+  kernel: KernelBehaviour,
+  ctx: AllocContext = {},
+): AllocPlan {
   assertKernelBehaviour(kernel);
   assertOrder(order);
   const warnings = gfpWarnings(mask, kernel, order);
@@ -125,10 +142,12 @@ export function decideAllocation(plan: AllocPlan, view: ZoneView): AllocDecision
     return { verdict: 'granted', step: 'slow', allocFlags: plan.slowFlags, wakeKswapd, warnFailure: false };
   }
   if (plan.reserveFlags !== 0) {
-    const ok = plan.reserveFlags & ALLOC_NO_WATERMARKS
-      ? view.freePages >= 1 << plan.order && (view.hasFreeBlock ? view.hasFreeBlock(plan.order, true) : true)
-      : check(plan, view, view.minPages, plan.reserveFlags);
-    if (ok) return { verdict: 'granted', step: 'emergency', allocFlags: plan.reserveFlags, wakeKswapd, warnFailure: false };
+    const ok =
+      plan.reserveFlags & ALLOC_NO_WATERMARKS
+        ? view.freePages >= 1 << plan.order && (view.hasFreeBlock ? view.hasFreeBlock(plan.order, true) : true)
+        : check(plan, view, view.minPages, plan.reserveFlags);
+    if (ok)
+      return { verdict: 'granted', step: 'emergency', allocFlags: plan.reserveFlags, wakeKswapd, warnFailure: false };
   }
   const last = plan.reserveFlags || plan.slowFlags;
   if (!plan.canDirectReclaim || plan.ctx.pfMemalloc) {

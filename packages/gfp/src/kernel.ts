@@ -13,7 +13,9 @@ export function isKernelBehaviour(value: unknown): value is KernelBehaviour {
 
 export function assertKernelBehaviour(value: unknown, what = 'kernel'): KernelBehaviour {
   if (!isKernelBehaviour(value)) {
-    throw new RangeError(`${what}: '${String(value)}' is not a modelled kernel behaviour; allowed: ${KERNEL_BEHAVIOURS.join(', ')}`);
+    throw new RangeError(
+      `${what}: '${String(value)}' is not a modelled kernel behaviour; allowed: ${KERNEL_BEHAVIOURS.join(', ')}`,
+    );
   }
   return value;
 }

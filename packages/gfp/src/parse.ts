@@ -8,7 +8,10 @@ import { gfpWarnings, type GfpWarning } from './warnings.js';
 
 export class GfpParseError extends Error {
   override readonly name = 'GfpParseError';
-  constructor(message: string, readonly token: string) {
+  constructor(
+    message: string,
+    readonly token: string,
+  ) {
     super(message);
   }
 }
@@ -27,7 +30,10 @@ function knownNames(kernel: KernelBehaviour): string[] {
 export function parseGfp(text: string, kernel: KernelBehaviour): ParsedGfp {
   assertKernelBehaviour(kernel);
   if (typeof text !== 'string' || text.trim() === '') {
-    throw new GfpParseError(`GFP mask: empty; write flags joined by '|', e.g. GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN`, String(text));
+    throw new GfpParseError(
+      `GFP mask: empty; write flags joined by '|', e.g. GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN`,
+      String(text),
+    );
   }
   const composites = gfpComposites(kernel);
   const flagNames = new Set<string>(gfpFlagNames(kernel));
@@ -45,12 +51,18 @@ export function parseGfp(text: string, kernel: KernelBehaviour): ParsedGfp {
       const value = Number(token);
       const unknown = value & ~gfpKnownBits(kernel);
       if (unknown !== 0) {
-        throw new GfpParseError(`GFP mask '${text}': bits 0x${unknown.toString(16)} are not flags of ${kernel}; known: ${knownNames(kernel).join(', ')}`, token);
+        throw new GfpParseError(
+          `GFP mask '${text}': bits 0x${unknown.toString(16)} are not flags of ${kernel}; known: ${knownNames(kernel).join(', ')}`,
+          token,
+        );
       }
       mask |= value;
     } else {
       const hint = token === '__GFP_ATOMIC' ? ` (__GFP_ATOMIC was removed in 6.3; use kernel v5.18 to model it)` : '';
-      throw new GfpParseError(`GFP mask '${text}': unknown flag '${token}' for kernel ${kernel}${hint}; known: ${knownNames(kernel).join(', ')}`, token);
+      throw new GfpParseError(
+        `GFP mask '${text}': unknown flag '${token}' for kernel ${kernel}${hint}; known: ${knownNames(kernel).join(', ')}`,
+        token,
+      );
     }
   }
   return { mask, text, warnings: gfpWarnings(mask, kernel) };

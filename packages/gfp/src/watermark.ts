@@ -2,7 +2,12 @@
 // (mm/page_alloc.c). A check passes when free - unusable > min' + lowmem_reserve, where min' is the watermark reduced
 // by the caller's access to the min reserve; for order > 0 a free block of at least that order must also exist.
 import {
-  ALLOC_HARDER, ALLOC_HIGHATOMIC, ALLOC_MIN_RESERVE, ALLOC_NO_WATERMARKS, ALLOC_NON_BLOCK, ALLOC_OOM,
+  ALLOC_HARDER,
+  ALLOC_HIGHATOMIC,
+  ALLOC_MIN_RESERVE,
+  ALLOC_NO_WATERMARKS,
+  ALLOC_NON_BLOCK,
+  ALLOC_OOM,
 } from './alloc-flags.js';
 import type { KernelBehaviour } from './kernel.js';
 
@@ -55,7 +60,12 @@ export interface WatermarkCheck {
 }
 
 /** The line a caller's free count must stay above: min' + lowmem_reserve. */
-export function watermarkLinePages(markPages: number, allocFlags: number, kernel: KernelBehaviour, lowmemReservePages = 0): number {
+export function watermarkLinePages(
+  markPages: number,
+  allocFlags: number,
+  kernel: KernelBehaviour,
+  lowmemReservePages = 0,
+): number {
   return reservedMinPages(markPages, allocFlags, kernel) + lowmemReservePages;
 }
 

@@ -2,9 +2,22 @@
 // check's reserve arithmetic (kernel-facts.md sections 2 and 3).
 import { describe, expect, it } from 'vitest';
 import {
-  ALLOC_HARDER, ALLOC_HIGHATOMIC, ALLOC_KSWAPD, ALLOC_MIN_RESERVE, ALLOC_NO_WATERMARKS, ALLOC_NON_BLOCK, ALLOC_OOM,
-  formatGfp, gfpComposites, gfpPfmemallocFlags, gfpToAllocFlags, parseGfp, planAllocation, reservedMinPages,
-  zoneWatermarkOk, GfpParseError,
+  ALLOC_HARDER,
+  ALLOC_HIGHATOMIC,
+  ALLOC_KSWAPD,
+  ALLOC_MIN_RESERVE,
+  ALLOC_NO_WATERMARKS,
+  ALLOC_NON_BLOCK,
+  ALLOC_OOM,
+  formatGfp,
+  gfpComposites,
+  gfpPfmemallocFlags,
+  gfpToAllocFlags,
+  parseGfp,
+  planAllocation,
+  reservedMinPages,
+  zoneWatermarkOk,
+  GfpParseError,
 } from '../src/index.js';
 
 describe('GFP composites', () => {
@@ -32,7 +45,9 @@ describe('parseGfp', () => {
   });
   it('names an unknown flag and lists the known ones', () => {
     expect(() => parseGfp('GFP_KERNEL|__GFP_BOGUS', 'v6.3+')).toThrow(GfpParseError);
-    expect(() => parseGfp('GFP_KERNEL|__GFP_BOGUS', 'v6.3+')).toThrow(/unknown flag '__GFP_BOGUS'.*known: GFP_KERNEL, GFP_NOWAIT/);
+    expect(() => parseGfp('GFP_KERNEL|__GFP_BOGUS', 'v6.3+')).toThrow(
+      /unknown flag '__GFP_BOGUS'.*known: GFP_KERNEL, GFP_NOWAIT/,
+    );
   });
   it('refuses __GFP_ATOMIC on v6.3+ and says why', () => {
     expect(parseGfp('__GFP_ATOMIC', 'v5.18').mask).toBe(0x200);
@@ -47,11 +62,19 @@ describe('parseGfp', () => {
     const w = parseGfp('GFP_NOWAIT|__GFP_NOFAIL', 'v6.3+').warnings;
     expect(w.map((x) => x.code)).toEqual(['nofail-without-direct-reclaim']);
     expect(parseGfp('GFP_KERNEL|__GFP_NOFAIL', 'v6.3+').warnings).toEqual([]);
-    expect(planAllocation(parseGfp('GFP_KERNEL|__GFP_NOFAIL', 'v6.3+').mask, 4, 'v6.3+').warnings.map((x) => x.code)).toEqual(['nofail-costly-order']);
+    expect(
+      planAllocation(parseGfp('GFP_KERNEL|__GFP_NOFAIL', 'v6.3+').mask, 4, 'v6.3+').warnings.map((x) => x.code),
+    ).toEqual(['nofail-costly-order']);
   });
   it('formats masks back to names that parse to the same mask', () => {
     for (const kernel of ['v5.18', 'v6.3+'] as const) {
-      for (const text of ['GFP_KERNEL', 'GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN', 'GFP_ATOMIC', 'GFP_PGTABLE_USER', '__GFP_HIGH|__GFP_NOFAIL']) {
+      for (const text of [
+        'GFP_KERNEL',
+        'GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN',
+        'GFP_ATOMIC',
+        'GFP_PGTABLE_USER',
+        '__GFP_HIGH|__GFP_NOFAIL',
+      ]) {
         const mask = parseGfp(text, kernel).mask;
         expect(parseGfp(formatGfp(mask, kernel), kernel).mask).toBe(mask);
       }
@@ -66,7 +89,9 @@ describe('gfp_to_alloc_flags', () => {
     expect(gfpToAllocFlags(m('GFP_ATOMIC', 'v5.18'), 0, 'v5.18') & ALLOC_HARDER).toBeTruthy();
     expect(gfpToAllocFlags(m('GFP_ATOMIC|__GFP_NOMEMALLOC', 'v5.18'), 0, 'v5.18') & ALLOC_HARDER).toBe(0);
     expect(gfpToAllocFlags(m('GFP_KERNEL', 'v5.18'), 0, 'v5.18', { realtime: true }) & ALLOC_HARDER).toBeTruthy();
-    expect(gfpToAllocFlags(m('GFP_KERNEL', 'v5.18'), 0, 'v5.18', { realtime: true, inInterrupt: true }) & ALLOC_HARDER).toBe(0);
+    expect(
+      gfpToAllocFlags(m('GFP_KERNEL', 'v5.18'), 0, 'v5.18', { realtime: true, inInterrupt: true }) & ALLOC_HARDER,
+    ).toBe(0);
   });
   it('v6.3+: a non-blocking caller gets ALLOC_NON_BLOCK unless __GFP_NOMEMALLOC; high orders get HIGHATOMIC', () => {
     const nowait = gfpToAllocFlags(m('GFP_NOWAIT', 'v6.3+'), 0, 'v6.3+');
@@ -80,7 +105,9 @@ describe('gfp_to_alloc_flags', () => {
   it('emergency access: first match wins, __GFP_NOMEMALLOC over everything', () => {
     expect(gfpPfmemallocFlags(m('GFP_KERNEL|__GFP_MEMALLOC|__GFP_NOMEMALLOC', 'v6.3+'))).toBe(0);
     expect(gfpPfmemallocFlags(m('GFP_KERNEL|__GFP_MEMALLOC', 'v6.3+'))).toBe(ALLOC_NO_WATERMARKS);
-    expect(gfpPfmemallocFlags(m('GFP_KERNEL', 'v6.3+'), { pfMemalloc: true, oomVictim: true })).toBe(ALLOC_NO_WATERMARKS);
+    expect(gfpPfmemallocFlags(m('GFP_KERNEL', 'v6.3+'), { pfMemalloc: true, oomVictim: true })).toBe(
+      ALLOC_NO_WATERMARKS,
+    );
     expect(gfpPfmemallocFlags(m('GFP_KERNEL', 'v6.3+'), { oomVictim: true })).toBe(ALLOC_OOM);
     expect(gfpPfmemallocFlags(m('GFP_KERNEL', 'v6.3+'), { pfMemalloc: true, inInterrupt: true })).toBe(0);
   });

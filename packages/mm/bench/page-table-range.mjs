@@ -23,7 +23,10 @@ function scan(m, slots, start, end) {
 }
 
 console.log(`page-table range walk: node ${process.version}, ${os.cpus()[0]?.model.trim()}, medians of 5 x 20 munmaps`);
-for (const [slots, threads] of [[65_536, 6], [262_144, 30]]) {
+for (const [slots, threads] of [
+  [65_536, 6],
+  [262_144, 30],
+]) {
   const m = new Float64Array(pageTableWords(slots));
   const h = new PageTableHash(m, 0, slots);
   let entries = 0;
@@ -35,15 +38,20 @@ for (const [slots, threads] of [[65_536, 6], [262_144, 30]]) {
   }
   const start = 2 ** 44 + 2 * 2 ** 40;
   const end = start + 2 ** 40;
-  const time = (fn) => median(Array.from({ length: 5 }, () => {
-    const t0 = performance.now();
-    for (let r = 0; r < 20; r++) fn();
-    return (performance.now() - t0) / 20;
-  }));
+  const time = (fn) =>
+    median(
+      Array.from({ length: 5 }, () => {
+        const t0 = performance.now();
+        for (let r = 0; r < 20; r++) fn();
+        return (performance.now() - t0) / 20;
+      }),
+    );
   const found = h.within(start, end).length;
   if (scan(m, slots, start, end).length !== found) throw new Error('the index and the scan disagree');
   const indexMs = time(() => h.countWithin(start, end) + h.within(start, end).length);
   const scanMs = time(() => scan(m, slots, start, end).length + scan(m, slots, start, end).length);
-  console.log(`${slots} slots, ${entries} entries, ${found} in the range: index ${indexMs.toFixed(2)} ms, ` +
-    `full scan ${scanMs.toFixed(2)} ms per munmap (${(scanMs / indexMs).toFixed(1)}x)`);
+  console.log(
+    `${slots} slots, ${entries} entries, ${found} in the range: index ${indexMs.toFixed(2)} ms, ` +
+      `full scan ${scanMs.toFixed(2)} ms per munmap (${(scanMs / indexMs).toFixed(1)}x)`,
+  );
 }

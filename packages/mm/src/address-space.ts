@@ -1,6 +1,18 @@
 // address-space: one process's address space in shared memory - its sequence count, its VMAs and its page tables -
 // read by every CPU during a window and changed only by the commit.
-import { MM_SEQ, MM_VMAS, MM_WRITER, VMA_END, VMA_F64, VMA_FLAGS, VMA_START, mmBase, tableBase, vmaBase, type MmLayout } from './layout.js';
+import {
+  MM_SEQ,
+  MM_VMAS,
+  MM_WRITER,
+  VMA_END,
+  VMA_F64,
+  VMA_FLAGS,
+  VMA_START,
+  mmBase,
+  tableBase,
+  vmaBase,
+  type MmLayout,
+} from './layout.js';
 import { PageTableHash } from './page-table.js';
 
 export class AddressSpace {
@@ -8,7 +20,11 @@ export class AddressSpace {
   private readonly head: number;
   private readonly vmas: number;
 
-  constructor(private readonly m: Float64Array, private readonly L: MmLayout, readonly id: number) {
+  constructor(
+    private readonly m: Float64Array,
+    private readonly L: MmLayout,
+    readonly id: number,
+  ) {
     this.head = mmBase(L, id);
     this.vmas = vmaBase(L, id);
     this.tables = new PageTableHash(m, tableBase(L, id), L.tableSlots);

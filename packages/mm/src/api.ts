@@ -10,12 +10,14 @@ type Path = Generator<TaskOp, void, number>;
 
 function mmOf(ctx: Pick<TaskContext, 'cpu'>): MmCpu {
   const mc = mmRegistry.get(ctx.cpu);
-  if (mc === undefined) throw new Error(`the mm module is not loaded on cpu ${ctx.cpu}: add it to the run (mmRunParts)`);
+  if (mc === undefined)
+    throw new Error(`the mm module is not loaded on cpu ${ctx.cpu}: add it to the run (mmRunParts)`);
   return mc;
 }
 
 function* write(ctx: TaskContext, kind: number, start: number, pages: number, costNs: number, flags = 0): Path {
-  if (!(Number.isSafeInteger(start) && start >= 0 && start % PAGE_BYTES === 0)) throw new RangeError(`start ${start}: expected a page-aligned address`);
+  if (!(Number.isSafeInteger(start) && start >= 0 && start % PAGE_BYTES === 0))
+    throw new RangeError(`start ${start}: expected a page-aligned address`);
   const mc = mmOf(ctx);
   const mm = Number(ctx.args.mm ?? 0);
   yield ctx.lock(mmapLockName(mm));
@@ -44,6 +46,10 @@ export const MUNMAP_ENTRY_NS = 20;
 /** munmap of exactly one VMA: its pages freed, its page tables freed through RCU. The cost grows with what is
  * mapped in it (as of the last commit), not with its size. */
 export function munmap(ctx: TaskContext, start: number, pages: number, costNs?: number): Path {
-  const cost = costNs ?? MUNMAP_BASE_NS + MUNMAP_ENTRY_NS * mmOf(ctx).spaces[Number(ctx.args.mm ?? 0)]!.tables.countWithin(start, start + pages * PAGE_BYTES);
+  const cost =
+    costNs ??
+    MUNMAP_BASE_NS +
+      MUNMAP_ENTRY_NS *
+        mmOf(ctx).spaces[Number(ctx.args.mm ?? 0)]!.tables.countWithin(start, start + pages * PAGE_BYTES);
   return write(ctx, K_MUNMAP, start, pages, cost);
 }

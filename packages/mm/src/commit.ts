@@ -11,8 +11,24 @@ import { logAppend, logOf, logsInOrder } from '@faultline/engine';
 import type { MemoryNode } from '@faultline/zone';
 import type { AddressSpace } from './address-space.js';
 import {
-  FILE_PAGE_PFN, K_INSTALL, K_MMAP, K_MUNMAP, K_WRITE_BEGIN, K_WRITE_END, L_F64, L_FLAGS, L_KEY, L_KIND, L_MM, L_PFN, L_TASK, L_TIME,
-  T_RACES_LOST, T_SPEC_ABORTED, TASK_F64, type MmLayout,
+  FILE_PAGE_PFN,
+  K_INSTALL,
+  K_MMAP,
+  K_MUNMAP,
+  K_WRITE_BEGIN,
+  K_WRITE_END,
+  L_F64,
+  L_FLAGS,
+  L_KEY,
+  L_KIND,
+  L_MM,
+  L_PFN,
+  L_TASK,
+  L_TIME,
+  T_RACES_LOST,
+  T_SPEC_ABORTED,
+  TASK_F64,
+  type MmLayout,
 } from './layout.js';
 import { LEVEL_PAGE, keyAddress, keyLevel } from './page-table.js';
 
@@ -22,7 +38,12 @@ export class MmCommitter {
   private readonly order: number[] = [];
   mmapFailures = 0;
 
-  constructor(private readonly m: Float64Array, private readonly L: MmLayout, private readonly spaces: AddressSpace[], private readonly node: MemoryNode) {}
+  constructor(
+    private readonly m: Float64Array,
+    private readonly L: MmLayout,
+    private readonly spaces: AddressSpace[],
+    private readonly node: MemoryNode,
+  ) {}
 
   private count(task: number, word: number): void {
     this.m[this.L.taskOffset + task * TASK_F64 + word]!++;

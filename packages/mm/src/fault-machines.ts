@@ -62,53 +62,76 @@ const SPECULATIVE_PAGE = {
 };
 
 export const classicMachine = machine.createMachine({
-  id: 'classic', initial: 'lock', context: ({ input }) => input,
+  id: 'classic',
+  initial: 'lock',
+  context: ({ input }) => input,
   states: CLASSIC_STATES,
 });
 
 export const spfNowaitMachine = machine.createMachine({
-  id: 'spf-nowait', initial: 'writer', context: ({ input }) => input,
+  id: 'spf-nowait',
+  initial: 'writer',
+  context: ({ input }) => input,
   states: {
     ...speculativeEntry('tables'),
     // VM_FAULT_RETRY from the speculative path: the mmap_lock fault follows in the same fault.
     tables: { meta: { step: 'tablesNowait' }, on: { ok: 'rcuUnlockPage', fail: 'rcuUnlockFallBack' } },
-    ...SPECULATIVE_PAGE, ...FALL_BACK, ...CLASSIC_STATES,
+    ...SPECULATIVE_PAGE,
+    ...FALL_BACK,
+    ...CLASSIC_STATES,
   },
 });
 
 export const spfNowaitLiteralMachine = machine.createMachine({
-  id: 'spf-nowait-literal', initial: 'writer', context: ({ input }) => input,
+  id: 'spf-nowait-literal',
+  initial: 'writer',
+  context: ({ input }) => input,
   states: {
     ...speculativeEntry('tables'),
     tables: { meta: { step: 'tablesNowait' }, on: { ok: 'rcuUnlockPage', fail: 'rcuUnlockRefault' } },
     rcuUnlockRefault: { meta: { step: 'rcuUnlock' }, on: { done: 'refault' } },
     refault: { on: { done: 'writer' } },
-    ...SPECULATIVE_PAGE, ...FALL_BACK, ...CLASSIC_STATES,
+    ...SPECULATIVE_PAGE,
+    ...FALL_BACK,
+    ...CLASSIC_STATES,
   },
 });
 
 export const spfNomemallocRetryMachine = machine.createMachine({
-  id: 'spf-nomemalloc-retry', initial: 'writer', context: ({ input }) => input,
+  id: 'spf-nomemalloc-retry',
+  initial: 'writer',
+  context: ({ input }) => input,
   states: {
     ...speculativeEntry('tables'),
     tables: { meta: { step: 'tablesNomemalloc' }, on: { ok: 'rcuUnlockPage', fail: 'rcuUnlockFailed' } },
-    rcuUnlockFailed: { meta: { step: 'rcuUnlock' }, on: { done: [{ guard: 'retried', target: 'fallBack' }, { target: 'reclaim' }] } },
+    rcuUnlockFailed: {
+      meta: { step: 'rcuUnlock' },
+      on: { done: [{ guard: 'retried', target: 'fallBack' }, { target: 'reclaim' }] },
+    },
     reclaim: { on: { done: 'writer' } },
-    ...SPECULATIVE_PAGE, ...FALL_BACK, ...CLASSIC_STATES,
+    ...SPECULATIVE_PAGE,
+    ...FALL_BACK,
+    ...CLASSIC_STATES,
   },
 });
 
 export const spfFallbackMachine = machine.createMachine({
-  id: 'spf-fallback', initial: 'writer', context: ({ input }) => input,
+  id: 'spf-fallback',
+  initial: 'writer',
+  context: ({ input }) => input,
   states: {
     ...speculativeEntry('levels'),
     levels: { on: { present: 'rcuUnlockPage', missing: 'rcuUnlockFallBack' } },
-    ...SPECULATIVE_PAGE, ...FALL_BACK, ...CLASSIC_STATES,
+    ...SPECULATIVE_PAGE,
+    ...FALL_BACK,
+    ...CLASSIC_STATES,
   },
 });
 
 export const perVmaLockMachine = machine.createMachine({
-  id: 'per-vma-lock', initial: 'rcuLock', context: ({ input }) => input,
+  id: 'per-vma-lock',
+  initial: 'rcuLock',
+  context: ({ input }) => input,
   states: {
     rcuLock: { on: { done: 'vma' } },
     vma: { on: { found: 'writer', none: 'rcuUnlockFallBack' } },
@@ -117,7 +140,8 @@ export const perVmaLockMachine = machine.createMachine({
     tables: { meta: { step: 'tablesSleeping' }, on: { ok: 'page', fail: 'oom' } },
     page: { meta: { step: 'dataPage' }, on: { ok: 'speculativeDone', fail: 'oom' } },
     speculativeDone: { on: { done: 'mapped' } },
-    ...FALL_BACK, ...CLASSIC_STATES,
+    ...FALL_BACK,
+    ...CLASSIC_STATES,
   },
 });
 

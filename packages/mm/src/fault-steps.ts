@@ -5,7 +5,17 @@
 import type { MachineStep, TaskOp } from '@faultline/engine';
 import { rcuReadLock, rcuReadUnlock } from '@faultline/rcu';
 import { allocPages, reclaimPass } from '@faultline/reclaim';
-import { FILE_PAGE_PFN, T_CLASSIC, T_FELL_BACK, T_FILE_PAGES, T_PAGES, T_RETRIED, T_SPEC_DONE, T_TABLE_FAILS, T_TABLES } from './layout.js';
+import {
+  FILE_PAGE_PFN,
+  T_CLASSIC,
+  T_FELL_BACK,
+  T_FILE_PAGES,
+  T_PAGES,
+  T_RETRIED,
+  T_SPEC_DONE,
+  T_TABLE_FAILS,
+  T_TABLES,
+} from './layout.js';
 import { LEVEL_PAGE, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD } from './page-table.js';
 import type { FaultContext } from './policies.js';
 

@@ -4,11 +4,34 @@ export type { MmArgs } from './module.js';
 export { mmap, munmap } from './api.js';
 export type { MmapOptions } from './api.js';
 export {
-  BUILTIN_POLICIES, classicFault, spfNowait, spfNowaitLiteral, spfNomemallocRetry, spfFallback, perVmaLock, machinePolicy, FAULT_OOM, FAULT_SEGV,
-  FAULT_ENDS, GFP_PGTABLE_USER, GFP_DATA_PAGE, GFP_SPF_NOWAIT, GFP_SPF_NOMEMALLOC, REFAULT_NS,
+  BUILTIN_POLICIES,
+  classicFault,
+  spfNowait,
+  spfNowaitLiteral,
+  spfNomemallocRetry,
+  spfFallback,
+  perVmaLock,
+  machinePolicy,
+  FAULT_OOM,
+  FAULT_SEGV,
+  FAULT_ENDS,
+  GFP_PGTABLE_USER,
+  GFP_DATA_PAGE,
+  GFP_SPF_NOWAIT,
+  GFP_SPF_NOMEMALLOC,
+  REFAULT_NS,
 } from './policies.js';
 export type { FaultContext, FaultPolicy, FaultMachinePolicy } from './policies.js';
-export { BUILTIN_MACHINES, FAULT_GUARDS, classicMachine, spfNowaitMachine, spfNowaitLiteralMachine, spfNomemallocRetryMachine, spfFallbackMachine, perVmaLockMachine } from './fault-machines.js';
+export {
+  BUILTIN_MACHINES,
+  FAULT_GUARDS,
+  classicMachine,
+  spfNowaitMachine,
+  spfNowaitLiteralMachine,
+  spfNomemallocRetryMachine,
+  spfFallbackMachine,
+  perVmaLockMachine,
+} from './fault-machines.js';
 export { FAULT_STEPS, TABLE_LEVELS } from './fault-steps.js';
 export type { FaultRun } from './fault-steps.js';
 export { LEVEL_PUD, LEVEL_PMD, LEVEL_PTE, LEVEL_PAGE, LEVEL_NAMES, pageTableKey } from './page-table.js';

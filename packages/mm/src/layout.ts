@@ -54,8 +54,20 @@ export const T_CLASSIC = 12;
 export const T_FILE_PAGES = 13;
 export const TASK_F64 = 16;
 export const TASK_COUNTERS = [
-  'faults', 'speculativeDone', 'speculativeAborted', 'fellBack', 'retried', 'tablePages', 'tableAllocFailures',
-  'segv', 'installRacesLost', 'faultOom', 'faultNs', 'dataPages', 'classic', 'filePages',
+  'faults',
+  'speculativeDone',
+  'speculativeAborted',
+  'fellBack',
+  'retried',
+  'tablePages',
+  'tableAllocFailures',
+  'segv',
+  'installRacesLost',
+  'faultOom',
+  'faultNs',
+  'dataPages',
+  'classic',
+  'filePages',
 ] as const;
 
 export interface MmLayout {
@@ -73,7 +85,14 @@ export interface MmLayout {
   readonly f64: number;
 }
 
-export function mmLayout(mms: number, vmaSlots: number, tableSlots: number, cpus: number, tasks: number, slots: number): MmLayout {
+export function mmLayout(
+  mms: number,
+  vmaSlots: number,
+  tableSlots: number,
+  cpus: number,
+  tasks: number,
+  slots: number,
+): MmLayout {
   const mmStride = MM_HEADER_F64 + vmaSlots * VMA_F64 + pageTableWords(tableSlots);
   const logOffset = mms * mmStride;
   const logStride = ringStride(slots, L_F64);
@@ -81,7 +100,20 @@ export function mmLayout(mms: number, vmaSlots: number, tableSlots: number, cpus
   const rcuStride = ringStride(slots, 1);
   const taskOffset = rcuOffset + cpus * rcuStride;
   const f64 = taskOffset + tasks * TASK_F64;
-  return { mms, vmaSlots, tableSlots, mmStride, cpus, slots, logOffset, logStride, rcuOffset, rcuStride, taskOffset, f64 };
+  return {
+    mms,
+    vmaSlots,
+    tableSlots,
+    mmStride,
+    cpus,
+    slots,
+    logOffset,
+    logStride,
+    rcuOffset,
+    rcuStride,
+    taskOffset,
+    f64,
+  };
 }
 
 export const mmBase = (L: MmLayout, mm: number) => mm * L.mmStride;

@@ -13,7 +13,11 @@ export class MmCpu {
   private readonly log: number;
   private readonly rcuRing: number;
 
-  constructor(readonly cpu: KernelCpu, readonly m: Float64Array, readonly L: MmLayout) {
+  constructor(
+    readonly cpu: KernelCpu,
+    readonly m: Float64Array,
+    readonly L: MmLayout,
+  ) {
     this.spaces = Array.from({ length: L.mms }, (_, i) => new AddressSpace(m, L, i));
     this.overlay = this.spaces.map(() => new Map());
     this.log = L.logOffset + cpu.cpu * L.logStride;
@@ -27,7 +31,10 @@ export class MmCpu {
   record(kind: number, task: number, mm: number, key: number, pfn: number, flags: number): void {
     const m = this.m;
     const s = logAppend(m, this.log, this.L.slots, L_F64);
-    if (s < 0) throw new Error(`more than ${this.L.slots} page-table changes in one window on cpu ${this.cpu.cpu}; raise the mm module's slots`);
+    if (s < 0)
+      throw new Error(
+        `more than ${this.L.slots} page-table changes in one window on cpu ${this.cpu.cpu}; raise the mm module's slots`,
+      );
     m[s + L_TIME] = this.cpu.now();
     m[s + L_KIND] = kind;
     m[s + L_TASK] = task;

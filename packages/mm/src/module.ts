@@ -5,32 +5,86 @@
 // table logs between windows.
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { defineKernelModule, importByPath, parseModuleArgs, type KernelPath, type RunConfig, type TaskContext } from '@faultline/engine';
+import {
+  defineKernelModule,
+  importByPath,
+  parseModuleArgs,
+  type KernelPath,
+  type RunConfig,
+  type TaskContext,
+} from '@faultline/engine';
 import { rcuModulePath } from '@faultline/rcu';
 import { reclaimModulePath } from '@faultline/reclaim';
 import { AddressSpace } from './address-space.js';
 import { MmCommitter } from './commit.js';
-import { K_INSTALL, MM_PGD, T_FAULT_NS, T_FAULTS, TASK_COUNTERS, TASK_F64, VMA_FILE, mmBase, mmLayout } from './layout.js';
+import {
+  K_INSTALL,
+  MM_PGD,
+  T_FAULT_NS,
+  T_FAULTS,
+  TASK_COUNTERS,
+  TASK_F64,
+  VMA_FILE,
+  mmBase,
+  mmLayout,
+} from './layout.js';
 import { MmCpu } from './mm-cpu.js';
 import { LEVEL_NAMES, LEVEL_PAGE, keyLevel, pageTableKey } from './page-table.js';
-import { BUILTIN_POLICIES, machinePolicy, type FaultContext, type FaultMachinePolicy, type FaultPolicy } from './policies.js';
+import {
+  BUILTIN_POLICIES,
+  machinePolicy,
+  type FaultContext,
+  type FaultMachinePolicy,
+  type FaultPolicy,
+} from './policies.js';
 
 export const mmModulePath = fileURLToPath(import.meta.url);
 export const PAGE_BYTES = 4096;
 
-const argsSchema = z.object({
-  /** Address spaces, each with its initial VMAs (start address, pages). Tasks name theirs with args.mm. */
-  mms: z.array(z.object({ vmas: z.array(z.object({ start: z.number().int().min(0), pages: z.number().int().min(1), file: z.boolean().default(false) }).strict()).default([]) })).min(1).default([{ vmas: [] }]),
-  /** The default fault policy; a task's args.policy wins. */
-  policy: z.string().default('classic'),
-  /** Policies of your own: modules exporting an XState fault machine (or { machine, steps, guards }), or a generator
-   * function of the FaultContext. */
-  policies: z.array(z.object({ name: z.string().min(1), module: z.string().min(1), export: z.string().default('default') })).default([]),
-  vmaSlots: z.number().int().min(1).max(4096).default(64),
-  tableSlots: z.number().int().min(64).max(1 << 24).default(1 << 16),
-  slots: z.number().int().min(16).max(1 << 20).default(8192),
-  ptlNs: z.number().int().min(0).default(50),
-}).strict();
+const argsSchema = z
+  .object({
+    /** Address spaces, each with its initial VMAs (start address, pages). Tasks name theirs with args.mm. */
+    mms: z
+      .array(
+        z.object({
+          vmas: z
+            .array(
+              z
+                .object({
+                  start: z.number().int().min(0),
+                  pages: z.number().int().min(1),
+                  file: z.boolean().default(false),
+                })
+                .strict(),
+            )
+            .default([]),
+        }),
+      )
+      .min(1)
+      .default([{ vmas: [] }]),
+    /** The default fault policy; a task's args.policy wins. */
+    policy: z.string().default('classic'),
+    /** Policies of your own: modules exporting an XState fault machine (or { machine, steps, guards }), or a generator
+     * function of the FaultContext. */
+    policies: z
+      .array(z.object({ name: z.string().min(1), module: z.string().min(1), export: z.string().default('default') }))
+      .default([]),
+    vmaSlots: z.number().int().min(1).max(4096).default(64),
+    tableSlots: z
+      .number()
+      .int()
+      .min(64)
+      .max(1 << 24)
+      .default(1 << 16),
+    slots: z
+      .number()
+      .int()
+      .min(16)
+      .max(1 << 20)
+      .default(8192),
+    ptlNs: z.number().int().min(0).default(50),
+  })
+  .strict();
 export type MmArgs = z.input<typeof argsSchema>;
 
 export const mmapLockName = (mm: number) => `mm${mm}.mmap_lock`;
@@ -40,12 +94,18 @@ export const mmRegistry = new Map<number, MmCpu>();
 export function mmRunParts(args: MmArgs, reclaimArgs: Record<string, unknown> = {}) {
   const n = args.mms?.length ?? 1;
   return {
-    modules: [{ module: rcuModulePath }, { module: reclaimModulePath, args: reclaimArgs }, { module: mmModulePath, args }],
+    modules: [
+      { module: rcuModulePath },
+      { module: reclaimModulePath, args: reclaimArgs },
+      { module: mmModulePath, args },
+    ],
     locks: Object.fromEntries(Array.from({ length: n }, (_, i) => [mmapLockName(i), { kind: 'rwsem' as const }])),
   };
 }
 
-async function loadPolicies(specs: ReadonlyArray<{ name: string; module: string; export: string }>): Promise<Record<string, FaultPolicy>> {
+async function loadPolicies(
+  specs: ReadonlyArray<{ name: string; module: string; export: string }>,
+): Promise<Record<string, FaultPolicy>> {
   const out: Record<string, FaultPolicy> = { ...BUILTIN_POLICIES };
   for (const p of specs) {
     const mod = await importByPath(p.module, `fault policy '${p.name}': module`);
@@ -57,7 +117,10 @@ async function loadPolicies(specs: ReadonlyArray<{ name: string; module: string;
       } catch (e) {
         throw new Error(`fault policy '${p.name}': ${e instanceof Error ? e.message : String(e)}`);
       }
-    } else throw new Error(`fault policy '${p.name}': module '${p.module}' export '${p.export}' is neither a generator function nor an XState machine (or { machine, steps, guards })`);
+    } else
+      throw new Error(
+        `fault policy '${p.name}': module '${p.module}' export '${p.export}' is neither a generator function nor an XState machine (or { machine, steps, guards })`,
+      );
   }
   return out;
 }
@@ -74,16 +137,24 @@ export default defineKernelModule({
     const m = new Float64Array(shared);
     const names = new Set(config.locks.map((l) => l.name));
     for (let i = 0; i < a.mms.length; i++) {
-      if (!names.has(mmapLockName(i))) throw new Error(`mm module: address space ${i} needs the rwsem '${mmapLockName(i)}' in the run's locks (mmRunParts declares it)`);
+      if (!names.has(mmapLockName(i)))
+        throw new Error(
+          `mm module: address space ${i} needs the rwsem '${mmapLockName(i)}' in the run's locks (mmRunParts declares it)`,
+        );
     }
     const policies = await loadPolicies(a.policies);
     const policyOf = (t: { args: Readonly<Record<string, unknown>> }) => String(t.args.policy ?? a.policy);
     for (const t of config.tasks) {
       const mm = Number(t.args.mm ?? 0);
-      if (t.args.mm !== undefined && !(Number.isInteger(mm) && mm >= 0 && mm < a.mms.length)) throw new Error(`task '${t.name}': args.mm ${String(t.args.mm)}; allowed: 0 .. ${a.mms.length - 1}`);
-      if (t.args.policy !== undefined && !policies[policyOf(t)]) throw new Error(`task '${t.name}': unknown fault policy '${policyOf(t)}'; allowed: ${Object.keys(policies).join(', ')}`);
+      if (t.args.mm !== undefined && !(Number.isInteger(mm) && mm >= 0 && mm < a.mms.length))
+        throw new Error(`task '${t.name}': args.mm ${String(t.args.mm)}; allowed: 0 .. ${a.mms.length - 1}`);
+      if (t.args.policy !== undefined && !policies[policyOf(t)])
+        throw new Error(
+          `task '${t.name}': unknown fault policy '${policyOf(t)}'; allowed: ${Object.keys(policies).join(', ')}`,
+        );
     }
-    if (!policies[a.policy]) throw new Error(`mm module: unknown fault policy '${a.policy}'; allowed: ${Object.keys(policies).join(', ')}`);
+    if (!policies[a.policy])
+      throw new Error(`mm module: unknown fault policy '${a.policy}'; allowed: ${Object.keys(policies).join(', ')}`);
     const spaces = Array.from({ length: a.mms.length }, (_, i) => new AddressSpace(m, L, i));
     const committer = worker === 0 ? new MmCommitter(m, L, spaces, node) : null;
     if (worker === 0) {
@@ -93,7 +164,9 @@ export default defineKernelModule({
         const plan = node.plan('GFP_PGTABLE_KERNEL');
         a.mms.forEach((spec, i) => {
           m[mmBase(L, i) + MM_PGD] = node.alloc(0, plan, node.owners - 1);
-          for (const v of spec.vmas) if (!spaces[i]!.map(v.start, v.start + v.pages * PAGE_BYTES, v.file ? VMA_FILE : 0)) throw new Error(`mm module: mms.${i}: VMA at ${v.start} overlaps another or no slot is free`);
+          for (const v of spec.vmas)
+            if (!spaces[i]!.map(v.start, v.start + v.pages * PAGE_BYTES, v.file ? VMA_FILE : 0))
+              throw new Error(`mm module: mms.${i}: VMA at ${v.start} overlaps another or no slot is free`);
         });
         node.drainCpu(0);
       } finally {
@@ -112,7 +185,12 @@ export default defineKernelModule({
             if (mc.lookup(info.mm, pageTableKey(LEVEL_PAGE, address)) >= 0) return null; // mapped: no fault
             const as = mc.spaces[info.mm]!;
             const f: FaultContext = {
-              task, mm: info.mm, address, write, mmapLock: mmapLockName(info.mm), ptlNs: a.ptlNs,
+              task,
+              mm: info.mm,
+              address,
+              write,
+              mmapLock: mmapLockName(info.mm),
+              ptlNs: a.ptlNs,
               lookup: (level) => mc.lookup(info.mm, pageTableKey(level, address)),
               vma: () => as.vmaOf(address),
               fileBacked: () => (as.vmaFlags(address) & VMA_FILE) !== 0,
@@ -123,7 +201,9 @@ export default defineKernelModule({
                 mc.see(info.mm, key, pfn);
                 mc.record(K_INSTALL, task.id, info.mm, key, pfn, speculative ? 1 + 2 * seqSeen : 0);
               },
-              count: (word) => { m[mc.counter(task.id, word)]!++; },
+              count: (word) => {
+                m[mc.counter(task.id, word)]!++;
+              },
             };
             return (function* () {
               const t0 = task.now();
@@ -139,13 +219,19 @@ export default defineKernelModule({
       },
       commit: () => committer!.commit(),
       report: () => ({
-        tasks: config.tasks.map((t) => ({
-          task: t.id, name: t.name, mm: taskInfo[t.id]!.mm, policy: policyOf(t),
-          ...Object.fromEntries(TASK_COUNTERS.map((c, k) => [c, m[L.taskOffset + t.id * TASK_F64 + k]!])),
-        })).filter((r) => (r as unknown as { faults: number }).faults > 0),
+        tasks: config.tasks
+          .map((t) => ({
+            task: t.id,
+            name: t.name,
+            mm: taskInfo[t.id]!.mm,
+            policy: policyOf(t),
+            ...Object.fromEntries(TASK_COUNTERS.map((c, k) => [c, m[L.taskOffset + t.id * TASK_F64 + k]!])),
+          }))
+          .filter((r) => (r as unknown as { faults: number }).faults > 0),
         mms: spaces.map((as) => {
           const byLevel: Record<string, number> = {};
-          for (const { key } of as.tables.within(0, 2 ** 48)) byLevel[LEVEL_NAMES[keyLevel(key)]!] = (byLevel[LEVEL_NAMES[keyLevel(key)]!] ?? 0) + 1;
+          for (const { key } of as.tables.within(0, 2 ** 48))
+            byLevel[LEVEL_NAMES[keyLevel(key)]!] = (byLevel[LEVEL_NAMES[keyLevel(key)]!] ?? 0) + 1;
           return { id: as.id, seq: as.seq, entries: byLevel };
         }),
         mmapFailures: committer?.mmapFailures ?? 0,

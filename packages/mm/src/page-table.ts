@@ -57,8 +57,13 @@ export class PageTableHash {
   private readonly found: number[] = [];
 
   /** `m` holds pageTableWords(slots) words from `offset`, zeroed before first use. */
-  constructor(private readonly m: Float64Array, private readonly offset: number, readonly slots: number) {
-    if (!(slots >= 2 && slots <= 2 ** 30 && (slots & (slots - 1)) === 0)) throw new RangeError(`page table slots must be a power of two from 2 to 2^30; got ${slots}`);
+  constructor(
+    private readonly m: Float64Array,
+    private readonly offset: number,
+    readonly slots: number,
+  ) {
+    if (!(slots >= 2 && slots <= 2 ** 30 && (slots & (slots - 1)) === 0))
+      throw new RangeError(`page table slots must be a power of two from 2 to 2^30; got ${slots}`);
     if (m.length < offset + pageTableWords(slots)) {
       throw new RangeError(`page table of ${slots} slots needs ${pageTableWords(slots)} words from ${offset}`);
     }

@@ -4,7 +4,16 @@
 // stepped by the engine's runMachine. A user's policy is either a machine of their own - `{ machine, steps?,
 // guards? }`, or just the machine, using the built-in steps and adding theirs - or a generator function of the
 // FaultContext.
-import { checkMachine, compileMachine, machineGuards, runMachine, type KernelPath, type MachineGuard, type MachineStep, type TaskContext } from '@faultline/engine';
+import {
+  checkMachine,
+  compileMachine,
+  machineGuards,
+  runMachine,
+  type KernelPath,
+  type MachineGuard,
+  type MachineStep,
+  type TaskContext,
+} from '@faultline/engine';
 import type { AnyStateMachine } from 'xstate';
 import { BUILTIN_MACHINES, FAULT_GUARDS } from './fault-machines.js';
 import { FAULT_STEPS, newFaultRun, type FaultRun } from './fault-steps.js';
@@ -60,7 +69,10 @@ export function machinePolicy(p: FaultMachinePolicy | AnyStateMachine): FaultPol
   checkMachine(compiled, steps, guards);
   const finals = compiled.states.filter((st) => st.final).map((st) => st.name);
   const unknown = finals.filter((n) => !(FAULT_ENDS as readonly string[]).includes(n));
-  if (unknown.length) throw new Error(`fault machine '${compiled.id}': final state(s) ${unknown.join(', ')}; allowed: ${FAULT_ENDS.join(', ')}`);
+  if (unknown.length)
+    throw new Error(
+      `fault machine '${compiled.id}': final state(s) ${unknown.join(', ')}; allowed: ${FAULT_ENDS.join(', ')}`,
+    );
   if (!finals.includes('mapped')) throw new Error(`fault machine '${compiled.id}': needs a final state 'mapped'`);
   return function* (f: FaultContext) {
     const run = newFaultRun(f);

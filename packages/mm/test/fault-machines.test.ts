@@ -15,21 +15,35 @@ describe('fault-handler machines', () => {
   it('the compiled stepper agrees with XState on 2,000 random walks through each built-in machine', () => {
     for (const machine of Object.values(BUILTIN_MACHINES)) {
       const r = crossCheckMachine(machine, FAULT_GUARDS, {
-        walks: 2_000, seed: 'machines',
+        walks: 2_000,
+        seed: 'machines',
         context: (rng) => ({ retries: Math.floor(rng() * 2) }) as FaultRun,
-        perturb: (run, rng) => { if (rng() < 0.2) run.retries = run.retries > 0 ? 0 : 1; },
+        perturb: (run, rng) => {
+          if (rng() < 0.2) run.retries = run.retries > 0 ? 0 : 1;
+        },
       });
       expect(r.disagreement).toBeNull();
       expect(r.transitions).toBeGreaterThan(2_000);
     }
   });
 
-  it('runs a user\'s machine policy by path: spf-nowait that gives up after 3 refaults and takes the classic path', async () => {
+  it("runs a user's machine policy by path: spf-nowait that gives up after 3 refaults and takes the classic path", async () => {
     const policy = fileURLToPath(new URL('./tasks/capped-policy.mjs', import.meta.url));
     const r = await runSimulation({
-      cpus: 1, seed: 'machine', duration: '5ms', window: '20us', memoryMiB: 64, memoryLayout: 'one-zone',
-      ...mmRunParts({ policy: 'capped', policies: [{ name: 'capped', module: policy, export: 'capped' }], mms: [{ vmas: [{ start: 2 ** 44, pages: 2 ** 24 }] }] }),
-      tasks: [{ module: faults, export: 'toucher', name: 'user', cpus: [0], args: { count: 50, strideBytes: 2 ** 30 } }],
+      cpus: 1,
+      seed: 'machine',
+      duration: '5ms',
+      window: '20us',
+      memoryMiB: 64,
+      memoryLayout: 'one-zone',
+      ...mmRunParts({
+        policy: 'capped',
+        policies: [{ name: 'capped', module: policy, export: 'capped' }],
+        mms: [{ vmas: [{ start: 2 ** 44, pages: 2 ** 24 }] }],
+      }),
+      tasks: [
+        { module: faults, export: 'toucher', name: 'user', cpus: [0], args: { count: 50, strideBytes: 2 ** 30 } },
+      ],
     });
     expect(r.error).toBeNull();
     const t = rows(r)[0]!;
@@ -39,13 +53,31 @@ describe('fault-handler machines', () => {
   });
 
   it('refuses a machine outside the subset, and names a step nobody implements', () => {
-    const m = setup({}).createMachine({ id: 'nested', initial: 'a', states: { a: { initial: 'x', states: { x: {} } } } });
+    const m = setup({}).createMachine({
+      id: 'nested',
+      initial: 'a',
+      states: { a: { initial: 'x', states: { x: {} } } },
+    });
     expect(() => compileMachine(m)).toThrow(/kernel machine 'nested': state 'a' is compound; allowed: a flat machine/);
-    const entry = setup({ actions: { log: () => undefined } }).createMachine({ id: 'entry', initial: 'a', states: { a: { entry: 'log', on: { go: 'b' } }, b: { type: 'final' } } });
+    const entry = setup({ actions: { log: () => undefined } }).createMachine({
+      id: 'entry',
+      initial: 'a',
+      states: { a: { entry: 'log', on: { go: 'b' } }, b: { type: 'final' } },
+    });
     expect(() => compileMachine(entry)).toThrow(/state 'a' has entry or exit actions/);
-    const unknownStep = setup({}).createMachine({ id: 'mine', initial: 'teleport', states: { teleport: { on: { done: 'mapped' } }, mapped: { type: 'final' } } });
-    expect(() => machinePolicy(unknownStep)).toThrow(/kernel machine 'mine': no step for 'teleport'; steps given: lockMmap/);
-    const badEnd = setup({}).createMachine({ id: 'ends', initial: 'vma', states: { vma: { on: { found: 'mapped', none: 'lost' } }, mapped: { type: 'final' }, lost: { type: 'final' } } });
+    const unknownStep = setup({}).createMachine({
+      id: 'mine',
+      initial: 'teleport',
+      states: { teleport: { on: { done: 'mapped' } }, mapped: { type: 'final' } },
+    });
+    expect(() => machinePolicy(unknownStep)).toThrow(
+      /kernel machine 'mine': no step for 'teleport'; steps given: lockMmap/,
+    );
+    const badEnd = setup({}).createMachine({
+      id: 'ends',
+      initial: 'vma',
+      states: { vma: { on: { found: 'mapped', none: 'lost' } }, mapped: { type: 'final' }, lost: { type: 'final' } },
+    });
     expect(() => machinePolicy(badEnd)).toThrow(/final state\(s\) lost; allowed: mapped, segv, oom/);
   });
 });

@@ -16,7 +16,17 @@ const rows = (r: RunResult) => (r.modules.mm as { tasks: Row[] }).tasks;
 const mmArgs = (policy: string, pages = (64 * GiB) / 4096) => ({ policy, mms: [{ vmas: [{ start: BASE, pages }] }] });
 
 const run = (policy: string, tasks: RunOptions['tasks'], extra: Partial<RunOptions> = {}, reclaimArgs = {}) =>
-  runSimulation({ cpus: 2, seed: 'faults', duration: '20ms', window: '20us', memoryMiB: 64, memoryLayout: 'one-zone', ...mmRunParts(mmArgs(policy), reclaimArgs), tasks, ...extra });
+  runSimulation({
+    cpus: 2,
+    seed: 'faults',
+    duration: '20ms',
+    window: '20us',
+    memoryMiB: 64,
+    memoryLayout: 'one-zone',
+    ...mmRunParts(mmArgs(policy), reclaimArgs),
+    tasks,
+    ...extra,
+  });
 
 describe('fault policies', () => {
   it('spf-fallback: a fault that finds every level is speculative and allocates no table', async () => {
@@ -29,7 +39,12 @@ describe('fault policies', () => {
     expect(t.tablePages).toBe(1 + 1 + 4);
     expect(t.classic).toBe(4); // the first fault of each PTE table goes to mmap_lock
     expect(t.speculativeDone).toBe(2048 - 4);
-    expect((r.modules.mm as { mms: Array<{ entries: Record<string, number> }> }).mms[0]!.entries).toEqual({ pud: 1, pmd: 1, pte: 4, page: 2048 });
+    expect((r.modules.mm as { mms: Array<{ entries: Record<string, number> }> }).mms[0]!.entries).toEqual({
+      pud: 1,
+      pmd: 1,
+      pte: 4,
+      page: 2048,
+    });
   });
 
   it('spf-fallback: a missing PMD retries under mmap_lock; spf-nowait allocates it speculatively instead', async () => {
@@ -58,8 +73,11 @@ describe('fault policies', () => {
   it('spf-nowait: a failed GFP_NOWAIT table goes to the classic path in the same fault; spf-nowait-literal refaults', async () => {
     // Memory nearly full of page cache and no kswapd: the storm's GFP_NOWAIT table allocations fail.
     const tasks: RunOptions['tasks'] = [{ module: faults, export: 'storm', cpus: [0, 1] }];
-    const [kernel, literal] = await Promise.all(['spf-nowait', 'spf-nowait-literal'].map((p) =>
-      run(p, tasks, { duration: '10ms' }, { prefillFilePages: 16_200 })));
+    const [kernel, literal] = await Promise.all(
+      ['spf-nowait', 'spf-nowait-literal'].map((p) =>
+        run(p, tasks, { duration: '10ms' }, { prefillFilePages: 16_200 }),
+      ),
+    );
     const sum = (r: RunResult, k: string) => rows(r).reduce((a, t) => a + t[k]!, 0);
     for (const r of [kernel, literal]) {
       expect(r.error).toBeNull();
@@ -89,7 +107,13 @@ describe('fault policies', () => {
 
   it('gives the same digest on 1 and 4 workers with a storm, a churner and kswapd', async () => {
     const opts = (workers: number): RunOptions => ({
-      cpus: 4, workers, seed: 'mm-digest', duration: '10ms', window: '20us', memoryMiB: 64, memoryLayout: 'one-zone',
+      cpus: 4,
+      workers,
+      seed: 'mm-digest',
+      duration: '10ms',
+      window: '20us',
+      memoryMiB: 64,
+      memoryLayout: 'one-zone',
       ...mmRunParts(mmArgs('spf-nowait'), { prefillFilePages: 15_000 }),
       tasks: [
         { module: kswapdTaskPath, export: 'kswapd', cpus: [0] },
@@ -104,12 +128,19 @@ describe('fault policies', () => {
   });
 
   it('names an unknown policy and lists the choices', async () => {
-    await expect(run('spf-yolo', [{ module: faults, export: 'toucher', cpus: [0] }])).rejects.toThrow(/unknown fault policy 'spf-yolo'; allowed: classic, spf-nowait, spf-nowait-literal, spf-nomemalloc-retry, spf-fallback, per-vma-lock/);
+    await expect(run('spf-yolo', [{ module: faults, export: 'toucher', cpus: [0] }])).rejects.toThrow(
+      /unknown fault policy 'spf-yolo'; allowed: classic, spf-nowait, spf-nowait-literal, spf-nomemalloc-retry, spf-fallback, per-vma-lock/,
+    );
   });
   it('a custom policy that throws is reported with the task, its CPU and the simulated time', async () => {
     const policy = fileURLToPath(new URL('./tasks/broken-policy.mjs', import.meta.url));
     const r = await runSimulation({
-      cpus: 1, seed: 'faults', duration: '5ms', window: '20us', memoryMiB: 64, memoryLayout: 'one-zone',
+      cpus: 1,
+      seed: 'faults',
+      duration: '5ms',
+      window: '20us',
+      memoryMiB: 64,
+      memoryLayout: 'one-zone',
       ...mmRunParts({ ...mmArgs('mine'), policies: [{ name: 'mine', module: policy, export: 'broken' }] }),
       tasks: [{ module: faults, export: 'toucher', name: 'user', cpus: [0], args: { count: 100 } }],
     });

@@ -4,14 +4,24 @@
 import { describe, expect, it } from 'vitest';
 import seedrandom from 'seedrandom';
 import {
-  keyAddress, keyLevel, LEVEL_PAGE, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD, PageTableHash, pageTableKey, pageTableWords,
+  keyAddress,
+  keyLevel,
+  LEVEL_PAGE,
+  LEVEL_PMD,
+  LEVEL_PTE,
+  LEVEL_PUD,
+  PageTableHash,
+  pageTableKey,
+  pageTableWords,
 } from '../src/page-table.js';
 
 const SPAN = [0, 2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12];
 /** What within() must return: the Map's entries wholly inside [start, end), by key. */
 function brute(ref: Map<number, number>, start: number, end: number): Array<{ key: number; pfn: number }> {
-  return [...ref].filter(([k]) => keyAddress(k) >= start && keyAddress(k) + SPAN[keyLevel(k)]! <= end)
-    .map(([key, pfn]) => ({ key, pfn })).sort((a, b) => a.key - b.key);
+  return [...ref]
+    .filter(([k]) => keyAddress(k) >= start && keyAddress(k) + SPAN[keyLevel(k)]! <= end)
+    .map(([key, pfn]) => ({ key, pfn }))
+    .sort((a, b) => a.key - b.key);
 }
 
 describe('PageTableHash', () => {
@@ -56,11 +66,12 @@ describe('PageTableHash', () => {
     expect(h.within(0, 2 ** 48).length).toBe(ref.size);
   });
 
-  it('spreads a storm\'s data pages, which share their low address bits, over the table', () => {
+  it("spreads a storm's data pages, which share their low address bits, over the table", () => {
     const slots = 4096;
     const h = new PageTableHash(new Float64Array(pageTableWords(slots)), 0, slots);
     const homes = new Set<number>();
-    for (let i = 0; i < 1024; i++) homes.add((h as unknown as { home(k: number): number }).home(pageTableKey(LEVEL_PAGE, 2 ** 44 + i * 2 ** 30)));
+    for (let i = 0; i < 1024; i++)
+      homes.add((h as unknown as { home(k: number): number }).home(pageTableKey(LEVEL_PAGE, 2 ** 44 + i * 2 ** 30)));
     expect(homes.size).toBeGreaterThan(600);
   });
 });

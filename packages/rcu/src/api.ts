@@ -6,7 +6,10 @@ import type { RcuCpu } from './rcu-cpu.js';
 
 function rcuOf(ctx: Pick<TaskContext, 'cpu'>): RcuCpu {
   const rc = rcuRegistry.get(ctx.cpu);
-  if (rc === undefined) throw new Error(`RCU is not loaded on cpu ${ctx.cpu}: add @faultline/rcu's module (rcuModulePath) to the run's modules`);
+  if (rc === undefined)
+    throw new Error(
+      `RCU is not loaded on cpu ${ctx.cpu}: add @faultline/rcu's module (rcuModulePath) to the run's modules`,
+    );
   return rc;
 }
 

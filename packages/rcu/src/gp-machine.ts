@@ -6,7 +6,12 @@
 //   -> cleanup (CLEANUP: the GP completes, callbacks become ready) -> cleaned (CLEANED) -> init or idle
 import { createActor, setup } from 'xstate';
 import {
-  RCU_GP_CLEANED, RCU_GP_CLEANUP, RCU_GP_DOING_FQS, RCU_GP_INIT, RCU_GP_WAIT_FQS, RCU_GP_WAIT_GPS,
+  RCU_GP_CLEANED,
+  RCU_GP_CLEANUP,
+  RCU_GP_DOING_FQS,
+  RCU_GP_INIT,
+  RCU_GP_WAIT_FQS,
+  RCU_GP_WAIT_GPS,
 } from './layout.js';
 
 /** What the machine does to the shared state; implemented by the module's commit. */
@@ -55,7 +60,12 @@ export const gpMachine = setup({
     },
     waitFqs: {
       entry: { type: 'publish', params: RCU_GP_WAIT_FQS },
-      on: { COMMIT: [{ guard: 'allReported', target: 'cleanup' }, { guard: 'fqsDue', target: 'doingFqs' }] },
+      on: {
+        COMMIT: [
+          { guard: 'allReported', target: 'cleanup' },
+          { guard: 'fqsDue', target: 'doingFqs' },
+        ],
+      },
     },
     doingFqs: {
       entry: [{ type: 'publish', params: RCU_GP_DOING_FQS }, 'fqsScan'],
@@ -76,7 +86,11 @@ export const gpMachine = setup({
 export function startGpMachine(ops: GpOps): { step(nowNs: number): void; phase(): string } {
   const actor = createActor(gpMachine, { input: { ops } });
   let error: unknown = null;
-  actor.subscribe({ error: (e) => { error = e; } });
+  actor.subscribe({
+    error: (e) => {
+      error = e;
+    },
+  });
   actor.start();
   return {
     step(nowNs: number) {

@@ -46,4 +46,14 @@ export const RCU_GP_WAIT_FQS = 5;
 export const RCU_GP_DOING_FQS = 6;
 export const RCU_GP_CLEANUP = 7;
 export const RCU_GP_CLEANED = 8;
-export const RCU_GP_STATE_NAMES = ['IDLE', 'WAIT_GPS', 'DONE_GPS', 'ONOFF', 'INIT', 'WAIT_FQS', 'DOING_FQS', 'CLEANUP', 'CLEANED'] as const;
+export const RCU_GP_STATE_NAMES = [
+  'IDLE',
+  'WAIT_GPS',
+  'DONE_GPS',
+  'ONOFF',
+  'INIT',
+  'WAIT_FQS',
+  'DOING_FQS',
+  'CLEANUP',
+  'CLEANED',
+] as const;

@@ -7,8 +7,26 @@ import { z } from 'zod';
 import { defineKernelModule, parseModuleArgs, type RunConfig } from '@faultline/engine';
 import { startGpMachine, type GpOps } from './gp-machine.js';
 import {
-  C_BACKLOG, C_BACKLOG_MAX, C_CB_INVOKED, C_CB_QUEUED, C_IDLE_AT_GP, C_IDLE_ENTRIES, C_IDLE_NOW, C_NEED_GP, C_PIPE0,
-  C_PIPE1, C_PIPE2, C_QS_GP, C_READS, CPU_STRIDE_I32, G_COMPLETED, G_COMPLETED_AT_F64, G_STARTED, G_STATE, GLOBAL_I32, RCU_GP_STATE_NAMES,
+  C_BACKLOG,
+  C_BACKLOG_MAX,
+  C_CB_INVOKED,
+  C_CB_QUEUED,
+  C_IDLE_AT_GP,
+  C_IDLE_ENTRIES,
+  C_IDLE_NOW,
+  C_NEED_GP,
+  C_PIPE0,
+  C_PIPE1,
+  C_PIPE2,
+  C_QS_GP,
+  C_READS,
+  CPU_STRIDE_I32,
+  G_COMPLETED,
+  G_COMPLETED_AT_F64,
+  G_STARTED,
+  G_STATE,
+  GLOBAL_I32,
+  RCU_GP_STATE_NAMES,
   rcuSharedBytes,
 } from './layout.js';
 import { RcuCpu, type RcuOptions } from './rcu-cpu.js';
@@ -46,16 +64,18 @@ export interface RcuReport {
   readonly backlogMax: number;
 }
 
-const argsSchema = z.object({
-  tickNs: z.number().int().min(1_000).default(RCU_DEFAULTS.tickNs),
-  fqsIntervalNs: z.number().int().min(1_000).default(RCU_DEFAULTS.fqsIntervalNs),
-  blimit: z.number().int().min(1).default(RCU_DEFAULTS.blimit),
-  qhimark: z.number().int().min(1).default(RCU_DEFAULTS.qhimark),
-  qlowmark: z.number().int().min(0).default(RCU_DEFAULTS.qlowmark),
-  divisor: z.number().int().min(0).max(30).default(RCU_DEFAULTS.divisor),
-  /** For testing the checker: report quiescent states even inside read-side sections. Breaks RCU on purpose. */
-  brokenIgnoreReaders: z.boolean().default(false),
-}).strict();
+const argsSchema = z
+  .object({
+    tickNs: z.number().int().min(1_000).default(RCU_DEFAULTS.tickNs),
+    fqsIntervalNs: z.number().int().min(1_000).default(RCU_DEFAULTS.fqsIntervalNs),
+    blimit: z.number().int().min(1).default(RCU_DEFAULTS.blimit),
+    qhimark: z.number().int().min(1).default(RCU_DEFAULTS.qhimark),
+    qlowmark: z.number().int().min(0).default(RCU_DEFAULTS.qlowmark),
+    divisor: z.number().int().min(0).max(30).default(RCU_DEFAULTS.divisor),
+    /** For testing the checker: report quiescent states even inside read-side sections. Breaks RCU on purpose. */
+    brokenIgnoreReaders: z.boolean().default(false),
+  })
+  .strict();
 
 export default defineKernelModule({
   name: 'rcu',
@@ -92,7 +112,8 @@ export default defineKernelModule({
         const g = mem[G_STARTED]!;
         for (let c = 0; c < config.cpus; c++) {
           if (mem[cpuWord(c, C_QS_GP)]! >= g) continue;
-          if (mem[cpuWord(c, C_IDLE_NOW)] === 1 || mem[cpuWord(c, C_IDLE_ENTRIES)] !== mem[cpuWord(c, C_IDLE_AT_GP)]) mem[cpuWord(c, C_QS_GP)] = g;
+          if (mem[cpuWord(c, C_IDLE_NOW)] === 1 || mem[cpuWord(c, C_IDLE_ENTRIES)] !== mem[cpuWord(c, C_IDLE_AT_GP)])
+            mem[cpuWord(c, C_QS_GP)] = g;
         }
       },
       completeGp() {
@@ -128,13 +149,18 @@ export default defineKernelModule({
         return mem[G_COMPLETED]! !== before;
       },
       report(): RcuReport {
-        const sum = (w: number) => Array.from({ length: config.cpus }, (_, c) => mem[cpuWord(c, w)]!).reduce((a, b) => a + b, 0);
+        const sum = (w: number) =>
+          Array.from({ length: config.cpus }, (_, c) => mem[cpuWord(c, w)]!).reduce((a, b) => a + b, 0);
         const sorted = [...durations].sort((a, b) => a - b);
         return {
           gpCompleted: mem[G_COMPLETED]!,
           gpStarted: mem[G_STARTED]!,
           gpState: RCU_GP_STATE_NAMES[mem[G_STATE]!] ?? String(mem[G_STATE]),
-          gpDurationNs: { count: sorted.length, p50: sorted[Math.floor(sorted.length / 2)] ?? 0, max: sorted.at(-1) ?? 0 },
+          gpDurationNs: {
+            count: sorted.length,
+            p50: sorted[Math.floor(sorted.length / 2)] ?? 0,
+            max: sorted.at(-1) ?? 0,
+          },
           fqsScans,
           pipe: [sum(C_PIPE0), sum(C_PIPE1), sum(C_PIPE2)],
           readSections: sum(C_READS),

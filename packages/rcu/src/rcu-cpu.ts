@@ -8,8 +8,21 @@
 // window's start, in rcu_do_batch's batches (invokeReady says how many).
 import type { KernelCpu } from '@faultline/engine';
 import {
-  C_BACKLOG, C_BACKLOG_MAX, C_CB_INVOKED, C_CB_QUEUED, C_IDLE_ENTRIES, C_IDLE_NOW, C_NEED_GP, C_PIPE0, C_QS_GP,
-  C_READS, CPU_STRIDE_I32, G_COMPLETED, G_COMPLETED_AT_F64, G_STARTED, GLOBAL_I32,
+  C_BACKLOG,
+  C_BACKLOG_MAX,
+  C_CB_INVOKED,
+  C_CB_QUEUED,
+  C_IDLE_ENTRIES,
+  C_IDLE_NOW,
+  C_NEED_GP,
+  C_PIPE0,
+  C_QS_GP,
+  C_READS,
+  CPU_STRIDE_I32,
+  G_COMPLETED,
+  G_COMPLETED_AT_F64,
+  G_STARTED,
+  GLOBAL_I32,
 } from './layout.js';
 
 export interface RcuOptions {
@@ -51,7 +64,11 @@ export class RcuCpu {
 
   private readonly globals: Float64Array;
 
-  constructor(readonly cpu: KernelCpu, private readonly mem: Int32Array, private readonly o: RcuOptions) {
+  constructor(
+    readonly cpu: KernelCpu,
+    private readonly mem: Int32Array,
+    private readonly o: RcuOptions,
+  ) {
     this.globals = new Float64Array(mem.buffer, 0, GLOBAL_I32 / 2);
     this.base = GLOBAL_I32 + cpu.cpu * CPU_STRIDE_I32;
     this.blimit = o.blimit;
@@ -134,7 +151,11 @@ export class RcuCpu {
     const idle = this.cpu.currentTask() === -1;
     for (let run = 0; run <= MAX_SOFTIRQ_RESTART; run++) {
       let ready = 0;
-      while (this.cbHead + ready < this.callbacks.length && this.callbacks[this.cbHead + ready]!.target <= this.knownCompleted) ready++;
+      while (
+        this.cbHead + ready < this.callbacks.length &&
+        this.callbacks[this.cbHead + ready]!.target <= this.knownCompleted
+      )
+        ready++;
       if (ready === 0) break;
       const bl = idle ? ready : Math.min(ready, Math.max(this.blimit, ready >> this.o.divisor));
       for (let i = 0; i < bl; i++) {
@@ -142,7 +163,8 @@ export class RcuCpu {
         this.mem[this.base + C_CB_INVOKED]!++;
         cb.fn();
       }
-      if (this.blimit >= DEFAULT_MAX_RCU_BLIMIT && this.callbacks.length - this.cbHead <= this.o.qlowmark) this.blimit = this.o.blimit;
+      if (this.blimit >= DEFAULT_MAX_RCU_BLIMIT && this.callbacks.length - this.cbHead <= this.o.qlowmark)
+        this.blimit = this.o.blimit;
     }
     if (this.cbHead > 1024 && this.cbHead * 2 > this.callbacks.length) {
       this.callbacks.splice(0, this.cbHead);

@@ -9,7 +9,13 @@ import { rcuModulePath, type RcuReport } from '../dist/index.js';
 const tasks = fileURLToPath(new URL('./tasks/pipe.mjs', import.meta.url));
 
 const torture = (workers: number, args: Record<string, unknown> = {}, longNs = 30_000): RunOptions => ({
-  cpus: 4, workers, seed: 'rcutorture', duration: '40ms', window: '20us', memoryMiB: 16, memoryLayout: 'one-zone',
+  cpus: 4,
+  workers,
+  seed: 'rcutorture',
+  duration: '40ms',
+  window: '20us',
+  memoryMiB: 16,
+  memoryLayout: 'one-zone',
   modules: [{ module: rcuModulePath, args }],
   tasks: [
     { module: tasks, export: 'reader', perCpu: 2, args: { longNs } },
@@ -43,7 +49,11 @@ describe('rcu', () => {
   });
 
   it('kfree_rcu frees every page it was given once the grace periods are over', async () => {
-    const r = await runSimulation({ ...torture(2), duration: '200ms', tasks: [{ module: tasks, export: 'replacer', cpus: [0] }] });
+    const r = await runSimulation({
+      ...torture(2),
+      duration: '200ms',
+      tasks: [{ module: tasks, export: 'replacer', cpus: [0] }],
+    });
     const report = rcu(r);
     const granted = r.tasks[0]!.allocs.GFP_KERNEL!.granted;
     expect(report.callbacksQueued).toBe(granted - 1); // every page but the current one was given to kfree_rcu
@@ -54,7 +64,11 @@ describe('rcu', () => {
 
   it('synchronize_rcu sleeps until a grace period has passed; idle CPUs are seen by the FQS scan', async () => {
     const r = await runSimulation({
-      cpus: 4, seed: 'sync', duration: '50ms', memoryMiB: 8, memoryLayout: 'one-zone',
+      cpus: 4,
+      seed: 'sync',
+      duration: '50ms',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
       modules: [{ module: rcuModulePath }],
       tasks: [{ module: tasks, export: 'syncOnce', cpus: [1] }],
     });
@@ -72,18 +86,26 @@ describe('rcu', () => {
   });
 
   it('refuses bad module arguments, naming each and what is allowed', async () => {
-    await expect(runSimulation({ ...torture(1), modules: [{ module: rcuModulePath, args: { blimit: 0, hz: 100 } }] }))
-      .rejects.toThrow(/rcu module args:[\s\S]*blimit: Too small: expected number to be >=1[\s\S]*Unrecognized key: "hz"/);
+    await expect(
+      runSimulation({ ...torture(1), modules: [{ module: rcuModulePath, args: { blimit: 0, hz: 100 } }] }),
+    ).rejects.toThrow(
+      /rcu module args:[\s\S]*blimit: Too small: expected number to be >=1[\s\S]*Unrecognized key: "hz"/,
+    );
   });
 
-  it('sleeping inside a read-side section is the task\'s error', async () => {
+  it("sleeping inside a read-side section is the task's error", async () => {
     const r = await runSimulation({
-      cpus: 1, seed: 'sleepy', duration: '1ms', memoryMiB: 8, memoryLayout: 'one-zone',
+      cpus: 1,
+      seed: 'sleepy',
+      duration: '1ms',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
       modules: [{ module: rcuModulePath }],
       tasks: [{ module: tasks, export: 'sleepsInside' }],
     });
     expect(r.endReason).toBe('task-error');
-    expect(r.error?.message).toMatch(/pipe\.sleepsInside\/0' \(#0\) on cpu 0 at 1000 ns: would sleep \(sleeping\) inside an RCU read-side critical section \(rcu_read_lock nesting 1\)/);
+    expect(r.error?.message).toMatch(
+      /pipe\.sleepsInside\/0' \(#0\) on cpu 0 at 1000 ns: would sleep \(sleeping\) inside an RCU read-side critical section \(rcu_read_lock nesting 1\)/,
+    );
   });
 });
-

@@ -5,15 +5,31 @@
 import { compileMachine, runMachine, type TaskContext, type TaskOp } from '@faultline/engine';
 import { parseGfp, __GFP_ACCOUNT, __GFP_DIRECT_RECLAIM, type GfpMask } from '@faultline/gfp';
 import {
-  K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_RECLAIM, K_SYNC, LRU_KINDS, RECLAIM_MEMCG_BASE, T_ALLOC_FAILURES, T_LRU_ADDED,
-  T_STALL_NS, type LruKind,
+  K_LRU_ADD,
+  K_LRU_DEL,
+  K_MEMCG_OOM,
+  K_RECLAIM,
+  K_SYNC,
+  LRU_KINDS,
+  RECLAIM_MEMCG_BASE,
+  T_ALLOC_FAILURES,
+  T_LRU_ADDED,
+  T_STALL_NS,
+  type LruKind,
 } from './layout.js';
 import { latencies, reclaimOptions, reclaimRegistry } from './module.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 import { chargePage, type ChargeSteps } from './memcg.js';
 import { runKswapd } from './kswapd.js';
 import {
-  MAX_RECLAIM_RETRIES, SLOW_PATH_GUARDS, SWAP_CLUSTER_MAX, ask, directReclaimPass, reclaimPassOf, slowPathMachine, slowPathSteps,
+  MAX_RECLAIM_RETRIES,
+  SLOW_PATH_GUARDS,
+  SWAP_CLUSTER_MAX,
+  ask,
+  directReclaimPass,
+  reclaimPassOf,
+  slowPathMachine,
+  slowPathSteps,
   type SlowCtx,
 } from './slow-path.js';
 
@@ -27,7 +43,10 @@ const slowSteps = slowPathSteps(scanNs);
 
 function reclaimOf(ctx: Pick<TaskContext, 'cpu'>): ReclaimCpu {
   const rc = reclaimRegistry.get(ctx.cpu);
-  if (rc === undefined) throw new Error(`reclaim is not loaded on cpu ${ctx.cpu}: add @faultline/reclaim's module (reclaimModulePath) to the run's modules`);
+  if (rc === undefined)
+    throw new Error(
+      `reclaim is not loaded on cpu ${ctx.cpu}: add @faultline/reclaim's module (reclaimModulePath) to the run's modules`,
+    );
   return rc;
 }
 
@@ -48,7 +67,11 @@ export function lruDel(ctx: Pick<TaskContext, 'cpu' | 'id'>, pfn: number): void 
 /** One reclaim pass by this task: scan (its cost in simulated time), then the commit frees what it found. Unless
  * `kswapd`, it is direct reclaim as try_to_free_pages does it (__perform_reclaim): a memory stall for PSI, and the
  * task's own pass, pages and stall time in the report, as the allocator's slow path counts its passes. */
-export function* reclaimPass(ctx: Pick<Ctx, 'cpu' | 'id' | 'compute' | 'now'>, nr = SWAP_CLUSTER_MAX, kswapd = false): Path<number> {
+export function* reclaimPass(
+  ctx: Pick<Ctx, 'cpu' | 'id' | 'compute' | 'now'>,
+  nr = SWAP_CLUSTER_MAX,
+  kswapd = false,
+): Path<number> {
   const rc = reclaimOf(ctx);
   if (kswapd) return yield* reclaimPassOf(ctx, rc, scanNs(), nr, true);
   const start = ctx.now();
@@ -102,7 +125,8 @@ export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Pat
     if (rc.groups.length === 0) return pfn; // no memcgs: nothing to charge
     const mask = maskOf(maskArg, rc);
     // __GFP_ACCOUNT: charge the task's memcg after the page is taken; a refused charge gives the page back.
-    if ((mask & __GFP_ACCOUNT) === 0 || (yield* chargePage(ctx, rc, mask, chargeSteps(ctx, rc), MAX_RECLAIM_RETRIES))) return pfn;
+    if ((mask & __GFP_ACCOUNT) === 0 || (yield* chargePage(ctx, rc, mask, chargeSteps(ctx, rc), MAX_RECLAIM_RETRIES)))
+      return pfn;
     yield ctx.free(pfn);
     rc.mem[rc.taskCounter(ctx.id, T_ALLOC_FAILURES)]!++;
     return -1;

@@ -12,10 +12,24 @@
 // During a run every zone is ZONE_RECLAIM_ACTIVE, which caps every per-CPU list at four batches (zone.ts).
 // While the node is hopeless, wakeup_kswapd leaves kswapd asleep (reclaim-cpu.ts).
 // Run one per node as a task: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`.
-import { compileMachine, machineGuards, parkOp, runMachine, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
+import {
+  compileMachine,
+  machineGuards,
+  parkOp,
+  runMachine,
+  type MachineGuard,
+  type MachineStep,
+  type TaskContext,
+  type TaskOp,
+} from '@faultline/engine';
 import { setup } from 'xstate';
 import {
-  K_KSWAPD_RUN, K_KSWAPD_RUN_BEGIN, N_BALANCE_CALLS, N_KSWAPD_GIVEUPS, N_KSWAPD_HIGH_WMARK_QUICKLY, N_KSWAPD_LOW_WMARK_QUICKLY,
+  K_KSWAPD_RUN,
+  K_KSWAPD_RUN_BEGIN,
+  N_BALANCE_CALLS,
+  N_KSWAPD_GIVEUPS,
+  N_KSWAPD_HIGH_WMARK_QUICKLY,
+  N_KSWAPD_LOW_WMARK_QUICKLY,
   N_KSWAPD_WAKES,
 } from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
@@ -43,14 +57,22 @@ export const kswapdMachine = setup({
     prioritiesSpent: ({ context }) => context.passes >= KSWAPD_PRIORITIES,
   },
 }).createMachine({
-  id: 'kswapd', initial: 'sleeping', context: ({ input }) => input,
+  id: 'kswapd',
+  initial: 'sleeping',
+  context: ({ input }) => input,
   states: {
     sleeping: { meta: { step: 'sleep' }, on: { woken: 'balanced' } },
     // balance_pgdat's first test: a node already balanced goes straight to kswapd_try_to_sleep.
     balanced: { meta: { step: 'balanceStart' }, on: { yes: 'trySleep', no: 'reclaiming' } },
     reclaiming: { meta: { step: 'reclaimPass' }, on: { done: 'runBalanced' } },
-    runBalanced: { meta: { step: 'checkBalanced' }, on: { yes: 'runEnd', no: [{ guard: 'prioritiesSpent', target: 'runEnd' }, { target: 'reclaiming' }] } },
-    runEnd: { meta: { step: 'endRun' }, on: { done: [{ guard: 'hopeless', target: 'givingUp' }, { target: 'trySleep' }] } },
+    runBalanced: {
+      meta: { step: 'checkBalanced' },
+      on: { yes: 'runEnd', no: [{ guard: 'prioritiesSpent', target: 'runEnd' }, { target: 'reclaiming' }] },
+    },
+    runEnd: {
+      meta: { step: 'endRun' },
+      on: { done: [{ guard: 'hopeless', target: 'givingUp' }, { target: 'trySleep' }] },
+    },
     givingUp: { meta: { step: 'giveUp' }, on: { done: 'sleeping' } },
     // kswapd_try_to_sleep: nap if prepare_kswapd_sleep says the node is balanced, else balance again at once.
     trySleep: { meta: { step: 'prepareSleep' }, on: { balanced: 'napping', again: 'balanced' } },
@@ -118,7 +140,17 @@ export const KSWAPD_GUARDS: Readonly<Record<string, MachineGuard<KswapdRun>>> = 
 const compiled = compileMachine(kswapdMachine);
 
 /** The kswapd task: its machine, for ever. */
-export function* runKswapd(ctx: TaskContext, rc: ReclaimCpu, scanNsPerPage: () => number): Generator<TaskOp, void, number> {
+export function* runKswapd(
+  ctx: TaskContext,
+  rc: ReclaimCpu,
+  scanNsPerPage: () => number,
+): Generator<TaskOp, void, number> {
   rc.kswapdTask = ctx.id;
-  yield* runMachine(compiled, kswapdSteps(scanNsPerPage), KSWAPD_GUARDS, { ctx, rc, failures: 0, passes: 0, reclaimed: 0 }, Infinity);
+  yield* runMachine(
+    compiled,
+    kswapdSteps(scanNsPerPage),
+    KSWAPD_GUARDS,
+    { ctx, rc, failures: 0, passes: 0, reclaimed: 0 },
+    Infinity,
+  );
 }

@@ -30,7 +30,9 @@ export class LatencyRecorder {
   encode(): EncodedLatencies {
     const out: EncodedLatencies = {};
     for (const [task, masks] of [...this.byTask].sort((a, b) => a[0] - b[0])) {
-      out[task] = Object.fromEntries([...masks].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([mask, h]) => [mask, hdr.encodeIntoCompressedBase64(h)]));
+      out[task] = Object.fromEntries(
+        [...masks].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([mask, h]) => [mask, hdr.encodeIntoCompressedBase64(h)]),
+      );
     }
     return out;
   }
@@ -38,7 +40,13 @@ export class LatencyRecorder {
 
 /** Summarise one histogram. */
 export function summarise(h: hdr.Histogram): LatencySummary {
-  return { count: h.totalCount, p50Ns: h.getValueAtPercentile(50), p99Ns: h.getValueAtPercentile(99), maxNs: h.maxValue, meanNs: Math.round(h.mean) };
+  return {
+    count: h.totalCount,
+    p50Ns: h.getValueAtPercentile(50),
+    p99Ns: h.getValueAtPercentile(99),
+    maxNs: h.maxValue,
+    meanNs: Math.round(h.mean),
+  };
 }
 
 /** Merge encoded histograms (of several workers, or several tasks) into one summary. */
@@ -49,7 +57,10 @@ export function mergeEncoded(parts: readonly string[]): LatencySummary {
 }
 
 /** Merge the workers' histograms: task id -> mask -> summary, and the merged histograms, encoded. */
-export function mergeLatencies(parts: readonly EncodedLatencies[]): { summary: Record<string, Record<string, LatencySummary>>; encoded: EncodedLatencies } {
+export function mergeLatencies(parts: readonly EncodedLatencies[]): {
+  summary: Record<string, Record<string, LatencySummary>>;
+  encoded: EncodedLatencies;
+} {
   const merged = new Map<string, Map<string, hdr.Histogram>>();
   for (const part of parts) {
     for (const [task, masks] of Object.entries(part)) {

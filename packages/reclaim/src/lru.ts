@@ -32,7 +32,10 @@ export class NodeLru {
   readonly fileByZone: number[];
 
   /** `zoneOf(pfn)`: the index of the zone a page belongs to (MemoryNode.zoneIndexOf), of `zones` in all. */
-  constructor(private readonly zoneOf: (pfn: number) => number = () => 0, zones = 1) {
+  constructor(
+    private readonly zoneOf: (pfn: number) => number = () => 0,
+    zones = 1,
+  ) {
     this.fileByZone = new Array<number>(zones).fill(0);
   }
 

@@ -19,30 +19,50 @@ import { z } from 'zod';
 import type { RunConfig, TaskContext, TaskOp } from '@faultline/engine';
 import { __GFP_DIRECT_RECLAIM } from '@faultline/gfp';
 import type { MemoryNode } from '@faultline/zone';
-import { M_OOM_KILLS, M_PEAK, M_USAGE, MEMCG_F64, T_MEMCG_FAILS, T_MEMCG_OVER_HIGH, T_MEMCG_PENALTY_NS, T_MEMCG_RECLAIMED, type ReclaimLayout } from './layout.js';
+import {
+  M_OOM_KILLS,
+  M_PEAK,
+  M_USAGE,
+  MEMCG_F64,
+  T_MEMCG_FAILS,
+  T_MEMCG_OVER_HIGH,
+  T_MEMCG_PENALTY_NS,
+  T_MEMCG_RECLAIMED,
+  type ReclaimLayout,
+} from './layout.js';
 
 /** MEMCG_CHARGE_BATCH: pages a CPU may charge to a group before the shared counter must see them. */
 export const MEMCG_CHARGE_BATCH = 64;
 export const MEMCG_MAX_HIGH_DELAY_NS = 2_000_000_000;
 export const MEMCG_MIN_HIGH_DELAY_NS = 10_000_000;
 
-export const memcgSchema = z.array(z.object({
-  name: z.string().min(1),
-  /** memory.max in pages; absent: no limit. */
-  maxPages: z.number().int().min(1).optional(),
-  /** memory.high in pages; absent: no limit. */
-  highPages: z.number().int().min(1).optional(),
-}).strict()).default([]);
+export const memcgSchema = z
+  .array(
+    z
+      .object({
+        name: z.string().min(1),
+        /** memory.max in pages; absent: no limit. */
+        maxPages: z.number().int().min(1).optional(),
+        /** memory.high in pages; absent: no limit. */
+        highPages: z.number().int().min(1).optional(),
+      })
+      .strict(),
+  )
+  .default([]);
 export type MemcgSpec = z.infer<typeof memcgSchema>[number];
 
 /** Each task's group index (-1: none), checked against the declared groups. */
 export function memcgOfTasks(config: RunConfig, groups: readonly MemcgSpec[]): number[] {
   const names = groups.map((g) => g.name);
-  if (new Set(names).size !== names.length) throw new Error(`reclaim module: memcgs: names must be unique; got ${names.join(', ')}`);
+  if (new Set(names).size !== names.length)
+    throw new Error(`reclaim module: memcgs: names must be unique; got ${names.join(', ')}`);
   return config.tasks.map((t) => {
     if (t.args.memcg === undefined) return -1;
     const g = names.indexOf(String(t.args.memcg));
-    if (g < 0) throw new Error(`task '${t.name}': memcg '${String(t.args.memcg)}' is not declared; allowed: ${names.join(', ') || '(none: declare memcgs in the reclaim module args)'}`);
+    if (g < 0)
+      throw new Error(
+        `task '${t.name}': memcg '${String(t.args.memcg)}' is not declared; allowed: ${names.join(', ') || '(none: declare memcgs in the reclaim module args)'}`,
+      );
     return g;
   });
 }
@@ -85,7 +105,13 @@ export interface ChargeSteps {
  * try_charge for one page just granted to `ctx`'s task under `mask`: true when charged, false when the caller must
  * give the page back and fail.
  */
-export function* chargePage(ctx: Pick<TaskContext, 'id' | 'sleep'>, c: MemcgCpu, mask: number, steps: ChargeSteps, maxRetries: number): Path<boolean> {
+export function* chargePage(
+  ctx: Pick<TaskContext, 'id' | 'sleep'>,
+  c: MemcgCpu,
+  mask: number,
+  steps: ChargeSteps,
+  maxRetries: number,
+): Path<boolean> {
   const g = c.taskGroup[ctx.id]!;
   if (g < 0) return true;
   const { maxPages, highPages } = c.groups[g]!;
@@ -147,7 +173,12 @@ export function returnPenaltyNs(c: MemcgCpu, taskId: number): number {
 }
 
 /** The commit's side: sum each group's charge from the zone's per-owner counters and publish it. */
-export function publishMemcgUsage(mem: Float64Array, L: ReclaimLayout, node: MemoryNode, taskGroup: readonly number[]): void {
+export function publishMemcgUsage(
+  mem: Float64Array,
+  L: ReclaimLayout,
+  node: MemoryNode,
+  taskGroup: readonly number[],
+): void {
   const usage = new Array<number>(L.memcgs).fill(0);
   taskGroup.forEach((g, task) => {
     if (g >= 0) usage[g]! += node.chargedPages(task % node.owners);
@@ -166,19 +197,41 @@ export interface MemcgReport {
   readonly usagePages: number;
   readonly peakPages: number;
   readonly oomKills: number;
-  readonly tasks: Array<{ task: number; name: string; chargeFailures: number; pagesReclaimed: number; penaltyNs: number }>;
+  readonly tasks: Array<{
+    task: number;
+    name: string;
+    chargeFailures: number;
+    pagesReclaimed: number;
+    penaltyNs: number;
+  }>;
 }
 
-export function memcgReport(config: RunConfig, mem: Float64Array, L: ReclaimLayout, groups: readonly MemcgSpec[], taskGroup: readonly number[], taskWord: (t: number, w: number) => number): MemcgReport[] {
+export function memcgReport(
+  config: RunConfig,
+  mem: Float64Array,
+  L: ReclaimLayout,
+  groups: readonly MemcgSpec[],
+  taskGroup: readonly number[],
+  taskWord: (t: number, w: number) => number,
+): MemcgReport[] {
   return groups.map((spec, g) => {
     const b = L.memcgOffset + g * MEMCG_F64;
     return {
-      name: spec.name, maxPages: spec.maxPages ?? null, highPages: spec.highPages ?? null,
-      usagePages: mem[b + M_USAGE]!, peakPages: mem[b + M_PEAK]!, oomKills: mem[b + M_OOM_KILLS]!,
-      tasks: config.tasks.filter((t) => taskGroup[t.id] === g).map((t) => ({
-        task: t.id, name: t.name, chargeFailures: mem[taskWord(t.id, T_MEMCG_FAILS)]!,
-        pagesReclaimed: mem[taskWord(t.id, T_MEMCG_RECLAIMED)]!, penaltyNs: mem[taskWord(t.id, T_MEMCG_PENALTY_NS)]!,
-      })),
+      name: spec.name,
+      maxPages: spec.maxPages ?? null,
+      highPages: spec.highPages ?? null,
+      usagePages: mem[b + M_USAGE]!,
+      peakPages: mem[b + M_PEAK]!,
+      oomKills: mem[b + M_OOM_KILLS]!,
+      tasks: config.tasks
+        .filter((t) => taskGroup[t.id] === g)
+        .map((t) => ({
+          task: t.id,
+          name: t.name,
+          chargeFailures: mem[taskWord(t.id, T_MEMCG_FAILS)]!,
+          pagesReclaimed: mem[taskWord(t.id, T_MEMCG_RECLAIMED)]!,
+          penaltyNs: mem[taskWord(t.id, T_MEMCG_PENALTY_NS)]!,
+        })),
     };
   });
 }

@@ -5,12 +5,60 @@
 // every CPU's list into the buddy lists (drain_all_pages); an OOM request kills the task that holds the most pages.
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { defineKernelModule, LOG_HEADER_F64, logOf, logsInOrder, parseModuleArgs, type CommitInfo, type RunConfig } from '@faultline/engine';
+import {
+  defineKernelModule,
+  LOG_HEADER_F64,
+  logOf,
+  logsInOrder,
+  parseModuleArgs,
+  type CommitInfo,
+  type RunConfig,
+} from '@faultline/engine';
 import type { MemoryNode } from '@faultline/zone';
 import {
-  K_DRAIN, K_KSWAPD_RUN, K_KSWAPD_RUN_BEGIN, K_LRU_ADD, K_LRU_DEL, K_MEMCG_OOM, K_OOM, K_RECLAIM, K_SYNC, N_KSWAPD_FAILURES, M_OOM_KILLS, MEMCG_F64, RECLAIM_MEMCG_BASE, TASK_F64, L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_WAKE_TIME, R_TIME, LRU_ANON, LRU_FILE,
-  LRU_FILE_DIRTY, N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_LRU_ANON, N_LRU_DIRTY,
-  N_LRU_FILE, N_LRU_FILE_ZONE, N_PAGEOUTRUN, N_SCANNED, N_SCANNED_KSWAPD, N_WAKE_SEQ, N_WRITEBACKS, R_F64, R_TASK, R_VALUE, reclaimLayout, type ReclaimLayout,
+  K_DRAIN,
+  K_KSWAPD_RUN,
+  K_KSWAPD_RUN_BEGIN,
+  K_LRU_ADD,
+  K_LRU_DEL,
+  K_MEMCG_OOM,
+  K_OOM,
+  K_RECLAIM,
+  K_SYNC,
+  N_KSWAPD_FAILURES,
+  M_OOM_KILLS,
+  MEMCG_F64,
+  RECLAIM_MEMCG_BASE,
+  TASK_F64,
+  L_A,
+  L_B,
+  L_F64,
+  L_KIND,
+  L_TASK,
+  L_TIME,
+  N_WAKE_TIME,
+  R_TIME,
+  LRU_ANON,
+  LRU_FILE,
+  LRU_FILE_DIRTY,
+  N_DIRECT_RECLAIMED,
+  N_DRAINS,
+  N_KSWAPD_PASSES,
+  N_KSWAPD_RECLAIMED,
+  N_LRU_ANON,
+  N_LRU_DIRTY,
+  N_LRU_FILE,
+  N_LRU_FILE_ZONE,
+  N_PAGEOUTRUN,
+  N_SCANNED,
+  N_SCANNED_KSWAPD,
+  N_WAKE_SEQ,
+  N_WRITEBACKS,
+  R_F64,
+  R_TASK,
+  R_VALUE,
+  reclaimLayout,
+  type ReclaimLayout,
 } from './layout.js';
 import { NodeLru } from './lru.js';
 import { ReclaimCpu } from './reclaim-cpu.js';
@@ -59,24 +107,33 @@ export const reclaimOptions: { current: ReclaimOptions } = { current: { ...RECLA
 /** This worker's allocation latencies (allocPages records them). */
 export const latencies = new LatencyRecorder();
 
-const argsSchema = z.object({
-  scanNsPerPage: z.number().int().min(0).default(RECLAIM_DEFAULTS.scanNsPerPage),
-  writebackNs: z.number().int().min(0).default(RECLAIM_DEFAULTS.writebackNs),
-  scanPerPage: z.number().int().min(1).default(RECLAIM_DEFAULTS.scanPerPage),
-  slots: z.number().int().min(16).max(1 << 20).default(RECLAIM_DEFAULTS.slots),
-  prefillFilePages: z.number().int().min(0).default(RECLAIM_DEFAULTS.prefillFilePages),
-  /** Or fill until the node's free pages are this many times its zones' high watermarks summed (whatever the
-   * machine's size and layout): 1.5 leaves the node just above its kswapd line. */
-  prefillHeadroom: z.number().min(0).max(1000).default(RECLAIM_DEFAULTS.prefillHeadroom),
-  prefillDirtyEvery: z.number().int().min(0).default(RECLAIM_DEFAULTS.prefillDirtyEvery),
-  /** Memory cgroups: tasks join one with args.memcg (memcg.ts). */
-  memcgs: memcgSchema,
-}).strict();
+const argsSchema = z
+  .object({
+    scanNsPerPage: z.number().int().min(0).default(RECLAIM_DEFAULTS.scanNsPerPage),
+    writebackNs: z.number().int().min(0).default(RECLAIM_DEFAULTS.writebackNs),
+    scanPerPage: z.number().int().min(1).default(RECLAIM_DEFAULTS.scanPerPage),
+    slots: z
+      .number()
+      .int()
+      .min(16)
+      .max(1 << 20)
+      .default(RECLAIM_DEFAULTS.slots),
+    prefillFilePages: z.number().int().min(0).default(RECLAIM_DEFAULTS.prefillFilePages),
+    /** Or fill until the node's free pages are this many times its zones' high watermarks summed (whatever the
+     * machine's size and layout): 1.5 leaves the node just above its kswapd line. */
+    prefillHeadroom: z.number().min(0).max(1000).default(RECLAIM_DEFAULTS.prefillHeadroom),
+    prefillDirtyEvery: z.number().int().min(0).default(RECLAIM_DEFAULTS.prefillDirtyEvery),
+    /** Memory cgroups: tasks join one with args.memcg (memcg.ts). */
+    memcgs: memcgSchema,
+  })
+  .strict();
 
 function optionsOf(args: Readonly<Record<string, unknown>>): ReclaimOptions {
   const o = parseModuleArgs('reclaim', argsSchema, args);
   if (o.prefillFilePages > 0 && o.prefillHeadroom > 0) {
-    throw new Error('reclaim: give prefillFilePages (a count) or prefillHeadroom (a multiple of the high watermarks), not both');
+    throw new Error(
+      'reclaim: give prefillFilePages (a count) or prefillHeadroom (a multiple of the high watermarks), not both',
+    );
   }
   return o;
 }
@@ -95,7 +152,14 @@ class Committer {
   private victimNow = -1;
   readonly timeline: TimelineRecorder;
 
-  constructor(private readonly config: RunConfig, private readonly mem: Float64Array, private readonly L: ReclaimLayout, private readonly node: MemoryNode, private readonly o: ReclaimOptions, private readonly taskGroup: readonly number[]) {
+  constructor(
+    private readonly config: RunConfig,
+    private readonly mem: Float64Array,
+    private readonly L: ReclaimLayout,
+    private readonly node: MemoryNode,
+    private readonly o: ReclaimOptions,
+    private readonly taskGroup: readonly number[],
+  ) {
     this.resultCounts = new Array<number>(L.cpus).fill(0);
     this.lru = new NodeLru((pfn) => node.zoneIndexOf(pfn), node.zones.length);
     this.timeline = new TimelineRecorder(config.durationNs, () => node.watermarks, node.watermarkBand());
@@ -149,7 +213,13 @@ class Committer {
           break;
         case K_RECLAIM: {
           const b = m[s + L_B]!;
-          this.answer(cpu, task, b >= RECLAIM_MEMCG_BASE ? this.reclaimGroup(cpu, task, a, b - RECLAIM_MEMCG_BASE) : this.reclaim(cpu, task, a, b === 1, at));
+          this.answer(
+            cpu,
+            task,
+            b >= RECLAIM_MEMCG_BASE
+              ? this.reclaimGroup(cpu, task, a, b - RECLAIM_MEMCG_BASE)
+              : this.reclaim(cpu, task, a, b === 1, at),
+          );
           break;
         }
         case K_MEMCG_OOM:
@@ -198,7 +268,9 @@ class Committer {
     m[N_LRU_FILE] = this.lru.counts[LRU_FILE]!;
     m[N_LRU_DIRTY] = this.lru.counts[LRU_FILE_DIRTY]!;
     m[N_LRU_ANON] = this.lru.counts[LRU_ANON]!;
-    this.lru.fileByZone.forEach((n, z) => { m[N_LRU_FILE_ZONE + z] = n; });
+    this.lru.fileByZone.forEach((n, z) => {
+      m[N_LRU_FILE_ZONE + z] = n;
+    });
   }
 
   /** The time of the request being answered: answers resolve then, unless they say otherwise. */
@@ -234,7 +306,9 @@ class Committer {
   /** Reclaim inside memcg g: its tasks' clean page cache, freed to the reclaimer's CPU list. */
   private reclaimGroup(cpu: number, task: number, nr: number, g: number): number {
     const owners = new Set<number>();
-    this.taskGroup.forEach((x, t) => { if (x === g) owners.add(t); });
+    this.taskGroup.forEach((x, t) => {
+      if (x === g) owners.add(t);
+    });
     const out = this.lru.reclaimOwned(nr, nr * this.o.scanPerPage, owners);
     for (const pfn of out.pfns) this.node.free(cpu, pfn, task % this.node.owners);
     this.mem[N_SCANNED]! += out.scanned;
@@ -279,7 +353,10 @@ class Committer {
 
 export default defineKernelModule({
   name: 'reclaim',
-  sharedBytes: (config: RunConfig, args) => { const o = optionsOf(args); return reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length).f64 * 8; },
+  sharedBytes: (config: RunConfig, args) => {
+    const o = optionsOf(args);
+    return reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length).f64 * 8;
+  },
   setup({ config, worker, shared, args, node }) {
     const o = optionsOf(args);
     reclaimOptions.current = o;
@@ -303,7 +380,9 @@ export default defineKernelModule({
       report: (): ReclaimReport & { latencyEncoded: EncodedLatencies } => ({
         ...reclaimReport(config, mem, L, committer?.victims ?? [], prefilled),
         ...(committer ? { timeline: committer.timeline.report() } : {}),
-        ...(o.memcgs.length > 0 ? { memcgs: memcgReport(config, mem, L, o.memcgs, taskGroup, (t, w) => L.taskOffset + t * TASK_F64 + w) } : {}),
+        ...(o.memcgs.length > 0
+          ? { memcgs: memcgReport(config, mem, L, o.memcgs, taskGroup, (t, w) => L.taskOffset + t * TASK_F64 + w) }
+          : {}),
         latencyEncoded: latencies.encode(),
       }),
     };

@@ -8,7 +8,24 @@
 import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
 import type { MemoryNode } from '@faultline/zone';
 import type { MemcgCpu, MemcgSpec } from './memcg.js';
-import { L_A, L_B, L_F64, L_KIND, L_TASK, L_TIME, N_KSWAPD_FAILURES, N_KSWAPD_WAKES_REFUSED, N_WAKE_SEQ, N_WAKE_TIME, R_F64, R_TASK, R_TIME, R_VALUE, TASK_F64, type ReclaimLayout } from './layout.js';
+import {
+  L_A,
+  L_B,
+  L_F64,
+  L_KIND,
+  L_TASK,
+  L_TIME,
+  N_KSWAPD_FAILURES,
+  N_KSWAPD_WAKES_REFUSED,
+  N_WAKE_SEQ,
+  N_WAKE_TIME,
+  R_F64,
+  R_TASK,
+  R_TIME,
+  R_VALUE,
+  TASK_F64,
+  type ReclaimLayout,
+} from './layout.js';
 
 /** MAX_RECLAIM_RETRIES, as kswapd counts its failures. */
 const MAX_KSWAPD_FAILURES = 16;
@@ -23,7 +40,14 @@ export class ReclaimCpu implements MemcgCpu {
   private kswapdNap = 0;
   readonly localCharges: number[];
 
-  constructor(readonly cpu: KernelCpu, readonly mem: Float64Array, readonly L: ReclaimLayout, readonly node: MemoryNode, readonly groups: readonly MemcgSpec[] = [], readonly taskGroup: readonly number[] = []) {
+  constructor(
+    readonly cpu: KernelCpu,
+    readonly mem: Float64Array,
+    readonly L: ReclaimLayout,
+    readonly node: MemoryNode,
+    readonly groups: readonly MemcgSpec[] = [],
+    readonly taskGroup: readonly number[] = [],
+  ) {
     this.localCharges = new Array<number>(groups.length).fill(0);
     this.log = L.logOffset + cpu.cpu * L.logStride;
     this.results = L.resultOffset + cpu.cpu * L.resultStride;
@@ -33,7 +57,10 @@ export class ReclaimCpu implements MemcgCpu {
   request(taskId: number, kind: number, a: number, b: number): void {
     const m = this.mem;
     const s = logAppend(m, this.log, this.L.slots, L_F64);
-    if (s < 0) throw new Error(`more than ${this.L.slots} reclaim requests in one window on cpu ${this.cpu.cpu}; raise the reclaim module's slots`);
+    if (s < 0)
+      throw new Error(
+        `more than ${this.L.slots} reclaim requests in one window on cpu ${this.cpu.cpu}; raise the reclaim module's slots`,
+      );
     m[s + L_TIME] = this.cpu.now();
     m[s + L_KIND] = kind;
     m[s + L_TASK] = taskId;
@@ -71,7 +98,8 @@ export class ReclaimCpu implements MemcgCpu {
         this.kswapdSeenSeq = seq;
         // wakeup_kswapd: a hopeless node (MAX_RECLAIM_RETRIES runs in a row without progress) is left to direct
         // reclaim; kswapd stays asleep until some reclaim makes progress again.
-        if (m[N_KSWAPD_FAILURES]! >= MAX_KSWAPD_FAILURES) m[N_KSWAPD_WAKES_REFUSED]!++; // only kswapd's CPU writes it
+        if (m[N_KSWAPD_FAILURES]! >= MAX_KSWAPD_FAILURES)
+          m[N_KSWAPD_WAKES_REFUSED]!++; // only kswapd's CPU writes it
         else {
           this.kswapdParked = false;
           this.cpu.wake(this.kswapdTask, 1, m[N_WAKE_TIME]!);

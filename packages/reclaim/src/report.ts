@@ -5,10 +5,33 @@ import type { LatencySummary } from './latency.js';
 import type { FreePagesTimeline } from './timeline.js';
 import type { MemcgReport } from './memcg.js';
 import {
-  N_DIRECT_RECLAIMED, N_DRAINS, N_KSWAPD_FAILURES, N_PAGEOUTRUN, N_SCANNED_KSWAPD, N_KSWAPD_GIVEUPS, N_KSWAPD_WAKES_REFUSED, N_KSWAPD_PASSES, N_KSWAPD_RECLAIMED, N_KSWAPD_WAKES, N_LRU_ANON,
-  N_KSWAPD_HIGH_WMARK_QUICKLY, N_KSWAPD_LOW_WMARK_QUICKLY, N_BALANCE_CALLS,
-  N_LRU_DIRTY, N_LRU_FILE, N_SCANNED, N_WRITEBACKS, T_ALLOC_FAILURES, T_ALLOC_RETRIES, T_DIRECT_PASSES,
-  T_DIRECT_RECLAIMED, T_LRU_ADDED, T_OOM_REQUESTS, T_STALL_NS, TASK_F64, type ReclaimLayout,
+  N_DIRECT_RECLAIMED,
+  N_DRAINS,
+  N_KSWAPD_FAILURES,
+  N_PAGEOUTRUN,
+  N_SCANNED_KSWAPD,
+  N_KSWAPD_GIVEUPS,
+  N_KSWAPD_WAKES_REFUSED,
+  N_KSWAPD_PASSES,
+  N_KSWAPD_RECLAIMED,
+  N_KSWAPD_WAKES,
+  N_LRU_ANON,
+  N_KSWAPD_HIGH_WMARK_QUICKLY,
+  N_KSWAPD_LOW_WMARK_QUICKLY,
+  N_BALANCE_CALLS,
+  N_LRU_DIRTY,
+  N_LRU_FILE,
+  N_SCANNED,
+  N_WRITEBACKS,
+  T_ALLOC_FAILURES,
+  T_ALLOC_RETRIES,
+  T_DIRECT_PASSES,
+  T_DIRECT_RECLAIMED,
+  T_LRU_ADDED,
+  T_OOM_REQUESTS,
+  T_STALL_NS,
+  TASK_F64,
+  type ReclaimLayout,
 } from './layout.js';
 
 export interface TaskReclaim {
@@ -28,9 +51,18 @@ export interface ReclaimReport {
    * node's kswapd_failures at the end. */
   readonly kswapd: {
     /** runs: balance_pgdat runs that reclaimed; balanceCalls: every balance_pgdat call (pageoutrun). */
-    wakes: number; passes: number; runs: number; balanceCalls: number; pagesReclaimed: number; scanned: number; giveUps: number; wakesRefused: number; failures: number;
+    wakes: number;
+    passes: number;
+    runs: number;
+    balanceCalls: number;
+    pagesReclaimed: number;
+    scanned: number;
+    giveUps: number;
+    wakesRefused: number;
+    failures: number;
     /** kswapd_low_wmark_hit_quickly and kswapd_high_wmark_hit_quickly (kswapd_try_to_sleep). */
-    lowWmarkHitQuickly: number; highWmarkHitQuickly: number;
+    lowWmarkHitQuickly: number;
+    highWmarkHitQuickly: number;
   };
   readonly directReclaimed: number;
   /** LRU entries scanned by everyone (kswapd's are in kswapd.scanned). */
@@ -53,21 +85,42 @@ export interface ReclaimReport {
   readonly latencyHistograms?: Record<string, Record<string, string>>;
 }
 
-export function reclaimReport(config: RunConfig, m: Float64Array, L: ReclaimLayout, victims: ReadonlyArray<{ task: number; pages: number; atNs: number }>, prefilledPages: number): ReclaimReport {
+export function reclaimReport(
+  config: RunConfig,
+  m: Float64Array,
+  L: ReclaimLayout,
+  victims: ReadonlyArray<{ task: number; pages: number; atNs: number }>,
+  prefilledPages: number,
+): ReclaimReport {
   const tasks: TaskReclaim[] = [];
   for (const t of config.tasks) {
     const w = (k: number) => m[L.taskOffset + t.id * TASK_F64 + k]!;
     const row: TaskReclaim = {
-      task: t.id, name: t.name, directPasses: w(T_DIRECT_PASSES), pagesReclaimed: w(T_DIRECT_RECLAIMED), stallNs: w(T_STALL_NS),
-      allocRetries: w(T_ALLOC_RETRIES), allocFailures: w(T_ALLOC_FAILURES), oomRequests: w(T_OOM_REQUESTS), lruAdded: w(T_LRU_ADDED),
+      task: t.id,
+      name: t.name,
+      directPasses: w(T_DIRECT_PASSES),
+      pagesReclaimed: w(T_DIRECT_RECLAIMED),
+      stallNs: w(T_STALL_NS),
+      allocRetries: w(T_ALLOC_RETRIES),
+      allocFailures: w(T_ALLOC_FAILURES),
+      oomRequests: w(T_OOM_REQUESTS),
+      lruAdded: w(T_LRU_ADDED),
     };
     if (row.directPasses + row.allocFailures + row.oomRequests + row.lruAdded + row.allocRetries > 0) tasks.push(row);
   }
   return {
     kswapd: {
-      wakes: m[N_KSWAPD_WAKES]!, passes: m[N_KSWAPD_PASSES]!, runs: m[N_PAGEOUTRUN]!, balanceCalls: m[N_BALANCE_CALLS]!, pagesReclaimed: m[N_KSWAPD_RECLAIMED]!,
-      scanned: m[N_SCANNED_KSWAPD]!, giveUps: m[N_KSWAPD_GIVEUPS]!, wakesRefused: m[N_KSWAPD_WAKES_REFUSED]!, failures: m[N_KSWAPD_FAILURES]!,
-      lowWmarkHitQuickly: m[N_KSWAPD_LOW_WMARK_QUICKLY]!, highWmarkHitQuickly: m[N_KSWAPD_HIGH_WMARK_QUICKLY]!,
+      wakes: m[N_KSWAPD_WAKES]!,
+      passes: m[N_KSWAPD_PASSES]!,
+      runs: m[N_PAGEOUTRUN]!,
+      balanceCalls: m[N_BALANCE_CALLS]!,
+      pagesReclaimed: m[N_KSWAPD_RECLAIMED]!,
+      scanned: m[N_SCANNED_KSWAPD]!,
+      giveUps: m[N_KSWAPD_GIVEUPS]!,
+      wakesRefused: m[N_KSWAPD_WAKES_REFUSED]!,
+      failures: m[N_KSWAPD_FAILURES]!,
+      lowWmarkHitQuickly: m[N_KSWAPD_LOW_WMARK_QUICKLY]!,
+      highWmarkHitQuickly: m[N_KSWAPD_HIGH_WMARK_QUICKLY]!,
     },
     directReclaimed: m[N_DIRECT_RECLAIMED]!,
     scanned: m[N_SCANNED]!,

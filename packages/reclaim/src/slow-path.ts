@@ -6,11 +6,27 @@
 // giving up, __GFP_RETRY_MAYFAIL fails and everyone else asks the OOM killer, and a kill starts the loop again with
 // the count reset (a __GFP_NOFAIL caller goes on even when it finds no victim). The machine ends in `granted` or
 // `failed`; its steps run in the allocating task's context.
-import { machineGuards, parkOp, type MachineGuard, type MachineStep, type TaskContext, type TaskOp } from '@faultline/engine';
+import {
+  machineGuards,
+  parkOp,
+  type MachineGuard,
+  type MachineStep,
+  type TaskContext,
+  type TaskOp,
+} from '@faultline/engine';
 import type { GfpMask } from '@faultline/gfp';
 import { __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL } from '@faultline/gfp';
 import { setup } from 'xstate';
-import { K_DRAIN, K_OOM, K_RECLAIM, N_LRU_FILE_ZONE, T_ALLOC_RETRIES, T_DIRECT_PASSES, T_DIRECT_RECLAIMED, T_OOM_REQUESTS } from './layout.js';
+import {
+  K_DRAIN,
+  K_OOM,
+  K_RECLAIM,
+  N_LRU_FILE_ZONE,
+  T_ALLOC_RETRIES,
+  T_DIRECT_PASSES,
+  T_DIRECT_RECLAIMED,
+  T_OOM_REQUESTS,
+} from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 
 /** SWAP_CLUSTER_MAX: pages a reclaim pass aims for. */
@@ -44,16 +60,30 @@ export const slowPathMachine = setup({
     nofail: ({ context }) => (context.mask & __GFP_NOFAIL) !== 0,
   },
 }).createMachine({
-  id: 'alloc-slowpath', initial: 'reclaim', context: ({ input }) => input,
+  id: 'alloc-slowpath',
+  initial: 'reclaim',
+  context: ({ input }) => input,
   states: {
     reclaim: { meta: { step: 'directReclaim' }, on: { progress: 'retry', none: 'afterReclaim' } },
     retry: { meta: { step: 'allocate' }, on: { granted: 'granted', failed: 'failed', mayReclaim: 'drain' } },
     drain: { meta: { step: 'drainAll' }, on: { done: 'retryDrained' } },
-    retryDrained: { meta: { step: 'allocate' }, on: { granted: 'granted', failed: 'failed', mayReclaim: 'afterReclaim' } },
-    afterReclaim: { meta: { step: 'noretryCheck' }, on: { done: [{ guard: 'noretry', target: 'failed' }, { target: 'judge' }] } },
-    judge: { meta: { step: 'shouldRetry' }, on: { retry: 'loopStart', exhausted: [{ guard: 'retryMayfail', target: 'failed' }, { target: 'oom' }] } },
+    retryDrained: {
+      meta: { step: 'allocate' },
+      on: { granted: 'granted', failed: 'failed', mayReclaim: 'afterReclaim' },
+    },
+    afterReclaim: {
+      meta: { step: 'noretryCheck' },
+      on: { done: [{ guard: 'noretry', target: 'failed' }, { target: 'judge' }] },
+    },
+    judge: {
+      meta: { step: 'shouldRetry' },
+      on: { retry: 'loopStart', exhausted: [{ guard: 'retryMayfail', target: 'failed' }, { target: 'oom' }] },
+    },
     loopStart: { meta: { step: 'allocate' }, on: { granted: 'granted', failed: 'failed', mayReclaim: 'reclaim' } },
-    oom: { meta: { step: 'oomKill' }, on: { killed: 'loopStart', none: [{ guard: 'nofail', target: 'loopStart' }, { target: 'failed' }] } },
+    oom: {
+      meta: { step: 'oomKill' },
+      on: { killed: 'loopStart', none: [{ guard: 'nofail', target: 'loopStart' }, { target: 'failed' }] },
+    },
     granted: { type: 'final' },
     failed: { type: 'final' },
   },
@@ -61,20 +91,36 @@ export const slowPathMachine = setup({
 
 /** A request to the commit; the task waits on its CPU (the kernel does this work in the task's context) until the
  * answer, and resumes at the simulated time the answer resolved. */
-export function* ask(rc: ReclaimCpu, taskId: number, kind: number, a: number, b: number, why: string): Generator<TaskOp, number, number> {
+export function* ask(
+  rc: ReclaimCpu,
+  taskId: number,
+  kind: number,
+  a: number,
+  b: number,
+  why: string,
+): Generator<TaskOp, number, number> {
   rc.request(taskId, kind, a, b);
   return yield parkOp(why, { stall: true });
 }
 
 /** One reclaim pass by this task: scan (its cost in simulated time), then the commit frees what it found. */
-export function* reclaimPassOf(ctx: Pick<SlowCtx, 'id' | 'compute'>, rc: ReclaimCpu, scanNsPerPage: number, nr = SWAP_CLUSTER_MAX, kswapd = false): Generator<TaskOp, number, number> {
+export function* reclaimPassOf(
+  ctx: Pick<SlowCtx, 'id' | 'compute'>,
+  rc: ReclaimCpu,
+  scanNsPerPage: number,
+  nr = SWAP_CLUSTER_MAX,
+  kswapd = false,
+): Generator<TaskOp, number, number> {
   yield ctx.compute(nr * scanNsPerPage);
   return yield* ask(rc, ctx.id, K_RECLAIM, nr, kswapd ? 1 : 0, kswapd ? 'kswapd reclaim pass' : 'direct reclaim pass');
 }
 
 /** A direct-reclaim pass of the task's own, counted as its pass and its pages (the caller makes it a stall). */
 export function* directReclaimPass(
-  ctx: Pick<SlowCtx, 'id' | 'compute'>, rc: ReclaimCpu, scanNsPerPage: number, nr = SWAP_CLUSTER_MAX,
+  ctx: Pick<SlowCtx, 'id' | 'compute'>,
+  rc: ReclaimCpu,
+  scanNsPerPage: number,
+  nr = SWAP_CLUSTER_MAX,
 ): Generator<TaskOp, number, number> {
   const got = yield* reclaimPassOf(ctx, rc, scanNsPerPage, nr);
   rc.mem[rc.taskCounter(ctx.id, T_DIRECT_PASSES)]!++;

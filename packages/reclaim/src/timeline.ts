@@ -29,7 +29,11 @@ export class TimelineRecorder {
   private lastBand: number;
 
   /** `wm`: the lines the chart draws (the zones' watermarks summed); `firstBand`: the band at time 0. */
-  constructor(durationNs: number, private readonly wm: () => Watermarks, firstBand: number) {
+  constructor(
+    durationNs: number,
+    private readonly wm: () => Watermarks,
+    firstBand: number,
+  ) {
     if (!(durationNs > 0)) throw new RangeError(`timeline: duration ${durationNs} ns; must be more than 0`);
     this.bucketNs = Math.ceil(durationNs / TIMELINE_BUCKETS);
     this.lastBand = firstBand;
@@ -52,8 +56,11 @@ export class TimelineRecorder {
     // Trim buckets after the last window (a run that ended early).
     const used = Math.min(TIMELINE_BUCKETS, Math.floor(this.lastNs / this.bucketNs) + 1);
     return {
-      bucketNs: this.bucketNs, freeMin: this.freeMin.slice(0, used), freeMax: this.freeMax.slice(0, used),
-      watermarks: this.wm(), timeInBandNs: { ...this.band },
+      bucketNs: this.bucketNs,
+      freeMin: this.freeMin.slice(0, used),
+      freeMax: this.freeMax.slice(0, used),
+      watermarks: this.wm(),
+      timeInBandNs: { ...this.band },
     };
   }
 }

@@ -8,8 +8,20 @@ import type { RunResult } from '@faultline/engine';
 import type { ReclaimReport } from './report.js';
 
 export const VMSTAT_NAMES = [
-  'pgalloc_dma', 'pgalloc_dma32', 'pgalloc_normal', 'pgfree', 'allocstall_normal', 'pgscan_kswapd', 'pgscan_direct', 'pgsteal_kswapd', 'pgsteal_direct',
-  'pageoutrun', 'kswapd_low_wmark_hit_quickly', 'kswapd_high_wmark_hit_quickly', 'pgfault', 'oom_kill',
+  'pgalloc_dma',
+  'pgalloc_dma32',
+  'pgalloc_normal',
+  'pgfree',
+  'allocstall_normal',
+  'pgscan_kswapd',
+  'pgscan_direct',
+  'pgsteal_kswapd',
+  'pgsteal_direct',
+  'pageoutrun',
+  'kswapd_low_wmark_hit_quickly',
+  'kswapd_high_wmark_hit_quickly',
+  'pgfault',
+  'oom_kill',
 ] as const;
 export type VmstatName = (typeof VMSTAT_NAMES)[number];
 

@@ -9,9 +9,10 @@ import { SLOW_PATH_GUARDS, slowPathMachine, type SlowRun } from '../src/slow-pat
 const MASK_BITS = [__GFP_NORETRY, __GFP_RETRY_MAYFAIL, __GFP_NOFAIL];
 
 describe('reclaim machines', () => {
-  it('the slow path: every combination of NORETRY, RETRY_MAYFAIL and NOFAIL takes XState\'s transitions', () => {
+  it("the slow path: every combination of NORETRY, RETRY_MAYFAIL and NOFAIL takes XState's transitions", () => {
     const r = crossCheckMachine(slowPathMachine, SLOW_PATH_GUARDS, {
-      walks: 2_000, seed: 'slow-path',
+      walks: 2_000,
+      seed: 'slow-path',
       context: (rng) => ({ mask: MASK_BITS.reduce((m, b) => (rng() < 0.5 ? m | b : m), 0) }) as unknown as SlowRun,
     });
     expect(r.disagreement).toBeNull();
@@ -20,7 +21,8 @@ describe('reclaim machines', () => {
 
   it('kswapd: runs of up to 12 priorities, giving up on a node 16 fruitless runs made hopeless, as XState decides it', () => {
     const r = crossCheckMachine(kswapdMachine, KSWAPD_GUARDS, {
-      walks: 1_000, seed: 'kswapd',
+      walks: 1_000,
+      seed: 'kswapd',
       context: () => ({ failures: 0, passes: 0, reclaimed: 0 }) as unknown as KswapdRun,
       perturb: (k, rng) => {
         k.failures = rng() < 0.3 ? 16 : Math.floor(rng() * 16);

@@ -9,19 +9,41 @@ import { MEMCG_CHARGE_BATCH, highPenaltyNs, reclaimModulePath, type ReclaimRepor
 const tasks = fileURLToPath(new URL('./tasks/memcg.mjs', import.meta.url));
 const report = (r: RunResult) => r.modules.reclaim as ReclaimReport;
 const group = (r: RunResult, name: string) => report(r).memcgs!.find((g) => g.name === name)!;
-const granted = (r: RunResult, task: string, mask: string) => r.tasks.filter((t) => t.name.startsWith(task)).reduce((s, t) => s + (t.allocs[mask]?.granted ?? 0), 0);
-const run = (memcgs: unknown[], taskList: unknown[], o: { cpus?: number; workers?: number; duration?: string } = {}) => runSimulation({
-  seed: 'memcg', cpus: o.cpus ?? 2, ...(o.workers ? { workers: o.workers } : {}), memoryMiB: 64, memoryLayout: 'one-zone', duration: o.duration ?? '10ms',
-  modules: [{ module: reclaimModulePath, args: { memcgs } }],
-  tasks: taskList as never,
-});
+const granted = (r: RunResult, task: string, mask: string) =>
+  r.tasks.filter((t) => t.name.startsWith(task)).reduce((s, t) => s + (t.allocs[mask]?.granted ?? 0), 0);
+const run = (memcgs: unknown[], taskList: unknown[], o: { cpus?: number; workers?: number; duration?: string } = {}) =>
+  runSimulation({
+    seed: 'memcg',
+    cpus: o.cpus ?? 2,
+    ...(o.workers ? { workers: o.workers } : {}),
+    memoryMiB: 64,
+    memoryLayout: 'one-zone',
+    duration: o.duration ?? '10ms',
+    modules: [{ module: reclaimModulePath, args: { memcgs } }],
+    tasks: taskList as never,
+  });
 
 describe('memcg', () => {
   it('memory.max: a non-blocking charge fails at the limit; a task outside the group is not limited', async () => {
-    const r = await run([{ name: 'box', maxPages: 300 }], [
-      { module: tasks, export: 'hog', name: 'inside', cpus: [0], args: { memcg: 'box', pages: 1_000, mask: 'GFP_NOWAIT|__GFP_ACCOUNT' } },
-      { module: tasks, export: 'hog', name: 'outside', cpus: [1], args: { pages: 1_000, mask: 'GFP_NOWAIT|__GFP_ACCOUNT' } },
-    ]);
+    const r = await run(
+      [{ name: 'box', maxPages: 300 }],
+      [
+        {
+          module: tasks,
+          export: 'hog',
+          name: 'inside',
+          cpus: [0],
+          args: { memcg: 'box', pages: 1_000, mask: 'GFP_NOWAIT|__GFP_ACCOUNT' },
+        },
+        {
+          module: tasks,
+          export: 'hog',
+          name: 'outside',
+          cpus: [1],
+          args: { pages: 1_000, mask: 'GFP_NOWAIT|__GFP_ACCOUNT' },
+        },
+      ],
+    );
     expect(r.error).toBeNull();
     const box = group(r, 'box');
     expect(box.peakPages).toBeGreaterThanOrEqual(300 - MEMCG_CHARGE_BATCH);
@@ -36,11 +58,15 @@ describe('memcg', () => {
     expect(granted(r, 'outside', 'GFP_NOWAIT|__GFP_ACCOUNT')).toBe(1_000);
   });
 
-  it('memory.max: a blocking charge reclaims the group\'s own page cache, then the memcg OOM killer takes the group\'s largest task', async () => {
-    const r = await run([{ name: 'box', maxPages: 400 }], [
-      { module: tasks, export: 'hog', name: 'reader', cpus: [0], args: { memcg: 'box', cache: 300, pages: 300 } },
-      { module: tasks, export: 'hog', name: 'outside', cpus: [1], args: { cache: 300, pages: 300 } },
-    ], { duration: '20ms' });
+  it("memory.max: a blocking charge reclaims the group's own page cache, then the memcg OOM killer takes the group's largest task", async () => {
+    const r = await run(
+      [{ name: 'box', maxPages: 400 }],
+      [
+        { module: tasks, export: 'hog', name: 'reader', cpus: [0], args: { memcg: 'box', cache: 300, pages: 300 } },
+        { module: tasks, export: 'hog', name: 'outside', cpus: [1], args: { cache: 300, pages: 300 } },
+      ],
+      { duration: '20ms' },
+    );
     expect(r.error).toBeNull();
     const box = group(r, 'box');
     const reader = box.tasks[0]!;
@@ -50,14 +76,18 @@ describe('memcg', () => {
     expect(box.peakPages).toBeLessThanOrEqual(401);
     expect(box.oomKills).toBe(0);
     const outside = r.tasks.find((t) => t.name.startsWith('outside'))!;
-    expect(outside.allocs['GFP_KERNEL_ACCOUNT']!.granted).toBe(600); // the engine names the mask as the kernel does
+    expect(outside.allocs.GFP_KERNEL_ACCOUNT!.granted).toBe(600); // the engine names the mask as the kernel does
 
     // Nothing reclaimable in the group: the memcg OOM killer picks its largest task, not the one outside.
-    const k = await run([{ name: 'box', maxPages: 200 }], [
-      { module: tasks, export: 'hog', name: 'small', cpus: [0], args: { memcg: 'box', pages: 50 } },
-      { module: tasks, export: 'hog', name: 'big', cpus: [1], args: { memcg: 'box', pages: 1_000 } },
-      { module: tasks, export: 'hog', name: 'outside', cpus: [1], args: { pages: 1_000 } },
-    ], { duration: '20ms' });
+    const k = await run(
+      [{ name: 'box', maxPages: 200 }],
+      [
+        { module: tasks, export: 'hog', name: 'small', cpus: [0], args: { memcg: 'box', pages: 50 } },
+        { module: tasks, export: 'hog', name: 'big', cpus: [1], args: { memcg: 'box', pages: 1_000 } },
+        { module: tasks, export: 'hog', name: 'outside', cpus: [1], args: { pages: 1_000 } },
+      ],
+      { duration: '20ms' },
+    );
     expect(k.error).toBeNull();
     expect(group(k, 'box').oomKills).toBe(1);
     expect(report(k).oomKills.map((v) => v.name.split('/')[0])).toEqual(['big']);
@@ -65,10 +95,26 @@ describe('memcg', () => {
   });
 
   it('memory.high: charges go through, and the task sleeps a penalty that grows with the square of the overage', async () => {
-    const r = await run([{ name: 'high', highPages: 200 }, { name: 'free' }], [
-      { module: tasks, export: 'hog', name: 'limited', cpus: [0], args: { memcg: 'high', pages: 2_000, mask: 'GFP_NOWAIT|__GFP_ACCOUNT' } },
-      { module: tasks, export: 'hog', name: 'unlimited', cpus: [1], args: { memcg: 'free', pages: 2_000, mask: 'GFP_NOWAIT|__GFP_ACCOUNT' } },
-    ], { duration: '100ms' });
+    const r = await run(
+      [{ name: 'high', highPages: 200 }, { name: 'free' }],
+      [
+        {
+          module: tasks,
+          export: 'hog',
+          name: 'limited',
+          cpus: [0],
+          args: { memcg: 'high', pages: 2_000, mask: 'GFP_NOWAIT|__GFP_ACCOUNT' },
+        },
+        {
+          module: tasks,
+          export: 'hog',
+          name: 'unlimited',
+          cpus: [1],
+          args: { memcg: 'free', pages: 2_000, mask: 'GFP_NOWAIT|__GFP_ACCOUNT' },
+        },
+      ],
+      { duration: '100ms' },
+    );
     expect(r.error).toBeNull();
     const limited = group(r, 'high').tasks[0]!;
     expect(limited.chargeFailures).toBe(0);
@@ -84,9 +130,12 @@ describe('memcg', () => {
   });
 
   it('gives the same digest and group figures on 1 and 4 workers', async () => {
-    const opts = (workers: number) => run([{ name: 'box', maxPages: 300, highPages: 200 }], [
-      { module: tasks, export: 'hog', name: 'a', args: { memcg: 'box', cache: 100, pages: 200 } },
-    ], { cpus: 4, workers, duration: '5ms' });
+    const opts = (workers: number) =>
+      run(
+        [{ name: 'box', maxPages: 300, highPages: 200 }],
+        [{ module: tasks, export: 'hog', name: 'a', args: { memcg: 'box', cache: 100, pages: 200 } }],
+        { cpus: 4, workers, duration: '5ms' },
+      );
     const [one, four] = await Promise.all([opts(1), opts(4)]);
     expect(one.error).toBeNull();
     expect(four.digest).toBe(one.digest);
@@ -95,6 +144,8 @@ describe('memcg', () => {
   });
 
   it('names a group that was not declared and lists the declared ones', async () => {
-    await expect(run([{ name: 'box' }], [{ module: tasks, export: 'hog', name: 'x', cpus: [0], args: { memcg: 'bx' } }])).rejects.toThrow(/memcg 'bx' is not declared; allowed: box/);
+    await expect(
+      run([{ name: 'box' }], [{ module: tasks, export: 'hog', name: 'x', cpus: [0], args: { memcg: 'bx' } }]),
+    ).rejects.toThrow(/memcg 'bx' is not declared; allowed: box/);
   });
 });

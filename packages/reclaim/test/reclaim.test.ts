@@ -8,19 +8,31 @@ import { reclaimModulePath, vmstatOf, type ReclaimReport } from '../dist/index.j
 const mm = fileURLToPath(new URL('./tasks/mm.mjs', import.meta.url));
 const report = (r: RunResult) => r.modules.reclaim as ReclaimReport;
 const PAGES = 16_384; // 64 MiB: min 256, low 320, high 384 pages
-const base = { seed: 'reclaim', memoryMiB: 64, memoryLayout: 'one-zone', window: '20us', modules: [{ module: reclaimModulePath }] };
-const full = (pages: number) => ({ ...base, modules: [{ module: reclaimModulePath, args: { prefillFilePages: pages } }] });
+const base = {
+  seed: 'reclaim',
+  memoryMiB: 64,
+  memoryLayout: 'one-zone',
+  window: '20us',
+  modules: [{ module: reclaimModulePath }],
+};
+const full = (pages: number) => ({
+  ...base,
+  modules: [{ module: reclaimModulePath, args: { prefillFilePages: pages } }],
+});
 
 describe('reclaim', () => {
   it('kswapd wakes below low, reclaims page cache, and sleeps once free memory is back above high', async () => {
     // A burst of 800 pages, one every 3 us: slower than kswapd reclaims (32 pages per 8 us pass).
-    const burst = (gapNs: number, pages = 800) => runSimulation({
-      ...full(PAGES - 600), cpus: 2, duration: '60ms',
-      tasks: [
-        { module: mm, export: 'kswapd', cpus: [0] },
-        { module: mm, export: 'burst', cpus: [1], args: { delayNs: 20_000_000, pages, gapNs } },
-      ],
-    });
+    const burst = (gapNs: number, pages = 800) =>
+      runSimulation({
+        ...full(PAGES - 600),
+        cpus: 2,
+        duration: '60ms',
+        tasks: [
+          { module: mm, export: 'kswapd', cpus: [0] },
+          { module: mm, export: 'burst', cpus: [1], args: { delayNs: 20_000_000, pages, gapNs } },
+        ],
+      });
     const r = await burst(3_000);
     expect(r.error).toBeNull();
     const k = report(r).kswapd;
@@ -42,7 +54,10 @@ describe('reclaim', () => {
     // high to between low and high, which wakes nobody; at the nap's end (100 ms after it began) kswapd finds the
     // node unbalanced, counts kswapd_high_wmark_hit_quickly, and reclaims back above high on its own.
     const r = await runSimulation({
-      ...full(PAGES - 600), cpus: 2, duration: '250ms', window: '50us',
+      ...full(PAGES - 600),
+      cpus: 2,
+      duration: '250ms',
+      window: '50us',
       tasks: [
         { module: mm, export: 'kswapd', cpus: [0] },
         { module: mm, export: 'burst', cpus: [1], args: { delayNs: 20_000_000, pages: 320, gapNs: 3_000 } },
@@ -55,7 +70,10 @@ describe('reclaim', () => {
     const wm = r.node.watermarks;
     expect(r.node.freePages).toBeGreaterThan(wm.highPages);
     const late = await runSimulation({
-      ...full(PAGES - 600), cpus: 2, duration: '250ms', window: '50us',
+      ...full(PAGES - 600),
+      cpus: 2,
+      duration: '250ms',
+      window: '50us',
       tasks: [
         { module: mm, export: 'kswapd', cpus: [0] },
         { module: mm, export: 'burst', cpus: [1], args: { delayNs: 20_000_000, pages: 320, gapNs: 3_000 } },
@@ -70,12 +88,18 @@ describe('reclaim', () => {
     expect(lk.runs).toBeGreaterThanOrEqual(2);
     expect(late.node.freePages).toBeGreaterThan(wm.highPages);
     const v = vmstatOf(late);
-    expect([v.kswapd_low_wmark_hit_quickly, v.kswapd_high_wmark_hit_quickly]).toEqual([lk.lowWmarkHitQuickly, lk.highWmarkHitQuickly]);
+    expect([v.kswapd_low_wmark_hit_quickly, v.kswapd_high_wmark_hit_quickly]).toEqual([
+      lk.lowWmarkHitQuickly,
+      lk.highWmarkHitQuickly,
+    ]);
   });
 
   it('without kswapd, the allocating task reclaims for itself and is charged for it; GFP_NOWAIT never reclaims', async () => {
     const opts = (workers: number): RunOptions => ({
-      ...full(PAGES - 500), cpus: 4, workers, duration: '40ms',
+      ...full(PAGES - 500),
+      cpus: 4,
+      workers,
+      duration: '40ms',
       tasks: [
         { module: mm, export: 'pageCache', cpus: [0], args: { pages: 200 } },
         { module: mm, export: 'kernelWork', cpus: [1], args: { hold: 256, delayNs: 10_000_000 } },
@@ -108,7 +132,9 @@ describe('reclaim', () => {
     // Nothing is reclaimable (no page cache, anonymous pages and no swap) and a GFP_NOWAIT allocator keeps memory
     // below low, waking kswapd again and again.
     const r = await runSimulation({
-      ...base, cpus: 2, duration: '40ms',
+      ...base,
+      cpus: 2,
+      duration: '40ms',
       tasks: [
         { module: mm, export: 'kswapd', cpus: [0] },
         { module: mm, export: 'nowait', cpus: [1], args: { hold: PAGES } },
@@ -131,7 +157,9 @@ describe('reclaim', () => {
 
   it('the OOM killer takes the task holding the most memory when nothing is reclaimable', async () => {
     const r = await runSimulation({
-      ...base, cpus: 2, duration: '100ms',
+      ...base,
+      cpus: 2,
+      duration: '100ms',
       tasks: [
         { module: mm, export: 'hog', cpus: [0] },
         { module: mm, export: 'kernelWork', cpus: [1], args: { hold: 2000 } },

@@ -21,7 +21,13 @@ describe('TimelineRecorder', () => {
 
   it('keeps the lowest and highest sample of a bucket, null where none fell, and trims after the last window', () => {
     const t = new TimelineRecorder(1_000_000, wm, 3);
-    for (const [ns, free] of [[1_000, 300], [1_500, 120], [1_900, 450], [5_000, 10]] as const) t.sample(ns, free, 3);
+    for (const [ns, free] of [
+      [1_000, 300],
+      [1_500, 120],
+      [1_900, 450],
+      [5_000, 10],
+    ] as const)
+      t.sample(ns, free, 3);
     const r = t.report();
     expect(r.bucketNs).toBe(1_000);
     expect(r.freeMin[1]).toBe(120);

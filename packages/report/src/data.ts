@@ -59,7 +59,12 @@ export function reportRun(r: RunResult, policy: string, figures: Record<string, 
     const rows = (reclaim?.tasks ?? []).filter((t) => ids.includes(t.task));
     const kswapd = group === 'kswapd' ? (reclaim?.kswapd.pagesReclaimed ?? 0) : 0;
     return {
-      group, tasks: ids.length, allocs: lat.count, p50Us: lat.p50Ns / 1e3, p99Us: lat.p99Ns / 1e3, maxUs: lat.maxNs / 1e3,
+      group,
+      tasks: ids.length,
+      allocs: lat.count,
+      p50Us: lat.p50Ns / 1e3,
+      p99Us: lat.p99Ns / 1e3,
+      maxUs: lat.maxNs / 1e3,
       pagesReclaimed: kswapd + rows.reduce((s, t) => s + t.pagesReclaimed, 0),
       stallMs: rows.reduce((s, t) => s + t.stallNs, 0) / 1e6,
       memstallMs: r.tasks.filter((t) => ids.includes(t.id)).reduce((s, t) => s + t.memstallNs, 0) / 1e6,
@@ -68,15 +73,28 @@ export function reportRun(r: RunResult, policy: string, figures: Record<string, 
   });
   const sum = (k: string) => (mm?.tasks ?? []).reduce((s, t) => s + (t[k] ?? 0), 0);
   return {
-    policy, seed: r.config.seed, cpus: r.config.cpus, simulatedMs: r.simulatedNs / 1e6, endReason: r.endReason ?? 'paused',
-    error: r.error?.message ?? null, digest: r.digest, figures, timeline: reclaim?.timeline ?? null, groups,
+    policy,
+    seed: r.config.seed,
+    cpus: r.config.cpus,
+    simulatedMs: r.simulatedNs / 1e6,
+    endReason: r.endReason ?? 'paused',
+    error: r.error?.message ?? null,
+    digest: r.digest,
+    figures,
+    timeline: reclaim?.timeline ?? null,
+    groups,
     vmstat: vmstatOf(r) as Record<string, number>,
     psi: {
-      someMs: r.psi.memory.some.totalUs / 1e3, fullMs: r.psi.memory.full.totalUs / 1e3,
-      someAvg10: r.psi.memory.some.avg10, fullAvg10: r.psi.memory.full.avg10,
+      someMs: r.psi.memory.some.totalUs / 1e3,
+      fullMs: r.psi.memory.full.totalUs / 1e3,
+      someAvg10: r.psi.memory.some.avg10,
+      fullAvg10: r.psi.memory.full.avg10,
     },
     faultPaths: {
-      speculative: sum('speculativeDone'), aborted: sum('speculativeAborted'), 'fell back': sum('fellBack'), retried: sum('retried'),
+      speculative: sum('speculativeDone'),
+      aborted: sum('speculativeAborted'),
+      'fell back': sum('fellBack'),
+      retried: sum('retried'),
       // classic counts every fault that ran the classic path, fallbacks included.
       classic: sum('classic') - sum('fellBack'),
     },

@@ -18,11 +18,15 @@ export interface ReportInput {
 let chartJs: string | null = null;
 export function chartJsSource(): string {
   // chart.js's package exports do not list the UMD build; find it beside the CommonJS entry.
-  chartJs ??= readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
+  chartJs ??= readFileSync(
+    join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'),
+    'utf8',
+  );
   return chartJs;
 }
 
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** JSON inside a <script> element: no '<' can end it early. */
 export const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
 export const inlineScript = (js: string) => js.replace(/<\/script/gi, '<\\/script');
@@ -45,8 +49,16 @@ th { background: #f3f4f6; } .error { color: #b91c1c; }
 export function renderReport(input: ReportInput): string {
   const head = `<tr>${input.table.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   const rows = input.table.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
-  const errors = input.runs.filter((r) => r.error).map((r) => `<p class="error">${escapeHtml(`${r.policy}, seed ${r.seed}: ${r.error}`)}</p>`).join('\n');
-  const runs = input.runs.map((r) => `<tr><td>${escapeHtml(r.policy)}</td><td>${escapeHtml(r.seed)}</td><td>${r.simulatedMs.toFixed(3)}</td><td>${escapeHtml(r.endReason)}</td><td><code>${escapeHtml(r.digest)}</code></td></tr>`).join('\n');
+  const errors = input.runs
+    .filter((r) => r.error)
+    .map((r) => `<p class="error">${escapeHtml(`${r.policy}, seed ${r.seed}: ${r.error}`)}</p>`)
+    .join('\n');
+  const runs = input.runs
+    .map(
+      (r) =>
+        `<tr><td>${escapeHtml(r.policy)}</td><td>${escapeHtml(r.seed)}</td><td>${r.simulatedMs.toFixed(3)}</td><td>${escapeHtml(r.endReason)}</td><td><code>${escapeHtml(r.digest)}</code></td></tr>`,
+    )
+    .join('\n');
   return `<!doctype html>
 <html lang="en">
 <head>

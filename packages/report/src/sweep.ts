@@ -25,7 +25,7 @@ export interface SweepReportInput {
   readonly series: readonly SweepSeries[];
 }
 
-const SWEEP_SCRIPT = String.raw`
+const SWEEP_SCRIPT = `
 (function () {
   const D = JSON.parse(document.getElementById('faultline-data').textContent);
   const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#4b5563'];
@@ -72,7 +72,8 @@ const SWEEP_SCRIPT = String.raw`
 `;
 
 export function renderSweepReport(input: SweepReportInput): string {
-  const empty = input.series.length === 0 ? '<p class="note">No parameter was swept (no --grid): nothing to plot against.</p>' : '';
+  const empty =
+    input.series.length === 0 ? '<p class="note">No parameter was swept (no --grid): nothing to plot against.</p>' : '';
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -24,12 +24,17 @@ export function taskIds(r: RunResult, g: TaskGroup): number[] {
 /** Allocation latency of a group of tasks under one mask, their histograms merged. */
 export function groupLatency(r: RunResult, g: TaskGroup, mask: string) {
   const hist = reclaimOf(r).latencyHistograms ?? {};
-  const parts = taskIds(r, g).map((id) => hist[String(id)]?.[mask]).filter((x): x is string => typeof x === 'string');
+  const parts = taskIds(r, g)
+    .map((id) => hist[String(id)]?.[mask])
+    .filter((x): x is string => typeof x === 'string');
   return mergeEncoded(parts);
 }
 
 /** Pages a group of tasks reclaimed in direct reclaim (they paid), and failures of their allocations. */
-export function groupReclaim(r: RunResult, g: TaskGroup): { pagesReclaimed: number; directPasses: number; stallNs: number; allocFailures: number } {
+export function groupReclaim(
+  r: RunResult,
+  g: TaskGroup,
+): { pagesReclaimed: number; directPasses: number; stallNs: number; allocFailures: number } {
   const ids = new Set(taskIds(r, g));
   const rows = reclaimOf(r).tasks.filter((t) => ids.has(t.task));
   return {
@@ -50,10 +55,20 @@ export function groupBelowMin(r: RunResult, g: TaskGroup): number {
   return taskIds(r, g).reduce((s, id) => s + (r.owners[id]?.pagesGrantedBelowMin ?? 0), 0);
 }
 
-export function groupFaults(r: RunResult, g: TaskGroup): { faults: number; faultNs: number; aborted: number; fellBack: number; speculative: number; tablePages: number } {
+export function groupFaults(
+  r: RunResult,
+  g: TaskGroup,
+): { faults: number; faultNs: number; aborted: number; fellBack: number; speculative: number; tablePages: number } {
   const rows = mmTasks(r).filter((t) => g.match(t.name));
   const sum = (k: string) => rows.reduce((s, t) => s + (t[k] ?? 0), 0);
-  return { faults: sum('faults'), faultNs: sum('faultNs'), aborted: sum('speculativeAborted'), fellBack: sum('fellBack'), speculative: sum('speculativeDone'), tablePages: sum('tablePages') };
+  return {
+    faults: sum('faults'),
+    faultNs: sum('faultNs'),
+    aborted: sum('speculativeAborted'),
+    fellBack: sum('fellBack'),
+    speculative: sum('speculativeDone'),
+    tablePages: sum('tablePages'),
+  };
 }
 
 /** The machine's side of a run: time the zone spent below min and between min and low, pages granted out of the

@@ -18,9 +18,24 @@ const shape = {
   params: {
     threadsPerCpu: { type: 'integer', min: 1, max: 64, description: 'faulting threads on each CPU' },
     slicePages: { type: 'integer', min: 1, max: 1 << 20, description: 'pages of the VMA each thread touches, densely' },
-    touchGapNs: { type: 'integer', min: 0, max: 1_000_000_000, description: "a thread's CPU time between touches (uniform in [gap/2, 3 gap/2))" },
-    churnEveryNs: { type: 'integer', min: 1, max: 1_000_000_000, description: "the churner's mean gap between mmap_lock writes (uniform in [every/2, 3 every/2))" },
-    remapEvery: { type: 'integer', min: 1, max: 1_000_000, description: "every this many writes the churner unmaps and maps again the threads' VMA" },
+    touchGapNs: {
+      type: 'integer',
+      min: 0,
+      max: 1_000_000_000,
+      description: "a thread's CPU time between touches (uniform in [gap/2, 3 gap/2))",
+    },
+    churnEveryNs: {
+      type: 'integer',
+      min: 1,
+      max: 1_000_000_000,
+      description: "the churner's mean gap between mmap_lock writes (uniform in [every/2, 3 every/2))",
+    },
+    remapEvery: {
+      type: 'integer',
+      min: 1,
+      max: 1_000_000,
+      description: "every this many writes the churner unmaps and maps again the threads' VMA",
+    },
   } satisfies Record<string, ParamSpec>,
 };
 
@@ -31,14 +46,33 @@ export const mmapContention = defineScenario({
     const slice = p.slicePages as number;
     const threads = o.cpus * (p.threadsPerCpu as number);
     const pages = threads * slice;
-    const parts = mmRunParts({ ...policyArgs(o.policy), mms: [{ vmas: [{ start: STORM_BASE, pages }] }] }, reclaimArgsOf(o));
+    const parts = mmRunParts(
+      { ...policyArgs(o.policy), mms: [{ vmas: [{ start: STORM_BASE, pages }] }] },
+      reclaimArgsOf(o),
+    );
     return {
-      cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
+      cpus: o.cpus,
+      ...(o.workers ? { workers: o.workers } : {}),
+      seed: o.seed,
+      duration: o.duration,
+      window: o.window ?? WINDOW_DEFAULT,
       ...machineOf(o),
       ...parts,
       tasks: [
-        ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'denseToucher', name: `thread.${k}`, cpus: [k % o.cpus], args: { lane: k, pages: slice, gapNs: p.touchGapNs } })),
-        { module: tasks, export: 'contentionChurner', name: 'churner', cpus: [0], args: { start: STORM_BASE, pages, everyNs: p.churnEveryNs, remapEvery: p.remapEvery } },
+        ...Array.from({ length: threads }, (_, k) => ({
+          module: tasks,
+          export: 'denseToucher',
+          name: `thread.${k}`,
+          cpus: [k % o.cpus],
+          args: { lane: k, pages: slice, gapNs: p.touchGapNs },
+        })),
+        {
+          module: tasks,
+          export: 'contentionChurner',
+          name: 'churner',
+          cpus: [0],
+          args: { start: STORM_BASE, pages, everyNs: p.churnEveryNs, remapEvery: p.remapEvery },
+        },
       ],
     };
   },
@@ -50,8 +84,8 @@ export const mmapContention = defineScenario({
     return {
       'faults/s (k)': f.faults / seconds / 1e3,
       'fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
-      'speculative': f.speculative,
-      'aborted': f.aborted,
+      speculative: f.speculative,
+      aborted: f.aborted,
       'aborted (%)': f.speculative + f.aborted > 0 ? (100 * f.aborted) / (f.speculative + f.aborted) : 0,
       'fell back': f.fellBack,
       'mmap_lock waits': waits.reduce((s, l) => s + (l?.contended ?? 0), 0),

@@ -16,8 +16,25 @@ import { parseGfp } from '@faultline/gfp';
 import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
-import { groupBelowMin, groupFaults, groupLatency, groupMemstallNs, groupReclaim, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
-import { defineScenario, policyArgs, ScenarioError, machineOf, reclaimArgsOf, type ParamSpec, type Scenario } from './scenario.js';
+import {
+  groupBelowMin,
+  groupFaults,
+  groupLatency,
+  groupMemstallNs,
+  groupReclaim,
+  reclaimOf,
+  systemFigures,
+  type TaskGroup,
+} from './figures.js';
+import {
+  defineScenario,
+  policyArgs,
+  ScenarioError,
+  machineOf,
+  reclaimArgsOf,
+  type ParamSpec,
+  type Scenario,
+} from './scenario.js';
 import { paramsOf } from './spec.js';
 import { STORM_BASE, STORM_VMA_BYTES, STORM_VMA_PAGES } from './tasks.js';
 
@@ -31,20 +48,47 @@ const STORM_MEMCG = 'storm';
 
 const ns = (what: string): ParamSpec => ({ type: 'integer', min: 0, max: 1_000_000_000, description: what });
 const PARAMS = {
-  stormThreadsPerCpu: { type: 'integer', min: 1, max: 64, description: 'fault-storm threads on each CPU but the first' },
-  stormCycle: { type: 'integer', min: 1, max: 1_000_000, description: 'faults a storm thread makes before it unmaps and maps again' },
+  stormThreadsPerCpu: {
+    type: 'integer',
+    min: 1,
+    max: 64,
+    description: 'fault-storm threads on each CPU but the first',
+  },
+  stormCycle: {
+    type: 'integer',
+    min: 1,
+    max: 1_000_000,
+    description: 'faults a storm thread makes before it unmaps and maps again',
+  },
   stormGapNs: ns("a storm thread's CPU time between faults"),
-  victimMask: { type: 'string', description: "the kernel work's allocation mask (a GFP expression: GFP_KERNEL, GFP_KERNEL|__GFP_NORETRY, ...)" },
+  victimMask: {
+    type: 'string',
+    description: "the kernel work's allocation mask (a GFP expression: GFP_KERNEL, GFP_KERNEL|__GFP_NORETRY, ...)",
+  },
   victimHoldPages: { type: 'integer', min: 0, max: 1_000_000, description: 'pages each kernel-work task holds' },
   victimGapNs: ns("the kernel work's wait between requests (uniform in [gap, 2 gap))"),
-  victimsUnkillable: { type: 'boolean', description: "the kernel work at oom_score_adj -1000 (the OOM killer never picks it) or 0 (picked by its pages, as oom_badness does)" },
+  victimsUnkillable: {
+    type: 'boolean',
+    description:
+      'the kernel work at oom_score_adj -1000 (the OOM killer never picks it) or 0 (picked by its pages, as oom_badness does)',
+  },
   pageCacheGapNs: ns("the page-cache reader's wait between pages"),
   irqEveryNs: ns('the mean gap between GFP_ATOMIC interrupts (uniform in [every, 2 every))'),
-  prefillHeadroom: { type: 'number', min: 0, max: 1000, description: 'page cache fills memory until free is this many times the high watermarks' },
+  prefillHeadroom: {
+    type: 'number',
+    min: 0,
+    max: 1000,
+    description: 'page cache fills memory until free is this many times the high watermarks',
+  },
 } as const satisfies Record<string, ParamSpec>;
 const MEMCG_PARAMS = {
   ...PARAMS,
-  stormMemcgHighPages: { type: 'integer', min: 1, max: 2 ** 31 - 1, description: "the storm memcg's memory.high, pages" },
+  stormMemcgHighPages: {
+    type: 'integer',
+    min: 1,
+    max: 2 ** 31 - 1,
+    description: "the storm memcg's memory.high, pages",
+  },
 } as const satisfies Record<string, ParamSpec>;
 
 function starvation(name: string, file: boolean, memcgVariant: boolean): Scenario {
@@ -68,22 +112,70 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
       // for `cycle` faults before it unmaps, at a load of at most one half.
       const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, threads * cycle * 3 * 2)));
       const parts = mmRunParts(
-        { ...policyArgs(o.policy), tableSlots, mms: [{ vmas: Array.from({ length: threads }, (_, k) => ({ start: STORM_BASE + k * STORM_VMA_BYTES, pages: STORM_VMA_PAGES, file })) }] },
+        {
+          ...policyArgs(o.policy),
+          tableSlots,
+          mms: [
+            {
+              vmas: Array.from({ length: threads }, (_, k) => ({
+                start: STORM_BASE + k * STORM_VMA_BYTES,
+                pages: STORM_VMA_PAGES,
+                file,
+              })),
+            },
+          ],
+        },
         // Leave free a few times the high watermarks (1.5 by default): pressure from the first milliseconds.
-        { ...reclaimArgsOf(o), prefillHeadroom: p.prefillHeadroom, ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }) },
+        {
+          ...reclaimArgsOf(o),
+          prefillHeadroom: p.prefillHeadroom,
+          ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }),
+        },
       );
       return {
-        cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
+        cpus: o.cpus,
+        ...(o.workers ? { workers: o.workers } : {}),
+        seed: o.seed,
+        duration: o.duration,
+        window: o.window ?? WINDOW_DEFAULT,
         ...machineOf(o),
         // RCU may free a whole munmap's page tables (thousands of pages) in one window, past qhimark.
         ringSlots: 32_768,
         ...parts,
         tasks: [
           { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
-          { module: tasks, export: 'pageCacheReader', name: 'page-cache', cpus: [0], args: { gapNs: p.pageCacheGapNs } },
-          { module: tasks, export: 'kernelAllocator', name: 'kernel-work', args: { hold: p.victimHoldPages, gapNs: p.victimGapNs, oomScoreAdj: p.victimsUnkillable ? -1000 : 0, mask: p.victimMask } },
-          ...Array.from({ length: threads }, (_, k) => ({ module: tasks, export: 'faultStorm', name: `fault-storm.${k}`, cpus: [stormCpus[Math.floor(k / perCpu)]!], args: { lane: k, cycle, gapNs: p.stormGapNs, file, ...memcg } })),
-          { module: tasks, export: 'atomicIrq', name: 'irq', cpus: [o.cpus > 1 ? 1 : 0], args: { everyNs: p.irqEveryNs } },
+          {
+            module: tasks,
+            export: 'pageCacheReader',
+            name: 'page-cache',
+            cpus: [0],
+            args: { gapNs: p.pageCacheGapNs },
+          },
+          {
+            module: tasks,
+            export: 'kernelAllocator',
+            name: 'kernel-work',
+            args: {
+              hold: p.victimHoldPages,
+              gapNs: p.victimGapNs,
+              oomScoreAdj: p.victimsUnkillable ? -1000 : 0,
+              mask: p.victimMask,
+            },
+          },
+          ...Array.from({ length: threads }, (_, k) => ({
+            module: tasks,
+            export: 'faultStorm',
+            name: `fault-storm.${k}`,
+            cpus: [stormCpus[Math.floor(k / perCpu)]!],
+            args: { lane: k, cycle, gapNs: p.stormGapNs, file, ...memcg },
+          })),
+          {
+            module: tasks,
+            export: 'atomicIrq',
+            name: 'irq',
+            cpus: [o.cpus > 1 ? 1 : 0],
+            args: { everyNs: p.irqEveryNs },
+          },
         ],
       };
     },
@@ -113,10 +205,12 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
         'storm aborted': f.aborted,
         'storm table pages': f.tablePages,
         'kswapd wakes': reclaimOf(r).kswapd.wakes,
-        ...(!memcgVariant ? {} : {
-          'storm memcg peak (pages)': reclaimOf(r).memcgs?.[0]?.peakPages ?? NaN,
-          'storm penalty (ms)': (reclaimOf(r).memcgs?.[0]?.tasks ?? []).reduce((x, t) => x + t.penaltyNs, 0) / 1e6,
-        }),
+        ...(!memcgVariant
+          ? {}
+          : {
+              'storm memcg peak (pages)': reclaimOf(r).memcgs?.[0]?.peakPages ?? NaN,
+              'storm penalty (ms)': (reclaimOf(r).memcgs?.[0]?.tasks ?? []).reduce((x, t) => x + t.penaltyNs, 0) / 1e6,
+            }),
         ...systemFigures(r),
       };
     },

@@ -16,8 +16,18 @@ const threads: TaskGroup = { label: 'pft threads', match: (n) => n.startsWith('p
 const shape = {
   name: 'pft',
   params: {
-    regionPages: { type: 'integer', min: 1, max: 1 << 20, description: 'pages each thread maps and touches per round (512: 2 MiB, one PTE table)' },
-    touchNs: { type: 'integer', min: 0, max: 1_000_000_000, description: "a thread's CPU time per page: the write that faulted, and the loop" },
+    regionPages: {
+      type: 'integer',
+      min: 1,
+      max: 1 << 20,
+      description: 'pages each thread maps and touches per round (512: 2 MiB, one PTE table)',
+    },
+    touchNs: {
+      type: 'integer',
+      min: 0,
+      max: 1_000_000_000,
+      description: "a thread's CPU time per page: the write that faulted, and the loop",
+    },
   } satisfies Record<string, ParamSpec>,
 };
 
@@ -29,13 +39,24 @@ export const pft = defineScenario({
     const n = o.cpus;
     // Each thread holds at most one region's tables and pages: 512 pages, a PTE table, its share of a PMD table.
     const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, n * (regionPages + 2) * 2)));
-    const parts = mmRunParts({ ...policyArgs(o.policy), tableSlots, vmaSlots: n + 8, mms: [{ vmas: [] }] }, reclaimArgsOf(o));
+    const parts = mmRunParts(
+      { ...policyArgs(o.policy), tableSlots, vmaSlots: n + 8, mms: [{ vmas: [] }] },
+      reclaimArgsOf(o),
+    );
     return {
-      cpus: n, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
+      cpus: n,
+      ...(o.workers ? { workers: o.workers } : {}),
+      seed: o.seed,
+      duration: o.duration,
+      window: o.window ?? WINDOW_DEFAULT,
       ...machineOf(o),
       ...parts,
       tasks: Array.from({ length: n }, (_, k) => ({
-        module: tasks, export: 'pftThread', name: `pft.${k}`, cpus: [k], args: { lane: k, pages: regionPages, touchNs: p.touchNs },
+        module: tasks,
+        export: 'pftThread',
+        name: `pft.${k}`,
+        cpus: [k],
+        args: { lane: k, pages: regionPages, touchNs: p.touchNs },
       })),
     };
   },
@@ -47,8 +68,8 @@ export const pft = defineScenario({
       'faults/s (k)': f.faults / seconds / 1e3,
       'faults/s per CPU (k)': f.faults / seconds / 1e3 / r.config.cpus,
       'fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
-      'speculative': f.speculative,
-      'aborted': f.aborted,
+      speculative: f.speculative,
+      aborted: f.aborted,
       'fell back': f.fellBack,
       'mmap_lock waits': waits.reduce((s, l) => s + (l?.contended ?? 0), 0),
       'mmap_lock wait (ms)': waits.reduce((s, l) => s + (l?.waitNs ?? 0), 0) / 1e6,

@@ -15,9 +15,24 @@ const shape = {
   name: 'reclaim-calibration',
   params: {
     hogs: { type: 'integer', min: 0, max: 1024, description: 'anonymous hogs (hog k on CPU k mod cpus, from k = 1)' },
-    hogMiB: { type: 'integer', min: 1, max: 65_536, description: 'anonymous memory each hog allocates, touches and frees in a loop' },
-    readerGapNs: { type: 'integer', min: 0, max: 1_000_000_000, description: "the page-cache reader's wait between pages" },
-    prefillHeadroom: { type: 'number', min: 0, max: 1000, description: 'page cache fills memory until free is this many times the high watermarks' },
+    hogMiB: {
+      type: 'integer',
+      min: 1,
+      max: 65_536,
+      description: 'anonymous memory each hog allocates, touches and frees in a loop',
+    },
+    readerGapNs: {
+      type: 'integer',
+      min: 0,
+      max: 1_000_000_000,
+      description: "the page-cache reader's wait between pages",
+    },
+    prefillHeadroom: {
+      type: 'number',
+      min: 0,
+      max: 1000,
+      description: 'page cache fills memory until free is this many times the high watermarks',
+    },
   } satisfies Record<string, ParamSpec>,
 };
 
@@ -28,14 +43,24 @@ export const reclaimCalibration = defineScenario({
     const p = paramsOf(shape, o);
     const hogPages = Math.floor(((p.hogMiB as number) * 1024) / 4);
     return {
-      cpus: o.cpus, ...(o.workers ? { workers: o.workers } : {}), seed: o.seed, duration: o.duration, window: o.window ?? WINDOW_DEFAULT,
+      cpus: o.cpus,
+      ...(o.workers ? { workers: o.workers } : {}),
+      seed: o.seed,
+      duration: o.duration,
+      window: o.window ?? WINDOW_DEFAULT,
       ...machineOf(o),
       // Memory full of page cache from the start, as the real run's reader leaves it after its first pass.
       modules: [{ module: reclaimModulePath, args: { ...reclaimArgsOf(o), prefillHeadroom: p.prefillHeadroom } }],
       tasks: [
         { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
         { module: tasks, export: 'pageCacheReader', name: 'reader', cpus: [0], args: { gapNs: p.readerGapNs } },
-        ...Array.from({ length: p.hogs as number }, (_, i) => i + 1).map((k) => ({ module: tasks, export: 'anonHog', name: `hog.${k}`, cpus: [k % o.cpus], args: { pages: hogPages } })),
+        ...Array.from({ length: p.hogs as number }, (_, i) => i + 1).map((k) => ({
+          module: tasks,
+          export: 'anonHog',
+          name: `hog.${k}`,
+          cpus: [k % o.cpus],
+          args: { pages: hogPages },
+        })),
       ],
     };
   },
@@ -50,9 +75,9 @@ export const reclaimCalibration = defineScenario({
       'DMA share of pages allocated (%)': allocated > 0 ? (100 * (v.pgalloc_dma ?? 0)) / allocated : 0,
       'allocstall per 1000 pages reclaimed': steal > 0 ? (1000 * (v.allocstall_normal ?? 0)) / steal : 0,
       'pageoutrun per 1000 pages reclaimed': steal > 0 ? (1000 * (v.pageoutrun ?? 0)) / steal : 0,
-      'pgsteal_kswapd': v.pgsteal_kswapd ?? 0,
-      'pgsteal_direct': v.pgsteal_direct ?? 0,
-      'allocstall': v.allocstall_normal ?? 0,
+      pgsteal_kswapd: v.pgsteal_kswapd ?? 0,
+      pgsteal_direct: v.pgsteal_direct ?? 0,
+      allocstall: v.allocstall_normal ?? 0,
       'OOM kills': reclaimOf(r).oomKills.length,
       // The machine's side, without RCU's rows: this workload loads no RCU.
       ...Object.fromEntries(Object.entries(systemFigures(r)).filter(([k]) => !/grace period|RCU/.test(k))),

@@ -8,14 +8,31 @@ import { pft } from './pft.js';
 import { reclaimCalibration } from './reclaim-calibration.js';
 import { builtinDocument, ScenarioError, type Scenario } from './scenario.js';
 import {
-  mergeSpec, parseSet, readScenarioFile, scenarioJsonSchema, setField, specOptions, validateScenario, type ScenarioSpec,
+  mergeSpec,
+  parseSet,
+  readScenarioFile,
+  scenarioJsonSchema,
+  setField,
+  specOptions,
+  validateScenario,
+  type ScenarioSpec,
 } from './spec.js';
 
-export const SCENARIOS: readonly Scenario[] = [nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg, mmapContention, reclaimCalibration, pft];
+export const SCENARIOS: readonly Scenario[] = [
+  nowaitStarvation,
+  nowaitStarvationAnon,
+  nowaitStarvationMemcg,
+  mmapContention,
+  reclaimCalibration,
+  pft,
+];
 
 export function getScenario(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);
-  if (!s) throw new ScenarioError(`unknown scenario '${name}'; allowed: ${SCENARIOS.map((x) => x.name).join(', ')}, or a scenario file (.yaml, .json)`);
+  if (!s)
+    throw new ScenarioError(
+      `unknown scenario '${name}'; allowed: ${SCENARIOS.map((x) => x.name).join(', ')}, or a scenario file (.yaml, .json)`,
+    );
   return s;
 }
 
@@ -43,7 +60,9 @@ export function resolveScenario(ref: string, o: ResolveOptions = {}): ScenarioSp
   const where = file ? `scenario file ${ref}` : `scenario ${ref}`;
   const user = file ? readScenarioFile(ref) : { scenario: getScenario(ref).name };
   if (typeof user.scenario !== 'string') {
-    throw new ScenarioError(`${where}: scenario: missing; name the built-in scenario it runs (${SCENARIOS.map((s) => s.name).join(', ')})`);
+    throw new ScenarioError(
+      `${where}: scenario: missing; name the built-in scenario it runs (${SCENARIOS.map((s) => s.name).join(', ')})`,
+    );
   }
   const known = validateScenario({ scenario: user.scenario }, SCENARIOS, false);
   if (known.length > 0) throw new ScenarioError(`${where}: ${known.join('; ')}`);

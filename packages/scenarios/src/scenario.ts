@@ -37,7 +37,9 @@ export type ParamSpec =
   | { readonly type: 'boolean'; readonly description: string };
 
 /** The machine a scenario runs on, from its options: memory (default 256 MiB), layout, THP and kernel. */
-export function machineOf(o: ScenarioOptions): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'kernel'> {
+export function machineOf(
+  o: ScenarioOptions,
+): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'kernel'> {
   return {
     memoryMiB: o.memoryMiB ?? 256,
     ...(o.memoryLayout ? { memoryLayout: o.memoryLayout } : {}),
@@ -96,7 +98,6 @@ export function defineScenario(code: ScenarioCode): Scenario {
   };
 }
 
-
 export const POLICIES = Object.keys(BUILTIN_POLICIES);
 
 export class ScenarioError extends Error {
@@ -115,11 +116,16 @@ export function checkPolicy(policy: string): string {
     if (!existsSync(resolve(path))) throw new ScenarioError(`policy '${policy}': no such file '${resolve(path)}'`);
     return policy;
   }
-  throw new ScenarioError(`unknown policy '${policy}'; allowed: ${POLICIES.join(', ')}, or your policy module as path[#export]`);
+  throw new ScenarioError(
+    `unknown policy '${policy}'; allowed: ${POLICIES.join(', ')}, or your policy module as path[#export]`,
+  );
 }
 
 /** The mm module's policy args for a policy: a built-in name, or the user's module loaded under its own name. */
-export function policyArgs(policy: string): { policy: string; policies?: Array<{ name: string; module: string; export: string }> } {
+export function policyArgs(policy: string): {
+  policy: string;
+  policies?: Array<{ name: string; module: string; export: string }>;
+} {
   if (!isPolicyRef(checkPolicy(policy))) return { policy };
   const [path, exp] = policy.split('#');
   return { policy, policies: [{ name: policy, module: resolve(path!), export: exp || 'default' }] };

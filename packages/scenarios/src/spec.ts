@@ -9,7 +9,15 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import YAML from 'yaml';
-import { documentOf, isPolicyRef, POLICIES, POLICY_REF, ScenarioError, type ParamSpec, type ScenarioOptions } from './scenario.js';
+import {
+  documentOf,
+  isPolicyRef,
+  POLICIES,
+  POLICY_REF,
+  ScenarioError,
+  type ParamSpec,
+  type ScenarioOptions,
+} from './scenario.js';
 
 export const SCENARIO_SCHEMA = 'faultline.scenario/1';
 const DURATION = '^\\s*\\d+(\\.\\d+)?\\s*(ns|us|µs|ms|s)\\s*$';
@@ -60,7 +68,12 @@ function paramSchema(p: ParamSpec): Record<string, unknown> {
 
 /** The JSON Schema of a scenario file. With `resolved`, every field is required (the merged whole). */
 export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = false): Record<string, unknown> {
-  const int = (min: number, max: number, description: string) => ({ type: 'integer', minimum: min, maximum: max, description });
+  const int = (min: number, max: number, description: string) => ({
+    type: 'integer',
+    minimum: min,
+    maximum: max,
+    description,
+  });
   const duration = (description: string) => ({ type: 'string', pattern: DURATION, description });
   const vm = {
     type: 'object',
@@ -69,9 +82,18 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
     properties: {
       minFreeKbytes: int(0, 2 ** 31 - 1, 'vm.min_free_kbytes (default: the kernel computes it)'),
       watermarkScaleFactor: int(1, 3000, 'vm.watermark_scale_factor'),
-      lowmemReserveRatio: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 3, maxItems: 3,
-        description: 'vm.lowmem_reserve_ratio for DMA, DMA32 and Normal' },
-      percpuPagelistHighFraction: { type: 'integer', minimum: 0, description: 'vm.percpu_pagelist_high_fraction (0, or 8 and up)' },
+      lowmemReserveRatio: {
+        type: 'array',
+        items: { type: 'integer', minimum: 0 },
+        minItems: 3,
+        maxItems: 3,
+        description: 'vm.lowmem_reserve_ratio for DMA, DMA32 and Normal',
+      },
+      percpuPagelistHighFraction: {
+        type: 'integer',
+        minimum: 0,
+        description: 'vm.percpu_pagelist_high_fraction (0, or 8 and up)',
+      },
     },
   };
   const machine = {
@@ -80,8 +102,14 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
     ...(resolved ? { required: ['memoryMiB', 'layout'] } : {}),
     properties: {
       memoryMiB: int(4, 65_536, 'memory in MiB (128 and up with the kernel layout)'),
-      layout: { enum: ['kernel', 'one-zone'], description: "the kernel's boot-time node for the size, or one zone of exactly memoryMiB" },
-      thp: { enum: ['never', 'madvise', 'always'], description: "transparent hugepages (kernel layout; default: the kernel's choice for the size)" },
+      layout: {
+        enum: ['kernel', 'one-zone'],
+        description: "the kernel's boot-time node for the size, or one zone of exactly memoryMiB",
+      },
+      thp: {
+        enum: ['never', 'madvise', 'always'],
+        description: "transparent hugepages (kernel layout; default: the kernel's choice for the size)",
+      },
       vm,
     },
   };
@@ -92,7 +120,21 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
     title: `faultline scenario (${SCENARIO_SCHEMA})`,
     type: 'object',
     additionalProperties: false,
-    required: resolved ? ['schema', 'scenario', 'summary', 'policy', 'cpus', 'duration', 'window', 'kernel', 'machine', 'reclaim', 'params'] : ['scenario'],
+    required: resolved
+      ? [
+          'schema',
+          'scenario',
+          'summary',
+          'policy',
+          'cpus',
+          'duration',
+          'window',
+          'kernel',
+          'machine',
+          'reclaim',
+          'params',
+        ]
+      : ['scenario'],
     properties: {
       schema: { const: SCENARIO_SCHEMA, description: 'this format and its version' },
       scenario: { enum: names, description: 'the built-in scenario whose tasks and figures the run uses' },
@@ -110,7 +152,9 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
         type: 'object',
         additionalProperties: false,
         ...(resolved ? { required: ['scanNsPerPage'] } : {}),
-        properties: { scanNsPerPage: int(0, 1_000_000, "reclaim's CPU time per page wanted, ns (calibrated: CALIBRATION.md)") },
+        properties: {
+          scanNsPerPage: int(0, 1_000_000, "reclaim's CPU time per page wanted, ns (calibrated: CALIBRATION.md)"),
+        },
       },
       params: { type: 'object', description: "the scenario's own sizes; which ones depends on `scenario`" },
     },
@@ -135,30 +179,43 @@ function describeError(e: ErrorObject, shapes: readonly ScenarioShape[], doc: Re
   const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(the file)';
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
-    case 'additionalProperty': return '';
+    case 'additionalProperty':
+      return '';
     case 'additionalProperties': {
       const at = e.instancePath === '' ? '' : `${path}.`;
-      let allowed = Object.keys(((e.parentSchema as { properties?: object }).properties) ?? {});
+      let allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
       if (path === 'params') allowed = Object.keys(shapes.find((s) => s.name === doc.scenario)?.params ?? {});
       return `${at}${String(p.additionalProperty)}: unknown field; allowed here: ${allowed.join(', ') || 'none'}`;
     }
-    case 'required': return `${e.instancePath === '' ? '' : `${path}.`}${String(p.missingProperty)}: missing`;
-    case 'enum': return `${path}: must be one of ${(p.allowedValues as unknown[]).join(', ')}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
-    case 'const': return `${path}: must be ${JSON.stringify(p.allowedValue)}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+    case 'required':
+      return `${e.instancePath === '' ? '' : `${path}.`}${String(p.missingProperty)}: missing`;
+    case 'enum':
+      return `${path}: must be one of ${(p.allowedValues as unknown[]).join(', ')}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+    case 'const':
+      return `${path}: must be ${JSON.stringify(p.allowedValue)}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
     case 'type':
     case 'pattern':
       if (e.keyword === 'type' && (e.parentSchema as { pattern?: string }).pattern !== DURATION) {
         return `${path}: ${e.message ?? 'invalid'}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
       }
       return `${path}: must be a number with a unit (ns, us, ms or s), e.g. 10ms; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
-    case 'if': return '';
-    case 'anyOf': return `${path}: must be one of ${POLICIES.join(', ')}, or a policy module as path[#export]; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
-    default: return `${path}: ${e.message ?? 'invalid'}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+    case 'if':
+      return '';
+    case 'anyOf':
+      return `${path}: must be one of ${POLICIES.join(', ')}, or a policy module as path[#export]; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+    default:
+      return `${path}: ${e.message ?? 'invalid'}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
   }
 }
 
 function valueAt(doc: unknown, pointer: string): unknown {
-  return pointer.split('/').slice(1).reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), doc);
+  return pointer
+    .split('/')
+    .slice(1)
+    .reduce<unknown>(
+      (v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
+      doc,
+    );
 }
 
 const validators = new Map<string, (doc: unknown) => string[]>();
@@ -188,9 +245,12 @@ export function parseScenarioText(text: string, where: string): Record<string, u
   try {
     doc = YAML.parse(text);
   } catch (e) {
-    throw new ScenarioError(`${where}: not valid YAML or JSON: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+    throw new ScenarioError(
+      `${where}: not valid YAML or JSON: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`,
+    );
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ScenarioError(`${where}: must be a mapping of fields (schema ${SCENARIO_SCHEMA})`);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new ScenarioError(`${where}: must be a mapping of fields (schema ${SCENARIO_SCHEMA})`);
   return doc as Record<string, unknown>;
 }
 
@@ -209,7 +269,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 /** Merge b over a: mappings field by field, anything else replaced. */
 export function mergeSpec(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = isObject(v) && isObject(out[k]) ? mergeSpec(out[k] as Record<string, unknown>, v) : v;
+  for (const [k, v] of Object.entries(b))
+    out[k] = isObject(v) && isObject(out[k]) ? mergeSpec(out[k] as Record<string, unknown>, v) : v;
   return out;
 }
 
@@ -218,7 +279,9 @@ export function parseSet(s: string): { path: string[]; value: unknown } {
   const eq = s.indexOf('=');
   const path = eq > 0 ? s.slice(0, eq).trim().split('.') : [];
   if (eq <= 0 || path.some((p) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(p))) {
-    throw new ScenarioError(`--set ${s}: must be path=value with a dotted field path, e.g. machine.memoryMiB=1024 or params.stormThreadsPerCpu=4`);
+    throw new ScenarioError(
+      `--set ${s}: must be path=value with a dotted field path, e.g. machine.memoryMiB=1024 or params.stormThreadsPerCpu=4`,
+    );
   }
   const raw = s.slice(eq + 1).trim();
   let value: unknown;
@@ -231,7 +294,11 @@ export function parseSet(s: string): { path: string[]; value: unknown } {
 }
 
 /** The document with one field set (mappings on the way created as needed). */
-export function setField(doc: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
+export function setField(
+  doc: Record<string, unknown>,
+  path: readonly string[],
+  value: unknown,
+): Record<string, unknown> {
   const [head, ...rest] = path;
   if (head === undefined) return doc;
   const below = isObject(doc[head]) ? (doc[head] as Record<string, unknown>) : {};
@@ -241,7 +308,11 @@ export function setField(doc: Record<string, unknown>, path: readonly string[], 
 /** Canonical JSON: keys sorted at every level, so that equal specs hash equally. */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  if (isObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 
@@ -249,19 +320,36 @@ export function canonicalJson(v: unknown): string {
 export function specKey(spec: ScenarioSpec, seed: string, version: string): string {
   // A policy module of the user's is part of the run: its content is in the key, not only its path.
   const policyModule = isPolicyRef(spec.policy)
-    ? createHash('sha256').update(readFileSync(resolve(spec.policy.split('#')[0]!))).digest('hex') : null;
-  return createHash('sha256').update(canonicalJson({ spec, seed, version, ...(policyModule ? { policyModule } : {}) })).digest('hex');
+    ? createHash('sha256')
+        .update(readFileSync(resolve(spec.policy.split('#')[0]!)))
+        .digest('hex')
+    : null;
+  return createHash('sha256')
+    .update(canonicalJson({ spec, seed, version, ...(policyModule ? { policyModule } : {}) }))
+    .digest('hex');
 }
 
 /** The options a scenario's build takes, from a resolved spec. */
-export function specOptions(spec: ScenarioSpec, run: { readonly seed: string; readonly workers?: number }): ScenarioOptions {
+export function specOptions(
+  spec: ScenarioSpec,
+  run: { readonly seed: string; readonly workers?: number },
+): ScenarioOptions {
   const m = spec.machine;
   const vm = m.vm && Object.keys(m.vm).length > 0 ? { vm: m.vm as NonNullable<ScenarioOptions['vm']> } : {};
   return {
-    policy: spec.policy, cpus: spec.cpus, seed: run.seed, duration: spec.duration, window: spec.window, kernel: spec.kernel,
+    policy: spec.policy,
+    cpus: spec.cpus,
+    seed: run.seed,
+    duration: spec.duration,
+    window: spec.window,
+    kernel: spec.kernel,
     ...(run.workers !== undefined ? { workers: run.workers } : {}),
-    memoryMiB: m.memoryMiB, memoryLayout: m.layout, ...(m.thp ? { thp: m.thp } : {}), ...vm,
-    scanNsPerPage: spec.reclaim.scanNsPerPage, params: spec.params,
+    memoryMiB: m.memoryMiB,
+    memoryLayout: m.layout,
+    ...(m.thp ? { thp: m.thp } : {}),
+    ...vm,
+    scanNsPerPage: spec.reclaim.scanNsPerPage,
+    params: spec.params,
   };
 }
 

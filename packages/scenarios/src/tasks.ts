@@ -34,7 +34,7 @@ export function* faultStorm(ctx: TaskContext): Task {
   const strideBytes = num(ctx, 'strideBytes', GiB);
   const file = ctx.args.file === true;
   const base = STORM_BASE + lane * STORM_VMA_BYTES;
-  for (let round = 0; ; round++) {
+  for (;;) {
     for (let i = 0; i < cycle; i++) {
       // strideBytes apart: at 1 GiB a new PMD table and a new PTE table for each fault's one data page.
       yield ctx.touch(base + ((i * strideBytes) % STORM_VMA_BYTES) + Math.floor(ctx.random() * 512) * 4096);

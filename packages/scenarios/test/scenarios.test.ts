@@ -7,27 +7,42 @@ import { getScenario, vmstatOf, VMSTAT_NAMES, POLICIES, SCENARIOS } from '../dis
 describe('scenarios', () => {
   it('runs every scenario under every policy', async () => {
     for (const s of SCENARIOS) {
-      const runs = await Promise.all(POLICIES.map((policy) => runSimulation(s.build({ policy, cpus: 2, workers: 1, seed: 'smoke', duration: '3ms' }))));
+      const runs = await Promise.all(
+        POLICIES.map((policy) =>
+          runSimulation(s.build({ policy, cpus: 2, workers: 1, seed: 'smoke', duration: '3ms' })),
+        ),
+      );
       for (const [i, r] of runs.entries()) {
         expect(r.error, `${s.name} / ${POLICIES[i]}`).toBeNull();
-        expect(Object.values(s.figures(r)).every((v) => Number.isFinite(v)), `${s.name} / ${POLICIES[i]}`).toBe(true);
+        expect(
+          Object.values(s.figures(r)).every((v) => Number.isFinite(v)),
+          `${s.name} / ${POLICIES[i]}`,
+        ).toBe(true);
       }
     }
   });
 
   it('nowait-starvation gives the same digest and figures on 1 and 4 workers', async () => {
     const s = getScenario('nowait-starvation');
-    const [one, four] = await Promise.all([1, 4].map((workers) => runSimulation(s.build({ policy: 'spf-nowait', cpus: 4, workers, seed: 'same', duration: '10ms' }))));
+    const [one, four] = await Promise.all(
+      [1, 4].map((workers) =>
+        runSimulation(s.build({ policy: 'spf-nowait', cpus: 4, workers, seed: 'same', duration: '10ms' })),
+      ),
+    );
     expect(one!.error).toBeNull();
     expect(four!.digest).toBe(one!.digest);
     expect(s.figures(four!)).toEqual(s.figures(one!));
     expect(s.figures(one!)['storm table pages']).toBeGreaterThan(100);
   });
 
-  it('nowait-starvation: under spf-nowait-literal the storm reclaims nothing and others pay; the kernel\'s fallback and the accountable policies make it pay', async () => {
+  it("nowait-starvation: under spf-nowait-literal the storm reclaims nothing and others pay; the kernel's fallback and the accountable policies make it pay", async () => {
     const s = getScenario('nowait-starvation');
     const policies = ['classic', 'spf-nowait-literal', 'spf-nomemalloc-retry', 'spf-fallback', 'spf-nowait'];
-    const runs = await Promise.all(policies.map((policy) => runSimulation(s.build({ policy, cpus: 4, workers: 1, seed: 'starvation', duration: '40ms' }))));
+    const runs = await Promise.all(
+      policies.map((policy) =>
+        runSimulation(s.build({ policy, cpus: 4, workers: 1, seed: 'starvation', duration: '40ms' })),
+      ),
+    );
     const [classic, nowait, retry, fallback, kernel] = runs.map((r) => {
       expect(r.error).toBeNull();
       return s.figures(r);
@@ -59,7 +74,11 @@ describe('scenarios', () => {
 
   it('nowait-starvation at 8 CPUs: under spf-nowait-literal the victims reclaim for the storm, under classic they do not', async () => {
     const s = getScenario('nowait-starvation');
-    const [classic, nowait] = await Promise.all(['classic', 'spf-nowait-literal'].map(async (policy) => s.figures(await runSimulation(s.build({ policy, cpus: 8, workers: 1, seed: 'starvation', duration: '30ms' })))));
+    const [classic, nowait] = await Promise.all(
+      ['classic', 'spf-nowait-literal'].map(async (policy) =>
+        s.figures(await runSimulation(s.build({ policy, cpus: 8, workers: 1, seed: 'starvation', duration: '30ms' }))),
+      ),
+    );
     expect(nowait!['reclaimed by victims']).toBeGreaterThan(classic!['reclaimed by victims']! + 100);
     expect(nowait!['victim reclaim stall (ms)']).toBeGreaterThan(classic!['victim reclaim stall (ms)']! + 0.05);
     expect(nowait!['reclaimed by storm']).toBeLessThan(classic!['reclaimed by storm']! * 0.1);
@@ -67,7 +86,11 @@ describe('scenarios', () => {
 
   it('nowait-starvation-memcg: memory.high holds the storm accountable under spf-nowait too', async () => {
     const opts = { policy: 'spf-nowait-literal', cpus: 4, workers: 1, seed: 'memcg', duration: '30ms' };
-    const [free, held] = await Promise.all([getScenario('nowait-starvation'), getScenario('nowait-starvation-memcg')].map(async (s) => s.figures(await runSimulation(s.build(opts)))));
+    const [free, held] = await Promise.all(
+      [getScenario('nowait-starvation'), getScenario('nowait-starvation-memcg')].map(async (s) =>
+        s.figures(await runSimulation(s.build(opts))),
+      ),
+    );
     expect(held!['storm penalty (ms)']).toBeGreaterThan(10);
     expect(held!['storm faults/s (k)']).toBeLessThan(free!['storm faults/s (k)']! / 4);
     expect(held!['reclaimed by kswapd']).toBeLessThan(free!['reclaimed by kswapd']!);
@@ -75,7 +98,11 @@ describe('scenarios', () => {
 
   it('mmap-contention: speculative and per-VMA-lock faults go around the writer; classic faults queue behind it', async () => {
     const s = getScenario('mmap-contention');
-    const [classic, fallback, vma] = await Promise.all(['classic', 'spf-fallback', 'per-vma-lock'].map((policy) => runSimulation(s.build({ policy, cpus: 4, workers: 1, seed: 'contention', duration: '10ms' }))));
+    const [classic, fallback, vma] = await Promise.all(
+      ['classic', 'spf-fallback', 'per-vma-lock'].map((policy) =>
+        runSimulation(s.build({ policy, cpus: 4, workers: 1, seed: 'contention', duration: '10ms' })),
+      ),
+    );
     const f = (r: typeof classic) => s.figures(r!);
     expect(f(fallback)['faults/s (k)']).toBeGreaterThan(f(classic)['faults/s (k)']!);
     expect(f(vma)['faults/s (k)']).toBeGreaterThan(f(classic)['faults/s (k)']!);
@@ -93,7 +120,9 @@ describe('scenarios', () => {
     expect(one.error).toBeNull();
     expect(three.digest).toBe(one.digest);
     const f = s.figures(one);
-    const mm = one.modules.mm as { tasks: Array<{ name: string; faults: number; dataPages: number; speculativeDone: number }> };
+    const mm = one.modules.mm as {
+      tasks: Array<{ name: string; faults: number; dataPages: number; speculativeDone: number }>;
+    };
     const rows = mm.tasks.filter((t) => t.name.startsWith('pft'));
     expect(rows.length).toBe(3);
     // Every fault is a first touch of an anonymous page: one data page each (the last fault may still be in flight
@@ -112,12 +141,16 @@ describe('scenarios', () => {
 
   it('reports the /proc/vmstat counters it models under their kernel names, consistent with its own figures', async () => {
     const s = getScenario('nowait-starvation');
-    const r = await runSimulation(s.build({ policy: 'classic', cpus: 4, workers: 1, seed: 'vmstat', duration: '20ms' }));
+    const r = await runSimulation(
+      s.build({ policy: 'classic', cpus: 4, workers: 1, seed: 'vmstat', duration: '20ms' }),
+    );
     const f = s.figures(r);
     const v = vmstatOf(r);
     expect(Object.keys(v).sort()).toEqual([...VMSTAT_NAMES].sort());
     expect(v.pgsteal_kswapd).toBe(f['reclaimed by kswapd']);
-    expect(v.pgsteal_direct).toBe(f['reclaimed by victims']! + f['reclaimed by storm']! + f['reclaimed by page cache']!);
+    expect(v.pgsteal_direct).toBe(
+      f['reclaimed by victims']! + f['reclaimed by storm']! + f['reclaimed by page cache']!,
+    );
     expect(v.pgscan_kswapd).toBeGreaterThanOrEqual(v.pgsteal_kswapd!);
     expect(v.pgscan_direct).toBeGreaterThanOrEqual(v.pgsteal_direct!);
     expect(v.pageoutrun).toBeGreaterThan(0);
@@ -126,33 +159,49 @@ describe('scenarios', () => {
     // pgalloc_<zone>: the pages each zone of the kernel's 256 MiB node granted (no Normal zone below 4 GiB); the
     // zonelist tries DMA32 first and falls back to DMA only under pressure.
     expect(r.zones.map((z) => z.name)).toEqual(['DMA', 'DMA32']);
-    expect([v.pgalloc_dma, v.pgalloc_dma32, v.pgalloc_normal]).toEqual([r.zones[0]!.pagesGranted, r.zones[1]!.pagesGranted, 0]);
+    expect([v.pgalloc_dma, v.pgalloc_dma32, v.pgalloc_normal]).toEqual([
+      r.zones[0]!.pagesGranted,
+      r.zones[1]!.pagesGranted,
+      0,
+    ]);
     expect(v.pgalloc_dma32! + v.pgalloc_dma!).toBeGreaterThan(v.pgfault! / 2);
     expect(v.pgalloc_dma).toBeGreaterThan(0);
     expect(v.pgalloc_dma).toBeLessThan(v.pgalloc_dma32! / 5);
     // Direct reclaim: every pass is an allocation stall (the calibration workload has plenty of both).
     const c = getScenario('reclaim-calibration');
-    const cr = await runSimulation(c.build({ policy: 'classic', cpus: 4, workers: 1, seed: 'vmstat', duration: '30ms' }));
+    const cr = await runSimulation(
+      c.build({ policy: 'classic', cpus: 4, workers: 1, seed: 'vmstat', duration: '30ms' }),
+    );
     const cv = vmstatOf(cr);
     expect(cv.allocstall_normal).toBeGreaterThan(0);
-    expect(cv.allocstall_normal).toBe((cr.modules.reclaim as { tasks: Array<{ directPasses: number }> }).tasks.reduce((a, t) => a + t.directPasses, 0));
+    expect(cv.allocstall_normal).toBe(
+      (cr.modules.reclaim as { tasks: Array<{ directPasses: number }> }).tasks.reduce((a, t) => a + t.directPasses, 0),
+    );
     expect(cv.pgsteal_direct).toBeGreaterThan(0);
   });
 
   it('nowait-starvation runs at 16 and 32 CPUs: the page-table hash is sized from the storm', async () => {
     const s = getScenario('nowait-starvation');
     // Room for every storm thread's entries before it unmaps (3 a fault, 1024 faults): at 64 CPUs, 127 threads.
-    const mm = s.build({ policy: 'spf-nowait', cpus: 64, seed: 'scale', duration: '1ms' }).modules!.find((m) => String(m.module).includes('/mm/'));
+    const mm = s
+      .build({ policy: 'spf-nowait', cpus: 64, seed: 'scale', duration: '1ms' })
+      .modules!.find((m) => String(m.module).includes('/mm/'));
     expect((mm!.args as { tableSlots: number }).tableSlots).toBeGreaterThanOrEqual(127 * 1024 * 3);
     for (const cpus of [16, 32]) {
-      const r = await runSimulation(s.build({ policy: 'spf-nowait', cpus, workers: 2, seed: 'scale', duration: '1ms' }));
+      const r = await runSimulation(
+        s.build({ policy: 'spf-nowait', cpus, workers: 2, seed: 'scale', duration: '1ms' }),
+      );
       expect(r.error, `${cpus} CPUs`).toBeNull();
       expect(s.figures(r)['storm table pages'], `${cpus} CPUs`).toBeGreaterThan(0);
     }
   });
 
   it('names an unknown scenario or policy and lists the choices', () => {
-    expect(() => getScenario('nowhere')).toThrow(/unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration, pft/);
-    expect(() => getScenario('nowait-starvation').build({ policy: 'yolo', cpus: 2, seed: 's', duration: '1ms' })).toThrow(/unknown policy 'yolo'; allowed: classic, spf-nowait/);
+    expect(() => getScenario('nowhere')).toThrow(
+      /unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration, pft/,
+    );
+    expect(() =>
+      getScenario('nowait-starvation').build({ policy: 'yolo', cpus: 2, seed: 's', duration: '1ms' }),
+    ).toThrow(/unknown policy 'yolo'; allowed: classic, spf-nowait/);
   });
 });

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  builtinDocument, getScenario, resolveScenario, SCENARIOS, scenarioSchema, specKey, specOptions, validateScenario,
+  builtinDocument,
+  getScenario,
+  resolveScenario,
+  SCENARIOS,
+  scenarioSchema,
+  specKey,
+  specOptions,
+  validateScenario,
 } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'faultline-spec-'));
@@ -36,7 +43,9 @@ describe('the built-in scenario files', () => {
     const fromSpec = s.build(specOptions(spec, { seed: 'x' }));
     const plain = s.build({ policy: 'spf-nowait', cpus: 4, seed: 'x', duration: '50ms' });
     expect(fromSpec.tasks).toEqual(plain.tasks);
-    const more = s.build(specOptions(resolveScenario('nowait-starvation', { sets: ['params.stormThreadsPerCpu=3'] }), { seed: 'x' }));
+    const more = s.build(
+      specOptions(resolveScenario('nowait-starvation', { sets: ['params.stormThreadsPerCpu=3'] }), { seed: 'x' }),
+    );
     const storms = (r: typeof plain) => r.tasks.filter((t) => t.name.startsWith('fault-storm'));
     expect(storms(plain)).toHaveLength(6);
     expect(storms(more)).toHaveLength(9);
@@ -46,8 +55,14 @@ describe('the built-in scenario files', () => {
 
 describe('a user scenario file', () => {
   it('says only what differs; the command line fields and then --sets go over it', () => {
-    const p = file('mine.yaml', 'scenario: nowait-starvation\ncpus: 8\nmachine:\n  memoryMiB: 1024\nparams:\n  victimMask: GFP_KERNEL|__GFP_NORETRY\n');
-    const spec = resolveScenario(p, { fields: { kernel: 'v5.18', cpus: 6 }, sets: ['params.stormThreadsPerCpu=4', 'machine.thp=never'] });
+    const p = file(
+      'mine.yaml',
+      'scenario: nowait-starvation\ncpus: 8\nmachine:\n  memoryMiB: 1024\nparams:\n  victimMask: GFP_KERNEL|__GFP_NORETRY\n',
+    );
+    const spec = resolveScenario(p, {
+      fields: { kernel: 'v5.18', cpus: 6 },
+      sets: ['params.stormThreadsPerCpu=4', 'machine.thp=never'],
+    });
     expect(spec.cpus).toBe(6);
     expect(spec.kernel).toBe('v5.18');
     expect(spec.machine).toEqual({ memoryMiB: 1024, layout: 'kernel', thp: 'never' });
@@ -81,24 +96,40 @@ describe('refusals name the field and what is allowed', () => {
     throw new Error('accepted');
   };
   it('an unknown field, top-level or among the params', () => {
-    expect(refused(file('a.yaml', 'scenario: pft\nfoo: 1\n'))).toMatch(/a\.yaml: foo: unknown field; allowed here: schema, scenario, .*params/);
-    expect(refused('nowait-starvation', ['params.stormThreads=4'])).toMatch(/params\.stormThreads: unknown field; allowed here: stormThreadsPerCpu, /);
+    expect(refused(file('a.yaml', 'scenario: pft\nfoo: 1\n'))).toMatch(
+      /a\.yaml: foo: unknown field; allowed here: schema, scenario, .*params/,
+    );
+    expect(refused('nowait-starvation', ['params.stormThreads=4'])).toMatch(
+      /params\.stormThreads: unknown field; allowed here: stormThreadsPerCpu, /,
+    );
     expect(refused('pft', ['params.stormThreadsPerCpu=4'])).toMatch(/allowed here: regionPages, touchNs/);
   });
   it('a value out of range, of the wrong type, not in the list, or a duration without a unit', () => {
     expect(refused('pft', ['cpus=0'])).toContain('cpus: must be >= 1; got 0');
     expect(refused('pft', ['cpus=x'])).toContain('cpus: must be integer; got "x"');
-    expect(refused('pft', ['machine.layout=big'])).toContain('machine.layout: must be one of kernel, one-zone; got "big"');
-    expect(refused('pft', ['duration=5'])).toContain('duration: must be a number with a unit (ns, us, ms or s), e.g. 10ms; got 5');
+    expect(refused('pft', ['machine.layout=big'])).toContain(
+      'machine.layout: must be one of kernel, one-zone; got "big"',
+    );
+    expect(refused('pft', ['duration=5'])).toContain(
+      'duration: must be a number with a unit (ns, us, ms or s), e.g. 10ms; got 5',
+    );
     expect(refused('pft', ['policy=fast'])).toMatch(/policy: must be one of classic, .*; got "fast"/);
-    expect(refused('nowait-starvation', ['params.stormThreadsPerCpu=65'])).toContain('params.stormThreadsPerCpu: must be <= 64; got 65');
+    expect(refused('nowait-starvation', ['params.stormThreadsPerCpu=65'])).toContain(
+      'params.stormThreadsPerCpu: must be <= 64; got 65',
+    );
   });
   it('a value only the scenario can judge (a GFP expression), before anything runs', () => {
-    expect(refused('nowait-starvation', ['params.victimMask=GFP_BOGUS'])).toMatch(/params\.victimMask: GFP mask 'GFP_BOGUS': unknown flag/);
+    expect(refused('nowait-starvation', ['params.victimMask=GFP_BOGUS'])).toMatch(
+      /params\.victimMask: GFP mask 'GFP_BOGUS': unknown flag/,
+    );
   });
   it('a file that names no scenario or an unknown one, is not YAML, or is missing', () => {
-    expect(refused(file('b.yaml', 'cpus: 2\n'))).toMatch(/scenario: missing; name the built-in scenario it runs \(nowait-starvation, /);
-    expect(refused(file('c.yaml', 'scenario: nope\n'))).toMatch(/scenario: must be one of nowait-starvation, .*; got "nope"/);
+    expect(refused(file('b.yaml', 'cpus: 2\n'))).toMatch(
+      /scenario: missing; name the built-in scenario it runs \(nowait-starvation, /,
+    );
+    expect(refused(file('c.yaml', 'scenario: nope\n'))).toMatch(
+      /scenario: must be one of nowait-starvation, .*; got "nope"/,
+    );
     expect(refused(file('d.yaml', 'cpus: [\n'))).toMatch(/d\.yaml: not valid YAML or JSON: /);
     expect(refused(join(dir, 'none.yaml'))).toMatch(/none\.yaml: cannot read it/);
     expect(refused('nope')).toMatch(/unknown scenario 'nope'; allowed: nowait-starvation, .* or a scenario file/);
@@ -106,9 +137,10 @@ describe('refusals name the field and what is allowed', () => {
   it('a malformed --set', () => {
     expect(refused('pft', ['cpus'])).toMatch(/--set cpus: must be path=value/);
   });
-  it('a library caller\'s params, checked as a file\'s are', () => {
+  it("a library caller's params, checked as a file's are", () => {
     const s = getScenario('pft');
-    expect(() => s.build({ policy: 'classic', cpus: 2, seed: 'x', duration: '1ms', params: { regionPages: 0 } }))
-      .toThrow(/params\.regionPages: must be >= 1; got 0/);
+    expect(() =>
+      s.build({ policy: 'classic', cpus: 2, seed: 'x', duration: '1ms', params: { regionPages: 0 } }),
+    ).toThrow(/params\.regionPages: must be >= 1; got 0/);
   });
 });

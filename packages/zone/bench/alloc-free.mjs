@@ -22,7 +22,8 @@ if (!isMainThread) {
   } else if (kind === 'cas-shared') {
     for (let i = 0; i < ops; i++) {
       let v;
-      do v = Atomics.load(ctl, 16); while (Atomics.compareExchange(ctl, 16, v, v + 1) !== v);
+      do v = Atomics.load(ctl, 16);
+      while (Atomics.compareExchange(ctl, 16, v, v + 1) !== v);
     }
   } else {
     const zone = Zone.attach(desc);
@@ -39,29 +40,36 @@ if (!isMainThread) {
   }
   parentPort.postMessage(performance.now() - t0);
 } else {
-  const run = (kind, n, ops) => new Promise((resolve, reject) => {
-    const sab = new SharedArrayBuffer(4 * (32 + 16 * 64));
-    const ctl = new Int32Array(sab);
-    const zone = kind === 'pcp' || kind.startsWith('buddy') ? Zone.create({ pages: 262_144, cpus: n, owners: n }).descriptor() : null;
-    const times = [];
-    const ws = [];
-    for (let cpu = 0; cpu < n; cpu++) {
-      const w = new Worker(new URL(import.meta.url), { workerData: { kind, sab, zone, cpu, ops } });
-      w.on('error', reject);
-      w.on('message', (t) => {
-        times.push(t);
-        if (times.length === n) Promise.all(ws.map((x) => x.terminate())).then(() => resolve((n * ops) / Math.max(...times) / 1e3));
-      });
-      ws.push(w);
-    }
-    const go = () => (Atomics.load(ctl, 1) < n ? setTimeout(go, 1) : Atomics.store(ctl, 0, 1));
-    go();
-  });
+  const run = (kind, n, ops) =>
+    new Promise((resolve, reject) => {
+      const sab = new SharedArrayBuffer(4 * (32 + 16 * 64));
+      const ctl = new Int32Array(sab);
+      const zone =
+        kind === 'pcp' || kind.startsWith('buddy')
+          ? Zone.create({ pages: 262_144, cpus: n, owners: n }).descriptor()
+          : null;
+      const times = [];
+      const ws = [];
+      for (let cpu = 0; cpu < n; cpu++) {
+        const w = new Worker(new URL(import.meta.url), { workerData: { kind, sab, zone, cpu, ops } });
+        w.on('error', reject);
+        w.on('message', (t) => {
+          times.push(t);
+          if (times.length === n)
+            Promise.all(ws.map((x) => x.terminate())).then(() => resolve((n * ops) / Math.max(...times) / 1e3));
+        });
+        ws.push(w);
+      }
+      const go = () => (Atomics.load(ctl, 1) < n ? setTimeout(go, 1) : Atomics.store(ctl, 0, 1));
+      go();
+    });
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const cores = os.availableParallelism();
   const threads = [1, 2, 4, 8, 16, 32].filter((t) => t <= cores);
   const cpuModel = os.cpus()[0]?.model ?? 'unknown';
-  console.log(`zone alloc+free benchmark: node ${process.version}, ${cores} cores (${cpuModel}), medians of ${REPEATS}, ${OPS} ops per thread`);
+  console.log(
+    `zone alloc+free benchmark: node ${process.version}, ${cores} cores (${cpuModel}), medians of ${REPEATS}, ${OPS} ops per thread`,
+  );
   const rows = [];
   for (const n of threads) {
     const m = {};
@@ -73,16 +81,24 @@ if (!isMainThread) {
     rows.push({ threads: n, ...m });
   }
   const base = rows[0];
-  console.log('\nthreads | Atomics.add private (M/s) | CAS shared (M/s) | pcp pairs (M/s) | pcp scaling vs atomics scaling | buddy pairs (M/s) | CAS ops / zone-lock acquisitions');
+  console.log(
+    '\nthreads | Atomics.add private (M/s) | CAS shared (M/s) | pcp pairs (M/s) | pcp scaling vs atomics scaling | buddy pairs (M/s) | CAS ops / zone-lock acquisitions',
+  );
   for (const r of rows) {
     const pcpScale = r.pcp / base.pcp;
     const atomScale = r['atomics-add-private'] / base['atomics-add-private'];
     console.log(
-      `${String(r.threads).padStart(7)} | ${r['atomics-add-private'].toFixed(1).padStart(26)} | ${r['cas-shared'].toFixed(1).padStart(16)} | ${r.pcp.toFixed(2).padStart(15)} | ${(pcpScale.toFixed(2) + 'x vs ' + atomScale.toFixed(2) + 'x').padStart(30)} | ${r.buddy.toFixed(2).padStart(17)} | ${(r['cas-shared'] / (2 * r.buddy)).toFixed(1).padStart(16)}x`,
+      `${String(r.threads).padStart(7)} | ${r['atomics-add-private'].toFixed(1).padStart(26)} | ${r['cas-shared'].toFixed(1).padStart(16)} | ${r.pcp.toFixed(2).padStart(15)} | ${(`${pcpScale.toFixed(2)}x vs ${atomScale.toFixed(2)}x`).padStart(30)} | ${r.buddy.toFixed(2).padStart(17)} | ${(r['cas-shared'] / (2 * r.buddy)).toFixed(1).padStart(16)}x`,
     );
   }
-  console.log(`\nbuddy path splitting and merging a 4 MiB block every pair (empty zone, 1 thread): ${base['buddy-split'].toFixed(2)} M pairs/s`);
+  console.log(
+    `\nbuddy path splitting and merging a 4 MiB block every pair (empty zone, 1 thread): ${base['buddy-split'].toFixed(2)} M pairs/s`,
+  );
   console.log('aims: pcp scaling close to the atomics scaling; CAS ops / zone-lock acquisitions <= 2');
   const i = process.argv.indexOf('--json');
-  if (i > 0) writeFileSync(process.argv[i + 1], JSON.stringify({ node: process.version, cores, cpuModel, ops: OPS, repeats: REPEATS, rows }, null, 2));
+  if (i > 0)
+    writeFileSync(
+      process.argv[i + 1],
+      JSON.stringify({ node: process.version, cores, cpuModel, ops: OPS, repeats: REPEATS, rows }, null, 2),
+    );
 }

@@ -35,7 +35,13 @@ export function newAllocOutcome(): AllocOutcome {
  * Allocate a block for `owner` on `cpu` from the zonelist (highest zone first). `plans[i]` is the plan compiled for
  * `zones[i]`. Returns the zone-relative pfn, ALLOC_FAILED, or ALLOC_MAY_RECLAIM; details go to `out`.
  */
-export function allocate(zones: readonly Zone[], plans: readonly CompiledPlan[], cpu: number, owner: number, out: AllocOutcome = newAllocOutcome()): number {
+export function allocate(
+  zones: readonly Zone[],
+  plans: readonly CompiledPlan[],
+  cpu: number,
+  owner: number,
+  out: AllocOutcome = newAllocOutcome(),
+): number {
   const first = zones[0]!;
   first.checkCpu(cpu);
   first.checkOwner(owner);
@@ -81,7 +87,15 @@ function deferred(out: AllocOutcome): number {
   return ZONE_DEFERRED;
 }
 
-function granted(zones: readonly Zone[], i: number, pfn: number, step: number, cpu: number, owner: number, out: AllocOutcome): number {
+function granted(
+  zones: readonly Zone[],
+  i: number,
+  pfn: number,
+  step: number,
+  cpu: number,
+  owner: number,
+  out: AllocOutcome,
+): number {
   // Calls are counted where they end (granted, failed, may reclaim), so a deferred call retried later counts once.
   zones[0]!.account(cpu, owner, ACCT.allocCalls, 1);
   out.zone = i;

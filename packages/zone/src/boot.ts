@@ -18,8 +18,15 @@
 // timings are what the captured numbers show.
 import { ZoneConfigError } from './errors.js';
 import {
-  LOWMEM_RESERVE_RATIO, MIN_FREE_KBYTES_MAX, MIN_FREE_KBYTES_MIN, PAGE_SIZE_KIB, pcpBatch, statThresholdNormal,
-  WATERMARK_SCALE_FACTOR_DEFAULT, ZONE_TYPES, type ZoneType,
+  LOWMEM_RESERVE_RATIO,
+  MIN_FREE_KBYTES_MAX,
+  MIN_FREE_KBYTES_MIN,
+  PAGE_SIZE_KIB,
+  pcpBatch,
+  statThresholdNormal,
+  WATERMARK_SCALE_FACTOR_DEFAULT,
+  ZONE_TYPES,
+  type ZoneType,
 } from './sizing.js';
 
 export const THP_MODES = ['never', 'madvise', 'always'] as const;
@@ -123,7 +130,7 @@ export function bootNode(o: BootOptions): BootNode {
   if (!Array.isArray(t.lowmemReserveRatio) || t.lowmemReserveRatio.length !== 3) {
     throw new ZoneConfigError('lowmem_reserve_ratio', 'expected three ratios: DMA, DMA32, Normal');
   }
-  t.lowmemReserveRatio.forEach((r, i) => check(`lowmem_reserve_ratio[${i}]`, r, 0, 2 ** 31 - 1));
+  for (const [i, r] of t.lowmemReserveRatio.entries()) check(`lowmem_reserve_ratio[${i}]`, r, 0, 2 ** 31 - 1);
   if (t.minFreeKbytes !== undefined) check('min_free_kbytes', t.minFreeKbytes, 0, 2 ** 31 - 1);
 
   // e820: low RAM, and RAM above 4 GiB when the machine is big enough to split.
@@ -132,7 +139,8 @@ export function bootNode(o: BootOptions): BootNode {
   const spans: Array<{ type: ZoneType; start: number; spanned: number; present: number }> = [
     { type: 'DMA', start: 1, spanned: DMA_SPANNED, present: DMA_PRESENT },
     {
-      type: 'DMA32', start: 4096,
+      type: 'DMA32',
+      start: 4096,
       spanned: highPages > 0 ? 4096 * MIB - 4096 : lowMiB * MIB - 4096 - E820_TOP_RESERVED,
       present: lowMiB * MIB - 4096 - E820_TOP_RESERVED,
     },
@@ -143,7 +151,10 @@ export function bootNode(o: BootOptions): BootNode {
   if (o.managedPages !== undefined) {
     if (o.managedPages.length !== spans.length) {
       const types = spans.map((s) => s.type).join(', ');
-      throw new ZoneConfigError('managedPages', `${o.managedPages.length} zones; this machine has ${spans.length} (${types})`);
+      throw new ZoneConfigError(
+        'managedPages',
+        `${o.managedPages.length} zones; this machine has ${spans.length} (${types})`,
+      );
     }
     managed = [...o.managedPages];
   } else {
@@ -157,8 +168,10 @@ export function bootNode(o: BootOptions): BootNode {
   const thp = o.thp ?? (totalManaged >= THP_MIN_PAGES ? 'always' : 'never');
   if (!THP_MODES.includes(thp)) throw new ZoneConfigError('thp', `'${thp}'; allowed: ${THP_MODES.join(', ')}`);
   if (thp !== 'never' && totalManaged < THP_MIN_PAGES) {
-    throw new ZoneConfigError('thp',
-      `'${thp}' with ${totalManaged} managed pages: the kernel leaves THP off below 512 MiB (hugepage_init)`);
+    throw new ZoneConfigError(
+      'thp',
+      `'${thp}' with ${totalManaged} managed pages: the kernel leaves THP off below 512 MiB (hugepage_init)`,
+    );
   }
 
   // The watermarks see DMA32 before the init memory is freed.
@@ -199,9 +212,18 @@ export function bootNode(o: BootOptions): BootNode {
     const split = t.percpuPagelistHighFraction === 0 ? low : Math.floor(managed[i]! / t.percpuPagelistHighFraction);
     const highRaw = Math.floor(split / o.cpus);
     return {
-      type: s.type, startPfn: s.start, spanned: s.spanned, present: s.present, managed: managed[i]!,
-      minPages: min, lowPages: low, highPages: high, protection,
-      pcpHigh: Math.max(highRaw, batch * 4), pcpBatch: batch, statThreshold: statThresholdNormal(managed[i]!, o.cpus),
+      type: s.type,
+      startPfn: s.start,
+      spanned: s.spanned,
+      present: s.present,
+      managed: managed[i]!,
+      minPages: min,
+      lowPages: low,
+      highPages: high,
+      protection,
+      pcpHigh: Math.max(highRaw, batch * 4),
+      pcpBatch: batch,
+      statThreshold: statThresholdNormal(managed[i]!, o.cpus),
     };
   });
   return { memoryMiB: o.memoryMiB, cpus: o.cpus, thp, minFreeKbytes: minFreeKb, tunables: t, zones };

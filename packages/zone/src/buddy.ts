@@ -1,13 +1,26 @@
 // buddy: the free area (mm/page_alloc.c __rmqueue_smallest, expand, __free_one_page). Free blocks of order 0..10 sit
 // on one doubly linked list per order, threaded through the next/prev arrays by page frame number. Every function
 // here must be called with the zone lock held; it keeps nr_free and the exact free count, not the vmstat counter.
-import { ORDER_COUNT, H_FREE_HEAD, H_NR_FREE, H_NR_FREE_EXACT, PAGE_RECORD_I32, PG_NEXT, PG_PREV, PG_STATE, type ZoneLayout } from './layout.js';
+import {
+  ORDER_COUNT,
+  H_FREE_HEAD,
+  H_NR_FREE,
+  H_NR_FREE_EXACT,
+  PAGE_RECORD_I32,
+  PG_NEXT,
+  PG_PREV,
+  PG_STATE,
+  type ZoneLayout,
+} from './layout.js';
 import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_TAIL, pageWord } from './page-state.js';
 
 export class BuddyArea {
   private readonly base: number;
 
-  constructor(private readonly a: Int32Array, private readonly L: ZoneLayout) {
+  constructor(
+    private readonly a: Int32Array,
+    private readonly L: ZoneLayout,
+  ) {
     this.base = L.pageOffset;
   }
 
@@ -19,7 +32,8 @@ export class BuddyArea {
       a[H_NR_FREE + o] = 0;
     }
     a[H_NR_FREE_EXACT] = 0;
-    for (let pfn = 0; pfn < this.L.pages; pfn++) Atomics.store(a, this.base + pfn * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_TAIL, 0));
+    for (let pfn = 0; pfn < this.L.pages; pfn++)
+      Atomics.store(a, this.base + pfn * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_TAIL, 0));
     let pfn = 0;
     while (pfn < this.L.pages) {
       let o = ORDER_COUNT - 1;
@@ -100,7 +114,8 @@ export class BuddyArea {
     const out: number[][] = [];
     for (let o = 0; o < ORDER_COUNT; o++) {
       const list: number[] = [];
-      for (let pfn = this.a[H_FREE_HEAD + o]!; pfn !== -1; pfn = this.a[this.base + pfn * PAGE_RECORD_I32 + PG_NEXT]!) list.push(pfn);
+      for (let pfn = this.a[H_FREE_HEAD + o]!; pfn !== -1; pfn = this.a[this.base + pfn * PAGE_RECORD_I32 + PG_NEXT]!)
+        list.push(pfn);
       out.push(list.sort((x, y) => x - y));
     }
     return out;

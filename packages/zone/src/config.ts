@@ -4,8 +4,16 @@ import { assertKernelBehaviour, KERNEL_DEFAULT, type KernelBehaviour, type Water
 import { ZoneConfigError } from './errors.js';
 import { zoneLayout, type ZoneLayout } from './layout.js';
 import {
-  minFreeKbytes, pcpBatch, pcpHigh, statThresholdNormal, WATERMARK_SCALE_FACTOR_DEFAULT, zoneWatermarks, ZONE_TYPES,
-  MIN_FREE_KBYTES_MIN, MIN_FREE_KBYTES_MAX, type ZoneType,
+  minFreeKbytes,
+  pcpBatch,
+  pcpHigh,
+  statThresholdNormal,
+  WATERMARK_SCALE_FACTOR_DEFAULT,
+  zoneWatermarks,
+  ZONE_TYPES,
+  MIN_FREE_KBYTES_MIN,
+  MIN_FREE_KBYTES_MAX,
+  type ZoneType,
 } from './sizing.js';
 
 /** 2^25 pages of 4 KiB = 128 GiB per zone; its buffer is 32 bytes a page, 1 GiB at the limit. */
@@ -66,24 +74,62 @@ function int(field: string, value: unknown, min: number, max: number, what: stri
 }
 
 export function resolveZoneConfig(o: ZoneOptions): ZoneConfig {
-  if (o === null || typeof o !== 'object') throw new ZoneConfigError('options', 'expected an object with at least pages and cpus');
-  const pages = int('pages', o.pages, 1, ZONE_PAGES_MAX, `pages of 4 KiB; ${ZONE_PAGES_MAX} pages = 128 GiB, the most one zone's SharedArrayBuffer holds here`);
+  if (o === null || typeof o !== 'object')
+    throw new ZoneConfigError('options', 'expected an object with at least pages and cpus');
+  const pages = int(
+    'pages',
+    o.pages,
+    1,
+    ZONE_PAGES_MAX,
+    `pages of 4 KiB; ${ZONE_PAGES_MAX} pages = 128 GiB, the most one zone's SharedArrayBuffer holds here`,
+  );
   const cpus = int('cpus', o.cpus, 1, ZONE_CPUS_MAX, 'CPUs with a per-CPU page list');
   const owners = int('owners', o.owners ?? ZONE_OWNERS_DEFAULT, 1, ZONE_OWNERS_MAX, 'accounting owners');
   const kernel = assertKernelBehaviour(o.kernel ?? KERNEL_DEFAULT, 'kernel');
   const type = o.type ?? 'Normal';
-  if (!(ZONE_TYPES as readonly string[]).includes(type)) throw new ZoneConfigError('type', `'${type}' is not a zone type; allowed: ${ZONE_TYPES.join(', ')}`);
-  const lowmemPages = int('lowmemPages', o.lowmemPages ?? pages, pages, Number.MAX_SAFE_INTEGER, 'the node\'s lowmem pages, at least this zone\'s');
-  const minFreeKb = int('minFreeKbytes', o.minFreeKbytes ?? minFreeKbytes(lowmemPages), MIN_FREE_KBYTES_MIN, MIN_FREE_KBYTES_MAX, 'vm.min_free_kbytes');
-  const scale = int('watermarkScaleFactor', o.watermarkScaleFactor ?? WATERMARK_SCALE_FACTOR_DEFAULT, 1, WATERMARK_SCALE_FACTOR_MAX, 'vm.watermark_scale_factor');
+  if (!(ZONE_TYPES as readonly string[]).includes(type))
+    throw new ZoneConfigError('type', `'${type}' is not a zone type; allowed: ${ZONE_TYPES.join(', ')}`);
+  const lowmemPages = int(
+    'lowmemPages',
+    o.lowmemPages ?? pages,
+    pages,
+    Number.MAX_SAFE_INTEGER,
+    "the node's lowmem pages, at least this zone's",
+  );
+  const minFreeKb = int(
+    'minFreeKbytes',
+    o.minFreeKbytes ?? minFreeKbytes(lowmemPages),
+    MIN_FREE_KBYTES_MIN,
+    MIN_FREE_KBYTES_MAX,
+    'vm.min_free_kbytes',
+  );
+  const scale = int(
+    'watermarkScaleFactor',
+    o.watermarkScaleFactor ?? WATERMARK_SCALE_FACTOR_DEFAULT,
+    1,
+    WATERMARK_SCALE_FACTOR_MAX,
+    'vm.watermark_scale_factor',
+  );
   const computed = zoneWatermarks(pages, lowmemPages, minFreeKb, scale);
   const w = { ...computed, ...(o.watermarks ?? {}) };
   const minPages = int('watermarks.minPages', w.minPages, 0, pages, 'pages');
   const lowPages = int('watermarks.lowPages', w.lowPages, minPages, pages, 'pages, at least min');
   const highPages = int('watermarks.highPages', w.highPages, lowPages, pages, 'pages, at least low');
   const batch = int('pcpBatch', o.pcpBatch ?? pcpBatch(pages), 1, 4096, 'pages moved per refill or drain');
-  const high = int('pcpHigh', o.pcpHigh ?? pcpHigh(lowPages, cpus, batch), batch, 1 << 20, 'pages a CPU list may hold before it drains, at least pcpBatch');
-  const statThreshold = int('statThreshold', o.statThreshold ?? statThresholdNormal(pages, cpus), 0, 125, 'pages of per-CPU NR_FREE_PAGES drift before a fold');
+  const high = int(
+    'pcpHigh',
+    o.pcpHigh ?? pcpHigh(lowPages, cpus, batch),
+    batch,
+    1 << 20,
+    'pages a CPU list may hold before it drains, at least pcpBatch',
+  );
+  const statThreshold = int(
+    'statThreshold',
+    o.statThreshold ?? statThresholdNormal(pages, cpus),
+    0,
+    125,
+    'pages of per-CPU NR_FREE_PAGES drift before a fold',
+  );
   // A zone's protection may exceed its size (the kernel's 4 GiB DMA zone: 3898 against 3840 managed pages): then
   // allocations that could have used a higher zone never get it.
   const lowmemReservePages = int('lowmemReservePages', o.lowmemReservePages ?? 0, 0, LOWMEM_RESERVE_MAX, 'pages');

@@ -48,7 +48,7 @@ export function sumAccountRows(acct: Float64Array, cpuStrideF64: number, cpus: n
   for (let cpu = 0; cpu < cpus; cpu++) {
     const base = cpu * cpuStrideF64 + owner * ACCOUNT_COUNTER_COUNT;
     const row = emptyAccountRow();
-    ACCOUNT_COUNTERS.forEach((name, i) => (row[name] = acct[base + i]!));
+    for (const [i, name] of ACCOUNT_COUNTERS.entries()) row[name] = acct[base + i]!;
     addAccountRows(total, row);
   }
   return total;

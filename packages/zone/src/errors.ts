@@ -3,7 +3,10 @@
 /** A configuration the zone cannot be built with; names the field and what is allowed. */
 export class ZoneConfigError extends RangeError {
   override readonly name = 'ZoneConfigError';
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(`${field}: ${message}`);
   }
 }
@@ -13,7 +16,11 @@ export class DoubleFreeError extends Error {
   override readonly name = 'DoubleFreeError';
   /** `racy`: another CPU freed it meanwhile (it is on that CPU's list, or won the exchange), so while CPUs run in
    * parallel, which of the two frees came second is for simulated time to say, not this thread. */
-  constructor(readonly pfn: number, readonly where: string, readonly racy = false) {
+  constructor(
+    readonly pfn: number,
+    readonly where: string,
+    readonly racy = false,
+  ) {
     super(`double free of pfn ${pfn}: the page is already free (${where})`);
   }
 }
@@ -21,7 +28,10 @@ export class DoubleFreeError extends Error {
 /** A free of a pfn that is not the first page of an allocated block, or outside the node. */
 export class BadFreeError extends Error {
   override readonly name = 'BadFreeError';
-  constructor(readonly pfn: number, message: string) {
+  constructor(
+    readonly pfn: number,
+    message: string,
+  ) {
     super(`bad free of pfn ${pfn}: ${message}`);
   }
 }

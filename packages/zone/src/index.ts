@@ -16,8 +16,17 @@ export type { ZoneInventory } from './invariants.js';
 export { ACCOUNT_COUNTERS, ACCT, emptyAccountRow, addAccountRows } from './counters.js';
 export type { AccountCounter, AccountRow } from './counters.js';
 export {
-  PAGE_SIZE_BYTES, PAGE_SIZE_KIB, ZONE_TYPES, LOWMEM_RESERVE_RATIO, minFreeKbytes, zoneWatermarks, lowmemReserves,
-  pcpBatch, pcpHigh, statThresholdNormal, statThresholdPressure,
+  PAGE_SIZE_BYTES,
+  PAGE_SIZE_KIB,
+  ZONE_TYPES,
+  LOWMEM_RESERVE_RATIO,
+  minFreeKbytes,
+  zoneWatermarks,
+  lowmemReserves,
+  pcpBatch,
+  pcpHigh,
+  statThresholdNormal,
+  statThresholdPressure,
 } from './sizing.js';
 export type { ZoneType } from './sizing.js';
 export { bootNode, BOOT_MEMORY_MIB_MAX, BOOT_MEMORY_MIB_MIN, THP_MODES, VM_TUNABLES_DEFAULT } from './boot.js';

@@ -23,7 +23,8 @@ export interface NodeZoneSpec {
   readonly pages: number;
 }
 
-export interface MemoryNodeOptions extends Omit<ZoneOptions, 'pages' | 'type' | 'lowmemPages' | 'lowmemReservePages' | 'name'> {
+export interface MemoryNodeOptions
+  extends Omit<ZoneOptions, 'pages' | 'type' | 'lowmemPages' | 'lowmemReservePages' | 'name'> {
   /** The zones, lowest first; at most one of each type. */
   readonly zones: readonly NodeZoneSpec[];
 }
@@ -73,11 +74,23 @@ export class MemoryNode {
   }
 
   static create(o: MemoryNodeOptions): MemoryNode {
-    if (!Array.isArray(o?.zones) || o.zones.length === 0) throw new ZoneConfigError('zones', `expected a list of zones, lowest first, e.g. [{ type: 'Normal', pages: 262144 }]; types: ${ZONE_TYPES.join(', ')}`);
+    if (!Array.isArray(o?.zones) || o.zones.length === 0)
+      throw new ZoneConfigError(
+        'zones',
+        `expected a list of zones, lowest first, e.g. [{ type: 'Normal', pages: 262144 }]; types: ${ZONE_TYPES.join(', ')}`,
+      );
     const order = o.zones.map((z) => ZONE_TYPES.indexOf(z.type));
     order.forEach((idx, i) => {
-      if (idx < 0) throw new ZoneConfigError(`zones[${i}].type`, `'${o.zones[i]!.type}' is not a zone type; allowed: ${ZONE_TYPES.join(', ')}`);
-      if (i > 0 && idx <= order[i - 1]!) throw new ZoneConfigError(`zones[${i}].type`, `zones must be listed lowest first with each type once (${ZONE_TYPES.join(' < ')})`);
+      if (idx < 0)
+        throw new ZoneConfigError(
+          `zones[${i}].type`,
+          `'${o.zones[i]!.type}' is not a zone type; allowed: ${ZONE_TYPES.join(', ')}`,
+        );
+      if (i > 0 && idx <= order[i - 1]!)
+        throw new ZoneConfigError(
+          `zones[${i}].type`,
+          `zones must be listed lowest first with each type once (${ZONE_TYPES.join(' < ')})`,
+        );
     });
     const lowmemPages = o.zones.reduce((s, z) => s + z.pages, 0);
     const minFreeKb = o.minFreeKbytes ?? minFreeKbytes(lowmemPages);
@@ -87,7 +100,12 @@ export class MemoryNode {
     return new MemoryNode(
       o.zones.map((spec, i) =>
         Zone.create({
-          ...common, type: spec.type, name: spec.type, pages: spec.pages, lowmemPages, minFreeKbytes: minFreeKb,
+          ...common,
+          type: spec.type,
+          name: spec.type,
+          pages: spec.pages,
+          lowmemPages,
+          minFreeKbytes: minFreeKb,
           lowmemReservePages: reserves[i]![top]!,
         }),
       ),
@@ -103,18 +121,30 @@ export class MemoryNode {
     const lowmemPages = b.zones.reduce((s, z) => s + z.managed, 0);
     const zones = b.zones.map((z) =>
       Zone.create({
-        type: z.type, name: z.type, pages: z.managed, cpus: b.cpus, lowmemPages, minFreeKbytes: b.minFreeKbytes,
+        type: z.type,
+        name: z.type,
+        pages: z.managed,
+        cpus: b.cpus,
+        lowmemPages,
+        minFreeKbytes: b.minFreeKbytes,
         watermarkScaleFactor: b.tunables.watermarkScaleFactor,
         watermarks: { minPages: z.minPages, lowPages: z.lowPages, highPages: z.highPages },
-        lowmemReservePages: z.protection[NORMAL_CLASS]!, pcpBatch: z.pcpBatch, pcpHigh: z.pcpHigh,
-        statThreshold: z.statThreshold, ...(kernel ? { kernel } : {}), ...(owners !== undefined ? { owners } : {}),
+        lowmemReservePages: z.protection[NORMAL_CLASS]!,
+        pcpBatch: z.pcpBatch,
+        pcpHigh: z.pcpHigh,
+        statThreshold: z.statThreshold,
+        ...(kernel ? { kernel } : {}),
+        ...(owners !== undefined ? { owners } : {}),
       }),
     );
     return new MemoryNode(zones, b);
   }
 
   static attach(d: NodeDescriptor): MemoryNode {
-    return new MemoryNode(d.zones.map((z) => Zone.attach(z)), d.boot);
+    return new MemoryNode(
+      d.zones.map((z) => Zone.attach(z)),
+      d.boot,
+    );
   }
 
   descriptor(): NodeDescriptor {
@@ -316,13 +346,21 @@ export class MemoryNode {
     const per = this.zoneCounts();
     const sum = (f: (c: ZoneCounts) => number): number => per.reduce((s, c) => s + f(c), 0);
     return {
-      name: 'node', pages: sum((c) => c.pages), freePages: sum((c) => c.freePages),
-      freePagesSnapshot: sum((c) => c.freePagesSnapshot), freePagesExact: sum((c) => c.freePagesExact),
-      pcpPages: sum((c) => c.pcpPages), nrFree: per[0]!.nrFree.map((_, o) => sum((c) => c.nrFree[o]!)),
-      watermarks: this.watermarks, kswapdWakes: Math.max(...per.map((c) => c.kswapdWakes)),
-      lockAcquires: sum((c) => c.lockAcquires), lockContended: sum((c) => c.lockContended),
-      pcpRefills: sum((c) => c.pcpRefills), pcpDrains: sum((c) => c.pcpDrains),
-      pagesGranted: sum((c) => c.pagesGranted), pagesFreed: sum((c) => c.pagesFreed),
+      name: 'node',
+      pages: sum((c) => c.pages),
+      freePages: sum((c) => c.freePages),
+      freePagesSnapshot: sum((c) => c.freePagesSnapshot),
+      freePagesExact: sum((c) => c.freePagesExact),
+      pcpPages: sum((c) => c.pcpPages),
+      nrFree: per[0]!.nrFree.map((_, o) => sum((c) => c.nrFree[o]!)),
+      watermarks: this.watermarks,
+      kswapdWakes: Math.max(...per.map((c) => c.kswapdWakes)),
+      lockAcquires: sum((c) => c.lockAcquires),
+      lockContended: sum((c) => c.lockContended),
+      pcpRefills: sum((c) => c.pcpRefills),
+      pcpDrains: sum((c) => c.pcpDrains),
+      pagesGranted: sum((c) => c.pagesGranted),
+      pagesFreed: sum((c) => c.pagesFreed),
     };
   }
 }

@@ -3,7 +3,16 @@
 // CPU touches its ring and counters, so no lock is needed; refills and drains move pages to and from the buddy
 // lists under the zone lock (rmqueue_bulk, free_pcppages_bulk), in bulk frees sized as nr_pcp_high and nr_pcp_free
 // size them.
-import { CPU_BATCH, CPU_COUNT, CPU_FREE_FACTOR, CPU_HEAD, CPU_HEADER_I32, CPU_HIGH, H_RECLAIM_ACTIVE, type ZoneLayout } from './layout.js';
+import {
+  CPU_BATCH,
+  CPU_COUNT,
+  CPU_FREE_FACTOR,
+  CPU_HEAD,
+  CPU_HEADER_I32,
+  CPU_HIGH,
+  H_RECLAIM_ACTIVE,
+  type ZoneLayout,
+} from './layout.js';
 
 export function cpuBase(L: ZoneLayout, cpu: number): number {
   return L.cpuOffset + cpu * L.cpuStride;

@@ -1,6 +1,12 @@
 // plan: an allocation plan bound to one zone's watermarks and reserves: the integer lines each step checks, so the
 // hot path compares numbers and allocates nothing. Recompiled when the zone's watermark version moves.
-import { ALLOC_NO_WATERMARKS, mayUseHighatomic, watermarkLinePages, type AllocPlan, type Watermarks } from '@faultline/gfp';
+import {
+  ALLOC_NO_WATERMARKS,
+  mayUseHighatomic,
+  watermarkLinePages,
+  type AllocPlan,
+  type Watermarks,
+} from '@faultline/gfp';
 
 /** A plan bound to this zone's watermarks: the lines each step checks, as integers, recomputed when they change. */
 export interface CompiledPlan {

@@ -25,7 +25,12 @@ export function minFreeKbytes(lowmemPages: number): number {
 }
 
 /** __setup_per_zone_wmarks for one zone: its share of pages_min, then delta = max(min/4, managed*factor/10000). */
-export function zoneWatermarks(zonePages: number, lowmemPages: number, minFreeKb: number, scaleFactor = WATERMARK_SCALE_FACTOR_DEFAULT): Watermarks {
+export function zoneWatermarks(
+  zonePages: number,
+  lowmemPages: number,
+  minFreeKb: number,
+  scaleFactor = WATERMARK_SCALE_FACTOR_DEFAULT,
+): Watermarks {
   const pagesMin = Math.floor(minFreeKb / PAGE_SIZE_KIB);
   const min = Math.floor((pagesMin * zonePages) / lowmemPages);
   const delta = Math.max(Math.floor(min / 4), Math.floor((zonePages * scaleFactor) / 10_000));

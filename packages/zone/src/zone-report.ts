@@ -1,8 +1,19 @@
 // zone-report: reading a zone for people and tests: its counters, who holds which pages, where one page is.
 import { formatGfp, type GfpMask, type Watermarks } from '@faultline/gfp';
 import {
-  CPU_COUNT, CPU_DRAINS, CPU_REFILLS, H_KSWAPD_WAKES, H_LOCK_ACQUIRES, H_LOCK_CONTENDED, H_NR_FREE, H_NR_FREE_EXACT,
-  ORDER_COUNT, PAGE_RECORD_I32, PG_MASK, PG_OWNER, PG_STATE,
+  CPU_COUNT,
+  CPU_DRAINS,
+  CPU_REFILLS,
+  H_KSWAPD_WAKES,
+  H_LOCK_ACQUIRES,
+  H_LOCK_CONTENDED,
+  H_NR_FREE,
+  H_NR_FREE_EXACT,
+  ORDER_COUNT,
+  PAGE_RECORD_I32,
+  PG_MASK,
+  PG_OWNER,
+  PG_STATE,
 } from './layout.js';
 import { PAGE_ALLOCATED, PAGE_KIND_NAMES, pageCpu, pageKind, pageOrder } from './page-state.js';
 import { cpuBase } from './pcp.js';
@@ -98,5 +109,11 @@ export function zonePageInfo(zone: Zone, pfn: number): PageInfo {
   const L = zone.config.layout;
   if (!(pfn >= 0 && pfn < L.pages)) throw new RangeError(`pfn: ${pfn}; allowed 0 .. ${L.pages - 1}`);
   const w = Atomics.load(zone.a, L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE);
-  return { kind: PAGE_KIND_NAMES[pageKind(w)] ?? 'unknown', order: pageOrder(w), cpu: pageCpu(w), owner: zone.a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER]!, mask: zone.a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK]! };
+  return {
+    kind: PAGE_KIND_NAMES[pageKind(w)] ?? 'unknown',
+    order: pageOrder(w),
+    cpu: pageCpu(w),
+    owner: zone.a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER]!,
+    mask: zone.a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK]!,
+  };
 }

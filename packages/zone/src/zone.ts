@@ -3,23 +3,57 @@
 // which page with which mask. A Zone object is a view: create() builds the buffer once, attach() opens it in another
 // worker thread. Preconditions for sharing: each CPU number is driven by one thread at a time (its page list and
 // vmstat delta are that thread's alone); everything else is safe from any thread.
-import { __GFP_ACCOUNT, parseGfp, planAllocation, type AllocContext, type GfpMask, type Watermarks } from '@faultline/gfp';
+import {
+  __GFP_ACCOUNT,
+  parseGfp,
+  planAllocation,
+  type AllocContext,
+  type GfpMask,
+  type Watermarks,
+} from '@faultline/gfp';
 import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
 import { BuddyArea } from './buddy.js';
 import { LOWMEM_RESERVE_MAX, resolveZoneConfig, type ZoneConfig, type ZoneOptions } from './config.js';
 import { ACCOUNT_COUNTER_COUNT, ACCOUNT_MIN_COUNTERS, ACCT, sumAccountRows, type AccountRow } from './counters.js';
 import { BadFreeError, DoubleFreeError, ZoneConfigError } from './errors.js';
 import {
-  CPU_BATCH, CPU_COUNT, CPU_DRAINS, CPU_FREE_DELTA, CPU_FREE_FACTOR, CPU_HIGH, CPU_REFILLS, H_KSWAPD_WAKE_SEQ, H_KSWAPD_WAKES, H_RECLAIM_ACTIVE,
-  H_LOWMEM_RESERVE, H_NR_FREE_EXACT, H_NR_FREE_PAGES, H_RESERVED_HIGHATOMIC, H_STAT_THRESHOLD, H_WMARK_HIGH,
-  H_WMARK_LOW, H_WMARK_MIN, H_WMARK_VERSION, PAGE_RECORD_I32, PG_STATE, PG_OWNER, PG_MASK,
+  CPU_BATCH,
+  CPU_COUNT,
+  CPU_DRAINS,
+  CPU_FREE_DELTA,
+  CPU_FREE_FACTOR,
+  CPU_HIGH,
+  CPU_REFILLS,
+  H_KSWAPD_WAKE_SEQ,
+  H_KSWAPD_WAKES,
+  H_RECLAIM_ACTIVE,
+  H_LOWMEM_RESERVE,
+  H_NR_FREE_EXACT,
+  H_NR_FREE_PAGES,
+  H_RESERVED_HIGHATOMIC,
+  H_STAT_THRESHOLD,
+  H_WMARK_HIGH,
+  H_WMARK_LOW,
+  H_WMARK_MIN,
+  H_WMARK_VERSION,
+  PAGE_RECORD_I32,
+  PG_STATE,
+  PG_OWNER,
+  PG_MASK,
 } from './layout.js';
 import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_PCP, pageCpu, pageKind, pageOrder, pageWord } from './page-state.js';
 import { cpuBase, nrPcpFree, nrPcpHigh, pcpPages, pcpPopNewest, pcpPopOldest, pcpPush } from './pcp.js';
 import { compilePlan, type CompiledPlan } from './plan.js';
 import { STEP_FAST, STEP_SLOW, ZONE_DEFERRED } from './steps.js';
 import { zoneLock, zoneUnlock } from './zone-lock.js';
-import { zoneCounts, zoneHoldings, zonePageInfo, type PageHolding, type PageInfo, type ZoneCounts } from './zone-report.js';
+import {
+  zoneCounts,
+  zoneHoldings,
+  zonePageInfo,
+  type PageHolding,
+  type PageInfo,
+  type ZoneCounts,
+} from './zone-report.js';
 
 export interface ZoneDescriptor {
   readonly sab: SharedArrayBuffer;
@@ -42,7 +76,10 @@ export class Zone {
    */
   deferShared = false;
 
-  private constructor(readonly sab: SharedArrayBuffer, config: ZoneConfig) {
+  private constructor(
+    readonly sab: SharedArrayBuffer,
+    config: ZoneConfig,
+  ) {
     this.config = config;
     this.a = new Int32Array(sab, 0, config.layout.int32Count);
     this.acct = new Float64Array(sab, config.layout.accountOffsetF64 * 8);
@@ -55,7 +92,10 @@ export class Zone {
     try {
       sab = new SharedArrayBuffer(config.layout.byteLength);
     } catch (e) {
-      throw new ZoneConfigError('pages', `a zone of ${config.pages} pages needs a SharedArrayBuffer of ${config.layout.byteLength} bytes, which this process cannot allocate (${(e as Error).message})`);
+      throw new ZoneConfigError(
+        'pages',
+        `a zone of ${config.pages} pages needs a SharedArrayBuffer of ${config.layout.byteLength} bytes, which this process cannot allocate (${(e as Error).message})`,
+      );
     }
     const zone = new Zone(sab, config);
     zone.init();
@@ -97,14 +137,31 @@ export class Zone {
 
   get watermarks(): Watermarks {
     const a = this.a;
-    return { minPages: Atomics.load(a, H_WMARK_MIN), lowPages: Atomics.load(a, H_WMARK_LOW), highPages: Atomics.load(a, H_WMARK_HIGH) };
+    return {
+      minPages: Atomics.load(a, H_WMARK_MIN),
+      lowPages: Atomics.load(a, H_WMARK_LOW),
+      highPages: Atomics.load(a, H_WMARK_HIGH),
+    };
   }
 
   /** Change the watermarks (min_free_kbytes or watermark_scale_factor written); plans recompile on next use. */
   setWatermarks(w: Watermarks): void {
     const { minPages, lowPages, highPages } = w;
-    if (!(Number.isInteger(minPages) && Number.isInteger(lowPages) && Number.isInteger(highPages) && minPages >= 0 && minPages <= lowPages && lowPages <= highPages && highPages <= this.config.pages)) {
-      throw new ZoneConfigError('watermarks', `{min ${minPages}, low ${lowPages}, high ${highPages}} not allowed; need integers 0 <= min <= low <= high <= ${this.config.pages}`);
+    if (
+      !(
+        Number.isInteger(minPages) &&
+        Number.isInteger(lowPages) &&
+        Number.isInteger(highPages) &&
+        minPages >= 0 &&
+        minPages <= lowPages &&
+        lowPages <= highPages &&
+        highPages <= this.config.pages
+      )
+    ) {
+      throw new ZoneConfigError(
+        'watermarks',
+        `{min ${minPages}, low ${lowPages}, high ${highPages}} not allowed; need integers 0 <= min <= low <= high <= ${this.config.pages}`,
+      );
     }
     Atomics.store(this.a, H_WMARK_MIN, minPages);
     Atomics.store(this.a, H_WMARK_LOW, lowPages);
@@ -126,7 +183,8 @@ export class Zone {
 
   /** The vmstat fold threshold (smaller while kswapd runs, as calculate_pressure_threshold). */
   setStatThreshold(pages: number): void {
-    if (!Number.isInteger(pages) || pages < 0 || pages > 125) throw new ZoneConfigError('statThreshold', `${pages}: allowed integers 0 .. 125`);
+    if (!Number.isInteger(pages) || pages < 0 || pages > 125)
+      throw new ZoneConfigError('statThreshold', `${pages}: allowed integers 0 .. 125`);
     Atomics.store(this.a, H_STAT_THRESHOLD, pages);
   }
 
@@ -138,7 +196,17 @@ export class Zone {
     let cp = this.plans.get(key);
     if (cp === undefined) {
       const m = typeof mask === 'string' ? parseGfp(mask, this.config.kernel).mask : mask;
-      cp = { plan: planAllocation(m, order, this.config.kernel, ctx), version: -1, fastLine: 0, fastHighatomic: false, slowLine: 0, slowHighatomic: false, reserveKind: 0, reserveLine: 0, reserveHighatomic: false };
+      cp = {
+        plan: planAllocation(m, order, this.config.kernel, ctx),
+        version: -1,
+        fastLine: 0,
+        fastHighatomic: false,
+        slowLine: 0,
+        slowHighatomic: false,
+        reserveKind: 0,
+        reserveLine: 0,
+        reserveHighatomic: false,
+      };
       this.plans.set(key, cp);
     }
     this.compile(cp);
@@ -162,7 +230,8 @@ export class Zone {
   /** zone_page_state_snapshot: the global part plus every CPU's unfolded delta. */
   freePagesSnapshot(): number {
     let v = Atomics.load(this.a, H_NR_FREE_PAGES);
-    for (let cpu = 0; cpu < this.config.cpus; cpu++) v += Atomics.load(this.a, cpuBase(this.config.layout, cpu) + CPU_FREE_DELTA);
+    for (let cpu = 0; cpu < this.config.cpus; cpu++)
+      v += Atomics.load(this.a, cpuBase(this.config.layout, cpu) + CPU_FREE_DELTA);
     return v < 0 ? 0 : v;
   }
 
@@ -245,11 +314,13 @@ export class Zone {
   // ---- the grant steps -----------------------------------------------------------------------------------------
 
   checkCpu(cpu: number): void {
-    if (!(cpu >= 0 && cpu < this.config.cpus && Number.isInteger(cpu))) throw new RangeError(`cpu: ${cpu}; allowed: integers 0 .. ${this.config.cpus - 1}`);
+    if (!(cpu >= 0 && cpu < this.config.cpus && Number.isInteger(cpu)))
+      throw new RangeError(`cpu: ${cpu}; allowed: integers 0 .. ${this.config.cpus - 1}`);
   }
 
   checkOwner(owner: number): void {
-    if (!(owner >= 0 && owner < this.config.owners && Number.isInteger(owner))) throw new RangeError(`owner: ${owner}; allowed: integers 0 .. ${this.config.owners - 1}`);
+    if (!(owner >= 0 && owner < this.config.owners && Number.isInteger(owner)))
+      throw new RangeError(`owner: ${owner}; allowed: integers 0 .. ${this.config.owners - 1}`);
   }
 
   /**
@@ -356,13 +427,16 @@ export class Zone {
     this.checkCpu(cpu);
     const a = this.a;
     const L = this.config.layout;
-    if (!(Number.isInteger(pfn) && pfn >= 0 && pfn < L.pages)) throw new BadFreeError(pfn, `outside zone ${this.config.name} (pfns 0 .. ${L.pages - 1})`);
+    if (!(Number.isInteger(pfn) && pfn >= 0 && pfn < L.pages))
+      throw new BadFreeError(pfn, `outside zone ${this.config.name} (pfns 0 .. ${L.pages - 1})`);
     const si = L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE;
     const word = Atomics.load(a, si);
     const kind = pageKind(word);
     if (kind !== PAGE_ALLOCATED) {
-      if (kind === PAGE_BUDDY) throw new DoubleFreeError(pfn, `first page of a free order-${pageOrder(word)} block in the buddy lists`);
-      if (kind === PAGE_PCP) throw new DoubleFreeError(pfn, `on cpu ${pageCpu(word)}'s per-CPU list`, pageCpu(word) !== cpu);
+      if (kind === PAGE_BUDDY)
+        throw new DoubleFreeError(pfn, `first page of a free order-${pageOrder(word)} block in the buddy lists`);
+      if (kind === PAGE_PCP)
+        throw new DoubleFreeError(pfn, `on cpu ${pageCpu(word)}'s per-CPU list`, pageCpu(word) !== cpu);
       throw new BadFreeError(pfn, 'not the first page of an allocated block (never allocated, or inside a block)');
     }
     const order = pageOrder(word);
@@ -373,7 +447,8 @@ export class Zone {
       // A full list needs a drain, which needs the zone lock: leave the whole free to the caller's later pass.
       if (this.deferShared && a[b + CPU_COUNT]! >= L.pcpCapacity) return ZONE_DEFERRED;
       // Claim the page before touching the list: of two racing frees exactly one wins this exchange.
-      if (Atomics.compareExchange(a, si, word, pageWord(PAGE_PCP, 0, cpu)) !== word) throw new DoubleFreeError(pfn, 'freed concurrently by another thread', true);
+      if (Atomics.compareExchange(a, si, word, pageWord(PAGE_PCP, 0, cpu)) !== word)
+        throw new DoubleFreeError(pfn, 'freed concurrently by another thread', true);
       // A list a deferring view filled to capacity drains before it takes more.
       if (a[b + CPU_COUNT]! >= L.pcpCapacity) this.drainBatch(cpu, a[b + CPU_BATCH]!);
       pcpPush(a, L, b, pfn);
@@ -461,7 +536,11 @@ export class Zone {
 
   freeLists(): number[][] {
     zoneLock(this.a);
-    try { return this.buddy.freeLists(); } finally { zoneUnlock(this.a); }
+    try {
+      return this.buddy.freeLists();
+    } finally {
+      zoneUnlock(this.a);
+    }
   }
 
   /** Bulk frees (free_pcppages_bulk) this CPU's list has done so far: each held the zone lock once. */

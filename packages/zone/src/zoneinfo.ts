@@ -17,7 +17,12 @@ export interface ZoneinfoZone {
   readonly managed: number;
   readonly protection: readonly number[];
   /** Per CPU, in CPU order. */
-  readonly pagesets: ReadonlyArray<{ readonly cpu: number; readonly high: number; readonly batch: number; readonly threshold: number }>;
+  readonly pagesets: ReadonlyArray<{
+    readonly cpu: number;
+    readonly high: number;
+    readonly batch: number;
+    readonly threshold: number;
+  }>;
   readonly startPfn: number | null;
 }
 
@@ -63,7 +68,19 @@ export function parseZoneinfo(text: string): ZoneinfoZone[] {
     const line = raw.trimEnd();
     const zm = /^Node \d+, zone\s+(\S+)/.exec(line);
     if (zm) {
-      cur = { zone: zm[1]!, free: 0, min: 0, low: 0, high: 0, spanned: 0, present: 0, managed: 0, protection: [], pagesets: [], startPfn: null };
+      cur = {
+        zone: zm[1]!,
+        free: 0,
+        min: 0,
+        low: 0,
+        high: 0,
+        spanned: 0,
+        present: 0,
+        managed: 0,
+        protection: [],
+        pagesets: [],
+        startPfn: null,
+      };
       zones.push(cur);
       cpu = null;
       continue;
@@ -74,7 +91,11 @@ export function parseZoneinfo(text: string): ZoneinfoZone[] {
     else if (/^(min|low|high|spanned|present|managed)\s+\d+$/.test(t) && cpu === null) {
       const [k, v] = t.split(/\s+/) as [keyof ZoneinfoZone, string];
       (cur as Record<string, unknown>)[k] = Number(v);
-    } else if (t.startsWith('protection:')) cur.protection = t.replace(/^protection:\s*\(|\)$/g, '').split(',').map((x) => Number(x.trim()));
+    } else if (t.startsWith('protection:'))
+      cur.protection = t
+        .replace(/^protection:\s*\(|\)$/g, '')
+        .split(',')
+        .map((x) => Number(x.trim()));
     else if (t.startsWith('cpu:')) {
       cpu = { cpu: num(t), high: 0, batch: 0, threshold: 0 };
       (cur.pagesets as Array<typeof cpu>).push(cpu);

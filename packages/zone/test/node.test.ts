@@ -19,24 +19,32 @@ function fill(node: MemoryNode): number[] {
 }
 
 describe('MemoryNode.boot: the node the kernel builds for the machine', () => {
-  it('has bootNode\'s zones, managed pages, watermarks, protection against ZONE_NORMAL and per-CPU sizes', () => {
+  it("has bootNode's zones, managed pages, watermarks, protection against ZONE_NORMAL and per-CPU sizes", () => {
     const b = bootNode({ memoryMiB: 256, cpus: 4 });
     const node = MemoryNode.boot({ memoryMiB: 256, cpus: 4, owners: 3 });
     expect(node.zones.map((z) => z.config.type)).toEqual(['DMA', 'DMA32']);
     expect(node.boot).toEqual(b);
     node.zones.forEach((z, i) => {
       const bz = b.zones[i]!;
-      expect([z.config.pages, z.watermarks.minPages, z.watermarks.lowPages, z.watermarks.highPages])
-        .toEqual([bz.managed, bz.minPages, bz.lowPages, bz.highPages]);
+      expect([z.config.pages, z.watermarks.minPages, z.watermarks.lowPages, z.watermarks.highPages]).toEqual([
+        bz.managed,
+        bz.minPages,
+        bz.lowPages,
+        bz.highPages,
+      ]);
       expect(z.lowmemReservePages).toBe(bz.protection[2]);
-      expect([z.config.pcpHigh, z.config.pcpBatch, z.config.statThreshold]).toEqual([bz.pcpHigh, bz.pcpBatch, bz.statThreshold]);
+      expect([z.config.pcpHigh, z.config.pcpBatch, z.config.statThreshold]).toEqual([
+        bz.pcpHigh,
+        bz.pcpBatch,
+        bz.statThreshold,
+      ]);
     });
     expect(node.zones[0]!.lowmemReservePages).toBe(188);
     expect(node.pages).toBe(b.zones.reduce((s, z) => s + z.managed, 0));
     expect([node.cpus, node.owners]).toEqual([4, 3]);
   });
 
-  it('takes DMA32 first, falls back to DMA below DMA32\'s low line, and leaves DMA its reserve', () => {
+  it("takes DMA32 first, falls back to DMA below DMA32's low line, and leaves DMA its reserve", () => {
     const node = MemoryNode.boot({ memoryMiB: 256, cpus: 1, owners: 1 });
     const [dma, dma32] = node.zones;
     const pfns = fill(node);
@@ -45,7 +53,9 @@ describe('MemoryNode.boot: the node the kernel builds for the machine', () => {
     expect(firstDma).toBeGreaterThan(0);
     // Everything before the first DMA page came from DMA32, and DMA32 was then at its low watermark.
     expect(zoneOf.slice(0, firstDma).every((z) => z === 1)).toBe(true);
-    expect(dma32!.counts().pagesGranted).toBeGreaterThanOrEqual(dma32!.config.pages - dma32!.watermarks.lowPages - dma32!.config.pcpBatch);
+    expect(dma32!.counts().pagesGranted).toBeGreaterThanOrEqual(
+      dma32!.config.pages - dma32!.watermarks.lowPages - dma32!.config.pcpBatch,
+    );
     // A GFP_KERNEL allocation passes DMA's line only above min + protection: the reserve stays free.
     for (let c = 0; c < node.cpus; c++) node.drainCpu(c);
     expect(dma!.freePagesExact()).toBeGreaterThanOrEqual(dma!.watermarks.minPages + dma!.lowmemReservePages);

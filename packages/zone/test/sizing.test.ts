@@ -11,7 +11,7 @@ describe('zone sizing', () => {
     expect(minFreeKbytes(16)).toBe(128);
     expect(minFreeKbytes(2 ** 40)).toBe(262_144);
   });
-  it('a 16 GiB machine\'s Normal zone of about 3.5 M pages has min ~3584, low ~7168, high ~10752', () => {
+  it("a 16 GiB machine's Normal zone of about 3.5 M pages has min ~3584, low ~7168, high ~10752", () => {
     // Its share of pages_min (4096) is 7/8; delta = max(min/4, managed*10/10000) = 3670 for 3.67 M pages.
     const normal = (16 * GiB * 7) / 8;
     const w = zoneWatermarks(normal, 16 * GiB, minFreeKbytes(16 * GiB));
@@ -33,7 +33,10 @@ describe('zone sizing', () => {
     expect(pcpHigh(1000, 16, 63)).toBe(252);
   });
   it('lowmem_reserve: DMA32 keeps Normal/256 from Normal-class allocations', () => {
-    const r = lowmemReserves([{ type: 'DMA32', pages: 4 * GiB }, { type: 'Normal', pages: 12 * GiB }]);
+    const r = lowmemReserves([
+      { type: 'DMA32', pages: 4 * GiB },
+      { type: 'Normal', pages: 12 * GiB },
+    ]);
     expect(r[0]![1]).toBe(Math.floor((12 * GiB) / 256));
     expect(r[1]![1]).toBe(0);
   });

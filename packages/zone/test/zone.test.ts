@@ -4,18 +4,30 @@ import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { decideAllocation, parseGfp } from '@faultline/gfp';
 import {
-  ALLOC_DEFERRED, ALLOC_FAILED, ALLOC_MAY_RECLAIM, BadFreeError, checkZoneInvariants, DoubleFreeError, MemoryNode, Zone, ZoneConfigError,
+  ALLOC_DEFERRED,
+  ALLOC_FAILED,
+  ALLOC_MAY_RECLAIM,
+  BadFreeError,
+  checkZoneInvariants,
+  DoubleFreeError,
+  MemoryNode,
+  Zone,
+  ZoneConfigError,
   ZONE_PAGES_MAX,
 } from '../src/index.js';
 
 describe('zone configuration', () => {
   it('refuses bad sizes with the field and the allowed range', () => {
     expect(() => Zone.create({ pages: 0, cpus: 1 })).toThrow(ZoneConfigError);
-    expect(() => Zone.create({ pages: 0, cpus: 1 })).toThrow(/pages: 0 is not allowed; allowed: integers 1 \.\. 33554432/);
+    expect(() => Zone.create({ pages: 0, cpus: 1 })).toThrow(
+      /pages: 0 is not allowed; allowed: integers 1 \.\. 33554432/,
+    );
     expect(() => Zone.create({ pages: ZONE_PAGES_MAX + 1, cpus: 1 })).toThrow(/SharedArrayBuffer/);
     expect(() => Zone.create({ pages: 1024, cpus: 0 })).toThrow(/cpus: 0/);
     expect(() => Zone.create({ pages: 1024, cpus: 1, kernel: 'v4.9' as never })).toThrow(/allowed: v5\.18, v6\.3\+/);
-    expect(() => Zone.create({ pages: 1024, cpus: 1, watermarks: { minPages: 10, lowPages: 5 } })).toThrow(/watermarks\.lowPages/);
+    expect(() => Zone.create({ pages: 1024, cpus: 1, watermarks: { minPages: 10, lowPages: 5 } })).toThrow(
+      /watermarks\.lowPages/,
+    );
   });
   it('refuses an order above the maximum and an unknown flag', () => {
     const z = Zone.create({ pages: 4096, cpus: 1 });
@@ -41,7 +53,14 @@ describe('buddy allocator under seeded random sequences', () => {
     it(`conserves pages, never hands a page out twice, and merges back to the initial lists (seed ${seed})`, () => {
       const rng = seedrandom(seed);
       const cpus = 3;
-      const z = Zone.create({ pages: 5000, cpus, watermarks: { minPages: 0, lowPages: 0, highPages: 0 }, pcpBatch: 7, pcpHigh: 30, statThreshold: 4 });
+      const z = Zone.create({
+        pages: 5000,
+        cpus,
+        watermarks: { minPages: 0, lowPages: 0, highPages: 0 },
+        pcpBatch: 7,
+        pcpHigh: 30,
+        statThreshold: 4,
+      });
       const initial = z.freeLists();
       const plans = [0, 1, 2, 3, 5, 10].map((o) => z.plan('GFP_KERNEL', o));
       const held: Array<[number, number]> = []; // [pfn, order], removed by swapping with the last
@@ -110,7 +129,14 @@ describe('bad frees', () => {
 });
 
 describe('allocation decisions', () => {
-  const masks = ['GFP_KERNEL', 'GFP_NOWAIT', 'GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN', 'GFP_ATOMIC', 'GFP_KERNEL|__GFP_HIGH', 'GFP_NOWAIT|__GFP_MEMALLOC'];
+  const masks = [
+    'GFP_KERNEL',
+    'GFP_NOWAIT',
+    'GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN',
+    'GFP_ATOMIC',
+    'GFP_KERNEL|__GFP_HIGH',
+    'GFP_NOWAIT|__GFP_MEMALLOC',
+  ];
   for (const kernel of ['v5.18', 'v6.3+'] as const) {
     it(`match decideAllocation at every free level (${kernel})`, () => {
       const w = { minPages: 400, lowPages: 500, highPages: 600 };
@@ -158,7 +184,13 @@ describe('allocation decisions', () => {
   });
 
   it('accounts grants, failures and frees per owner, and holdings per owner and mask', () => {
-    const z = Zone.create({ pages: 256, cpus: 2, owners: 4, watermarks: { minPages: 50, lowPages: 60, highPages: 70 }, statThreshold: 0 });
+    const z = Zone.create({
+      pages: 256,
+      cpus: 2,
+      owners: 4,
+      watermarks: { minPages: 50, lowPages: 60, highPages: 70 },
+      statThreshold: 0,
+    });
     const nowait = z.plan('GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN');
     const kernel = z.plan('GFP_KERNEL', 1);
     const got: number[] = [];
@@ -175,7 +207,9 @@ describe('allocation decisions', () => {
     expect(row.minFreeSeenAtGrant).toBeGreaterThan(50);
     expect(z.accountOf(2).reclaimVerdicts).toBe(1);
     const h = z.holdings();
-    expect(h).toEqual([{ owner: 3, mask: nowait.plan.mask, maskText: 'GFP_NOWAIT|__GFP_NOMEMALLOC', pages: got.length }]);
+    expect(h).toEqual([
+      { owner: 3, mask: nowait.plan.mask, maskText: 'GFP_NOWAIT|__GFP_NOMEMALLOC', pages: got.length },
+    ]);
     for (const p of got) z.free(0, p, 1);
     expect(z.accountOf(3).pagesFreed).toBe(got.length);
     expect(z.accountOf(1).pagesReclaimed).toBe(got.length);
@@ -186,7 +220,14 @@ describe('NR_FREE_PAGES with per-CPU drift', () => {
   it('drifts by at most threshold pages per CPU, and the snapshot is exact', () => {
     const cpus = 4;
     const t = 10;
-    const z = Zone.create({ pages: 8192, cpus, statThreshold: t, pcpBatch: 3, pcpHigh: 12, watermarks: { minPages: 0, lowPages: 0, highPages: 0 } });
+    const z = Zone.create({
+      pages: 8192,
+      cpus,
+      statThreshold: t,
+      pcpBatch: 3,
+      pcpHigh: 12,
+      watermarks: { minPages: 0, lowPages: 0, highPages: 0 },
+    });
     const rng = seedrandom('drift');
     const held: number[] = [];
     for (let i = 0; i < 5000; i++) {
@@ -204,7 +245,16 @@ describe('NR_FREE_PAGES with per-CPU drift', () => {
 
 describe('a node of several zones', () => {
   it('allocates from Normal first, falls back to DMA32, and leaves DMA32 its lowmem reserve', () => {
-    const node = MemoryNode.create({ zones: [{ type: 'DMA32', pages: 4096 }, { type: 'Normal', pages: 1024 }], cpus: 1, statThreshold: 0, pcpBatch: 1, pcpHigh: 4 });
+    const node = MemoryNode.create({
+      zones: [
+        { type: 'DMA32', pages: 4096 },
+        { type: 'Normal', pages: 1024 },
+      ],
+      cpus: 1,
+      statThreshold: 0,
+      pcpBatch: 1,
+      pcpHigh: 4,
+    });
     const [dma32, normal] = node.zones;
     expect(dma32!.lowmemReservePages).toBe(Math.floor(1024 / 256));
     expect(normal!.lowmemReservePages).toBe(0);
@@ -231,7 +281,14 @@ describe('a node of several zones', () => {
 
 describe('deferring shared work (for a deterministic engine)', () => {
   it('never takes the zone lock while deferring, and applies the work when cleared', () => {
-    const z = Zone.create({ pages: 1024, cpus: 2, pcpBatch: 4, pcpHigh: 8, statThreshold: 0, watermarks: { minPages: 0, lowPages: 0, highPages: 0 } });
+    const z = Zone.create({
+      pages: 1024,
+      cpus: 2,
+      pcpBatch: 4,
+      pcpHigh: 8,
+      statThreshold: 0,
+      watermarks: { minPages: 0, lowPages: 0, highPages: 0 },
+    });
     const order0 = z.plan('GFP_KERNEL');
     const order2 = z.plan('GFP_KERNEL', 2);
     const locks = z.counts().lockAcquires;
@@ -283,7 +340,10 @@ describe('deferring shared work (for a deterministic engine)', () => {
     const busy = freeAll(true);
     expect(Math.max(...busy.lengths)).toBeLessThan(60); // never reaches min(batch << 2, high)
     // Bulk frees of 15, 30, then 45 (high - batch) pages each while no allocation comes between.
-    const drops = busy.lengths.slice(1).map((n, i) => busy.lengths[i]! + 1 - n).filter((d) => d > 0);
+    const drops = busy.lengths
+      .slice(1)
+      .map((n, i) => busy.lengths[i]! + 1 - n)
+      .filter((d) => d > 0);
     expect(drops.slice(0, 4)).toEqual([15, 30, 45, 45]);
     // An allocation halves the factor (rmqueue_pcplist), so the next bulk free is smaller again.
     const factor = busy.z.pcpFreeFactor(0);

@@ -31,5 +31,13 @@ export default async function run(job: CompareJob): Promise<CompareOutcome> {
   const r = await runSimulation({ ...built, ...(job.watchdog !== undefined ? { watchdog: job.watchdog } : {}) });
   const figures = r.modules.reclaim || r.modules.mm ? s.figures(r, job.spec.params) : {};
   const report = job.report ? reportRun(r, job.spec.policy, figures) : null;
-  return { job, figures, digest: r.digest, error: r.error?.message ?? null, endReason: r.endReason, hostMs: r.host.wallMs, report };
+  return {
+    job,
+    figures,
+    digest: r.digest,
+    error: r.error?.message ?? null,
+    endReason: r.endReason,
+    hostMs: r.host.wallMs,
+    report,
+  };
 }

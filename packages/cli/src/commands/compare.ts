@@ -35,20 +35,31 @@ const orNull = (x: number) => (Number.isNaN(x) ? null : x);
  * prints, unrounded) and, but for the baseline, the difference from it (percent, Welch's p), then every run's
  * figures, digest and error. */
 export function comparisonJson(c: Comparison): string {
-  const summary = Object.fromEntries(c.policies.map((p) => {
-    const mine = c.outcomes.filter((x) => x.job.spec.policy === p);
-    const labels = [...new Set(mine.flatMap((x) => Object.keys(x.figures)))];
-    return [p, Object.fromEntries(labels.map((label) => {
-      const xs = samples(c.outcomes, p, label);
-      const i = interval(xs);
-      const d = p === c.baseline ? null : welch(samples(c.outcomes, c.baseline, label), xs);
-      const vs = d ? { vsBaseline: { pct: orNull(d.pct), p: orNull(d.p) } } : {};
-      return [label, { mean: i.mean, half: orNull(i.half), n: i.n, ...vs }];
-    }))];
-  }));
+  const summary = Object.fromEntries(
+    c.policies.map((p) => {
+      const mine = c.outcomes.filter((x) => x.job.spec.policy === p);
+      const labels = [...new Set(mine.flatMap((x) => Object.keys(x.figures)))];
+      return [
+        p,
+        Object.fromEntries(
+          labels.map((label) => {
+            const xs = samples(c.outcomes, p, label);
+            const i = interval(xs);
+            const d = p === c.baseline ? null : welch(samples(c.outcomes, c.baseline, label), xs);
+            const vs = d ? { vsBaseline: { pct: orNull(d.pct), p: orNull(d.p) } } : {};
+            return [label, { mean: i.mean, half: orNull(i.half), n: i.n, ...vs }];
+          }),
+        ),
+      ];
+    }),
+  );
   const runs = c.outcomes.map(({ report: _, ...x }) => x);
   const { scenario, spec, policies, baseline, seeds } = c;
-  return JSON.stringify({ schema: JSON_SCHEMAS.compare, scenario, spec, policies, baseline, seeds, summary, runs }, null, 2);
+  return JSON.stringify(
+    { schema: JSON_SCHEMAS.compare, scenario, spec, policies, baseline, seeds, summary, runs },
+    null,
+    2,
+  );
 }
 
 export interface Comparison {
@@ -67,33 +78,71 @@ export interface Comparison {
 export async function compareCommand(ref: string, o: CompareOptions): Promise<Comparison> {
   // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
   const say = humanStream(o);
-  const policies = (o.policies ?? 'classic,spf-nowait,spf-nowait-literal,spf-nomemalloc-retry,spf-fallback,per-vma-lock').split(',').map((p) => checkPolicy(p.trim()));
+  const policies = (
+    o.policies ?? 'classic,spf-nowait,spf-nowait-literal,spf-nomemalloc-retry,spf-fallback,per-vma-lock'
+  )
+    .split(',')
+    .map((p) => checkPolicy(p.trim()));
   const baseline = o.baseline ?? policies[0]!;
-  if (!policies.includes(baseline)) throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies compared (${policies.join(', ')})`);
+  if (!policies.includes(baseline))
+    throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies compared (${policies.join(', ')})`);
   const spec = resolveScenario(ref, { fields: scenarioFields(o), sets: o.set ?? [] });
   const name = spec.scenario;
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
-  const jobs: CompareJob[] = policies.flatMap((policy) => seeds.map((seed) => ({
-    spec: { ...spec, policy }, seed, workers: 1, report: o.html !== undefined, ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
-  })));
+  const jobs: CompareJob[] = policies.flatMap((policy) =>
+    seeds.map((seed) => ({
+      spec: { ...spec, policy },
+      seed,
+      workers: 1,
+      report: o.html !== undefined,
+      ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
+    })),
+  );
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), jobs.length));
-  say.write(`faultline compare ${name}: ${policies.length} policies x ${seeds.length} seeds (${seeds.join(', ')}), ${threads} runs at a time\n`);
+  say.write(
+    `faultline compare ${name}: ${policies.length} policies x ${seeds.length} seeds (${seeds.join(', ')}), ${threads} runs at a time\n`,
+  );
   const m = spec.machine;
-  say.write(`cpus=${spec.cpus}  duration=${spec.duration}  window=${spec.window}  memory=${m.memoryMiB} MiB  ` +
-    `layout=${m.layout}${m.thp ? `  thp=${m.thp}` : ''}  kernel=${spec.kernel}  scan-ns-per-page=${spec.reclaim.scanNsPerPage}\n`);
-  say.write(`params: ${Object.entries(spec.params).map(([k, v]) => `${k}=${String(v)}`).join('  ')}\n`);
-  const pool = new Piscina({ filename: new URL('./compare-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, atomics: 'disabled' });
+  say.write(
+    `cpus=${spec.cpus}  duration=${spec.duration}  window=${spec.window}  memory=${m.memoryMiB} MiB  ` +
+      `layout=${m.layout}${m.thp ? `  thp=${m.thp}` : ''}  kernel=${spec.kernel}  scan-ns-per-page=${spec.reclaim.scanNsPerPage}\n`,
+  );
+  say.write(
+    `params: ${Object.entries(spec.params)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join('  ')}\n`,
+  );
+  const pool = new Piscina({
+    filename: new URL('./compare-worker.js', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    atomics: 'disabled',
+  });
   let done = 0;
-  const stop = watchProgress('comparing', { fraction: () => done / jobs.length, label: () => `${done} of ${jobs.length} runs` });
+  const stop = watchProgress('comparing', {
+    fraction: () => done / jobs.length,
+    label: () => `${done} of ${jobs.length} runs`,
+  });
   // Ctrl-C: no new run starts; the table is of the runs that finished.
   let interrupted = false;
-  const quiet = onInterrupt(() => {
-    interrupted = true;
-    void pool.destroy();
-  }, process.stderr, 'no new run starts; the table is of the runs done');
+  const quiet = onInterrupt(
+    () => {
+      interrupted = true;
+      void pool.destroy();
+    },
+    process.stderr,
+    'no new run starts; the table is of the runs done',
+  );
   let outcomes: CompareOutcome[];
   try {
-    const settled = await Promise.allSettled(jobs.map((j) => (pool.run(j) as Promise<CompareOutcome>).then((r) => { done++; return r; })));
+    const settled = await Promise.allSettled(
+      jobs.map((j) =>
+        (pool.run(j) as Promise<CompareOutcome>).then((r) => {
+          done++;
+          return r;
+        }),
+      ),
+    );
     const lost = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (lost && !interrupted) throw lost.reason;
     outcomes = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
@@ -105,12 +154,15 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   if (interrupted) say.write(`interrupted: ${outcomes.length} of ${jobs.length} runs done\n`);
   const failed = outcomes.filter((x) => x.error);
   const labels = Object.keys(outcomes.find((x) => Object.keys(x.figures).length > 0)?.figures ?? {});
-  const rows = labels.map((label) => [label, ...policies.map((p) => {
-    const xs = samples(outcomes, p, label);
-    if (xs.length === 0) return '-';
-    const d = p === baseline ? '' : formatDifference(welch(samples(outcomes, baseline, label), xs));
-    return `${formatInterval(interval(xs))}${d ? ` (${d})` : ''}`;
-  })]);
+  const rows = labels.map((label) => [
+    label,
+    ...policies.map((p) => {
+      const xs = samples(outcomes, p, label);
+      if (xs.length === 0) return '-';
+      const d = p === baseline ? '' : formatDifference(welch(samples(outcomes, baseline, label), xs));
+      return `${formatInterval(interval(xs))}${d ? ` (${d})` : ''}`;
+    }),
+  ]);
   const head = ['figure (mean ± 95% CI)', ...policies.map((p) => (p === baseline ? `${p} (baseline)` : p))];
   const table = textTable(head, rows);
   say.write(`${table}\n`);
@@ -119,12 +171,15 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   if (warning) say.write(`note: ${warning}\n`);
   for (const f of failed) say.write(`run ${f.job.spec.policy} seed ${f.job.seed} ended on an error: ${f.error}\n`);
   if (o.html) {
-    writeOutput(o.html, renderReport({
-      title: `faultline compare ${name}`,
-      command: `faultline compare ${replayArgs(spec, ['policy'])} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed}`,
-      table: { head, rows },
-      runs: outcomes.map((x) => x.report).filter((x): x is NonNullable<typeof x> => x !== null),
-    }));
+    writeOutput(
+      o.html,
+      renderReport({
+        title: `faultline compare ${name}`,
+        command: `faultline compare ${replayArgs(spec, ['policy'])} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed}`,
+        table: { head, rows },
+        runs: outcomes.map((x) => x.report).filter((x): x is NonNullable<typeof x> => x !== null),
+      }),
+    );
     if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
   return { scenario: name, spec, policies, baseline, seeds, outcomes, table, interrupted };

@@ -20,14 +20,22 @@ export interface DemoResult {
 
 async function runWorkers(zone: Zone, o: DemoOptions): Promise<Array<{ cpu: number; held: number[] }>> {
   const url = new URL('../demo-worker.js', import.meta.url);
-  const workers = Array.from({ length: o.cpus }, (_, cpu) => new Worker(url, { workerData: { zone: zone.descriptor(), cpu, seed: o.seed, ops: o.ops } }));
+  const workers = Array.from(
+    { length: o.cpus },
+    (_, cpu) => new Worker(url, { workerData: { zone: zone.descriptor(), cpu, seed: o.seed, ops: o.ops } }),
+  );
   try {
     return await Promise.all(
-      workers.map((w, cpu) => new Promise<{ cpu: number; held: number[] }>((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', (e) => reject(new Error(`demo worker for cpu ${cpu} failed: ${e.message}`)));
-        w.once('exit', (code) => reject(new Error(`demo worker for cpu ${cpu} exited with code ${code} before reporting`)));
-      })),
+      workers.map(
+        (w, cpu) =>
+          new Promise<{ cpu: number; held: number[] }>((resolve, reject) => {
+            w.once('message', resolve);
+            w.once('error', (e) => reject(new Error(`demo worker for cpu ${cpu} failed: ${e.message}`)));
+            w.once('exit', (code) =>
+              reject(new Error(`demo worker for cpu ${cpu} exited with code ${code} before reporting`)),
+            );
+          }),
+      ),
     );
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
@@ -37,12 +45,18 @@ async function runWorkers(zone: Zone, o: DemoOptions): Promise<Array<{ cpu: numb
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const zone = Zone.create({ pages: o.pages, cpus: o.cpus, owners: DEMO_ROLES.length });
   const out: string[] = [];
-  out.push(`faultline demo  seed=${o.seed}  cpus=${o.cpus}  zone=${o.pages} pages (${(o.pages * 4) / 1024} MiB)  kernel=${zone.config.kernel}`);
+  out.push(
+    `faultline demo  seed=${o.seed}  cpus=${o.cpus}  zone=${o.pages} pages (${(o.pages * 4) / 1024} MiB)  kernel=${zone.config.kernel}`,
+  );
   out.push('');
   out.push(renderGfpTable(zone.watermarks));
   out.push('');
-  out.push(`The zone driven from ${o.cpus} worker threads, ${o.ops} operations each (allocations outnumber frees, so free memory`);
-  out.push('falls through the watermarks; no reclaim yet, so a caller that may reclaim is counted as "would reclaim").');
+  out.push(
+    `The zone driven from ${o.cpus} worker threads, ${o.ops} operations each (allocations outnumber frees, so free memory`,
+  );
+  out.push(
+    'falls through the watermarks; no reclaim yet, so a caller that may reclaim is counted as "would reclaim").',
+  );
   out.push('Threads race for real here, so counts vary a little from run to run; the engine makes runs deterministic.');
   const results = await runWorkers(zone, o);
   const rows = DEMO_ROLES.map((role, owner) => {
@@ -62,12 +76,21 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   out.push('');
   for (const role of DEMO_ROLES) out.push(`  ${role.name.padEnd(24)} ${role.mask}`);
   out.push('');
-  out.push(textTable(['owner', 'calls', 'fast', 'slow', 'emergency', 'taken <= min', 'failed', 'would reclaim', 'lowest free seen'], rows));
+  out.push(
+    textTable(
+      ['owner', 'calls', 'fast', 'slow', 'emergency', 'taken <= min', 'failed', 'would reclaim', 'lowest free seen'],
+      rows,
+    ),
+  );
   const c = zone.counts();
   const inv = checkZoneInvariants(zone);
   out.push('');
-  out.push(`zone: ${c.freePagesExact} free in the buddy lists, ${c.pcpPages} on per-CPU lists, ${inv.allocatedPages} allocated (${c.pages} in all; every page accounted for)`);
-  out.push(`      watermarks min ${c.watermarks.minPages} / low ${c.watermarks.lowPages} / high ${c.watermarks.highPages}; kswapd woken ${c.kswapdWakes} times; zone lock taken ${c.lockAcquires} times, ${c.lockContended} contended; ${c.pcpRefills} pcp refills, ${c.pcpDrains} drains`);
+  out.push(
+    `zone: ${c.freePagesExact} free in the buddy lists, ${c.pcpPages} on per-CPU lists, ${inv.allocatedPages} allocated (${c.pages} in all; every page accounted for)`,
+  );
+  out.push(
+    `      watermarks min ${c.watermarks.minPages} / low ${c.watermarks.lowPages} / high ${c.watermarks.highPages}; kswapd woken ${c.kswapdWakes} times; zone lock taken ${c.lockAcquires} times, ${c.lockContended} contended; ${c.pcpRefills} pcp refills, ${c.pcpDrains} drains`,
+  );
   for (const r of results) for (const pfn of r.held) zone.free(r.cpu, pfn);
   for (let cpu = 0; cpu < o.cpus; cpu++) zone.drainCpu(cpu);
   const after = checkZoneInvariants(zone);

@@ -33,7 +33,7 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
     fraction: () => sim.progress().fraction,
     label: () => `${formatNs(sim.progress().simulatedNs)} of ${formatNs(sim.config.durationNs)}`,
   });
-  const quiet = onInterrupt(() => void sim.stop(), process.stderr, 'stopping the run at the next window\'s end');
+  const quiet = onInterrupt(() => void sim.stop(), process.stderr, "stopping the run at the next window's end");
   let r: RunResult;
   try {
     r = await sim.result;
@@ -43,23 +43,39 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
   }
   const out: string[] = [];
   const c = r.config;
-  out.push(`faultline run ${name}  policy=${policy}  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  ` +
-    `duration=${formatNs(c.durationNs)}  window=${formatNs(c.windowNs)}  ${memoryText(c)}  kernel=${c.kernel}  ` +
-    `scan-ns-per-page=${spec.reclaim.scanNsPerPage}`);
-  const params = Object.entries(spec.params).map(([k, v]) => `${k}=${String(v)}`).join('  ');
+  out.push(
+    `faultline run ${name}  policy=${policy}  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  ` +
+      `duration=${formatNs(c.durationNs)}  window=${formatNs(c.windowNs)}  ${memoryText(c)}  kernel=${c.kernel}  ` +
+      `scan-ns-per-page=${spec.reclaim.scanNsPerPage}`,
+  );
+  const params = Object.entries(spec.params)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join('  ');
   out.push(`params: ${params}`);
   const replay = `faultline run ${replayArgs(spec)} --seed ${c.seed}`;
   out.push(`replay: ${replay}`);
-  out.push(`ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`);
+  out.push(
+    `ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`,
+  );
   if (r.error) out.push(`error: ${r.error.message}`);
   out.push('');
   // A run that died before its modules reported has no figures; what it gathered is in --json.
   const figures = r.modules.reclaim || r.modules.mm ? s.figures(r, spec.params) : {};
-  if (Object.keys(figures).length > 0) out.push(textTable(['figure', 'value'], Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)])));
+  if (Object.keys(figures).length > 0)
+    out.push(
+      textTable(
+        ['figure', 'value'],
+        Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)]),
+      ),
+    );
   out.push('');
   // The counters the model has, as /proc/vmstat names them.
   const vmstat = vmstatOf(r);
-  out.push(`vmstat: ${Object.entries(vmstat).map(([k, v]) => `${k} ${v}`).join('  ')}`);
+  out.push(
+    `vmstat: ${Object.entries(vmstat)
+      .map(([k, v]) => `${k} ${v}`)
+      .join('  ')}`,
+  );
   out.push(`pressure/memory: ${formatPsi(r.psi.memory).replace('\n', '; ')}`);
   out.push(...zoneLines(r));
   out.push(`digest: ${r.digest}`);
@@ -70,12 +86,18 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
     writeOutput(o.json, JSON.stringify(json, null, 2));
   }
   if (o.html) {
-    writeOutput(o.html, renderReport({
-      title: `faultline run ${name} (${policy})`,
-      command: replay,
-      table: { head: ['figure', policy], rows: Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)]) },
-      runs: [reportRun(r, policy, figures)],
-    }));
+    writeOutput(
+      o.html,
+      renderReport({
+        title: `faultline run ${name} (${policy})`,
+        command: replay,
+        table: {
+          head: ['figure', policy],
+          rows: Object.entries(figures).map(([k, v]) => [k, String(Math.round(v * 100) / 100)]),
+        },
+        runs: [reportRun(r, policy, figures)],
+      }),
+    );
     if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
   return r;

@@ -4,8 +4,10 @@ import { resolveScenario, scenarioSchema, specYaml } from '@faultline/scenarios'
 
 export function scenarioShowCommand(ref: string, sets: readonly string[]): string {
   const spec = resolveScenario(ref, { sets });
-  return `# faultline scenario show ${ref}${sets.map((s) => ` --set ${s}`).join('')}\n` +
-    `# its schema: faultline scenario schema (packages/scenarios/scenario.schema.json)\n${specYaml(spec)}`;
+  return (
+    `# faultline scenario show ${ref}${sets.map((s) => ` --set ${s}`).join('')}\n` +
+    `# its schema: faultline scenario schema (packages/scenarios/scenario.schema.json)\n${specYaml(spec)}`
+  );
 }
 
 export function scenarioSchemaText(): string {

@@ -40,7 +40,10 @@ export interface SweepOptions extends ScenarioCliOptions {
 
 /** Short names a grid may use for a field. */
 const ALIASES: Record<string, string> = {
-  memory: 'machine.memoryMiB', layout: 'machine.layout', thp: 'machine.thp', 'scan-ns-per-page': 'reclaim.scanNsPerPage',
+  memory: 'machine.memoryMiB',
+  layout: 'machine.layout',
+  thp: 'machine.thp',
+  'scan-ns-per-page': 'reclaim.scanNsPerPage',
   scanNsPerPage: 'reclaim.scanNsPerPage',
 };
 
@@ -67,9 +70,15 @@ export function columnName(label: string): string {
 export function parseGrid(specs: readonly string[]): Axis[] {
   const axes = specs.map((g) => {
     const eq = g.indexOf('=');
-    const values = g.slice(eq + 1).split(',').map((v) => v.trim()).filter((v) => v !== '');
+    const values = g
+      .slice(eq + 1)
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
     if (eq <= 0 || values.length === 0) {
-      throw new InvalidArgumentError(`--grid ${g}: must be field=value,value,... (e.g. cpus=2,4,8 or memory=256,1024 or params.stormThreadsPerCpu=1,2,4)`);
+      throw new InvalidArgumentError(
+        `--grid ${g}: must be field=value,value,... (e.g. cpus=2,4,8 or memory=256,1024 or params.stormThreadsPerCpu=1,2,4)`,
+      );
     }
     const name = g.slice(0, eq).trim();
     const path = ALIASES[name] ?? name;
@@ -85,7 +94,10 @@ export function parseGrid(specs: readonly string[]): Axis[] {
 
 /** Every point of the grid: one value per axis, the last axis varying fastest. */
 export function gridPoints(axes: readonly Axis[]): Array<Record<string, string>> {
-  return axes.reduce<Array<Record<string, string>>>((pts, a) => pts.flatMap((p) => a.values.map((v) => ({ ...p, [a.path]: v }))), [{}]);
+  return axes.reduce<Array<Record<string, string>>>(
+    (pts, a) => pts.flatMap((p) => a.values.map((v) => ({ ...p, [a.path]: v }))),
+    [{}],
+  );
 }
 
 interface StoredRun {
@@ -134,12 +146,18 @@ export interface Sweep {
 }
 
 export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep> {
-  if (!o.out) throw new InvalidArgumentError('--out DIR: give the folder for the results (a sweep started again with the same folder resumes)');
+  if (!o.out)
+    throw new InvalidArgumentError(
+      '--out DIR: give the folder for the results (a sweep started again with the same folder resumes)',
+    );
   const say = humanStream({});
   const axes = parseGrid(o.grid ?? []);
-  const policies = (o.policies ?? 'classic,spf-nowait,spf-nowait-literal,spf-fallback').split(',').map((p) => checkPolicy(p.trim()));
+  const policies = (o.policies ?? 'classic,spf-nowait,spf-nowait-literal,spf-fallback')
+    .split(',')
+    .map((p) => checkPolicy(p.trim()));
   const baseline = o.baseline ?? policies[0]!;
-  if (!policies.includes(baseline)) throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies swept (${policies.join(', ')})`);
+  if (!policies.includes(baseline))
+    throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies swept (${policies.join(', ')})`);
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const version = modelVersion();
   // Every point resolved before anything runs: a bad value is named with its point.
@@ -150,49 +168,91 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   });
   const runsDir = join(o.out, 'runs');
   mkdirSync(runsDir, { recursive: true });
-  const all = points.flatMap(({ point, spec }) => policies.flatMap((policy) => seeds.map((seed) => {
-    const s = { ...spec, policy };
-    const key = specKey(s, seed, version);
-    return { point, policy, seed, spec: s, key, file: join(runsDir, `${key}.json`) };
-  })));
+  const all = points.flatMap(({ point, spec }) =>
+    policies.flatMap((policy) =>
+      seeds.map((seed) => {
+        const s = { ...spec, policy };
+        const key = specKey(s, seed, version);
+        return { point, policy, seed, spec: s, key, file: join(runsDir, `${key}.json`) };
+      }),
+    ),
+  );
   const stored = new Map(all.map((j) => [j.key, readStored(j.file, j.key)]));
   const todo = all.filter((j) => stored.get(j.key) === null);
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), todo.length));
   const spec0 = points[0]!.spec;
-  say.write(`faultline sweep ${spec0.scenario}: ${points.length} points x ${policies.length} policies x ${seeds.length} seeds = ` +
-    `${all.length} runs; ${all.length - todo.length} already in ${runsDir}, ${todo.length} to run, ${threads} at a time\n`);
-  say.write(`grid: ${axes.map((a) => `${a.path}=${a.values.join(',')}`).join('  ') || '(none: one point)'}   model ${version}\n`);
+  say.write(
+    `faultline sweep ${spec0.scenario}: ${points.length} points x ${policies.length} policies x ${seeds.length} seeds = ` +
+      `${all.length} runs; ${all.length - todo.length} already in ${runsDir}, ${todo.length} to run, ${threads} at a time\n`,
+  );
+  say.write(
+    `grid: ${axes.map((a) => `${a.path}=${a.values.join(',')}`).join('  ') || '(none: one point)'}   model ${version}\n`,
+  );
   const crashed: Array<{ point: Record<string, string>; policy: string; seed: string; error: string }> = [];
   let interrupted = false;
   if (todo.length > 0) {
-    const pool = new Piscina({ filename: new URL('./compare-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads, atomics: 'disabled' });
+    const pool = new Piscina({
+      filename: new URL('./compare-worker.js', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      atomics: 'disabled',
+    });
     let done = 0;
-    const stop = watchProgress('sweeping', { fraction: () => done / todo.length, label: () => `${done} of ${todo.length} runs` });
+    const stop = watchProgress('sweeping', {
+      fraction: () => done / todo.length,
+      label: () => `${done} of ${todo.length} runs`,
+    });
     // Ctrl-C: no new run starts; what finished is stored, and the same command resumes.
-    const quiet = onInterrupt(() => {
-      interrupted = true;
-      void pool.destroy();
-    }, process.stderr, 'no new run starts; finished runs are stored and the same command resumes');
+    const quiet = onInterrupt(
+      () => {
+        interrupted = true;
+        void pool.destroy();
+      },
+      process.stderr,
+      'no new run starts; finished runs are stored and the same command resumes',
+    );
     try {
-      await Promise.all(todo.map(async (j) => {
-        const job: CompareJob = { spec: j.spec, seed: j.seed, workers: 1, report: false, ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}) };
-        try {
-          const r = (await pool.run(job)) as CompareOutcome;
-          // A worker that died or hung may be the host's doing (memory, a slow machine): not a result to keep.
-          if (r.endReason === 'aborted') throw new Error(r.error ?? 'aborted');
-          const run: StoredRun = {
-            schema: SWEEP_RUN_SCHEMA, key: j.key, version, point: j.point, policy: j.policy, seed: j.seed, spec: j.spec,
-            figures: r.figures, digest: r.digest, error: r.error, hostMs: r.hostMs,
+      await Promise.all(
+        todo.map(async (j) => {
+          const job: CompareJob = {
+            spec: j.spec,
+            seed: j.seed,
+            workers: 1,
+            report: false,
+            ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
           };
-          writeAtomic(j.file, JSON.stringify(run, null, 2));
-          stored.set(j.key, run);
-        } catch (e) {
-          if (interrupted) return;
-          crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error: e instanceof Error ? e.message : String(e) });
-        } finally {
-          done++;
-        }
-      }));
+          try {
+            const r = (await pool.run(job)) as CompareOutcome;
+            // A worker that died or hung may be the host's doing (memory, a slow machine): not a result to keep.
+            if (r.endReason === 'aborted') throw new Error(r.error ?? 'aborted');
+            const run: StoredRun = {
+              schema: SWEEP_RUN_SCHEMA,
+              key: j.key,
+              version,
+              point: j.point,
+              policy: j.policy,
+              seed: j.seed,
+              spec: j.spec,
+              figures: r.figures,
+              digest: r.digest,
+              error: r.error,
+              hostMs: r.hostMs,
+            };
+            writeAtomic(j.file, JSON.stringify(run, null, 2));
+            stored.set(j.key, run);
+          } catch (e) {
+            if (interrupted) return;
+            crashed.push({
+              point: j.point,
+              policy: j.policy,
+              seed: j.seed,
+              error: e instanceof Error ? e.message : String(e),
+            });
+          } finally {
+            done++;
+          }
+        }),
+      );
     } finally {
       quiet();
       stop();
@@ -201,15 +261,31 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   }
   const runs = all.map((j) => stored.get(j.key)).filter((r): r is StoredRun => r !== null && r !== undefined);
   const computed = runs.length - (all.length - todo.length);
-  const sweep: Sweep = { axes, policies, baseline, seeds, runs, computed, reused: all.length - todo.length, crashed, interrupted };
+  const sweep: Sweep = {
+    axes,
+    policies,
+    baseline,
+    seeds,
+    runs,
+    computed,
+    reused: all.length - todo.length,
+    crashed,
+    interrupted,
+  };
   if (interrupted) say.write(`interrupted: ${runs.length} of ${all.length} runs stored; the same command resumes\n`);
   writeOutputs(o.out, spec0, sweep, version, commandLine(spec0, axes, o));
   say.write(summaryText(sweep, o.figures));
   const warning = seedsWarning(seeds.length);
   if (warning) say.write(`note: ${warning}\n`);
-  for (const r of runs.filter((x) => x.error)) say.write(`run ${pointText(r.point)} ${r.policy} seed ${r.seed} ended on an error: ${r.error}\n`);
-  for (const c of crashed) say.write(`run ${pointText(c.point)} ${c.policy} seed ${c.seed} failed (not stored; run the sweep again): ${c.error}\n`);
-  say.write(`results: ${join(o.out, 'sweep.csv')}, ${join(o.out, 'sweep.json')}, report ${join(o.out, 'sweep.html')}\n`);
+  for (const r of runs.filter((x) => x.error))
+    say.write(`run ${pointText(r.point)} ${r.policy} seed ${r.seed} ended on an error: ${r.error}\n`);
+  for (const c of crashed)
+    say.write(
+      `run ${pointText(c.point)} ${c.policy} seed ${c.seed} failed (not stored; run the sweep again): ${c.error}\n`,
+    );
+  say.write(
+    `results: ${join(o.out, 'sweep.csv')}, ${join(o.out, 'sweep.json')}, report ${join(o.out, 'sweep.html')}\n`,
+  );
   return sweep;
 }
 
@@ -217,7 +293,10 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
 const typed = (v: string): unknown => parseSet(`x=${v}`).value;
 const typedPoint = (p: Record<string, string>) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typed(v)]));
 
-const pointText = (p: Record<string, string>) => Object.entries(p).map(([k, v]) => `${k}=${v}`).join(' ') || '(the point)';
+const pointText = (p: Record<string, string>) =>
+  Object.entries(p)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ') || '(the point)';
 
 /** The figure labels in the order the runs give them. */
 const labelsOf = (runs: readonly StoredRun[]) => [...new Set(runs.flatMap((r) => Object.keys(r.figures)))];
@@ -228,7 +307,9 @@ function chosenLabels(runs: readonly StoredRun[], figures?: string): string[] {
   const wanted = figures.split(',').map((f) => f.trim());
   for (const w of wanted) {
     if (!labels.includes(w) && !labels.some((l) => columnName(l) === w)) {
-      throw new InvalidArgumentError(`--figures: '${w}' is not a figure of this scenario; allowed: ${labels.map(columnName).join(', ')}`);
+      throw new InvalidArgumentError(
+        `--figures: '${w}' is not a figure of this scenario; allowed: ${labels.map(columnName).join(', ')}`,
+      );
     }
   }
   return labels.filter((l) => wanted.includes(l) || wanted.includes(columnName(l)));
@@ -236,19 +317,24 @@ function chosenLabels(runs: readonly StoredRun[], figures?: string): string[] {
 
 function samplesAt(s: Sweep, point: Record<string, string>, policy: string, label: string): number[] {
   const key = JSON.stringify(point);
-  return s.runs.filter((r) => r.policy === policy && JSON.stringify(r.point) === key && label in r.figures).map((r) => r.figures[label]!);
+  return s.runs
+    .filter((r) => r.policy === policy && JSON.stringify(r.point) === key && label in r.figures)
+    .map((r) => r.figures[label]!);
 }
 
 function summaryText(s: Sweep, figures?: string): string {
   const pts = gridPoints(s.axes);
   const out: string[] = [];
   for (const label of chosenLabels(s.runs, figures)) {
-    const rows = pts.map((p) => [...s.axes.map((a) => p[a.path]!), ...s.policies.map((policy) => {
-      const xs = samplesAt(s, p, policy, label);
-      if (xs.length === 0) return '-';
-      const d = policy === s.baseline ? '' : formatDifference(welch(samplesAt(s, p, s.baseline, label), xs));
-      return `${formatInterval(interval(xs))}${d ? ` (${d})` : ''}`;
-    })]);
+    const rows = pts.map((p) => [
+      ...s.axes.map((a) => p[a.path]!),
+      ...s.policies.map((policy) => {
+        const xs = samplesAt(s, p, policy, label);
+        if (xs.length === 0) return '-';
+        const d = policy === s.baseline ? '' : formatDifference(welch(samplesAt(s, p, s.baseline, label), xs));
+        return `${formatInterval(interval(xs))}${d ? ` (${d})` : ''}`;
+      }),
+    ]);
     out.push(`${label} (mean ± 95% CI; +x%: from ${s.baseline}, * p < 0.05, ** p < 0.01 by Welch's t-test)`);
     out.push(textTable([...s.axes.map((a) => a.path), ...s.policies], rows), '');
   }
@@ -258,47 +344,118 @@ function summaryText(s: Sweep, figures?: string): string {
 function writeOutputs(dir: string, spec: ScenarioSpec, s: Sweep, version: string, command: string): void {
   const labels = labelsOf(s.runs);
   const rows = s.runs.map((r) => ({
-    scenario: r.spec.scenario, policy: r.policy, seed: r.seed,
+    scenario: r.spec.scenario,
+    policy: r.policy,
+    seed: r.seed,
     ...Object.fromEntries(s.axes.map((a) => [a.column, typed(r.point[a.path]!)])),
     ...Object.fromEntries(labels.map((l) => [columnName(l), r.figures[l] ?? null])),
-    digest: r.digest, error: r.error, host_ms: r.hostMs, key: r.key,
+    digest: r.digest,
+    error: r.error,
+    host_ms: r.hostMs,
+    key: r.key,
   }));
-  const columns = ['scenario', 'policy', 'seed', ...s.axes.map((a) => a.column), ...labels.map(columnName), 'digest', 'error', 'host_ms', 'key'];
+  const columns = [
+    'scenario',
+    'policy',
+    'seed',
+    ...s.axes.map((a) => a.column),
+    ...labels.map(columnName),
+    'digest',
+    'error',
+    'host_ms',
+    'key',
+  ];
   writeAtomic(join(dir, 'sweep.csv'), stringify(rows, { header: true, columns, cast: { number: (x) => String(x) } }));
-  const summary = gridPoints(s.axes).flatMap((point) => s.policies.flatMap((policy) => labels.map((label) => {
-    const xs = samplesAt(s, point, policy, label);
-    const i = interval(xs);
-    const d = policy === s.baseline ? null : welch(samplesAt(s, point, s.baseline, label), xs);
-    const nan = (x: number) => (Number.isNaN(x) ? null : x);
-    return { point: typedPoint(point), policy, figure: columnName(label), label, mean: nan(i.mean), half: nan(i.half), n: i.n,
-      ...(d ? { vs_baseline_pct: nan(d.pct), vs_baseline_p: nan(d.p) } : {}) };
-  })));
-  const { policies, baseline, seeds } = s;
-  const json = { schema: SWEEP_SCHEMA, version, scenario: spec.scenario, command, base: spec, grid: s.axes, policies, baseline, seeds, columns, rows, summary };
-  writeAtomic(join(dir, 'sweep.json'), JSON.stringify(json, null, 2));
-  const series: SweepSeries[] = s.axes.length === 0 ? [] : labels.flatMap((label) => s.axes.map((axis) => ({
-    figure: label,
-    axis: axis.path,
-    x: [...axis.values],
-    lines: gridPoints(s.axes.filter((a) => a !== axis)).flatMap((rest) => s.policies.map((policy) => ({
-      label: [policy, ...Object.entries(rest).map(([k, v]) => `${k}=${v}`)].join(', '),
-      policy,
-      points: axis.values.map((v) => {
-        const i = interval(samplesAt(s, { ...Object.fromEntries(s.axes.map((a) => [a.path, a === axis ? v : rest[a.path]!])) }, policy, label));
-        return { mean: Number.isNaN(i.mean) ? null : i.mean, half: Number.isNaN(i.half) ? null : i.half };
+  const summary = gridPoints(s.axes).flatMap((point) =>
+    s.policies.flatMap((policy) =>
+      labels.map((label) => {
+        const xs = samplesAt(s, point, policy, label);
+        const i = interval(xs);
+        const d = policy === s.baseline ? null : welch(samplesAt(s, point, s.baseline, label), xs);
+        const nan = (x: number) => (Number.isNaN(x) ? null : x);
+        return {
+          point: typedPoint(point),
+          policy,
+          figure: columnName(label),
+          label,
+          mean: nan(i.mean),
+          half: nan(i.half),
+          n: i.n,
+          ...(d ? { vs_baseline_pct: nan(d.pct), vs_baseline_p: nan(d.p) } : {}),
+        };
       }),
-    }))),
-  })));
-  writeAtomic(join(dir, 'sweep.html'), renderSweepReport({
-    title: `faultline sweep ${spec.scenario}`, command, baseline, seeds: seeds.length, series,
-  }));
+    ),
+  );
+  const { policies, baseline, seeds } = s;
+  const json = {
+    schema: SWEEP_SCHEMA,
+    version,
+    scenario: spec.scenario,
+    command,
+    base: spec,
+    grid: s.axes,
+    policies,
+    baseline,
+    seeds,
+    columns,
+    rows,
+    summary,
+  };
+  writeAtomic(join(dir, 'sweep.json'), JSON.stringify(json, null, 2));
+  const series: SweepSeries[] =
+    s.axes.length === 0
+      ? []
+      : labels.flatMap((label) =>
+          s.axes.map((axis) => ({
+            figure: label,
+            axis: axis.path,
+            x: [...axis.values],
+            lines: gridPoints(s.axes.filter((a) => a !== axis)).flatMap((rest) =>
+              s.policies.map((policy) => ({
+                label: [policy, ...Object.entries(rest).map(([k, v]) => `${k}=${v}`)].join(', '),
+                policy,
+                points: axis.values.map((v) => {
+                  const i = interval(
+                    samplesAt(
+                      s,
+                      { ...Object.fromEntries(s.axes.map((a) => [a.path, a === axis ? v : rest[a.path]!])) },
+                      policy,
+                      label,
+                    ),
+                  );
+                  return { mean: Number.isNaN(i.mean) ? null : i.mean, half: Number.isNaN(i.half) ? null : i.half };
+                }),
+              })),
+            ),
+          })),
+        );
+  writeAtomic(
+    join(dir, 'sweep.html'),
+    renderSweepReport({
+      title: `faultline sweep ${spec.scenario}`,
+      command,
+      baseline,
+      seeds: seeds.length,
+      series,
+    }),
+  );
 }
 
 /** The sweep again, without the user's file: the scenario's name, a --set for each field that differs from its
  * built-in file (the swept ones and the policy aside), the grid, the policies and the seeds. */
 function commandLine(spec: ScenarioSpec, axes: readonly Axis[], o: SweepOptions): string {
   const sets = setsFrom(spec, ['policy', ...axes.map((a) => a.path)]).map((x) => `--set ${x}`);
-  return ['faultline sweep', spec.scenario, ...sets, ...axes.map((a) => `--grid ${a.path}=${a.values.join(',')}`),
-    o.policies ? `--policies ${o.policies}` : '', o.baseline ? `--baseline ${o.baseline}` : '',
-    `--seeds ${o.seeds}`, `--seed ${o.seed}`, `--out ${o.out}`].filter((x) => x).join(' ');
+  return [
+    'faultline sweep',
+    spec.scenario,
+    ...sets,
+    ...axes.map((a) => `--grid ${a.path}=${a.values.join(',')}`),
+    o.policies ? `--policies ${o.policies}` : '',
+    o.baseline ? `--baseline ${o.baseline}` : '',
+    `--seeds ${o.seeds}`,
+    `--seed ${o.seed}`,
+    `--out ${o.out}`,
+  ]
+    .filter((x) => x)
+    .join(' ');
 }

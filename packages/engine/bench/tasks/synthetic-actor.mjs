@@ -35,7 +35,10 @@ export default setup({
     memory: { entry: 'memory', on: { 'task.result': { target: 'deciding', actions: 'keep' } } },
     deciding: {
       entry: 'roll',
-      always: [{ guard: 'crosses', target: 'sending' }, { target: 'computing', actions: 'next' }],
+      always: [
+        { guard: 'crosses', target: 'sending' },
+        { target: 'computing', actions: 'next' },
+      ],
     },
     sending: { entry: 'send', on: { 'task.result': { target: 'computing', actions: 'next' } } },
   },

@@ -36,14 +36,24 @@ export const timed = setup({
       after: { 1: 'failed' },
       on: { 'task.result': 'done' },
     },
-    failed: { entry: () => { throw new Error('a cancelled timer fired'); } },
+    failed: {
+      entry: () => {
+        throw new Error('a cancelled timer fired');
+      },
+    },
     done: { type: 'final' },
   },
 });
 
 export const throwsInAction = setup({}).createMachine({
   initial: 'a',
-  states: { a: { entry: () => { throw new Error('actor action failed'); } } },
+  states: {
+    a: {
+      entry: () => {
+        throw new Error('actor action failed');
+      },
+    },
+  },
 });
 
 export const idle = setup({}).createMachine({

@@ -35,6 +35,9 @@ export function* quitter(ctx) {
 export function* spinner(ctx) {
   for (let i = 0; ; i++) {
     yield ctx.compute(1000);
-    if (ctx.cpu === 1 && i === 500) for (;;) { /* never yields */ }
+    if (ctx.cpu === 1 && i === 500)
+      for (;;) {
+        /* never yields */
+      }
   }
 }

@@ -8,7 +8,8 @@ export default function* mixed(ctx) {
     const pfn = yield ctx.alloc(masks[Math.floor(ctx.random() * masks.length)], order);
     if (pfn >= 0) held.push(pfn);
     yield ctx.compute(100 + Math.floor(ctx.random() * 2000));
-    if (held.length > 0 && (held.length > 200 || ctx.random() < 0.45)) yield ctx.free(held.splice(Math.floor(ctx.random() * held.length), 1)[0]);
+    if (held.length > 0 && (held.length > 200 || ctx.random() < 0.45))
+      yield ctx.free(held.splice(Math.floor(ctx.random() * held.length), 1)[0]);
     if (ctx.random() < 0.05) yield ctx.send(Math.floor(ctx.random() * ctx.cpus), i);
     if (ctx.random() < 0.02) yield ctx.sleep(Math.floor(ctx.random() * 20_000));
     if (ctx.args.receiver && ctx.random() < 0.01) yield ctx.recv();

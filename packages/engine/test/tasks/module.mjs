@@ -24,14 +24,21 @@ export default defineKernelModule({
         };
         cpu.timer(100_000, tick);
         return {
-          contextSwitch: () => { counts[base + SWITCHES]++; },
-          idle: () => { counts[base + IDLES]++; },
+          contextSwitch: () => {
+            counts[base + SWITCHES]++;
+          },
+          idle: () => {
+            counts[base + IDLES]++;
+          },
           returnToUser: () => (++counts[base + EXITS] % 50 === 0 ? 20_000 : 0),
-          fault: (task, address) => (address % 2 === 0 ? (function* () {
-            const pfn = yield task.alloc('GFP_KERNEL');
-            yield task.compute(300);
-            return pfn;
-          })() : null),
+          fault: (task, address) =>
+            address % 2 === 0
+              ? (function* () {
+                  const pfn = yield task.alloc('GFP_KERNEL');
+                  yield task.compute(300);
+                  return pfn;
+                })()
+              : null,
         };
       },
       commit() {

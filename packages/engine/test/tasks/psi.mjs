@@ -6,7 +6,12 @@ const cpus = new Map(); // this worker's CPUs
 export default defineKernelModule({
   name: 'psi-test',
   setup() {
-    return { attachCpu(cpu) { cpus.set(cpu.cpu, cpu); return {}; } };
+    return {
+      attachCpu(cpu) {
+        cpus.set(cpu.cpu, cpu);
+        return {};
+      },
+    };
   },
 });
 
