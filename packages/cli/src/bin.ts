@@ -169,6 +169,10 @@ addMachineOptions(
       parseLockOption,
     )
     .option('--module <module...>', 'with --task: kernel module(s) to load in every worker, path[#export]')
+    .option(
+      '--trace <file>',
+      "also write a Perfetto trace (open it in ui.perfetto.dev): CPU and task tracks, the kernel's tracepoints, free pages against the watermarks",
+    )
     .option('--json <file>', 'also write the whole result as JSON')
     .option('--html <file>', 'also write a self-contained HTML report (charts; opens offline)'),
 ).action(async (scenario: string | undefined, o) => {

@@ -1,5 +1,6 @@
 // config: a run's configuration, validated with zod and resolved into the plain object every worker receives.
 // Everything that changes what happens in a run is in here, so the same resolved config and seed give the same run.
+import { TRACE_MAX_EVENTS_DEFAULT } from './trace-log.js';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { KERNEL_BEHAVIOURS, KERNEL_DEFAULT, type KernelBehaviour } from '@faultline/gfp';
@@ -122,6 +123,10 @@ export const runOptionsSchema = z
     /** Host time a window may take before the run is ended as hung (a task that never yields): a duration such as
      * '30s', or 0 for never. Host supervision only: it changes no simulated result. */
     watchdog: z.union([z.string(), z.literal(0)]).default(WATCHDOG_DEFAULT),
+    /** Record a trace for Perfetto (trace-log.ts): true, or the bound on events per CPU. Changes no result. */
+    trace: z
+      .union([z.boolean(), z.object({ maxEventsPerCpu: z.number().int().min(1).max(50_000_000) }).strict()])
+      .default(false),
   })
   .strict();
 
@@ -162,6 +167,8 @@ export interface RunConfig {
   readonly modules: readonly ModuleSpec[];
   /** Host milliseconds without a window completed before the run is ended as hung; 0 for never. */
   readonly watchdogMs: number;
+  /** Events each CPU records for a trace, or 0 when the run is not traced. */
+  readonly traceMaxEvents: number;
 }
 
 /** A configuration that does not validate; the message names each field and what is allowed. */
@@ -253,6 +260,7 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     locks,
     modules,
     watchdogMs,
+    traceMaxEvents: o.trace === false ? 0 : o.trace === true ? TRACE_MAX_EVENTS_DEFAULT : o.trace.maxEventsPerCpu,
   };
 }
 

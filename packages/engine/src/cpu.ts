@@ -9,6 +9,7 @@
 // context that a module's commit answers) stalls the CPU: its clock stops there, and it resumes at the time the
 // commit computed for the answer, catching up in the next window before anything later runs. A sleeping waiter
 // (mutex, rwsem, a message, a module's wake) is woken at its answer's time, or at the CPU's clock if that is later.
+import { TR_BEGIN, TR_END, TraceLog } from './trace-log.js';
 import type { MemoryNode } from '@faultline/zone';
 import type { Costs } from './costs.js';
 import { CpuMemory, MEM_DEFERRED } from './cpu-memory.js';
@@ -49,6 +50,9 @@ export interface SimCpuInput {
   readonly layout: RunLayout;
   readonly seed: string;
   readonly locks: readonly LockSpec[];
+  /** Events to record for a trace (0: not traced). */
+  readonly traceMaxEvents: number;
+  readonly taskName: (id: number) => string;
 }
 
 export class SimCpu extends CpuScheduler {
@@ -80,6 +84,7 @@ export class SimCpu extends CpuScheduler {
   constructor(private readonly x: SimCpuInput) {
     super(x.id, x.costs);
     this.pubTask = CONTROL_HEADER_I32 + x.id * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK;
+    if (x.traceMaxEvents > 0) this.trace = new TraceLog(x.id, x.traceMaxEvents, x.taskName);
     this.ring = new CpuRings(x.rings, x.layout, x.id);
     this.memory = new CpuMemory(x.id, x.node, this.ring, x.layout.ringSlots);
     this.locks = new CpuLocks(x.locks, x.ctl, x.rings, x.layout, x.id);
@@ -141,6 +146,7 @@ export class SimCpu extends CpuScheduler {
       seed: x.seed,
       now: () => this.nowNs,
       locks: x.locks,
+      trace: this.trace,
     });
     const stats: TaskStats = {
       id: p.id,
@@ -524,6 +530,8 @@ export class SimCpu extends CpuScheduler {
     this.stats.lockWaits++;
     t.lockWait = { id, write, sinceNs: this.nowNs };
     const what = `${spec.kind} '${spec.name}'${spec.kind === 'rwsem' ? (write ? ' for write' : ' for read') : ''}`;
+    // lock:contention_begin .. contention_end (kernel/locking/), a slice on the task's track in the trace.
+    this.trace?.add(this.nowNs, TR_BEGIN, t.id, 'contention_begin', { lock: spec.name, write: write ? 1 : 0 });
     if (spec.kind === 'spinlock') {
       // A spinning waiter keeps its CPU: nothing else runs here until the lock is granted.
       this.stall(t, 'spinning', what);
@@ -602,6 +610,7 @@ export class SimCpu extends CpuScheduler {
       const counts = this.lockCounts(t, lockId);
       counts.acquired++;
       counts.waitNs += at - w.sinceNs;
+      this.trace?.add(at, TR_END, t.id, '', { waited_ns: at - w.sinceNs });
       if (t.stats.state === 'spinning') this.resumeStalled(t, at + this.costs.lockNs, 0);
       else this.heap.push(at + this.costs.lockNs, EV_WAKE, taskId, 0);
     });

@@ -82,6 +82,9 @@ export interface KernelModuleInstance {
   /** Every worker, at the end (or a pause): the module's figures as this worker has them. The main thread combines
    * them with the module's merge() (default: worker 0's) into result.modules[name], part of the run's digest. */
   report?(): unknown;
+  /** Worker 0, at the end of a traced run: what the module adds to the trace (result.moduleTraces[name]), not part
+   * of the digest. */
+  traceReport?(): unknown;
 }
 
 export interface KernelModule {

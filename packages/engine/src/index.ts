@@ -49,3 +49,5 @@ export type { EndReason } from './window-loop.js';
 export { parseDurationNs, formatNs, NS_PER_US, NS_PER_MS, NS_PER_S } from './time.js';
 export { psiMemory, formatPsi, PSI_PERIOD_NS } from './psi.js';
 export type { PsiMemory, PsiLine, PsiPeriods } from './psi.js';
+export { TR_BEGIN, TR_END, TR_INSTANT, TR_CPU_TRACK, TRACE_STRIDE, TRACE_MAX_EVENTS_DEFAULT } from './trace-log.js';
+export type { CpuTrace, TraceArgs } from './trace-log.js';

@@ -3,6 +3,7 @@
 // the end, or to a pause), report. `startSimulation` gives a handle to watch progress, pause, read statistics,
 // resume and stop; `runSimulation` runs to the end. Whatever happens - a task that throws, a worker that dies, a
 // deadlock - every worker is terminated and the statistics gathered so far are returned.
+import type { CpuTrace } from './trace-log.js';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { releaseProxy, wrap, type Remote } from 'comlink';
@@ -55,6 +56,11 @@ export interface RunResult {
   readonly waits: string[];
   /** CPUs whose worker died before reporting (their statistics and tasks are missing from cpus and tasks). */
   readonly lostCpus: number[];
+  /** Each CPU's trace (RunOptions.trace), in CPU order; empty when the run was not traced. @faultline/trace turns
+   * a result into a Perfetto trace. */
+  readonly traces: CpuTrace[];
+  /** What kernel modules add to the trace (the RCU module's grace periods), by module name. */
+  readonly moduleTraces: Record<string, unknown>;
   /** /proc/pressure/memory for the run, as kernel/sched/psi.c computes it (psi.ts); per task, TaskStats.memstallNs. */
   readonly psi: { readonly memory: PsiMemory };
   readonly events: number;
@@ -416,6 +422,8 @@ function assemble(
     error,
     waits: reports.flatMap((r) => r.waits),
     lostCpus: Array.from({ length: config.cpus }, (_, c) => c).filter((c) => !cpus.some((x) => x.cpu === c)),
+    traces: reports.flatMap((r) => r.traces).sort((a, b) => a.cpu - b.cpu),
+    moduleTraces: reports.find((r) => r.worker === 0)?.moduleTraces ?? {},
     psi: {
       memory: psiMemory(
         reports

@@ -6,6 +6,7 @@
 // end of its time slice when another waits. A context switch costs contextSwitchNs when the task changes; the CPU
 // idles when nothing is runnable. Kernel modules hear of context switches and idle here. Busy and idle time are charged as
 // simulated time advances. The operations tasks run are in cpu.ts, which builds on this.
+import type { TraceLog } from './trace-log.js';
 import type { Costs } from './costs.js';
 import { TraceHash } from './digest.js';
 import { EventHeap } from './event-heap.js';
@@ -69,6 +70,8 @@ export class CpuScheduler {
   protected dispatchQueued = false;
   protected idleNotified = false;
   protected readonly hooks: CpuHooks[] = [];
+  /** The CPU's trace when the run is traced (trace-log.ts), else null. */
+  trace: TraceLog | null = null;
   /** Memory pressure stall accounting (psi.ts), and how many of this CPU's tasks are in a memory stall. */
   readonly psi = new PsiCpu();
   protected memstalls = 0;
@@ -168,6 +171,7 @@ export class CpuScheduler {
       if (best < 0 || c.vruntimeNs < this.runq[best]!.vruntimeNs) best = i;
     }
     if (best < 0) {
+      this.trace?.switchTo(-1, this.nowNs);
       if (!this.idleNotified) {
         this.idleNotified = true;
         for (const h of this.hooks) h.idle?.(this.nowNs);
@@ -183,6 +187,7 @@ export class CpuScheduler {
     this.idleNotified = false;
     this.current = t;
     this.lastRan = t;
+    this.trace?.switchTo(t.id, this.nowNs);
     t.stats.state = 'running';
     t.sliceLeftNs = this.costs.timeSliceNs;
     this.heap.push(this.nowNs + (switched ? this.costs.contextSwitchNs : 0), EV_RUN, t.id, t.pendingResult);

@@ -138,6 +138,10 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
       lockRead: (name: string) => request(ctx.lockRead(name)),
       unlock: (name: string) => request(ctx.unlock(name)),
       touch: (address: number, write?: boolean) => request(ctx.touch(address, write)),
+      tracing: ctx.tracing,
+      traceBegin: ctx.traceBegin,
+      traceEnd: ctx.traceEnd,
+      traceInstant: ctx.traceInstant,
       ops: ctx,
       request,
     } satisfies TaskActorApi;

@@ -1,5 +1,6 @@
 // task-context: the object a task acts through. Its methods build the operations a task yields; its random stream
 // is derived from the run's seed and the task's number alone, so it is the same on any worker.
+import { TR_BEGIN, TR_END, TR_INSTANT, type TraceLog } from './trace-log.js';
 import seedrandom from 'seedrandom';
 import {
   LOCK_EXCLUSIVE,
@@ -28,10 +29,13 @@ export interface TaskContextInput {
   readonly now: () => number;
   /** Lock names of the run, in id order, with their kinds. */
   readonly locks: ReadonlyArray<{ readonly name: string; readonly kind: string }>;
+  /** The CPU's trace, when the run is traced. */
+  readonly trace: TraceLog | null;
 }
 
 export function makeTaskContext(x: TaskContextInput): TaskContext {
   const rng = seedrandom.alea(`${x.seed}/task/${x.id}`);
+  const log = x.trace;
   const lockIds = new Map(x.locks.map((l, i) => [l.name, i]));
   const lockId = (name: string, read: boolean): number => {
     const id = lockIds.get(name);
@@ -52,6 +56,10 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     args: x.args,
     random: () => rng(),
     now: x.now,
+    tracing: log !== null,
+    traceBegin: (name, args) => log?.add(x.now(), TR_BEGIN, x.id, name, args),
+    traceEnd: (args) => log?.add(x.now(), TR_END, x.id, '', args),
+    traceInstant: (name, args) => log?.add(x.now(), TR_INSTANT, x.id, name, args),
     compute: (ns) => op(OP_COMPUTE, checkNs(ns, 'compute')),
     sleep: (ns) => op(OP_SLEEP, checkNs(ns, 'sleep')),
     alloc: (mask, order = 0) => ({ op: OP_ALLOC, a: order, b: 0, mask }),

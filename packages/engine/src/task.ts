@@ -90,6 +90,14 @@ export interface TaskContext {
   unlock(name: string): TaskOp;
   /** Touch a user address (write or read): the page-fault hook. Result: what the fault handler returns (0 without one). */
   touch(address: number, write?: boolean): TaskOp;
+  /** Whether the run is traced (build trace arguments only then). */
+  readonly tracing: boolean;
+  /** A slice on this task's track in the run's Perfetto trace (--trace), from now until traceEnd; no-ops when the
+   * run is not traced. Slices nest. Kernel paths use the kernel's tracepoint names. */
+  traceBegin(name: string, args?: Readonly<Record<string, number | string>>): void;
+  traceEnd(args?: Readonly<Record<string, number | string>>): void;
+  /** An instant event on this task's track. */
+  traceInstant(name: string, args?: Readonly<Record<string, number | string>>): void;
 }
 
 /** What a task module exports: a generator function of the context. */

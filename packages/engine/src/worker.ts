@@ -2,6 +2,7 @@
 // comlink: init (attach the memory node, load kernel modules and tasks, place the tasks), run (the window loop, until the
 // run ends or the main thread asks for a pause), report (what this worker's CPUs gathered so far). run can be
 // called again after a pause and continues where it stopped.
+import type { CpuTrace } from './trace-log.js';
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
 import { MemoryNode, type NodeDescriptor } from '@faultline/zone';
@@ -46,6 +47,9 @@ export interface WorkerReport {
   /** Each kernel module's report as this worker has it, by name. */
   readonly modules: Record<string, unknown>;
   readonly hostMs: number;
+  /** Each CPU's trace, when the run is traced, and what each module adds to it (worker 0). */
+  readonly traces: CpuTrace[];
+  readonly moduleTraces: Record<string, unknown>;
 }
 
 interface WorkerState {
@@ -84,6 +88,8 @@ const api = {
           layout,
           seed: config.seed,
           locks: config.locks,
+          traceMaxEvents: config.traceMaxEvents,
+          taskName: (t) => config.tasks[t]?.name ?? `#${t}`,
         }),
     );
     const modules: WorkerState['modules'] = [];
@@ -246,6 +252,13 @@ const api = {
       locks: lockCommitter && { grants: lockCommitter.grants, handoffs: lockCommitter.handoffs },
       modules: Object.fromEntries(state.modules.map((m) => [m.name, m.instance.report?.() ?? null])),
       hostMs: state.hostMs,
+      traces: cpus.flatMap((c) => (c.trace ? [c.trace.report()] : [])),
+      moduleTraces:
+        init.config.traceMaxEvents > 0 && init.worker === 0
+          ? Object.fromEntries(
+              state.modules.flatMap((m) => (m.instance.traceReport ? [[m.name, m.instance.traceReport()]] : [])),
+            )
+          : {},
     };
   },
 };

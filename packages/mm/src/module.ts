@@ -208,10 +208,15 @@ export default defineKernelModule({
             return (function* () {
               const t0 = task.now();
               f.count(T_FAULTS);
+              // exceptions:page_fault_user, as a slice over the whole fault (arch/x86/mm/fault.c).
+              if (task.tracing) task.traceBegin('page_fault_user', { address, write: write ? 1 : 0 });
+              let r = 0;
               try {
-                return yield* info.policy(f) as Generator<never, number, number>;
+                r = yield* info.policy(f) as Generator<never, number, number>;
+                return r;
               } finally {
                 m[mc.counter(task.id, T_FAULT_NS)]! += task.now() - t0;
+                if (task.tracing) task.traceEnd({ result: r });
               }
             })();
           },

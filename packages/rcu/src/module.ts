@@ -77,6 +77,9 @@ const argsSchema = z
   })
   .strict();
 
+/** Grace periods a traced run keeps for its trace. */
+const GP_SPANS_MAX = 100_000;
+
 export default defineKernelModule({
   name: 'rcu',
   sharedBytes: (config: RunConfig) => rcuSharedBytes(config.cpus),
@@ -85,6 +88,8 @@ export default defineKernelModule({
     const mem = new Int32Array(shared);
     const cpuWord = (cpu: number, word: number) => GLOBAL_I32 + cpu * CPU_STRIDE_I32 + word;
     const durations: number[] = [];
+    /** The first GP_SPANS_MAX grace periods as [start, end, start, end, ...] ns, for the trace. */
+    const spans: number[] = [];
     let gpStartNs = 0;
     let lastFqsNs = 0;
     let fqsScans = 0;
@@ -120,6 +125,7 @@ export default defineKernelModule({
         mem[G_COMPLETED]!++;
         new Float64Array(mem.buffer, 0, GLOBAL_I32 / 2)[G_COMPLETED_AT_F64] = ops.nowNs;
         durations.push(ops.nowNs - gpStartNs);
+        if (spans.length < GP_SPANS_MAX * 2) spans.push(gpStartNs, ops.nowNs);
       },
       publish(state) {
         mem[G_STATE] = state;
@@ -148,6 +154,8 @@ export default defineKernelModule({
         // A completed GP makes callbacks ready: let the next window start at once.
         return mem[G_COMPLETED]! !== before;
       },
+      /** For a traced run: the grace periods as rcu_grace_period slices (the first GP_SPANS_MAX). */
+      traceReport: () => ({ gracePeriods: spans }),
       report(): RcuReport {
         const sum = (w: number) =>
           Array.from({ length: config.cpus }, (_, c) => mem[cpuWord(c, w)]!).reduce((a, b) => a + b, 0);

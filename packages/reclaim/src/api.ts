@@ -120,6 +120,8 @@ export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Pat
   const t0 = ctx.now();
   try {
     const pfn = yield* allocSlow(ctx, maskArg, order);
+    // kmem:mm_page_alloc (mm/page_alloc.c, __alloc_pages), an instant in the trace; a failure as pfn -1.
+    if (ctx.tracing) ctx.traceInstant!('mm_page_alloc', { pfn, order, gfp_flags: String(maskArg) });
     if (pfn < 0) return pfn;
     const rc = reclaimOf(ctx);
     if (rc.groups.length === 0) return pfn; // no memcgs: nothing to charge

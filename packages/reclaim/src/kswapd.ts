@@ -97,6 +97,7 @@ export function kswapdSteps(scanNsPerPage: () => number): Record<string, Machine
     *balanceStart(k) {
       // balance_pgdat: count_vm_event(PAGEOUTRUN) on every call, then pgdat_balanced.
       k.rc.mem[N_BALANCE_CALLS]!++;
+      if (k.ctx.tracing) k.ctx.traceInstant('mm_vmscan_kswapd_wake', { balance_pgdat: k.rc.mem[N_BALANCE_CALLS]! });
       return k.rc.node.balanced() ? 'yes' : 'no';
     },
     *prepareSleep(k) {
@@ -117,7 +118,10 @@ export function kswapdSteps(scanNsPerPage: () => number): Record<string, Machine
     },
     *reclaimPass(k) {
       if (k.passes === 0) k.rc.request(k.ctx.id, K_KSWAPD_RUN_BEGIN, 0, 0);
-      k.reclaimed += yield* reclaimPassOf(k.ctx, k.rc, scanNsPerPage(), SWAP_CLUSTER_MAX, true);
+      if (k.ctx.tracing) k.ctx.traceBegin('shrink_node', { nr_to_reclaim: SWAP_CLUSTER_MAX });
+      const got = yield* reclaimPassOf(k.ctx, k.rc, scanNsPerPage(), SWAP_CLUSTER_MAX, true);
+      if (k.ctx.tracing) k.ctx.traceEnd({ nr_reclaimed: got });
+      k.reclaimed += got;
       k.passes++;
       return 'done';
     },

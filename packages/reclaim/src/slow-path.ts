@@ -36,7 +36,8 @@ export const MAX_RECLAIM_RETRIES = 16;
 /** PAGE_ALLOC_COSTLY_ORDER: above it, reclaim progress does not reset the count. */
 export const PAGE_ALLOC_COSTLY_ORDER = 3;
 
-export type SlowCtx = Pick<TaskContext, 'cpu' | 'id' | 'now' | 'alloc' | 'compute' | 'free' | 'sleep'>;
+export type SlowCtx = Pick<TaskContext, 'cpu' | 'id' | 'now' | 'alloc' | 'compute' | 'free' | 'sleep'> &
+  Partial<Pick<TaskContext, 'tracing' | 'traceBegin' | 'traceEnd' | 'traceInstant'>>;
 
 /** One run of the slow path: the caller, its mask, and what the steps found. */
 export interface SlowRun {
@@ -105,7 +106,7 @@ export function* ask(
 
 /** One reclaim pass by this task: scan (its cost in simulated time), then the commit frees what it found. */
 export function* reclaimPassOf(
-  ctx: Pick<SlowCtx, 'id' | 'compute'>,
+  ctx: Pick<SlowCtx, 'id' | 'compute' | 'tracing' | 'traceBegin' | 'traceEnd'>,
   rc: ReclaimCpu,
   scanNsPerPage: number,
   nr = SWAP_CLUSTER_MAX,
@@ -117,12 +118,15 @@ export function* reclaimPassOf(
 
 /** A direct-reclaim pass of the task's own, counted as its pass and its pages (the caller makes it a stall). */
 export function* directReclaimPass(
-  ctx: Pick<SlowCtx, 'id' | 'compute'>,
+  ctx: Pick<SlowCtx, 'id' | 'compute' | 'tracing' | 'traceBegin' | 'traceEnd'>,
   rc: ReclaimCpu,
   scanNsPerPage: number,
   nr = SWAP_CLUSTER_MAX,
 ): Generator<TaskOp, number, number> {
+  // mm_vmscan_direct_reclaim_begin .. _end (mm/vmscan.c, try_to_free_pages), a slice in the trace.
+  if (ctx.tracing) ctx.traceBegin!('mm_vmscan_direct_reclaim_begin', { nr_to_reclaim: nr });
   const got = yield* reclaimPassOf(ctx, rc, scanNsPerPage, nr);
+  if (ctx.tracing) ctx.traceEnd!({ nr_reclaimed: got });
   rc.mem[rc.taskCounter(ctx.id, T_DIRECT_PASSES)]!++;
   rc.mem[rc.taskCounter(ctx.id, T_DIRECT_RECLAIMED)]! += got;
   return got;

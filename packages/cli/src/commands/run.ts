@@ -13,7 +13,8 @@ import {
 import { reportRun, renderReport } from '@faultline/report';
 import { vmstatOf } from '@faultline/scenarios';
 import { machineRunOptions, type MachineCliOptions } from '../machine-options.js';
-import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
+import { checkOutputPaths, humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
+import { withoutTrace, writeTrace } from '../trace-output.js';
 import { watchProgress } from '../progress.js';
 import { onInterrupt } from '../supervise.js';
 import { textTable } from '../text-table.js';
@@ -23,6 +24,7 @@ export interface RunCommandOptions extends MachineCliOptions {
   readonly cpus: number;
   readonly workers?: number;
   readonly watchdog?: string;
+  readonly trace?: string;
   readonly seed: string;
   readonly duration: string;
   readonly window: string;
@@ -54,6 +56,7 @@ export function runOptionsFromCli(o: RunCommandOptions): RunOptions {
     ...machineRunOptions(o),
     kernel: o.kernel as RunOptions['kernel'],
     ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
+    ...(o.trace !== undefined ? { trace: true } : {}),
     locks: Object.fromEntries(
       (o.lock ?? []).map((l) => {
         const [name, kind] = l.split(':');
@@ -191,6 +194,7 @@ export function renderRun(r: RunResult): string {
 export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
   // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
   const say = humanStream(o);
+  checkOutputPaths({ '--trace': o.trace });
   const sim = await startSimulation(runOptionsFromCli(o));
   say.write(`seed: ${sim.config.seed}\n`);
   const stop = watchProgress('simulating', {
@@ -208,7 +212,10 @@ export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
   say.write(`${renderRun(result)}\n`);
   if (result.error) process.stderr.write(`faultline: the run ended on an error: ${result.error.message}\n`);
   if (o.json) {
-    writeOutput(o.json, JSON.stringify({ schema: JSON_SCHEMAS.run, vmstat: vmstatOf(result), result }, null, 2));
+    writeOutput(
+      o.json,
+      JSON.stringify({ schema: JSON_SCHEMAS.run, vmstat: vmstatOf(result), result: withoutTrace(result) }, null, 2),
+    );
   }
   if (o.html) {
     writeOutput(
@@ -236,5 +243,6 @@ export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
     );
     if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
+  if (o.trace) say.write(`${writeTrace(o.trace, result)}\n`);
   return result;
 }

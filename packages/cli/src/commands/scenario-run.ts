@@ -4,7 +4,8 @@
 import { formatNs, formatPsi, startSimulation, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
 import { getScenario, resolveScenario, specOptions, vmstatOf } from '@faultline/scenarios';
-import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
+import { checkOutputPaths, humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
+import { withoutTrace, writeTrace } from '../trace-output.js';
 import { replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
 import { memoryText, zoneLines } from './run.js';
 import { watchProgress } from '../progress.js';
@@ -14,6 +15,7 @@ import { textTable } from '../text-table.js';
 export interface ScenarioRunOptions extends ScenarioCliOptions {
   readonly workers?: number;
   readonly watchdog?: string;
+  readonly trace?: string;
   readonly seed: string;
   readonly json?: string;
   readonly html?: string;
@@ -22,12 +24,17 @@ export interface ScenarioRunOptions extends ScenarioCliOptions {
 export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Promise<RunResult> {
   // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
   const say = humanStream(o);
+  checkOutputPaths({ '--trace': o.trace });
   const spec = resolveScenario(ref, { fields: scenarioFields(o), sets: o.set ?? [] });
   const s = getScenario(spec.scenario);
   const name = spec.scenario;
   const policy = spec.policy;
   const built = s.build(specOptions(spec, { seed: o.seed, ...(o.workers ? { workers: o.workers } : {}) }));
-  const sim = await startSimulation({ ...built, ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}) });
+  const sim = await startSimulation({
+    ...built,
+    ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
+    ...(o.trace !== undefined ? { trace: true } : {}),
+  });
   say.write(`seed: ${sim.config.seed}\n`);
   const stop = watchProgress(`${name} (${policy})`, {
     fraction: () => sim.progress().fraction,
@@ -82,7 +89,15 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
   say.write(`${out.join('\n')}\n`);
   if (r.error) process.stderr.write(`faultline: the run ended on an error: ${r.error.message}\n`);
   if (o.json) {
-    const json = { schema: JSON_SCHEMAS.scenarioRun, scenario: name, policy, spec, figures, vmstat, result: r };
+    const json = {
+      schema: JSON_SCHEMAS.scenarioRun,
+      scenario: name,
+      policy,
+      spec,
+      figures,
+      vmstat,
+      result: withoutTrace(r),
+    };
     writeOutput(o.json, JSON.stringify(json, null, 2));
   }
   if (o.html) {
@@ -100,5 +115,6 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
     );
     if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
+  if (o.trace) say.write(`${writeTrace(o.trace, r)}\n`);
   return r;
 }
