@@ -72,9 +72,42 @@ export function welch(a: readonly number[], b: readonly number[]): Difference {
   return { pct, p: 2 * (1 - jstat.jStat.studentt.cdf(Math.abs(t), df)) };
 }
 
-/** A difference as compare prints it: `+12.3%` with `*` when p < 0.05 (`**` below 0.01), `=` for none. */
+/** One sentence per policy but the baseline: its largest differences from the baseline that Welch's t-test finds
+ * significant (p < 0.05, at most `top`), each as the table prints both means, or that none is. `samples` gives a
+ * figure's values (one per seed) under a policy. */
+export function headlines(
+  labels: readonly string[],
+  policies: readonly string[],
+  baseline: string,
+  samples: (policy: string, label: string) => number[],
+  top = 2,
+): string[] {
+  return policies
+    .filter((p) => p !== baseline)
+    .map((p) => {
+      const found = labels
+        .map((label) => ({ label, a: samples(baseline, label), b: samples(p, label) }))
+        .filter((x) => x.a.length > 0 && x.b.length > 0)
+        .map((x) => ({ ...x, d: welch(x.a, x.b) }))
+        // A change from nothing (the baseline's mean 0) is the largest change of all.
+        .filter((x) => x.d.p < 0.05 && (Number.isNaN(x.d.pct) ? interval(x.b).mean !== 0 : x.d.pct !== 0))
+        .map((x) => ({ ...x, size: Number.isNaN(x.d.pct) ? Infinity : Math.abs(x.d.pct) }))
+        .sort((x, y) => y.size - x.size)
+        .slice(0, top);
+      if (found.length === 0) return `${p}: none of ${labels.join(', ')} differs from ${baseline} at p < 0.05.`;
+      const says = found.map(
+        (x) =>
+          `${x.label} ${formatInterval(interval(x.b))} against ${formatInterval(interval(x.a))} (${formatDifference(x.d)})`,
+      );
+      return `${p} against ${baseline}: ${says.join('; ')}.`;
+    });
+}
+
+/** A difference as compare prints it: `+12.3%` with `*` when p < 0.05 (`**` below 0.01), `=` for none, `from 0*` for
+ * a significant change from a baseline of 0. */
 export function formatDifference(d: Difference): string {
-  if (Number.isNaN(d.pct)) return d.p === 1 ? '=' : '';
   const mark = d.p < 0.01 ? '**' : d.p < 0.05 ? '*' : '';
+  // The baseline's mean is 0: no percentage, but a change all the same when significant.
+  if (Number.isNaN(d.pct)) return d.p === 1 ? '=' : mark ? `from 0${mark}` : '';
   return `${d.pct >= 0 ? '+' : ''}${d.pct.toFixed(Math.abs(d.pct) >= 10 ? 0 : 1)}%${mark}`;
 }

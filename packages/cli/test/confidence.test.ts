@@ -42,6 +42,8 @@ describe('confidence intervals', () => {
     expect(formatDifference(welch([5, 5, 5], [5, 5, 5]))).toBe('+0.0%');
     expect(formatDifference(welch([5, 5, 5], [6, 6, 6]))).toBe('+20%**');
     expect(formatDifference(welch([0, 0, 0], [0, 0, 0]))).toBe('=');
+    expect(formatDifference(welch([0, 0, 0], [4, 5, 6]))).toBe('from 0*'); // t = 8.7, 2 degrees of freedom: p = 0.013
+    expect(formatDifference(welch([0, 0, 0], [1, 30, 3]))).toBe('');
     expect(Number.isNaN(welch([1], [2]).p)).toBe(true);
   });
 });

@@ -135,6 +135,70 @@ describe('the HTML report in headless Chromium', () => {
     expect(d.points[0]).toBeGreaterThan(1_500);
   });
 
+  it('faultline compare --html: a headline that matches the table, error bars, and one zoomed axis for free pages', async () => {
+    const file = join(dir, 'verdict.html');
+    const r = run(
+      'compare',
+      'nowait-starvation',
+      '--policies',
+      'classic,spf-nowait-literal',
+      '--seeds',
+      '3',
+      '--cpus',
+      '4',
+      '--duration',
+      '10ms',
+      '--html',
+      file,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const page = await browser.newPage();
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForFunction(
+      () => (window as unknown as { faultlineReport?: { ready: boolean } }).faultlineReport?.ready === true,
+    );
+    const got = await page.evaluate(() => {
+      const headline = [...document.querySelectorAll('#headline p')].map((p) => p.textContent ?? '');
+      const rows = [...document.querySelectorAll('table')[0]!.querySelectorAll('tr')].map((tr) =>
+        [...tr.children].map((c) => c.textContent ?? ''),
+      );
+      const C = (
+        window as unknown as {
+          Chart: { getChart(c: HTMLCanvasElement): { scales: { y: { max: number } } } | undefined };
+        }
+      ).Chart;
+      const titles = [...document.querySelectorAll('section.chart')].map(
+        (s) => s.querySelector('h3')?.textContent ?? '',
+      );
+      const yMax = [...document.querySelectorAll('section.chart')]
+        .filter((s, i) => titles[i]!.startsWith('Free pages over time'))
+        .map((s) => C.getChart(s.querySelector('canvas')!)!.scales.y.max);
+      const f = (window as unknown as { faultlineReport: { errorBars: number; timelineYMax: number } }).faultlineReport;
+      return { headline, rows, yMax, errorBars: f.errorBars, timelineYMax: f.timelineYMax };
+    });
+    await page.close();
+    // The headline is the terminal's, and each figure it names reads as the table's cells for both policies.
+    const said = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('headline: '))
+      .map((l) => l.slice('headline: '.length));
+    expect(got.headline).toEqual(said);
+    expect(got.headline[0]).toMatch(/^spf-nowait-literal against classic: /);
+    const claims = [
+      ...got.headline[0]!.matchAll(/([a-z][^;:]*?) (\S+(?: ± \S+)?) against (\S+(?: ± \S+)?) \(([^)]+)\)/g),
+    ];
+    expect(claims.length).toBeGreaterThan(0);
+    for (const [, figure, mine, theirs, diff] of claims) {
+      const row = got.rows.find((x) => x[0] === figure);
+      expect(row, figure).toBeDefined();
+      expect(row![1]).toBe(theirs);
+      expect(row![2]).toBe(`${mine} (${diff})`);
+    }
+    expect(got.errorBars).toBeGreaterThan(0);
+    // Every policy's free-pages chart has the same y-axis.
+    expect(new Set(got.yMax)).toEqual(new Set([got.timelineYMax]));
+  });
+
   it('faultline compare --html: a timeline per policy and the policies side by side', async () => {
     const file = join(dir, 'compare.html');
     const r = run(

@@ -13,6 +13,8 @@ export interface ReportInput {
   /** The figures table as the terminal showed it: a header row and rows of cells. */
   readonly table: { readonly head: readonly string[]; readonly rows: ReadonlyArray<readonly string[]> };
   readonly runs: readonly ReportRun[];
+  /** What the comparison found, a sentence per policy (computed from the table's figures), shown first. */
+  readonly headline?: readonly string[];
 }
 
 let chartJs: string | null = null;
@@ -44,6 +46,8 @@ main { padding: 0 28px 40px; max-width: 1400px; }
 table { border-collapse: collapse; background: #fff; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #e5e7eb; padding: 4px 10px; text-align: right; } th:first-child, td:first-child { text-align: left; }
 th { background: #f3f4f6; } .error { color: #b91c1c; }
+.headline { background: #eff6ff; border: 1px solid #bfdbfe; border-radius: 8px; padding: 10px 14px; margin: 16px 0 0; }
+.headline p { margin: 4px 0; font-size: 15px; }
 `;
 
 export function renderReport(input: ReportInput): string {
@@ -73,6 +77,11 @@ export function renderReport(input: ReportInput): string {
 <div><code>${escapeHtml(input.command)}</code></div>
 </header>
 <main>
+${
+  input.headline && input.headline.length > 0
+    ? `<section class="headline" id="headline"><h2>What it found</h2>${input.headline.map((h) => `<p>${escapeHtml(h)}</p>`).join('')}</section>`
+    : ''
+}
 ${errors}
 <h2>Figures</h2>
 <table>${head}

@@ -49,6 +49,58 @@ export const PAGE_SCRIPT = String.raw`
   const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   const groups = [...new Set(D.runs.flatMap((r) => r.groups.map((g) => g.group)))];
   const groupMean = (p, g, k) => mean(runsOf(p).map((r) => (r.groups.find((x) => x.group === g) || {})[k] || 0));
+  // The 95% confidence interval's half-width over seeds (Student's t by degrees of freedom), for error bars.
+  const T95 = [NaN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
+  const half = (xs) => {
+    const n = xs.length;
+    if (n < 2) return 0;
+    const m = mean(xs);
+    const sd = Math.sqrt(xs.reduce((s, x) => s + (x - m) * (x - m), 0) / (n - 1));
+    return ((T95[n - 1] || 1.96) * sd) / Math.sqrt(n);
+  };
+  const groupHalf = (p, g, k) => half(runsOf(p).map((r) => (r.groups.find((x) => x.group === g) || {})[k] || 0));
+  // Error bars: a dataset's errorBars[i] is the half-width drawn about its bar i.
+  let errorBarsDrawn = 0;
+  Chart.register({
+    id: 'errorBars',
+    afterDatasetsDraw(chart) {
+      const c = chart.ctx;
+      const y = chart.scales.y;
+      chart.data.datasets.forEach((ds, i) => {
+        const meta = chart.getDatasetMeta(i);
+        if (!ds.errorBars || meta.hidden) return;
+        meta.data.forEach((bar, j) => {
+          const h = ds.errorBars[j];
+          const v = ds.data[j];
+          if (!(h > 0) || !isFinite(h)) return;
+          const top = y.getPixelForValue(v + h);
+          const bottom = y.getPixelForValue(Math.max(y.type === 'logarithmic' ? y.min : 0, v - h));
+          c.save();
+          c.strokeStyle = '#111827';
+          c.lineWidth = 1;
+          c.beginPath();
+          c.moveTo(bar.x, top); c.lineTo(bar.x, bottom);
+          c.moveTo(bar.x - 4, top); c.lineTo(bar.x + 4, top);
+          c.moveTo(bar.x - 4, bottom); c.lineTo(bar.x + 4, bottom);
+          c.stroke();
+          c.restore();
+          errorBarsDrawn++;
+        });
+      });
+    },
+  });
+  const byGroup = (k) => policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length],
+    data: groups.map((g) => groupMean(p, g, k)), errorBars: groups.map((g) => groupHalf(p, g, k)) }));
+  const CI = '; error bars: 95% confidence interval over seeds';
+  // Free pages: one y-axis for every policy, zoomed to the watermarks when free pages go far above them.
+  const timelines = policies.map((p) => (runsOf(p).find((x) => x.timeline) || {}).timeline).filter((t) => t);
+  const highest = Math.max(0, ...timelines.map((t) => t.watermarks.highPages));
+  const dataMax = Math.max(0, ...timelines.flatMap((t) => t.freeMax.filter((v) => v !== null)));
+  const zoomed = dataMax > 3 * highest;
+  const yMax = zoomed ? 3 * highest : Math.ceil(dataMax * 1.05);
+  const yNote = zoomed
+    ? '; the y-axis, shared by every policy, is zoomed to 0..3x the high watermark: free pages above it are cut off'
+    : '; the y-axis is shared by every policy';
   const bars = (labels, datasets, yTitle, opts) => ({
     type: 'bar',
     data: { labels, datasets },
@@ -64,7 +116,7 @@ export const PAGE_SCRIPT = String.raw`
     const pts = (arr) => arr.map((v, i) => ({ x: ms(i), y: v }));
     const end = (t.freeMin.length * t.bucketNs) / 1e6;
     const flat = (y) => [{ x: 0, y }, { x: end, y }];
-    draw('timeline', 'Free pages over time: ' + p, 'seed ' + r.seed + '; the band is the lowest and highest NR_FREE_PAGES seen at window ends in each bucket', {
+    draw('timeline', 'Free pages over time: ' + p, 'seed ' + r.seed + '; the band is the lowest and highest NR_FREE_PAGES seen at window ends in each bucket' + yNote, {
       type: 'line',
       data: {
         datasets: [
@@ -75,7 +127,7 @@ export const PAGE_SCRIPT = String.raw`
           { label: 'min', data: flat(t.watermarks.minPages), borderColor: '#dc2626', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5 },
         ],
       },
-      options: { parsing: false, normalized: true, scales: { x: { type: 'linear', min: 0, max: end, title: { display: true, text: 'simulated time (ms)' } }, y: { title: { display: true, text: 'free pages' } } } },
+      options: { parsing: false, normalized: true, scales: { x: { type: 'linear', min: 0, max: end, title: { display: true, text: 'simulated time (ms)' } }, y: { min: 0, max: yMax, title: { display: true, text: 'free pages' } } } },
     });
   }
 
@@ -91,19 +143,19 @@ export const PAGE_SCRIPT = String.raw`
     draw('tasks', 'Allocation latency by task group', 'allocPages, every mask, µs (log scale)', bars(groups,
       ks.map(([k, label], i) => ({ label, backgroundColor: PALETTE[i], data: groups.map((g) => groupMean(p, g, k)) })), 'µs', { y: { type: 'logarithmic', beginAtZero: false } }));
   } else {
-    draw('tasks', 'Allocation p99 by task group and policy', 'allocPages, every mask, µs (log scale), mean over seeds', bars(groups,
-      policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length], data: groups.map((g) => groupMean(p, g, 'p99Us')) })), 'µs', { y: { type: 'logarithmic', beginAtZero: false } }));
+    draw('tasks', 'Allocation p99 by task group and policy', 'allocPages, every mask, µs (log scale), mean over seeds' + CI, bars(groups,
+      byGroup('p99Us'), 'µs', { y: { type: 'logarithmic', beginAtZero: false } }));
   }
-  draw('tasks', 'Who paid: pages reclaimed by each task group', 'direct reclaim, and kswapd\'s own passes; mean over seeds', bars(groups,
-    policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length], data: groups.map((g) => groupMean(p, g, 'pagesReclaimed')) })), 'pages'));
-  draw('tasks', 'Who benefited: pages taken by each task group', 'pages the zone granted; mean over seeds', bars(groups,
-    policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length], data: groups.map((g) => groupMean(p, g, 'pagesTaken')) })), 'pages'));
+  draw('tasks', 'Who paid: pages reclaimed by each task group', 'direct reclaim, and kswapd\'s own passes; mean over seeds' + CI, bars(groups,
+    byGroup('pagesReclaimed'), 'pages'));
+  draw('tasks', 'Who benefited: pages taken by each task group', 'pages the zone granted; mean over seeds' + CI, bars(groups,
+    byGroup('pagesTaken'), 'pages'));
 
   // Memory pressure: PSI, and who was stalled.
   draw('pressure', 'Memory pressure (PSI) per policy', '/proc/pressure/memory totals over the run, as kernel/sched/psi.c computes them; mean over seeds, ms', bars(policies,
     [['someMs', 'some', PALETTE[0]], ['fullMs', 'full', PALETTE[1]]].map(([k, label, color]) => ({ label, backgroundColor: color, data: policies.map((p) => mean(runsOf(p).map((r) => r.psi[k]))) })), 'ms'));
-  draw('pressure', 'Memory stalls by task group', 'time each group\'s tasks spent in memory stalls (direct and memcg reclaim, memory.high throttling); mean over seeds, ms', bars(groups,
-    policies.map((p, i) => ({ label: p, backgroundColor: PALETTE[i % PALETTE.length], data: groups.map((g) => groupMean(p, g, 'memstallMs')) })), 'ms'));
+  draw('pressure', 'Memory stalls by task group', 'time each group\'s tasks spent in memory stalls (direct and memcg reclaim, memory.high throttling); mean over seeds, ms' + CI, bars(groups,
+    byGroup('memstallMs'), 'ms'));
   draw('pressure', 'Who reclaimed, as /proc/vmstat counts it', 'pgsteal_kswapd and pgsteal_direct; mean over seeds', bars(policies,
     [['pgsteal_kswapd', PALETTE[0]], ['pgsteal_direct', PALETTE[1]]].map(([k, color]) => ({ label: k, backgroundColor: color, data: policies.map((p) => mean(runsOf(p).map((r) => r.vmstat[k] || 0))) })),
     'pages', { x: { stacked: true }, y: { stacked: true } }));
@@ -117,6 +169,6 @@ export const PAGE_SCRIPT = String.raw`
       PATHS.map((k, i) => ({ label: k, backgroundColor: PALETTE[i], data: policies.map((p) => mean(runsOf(p).map((r) => r.faultPaths[k]))) })),
       'faults', { x: { stacked: true }, y: { stacked: true } }));
   }
-  window.faultlineReport = { ready: true, charts: charts.length };
+  window.faultlineReport = { ready: true, charts: charts.length, errorBars: errorBarsDrawn, timelineYMax: yMax, timelineZoomed: zoomed };
 })();
 `;

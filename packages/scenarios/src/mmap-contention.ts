@@ -41,6 +41,7 @@ const shape = {
 
 export const mmapContention = defineScenario({
   ...shape,
+  headline: ['faults/s (k)', 'mmap_lock wait (ms)', 'fault mean (us)'],
   build(o) {
     const p = paramsOf(shape, o);
     const slice = p.slicePages as number;

@@ -95,6 +95,16 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
   const shape = { name, params: memcgVariant ? MEMCG_PARAMS : PARAMS };
   return defineScenario({
     ...shape,
+    headline: [
+      'victim reclaim stall (ms)',
+      'reclaimed by victims',
+      'victim alloc p99 (us)',
+      'victim failures',
+      'reclaimed by storm',
+      'storm memstall (ms)',
+      'time below min (ms)',
+      'OOM kills',
+    ],
     build(o) {
       const p = paramsOf(shape, o);
       try {

@@ -33,6 +33,7 @@ const shape = {
 
 export const pft = defineScenario({
   ...shape,
+  headline: ['faults/s (k)', 'fault mean (us)', 'mmap_lock wait (ms)'],
   build(o) {
     const p = paramsOf(shape, o);
     const regionPages = p.regionPages as number;

@@ -38,6 +38,11 @@ const shape = {
 
 export const reclaimCalibration = defineScenario({
   ...shape,
+  headline: [
+    'kswapd share of reclaim (%)',
+    'allocstall per 1000 pages reclaimed',
+    'pageoutrun per 1000 pages reclaimed',
+  ],
   build(o) {
     checkPolicy(o.policy); // no faults here: the policy does not matter, but a bad name is still refused
     const p = paramsOf(shape, o);

@@ -65,6 +65,8 @@ export interface Scenario {
   /** Defaults for what the user did not say (from its file). */
   readonly defaults: { readonly cpus: number; readonly duration: string; readonly policy: string };
   build(o: ScenarioOptions): RunOptions;
+  /** The figures a comparison's headline weighs, most telling first: who paid and who gained. */
+  readonly headline?: readonly string[];
   /** The figures a person compares across policies, from a finished run (and the params it ran with). */
   figures(r: RunResult, params?: Readonly<Record<string, number | string | boolean>>): ScenarioFigures;
 }

@@ -5,8 +5,8 @@ import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { Piscina } from 'piscina';
 import { renderReport } from '@faultline/report';
-import { checkPolicy, resolveScenario, type ScenarioSpec } from '@faultline/scenarios';
-import { formatDifference, formatInterval, interval, seedsWarning, welch } from '../confidence.js';
+import { checkPolicy, getScenario, resolveScenario, type ScenarioSpec } from '@faultline/scenarios';
+import { formatDifference, formatInterval, headlines, interval, seedsWarning, welch } from '../confidence.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
 import { watchProgress } from '../progress.js';
@@ -167,6 +167,10 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   const table = textTable(head, rows);
   say.write(`${table}\n`);
   say.write(`(+x%: the difference from ${baseline}; * Welch's t-test p < 0.05, ** p < 0.01)\n`);
+  // The scenario's telling figures (who paid, who gained) when it names them, else every figure.
+  const telling = getScenario(name).headline?.filter((l) => labels.includes(l)) ?? labels;
+  const headline = headlines(telling, policies, baseline, (p, label) => samples(outcomes, p, label), 3);
+  for (const h of headline) say.write(`headline: ${h}\n`);
   const warning = seedsWarning(seeds.length);
   if (warning) say.write(`note: ${warning}\n`);
   for (const f of failed) say.write(`run ${f.job.spec.policy} seed ${f.job.seed} ended on an error: ${f.error}\n`);
@@ -177,6 +181,7 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
         title: `faultline compare ${name}`,
         command: `faultline compare ${replayArgs(spec, ['policy'])} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed}`,
         table: { head, rows },
+        headline,
         runs: outcomes.map((x) => x.report).filter((x): x is NonNullable<typeof x> => x !== null),
       }),
     );
