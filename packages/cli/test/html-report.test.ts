@@ -171,7 +171,7 @@ describe('the HTML report in headless Chromium', () => {
         (s) => s.querySelector('h3')?.textContent ?? '',
       );
       const yMax = [...document.querySelectorAll('section.chart')]
-        .filter((s, i) => titles[i]!.startsWith('Free pages over time'))
+        .filter((_s, i) => titles[i]!.startsWith('Free pages over time'))
         .map((s) => C.getChart(s.querySelector('canvas')!)!.scales.y.max);
       const f = (window as unknown as { faultlineReport: { errorBars: number; timelineYMax: number } }).faultlineReport;
       return { headline, rows, yMax, errorBars: f.errorBars, timelineYMax: f.timelineYMax };
