@@ -355,4 +355,35 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(c.stdout).toMatch(new RegExp(`spf-nowait \\(baseline\\)\\s+${capped.replace(/[.#/]/g, (x) => `\\${x}`)}`));
     expect(run('run', 'pft', '--policy', './nope.ts').stderr).toContain("policy './nope.ts': no such file");
   });
+  it('reports a lock never released by a task that still runs, in the text and the JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-hog-'));
+    writeFileSync(
+      join(dir, 'hog.mjs'),
+      [
+        "export function* hog(ctx) { yield ctx.lock('m'); for (;;) yield ctx.compute(1000); }",
+        "export function* waiter(ctx) { yield ctx.compute(5000); yield ctx.lock('m'); yield ctx.unlock('m'); }",
+      ].join('\n'),
+    );
+    const r = run(
+      'run',
+      '--task',
+      `${join(dir, 'hog.mjs')}#hog`,
+      `${join(dir, 'hog.mjs')}#waiter`,
+      '--lock',
+      'm:mutex',
+      '--cpus',
+      '1',
+      '--duration',
+      '1ms',
+      '--json',
+      join(dir, 'r.json'),
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /still waiting at the end: task 'hog\.waiter\/1' \(#1\) on cpu 0: waits for mutex 'm' since \d+ ns \(\d+ ns before the end\)/,
+    );
+    expect(r.stdout).toContain("still waiting at the end: lock 'm': held for write by task #0, 1 waiting");
+    const j = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { result: { waits: string[] } };
+    expect(j.result.waits).toHaveLength(2);
+  });
 });

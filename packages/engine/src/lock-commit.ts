@@ -76,7 +76,7 @@ export class LockCommitter {
   private readonly grantCounts: number[];
 
   constructor(
-    specs: readonly LockSpec[],
+    private readonly specs: readonly LockSpec[],
     private readonly ctl: Int32Array,
     private readonly rings: Float64Array,
     private readonly layout: RunLayout,
@@ -207,6 +207,13 @@ export class LockCommitter {
     this.ctl[t + LT_HOME] = home;
     this.ctl[t + LT_WRITER] = st.writer;
     this.ctl[t + LT_READERS] = st.readers;
+  }
+
+  /** Each lock that has waiters: who holds it and how many wait (for the end of a run). */
+  contended(): string[] {
+    return this.locks.flatMap((st, id) =>
+      st.queue.length > 0 ? [`lock '${this.specs[id]!.name}': ${this.describe(id)}`] : [],
+    );
   }
 
   /** Who holds and who waits, for a deadlock report. */

@@ -52,7 +52,8 @@ export interface RunResult {
   readonly modules: Record<string, unknown>;
   /** The task that failed, or the worker that died; null when the run ended normally. */
   readonly error: { message: string; task?: string; taskId?: number; cpu?: number; timeNs?: number } | null;
-  /** For a deadlock: what each live task waits for. */
+  /** For a deadlock: what each live task waits for. Otherwise: the tasks still waiting for a lock at the end (a
+   * lock never released by a task that still runs), and who holds each such lock. */
   readonly waits: string[];
   /** CPUs whose worker died before reporting (their statistics and tasks are missing from cpus and tasks). */
   readonly lostCpus: number[];

@@ -105,6 +105,19 @@ export class CpuScheduler {
     return n;
   }
 
+  /** The tasks still waiting for a lock, for the end of a run that did not deadlock: which lock and since when. */
+  lockWaiters(lockOf: (id: number) => { name: string; kind: string } | undefined): string[] {
+    return this.tasks
+      .filter((t) => !isEnded(t) && t.lockWait !== null)
+      .map((t) => {
+        const w = t.lockWait!;
+        const since = `since ${w.sinceNs} ns (${this.nowNs - w.sinceNs} ns before the end)`;
+        const l = lockOf(w.id);
+        const mode = l?.kind === 'rwsem' ? (w.write ? ' for write' : ' for read') : '';
+        return `task '${t.name}' (#${t.id}) on cpu ${this.id}: waits for ${l?.kind ?? 'lock'} '${l?.name ?? w.id}'${mode} ${since}`;
+      });
+  }
+
   /** What each live task waits for, for a deadlock report. */
   waits(): string[] {
     return this.tasks

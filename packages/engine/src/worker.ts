@@ -243,7 +243,13 @@ const api = {
         timeNs: failed.timeNs,
         message: failed.message,
       },
-      waits: loop.endReason === 'deadlock' ? cpus.flatMap((c) => c.waits()) : [],
+      waits:
+        loop.endReason === 'deadlock'
+          ? cpus.flatMap((c) => c.waits())
+          : [
+              ...cpus.flatMap((c) => c.lockWaiters((id) => init.config.locks[id])),
+              ...(lockCommitter?.contended() ?? []),
+            ],
       zoneLock: zoneCommitter && {
         operations: zoneCommitter.operations,
         heldNs: zoneCommitter.lockHeldNs,

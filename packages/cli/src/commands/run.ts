@@ -105,7 +105,8 @@ export function renderRun(r: RunResult): string {
     `ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`,
   );
   if (r.error) out.push(`error: ${r.error.message}`);
-  for (const w of r.waits) out.push(`  waiting: ${w}`);
+  const label = r.endReason === 'deadlock' ? 'waiting' : 'still waiting at the end';
+  for (const w of r.waits) out.push(`  ${label}: ${w}`);
   if (r.lostCpus.length > 0)
     out.push(
       `lost: cpus ${r.lostCpus.join(', ')} went with their worker (it died or was ended); their statistics and tasks are missing below`,
