@@ -55,7 +55,7 @@ export function setsFrom(spec: ScenarioSpec, skip: readonly string[] = []): stri
   const base = new Map(leaves(builtinDocument(spec.scenario)).map(([k, v]) => [k, JSON.stringify(v)]));
   return leaves(spec)
     .filter(([k, v]) => !skip.includes(k) && base.get(k) !== JSON.stringify(v))
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`);
+    .map(([k, v]) => `${k}=${v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
 }
 
 /** A replay command's arguments: the scenario's name and its `--set`s, quoted for a shell where needed. */

@@ -149,3 +149,36 @@ describe('faultline sweep', () => {
     );
   });
 });
+
+describe('a custom scenario file', () => {
+  it('compares and sweeps like a built-in one, and reports only the figures it asks for', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-custom-'));
+    const file = join(dir, 'mine.yaml');
+    writeFileSync(
+      file,
+      [
+        'scenario: custom',
+        'duration: 1ms',
+        'tasks:',
+        `  - { module: ${join(root, 'examples/alloc-churn.ts')}, name: churn }`,
+        `  - { module: ${join(root, 'packages/scenarios/dist/tasks.js')}, export: pageCacheReader, name: reader, cpus: [0] }`,
+        'modules: [reclaim]',
+        'figures: [churn allocations granted, reader alloc p99 (us)]',
+      ].join('\n'),
+    );
+    const out = join(dir, 'sweep');
+    const s = run('sweep', file, '--grid', 'cpus=1,2', '--policies', 'classic', '--seeds', '2', '--out', out);
+    expect(s.status, s.stderr).toBe(0);
+    const j = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8')) as { rows: Array<Record<string, unknown>> };
+    expect(Object.keys(j.rows[0]!).filter((k) => k.startsWith('churn') || k.startsWith('reader'))).toEqual([
+      'churn_allocations_granted',
+      'reader_alloc_p99_us',
+    ]);
+    // Twice the CPUs, about twice the churn: one churn task per CPU.
+    const churn = (cpus: number) =>
+      j.rows.filter((r) => r.cpus === cpus).map((r) => r.churn_allocations_granted as number);
+    expect(Math.min(...churn(2))).toBeGreaterThan(1.5 * Math.max(...churn(1)));
+    const bad = run('run', file, '--set', 'figures=[nope]');
+    expect(bad.stderr).toMatch(/figures: nope not among this run's figures; allowed: churn allocations granted, /);
+  });
+});

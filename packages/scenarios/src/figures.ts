@@ -30,6 +30,15 @@ export function groupLatency(r: RunResult, g: TaskGroup, mask: string) {
   return mergeEncoded(parts);
 }
 
+/** Allocation latency of a group of tasks over every mask they used, their histograms merged. */
+export function mergeGroupLatency(r: RunResult, g: TaskGroup) {
+  const hist = reclaimOf(r).latencyHistograms ?? {};
+  const parts = taskIds(r, g).flatMap((id) =>
+    Object.values(hist[String(id)] ?? {}).filter((x): x is string => typeof x === 'string'),
+  );
+  return mergeEncoded(parts);
+}
+
 /** Pages a group of tasks reclaimed in direct reclaim (they paid), and failures of their allocations. */
 export function groupReclaim(
   r: RunResult,

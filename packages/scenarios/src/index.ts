@@ -4,12 +4,23 @@ import { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg } from '.
 import { pft } from './pft.js';
 import { reclaimCalibration } from './reclaim-calibration.js';
 
-export { SCENARIOS, getScenario, isScenarioFile, resolveScenario, scenarioSchema } from './registry.js';
+export { ALL_SCENARIOS, SCENARIOS, getScenario, isScenarioFile, resolveScenario, scenarioSchema } from './registry.js';
 export type { ResolveOptions } from './registry.js';
 export { POLICIES, ScenarioError, checkPolicy, isPolicyRef, policyArgs, builtinDocument } from './scenario.js';
 export type { Scenario, ScenarioOptions, ScenarioFigures, ParamSpec } from './scenario.js';
-export { SCENARIO_SCHEMA, canonicalJson, parseSet, specKey, specOptions, specYaml, validateScenario } from './spec.js';
+export {
+  customOf,
+  SCENARIO_SCHEMA,
+  canonicalJson,
+  parseSet,
+  specKey,
+  specOptions,
+  specYaml,
+  validateScenario,
+} from './spec.js';
 export type { ScenarioSpec, MachineSpec } from './spec.js';
+export { custom, BUILTIN_MODULES } from './custom.js';
+export type { CustomParts, CustomTaskGroup } from './custom.js';
 export { groupLatency, groupReclaim, groupBelowMin, groupFaults } from './figures.js';
 export type { TaskGroup } from './figures.js';
 export { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg, mmapContention, reclaimCalibration, pft };

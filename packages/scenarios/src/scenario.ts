@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { RunOptions, RunResult } from '@faultline/engine';
 import { BUILTIN_POLICIES } from '@faultline/mm';
 import YAML from 'yaml';
+import type { CustomParts } from './custom.js';
 
 export interface ScenarioOptions {
   readonly policy: string;
@@ -28,6 +29,8 @@ export interface ScenarioOptions {
   readonly scanNsPerPage?: number;
   /** The scenario's own sizes (its file's `params`); what is not given takes the built-in file's value. */
   readonly params?: Readonly<Record<string, number | string | boolean>>;
+  /** The custom scenario's task groups, locks, modules and figures (scenario: custom). */
+  readonly custom?: CustomParts;
 }
 
 /** One of a scenario's own sizes: its type, bounds and meaning. Its default is in the scenario's file. */
@@ -68,7 +71,11 @@ export interface Scenario {
   /** The figures a comparison's headline weighs, most telling first: who paid and who gained. */
   readonly headline?: readonly string[];
   /** The figures a person compares across policies, from a finished run (and the params it ran with). */
-  figures(r: RunResult, params?: Readonly<Record<string, number | string | boolean>>): ScenarioFigures;
+  figures(
+    r: RunResult,
+    params?: Readonly<Record<string, number | string | boolean>>,
+    custom?: CustomParts,
+  ): ScenarioFigures;
 }
 
 export type ScenarioCode = Omit<Scenario, 'defaults' | 'summary'>;

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import YAML from 'yaml';
+import type { CustomParts } from './custom.js';
 import {
   documentOf,
   isPolicyRef,
@@ -48,7 +49,15 @@ export interface ScenarioSpec {
   readonly machine: MachineSpec;
   readonly reclaim: { readonly scanNsPerPage: number };
   readonly params: Readonly<Record<string, number | string | boolean>>;
+  /** scenario: custom only: its task groups, locks, kernel modules and the figures to report. */
+  readonly tasks?: CustomParts['tasks'];
+  readonly locks?: CustomParts['locks'];
+  readonly modules?: CustomParts['modules'];
+  readonly figures?: CustomParts['figures'];
 }
+
+/** The fields only a custom scenario has. */
+export const CUSTOM_FIELDS = ['tasks', 'locks', 'modules', 'figures'] as const;
 
 /** What a scenario file may say: anything of ScenarioSpec, `scenario` required. */
 export type ScenarioInput = { readonly scenario: string } & Record<string, unknown>;
@@ -157,6 +166,54 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
         },
       },
       params: { type: 'object', description: "the scenario's own sizes; which ones depends on `scenario`" },
+      tasks: {
+        type: 'array',
+        description: 'scenario: custom only - its task groups',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['module'],
+          properties: {
+            module: { type: 'string', minLength: 1, description: 'the task module (JavaScript or TypeScript), a path' },
+            export: { type: 'string', minLength: 1, description: 'its export (default: default)' },
+            name: { type: 'string', minLength: 1, description: 'the group name (default: from the module and export)' },
+            perCpu: int(1, 4096, 'instances on each of its CPUs'),
+            cpus: {
+              anyOf: [
+                { enum: ['all', 'all-but-0'] },
+                { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 },
+              ],
+              description: "its CPUs: 'all' (default), 'all-but-0', or a list",
+            },
+            args: { type: 'object', description: 'what the task reads from ctx.args' },
+          },
+        },
+      },
+      locks: {
+        type: 'object',
+        description: 'scenario: custom only - the locks its tasks take, by name',
+        additionalProperties: { enum: ['spinlock', 'mutex', 'rwsem'] },
+      },
+      modules: {
+        type: 'array',
+        description: 'scenario: custom only - kernel modules: rcu, reclaim, mm, or yours by path (with args)',
+        items: {
+          anyOf: [
+            { type: 'string', minLength: 1 },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['module'],
+              properties: { module: { type: 'string', minLength: 1 }, args: { type: 'object' } },
+            },
+          ],
+        },
+      },
+      figures: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'scenario: custom only - the figures to report (default: all of them)',
+      },
     },
     allOf: shapes.map((s) => ({
       if: { properties: { scenario: { const: s.name } }, required: ['scenario'] },
@@ -201,8 +258,13 @@ function describeError(e: ErrorObject, shapes: readonly ScenarioShape[], doc: Re
       return `${path}: must be a number with a unit (ns, us, ms or s), e.g. 10ms; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
     case 'if':
       return '';
-    case 'anyOf':
-      return `${path}: must be one of ${POLICIES.join(', ')}, or a policy module as path[#export]; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
+    case 'anyOf': {
+      const got = JSON.stringify(valueAt(doc, e.instancePath));
+      if (path.endsWith('.cpus')) return `${path}: must be 'all', 'all-but-0' or a list of CPU numbers; got ${got}`;
+      if (path.startsWith('modules.'))
+        return `${path}: must be rcu, reclaim, mm, a module path, or { module, args }; got ${got}`;
+      return `${path}: must be one of ${POLICIES.join(', ')}, or a policy module as path[#export]; got ${got}`;
+    }
     default:
       return `${path}: ${e.message ?? 'invalid'}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
   }
@@ -350,6 +412,17 @@ export function specOptions(
     ...vm,
     scanNsPerPage: spec.reclaim.scanNsPerPage,
     params: spec.params,
+    ...(spec.scenario === 'custom' ? { custom: customOf(spec) } : {}),
+  };
+}
+
+/** A custom scenario's parts, from its description. */
+export function customOf(spec: ScenarioSpec): CustomParts {
+  return {
+    tasks: spec.tasks ?? [],
+    ...(spec.locks ? { locks: spec.locks } : {}),
+    ...(spec.modules ? { modules: spec.modules } : {}),
+    ...(spec.figures ? { figures: spec.figures } : {}),
   };
 }
 

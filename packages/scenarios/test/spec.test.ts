@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  ALL_SCENARIOS,
   builtinDocument,
   getScenario,
   resolveScenario,
-  SCENARIOS,
   scenarioSchema,
   specKey,
   specOptions,
@@ -24,9 +24,9 @@ const file = (name: string, text: string) => {
 
 describe('the built-in scenario files', () => {
   it('are complete, valid descriptions, and the build takes its defaults from them', () => {
-    for (const s of SCENARIOS) {
+    for (const s of ALL_SCENARIOS) {
       const doc = builtinDocument(s.name);
-      expect(validateScenario(doc, SCENARIOS, true), s.name).toEqual([]);
+      expect(validateScenario(doc, ALL_SCENARIOS, true), s.name).toEqual([]);
       expect(doc.scenario).toBe(s.name);
       expect(Object.keys(doc.params as object).sort()).toEqual(Object.keys(s.params).sort());
       expect(s.defaults.cpus).toBe(doc.cpus);
@@ -142,5 +142,65 @@ describe('refusals name the field and what is allowed', () => {
     expect(() =>
       s.build({ policy: 'classic', cpus: 2, seed: 'x', duration: '1ms', params: { regionPages: 0 } }),
     ).toThrow(/params\.regionPages: must be >= 1; got 0/);
+  });
+});
+
+describe('a custom scenario: tasks, locks and modules as data', () => {
+  const root = new URL('../../../', import.meta.url).pathname;
+  it('builds the groups it lists, on the CPUs it names, with paths relative to the file', () => {
+    const p = file(
+      'custom.yaml',
+      [
+        'scenario: custom',
+        'cpus: 3',
+        'tasks:',
+        `  - { module: ${root}examples/alloc-churn.ts, name: churn, perCpu: 2, cpus: all-but-0 }`,
+        '  - { module: ./reader.mjs, export: reader, cpus: [0], args: { gapNs: 500 } }',
+        'locks: { m: mutex }',
+        'modules: [rcu, reclaim, { module: ./mine.mjs, args: { x: 1 } }]',
+        'figures: [churn allocations granted]',
+      ].join('\n'),
+    );
+    const spec = resolveScenario(p, { sets: ['reclaim.scanNsPerPage=300'] });
+    const o = getScenario('custom').build(specOptions(spec, { seed: 'x' }));
+    expect(o.tasks.map((t) => [t.name, t.cpus, t.perCpu])).toEqual([
+      ['churn', [1, 2], 2],
+      ['reader.reader', [0], 1],
+    ]);
+    expect(o.tasks[1]!.module).toBe(join(dir, 'reader.mjs'));
+    expect(o.tasks[1]!.args).toEqual({ gapNs: 500 });
+    expect(o.locks).toEqual({ m: { kind: 'mutex' } });
+    expect(o.modules!.map((m) => [m.module.replace(/^.*\//, ''), m.args])).toEqual([
+      ['module.js', {}],
+      ['module.js', { scanNsPerPage: 300 }],
+      ['mine.mjs', { x: 1 }],
+    ]);
+    expect(spec.figures).toEqual(['churn allocations granted']);
+  });
+  it('refuses what a custom scenario needs or does not allow, by field', () => {
+    const refused = (text: string) => {
+      try {
+        resolveScenario(file('c2.yaml', text));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refused('scenario: custom\n')).toMatch(/custom: tasks: give at least one task group/);
+    expect(refused('scenario: pft\ntasks: [{ module: x.mjs }]\n')).toMatch(
+      /tasks: only a custom scenario \(scenario: custom\) lists its own; pft builds its tasks itself/,
+    );
+    expect(refused('scenario: custom\ntasks: [{ module: x.mjs, cpus: some }]\n')).toMatch(
+      /tasks\.0\.cpus: must be 'all', 'all-but-0' or a list of CPU numbers; got "some"/,
+    );
+    expect(refused('scenario: custom\ntasks: [{ module: x.mjs, cpu: 1 }]\n')).toMatch(
+      /tasks\.0\.cpu: unknown field; allowed here: module, export/,
+    );
+    expect(refused('scenario: custom\ntasks: [{ module: x.mjs }]\nlocks: { m: semaphore }\n')).toMatch(
+      /locks\.m: must be one of spinlock, mutex, rwsem/,
+    );
+    expect(refused('scenario: custom\ncpus: 2\ntasks: [{ module: x.mjs, cpus: [5] }]\n')).toMatch(
+      /tasks: cpu 5 does not exist on 2 CPUs/,
+    );
   });
 });

@@ -3,7 +3,8 @@
 // a report is wanted, what it shows.
 import { runSimulation } from '@faultline/engine';
 import { reportRun, type ReportRun } from '@faultline/report';
-import { getScenario, specOptions, type ScenarioSpec } from '@faultline/scenarios';
+import { customOf, getScenario, specOptions, type Scenario, type ScenarioSpec } from '@faultline/scenarios';
+import type { RunResult } from '@faultline/engine';
 
 export interface CompareJob {
   readonly spec: ScenarioSpec;
@@ -29,7 +30,7 @@ export default async function run(job: CompareJob): Promise<CompareOutcome> {
   const s = getScenario(job.spec.scenario);
   const built = s.build(specOptions(job.spec, { seed: job.seed, workers: job.workers }));
   const r = await runSimulation({ ...built, ...(job.watchdog !== undefined ? { watchdog: job.watchdog } : {}) });
-  const figures = r.modules.reclaim || r.modules.mm ? s.figures(r, job.spec.params) : {};
+  const figures = figuresOf(s, r, job.spec);
   const report = job.report ? reportRun(r, job.spec.policy, figures) : null;
   return {
     job,
@@ -40,4 +41,10 @@ export default async function run(job: CompareJob): Promise<CompareOutcome> {
     hostMs: r.host.wallMs,
     report,
   };
+}
+
+/** A run's figures: none when it died before its modules reported (a custom scenario's come from the tasks too). */
+export function figuresOf(s: Scenario, r: RunResult, spec: ScenarioSpec): Record<string, number> {
+  if (spec.scenario === 'custom') return s.figures(r, spec.params, customOf(spec));
+  return r.modules.reclaim || r.modules.mm ? s.figures(r, spec.params) : {};
 }

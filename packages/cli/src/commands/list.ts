@@ -1,5 +1,5 @@
 // list: `faultline list`: the built-in scenarios and the fault policies.
-import { POLICIES, SCENARIOS } from '@faultline/scenarios';
+import { ALL_SCENARIOS as SCENARIOS, POLICIES } from '@faultline/scenarios';
 import { textTable } from '../text-table.js';
 
 export function renderList(): string {

@@ -6,6 +6,7 @@ import { reportRun, renderReport } from '@faultline/report';
 import { getScenario, resolveScenario, specOptions, vmstatOf } from '@faultline/scenarios';
 import { checkOutputPaths, humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { withoutTrace, writeTrace } from '../trace-output.js';
+import { figuresOf } from './compare-worker.js';
 import { replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
 import { memoryText, zoneLines } from './run.js';
 import { watchProgress } from '../progress.js';
@@ -55,9 +56,10 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
       `duration=${formatNs(c.durationNs)}  window=${formatNs(c.windowNs)}  ${memoryText(c)}  kernel=${c.kernel}  ` +
       `scan-ns-per-page=${spec.reclaim.scanNsPerPage}`,
   );
-  const params = Object.entries(spec.params)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join('  ');
+  const params =
+    Object.entries(spec.params)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join('  ') || '(none)';
   out.push(`params: ${params}`);
   const replay = `faultline run ${replayArgs(spec)} --seed ${c.seed}`;
   out.push(`replay: ${replay}`);
@@ -67,7 +69,7 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
   if (r.error) out.push(`error: ${r.error.message}`);
   out.push('');
   // A run that died before its modules reported has no figures; what it gathered is in --json.
-  const figures = r.modules.reclaim || r.modules.mm ? s.figures(r, spec.params) : {};
+  const figures = figuresOf(s, r, spec);
   if (Object.keys(figures).length > 0)
     out.push(
       textTable(
