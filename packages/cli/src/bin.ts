@@ -31,6 +31,14 @@ import { addMachineOptions } from './machine-options.js';
 // @faultline/scenarios, which between them depend on every package (the engine's resolve hook reads this).
 process.env[RESOLVE_FROM_ENV] = [import.meta.url, import.meta.resolve('@faultline/scenarios')].join(',');
 
+// Output piped into a reader that stops early (| head): stop quietly, as a Unix command does.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 /** This package's version, from its package.json. */
 function cliVersion(): string {
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -271,6 +279,11 @@ addMachineOptions(
       '--out <dir>',
       'folder for the results: runs/<key>.json, sweep.csv, sweep.json, sweep.html (a sweep started again with it resumes)',
     )
+    .option(
+      '--shard <k/n>',
+      'run only the k-th of n shares of the runs (a Kubernetes Indexed Job, a Slurm array); merge the folders after',
+    )
+    .option('--merge <dir...>', 'complete this sweep from the stored runs of other folders (shards); computes nothing')
     .option('--figures <list>', 'only these figures in the printed tables (labels or column names; the files have all)')
     .option('--set <path=value>', SET_HELP, collectOption, [])
     .option('--policy <p>', 'refused: a sweep takes --policies')
@@ -295,7 +308,7 @@ addMachineOptions(
   const s = await sweepCommand(scenario, o);
   process.exitCode = s.interrupted
     ? EXIT.interrupted
-    : s.crashed.length > 0 || s.runs.some((r) => r.error)
+    : s.crashed.length > 0 || s.missing > 0 || s.runs.some((r) => r.error)
       ? EXIT.taskError
       : EXIT.ok;
 });

@@ -182,3 +182,53 @@ describe('a custom scenario file', () => {
     expect(bad.stderr).toMatch(/figures: nope not among this run's figures; allowed: churn allocations granted, /);
   });
 });
+
+describe('static partitioning: --shard k/n and --merge', () => {
+  it('splits the runs, and the merged shards are the local sweep run by run', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-shard-'));
+    const a = [
+      'sweep',
+      'pft',
+      '--grid',
+      'cpus=1,2',
+      '--policies',
+      'classic,per-vma-lock',
+      '--seeds',
+      '2',
+      '--duration',
+      '1ms',
+    ];
+    const s1 = run(...a, '--shard', '1/3', '--out', join(dir, 's1'));
+    expect(s1.status, s1.stderr).toBe(0);
+    expect(s1.stdout).toContain("shard 1 of 3: 3 of the sweep's 8 runs");
+    run(...a, '--shard', '2/3', '--out', join(dir, 's2'));
+    const partial = run(...a, '--merge', join(dir, 's1'), join(dir, 's2'), '--out', join(dir, 'partial'));
+    expect(partial.status).toBe(3);
+    expect(partial.stdout).toMatch(/merged 6 runs from .*; 2 of 8 still missing/);
+    run(...a, '--shard', '3/3', '--out', join(dir, 's3'));
+    const merged = run(
+      ...a,
+      '--merge',
+      join(dir, 's1'),
+      join(dir, 's2'),
+      join(dir, 's3'),
+      '--out',
+      join(dir, 'merged'),
+    );
+    expect(merged.status, merged.stderr).toBe(0);
+    expect(merged.stdout).toContain('0 of 8 still missing');
+    const local = run(...a, '--out', join(dir, 'local'));
+    const rows = (d: string) =>
+      (
+        JSON.parse(readFileSync(join(dir, d, 'sweep.json'), 'utf8')) as { rows: Array<Record<string, unknown>> }
+      ).rows.map(({ host_ms: _, ...r }) => r);
+    expect(local.status).toBe(0);
+    expect(rows('merged')).toEqual(rows('local'));
+    expect(run(...a, '--shard', '0/3', '--out', join(dir, 'x')).stderr).toContain(
+      '--shard 0/3: must be k/n with 1 <= k <= n',
+    );
+    expect(run(...a, '--shard', '1/3', '--merge', join(dir, 's1'), '--out', join(dir, 'x')).stderr).toContain(
+      'give one',
+    );
+  });
+});

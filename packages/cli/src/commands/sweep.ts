@@ -6,7 +6,7 @@
 // per run (DIR/sweep.csv and sweep.json, snake_case columns with units), a table per figure with each point's mean
 // and interval per policy and the difference from the baseline (Welch), and DIR/sweep.html, each figure plotted
 // against each swept parameter with 95% bands.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
@@ -36,6 +36,21 @@ export interface SweepOptions extends ScenarioCliOptions {
   readonly threads?: number;
   readonly figures?: string;
   readonly watchdog?: string;
+  /** `k/n`: run only the k-th of n shares of the sweep's runs (k from 1). */
+  readonly shard?: string;
+  /** Folders of shards (or of other sweeps) whose stored runs complete this one; nothing is computed. */
+  readonly merge?: string[];
+}
+
+/** `--shard k/n`, k from 1 to n. */
+export function parseShard(s: string): { k: number; n: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(s.trim());
+  const k = Number(m?.[1]);
+  const n = Number(m?.[2]);
+  if (!m || n < 1 || k < 1 || k > n) {
+    throw new InvalidArgumentError(`--shard ${s}: must be k/n with 1 <= k <= n, e.g. 2/8 (the second of eight shares)`);
+  }
+  return { k, n };
 }
 
 /** Short names a grid may use for a field. */
@@ -139,6 +154,8 @@ export interface Sweep {
   readonly runs: readonly StoredRun[];
   readonly computed: number;
   readonly reused: number;
+  /** With --merge: runs no folder had (nothing is computed in a merge). */
+  readonly missing: number;
   /** Ctrl-C ended it: runs has what was stored. */
   readonly interrupted: boolean;
   /** Runs whose pool thread failed (not stored: they are tried again next time). */
@@ -168,7 +185,10 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   });
   const runsDir = join(o.out, 'runs');
   mkdirSync(runsDir, { recursive: true });
-  const all = points.flatMap(({ point, spec }) =>
+  if (o.shard && o.merge)
+    throw new InvalidArgumentError('--shard and --merge: give one (a shard runs its share; a merge runs nothing)');
+  const share = o.shard ? parseShard(o.shard) : null;
+  const every = points.flatMap(({ point, spec }) =>
     policies.flatMap((policy) =>
       seeds.map((seed) => {
         const s = { ...spec, policy };
@@ -177,8 +197,13 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
       }),
     ),
   );
+  // A shard's share: every n-th run of the sweep's fixed order, from the k-th; any machine computes the same split.
+  const all = share ? every.filter((_, i) => i % share.n === share.k - 1) : every;
+  let merged = 0;
+  for (const from of o.merge ?? []) merged += mergeRuns(from, runsDir, new Set(all.map((j) => j.key)));
   const stored = new Map(all.map((j) => [j.key, readStored(j.file, j.key)]));
-  const todo = all.filter((j) => stored.get(j.key) === null);
+  const missing = o.merge ? all.filter((j) => stored.get(j.key) === null) : [];
+  const todo = o.merge ? [] : all.filter((j) => stored.get(j.key) === null);
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), todo.length));
   const spec0 = points[0]!.spec;
   say.write(
@@ -188,6 +213,11 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   say.write(
     `grid: ${axes.map((a) => `${a.path}=${a.values.join(',')}`).join('  ') || '(none: one point)'}   model ${version}\n`,
   );
+  if (share) say.write(`shard ${share.k} of ${share.n}: ${all.length} of the sweep's ${every.length} runs\n`);
+  if (o.merge) {
+    say.write(`merged ${merged} runs from ${o.merge.join(', ')}; ${missing.length} of ${all.length} still missing\n`);
+    for (const m of missing.slice(0, 20)) say.write(`  missing: ${pointText(m.point)} ${m.policy} seed ${m.seed}\n`);
+  }
   const crashed: Array<{ point: Record<string, string>; policy: string; seed: string; error: string }> = [];
   let interrupted = false;
   if (todo.length > 0) {
@@ -271,6 +301,7 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
     reused: all.length - todo.length,
     crashed,
     interrupted,
+    missing: missing.length,
   };
   if (interrupted) say.write(`interrupted: ${runs.length} of ${all.length} runs stored; the same command resumes\n`);
   writeOutputs(o.out, spec0, sweep, version, commandLine(spec0, axes, o));
@@ -458,4 +489,22 @@ function commandLine(spec: ScenarioSpec, axes: readonly Axis[], o: SweepOptions)
   ]
     .filter((x) => x)
     .join(' ');
+}
+
+/** Copy into `runsDir` the stored runs of another folder that belong to this sweep (their key is one of `keys` and
+ * their content says so); returns how many were new here. */
+function mergeRuns(from: string, runsDir: string, keys: ReadonlySet<string>): number {
+  const dir = join(from, 'runs');
+  if (!existsSync(dir))
+    throw new InvalidArgumentError(`--merge ${from}: no runs/ folder there (is it a sweep's --out?)`);
+  let n = 0;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
+    const key = f.slice(0, -'.json'.length);
+    if (!keys.has(key) || existsSync(join(runsDir, f))) continue;
+    const r = readStored(join(dir, f), key);
+    if (r === null) continue; // damaged, or not a run of this sweep
+    writeAtomic(join(runsDir, f), JSON.stringify(r, null, 2));
+    n++;
+  }
+  return n;
 }
