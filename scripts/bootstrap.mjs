@@ -88,6 +88,9 @@ if (job === 'test') {
   // The HTML report's test opens it in Debian's Chromium; without it that one test fails and says how to get it.
   const r = spawnSync('node', [join(root, 'scripts/install-chromium.mjs')], { cwd: root, env, stdio: 'inherit' });
   if (r.status !== 0) console.error('bootstrap: Chromium is missing; the browser test will fail (see above)');
+  // The job queue's test runs a real Redis on a local port; without it that test fails and says how to get it.
+  const redis = spawnSync('node', [join(root, 'scripts/install-redis.mjs')], { cwd: root, env, stdio: 'inherit' });
+  if (redis.status !== 0) console.error('bootstrap: redis-server is missing; the queue test will fail (see above)');
   step('the test suite', pnpmBin, ['exec', 'vitest', 'run', ...rest]);
 }
 if (job === 'bench') step('benchmarks', 'node', [join(root, 'scripts/bench.mjs'), ...rest]);

@@ -12,6 +12,7 @@ import { renderList } from './commands/list.js';
 import { parseLockOption, runCommand } from './commands/run.js';
 import { scenarioRunCommand } from './commands/scenario-run.js';
 import { sweepCommand } from './commands/sweep.js';
+import { workerCommand } from './commands/worker.js';
 import { scenarioSchemaText, scenarioShowCommand } from './commands/scenario.js';
 import {
   collectOption,
@@ -280,6 +281,10 @@ addMachineOptions(
       'folder for the results: runs/<key>.json, sweep.csv, sweep.json, sweep.html (a sweep started again with it resumes)',
     )
     .option(
+      '--queue <url>',
+      'run on a job queue (BullMQ on Redis: redis://host:port/name, rediss:// for TLS); faultline worker takes the runs',
+    )
+    .option(
       '--shard <k/n>',
       'run only the k-th of n shares of the runs (a Kubernetes Indexed Job, a Slurm array); merge the folders after',
     )
@@ -312,6 +317,17 @@ addMachineOptions(
       ? EXIT.taskError
       : EXIT.ok;
 });
+
+program
+  .command('worker')
+  .description(
+    "take a sweep's queued runs (sweep --queue) and run them, each in a sandboxed worker thread, until Ctrl-C",
+  )
+  .requiredOption('--queue <url>', 'the queue: redis://[user:password@]host:port/name, or rediss:// for TLS')
+  .option('--concurrency <n>', 'runs at a time (default: host cores)', intOption('--concurrency', 1, 256))
+  .action(async (o: { queue: string; concurrency?: number }) => {
+    await workerCommand(o);
+  });
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`faultline: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -22,6 +22,7 @@ import { onInterrupt } from '../supervise.js';
 import { scenarioFields, setsFrom, type ScenarioCliOptions } from '../scenario-fields.js';
 import { textTable } from '../text-table.js';
 import type { CompareJob, CompareOutcome } from './compare-worker.js';
+import { runQueued } from './sweep-queue.js';
 
 export const SWEEP_SCHEMA = 'faultline.sweep/1';
 export const SWEEP_RUN_SCHEMA = 'faultline.sweep-run/1';
@@ -40,6 +41,8 @@ export interface SweepOptions extends ScenarioCliOptions {
   readonly shard?: string;
   /** Folders of shards (or of other sweeps) whose stored runs complete this one; nothing is computed. */
   readonly merge?: string[];
+  /** redis://host:port/name: run on a job queue (BullMQ), taken by `faultline worker`s anywhere. */
+  readonly queue?: string;
 }
 
 /** `--shard k/n`, k from 1 to n. */
@@ -187,6 +190,11 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   mkdirSync(runsDir, { recursive: true });
   if (o.shard && o.merge)
     throw new InvalidArgumentError('--shard and --merge: give one (a shard runs its share; a merge runs nothing)');
+  if (o.queue && (o.shard || o.merge || o.threads !== undefined)) {
+    throw new InvalidArgumentError(
+      '--queue with --shard, --merge or --threads: the queue shares the runs out itself, and its workers set their own --concurrency',
+    );
+  }
   const share = o.shard ? parseShard(o.shard) : null;
   const every = points.flatMap(({ point, spec }) =>
     policies.flatMap((policy) =>
@@ -208,7 +216,7 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   const spec0 = points[0]!.spec;
   say.write(
     `faultline sweep ${spec0.scenario}: ${points.length} points x ${policies.length} policies x ${seeds.length} seeds = ` +
-      `${all.length} runs; ${all.length - todo.length} already in ${runsDir}, ${todo.length} to run, ${threads} at a time\n`,
+      `${all.length} runs; ${all.length - todo.length} already in ${runsDir}, ${todo.length} to run, ${o.queue ? 'on the queue' : `${threads} at a time`}\n`,
   );
   say.write(
     `grid: ${axes.map((a) => `${a.path}=${a.values.join(',')}`).join('  ') || '(none: one point)'}   model ${version}\n`,
@@ -220,7 +228,82 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   }
   const crashed: Array<{ point: Record<string, string>; policy: string; seed: string; error: string }> = [];
   let interrupted = false;
-  if (todo.length > 0) {
+  const store = (
+    j: (typeof todo)[number],
+    r: { figures: Record<string, number>; digest: string; error: string | null; hostMs: number },
+  ) => {
+    const run: StoredRun = {
+      schema: SWEEP_RUN_SCHEMA,
+      key: j.key,
+      version,
+      point: j.point,
+      policy: j.policy,
+      seed: j.seed,
+      spec: j.spec,
+      figures: r.figures,
+      digest: r.digest,
+      error: r.error,
+      hostMs: r.hostMs,
+    };
+    writeAtomic(j.file, JSON.stringify(run, null, 2));
+    stored.set(j.key, run);
+  };
+  if (todo.length > 0 && o.queue) {
+    // On the queue: the same runs, taken by `faultline worker`s; each result stored here as it comes back.
+    const byKey = new Map(todo.map((j) => [j.key, j]));
+    let [done, running] = [0, 0];
+    const began = performance.now();
+    // The rest at the pace so far (host time; the progress line only).
+    const eta = () =>
+      done === 0 ? '?' : `${Math.round((((performance.now() - began) / done) * (todo.length - done)) / 1000)} s`;
+    const stop = watchProgress('sweeping on the queue', {
+      fraction: () => done / todo.length,
+      label: () =>
+        `${done - crashed.length} done, ${crashed.length} failed, ${running} running, ` +
+        `${todo.length - done - running} waiting, ETA ${eta()}`,
+    });
+    const quiet = onInterrupt(
+      () => void (interrupted = true),
+      process.stderr,
+      'the runs stay queued; the same command collects them',
+    );
+    try {
+      const where = await runQueued(
+        todo.map((j) => ({ key: j.key, data: { spec: j.spec, seed: j.seed, version, point: j.point } })),
+        version,
+        o.queue,
+        {
+          done: (key, r) => {
+            const j = byKey.get(key)!;
+            if (r.refused)
+              crashed.push({
+                point: j.point,
+                policy: j.policy,
+                seed: j.seed,
+                error: `refused by a worker: ${r.refused}`,
+              });
+            else
+              store(j, {
+                figures: r.figures ?? {},
+                digest: r.digest ?? '',
+                error: r.error ?? null,
+                hostMs: r.hostMs ?? 0,
+              });
+          },
+          failed: (key, why) => {
+            const j = byKey.get(key)!;
+            crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error: `failed on the queue: ${why}` });
+          },
+          stopped: () => interrupted,
+          progress: (d, r) => void ([done, running] = [d, r]),
+        },
+      );
+      say.write(`queue: ${where}\n`);
+    } finally {
+      quiet();
+      stop();
+    }
+  } else if (todo.length > 0) {
     const pool = new Piscina({
       filename: new URL('./compare-worker.js', import.meta.url).href,
       minThreads: threads,
@@ -255,21 +338,7 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
             const r = (await pool.run(job)) as CompareOutcome;
             // A worker that died or hung may be the host's doing (memory, a slow machine): not a result to keep.
             if (r.endReason === 'aborted') throw new Error(r.error ?? 'aborted');
-            const run: StoredRun = {
-              schema: SWEEP_RUN_SCHEMA,
-              key: j.key,
-              version,
-              point: j.point,
-              policy: j.policy,
-              seed: j.seed,
-              spec: j.spec,
-              figures: r.figures,
-              digest: r.digest,
-              error: r.error,
-              hostMs: r.hostMs,
-            };
-            writeAtomic(j.file, JSON.stringify(run, null, 2));
-            stored.set(j.key, run);
+            store(j, r);
           } catch (e) {
             if (interrupted) return;
             crashed.push({
