@@ -3,14 +3,12 @@
 // interval over the seeds. Seeds are `<seed>-1 .. <seed>-K`, printed, so any run can be replayed alone.
 import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
-import { Piscina } from 'piscina';
 import { renderReport } from '@faultline/report';
 import { checkPolicy, getScenario, resolveScenario, type ScenarioSpec } from '@faultline/scenarios';
+import { runOnPool } from '../pool.js';
 import { formatDifference, formatInterval, headlines, interval, seedsWarning, welch } from '../confidence.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
-import { watchProgress } from '../progress.js';
-import { onInterrupt } from '../supervise.js';
 import { textTable } from '../text-table.js';
 import type { CompareJob, CompareOutcome } from './compare-worker.js';
 
@@ -112,45 +110,15 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
       .map(([k, v]) => `${k}=${String(v)}`)
       .join('  ')}\n`,
   );
-  const pool = new Piscina({
-    filename: new URL('./compare-worker.js', import.meta.url).href,
-    minThreads: threads,
-    maxThreads: threads,
-    atomics: 'disabled',
-  });
-  let done = 0;
-  const stop = watchProgress('comparing', {
-    fraction: () => done / jobs.length,
-    label: () => `${done} of ${jobs.length} runs`,
-  });
-  // Ctrl-C: no new run starts; the table is of the runs that finished.
-  let interrupted = false;
-  const quiet = onInterrupt(
-    () => {
-      interrupted = true;
-      void pool.destroy();
-    },
-    process.stderr,
+  const { settled, interrupted } = await runOnPool(
+    jobs,
+    threads,
+    'comparing',
     'no new run starts; the table is of the runs done',
   );
-  let outcomes: CompareOutcome[];
-  try {
-    const settled = await Promise.allSettled(
-      jobs.map((j) =>
-        (pool.run(j) as Promise<CompareOutcome>).then((r) => {
-          done++;
-          return r;
-        }),
-      ),
-    );
-    const lost = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-    if (lost && !interrupted) throw lost.reason;
-    outcomes = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
-  } finally {
-    quiet();
-    stop();
-    await pool.destroy();
-  }
+  const lost = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (lost && !interrupted) throw lost.reason;
+  const outcomes = settled.flatMap((x) => (x.status === 'fulfilled' ? [x.value] : []));
   if (interrupted) say.write(`interrupted: ${outcomes.length} of ${jobs.length} runs done\n`);
   const failed = outcomes.filter((x) => x.error);
   const labels = Object.keys(outcomes.find((x) => Object.keys(x.figures).length > 0)?.figures ?? {});

@@ -11,17 +11,17 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { Piscina } from 'piscina';
 import { renderSweepReport, type SweepSeries } from '@faultline/report';
 import { checkPolicy, parseSet, resolveScenario, specKey, type ScenarioSpec } from '@faultline/scenarios';
 import { formatDifference, formatInterval, interval, seedsWarning, welch } from '../confidence.js';
 import { modelVersion } from '../model-version.js';
 import { humanStream } from '../options.js';
+import { runOnPool } from '../pool.js';
 import { watchProgress } from '../progress.js';
 import { onInterrupt } from '../supervise.js';
 import { scenarioFields, setsFrom, type ScenarioCliOptions } from '../scenario-fields.js';
 import { textTable } from '../text-table.js';
-import type { CompareJob, CompareOutcome } from './compare-worker.js';
+import type { CompareJob } from './compare-worker.js';
 import { runQueued } from './sweep-queue.js';
 
 export const SWEEP_SCHEMA = 'faultline.sweep/1';
@@ -304,59 +304,34 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
       stop();
     }
   } else if (todo.length > 0) {
-    const pool = new Piscina({
-      filename: new URL('./compare-worker.js', import.meta.url).href,
-      minThreads: threads,
-      maxThreads: threads,
-      atomics: 'disabled',
-    });
-    let done = 0;
-    const stop = watchProgress('sweeping', {
-      fraction: () => done / todo.length,
-      label: () => `${done} of ${todo.length} runs`,
-    });
-    // Ctrl-C: no new run starts; what finished is stored, and the same command resumes.
-    const quiet = onInterrupt(
-      () => {
-        interrupted = true;
-        void pool.destroy();
-      },
-      process.stderr,
+    const jobs: CompareJob[] = todo.map((j) => ({
+      spec: j.spec,
+      seed: j.seed,
+      workers: 1,
+      report: false,
+      ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
+    }));
+    const fail = (i: number, error: string) => {
+      const j = todo[i]!;
+      crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error });
+    };
+    // Each result is stored as it comes, so that a sweep stopped by any means keeps what finished.
+    const r = await runOnPool(
+      jobs,
+      threads,
+      'sweeping',
       'no new run starts; finished runs are stored and the same command resumes',
+      (i, out) => {
+        // A worker that died or hung may be the host's doing (memory, a slow machine): not a result to keep.
+        if (out.endReason === 'aborted') fail(i, out.error ?? 'aborted');
+        else store(todo[i]!, out);
+      },
     );
-    try {
-      await Promise.all(
-        todo.map(async (j) => {
-          const job: CompareJob = {
-            spec: j.spec,
-            seed: j.seed,
-            workers: 1,
-            report: false,
-            ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
-          };
-          try {
-            const r = (await pool.run(job)) as CompareOutcome;
-            // A worker that died or hung may be the host's doing (memory, a slow machine): not a result to keep.
-            if (r.endReason === 'aborted') throw new Error(r.error ?? 'aborted');
-            store(j, r);
-          } catch (e) {
-            if (interrupted) return;
-            crashed.push({
-              point: j.point,
-              policy: j.policy,
-              seed: j.seed,
-              error: e instanceof Error ? e.message : String(e),
-            });
-          } finally {
-            done++;
-          }
-        }),
-      );
-    } finally {
-      quiet();
-      stop();
-      await pool.destroy();
-    }
+    interrupted = r.interrupted;
+    r.settled.forEach((x, i) => {
+      if (x.status === 'rejected' && !interrupted)
+        fail(i, x.reason instanceof Error ? x.reason.message : String(x.reason));
+    });
   }
   const runs = all.map((j) => stored.get(j.key)).filter((r): r is StoredRun => r !== null && r !== undefined);
   const computed = runs.length - (all.length - todo.length);
