@@ -3,20 +3,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
-import { runDemo } from './commands/demo.js';
 import { InvalidArgumentError } from 'commander';
 import { RESOLVE_FROM_ENV, WINDOW_DEFAULT } from '@faultline/engine';
-import { SCENARIOS } from '@faultline/scenarios';
-import { compareCommand, comparisonJson } from './commands/compare.js';
-import { renderList } from './commands/list.js';
-import { parseLockOption, runCommand } from './commands/run.js';
-import { scenarioRunCommand } from './commands/scenario-run.js';
-import { sweepCommand } from './commands/sweep.js';
-import { workerCommand } from './commands/worker.js';
-import { scenarioSchemaText, scenarioShowCommand } from './commands/scenario.js';
 import {
   collectOption,
   durationOption,
+  parseLockOption,
   watchdogOption,
   intOption,
   kernelOption,
@@ -24,9 +16,22 @@ import {
   thpOption,
   writeOutput,
 } from './options.js';
-import { zoneinfoCommand } from './commands/zoneinfo.js';
 import { EXIT, exitCodeOf } from './supervise.js';
 import { addMachineOptions } from './machine-options.js';
+
+// Each command's module is imported when the command runs, so that `--version`, `--help` and bad input answer
+// without loading the simulator, the reports or the queue client.
+const commands = {
+  demo: () => import('./commands/demo.js'),
+  list: () => import('./commands/list.js'),
+  scenario: () => import('./commands/scenario.js'),
+  zoneinfo: () => import('./commands/zoneinfo.js'),
+  run: () => import('./commands/run.js'),
+  scenarioRun: () => import('./commands/scenario-run.js'),
+  compare: () => import('./commands/compare.js'),
+  sweep: () => import('./commands/sweep.js'),
+  worker: () => import('./commands/worker.js'),
+};
 
 // Task, policy and kernel modules anywhere on disk may import @faultline/*: they resolve from this package and from
 // @faultline/scenarios, which between them depend on every package (the engine's resolve hook reads this).
@@ -67,15 +72,15 @@ program
   .option('--ops <n>', 'operations per CPU (1-10000000)', intOption('--ops', 1, 10_000_000), 200_000)
   .option('--seed <s>', 'seed of every random stream', 'faultline')
   .action(async (o: { cpus: number; pages: number; ops: number; seed: string }) => {
-    const result = await runDemo(o);
+    const result = await (await commands.demo()).runDemo(o);
     process.stdout.write(`${result.text}\n`);
   });
 
 program
   .command('list')
   .description('the built-in scenarios and the fault policies')
-  .action(() => {
-    process.stdout.write(`${renderList()}\n`);
+  .action(async () => {
+    process.stdout.write(`${(await commands.list()).renderList()}\n`);
   });
 
 const SET_HELP =
@@ -88,14 +93,14 @@ scenarioCmd
   .command('show <scenario>')
   .description('the scenario (a built-in name or a file) resolved with its --sets, as YAML: a file to edit and run')
   .option('--set <path=value>', SET_HELP, collectOption, [])
-  .action((ref: string, o: { set: string[] }) => {
-    process.stdout.write(scenarioShowCommand(ref, o.set));
+  .action(async (ref: string, o: { set: string[] }) => {
+    process.stdout.write((await commands.scenario()).scenarioShowCommand(ref, o.set));
   });
 scenarioCmd
   .command('schema')
   .description('the JSON Schema of scenario files (faultline.scenario/1)')
-  .action(() => {
-    process.stdout.write(`${scenarioSchemaText()}\n`);
+  .action(async () => {
+    process.stdout.write(`${(await commands.scenario()).scenarioSchemaText()}\n`);
   });
 
 program
@@ -135,8 +140,8 @@ program
     'vm.percpu_pagelist_high_fraction (0, or 8 and up; default 0)',
     intOption('--percpu-pagelist-high-fraction', 0, 2 ** 31 - 1),
   )
-  .action((o) => {
-    process.stdout.write(`${zoneinfoCommand(o)}\n`);
+  .action(async (o) => {
+    process.stdout.write(`${(await commands.zoneinfo()).zoneinfoCommand(o)}\n`);
   });
 
 addMachineOptions(
@@ -185,6 +190,7 @@ addMachineOptions(
     .option('--json <file>', 'also write the whole result as JSON')
     .option('--html <file>', 'also write a self-contained HTML report (charts; opens offline)'),
 ).action(async (scenario: string | undefined, o) => {
+  const { ALL_SCENARIOS: SCENARIOS } = await import('@faultline/scenarios');
   if (scenario !== undefined && o.task)
     throw new InvalidArgumentError(
       `give a scenario or --task, not both (scenarios: ${SCENARIOS.map((x) => x.name).join(', ')})`,
@@ -209,8 +215,8 @@ addMachineOptions(
     );
   const r =
     scenario !== undefined
-      ? await scenarioRunCommand(scenario, o)
-      : await runCommand({
+      ? await (await commands.scenarioRun()).scenarioRunCommand(scenario, o)
+      : await (await commands.run()).runCommand({
           ...o,
           cpus: o.cpus ?? 4,
           duration: o.duration ?? '10ms',
@@ -252,6 +258,7 @@ addMachineOptions(
     .option('--json <file>', "also write every run's figures as JSON")
     .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)'),
 ).action(async (scenario: string, o) => {
+  const { compareCommand, comparisonJson } = await commands.compare();
   const c = await compareCommand(scenario, o);
   if (o.json) writeOutput(o.json, comparisonJson(c));
   process.exitCode = c.interrupted ? EXIT.interrupted : c.outcomes.some((x) => x.error) ? EXIT.taskError : EXIT.ok;
@@ -310,7 +317,7 @@ addMachineOptions(
 ).action(async (scenario: string, o) => {
   if (o.policy !== undefined)
     throw new InvalidArgumentError('--policy does not apply to a sweep; give --policies a,b,...');
-  const s = await sweepCommand(scenario, o);
+  const s = await (await commands.sweep()).sweepCommand(scenario, o);
   process.exitCode = s.interrupted
     ? EXIT.interrupted
     : s.crashed.length > 0 || s.missing > 0 || s.runs.some((r) => r.error)
@@ -326,7 +333,7 @@ program
   .requiredOption('--queue <url>', 'the queue: redis://[user:password@]host:port/name, or rediss:// for TLS')
   .option('--concurrency <n>', 'runs at a time (default: host cores)', intOption('--concurrency', 1, 256))
   .action(async (o: { queue: string; concurrency?: number }) => {
-    await workerCommand(o);
+    await (await commands.worker()).workerCommand(o);
   });
 
 program.parseAsync().catch((e: unknown) => {

@@ -1,6 +1,7 @@
 // options: parsing and validating command-line values; every error names the option and what is allowed.
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { LOCK_KINDS, type LockKind } from '@faultline/engine';
 import { InvalidArgumentError } from 'commander';
 
 export const KERNELS = ['v5.18', 'v6.3+'] as const;
@@ -106,4 +107,15 @@ export function checkOutputPaths(paths: Record<string, string | undefined>): voi
 export function writeOutput(path: string, text: string): void {
   if (path === '-') process.stdout.write(`${text}\n`);
   else writeFileSync(path, text);
+}
+
+/** `--lock name:kind`, e.g. `mmap_lock:rwsem`. */
+export function parseLockOption(value: string, previous: string[] = []): string[] {
+  const [name, kind] = value.split(':');
+  if (!name || !LOCK_KINDS.includes(kind as LockKind)) {
+    throw new InvalidArgumentError(
+      `--lock must be name:kind with kind one of ${LOCK_KINDS.join(', ')}; got '${value}'`,
+    );
+  }
+  return [...previous, value];
 }

@@ -1,10 +1,8 @@
 // run: `faultline run --task ./my-task.ts ...`: one simulation with the user's tasks, a summary per CPU and per
 // task, and as the last line the run's digest, so anyone can check that another worker count gives the same run.
-import { InvalidArgumentError } from 'commander';
 import {
   formatNs,
   formatPsi,
-  LOCK_KINDS,
   startSimulation,
   type LockKind,
   type RunOptions,
@@ -33,17 +31,6 @@ export interface RunCommandOptions extends MachineCliOptions {
   readonly html?: string;
   readonly lock?: string[];
   readonly module?: string[];
-}
-
-/** `--lock name:kind`, e.g. `mmap_lock:rwsem`. */
-export function parseLockOption(value: string, previous: string[] = []): string[] {
-  const [name, kind] = value.split(':');
-  if (!name || !LOCK_KINDS.includes(kind as LockKind)) {
-    throw new InvalidArgumentError(
-      `--lock must be name:kind with kind one of ${LOCK_KINDS.join(', ')}; got '${value}'`,
-    );
-  }
-  return [...previous, value];
 }
 
 export function runOptionsFromCli(o: RunCommandOptions): RunOptions {
