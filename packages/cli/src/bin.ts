@@ -83,6 +83,28 @@ program
     process.stdout.write(`${(await commands.list()).renderList()}\n`);
   });
 
+/** The options of many runs at once (compare, sweep): the runs' shape, the machine, and the pool's size. */
+function addBatchOptions(c: Command): Command {
+  return addMachineOptions(
+    c
+      .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
+      .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
+      .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
+      .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
+      .option(
+        '--scan-ns-per-page <ns>',
+        "reclaim's CPU time per page wanted (default 200, calibrated: CALIBRATION.md)",
+        intOption('--scan-ns-per-page', 0, 1_000_000),
+      )
+      .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
+      .option(
+        '--watchdog <t>',
+        'host time a window may take before a run is ended as hung (default 30s; 0: never)',
+        watchdogOption,
+      ),
+  );
+}
+
 const SET_HELP =
   "set one field of the scenario's description, path=value (cpus=8, machine.memoryMiB=1024, " +
   'params.stormThreadsPerCpu=4; see faultline scenario show); repeatable, applied last';
@@ -226,7 +248,7 @@ addMachineOptions(
   process.exitCode = exitCodeOf(r);
 });
 
-addMachineOptions(
+addBatchOptions(
   program
     .command('compare <scenario>')
     .description(
@@ -240,21 +262,6 @@ addMachineOptions(
       '--baseline <policy>',
       "the policy the others are compared with, in percent with Welch's t-test (default: the first)",
     )
-    .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
-    .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
-    .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
-    .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
-    .option(
-      '--scan-ns-per-page <ns>',
-      "reclaim's CPU time per page wanted (default 200, calibrated: CALIBRATION.md)",
-      intOption('--scan-ns-per-page', 0, 1_000_000),
-    )
-    .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
-    .option(
-      '--watchdog <t>',
-      'host time a window may take before a run is ended as hung (default 30s; 0: never)',
-      watchdogOption,
-    )
     .option('--json <file>', "also write every run's figures as JSON")
     .option('--html <file>', 'also write a self-contained HTML report of the comparison (charts; opens offline)'),
 ).action(async (scenario: string, o) => {
@@ -264,7 +271,7 @@ addMachineOptions(
   process.exitCode = c.interrupted ? EXIT.interrupted : c.outcomes.some((x) => x.error) ? EXIT.taskError : EXIT.ok;
 });
 
-addMachineOptions(
+addBatchOptions(
   program
     .command('sweep <scenario>')
     .description(
@@ -298,22 +305,7 @@ addMachineOptions(
     .option('--merge <dir...>', 'complete this sweep from the stored runs of other folders (shards); computes nothing')
     .option('--figures <list>', 'only these figures in the printed tables (labels or column names; the files have all)')
     .option('--set <path=value>', SET_HELP, collectOption, [])
-    .option('--policy <p>', 'refused: a sweep takes --policies')
-    .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
-    .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
-    .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
-    .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
-    .option(
-      '--scan-ns-per-page <ns>',
-      "reclaim's CPU time per page wanted (default 200)",
-      intOption('--scan-ns-per-page', 0, 1_000_000),
-    )
-    .option('--threads <n>', 'runs at a time (default: host cores)', intOption('--threads', 1, 256))
-    .option(
-      '--watchdog <t>',
-      'host time a window may take before a run is ended as hung (default 30s; 0: never)',
-      watchdogOption,
-    ),
+    .option('--policy <p>', 'refused: a sweep takes --policies'),
 ).action(async (scenario: string, o) => {
   if (o.policy !== undefined)
     throw new InvalidArgumentError('--policy does not apply to a sweep; give --policies a,b,...');

@@ -72,6 +72,14 @@ export function welch(a: readonly number[], b: readonly number[]): Difference {
   return { pct, p: 2 * (1 - jstat.jStat.studentt.cdf(Math.abs(t), df)) };
 }
 
+/** A table cell of a policy's samples: mean and interval, and but for the baseline its difference from the
+ * baseline's samples (`736 ± 138 (-32%*)`); `-` when there are none. */
+export function comparisonCell(baseline: readonly number[] | null, xs: readonly number[]): string {
+  if (xs.length === 0) return '-';
+  const d = baseline === null ? '' : formatDifference(welch(baseline, xs));
+  return `${formatInterval(interval(xs))}${d ? ` (${d})` : ''}`;
+}
+
 /** One sentence per policy but the baseline: its largest differences from the baseline that Welch's t-test finds
  * significant (p < 0.05, at most `top`), each as the table prints both means, or that none is. `samples` gives a
  * figure's values (one per seed) under a policy. */

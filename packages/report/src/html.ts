@@ -18,7 +18,7 @@ export interface ReportInput {
 }
 
 let chartJs: string | null = null;
-export function chartJsSource(): string {
+function chartJsSource(): string {
   // chart.js's package exports do not list the UMD build; find it beside the CommonJS entry.
   chartJs ??= readFileSync(
     join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'),
@@ -30,10 +30,10 @@ export function chartJsSource(): string {
 export const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 /** JSON inside a <script> element: no '<' can end it early. */
-export const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
-export const inlineScript = (js: string) => js.replace(/<\/script/gi, '<\\/script');
+const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+const inlineScript = (js: string) => js.replace(/<\/script/gi, '<\\/script');
 
-export const STYLE = `
+const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #111827; background: #f9fafb; }
 header { padding: 20px 28px 12px; background: #fff; border-bottom: 1px solid #e5e7eb; }
 h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8px; } h3 { font-size: 14px; margin: 0 0 2px; }
@@ -50,6 +50,39 @@ th { background: #f3f4f6; } .error { color: #b91c1c; }
 .headline p { margin: 4px 0; font-size: 15px; }
 `;
 
+/** The page every report is: head and styles, the title and the command that made it (and a note), the body, then
+ * the data, Chart.js and the page's script, all inline. */
+export function page(
+  title: string,
+  command: string,
+  note: string,
+  body: string,
+  data: unknown,
+  script: string,
+): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<h1>${escapeHtml(title)}</h1>
+<div><code>${escapeHtml(command)}</code></div>
+${note}</header>
+<main>
+${body}</main>
+<script id="faultline-data" type="application/json">${scriptJson(data)}</script>
+<script>${inlineScript(chartJsSource())}</script>
+<script>${inlineScript(script)}</script>
+</body>
+</html>
+`;
+}
+
 export function renderReport(input: ReportInput): string {
   const head = `<tr>${input.table.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   const rows = input.table.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
@@ -63,25 +96,15 @@ export function renderReport(input: ReportInput): string {
         `<tr><td>${escapeHtml(r.policy)}</td><td>${escapeHtml(r.seed)}</td><td>${r.simulatedMs.toFixed(3)}</td><td>${escapeHtml(r.endReason)}</td><td><code>${escapeHtml(r.digest)}</code></td></tr>`,
     )
     .join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(input.title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header>
-<h1>${escapeHtml(input.title)}</h1>
-<div><code>${escapeHtml(input.command)}</code></div>
-</header>
-<main>
-${
-  input.headline && input.headline.length > 0
-    ? `<section class="headline" id="headline"><h2>What it found</h2>${input.headline.map((h) => `<p>${escapeHtml(h)}</p>`).join('')}</section>`
-    : ''
-}
+  return page(
+    input.title,
+    input.command,
+    '',
+    `${
+      input.headline && input.headline.length > 0
+        ? `<section class="headline" id="headline"><h2>What it found</h2>${input.headline.map((h) => `<p>${escapeHtml(h)}</p>`).join('')}</section>`
+        : ''
+    }
 ${errors}
 <h2>Figures</h2>
 <table>${head}
@@ -97,11 +120,8 @@ ${rows}</table>
 <h2>Runs</h2>
 <table><tr><th>policy</th><th>seed</th><th>simulated ms</th><th>ended</th><th>digest</th></tr>
 ${runs}</table>
-</main>
-<script id="faultline-data" type="application/json">${scriptJson({ runs: input.runs })}</script>
-<script>${inlineScript(chartJsSource())}</script>
-<script>${inlineScript(PAGE_SCRIPT)}</script>
-</body>
-</html>
-`;
+`,
+    { runs: input.runs },
+    PAGE_SCRIPT,
+  );
 }

@@ -2,7 +2,7 @@
 // figure and each swept parameter, a chart of the figure against that parameter, a line per policy (and per value
 // of the other parameters) with its 95% confidence band. When every chart is drawn the page sets
 // window.faultlineReport = { ready: true, charts: N }.
-import { chartJsSource, escapeHtml, inlineScript, scriptJson, STYLE } from './html.js';
+import { escapeHtml, page } from './html.js';
 
 /** One chart: a figure against one swept parameter. */
 export interface SweepSeries {
@@ -74,29 +74,15 @@ const SWEEP_SCRIPT = `
 export function renderSweepReport(input: SweepReportInput): string {
   const empty =
     input.series.length === 0 ? '<p class="note">No parameter was swept (no --grid): nothing to plot against.</p>' : '';
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(input.title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header>
-<h1>${escapeHtml(input.title)}</h1>
-<div><code>${escapeHtml(input.command)}</code></div>
-<p class="note">Each figure against each swept parameter, a line per policy (baseline ${escapeHtml(input.baseline)}); the tables with
-the differences and their significance are in the terminal's output and sweep.json.</p>
-</header>
-<main>
-${empty}
-<div class="grid" id="charts"></div>
-</main>
-<script id="faultline-data" type="application/json">${scriptJson({ series: input.series, seeds: input.seeds })}</script>
-<script>${inlineScript(chartJsSource())}</script>
-<script>${inlineScript(SWEEP_SCRIPT)}</script>
-</body>
-</html>
-`;
+  const note =
+    `<p class="note">Each figure against each swept parameter, a line per policy (baseline ${escapeHtml(input.baseline)}); ` +
+    "the tables with the differences and their significance are in the terminal's output and sweep.json.</p>\n";
+  return page(
+    input.title,
+    input.command,
+    note,
+    `${empty}\n<div class="grid" id="charts"></div>\n`,
+    { series: input.series, seeds: input.seeds },
+    SWEEP_SCRIPT,
+  );
 }

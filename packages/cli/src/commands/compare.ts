@@ -6,7 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import { renderReport } from '@faultline/report';
 import { checkPolicy, getScenario, resolveScenario, type ScenarioSpec } from '@faultline/scenarios';
 import { runOnPool } from '../pool.js';
-import { formatDifference, formatInterval, headlines, interval, seedsWarning, welch } from '../confidence.js';
+import { comparisonCell, headlines, interval, seedsWarning, welch } from '../confidence.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
 import { textTable } from '../text-table.js';
@@ -124,12 +124,9 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   const labels = Object.keys(outcomes.find((x) => Object.keys(x.figures).length > 0)?.figures ?? {});
   const rows = labels.map((label) => [
     label,
-    ...policies.map((p) => {
-      const xs = samples(outcomes, p, label);
-      if (xs.length === 0) return '-';
-      const d = p === baseline ? '' : formatDifference(welch(samples(outcomes, baseline, label), xs));
-      return `${formatInterval(interval(xs))}${d ? ` (${d})` : ''}`;
-    }),
+    ...policies.map((p) =>
+      comparisonCell(p === baseline ? null : samples(outcomes, baseline, label), samples(outcomes, p, label)),
+    ),
   ]);
   const head = ['figure (mean ± 95% CI)', ...policies.map((p) => (p === baseline ? `${p} (baseline)` : p))];
   const table = textTable(head, rows);

@@ -1,31 +1,31 @@
 // sweep: `faultline sweep <scenario|file> --grid path=a,b,... --policies ... --seeds K --out DIR`: every point of the
-// grid (the cartesian product of the --grid axes) under every policy and seed, on a local pool of threads (piscina,
-// one simulation each, as compare runs them). Each run's result is stored in DIR/runs/<key>.json, the key a hash of
-// the resolved scenario, the seed and the model's version (specKey, modelVersion), so a sweep that stops - killed,
-// or a run that failed - starts again where it was, and a result is never recomputed. Then one tidy table, a row
-// per run (DIR/sweep.csv and sweep.json, snake_case columns with units), a table per figure with each point's mean
-// and interval per policy and the difference from the baseline (Welch), and DIR/sweep.html, each figure plotted
-// against each swept parameter with 95% bands.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// grid (the cartesian product of the --grid axes: sweep-grid.ts) under every policy and seed, on a local pool of
+// threads (piscina, one simulation each, as compare runs them) or a job queue (sweep-queue.ts). Each run's result
+// is stored in DIR/runs/<key>.json (sweep-store.ts), the key a hash of the resolved scenario, the seed and the
+// model's version (specKey, modelVersion), so a sweep that stops - killed, or a run that failed - starts again
+// where it was, and a result is never recomputed. Then the tidy table, a table per figure and the HTML report
+// (sweep-output.ts).
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { stringify } from 'csv-stringify/sync';
-import { renderSweepReport, type SweepSeries } from '@faultline/report';
-import { checkPolicy, parseSet, resolveScenario, specKey, type ScenarioSpec } from '@faultline/scenarios';
-import { formatDifference, formatInterval, interval, seedsWarning, welch } from '../confidence.js';
+import { checkPolicy, resolveScenario, specKey, type ScenarioSpec } from '@faultline/scenarios';
+import { seedsWarning } from '../confidence.js';
 import { modelVersion } from '../model-version.js';
 import { humanStream } from '../options.js';
 import { runOnPool } from '../pool.js';
 import { watchProgress } from '../progress.js';
 import { onInterrupt } from '../supervise.js';
 import { scenarioFields, setsFrom, type ScenarioCliOptions } from '../scenario-fields.js';
-import { textTable } from '../text-table.js';
 import type { CompareJob } from './compare-worker.js';
+import { type Axis, gridPoints, parseGrid, parseShard } from './sweep-grid.js';
+import { pointText, summaryText, writeOutputs } from './sweep-output.js';
 import { runQueued } from './sweep-queue.js';
+import { mergeRuns, readStored, type StoredRun, SWEEP_RUN_SCHEMA, writeAtomic } from './sweep-store.js';
 
-export const SWEEP_SCHEMA = 'faultline.sweep/1';
-export const SWEEP_RUN_SCHEMA = 'faultline.sweep-run/1';
+export { columnName, gridPoints, parseGrid, parseShard } from './sweep-grid.js';
+export { SWEEP_SCHEMA } from './sweep-output.js';
+export { SWEEP_RUN_SCHEMA } from './sweep-store.js';
 
 export interface SweepOptions extends ScenarioCliOptions {
   readonly grid?: string[];
@@ -43,110 +43,6 @@ export interface SweepOptions extends ScenarioCliOptions {
   readonly merge?: string[];
   /** redis://host:port/name: run on a job queue (BullMQ), taken by `faultline worker`s anywhere. */
   readonly queue?: string;
-}
-
-/** `--shard k/n`, k from 1 to n. */
-export function parseShard(s: string): { k: number; n: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(s.trim());
-  const k = Number(m?.[1]);
-  const n = Number(m?.[2]);
-  if (!m || n < 1 || k < 1 || k > n) {
-    throw new InvalidArgumentError(`--shard ${s}: must be k/n with 1 <= k <= n, e.g. 2/8 (the second of eight shares)`);
-  }
-  return { k, n };
-}
-
-/** Short names a grid may use for a field. */
-const ALIASES: Record<string, string> = {
-  memory: 'machine.memoryMiB',
-  layout: 'machine.layout',
-  thp: 'machine.thp',
-  'scan-ns-per-page': 'reclaim.scanNsPerPage',
-  scanNsPerPage: 'reclaim.scanNsPerPage',
-};
-
-/** A swept field: its path in the description, its column in the table, its values. */
-export interface Axis {
-  readonly path: string;
-  readonly column: string;
-  readonly values: readonly string[];
-}
-
-/** A name as a tidy column: snake_case, units kept ('victim alloc p99 (us)' -> victim_alloc_p99_us). */
-export function columnName(label: string): string {
-  return label
-    .replace(/machine\.memoryMiB/, 'memory_mib')
-    .replace(/^(machine|params|reclaim)\./, '')
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/\/s\b/g, ' per s')
-    .replace(/%/g, 'pct')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^_|_$/g, '');
-}
-
-export function parseGrid(specs: readonly string[]): Axis[] {
-  const axes = specs.map((g) => {
-    const eq = g.indexOf('=');
-    const values = g
-      .slice(eq + 1)
-      .split(',')
-      .map((v) => v.trim())
-      .filter((v) => v !== '');
-    if (eq <= 0 || values.length === 0) {
-      throw new InvalidArgumentError(
-        `--grid ${g}: must be field=value,value,... (e.g. cpus=2,4,8 or memory=256,1024 or params.stormThreadsPerCpu=1,2,4)`,
-      );
-    }
-    const name = g.slice(0, eq).trim();
-    const path = ALIASES[name] ?? name;
-    if (path === 'policy') throw new InvalidArgumentError('--grid policy=...: policies are swept with --policies');
-    if (new Set(values).size !== values.length) throw new InvalidArgumentError(`--grid ${g}: a value is repeated`);
-    return { path, column: columnName(path), values };
-  });
-  const paths = axes.map((a) => a.path);
-  const twice = paths.find((p, i) => paths.indexOf(p) !== i);
-  if (twice) throw new InvalidArgumentError(`--grid: ${twice} is swept twice; give its values once, comma-separated`);
-  return axes;
-}
-
-/** Every point of the grid: one value per axis, the last axis varying fastest. */
-export function gridPoints(axes: readonly Axis[]): Array<Record<string, string>> {
-  return axes.reduce<Array<Record<string, string>>>(
-    (pts, a) => pts.flatMap((p) => a.values.map((v) => ({ ...p, [a.path]: v }))),
-    [{}],
-  );
-}
-
-interface StoredRun {
-  readonly schema: typeof SWEEP_RUN_SCHEMA;
-  readonly key: string;
-  readonly version: string;
-  readonly point: Record<string, string>;
-  readonly policy: string;
-  readonly seed: string;
-  readonly spec: ScenarioSpec;
-  readonly figures: Record<string, number>;
-  readonly digest: string;
-  readonly error: string | null;
-  readonly hostMs: number;
-}
-
-function readStored(file: string, key: string): StoredRun | null {
-  if (!existsSync(file)) return null;
-  try {
-    const r = JSON.parse(readFileSync(file, 'utf8')) as StoredRun;
-    return r.schema === SWEEP_RUN_SCHEMA && r.key === key ? r : null;
-  } catch {
-    return null; // a damaged file: computed again
-  }
-}
-
-/** Write then rename, so that a sweep killed mid-write leaves no half file to be taken for a result. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }
 
 export interface Sweep {
@@ -364,158 +260,6 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   return sweep;
 }
 
-/** A grid value as its field has it (a number for 1024, a string for kernel). */
-const typed = (v: string): unknown => parseSet(`x=${v}`).value;
-const typedPoint = (p: Record<string, string>) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typed(v)]));
-
-const pointText = (p: Record<string, string>) =>
-  Object.entries(p)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ') || '(the point)';
-
-/** The figure labels in the order the runs give them. */
-const labelsOf = (runs: readonly StoredRun[]) => [...new Set(runs.flatMap((r) => Object.keys(r.figures)))];
-
-function chosenLabels(runs: readonly StoredRun[], figures?: string): string[] {
-  const labels = labelsOf(runs);
-  if (!figures) return labels;
-  const wanted = figures.split(',').map((f) => f.trim());
-  for (const w of wanted) {
-    if (!labels.includes(w) && !labels.some((l) => columnName(l) === w)) {
-      throw new InvalidArgumentError(
-        `--figures: '${w}' is not a figure of this scenario; allowed: ${labels.map(columnName).join(', ')}`,
-      );
-    }
-  }
-  return labels.filter((l) => wanted.includes(l) || wanted.includes(columnName(l)));
-}
-
-function samplesAt(s: Sweep, point: Record<string, string>, policy: string, label: string): number[] {
-  const key = JSON.stringify(point);
-  return s.runs
-    .filter((r) => r.policy === policy && JSON.stringify(r.point) === key && label in r.figures)
-    .map((r) => r.figures[label]!);
-}
-
-function summaryText(s: Sweep, figures?: string): string {
-  const pts = gridPoints(s.axes);
-  const out: string[] = [];
-  for (const label of chosenLabels(s.runs, figures)) {
-    const rows = pts.map((p) => [
-      ...s.axes.map((a) => p[a.path]!),
-      ...s.policies.map((policy) => {
-        const xs = samplesAt(s, p, policy, label);
-        if (xs.length === 0) return '-';
-        const d = policy === s.baseline ? '' : formatDifference(welch(samplesAt(s, p, s.baseline, label), xs));
-        return `${formatInterval(interval(xs))}${d ? ` (${d})` : ''}`;
-      }),
-    ]);
-    out.push(`${label} (mean ± 95% CI; +x%: from ${s.baseline}, * p < 0.05, ** p < 0.01 by Welch's t-test)`);
-    out.push(textTable([...s.axes.map((a) => a.path), ...s.policies], rows), '');
-  }
-  return `${out.join('\n')}\n`;
-}
-
-function writeOutputs(dir: string, spec: ScenarioSpec, s: Sweep, version: string, command: string): void {
-  const labels = labelsOf(s.runs);
-  const rows = s.runs.map((r) => ({
-    scenario: r.spec.scenario,
-    policy: r.policy,
-    seed: r.seed,
-    ...Object.fromEntries(s.axes.map((a) => [a.column, typed(r.point[a.path]!)])),
-    ...Object.fromEntries(labels.map((l) => [columnName(l), r.figures[l] ?? null])),
-    digest: r.digest,
-    error: r.error,
-    host_ms: r.hostMs,
-    key: r.key,
-  }));
-  const columns = [
-    'scenario',
-    'policy',
-    'seed',
-    ...s.axes.map((a) => a.column),
-    ...labels.map(columnName),
-    'digest',
-    'error',
-    'host_ms',
-    'key',
-  ];
-  writeAtomic(join(dir, 'sweep.csv'), stringify(rows, { header: true, columns, cast: { number: (x) => String(x) } }));
-  const summary = gridPoints(s.axes).flatMap((point) =>
-    s.policies.flatMap((policy) =>
-      labels.map((label) => {
-        const xs = samplesAt(s, point, policy, label);
-        const i = interval(xs);
-        const d = policy === s.baseline ? null : welch(samplesAt(s, point, s.baseline, label), xs);
-        const nan = (x: number) => (Number.isNaN(x) ? null : x);
-        return {
-          point: typedPoint(point),
-          policy,
-          figure: columnName(label),
-          label,
-          mean: nan(i.mean),
-          half: nan(i.half),
-          n: i.n,
-          ...(d ? { vs_baseline_pct: nan(d.pct), vs_baseline_p: nan(d.p) } : {}),
-        };
-      }),
-    ),
-  );
-  const { policies, baseline, seeds } = s;
-  const json = {
-    schema: SWEEP_SCHEMA,
-    version,
-    scenario: spec.scenario,
-    command,
-    base: spec,
-    grid: s.axes,
-    policies,
-    baseline,
-    seeds,
-    columns,
-    rows,
-    summary,
-  };
-  writeAtomic(join(dir, 'sweep.json'), JSON.stringify(json, null, 2));
-  const series: SweepSeries[] =
-    s.axes.length === 0
-      ? []
-      : labels.flatMap((label) =>
-          s.axes.map((axis) => ({
-            figure: label,
-            axis: axis.path,
-            x: [...axis.values],
-            lines: gridPoints(s.axes.filter((a) => a !== axis)).flatMap((rest) =>
-              s.policies.map((policy) => ({
-                label: [policy, ...Object.entries(rest).map(([k, v]) => `${k}=${v}`)].join(', '),
-                policy,
-                points: axis.values.map((v) => {
-                  const i = interval(
-                    samplesAt(
-                      s,
-                      { ...Object.fromEntries(s.axes.map((a) => [a.path, a === axis ? v : rest[a.path]!])) },
-                      policy,
-                      label,
-                    ),
-                  );
-                  return { mean: Number.isNaN(i.mean) ? null : i.mean, half: Number.isNaN(i.half) ? null : i.half };
-                }),
-              })),
-            ),
-          })),
-        );
-  writeAtomic(
-    join(dir, 'sweep.html'),
-    renderSweepReport({
-      title: `faultline sweep ${spec.scenario}`,
-      command,
-      baseline,
-      seeds: seeds.length,
-      series,
-    }),
-  );
-}
-
 /** The sweep again, without the user's file: the scenario's name, a --set for each field that differs from its
  * built-in file (the swept ones and the policy aside), the grid, the policies and the seeds. */
 function commandLine(spec: ScenarioSpec, axes: readonly Axis[], o: SweepOptions): string {
@@ -533,22 +277,4 @@ function commandLine(spec: ScenarioSpec, axes: readonly Axis[], o: SweepOptions)
   ]
     .filter((x) => x)
     .join(' ');
-}
-
-/** Copy into `runsDir` the stored runs of another folder that belong to this sweep (their key is one of `keys` and
- * their content says so); returns how many were new here. */
-function mergeRuns(from: string, runsDir: string, keys: ReadonlySet<string>): number {
-  const dir = join(from, 'runs');
-  if (!existsSync(dir))
-    throw new InvalidArgumentError(`--merge ${from}: no runs/ folder there (is it a sweep's --out?)`);
-  let n = 0;
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
-    const key = f.slice(0, -'.json'.length);
-    if (!keys.has(key) || existsSync(join(runsDir, f))) continue;
-    const r = readStored(join(dir, f), key);
-    if (r === null) continue; // damaged, or not a run of this sweep
-    writeAtomic(join(runsDir, f), JSON.stringify(r, null, 2));
-    n++;
-  }
-  return n;
 }
