@@ -8,6 +8,8 @@ export const G_STARTED = 1;
 export const G_STATE = 2;
 /** When the last GP completed (simulated ns), as a Float64 over Int32 words 4 and 5. */
 export const G_COMPLETED_AT_F64 = 2;
+/** When the current GP started (simulated ns), as a Float64 over Int32 words 6 and 7. */
+export const G_STARTED_AT_F64 = 3;
 export const GLOBAL_I32 = 16;
 
 /** The GP number this CPU last reported a quiescent state for. */

@@ -24,6 +24,7 @@ import {
   G_COMPLETED,
   G_COMPLETED_AT_F64,
   G_STARTED,
+  G_STARTED_AT_F64,
   G_STATE,
   GLOBAL_I32,
   RCU_GP_STATE_NAMES,
@@ -52,8 +53,8 @@ export interface RcuReport {
   readonly gpCompleted: number;
   readonly gpStarted: number;
   readonly gpState: string;
-  /** Grace-period durations in ns: count, median, max. */
-  readonly gpDurationNs: { count: number; p50: number; max: number };
+  /** Grace-period durations in ns: count, min, median, p90, max. */
+  readonly gpDurationNs: { count: number; min: number; p50: number; p90: number; max: number };
   readonly fqsScans: number;
   /** Read-side sections by how many GPs completed during them: 0, 1, 2 or more (2+ means RCU is broken). */
   readonly pipe: [number, number, number];
@@ -74,6 +75,8 @@ const argsSchema = z
     divisor: z.number().int().min(0).max(30).default(RCU_DEFAULTS.divisor),
     /** For testing the checker: report quiescent states even inside read-side sections. Breaks RCU on purpose. */
     brokenIgnoreReaders: z.boolean().default(false),
+    /** Every grace period expedited: quiescent states reported at once (rcu_exp_handler), no tick in between. */
+    expedited: z.boolean().default(false),
   })
   .strict();
 
@@ -86,6 +89,7 @@ export default defineKernelModule({
   setup({ config, worker, shared, args }) {
     const o: RcuOptions & { fqsIntervalNs: number } = parseModuleArgs('rcu', argsSchema, args);
     const mem = new Int32Array(shared);
+    const globals = new Float64Array(shared, 0, GLOBAL_I32 / 2);
     const cpuWord = (cpu: number, word: number) => GLOBAL_I32 + cpu * CPU_STRIDE_I32 + word;
     const durations: number[] = [];
     /** The first GP_SPANS_MAX grace periods as [start, end, start, end, ...] ns, for the trace. */
@@ -101,6 +105,7 @@ export default defineKernelModule({
       },
       startGp() {
         mem[G_STARTED]!++;
+        globals[G_STARTED_AT_F64] = ops.nowNs;
         for (let c = 0; c < config.cpus; c++) mem[cpuWord(c, C_IDLE_AT_GP)] = mem[cpuWord(c, C_IDLE_ENTRIES)]!;
         gpStartNs = lastFqsNs = ops.nowNs;
       },
@@ -123,7 +128,7 @@ export default defineKernelModule({
       },
       completeGp() {
         mem[G_COMPLETED]!++;
-        new Float64Array(mem.buffer, 0, GLOBAL_I32 / 2)[G_COMPLETED_AT_F64] = ops.nowNs;
+        globals[G_COMPLETED_AT_F64] = ops.nowNs;
         durations.push(ops.nowNs - gpStartNs);
         if (spans.length < GP_SPANS_MAX * 2) spans.push(gpStartNs, ops.nowNs);
       },
@@ -151,8 +156,9 @@ export default defineKernelModule({
       commit(windowEndNs) {
         const before = mem[G_COMPLETED]!;
         machine!.step(windowEndNs);
-        // A completed GP makes callbacks ready: let the next window start at once.
-        return mem[G_COMPLETED]! !== before;
+        // A completed GP makes callbacks ready: let the next window start at once. An expedited GP in progress
+        // reaches every CPU at once too (its IPIs): no window is skipped until it ends.
+        return mem[G_COMPLETED]! !== before || (o.expedited && mem[G_STARTED]! > mem[G_COMPLETED]!);
       },
       /** For a traced run: the grace periods as rcu_grace_period slices (the first GP_SPANS_MAX). */
       traceReport: () => ({ gracePeriods: spans }),
@@ -166,7 +172,9 @@ export default defineKernelModule({
           gpState: RCU_GP_STATE_NAMES[mem[G_STATE]!] ?? String(mem[G_STATE]),
           gpDurationNs: {
             count: sorted.length,
+            min: sorted[0] ?? 0,
             p50: sorted[Math.floor(sorted.length / 2)] ?? 0,
+            p90: sorted[Math.floor(sorted.length * 0.9)] ?? 0,
             max: sorted.at(-1) ?? 0,
           },
           fqsScans,

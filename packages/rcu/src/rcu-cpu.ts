@@ -1,13 +1,19 @@
-// rcu-cpu: RCU on one CPU - read-side sections of its tasks, quiescent states, and its callbacks.
+// rcu-cpu: RCU on one CPU - read-side sections of its tasks, quiescent states, and its callbacks (kernel/rcu/tree.c).
 // Quiescent states: a context switch, a return to user space, or a scheduler tick with the running task outside
-// any read-side section (as for a task in user mode) report one directly; idle is an extended quiescent state that the grace-period machine's
-// force-quiescent-state scan picks up (the kernel's dynticks). A quiescent state counts for grace period g only if
-// no task on this CPU is still inside a read-side section it entered before the CPU learnt of g (preempted readers
-// block the GP, as in preemptible RCU). Sleeping inside a read-side section fails the task.
-// Callbacks are queued for the first GP that starts after them and invoked on this CPU by the RCU softirq at each
-// window's start, in rcu_do_batch's batches (invokeReady says how many).
+// any read-side section note one (rcu_qs: rdp->cpu_no_qs cleared). The tick's RCU softirq (rcu_sched_clock_irq ->
+// rcu_core) is where the CPU notices a grace period's start or end (note_gp_changes), reports a noted quiescent state
+// (rcu_check_quiescent_state -> rcu_report_qs_rdp), asks for a grace period its new callbacks need, and invokes ready
+// callbacks: so a grace period spans ticks, as in the kernel. Idle is an extended quiescent state that the grace-
+// period machine's force-quiescent-state scan picks up (the kernel's dynticks). A quiescent state counts for grace
+// period g only if no task on this CPU is still inside a read-side section it entered before the CPU noticed g
+// (preempted readers block the GP, as in preemptible RCU). Sleeping inside a read-side section fails the task.
+// Callbacks wait for the first GP that starts after them (rcu_seq_snap of the global count) and run on this CPU in
+// rcu_do_batch's batches (invokeReady says how many).
+// With `expedited`, every grace period is driven as synchronize_rcu_expedited drives one (rcu_exp_handler: each CPU
+// reports at the IPI, at once, unless a reader is inside), and CPUs notice starts and ends at each window's start.
 import type { KernelCpu } from '@faultline/engine';
 import {
+  G_STARTED_AT_F64,
   C_BACKLOG,
   C_BACKLOG_MAX,
   C_CB_INVOKED,
@@ -38,6 +44,8 @@ export interface RcuOptions {
   readonly divisor: number;
   /** For testing the checker: report quiescent states even inside read-side sections. Breaks RCU on purpose. */
   readonly brokenIgnoreReaders: boolean;
+  /** Every grace period expedited (IPIs, no ticks): the kernel's rcupdate.rcu_expedited for all of them. */
+  readonly expedited: boolean;
 }
 
 /** The batch limit while a flood of callbacks is worked down (DEFAULT_MAX_RCU_BLIMIT). */
@@ -47,14 +55,19 @@ export const MAX_SOFTIRQ_RESTART = 10;
 
 interface Reader {
   nesting: number;
-  /** The GP number this CPU knew when the section began, and the completed count then. */
+  /** The GP number this CPU had noticed when the section began, and the system's completed count then. */
   gpSeen: number;
   completedAtLock: number;
 }
 
 export class RcuCpu {
+  /** The GP this CPU has noticed (rdp->gp_seq), and the last completed GP it has noticed. */
   private knownStarted = 0;
   private knownCompleted = 0;
+  /** The GP a quiescent state has been noted for and not yet reported (rdp->cpu_no_qs cleared), or 0. */
+  private qsNoted = 0;
+  /** The highest GP this CPU's callbacks need, to be asked for at the next softirq. */
+  private needGp = 0;
   private readonly readers = new Map<number, Reader>();
   private readonly callbacks: Array<{ target: number; fn: () => void }> = [];
   private cbHead = 0;
@@ -84,7 +97,7 @@ export class RcuCpu {
   readLock(taskId: number): void {
     let r = this.readers.get(taskId);
     if (r === undefined) {
-      r = { nesting: 0, gpSeen: this.knownStarted, completedAtLock: this.knownCompleted };
+      r = { nesting: 0, gpSeen: this.knownStarted, completedAtLock: this.mem[G_COMPLETED]! };
       this.readers.set(taskId, r);
     }
     r.nesting++;
@@ -95,7 +108,8 @@ export class RcuCpu {
     if (r === undefined) throw new Error('rcu_read_unlock() without rcu_read_lock()');
     if (--r.nesting > 0) return;
     this.readers.delete(taskId);
-    const elapsed = this.knownCompleted - r.completedAtLock;
+    // rcutorture's pipe counts the GPs completed system-wide while the reader was inside (rcu_batches_completed).
+    const elapsed = this.mem[G_COMPLETED]! - r.completedAtLock;
     this.mem[this.base + C_PIPE0 + Math.min(elapsed, 2)]!++;
     this.mem[this.base + C_READS]!++;
   }
@@ -106,12 +120,14 @@ export class RcuCpu {
 
   // ---- quiescent states ------------------------------------------------------------------------------------------
 
-  /** A quiescent state on this CPU now: report it for the GP in progress unless an older reader is still inside. */
+  /** A quiescent state on this CPU now (rcu_qs): noted for the GP it has noticed unless an older reader is still
+   * inside; reported at the next softirq (at once when expedited). */
   noteQs(): void {
     const g = this.knownStarted;
     if (g <= this.knownCompleted || this.mem[this.base + C_QS_GP]! >= g) return;
     if (!this.o.brokenIgnoreReaders) for (const r of this.readers.values()) if (r.gpSeen < g) return;
-    this.mem[this.base + C_QS_GP] = g;
+    if (this.o.expedited) this.mem[this.base + C_QS_GP] = g;
+    else this.qsNoted = g;
   }
 
   noteIdle(): void {
@@ -119,20 +135,52 @@ export class RcuCpu {
     if (this.readers.size === 0 || this.o.brokenIgnoreReaders) this.mem[this.base + C_IDLE_ENTRIES]!++;
   }
 
+  /**
+   * rcu_sched_clock_irq: a tick outside any read-side section is a quiescent state; then the RCU softirq (rcu_core):
+   * note_gp_changes, rcu_check_quiescent_state (report what was noted for the GP this CPU had noticed before this
+   * tick; a GP noticed now needs a quiescent state after now), the request for the GP new callbacks need, and
+   * rcu_do_batch. An idle CPU is reported by the FQS scan; its tick goes on only to run its callbacks (rcu_needs_cpu
+   * keeps the tick of a CPU with callbacks).
+   */
   private tick(): void {
-    // An idle CPU's tick is stopped (NO_HZ idle): idle is reported by the FQS scan, not here.
     const cur = this.cpu.currentTask();
     if (cur !== -1 && this.nesting(cur) === 0) this.noteQs();
+    if (!this.o.expedited) {
+      const m = this.mem;
+      if (
+        this.qsNoted === this.knownStarted &&
+        this.qsNoted > this.knownCompleted &&
+        m[this.base + C_QS_GP]! < this.qsNoted
+      )
+        m[this.base + C_QS_GP] = this.qsNoted;
+      this.noteGpChanges();
+      if (m[this.base + C_NEED_GP]! < this.needGp) m[this.base + C_NEED_GP] = this.needGp;
+    }
     this.invokeReady();
+  }
+
+  /** note_gp_changes: learn the GP counts as of this CPU's clock (a start or end later than its clock waits). */
+  private noteGpChanges(): void {
+    const now = this.cpu.now();
+    if (this.mem[G_COMPLETED]! !== this.knownCompleted && this.globals[G_COMPLETED_AT_F64]! > now) return;
+    if (this.mem[G_STARTED]! !== this.knownStarted && this.globals[G_STARTED_AT_F64]! > now) {
+      this.knownCompleted = this.mem[G_COMPLETED]!;
+      return;
+    }
+    this.knownStarted = this.mem[G_STARTED]!;
+    this.knownCompleted = this.mem[G_COMPLETED]!;
   }
 
   // ---- callbacks -------------------------------------------------------------------------------------------------
 
   queue(fn: () => void): void {
-    const target = this.knownStarted + 1;
-    this.callbacks.push({ target, fn });
+    // rcu_seq_snap: the first GP that starts after now, from the global count (a GP in progress is not enough).
     const m = this.mem;
-    if (m[this.base + C_NEED_GP]! < target) m[this.base + C_NEED_GP] = target;
+    const target = m[G_STARTED]! + 1;
+    this.callbacks.push({ target, fn });
+    if (this.o.expedited) {
+      if (m[this.base + C_NEED_GP]! < target) m[this.base + C_NEED_GP] = target;
+    } else if (this.needGp < target) this.needGp = target;
     m[this.base + C_CB_QUEUED]!++;
     const backlog = this.callbacks.length - this.cbHead;
     m[this.base + C_BACKLOG] = backlog;
@@ -179,6 +227,7 @@ export class RcuCpu {
   private learnPending = false;
 
   windowStart(): void {
+    if (!this.o.expedited) return; // GP changes are noticed at the tick
     // A CPU whose clock lags the window learns of a GP's end only at the time it ended: its callbacks must not run,
     // nor its readers count the GP as over, before then.
     const completedAt = this.globals[G_COMPLETED_AT_F64]!;
@@ -198,6 +247,8 @@ export class RcuCpu {
   private learn(): void {
     this.knownStarted = this.mem[G_STARTED]!;
     this.knownCompleted = this.mem[G_COMPLETED]!;
+    // Expedited: the IPI's handler (rcu_exp_handler) reports at once unless a reader that began before is inside.
+    this.noteQs();
     this.invokeReady();
   }
 

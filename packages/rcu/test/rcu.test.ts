@@ -85,6 +85,42 @@ describe('rcu', () => {
     expect(report.gpState).toBe('WAIT_GPS');
   });
 
+  // What kernel/rcu/tree.c implies at HZ=1000. With every CPU busy, a GP that starts at s is noticed by each CPU at
+  // its next tick (ceil(s)), whose quiescent state is noted and reported at the tick after: it ends in (1, 2] ms
+  // plus a window. With a CPU idle, only the FQS scan 3 jiffies (jiffies_till_first_fqs) after the start reports it.
+  // Expedited, it ends within a few windows.
+  const gps = async (spinners: number[], args: Record<string, unknown> = {}) => {
+    const r = await runSimulation({
+      cpus: 4,
+      seed: 'gp-length',
+      duration: '60ms',
+      window: '10us',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
+      modules: [{ module: rcuModulePath, args }],
+      tasks: [
+        { module: tasks, export: 'caller', cpus: [0] },
+        ...spinners.map((c) => ({ module: tasks, export: 'spinner', cpus: [c] })),
+      ],
+    });
+    expect(r.error).toBeNull();
+    return rcu(r).gpDurationNs;
+  };
+
+  it('grace periods span ticks, as at HZ=1000: 1-2 ms on busy CPUs, the 3 ms FQS with an idle one', async () => {
+    const busy = await gps([1, 2, 3]);
+    expect(busy.count).toBeGreaterThan(15);
+    expect(busy.min).toBeGreaterThan(1_000_000);
+    expect(busy.max).toBeLessThanOrEqual(2_000_000 + 10_000);
+    const idle = await gps([1, 2]);
+    expect(idle.count).toBeGreaterThan(10);
+    expect(idle.min).toBeGreaterThanOrEqual(3_000_000);
+    expect(idle.max).toBeLessThanOrEqual(3_000_000 + 10_000);
+    const expedited = await gps([1, 2, 3], { expedited: true });
+    expect(expedited.count).toBeGreaterThan(busy.count);
+    expect(expedited.max).toBeLessThan(100_000);
+  });
+
   it('refuses bad module arguments, naming each and what is allowed', async () => {
     await expect(
       runSimulation({ ...torture(1), modules: [{ module: rcuModulePath, args: { blimit: 0, hz: 100 } }] }),

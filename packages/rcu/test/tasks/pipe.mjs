@@ -1,7 +1,7 @@
 // Workloads for RCU's tests, in the style of rcutorture: readers of various lengths (some nested, some preempted
 // by the time slice), an updater that replaces pages and frees the old ones with kfree_rcu, synchronize_rcu
 // callers, and a task that sleeps inside a read-side section.
-import { kfreeRcu, rcuReadLock, rcuReadUnlock, synchronizeRcu } from '../../dist/index.js';
+import { callRcu, kfreeRcu, rcuReadLock, rcuReadUnlock, synchronizeRcu } from '../../dist/index.js';
 
 export function* reader(ctx) {
   const longNs = Number(ctx.args.longNs ?? 30_000);
@@ -55,4 +55,17 @@ export function* replacer(ctx) {
     }
     yield ctx.sleep(20_000 + Math.floor(ctx.random() * 50_000));
   }
+}
+
+/** Queues a callback every 200 us and otherwise computes: its CPU never idles. */
+export function* caller(ctx) {
+  for (;;) {
+    callRcu(ctx, () => {});
+    yield ctx.compute(200_000);
+  }
+}
+
+/** Computes for ever outside any read-side section: its CPU never idles, never switches. */
+export function* spinner(ctx) {
+  for (;;) yield ctx.compute(1_000_000);
 }
