@@ -90,7 +90,11 @@ function addBatchOptions(c: Command): Command {
       .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
       .option('--duration <t>', 'simulated time per run', durationOption('--duration'))
       .option('--window <t>', `window length (default ${WINDOW_DEFAULT})`, durationOption('--window'))
-      .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
+      .option(
+        '--kernel <k>',
+        'kernel: v5.18, v6.4 (per-VMA locks for anonymous VMAs only) or v6.3+ (default)',
+        kernelOption,
+      )
       .option(
         '--scan-ns-per-page <ns>',
         "reclaim's CPU time per page wanted (default 200, calibrated: CALIBRATION.md)",
@@ -193,7 +197,11 @@ addMachineOptions(
       `window length: other CPUs see shared state up to one window late (default ${WINDOW_DEFAULT})`,
       durationOption('--window'),
     )
-    .option('--kernel <k>', 'allocator behaviour: v5.18 or v6.3+ (default v6.3+)', kernelOption)
+    .option(
+      '--kernel <k>',
+      'kernel: v5.18, v6.4 (per-VMA locks for anonymous VMAs only) or v6.3+ (default)',
+      kernelOption,
+    )
     .option(
       '--scan-ns-per-page <ns>',
       "with a scenario: reclaim's CPU time per page wanted (default 200, calibrated: CALIBRATION.md)",

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { LOCK_KINDS, type LockKind } from '@faultline/engine';
 import { InvalidArgumentError } from 'commander';
 
-export const KERNELS = ['v5.18', 'v6.3+'] as const;
+export const KERNELS = ['v5.18', 'v6.4', 'v6.3+'] as const;
 
 /** The `schema` field of each --json output: its shape and version (bumped when a field changes meaning or goes). */
 export const JSON_SCHEMAS = {

@@ -9,7 +9,7 @@ export interface ScenarioCliOptions extends MachineCliOptions {
   readonly cpus?: number;
   readonly duration?: string;
   readonly window?: string;
-  readonly kernel?: 'v5.18' | 'v6.3+';
+  readonly kernel?: 'v5.18' | 'v6.4' | 'v6.3+';
   readonly scanNsPerPage?: number;
   readonly set?: string[];
 }

@@ -1,5 +1,11 @@
 // @faultline/gfp: the kernel's GFP flags and what they buy an allocation, for v5.18 and v6.3+.
-export { KERNEL_BEHAVIOURS, KERNEL_DEFAULT, isKernelBehaviour, assertKernelBehaviour } from './kernel.js';
+export {
+  ALLOCATOR_BEHAVIOURS,
+  KERNEL_BEHAVIOURS,
+  KERNEL_DEFAULT,
+  isKernelBehaviour,
+  assertKernelBehaviour,
+} from './kernel.js';
 export type { KernelBehaviour } from './kernel.js';
 export {
   GFP_FLAG_BITS,

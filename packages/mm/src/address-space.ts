@@ -2,12 +2,15 @@
 // read by every CPU during a window and changed only by the commit.
 import {
   MM_SEQ,
+  MM_VMA_GEN,
   MM_VMAS,
   MM_WRITER,
   VMA_END,
   VMA_F64,
   VMA_FLAGS,
+  VMA_GEN,
   VMA_START,
+  VMA_WRITE_LOCKED,
   mmBase,
   tableBase,
   vmaBase,
@@ -58,6 +61,47 @@ export class AddressSpace {
     return s < 0 ? 0 : this.m[s + VMA_FLAGS]!;
   }
 
+  /** The generation of the VMA holding `address`, or -1. */
+  vmaGen(address: number): number {
+    const s = this.slotOf(address);
+    return s < 0 ? -1 : this.m[s + VMA_GEN]!;
+  }
+
+  /** Whether the VMA of generation `gen` is still mapped. */
+  hasVmaGen(gen: number): boolean {
+    const m = this.m;
+    for (let i = 0; i < this.L.vmaSlots; i++) {
+      const s = this.vmas + i * VMA_F64;
+      if (m[s + VMA_END] !== 0 && m[s + VMA_GEN] === gen) return true;
+    }
+    return false;
+  }
+
+  /** Set `flag` on the VMA holding `address`, if there is one. */
+  setFlag(address: number, flag: number): void {
+    const s = this.slotOf(address);
+    if (s >= 0) this.m[s + VMA_FLAGS] = this.m[s + VMA_FLAGS]! | flag;
+  }
+
+  /** vma_start_write on every VMA overlapping [start, end). */
+  writeLock(start: number, end: number): void {
+    const m = this.m;
+    for (let i = 0; i < this.L.vmaSlots; i++) {
+      const s = this.vmas + i * VMA_F64;
+      const e = m[s + VMA_END]!;
+      if (e !== 0 && start < e && end > m[s + VMA_START]!) m[s + VMA_FLAGS] = m[s + VMA_FLAGS]! | VMA_WRITE_LOCKED;
+    }
+  }
+
+  /** vma_end_write_all: mmap_write_unlock releases every VMA's write lock at once. */
+  writeUnlockAll(): void {
+    const m = this.m;
+    for (let i = 0; i < this.L.vmaSlots; i++) {
+      const s = this.vmas + i * VMA_F64;
+      m[s + VMA_FLAGS] = m[s + VMA_FLAGS]! & ~VMA_WRITE_LOCKED;
+    }
+  }
+
   private slotOf(address: number): number {
     const m = this.m;
     for (let i = 0; i < this.L.vmaSlots; i++) {
@@ -83,6 +127,7 @@ export class AddressSpace {
     m[free + VMA_START] = start;
     m[free + VMA_END] = end;
     m[free + VMA_FLAGS] = flags;
+    m[free + VMA_GEN] = ++m[this.head + MM_VMA_GEN]!;
     m[this.head + MM_VMAS]!++;
     return true;
   }

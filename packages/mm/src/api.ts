@@ -1,8 +1,22 @@
 // api: mmap and munmap for tasks - writers of an address space. Each takes mmap_lock for write (the engine's rwsem,
 // so new faults queue behind it), marks the address space as being written (speculative faults that overlap abort),
 // does its work for a cost in simulated time, and releases the lock. The changes land at the window's end.
+// munmap frees page tables as x86 does (mm/mmu_gather.c, tlb_remove_table): into batches of MAX_TABLE_BATCH, each a
+// page allocated with GFP_NOWAIT|__GFP_NOWARN and freed with its tables after a grace period (call_rcu); when that
+// page cannot be had, each remaining table is freed at once after a synchronous IPI to every CPU
+// (tlb_remove_table_one -> tlb_remove_table_sync_one).
 import type { TaskContext, TaskOp } from '@faultline/engine';
-import { K_MMAP, K_MUNMAP, K_WRITE_BEGIN, K_WRITE_END, VMA_FILE } from './layout.js';
+import { allocPages } from '@faultline/reclaim';
+import {
+  K_MMAP,
+  K_MUNMAP,
+  K_TABLE_BATCH,
+  K_WRITE_BEGIN,
+  K_WRITE_END,
+  MAX_TABLE_BATCH,
+  MUNMAP_TABLES_NOW,
+  VMA_FILE,
+} from './layout.js';
 import { PAGE_BYTES, mmRegistry, mmapLockName } from './module.js';
 import type { MmCpu } from './mm-cpu.js';
 
@@ -15,13 +29,25 @@ function mmOf(ctx: Pick<TaskContext, 'cpu'>): MmCpu {
   return mc;
 }
 
-function* write(ctx: TaskContext, kind: number, start: number, pages: number, costNs: number, flags = 0): Path {
+/** The work a writer does under mmap_lock before its cost: returns the change's flags. */
+type Inside = (mc: MmCpu, mm: number) => Generator<TaskOp, number, number>;
+
+function* write(
+  ctx: TaskContext,
+  kind: number,
+  start: number,
+  pages: number,
+  costNs: number,
+  flags = 0,
+  inside?: Inside,
+): Path {
   if (!(Number.isSafeInteger(start) && start >= 0 && start % PAGE_BYTES === 0))
     throw new RangeError(`start ${start}: expected a page-aligned address`);
   const mc = mmOf(ctx);
   const mm = Number(ctx.args.mm ?? 0);
   yield ctx.lock(mmapLockName(mm));
-  mc.record(K_WRITE_BEGIN, ctx.id, mm, 0, 0, 0);
+  mc.record(K_WRITE_BEGIN, ctx.id, mm, start, pages, 0);
+  if (inside) flags = yield* inside(mc, mm);
   yield ctx.compute(costNs);
   mc.record(kind, ctx.id, mm, start, pages, flags);
   mc.record(K_WRITE_END, ctx.id, mm, 0, 0, 0);
@@ -43,13 +69,29 @@ export function mmap(ctx: TaskContext, start: number, pages: number, opts: MmapO
 export const MUNMAP_BASE_NS = 2_000;
 export const MUNMAP_ENTRY_NS = 20;
 
-/** munmap of exactly one VMA: its pages freed, its page tables freed through RCU. The cost grows with what is
- * mapped in it (as of the last commit), not with its size. */
+/** The mask of a tlb_remove_table batch page (__get_free_page in tlb_remove_table). */
+export const GFP_TLB_BATCH = 'GFP_NOWAIT|__GFP_NOWARN';
+/** What a synchronous IPI to every CPU costs the unmapping task (tlb_remove_table_sync_one): an assumption. */
+export const TLB_SYNC_NS = 2_000;
+
+/** munmap of exactly one VMA: its pages freed, its page tables freed through RCU in tlb_remove_table's batches.
+ * The cost grows with what is mapped in it (as of the last commit), not with its size. */
 export function munmap(ctx: TaskContext, start: number, pages: number, costNs?: number): Path {
-  const cost =
-    costNs ??
-    MUNMAP_BASE_NS +
-      MUNMAP_ENTRY_NS *
-        mmOf(ctx).spaces[Number(ctx.args.mm ?? 0)]!.tables.countWithin(start, start + pages * PAGE_BYTES);
-  return write(ctx, K_MUNMAP, start, pages, cost);
+  const end = start + pages * PAGE_BYTES;
+  const tables = mmOf(ctx).spaces[Number(ctx.args.mm ?? 0)]!.tables;
+  const cost = costNs ?? MUNMAP_BASE_NS + MUNMAP_ENTRY_NS * tables.countWithin(start, end);
+  return write(ctx, K_MUNMAP, start, pages, cost, 0, function* (mc, mm) {
+    // The batches the tables need, counted as of the last commit.
+    let left = tables.countTablesWithin(start, end);
+    while (left > 0) {
+      const pfn = yield* allocPages(ctx, GFP_TLB_BATCH);
+      if (pfn < 0) {
+        yield ctx.compute(left * TLB_SYNC_NS);
+        return MUNMAP_TABLES_NOW;
+      }
+      mc.record(K_TABLE_BATCH, ctx.id, mm, start, pfn, 0);
+      left -= MAX_TABLE_BATCH;
+    }
+    return 0;
+  });
 }

@@ -5,8 +5,9 @@
 //   mmap_lock for write, mapped or unmapped), or whose address is no longer mapped, is aborted: its page is freed
 //   and the fault counts as aborted; the address stays unmapped, so the next touch faults again.
 // - munmap removes the VMA, frees its data pages at once and sends the page tables wholly inside it back to the
-//   unmapping CPU, which frees them through RCU (page tables are freed after a grace period). A file page
-//   (FILE_PAGE_PFN) is the file's, never freed here.
+//   unmapping CPU in the batches its task allocated (tlb_remove_table), which that CPU frees through RCU with their
+//   batch pages; the tables beyond the last batch go with it. When a batch page could not be had, the tables are
+//   freed at once (tlb_remove_table_one). A file page (FILE_PAGE_PFN) is the file's, never freed here.
 import { logAppend, logOf, logsInOrder } from '@faultline/engine';
 import type { MemoryNode } from '@faultline/zone';
 import type { AddressSpace } from './address-space.js';
@@ -16,8 +17,12 @@ import {
   K_MMAP,
   K_MUNMAP,
   K_WRITE_BEGIN,
+  K_TABLE_BATCH,
   K_WRITE_END,
   L_F64,
+  MAX_TABLE_BATCH,
+  MUNMAP_TABLES_NOW,
+  batchEnd,
   L_FLAGS,
   L_KEY,
   L_KIND,
@@ -28,6 +33,7 @@ import {
   T_RACES_LOST,
   T_SPEC_ABORTED,
   TASK_F64,
+  VMA_ANON_VMA,
   type MmLayout,
 } from './layout.js';
 import { LEVEL_PAGE, keyAddress, keyLevel } from './page-table.js';
@@ -36,6 +42,8 @@ const PAGE_BYTES = 4096;
 
 export class MmCommitter {
   private readonly order: number[] = [];
+  /** Per CPU, the batch pages its unmapping task allocated for the munmap that follows in its log. */
+  private readonly batches: number[][];
   mmapFailures = 0;
 
   constructor(
@@ -43,7 +51,9 @@ export class MmCommitter {
     private readonly L: MmLayout,
     private readonly spaces: AddressSpace[],
     private readonly node: MemoryNode,
-  ) {}
+  ) {
+    this.batches = Array.from({ length: L.cpus }, () => []);
+  }
 
   private count(task: number, word: number): void {
     this.m[this.L.taskOffset + task * TASK_F64 + word]!++;
@@ -61,32 +71,46 @@ export class MmCommitter {
       switch (m[s + L_KIND]) {
         case K_INSTALL: {
           const flags = m[s + L_FLAGS]!;
-          const speculative = flags % 2 === 1;
-          const stale = speculative && Math.floor(flags / 2) !== as.seq;
+          // Per-VMA: stale only if its own VMA went away; speculative: if the address space changed at all.
+          const stale = flags < 0 ? !as.hasVmaGen(-flags - 1) : flags % 2 === 1 && Math.floor(flags / 2) !== as.seq;
+          const page = keyLevel(key) === LEVEL_PAGE;
           if (as.tables.get(key) >= 0) {
             this.release(cpu, pfn);
             this.count(task, T_RACES_LOST);
-          } else if (stale || (keyLevel(key) === LEVEL_PAGE && as.vmaOf(keyAddress(key)) === null)) {
+          } else if (stale || (page && as.vmaOf(keyAddress(key)) === null)) {
             this.release(cpu, pfn);
-            if (keyLevel(key) === LEVEL_PAGE) this.count(task, T_SPEC_ABORTED);
-          } else as.tables.insert(key, pfn);
+            if (page) this.count(task, T_SPEC_ABORTED);
+          } else {
+            as.tables.insert(key, pfn);
+            if (page) as.setFlag(keyAddress(key), VMA_ANON_VMA); // anon_vma_prepare ran in this fault
+          }
           break;
         }
         case K_MMAP:
           as.bumpSeq();
           if (!as.map(key, key + pfn * PAGE_BYTES, m[s + L_FLAGS]!)) this.mmapFailures++;
           break;
-        case K_MUNMAP:
-          as.bumpSeq();
-          if (as.unmap(key, key + pfn * PAGE_BYTES)) this.unmapTables(as, cpu, key, key + pfn * PAGE_BYTES);
+        case K_TABLE_BATCH:
+          this.batches[cpu]!.push(pfn);
           break;
+        case K_MUNMAP: {
+          as.bumpSeq();
+          const batches = this.batches[cpu]!;
+          if (as.unmap(key, key + pfn * PAGE_BYTES))
+            this.unmapTables(as, cpu, key, key + pfn * PAGE_BYTES, m[s + L_FLAGS] === MUNMAP_TABLES_NOW, batches);
+          else for (const b of batches) this.node.free(cpu, b);
+          batches.length = 0;
+          break;
+        }
         case K_WRITE_BEGIN:
           as.bumpSeq();
           as.writer = true;
+          as.writeLock(key, key + pfn * PAGE_BYTES);
           break;
         case K_WRITE_END:
           as.bumpSeq();
           as.writer = false;
+          as.writeUnlockAll();
           break;
       }
     }
@@ -98,16 +122,38 @@ export class MmCommitter {
     if (pfn !== FILE_PAGE_PFN) this.node.free(cpu, pfn);
   }
 
-  private unmapTables(as: AddressSpace, cpu: number, start: number, end: number): void {
+  /** The RCU ring of `cpu` gets each batch as its tables' pfns and then batchEnd(batch page, or -1 for none). */
+  private unmapTables(
+    as: AddressSpace,
+    cpu: number,
+    start: number,
+    end: number,
+    now: boolean,
+    batches: number[],
+  ): void {
     const ring = this.L.rcuOffset + cpu * this.L.rcuStride;
+    const push = (v: number) => {
+      const s = logAppend(this.m, ring, this.L.slots, 1);
+      if (s < 0) throw new Error(`more than ${this.L.slots} page tables freed in one window on cpu ${cpu}`);
+      this.m[s] = v;
+    };
+    let b = 0;
+    let inBatch = 0;
     for (const { key, pfn } of as.tables.within(start, end)) {
       as.tables.remove(key);
       if (keyLevel(key) === LEVEL_PAGE) this.release(cpu, pfn);
+      else if (now) this.node.free(cpu, pfn);
       else {
-        const s = logAppend(this.m, ring, this.L.slots, 1);
-        if (s < 0) throw new Error(`more than ${this.L.slots} page tables freed in one window on cpu ${cpu}`);
-        this.m[s] = pfn;
+        if (inBatch === MAX_TABLE_BATCH && b < batches.length - 1) {
+          push(batchEnd(batches[b++]!));
+          inBatch = 0;
+        }
+        push(pfn);
+        inBatch++;
       }
     }
+    if (inBatch > 0) push(batchEnd(batches[b++] ?? -1));
+    // Batch pages allocated for tables that someone else's munmap freed meanwhile: freed with an empty batch.
+    while (b < batches.length) push(batchEnd(batches[b++]!));
   }
 }

@@ -12,8 +12,11 @@
 //   spf-nomemalloc-retry  Wilcox's mask; on failure rcu_read_unlock, one direct-reclaim pass, one more speculative
 //                         try, then the classic path.
 //   spf-fallback          speculative only when every level exists; otherwise the classic path.
-//   per-vma-lock          the VMA found under RCU (and, in the kernel, read-locked); tables and page with sleeping
-//                         masks outside RCU; a writer means the classic path.
+//   per-vma-lock          lock_vma_under_rcu: the VMA found under RCU and read-locked unless a writer has it write-
+//                         locked or the kernel does not handle it under the VMA lock (file-backed before 6.7, an
+//                         anonymous VMA without its anon_vma); tables and page with sleeping masks outside RCU, under
+//                         the VMA's lock: only a change to this VMA makes its installs stale. Otherwise the classic
+//                         path, in the same fault.
 import { machineGuards, type MachineGuard } from '@faultline/engine';
 import { setup } from 'xstate';
 import type { FaultRun } from './fault-steps.js';
@@ -134,8 +137,8 @@ export const perVmaLockMachine = machine.createMachine({
   context: ({ input }) => input,
   states: {
     rcuLock: { on: { done: 'vma' } },
-    vma: { on: { found: 'writer', none: 'rcuUnlockFallBack' } },
-    writer: { on: { clear: 'rcuUnlockTables', active: 'rcuUnlockFallBack' } },
+    vma: { on: { found: 'lockVma', none: 'rcuUnlockFallBack' } },
+    lockVma: { on: { locked: 'rcuUnlockTables', busy: 'rcuUnlockFallBack', unsupported: 'rcuUnlockFallBack' } },
     rcuUnlockTables: { meta: { step: 'rcuUnlock' }, on: { done: 'tables' } },
     tables: { meta: { step: 'tablesSleeping' }, on: { ok: 'page', fail: 'oom' } },
     page: { meta: { step: 'dataPage' }, on: { ok: 'speculativeDone', fail: 'oom' } },

@@ -40,10 +40,12 @@ export interface FaultRun {
   page: number;
   /** Reclaim-and-retry rounds so far. */
   retries: number;
+  /** The generation of the VMA a per-VMA-lock fault holds read-locked, or -1 (installs checked by `seq`). */
+  vmaGen: number;
 }
 
 export function newFaultRun(f: FaultContext): FaultRun {
-  return { f, speculative: true, seq: 0, page: -1, retries: 0 };
+  return { f, speculative: true, seq: 0, page: -1, retries: 0, vmaGen: -1 };
 }
 
 type Step = Generator<TaskOp, string, number>;
@@ -61,7 +63,7 @@ function* allocTables(r: FaultRun, mask: string): Generator<TaskOp, boolean, num
     }
     f.count(T_TABLES);
     yield f.task.compute(f.ptlNs);
-    f.install(level, pfn, r.speculative, r.seq);
+    f.install(level, pfn, r.speculative, r.seq, r.vmaGen);
   }
   return true;
 }
@@ -75,6 +77,7 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
   *lockMmap(r) {
     r.f.count(T_CLASSIC);
     r.speculative = false;
+    r.vmaGen = -1;
     yield r.f.task.lockRead(r.f.mmapLock);
     return 'done';
   },
@@ -87,11 +90,24 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
   *vma(r) {
     return r.f.vma() === null ? 'none' : 'found';
   },
-  /** Does a writer hold mmap_lock for write? If not, read the sequence count. Events: active, clear. */
+  /** Does a writer hold mmap_lock for write? If not, read the sequence count (the speculative entry's cost).
+   * Events: active, clear. */
   *writer(r) {
     if (r.f.writerActive()) return 'active';
     r.seq = r.f.seq();
+    if (r.f.spfEntryNs > 0) yield r.f.task.compute(r.f.spfEntryNs);
     return 'clear';
+  },
+  /** lock_vma_under_rcu's checks on the VMA found (mm/memory.c): not write-locked by a writer (vma_start_read), of
+   * a kind the kernel handles under the VMA lock (anonymous with its anon_vma; file-backed only where the run's
+   * kernel has it); then its read lock. Events: locked, busy, unsupported. */
+  *lockVma(r) {
+    const f = r.f;
+    if (f.vmaWriteLocked()) return 'busy';
+    if (f.fileBacked() ? !f.perVmaFileFaults : !f.vmaHasAnonVma()) return 'unsupported';
+    if (f.vmaLockNs > 0) yield f.task.compute(f.vmaLockNs);
+    r.vmaGen = f.vmaGen();
+    return 'locked';
   },
   /** Events: done. */
   *rcuLock(r) {
@@ -118,7 +134,7 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     const f = r.f;
     if (f.fileBacked()) {
       yield f.task.compute(f.ptlNs); // find the page in the page cache, take the PTL, set the entry
-      f.install(LEVEL_PAGE, FILE_PAGE_PFN, r.speculative, r.seq);
+      f.install(LEVEL_PAGE, FILE_PAGE_PFN, r.speculative, r.seq, r.vmaGen);
       f.count(T_FILE_PAGES);
       r.page = FILE_PAGE_PFN;
       return 'ok';
@@ -126,7 +142,7 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     const page = yield* allocPages(f.task, GFP_DATA_PAGE);
     if (page < 0) return 'fail';
     yield f.task.compute(f.ptlNs);
-    f.install(LEVEL_PAGE, page, r.speculative, r.seq);
+    f.install(LEVEL_PAGE, page, r.speculative, r.seq, r.vmaGen);
     f.count(T_PAGES);
     r.page = page;
     return 'ok';

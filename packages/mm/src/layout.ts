@@ -9,15 +9,23 @@ export const MM_SEQ = 0; // bumped when a writer takes mmap_lock for write, maps
 export const MM_WRITER = 1; // 1 while a writer holds mmap_lock for write (as seen at the last commit)
 export const MM_VMAS = 2; // VMAs in use
 export const MM_PGD = 3; // the PGD's pfn
+export const MM_VMA_GEN = 4; // the last VMA generation handed out (each new VMA gets the next)
 export const MM_HEADER_F64 = 8;
-// VMA slot: [start, end) and flags; end 0 marks a free slot.
+// VMA slot: [start, end), flags and its generation (unique in the address space); end 0 marks a free slot.
 export const VMA_START = 0;
 export const VMA_END = 1;
 export const VMA_FLAGS = 2;
-export const VMA_F64 = 3;
+export const VMA_GEN = 3;
+export const VMA_F64 = 4;
 /** VMA flag: a shared mapping of a file whose pages are resident (tmpfs without swap): a fault maps the file's page
  * and allocates nothing but page tables. */
 export const VMA_FILE = 1;
+/** VMA flag: an anonymous VMA has its anon_vma (set by its first fault's install, which in the kernel prepared it
+ * under mmap_lock: lock_vma_under_rcu refuses an anonymous VMA without one). */
+export const VMA_ANON_VMA = 2;
+/** VMA flag: write-locked by a writer holding mmap_lock for write (vma_start_write; vm_lock_seq equal to the mm's
+ * mm_lock_seq) until it releases it (mmap_write_unlock -> vma_end_write_all), as of the last commit. */
+export const VMA_WRITE_LOCKED = 4;
 /** The pfn recorded for a file page in the page tables: the file's pages are not this zone's to free. */
 export const FILE_PAGE_PFN = 2 ** 40;
 
@@ -31,11 +39,33 @@ export const L_KEY = 4;
 export const L_PFN = 5;
 export const L_FLAGS = 6;
 export const L_F64 = 7;
-export const K_INSTALL = 1; // key, pfn, flags = speculative ? 1 + 2 * seq seen : 0
+export const K_INSTALL = 1; // key, pfn, flags = installFlags(...)
 export const K_MMAP = 2; // key = start, pfn = pages, flags = VMA flags
 export const K_MUNMAP = 3; // key = start, pfn = pages
-export const K_WRITE_BEGIN = 4;
+export const K_WRITE_BEGIN = 4; // key = start, pfn = pages of the range whose VMAs it write-locks
 export const K_WRITE_END = 5;
+export const K_TABLE_BATCH = 6; // key = the munmap's start, pfn = a tlb_remove_table batch page
+/** The munmap's flags when its batch page could not be allocated: its tables are freed at once (tlb_remove_table_one). */
+export const MUNMAP_TABLES_NOW = 1;
+/** Page tables one batch page holds (MAX_TABLE_BATCH: a page of pointers less the batch's header). */
+export const MAX_TABLE_BATCH = 509;
+
+/** The ring's end-of-batch marker for a batch page (or -1, none): negative, so never a pfn. */
+export function batchEnd(batchPfn: number): number {
+  return -(batchPfn + 2);
+}
+
+/** The batch page an end-of-batch marker names, or -1. */
+export function batchPage(marker: number): number {
+  return -marker - 2;
+}
+
+/** An install's flags: 0 under mmap_lock; checked against the address space's sequence count (speculative); or
+ * against the generation of the VMA it was read-locked in (a per-VMA-lock fault). */
+export function installFlags(speculative: boolean, seqSeen: number, vmaGen: number): number {
+  if (!speculative) return 0;
+  return vmaGen >= 0 ? -(1 + vmaGen) : 1 + 2 * seqSeen;
+}
 
 // Per task
 export const T_FAULTS = 0;

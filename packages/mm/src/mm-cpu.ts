@@ -1,11 +1,24 @@
 // mm-cpu: address spaces seen from one CPU. Lookups read the page tables as the last commit left them plus this
 // CPU's own installs of the window (an overlay), so a thread sees its own work at once and other CPUs' at the
 // window's end. Installs, mmap and munmap are logged for the commit; page tables that a munmap freed come back in
-// a ring and are handed to RCU here (kfree_rcu), on the CPU of the task that unmapped them.
+// a ring, batch by batch, and each batch is handed to RCU here (call_rcu of tlb_remove_table_rcu, which frees the
+// tables and the batch page), on the CPU of the task that unmapped them.
 import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
-import { kfreeRcu } from '@faultline/rcu';
+import { callRcu } from '@faultline/rcu';
 import { AddressSpace } from './address-space.js';
-import { L_F64, L_FLAGS, L_KEY, L_KIND, L_MM, L_PFN, L_TASK, L_TIME, TASK_F64, type MmLayout } from './layout.js';
+import {
+  batchPage,
+  L_F64,
+  L_FLAGS,
+  L_KEY,
+  L_KIND,
+  L_MM,
+  L_PFN,
+  L_TASK,
+  L_TIME,
+  TASK_F64,
+  type MmLayout,
+} from './layout.js';
 
 export class MmCpu {
   readonly spaces: AddressSpace[];
@@ -58,7 +71,22 @@ export class MmCpu {
     for (const o of this.overlay) o.clear();
     m[this.log] = 0;
     const n = m[this.rcuRing]!;
-    for (let i = 0; i < n; i++) kfreeRcu(this.cpu, m[this.rcuRing + LOG_HEADER_F64 + i]!);
+    let batch: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const v = m[this.rcuRing + LOG_HEADER_F64 + i]!;
+      if (v >= 0) {
+        batch.push(v);
+        continue;
+      }
+      const page = batchPage(v);
+      if (page >= 0) batch.push(page);
+      const pfns = batch;
+      const cpu = this.cpu;
+      callRcu(cpu, () => {
+        for (const pfn of pfns) cpu.freePage(pfn);
+      });
+      batch = [];
+    }
     m[this.rcuRing] = 0;
   }
 }

@@ -24,7 +24,10 @@ import {
   T_FAULTS,
   TASK_COUNTERS,
   TASK_F64,
+  VMA_ANON_VMA,
   VMA_FILE,
+  VMA_WRITE_LOCKED,
+  installFlags,
   mmBase,
   mmLayout,
 } from './layout.js';
@@ -83,6 +86,12 @@ const argsSchema = z
       .max(1 << 20)
       .default(8192),
     ptlNs: z.number().int().min(0).default(50),
+    /** The speculative entry's cost beyond the classic one: reading mmap_seq at entry and at the end, copying the
+     * VMA (Lespinasse's SPF series). An assumption, of the order of a few cache-hot loads and a 200-byte copy. */
+    spfEntryNs: z.number().int().min(0).default(30),
+    /** The VMA's read lock: vma_start_read's down_read_trylock and vma_end_read's up_read, as an uncontended rwsem
+     * (the engine's lockNs + unlockNs). */
+    vmaLockNs: z.number().int().min(0).default(40),
   })
   .strict();
 export type MmArgs = z.input<typeof argsSchema>;
@@ -173,6 +182,9 @@ export default defineKernelModule({
         node.deferShared = true;
       }
     }
+    // File-backed faults under the VMA lock: since 6.7 ("Handle more faults under the VMA lock"); 6.4 had
+    // anonymous VMAs only (lock_vma_under_rcu: vma_is_anonymous), and v5.18 no per-VMA locks at all.
+    const perVmaFileFaults = config.kernel === 'v6.3+';
     const taskInfo = config.tasks.map((t) => ({ mm: Number(t.args.mm ?? 0), policy: policies[policyOf(t)]! }));
     return {
       attachCpu(cpu) {
@@ -191,15 +203,21 @@ export default defineKernelModule({
               write,
               mmapLock: mmapLockName(info.mm),
               ptlNs: a.ptlNs,
+              spfEntryNs: a.spfEntryNs,
+              vmaLockNs: a.vmaLockNs,
+              perVmaFileFaults,
+              vmaGen: () => as.vmaGen(address),
+              vmaWriteLocked: () => (as.vmaFlags(address) & VMA_WRITE_LOCKED) !== 0,
+              vmaHasAnonVma: () => (as.vmaFlags(address) & VMA_ANON_VMA) !== 0,
               lookup: (level) => mc.lookup(info.mm, pageTableKey(level, address)),
               vma: () => as.vmaOf(address),
               fileBacked: () => (as.vmaFlags(address) & VMA_FILE) !== 0,
               seq: () => as.seq,
               writerActive: () => as.writer,
-              install: (level, pfn, speculative, seqSeen) => {
+              install: (level, pfn, speculative, seqSeen, vmaGen = -1) => {
                 const key = pageTableKey(level, address);
                 mc.see(info.mm, key, pfn);
-                mc.record(K_INSTALL, task.id, info.mm, key, pfn, speculative ? 1 + 2 * seqSeen : 0);
+                mc.record(K_INSTALL, task.id, info.mm, key, pfn, installFlags(speculative, seqSeen, vmaGen));
               },
               count: (word) => {
                 m[mc.counter(task.id, word)]!++;

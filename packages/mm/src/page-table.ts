@@ -193,6 +193,14 @@ export class PageTableHash {
     return this.slotsWithin(start, end).length;
   }
 
+  /** How many of those are page tables (PUD, PMD, PTE), not data pages. */
+  countTablesWithin(start: number, end: number): number {
+    const m = this.m;
+    let n = 0;
+    for (const i of this.slotsWithin(start, end)) if (keyLevel(m[this.offset + 2 * i]!) !== LEVEL_PAGE) n++;
+    return n;
+  }
+
   /** Every entry whose address lies in [start, end), at any level whose coverage lies wholly inside it, by key. */
   within(start: number, end: number): Array<{ key: number; pfn: number }> {
     const m = this.m;

@@ -38,15 +38,27 @@ export interface FaultContext {
   vma(): [number, number] | null;
   /** Whether that VMA maps a resident file (its pages need no allocation). */
   fileBacked(): boolean;
+  /** That VMA's generation (-1 if none), whether a writer has it write-locked (vma_start_write) and whether it has
+   * its anon_vma, as of this window. */
+  vmaGen(): number;
+  vmaWriteLocked(): boolean;
+  vmaHasAnonVma(): boolean;
+  /** Whether the run's kernel handles file-backed faults under the VMA lock (v6.3+, as since 6.7; not v6.4's
+   * first per-VMA locks, nor v5.18). */
+  readonly perVmaFileFaults: boolean;
   /** The address space's sequence count, and whether a writer holds mmap_lock for write, as of this window. */
   seq(): number;
   writerActive(): boolean;
-  /** Log an install; speculative ones carry the sequence count they read. */
-  install(level: number, pfn: number, speculative: boolean, seqSeen: number): void;
+  /** Log an install; speculative ones carry the sequence count they read, or (per-VMA) the VMA's generation. */
+  install(level: number, pfn: number, speculative: boolean, seqSeen: number, vmaGen?: number): void;
   /** Count an event in the task's fault counters (T_* in layout.ts). */
   count(word: number): void;
   /** Simulated cost of taking the page-table lock and writing one entry. */
   readonly ptlNs: number;
+  /** What the speculative entry costs beyond the classic one (mmap_seq reads and the VMA snapshot), and what the
+   * VMA's read lock costs (vma_start_read's trylock and vma_end_read). */
+  readonly spfEntryNs: number;
+  readonly vmaLockNs: number;
 }
 
 export type FaultPolicy = (f: FaultContext) => KernelPath;

@@ -105,6 +105,73 @@ describe('fault policies', () => {
     expect(r.locks!.grants).toBeGreaterThan(0);
   });
 
+  it('per-vma-lock: a writer of another VMA does not disturb its faults; spf-nowait falls back while it writes', async () => {
+    const tasks = (victimPages: number): RunOptions['tasks'] => [
+      { module: faults, export: 'storm', cpus: [0] },
+      { module: faults, export: 'churner', cpus: [1], args: { victimPages, everyNs: 20_000 } },
+    ];
+    const sum = (r: RunResult, k: string) => rows(r).filter((t) => t.name.startsWith('faults.storm'))[0]![k]!;
+    const [vma, spf, own] = await Promise.all([
+      run('per-vma-lock', tasks(0)),
+      run('spf-nowait', tasks(0)),
+      run('per-vma-lock', tasks((64 * GiB) / 4096)),
+    ]);
+    for (const r of [vma, spf, own]) expect(r.error).toBeNull();
+    // Only the faults before the VMA had its anon_vma (the first window's) take mmap_lock; nothing is aborted.
+    expect(sum(vma, 'speculativeAborted')).toBe(0);
+    expect(sum(vma, 'fellBack')).toBeLessThan(100);
+    // SPF's check is the address space's: every write to any VMA sends it to mmap_lock, or aborts its installs.
+    expect(sum(spf, 'fellBack') + sum(spf, 'speculativeAborted')).toBeGreaterThan(10 * (sum(vma, 'fellBack') + 1));
+    // A writer of the fault's own VMA (munmap of the storm's VMA) does disturb it.
+    expect(sum(own, 'fellBack') + sum(own, 'speculativeAborted')).toBeGreaterThan(sum(vma, 'fellBack'));
+  });
+
+  it('per-vma-lock: a file-backed VMA falls back to mmap_lock on a v6.4 kernel, not on v6.3+ (6.7 and later)', async () => {
+    const file = { policy: 'per-vma-lock', mms: [{ vmas: [{ start: BASE, pages: (64 * GiB) / 4096, file: true }] }] };
+    const tasks = [{ module: faults, export: 'toucher', cpus: [0], args: { count: 200, strideBytes: 4096 } }];
+    const go = (kernel: 'v6.4' | 'v6.3+') =>
+      runSimulation({
+        cpus: 1,
+        seed: 'file-vma',
+        duration: '5ms',
+        window: '20us',
+        memoryMiB: 64,
+        memoryLayout: 'one-zone',
+        kernel,
+        ...mmRunParts(file),
+        tasks,
+      });
+    const [old, now] = (await Promise.all([go('v6.4'), go('v6.3+')])).map((r) => rows(r)[0]!);
+    expect(old!.faults).toBe(200);
+    expect(old!.fellBack).toBe(200);
+    expect(old!.classic).toBe(200);
+    expect(now!.fellBack).toBe(0); // a shared file VMA needs no anon_vma
+    expect(now!.speculativeDone).toBe(200);
+  });
+
+  it("munmap frees page tables in tlb_remove_table's batches of 509, each one RCU callback with its batch page", async () => {
+    const r = await runSimulation({
+      cpus: 1,
+      seed: 'tlb-batch',
+      duration: '20ms',
+      window: '20us',
+      memoryMiB: 64,
+      memoryLayout: 'one-zone',
+      ...mmRunParts({ policy: 'classic', mms: [{ vmas: [] }] }),
+      tasks: [{ module: faults, export: 'mapTouchUnmap', cpus: [0], args: { count: 1200 } }],
+    });
+    expect(r.error).toBeNull();
+    const t = rows(r)[0]!;
+    // 1200 PTE tables 2 MiB apart: 3 PMD tables (1 GiB each) and a PUD; the 1203 wholly inside the VMA are freed
+    // (the PUD covers 512 GiB and stays, as free_pgd_range's floor and ceiling keep it): 3 batches.
+    expect(t.tablePages).toBe(1204);
+    const rcu = r.modules.rcu as { callbacksQueued: number; callbacksInvoked: number };
+    expect(rcu.callbacksQueued).toBe(3);
+    expect(rcu.callbacksInvoked).toBe(3);
+    // Everything came back: only the PGD and the PUD are in use (tables, data pages and the batch pages freed).
+    expect(r.node.pages - r.node.freePagesExact - r.node.pcpPages).toBe(2);
+  });
+
   it('gives the same digest on 1 and 4 workers with a storm, a churner and kswapd', async () => {
     const opts = (workers: number): RunOptions => ({
       cpus: 4,

@@ -23,7 +23,7 @@ export interface ScenarioOptions {
   readonly vm?: RunOptions['vm'];
   readonly window?: string;
   /** The allocator's behaviour: v5.18 (the discussion's kernel) or v6.3+ (default). */
-  readonly kernel?: 'v5.18' | 'v6.3+';
+  readonly kernel?: 'v5.18' | 'v6.4' | 'v6.3+';
   /** The reclaim module's scanNsPerPage: CPU time a reclaimer spends per page it wants (default 200 ns,
    * calibrated against the real kernel: CALIBRATION.md). */
   readonly scanNsPerPage?: number;

@@ -45,7 +45,7 @@ export interface ScenarioSpec {
   readonly cpus: number;
   readonly duration: string;
   readonly window: string;
-  readonly kernel: 'v5.18' | 'v6.3+';
+  readonly kernel: 'v5.18' | 'v6.4' | 'v6.3+';
   readonly machine: MachineSpec;
   readonly reclaim: { readonly scanNsPerPage: number };
   readonly params: Readonly<Record<string, number | string | boolean>>;
@@ -155,7 +155,11 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
       cpus: int(1, 1024, 'simulated CPUs'),
       duration: duration('simulated time to run, with a unit: ns, us, ms or s'),
       window: duration('window length: other CPUs see shared state up to one window late'),
-      kernel: { enum: ['v5.18', 'v6.3+'], description: "the allocator's behaviour" },
+      kernel: {
+        enum: ['v5.18', 'v6.4', 'v6.3+'],
+        description:
+          "the allocator's behaviour (v6.4's is v6.3+'s) and per-VMA locks' reach (anonymous only before v6.3+)",
+      },
       machine,
       reclaim: {
         type: 'object',

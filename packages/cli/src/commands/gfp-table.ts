@@ -1,9 +1,9 @@
 // gfp-table: the demo's first part: what each GFP mask gets in each watermark band, both kernels side by side.
-import { formatDecision, gfpBandTable, KERNEL_BEHAVIOURS, type Watermarks } from '@faultline/gfp';
+import { ALLOCATOR_BEHAVIOURS, formatDecision, gfpBandTable, type Watermarks } from '@faultline/gfp';
 import { textTable } from '../text-table.js';
 
 export function renderGfpTable(w: Watermarks): string {
-  const tables = KERNEL_BEHAVIOURS.map((k) => gfpBandTable(k, w));
+  const tables = ALLOCATOR_BEHAVIOURS.map((k) => gfpBandTable(k, w));
   const bands = tables[0]!.bands;
   const short = (name: string) => name.replace(/ min/g, '').replace('..', '-');
   const header = ['mask \\ band of free pages', ...bands.map((b) => short(b.name))];

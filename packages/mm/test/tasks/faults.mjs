@@ -36,3 +36,14 @@ export function* churner(ctx) {
     }
   }
 }
+
+/** Maps a VMA at `start`, touches `count` pages `strideBytes` apart in it, unmaps it, then sleeps. */
+export function* mapTouchUnmap(ctx) {
+  const { start = 2 ** 45, pages = 2 ** 24, count = 1024, strideBytes = 2 * MiB } = ctx.args;
+  yield* mmap(ctx, start, pages);
+  yield ctx.sleep(50_000); // the VMA lands at the window's end
+  for (let i = 0; i < count; i++) yield ctx.touch(start + i * strideBytes);
+  yield ctx.sleep(50_000);
+  yield* munmap(ctx, start, pages);
+  yield ctx.sleep(1_000_000_000);
+}
