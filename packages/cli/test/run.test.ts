@@ -134,7 +134,7 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(unitless.status).toBe(1);
     expect(unitless.stderr).toMatch(/--duration must be a number with a unit \(ns, us, ms or s\)/);
     const kernel = run('compare', 'mmap-contention', '--kernel', 'v7');
-    expect(kernel.stderr).toMatch(/--kernel must be one of v5\.18, v6\.3\+; got 'v7'/);
+    expect(kernel.stderr).toMatch(/--kernel must be one of v5\.18, v6\.4, v6\.3\+; got 'v7'/);
   });
   it('follows the conventions: --version, --json - on standard output, output paths checked before the run', () => {
     const v = run('--version');

@@ -443,6 +443,7 @@ export class SimCpu extends CpuScheduler {
     t.stats.killedBy = reason;
     t.stats.exitedAtNs = this.nowNs;
     for (const h of t.held.splice(0)) this.locks.release(this.nowNs, h >> 1, t.id, (h & 1) === 1);
+    for (const h of this.hooks) h.taskKilled?.(t.id, this.nowNs);
     if (this.current === t) {
       this.stalled = false;
       this.current = null;

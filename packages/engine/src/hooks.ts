@@ -50,6 +50,9 @@ export interface CpuHooks {
   returnToUser?(taskId: number, nowNs: number): number;
   /** A task touched an address: the kernel path that handles it, or null when nothing needs doing. */
   fault?(task: TaskContext, address: number, write: boolean): KernelPath | null;
+  /** A task of this CPU was killed (the OOM killer): it never runs again; drop what it held (an RCU read-side
+   * section, a share of an address space). */
+  taskKilled?(taskId: number, nowNs: number): void;
   /** Before the CPU runs a window. */
   windowStart?(startNs: number): void;
   /** After the CPU ran a window, before the barrier: publish what the commit needs. */

@@ -69,8 +69,9 @@ export function mmap(ctx: TaskContext, start: number, pages: number, opts: MmapO
 export const MUNMAP_BASE_NS = 2_000;
 export const MUNMAP_ENTRY_NS = 20;
 
-/** The mask of a tlb_remove_table batch page (__get_free_page in tlb_remove_table). */
-export const GFP_TLB_BATCH = 'GFP_NOWAIT|__GFP_NOWARN';
+/** The mask of a tlb_remove_table batch page (__get_free_page(GFP_NOWAIT|__GFP_NOWARN) in tlb_remove_table), with
+ * __GFP_ZERO added, which changes nothing else here: the OOM killer knows the address space's pages by it. */
+export const GFP_TLB_BATCH = 'GFP_NOWAIT|__GFP_NOWARN|__GFP_ZERO';
 /** What a synchronous IPI to every CPU costs the unmapping task (tlb_remove_table_sync_one): an assumption. */
 export const TLB_SYNC_NS = 2_000;
 

@@ -8,11 +8,15 @@
 //   unmapping CPU in the batches its task allocated (tlb_remove_table), which that CPU frees through RCU with their
 //   batch pages; the tables beyond the last batch go with it. When a batch page could not be had, the tables are
 //   freed at once (tlb_remove_table_one). A file page (FILE_PAGE_PFN) is the file's, never freed here.
+// - When every task of an address space (those naming it in args.mm) has been OOM-killed, it is torn down as
+//   exit_mmap does: its page tables are freed (its data pages went with the OOM kill; tables already handed to RCU
+//   are freed by RCU).
 import { logAppend, logOf, logsInOrder } from '@faultline/engine';
 import type { MemoryNode } from '@faultline/zone';
 import type { AddressSpace } from './address-space.js';
 import {
   FILE_PAGE_PFN,
+  K_EXIT,
   K_INSTALL,
   K_MMAP,
   K_MUNMAP,
@@ -51,6 +55,8 @@ export class MmCommitter {
     private readonly L: MmLayout,
     private readonly spaces: AddressSpace[],
     private readonly node: MemoryNode,
+    /** Tasks per address space that name it (args.mm); counted down as they are killed. */
+    private readonly members: number[],
   ) {
     this.batches = Array.from({ length: L.cpus }, () => []);
   }
@@ -90,6 +96,9 @@ export class MmCommitter {
           as.bumpSeq();
           if (!as.map(key, key + pfn * PAGE_BYTES, m[s + L_FLAGS]!)) this.mmapFailures++;
           break;
+        case K_EXIT:
+          if (--this.members[m[s + L_MM]!]! === 0) this.tearDown(as, cpu);
+          break;
         case K_TABLE_BATCH:
           this.batches[cpu]!.push(pfn);
           break;
@@ -115,6 +124,14 @@ export class MmCommitter {
       }
     }
     return slots.length > 0;
+  }
+
+  /** exit_mmap: every VMA and page table goes; data pages were freed with their tasks. */
+  private tearDown(as: AddressSpace, cpu: number): void {
+    for (const { key, pfn } of as.tables.within(0, 2 ** 48)) {
+      as.tables.remove(key);
+      if (keyLevel(key) !== LEVEL_PAGE) this.node.free(cpu, pfn);
+    }
   }
 
   /** Free a data page that is the node's: a file's page stays with the file. */

@@ -21,10 +21,11 @@ import type { FaultContext } from './policies.js';
 
 export const GFP_PGTABLE_USER = 'GFP_PGTABLE_USER';
 export const GFP_DATA_PAGE = 'GFP_KERNEL|__GFP_ACCOUNT';
-// User page tables are always charged to the task's memcg (GFP_PGTABLE_USER has __GFP_ACCOUNT); so are the
-// speculative path's.
-export const GFP_SPF_NOWAIT = 'GFP_NOWAIT|__GFP_ACCOUNT';
-export const GFP_SPF_NOMEMALLOC = 'GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN|__GFP_ACCOUNT';
+// User page tables are always zeroed and charged to the task's memcg (GFP_PGTABLE_USER is GFP_KERNEL|__GFP_ZERO|
+// __GFP_ACCOUNT); so are the speculative path's. (__GFP_ZERO is also how the OOM killer knows a page table: the
+// address space's, not the thread's.)
+export const GFP_SPF_NOWAIT = 'GFP_NOWAIT|__GFP_ZERO|__GFP_ACCOUNT';
+export const GFP_SPF_NOMEMALLOC = 'GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN|__GFP_ZERO|__GFP_ACCOUNT';
 export const TABLE_LEVELS = [LEVEL_PUD, LEVEL_PMD, LEVEL_PTE] as const;
 /** What one VM_FAULT_RETRY costs a task that faults again: the return to user space, the trap, the walk. */
 export const REFAULT_NS = 1_000;
@@ -125,9 +126,9 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
   },
   /** Missing levels with GFP_PGTABLE_USER (may sleep and reclaim). Events: ok, fail. */
   tablesSleeping: (r) => tables(r, GFP_PGTABLE_USER),
-  /** Missing levels with GFP_NOWAIT|__GFP_ACCOUNT. Events: ok, fail. */
+  /** Missing levels with GFP_NOWAIT|__GFP_ZERO|__GFP_ACCOUNT. Events: ok, fail. */
   tablesNowait: (r) => tables(r, GFP_SPF_NOWAIT),
-  /** Missing levels with GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN|__GFP_ACCOUNT. Events: ok, fail. */
+  /** Missing levels with GFP_NOWAIT|__GFP_NOMEMALLOC|__GFP_NOWARN|__GFP_ZERO|__GFP_ACCOUNT. Events: ok, fail. */
   tablesNomemalloc: (r) => tables(r, GFP_SPF_NOMEMALLOC),
   /** The data page: a file's resident page, or a new anonymous one (GFP_KERNEL|__GFP_ACCOUNT). Events: ok, fail. */
   *dataPage(r) {

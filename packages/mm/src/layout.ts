@@ -44,6 +44,7 @@ export const K_MMAP = 2; // key = start, pfn = pages, flags = VMA flags
 export const K_MUNMAP = 3; // key = start, pfn = pages
 export const K_WRITE_BEGIN = 4; // key = start, pfn = pages of the range whose VMAs it write-locks
 export const K_WRITE_END = 5;
+export const K_EXIT = 7; // a task of the address space was killed
 export const K_TABLE_BATCH = 6; // key = the munmap's start, pfn = a tlb_remove_table batch page
 /** The munmap's flags when its batch page could not be allocated: its tables are freed at once (tlb_remove_table_one). */
 export const MUNMAP_TABLES_NOW = 1;

@@ -8,6 +8,7 @@ import { callRcu } from '@faultline/rcu';
 import { AddressSpace } from './address-space.js';
 import {
   batchPage,
+  K_EXIT,
   L_F64,
   L_FLAGS,
   L_KEY,
@@ -62,6 +63,14 @@ export class MmCpu {
     this.overlay[mm]!.set(key, pfn);
   }
 
+  /** Tasks killed between windows (the OOM killer's answer lands before the window's start clears the log). */
+  private readonly exits: Array<[number, number]> = [];
+
+  /** A task of address space `mm` was killed: logged for the commit, which tears the space down after its last. */
+  exited(task: number, mm: number): void {
+    this.exits.push([task, mm]);
+  }
+
   counter(task: number, word: number): number {
     return this.L.taskOffset + task * TASK_F64 + word;
   }
@@ -70,6 +79,7 @@ export class MmCpu {
     const m = this.m;
     for (const o of this.overlay) o.clear();
     m[this.log] = 0;
+    for (const [task, mm] of this.exits.splice(0)) this.record(K_EXIT, task, mm, 0, 0, 0);
     const n = m[this.rcuRing]!;
     let batch: number[] = [];
     for (let i = 0; i < n; i++) {

@@ -165,7 +165,11 @@ export default defineKernelModule({
     if (!policies[a.policy])
       throw new Error(`mm module: unknown fault policy '${a.policy}'; allowed: ${Object.keys(policies).join(', ')}`);
     const spaces = Array.from({ length: a.mms.length }, (_, i) => new AddressSpace(m, L, i));
-    const committer = worker === 0 ? new MmCommitter(m, L, spaces, node) : null;
+    // The tasks that name their address space (args.mm) are its process: when all of them are killed, it is torn down.
+    const members = spaces.map(
+      (_, i) => config.tasks.filter((t) => Number(t.args.mm) === i && t.args.mm !== undefined).length,
+    );
+    const committer = worker === 0 ? new MmCommitter(m, L, spaces, node, members) : null;
     if (worker === 0) {
       // Before any window: a PGD per address space (the kernel's own page), and the initial VMAs.
       node.deferShared = false;
@@ -192,6 +196,9 @@ export default defineKernelModule({
         mmRegistry.set(cpu.cpu, mc);
         return {
           windowStart: () => mc.windowStart(),
+          taskKilled: (taskId: number) => {
+            if (config.tasks[taskId]!.args.mm !== undefined) mc.exited(taskId, taskInfo[taskId]!.mm);
+          },
           fault: (task: TaskContext, address: number, write: boolean): KernelPath | null => {
             const info = taskInfo[task.id]!;
             if (mc.lookup(info.mm, pageTableKey(LEVEL_PAGE, address)) >= 0) return null; // mapped: no fault

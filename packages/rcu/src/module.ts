@@ -149,6 +149,7 @@ export default defineKernelModule({
             return 0;
           },
           blocking: (taskId, state) => rc.blockingMessage(taskId, state),
+          taskKilled: (taskId) => rc.dropReader(taskId),
           windowStart: () => rc.windowStart(),
           windowEnd: () => rc.windowEnd(),
         };

@@ -114,6 +114,11 @@ export class RcuCpu {
     this.mem[this.base + C_READS]!++;
   }
 
+  /** A task killed inside a read-side section leaves it (the kernel's victim would leave it before it dies). */
+  dropReader(taskId: number): void {
+    this.readers.delete(taskId);
+  }
+
   nesting(taskId: number): number {
     return this.readers.get(taskId)?.nesting ?? 0;
   }

@@ -14,6 +14,7 @@ import {
   type CommitInfo,
   type RunConfig,
 } from '@faultline/engine';
+import { __GFP_ZERO } from '@faultline/gfp';
 import type { MemoryNode } from '@faultline/zone';
 import {
   K_DRAIN,
@@ -315,8 +316,11 @@ class Committer {
     return out.pfns.length;
   }
 
-  /** Kill the killable task holding the most pages (oom_badness by RSS), inside memcg `group` when given; free
-   * its pages; -1 if there is none. */
+  /** Kill the killable process holding the most pages (oom_badness: RSS and page tables), inside memcg `group`
+   * when given, and free its pages but its page tables; -1 if there is none. A process is the tasks that share an
+   * address space (args.mm, the mm module's; a task without one is a process of its own): oom_kill_process kills
+   * every task sharing the victim's mm, and the oom_reaper frees their memory. Page tables stay with the address
+   * space (in the kernel, exit_mmap frees them; the model's address spaces outlive the run). */
   private oomKill(nowNs: number, group = -1): number {
     const spared = unkillable(this.config);
     const held = new Map<number, number[]>();
@@ -326,28 +330,41 @@ class Committer {
       if (p.kind !== 'allocated') continue;
       const k = this.lru.kindOf(pfn);
       if (k === LRU_FILE || k === LRU_FILE_DIRTY) continue; // page cache is not the task's to lose
+      // Zeroed pages are page tables (and tlb_remove_table's batches): the address space's, freed when it is torn
+      // down or after an RCU grace period, not with one of its threads. oom_badness counts them (mm_pgtables_bytes).
+      const table = (p.mask & __GFP_ZERO) !== 0;
       let list = held.get(p.owner);
       if (list === undefined) held.set(p.owner, (list = []));
-      list.push(pfn);
+      list.push(table ? -1 - pfn : pfn);
     }
-    let victim = -1;
-    let most = 0;
+    const processOf = (t: RunConfig['tasks'][number]) => (t.args.mm !== undefined ? `mm ${t.args.mm}` : `task ${t.id}`);
+    const badness = new Map<string, number>();
     for (const t of this.config.tasks) {
       if (spared.has(t.id) || this.killed.has(t.id) || (group >= 0 && this.taskGroup[t.id] !== group)) continue;
-      const n = held.get(t.id % this.node.owners)?.length ?? 0;
-      if (n > most) [victim, most] = [t.id, n];
+      const p = processOf(t);
+      badness.set(p, (badness.get(p) ?? 0) + (held.get(t.id % this.node.owners)?.length ?? 0));
     }
-    if (victim < 0) return -1;
-    this.killed.add(victim);
-    const vcpu = this.config.tasks[victim]!.cpu;
-    for (const pfn of held.get(victim % this.node.owners) ?? []) {
-      this.lru.delete(pfn);
-      this.node.free(vcpu, pfn);
+    let chosen = '';
+    let most = 0;
+    for (const [p, n] of badness) if (n > most) [chosen, most] = [p, n];
+    if (most === 0) return -1;
+    let first = -1;
+    for (const t of this.config.tasks) {
+      if (spared.has(t.id) || this.killed.has(t.id) || processOf(t) !== chosen) continue;
+      if (group >= 0 && this.taskGroup[t.id] !== group) continue;
+      if (first < 0) first = t.id;
+      this.killed.add(t.id);
+      const own = held.get(t.id % this.node.owners) ?? [];
+      for (const pfn of own) {
+        if (pfn < 0) continue; // a page table: the address space's
+        this.lru.delete(pfn);
+        this.node.free(t.cpu, pfn);
+      }
+      this.victims.push({ task: t.id, pages: own.length, atNs: nowNs });
+      this.answer(t.cpu, -(t.id + 1), own.length);
     }
-    this.victims.push({ task: victim, pages: most, atNs: nowNs });
     if (group >= 0) this.mem[this.L.memcgOffset + group * MEMCG_F64 + M_OOM_KILLS]!++;
-    this.answer(vcpu, -(victim + 1), most);
-    return victim;
+    return first;
   }
 }
 

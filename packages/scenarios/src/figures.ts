@@ -13,6 +13,11 @@ export function reclaimOf(r: RunResult): ReclaimReport {
   return r.modules.reclaim as ReclaimReport;
 }
 
+/** OOM kills as events: a process (every task sharing its address space) killed at once counts once. */
+export function oomKillEvents(rec: ReclaimReport): number {
+  return new Set(rec.oomKills.map((k) => k.atNs)).size;
+}
+
 export function mmTasks(r: RunResult): Array<Record<string, number> & { name: string; task: number }> {
   return (r.modules.mm as { tasks: Array<Record<string, number> & { name: string; task: number }> }).tasks;
 }

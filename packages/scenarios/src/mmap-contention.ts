@@ -65,14 +65,14 @@ export const mmapContention = defineScenario({
           export: 'denseToucher',
           name: `thread.${k}`,
           cpus: [k % o.cpus],
-          args: { lane: k, pages: slice, gapNs: p.touchGapNs },
+          args: { mm: 0, lane: k, pages: slice, gapNs: p.touchGapNs },
         })),
         {
           module: tasks,
           export: 'contentionChurner',
           name: 'churner',
           cpus: [0],
-          args: { start: STORM_BASE, pages, everyNs: p.churnEveryNs, remapEvery: p.remapEvery },
+          args: { mm: 0, start: STORM_BASE, pages, everyNs: p.churnEveryNs, remapEvery: p.remapEvery },
         },
       ],
     };

@@ -22,6 +22,7 @@ import {
   groupLatency,
   groupMemstallNs,
   groupReclaim,
+  oomKillEvents,
   reclaimOf,
   systemFigures,
   type TaskGroup,
@@ -125,6 +126,7 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
         {
           ...policyArgs(o.policy),
           tableSlots,
+          vmaSlots: Math.min(4096, threads + 8),
           mms: [
             {
               vmas: Array.from({ length: threads }, (_, k) => ({
@@ -177,7 +179,7 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
             export: 'faultStorm',
             name: `fault-storm.${k}`,
             cpus: [stormCpus[Math.floor(k / perCpu)]!],
-            args: { lane: k, cycle, gapNs: p.stormGapNs, file, ...memcg },
+            args: { mm: 0, lane: k, cycle, gapNs: p.stormGapNs, file, ...memcg },
           })),
           {
             module: tasks,
@@ -208,7 +210,7 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
         'reclaimed by kswapd': reclaimOf(r).kswapd.pagesReclaimed,
         'storm pages below min': groupBelowMin(r, storm),
         'victim pages below min': groupBelowMin(r, victims),
-        'OOM kills': reclaimOf(r).oomKills.length,
+        'OOM kills': oomKillEvents(reclaimOf(r)),
         'storm faults/s (k)': f.faults / seconds / 1e3,
         'storm fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
         'storm fell back': f.fellBack,

@@ -57,7 +57,7 @@ export const pft = defineScenario({
         export: 'pftThread',
         name: `pft.${k}`,
         cpus: [k],
-        args: { lane: k, pages: regionPages, touchNs: p.touchNs },
+        args: { mm: 0, lane: k, pages: regionPages, touchNs: p.touchNs },
       })),
     };
   },

@@ -5,7 +5,7 @@
 import { WINDOW_DEFAULT } from '@faultline/engine';
 import { kswapdTaskPath, reclaimModulePath, vmstatOf } from '@faultline/reclaim';
 import { fileURLToPath } from 'node:url';
-import { reclaimOf, systemFigures } from './figures.js';
+import { oomKillEvents, reclaimOf, systemFigures } from './figures.js';
 import { checkPolicy, defineScenario, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
 import { paramsOf } from './spec.js';
 
@@ -83,7 +83,7 @@ export const reclaimCalibration = defineScenario({
       pgsteal_kswapd: v.pgsteal_kswapd ?? 0,
       pgsteal_direct: v.pgsteal_direct ?? 0,
       allocstall: v.allocstall_normal ?? 0,
-      'OOM kills': reclaimOf(r).oomKills.length,
+      'OOM kills': oomKillEvents(reclaimOf(r)),
       // The machine's side, without RCU's rows: this workload loads no RCU.
       ...Object.fromEntries(Object.entries(systemFigures(r)).filter(([k]) => !/grace period|RCU/.test(k))),
     };

@@ -24,7 +24,9 @@ describe('zone configuration', () => {
     );
     expect(() => Zone.create({ pages: ZONE_PAGES_MAX + 1, cpus: 1 })).toThrow(/SharedArrayBuffer/);
     expect(() => Zone.create({ pages: 1024, cpus: 0 })).toThrow(/cpus: 0/);
-    expect(() => Zone.create({ pages: 1024, cpus: 1, kernel: 'v4.9' as never })).toThrow(/allowed: v5\.18, v6\.3\+/);
+    expect(() => Zone.create({ pages: 1024, cpus: 1, kernel: 'v4.9' as never })).toThrow(
+      /allowed: v5\.18, v6\.4, v6\.3\+/,
+    );
     expect(() => Zone.create({ pages: 1024, cpus: 1, watermarks: { minPages: 10, lowPages: 5 } })).toThrow(
       /watermarks\.lowPages/,
     );
