@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // sensitivity: the README's sensitivity table for the flagship question - nowait-starvation under classic,
-// spf-nowait-literal and spf-fallback, three seeds each, at the defaults and with one thing changed per row (CPUs, memory,
-// layout, window, seeds, reclaim cost) - as `faultline compare` prints it. Each row's JSON goes to the output
+// spf-nowait, spf-nowait-literal and spf-fallback, three seeds each, at the defaults and with one thing changed per
+// row (CPUs, memory, layout, window, seeds, reclaim cost, grace periods) - as `faultline compare` prints it. Each row's JSON goes to the output
 // folder; a row whose JSON is there already is read, not run again (delete the folder to start over).
 // Usage (after a build): node scripts/sensitivity.mjs [--out DIR]   (default out/sensitivity; about 10 minutes on 2 cores)
 import { execFileSync } from 'node:child_process';
@@ -16,24 +16,27 @@ const ROWS = [
   ['default', '(the defaults: 4 CPUs, 256 MiB, kernel layout, 2 us, 200 ns)', []],
   ['cpus2', '`--cpus 2`', ['--cpus', '2']],
   ['cpus8', '`--cpus 8`', ['--cpus', '8']],
+  ['cpus16', '`--cpus 16 --duration 20ms`', ['--cpus', '16', '--duration', '20ms']],
   ['mem128', '`--memory 128`', ['--memory', '128']],
   ['mem1024', '`--memory 1024` (THP on: min_free_kbytes 45,056)', ['--memory', '1024']],
   ['mem4096', '`--memory 4096` (three zones)', ['--memory', '4096']],
   ['onezone', "`--layout one-zone` (one zone of 256 MiB, as before the kernel's layout)", ['--layout', 'one-zone']],
   ['win1', '`--window 1us`', ['--window', '1us']],
+  ['dur20', '`--duration 20ms`', ['--duration', '20ms']],
   ['seeds6', '`--seeds 6 --seed other`', ['--seeds', '6', '--seed', 'other']],
   ['scan250', '`--scan-ns-per-page 250` (the cost fitted on one zone)', ['--scan-ns-per-page', '250']],
   ['scan1000', '`--scan-ns-per-page 1000`', ['--scan-ns-per-page', '1000']],
   ['cpus8scan1000', '`--cpus 8 --scan-ns-per-page 1000`', ['--cpus', '8', '--scan-ns-per-page', '1000']],
 ];
-const POLICIES = ['classic', 'spf-nowait-literal', 'spf-fallback'];
+const POLICIES = ['classic', 'spf-nowait', 'spf-nowait-literal', 'spf-fallback'];
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const fmt = (x) => (Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
 const lines = [
-  "| `faultline compare nowait-starvation --policies classic,spf-nowait-literal,spf-fallback` with | victims' stall, " +
-    'classic -> spf-nowait-literal (ms) | storm reclaimed | kswapd reclaimed | time below min (ms) |',
-  '|---|---|---|---|---|',
+  '| `faultline compare nowait-starvation --policies classic,spf-nowait,spf-nowait-literal,spf-fallback` with | ' +
+    "victims' stall, classic / spf-nowait / literal (ms) | victims reclaimed | storm reclaimed | kswapd reclaimed | " +
+    'time below min (ms) | victim failures, OOM kills |',
+  '|---|---|---|---|---|---|---|',
 ];
 for (const [name, label, args] of ROWS) {
   const file = join(out, `${name}.json`);
@@ -48,10 +51,11 @@ for (const [name, label, args] of ROWS) {
   const runs = JSON.parse(readFileSync(file, 'utf8')).runs;
   const fig = (policy, key) =>
     mean(runs.filter((r) => (r.job.spec?.policy ?? r.job.policy) === policy).map((r) => r.figures[key]));
-  const pair = (key) => `${fmt(fig('classic', key))} -> ${fmt(fig('spf-nowait-literal', key))}`;
+  const three = (key) => ['classic', 'spf-nowait', 'spf-nowait-literal'].map((p) => fmt(fig(p, key))).join(' / ');
+  const sum = (key) => POLICIES.reduce((s, p) => s + fig(p, key), 0);
   lines.push(
-    `| ${label} | ${pair('victim reclaim stall (ms)')} | ${pair('reclaimed by storm')} | ${pair('reclaimed by kswapd')} | ` +
-      `${pair('time below min (ms)')} |`,
+    `| ${label} | ${three('victim reclaim stall (ms)')} | ${three('reclaimed by victims')} | ${three('reclaimed by storm')} | ` +
+      `${three('reclaimed by kswapd')} | ${three('time below min (ms)')} | ${fmt(sum('victim failures'))}, ${fmt(sum('OOM kills'))} |`,
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

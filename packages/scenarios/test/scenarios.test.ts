@@ -22,6 +22,18 @@ describe('scenarios', () => {
     }
   });
 
+  it('every scenario gives the same digest on 1 and 4 workers', async () => {
+    for (const s of SCENARIOS) {
+      const [one, four] = await Promise.all(
+        [1, 4].map((workers) =>
+          runSimulation(s.build({ policy: 'per-vma-lock', cpus: 4, workers, seed: 'workers', duration: '3ms' })),
+        ),
+      );
+      expect(one!.error, s.name).toBeNull();
+      expect(four!.digest, s.name).toBe(one!.digest);
+    }
+  });
+
   it('nowait-starvation gives the same digest and figures on 1 and 4 workers', async () => {
     const s = getScenario('nowait-starvation');
     const [one, four] = await Promise.all(
@@ -137,6 +149,26 @@ describe('scenarios', () => {
     expect(f['mmap_lock waits']).toBeGreaterThan(0);
     const vma = s.figures(await runSimulation(s.build({ ...opts, policy: 'per-vma-lock', workers: 1 })));
     expect(vma.speculative).toBeGreaterThan(0);
+  });
+
+  it("pft in short: per-VMA locks flat at 1 CPU and within a few percent at 4, as the README's curve", async () => {
+    const s = getScenario('pft');
+    const rate = async (policy: string, cpus: number) => {
+      const r = await runSimulation(s.build({ policy, cpus, workers: 1, seed: 'pft-shape', duration: '2ms' }));
+      expect(r.error).toBeNull();
+      return s.figures(r);
+    };
+    const [c1, v1, c4, v4] = await Promise.all([
+      rate('classic', 1),
+      rate('per-vma-lock', 1),
+      rate('classic', 4),
+      rate('per-vma-lock', 4),
+    ]);
+    // The VMA's read lock costs what mmap_read_lock does: no gain with nothing to contend for.
+    expect(Math.abs(v1!['faults/s (k)']! / c1!['faults/s (k)']! - 1)).toBeLessThan(0.01);
+    expect(Math.abs(v4!['faults/s (k)']! / c4!['faults/s (k)']! - 1)).toBeLessThan(0.05);
+    // Each new region's first fault takes mmap_lock (no anon_vma yet).
+    expect(v4!['fell back']).toBeGreaterThan(0);
   });
 
   it('reports the /proc/vmstat counters it models under their kernel names, consistent with its own figures', async () => {
