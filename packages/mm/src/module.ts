@@ -166,9 +166,12 @@ export default defineKernelModule({
       throw new Error(`mm module: unknown fault policy '${a.policy}'; allowed: ${Object.keys(policies).join(', ')}`);
     const spaces = Array.from({ length: a.mms.length }, (_, i) => new AddressSpace(m, L, i));
     // The tasks that name their address space (args.mm) are its process: when all of them are killed, it is torn down.
-    const members = spaces.map(
-      (_, i) => config.tasks.filter((t) => Number(t.args.mm) === i && t.args.mm !== undefined).length,
-    );
+    const taskInfo = config.tasks.map((t) => ({
+      mm: Number(t.args.mm ?? 0),
+      policy: policies[policyOf(t)]!,
+      member: t.args.mm !== undefined,
+    }));
+    const members = spaces.map((_, i) => taskInfo.filter((t) => t.member && t.mm === i).length);
     const committer = worker === 0 ? new MmCommitter(m, L, spaces, node, members) : null;
     if (worker === 0) {
       // Before any window: a PGD per address space (the kernel's own page), and the initial VMAs.
@@ -189,7 +192,6 @@ export default defineKernelModule({
     // File-backed faults under the VMA lock: since 6.7 ("Handle more faults under the VMA lock"); 6.4 had
     // anonymous VMAs only (lock_vma_under_rcu: vma_is_anonymous), and v5.18 no per-VMA locks at all.
     const perVmaFileFaults = config.kernel === 'v6.3+';
-    const taskInfo = config.tasks.map((t) => ({ mm: Number(t.args.mm ?? 0), policy: policies[policyOf(t)]! }));
     return {
       attachCpu(cpu) {
         const mc = new MmCpu(cpu, m, L);
@@ -197,7 +199,7 @@ export default defineKernelModule({
         return {
           windowStart: () => mc.windowStart(),
           taskKilled: (taskId: number) => {
-            if (config.tasks[taskId]!.args.mm !== undefined) mc.exited(taskId, taskInfo[taskId]!.mm);
+            if (taskInfo[taskId]!.member) mc.exited(taskId, taskInfo[taskId]!.mm);
           },
           fault: (task: TaskContext, address: number, write: boolean): KernelPath | null => {
             const info = taskInfo[task.id]!;

@@ -150,17 +150,20 @@ export class RcuCpu {
   private tick(): void {
     const cur = this.cpu.currentTask();
     if (cur !== -1 && this.nesting(cur) === 0) this.noteQs();
-    if (!this.o.expedited) {
-      const m = this.mem;
-      if (
-        this.qsNoted === this.knownStarted &&
-        this.qsNoted > this.knownCompleted &&
-        m[this.base + C_QS_GP]! < this.qsNoted
-      )
-        m[this.base + C_QS_GP] = this.qsNoted;
-      this.noteGpChanges();
-      if (m[this.base + C_NEED_GP]! < this.needGp) m[this.base + C_NEED_GP] = this.needGp;
-    }
+    const m = this.mem;
+    if (
+      this.qsNoted === this.knownStarted &&
+      this.qsNoted > this.knownCompleted &&
+      m[this.base + C_QS_GP]! < this.qsNoted
+    )
+      m[this.base + C_QS_GP] = this.qsNoted;
+    this.noteGpChanges();
+    this.requestAndInvoke();
+  }
+
+  /** rcu_core's end: the request for the GP new callbacks need, and rcu_do_batch. */
+  private requestAndInvoke(): void {
+    if (this.mem[this.base + C_NEED_GP]! < this.needGp) this.mem[this.base + C_NEED_GP] = this.needGp;
     this.invokeReady();
   }
 
@@ -183,9 +186,7 @@ export class RcuCpu {
     const m = this.mem;
     const target = m[G_STARTED]! + 1;
     this.callbacks.push({ target, fn });
-    if (this.o.expedited) {
-      if (m[this.base + C_NEED_GP]! < target) m[this.base + C_NEED_GP] = target;
-    } else if (this.needGp < target) this.needGp = target;
+    if (this.needGp < target) this.needGp = target;
     m[this.base + C_CB_QUEUED]!++;
     const backlog = this.callbacks.length - this.cbHead;
     m[this.base + C_BACKLOG] = backlog;
@@ -228,33 +229,26 @@ export class RcuCpu {
 
   // ---- windows ---------------------------------------------------------------------------------------------------
 
-  /** A completion this CPU will learn of when its clock reaches the completion's time. */
-  private learnPending = false;
+  private ipiPending = false;
 
+  /** Expedited: every window's start is an IPI, handled at once, or at the GP's start or end if this CPU's clock lags
+   * it. Otherwise GP changes wait for the tick. */
   windowStart(): void {
-    if (!this.o.expedited) return; // GP changes are noticed at the tick
-    // A CPU whose clock lags the window learns of a GP's end only at the time it ended: its callbacks must not run,
-    // nor its readers count the GP as over, before then.
-    const completedAt = this.globals[G_COMPLETED_AT_F64]!;
-    if (this.mem[G_COMPLETED]! !== this.knownCompleted && completedAt > this.cpu.now()) {
-      if (!this.learnPending) {
-        this.learnPending = true;
-        this.cpu.timer(completedAt, () => {
-          this.learnPending = false;
-          this.learn();
-        });
-      }
-      return;
-    }
-    if (!this.learnPending) this.learn();
+    if (!this.o.expedited || this.ipiPending) return;
+    const at = Math.max(this.globals[G_STARTED_AT_F64]!, this.globals[G_COMPLETED_AT_F64]!);
+    if (at <= this.cpu.now()) return this.ipi();
+    this.ipiPending = true;
+    this.cpu.timer(at, () => {
+      this.ipiPending = false;
+      this.ipi();
+    });
   }
 
-  private learn(): void {
-    this.knownStarted = this.mem[G_STARTED]!;
-    this.knownCompleted = this.mem[G_COMPLETED]!;
-    // Expedited: the IPI's handler (rcu_exp_handler) reports at once unless a reader that began before is inside.
+  /** rcu_exp_handler: notice the GP and report at once unless a reader that began before is inside. */
+  private ipi(): void {
+    this.noteGpChanges();
     this.noteQs();
-    this.invokeReady();
+    this.requestAndInvoke();
   }
 
   windowEnd(): void {

@@ -322,49 +322,46 @@ class Committer {
    * every task sharing the victim's mm, and the oom_reaper frees their memory. Page tables stay with the address
    * space (in the kernel, exit_mmap frees them; the model's address spaces outlive the run). */
   private oomKill(nowNs: number, group = -1): number {
-    const spared = unkillable(this.config);
-    const held = new Map<number, number[]>();
+    // Per owner: the pages oom_badness counts, and those the kill frees.
+    const held = new Map<number, { pages: number; freed: number[] }>();
     const pages = this.node.pages;
     for (let pfn = 0; pfn < pages; pfn++) {
       const p = this.node.pageInfo(pfn);
       if (p.kind !== 'allocated') continue;
       const k = this.lru.kindOf(pfn);
       if (k === LRU_FILE || k === LRU_FILE_DIRTY) continue; // page cache is not the task's to lose
+      let h = held.get(p.owner);
+      if (h === undefined) held.set(p.owner, (h = { pages: 0, freed: [] }));
+      h.pages++;
       // Zeroed pages are page tables (and tlb_remove_table's batches): the address space's, freed when it is torn
       // down or after an RCU grace period, not with one of its threads. oom_badness counts them (mm_pgtables_bytes).
-      const table = (p.mask & __GFP_ZERO) !== 0;
-      let list = held.get(p.owner);
-      if (list === undefined) held.set(p.owner, (list = []));
-      list.push(table ? -1 - pfn : pfn);
+      if ((p.mask & __GFP_ZERO) === 0) h.freed.push(pfn);
     }
+    const spared = unkillable(this.config);
+    const candidates = this.config.tasks.filter(
+      (t) => !spared.has(t.id) && !this.killed.has(t.id) && (group < 0 || this.taskGroup[t.id] === group),
+    );
     const processOf = (t: RunConfig['tasks'][number]) => (t.args.mm !== undefined ? `mm ${t.args.mm}` : `task ${t.id}`);
+    const heldBy = (t: RunConfig['tasks'][number]) => held.get(t.id % this.node.owners);
     const badness = new Map<string, number>();
-    for (const t of this.config.tasks) {
-      if (spared.has(t.id) || this.killed.has(t.id) || (group >= 0 && this.taskGroup[t.id] !== group)) continue;
-      const p = processOf(t);
-      badness.set(p, (badness.get(p) ?? 0) + (held.get(t.id % this.node.owners)?.length ?? 0));
-    }
+    for (const t of candidates) badness.set(processOf(t), (badness.get(processOf(t)) ?? 0) + (heldBy(t)?.pages ?? 0));
     let chosen = '';
     let most = 0;
     for (const [p, n] of badness) if (n > most) [chosen, most] = [p, n];
     if (most === 0) return -1;
-    let first = -1;
-    for (const t of this.config.tasks) {
-      if (spared.has(t.id) || this.killed.has(t.id) || processOf(t) !== chosen) continue;
-      if (group >= 0 && this.taskGroup[t.id] !== group) continue;
-      if (first < 0) first = t.id;
+    const victims = candidates.filter((t) => processOf(t) === chosen);
+    for (const t of victims) {
       this.killed.add(t.id);
-      const own = held.get(t.id % this.node.owners) ?? [];
-      for (const pfn of own) {
-        if (pfn < 0) continue; // a page table: the address space's
+      const h = heldBy(t);
+      for (const pfn of h?.freed ?? []) {
         this.lru.delete(pfn);
         this.node.free(t.cpu, pfn);
       }
-      this.victims.push({ task: t.id, pages: own.length, atNs: nowNs });
-      this.answer(t.cpu, -(t.id + 1), own.length);
+      this.victims.push({ task: t.id, pages: h?.pages ?? 0, atNs: nowNs });
+      this.answer(t.cpu, -(t.id + 1), h?.pages ?? 0);
     }
     if (group >= 0) this.mem[this.L.memcgOffset + group * MEMCG_F64 + M_OOM_KILLS]!++;
-    return first;
+    return victims[0]!.id;
   }
 }
 
