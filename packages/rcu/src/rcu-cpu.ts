@@ -236,7 +236,10 @@ export class RcuCpu {
   windowStart(): void {
     if (!this.o.expedited || this.ipiPending) return;
     const at = Math.max(this.globals[G_STARTED_AT_F64]!, this.globals[G_COMPLETED_AT_F64]!);
-    if (at <= this.cpu.now()) return this.ipi();
+    if (at <= this.cpu.now()) {
+      this.ipi();
+      return;
+    }
     this.ipiPending = true;
     this.cpu.timer(at, () => {
       this.ipiPending = false;
