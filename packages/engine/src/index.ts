@@ -1,7 +1,8 @@
 // @faultline/engine: simulated CPUs on worker threads, deterministic windows, per-CPU scheduling, locks, pluggable
 // tasks (generator functions or XState actors) and kernel modules.
 export { runSimulation, startSimulation, RunError } from './run.js';
-export type { RunResult, Simulation, SimulationProgress } from './run.js';
+export type { RunHost, RunResult, Simulation, SimulationProgress } from './run.js';
+export { EnginePool } from './pool.js';
 export {
   resolveRunConfig,
   runOptionsSchema,

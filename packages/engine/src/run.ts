@@ -2,13 +2,12 @@
 // control memory once, starts one worker thread per group of CPUs and drives them through comlink: init, run (to
 // the end, or to a pause), report. `startSimulation` gives a handle to watch progress, pause, read statistics,
 // resume and stop; `runSimulation` runs to the end. Whatever happens - a task that throws, a worker that dies, a
-// deadlock - every worker is terminated and the statistics gathered so far are returned.
+// deadlock - every worker is terminated (or, after a clean end, given back to the run's pool: pool.ts) and the
+// statistics gathered so far are returned.
 import type { CpuTrace } from './trace-log.js';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { releaseProxy, wrap, type Remote } from 'comlink';
+import type { Remote } from 'comlink';
 import { MemoryNode, type AccountRow, type ZoneCounts } from '@faultline/zone';
-import { nodeEndpoint } from './comlink-node.js';
 import { cpusOfWorker, resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
 import type { CpuStats } from './stats.js';
 import { runDigest } from './digest.js';
@@ -27,6 +26,7 @@ import {
 import { formatNs } from './time.js';
 import type { KernelModule } from './hooks.js';
 import { loadKernelModule } from './loader.js';
+import { spawnEngineWorker, terminateEngineWorker, type EnginePool, type EngineWorker } from './pool.js';
 import { psiMemory, type PsiMemory } from './psi.js';
 import type { TaskStats } from './task.js';
 import type { EndReason } from './window-loop.js';
@@ -115,13 +115,20 @@ export interface Simulation {
   readonly result: Promise<RunResult>;
 }
 
+/** How a run is hosted, beside what it simulates (never part of the result). */
+export interface RunHost {
+  /** Warm worker threads to take the run's workers from and give back after it (pool.ts); without one, the run
+   * starts its own and terminates them. */
+  readonly pool?: EnginePool;
+}
+
 /** Run a simulation to its end. Resolves with the result even when the run ended on an error (see result.error). */
-export async function runSimulation(options: RunOptions): Promise<RunResult> {
-  return (await startSimulation(options)).result;
+export async function runSimulation(options: RunOptions, host: RunHost = {}): Promise<RunResult> {
+  return (await startSimulation(options, host)).result;
 }
 
 /** Start a simulation; the configuration is validated (and RunConfigError thrown) before any worker starts. */
-export async function startSimulation(options: RunOptions): Promise<Simulation> {
+export async function startSimulation(options: RunOptions, host: RunHost = {}): Promise<Simulation> {
   const hostCores = os.availableParallelism();
   const config = resolveRunConfig(options, hostCores);
   const moduleShared: SharedArrayBuffer[] = [];
@@ -134,7 +141,7 @@ export async function startSimulation(options: RunOptions): Promise<Simulation> 
       throw new RangeError(`kernel module '${m.name}': sharedBytes() gave ${bytes}; allowed: 0 .. 2^31`);
     moduleShared.push(new SharedArrayBuffer(bytes));
   }
-  return new SimulationDriver(config, moduleShared, hostCores, modules);
+  return new SimulationDriver(config, moduleShared, hostCores, modules, host.pool ?? null);
 }
 
 class SimulationDriver implements Simulation {
@@ -150,6 +157,7 @@ class SimulationDriver implements Simulation {
     private readonly moduleShared: SharedArrayBuffer[],
     private readonly hostCores: number,
     private readonly kmods: readonly KernelModule[],
+    private readonly pool: EnginePool | null,
   ) {
     const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
     this.ctl = new Int32Array(new SharedArrayBuffer(layout.controlI32 * 4));
@@ -234,17 +242,18 @@ class SimulationDriver implements Simulation {
     const rings = new SharedArrayBuffer(layout.ringF64 * 8);
     new Float64Array(rings)[layout.verdictOffset + VD_CPU] = -1; // no double-free verdict yet
     const spins = config.workers <= this.hostCores ? 2_000 : 0;
-    const url = new URL('./worker.js', import.meta.url);
-    const workers: Worker[] = [];
-    const remotes: Array<Remote<WorkerApi>> = [];
+    const engines: EngineWorker[] = this.pool?.take(config.workers) ?? [];
+    while (engines.length < config.workers) engines.push(spawnEngineWorker());
+    const workers = engines.map((e) => e.thread);
+    const remotes: Array<Remote<WorkerApi>> = engines.map((e) => e.remote);
+    /** Set when the run ended with every worker alive and answering: only then may they go back to a pool. */
+    let clean = false;
     let died: string | null = null;
     const deaths: Array<Promise<never>> = [];
     const wallStart = performance.now();
     const abort = () => Atomics.store(ctl, C_ABORT, 1);
     try {
-      for (let w = 0; w < config.workers; w++) {
-        const worker = new Worker(url);
-        workers.push(worker);
+      for (const [w, worker] of workers.entries()) {
         deaths.push(
           new Promise<never>((_, reject) => {
             const die = (why: string) => {
@@ -256,7 +265,6 @@ class SimulationDriver implements Simulation {
             worker.once('exit', (code) => die(`exited with code ${code}`));
           }),
         );
-        remotes.push(wrap<WorkerApi>(nodeEndpoint(worker)));
       }
       for (const d of deaths) d.catch(() => undefined);
       const dying = Promise.race(deaths);
@@ -319,6 +327,8 @@ class SimulationDriver implements Simulation {
           performance.now() - wallStart,
           ended ? undefined : this.stopRequested ? 'stopped' : null,
         );
+        clean =
+          died === null && reports.length === remotes.length && reports.every((r) => r.loop.endReason !== 'aborted');
         if (ended || this.stopRequested) return this.latest;
         // Paused: answer pause(), then wait for resume() or stop().
         const p = this.paused;
@@ -339,15 +349,8 @@ class SimulationDriver implements Simulation {
           ));
       }
     } finally {
-      for (const r of remotes) r[releaseProxy]();
-      await Promise.all(
-        workers.map((w) => {
-          w.removeAllListeners('exit');
-          w.removeAllListeners('error');
-          w.on('error', () => undefined);
-          return w.terminate();
-        }),
-      );
+      if (clean && this.pool) await this.pool.give(engines);
+      else await Promise.all(engines.map(terminateEngineWorker));
     }
   }
 }

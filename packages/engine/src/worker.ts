@@ -224,6 +224,12 @@ const api = {
     return api.report();
   },
 
+  /** Drop the finished run's state (a pooled worker waiting for its next run: pool.ts). */
+  release(): boolean {
+    state = null;
+    return true;
+  },
+
   /** What this worker's CPUs gathered so far (between runs: at a pause or after the end). */
   report(): WorkerReport {
     if (state === null) throw new Error('report() before init()');

@@ -3,7 +3,14 @@
 // when a task throws, frees twice, deadlocks, or the configuration is wrong.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cpusOfWorker, resolveRunConfig, runSimulation, RunConfigError, type RunOptions } from '../dist/index.js';
+import {
+  cpusOfWorker,
+  EnginePool,
+  resolveRunConfig,
+  runSimulation,
+  RunConfigError,
+  type RunOptions,
+} from '../dist/index.js';
 
 const task = (name: string) => fileURLToPath(new URL(`./tasks/${name}`, import.meta.url));
 
@@ -142,6 +149,33 @@ describe('failures', () => {
     expect(r.tasks.map((t) => t.name)).toEqual(['bad.quitter/2', 'bad.quitter/3']);
     expect(r.cpus[0]!.events).toBeGreaterThan(400);
     expect(r.simulatedNs).toBe(500_000);
+  });
+
+  it('a warm pool takes back the workers of a run whose task failed, never those of one whose worker died', async () => {
+    const pool = new EnginePool();
+    try {
+      const base = { cpus: 4, workers: 2, seed: 'pool', duration: '5ms' } as const;
+      const thrown = await runSimulation(
+        { ...base, tasks: [{ module: task('bad.mjs'), export: 'thrower', args: { cpu: 2, afterNs: 5000 } }] },
+        { pool },
+      );
+      expect(thrown.error?.message).toMatch(/boom/);
+      expect(pool.size).toBe(2);
+      const quit = await runSimulation({ ...base, tasks: [{ module: task('bad.mjs'), export: 'quitter' }] }, { pool });
+      expect(quit.endReason).toBe('aborted');
+      expect(quit.lostCpus).toEqual([0, 1]);
+      // Both were taken; neither came back: the dead one, and the one whose run was aborted.
+      expect(pool.size).toBe(0);
+      const after = await runSimulation(
+        { ...base, tasks: [{ module: task('bad.mjs'), export: 'finisher' }] },
+        { pool },
+      );
+      const fresh = await runSimulation({ ...base, tasks: [{ module: task('bad.mjs'), export: 'finisher' }] });
+      expect(after.digest).toBe(fresh.digest);
+      expect(pool.spawned).toBe(4);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('the watchdog ends a run whose task never yields, naming it, and the others report', async () => {

@@ -97,6 +97,8 @@ const argsSchema = z
 export type MmArgs = z.input<typeof argsSchema>;
 
 export const mmapLockName = (mm: number) => `mm${mm}.mmap_lock`;
+/** This worker's MmCpu per simulated CPU it hosts, for the task API; emptied by each run's setup (a pooled worker
+ * hosts run after run). */
 export const mmRegistry = new Map<number, MmCpu>();
 
 /** The run's modules and locks for address spaces: rcu, reclaim (with its args) and mm, and each mmap_lock. */
@@ -141,6 +143,7 @@ export default defineKernelModule({
     return mmLayout(a.mms.length, a.vmaSlots, a.tableSlots, config.cpus, config.tasks.length, a.slots).f64 * 8;
   },
   async setup({ config, worker, shared, args: raw, node }) {
+    mmRegistry.clear();
     const a = parseModuleArgs('mm', argsSchema, raw);
     const L = mmLayout(a.mms.length, a.vmaSlots, a.tableSlots, config.cpus, config.tasks.length, a.slots);
     const m = new Float64Array(shared);

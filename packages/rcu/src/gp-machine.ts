@@ -1,6 +1,6 @@
 // gp-machine: the grace-period kthread as an XState machine (kernel/rcu/tree.c rcu_gp_kthread). It runs on worker 0
 // and is stepped once per window by the module's commit with a COMMIT event, so its transitions depend only on what
-// the CPUs published - never on host timing. Its phase is published as rcu_state.gp_state in shared memory.
+// the CPUs published - never on host timing. (A COMMIT no guard lets through is not sent: it would change nothing.) Its phase is published as rcu_state.gp_state in shared memory.
 //   idle (WAIT_GPS) -> init (INIT: snapshot the CPUs that must report) -> waitFqs (WAIT_FQS)
 //   waitFqs -> doingFqs (DOING_FQS: every fqsIntervalNs, idle CPUs count as quiescent) -> waitFqs
 //   -> cleanup (CLEANUP: the GP completes, callbacks become ready) -> cleaned (CLEANED) -> init or idle
@@ -95,6 +95,10 @@ export function startGpMachine(ops: GpOps): { step(nowNs: number): void; phase()
   return {
     step(nowNs: number) {
       ops.nowNs = nowNs;
+      // A COMMIT that every guard of the state refuses changes nothing in XState (no transition, no action), and
+      // sending it costs microseconds a window: ask the same (pure) guards first, in the machine's order.
+      const at = actor.getSnapshot().value;
+      if (at === 'idle' ? !ops.needGp() : at === 'waitFqs' && !ops.allReported() && !ops.fqsDue()) return;
       actor.send({ type: 'COMMIT' });
       if (error !== null) throw error;
     },

@@ -46,7 +46,8 @@ export const RCU_DEFAULTS = {
   divisor: 7,
 } as const;
 
-/** This worker's RcuCpu per simulated CPU it hosts. */
+/** This worker's RcuCpu per simulated CPU it hosts; emptied by each run's setup (a pooled worker hosts run after
+ * run). */
 export const rcuRegistry = new Map<number, RcuCpu>();
 
 export interface RcuReport {
@@ -87,6 +88,7 @@ export default defineKernelModule({
   name: 'rcu',
   sharedBytes: (config: RunConfig) => rcuSharedBytes(config.cpus),
   setup({ config, worker, shared, args }) {
+    rcuRegistry.clear();
     const o: RcuOptions & { fqsIntervalNs: number } = parseModuleArgs('rcu', argsSchema, args);
     const mem = new Int32Array(shared);
     const globals = new Float64Array(shared, 0, GLOBAL_I32 / 2);

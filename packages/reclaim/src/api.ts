@@ -17,7 +17,7 @@ import {
   T_STALL_NS,
   type LruKind,
 } from './layout.js';
-import { latencies, reclaimOptions, reclaimRegistry } from './module.js';
+import { reclaimOptions, reclaimRegistry } from './module.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 import { chargePage, type ChargeSteps } from './memcg.js';
 import { runKswapd } from './kswapd.js';
@@ -101,11 +101,15 @@ function chargeSteps(ctx: Ctx, rc: ReclaimCpu): ChargeSteps {
   };
 }
 
-const masks = new Map<string, number>();
+/** Parsed masks by kernel, then text: a pooled worker may host runs of different kernels. */
+const masks = new Map<string, Map<string, number>>();
 function maskOf(mask: string | GfpMask, rc: ReclaimCpu): number {
   if (typeof mask === 'number') return mask;
-  let m = masks.get(mask);
-  if (m === undefined) masks.set(mask, (m = parseGfp(mask, rc.node.kernel).mask));
+  const kernel = rc.node.kernel;
+  let byText = masks.get(kernel);
+  if (byText === undefined) masks.set(kernel, (byText = new Map()));
+  let m = byText.get(mask);
+  if (m === undefined) byText.set(mask, (m = parseGfp(mask, kernel).mask));
   return m;
 }
 
@@ -133,7 +137,11 @@ export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Pat
     rc.mem[rc.taskCounter(ctx.id, T_ALLOC_FAILURES)]!++;
     return -1;
   } finally {
-    latencies.record(ctx.id, typeof maskArg === 'string' ? maskArg : `0x${maskArg.toString(16)}`, ctx.now() - t0);
+    reclaimOf(ctx).latencies.record(
+      ctx.id,
+      typeof maskArg === 'string' ? maskArg : `0x${maskArg.toString(16)}`,
+      ctx.now() - t0,
+    );
   }
 }
 

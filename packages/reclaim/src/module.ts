@@ -102,11 +102,10 @@ export interface ReclaimOptions {
   readonly memcgs: readonly MemcgSpec[];
 }
 
-/** This worker's per-CPU state, for the task API. */
+/** This worker's per-CPU state, for the task API; emptied by each run's setup (a pooled worker hosts run after
+ * run). */
 export const reclaimRegistry = new Map<number, ReclaimCpu>();
 export const reclaimOptions: { current: ReclaimOptions } = { current: { ...RECLAIM_DEFAULTS } };
-/** This worker's allocation latencies (allocPages records them). */
-export const latencies = new LatencyRecorder();
 
 const argsSchema = z
   .object({
@@ -372,18 +371,21 @@ export default defineKernelModule({
     return reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length).f64 * 8;
   },
   setup({ config, worker, shared, args, node }) {
+    reclaimRegistry.clear();
     const o = optionsOf(args);
     reclaimOptions.current = o;
     const L = reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length);
     const mem = new Float64Array(shared);
     const taskGroup = memcgOfTasks(config, o.memcgs);
     const committer = worker === 0 ? new Committer(config, mem, L, node, o, taskGroup) : null;
+    /** This worker's allocation latencies in this run (allocPages records them through its CPUs' ReclaimCpu). */
+    const latencies = new LatencyRecorder();
     // Worker 0 sets up before any window runs (every worker's init finishes first).
     const prefilled = committer?.prefill() ?? 0;
     committer?.timeline.sample(0, node.usableFreePages(), node.watermarkBand());
     return {
       attachCpu(cpu) {
-        const rc = new ReclaimCpu(cpu, mem, L, node, o.memcgs, taskGroup);
+        const rc = new ReclaimCpu(cpu, mem, L, node, latencies, o.memcgs, taskGroup);
         reclaimRegistry.set(cpu.cpu, rc);
         return {
           windowStart: () => rc.windowStart(),

@@ -5,6 +5,7 @@
 // it when the zone's kswapd wake counter moved (the allocator's slow path bumps it below the low watermark), as the
 // last commit saw it, at the time the first such allocation happened. It also keeps this CPU's memcg charges of the
 // window (memcg.ts).
+import type { LatencyRecorder } from './latency.js';
 import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
 import type { MemoryNode } from '@faultline/zone';
 import type { MemcgCpu, MemcgSpec } from './memcg.js';
@@ -45,6 +46,8 @@ export class ReclaimCpu implements MemcgCpu {
     readonly mem: Float64Array,
     readonly L: ReclaimLayout,
     readonly node: MemoryNode,
+    /** The worker's allocation latencies (shared by its CPUs). */
+    readonly latencies: LatencyRecorder,
     readonly groups: readonly MemcgSpec[] = [],
     readonly taskGroup: readonly number[] = [],
   ) {

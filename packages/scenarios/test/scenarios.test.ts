@@ -1,7 +1,7 @@
 // The built-in scenarios: every policy runs each without error, a scenario's digest is the same on 1 and 4
 // workers, mmap-contention shows what the published per-VMA-lock and SPF results show, and bad names list choices.
 import { describe, expect, it } from 'vitest';
-import { runSimulation } from '@faultline/engine';
+import { EnginePool, runSimulation } from '@faultline/engine';
 import { getScenario, vmstatOf, VMSTAT_NAMES, POLICIES, SCENARIOS } from '../dist/index.js';
 
 describe('scenarios', () => {
@@ -20,6 +20,32 @@ describe('scenarios', () => {
         ).toBe(true);
       }
     }
+  });
+
+  it('runs on a warm engine pool give the digests of fresh runs, across scenarios, kernels and worker counts', async () => {
+    const pool = new EnginePool();
+    try {
+      const cases = [
+        { scenario: 'nowait-starvation', policy: 'spf-nowait', kernel: 'v5.18', workers: 2 },
+        { scenario: 'mmap-contention', policy: 'per-vma-lock', kernel: 'v6.4', workers: 1 },
+        { scenario: 'nowait-starvation', policy: 'spf-nowait', kernel: 'v6.3+', workers: 2 },
+      ] as const;
+      for (const c of cases) {
+        const { scenario, ...o } = c;
+        const options = getScenario(scenario).build({ ...o, cpus: 4, seed: 'pool', duration: '2ms' });
+        const fresh = await runSimulation(options);
+        const pooled = await runSimulation(options, { pool });
+        expect(pooled.error, scenario).toBeNull();
+        expect(pooled.digest, `${scenario} ${o.kernel}`).toBe(fresh.digest);
+      }
+      // Two workers at most at once: started for the first run, taken again by the next two.
+      expect(pool.spawned).toBe(2);
+      expect(pool.reused).toBe(2);
+      expect(pool.size).toBe(2);
+    } finally {
+      await pool.close();
+    }
+    expect(pool.size).toBe(0);
   });
 
   it('every scenario gives the same digest on 1 and 4 workers', async () => {

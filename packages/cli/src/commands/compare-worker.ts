@@ -1,7 +1,7 @@
 // compare-worker: one run of a comparison or a sweep, in a piscina worker thread: a whole simulation (which starts
 // its own engine workers) of a resolved scenario and a seed, returning the scenario's figures, the digest and, when
-// a report is wanted, what it shows.
-import { runSimulation } from '@faultline/engine';
+// a report is wanted, what it shows. The thread keeps its engine workers warm from run to run (EnginePool).
+import { EnginePool, runSimulation } from '@faultline/engine';
 import { reportRun, type ReportRun } from '@faultline/report';
 import { customOf, getScenario, specOptions, type Scenario, type ScenarioSpec } from '@faultline/scenarios';
 import type { RunResult } from '@faultline/engine';
@@ -26,10 +26,15 @@ export interface CompareOutcome {
   readonly report: ReportRun | null;
 }
 
+/** This pool thread's engine workers, reused by each run it is given: the thread's own resource, as its heap is;
+ * piscina's thread teardown ends them with it. */
+const engines = new EnginePool();
+
 export default async function run(job: CompareJob): Promise<CompareOutcome> {
   const s = getScenario(job.spec.scenario);
   const built = s.build(specOptions(job.spec, { seed: job.seed, workers: job.workers }));
-  const r = await runSimulation({ ...built, ...(job.watchdog !== undefined ? { watchdog: job.watchdog } : {}) });
+  const options = { ...built, ...(job.watchdog !== undefined ? { watchdog: job.watchdog } : {}) };
+  const r = await runSimulation(options, { pool: engines });
   const figures = figuresOf(s, r, job.spec);
   const report = job.report ? reportRun(r, job.spec.policy, figures) : null;
   return {
