@@ -102,6 +102,19 @@ export const VD_OTHER_TASK = 5;
 export const VD_OTHER_TIME = 6;
 export const VD_F64 = 8;
 
+/** A worker's summary of its CPUs after a window (at its first CPU's slot, one cache line each): what every worker
+ * reads after the first barrier, so that a round reads one line per worker rather than several per CPU. */
+export const GR_LIVE = 0;
+export const GR_ERROR = 1;
+export const GR_STALLED = 2;
+/** Messages, zone work and lock-log entries its CPUs left for the commit. */
+export const GR_PENDING = 3;
+/** Its CPUs' earliest next event, earliest clock, and earliest kswapd wake-up. */
+export const GR_NEXT = 4;
+export const GR_HORIZON = 5;
+export const GR_KSWAPD = 6;
+export const GR_F64 = 8;
+
 export interface RunLayout {
   readonly cpus: number;
   readonly ringSlots: number;
@@ -129,6 +142,8 @@ export interface RunLayout {
   readonly verdictOffset: number;
   /** Per CPU: the simulated time at which its last task step began (with CPU_PUB_TASK). */
   readonly runningOffset: number;
+  /** Per CPU, GR_F64 words: a worker's summary of its CPUs, at the slot of its first CPU (GR_*). */
+  readonly groupOffset: number;
   readonly ringF64: number;
   readonly locks: number;
   /** Int32 offset of the lock table in the control block. */
@@ -156,7 +171,8 @@ export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout
   const suspectOffset = freeLogOffset + cpus * freeLogStride;
   const verdictOffset = suspectOffset + cpus * suspectStride;
   const runningOffset = verdictOffset + VD_F64;
-  const ringF64 = runningOffset + perCpuF64;
+  const groupOffset = runningOffset + perCpuF64;
+  const ringF64 = groupOffset + cpus * GR_F64;
   return {
     cpus,
     ringSlots,
@@ -178,6 +194,7 @@ export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout
     suspectStride,
     verdictOffset,
     runningOffset,
+    groupOffset,
     ringF64,
     locks,
     lockTableOffset,

@@ -38,6 +38,14 @@ import {
   CPU_PUB_LIVE,
   CPU_PUB_STALLED,
   CPU_PUB_STRIDE_I32,
+  GR_ERROR,
+  GR_F64,
+  GR_HORIZON,
+  GR_KSWAPD,
+  GR_LIVE,
+  GR_NEXT,
+  GR_PENDING,
+  GR_STALLED,
   VD_CPU,
   VD_TASK,
   VD_TIME,
@@ -68,7 +76,8 @@ export const SUB_ROUNDS_MAX = 64;
 
 export interface WindowLoopInput {
   readonly cpus: readonly SimCpu[];
-  readonly allCpus: number;
+  /** Each worker's first CPU, where it publishes its summary (GR_*); this worker's is cpus[0].id. */
+  readonly groupCpus: readonly number[];
   readonly ctl: Int32Array;
   readonly rings: Float64Array;
   readonly layout: RunLayout;
@@ -138,19 +147,48 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       const sub = st.subEndNs >= 0;
       const end = sub ? st.subEndNs : Math.min(start + x.windowNs, x.durationNs);
       st.windows++;
+      // This worker's summary of its CPUs (sums, ors and minima: the same whatever the split into workers).
+      let gLive = 0;
+      let gError = 0;
+      let gStalled = 0;
+      let gPending = 0;
+      let gNext = Infinity;
+      let gHorizon = Infinity;
+      let gKswapd = Infinity;
       for (const cpu of cpus) {
         cpu.beginWindow(start);
         cpu.runWindow(end);
         cpu.endWindow(end);
-        const pub = CONTROL_HEADER_I32 + cpu.id * CPU_PUB_STRIDE_I32;
-        Atomics.store(ctl, pub + CPU_PUB_LIVE, cpu.liveTasks());
+        const c = cpu.id;
+        const pub = CONTROL_HEADER_I32 + c * CPU_PUB_STRIDE_I32;
+        const liveHere = cpu.liveTasks();
+        Atomics.store(ctl, pub + CPU_PUB_LIVE, liveHere);
         Atomics.store(ctl, pub + CPU_PUB_ERROR, cpu.error ? 1 : 0);
         Atomics.store(ctl, pub + CPU_PUB_STALLED, cpu.stalledThisRound ? 1 : 0);
-        rings[L.nextEventOffset + cpu.id] = cpu.heap.peekTimeNs();
-        rings[L.clockOffset + cpu.id] = cpu.nowNs;
+        const nextHere = cpu.heap.peekTimeNs();
+        rings[L.nextEventOffset + c] = nextHere;
+        rings[L.clockOffset + c] = cpu.nowNs;
+        gLive += liveHere;
+        if (cpu.error) gError = 1;
+        if (cpu.stalledThisRound) gStalled = 1;
+        gPending +=
+          rings[L.outboxOffset + c * L.outboxStride]! +
+          rings[L.zoneWorkOffset + c * L.zoneWorkStride]! +
+          rings[L.lockLogOffset + c * L.lockLogStride]!;
+        gNext = Math.min(gNext, nextHere);
+        gHorizon = Math.min(gHorizon, cpu.nowNs);
+        gKswapd = Math.min(gKswapd, rings[L.kswapdWakeOffset + c]!);
       }
+      const mine = L.groupOffset + cpus[0]!.id * GR_F64;
+      rings[mine + GR_LIVE] = gLive;
+      rings[mine + GR_ERROR] = gError;
+      rings[mine + GR_STALLED] = gStalled;
+      rings[mine + GR_PENDING] = gPending;
+      rings[mine + GR_NEXT] = gNext;
+      rings[mine + GR_HORIZON] = gHorizon;
+      rings[mine + GR_KSWAPD] = gKswapd;
       timedWait();
-      // Everyone reads the same published state here.
+      // Everyone reads the same published state here: one summary per worker.
       let live = 0;
       let failed = false;
       let stalled = false;
@@ -158,18 +196,15 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       let next = Infinity;
       info.kswapdWakeNs = Infinity;
       info.horizonNs = Infinity;
-      for (let c = 0; c < x.allCpus; c++) {
-        info.horizonNs = Math.min(info.horizonNs, rings[L.clockOffset + c]!);
-        info.kswapdWakeNs = Math.min(info.kswapdWakeNs, rings[L.kswapdWakeOffset + c]!);
-        const pub = CONTROL_HEADER_I32 + c * CPU_PUB_STRIDE_I32;
-        live += Atomics.load(ctl, pub + CPU_PUB_LIVE);
-        if (Atomics.load(ctl, pub + CPU_PUB_ERROR)) failed = true;
-        if (Atomics.load(ctl, pub + CPU_PUB_STALLED)) stalled = true;
-        pending +=
-          rings[L.outboxOffset + c * L.outboxStride]! +
-          rings[L.zoneWorkOffset + c * L.zoneWorkStride]! +
-          rings[L.lockLogOffset + c * L.lockLogStride]!;
-        next = Math.min(next, rings[L.nextEventOffset + c]!);
+      for (const first of x.groupCpus) {
+        const g = L.groupOffset + first * GR_F64;
+        info.horizonNs = Math.min(info.horizonNs, rings[g + GR_HORIZON]!);
+        info.kswapdWakeNs = Math.min(info.kswapdWakeNs, rings[g + GR_KSWAPD]!);
+        live += rings[g + GR_LIVE]!;
+        if (rings[g + GR_ERROR]) failed = true;
+        if (rings[g + GR_STALLED]) stalled = true;
+        pending += rings[g + GR_PENDING]!;
+        next = Math.min(next, rings[g + GR_NEXT]!);
       }
       for (const cpu of cpus) cpu.collectMessages();
       let committed = false;

@@ -184,7 +184,7 @@ const api = {
       s.loop = runWindows(
         {
           cpus: s.cpus,
-          allCpus: config.cpus,
+          groupCpus: Array.from({ length: config.workers }, (_, w) => cpusOfWorker(config.cpus, config.workers, w)[0]!),
           ctl,
           rings,
           layout,

@@ -60,8 +60,14 @@ export class MmCpu {
 
   /** Note an install in this CPU's view at once; the commit decides whether it stands. */
   see(mm: number, key: number, pfn: number): void {
-    this.overlay[mm]!.set(key, pfn);
+    const o = this.overlay[mm]!;
+    if (o.size === 0) this.seen.push(mm);
+    o.set(key, pfn);
   }
+
+  /** The address spaces whose overlay is not empty: the window's start clears those only (a 1024-CPU storm has
+   * thousands of address spaces, and every CPU starts a window every few microseconds). */
+  private readonly seen: number[] = [];
 
   /** Tasks killed between windows (the OOM killer's answer lands before the window's start clears the log). */
   private readonly exits: Array<[number, number]> = [];
@@ -77,10 +83,12 @@ export class MmCpu {
 
   windowStart(): void {
     const m = this.m;
-    for (const o of this.overlay) o.clear();
+    for (const mm of this.seen) this.overlay[mm]!.clear();
+    this.seen.length = 0;
     m[this.log] = 0;
-    for (const [task, mm] of this.exits.splice(0)) this.record(K_EXIT, task, mm, 0, 0, 0);
+    if (this.exits.length > 0) for (const [task, mm] of this.exits.splice(0)) this.record(K_EXIT, task, mm, 0, 0, 0);
     const n = m[this.rcuRing]!;
+    if (n === 0) return;
     let batch: number[] = [];
     for (let i = 0; i < n; i++) {
       const v = m[this.rcuRing + LOG_HEADER_F64 + i]!;

@@ -42,14 +42,32 @@ export function addAccountRows(into: AccountRow, from: AccountRow): AccountRow {
   return into;
 }
 
-/** An owner's counters summed over the CPUs' rows of `acct` (each CPU's row holds every owner's counters). */
+/** Whether counter i holds a minimum (else a sum), by index. */
+const IS_MIN = ACCOUNT_COUNTERS.map((n) => ACCOUNT_MIN_COUNTERS.includes(n));
+
+/** An owner's counters summed over the CPUs' rows of `acct` (each CPU's row holds every owner's counters). One
+ * row object per call, whatever the CPU count: a 1024-CPU run's result reads thousands of owners. */
 export function sumAccountRows(acct: Float64Array, cpuStrideF64: number, cpus: number, owner: number): AccountRow {
   const total = emptyAccountRow();
-  for (let cpu = 0; cpu < cpus; cpu++) {
-    const base = cpu * cpuStrideF64 + owner * ACCOUNT_COUNTER_COUNT;
-    const row = emptyAccountRow();
-    for (const [i, name] of ACCOUNT_COUNTERS.entries()) row[name] = acct[base + i]!;
-    addAccountRows(total, row);
+  for (let i = 0; i < ACCOUNT_COUNTER_COUNT; i++) {
+    let v = IS_MIN[i] ? Infinity : 0;
+    for (let cpu = 0, at = owner * ACCOUNT_COUNTER_COUNT + i; cpu < cpus; cpu++, at += cpuStrideF64)
+      v = IS_MIN[i] ? Math.min(v, acct[at]!) : v + acct[at]!;
+    total[ACCOUNT_COUNTERS[i]!] = v;
   }
   return total;
+}
+
+/** One counter (a sum) over every owner and CPU of `acct`. */
+export function sumAccountCounter(
+  acct: Float64Array,
+  cpuStrideF64: number,
+  cpus: number,
+  owners: number,
+  counter: number,
+): number {
+  let v = 0;
+  for (let cpu = 0; cpu < cpus; cpu++)
+    for (let o = 0, at = cpu * cpuStrideF64 + counter; o < owners; o++, at += ACCOUNT_COUNTER_COUNT) v += acct[at]!;
+  return v;
 }

@@ -16,6 +16,7 @@ import {
   PG_STATE,
 } from './layout.js';
 import { PAGE_ALLOCATED, PAGE_KIND_NAMES, pageCpu, pageKind, pageOrder } from './page-state.js';
+import { ACCT } from './counters.js';
 import { cpuBase } from './pcp.js';
 import type { Zone } from './zone.js';
 
@@ -64,7 +65,6 @@ export function zoneCounts(zone: Zone): ZoneCounts {
     refills += Atomics.load(a, b + CPU_REFILLS);
     drains += Atomics.load(a, b + CPU_DRAINS);
   }
-  const owners = Array.from({ length: zone.config.owners }, (_, o) => zone.accountOf(o));
   const nrFree: number[] = [];
   for (let o = 0; o < ORDER_COUNT; o++) nrFree.push(Atomics.load(a, H_NR_FREE + o));
   return {
@@ -81,8 +81,8 @@ export function zoneCounts(zone: Zone): ZoneCounts {
     lockContended: Atomics.load(a, H_LOCK_CONTENDED),
     pcpRefills: refills,
     pcpDrains: drains,
-    pagesGranted: owners.reduce((s, r) => s + r.pagesGranted, 0),
-    pagesFreed: owners.reduce((s, r) => s + r.pagesFreed, 0),
+    pagesGranted: zone.accountTotal(ACCT.pagesGranted),
+    pagesFreed: zone.accountTotal(ACCT.pagesFreed),
   };
 }
 

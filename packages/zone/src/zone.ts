@@ -14,7 +14,14 @@ import {
 import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
 import { BuddyArea } from './buddy.js';
 import { LOWMEM_RESERVE_MAX, resolveZoneConfig, type ZoneConfig, type ZoneOptions } from './config.js';
-import { ACCOUNT_COUNTER_COUNT, ACCOUNT_MIN_COUNTERS, ACCT, sumAccountRows, type AccountRow } from './counters.js';
+import {
+  ACCOUNT_COUNTER_COUNT,
+  ACCOUNT_MIN_COUNTERS,
+  ACCT,
+  sumAccountCounter,
+  sumAccountRows,
+  type AccountRow,
+} from './counters.js';
 import { BadFreeError, DoubleFreeError, ZoneConfigError } from './errors.js';
 import {
   CPU_BATCH,
@@ -276,6 +283,12 @@ export class Zone {
   /** An owner's counters summed over CPUs. */
   accountOf(owner: number): AccountRow {
     return sumAccountRows(this.acct, this.config.layout.accountCpuStrideF64, this.config.cpus, owner);
+  }
+
+  /** One counter (a sum, by its ACCT index) over every owner and CPU. */
+  accountTotal(counter: number): number {
+    const { layout, cpus, owners } = this.config;
+    return sumAccountCounter(this.acct, layout.accountCpuStrideF64, cpus, owners, counter);
   }
 
   counts(): ZoneCounts {
