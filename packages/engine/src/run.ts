@@ -419,7 +419,7 @@ function assemble(
     tasks,
     node: counts,
     zones: node.zoneCounts(),
-    owners: Array.from({ length: node.owners }, (_, o) => node.accountOf(o)),
+    owners: node.accountRows(),
     zoneLock,
     locks,
     modules,

@@ -58,6 +58,24 @@ export function sumAccountRows(acct: Float64Array, cpuStrideF64: number, cpus: n
   return total;
 }
 
+/** Every owner's counters summed over CPUs, in one sequential pass over `acct` (the same sums, in the same CPU
+ * order, as sumAccountRows owner by owner). */
+export function sumAllAccountRows(acct: Float64Array, cpuStrideF64: number, cpus: number, owners: number): AccountRow[] {
+  const n = owners * ACCOUNT_COUNTER_COUNT;
+  const totals = new Float64Array(n);
+  for (let j = 0; j < n; j++) if (IS_MIN[j % ACCOUNT_COUNTER_COUNT]) totals[j] = Infinity;
+  for (let cpu = 0; cpu < cpus; cpu++) {
+    const base = cpu * cpuStrideF64;
+    for (let j = 0; j < n; j++)
+      totals[j] = IS_MIN[j % ACCOUNT_COUNTER_COUNT] ? Math.min(totals[j]!, acct[base + j]!) : totals[j]! + acct[base + j]!;
+  }
+  return Array.from({ length: owners }, (_, o) => {
+    const row = emptyAccountRow();
+    for (let i = 0; i < ACCOUNT_COUNTER_COUNT; i++) row[ACCOUNT_COUNTERS[i]!] = totals[o * ACCOUNT_COUNTER_COUNT + i]!;
+    return row;
+  });
+}
+
 /** One counter (a sum) over every owner and CPU of `acct`. */
 export function sumAccountCounter(
   acct: Float64Array,

@@ -324,6 +324,14 @@ export class MemoryNode {
     return this.zones.reduce((row, z) => addAccountRows(row, z.accountOf(owner)), emptyAccountRow());
   }
 
+  /** accountOf for every owner, in owner order (one pass over each zone's counters). */
+  accountRows(): AccountRow[] {
+    const per = this.zones.map((z) => z.accountRows());
+    return Array.from({ length: this.owners }, (_, o) =>
+      per.reduce((row, rows) => addAccountRows(row, rows[o]!), emptyAccountRow()),
+    );
+  }
+
   chargedPages(owner: number): number {
     let s = 0;
     for (const z of this.zones) s += z.chargedPages(owner);

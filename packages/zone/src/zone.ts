@@ -19,6 +19,7 @@ import {
   ACCOUNT_MIN_COUNTERS,
   ACCT,
   sumAccountCounter,
+  sumAllAccountRows,
   sumAccountRows,
   type AccountRow,
 } from './counters.js';
@@ -283,6 +284,12 @@ export class Zone {
   /** An owner's counters summed over CPUs. */
   accountOf(owner: number): AccountRow {
     return sumAccountRows(this.acct, this.config.layout.accountCpuStrideF64, this.config.cpus, owner);
+  }
+
+  /** Every owner's counters summed over CPUs (accountOf for each owner, in one pass). */
+  accountRows(): AccountRow[] {
+    const { layout, cpus, owners } = this.config;
+    return sumAllAccountRows(this.acct, layout.accountCpuStrideF64, cpus, owners);
   }
 
   /** One counter (a sum, by its ACCT index) over every owner and CPU. */

@@ -4,6 +4,7 @@ import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { decideAllocation, parseGfp } from '@faultline/gfp';
 import {
+  ACCT,
   ALLOC_DEFERRED,
   ALLOC_FAILED,
   ALLOC_MAY_RECLAIM,
@@ -215,6 +216,13 @@ describe('allocation decisions', () => {
     for (const p of got) z.free(0, p, 1);
     expect(z.accountOf(3).pagesFreed).toBe(got.length);
     expect(z.accountOf(1).pagesReclaimed).toBe(got.length);
+    // Every owner's row at once (a result's table) is each owner's, minima included; totals over every owner too.
+    const rows = z.accountRows();
+    expect(rows).toEqual([0, 1, 2, 3].map((o) => z.accountOf(o)));
+    expect(rows[3]!.minFreeSeenAtGrant).toBe(row.minFreeSeenAtGrant);
+    expect(rows[0]!.minFreeSeenAtGrant).toBe(Infinity);
+    expect(z.accountTotal(ACCT.pagesGranted)).toBe(rows.reduce((s, r) => s + r.pagesGranted, 0));
+    expect(z.accountTotal(ACCT.pagesGranted)).toBeGreaterThan(0);
   });
 });
 
