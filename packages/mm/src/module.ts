@@ -17,29 +17,11 @@ import { rcuModulePath } from '@faultline/rcu';
 import { reclaimModulePath } from '@faultline/reclaim';
 import { AddressSpace } from './address-space.js';
 import { MmCommitter } from './commit.js';
-import {
-  K_INSTALL,
-  MM_PGD,
-  T_FAULT_NS,
-  T_FAULTS,
-  TASK_COUNTERS,
-  TASK_F64,
-  VMA_ANON_VMA,
-  VMA_FILE,
-  VMA_WRITE_LOCKED,
-  installFlags,
-  mmBase,
-  mmLayout,
-} from './layout.js';
+import { MM_PGD, T_FAULT_NS, T_FAULTS, TASK_COUNTERS, TASK_F64, VMA_FILE, mmBase, mmLayout } from './layout.js';
+import { TaskFault, type FaultCosts } from './fault-context.js';
 import { MmCpu } from './mm-cpu.js';
 import { LEVEL_NAMES, LEVEL_PAGE, keyLevel, pageTableKey } from './page-table.js';
-import {
-  BUILTIN_POLICIES,
-  machinePolicy,
-  type FaultContext,
-  type FaultMachinePolicy,
-  type FaultPolicy,
-} from './policies.js';
+import { BUILTIN_POLICIES, machinePolicy, type FaultMachinePolicy, type FaultPolicy } from './policies.js';
 
 export const mmModulePath = fileURLToPath(import.meta.url);
 export const PAGE_BYTES = 4096;
@@ -97,6 +79,23 @@ const argsSchema = z
 export type MmArgs = z.input<typeof argsSchema>;
 
 export const mmapLockName = (mm: number) => `mm${mm}.mmap_lock`;
+
+/** A fault as the task runs it: counted, timed into T_FAULT_NS (the slot `timeAt`), and traced as
+ * exceptions:page_fault_user, a slice over the whole fault (arch/x86/mm/fault.c). */
+function* timedFault(f: TaskFault, policy: FaultPolicy, m: Float64Array, timeAt: number): KernelPath {
+  const task = f.task;
+  const t0 = task.now();
+  f.count(T_FAULTS);
+  if (task.tracing) task.traceBegin('page_fault_user', { address: f.address, write: f.write ? 1 : 0 });
+  let r = 0;
+  try {
+    r = yield* policy(f) as Generator<never, number, number>;
+    return r;
+  } finally {
+    m[timeAt]! += task.now() - t0;
+    if (task.tracing) task.traceEnd({ result: r });
+  }
+}
 /** This worker's MmCpu per simulated CPU it hosts, for the task API; emptied by each run's setup (a pooled worker
  * hosts run after run). */
 export const mmRegistry = new Map<number, MmCpu>();
@@ -194,11 +193,18 @@ export default defineKernelModule({
     }
     // File-backed faults under the VMA lock: since 6.7 ("Handle more faults under the VMA lock"); 6.4 had
     // anonymous VMAs only (lock_vma_under_rcu: vma_is_anonymous), and v5.18 no per-VMA locks at all.
-    const perVmaFileFaults = config.kernel === 'v6.3+';
+    const costs: FaultCosts = {
+      ptlNs: a.ptlNs,
+      spfEntryNs: a.spfEntryNs,
+      vmaLockNs: a.vmaLockNs,
+      perVmaFileFaults: config.kernel === 'v6.3+',
+    };
     return {
       attachCpu(cpu) {
         const mc = new MmCpu(cpu, m, L);
         mmRegistry.set(cpu.cpu, mc);
+        /** Each task's fault context on this CPU, made at its first fault. */
+        const faults: Array<TaskFault | undefined> = [];
         return {
           windowStart: () => mc.windowStart(),
           taskKilled: (taskId: number) => {
@@ -207,48 +213,18 @@ export default defineKernelModule({
           fault: (task: TaskContext, address: number, write: boolean): KernelPath | null => {
             const info = taskInfo[task.id]!;
             if (mc.lookup(info.mm, pageTableKey(LEVEL_PAGE, address)) >= 0) return null; // mapped: no fault
-            const as = mc.spaces[info.mm]!;
-            const f: FaultContext = {
-              task,
-              mm: info.mm,
-              address,
-              write,
-              mmapLock: mmapLockName(info.mm),
-              ptlNs: a.ptlNs,
-              spfEntryNs: a.spfEntryNs,
-              vmaLockNs: a.vmaLockNs,
-              perVmaFileFaults,
-              vmaGen: () => as.vmaGen(address),
-              vmaWriteLocked: () => (as.vmaFlags(address) & VMA_WRITE_LOCKED) !== 0,
-              vmaHasAnonVma: () => (as.vmaFlags(address) & VMA_ANON_VMA) !== 0,
-              lookup: (level) => mc.lookup(info.mm, pageTableKey(level, address)),
-              vma: () => as.vmaOf(address),
-              fileBacked: () => (as.vmaFlags(address) & VMA_FILE) !== 0,
-              seq: () => as.seq,
-              writerActive: () => as.writer,
-              install: (level, pfn, speculative, seqSeen, vmaGen = -1) => {
-                const key = pageTableKey(level, address);
-                mc.see(info.mm, key, pfn);
-                mc.record(K_INSTALL, task.id, info.mm, key, pfn, installFlags(speculative, seqSeen, vmaGen));
-              },
-              count: (word) => {
-                m[mc.counter(task.id, word)]!++;
-              },
-            };
-            return (function* () {
-              const t0 = task.now();
-              f.count(T_FAULTS);
-              // exceptions:page_fault_user, as a slice over the whole fault (arch/x86/mm/fault.c).
-              if (task.tracing) task.traceBegin('page_fault_user', { address, write: write ? 1 : 0 });
-              let r = 0;
-              try {
-                r = yield* info.policy(f) as Generator<never, number, number>;
-                return r;
-              } finally {
-                m[mc.counter(task.id, T_FAULT_NS)]! += task.now() - t0;
-                if (task.tracing) task.traceEnd({ result: r });
-              }
-            })();
+            let f = faults[task.id];
+            if (f === undefined || f.task !== task)
+              faults[task.id] = f = new TaskFault(
+                task,
+                info.mm,
+                mmapLockName(info.mm),
+                mc,
+                mc.spaces[info.mm]!,
+                m,
+                costs,
+              );
+            return timedFault(f.at(address, write), info.policy, m, mc.counter(task.id, T_FAULT_NS));
           },
         };
       },

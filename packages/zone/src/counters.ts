@@ -60,14 +60,21 @@ export function sumAccountRows(acct: Float64Array, cpuStrideF64: number, cpus: n
 
 /** Every owner's counters summed over CPUs, in one sequential pass over `acct` (the same sums, in the same CPU
  * order, as sumAccountRows owner by owner). */
-export function sumAllAccountRows(acct: Float64Array, cpuStrideF64: number, cpus: number, owners: number): AccountRow[] {
+export function sumAllAccountRows(
+  acct: Float64Array,
+  cpuStrideF64: number,
+  cpus: number,
+  owners: number,
+): AccountRow[] {
   const n = owners * ACCOUNT_COUNTER_COUNT;
   const totals = new Float64Array(n);
   for (let j = 0; j < n; j++) if (IS_MIN[j % ACCOUNT_COUNTER_COUNT]) totals[j] = Infinity;
   for (let cpu = 0; cpu < cpus; cpu++) {
     const base = cpu * cpuStrideF64;
     for (let j = 0; j < n; j++)
-      totals[j] = IS_MIN[j % ACCOUNT_COUNTER_COUNT] ? Math.min(totals[j]!, acct[base + j]!) : totals[j]! + acct[base + j]!;
+      totals[j] = IS_MIN[j % ACCOUNT_COUNTER_COUNT]
+        ? Math.min(totals[j]!, acct[base + j]!)
+        : totals[j]! + acct[base + j]!;
   }
   return Array.from({ length: owners }, (_, o) => {
     const row = emptyAccountRow();

@@ -1,0 +1,82 @@
+// fault-context: the FaultContext a policy runs with - the faulting task and address, and the address space as its
+// CPU sees it (mm-cpu.ts's overlay on the committed tables). One object per task, reused for each of its faults (a
+// task takes one fault at a time), so that a fault allocates no context and no closures: a storm takes a million
+// faults a simulated second. A policy may not keep it past the fault it was given for.
+import type { TaskContext } from '@faultline/engine';
+import type { AddressSpace } from './address-space.js';
+import { K_INSTALL, VMA_ANON_VMA, VMA_FILE, VMA_WRITE_LOCKED, installFlags } from './layout.js';
+import type { MmCpu } from './mm-cpu.js';
+import { pageTableKey } from './page-table.js';
+import type { FaultContext } from './policies.js';
+
+/** What every fault of the run shares: its costs and kernel behaviour. */
+export interface FaultCosts {
+  readonly ptlNs: number;
+  readonly spfEntryNs: number;
+  readonly vmaLockNs: number;
+  readonly perVmaFileFaults: boolean;
+}
+
+export class TaskFault implements FaultContext {
+  address = 0;
+  write = false;
+  readonly ptlNs: number;
+  readonly spfEntryNs: number;
+  readonly vmaLockNs: number;
+  readonly perVmaFileFaults: boolean;
+
+  constructor(
+    readonly task: TaskContext,
+    readonly mm: number,
+    readonly mmapLock: string,
+    private readonly mc: MmCpu,
+    private readonly as: AddressSpace,
+    private readonly m: Float64Array,
+    costs: FaultCosts,
+  ) {
+    this.ptlNs = costs.ptlNs;
+    this.spfEntryNs = costs.spfEntryNs;
+    this.vmaLockNs = costs.vmaLockNs;
+    this.perVmaFileFaults = costs.perVmaFileFaults;
+  }
+
+  /** Ready for the task's next fault. */
+  at(address: number, write: boolean): this {
+    this.address = address;
+    this.write = write;
+    return this;
+  }
+
+  lookup(level: number): number {
+    return this.mc.lookup(this.mm, pageTableKey(level, this.address));
+  }
+  vma(): [number, number] | null {
+    return this.as.vmaOf(this.address);
+  }
+  fileBacked(): boolean {
+    return (this.as.vmaFlags(this.address) & VMA_FILE) !== 0;
+  }
+  vmaGen(): number {
+    return this.as.vmaGen(this.address);
+  }
+  vmaWriteLocked(): boolean {
+    return (this.as.vmaFlags(this.address) & VMA_WRITE_LOCKED) !== 0;
+  }
+  vmaHasAnonVma(): boolean {
+    return (this.as.vmaFlags(this.address) & VMA_ANON_VMA) !== 0;
+  }
+  seq(): number {
+    return this.as.seq;
+  }
+  writerActive(): boolean {
+    return this.as.writer;
+  }
+  install(level: number, pfn: number, speculative: boolean, seqSeen: number, vmaGen = -1): void {
+    const key = pageTableKey(level, this.address);
+    this.mc.see(this.mm, key, pfn);
+    this.mc.record(K_INSTALL, this.task.id, this.mm, key, pfn, installFlags(speculative, seqSeen, vmaGen));
+  }
+  count(word: number): void {
+    this.m[this.mc.counter(this.task.id, word)]!++;
+  }
+}
