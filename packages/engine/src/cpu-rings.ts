@@ -1,6 +1,6 @@
 // cpu-rings: one CPU's side of the shared rings: writing its outgoing messages and queued zone work during a
-// window, and, between windows, reading the messages addressed to it from every outbox and the results of its own
-// zone work. Slot layouts are in layout.ts.
+// window, and, between windows, reading the results of its own zone work (the window loop hands it the messages
+// addressed to it). Slot layouts are in layout.ts.
 import {
   FL_F64,
   FL_PFN,
@@ -93,19 +93,6 @@ export class CpuRings {
     r[s + MSG_DST] = dst;
     r[s + MSG_VALUE] = value;
     return true;
-  }
-
-  /** Every message addressed to this CPU: by source CPU, then in send order. */
-  incoming(visit: (src: number, timeNs: number, value: number) => void): void {
-    const { rings: r, layout: L } = this;
-    for (let src = 0; src < L.cpus; src++) {
-      const base = L.outboxOffset + src * L.outboxStride;
-      const n = r[base]!;
-      for (let i = 0; i < n; i++) {
-        const s = base + LOG_HEADER_F64 + i * MSG_F64;
-        if (r[s + MSG_DST] === this.cpu) visit(src, r[s + MSG_TIME]!, r[s + MSG_VALUE]!);
-      }
-    }
   }
 
   /** The applied allocations of this CPU's zone work, in queue order. */

@@ -581,11 +581,10 @@ export class SimCpu extends CpuScheduler {
 
   // ---- between windows -------------------------------------------------------------------------------------------
 
-  /** Take the messages addressed to this CPU from every CPU's outbox: by source CPU, then in send order. */
-  collectMessages(): void {
-    this.ring.incoming((src, timeNs, value) =>
-      this.heap.push(Math.max(timeNs + this.costs.messageLatencyNs, this.nowNs), EV_MSG, src, value),
-    );
+  /** A message addressed to this CPU, sent at timeNs by src (the window loop hands them over by source CPU, then
+   * in send order). */
+  receive(src: number, timeNs: number, value: number): void {
+    this.heap.push(Math.max(timeNs + this.costs.messageLatencyNs, this.nowNs), EV_MSG, src, value);
   }
 
   /** Resume the tasks whose zone work was applied, or whose lock was granted: at the grant time, or this CPU's

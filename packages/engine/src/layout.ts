@@ -113,6 +113,8 @@ export const GR_PENDING = 3;
 export const GR_NEXT = 4;
 export const GR_HORIZON = 5;
 export const GR_KSWAPD = 6;
+/** Messages its CPUs sent (so that the others skip its outboxes when there are none). */
+export const GR_MESSAGES = 7;
 export const GR_F64 = 8;
 
 export interface RunLayout {

@@ -77,6 +77,10 @@ export interface RunResult {
      * behind (its lag carried into the next window). */
     subRounds: number;
     lagCarried: number;
+    /** Per worker, in worker order: host ms in the window loop, running its CPUs' windows, waiting at barriers,
+     * and in the commits (worker 0's serial between-window work); the rest of the loop is reading the round's
+     * summaries and taking messages and results. */
+    phases: Array<{ worker: number; loopMs: number; runMs: number; barrierMs: number; commitMs: number }>;
   };
 }
 
@@ -447,6 +451,15 @@ function assemble(
       subRounds: loop?.subRounds ?? 0,
       lagCarried: loop?.lagCarried ?? 0,
       barrierMs: Math.max(0, ...reports.map((r) => r.loop.barrierNs / 1e6)),
+      phases: [...reports]
+        .sort((a, b) => a.worker - b.worker)
+        .map((r) => ({
+          worker: r.worker,
+          loopMs: r.hostMs,
+          runMs: r.loop.runNs / 1e6,
+          barrierMs: r.loop.barrierNs / 1e6,
+          commitMs: r.loop.commitNs / 1e6,
+        })),
     },
   };
 }

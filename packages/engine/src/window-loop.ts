@@ -3,7 +3,8 @@
 //      only its own state;
 //   2. it publishes whether it has live tasks, whether a task failed, its clock, and when its next event is due;
 //   barrier A: every CPU's window is done and published;
-//   3. each CPU takes the messages addressed to it from every outbox; worker 0 runs the commits - zone work, lock
+//   3. each worker hands its CPUs the messages addressed to them (reading only the outboxes of workers that sent
+//      any: each worker's summary of its CPUs says how many); worker 0 runs the commits - zone work, lock
 //      logs, kernel modules - in (time, CPU, sequence) order, and decides whether to go on, pause or stop;
 //   barrier B: messages taken, commits applied, decision written;
 //   4. each CPU resumes its zone and lock waiters at their grant times and clears its rings.
@@ -19,6 +20,7 @@ import { BarrierAborted, type WindowBarrier } from './barrier.js';
 import type { SimCpu } from './cpu.js';
 import { verdictMessage } from './free-check.js';
 import type { CommitInfo } from './hooks.js';
+import { LOG_HEADER_F64 } from './log-ring.js';
 
 /** What worker 0's commits share in a round: the modules get it read-only, as CommitInfo; the zone's commit adds the
  * kswapd wake-ups of the allocations it applied. */
@@ -43,6 +45,7 @@ import {
   GR_HORIZON,
   GR_KSWAPD,
   GR_LIVE,
+  GR_MESSAGES,
   GR_NEXT,
   GR_PENDING,
   GR_STALLED,
@@ -52,6 +55,10 @@ import {
   DECISION_GO,
   DECISION_PAUSE,
   DECISION_STOP,
+  MSG_DST,
+  MSG_F64,
+  MSG_TIME,
+  MSG_VALUE,
   type RunLayout,
 } from './layout.js';
 
@@ -65,6 +72,9 @@ export interface WindowLoopResult {
   readonly windows: number;
   readonly barrierRounds: number;
   readonly barrierNs: number;
+  /** Host time this worker spent running its CPUs' windows, and in the commits (worker 0 only). */
+  readonly runNs: number;
+  readonly commitNs: number;
   /** Rounds that repeated a window for CPUs that stalled in it (included in windows). */
   readonly subRounds: number;
   /** Windows that ended at SUB_ROUNDS_MAX with a CPU still catching up. */
@@ -100,6 +110,8 @@ export interface LoopState {
   subRounds: number;
   lagCarried: number;
   barrierNs: number;
+  runNs: number;
+  commitNs: number;
   ended: WindowLoopResult | null;
 }
 
@@ -112,8 +124,31 @@ export function newLoopState(): LoopState {
     subRounds: 0,
     lagCarried: 0,
     barrierNs: 0,
+    runNs: 0,
+    commitNs: 0,
     ended: null,
   };
+}
+
+/** Hand each message to its destination if this worker hosts it: for each destination, by source CPU, then in send
+ * order. One pass over the outboxes of the workers whose CPUs sent any (not one per CPU over every outbox). */
+function collectMessages(x: WindowLoopInput, rings: Float64Array, L: RunLayout): void {
+  const first = x.cpus[0]!.id;
+  const last = first + x.cpus.length - 1;
+  for (let g = 0; g < x.groupCpus.length; g++) {
+    const from = x.groupCpus[g]!;
+    if (rings[L.groupOffset + from * GR_F64 + GR_MESSAGES] === 0) continue;
+    const to = g + 1 < x.groupCpus.length ? x.groupCpus[g + 1]! : L.cpus;
+    for (let src = from; src < to; src++) {
+      const base = L.outboxOffset + src * L.outboxStride;
+      const n = rings[base]!;
+      for (let i = 0; i < n; i++) {
+        const s = base + LOG_HEADER_F64 + i * MSG_F64;
+        const dst = rings[s + MSG_DST]!;
+        if (dst >= first && dst <= last) x.cpus[dst - first]!.receive(src, rings[s + MSG_TIME]!, rings[s + MSG_VALUE]!);
+      }
+    }
+  }
 }
 
 export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult {
@@ -131,6 +166,8 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       windows: st.windows,
       barrierRounds: barrier.rounds,
       barrierNs: st.barrierNs,
+      runNs: st.runNs,
+      commitNs: st.commitNs,
       subRounds: st.subRounds,
       lagCarried: st.lagCarried,
     };
@@ -155,6 +192,8 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       let gNext = Infinity;
       let gHorizon = Infinity;
       let gKswapd = Infinity;
+      let gMessages = 0;
+      const runFrom = performance.now();
       for (const cpu of cpus) {
         cpu.beginWindow(start);
         cpu.runWindow(end);
@@ -171,10 +210,10 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         gLive += liveHere;
         if (cpu.error) gError = 1;
         if (cpu.stalledThisRound) gStalled = 1;
+        const sent = rings[L.outboxOffset + c * L.outboxStride]!;
+        gMessages += sent;
         gPending +=
-          rings[L.outboxOffset + c * L.outboxStride]! +
-          rings[L.zoneWorkOffset + c * L.zoneWorkStride]! +
-          rings[L.lockLogOffset + c * L.lockLogStride]!;
+          sent + rings[L.zoneWorkOffset + c * L.zoneWorkStride]! + rings[L.lockLogOffset + c * L.lockLogStride]!;
         gNext = Math.min(gNext, nextHere);
         gHorizon = Math.min(gHorizon, cpu.nowNs);
         gKswapd = Math.min(gKswapd, rings[L.kswapdWakeOffset + c]!);
@@ -187,6 +226,8 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       rings[mine + GR_NEXT] = gNext;
       rings[mine + GR_HORIZON] = gHorizon;
       rings[mine + GR_KSWAPD] = gKswapd;
+      rings[mine + GR_MESSAGES] = gMessages;
+      st.runNs += (performance.now() - runFrom) * 1e6;
       timedWait();
       // Everyone reads the same published state here: one summary per worker.
       let live = 0;
@@ -206,9 +247,13 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         pending += rings[g + GR_PENDING]!;
         next = Math.min(next, rings[g + GR_NEXT]!);
       }
-      for (const cpu of cpus) cpu.collectMessages();
+      collectMessages(x, rings, L);
       let committed = false;
-      for (const commit of x.commits) if (commit(end, info) === true) committed = true;
+      if (x.commits.length > 0) {
+        const commitFrom = performance.now();
+        for (const commit of x.commits) if (commit(end, info) === true) committed = true;
+        st.commitNs += (performance.now() - commitFrom) * 1e6;
+      }
       if (x.leader) {
         Atomics.store(ctl, C_COMMIT_PENDING, committed ? 1 : 0);
         // The main thread's requests are read once, here, and turned into one decision every worker reads after B.

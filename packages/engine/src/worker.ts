@@ -132,6 +132,8 @@ const api = {
         windows: 0,
         barrierRounds: 0,
         barrierNs: 0,
+        runNs: 0,
+        commitNs: 0,
         subRounds: 0,
         lagCarried: 0,
       },
@@ -208,6 +210,8 @@ const api = {
           windows: s.loopState.windows,
           barrierRounds: s.barrier.rounds,
           barrierNs: s.loopState.barrierNs,
+          runNs: s.loopState.runNs,
+          commitNs: s.loopState.commitNs,
           subRounds: s.loopState.subRounds,
           lagCarried: s.loopState.lagCarried,
         };
