@@ -182,7 +182,7 @@ addMachineOptions(
     .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
     .option(
       '--workers <n>',
-      'worker threads hosting them (1-cpus; default min(cpus, host cores): more threads than cores only wait at barriers)',
+      'worker threads hosting them (1-cpus; default one per 64 CPUs on the host cores but one: BENCHMARKS.md, Workers)',
       intOption('--workers', 1, 1024),
     )
     .option('--seed <s>', 'seed of every random stream', 'faultline')

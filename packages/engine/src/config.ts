@@ -36,8 +36,18 @@ export const MEMORY_LAYOUTS = ['kernel', 'one-zone'] as const;
 export type MemoryLayout = (typeof MEMORY_LAYOUTS)[number];
 export const MEMORY_LAYOUT_DEFAULT: MemoryLayout = 'kernel';
 export const RUN_LOCKS_MAX = 65_536;
-/** The default worker count is one per CPU, up to this many threads. */
+/** The default worker count: one worker per this many simulated CPUs, on the host's cores but one (left to the main
+ * thread and V8's collector and compiler threads), up to WORKERS_DEFAULT_MAX. Measured on the 2-core machine
+ * (BENCHMARKS.md, "Workers"): a second worker made every scenario slower, 1.9x at 16 CPUs, 2.7x at 64, 1.1x at 256
+ * and 1024, because a round's work is small beside the two hand-offs and the serial commit. */
+export const CPUS_PER_DEFAULT_WORKER = 64;
 export const WORKERS_DEFAULT_MAX = 256;
+
+/** Worker threads when the run does not say: never more than the host's cores less one, nor one per
+ * CPUS_PER_DEFAULT_WORKER simulated CPUs; at least one. */
+export function defaultWorkers(cpus: number, hostCores: number): number {
+  return Math.max(1, Math.min(Math.floor(cpus / CPUS_PER_DEFAULT_WORKER), hostCores - 1, WORKERS_DEFAULT_MAX));
+}
 export const RUN_MODULES_MAX = 32;
 
 const duration = z.union([z.string(), z.number()]);
@@ -202,9 +212,9 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   if (durationNs <= 0 && issues.length === 0) issues.push('duration: must be more than 0');
   if (windowNs < WINDOW_NS_MIN && issues.length === 0)
     issues.push(`window: ${windowNs} ns is too short; allowed: at least ${WINDOW_NS_MIN} ns`);
-  // By default no more worker threads than the host has cores (nor than CPUs): more threads than cores only wait
-  // for each other at every barrier. The digest is the same for any number of workers, so this changes speed only.
-  const workers = o.workers ?? Math.max(1, Math.min(o.cpus, hostCores, WORKERS_DEFAULT_MAX));
+  // By default fewer worker threads than the host has cores, and only as many as the CPUs give work to (see
+  // defaultWorkers). The digest is the same for any number of workers, so this changes speed only.
+  const workers = o.workers ?? defaultWorkers(o.cpus, hostCores);
   if (workers > o.cpus) issues.push(`workers: ${workers} is more than cpus (${o.cpus}); allowed: 1 .. ${o.cpus}`);
   const tasks: TaskInstance[] = [];
   o.tasks.forEach((spec, i) => {

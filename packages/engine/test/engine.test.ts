@@ -312,12 +312,17 @@ describe('failures', () => {
     );
   });
 
-  it('hosts min(CPUs, host cores) worker threads by default, and as many as asked', () => {
+  it('hosts a worker per 64 CPUs on the host cores but one by default, and as many as asked', () => {
     const tasks = [{ module: task('mixed.mjs') }];
-    // By default no more workers than the host has cores, nor than CPUs.
-    expect(resolveRunConfig({ cpus: 8, seed: 's', duration: '1ms', tasks }, 2).workers).toBe(2);
-    expect(resolveRunConfig({ cpus: 8, seed: 's', duration: '1ms', tasks }, 16).workers).toBe(8);
-    expect(resolveRunConfig({ cpus: 1, seed: 's', duration: '1ms', tasks }, 16).workers).toBe(1);
+    const by = (cpus: number, cores: number) =>
+      resolveRunConfig({ cpus, seed: 's', duration: '1ms', tasks }, cores).workers;
+    expect(by(8, 2)).toBe(1);
+    expect(by(8, 16)).toBe(1);
+    expect(by(1, 16)).toBe(1);
+    expect(by(128, 16)).toBe(2);
+    expect(by(1024, 16)).toBe(15);
+    expect(by(1024, 2)).toBe(1);
+    expect(by(1024, 1)).toBe(1);
     expect(resolveRunConfig({ cpus: 64, workers: 2, seed: 's', duration: '1ms', tasks }, 2).workers).toBe(2);
     expect(cpusOfWorker(64, 2, 1)).toEqual(Array.from({ length: 32 }, (_, i) => 32 + i));
   });
