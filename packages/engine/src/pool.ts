@@ -15,9 +15,11 @@ export interface EngineWorker {
   readonly remote: Remote<WorkerApi>;
 }
 
-/** A new engine worker thread. */
+/** A new engine worker thread. It inherits the process's Node flags but --input-type, which Node refuses for a
+ * worker's file (a script run as `node --input-type=module -e ...` would otherwise lose every worker). */
 export function spawnEngineWorker(): EngineWorker {
-  const thread = new Worker(new URL('./worker.js', import.meta.url));
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const thread = new Worker(new URL('./worker.js', import.meta.url), { execArgv });
   return { thread, remote: wrap<WorkerApi>(nodeEndpoint(thread)) };
 }
 

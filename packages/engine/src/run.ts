@@ -254,6 +254,17 @@ class SimulationDriver implements Simulation {
     let clean = false;
     let died: string | null = null;
     const deaths: Array<Promise<never>> = [];
+    const f64 = new Float64Array(rings);
+    /** Where a worker was when it died or hung: its CPU that was running a task step, and which. */
+    const where = (w: number): string => {
+      for (const cpu of cpusOfWorker(config.cpus, config.workers, w)) {
+        const t = Atomics.load(ctl, CONTROL_HEADER_I32 + cpu * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK) - 1;
+        if (t < 0) continue;
+        const task = config.tasks[t];
+        return `, while cpu ${cpu} ran task '${task?.name ?? t}' (#${t}), its step from ${formatNs(f64[layout.runningOffset + cpu]!)} simulated`;
+      }
+      return ', between task steps (in the engine or a kernel module)';
+    };
     const wallStart = performance.now();
     const abort = () => Atomics.store(ctl, C_ABORT, 1);
     try {
@@ -288,17 +299,6 @@ class SimulationDriver implements Simulation {
         ),
         dying,
       ]);
-      const f64 = new Float64Array(rings);
-      /** Where a worker was when it died or hung: its CPU that was running a task step, and which. */
-      const where = (w: number): string => {
-        for (const cpu of cpusOfWorker(config.cpus, config.workers, w)) {
-          const t = Atomics.load(ctl, CONTROL_HEADER_I32 + cpu * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK) - 1;
-          if (t < 0) continue;
-          const task = config.tasks[t];
-          return `, while cpu ${cpu} ran task '${task?.name ?? t}' (#${t}), its step from ${formatNs(f64[layout.runningOffset + cpu]!)} simulated`;
-        }
-        return ', between task steps (in the engine or a kernel module)';
-      };
       const kill = (w: number, why: string) => {
         died ??= `worker ${w} ${why}${where(w)}`;
         abort();
