@@ -38,8 +38,9 @@ export const MEMORY_LAYOUT_DEFAULT: MemoryLayout = 'kernel';
 export const RUN_LOCKS_MAX = 65_536;
 /** The default worker count: one worker per this many simulated CPUs, on the host's cores but one (left to the main
  * thread and V8's collector and compiler threads), up to WORKERS_DEFAULT_MAX. Measured on the 2-core machine
- * (BENCHMARKS.md, "Workers"), 2 workers against 1: 0.81x at 4 CPUs, 0.80-1.10x at 16, 0.92x at 64, 0.82x at 256
- * (medians of 5 interleaved): a round's work is small beside its two hand-offs and the serial commit. */
+ * (BENCHMARKS.md, "Performance"), 2 workers against 1, medians of 5 interleaved, two series: 0.35-0.81x at 4 CPUs,
+ * 0.80-1.10x at 16, 0.92-0.97x at 64, 0.82-0.89x at 256: a round's work is small beside its two hand-offs and the
+ * serial commit. */
 export const CPUS_PER_DEFAULT_WORKER = 64;
 export const WORKERS_DEFAULT_MAX = 256;
 

@@ -1,7 +1,9 @@
 // window-loop: how a worker thread runs its CPUs, window after window, in step with the other workers.
 //   1. each hosted CPU runs its events up to the window's end (or until it stalls on a cross-CPU answer), touching
 //      only its own state;
-//   2. it publishes whether it has live tasks, whether a task failed, its clock, and when its next event is due;
+//   2. it publishes whether it has live tasks, whether a task failed, its clock, and when its next event is due, and
+//      the worker publishes one summary of its CPUs (GR_* in layout.ts: sums, ors and minima), which is all that
+//      the others read of them;
 //   barrier A: every CPU's window is done and published;
 //   3. each worker hands its CPUs the messages addressed to them (reading only the outboxes of workers that sent
 //      any: each worker's summary of its CPUs says how many); worker 0 runs the commits - zone work, lock
