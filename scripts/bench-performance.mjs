@@ -8,7 +8,8 @@
 //      within 10x of the engine);
 //   3. the flagship `faultline compare nowait-starvation`'s wall time (aim: 8 s);
 //   4. memory per simulated CPU, and 1024 CPUs for 1 ms (aim: under 10 s and 2 GiB).
-// Medians of REPS; runs take their workers from a warm pool (the loop's host time excludes start-up anyway).
+// Medians of REPS (worker counts interleaved run by run); runs take their workers from a warm pool (the loop's host
+// time excludes start-up anyway).
 // Usage (after a build): node scripts/bench-performance.mjs [--quick]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -87,14 +88,20 @@ console.log(
 );
 for (const [name, policy, cpus, duration] of SCENARIOS) {
   const s = getScenario(name);
-  let one = 0;
-  for (const workers of [1, 2, 4, 8, 16].filter((w) => w <= Math.min(cores, cpus))) {
-    const runs = [];
-    for (let i = 0; i < REPS + 1; i++) {
+  const counts = [1, 2, 4, 8, 16].filter((w) => w <= Math.min(cores, cpus));
+  // Worker counts interleaved, run by run, so that the machine's mood falls on all of them alike; the first round
+  // warms the pool's workers up and is dropped.
+  const byCount = new Map(counts.map((w) => [w, []]));
+  for (let i = 0; i < REPS + 1; i++) {
+    for (const workers of counts) {
       const r = await runSimulation(s.build({ policy, cpus, workers, seed: 'bench', duration }), { pool });
       if (r.error) throw new Error(`${name}: ${r.error.message}`);
-      if (i > 0 || REPS === 1) runs.push(r); // the first warms the pool's workers up
+      if (i > 0 || REPS === 1) byCount.get(workers).push(r);
     }
+  }
+  let one = 0;
+  for (const workers of counts) {
+    const runs = byCount.get(workers);
     const loop = median(runs.map((r) => r.host.loopMs)) / 1e3;
     const r = runs.find((x) => x.host.loopMs / 1e3 === loop);
     if (workers === 1) one = loop;
