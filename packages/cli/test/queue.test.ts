@@ -98,15 +98,19 @@ describe('faultline sweep --queue with a real Redis', () => {
       { cwd: root, env },
     );
     let out = '';
+    let err = '';
     sweep.stdout.on('data', (d: Buffer) => {
       out += d.toString();
+    });
+    sweep.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
     });
     const exited = new Promise<number | null>((r) => sweep.on('exit', (c) => r(c)));
     // Kill worker a while it holds a job: the job's lock lapses and worker b takes it over.
     await until('worker a to start a job', () => a.out().includes('started '));
     a.child.kill('SIGKILL');
     const killedJob = a.out().match(/started (\w+)/)![1]!;
-    expect(await exited).toBe(0);
+    expect(await exited, `the sweep's output:\n${out}\n${err}\nworker b:\n${b.out()}`).toBe(0);
     expect(out).toContain('8 to run, on the queue');
     expect(b.out()).toContain(`started ${killedJob}`);
     // Once each: one stored result per run, and the same results as a local sweep of the same grid.

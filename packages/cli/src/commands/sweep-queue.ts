@@ -50,16 +50,20 @@ export async function runQueued(
     while (pending.size > 0 && !w.stopped()) {
       let running = 0;
       for (const key of [...pending]) {
+        // The state first, then the job: a job read just before it completed has no return value yet, though the
+        // state read after it says completed (fast runs on warm workers met that race).
+        const state = await q.getJobState(key);
+        if (state === 'active') running++;
+        if (state !== 'completed' && state !== 'failed') continue;
         const job = await Job.fromId<RunJob, QueuedOutcome>(q, key);
         if (!job) continue;
-        const state = await job.getState();
         if (state === 'completed') {
           pending.delete(key);
           w.done(key, job.returnvalue);
-        } else if (state === 'failed' && job.attemptsMade >= ATTEMPTS) {
+        } else if (job.attemptsMade >= ATTEMPTS) {
           pending.delete(key);
           w.failed(key, job.failedReason);
-        } else if (state === 'active') running++;
+        }
       }
       w.progress(runs.length - pending.size, running, pending.size - running);
       if (pending.size > 0) await new Promise((go) => setTimeout(go, 250));
