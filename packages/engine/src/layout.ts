@@ -24,14 +24,11 @@ export const DECISION_GO = 0;
 export const DECISION_PAUSE = 1;
 export const DECISION_STOP = 2;
 export const CONTROL_HEADER_I32 = 48;
-/** Per CPU, published at the end of each window: live tasks and whether a task failed. (Its next event time is
- * published in the Float64 rings, at nextEventOffset + cpu.) */
-export const CPU_PUB_LIVE = 0;
-export const CPU_PUB_ERROR = 1; // 1 when a task on this CPU threw
-export const CPU_PUB_STALLED = 2; // 1 when a task stalled the CPU on a cross-CPU answer during the round
-/** The task whose code the CPU last ran in this window, + 1 (0: none since the window ended), written as it starts
- * each step, with the simulated time in the rings at runningOffset: where a worker was if it hangs or dies. */
-export const CPU_PUB_TASK = 3;
+/** Per CPU: the task whose code the CPU last ran in this window, + 1 (0: none since the window ended), written as it
+ * starts each step, with the simulated time in the rings at runningOffset: where a worker was if it hangs or dies.
+ * (What a window ends with - live tasks, errors, stalls, the next event - is published per worker: GR_*.) */
+export const CPU_PUB_TASK = 0;
+/** Padded, so that fewer CPUs of different workers share a cache line. */
 export const CPU_PUB_STRIDE_I32 = 4;
 
 // The rings are logs in the shape of log-ring.ts; an entry's sequence is its position in its CPU's log.
@@ -121,9 +118,7 @@ export interface RunLayout {
   readonly cpus: number;
   readonly ringSlots: number;
   readonly controlI32: number;
-  /** Float64 offsets (in elements) into the ring buffer. */
-  readonly nextEventOffset: number;
-  /** Per CPU: its clock after the window (a CPU that waits on the commit, or idles, lags the window's end). */
+  /** Float64 offsets (in elements) into the ring buffer. Per CPU: its clock after the window (a CPU that waits on the commit, or idles, lags the window's end). */
   readonly clockOffset: number;
   /** Per CPU: the earliest time in the window its allocations woke kswapd (Infinity if none). */
   readonly kswapdWakeOffset: number;
@@ -158,10 +153,9 @@ export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout
   const outboxStride = logStride(ringSlots, MSG_F64);
   const zoneWorkStride = logStride(ringSlots, ZW_F64);
   const perCpuF64 = Math.ceil(cpus / 8) * 8;
-  const nextEventOffset = 0;
-  const clockOffset = perCpuF64;
-  const kswapdWakeOffset = 2 * perCpuF64;
-  const outboxOffset = 3 * perCpuF64;
+  const clockOffset = 0;
+  const kswapdWakeOffset = perCpuF64;
+  const outboxOffset = 2 * perCpuF64;
   const zoneWorkOffset = outboxOffset + cpus * outboxStride;
   const lockLogStride = logStride(ringSlots, LK_F64);
   const lockLogOffset = zoneWorkOffset + cpus * zoneWorkStride;
@@ -179,7 +173,6 @@ export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout
     cpus,
     ringSlots,
     controlI32,
-    nextEventOffset,
     clockOffset,
     kswapdWakeOffset,
     outboxOffset,

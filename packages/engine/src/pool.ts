@@ -3,7 +3,8 @@
 // them back when it ended cleanly, so the thread's start-up, its module loading and its JIT warm-up are paid once
 // per worker instead of once per run. A worker that died, hung, was killed or whose run was aborted is never given
 // back: it is terminated. Each run initialises its workers from scratch (worker.ts's init replaces all its state),
-// so a pooled run is the same run as a fresh one, digest for digest (test/engine-pool.test.ts).
+// so a pooled run is the same run as a fresh one, digest for digest (tested in packages/scenarios/test/scenarios.test
+// .ts across scenarios, kernels and worker counts; packages/engine/test/engine.test.ts for failed and dead runs).
 import { Worker } from 'node:worker_threads';
 import { releaseProxy, wrap, type Remote } from 'comlink';
 import { nodeEndpoint } from './comlink-node.js';

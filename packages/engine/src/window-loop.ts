@@ -1,9 +1,9 @@
 // window-loop: how a worker thread runs its CPUs, window after window, in step with the other workers.
 //   1. each hosted CPU runs its events up to the window's end (or until it stalls on a cross-CPU answer), touching
 //      only its own state;
-//   2. it publishes whether it has live tasks, whether a task failed, its clock, and when its next event is due, and
-//      the worker publishes one summary of its CPUs (GR_* in layout.ts: sums, ors and minima), which is all that
-//      the others read of them;
+//   2. it publishes its clock (for the zone's commit), and the worker publishes one summary of its CPUs (GR_* in
+//      layout.ts: live tasks, errors, stalls, pending work, next event, as sums, ors and minima), which is all
+//      that the round's decision reads of them;
 //   barrier A: every CPU's window is done and published;
 //   3. each worker hands its CPUs the messages addressed to them (reading only the outboxes of workers that sent
 //      any: each worker's summary of its CPUs says how many); worker 0 runs the commits - zone work, lock
@@ -37,11 +37,6 @@ import {
   C_PROGRESS_US,
   C_STOP_REQ,
   C_WINDOWS,
-  CONTROL_HEADER_I32,
-  CPU_PUB_ERROR,
-  CPU_PUB_LIVE,
-  CPU_PUB_STALLED,
-  CPU_PUB_STRIDE_I32,
   GR_ERROR,
   GR_F64,
   GR_HORIZON,
@@ -201,22 +196,16 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         cpu.runWindow(end);
         cpu.endWindow(end);
         const c = cpu.id;
-        const pub = CONTROL_HEADER_I32 + c * CPU_PUB_STRIDE_I32;
-        const liveHere = cpu.liveTasks();
-        Atomics.store(ctl, pub + CPU_PUB_LIVE, liveHere);
-        Atomics.store(ctl, pub + CPU_PUB_ERROR, cpu.error ? 1 : 0);
-        Atomics.store(ctl, pub + CPU_PUB_STALLED, cpu.stalledThisRound ? 1 : 0);
-        const nextHere = cpu.heap.peekTimeNs();
-        rings[L.nextEventOffset + c] = nextHere;
+        // The zone's commit reads each CPU's clock (a lagging CPU's allocations are applied at its own time).
         rings[L.clockOffset + c] = cpu.nowNs;
-        gLive += liveHere;
+        gLive += cpu.liveTasks();
         if (cpu.error) gError = 1;
         if (cpu.stalledThisRound) gStalled = 1;
         const sent = rings[L.outboxOffset + c * L.outboxStride]!;
         gMessages += sent;
         gPending +=
           sent + rings[L.zoneWorkOffset + c * L.zoneWorkStride]! + rings[L.lockLogOffset + c * L.lockLogStride]!;
-        gNext = Math.min(gNext, nextHere);
+        gNext = Math.min(gNext, cpu.heap.peekTimeNs());
         gHorizon = Math.min(gHorizon, cpu.nowNs);
         gKswapd = Math.min(gKswapd, rings[L.kswapdWakeOffset + c]!);
       }

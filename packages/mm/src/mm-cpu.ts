@@ -24,6 +24,9 @@ import {
 export class MmCpu {
   readonly spaces: AddressSpace[];
   private readonly overlay: Array<Map<number, number>>;
+  /** The address spaces whose overlay is not empty: the window's start clears those only (a 1024-CPU storm has
+   * thousands of address spaces, and every CPU starts a window every few microseconds). */
+  private readonly seen: number[] = [];
   private readonly log: number;
   private readonly rcuRing: number;
 
@@ -64,10 +67,6 @@ export class MmCpu {
     if (o.size === 0) this.seen.push(mm);
     o.set(key, pfn);
   }
-
-  /** The address spaces whose overlay is not empty: the window's start clears those only (a 1024-CPU storm has
-   * thousands of address spaces, and every CPU starts a window every few microseconds). */
-  private readonly seen: number[] = [];
 
   /** Tasks killed between windows (the OOM killer's answer lands before the window's start clears the log). */
   private readonly exits: Array<[number, number]> = [];

@@ -134,10 +134,15 @@ export function mergeLatencies(parts: readonly EncodedLatencies[]): {
     summary[task] = {};
     encoded[task] = {};
     for (const [mask, list] of sorted) {
-      const h = list.length === 1 ? decode(list[0]!) : hdr.build(HIST);
-      if (list.length > 1) for (const b64 of list) addInto(h, decode(b64));
+      if (list.length === 1) {
+        summary[task][mask] = summarise(decode(list[0]!));
+        encoded[task][mask] = list[0]!;
+        continue;
+      }
+      const h = hdr.build(HIST);
+      for (const b64 of list) addInto(h, decode(b64));
       summary[task][mask] = summarise(h);
-      encoded[task][mask] = list.length === 1 ? list[0]! : hdr.encodeIntoCompressedBase64(h);
+      encoded[task][mask] = hdr.encodeIntoCompressedBase64(h);
     }
   }
   return { summary, encoded };
