@@ -1,8 +1,9 @@
 // hooks: kernel modules, the plug-in point for kernel mechanisms that sit above the engine (RCU, reclaim, memcg, the
 // page-fault handler). A module is loaded by path in every worker, like a task. It may ask for shared memory (sized
 // once by the main thread), attach hooks to each hosted CPU - context switch, idle, return to user space, the
-// page-fault hook behind ctx.touch, window start and end, timers on simulated time - and, on worker 0 only, commit
-// between windows what the CPUs published, in an order that depends on simulated time and CPU numbers alone.
+// page-fault hook behind ctx.touch, window start and end, timers on simulated time - and, on worker 0 (or, for a
+// module that declares parallelCommit, the worker the engine gives it: commit-channel.ts), commit between windows
+// what the CPUs published, in an order that depends on simulated time and CPU numbers alone.
 // The rule that keeps runs deterministic: during a window a hook reads only what changes between windows (the
 // commit's output, the zone's free counts) or its own CPU's state - never a counter that other CPUs bump during the
 // window (the zone's kswapd wake counter, say): other workers may already be in the next window. Snapshot such
@@ -66,8 +67,19 @@ export interface KernelModuleSetup {
   readonly shared: SharedArrayBuffer;
   readonly args: Readonly<Record<string, unknown>>;
   /** This worker's view of the memory node (its zones). During a window it defers what needs a zone lock; in
-   * commit() it does not. */
+   * commit() on worker 0 it does not. */
   readonly node: MemoryNode;
+  /** The worker that runs this module's commit(): 0, or for a module that declares parallelCommit another worker
+   * when there are several (commit-channel.ts). Build the committing state where worker === commitWorker. */
+  readonly commitWorker: number;
+  /** How commit() frees pages: the node itself on worker 0; on another worker a log that worker 0 replays at the
+   * module's place in the commit order. Only for use in commit(), on the commit worker. */
+  readonly commitFrees: CommitFrees;
+}
+
+/** Freeing pages from a commit (node.free's signature). */
+export interface CommitFrees {
+  free(cpu: number, pfn: number): void;
 }
 
 /** What worker 0 knows at a commit beyond the module's own logs. */
@@ -80,8 +92,9 @@ export interface CommitInfo {
 
 export interface KernelModuleInstance {
   attachCpu?(cpu: KernelCpu): CpuHooks;
-  /** Worker 0 only, between the barriers: apply what the CPUs published for the window that ended. */
-  commit?(windowEndNs: number, info: CommitInfo): void;
+  /** On the commit worker only (worker 0, or setup's commitWorker), between the barriers: apply what the CPUs
+   * published for the window that ended. True: it left work for the next window, which then starts at once. */
+  commit?(windowEndNs: number, info: CommitInfo): boolean | void;
   /** Every worker, at the end (or a pause): the module's figures as this worker has them. The main thread combines
    * them with the module's merge() (default: worker 0's) into result.modules[name], part of the run's digest. */
   report?(): unknown;
@@ -95,6 +108,11 @@ export interface KernelModule {
   /** Bytes of shared memory it needs for this run. */
   sharedBytes?(config: RunConfig, args: Readonly<Record<string, unknown>>): number;
   setup(x: KernelModuleSetup): KernelModuleInstance | Promise<KernelModuleInstance>;
+  /** Its commit reads and writes only its own shared memory and the CPUs' logs in it, reads of `info` only
+   * horizonNs (kswapdWakeNs adds the zone commit's wake-ups, known on worker 0 only), touches the node only through setup's commitFrees, and reads nothing another commit writes in the same round
+   * (the zone's free counts, other modules' memory). Then the engine may run it on another worker, at the same time
+   * as worker 0's commits (commit-channel.ts); the run is the same. */
+  readonly parallelCommit?: boolean;
   /** On the main thread: combine the workers' reports (in worker order). It must not depend on how CPUs were spread
    * over workers (merge histograms, sum per-CPU counts). Default: worker 0's report. */
   merge?(reports: readonly unknown[]): unknown;

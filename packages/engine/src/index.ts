@@ -36,6 +36,7 @@ export { defineKernelModule, parseModuleArgs } from './hooks.js';
 export { importByPath, RESOLVE_FROM_ENV } from './loader.js';
 export { LOG_HEADER_F64, logAppend, logOf, logsInOrder, logStride } from './log-ring.js';
 export type {
+  CommitFrees,
   CommitInfo,
   KernelModule,
   KernelModuleInstance,

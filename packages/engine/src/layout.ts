@@ -112,7 +112,12 @@ export const GR_HORIZON = 5;
 export const GR_KSWAPD = 6;
 /** Messages its CPUs sent (so that the others skip its outboxes when there are none). */
 export const GR_MESSAGES = 7;
-export const GR_F64 = 8;
+/** Host time, not simulation: the worker's run phase of this round, and its own commit work (waits on other
+ * workers' steps excluded), in ns; read only for result.host.criticalPath. */
+export const GR_RUN_NS = 8;
+export const GR_COMMIT_NS = 9;
+/** Two cache lines. */
+export const GR_F64 = 16;
 
 export interface RunLayout {
   readonly cpus: number;

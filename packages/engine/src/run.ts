@@ -25,6 +25,7 @@ import {
 } from './layout.js';
 import { formatNs } from './time.js';
 import type { KernelModule } from './hooks.js';
+import { commitChannels, commitPlan } from './commit-channel.js';
 import { loadKernelModule } from './loader.js';
 import { spawnEngineWorker, terminateEngineWorker, type EnginePool, type EngineWorker } from './pool.js';
 import { psiMemory, type PsiMemory } from './psi.js';
@@ -78,9 +79,20 @@ export interface RunResult {
     subRounds: number;
     lagCarried: number;
     /** Per worker, in worker order: host ms in the window loop, running its CPUs' windows, waiting at barriers,
-     * and in the commits (worker 0's serial between-window work); the rest of the loop is reading the round's
-     * summaries and taking messages and results. */
-    phases: Array<{ worker: number; loopMs: number; runMs: number; barrierMs: number; commitMs: number }>;
+     * and in its commit steps (worker 0's, and the lock replay and parallelCommit modules that the commit plan gave
+     * other workers: commit-channel.ts), commitWaitMs of that waiting on another worker's step; the rest of the
+     * loop is reading the round's summaries and taking messages and results. */
+    phases: Array<{
+      worker: number;
+      loopMs: number;
+      runMs: number;
+      barrierMs: number;
+      commitMs: number;
+      commitWaitMs: number;
+    }>;
+    /** Summed over rounds, the slowest worker's run phase and the most own commit work of any worker: the loop's
+     * length if barriers and hand-offs were free. loopMs over their sum is what the split loses to them. */
+    criticalPath: { runMs: number; commitMs: number };
   };
 }
 
@@ -246,6 +258,13 @@ class SimulationDriver implements Simulation {
     const rings = new SharedArrayBuffer(layout.ringF64 * 8);
     new Float64Array(rings)[layout.verdictOffset + VD_CPU] = -1; // no double-free verdict yet
     const spins = config.workers <= this.hostCores ? 2_000 : 0;
+    // The lock replay and parallelCommit modules' commits on the other workers (commit-channel.ts).
+    const plan = commitPlan(
+      config.workers,
+      config.locks.length > 0,
+      this.kmods.map((m) => m.parallelCommit === true),
+    );
+    const channels = commitChannels(plan);
     const engines: EngineWorker[] = this.pool?.take(config.workers) ?? [];
     while (engines.length < config.workers) engines.push(spawnEngineWorker());
     const workers = engines.map((e) => e.thread);
@@ -294,6 +313,8 @@ class SimulationDriver implements Simulation {
               rings,
               moduleShared: this.moduleShared,
               spins,
+              plan,
+              channels,
             }),
           ),
         ),
@@ -459,7 +480,9 @@ function assemble(
           runMs: r.loop.runNs / 1e6,
           barrierMs: r.loop.barrierNs / 1e6,
           commitMs: r.loop.commitNs / 1e6,
+          commitWaitMs: r.loop.commitWaitNs / 1e6,
         })),
+      criticalPath: { runMs: (loop?.criticalRunNs ?? 0) / 1e6, commitMs: (loop?.criticalCommitNs ?? 0) / 1e6 },
     },
   };
 }

@@ -7,7 +7,8 @@
 //   barrier A: every CPU's window is done and published;
 //   3. each worker hands its CPUs the messages addressed to them (reading only the outboxes of workers that sent
 //      any: each worker's summary of its CPUs says how many); worker 0 runs the commits - zone work, lock
-//      logs, kernel modules - in (time, CPU, sequence) order, and decides whether to go on, pause or stop;
+//      logs, kernel modules - in (time, CPU, sequence) order, the lock replay and parallelCommit modules on the
+//      other workers at the same time (commit-channel.ts), and decides whether to go on, pause or stop;
 //   barrier B: messages taken, commits applied, decision written;
 //   4. each CPU resumes its zone and lock waiters at their grant times and clears its rings.
 // A CPU's clock may lag the window's end (it stalled, or idled). When a CPU stalled during a round on something
@@ -38,6 +39,7 @@ import {
   C_STOP_REQ,
   C_WINDOWS,
   GR_ERROR,
+  GR_COMMIT_NS,
   GR_F64,
   GR_HORIZON,
   GR_KSWAPD,
@@ -45,6 +47,7 @@ import {
   GR_MESSAGES,
   GR_NEXT,
   GR_PENDING,
+  GR_RUN_NS,
   GR_STALLED,
   VD_CPU,
   VD_TASK,
@@ -69,9 +72,15 @@ export interface WindowLoopResult {
   readonly windows: number;
   readonly barrierRounds: number;
   readonly barrierNs: number;
-  /** Host time this worker spent running its CPUs' windows, and in the commits (worker 0 only). */
+  /** Host time this worker spent running its CPUs' windows, and in its commit steps (worker 0's, and those the
+   * commit plan gave other workers); commitWaitNs of it waiting on another worker's step (commit-channel.ts). */
   readonly runNs: number;
   readonly commitNs: number;
+  readonly commitWaitNs: number;
+  /** Summed over rounds: the slowest worker's run phase, and the most own commit work of any worker - how long
+   * the loop would take if barriers and hand-offs cost nothing (every worker reads the same, so any reports it). */
+  readonly criticalRunNs: number;
+  readonly criticalCommitNs: number;
   /** Rounds that repeated a window for CPUs that stalled in it (included in windows). */
   readonly subRounds: number;
   /** Windows that ended at SUB_ROUNDS_MAX with a CPU still catching up. */
@@ -95,6 +104,8 @@ export interface WindowLoopInput {
   readonly leader: boolean;
   readonly durationNs: number;
   readonly windowNs: number;
+  /** Host ns this worker's commit steps spent waiting on other workers' (their channels add to it). */
+  readonly commitWaits: { ns: number };
 }
 
 /** Where the loop is: kept across pauses. */
@@ -109,6 +120,8 @@ export interface LoopState {
   barrierNs: number;
   runNs: number;
   commitNs: number;
+  criticalRunNs: number;
+  criticalCommitNs: number;
   ended: WindowLoopResult | null;
 }
 
@@ -123,6 +136,8 @@ export function newLoopState(): LoopState {
     barrierNs: 0,
     runNs: 0,
     commitNs: 0,
+    criticalRunNs: 0,
+    criticalCommitNs: 0,
     ended: null,
   };
 }
@@ -165,6 +180,9 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       barrierNs: st.barrierNs,
       runNs: st.runNs,
       commitNs: st.commitNs,
+      commitWaitNs: x.commitWaits.ns,
+      criticalRunNs: st.criticalRunNs,
+      criticalCommitNs: st.criticalCommitNs,
       subRounds: st.subRounds,
       lagCarried: st.lagCarried,
     };
@@ -218,7 +236,9 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       rings[mine + GR_HORIZON] = gHorizon;
       rings[mine + GR_KSWAPD] = gKswapd;
       rings[mine + GR_MESSAGES] = gMessages;
-      st.runNs += (performance.now() - runFrom) * 1e6;
+      const runNs = (performance.now() - runFrom) * 1e6;
+      st.runNs += runNs;
+      rings[mine + GR_RUN_NS] = runNs;
       timedWait();
       // Everyone reads the same published state here: one summary per worker.
       let live = 0;
@@ -226,10 +246,12 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       let stalled = false;
       let pending = 0;
       let next = Infinity;
+      let slowestRun = 0;
       info.kswapdWakeNs = Infinity;
       info.horizonNs = Infinity;
       for (const first of x.groupCpus) {
         const g = L.groupOffset + first * GR_F64;
+        slowestRun = Math.max(slowestRun, rings[g + GR_RUN_NS]!);
         info.horizonNs = Math.min(info.horizonNs, rings[g + GR_HORIZON]!);
         info.kswapdWakeNs = Math.min(info.kswapdWakeNs, rings[g + GR_KSWAPD]!);
         live += rings[g + GR_LIVE]!;
@@ -238,13 +260,19 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         pending += rings[g + GR_PENDING]!;
         next = Math.min(next, rings[g + GR_NEXT]!);
       }
+      st.criticalRunNs += slowestRun;
       collectMessages(x, rings, L);
       let committed = false;
+      let ownCommitNs = 0;
       if (x.commits.length > 0) {
         const commitFrom = performance.now();
+        const waitedBefore = x.commitWaits.ns;
         for (const commit of x.commits) if (commit(end, info) === true) committed = true;
-        st.commitNs += (performance.now() - commitFrom) * 1e6;
+        const commitNs = (performance.now() - commitFrom) * 1e6;
+        st.commitNs += commitNs;
+        ownCommitNs = commitNs - (x.commitWaits.ns - waitedBefore);
       }
+      rings[mine + GR_COMMIT_NS] = ownCommitNs;
       if (x.leader) {
         Atomics.store(ctl, C_COMMIT_PENDING, committed ? 1 : 0);
         // The main thread's requests are read once, here, and turned into one decision every worker reads after B.
@@ -255,6 +283,10 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         Atomics.store(ctl, C_PROGRESS_US, Math.floor(end / 1000));
       }
       timedWait();
+      let mostCommit = 0;
+      for (const first of x.groupCpus)
+        mostCommit = Math.max(mostCommit, rings[L.groupOffset + first * GR_F64 + GR_COMMIT_NS]!);
+      st.criticalCommitNs += mostCommit;
       const decision = Atomics.load(ctl, C_DECISION);
       pending += Atomics.load(ctl, C_COMMIT_PENDING);
       for (const cpu of cpus) {

@@ -10,7 +10,8 @@ import { BarrierAborted, WindowBarrier } from './barrier.js';
 import { nodeEndpoint } from './comlink-node.js';
 import { cpusOfWorker, type RunConfig } from './config.js';
 import { SimCpu } from './cpu.js';
-import type { KernelModuleInstance } from './hooks.js';
+import { CommitChannel, type CommitChannels, type CommitPlan } from './commit-channel.js';
+import type { CommitFrees, KernelModuleInstance } from './hooks.js';
 import { C_ABORT, C_BARRIER_GEN, runLayout } from './layout.js';
 import { loadKernelModule, loadTask } from './loader.js';
 import { LockCommitter } from './lock-commit.js';
@@ -30,6 +31,9 @@ export interface WorkerInit {
   /** One buffer per kernel module, in config order. */
   readonly moduleShared: readonly SharedArrayBuffer[];
   readonly spins: number;
+  /** Which worker commits what, and the channels of the steps that run off worker 0 (commit-channel.ts). */
+  readonly plan: CommitPlan;
+  readonly channels: CommitChannels;
 }
 
 export interface WorkerReport {
@@ -58,7 +62,11 @@ interface WorkerState {
   readonly node: MemoryNode;
   readonly zoneCommitter: ZoneCommitter | null;
   readonly lockCommitter: LockCommitter | null;
-  readonly modules: Array<{ name: string; instance: KernelModuleInstance }>;
+  readonly modules: Array<{ name: string; instance: KernelModuleInstance; channel: CommitChannel | null }>;
+  /** The lock replay's channel when it runs off worker 0: its producer there, its consumer on worker 0. */
+  readonly lockChannel: CommitChannel | null;
+  /** Host ns this worker's channels spent waiting on the other side. */
+  readonly commitWaits: { ns: number };
   readonly barrier: WindowBarrier;
   readonly loopState: LoopState;
   loop: WindowLoopResult;
@@ -93,20 +101,30 @@ const api = {
         }),
     );
     const modules: WorkerState['modules'] = [];
+    const { plan, channels } = init;
+    const commitWaits = { ns: 0 };
+    /** A channel this worker produces into (it runs the step) or, on worker 0, consumes. */
+    const channelOf = (buffer: SharedArrayBuffer | null, w: number) =>
+      buffer && (w === init.worker || init.worker === 0) ? new CommitChannel(buffer, ctl, commitWaits) : null;
     for (const [i, spec] of config.modules.entries()) {
       const m = await loadKernelModule(spec.module, spec.export);
+      const commitWorker = Math.max(0, plan.moduleWorkers[i]!);
+      const channel = channelOf(channels.modules[i]!, commitWorker);
       const instance = await m.setup({
         config,
         worker: init.worker,
         shared: init.moduleShared[i]!,
         args: spec.args,
         node,
+        commitWorker,
+        commitFrees:
+          commitWorker === 0 ? node : init.worker === commitWorker ? channel! : notHere(m.name, commitWorker),
       });
       for (const cpu of cpus) {
         const hooks = instance.attachCpu?.(cpu.kernelCpu());
         if (hooks) cpu.addHooks(hooks);
       }
-      modules.push({ name: m.name, instance });
+      modules.push({ name: m.name, instance, channel });
     }
     const fns = new Map<string, TaskFunction>();
     for (const t of config.tasks) {
@@ -122,7 +140,12 @@ const api = {
       cpus,
       zoneCommitter: leader ? new ZoneCommitter(node, rings, layout, config.costs.zoneLockNs) : null,
       // Its constructor publishes every lock's initial mode before any window runs (all inits finish first).
-      lockCommitter: leader ? new LockCommitter(config.locks, ctl, rings, layout, config.costs.rwsemHandoffNs) : null,
+      lockCommitter:
+        init.worker === plan.lockWorker
+          ? new LockCommitter(config.locks, ctl, rings, layout, config.costs.rwsemHandoffNs)
+          : null,
+      lockChannel: channelOf(channels.lock, plan.lockWorker),
+      commitWaits,
       modules,
       barrier: new WindowBarrier(ctl, config.workers, init.spins),
       loopState: newLoopState(),
@@ -134,6 +157,9 @@ const api = {
         barrierNs: 0,
         runNs: 0,
         commitNs: 0,
+        commitWaitNs: 0,
+        criticalRunNs: 0,
+        criticalCommitNs: 0,
         subRounds: 0,
         lagCarried: 0,
       },
@@ -150,28 +176,14 @@ const api = {
     const ctl = new Int32Array(s.init.ctl);
     const rings = new Float64Array(s.init.rings);
     const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
-    const steps: Array<(endNs: number, info: RoundInfo) => boolean | void> = [];
-    const zc = s.zoneCommitter;
-    if (zc) {
-      steps.push((_end, info) => {
-        zc.commit((cpu) => rings[layout.clockOffset + cpu]!, info.horizonNs);
-        // Allocations the commit applied may have woken kswapd too.
-        info.kswapdWakeNs = Math.min(info.kswapdWakeNs, zc.kswapdWakeNs);
-      });
-    }
-    if (s.lockCommitter) steps.push(() => s.lockCommitter!.commit());
-    if (s.init.worker === 0) {
-      const frees = new FreeChecker(rings, layout);
-      steps.push(() => frees.commit());
-      for (const m of s.modules) if (m.instance.commit) steps.push((end, info) => m.instance.commit!(end, info));
-    }
-    // Between the barriers no CPU runs, so the commits may take the zone lock's paths directly.
+    const steps = commitSteps(s, rings, layout);
+    // Between the barriers no CPU runs, so worker 0's commits may take the zone lock's paths directly.
     const commits =
       steps.length === 0
         ? []
         : [
             (end: number, info: RoundInfo) => {
-              s.node.deferShared = false;
+              s.node.deferShared = s.init.worker !== 0;
               try {
                 let more = false;
                 for (const step of steps) if (step(end, info) === true) more = true;
@@ -195,6 +207,7 @@ const api = {
           leader: s.init.worker === 0,
           durationNs: config.durationNs,
           windowNs: config.windowNs,
+          commitWaits: s.commitWaits,
         },
         s.loopState,
       );
@@ -212,6 +225,9 @@ const api = {
           barrierNs: s.loopState.barrierNs,
           runNs: s.loopState.runNs,
           commitNs: s.loopState.commitNs,
+          commitWaitNs: s.commitWaits.ns,
+          criticalRunNs: s.loopState.criticalRunNs,
+          criticalCommitNs: s.loopState.criticalCommitNs,
           subRounds: s.loopState.subRounds,
           lagCarried: s.loopState.lagCarried,
         };
@@ -280,5 +296,48 @@ const api = {
 };
 
 export type WorkerApi = typeof api;
+
+type CommitStep = (endNs: number, info: RoundInfo) => boolean | void;
+
+/** This worker's commit steps, in the one order: on worker 0 the zone's, the lock replay's (or its channel's
+ * answer), the double-free check's, then each module's (or its channel's frees and answer); on another worker the
+ * steps the plan gave it, in the same order, each finishing its channel. */
+function commitSteps(s: WorkerState, rings: Float64Array, layout: ReturnType<typeof runLayout>): CommitStep[] {
+  const steps: CommitStep[] = [];
+  const free = (cpu: number, pfn: number) => s.node.free(cpu, pfn);
+  const offloaded = (channel: CommitChannel, run: CommitStep): CommitStep =>
+    s.init.worker === 0 ? () => channel.drain(free) : (end, info) => channel.finish(run(end, info) === true);
+  const zc = s.zoneCommitter;
+  if (zc) {
+    steps.push((_end, info) => {
+      zc.commit((cpu) => rings[layout.clockOffset + cpu]!, info.horizonNs);
+      // Allocations the commit applied may have woken kswapd too.
+      info.kswapdWakeNs = Math.min(info.kswapdWakeNs, zc.kswapdWakeNs);
+    });
+  }
+  const lc = s.lockCommitter;
+  const lockRun: CommitStep = () => lc!.commit();
+  if (s.lockChannel) steps.push(offloaded(s.lockChannel, lockRun));
+  else if (lc) steps.push(lockRun);
+  if (s.init.worker === 0) {
+    const frees = new FreeChecker(rings, layout);
+    steps.push(() => frees.commit());
+  }
+  for (const m of s.modules) {
+    const run: CommitStep = (end, info) => m.instance.commit?.(end, info);
+    if (m.channel) steps.push(offloaded(m.channel, run));
+    else if (s.init.worker === 0 && m.instance.commit) steps.push(run);
+  }
+  return steps;
+}
+
+/** commitFrees on a worker that does not run the module's commit. */
+function notHere(module: string, commitWorker: number): CommitFrees {
+  return {
+    free() {
+      throw new Error(`kernel module '${module}': commitFrees used outside commit() on worker ${commitWorker}`);
+    },
+  };
+}
 
 expose(api, nodeEndpoint(parentPort!));

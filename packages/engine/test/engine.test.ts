@@ -1,6 +1,6 @@
 // The engine: determinism across worker counts and repeated runs, the scheduler's basics, and what a user sees
-// Workers load the built worker.js, so these tests use the built package (the test command builds first).
 // when a task throws, frees twice, deadlocks, or the configuration is wrong.
+// Workers load the built worker.js, so these tests use the built package (the test command builds first).
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {

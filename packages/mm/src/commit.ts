@@ -1,4 +1,7 @@
-// commit: worker 0 applies every CPU's page-table log between windows, in (time, CPU, sequence) order.
+// commit: between windows, the mm module's commit worker (worker 0, or another one: the module declares
+// parallelCommit, so it runs beside worker 0's commits) applies every CPU's page-table log in (time, CPU, sequence)
+// order. It touches only the module's shared memory; the pages it frees go through CommitFrees, which worker 0
+// replays in the same order at the module's place in the round's commits.
 // - An install of an entry someone installed first loses, as when the kernel re-checks under the page-table lock:
 //   its page is freed at once (pte_free).
 // - A speculative install whose address space changed since the fault read its sequence count (a writer took
@@ -11,8 +14,7 @@
 // - When every task of an address space (those naming it in args.mm) has been OOM-killed, it is torn down as
 //   exit_mmap does: its page tables are freed (its data pages went with the OOM kill; tables already handed to RCU
 //   are freed by RCU).
-import { logAppend, logOf, logsInOrder } from '@faultline/engine';
-import type { MemoryNode } from '@faultline/zone';
+import { logAppend, logOf, logsInOrder, type CommitFrees } from '@faultline/engine';
 import type { AddressSpace } from './address-space.js';
 import {
   FILE_PAGE_PFN,
@@ -54,7 +56,7 @@ export class MmCommitter {
     private readonly m: Float64Array,
     private readonly L: MmLayout,
     private readonly spaces: AddressSpace[],
-    private readonly node: MemoryNode,
+    private readonly node: CommitFrees,
     /** Tasks per address space that name it (args.mm); counted down as they are killed. */
     private readonly members: number[],
   ) {

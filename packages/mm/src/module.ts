@@ -1,8 +1,8 @@
 // module: address spaces and the page-fault handler as a faultline kernel module. Load it (with rcu and reclaim)
 // and declare each address space's mmap_lock (mmRunParts builds both). A task's `ctx.touch(address)` faults when
 // the address has no data page: the task's policy (its args.policy, else the module's) runs in its context.
-// Worker 0 creates the address spaces (a PGD each, the initial VMAs) before the first window and commits the page-
-// table logs between windows.
+// Worker 0 creates the address spaces (a PGD each, the initial VMAs) before the first window; the commit worker
+// (another worker when there are several: parallelCommit) commits the page-table logs between windows.
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
@@ -141,7 +141,14 @@ export default defineKernelModule({
     const a = parseModuleArgs('mm', argsSchema, raw);
     return mmLayout(a.mms.length, a.vmaSlots, a.tableSlots, config.cpus, config.tasks.length, a.slots).f64 * 8;
   },
-  async setup({ config, worker, shared, args: raw, node }) {
+  // Its commit touches only its own memory and frees through commitFrees (commit.ts).
+  parallelCommit: true,
+  /** Worker 0's report, with the mmap failures that the commit worker counted. */
+  merge: (reports) => {
+    const rs = reports as Array<{ mmapFailures: number } | null>;
+    return { ...rs[0], mmapFailures: rs.reduce((n, r) => n + (r?.mmapFailures ?? 0), 0) };
+  },
+  async setup({ config, worker, shared, args: raw, node, commitWorker, commitFrees }) {
     mmRegistry.clear();
     const a = parseModuleArgs('mm', argsSchema, raw);
     const L = mmLayout(a.mms.length, a.vmaSlots, a.tableSlots, config.cpus, config.tasks.length, a.slots);
@@ -174,7 +181,7 @@ export default defineKernelModule({
       member: t.args.mm !== undefined,
     }));
     const members = spaces.map((_, i) => taskInfo.filter((t) => t.member && t.mm === i).length);
-    const committer = worker === 0 ? new MmCommitter(m, L, spaces, node, members) : null;
+    const committer = worker === commitWorker ? new MmCommitter(m, L, spaces, commitFrees, members) : null;
     if (worker === 0) {
       // Before any window: a PGD per address space (the kernel's own page), and the initial VMAs.
       node.deferShared = false;

@@ -1,7 +1,7 @@
 // The built-in scenarios: every policy runs each without error, a scenario's digest is the same on 1 and 4
 // workers, mmap-contention shows what the published per-VMA-lock and SPF results show, and bad names list choices.
 import { describe, expect, it } from 'vitest';
-import { EnginePool, runSimulation } from '@faultline/engine';
+import { EnginePool, runSimulation, type RunResult } from '@faultline/engine';
 import { getScenario, vmstatOf, VMSTAT_NAMES, POLICIES, SCENARIOS } from '../dist/index.js';
 
 describe('scenarios', () => {
@@ -58,6 +58,30 @@ describe('scenarios', () => {
       expect(one!.error, s.name).toBeNull();
       expect(four!.digest, s.name).toBe(one!.digest);
     }
+  });
+
+  it('the parallel commit: the lock replay and mm commit on other workers give the same run as on worker 0', async () => {
+    // 2 workers: both steps on worker 1; 3: the lock replay on 1, mm on 2. The churner's munmaps free page
+    // tables and data pages from mm's commit, replayed on worker 0.
+    const s = getScenario('mmap-contention');
+    const runs = await Promise.all(
+      [1, 2, 3].map((workers) =>
+        runSimulation(s.build({ policy: 'classic', cpus: 6, workers, seed: 'parallel-commit', duration: '6ms' })),
+      ),
+    );
+    const [one, two, three] = runs as [RunResult, RunResult, RunResult];
+    expect(one.error).toBeNull();
+    expect(two.digest).toBe(one.digest);
+    expect(three.digest).toBe(one.digest);
+    expect(s.figures(two)).toEqual(s.figures(one));
+    expect(two.modules.mm).toEqual(one.modules.mm);
+    // Worker 1 did commit work (with one worker it is all on worker 0); worker 0 waited for it at least once.
+    expect(two.host.phases[1]!.commitMs).toBeGreaterThan(0);
+    expect(three.host.phases[2]!.commitMs).toBeGreaterThan(0);
+    expect(one.host.phases[0]!.commitWaitMs).toBe(0);
+    const cp = two.host.criticalPath;
+    expect(cp.runMs).toBeGreaterThan(0);
+    expect(cp.runMs + cp.commitMs).toBeLessThanOrEqual(two.host.loopMs);
   });
 
   it('nowait-starvation gives the same digest and figures on 1 and 4 workers', async () => {
