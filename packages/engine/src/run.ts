@@ -136,6 +136,10 @@ export interface RunHost {
   /** Warm worker threads to take the run's workers from and give back after it (pool.ts); without one, the run
    * starts its own and terminates them. */
   readonly pool?: EnginePool;
+  /** Reads of the barrier word a waiting worker spins before it sleeps in Atomics.wait (barrier.ts). Default:
+   * 2,000 (about 25 us on the 2-core machine) while workers <= host cores, else 0; the performance bench compares
+   * policies. Speed only: the run is the same. */
+  readonly barrierSpins?: number;
 }
 
 /** Run a simulation to its end. Resolves with the result even when the run ended on an error (see result.error). */
@@ -147,6 +151,9 @@ export async function runSimulation(options: RunOptions, host: RunHost = {}): Pr
 export async function startSimulation(options: RunOptions, host: RunHost = {}): Promise<Simulation> {
   const hostCores = os.availableParallelism();
   const config = resolveRunConfig(options, hostCores);
+  const spins = host.barrierSpins;
+  if (spins !== undefined && !(Number.isSafeInteger(spins) && spins >= 0 && spins <= 1e9))
+    throw new RangeError(`barrierSpins: ${spins}; allowed: integers 0 .. 1e9`);
   const moduleShared: SharedArrayBuffer[] = [];
   const modules: KernelModule[] = [];
   for (const spec of config.modules) {
@@ -157,7 +164,7 @@ export async function startSimulation(options: RunOptions, host: RunHost = {}): 
       throw new RangeError(`kernel module '${m.name}': sharedBytes() gave ${bytes}; allowed: 0 .. 2^31`);
     moduleShared.push(new SharedArrayBuffer(bytes));
   }
-  return new SimulationDriver(config, moduleShared, hostCores, modules, host.pool ?? null);
+  return new SimulationDriver(config, moduleShared, hostCores, modules, host);
 }
 
 class SimulationDriver implements Simulation {
@@ -173,7 +180,7 @@ class SimulationDriver implements Simulation {
     private readonly moduleShared: SharedArrayBuffer[],
     private readonly hostCores: number,
     private readonly kmods: readonly KernelModule[],
-    private readonly pool: EnginePool | null,
+    private readonly host: RunHost,
   ) {
     const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
     this.ctl = new Int32Array(new SharedArrayBuffer(layout.controlI32 * 4));
@@ -257,7 +264,7 @@ class SimulationDriver implements Simulation {
     const node = buildNode(config);
     const rings = new SharedArrayBuffer(layout.ringF64 * 8);
     new Float64Array(rings)[layout.verdictOffset + VD_CPU] = -1; // no double-free verdict yet
-    const spins = config.workers <= this.hostCores ? 2_000 : 0;
+    const spins = this.host.barrierSpins ?? (config.workers <= this.hostCores ? 2_000 : 0);
     // The lock replay and parallelCommit modules' commits on the other workers (commit-channel.ts).
     const plan = commitPlan(
       config.workers,
@@ -265,7 +272,8 @@ class SimulationDriver implements Simulation {
       this.kmods.map((m) => m.parallelCommit === true),
     );
     const channels = commitChannels(plan);
-    const engines: EngineWorker[] = this.pool?.take(config.workers) ?? [];
+    const pool = this.host.pool ?? null;
+    const engines: EngineWorker[] = pool?.take(config.workers) ?? [];
     while (engines.length < config.workers) engines.push(spawnEngineWorker());
     const workers = engines.map((e) => e.thread);
     const remotes: Array<Remote<WorkerApi>> = engines.map((e) => e.remote);
@@ -374,7 +382,7 @@ class SimulationDriver implements Simulation {
           ));
       }
     } finally {
-      if (clean && this.pool) await this.pool.give(engines);
+      if (clean && pool) await pool.give(engines);
       else await Promise.all(engines.map(terminateEngineWorker));
     }
   }

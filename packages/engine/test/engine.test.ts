@@ -70,6 +70,17 @@ describe('determinism', () => {
     expect(two.digest).toBe(one.digest);
     expect(one.cpus).toHaveLength(64);
   });
+
+  it('the barrier spin policy is speed only: no spinning and long spinning give the same run; bad ones are refused', async () => {
+    const opts = { ...eight, workers: 2 };
+    const [none, long] = await Promise.all([
+      runSimulation(opts, { barrierSpins: 0 }),
+      runSimulation(opts, { barrierSpins: 100_000 }),
+    ]);
+    expect(long.digest).toBe(none.digest);
+    await expect(runSimulation(opts, { barrierSpins: -1 })).rejects.toThrow(/barrierSpins: -1; allowed: integers 0/);
+    await expect(runSimulation(opts, { barrierSpins: 1.5 })).rejects.toThrow(/barrierSpins/);
+  });
 });
 
 describe('scheduling', () => {

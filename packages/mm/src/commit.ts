@@ -128,12 +128,11 @@ export class MmCommitter {
     return slots.length > 0;
   }
 
-  /** exit_mmap: every VMA and page table goes; data pages were freed with their tasks. */
+  /** exit_mmap: every VMA and page table goes (free_pgtables, in key order); data pages were freed with their
+   * tasks. */
   private tearDown(as: AddressSpace, cpu: number): void {
-    for (const { key, pfn } of as.tables.within(0, 2 ** 48)) {
-      as.tables.remove(key);
-      if (keyLevel(key) !== LEVEL_PAGE) this.node.free(cpu, pfn);
-    }
+    for (const pfn of as.tables.allTablePfns()) this.node.free(cpu, pfn);
+    as.tables.clear();
   }
 
   /** Free a data page that is the node's: a file's page stays with the file. */

@@ -208,4 +208,20 @@ export class PageTableHash {
       .map((i) => ({ key: m[this.offset + 2 * i]!, pfn: m[this.offset + 2 * i + 1]! }))
       .sort((x, y) => x.key - y.key);
   }
+
+  /** The pfns of the page tables (not data pages) of the whole address space, by key. */
+  allTablePfns(): number[] {
+    const m = this.m;
+    const tables: Array<{ key: number; pfn: number }> = [];
+    for (const i of this.slotsWithin(0, 2 ** VA_BITS)) {
+      const key = m[this.offset + 2 * i]!;
+      if (keyLevel(key) !== LEVEL_PAGE) tables.push({ key, pfn: m[this.offset + 2 * i + 1]! });
+    }
+    return tables.sort((x, y) => x.key - y.key).map((t) => t.pfn);
+  }
+
+  /** Remove every entry at once (exit_mmap): the table is as if each had been removed. */
+  clear(): void {
+    this.m.fill(0, this.offset, this.offset + pageTableWords(this.slots));
+  }
 }

@@ -64,6 +64,15 @@ describe('PageTableHash', () => {
     expect(partial).toBeGreaterThan(50);
     expect(h.countWithin(0, 2 ** 48)).toBe(ref.size);
     expect(h.within(0, 2 ** 48).length).toBe(ref.size);
+    // exit_mmap's teardown: the page tables by key, then the table empty and usable again.
+    const tables = brute(ref, 0, 2 ** 48).filter((e) => keyLevel(e.key) !== LEVEL_PAGE);
+    expect(tables.length).toBeGreaterThan(10);
+    expect(h.allTablePfns()).toEqual(tables.map((e) => e.pfn));
+    h.clear();
+    for (const k of keys) expect(h.get(k)).toBe(-1);
+    expect(h.countWithin(0, 2 ** 48)).toBe(0);
+    h.insert(keys[0]!, 7);
+    expect(h.within(0, 2 ** 48)).toEqual([{ key: keys[0], pfn: 7 }]);
   });
 
   it("spreads a storm's data pages, which share their low address bits, over the table", () => {

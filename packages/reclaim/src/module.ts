@@ -323,19 +323,16 @@ class Committer {
   private oomKill(nowNs: number, group = -1): number {
     // Per owner: the pages oom_badness counts, and those the kill frees.
     const held = new Map<number, { pages: number; freed: number[] }>();
-    const pages = this.node.pages;
-    for (let pfn = 0; pfn < pages; pfn++) {
-      const p = this.node.pageInfo(pfn);
-      if (p.kind !== 'allocated') continue;
+    this.node.eachAllocated((pfn, owner, mask) => {
       const k = this.lru.kindOf(pfn);
-      if (k === LRU_FILE || k === LRU_FILE_DIRTY) continue; // page cache is not the task's to lose
-      let h = held.get(p.owner);
-      if (h === undefined) held.set(p.owner, (h = { pages: 0, freed: [] }));
+      if (k === LRU_FILE || k === LRU_FILE_DIRTY) return; // page cache is not the task's to lose
+      let h = held.get(owner);
+      if (h === undefined) held.set(owner, (h = { pages: 0, freed: [] }));
       h.pages++;
       // Zeroed pages are page tables (and tlb_remove_table's batches): the address space's, freed when it is torn
       // down or after an RCU grace period, not with one of its threads. oom_badness counts them (mm_pgtables_bytes).
-      if ((p.mask & __GFP_ZERO) === 0) h.freed.push(pfn);
-    }
+      if ((mask & __GFP_ZERO) === 0) h.freed.push(pfn);
+    });
     const spared = unkillable(this.config);
     const candidates = this.config.tasks.filter(
       (t) => !spared.has(t.id) && !this.killed.has(t.id) && (group < 0 || this.taskGroup[t.id] === group),

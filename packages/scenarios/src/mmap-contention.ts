@@ -47,8 +47,11 @@ export const mmapContention = defineScenario({
     const slice = p.slicePages as number;
     const threads = o.cpus * (p.threadsPerCpu as number);
     const pages = threads * slice;
+    // The VMA's pages and their tables at half load at most (the default 2^16 slots held 4 CPUs' threads; 16 CPUs'
+    // filled it once memory let them).
+    const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, (pages + Math.ceil(pages / 512) + 2) * 2)));
     const parts = mmRunParts(
-      { ...policyArgs(o.policy), mms: [{ vmas: [{ start: STORM_BASE, pages }] }] },
+      { ...policyArgs(o.policy), tableSlots, mms: [{ vmas: [{ start: STORM_BASE, pages }] }] },
       reclaimArgsOf(o),
     );
     return {

@@ -343,6 +343,14 @@ export class MemoryNode {
     return this.zones[at.zone]!.pageInfo(at.pfn);
   }
 
+  /** Every allocated page, in node-wide pfn order: fn(pfn, owner, mask), with no record built per page. */
+  eachAllocated(fn: (pfn: number, owner: number, mask: number) => void): void {
+    this.zones.forEach((z, i) => {
+      const start = this.startPfns[i]!;
+      z.eachAllocated((pfn, owner, mask) => fn(start + pfn, owner, mask));
+    });
+  }
+
   /** Each zone's counters, lowest first. */
   zoneCounts(): ZoneCounts[] {
     return this.zones.map((z) => z.counts());

@@ -105,6 +105,17 @@ export function zoneHoldings(zone: Zone): PageHolding[] {
     .map((h) => ({ ...h, maskText: formatGfp(h.mask, zone.config.kernel) }));
 }
 
+/** Every allocated page of the zone, in pfn order: fn(zone-relative pfn, owner, mask), read in place (a scan of
+ * every page, as the OOM killer's, without a record per page). */
+export function zoneEachAllocated(zone: Zone, fn: (pfn: number, owner: number, mask: number) => void): void {
+  const L = zone.config.layout;
+  const a = zone.a;
+  for (let pfn = 0; pfn < L.pages; pfn++) {
+    const at = L.pageOffset + pfn * PAGE_RECORD_I32;
+    if (pageKind(Atomics.load(a, at + PG_STATE)) === PAGE_ALLOCATED) fn(pfn, a[at + PG_OWNER]!, a[at + PG_MASK]!);
+  }
+}
+
 export function zonePageInfo(zone: Zone, pfn: number): PageInfo {
   const L = zone.config.layout;
   if (!(pfn >= 0 && pfn < L.pages)) throw new RangeError(`pfn: ${pfn}; allowed 0 .. ${L.pages - 1}`);

@@ -57,6 +57,7 @@ import { zoneLock, zoneUnlock } from './zone-lock.js';
 import {
   zoneCounts,
   zoneHoldings,
+  zoneEachAllocated,
   zonePageInfo,
   type PageHolding,
   type PageInfo,
@@ -310,6 +311,10 @@ export class Zone {
   /** Where a page is now: 'buddy', 'pcp', 'allocated' or 'tail', with its order, CPU, owner and mask. */
   pageInfo(pfn: number): PageInfo {
     return zonePageInfo(this, pfn);
+  }
+
+  eachAllocated(fn: (pfn: number, owner: number, mask: number) => void): void {
+    zoneEachAllocated(this, fn);
   }
 
   // ---- kswapd signal -------------------------------------------------------------------------------------------
