@@ -3,9 +3,11 @@
 // (measured in the same run, so that the ratios hold on a shared, noisy machine):
 //   1. the engine's rate with plain generator tasks (the synthetic workload), and SimPy 2.3's on the same workload
 //      when Debian's python3-simpy is there;
-//   2. each scenario's rate per worker count (1 .. host cores), its parallel efficiency and the loop's phases (run,
-//      commit, barrier, the rest), and the ratio to the engine's plain rate (aim: >= 1 M events/s of loop per worker,
-//      within 10x of the engine);
+//   2. what the host gives two threads working in rounds (parallel-ceiling.mjs), then each scenario's rate per
+//      worker count (1 .. host cores), its parallel efficiency, the speedup its critical path allows (each round's
+//      slowest run phase and largest commit: hand-offs free), the loop's phases (run, commit and its waits on other
+//      workers, barrier, the rest), and the ratio to the engine's plain rate (aim: >= 1 M events/s of loop per
+//      worker, within 10x of the engine); then barrier spin policies at 2 workers;
 //   3. the flagship `faultline compare nowait-starvation`'s wall time (aim: 8 s);
 //   4. memory per simulated CPU, and 1024 CPUs for 1 ms (aim: under 10 s and 2 GiB).
 // Medians of REPS (worker counts interleaved run by run); runs take their workers from a warm pool (the loop's host
@@ -18,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnginePool, runSimulation } from '../packages/engine/dist/index.js';
 import { getScenario } from '../packages/scenarios/dist/index.js';
+import { parallelCeiling } from './lib/parallel-ceiling.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
@@ -75,18 +78,27 @@ if (hasSimpy) {
   );
 } else console.log('SimPy: not measured (python3-simpy is not installed: apt-get install python3-simpy)');
 
-// 2. The scenarios per worker count.
+// 2. The host's two-thread ceiling, then the scenarios per worker count.
+if (cores >= 2) {
+  const c = await parallelCeiling({ reps: REPS });
+  console.log(
+    `\nhost: two threads of pure compute in rounds of ${c.roundUs.toFixed(0)} us with a spin barrier run ` +
+      `${c.speedup.toFixed(2)}x as fast as one (the cores are there)`,
+  );
+}
+// mmap-contention at 16 CPUs gets 1 GiB: at its 256 MiB the 32 threads' slices fill memory and the OOM killer ends
+// the process at 6.8 ms.
 const SCENARIOS = [
-  ['nowait-starvation', 'spf-nowait', 4, '20ms'],
-  ['mmap-contention', 'classic', 16, '10ms'],
-  ['pft', 'classic', 16, '5ms'],
-  ['nowait-starvation', 'classic', 64, '2ms'],
+  ['nowait-starvation', 'spf-nowait', 4, '20ms', {}],
+  ['mmap-contention', 'classic', 16, '10ms', { memoryMiB: 1024 }],
+  ['pft', 'classic', 16, '5ms', {}],
+  ['nowait-starvation', 'classic', 64, '2ms', {}],
 ];
 console.log(
   `\nscenario                 | cpus | workers | loop s | events/s per worker (M) | of engine | efficiency | ` +
-    'phases, worker 0: run / commit / barrier / rest | digest',
+    'critical-path speedup | phases, worker 0: run / commit (waiting) / barrier / rest | digest',
 );
-for (const [name, policy, cpus, duration] of SCENARIOS) {
+for (const [name, policy, cpus, duration, extra] of SCENARIOS) {
   const s = getScenario(name);
   const counts = [1, 2, 4, 8, 16].filter((w) => w <= Math.min(cores, cpus));
   // Worker counts interleaved, run by run, so that the machine's mood falls on all of them alike; the first round
@@ -94,7 +106,7 @@ for (const [name, policy, cpus, duration] of SCENARIOS) {
   const byCount = new Map(counts.map((w) => [w, []]));
   for (let i = 0; i < REPS + 1; i++) {
     for (const workers of counts) {
-      const r = await runSimulation(s.build({ policy, cpus, workers, seed: 'bench', duration }), { pool });
+      const r = await runSimulation(s.build({ policy, cpus, workers, seed: 'bench', duration, ...extra }), { pool });
       if (r.error) throw new Error(`${name}: ${r.error.message}`);
       if (i > 0 || REPS === 1) byCount.get(workers).push(r);
     }
@@ -107,13 +119,39 @@ for (const [name, policy, cpus, duration] of SCENARIOS) {
     if (workers === 1) one = loop;
     const p = r.host.phases[0];
     const rest = p.loopMs - p.runMs - p.commitMs - p.barrierMs;
-    const phases = [p.runMs, p.commitMs, p.barrierMs, rest].map((x) => pct(x / p.loopMs)).join(' / ');
+    const f = (x) => pct(x / p.loopMs);
+    const phases = `${f(p.runMs)} / ${f(p.commitMs)} (${f(p.commitWaitMs)}) / ${f(p.barrierMs)} / ${f(rest)}`;
+    const critical = median(runs.map((x) => x.host.criticalPath.runMs + x.host.criticalPath.commitMs)) / 1e3;
     const perWorker = r.events / loop / workers;
     console.log(
       `${`${name} ${policy}`.padEnd(24)} | ${String(cpus).padStart(4)} | ${String(workers).padStart(7)} | ` +
         `${loop.toFixed(2).padStart(6)} | ${M(perWorker).padStart(23)} | ${`1/${(engineRate / perWorker).toFixed(1)}`.padStart(9)} | ` +
-        `${pct(one / loop / workers).padStart(10)} | ${phases.padStart(47)} | ${r.digest.slice(0, 12)}`,
+        `${pct(one / loop / workers).padStart(10)} | ${`${(one / critical).toFixed(2)}x`.padStart(21)} | ` +
+        `${phases.padStart(57)} | ${r.digest.slice(0, 12)}`,
     );
+  }
+}
+// Barrier spin policies at 2 workers (RunHost.barrierSpins: reads before a waiter sleeps in Atomics.wait), each
+// against 1 worker with the default, interleaved run by run.
+if (cores >= 2) {
+  const SPINS = [0, 2_000, 30_000, 300_000];
+  console.log('\nbarrier spins at 2 workers (speedup over 1 worker, medians):');
+  for (const [name, policy, cpus, duration, extra] of SCENARIOS.slice(0, 2)) {
+    const opts = (workers) => getScenario(name).build({ policy, cpus, workers, seed: 'bench', duration, ...extra });
+    const ones = [];
+    const bySpins = new Map(SPINS.map((x) => [x, []]));
+    for (let i = 0; i < REPS + 1; i++) {
+      const warm = i > 0 || REPS === 1;
+      const r1 = await runSimulation(opts(1), { pool });
+      if (warm) ones.push(r1.host.loopMs);
+      for (const spins of SPINS) {
+        const r = await runSimulation(opts(2), { pool, barrierSpins: spins });
+        if (warm) bySpins.get(spins).push(r.host.loopMs);
+      }
+    }
+    const one = median(ones);
+    const cells = SPINS.map((x) => `${x}: ${(one / median(bySpins.get(x))).toFixed(2)}x`).join(', ');
+    console.log(`  ${`${name} ${policy}, ${cpus} CPUs`.padEnd(36)} ${cells}`);
   }
 }
 await pool.close();

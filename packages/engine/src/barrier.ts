@@ -1,8 +1,13 @@
 // barrier: the window barrier between worker threads, a sense-reversing counter in shared memory. Each arrival
-// adds to the count; the last one resets it and bumps the generation, which releases the others. Waiters spin a
-// little (only sane while threads <= cores) and then sleep in Atomics.wait with a timeout, so that an abort raised
-// by the main thread (a worker died) is noticed and nobody hangs.
+// adds to the count; the last one resets it and bumps the generation, which releases the others. Waiters spin
+// (only sane while threads <= cores: the run spins 0 times otherwise) and then sleep in Atomics.wait with a timeout,
+// so that an abort raised by the main thread (a worker died) is noticed and nobody hangs.
 import { C_ABORT, C_BARRIER_COUNT, C_BARRIER_GEN } from './layout.js';
+
+/** Reads a waiter spins before it sleeps, while workers <= host cores: about 4 ms on the 2-core machine, longer than
+ * most rounds' waits, so that a waiter is rarely woken late by the futex (BENCHMARKS.md, "Performance": at 2 workers
+ * mmap-contention at 16 CPUs ran 1.08x as fast as on 1 with 2,000 spins, 1.35x with 300,000). */
+export const BARRIER_SPINS_DEFAULT = 300_000;
 
 export class BarrierAborted extends Error {
   override readonly name = 'BarrierAborted';

@@ -50,9 +50,6 @@ export function channelBytes(capacity = CHANNEL_FREES): number {
   return CH_HEADER_BYTES + capacity * 2 * 8;
 }
 
-/** Reads to spin before sleeping in Atomics.wait (a step that ends soon is seen without a futex round trip). */
-const SPINS = 20_000;
-
 export class CommitChannel implements CommitFrees {
   private readonly w: Int32Array;
   private readonly ring: Float64Array;
@@ -68,6 +65,8 @@ export class CommitChannel implements CommitFrees {
     private readonly ctl: Int32Array,
     /** Host ns spent waiting on the other side, added to (the worker's, shared by its channels). */
     private readonly waits: { ns: number },
+    /** Reads to spin before sleeping in Atomics.wait (the run's barrier spins). */
+    private readonly spins = 20_000,
   ) {
     this.w = new Int32Array(buffer, 0, CH_HEADER_BYTES / 4);
     this.ring = new Float64Array(buffer, CH_HEADER_BYTES);
@@ -81,7 +80,7 @@ export class CommitChannel implements CommitFrees {
     const w = this.w;
     const t0 = performance.now();
     try {
-      for (let i = 0; i < SPINS; i++) if (Atomics.load(w, at) !== seen) return;
+      for (let i = 0; i < this.spins; i++) if (Atomics.load(w, at) !== seen) return;
       while (Atomics.load(w, at) === seen) {
         if (Atomics.load(this.ctl, C_ABORT) !== 0)
           throw new BarrierAborted('the run was aborted while a worker waited on a parallel commit');

@@ -25,6 +25,7 @@ import {
 } from './layout.js';
 import { formatNs } from './time.js';
 import type { KernelModule } from './hooks.js';
+import { BARRIER_SPINS_DEFAULT } from './barrier.js';
 import { commitChannels, commitPlan } from './commit-channel.js';
 import { loadKernelModule } from './loader.js';
 import { spawnEngineWorker, terminateEngineWorker, type EnginePool, type EngineWorker } from './pool.js';
@@ -136,9 +137,9 @@ export interface RunHost {
   /** Warm worker threads to take the run's workers from and give back after it (pool.ts); without one, the run
    * starts its own and terminates them. */
   readonly pool?: EnginePool;
-  /** Reads of the barrier word a waiting worker spins before it sleeps in Atomics.wait (barrier.ts). Default:
-   * 2,000 (about 25 us on the 2-core machine) while workers <= host cores, else 0; the performance bench compares
-   * policies. Speed only: the run is the same. */
+  /** Reads of the barrier word (and of a parallel commit's channel) a waiting worker spins before it sleeps in
+   * Atomics.wait. Default: BARRIER_SPINS_DEFAULT (barrier.ts) while workers <= host cores, else 0; the performance
+   * bench compares policies. Speed only: the run is the same. */
   readonly barrierSpins?: number;
 }
 
@@ -264,7 +265,7 @@ class SimulationDriver implements Simulation {
     const node = buildNode(config);
     const rings = new SharedArrayBuffer(layout.ringF64 * 8);
     new Float64Array(rings)[layout.verdictOffset + VD_CPU] = -1; // no double-free verdict yet
-    const spins = this.host.barrierSpins ?? (config.workers <= this.hostCores ? 2_000 : 0);
+    const spins = this.host.barrierSpins ?? (config.workers <= this.hostCores ? BARRIER_SPINS_DEFAULT : 0);
     // The lock replay and parallelCommit modules' commits on the other workers (commit-channel.ts).
     const plan = commitPlan(
       config.workers,

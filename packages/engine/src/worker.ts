@@ -105,7 +105,9 @@ const api = {
     const commitWaits = { ns: 0 };
     /** A channel this worker produces into (it runs the step) or, on worker 0, consumes. */
     const channelOf = (buffer: SharedArrayBuffer | null, w: number) =>
-      buffer && (w === init.worker || init.worker === 0) ? new CommitChannel(buffer, ctl, commitWaits) : null;
+      buffer && (w === init.worker || init.worker === 0)
+        ? new CommitChannel(buffer, ctl, commitWaits, init.spins)
+        : null;
     for (const [i, spec] of config.modules.entries()) {
       const m = await loadKernelModule(spec.module, spec.export);
       const commitWorker = Math.max(0, plan.moduleWorkers[i]!);
