@@ -38,9 +38,9 @@ export const MEMORY_LAYOUT_DEFAULT: MemoryLayout = 'kernel';
 export const RUN_LOCKS_MAX = 65_536;
 /** The default worker count: one worker per this many simulated CPUs, on the host's cores but one (left to the main
  * thread and V8's collector and compiler threads), up to WORKERS_DEFAULT_MAX. Measured on the 2-core machine
- * (BENCHMARKS.md, "Performance"), 2 workers against 1, medians of 5 interleaved, two series: 0.35-0.81x at 4 CPUs,
- * 0.80-1.10x at 16, 0.92-0.97x at 64, 0.82-0.89x at 256: a round's work is small beside its two hand-offs and the
- * serial commit. */
+ * (BENCHMARKS.md, "Performance"), 2 workers against 1 with the parallel commit and long spins, interleaved: 1.2-1.6x
+ * for mmap-contention at 16 CPUs, 0.95-1.2x for pft at 16, 0.9-1.1x for nowait-starvation at 4 and 1.0x at 64. The
+ * gain depends on how even a scenario's rounds are, so the default does not split small runs. */
 export const CPUS_PER_DEFAULT_WORKER = 64;
 export const WORKERS_DEFAULT_MAX = 256;
 
