@@ -5,6 +5,8 @@
 // tombstones, so lookups stay short however many tables come and go); written only by the commit. Each entry is
 // also on a list of the entries under its PGD entry (512 GiB of address space), so that munmap's range walk visits
 // the entries of the regions it covers, as the kernel's free_pgd_range walks only the range, instead of every slot.
+// A range much smaller than its regions' population (one thread's VMA among many in one PGD entry) is walked the
+// other way: each key the range could hold is looked up, level by level, which also comes out in key order.
 
 export const LEVEL_PUD = 1;
 export const LEVEL_PMD = 2;
@@ -22,11 +24,16 @@ export const VA_BITS = 48;
 export const PGD_ENTRIES = 512;
 const REGION_SHIFT = 39;
 
-/** Float64 words a table of this many slots needs: [key, pfn] and [next, prev] per slot, and a list head per PGD
- * entry. */
+/** Float64 words a table of this many slots needs: [key, pfn] and [next, prev] per slot, and a list head and an
+ * entry count per PGD entry. */
 export function pageTableWords(slots: number): number {
-  return slots * 4 + PGD_ENTRIES;
+  return slots * 4 + PGD_ENTRIES * 2;
 }
+
+/** A key lookup (hash, probe, compare) is taken to cost this many steps of a region walk: lookups are used only
+ * when the range holds fewer possible pages than half its regions' entries (packages/mm/bench/page-table-range.mjs
+ * times both shapes). */
+const LOOKUP_STEPS = 2;
 
 export function pageTableKey(level: number, address: number): number {
   return level * KEY_LEVEL + Math.floor(address / SPAN[level]!);
@@ -51,8 +58,11 @@ export class PageTableHash {
   private readonly shift: number;
   /** Where slot i's [next, prev] links are (slot + 1, 0 for none: zeroed memory is an empty index). */
   private readonly links: number;
-  /** Where the list head of each region is (slot + 1, or 0). */
+  /** Where the list head of each region is (slot + 1, or 0), and its entry count. */
   private readonly heads: number;
+  private readonly counts: number;
+  /** Whether the last slotsWithin() came out in key order (the lookups do; a region walk does not). */
+  private inKeyOrder = false;
   /** Scratch for range walks (this view's own; walks do not nest). */
   private readonly found: number[] = [];
 
@@ -70,6 +80,7 @@ export class PageTableHash {
     this.shift = 32 - Math.log2(slots);
     this.links = offset + 2 * slots;
     this.heads = offset + 4 * slots;
+    this.counts = this.heads + PGD_ENTRIES;
   }
 
   /** Put slot i at the head of its entry's region list. */
@@ -81,6 +92,7 @@ export class PageTableHash {
     m[this.links + 2 * i + 1] = 0;
     if (first !== 0) m[this.links + 2 * (first - 1) + 1] = i + 1;
     m[h] = i + 1;
+    m[this.counts + regionOf(key)]!++;
   }
 
   /** Take slot i off its region list, or (to !== -1) put slot `to` in its place there. */
@@ -95,7 +107,7 @@ export class PageTableHash {
     if (to >= 0) {
       m[this.links + 2 * to] = next;
       m[this.links + 2 * to + 1] = prev;
-    }
+    } else m[this.counts + regionOf(key)]!--;
     m[this.links + 2 * i] = 0;
     m[this.links + 2 * i + 1] = 0;
   }
@@ -109,11 +121,17 @@ export class PageTableHash {
   }
 
   get(key: number): number {
+    const i = this.slotOf(key);
+    return i < 0 ? -1 : this.m[this.offset + 2 * i + 1]!;
+  }
+
+  /** The slot holding `key`, or -1. */
+  private slotOf(key: number): number {
     const m = this.m;
     for (let i = this.home(key), n = 0; n < this.slots; i = (i + 1) & (this.slots - 1), n++) {
       const k = m[this.offset + 2 * i]!;
       if (k === EMPTY) return -1;
-      if (k === key) return m[this.offset + 2 * i + 1]!;
+      if (k === key) return i;
     }
     return -1;
   }
@@ -172,12 +190,28 @@ export class PageTableHash {
     return [first, Math.min(PGD_ENTRIES - 1, Math.floor((end - 1) / 2 ** REGION_SHIFT))];
   }
 
-  /** The slots of every entry wholly inside [start, end), into the reused `found` (its length is the count). */
+  /** The slots of every entry wholly inside [start, end), into the reused `found` (its length is the count): by
+   * looking up each key the range could hold when that is cheaper than walking its regions' lists. */
   private slotsWithin(start: number, end: number): number[] {
     const m = this.m;
     const found = this.found;
     found.length = 0;
     const [first, last] = this.regions(start, end);
+    let population = 0;
+    for (let r = first; r <= last; r++) population += m[this.counts + r]!;
+    if (end > start && ((end - start) / SPAN[LEVEL_PAGE]!) * LOOKUP_STEPS < population) {
+      for (let level = LEVEL_PUD; level <= LEVEL_PAGE; level++) {
+        const span = SPAN[level]!;
+        const base = level * KEY_LEVEL;
+        for (let i = Math.ceil(start / span), to = Math.floor(end / span); i < to; i++) {
+          const s = this.slotOf(base + i);
+          if (s >= 0) found.push(s);
+        }
+      }
+      this.inKeyOrder = true;
+      return found;
+    }
+    this.inKeyOrder = false;
     for (let r = first; r <= last; r++) {
       for (let s = m[this.heads + r]!; s !== 0; s = m[this.links + 2 * (s - 1)]!) {
         const k = m[this.offset + 2 * (s - 1)]!;
@@ -204,9 +238,11 @@ export class PageTableHash {
   /** Every entry whose address lies in [start, end), at any level whose coverage lies wholly inside it, by key. */
   within(start: number, end: number): Array<{ key: number; pfn: number }> {
     const m = this.m;
-    return this.slotsWithin(start, end)
-      .map((i) => ({ key: m[this.offset + 2 * i]!, pfn: m[this.offset + 2 * i + 1]! }))
-      .sort((x, y) => x.key - y.key);
+    const entries = this.slotsWithin(start, end).map((i) => ({
+      key: m[this.offset + 2 * i]!,
+      pfn: m[this.offset + 2 * i + 1]!,
+    }));
+    return this.inKeyOrder ? entries : entries.sort((x, y) => x.key - y.key);
   }
 
   /** The pfns of the page tables (not data pages) of the whole address space, by key. */

@@ -75,6 +75,47 @@ describe('PageTableHash', () => {
     expect(h.within(0, 2 ** 48)).toEqual([{ key: keys[0], pfn: 7 }]);
   });
 
+  it("finds a dense VMA's entries among many in its PGD entry by looking its keys up, as the region walk would", () => {
+    // Eight threads' dense VMAs of 1,000 pages in one PGD entry (a storm's shape): a range of one VMA, or of part
+    // of it, holds far fewer possible pages than the region's entries, so the lookups are taken.
+    const slots = 32_768;
+    const h = new PageTableHash(new Float64Array(pageTableWords(slots)), 0, slots);
+    const ref = new Map<number, number>();
+    const base = 2 ** 44;
+    for (let t = 0; t < 8; t++) {
+      for (let p = 0; p < 1000; p++) {
+        const a = base + t * 2 ** 32 + p * 4096;
+        for (const level of [LEVEL_PMD, LEVEL_PTE, LEVEL_PAGE]) {
+          const key = pageTableKey(level, a);
+          if (!ref.has(key)) {
+            h.insert(key, ref.size + 1);
+            ref.set(key, ref.size + 1);
+          }
+        }
+      }
+    }
+    const rng = seedrandom('dense-ranges');
+    for (let q = 0; q < 40; q++) {
+      const t = Math.floor(rng() * 8);
+      // A whole VMA (with its 2 MiB-aligned PTE tables), or an unaligned piece of one.
+      const start = base + t * 2 ** 32 + (q % 2 === 0 ? 0 : Math.floor(rng() * 900) * 4096);
+      const end = q % 2 === 0 ? start + 2 ** 22 : start + Math.floor(1 + rng() * 600) * 4096;
+      const want = brute(ref, start, end);
+      expect(h.within(start, end)).toEqual(want);
+      expect(h.countWithin(start, end)).toBe(want.length);
+      expect(h.countTablesWithin(start, end)).toBe(want.filter((e) => keyLevel(e.key) !== LEVEL_PAGE).length);
+    }
+    // Removing one VMA's entries keeps both paths in step.
+    for (const e of brute(ref, base, base + 2 ** 32)) {
+      h.remove(e.key);
+      ref.delete(e.key);
+    }
+    expect(h.within(base, base + 2 ** 22)).toEqual([]);
+    const next = base + 2 ** 32;
+    expect(h.within(next, next + 2 ** 22)).toEqual(brute(ref, next, next + 2 ** 22));
+    expect(h.countWithin(0, 2 ** 48)).toBe(ref.size);
+  });
+
   it("spreads a storm's data pages, which share their low address bits, over the table", () => {
     const slots = 4096;
     const h = new PageTableHash(new Float64Array(pageTableWords(slots)), 0, slots);
