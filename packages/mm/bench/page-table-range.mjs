@@ -11,6 +11,15 @@ import { keyAddress, keyLevel, PageTableHash, pageTableKey, pageTableWords } fro
 
 const SPAN = [0, 2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** A munmap's cost: the median of 5 rounds of 20 calls of fn, in ms per call. */
+const time = (fn) =>
+  median(
+    Array.from({ length: 5 }, () => {
+      const t0 = performance.now();
+      for (let r = 0; r < 20; r++) fn();
+      return (performance.now() - t0) / 20;
+    }),
+  );
 
 /** The scan the index replaced: every slot, the same test. */
 function scan(m, slots, start, end) {
@@ -40,14 +49,6 @@ for (const [slots, threads] of [
   }
   const start = 2 ** 44 + 2 * 2 ** 40;
   const end = start + 2 ** 40;
-  const time = (fn) =>
-    median(
-      Array.from({ length: 5 }, () => {
-        const t0 = performance.now();
-        for (let r = 0; r < 20; r++) fn();
-        return (performance.now() - t0) / 20;
-      }),
-    );
   const found = h.within(start, end).length;
   if (scan(m, slots, start, end).length !== found) throw new Error('the index and the scan disagree');
   const indexMs = time(() => h.countWithin(start, end) + h.within(start, end).length);
@@ -78,14 +79,6 @@ for (const [threads, pages] of [
   const end = start + pages * 4096;
   const found = h.within(start, end).length;
   if (scan(m, slots, start, end).length !== found) throw new Error('the lookups and the scan disagree');
-  const time = (fn) =>
-    median(
-      Array.from({ length: 5 }, () => {
-        const t0 = performance.now();
-        for (let r = 0; r < 20; r++) fn();
-        return (performance.now() - t0) / 20;
-      }),
-    );
   const lookupMs = time(() => h.countTablesWithin(start, end) + h.within(start, end).length);
   const scanMs = time(() => scan(m, slots, start, end).length + scan(m, slots, start, end).length);
   console.log(
