@@ -63,8 +63,9 @@ export class MmCommitter {
     this.batches = Array.from({ length: L.cpus }, () => []);
   }
 
+  /** Count for the task (word -1: nothing). */
   private count(task: number, word: number): void {
-    this.m[this.L.taskOffset + task * TASK_F64 + word]!++;
+    if (word >= 0) this.m[this.L.taskOffset + task * TASK_F64 + word]!++;
   }
 
   commit(): boolean {
@@ -82,16 +83,14 @@ export class MmCommitter {
           // Per-VMA: stale only if its own VMA went away; speculative: if the address space changed at all.
           const stale = flags < 0 ? !as.hasVmaGen(-flags - 1) : flags % 2 === 1 && Math.floor(flags / 2) !== as.seq;
           const page = keyLevel(key) === LEVEL_PAGE;
-          if (as.tables.get(key) >= 0) {
+          if (stale || (page && as.vmaOf(keyAddress(key)) === null)) {
+            // Someone's install of the entry wins over the abort (as the kernel's re-check under the lock does).
+            this.release(cpu, pfn);
+            this.count(task, as.tables.get(key) >= 0 ? T_RACES_LOST : page ? T_SPEC_ABORTED : -1);
+          } else if (as.tables.insertIfAbsent(key, pfn) >= 0) {
             this.release(cpu, pfn);
             this.count(task, T_RACES_LOST);
-          } else if (stale || (page && as.vmaOf(keyAddress(key)) === null)) {
-            this.release(cpu, pfn);
-            if (page) this.count(task, T_SPEC_ABORTED);
-          } else {
-            as.tables.insert(key, pfn);
-            if (page) as.setFlag(keyAddress(key), VMA_ANON_VMA); // anon_vma_prepare ran in this fault
-          }
+          } else if (page) as.setFlag(keyAddress(key), VMA_ANON_VMA); // anon_vma_prepare ran in this fault
           break;
         }
         case K_MMAP:
@@ -157,8 +156,8 @@ export class MmCommitter {
     };
     let b = 0;
     let inBatch = 0;
-    for (const { key, pfn } of as.tables.within(start, end)) {
-      as.tables.remove(key);
+    for (const key of as.tables.keysWithin(start, end)) {
+      const pfn = as.tables.remove(key);
       if (keyLevel(key) === LEVEL_PAGE) this.release(cpu, pfn);
       else if (now) this.node.free(cpu, pfn);
       else {

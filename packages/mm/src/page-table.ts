@@ -245,6 +245,32 @@ export class PageTableHash {
     return this.inKeyOrder ? entries : entries.sort((x, y) => x.key - y.key);
   }
 
+  /** The keys within(start, end) would give, in key order, as a typed array (no record per entry: munmap's
+   * commit removes each, and remove() gives its pfn). */
+  keysWithin(start: number, end: number): Float64Array {
+    const m = this.m;
+    const slots = this.slotsWithin(start, end);
+    const keys = new Float64Array(slots.length);
+    for (let i = 0; i < slots.length; i++) keys[i] = m[this.offset + 2 * slots[i]!]!;
+    return this.inKeyOrder ? keys : keys.sort();
+  }
+
+  /** Insert `key` unless present: -1 when it was inserted, else the pfn already there (one probe for both). */
+  insertIfAbsent(key: number, pfn: number): number {
+    const m = this.m;
+    for (let i = this.home(key), n = 0; n < this.slots; i = (i + 1) & (this.slots - 1), n++) {
+      const k = m[this.offset + 2 * i]!;
+      if (k === key) return m[this.offset + 2 * i + 1]!;
+      if (k === EMPTY) {
+        m[this.offset + 2 * i] = key;
+        m[this.offset + 2 * i + 1] = pfn;
+        this.link(i, key);
+        return -1;
+      }
+    }
+    throw new Error(`page table hash full (${this.slots} entries); raise the mm module's tableSlots`);
+  }
+
   /** The pfns of the page tables (not data pages) of the whole address space, by key. */
   allTablePfns(): number[] {
     const m = this.m;

@@ -41,10 +41,13 @@ describe('PageTableHash', () => {
     for (let step = 0; step < 20_000; step++) {
       const key = keys[Math.floor(rng() * keys.length)]!;
       if (ref.has(key)) {
+        // A present key: insertIfAbsent leaves it and says what is there; then it goes.
+        if (step % 3 === 0) expect(h.insertIfAbsent(key, -5)).toBe(ref.get(key));
         expect(h.remove(key)).toBe(ref.get(key));
         ref.delete(key);
       } else if (ref.size < slots - 1) {
-        h.insert(key, step + 1);
+        if (step % 2 === 0) h.insert(key, step + 1);
+        else expect(h.insertIfAbsent(key, step + 1)).toBe(-1);
         ref.set(key, step + 1);
       }
       if (step % 997 === 0) {
@@ -57,6 +60,7 @@ describe('PageTableHash', () => {
           const want = brute(ref, from, end);
           if (want.length > 0 && want.length < ref.size) partial++;
           expect(h.within(from, end)).toEqual(want);
+          expect(Array.from(h.keysWithin(from, end))).toEqual(want.map((e) => e.key));
           expect(h.countWithin(from, end)).toBe(want.length);
         }
       }
@@ -102,6 +106,7 @@ describe('PageTableHash', () => {
       const end = q % 2 === 0 ? start + 2 ** 22 : start + Math.floor(1 + rng() * 600) * 4096;
       const want = brute(ref, start, end);
       expect(h.within(start, end)).toEqual(want);
+      expect(Array.from(h.keysWithin(start, end))).toEqual(want.map((e) => e.key));
       expect(h.countWithin(start, end)).toBe(want.length);
       expect(h.countTablesWithin(start, end)).toBe(want.filter((e) => keyLevel(e.key) !== LEVEL_PAGE).length);
     }
