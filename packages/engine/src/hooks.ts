@@ -109,9 +109,11 @@ export interface KernelModule {
   sharedBytes?(config: RunConfig, args: Readonly<Record<string, unknown>>): number;
   setup(x: KernelModuleSetup): KernelModuleInstance | Promise<KernelModuleInstance>;
   /** Its commit reads and writes only its own shared memory and the CPUs' logs in it, reads of `info` only
-   * horizonNs (kswapdWakeNs adds the zone commit's wake-ups, known on worker 0 only), touches the node only through setup's commitFrees, and reads nothing another commit writes in the same round
-   * (the zone's free counts, other modules' memory). Then the engine may run it on another worker, at the same time
-   * as worker 0's commits (commit-channel.ts); the run is the same. */
+   * horizonNs (kswapdWakeNs adds the zone commit's wake-ups, known on worker 0 only), touches the node only
+   * through setup's commitFrees, and reads nothing another commit writes in the same round (the zone's free
+   * counts, other modules' memory). Then the engine may run it on another worker, at the same time as worker 0's
+   * commits (commit-channel.ts); the run is the same. What its commit counts outside shared memory is then in the
+   * commit worker's report(), not worker 0's: merge() must take it from there (mm's sums its mmap failures). */
   readonly parallelCommit?: boolean;
   /** On the main thread: combine the workers' reports (in worker order). It must not depend on how CPUs were spread
    * over workers (merge histograms, sum per-CPU counts). Default: worker 0's report. */

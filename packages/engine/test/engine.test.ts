@@ -71,7 +71,7 @@ describe('determinism', () => {
     expect(one.cpus).toHaveLength(64);
   });
 
-  it('the barrier spin policy is speed only: no spinning and long spinning give the same run; bad ones are refused', async () => {
+  it('the barrier spin policy is speed only: none and long spins give the same run; bad ones are refused', async () => {
     const opts = { ...eight, workers: 2 };
     const [none, long] = await Promise.all([
       runSimulation(opts, { barrierSpins: 0 }),

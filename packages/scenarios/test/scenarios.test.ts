@@ -60,7 +60,7 @@ describe('scenarios', () => {
     }
   });
 
-  it('the parallel commit: the lock replay and mm commit on other workers give the same run as on worker 0', async () => {
+  it('parallel commit: the lock replay and mm commit on other workers give the same run as on worker 0', async () => {
     // 2 workers: both steps on worker 1; 3: the lock replay on 1, mm on 2. The churner's munmaps free page
     // tables and data pages from mm's commit, replayed on worker 0.
     const s = getScenario('mmap-contention');
