@@ -13,6 +13,24 @@ export class BarrierAborted extends Error {
   override readonly name = 'BarrierAborted';
 }
 
+/** Wait until words[at] is no longer `seen`: spin `spins` reads, then sleep in Atomics.wait 50 ms at a time,
+ * throwing BarrierAborted (`while` says where the worker waited) once the run's control block says abort. The one
+ * spin-then-wait of the window barrier and the parallel commit's channels. */
+export function waitWhileEqual(
+  words: Int32Array,
+  at: number,
+  seen: number,
+  spins: number,
+  ctl: Int32Array,
+  where: string,
+): void {
+  for (let i = 0; i < spins; i++) if (Atomics.load(words, at) !== seen) return;
+  while (Atomics.load(words, at) === seen) {
+    if (Atomics.load(ctl, C_ABORT) !== 0) throw new BarrierAborted(`the run was aborted while ${where}`);
+    Atomics.wait(words, at, seen, 50);
+  }
+}
+
 export class WindowBarrier {
   rounds = 0;
   constructor(
@@ -32,11 +50,6 @@ export class WindowBarrier {
       Atomics.notify(c, C_BARRIER_GEN);
       return;
     }
-    for (let i = 0; i < this.spins; i++) if (Atomics.load(c, C_BARRIER_GEN) !== gen) return;
-    while (Atomics.load(c, C_BARRIER_GEN) === gen) {
-      if (Atomics.load(c, C_ABORT) !== 0)
-        throw new BarrierAborted('the run was aborted while this worker waited at a window barrier');
-      Atomics.wait(c, C_BARRIER_GEN, gen, 50);
-    }
+    waitWhileEqual(c, C_BARRIER_GEN, gen, this.spins, c, 'this worker waited at a window barrier');
   }
 }

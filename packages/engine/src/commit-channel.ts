@@ -10,9 +10,8 @@
 // One channel per offloaded step, in its own shared buffer: a single-producer, single-consumer ring of (cpu, pfn)
 // frees plus a round counter. The producer blocks when the ring is full until worker 0 reaches the step and drains
 // it, so any number of frees fits a bounded ring; both sides give up when the run is aborted.
-import { BarrierAborted } from './barrier.js';
+import { waitWhileEqual } from './barrier.js';
 import type { CommitFrees } from './hooks.js';
-import { C_ABORT } from './layout.js';
 
 /** Which worker runs each offloadable step: the lock replay and each parallelCommit module (-1: it has no commit
  * or is not parallel, so worker 0 runs it in place). */
@@ -55,7 +54,7 @@ export class CommitChannel implements CommitFrees {
   private readonly ring: Float64Array;
   private readonly capacity: number;
   private round = 0;
-  /** Producer side: frees written, kept locally and published with each free. */
+  /** Producer side: frees written (published to CH_HEAD when the ring is full and at finish()). */
   private head = 0;
   /** Consumer side: frees read. */
   private tail = 0;
@@ -77,15 +76,9 @@ export class CommitChannel implements CommitFrees {
 
   /** Wait until word `at` is no longer `seen`, failing when the run is aborted. */
   private await(at: number, seen: number): void {
-    const w = this.w;
     const t0 = performance.now();
     try {
-      for (let i = 0; i < this.spins; i++) if (Atomics.load(w, at) !== seen) return;
-      while (Atomics.load(w, at) === seen) {
-        if (Atomics.load(this.ctl, C_ABORT) !== 0)
-          throw new BarrierAborted('the run was aborted while a worker waited on a parallel commit');
-        Atomics.wait(w, at, seen, 50);
-      }
+      waitWhileEqual(this.w, at, seen, this.spins, this.ctl, 'a worker waited on a parallel commit');
     } finally {
       this.waits.ns += (performance.now() - t0) * 1e6;
     }

@@ -337,7 +337,9 @@ function commitSteps(s: WorkerState, rings: Float64Array, layout: ReturnType<typ
 function notHere(module: string, commitWorker: number): CommitFrees {
   return {
     free() {
-      throw new Error(`kernel module '${module}': commitFrees used outside commit() on worker ${commitWorker}`);
+      throw new Error(
+        `kernel module '${module}': commitFrees used outside its commit(), which runs on worker ${commitWorker}`,
+      );
     },
   };
 }

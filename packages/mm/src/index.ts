@@ -34,5 +34,13 @@ export {
 } from './fault-machines.js';
 export { FAULT_STEPS, TABLE_LEVELS } from './fault-steps.js';
 export type { FaultRun } from './fault-steps.js';
-export { LEVEL_PUD, LEVEL_PMD, LEVEL_PTE, LEVEL_PAGE, LEVEL_NAMES, pageTableKey } from './page-table.js';
+export {
+  LEVEL_PUD,
+  LEVEL_PMD,
+  LEVEL_PTE,
+  LEVEL_PAGE,
+  LEVEL_NAMES,
+  pageTableKey,
+  tableSlotsFor,
+} from './page-table.js';
 export { TASK_COUNTERS } from './layout.js';

@@ -35,6 +35,12 @@ export function pageTableWords(slots: number): number {
  * times both shapes). */
 const LOOKUP_STEPS = 2;
 
+/** Slots for a hash that will hold up to `entries` entries at a load of one half at most: a power of two, and no
+ * fewer than the mm module's default (2^16). Scenarios size their tables with it. */
+export function tableSlotsFor(entries: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1 << 16, entries * 2)));
+}
+
 export function pageTableKey(level: number, address: number): number {
   return level * KEY_LEVEL + Math.floor(address / SPAN[level]!);
 }
@@ -136,19 +142,9 @@ export class PageTableHash {
     return -1;
   }
 
-  /** Insert a key that is not present; throws when the table is full. */
+  /** Insert a key that is not present; throws when it is, or when the table is full. */
   insert(key: number, pfn: number): void {
-    const m = this.m;
-    for (let i = this.home(key), n = 0; n < this.slots; i = (i + 1) & (this.slots - 1), n++) {
-      const k = m[this.offset + 2 * i]!;
-      if (k === EMPTY) {
-        m[this.offset + 2 * i] = key;
-        m[this.offset + 2 * i + 1] = pfn;
-        this.link(i, key);
-        return;
-      }
-    }
-    throw new Error(`page table hash full (${this.slots} entries); raise the mm module's tableSlots`);
+    if (this.insertIfAbsent(key, pfn) >= 0) throw new Error(`page table key ${key} is already present`);
   }
 
   /** Remove a key; returns its pfn, or -1. Later entries of the probe run shift back into the hole. */

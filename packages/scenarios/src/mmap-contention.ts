@@ -4,7 +4,7 @@
 // empties it, and in between maps and unmaps a small VMA of its own. Classic faults queue behind every writer;
 // speculative and per-VMA-lock faults go around it unless they collide with the change.
 import { WINDOW_DEFAULT } from '@faultline/engine';
-import { mmRunParts } from '@faultline/mm';
+import { mmRunParts, tableSlotsFor } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
 import { defineScenario, policyArgs, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
@@ -47,9 +47,9 @@ export const mmapContention = defineScenario({
     const slice = p.slicePages as number;
     const threads = o.cpus * (p.threadsPerCpu as number);
     const pages = threads * slice;
-    // The VMA's pages and their tables at half load at most (the default 2^16 slots held 4 CPUs' threads; 16 CPUs'
-    // filled it once memory let them).
-    const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, (pages + Math.ceil(pages / 512) + 2) * 2)));
+    // The VMA's pages and their tables (the default 2^16 slots held 4 CPUs' threads; 16 CPUs' filled it once memory
+    // let them).
+    const tableSlots = tableSlotsFor(pages + Math.ceil(pages / 512) + 2);
     const parts = mmRunParts(
       { ...policyArgs(o.policy), tableSlots, mms: [{ vmas: [{ start: STORM_BASE, pages }] }] },
       reclaimArgsOf(o),

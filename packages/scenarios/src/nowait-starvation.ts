@@ -14,7 +14,7 @@
 import { WINDOW_DEFAULT } from '@faultline/engine';
 import { parseGfp } from '@faultline/gfp';
 import { kswapdTaskPath } from '@faultline/reclaim';
-import { mmRunParts } from '@faultline/mm';
+import { mmRunParts, tableSlotsFor } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import {
   groupBelowMin,
@@ -121,7 +121,7 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
       const threads = stormCpus.length * perCpu;
       // The page-table hash, sized from the storm: each thread installs up to three entries a fault (PMD, PTE, page)
       // for `cycle` faults before it unmaps, at a load of at most one half.
-      const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, threads * cycle * 3 * 2)));
+      const tableSlots = tableSlotsFor(threads * cycle * 3);
       const parts = mmRunParts(
         {
           ...policyArgs(o.policy),

@@ -5,7 +5,7 @@
 // per policy, as the CPU count grows: the published shape is per-VMA locks about +16..25% over mmap_lock at 48..128
 // threads, -5..-10% at 4 and flat at 1 (Baghdasaryan's series), and SPF similar.
 import { WINDOW_DEFAULT } from '@faultline/engine';
-import { mmRunParts } from '@faultline/mm';
+import { mmRunParts, tableSlotsFor } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
 import { defineScenario, policyArgs, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
@@ -39,7 +39,7 @@ export const pft = defineScenario({
     const regionPages = p.regionPages as number;
     const n = o.cpus;
     // Each thread holds at most one region's tables and pages: 512 pages, a PTE table, its share of a PMD table.
-    const tableSlots = 2 ** Math.ceil(Math.log2(Math.max(1 << 16, n * (regionPages + 2) * 2)));
+    const tableSlots = tableSlotsFor(n * (regionPages + 2));
     const parts = mmRunParts(
       { ...policyArgs(o.policy), tableSlots, vmaSlots: n + 8, mms: [{ vmas: [] }] },
       reclaimArgsOf(o),
