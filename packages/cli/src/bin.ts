@@ -263,7 +263,10 @@ addBatchOptions(
       'run a scenario (a built-in name or a scenario file) under several policies and seeds in parallel (piscina); a table of each figure with its 95% confidence interval',
     )
     .option('--set <path=value>', SET_HELP, collectOption, [])
-    .option('--policies <list>', 'comma-separated fault policies (default: all)')
+    .option(
+      '--policies <list>',
+      "comma-separated fault policies (default: all of the scenario's: mm's, or its own when it has them)",
+    )
     .option('--seeds <k>', 'seeds per policy (1-100)', intOption('--seeds', 1, 100), 3)
     .option('--seed <s>', 'base seed: runs use <seed>-1 .. <seed>-k', 'faultline')
     .option(
@@ -293,7 +296,8 @@ addBatchOptions(
     )
     .option(
       '--policies <list>',
-      'comma-separated fault policies (default: classic,spf-nowait,spf-nowait-literal,spf-fallback)',
+      'comma-separated fault policies (default: classic,spf-nowait,spf-nowait-literal,spf-fallback; ' +
+        "a scenario's own when it has them)",
     )
     .option('--baseline <policy>', 'the policy the others are compared with (default: the first)')
     .option('--seeds <k>', 'seeds per point and policy (1-100)', intOption('--seeds', 1, 100), 3)

@@ -75,6 +75,9 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(r.stdout).toMatch(
       /policies: classic, spf-nowait, spf-nowait-literal, spf-nomemalloc-retry, spf-fallback, per-vma-lock/,
     );
+    expect(r.stdout).toMatch(
+      /kernel-storm policies \(its own; no others\): classic, spf-nowait-literal, spf-nowait, storm-off/,
+    );
   });
   it('runs a scenario and names a wrong one with the choices', () => {
     const ok = run(

@@ -137,17 +137,6 @@ export class SimCpu extends CpuScheduler {
 
   place(p: TaskPlacement): void {
     const x = this.x;
-    const ctx = makeTaskContext({
-      id: p.id,
-      name: p.name,
-      cpu: this.id,
-      cpus: x.cpus,
-      args: p.args,
-      seed: x.seed,
-      now: () => this.nowNs,
-      locks: x.locks,
-      trace: this.trace,
-    });
     const stats: TaskStats = {
       id: p.id,
       name: p.name,
@@ -166,6 +155,18 @@ export class SimCpu extends CpuScheduler {
       killedBy: null,
       memstallNs: 0,
     };
+    const ctx = makeTaskContext({
+      id: p.id,
+      name: p.name,
+      cpu: this.id,
+      cpus: x.cpus,
+      args: p.args,
+      seed: x.seed,
+      now: () => this.nowNs,
+      locks: x.locks,
+      trace: this.trace,
+      stats,
+    });
     let iter: Iterator<TaskOp, unknown, number>;
     try {
       iter = p.fn(ctx);

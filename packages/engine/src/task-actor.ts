@@ -142,6 +142,7 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
       traceBegin: ctx.traceBegin,
       traceEnd: ctx.traceEnd,
       traceInstant: ctx.traceInstant,
+      count: ctx.count,
       ops: ctx,
       request,
     } satisfies TaskActorApi;

@@ -31,6 +31,8 @@ export interface TaskContextInput {
   readonly locks: ReadonlyArray<{ readonly name: string; readonly kind: string }>;
   /** The CPU's trace, when the run is traced. */
   readonly trace: TraceLog | null;
+  /** Where ctx.count adds: the task's own statistics (it creates their counters on first use). */
+  readonly stats: { counters?: Record<string, number> };
 }
 
 export function makeTaskContext(x: TaskContextInput): TaskContext {
@@ -60,6 +62,11 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     traceBegin: (name, args) => log?.add(x.now(), TR_BEGIN, x.id, name, args),
     traceEnd: (args) => log?.add(x.now(), TR_END, x.id, '', args),
     traceInstant: (name, args) => log?.add(x.now(), TR_INSTANT, x.id, name, args),
+    count: (name, by = 1) => {
+      if (!Number.isFinite(by)) throw new RangeError(`ctx.count('${name}', ${by}): expected a finite number`);
+      const c = (x.stats.counters ??= {});
+      c[name] = (c[name] ?? 0) + by;
+    },
     compute: (ns) => op(OP_COMPUTE, checkNs(ns, 'compute')),
     sleep: (ns) => op(OP_SLEEP, checkNs(ns, 'sleep')),
     alloc: (mask, order = 0) => ({ op: OP_ALLOC, a: order, b: 0, mask }),

@@ -98,6 +98,9 @@ export interface TaskContext {
   traceEnd(args?: Readonly<Record<string, number | string>>): void;
   /** An instant event on this task's track. */
   traceInstant(name: string, args?: Readonly<Record<string, number | string>>): void;
+  /** Add `by` (default 1) to one of the task's own counters - what a kernel thread keeps in its own struct (a
+   * module's per-thread fails, say) - reported in result.tasks[i].counters[name]. Costs no simulated time. */
+  count(name: string, by?: number): void;
 }
 
 /** What a task module exports: a generator function of the context. */
@@ -159,6 +162,8 @@ export interface TaskStats {
   killedBy: string | null;
   /** Time it spent in memory stalls (PSI's memstall: direct reclaim, memcg reclaim, memory.high throttling). */
   memstallNs: number;
+  /** The task's own counters (ctx.count), by name; absent when it kept none. */
+  counters?: Record<string, number>;
 }
 
 /** A task threw, or did something the kernel would not allow. */

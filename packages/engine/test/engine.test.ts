@@ -98,6 +98,31 @@ describe('scheduling', () => {
     expect(r.cpus[0]!.contextSwitches).toBeGreaterThan(0);
     expect(r.cpus[0]!.busyNs).toBeGreaterThanOrEqual(30_000);
   });
+
+  it("ctx.count keeps a task's own counters in its statistics, the same on any number of workers", async () => {
+    const run = (workers: number) =>
+      runSimulation({
+        cpus: 2,
+        workers,
+        seed: 'count',
+        duration: '1ms',
+        tasks: [
+          { module: task('counter.mjs'), export: 'counter', perCpu: 2 },
+          { module: task('bad.mjs'), export: 'finisher', cpus: [0] },
+        ],
+      });
+    const [one, two] = [await run(1), await run(2)];
+    expect(one.error).toBeNull();
+    expect(two.digest).toBe(one.digest);
+    const counters = one.tasks.map((t) => t.counters);
+    expect(counters.slice(0, 4)).toEqual([
+      { rounds: 10, cpu: 0, refused: 1 },
+      { rounds: 10, cpu: 0, refused: 1 },
+      { rounds: 10, cpu: 10, refused: 1 },
+      { rounds: 10, cpu: 10, refused: 1 },
+    ]);
+    expect(counters[4]).toBeUndefined(); // a task that counts nothing has no counters
+  });
 });
 
 describe('failures', () => {

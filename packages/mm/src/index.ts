@@ -1,7 +1,7 @@
 // @faultline/mm: address spaces, page tables and the page-fault handler with selectable policies.
 export { mmModulePath, mmRunParts, mmapLockName, PAGE_BYTES } from './module.js';
 export type { MmArgs } from './module.js';
-export { mmap, munmap } from './api.js';
+export { mmap, munmap, GFP_TLB_BATCH } from './api.js';
 export type { MmapOptions } from './api.js';
 export {
   BUILTIN_POLICIES,
@@ -43,4 +43,4 @@ export {
   pageTableKey,
   tableSlotsFor,
 } from './page-table.js';
-export { TASK_COUNTERS } from './layout.js';
+export { TASK_COUNTERS, MAX_TABLE_BATCH } from './layout.js';

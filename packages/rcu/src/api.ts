@@ -38,6 +38,18 @@ export function kfreeRcu(ctx: Pick<TaskContext, 'cpu'>, pfn: number): void {
   rc.queue(() => rc.cpu.freePage(pfn));
 }
 
+/** call_rcu() of a batch of pages freed together after a grace period: tlb_remove_table's batch (mm/mmu_gather.c,
+ * tlb_table_flush -> call_rcu(&batch->rcu, tlb_remove_table_rcu), whose callback frees every table and then the
+ * batch page itself). One callback for the batch, on this CPU; the pages are freed in the order given. The array
+ * is copied: the caller may reuse it. */
+export function kfreeRcuBatch(ctx: Pick<TaskContext, 'cpu'>, pfns: readonly number[]): void {
+  const rc = rcuOf(ctx);
+  const batch = pfns.slice();
+  rc.queue(() => {
+    for (const pfn of batch) rc.cpu.freePage(pfn);
+  });
+}
+
 /** synchronize_rcu(): a kernel path that sleeps until a grace period has elapsed. `yield* synchronizeRcu(ctx)`. */
 export function* synchronizeRcu(ctx: Pick<TaskContext, 'cpu' | 'id'>): Generator<TaskOp, number, number> {
   const rc = rcuOf(ctx);

@@ -1,6 +1,7 @@
 // RCU: the reader-pipe check of rcutorture (no read-side section may see two grace periods complete), shown able
 // to fail by a deliberately broken RCU; grace periods through idle CPUs; synchronize_rcu; kfree_rcu frees every
-// page; sleeping in a read-side section is the task's error; the same digest on 1 and 4 workers.
+// page, and kfreeRcuBatch every page of its batches; sleeping in a read-side section is the task's error; the same
+// digest on 1 and 4 workers.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runSimulation, type RunOptions } from '@faultline/engine';
@@ -60,6 +61,25 @@ describe('rcu', () => {
     expect(report.callbacksInvoked).toBeGreaterThan(granted / 2);
     // In use at the end: the current page and those whose grace period has not yet ended.
     expect(r.node.pages - r.node.freePagesExact - r.node.pcpPages).toBe(1 + report.backlog);
+  });
+
+  it('kfreeRcuBatch frees every page of each batch in one callback once its grace period is over', async () => {
+    const r = await runSimulation({
+      ...torture(1),
+      duration: '60ms',
+      tasks: [{ module: tasks, export: 'batcher', cpus: [1], args: { pages: 5 } }],
+    });
+    expect(r.error).toBeNull();
+    const report = rcu(r);
+    const granted = r.tasks[0]!.allocs.GFP_KERNEL!.granted;
+    // One callback per batch of five; the pages of a round not yet handed over are still the task's.
+    const unbatched = granted - 5 * report.callbacksQueued;
+    expect(unbatched).toBeGreaterThanOrEqual(0);
+    expect(unbatched).toBeLessThan(5);
+    expect(report.callbacksInvoked).toBeGreaterThan(granted / 10);
+    // In use at the end: those, and the five pages of each batch whose grace period has not yet ended.
+    expect(r.node.pages - r.node.freePagesExact - r.node.pcpPages).toBe(unbatched + 5 * report.backlog);
+    expect(r.owners[0]!.pagesFreed).toBe(5 * report.callbacksInvoked);
   });
 
   it('synchronize_rcu sleeps until a grace period has passed; idle CPUs are seen by the FQS scan', async () => {

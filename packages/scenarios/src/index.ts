@@ -1,4 +1,5 @@
 // @faultline/scenarios: the built-in scenarios, their task actors, and scenarios as data (files, schema, --set).
+import { kernelStorm, KERNEL_STORM_POLICIES } from './kernel-storm.js';
 import { mmapContention } from './mmap-contention.js';
 import { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg } from './nowait-starvation.js';
 import { pft } from './pft.js';
@@ -6,7 +7,15 @@ import { reclaimCalibration } from './reclaim-calibration.js';
 
 export { ALL_SCENARIOS, SCENARIOS, getScenario, isScenarioFile, resolveScenario, scenarioSchema } from './registry.js';
 export type { ResolveOptions } from './registry.js';
-export { POLICIES, ScenarioError, checkPolicy, isPolicyRef, policyArgs, builtinDocument } from './scenario.js';
+export {
+  POLICIES,
+  ScenarioError,
+  checkPolicy,
+  isPolicyRef,
+  policiesOf,
+  policyArgs,
+  builtinDocument,
+} from './scenario.js';
 export type { Scenario, ScenarioOptions, ScenarioFigures, ParamSpec } from './scenario.js';
 export {
   customOf,
@@ -24,5 +33,8 @@ export type { CustomParts, CustomTaskGroup } from './custom.js';
 export { groupLatency, groupReclaim, groupBelowMin, groupFaults } from './figures.js';
 export type { TaskGroup } from './figures.js';
 export { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg, mmapContention, reclaimCalibration, pft };
+export { kernelStorm, KERNEL_STORM_POLICIES };
+export { STORM_MODES, STORM_COUNTERS, GFP_STORM_KERNEL, GFP_STORM_NOWAIT } from './kernel-storm-tasks.js';
+export type { StormMode } from './kernel-storm-tasks.js';
 export { vmstatOf, VMSTAT_NAMES } from '@faultline/reclaim';
 export type { VmstatName } from '@faultline/reclaim';

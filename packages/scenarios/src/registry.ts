@@ -3,6 +3,7 @@
 // the run once, so that a value the schema cannot judge (a GFP expression) is refused before anything runs.
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { kernelStorm } from './kernel-storm.js';
 import { mmapContention } from './mmap-contention.js';
 import { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg } from './nowait-starvation.js';
 import { pft } from './pft.js';
@@ -29,6 +30,7 @@ export const SCENARIOS: readonly Scenario[] = [
   mmapContention,
   reclaimCalibration,
   pft,
+  kernelStorm,
 ];
 
 export const ALL_SCENARIOS: readonly Scenario[] = [...SCENARIOS, custom];

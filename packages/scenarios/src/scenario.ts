@@ -67,6 +67,10 @@ export interface Scenario {
   readonly params: Readonly<Record<string, ParamSpec>>;
   /** Defaults for what the user did not say (from its file). */
   readonly defaults: { readonly cpus: number; readonly duration: string; readonly policy: string };
+  /** The scenario's own policies (its modes, as a kernel module's `mode` parameter), when it declares them: it runs
+   * under exactly these, and never under a policy module. Without them it runs under mm's fault policies (POLICIES)
+   * or the user's policy module. */
+  readonly policies?: readonly string[];
   build(o: ScenarioOptions): RunOptions;
   /** The figures a comparison's headline weighs, most telling first: who paid and who gained. */
   readonly headline?: readonly string[];
@@ -117,8 +121,22 @@ export class ScenarioError extends Error {
 export const POLICY_REF = /[\\/]|\.(?:[cm]?[jt]s)(?:#|$)/;
 export const isPolicyRef = (policy: string) => POLICY_REF.test(policy);
 
-/** A built-in policy's name, or the user's module path[#export] (the file must exist); refused with the choices. */
-export function checkPolicy(policy: string): string {
+/** The policies a scenario runs under: its own when it declares them, else mm's built-in fault policies. */
+export function policiesOf(scenario: Pick<Scenario, 'policies'>): readonly string[] {
+  return scenario.policies ?? POLICIES;
+}
+
+/** A policy for a scenario (for any scenario without its own policies when none is given): one of its own, or a
+ * built-in policy's name or the user's module path[#export] (the file must exist); refused with the choices. */
+export function checkPolicy(policy: string, scenario?: Pick<Scenario, 'name' | 'policies'>): string {
+  const own = scenario?.policies;
+  if (own !== undefined) {
+    if (own.includes(policy)) return policy;
+    const why = isPolicyRef(policy) ? 'a policy module does not apply to it' : 'not one of them';
+    throw new ScenarioError(
+      `policy '${policy}': ${scenario!.name} runs under its own policies (${why}); allowed: ${own.join(', ')}`,
+    );
+  }
   if (POLICIES.includes(policy)) return policy;
   if (isPolicyRef(policy)) {
     const path = policy.split('#')[0]!;

@@ -66,6 +66,8 @@ export type ScenarioInput = { readonly scenario: string } & Record<string, unkno
 export interface ScenarioShape {
   readonly name: string;
   readonly params: Readonly<Record<string, ParamSpec>>;
+  /** Its own policies, when it declares them (Scenario.policies): `policy` must be one of them. */
+  readonly policies?: readonly string[];
 }
 
 function paramSchema(p: ParamSpec): Record<string, unknown> {
@@ -148,9 +150,11 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
       schema: { const: SCENARIO_SCHEMA, description: 'this format and its version' },
       scenario: { enum: names, description: 'the built-in scenario whose tasks and figures the run uses' },
       summary: { type: 'string', description: 'what the scenario runs, in a sentence' },
+      // Which policies a scenario takes is the scenario's (allOf below): mm's or a policy module, or its own.
       policy: {
-        anyOf: [{ enum: POLICIES }, { type: 'string', pattern: POLICY_REF.source }],
-        description: 'the page-fault policy: a built-in one, or your policy module as path[#export]',
+        type: 'string',
+        description:
+          "the policy: one of mm's page-fault policies or your policy module (path[#export]), or the scenario's own",
       },
       cpus: int(1, 1024, 'simulated CPUs'),
       duration: duration('simulated time to run, with a unit: ns, us, ms or s'),
@@ -219,10 +223,19 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
         description: 'scenario: custom only - the figures to report (default: all of them)',
       },
     },
+    definitions: {
+      mmPolicy: {
+        anyOf: [{ enum: POLICIES }, { type: 'string', pattern: POLICY_REF.source }],
+        description: "one of mm's page-fault policies, or your policy module as path[#export]",
+      },
+    },
     allOf: shapes.map((s) => ({
       if: { properties: { scenario: { const: s.name } }, required: ['scenario'] },
       then: {
         properties: {
+          policy: s.policies
+            ? { enum: s.policies, description: `${s.name}'s own policies (no policy module)` }
+            : { $ref: '#/definitions/mmPolicy' },
           params: {
             type: 'object',
             additionalProperties: false,
@@ -251,6 +264,13 @@ function describeError(e: ErrorObject, shapes: readonly ScenarioShape[], doc: Re
     case 'required':
       return `${e.instancePath === '' ? '' : `${path}.`}${String(p.missingProperty)}: missing`;
     case 'enum':
+      if (path === 'policy') {
+        // A scenario's own policies (ScenarioShape.policies): say whose, and that a module is not one.
+        const got = valueAt(doc, e.instancePath);
+        const module = isPolicyRef(String(got)) ? '; a policy module does not apply' : '';
+        const allowed = (p.allowedValues as unknown[]).join(', ');
+        return `policy: must be one of ${allowed} (${String(doc.scenario)}'s own${module}); got ${JSON.stringify(got)}`;
+      }
       return `${path}: must be one of ${(p.allowedValues as unknown[]).join(', ')}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;
     case 'const':
       return `${path}: must be ${JSON.stringify(p.allowedValue)}; got ${JSON.stringify(valueAt(doc, e.instancePath))}`;

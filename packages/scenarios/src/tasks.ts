@@ -10,7 +10,9 @@
 //   mmapChurner      maps and unmaps a VMA of the storm's process: an mmap_lock writer.
 //   atomicIrq        interrupt-time GFP_ATOMIC allocations, held briefly.
 //   anonHog          a process that allocates and touches `pages` of anonymous memory, frees them, and again.
+// and, from kernel-storm-tasks.ts, kernel-storm's stormThread and stormVictim.
 export { kswapd } from '@faultline/reclaim';
+export { stormThread, stormVictim } from './kernel-storm-tasks.js';
 import type { TaskContext, TaskOp } from '@faultline/engine';
 import { mmap, munmap } from '@faultline/mm';
 import { allocPages, lruAdd, lruDel } from '@faultline/reclaim';

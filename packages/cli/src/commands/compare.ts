@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { renderReport } from '@faultline/report';
-import { checkPolicy, getScenario, resolveScenario, type ScenarioSpec } from '@faultline/scenarios';
+import { checkPolicy, getScenario, policiesOf, resolveScenario, type ScenarioSpec } from '@faultline/scenarios';
 import { runOnPool } from '../pool.js';
 import { comparisonCell, headlines, interval, seedsWarning, welch } from '../confidence.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
@@ -76,16 +76,16 @@ export interface Comparison {
 export async function compareCommand(ref: string, o: CompareOptions): Promise<Comparison> {
   // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
   const say = humanStream(o);
-  const policies = (
-    o.policies ?? 'classic,spf-nowait,spf-nowait-literal,spf-nomemalloc-retry,spf-fallback,per-vma-lock'
-  )
+  const spec = resolveScenario(ref, { fields: scenarioFields(o), sets: o.set ?? [] });
+  const name = spec.scenario;
+  // A scenario with policies of its own (kernel-storm's modes) compares those, and takes no others.
+  const scenario = getScenario(name);
+  const policies = (o.policies ?? policiesOf(scenario).join(','))
     .split(',')
-    .map((p) => checkPolicy(p.trim()));
+    .map((p) => checkPolicy(p.trim(), scenario));
   const baseline = o.baseline ?? policies[0]!;
   if (!policies.includes(baseline))
     throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies compared (${policies.join(', ')})`);
-  const spec = resolveScenario(ref, { fields: scenarioFields(o), sets: o.set ?? [] });
-  const name = spec.scenario;
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const jobs: CompareJob[] = policies.flatMap((policy) =>
     seeds.map((seed) => ({
@@ -133,7 +133,7 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   say.write(`${table}\n`);
   say.write(`(+x%: the difference from ${baseline}; * Welch's t-test p < 0.05, ** p < 0.01)\n`);
   // The scenario's telling figures (who paid, who gained) when it names them, else every figure.
-  const telling = getScenario(name).headline?.filter((l) => labels.includes(l)) ?? labels;
+  const telling = scenario.headline?.filter((l) => labels.includes(l)) ?? labels;
   const headline = headlines(telling, policies, baseline, (p, label) => samples(outcomes, p, label), 3);
   for (const h of headline) say.write(`headline: ${h}\n`);
   const warning = seedsWarning(seeds.length);

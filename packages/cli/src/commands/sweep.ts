@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { checkPolicy, resolveScenario, specKey, type ScenarioSpec } from '@faultline/scenarios';
+import { checkPolicy, getScenario, resolveScenario, specKey, type ScenarioSpec } from '@faultline/scenarios';
 import { seedsWarning } from '../confidence.js';
 import { modelVersion } from '../model-version.js';
 import { humanStream } from '../options.js';
@@ -26,6 +26,9 @@ import { mergeRuns, readStored, type StoredRun, SWEEP_RUN_SCHEMA, writeAtomic } 
 export { columnName, gridPoints, parseGrid, parseShard } from './sweep-grid.js';
 export { SWEEP_SCHEMA } from './sweep-output.js';
 export { SWEEP_RUN_SCHEMA } from './sweep-store.js';
+
+/** The policies a sweep of a scenario without its own runs unless told: the discussion's four. */
+export const SWEEP_POLICIES = ['classic', 'spf-nowait', 'spf-nowait-literal', 'spf-fallback'] as const;
 
 export interface SweepOptions extends ScenarioCliOptions {
   readonly grid?: string[];
@@ -68,12 +71,6 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
     );
   const say = humanStream({});
   const axes = parseGrid(o.grid ?? []);
-  const policies = (o.policies ?? 'classic,spf-nowait,spf-nowait-literal,spf-fallback')
-    .split(',')
-    .map((p) => checkPolicy(p.trim()));
-  const baseline = o.baseline ?? policies[0]!;
-  if (!policies.includes(baseline))
-    throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies swept (${policies.join(', ')})`);
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const version = modelVersion();
   // Every point resolved before anything runs: a bad value is named with its point.
@@ -82,6 +79,14 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
     const spec = resolveScenario(ref, { fields: scenarioFields(o), sets });
     return { point, spec };
   });
+  // A scenario with policies of its own (kernel-storm's modes) sweeps those, and takes no others.
+  const scenario = getScenario(points[0]!.spec.scenario);
+  const policies = (o.policies ?? (scenario.policies ?? SWEEP_POLICIES).join(','))
+    .split(',')
+    .map((p) => checkPolicy(p.trim(), scenario));
+  const baseline = o.baseline ?? policies[0]!;
+  if (!policies.includes(baseline))
+    throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies swept (${policies.join(', ')})`);
   const runsDir = join(o.out, 'runs');
   mkdirSync(runsDir, { recursive: true });
   if (o.shard && o.merge)

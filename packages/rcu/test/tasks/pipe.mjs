@@ -1,7 +1,7 @@
 // Workloads for RCU's tests, in the style of rcutorture: readers of various lengths (some nested, some preempted
 // by the time slice), an updater that replaces pages and frees the old ones with kfree_rcu, synchronize_rcu
 // callers, and a task that sleeps inside a read-side section.
-import { callRcu, kfreeRcu, rcuReadLock, rcuReadUnlock, synchronizeRcu } from '../../dist/index.js';
+import { callRcu, kfreeRcu, kfreeRcuBatch, rcuReadLock, rcuReadUnlock, synchronizeRcu } from '../../dist/index.js';
 
 export function* reader(ctx) {
   const longNs = Number(ctx.args.longNs ?? 30_000);
@@ -53,6 +53,22 @@ export function* replacer(ctx) {
       if (current >= 0) kfreeRcu(ctx, current);
       current = pfn;
     }
+    yield ctx.sleep(20_000 + Math.floor(ctx.random() * 50_000));
+  }
+}
+
+/** Takes args.pages pages every 20-70 us and gives them to kfree_rcu as one batch (tlb_remove_table's way); the
+ * array it passes is emptied at once, so the batch must have been copied. */
+export function* batcher(ctx) {
+  const n = Number(ctx.args.pages ?? 5);
+  const held = [];
+  for (;;) {
+    for (let i = 0; i < n; i++) {
+      const pfn = yield ctx.alloc('GFP_KERNEL');
+      if (pfn >= 0) held.push(pfn);
+    }
+    kfreeRcuBatch(ctx, held);
+    held.length = 0;
     yield ctx.sleep(20_000 + Math.floor(ctx.random() * 50_000));
   }
 }

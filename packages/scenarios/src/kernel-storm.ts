@@ -1,0 +1,192 @@
+// kernel-storm: the model's mirror of flstorm, the kernel module the real-kernel oracle runs inside Debian's kernels,
+// parameter for parameter. Storm threads (kthread_create_on_cpu, `stormThreadsPerCpu` on each CPU but CPU 0)
+// allocate page tables with the mode's mask and free them every `stormCycle` faults as tlb_remove_table does; one
+// victim per CPU allocates with GFP_KERNEL and holds a FIFO of pages; memory is full of page cache, a reader on
+// CPU 0 adds more, and kswapd reclaims. Its policies are flstorm's modes (STORM_MODES): the scenario declares them
+// itself, so it runs under exactly those and under no policy module. Its figures are the module's per-group counts
+// (who was granted, who failed, who direct-reclaimed how often and how much) and the machine's.
+import { WINDOW_DEFAULT, type RunResult } from '@faultline/engine';
+import { formatGfp, parseGfp } from '@faultline/gfp';
+import { GFP_TLB_BATCH } from '@faultline/mm';
+import { rcuModulePath } from '@faultline/rcu';
+import { kswapdTaskPath, reclaimModulePath } from '@faultline/reclaim';
+import { fileURLToPath } from 'node:url';
+import { groupReclaim, oomKillEvents, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
+import { STORM_COUNTERS, STORM_MODES, type StormMode } from './kernel-storm-tasks.js';
+import { checkPolicy, defineScenario, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
+import { paramsOf } from './spec.js';
+
+const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
+const stormTasks = fileURLToPath(new URL('./kernel-storm-tasks.js', import.meta.url));
+const storm: TaskGroup = { label: 'storm', match: (n) => n.startsWith('storm.') };
+const victims: TaskGroup = { label: 'victims', match: (n) => n.startsWith('victim.') };
+const reader: TaskGroup = { label: 'reader', match: (n) => n.startsWith('reader') };
+
+/** The scenario's policies: flstorm's modes, by name. */
+export const KERNEL_STORM_POLICIES = Object.keys(STORM_MODES) as ReadonlyArray<keyof typeof STORM_MODES>;
+
+// The oracle writes scenario files with the rates it measured in the guest (TCG makes a 4 us sleep cost about a
+// millisecond), so the times accept up to a second.
+const ns = (what: string): ParamSpec => ({ type: 'integer', min: 0, max: 1_000_000_000, description: what });
+const shape = {
+  name: 'kernel-storm',
+  policies: KERNEL_STORM_POLICIES,
+  params: {
+    stormThreadsPerCpu: {
+      type: 'integer',
+      min: 1,
+      max: 64,
+      description: "storm kthreads on each CPU but CPU 0 (flstorm's per_cpu)",
+    },
+    stormPagesPerFault: {
+      type: 'integer',
+      min: 1,
+      max: 64,
+      description: 'zeroed pages a storm "fault" allocates (2: a PMD and a PTE table)',
+    },
+    stormFaultNs: ns("a storm fault's CPU time after its pages: its own work and flstorm's storm_us busy wait"),
+    stormCycle: {
+      type: 'integer',
+      min: 1,
+      max: 1_000_000,
+      description: "faults a storm thread makes before it frees its tables as munmap would (flstorm's cycle)",
+    },
+    victimHoldPages: {
+      type: 'integer',
+      min: 0,
+      max: 1_000_000,
+      description: "pages each victim holds, oldest freed first (flstorm's hold)",
+    },
+    victimComputeNs: ns("a victim's CPU time after each allocation"),
+    victimGapNs: ns("a victim's sleep after each allocation, uniform in [gap, 2 gap) (flstorm's gap_us, usleep_range)"),
+    readerGapNs: ns("the page-cache reader's wait between pages"),
+    prefillHeadroom: {
+      type: 'number',
+      min: 0,
+      max: 1000,
+      description: 'page cache fills memory until free is this many times the high watermarks',
+    },
+  },
+} as const satisfies { name: string; policies: readonly string[]; params: Record<string, ParamSpec> };
+
+/** Pages the engine granted a group of tasks, over every mask but `except` (mask expressions). */
+function granted(r: RunResult, g: TaskGroup, except: readonly string[] = []): number {
+  const left = new Set(except.map((m) => formatGfp(parseGfp(m, r.config.kernel).mask, r.config.kernel)));
+  return r.tasks
+    .filter((t) => g.match(t.name))
+    .flatMap((t) => Object.entries(t.allocs))
+    .reduce((s, [mask, c]) => (left.has(mask) ? s : s + c.granted), 0);
+}
+
+/** A counter a group's tasks kept (ctx.count), summed. */
+function counted(r: RunResult, g: TaskGroup, name: string): number {
+  return r.tasks.filter((t) => g.match(t.name)).reduce((s, t) => s + (t.counters?.[name] ?? 0), 0);
+}
+
+export const kernelStorm = defineScenario({
+  ...shape,
+  headline: [
+    'reclaimed by victims',
+    'victim direct reclaims per 1k allocs',
+    'reclaimed by storm',
+    'kswapd share of reclaim (%)',
+    'storm fail (%)',
+    'time below min (ms)',
+  ],
+  build(o) {
+    // A library caller's policy is refused as a file's is: only the scenario's own.
+    const mode: StormMode = STORM_MODES[checkPolicy(o.policy, shape) as keyof typeof STORM_MODES];
+    const p = paramsOf(shape, o);
+    const perCpu = p.stormThreadsPerCpu as number;
+    // flstorm: `if (mode && cpu)` - storm threads on every CPU but CPU 0, none in mode 0.
+    const stormCpus = mode.mask === null ? [] : Array.from({ length: o.cpus - 1 }, (_, i) => i + 1);
+    const cpus = Array.from({ length: o.cpus }, (_, c) => c);
+    return {
+      cpus: o.cpus,
+      ...(o.workers ? { workers: o.workers } : {}),
+      seed: o.seed,
+      duration: o.duration,
+      window: o.window ?? WINDOW_DEFAULT,
+      ...machineOf(o),
+      // RCU may free whole munmaps' tables (thousands of pages) in one window.
+      ringSlots: 32_768,
+      modules: [
+        { module: rcuModulePath },
+        // Memory full of page cache from the start, free at a few times the high watermarks (1.5 by default).
+        { module: reclaimModulePath, args: { ...reclaimArgsOf(o), prefillHeadroom: p.prefillHeadroom } },
+      ],
+      tasks: [
+        { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
+        // The guest's reader is `cat`, a user process: the OOM killer may pick it; the kthreads it never picks.
+        { module: tasks, export: 'pageCacheReader', name: 'reader', cpus: [0], args: { gapNs: p.readerGapNs } },
+        ...cpus.map((c) => ({
+          module: stormTasks,
+          export: 'stormVictim',
+          name: `victim.${c}`,
+          cpus: [c],
+          args: {
+            hold: p.victimHoldPages,
+            computeNs: p.victimComputeNs,
+            gapNs: p.victimGapNs,
+            oomScoreAdj: -1000,
+          },
+        })),
+        ...stormCpus.flatMap((c) =>
+          Array.from({ length: perCpu }, (_, k) => ({
+            module: stormTasks,
+            export: 'stormThread',
+            name: `storm.${(c - 1) * perCpu + k}`,
+            cpus: [c],
+            args: {
+              mask: mode.mask,
+              ...(mode.fallbackMask === null ? {} : { fallbackMask: mode.fallbackMask }),
+              pagesPerFault: p.stormPagesPerFault,
+              faultNs: p.stormFaultNs,
+              cycle: p.stormCycle,
+              oomScoreAdj: -1000,
+            },
+          })),
+        ),
+      ],
+    };
+  },
+  figures(r) {
+    const seconds = r.simulatedNs / 1e9;
+    const rec = reclaimOf(r);
+    const sr = groupReclaim(r, storm);
+    const vr = groupReclaim(r, victims);
+    const rr = groupReclaim(r, reader);
+    const tables = granted(r, storm, [GFP_TLB_BATCH]);
+    const fails = counted(r, storm, STORM_COUNTERS.fails);
+    const victimAllocs = granted(r, victims);
+    const readerPages = granted(r, reader);
+    const kswapd = rec.kswapd.pagesReclaimed;
+    return {
+      'storm table pages': tables,
+      'storm failures': fails,
+      'storm fallbacks': counted(r, storm, STORM_COUNTERS.fallbacks),
+      'storm direct reclaims': sr.directPasses,
+      'reclaimed by storm': sr.pagesReclaimed,
+      'storm batch-page failures': counted(r, storm, STORM_COUNTERS.batchFails),
+      'victim allocs': victimAllocs,
+      'victim failures': vr.allocFailures,
+      'victim direct reclaims': vr.directPasses,
+      'reclaimed by victims': vr.pagesReclaimed,
+      'victim reclaim stall (ms)': vr.stallNs / 1e6,
+      'victim direct reclaims per 1k allocs': victimAllocs > 0 ? (1000 * vr.directPasses) / victimAllocs : 0,
+      'reader pages': readerPages,
+      'reader direct reclaims': rr.directPasses,
+      'reclaimed by reader': rr.pagesReclaimed,
+      'reclaimed by kswapd': kswapd,
+      // Of every page reclaimed, kswapd's; 0 while nothing was (a table of runs stays numeric).
+      'kswapd share of reclaim (%)':
+        kswapd + rec.directReclaimed > 0 ? (100 * kswapd) / (kswapd + rec.directReclaimed) : 0,
+      'storm fail (%)': tables + fails > 0 ? (100 * fails) / (tables + fails) : 0,
+      'storm table pages/s (k)': tables / seconds / 1e3,
+      'victim allocs/s (k)': victimAllocs / seconds / 1e3,
+      'reader pages/s (k)': readerPages / seconds / 1e3,
+      'OOM kills': oomKillEvents(rec),
+      ...systemFigures(r),
+    };
+  },
+});
