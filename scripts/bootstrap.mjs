@@ -9,13 +9,15 @@
 //   bench - the benchmarks, printing their figures beside the hardware limits measured in the same run
 //   calibrate - boots Debian's kernel in QEMU at a set of sizes and compares it with the model
 //           (scripts/calibrate.mjs; installs qemu-system-x86, linux-image-amd64 and busybox-static when missing)
+//   oracle - the question asked of the real kernel: the kernel-storm workload in Debian's 6.1 and 6.12 under QEMU
+//           and in the model at the guest's paces, side by side (scripts/oracle.mjs; installs what it needs)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const jobs = ['demo', 'test', 'bench', 'calibrate'];
+const jobs = ['demo', 'test', 'bench', 'calibrate', 'oracle'];
 const [job, ...rest] = process.argv.slice(2);
 if (!jobs.includes(job)) {
   console.error(`bootstrap: unknown job '${job ?? ''}'; allowed: ${jobs.join(', ')}`);
@@ -101,3 +103,5 @@ if (job === 'bench') {
 }
 if (job === 'calibrate')
   step('calibration against the real kernel', 'node', [join(root, 'scripts/calibrate.mjs'), ...rest]);
+if (job === 'oracle')
+  step('the question asked of the real kernel', 'node', [join(root, 'scripts/oracle.mjs'), ...rest]);

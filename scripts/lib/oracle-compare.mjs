@@ -1,0 +1,247 @@
+// oracle-compare: the kernel's runs (oracle-log.mjs) beside the model's (`faultline compare --json` of kernel-storm)
+// for one configuration, and the Markdown of many. Only unitless figures are compared - shares of reclaim, direct
+// reclaims per 1,000 allocations, the storm's failure fraction, and pages or times relative to classic's in the same
+// boot or the same seeds - because under TCG the guest's clock keeps wall time while its CPUs run far slower than
+// hardware. Per mode, the sign of its difference from classic is taken in each: '+' or '-' when the two spreads do
+// not overlap (the kernel's [min-max] over its runs, the model's 95% interval over its seeds), '=' when they do; a
+// sign agrees when both are the same. Pure: numbers in, numbers and text out; test/oracle.test.ts checks it.
+import { MODE_POLICY } from './oracle-log.mjs';
+
+/** The figures compared, and whether each is read relative to classic's (pages, times) or as it is (shares). */
+export const COMPARED = [
+  ['kswapd share of reclaim (%)', 'share'],
+  ['storm share of reclaim (%)', 'share'],
+  ['victims share of reclaim (%)', 'share'],
+  ['reader share of reclaim (%)', 'share'],
+  ['victim direct reclaims per 1k allocs', 'share'],
+  ['storm fail (%)', 'share'],
+  ['reclaimed by victims', 'relative'],
+  ['reclaimed by storm', 'relative'],
+  ['reclaimed by kswapd', 'relative'],
+  ['reclaimed by reader', 'relative'],
+  ['time below min (ms)', 'relative'],
+  ['PSI memory some (ms)', 'relative'],
+];
+/** Each group's share of the pages the three groups were granted: how the model's paces match the guest's. */
+export const PACES = ['storm share of pages (%)', 'victims share of pages (%)', 'reader share of pages (%)'];
+const BASELINE = 'classic';
+
+/** The figures every sample gets on both sides, computed the same way from the scenario's labels. */
+export function derived(f) {
+  const g = (k) => f[k] ?? 0;
+  const reclaimed =
+    g('reclaimed by kswapd') + g('reclaimed by storm') + g('reclaimed by victims') + g('reclaimed by reader');
+  const pages = g('storm table pages') + g('victim allocs') + g('reader pages');
+  const pct = (x, of) => (of > 0 ? (100 * x) / of : 0);
+  return {
+    ...f,
+    'storm share of reclaim (%)': pct(g('reclaimed by storm'), reclaimed),
+    'victims share of reclaim (%)': pct(g('reclaimed by victims'), reclaimed),
+    'reader share of reclaim (%)': pct(g('reclaimed by reader'), reclaimed),
+    'storm share of pages (%)': pct(g('storm table pages'), pages),
+    'victims share of pages (%)': pct(g('victim allocs'), pages),
+    'reader share of pages (%)': pct(g('reader pages'), pages),
+  };
+}
+
+const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+/** Student's t quantile for a two-sided 95% interval (n - 1 degrees of freedom). */
+const T95 = [NaN, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145];
+export function spread(xs) {
+  const v = xs.filter(Number.isFinite);
+  if (v.length === 0) return null;
+  const m = mean(v);
+  const sd = v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / (v.length - 1)) : 0;
+  const half = v.length > 1 ? (T95[v.length - 1] ?? 1.96) * (sd / Math.sqrt(v.length)) : 0;
+  return { mean: m, min: Math.min(...v), max: Math.max(...v), half, n: v.length };
+}
+
+/** '+', '-' or '=': where the mode's interval lies against classic's. */
+export function signOf(mode, base) {
+  if (!mode || !base) return '?';
+  if (mode.lo > base.hi) return '+';
+  if (mode.hi < base.lo) return '-';
+  return '=';
+}
+const kernelBand = (s) => s && { lo: s.min, hi: s.max };
+const modelBand = (s) => s && { lo: s.mean - s.half, hi: s.mean + s.half };
+
+/**
+ * One configuration compared.
+ * @param {string} label
+ * @param {object} config { kernel, kernelVersion, cpus, memory, stormUs }
+ * @param {{ runs: any[] }} parsed parseOracleLog's result
+ * @param {{ runs: Array<{ job: { spec: { policy: string } }, figures: Record<string, number>, error?: unknown }> } | null} model
+ *   `faultline compare --json`'s document, or null when the model was not run
+ */
+export function compareConfiguration(label, config, parsed, model) {
+  const kernelRuns = parsed.runs.filter((r) => !r.error);
+  const kernel = groupBy(kernelRuns.map((r) => [r.policy, derived(r.figures)]));
+  const modelRuns = (model?.runs ?? []).filter((r) => !r.error && r.figures);
+  const sim = groupBy(modelRuns.map((r) => [r.job.spec.policy, derived(r.figures)]));
+  const policies = Object.values(MODE_POLICY).filter((p) => kernel[p] || sim[p]);
+  const stat = (side, policy, figure) => spread((side[policy] ?? []).map((f) => f[figure]));
+  const rows = [];
+  for (const [figure, kind] of [...COMPARED, ...PACES.map((p) => [p, 'share'])]) {
+    const kb = stat(kernel, BASELINE, figure);
+    const mb = stat(sim, BASELINE, figure);
+    for (const policy of policies) {
+      const k = stat(kernel, policy, figure);
+      const m = stat(sim, policy, figure);
+      const rel = (s, b) => (s && b && b.mean !== 0 ? s.mean / b.mean : null);
+      const row = { figure, kind, policy, kernel: k, model: m };
+      if (kind === 'relative') Object.assign(row, { kernelRel: rel(k, kb), modelRel: rel(m, mb) });
+      if (policy !== BASELINE && policy in MODEL_OF && !PACES.includes(figure)) {
+        row.kernelSign = signOf(kernelBand(k), kernelBand(kb));
+        row.modelSign = model ? signOf(modelBand(m), modelBand(mb)) : '?';
+        row.agree = row.kernelSign !== '?' && row.kernelSign === row.modelSign;
+      }
+      rows.push(row);
+    }
+  }
+  const signed = rows.filter((r) => 'agree' in r && r.modelSign !== '?' && r.kernelSign !== '?');
+  return {
+    label,
+    config,
+    policies,
+    rows,
+    agree: signed.filter((r) => r.agree).length,
+    compared: signed.length,
+    disagreements: signed
+      .filter((r) => !r.agree)
+      .map((r) => `${r.figure} @ ${r.policy} (kernel ${r.kernelSign}, model ${r.modelSign})`),
+    kernelRuns: kernelRuns.length,
+    modelRuns: modelRuns.length,
+  };
+}
+/** The modes with a mirror in kernel-storm: their signs are compared (the userspace storm's are shown only). */
+const MODEL_OF = { 'storm-off': 1, 'spf-nowait-literal': 1, classic: 1, 'spf-nowait': 1 };
+
+function groupBy(pairs) {
+  const out = {};
+  for (const [k, v] of pairs) (out[k] ??= []).push(v);
+  return out;
+}
+
+/**
+ * The kernel-storm params (and the reclaim cost) that give the model the guest's paces and costs, from one boot's
+ * runs: the storm's CPU per attempted fault (the literal mode, which never reclaims), the victims' CPU per allocation
+ * and their period less their reclaim time, the reader's pages per second and kswapd's CPU per page scanned (storm
+ * off). All in guest time.
+ */
+export function modelParams(runs, { threads, cycle, pages = 2, hold = 128 }) {
+  const ok = runs.filter((r) => !r.error);
+  const of = (mode) => ok.filter((r) => r.mode === mode);
+  const avg = (rs, f) => {
+    const v = rs.map(f).filter(Number.isFinite);
+    return v.length ? mean(v) : NaN;
+  };
+  const stormRuns = of('1').length ? of('1') : of('3');
+  const calm = of('0').length ? of('0') : of('2');
+  const stormFaultNs = avg(
+    stormRuns,
+    ({ counters: { storm } }) => (storm.cpu_ns * pages) / (storm.allocs + storm.fails),
+  );
+  const victimComputeNs = avg(calm, ({ counters: { victim } }) => victim.cpu_ns / (victim.allocs + victim.fails));
+  const victimPeriodNs = avg(
+    calm,
+    ({ counters: { victim, other } }) =>
+      (victim.threads * other.secs_ns - victim.rc_ns) / (victim.allocs + victim.fails),
+  );
+  const readerPeriodNs = avg(calm, ({ counters: { other } }) => other.secs_ns / Math.max(1, other.cache_pages));
+  const scanNsPerPage = avg(
+    calm,
+    ({ counters: { other, vmstat } }) => other.kswapd_cpu_ns / Math.max(1, vmstat.pgscan_kswapd),
+  );
+  const whole = (x, lo) => Math.max(lo, Math.round(Number.isFinite(x) ? x : lo));
+  const compute = whole(Math.min(victimComputeNs, victimPeriodNs / 2), 100);
+  const params = {
+    stormThreadsPerCpu: threads,
+    stormCycle: cycle,
+    stormPagesPerFault: pages,
+    stormFaultNs: whole(stormFaultNs, 100),
+    victimHoldPages: hold,
+    victimComputeNs: compute,
+    // usleep_range(gap, 2 gap) sleeps 1.5 gap on average.
+    victimGapNs: whole((victimPeriodNs - compute) / 1.5, 1000),
+    // pageCacheReader: an allocation, 1 us of copying, then its gap.
+    readerGapNs: whole(readerPeriodNs - 1000, 0),
+  };
+  const us = (x) => `${(x / 1e3).toFixed(1)} us`;
+  const note =
+    `storm ${us(stormFaultNs)} of CPU per fault (literal mode), victims ${us(victimComputeNs)} of CPU per ` +
+    `allocation every ${us(victimPeriodNs)}, the reader a page every ${us(readerPeriodNs)}, kswapd ` +
+    `${Math.round(scanNsPerPage)} ns of CPU per page scanned (storm off); guest time, means over the boot's runs`;
+  return { params, scanNsPerPage: whole(scanNsPerPage, 1), note };
+}
+
+// ---- Markdown ----------------------------------------------------------------------------------------------------
+
+const num = (x) => {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '-';
+  const a = Math.abs(x);
+  return a >= 1000
+    ? Math.round(x).toLocaleString('en-US')
+    : a >= 100
+      ? x.toFixed(0)
+      : a >= 10
+        ? x.toFixed(1)
+        : x.toFixed(2);
+};
+const kernelCell = (s) => (s ? (s.n > 1 ? `${num(s.mean)} [${num(s.min)}-${num(s.max)}]` : num(s.mean)) : '-');
+const modelCell = (s) => (s ? (s.n > 1 ? `${num(s.mean)} ± ${num(s.half)}` : num(s.mean)) : '-');
+const relCell = (x) => (x === null || x === undefined ? '-' : `${num(x)}x`);
+
+/** The per-configuration tables and a summary, as Markdown. */
+export function comparisonMarkdown(results, meta) {
+  const out = [];
+  const short = {
+    'storm-off': 'off',
+    'spf-nowait-literal': 'literal',
+    classic: 'classic',
+    'spf-nowait': 'fallback',
+    'userspace storm': 'userspace',
+  };
+  out.push(
+    `Kernel: ${meta.runs} runs a mode of ${meta.secs} s (guest time), modes interleaved in one boot; model: ` +
+      `\`faultline compare\` of the configuration's scenario file, ${meta.seeds} seeds of ${meta.modelDuration}. ` +
+      `Storm: ${meta.threads} threads per CPU but CPU 0, ${meta.cycle} faults of 2 table pages a cycle. Signs: ` +
+      "the mode against classic, '+'/'-' when the spreads (kernel min-max, model 95% CI) do not overlap, '=' when they do.",
+    '',
+    '| configuration | signs that agree | disagreements |',
+    '|---|---|---|',
+    ...results.map((r) => `| ${r.label} | ${r.agree} of ${r.compared} | ${r.disagreements.join('; ') || '-'} |`),
+    '',
+  );
+  for (const r of results) {
+    const modes = r.policies;
+    out.push(
+      `### ${r.label}`,
+      '',
+      `${r.config.kernelVersion}, ${r.config.cpus} vCPUs, ${r.config.memory} MiB, storm_us ${r.config.stormUs}; ` +
+        `${r.kernelRuns} kernel runs, ${r.modelRuns} model runs. Cells: kernel mean [min-max] / model mean ± 95% CI ` +
+        '(pages and times: relative to classic); then the signs against classic, kernel/model.',
+      '',
+      `| figure | ${modes.map((p) => short[p] ?? p).join(' | ')} |`,
+      `|---|${modes.map(() => '---').join('|')}|`,
+    );
+    const figures = [...new Set(r.rows.map((x) => x.figure))];
+    for (const figure of figures) {
+      const cells = modes.map((p) => {
+        const x = r.rows.find((y) => y.figure === figure && y.policy === p);
+        if (!x) return '-';
+        const v =
+          x.kind === 'relative'
+            ? `${relCell(x.kernelRel)} / ${relCell(x.modelRel)}`
+            : `${kernelCell(x.kernel)} / ${modelCell(x.model)}`;
+        const known = x.kernelSign !== '?' && x.modelSign !== '?';
+        const s = 'agree' in x ? ` (${x.kernelSign}/${x.modelSign}${known && !x.agree ? ' ✗' : ''})` : '';
+        return v + s;
+      });
+      out.push(`| ${figure} | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+  if (meta.failures?.length) out.push('Failures:', ...meta.failures.map((f) => `- ${f}`), '');
+  return out.join('\n');
+}

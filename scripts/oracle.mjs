@@ -1,0 +1,468 @@
+#!/usr/bin/env node
+// oracle: the question asked of the real kernel (`npm run oracle`). It runs the kernel-storm workload inside
+// Debian's own kernels under QEMU's TCG - flstorm.ko (scripts/oracle/flstorm.c: page-table pages allocated with
+// each mode's mask beside GFP_KERNEL victims, memory full of page cache) and a real userspace fault storm
+// (scripts/oracle/ustorm.c) - then the same workload in the model at the rates and costs the guest measured, and
+// sets the two side by side (scripts/lib/oracle-compare.mjs). Steps:
+//   1. tools: qemu-system-x86, busybox-static, linux-image-amd64 with its linux-headers, gcc, make, cpio,
+//      e2fsprogs from Debian when missing (root on Debian); 6.12 (linux-image-6.12.*+deb12-amd64 and its headers)
+//      extracted into out/oracle/kernels/ with dpkg-deb, not installed, so /boot's kernel (the calibration's) stays;
+//   2. per kernel: flstorm.ko built against its headers, an initramfs (busybox, init.sh, virtio/ext2 modules,
+//      flstorm.ko, ustorm), an ext2 disk holding a sparse 2000 MB file for the reader;
+//   3. per configuration (kernel x vCPUs x memory x storm rate): one boot that runs the modes interleaved, `--runs`
+//      times each, into out/oracle/logs/<config>.log (the raw console);
+//   4. per configuration: a scenario file out/oracle/scenarios/<config>.yaml - kernel-storm with the guest's vCPUs,
+//      memory, threads and cycle, and its measured paces and costs (storm CPU per fault, victims' CPU and period,
+//      the reader's pages/s, kswapd's CPU per page scanned) - and `faultline compare` of it over the four policies;
+//   5. out/oracle/comparison.md (and .json): per configuration and figure the kernel's mean [min-max] beside the
+//      model's mean ± 95% CI, and per mode the sign of its difference from classic in each.
+// Usage (after a build; npm run oracle builds first):
+//   node scripts/oracle.mjs [--kernels 6.1,6.12] [--cpus 4] [--memory 256] [--storm-us 0] [--threads 2]
+//        [--cycle 1024] [--secs 8] [--runs 3] [--modes 0,1,2,3,u] [--seeds 3] [--model-duration 1s]
+//        [--matrix] [--skip-kernel] [--skip-model] [--out out/oracle]
+// --cpus, --memory and --storm-us take lists: every combination is a configuration. --matrix is the issue's set:
+// 2 and 4 vCPUs, 256 and 512 MiB, the storm at full rate (storm_us 0) and slowed (storm_us 250), both kernels.
+// --skip-kernel reuses the logs already in --out; --skip-model stops after the boots.
+// Under TCG the guest runs far slower than hardware while its clock keeps wall time: compare ratios and shares,
+// never absolute times, across the kernel and the model.
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { compareConfiguration, comparisonMarkdown, modelParams } from './lib/oracle-compare.mjs';
+import { parseOracleLog } from './lib/oracle-log.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const src = join(root, 'scripts', 'oracle');
+const { values: opt } = parseArgs({
+  options: {
+    kernels: { type: 'string', default: '6.1,6.12' },
+    cpus: { type: 'string', default: '4' },
+    memory: { type: 'string', default: '256' },
+    'storm-us': { type: 'string', default: '0' },
+    threads: { type: 'string', default: '2' },
+    cycle: { type: 'string', default: '1024' },
+    secs: { type: 'string', default: '8' },
+    runs: { type: 'string', default: '3' },
+    modes: { type: 'string', default: '0,1,2,3,u' },
+    seeds: { type: 'string', default: '3' },
+    'model-duration': { type: 'string', default: '1s' },
+    matrix: { type: 'boolean', default: false },
+    'skip-kernel': { type: 'boolean', default: false },
+    'skip-model': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(root, 'out', 'oracle') },
+  },
+  strict: true,
+});
+
+function fail(msg) {
+  console.error(`oracle: ${msg}`);
+  process.exit(2);
+}
+const list = (name, allowed) => {
+  const xs = String(opt[name]).split(',').filter(Boolean);
+  for (const x of xs) if (!allowed(x)) fail(`--${name} ${opt[name]}: '${x}' is not allowed`);
+  return xs;
+};
+const int = (name, lo, hi) => {
+  const v = Number(opt[name]);
+  if (!Number.isInteger(v) || v < lo || v > hi) fail(`--${name} ${opt[name]}: an integer from ${lo} to ${hi}`);
+  return v;
+};
+const intIn = (lo, hi) => (x) => Number.isInteger(Number(x)) && Number(x) >= lo && Number(x) <= hi;
+const KERNELS = ['6.1', '6.12'];
+const kernels = list('kernels', (k) => KERNELS.includes(k));
+const cpusList = opt.matrix ? ['2', '4'] : list('cpus', intIn(1, 16));
+const memoryList = opt.matrix ? ['256', '512'] : list('memory', intIn(128, 4096));
+const stormUsList = opt.matrix ? ['0', '250'] : list('storm-us', intIn(0, 100_000));
+const modes = list('modes', (m) => ['0', '1', '2', '3', 'u'].includes(m));
+const threads = int('threads', 1, 16);
+const cycle = int('cycle', 1, 1_000_000);
+const secs = int('secs', 2, 600);
+const runs = int('runs', 1, 20);
+const seeds = int('seeds', 1, 20);
+if (!modes.includes('2')) fail('--modes must include 2 (GFP_KERNEL, the classic baseline every sign is taken against)');
+if (!/^\d+(\.\d+)?(ms|s)$/.test(opt['model-duration']))
+  fail(`--model-duration ${opt['model-duration']}: e.g. 2s, 500ms`);
+const out = opt.out;
+for (const d of ['logs', 'scenarios', 'model', 'kernels', 'build']) mkdirSync(join(out, d), { recursive: true });
+
+const log = (msg) => process.stderr.write(`oracle: ${msg}\n`);
+const sh = (cmd) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+const run = (cmd, args, o = {}) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, ...o });
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout || '').slice(-2000)}`);
+  return r.stdout;
+};
+
+// ---- 1. tools and kernels ----------------------------------------------------------------------------------------
+
+function apt(...pkgs) {
+  if (process.getuid?.() !== 0 || sh('command -v apt-get').status !== 0)
+    fail(`missing: ${pkgs.join(', ')}; install them from Debian (apt-get install ${pkgs.join(' ')}) and run again`);
+  log(`apt-get install ${pkgs.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [
+    ['update', '-q'],
+    ['install', '-y', '-q', '--no-install-recommends', ...pkgs],
+  ]) {
+    const r = spawnSync('apt-get', args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) fail(`apt-get ${args.join(' ')} failed with exit code ${r.status}`);
+  }
+}
+
+/** The 6.1 kernel: /boot's newest Debian image (the one the calibration boots) and its installed headers. */
+function kernel61() {
+  const newest = () =>
+    (existsSync('/boot') ? readdirSync('/boot') : [])
+      .filter((f) => /^vmlinuz-6\.1\.\d.*-amd64$/.test(f))
+      .sort()
+      .at(-1)
+      ?.replace(/^vmlinuz-/, '');
+  const tools = ['qemu-system-x86_64', 'busybox', 'cpio', 'mke2fs', 'gcc', 'make', 'dpkg-deb', 'depmod'];
+  const missing = tools.filter((t) => sh(`command -v ${t} || test -x /bin/${t}`).status !== 0);
+  let v = newest();
+  if (missing.length > 0 || v === undefined || !existsSync(`/usr/src/linux-headers-${v}`)) {
+    apt(
+      'qemu-system-x86',
+      'busybox-static',
+      'linux-image-amd64',
+      'linux-headers-amd64',
+      'gcc',
+      'make',
+      'libc6-dev',
+      'cpio',
+      'e2fsprogs',
+      'kmod',
+      'xz-utils',
+      'zstd',
+    );
+    v = newest();
+    if (v !== undefined && !existsSync(`/usr/src/linux-headers-${v}`)) apt(`linux-headers-${v}`);
+  }
+  if (v === undefined) fail('no Debian 6.1 kernel in /boot after apt-get install linux-image-amd64');
+  return { name: '6.1', version: v, root: '/', image: `/boot/vmlinuz-${v}`, headers: `/usr/src/linux-headers-${v}` };
+}
+
+/** The 6.12 kernel: Debian 12's newest linux-image-6.12.*+deb12-amd64, extracted (not installed) with its headers. */
+function kernel612() {
+  const dir = join(out, 'kernels');
+  const have = readdirSync(dir)
+    .filter((d) => /^6\.12\./.test(d))
+    .sort()
+    .at(-1);
+  if (have && existsSync(join(dir, have, 'done'))) return k612At(join(dir, have), have);
+  const newest = () =>
+    sh("apt-cache search --names-only '^linux-image-6\\.12\\.[0-9.]+\\+deb12-amd64$'")
+      .stdout.split('\n')
+      .map((l) => l.split(' ')[0])
+      .filter(Boolean)
+      .sort((x, y) => x.localeCompare(y, 'en', { numeric: true }))
+      .at(-1);
+  let pkg = newest();
+  if (!pkg) {
+    sh('DEBIAN_FRONTEND=noninteractive apt-get update -q');
+    pkg = newest();
+  }
+  if (!pkg) fail("Debian's package lists have no linux-image-6.12.*+deb12-amd64 (bookworm-security or -backports)");
+  return extract612(pkg);
+}
+function extract612(imagePkg) {
+  const version = imagePkg.replace(/^linux-image-/, ''); // 6.12.118+deb12-amd64
+  const base = version.replace(/-amd64$/, ''); // 6.12.118+deb12
+  const dir = join(out, 'kernels', version);
+  const debs = join(dir, 'debs');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(debs, { recursive: true });
+  log(`apt-get download ${imagePkg} and its headers (extracted, not installed)`);
+  run(
+    'apt-get',
+    ['download', imagePkg, `linux-headers-${version}`, `linux-headers-${base}-common`, `linux-kbuild-${base}`],
+    { cwd: debs },
+  );
+  for (const d of readdirSync(debs)) run('dpkg-deb', ['-x', join(debs, d), join(dir, 'root')]);
+  // The headers' Makefile includes the common tree by its absolute /usr/src path: point it into the extraction.
+  const mk = join(dir, 'root', 'usr', 'src', `linux-headers-${version}`, 'Makefile');
+  writeFileSync(
+    mk,
+    readFileSync(mk, 'utf8').replaceAll('include /usr/src/', `include ${join(dir, 'root', 'usr', 'src')}/`),
+  );
+  run('depmod', ['-b', join(dir, 'root'), version]);
+  rmSync(debs, { recursive: true, force: true });
+  writeFileSync(join(dir, 'done'), `${imagePkg}\n`);
+  return k612At(dir, version);
+}
+function k612At(dir, version) {
+  const r = join(dir, 'root');
+  return {
+    name: '6.12',
+    version,
+    root: r,
+    image: join(r, 'boot', `vmlinuz-${version}`),
+    headers: join(r, 'usr', 'src', `linux-headers-${version}`),
+  };
+}
+
+// ---- 2. the guest ------------------------------------------------------------------------------------------------
+
+function buildGuest(k) {
+  const b = join(out, 'build', k.version);
+  const rd = join(b, 'initramfs');
+  rmSync(b, { recursive: true, force: true });
+  for (const d of [
+    'module',
+    'initramfs/bin',
+    'initramfs/lib/fl',
+    'initramfs/proc',
+    'initramfs/sys',
+    'initramfs/dev',
+    'initramfs/mnt',
+  ])
+    mkdirSync(join(b, d), { recursive: true });
+  copyFileSync(join(src, 'flstorm.c'), join(b, 'module', 'flstorm.c'));
+  copyFileSync(join(src, 'Kbuild'), join(b, 'module', 'Kbuild'));
+  // No pahole here: BTF for modules is switched off (it only serves BPF).
+  run('make', ['-s', '-C', k.headers, `M=${join(b, 'module')}`, 'CONFIG_DEBUG_INFO_BTF_MODULES=', 'modules']);
+  copyFileSync(join(b, 'module', 'flstorm.ko'), join(rd, 'lib', 'flstorm.ko'));
+  copyFileSync('/bin/busybox', join(rd, 'bin', 'busybox'));
+  copyFileSync(join(src, 'init.sh'), join(rd, 'init'));
+  chmodSync(join(rd, 'init'), 0o755);
+  run('gcc', ['-O2', '-static', '-pthread', '-o', join(rd, 'lib', 'ustorm'), join(src, 'ustorm.c')]);
+  const deps = run('modprobe', [
+    '-d',
+    k.root,
+    '-S',
+    k.version,
+    '--show-depends',
+    '-a',
+    'virtio_pci',
+    'virtio_blk',
+    'ext4',
+  ])
+    .split('\n')
+    .filter((l) => l.startsWith('insmod '))
+    .map((l) => l.split(' ')[1]);
+  [...new Set(deps)].forEach((m, i) => {
+    const name = `${String(i).padStart(2, '0')}-${m
+      .split('/')
+      .at(-1)
+      .replace(/\.(xz|zst)$/, '')}`;
+    const dest = join(rd, 'lib', 'fl', name);
+    if (m.endsWith('.xz')) writeFileSync(dest, run('xz', ['-dc', m], { encoding: 'buffer' }));
+    else if (m.endsWith('.zst')) writeFileSync(dest, run('zstd', ['-dc', m], { encoding: 'buffer' }));
+    else copyFileSync(m, dest);
+  });
+  run('sh', ['-c', `cd '${rd}' && find . | cpio -o -H newc --quiet | gzip -6 > '${join(b, 'initrd.gz')}'`]);
+  return join(b, 'initrd.gz');
+}
+
+function disk() {
+  const img = join(out, 'build', 'disk.img');
+  if (!existsSync(img)) {
+    const d = join(out, 'build', 'disk');
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(d, { recursive: true });
+    // Its holes read as zeroes: page cache without I/O. Larger than any guest's memory, so that every pass misses.
+    run('truncate', ['-s', '2000M', join(d, 'big')]);
+    run('mke2fs', ['-q', '-F', '-t', 'ext2', '-d', d, img, '64M']);
+  }
+  return img;
+}
+
+// ---- 3. boots ----------------------------------------------------------------------------------------------------
+
+/** The modes interleaved: 0,1,2,3,u, 0,1,2,3,u, ... so that the host's drift falls on every mode alike. */
+const modeOrder = () => Array.from({ length: runs }, () => modes).flat();
+
+function boot(k, initrd, img, c, label) {
+  const order = modeOrder();
+  const kargs = [`per_cpu=${threads}`, `cycle=${cycle}`, `storm_us=${c.stormUs}`].join(',');
+  const append =
+    `console=ttyS0 quiet panic=-1 fl_modes=${order.join(',')} fl_secs=${secs} ` +
+    `fl_warm=${Math.max(8, Math.ceil(c.memory / 32))} fl_settle=3 ` +
+    `fl_kargs=${kargs} fl_uper=${threads} fl_ucycle=${cycle}`;
+  const args = [
+    '-accel',
+    'tcg',
+    '-cpu',
+    'max',
+    '-smp',
+    String(c.cpus),
+    '-m',
+    `${c.memory}M`,
+    '-nographic',
+    '-no-reboot',
+    '-monitor',
+    'none',
+    '-kernel',
+    k.image,
+    '-initrd',
+    initrd,
+    '-drive',
+    `file=${img},if=virtio,format=raw,readonly=on`,
+    '-append',
+    append,
+  ];
+  const timeoutMs = (60 + order.length * (secs + 10) * 3) * 1000;
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const q = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    let done = 0;
+    const timer = setTimeout(() => q.kill('SIGKILL'), timeoutMs);
+    q.stdout.on('data', (b) => {
+      text += b.toString();
+      const n = (text.match(/=====FL_RUN \S+ stop/g) ?? []).length;
+      if (n !== done) {
+        done = n;
+        process.stderr.write(
+          `\roracle: ${label}: run ${n}/${order.length}, ${((Date.now() - t0) / 1000).toFixed(0)} s   `,
+        );
+      }
+    });
+    q.stderr.on('data', (b) => (text += b.toString()));
+    q.on('close', (code) => {
+      clearTimeout(timer);
+      process.stderr.write('\n');
+      const wall = (Date.now() - t0) / 1000;
+      text += `\n=====FL_HOST wall_s=${wall.toFixed(1)} qemu_exit=${code} cpus=${c.cpus} memory=${c.memory} storm_us=${c.stormUs}\n`;
+      if (!text.includes('=====FL_DONE'))
+        reject(
+          Object.assign(
+            new Error(`${label}: the guest did not finish (qemu exit ${code} after ${wall.toFixed(0)} s)`),
+            { text },
+          ),
+        );
+      else resolve(text);
+    });
+  });
+}
+
+// ---- 4 and 5. the model, and the comparison ----------------------------------------------------------------------
+
+const POLICIES = ['classic', 'spf-nowait-literal', 'spf-nowait', 'storm-off'];
+const MODE_OF = { 'storm-off': '0', 'spf-nowait-literal': '1', classic: '2', 'spf-nowait': '3' };
+
+function modelCompare(k, parsed, c, label) {
+  const policies = POLICIES.filter((p) => modes.includes(MODE_OF[p]));
+  const p = modelParams(parsed.runs, { threads, cycle });
+  const scenario = {
+    schema: 'faultline.scenario/1',
+    scenario: 'kernel-storm',
+    summary: `the oracle's ${label}: kernel-storm at the paces and costs Debian's ${k.version} measured in the guest`,
+    policy: 'classic',
+    cpus: c.cpus,
+    duration: opt['model-duration'],
+    // The allocator's tables: 6.1 still has ALLOC_HARDER and __GFP_ATOMIC (the v5.18 tables); 6.12 has 6.3's.
+    kernel: k.name === '6.1' ? 'v5.18' : 'v6.3+',
+    machine: { memoryMiB: c.memory, layout: 'kernel' },
+    reclaim: { scanNsPerPage: p.scanNsPerPage },
+    params: p.params,
+  };
+  const file = join(out, 'scenarios', `${label}.yaml`);
+  writeFileSync(file, `# Written by scripts/oracle.mjs from ${label}.log: ${p.note}\n${toYaml(scenario)}`);
+  const json = join(out, 'model', `${label}.json`);
+  log(`${label}: faultline compare ${file} (${policies.length} policies x ${seeds} seeds, ${opt['model-duration']})`);
+  const t0 = Date.now();
+  run(
+    'node',
+    [
+      join(root, 'packages', 'cli', 'dist', 'bin.js'),
+      'compare',
+      file,
+      '--policies',
+      policies.join(','),
+      '--seeds',
+      String(seeds),
+      '--json',
+      json,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  log(`${label}: model compared in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  return JSON.parse(readFileSync(json, 'utf8'));
+}
+
+function toYaml(o, indent = '') {
+  return Object.entries(o)
+    .map(([key, v]) =>
+      v !== null && typeof v === 'object'
+        ? `${indent}${key}:\n${toYaml(v, `${indent}  `)}`
+        : `${indent}${key}: ${typeof v === 'string' && /[:#]/.test(v) ? JSON.stringify(v) : v}`,
+    )
+    .join('\n')
+    .concat(indent ? '' : '\n');
+}
+
+// The first of each list first (the default configuration on every kernel), then the rest.
+const configs = stormUsList.flatMap((stormUs) =>
+  memoryList.flatMap((memory) =>
+    [...cpusList]
+      .reverse()
+      .flatMap((cpus) =>
+        kernels.map((kn) => ({ kernel: kn, cpus: Number(cpus), memory: Number(memory), stormUs: Number(stormUs) })),
+      ),
+  ),
+);
+const labelOf = (k, c) => `k${k.name}-${c.cpus}cpu-${c.memory}M-storm${c.stormUs}us`;
+
+const started = Date.now();
+const K = {};
+for (const kn of kernels) K[kn] = kn === '6.1' ? kernel61() : kernel612();
+const results = [];
+const failures = [];
+let guests = null;
+for (const [i, c] of configs.entries()) {
+  const k = K[c.kernel];
+  const label = labelOf(k, c);
+  const logFile = join(out, 'logs', `${label}.log`);
+  if (!opt['skip-kernel']) {
+    guests ??= {};
+    guests[k.version] ??= buildGuest(k);
+    log(
+      `${label} (${i + 1}/${configs.length}): booting ${k.version}, ${c.cpus} vCPUs, ${c.memory} MiB, storm_us ${c.stormUs}`,
+    );
+    try {
+      writeFileSync(logFile, await boot(k, guests[k.version], disk(), c, label));
+    } catch (e) {
+      if (e.text) writeFileSync(logFile, e.text);
+      failures.push(`${label}: ${e.message}`);
+      log(e.message);
+      continue;
+    }
+  }
+  if (!existsSync(logFile)) {
+    failures.push(`${label}: no log (${logFile})`);
+    continue;
+  }
+  const parsed = parseOracleLog(readFileSync(logFile, 'utf8'), `${label}.log`);
+  const bad = parsed.runs.filter((r) => r.error);
+  for (const r of bad) failures.push(`${label} ${r.tag}: ${r.error}`);
+  const model = opt['skip-model'] ? null : modelCompare(k, parsed, c, label);
+  results.push(compareConfiguration(label, { ...c, kernelVersion: k.version }, parsed, model));
+}
+const md = comparisonMarkdown(results, {
+  failures,
+  secs,
+  runs,
+  seeds,
+  modelDuration: opt['model-duration'],
+  threads,
+  cycle,
+});
+writeFileSync(join(out, 'comparison.md'), md);
+writeFileSync(join(out, 'comparison.json'), JSON.stringify(results, null, 2));
+console.log(md);
+log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${join(out, 'comparison.md')}`);
+if (failures.length > 0) process.exit(1);

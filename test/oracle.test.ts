@@ -1,0 +1,171 @@
+// The oracle's reading of the real kernel (scripts/lib/oracle-log.mjs) and its side-by-side with the model
+// (scripts/lib/oracle-compare.mjs), on a console log captured from `npm run oracle` (Debian's 6.1 under QEMU TCG,
+// 4 vCPUs, 256 MiB, one run a mode of 4 s: test/fixtures/oracle/). The boot itself needs root, apt and minutes, so it
+// is not run here.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain ES module of the scripts, without types
+import {
+  compareConfiguration,
+  comparisonMarkdown,
+  modelParams,
+  signOf,
+  spread,
+} from '../scripts/lib/oracle-compare.mjs';
+// @ts-expect-error: as above
+import { parseOracleLog } from '../scripts/lib/oracle-log.mjs';
+
+const text = readFileSync(
+  fileURLToPath(new URL('./fixtures/oracle/smoke-k6.1-4cpu-256M.log', import.meta.url)),
+  'utf8',
+).replace(/\r/g, '');
+/** A module line's value, read straight from the log, independently of the parser. */
+function flk(run: number, group: string, key: string): number {
+  const body = text.split(new RegExp(`=====FL_BEGIN run${run}\\.mode\\w\\.flk\n`))[1]!.split('=====FL_END')[0]!;
+  const line = body.split('\n').find((l) => l.includes(`FLK ${group} `))!;
+  return Number(new RegExp(`\\b${key}=(\\d+)`).exec(line)![1]);
+}
+
+describe('oracle log', () => {
+  const log = parseOracleLog(text, 'fixture');
+
+  it('finds every run, its mode and the kernel', () => {
+    expect(log.kernel).toBe('6.1.0-57-amd64');
+    expect(log.runs.map((r: { mode: string }) => r.mode)).toEqual(['0', '1', '2', '3', 'u']);
+    expect(log.runs.map((r: { policy: string }) => r.policy)).toEqual([
+      'storm-off',
+      'spf-nowait-literal',
+      'classic',
+      'spf-nowait',
+      'userspace storm',
+    ]);
+    expect(log.runs.every((r: { error?: string }) => r.error === undefined)).toBe(true);
+  });
+
+  it("reads the module's counters under the model's labels", () => {
+    const literal = log.runs[1].figures;
+    const allocs = flk(2, 'storm', 'allocs');
+    const fails = flk(2, 'storm', 'fails');
+    expect(fails).toBeGreaterThan(0);
+    expect(literal['storm table pages']).toBe(allocs);
+    expect(literal['storm failures']).toBe(fails);
+    expect(literal['storm fail (%)']).toBeCloseTo((100 * fails) / (allocs + fails), 9);
+    expect(literal['reclaimed by victims']).toBe(flk(2, 'victim', 'rc_pages'));
+    expect(literal['reader pages']).toBe(flk(2, 'other', 'cache_pages'));
+    expect(literal['run (s)']).toBeCloseTo(flk(2, 'other', 'secs_ns') / 1e9, 9);
+    const classic = log.runs[2].figures;
+    expect(classic['storm failures']).toBe(0);
+    expect(classic['reclaimed by storm']).toBe(flk(3, 'storm', 'rc_pages'));
+    expect(log.runs[3].figures['storm fallbacks']).toBe(flk(4, 'storm', 'fallbacks'));
+  });
+
+  it("takes kswapd's pages and PSI from the vmstat and pressure deltas", () => {
+    const section = (name: string) => text.split(`=====FL_BEGIN ${name}\n`)[1]!.split('=====FL_END')[0]!;
+    const value = (s: string, k: string) => Number(new RegExp(`^${k} (\\d+)$`, 'm').exec(s)![1]);
+    const steal =
+      value(section('run3.mode2.vmstat_after'), 'pgsteal_kswapd') -
+      value(section('run3.mode2.vmstat_before'), 'pgsteal_kswapd');
+    expect(steal).toBeGreaterThan(0);
+    expect(log.runs[2].figures['reclaimed by kswapd']).toBe(steal);
+    const some = (s: string) => Number(/^some .*total=(\d+)/m.exec(s)![1]);
+    expect(log.runs[2].figures['PSI memory some (ms)']).toBeCloseTo(
+      (some(section('run3.mode2.psi_after')) - some(section('run3.mode2.psi_before'))) / 1e3,
+      9,
+    );
+  });
+
+  it("counts the userspace storm's faults as two table pages each", () => {
+    const faults = Number(/=====FL_USTORM .*faults=(\d+)/.exec(text)![1]);
+    expect(log.runs[4].figures['storm table pages']).toBe(2 * faults);
+    expect(log.runs[4].figures['reclaimed by storm']).toBe(flk(5, 'other', 'ustorm_rc_pages'));
+  });
+
+  it('keeps a run the guest did not finish, with its error', () => {
+    const cut = text.slice(0, text.indexOf('=====FL_RUN run4.mode3 stop'));
+    const runs = parseOracleLog(cut, 'cut').runs;
+    expect(runs.slice(0, 3).every((r: { error?: string }) => r.error === undefined)).toBe(true);
+    expect(runs[3].error).toMatch(/did not finish/);
+  });
+});
+
+describe('the model given the guest', () => {
+  it("sets the storm's, the victims', the reader's and kswapd's costs from the runs", () => {
+    const { runs } = parseOracleLog(text, 'fixture');
+    const p = modelParams(runs, { threads: 2, cycle: 1024 });
+    const cpu = flk(2, 'storm', 'cpu_ns');
+    const attempts = flk(2, 'storm', 'allocs') + flk(2, 'storm', 'fails');
+    expect(p.params.stormFaultNs).toBe(Math.round((2 * cpu) / attempts));
+    expect(p.params.readerGapNs).toBe(Math.round(flk(1, 'other', 'secs_ns') / flk(1, 'other', 'cache_pages') - 1000));
+    expect(p.scanNsPerPage).toBeGreaterThan(0);
+    expect(p.params.victimGapNs).toBeGreaterThanOrEqual(1000);
+    expect(p.note).toMatch(/guest time/);
+  });
+});
+
+describe('signs', () => {
+  it('is + or - only when the spreads do not overlap', () => {
+    expect(signOf({ lo: 5, hi: 6 }, { lo: 1, hi: 4 })).toBe('+');
+    expect(signOf({ lo: 1, hi: 2 }, { lo: 3, hi: 4 })).toBe('-');
+    expect(signOf({ lo: 1, hi: 3.5 }, { lo: 3, hi: 4 })).toBe('=');
+    expect(signOf(null, { lo: 3, hi: 4 })).toBe('?');
+  });
+
+  it("gives a 95% interval with Student's t", () => {
+    const s = spread([1, 2, 3]);
+    expect(s.mean).toBe(2);
+    expect(s.half).toBeCloseTo(4.303 * (1 / Math.sqrt(3)), 6);
+    expect(spread([7]).half).toBe(0);
+  });
+
+  it('agrees where both sides point the same way and names each disagreement', () => {
+    const { runs } = parseOracleLog(text, 'fixture');
+    // Model runs made to agree on the literal storm's share of reclaim and disagree on the victims' pages.
+    const fig = (policy: string, storm: number, victims: number) => ({
+      job: { spec: { policy } },
+      figures: {
+        'reclaimed by kswapd': 1000,
+        'reclaimed by storm': storm,
+        'reclaimed by victims': victims,
+        'reclaimed by reader': 10,
+        'storm table pages': 100,
+        'victim allocs': 10,
+        'reader pages': 10,
+      },
+    });
+    const model = {
+      runs: [
+        ...[0, 1, 2].map((i) => fig('classic', 500 + i, 100 + i)),
+        ...[0, 1, 2].map((i) => fig('spf-nowait-literal', i, 10 + i)),
+      ],
+    };
+    const c = compareConfiguration(
+      'fixture',
+      { kernelVersion: '6.1', cpus: 4, memory: 256, stormUs: 0 },
+      { runs },
+      model,
+    );
+    const row = (figure: string, policy: string) =>
+      c.rows.find((r: { figure: string; policy: string }) => r.figure === figure && r.policy === policy);
+    const storm = row('storm share of reclaim (%)', 'spf-nowait-literal');
+    expect(storm.kernelSign).toBe('-');
+    expect(storm.modelSign).toBe('-');
+    expect(storm.agree).toBe(true);
+    const victims = row('reclaimed by victims', 'spf-nowait-literal');
+    expect(victims.kernelSign).toBe('+');
+    expect(victims.modelSign).toBe('-');
+    expect(victims.agree).toBe(false);
+    expect(victims.modelRel).toBeCloseTo(11 / 101, 6);
+    expect(c.disagreements).toContain('reclaimed by victims @ spf-nowait-literal (kernel +, model -)');
+    // Modes the model did not run are not counted either way.
+    expect(row('reclaimed by victims', 'spf-nowait').modelSign).toBe('?');
+    expect(c.compared).toBe(
+      c.rows.filter(
+        (r: { modelSign?: string; kernelSign?: string }) => r.modelSign && r.modelSign !== '?' && r.kernelSign !== '?',
+      ).length,
+    );
+    const md = comparisonMarkdown([c], { secs: 4, runs: 1, seeds: 3, modelDuration: '2s', threads: 2, cycle: 1024 });
+    expect(md).toContain(`| fixture | ${c.agree} of ${c.compared} |`);
+    expect(md).toMatch(/\| reclaimed by victims \|.*\(\+\/- ✗\)/);
+  });
+});
