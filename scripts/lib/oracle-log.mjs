@@ -87,13 +87,13 @@ export function parseOracleLog(raw, file = 'log') {
     const pb = psi(section(text, `${tag}.psi_before`));
     const pa = psi(section(text, `${tag}.psi_after`));
     const ustorm = keyValues(/=====FL_USTORM (.*)/.exec(text.slice(start, stop))?.[1] ?? '');
-    const counters = {
-      storm,
-      victim,
-      other,
-      ustorm,
-      vmstat: Object.fromEntries(Object.keys(after).map((k) => [k, d(k)])),
-    };
+    // The reader's CPU: clock ticks of its cats (init.sh's rcpu), at USER_HZ (100 on x86).
+    const line = (at) => keyValues(text.slice(at, text.indexOf('\n', at)));
+    const [t0, t1] = [line(start), line(stop)];
+    const ticks = t1.reader_ticks - t0.reader_ticks;
+    const reader = { cpu_ns: Number.isFinite(ticks) ? (ticks * 1e9) / (t0.clk_tck || 100) : NaN };
+    const vmstat = Object.fromEntries(Object.keys(after).map((k) => [k, d(k)]));
+    const counters = { storm, victim, other, ustorm, reader, vmstat };
     const kills = (flk.match(/Killed process/g) ?? []).length;
     runs.push({ ...base, counters, figures: kernelFigures(mode, counters, pa, pb, kills) });
   }
@@ -141,6 +141,9 @@ function kernelFigures(mode, c, pa, pb, kills) {
     'victim CPU per allocation (ns)':
       victim.allocs + victim.fails > 0 ? victim.cpu_ns / (victim.allocs + victim.fails) : NaN,
     'kswapd CPU per page scanned (ns)': vmstat.pgscan_kswapd > 0 ? other.kswapd_cpu_ns / vmstat.pgscan_kswapd : NaN,
+    'reader CPU per page (ns)': other.cache_pages > 0 ? c.reader.cpu_ns / other.cache_pages : NaN,
+    'victim sleep per allocation (us)':
+      victim.allocs > 0 ? victim.sleep_ns / 1e3 / (victim.allocs + victim.fails) : NaN,
     'storm threads': user ? ustorm.threads : storm.threads,
     'victim threads': victim.threads,
   };

@@ -15,7 +15,8 @@
  * Measured, for the model to be given the guest's own rates and costs (guest time, ns):
  *   - direct reclaim per group from the mm_vmscan_direct_reclaim_{begin,end} tracepoints (calls, pages, time);
  *   - the page-cache reader's pages from mm_filemap_add_to_page_cache (every page added to any page cache);
- *   - CPU time (se.sum_exec_runtime) of the storm, the victims and kswapd0 over the run;
+ *   - CPU time (se.sum_exec_runtime) of the storm, the victims and kswapd0 over the run, and the victims' time in
+ *     usleep_range (the timer and the wait for a CPU after it);
  *   - DMA32's free pages against its min and low watermarks, sampled every millisecond.
  * The module's lines start with "FLK " and are key=value pairs; scripts/lib/oracle-log.mjs reads them.
  */
@@ -44,7 +45,7 @@ enum { STORM, VICTIM, MON, MAXW = 256, NHIST = 16 };
 
 struct worker {			/* the u64s first: the exit path sums them as an array */
 	u64 rc_calls, rc_pages, rc_ns, rc_max_ns;
-	u64 allocs, fails, fallbacks, faults, cycles, batch_fails, lat_ns, lat_max_ns, cpu_ns, hist[NHIST];
+	u64 allocs, fails, fallbacks, faults, cycles, batch_fails, lat_ns, lat_max_ns, cpu_ns, sleep_ns, hist[NHIST];
 	u64 rc_begin, cpu_start;
 	struct task_struct *task;
 	int kind, cpu;
@@ -202,7 +203,7 @@ static int victim_fn(void *p)
 	struct page *pg;
 
 	if (!ring)
-		return -ENOMEM;
+		return -ENOMEM;	/* sleep_ns: usleep_range's time, the timer's and the wait for the CPU after it */
 	while (!kthread_should_stop()) {
 		t0 = ktime_get_ns();
 		pg = alloc_page(GFP_KERNEL);
@@ -221,7 +222,9 @@ static int victim_fn(void *p)
 			head = (head + 1) % (hold + 1);
 			cnt--;
 		}
+		t0 = ktime_get_ns();
 		usleep_range(gap_us, 2 * gap_us);
+		x->sleep_ns += ktime_get_ns() - t0;
 	}
 	while (cnt--) {
 		__free_page(ring[head]);
@@ -331,9 +334,9 @@ static void __exit flstorm_exit(void)
 			len += scnprintf(h + len, sizeof(h) - len, "%s%llu", b ? "," : "", a->hist[b]);
 		pr_info("FLK %s mode=%d threads=%d allocs=%llu fails=%llu fallbacks=%llu faults=%llu cycles=%llu "
 			"batch_fails=%llu rc_calls=%llu rc_pages=%llu rc_ns=%llu rc_max_ns=%llu lat_ns=%llu "
-			"lat_max_ns=%llu cpu_ns=%llu hist_log2us=%s\n", g == STORM ? "storm" : "victim", mode, n[g],
+			"lat_max_ns=%llu cpu_ns=%llu sleep_ns=%llu hist_log2us=%s\n", g == STORM ? "storm" : "victim", mode, n[g],
 			a->allocs, a->fails, a->fallbacks, a->faults, a->cycles, a->batch_fails, a->rc_calls, a->rc_pages,
-			a->rc_ns, a->rc_max_ns, a->lat_ns, a->lat_max_ns, a->cpu_ns, h);
+			a->rc_ns, a->rc_max_ns, a->lat_ns, a->lat_max_ns, a->cpu_ns, a->sleep_ns, h);
 	}
 	pr_info("FLK other mode=%d secs_ns=%llu kswapd_cpu_ns=%llu cache_pages=%lld rc_calls=%lld rc_pages=%lld "
 		"ustorm_rc_calls=%lld ustorm_rc_pages=%lld mon_samples=%lld "

@@ -20,6 +20,16 @@ mount -t ext2 -o ro /dev/vda /mnt || echo "=====FL_ERROR mount"
 echo "=====FL_PARAMS modes=$MODES secs=$SECS warm=$WARM settle=$SETTLE kargs=$KARGS uper=$UPER ucycle=$UCYCLE nproc=$(nproc) kernel=$(uname -r)"
 sec zoneinfo_start /proc/zoneinfo
 (while :; do cat /mnt/big > /dev/null; done) &
+RPID=$!
+# The reader's CPU in clock ticks (USER_HZ): its finished cats' (the loop's cutime and cstime) and the running one's.
+rcpu() {
+  t=$(cut -d' ' -f16,17 /proc/$RPID/stat | tr ' ' '+')
+  for s in /proc/[0-9]*/stat; do
+    set -- $(cat $s 2>/dev/null)
+    [ "$4" = "$RPID" ] && t="$t+${14}+${15}"
+  done
+  echo $((t))
+}
 sleep $WARM
 echo "=====FL_WARM uptime=$(up) $(grep -E '^(MemFree|Cached):' /proc/meminfo | tr -s ' ' | tr '\n' ' ')"
 n=0
@@ -27,7 +37,7 @@ for m in $MODES; do
   n=$((n+1)); tag="run$n.mode$m"
   [ $n -gt 1 ] && sleep $SETTLE   # the reader fills again what the last run's storm freed
   sec "$tag.vmstat_before" /proc/vmstat; sec "$tag.psi_before" /proc/pressure/memory
-  echo "=====FL_RUN $tag start uptime=$(up)"
+  echo "=====FL_RUN $tag start uptime=$(up) reader_ticks=$(rcpu) clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)"
   if [ "$m" = u ]; then
     insmod /lib/flstorm.ko mode=0 $KARGS || echo "=====FL_ERROR insmod"
     /lib/ustorm $UPER $UCYCLE $SECS
@@ -36,7 +46,7 @@ for m in $MODES; do
     sleep $SECS
   fi
   sec "$tag.vmstat_after" /proc/vmstat; sec "$tag.psi_after" /proc/pressure/memory
-  echo "=====FL_RUN $tag stop uptime=$(up)"
+  echo "=====FL_RUN $tag stop uptime=$(up) reader_ticks=$(rcpu)"
   rmmod flstorm
   echo "=====FL_BEGIN $tag.flk"
   dmesg | grep -E 'FLK|Out of memory|Killed process|page allocation failure' | tail -12

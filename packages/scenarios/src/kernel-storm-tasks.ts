@@ -5,10 +5,11 @@
 //                time; every `cycle` faults it "munmaps": every page goes back as tlb_remove_table frees page tables
 //                (mm/mmu_gather.c), in batches freed after a grace period.
 //   stormVictim  victim_fn: alloc_page(GFP_KERNEL), a FIFO of `hold` pages, CPU time, then usleep_range(gap, 2 gap).
+//   readaheadReader  the guest's `cat` of a file larger than memory: page cache in readahead's batches.
 import type { TaskContext, TaskOp } from '@faultline/engine';
 import { GFP_TLB_BATCH, MAX_TABLE_BATCH } from '@faultline/mm';
 import { kfreeRcuBatch } from '@faultline/rcu';
-import { allocPages } from '@faultline/reclaim';
+import { allocPages, lruAdd } from '@faultline/reclaim';
 
 type Task = Generator<TaskOp, void, number>;
 
@@ -132,5 +133,42 @@ export function* stormVictim(ctx: TaskContext): Task {
     if (held.length > hold) yield ctx.free(held.shift()!);
     yield ctx.compute(computeNs);
     yield ctx.sleep(gapNs + Math.floor(ctx.random() * gapNs));
+  }
+}
+
+/** Readahead's mask (mm/readahead.c, readahead_gfp_mask): the mapping's (GFP_HIGHUSER_MOVABLE, which on this
+ * machine's zones is GFP_KERNEL's reclaim and I/O rights) with __GFP_NORETRY|__GFP_NOWARN: one reclaim pass, then
+ * the batch stops short. */
+export const GFP_READAHEAD = 'GFP_KERNEL|__GFP_NORETRY|__GFP_NOWARN';
+
+/** The reader (the guest's `cat` of a sparse file larger than memory): a sequential read() misses the page cache
+ * and readahead allocates the next window at once (mm/readahead.c, page_cache_ra_unbounded: `batchPages` folios with
+ * readahead's mask, stopping at the first that fails); when none could be had, the read allocates its one page with
+ * the mapping's mask, which may reclaim and retry (mm/filemap.c, filemap_create_folio). Each page then costs
+ * `copyNs` of CPU and `gapNs` of waiting, so the mean pace is a page per copyNs + gapNs whatever the batch.
+ * args: batchPages (32: read_ahead_kb 128), copyNs (1000), gapNs (4000). */
+export function* readaheadReader(ctx: TaskContext): Task {
+  const batchPages = num(ctx, 'batchPages', 32);
+  const copyNs = num(ctx, 'copyNs', 1_000);
+  const gapNs = num(ctx, 'gapNs', 4_000);
+  for (;;) {
+    let got = 0;
+    while (got < batchPages) {
+      const pfn = yield* allocPages(ctx, got === 0 && batchPages === 1 ? 'GFP_KERNEL' : GFP_READAHEAD);
+      if (pfn < 0) break;
+      lruAdd(ctx, pfn, 'file');
+      got++;
+    }
+    if (got === 0) {
+      const pfn = yield* allocPages(ctx, 'GFP_KERNEL');
+      if (pfn >= 0) {
+        lruAdd(ctx, pfn, 'file');
+        got = 1;
+      }
+    }
+    for (let i = 0; i < Math.max(1, got); i++) {
+      yield ctx.compute(copyNs);
+      if (gapNs > 0) yield ctx.sleep(gapNs);
+    }
   }
 }

@@ -16,7 +16,6 @@ import { STORM_COUNTERS, STORM_MODES, type StormMode } from './kernel-storm-task
 import { checkPolicy, defineScenario, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
 import { paramsOf } from './spec.js';
 
-const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
 const stormTasks = fileURLToPath(new URL('./kernel-storm-tasks.js', import.meta.url));
 const storm: TaskGroup = { label: 'storm', match: (n) => n.startsWith('storm.') };
 const victims: TaskGroup = { label: 'victims', match: (n) => n.startsWith('victim.') };
@@ -59,7 +58,14 @@ const shape = {
     },
     victimComputeNs: ns("a victim's CPU time after each allocation"),
     victimGapNs: ns("a victim's sleep after each allocation, uniform in [gap, 2 gap) (flstorm's gap_us, usleep_range)"),
-    readerGapNs: ns("the page-cache reader's wait between pages"),
+    readerCopyNs: ns("the reader's CPU per page: the read's zeroing and copying (the guest's cat is CPU-bound)"),
+    readerGapNs: ns("the page-cache reader's wait per page it reads"),
+    readerBatchPages: {
+      type: 'integer',
+      min: 1,
+      max: 1024,
+      description: 'pages readahead allocates at once for the reader (read_ahead_kb / 4; 1: a page at a time)',
+    },
     prefillHeadroom: {
       type: 'number',
       min: 0,
@@ -118,7 +124,13 @@ export const kernelStorm = defineScenario({
       tasks: [
         { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
         // The guest's reader is `cat`, a user process: the OOM killer may pick it; the kthreads it never picks.
-        { module: tasks, export: 'pageCacheReader', name: 'reader', cpus: [0], args: { gapNs: p.readerGapNs } },
+        {
+          module: stormTasks,
+          export: 'readaheadReader',
+          name: 'reader',
+          cpus: [0],
+          args: { copyNs: p.readerCopyNs, gapNs: p.readerGapNs, batchPages: p.readerBatchPages },
+        },
         ...cpus.map((c) => ({
           module: stormTasks,
           export: 'stormVictim',
