@@ -19,10 +19,13 @@
 // Usage (after a build; npm run oracle builds first):
 //   node scripts/oracle.mjs [--kernels 6.1,6.12] [--cpus 4] [--memory 256] [--storm-us 0] [--threads 2]
 //        [--cycle 1024] [--secs 8] [--runs 3] [--modes 0,1,2,3,u] [--seeds 3] [--model-duration 1s]
-//        [--matrix] [--skip-kernel] [--skip-model] [--out out/oracle]
+//        [--matrix] [--skip-kernel] [--skip-model] [--model-set path=value ...] [--calibration]
+//        [--victim-sleep classic|off] [--out out/oracle]
 // --cpus, --memory and --storm-us take lists: every combination is a configuration. --matrix is the issue's set:
 // 2 and 4 vCPUs, 256 and 512 MiB, the storm at full rate (storm_us 0) and slowed (storm_us 250), both kernels.
-// --skip-kernel reuses the logs already in --out; --skip-model stops after the boots.
+// --skip-kernel reuses the logs already in --out; --skip-model stops after the boots; --model-set passes a `--set` to
+// every model run (an ablation: --model-set params.readerBatchPages=1); --calibration rewrites CALIBRATION.md's block;
+// --victim-sleep off gives the victims the storm-off runs' sleep (the timer alone) instead of classic's.
 // Under TCG the guest runs far slower than hardware while its clock keeps wall time: compare ratios and shares,
 // never absolute times, across the kernel and the model.
 import { spawn, spawnSync } from 'node:child_process';
@@ -57,9 +60,12 @@ const { values: opt } = parseArgs({
     modes: { type: 'string', default: '0,1,2,3,u' },
     seeds: { type: 'string', default: '3' },
     'model-duration': { type: 'string', default: '1s' },
+    'model-set': { type: 'string', multiple: true, default: [] },
     matrix: { type: 'boolean', default: false },
     'skip-kernel': { type: 'boolean', default: false },
     'skip-model': { type: 'boolean', default: false },
+    calibration: { type: 'boolean', default: false },
+    'victim-sleep': { type: 'string', default: 'classic' },
     out: { type: 'string', default: join(root, 'out', 'oracle') },
   },
   strict: true,
@@ -91,6 +97,8 @@ const cycle = int('cycle', 1, 1_000_000);
 const secs = int('secs', 2, 600);
 const runs = int('runs', 1, 20);
 const seeds = int('seeds', 1, 20);
+if (!['classic', 'off'].includes(opt['victim-sleep']))
+  fail(`--victim-sleep ${opt['victim-sleep']}: classic (the victims' sleep as the storm made it) or off (the timer's)`);
 if (!modes.includes('2')) fail('--modes must include 2 (GFP_KERNEL, the classic baseline every sign is taken against)');
 if (!/^\d+(\.\d+)?(ms|s)$/.test(opt['model-duration']))
   fail(`--model-duration ${opt['model-duration']}: e.g. 2s, 500ms`);
@@ -336,7 +344,8 @@ function boot(k, initrd, img, c, label) {
       clearTimeout(timer);
       process.stderr.write('\n');
       const wall = (Date.now() - t0) / 1000;
-      text += `\n=====FL_HOST wall_s=${wall.toFixed(1)} qemu_exit=${code} cpus=${c.cpus} memory=${c.memory} storm_us=${c.stormUs}\n`;
+      const host = `wall_s=${wall.toFixed(1)} qemu_exit=${code} cpus=${c.cpus} memory=${c.memory}`;
+      text += `\n=====FL_HOST ${host} storm_us=${c.stormUs}\n`;
       if (!text.includes('=====FL_DONE'))
         reject(
           Object.assign(
@@ -356,7 +365,7 @@ const MODE_OF = { 'storm-off': '0', 'spf-nowait-literal': '1', classic: '2', 'sp
 
 function modelCompare(k, parsed, c, label) {
   const policies = POLICIES.filter((p) => modes.includes(MODE_OF[p]));
-  const p = modelParams(parsed.runs, { threads, cycle });
+  const p = modelParams(parsed.runs, { threads, cycle, victimSleep: opt['victim-sleep'] });
   const scenario = {
     schema: 'faultline.scenario/1',
     scenario: 'kernel-storm',
@@ -370,26 +379,32 @@ function modelCompare(k, parsed, c, label) {
     reclaim: { scanNsPerPage: p.scanNsPerPage },
     params: p.params,
   };
+  const model = compareFile(label, scenario, policies, p.note);
+  // The userspace storm: its faults allocate their two tables with GFP_PGTABLE_USER (classic's mask; no memcg here)
+  // at the pace the guest's ustorm kept - its CPU per fault, fault entry and user code included.
+  const user = parsed.runs.filter((r) => r.mode === 'u' && !r.error && r.counters.ustorm.faults > 0);
+  if (user.length > 0) {
+    const ns = user.reduce((s, r) => s + r.counters.ustorm.cpu_ns / r.counters.ustorm.faults, 0) / user.length;
+    const paced = { ...scenario, params: { ...scenario.params, stormFaultNs: Math.round(ns) } };
+    paced.summary = `${scenario.summary}, the storm at the userspace storm's pace`;
+    const u = compareFile(`${label}.user`, paced, ['classic'], `${p.note}; the storm ${Math.round(ns)} ns per fault`);
+    for (const r of u.runs)
+      model.runs.push({ ...r, job: { ...r.job, spec: { ...r.job.spec, policy: 'userspace storm' } } });
+  }
+  return model;
+}
+
+/** A scenario file written and compared over `policies`: faultline compare's JSON. */
+function compareFile(label, scenario, policies, note) {
   const file = join(out, 'scenarios', `${label}.yaml`);
-  writeFileSync(file, `# Written by scripts/oracle.mjs from ${label}.log: ${p.note}\n${toYaml(scenario)}`);
+  writeFileSync(file, `# Written by scripts/oracle.mjs: ${note}\n${toYaml(scenario)}`);
   const json = join(out, 'model', `${label}.json`);
   log(`${label}: faultline compare ${file} (${policies.length} policies x ${seeds} seeds, ${opt['model-duration']})`);
   const t0 = Date.now();
-  run(
-    'node',
-    [
-      join(root, 'packages', 'cli', 'dist', 'bin.js'),
-      'compare',
-      file,
-      '--policies',
-      policies.join(','),
-      '--seeds',
-      String(seeds),
-      '--json',
-      json,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  const cli = join(root, 'packages', 'cli', 'dist', 'bin.js');
+  const args = ['compare', file, '--policies', policies.join(','), '--seeds', String(seeds), '--json', json];
+  for (const set of opt['model-set']) args.push('--set', set);
+  run('node', [cli, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   log(`${label}: model compared in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return JSON.parse(readFileSync(json, 'utf8'));
 }
@@ -431,7 +446,8 @@ for (const [i, c] of configs.entries()) {
     guests ??= {};
     guests[k.version] ??= buildGuest(k);
     log(
-      `${label} (${i + 1}/${configs.length}): booting ${k.version}, ${c.cpus} vCPUs, ${c.memory} MiB, storm_us ${c.stormUs}`,
+      `${label} (${i + 1}/${configs.length}): booting ${k.version}, ${c.cpus} vCPUs, ${c.memory} MiB, ` +
+        `storm_us ${c.stormUs}`,
     );
     try {
       writeFileSync(logFile, await boot(k, guests[k.version], disk(), c, label));
@@ -463,6 +479,23 @@ const md = comparisonMarkdown(results, {
 });
 writeFileSync(join(out, 'comparison.md'), md);
 writeFileSync(join(out, 'comparison.json'), JSON.stringify(results, null, 2));
+if (opt.calibration) {
+  // CALIBRATION.md's generated block: what this command printed, between its markers.
+  const file = join(root, 'CALIBRATION.md');
+  const doc = readFileSync(file, 'utf8');
+  const [begin, end] = [
+    '<!-- oracle:begin (scripts/oracle.mjs --calibration writes this block) -->',
+    '<!-- oracle:end -->',
+  ];
+  const a = doc.indexOf(begin);
+  const b = doc.indexOf(end);
+  if (a < 0 || b < a) fail(`--calibration: CALIBRATION.md has no '${begin}' ... '${end}' block`);
+  const when = new Date().toISOString().slice(0, 10);
+  const cmd = `node scripts/oracle.mjs ${process.argv.slice(2).join(' ')}`;
+  const block = `${begin}\nGenerated ${when} by \`${cmd}\`.\n\n${md.replaceAll('\n### ', '\n#### ')}\n`;
+  writeFileSync(file, doc.slice(0, a) + block + doc.slice(b));
+  log(`CALIBRATION.md: the oracle's block rewritten`);
+}
 console.log(md);
 log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${join(out, 'comparison.md')}`);
 if (failures.length > 0) process.exit(1);

@@ -98,7 +98,9 @@ describe('the model given the guest', () => {
     expect(p.params.stormFaultNs).toBe(Math.round(stormCpu / flk(3, 'storm', 'faults')));
     const victimCpu = flk(3, 'victim', 'cpu_ns') - flk(3, 'victim', 'rc_ns');
     expect(p.params.victimComputeNs).toBe(Math.round(victimCpu / flk(3, 'victim', 'allocs')));
-    expect(p.params.victimGapNs).toBe(Math.round(flk(1, 'victim', 'sleep_ns') / flk(1, 'victim', 'allocs') / 1.5));
+    expect(p.params.victimGapNs).toBe(Math.round(flk(3, 'victim', 'sleep_ns') / flk(3, 'victim', 'allocs') / 1.5));
+    const off = modelParams(runs, { threads: 2, cycle: 1024, victimSleep: 'off' });
+    expect(off.params.victimGapNs).toBe(Math.round(flk(1, 'victim', 'sleep_ns') / flk(1, 'victim', 'allocs') / 1.5));
     const ticks = (tag: string, at: string) =>
       Number(new RegExp(`=====FL_RUN ${tag} ${at} .*reader_ticks=(\\d+)`).exec(text)![1]);
     const readerNs = (ticks('run3.mode2', 'stop') - ticks('run3.mode2', 'start')) * 1e7;
@@ -106,9 +108,7 @@ describe('the model given the guest', () => {
     expect(p.params.readerCopyNs).toBe(Math.round(readerNs / flk(3, 'other', 'cache_pages')));
     expect(p.params.readerGapNs).toBe(0);
     const scanned = (w: string) =>
-      Number(
-        new RegExp(`^pgscan_kswapd (\\d+)$`, 'm').exec(text.split(`=====FL_BEGIN run3.mode2.vmstat_${w}\n`)[1]!)![1],
-      );
+      Number(/^pgscan_kswapd (\d+)$/m.exec(text.split(`=====FL_BEGIN run3.mode2.vmstat_${w}\n`)[1]!)![1]);
     expect(p.scanNsPerPage).toBe(Math.round(flk(3, 'other', 'kswapd_cpu_ns') / (scanned('after') - scanned('before'))));
     expect(p.note).toMatch(/guest time/);
   });

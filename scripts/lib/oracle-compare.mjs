@@ -79,7 +79,7 @@ const modelBand = (s) => s && { lo: s.mean - s.half, hi: s.mean + s.half };
  * @param {string} label
  * @param {object} config { kernel, kernelVersion, cpus, memory, stormUs }
  * @param {{ runs: any[] }} parsed parseOracleLog's result
- * @param {{ runs: Array<{ job: { spec: { policy: string } }, figures: Record<string, number>, error?: unknown }> } | null} model
+ * @param {{ runs: Array<{ job: { spec: { policy: string } }, figures: Record<string, number> }> } | null} model
  *   `faultline compare --json`'s document, or null when the model was not run
  */
 export function compareConfiguration(label, config, parsed, model) {
@@ -108,6 +108,24 @@ export function compareConfiguration(label, config, parsed, model) {
     }
   }
   const signed = rows.filter((r) => 'agree' in r && r.modelSign !== '?' && r.kernelSign !== '?');
+  // How steady the kernel's signs are: of every way to drop one run from the mode and one from classic, the share
+  // that gives the sign all the runs give (1: any n - 1 runs would have said the same).
+  const steady = rows
+    .filter((r) => 'kernelSign' in r && r.kernelSign !== '?')
+    .map((r) =>
+      steadiness(
+        (kernel[r.policy] ?? []).map((f) => f[r.figure]),
+        (kernel[BASELINE] ?? []).map((f) => f[r.figure]),
+        r.kernelSign,
+      ),
+    )
+    .filter((x) => x !== null);
+  const costs = Object.fromEntries(
+    policies.map((p) => [
+      p,
+      Object.fromEntries(GUEST_COSTS.map((c) => [c, spread((kernel[p] ?? []).map((f) => f[c]))])),
+    ]),
+  );
   return {
     label,
     config,
@@ -120,10 +138,37 @@ export function compareConfiguration(label, config, parsed, model) {
       .map((r) => `${r.figure} @ ${r.policy} (kernel ${r.kernelSign}, model ${r.modelSign})`),
     kernelRuns: kernelRuns.length,
     modelRuns: modelRuns.length,
+    kernelSteadiness: steady.length ? mean(steady) : null,
+    costs,
   };
 }
-/** The modes with a mirror in kernel-storm: their signs are compared (the userspace storm's are shown only). */
-const MODEL_OF = { 'storm-off': 1, 'spf-nowait-literal': 1, classic: 1, 'spf-nowait': 1 };
+
+/** What the guest spent, per mode (guest time): what the model is given, and how TCG's speed moves with the load. */
+export const GUEST_COSTS = [
+  'storm CPU per fault (ns)',
+  'storm failed attempt (ns)',
+  'call_rcu to callback (ms)',
+  'victim CPU per allocation (ns)',
+  'victim sleep per allocation (us)',
+  'reader CPU per page (ns)',
+  'kswapd CPU per page scanned (ns)',
+];
+
+/** The share of leave-one-out subsamples (one run fewer on each side) whose sign is `sign`; null below 3 runs. */
+export function steadiness(mode, base, sign) {
+  if (mode.length < 3 || base.length < 3) return null;
+  const band = (xs) => ({ lo: Math.min(...xs), hi: Math.max(...xs) });
+  let same = 0;
+  let all = 0;
+  for (let i = 0; i < mode.length; i++)
+    for (let j = 0; j < base.length; j++) {
+      all++;
+      if (signOf(band(mode.filter((_, k) => k !== i)), band(base.filter((_, k) => k !== j))) === sign) same++;
+    }
+  return same / all;
+}
+/** The modes whose signs are compared: kernel-storm's policies, and the userspace storm (classic at its pace). */
+const MODEL_OF = { 'storm-off': 1, 'spf-nowait-literal': 1, classic: 1, 'spf-nowait': 1, 'userspace storm': 1 };
 
 function groupBy(pairs) {
   const out = {};
@@ -137,10 +182,12 @@ function groupBy(pairs) {
  * a vCPU runs at about half speed while every vCPU is busy (4 vCPUs on a 2-core host), so the storm-off runs' costs
  * are lower - less each group's direct-reclaim time, which the model simulates itself: the storm's CPU per fault,
  * the victims' CPU per allocation, the reader's CPU per page (a `cat` of holes never waits for I/O: CPU-bound) and
- * kswapd's CPU per page scanned. The victims' sleep is usleep_range's time in the storm-off runs, where a woken
- * victim finds its CPU idle: the timer alone; the model's scheduler adds the wait for the CPU.
+ * kswapd's CPU per page scanned. The victims' sleep is usleep_range's time in classic's runs (victimSleep
+ * 'classic': the timer and the wait for a CPU that a storm thread holds, which the guest measures at about 1 ms more
+ * than with the storm off and the model's scheduler does not produce), or in the storm-off runs ('off': the timer
+ * alone, the model's scheduler adding its own wait).
  */
-export function modelParams(runs, { threads, cycle, pages = 2, hold = 128 }) {
+export function modelParams(runs, { threads, cycle, pages = 2, hold = 128, victimSleep = 'classic' }) {
   const ok = runs.filter((r) => !r.error);
   const of = (mode) => ok.filter((r) => r.mode === mode);
   const avg = (rs, f) => {
@@ -150,8 +197,12 @@ export function modelParams(runs, { threads, cycle, pages = 2, hold = 128 }) {
   const busy = of('2').length ? of('2') : ok.filter((r) => r.mode !== '0' && r.mode !== 'u');
   const calm = of('0').length ? of('0') : busy;
   const stormFaultNs = avg(busy, ({ counters: { storm } }) => (storm.cpu_ns - storm.rc_ns) / storm.faults);
+  // What a failed attempt costs (the literal runs, which fail the most); logs from before it was measured: 0.
+  const failing = ok.filter((r) => r.mode === '1' && r.counters.storm.fails > 0 && r.counters.storm.fail_ns >= 0);
+  const stormFailNs = avg(failing, ({ counters: { storm } }) => storm.fail_ns / storm.fails);
   const victimComputeNs = avg(busy, ({ counters: { victim } }) => (victim.cpu_ns - victim.rc_ns) / victim.allocs);
-  const victimSleepNs = avg(calm, ({ counters: { victim } }) => victim.sleep_ns / (victim.allocs + victim.fails));
+  const sleepRuns = victimSleep === 'off' ? calm : busy;
+  const victimSleepNs = avg(sleepRuns, ({ counters: { victim } }) => victim.sleep_ns / (victim.allocs + victim.fails));
   const readerCpuNs = avg(busy, ({ counters: { other, reader } }) => reader.cpu_ns / other.cache_pages);
   const readerPeriodNs = avg(busy, ({ counters: { other } }) => other.secs_ns / Math.max(1, other.cache_pages));
   const scanNsPerPage = avg(busy, ({ counters: { other, vmstat } }) => other.kswapd_cpu_ns / vmstat.pgscan_kswapd);
@@ -163,6 +214,7 @@ export function modelParams(runs, { threads, cycle, pages = 2, hold = 128 }) {
     stormCycle: cycle,
     stormPagesPerFault: pages,
     stormFaultNs: whole(stormFaultNs, 100),
+    stormFailNs: whole(stormFailNs, 0),
     victimHoldPages: hold,
     victimComputeNs: whole(victimComputeNs, 100),
     // usleep_range(gap, 2 gap) sleeps 1.5 gap on average.
@@ -172,9 +224,12 @@ export function modelParams(runs, { threads, cycle, pages = 2, hold = 128 }) {
   };
   const us = (x) => `${(x / 1e3).toFixed(1)} us`;
   const note =
-    `storm ${us(stormFaultNs)} of CPU per fault, victims ${us(victimComputeNs)} per allocation, the reader ` +
+    `storm ${us(stormFaultNs)} of CPU per fault and ${us(stormFailNs || 0)} per failed attempt, victims ` +
+    `${us(victimComputeNs)} per allocation, the reader ` +
     `${us(copyNs)} per page (a page every ${us(readerPeriodNs)}), kswapd ${Math.round(scanNsPerPage)} ns per page ` +
-    `scanned (classic's runs); victims' sleep ${us(victimSleepNs)} (storm off); guest time, means over the runs`;
+    `scanned (classic's runs); victims' sleep ${us(victimSleepNs)} ` +
+    `(${victimSleep === 'off' ? 'storm off' : "classic's"}); ` +
+    'guest time, means over the runs';
   return { params, scanNsPerPage: whole(scanNsPerPage, 1), note };
 }
 
@@ -209,13 +264,36 @@ export function comparisonMarkdown(results, meta) {
     `Kernel: ${meta.runs} runs a mode of ${meta.secs} s (guest time), modes interleaved in one boot; model: ` +
       `\`faultline compare\` of the configuration's scenario file, ${meta.seeds} seeds of ${meta.modelDuration}. ` +
       `Storm: ${meta.threads} threads per CPU but CPU 0, ${meta.cycle} faults of 2 table pages a cycle. Signs: ` +
-      "the mode against classic, '+'/'-' when the spreads (kernel min-max, model 95% CI) do not overlap, '=' when they do.",
+      "the mode against classic, '+'/'-' when the spreads (kernel min-max, model 95% CI) do not overlap, '=' " +
+      'when they do.',
     '',
     '| configuration | signs that agree | disagreements |',
     '|---|---|---|',
     ...results.map((r) => `| ${r.label} | ${r.agree} of ${r.compared} | ${r.disagreements.join('; ') || '-'} |`),
     '',
   );
+  const keys = [
+    ...new Set(results.flatMap((r) => r.rows.filter((x) => 'agree' in x).map((x) => `${x.figure} @ ${x.policy}`))),
+  ];
+  if (results.length > 1 && keys.length > 0) {
+    const cell = (r, key) => {
+      const x = r.rows.find((y) => 'agree' in y && `${y.figure} @ ${y.policy}` === key);
+      if (!x || x.kernelSign === '?' || x.modelSign === '?') return '';
+      return `${x.kernelSign}${x.agree ? '' : `/${x.modelSign} ✗`}`;
+    };
+    out.push(
+      "Each sign by configuration: the kernel's sign, and the model's after it with ✗ where they differ.",
+      '',
+      `| figure @ mode | agree | ${results.map((r) => r.label.replace(/-storm/, ' ')).join(' | ')} |`,
+      `|---|---|${results.map(() => '---').join('|')}|`,
+      ...keys.map((key) => {
+        const cells = results.map((r) => cell(r, key));
+        const known = cells.filter(Boolean);
+        return `| ${key} | ${known.filter((c) => !c.includes('✗')).length}/${known.length} | ${cells.join(' | ')} |`;
+      }),
+      '',
+    );
+  }
   for (const r of results) {
     const modes = r.policies;
     out.push(
@@ -243,6 +321,18 @@ export function comparisonMarkdown(results, meta) {
       });
       out.push(`| ${figure} | ${cells.join(' | ')} |`);
     }
+    out.push(
+      '',
+      `Guest costs by mode (guest time; mean [min-max])${
+        r.kernelSteadiness === null
+          ? ''
+          : `; the kernel's signs hold in ${(100 * r.kernelSteadiness).toFixed(0)}% of leave-one-out subsamples`
+      }:`,
+      '',
+      `| cost | ${modes.map((p) => short[p] ?? p).join(' | ')} |`,
+      `|---|${modes.map(() => '---').join('|')}|`,
+      ...GUEST_COSTS.map((c) => `| ${c} | ${modes.map((p) => kernelCell(r.costs?.[p]?.[c])).join(' | ')} |`),
+    );
     out.push('');
   }
   if (meta.failures?.length) out.push('Failures:', ...meta.failures.map((f) => `- ${f}`), '');

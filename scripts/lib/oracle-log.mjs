@@ -142,6 +142,8 @@ function kernelFigures(mode, c, pa, pb, kills) {
       victim.allocs + victim.fails > 0 ? victim.cpu_ns / (victim.allocs + victim.fails) : NaN,
     'kswapd CPU per page scanned (ns)': vmstat.pgscan_kswapd > 0 ? other.kswapd_cpu_ns / vmstat.pgscan_kswapd : NaN,
     'reader CPU per page (ns)': other.cache_pages > 0 ? c.reader.cpu_ns / other.cache_pages : NaN,
+    'storm failed attempt (ns)': !user && storm.fails > 0 ? storm.fail_ns / storm.fails : NaN,
+    'call_rcu to callback (ms)': other.gp_n > 0 ? other.gp_ns / other.gp_n / 1e6 : NaN,
     'victim sleep per allocation (us)':
       victim.allocs > 0 ? victim.sleep_ns / 1e3 / (victim.allocs + victim.fails) : NaN,
     'storm threads': user ? ustorm.threads : storm.threads,

@@ -17,7 +17,8 @@
  *   - the page-cache reader's pages from mm_filemap_add_to_page_cache (every page added to any page cache);
  *   - CPU time (se.sum_exec_runtime) of the storm, the victims and kswapd0 over the run, and the victims' time in
  *     usleep_range (the timer and the wait for a CPU after it);
- *   - DMA32's free pages against its min and low watermarks, sampled every millisecond.
+ *   - DMA32's free pages against its min and low watermarks, sampled every millisecond;
+ *   - the time a failed storm allocation takes, and from call_rcu to a table batch's callback (a grace period).
  * The module's lines start with "FLK " and are key=value pairs; scripts/lib/oracle-log.mjs reads them.
  */
 #include <linux/module.h>
@@ -45,7 +46,7 @@ enum { STORM, VICTIM, MON, MAXW = 256, NHIST = 16 };
 
 struct worker {			/* the u64s first: the exit path sums them as an array */
 	u64 rc_calls, rc_pages, rc_ns, rc_max_ns;
-	u64 allocs, fails, fallbacks, faults, cycles, batch_fails, lat_ns, lat_max_ns, cpu_ns, sleep_ns, hist[NHIST];
+	u64 allocs, fails, fallbacks, faults, cycles, batch_fails, lat_ns, lat_max_ns, cpu_ns, sleep_ns, fail_ns, hist[NHIST];
 	u64 rc_begin, cpu_start;
 	struct task_struct *task;
 	int kind, cpu;
@@ -55,7 +56,7 @@ struct worker {			/* the u64s first: the exit path sums them as an array */
 static struct worker w[MAXW];
 static int nw;
 static atomic64_t other_calls, other_pages, ustorm_calls, ustorm_pages;
-static atomic64_t cache_pages, mon_samples, mon_min, mon_low;
+static atomic64_t cache_pages, mon_samples, mon_min, mon_low, gp_ns, gp_n;
 static struct zone *dma32;
 static struct tracepoint *tp_begin, *tp_end, *tp_cache;
 static u64 t_start, kswapd_start;
@@ -115,7 +116,7 @@ static int below(int wm)
 	return wm ? f < low_wmark_pages(dma32) : f < min_wmark_pages(dma32);
 }
 
-struct batch { struct rcu_head rcu; unsigned int nr; struct page *pages[]; };
+struct batch { struct rcu_head rcu; u64 queued; unsigned int nr; struct page *pages[]; };
 #define MAX_TABLE_BATCH ((PAGE_SIZE - sizeof(struct batch)) / sizeof(struct page *))
 
 static void batch_free(struct rcu_head *h)
@@ -123,6 +124,8 @@ static void batch_free(struct rcu_head *h)
 	struct batch *b = container_of(h, struct batch, rcu);
 	unsigned int i;
 
+	atomic64_add(ktime_get_ns() - b->queued, &gp_ns);	/* call_rcu to its callback: a grace period and more */
+	atomic64_inc(&gp_n);
 	for (i = 0; i < b->nr; i++)
 		__free_page(b->pages[i]);
 	free_page((unsigned long)b);
@@ -146,12 +149,15 @@ static void unmap_all(struct worker *x, struct page **held, int n)
 		}
 		b->pages[b->nr++] = held[i];
 		if (b->nr == MAX_TABLE_BATCH) {
+			b->queued = ktime_get_ns();
 			call_rcu(&b->rcu, batch_free);
 			b = NULL;
 		}
 	}
-	if (b)
+	if (b) {
+		b->queued = ktime_get_ns();
 		call_rcu(&b->rcu, batch_free);
+	}
 }
 
 static int storm_fn(void *p)
@@ -161,13 +167,16 @@ static int storm_fn(void *p)
 	int max = pages * cycle, n, k;
 	struct page **held = kvmalloc_array(max, sizeof(*held), GFP_KERNEL);
 	struct page *pg;
+	u64 t0;
 
 	if (!held)
 		return -ENOMEM;
 	while (!kthread_should_stop()) {
 		for (n = 0; n < max && !kthread_should_stop();) {
+			t0 = ktime_get_ns();
 			pg = alloc_page(gfp);
 			if (!pg) {
+				x->fail_ns += ktime_get_ns() - t0;	/* what a failed attempt costs */
 				x->fails++;
 				if (mode == 3) {
 					x->fallbacks++;
@@ -334,16 +343,17 @@ static void __exit flstorm_exit(void)
 			len += scnprintf(h + len, sizeof(h) - len, "%s%llu", b ? "," : "", a->hist[b]);
 		pr_info("FLK %s mode=%d threads=%d allocs=%llu fails=%llu fallbacks=%llu faults=%llu cycles=%llu "
 			"batch_fails=%llu rc_calls=%llu rc_pages=%llu rc_ns=%llu rc_max_ns=%llu lat_ns=%llu "
-			"lat_max_ns=%llu cpu_ns=%llu sleep_ns=%llu hist_log2us=%s\n", g == STORM ? "storm" : "victim", mode, n[g],
+			"lat_max_ns=%llu cpu_ns=%llu sleep_ns=%llu fail_ns=%llu hist_log2us=%s\n", g == STORM ? "storm" : "victim", mode, n[g],
 			a->allocs, a->fails, a->fallbacks, a->faults, a->cycles, a->batch_fails, a->rc_calls, a->rc_pages,
-			a->rc_ns, a->rc_max_ns, a->lat_ns, a->lat_max_ns, a->cpu_ns, a->sleep_ns, h);
+			a->rc_ns, a->rc_max_ns, a->lat_ns, a->lat_max_ns, a->cpu_ns, a->sleep_ns, a->fail_ns, h);
 	}
 	pr_info("FLK other mode=%d secs_ns=%llu kswapd_cpu_ns=%llu cache_pages=%lld rc_calls=%lld rc_pages=%lld "
 		"ustorm_rc_calls=%lld ustorm_rc_pages=%lld mon_samples=%lld "
-		"mon_below_min=%lld mon_below_low=%lld\n", mode, secs_ns, kswapd_ns, atomic64_read(&cache_pages),
+		"mon_below_min=%lld mon_below_low=%lld gp_ns=%lld gp_n=%lld\n", mode, secs_ns, kswapd_ns, atomic64_read(&cache_pages),
 		atomic64_read(&other_calls), atomic64_read(&other_pages), atomic64_read(&ustorm_calls),
 		atomic64_read(&ustorm_pages),
-		atomic64_read(&mon_samples), atomic64_read(&mon_min), atomic64_read(&mon_low));
+		atomic64_read(&mon_samples), atomic64_read(&mon_min), atomic64_read(&mon_low), atomic64_read(&gp_ns),
+		atomic64_read(&gp_n));
 }
 
 module_init(flstorm_init);

@@ -54,7 +54,8 @@ const num = (ctx: TaskContext, k: string, dflt: number): number => {
   return typeof v === 'number' ? v : dflt;
 };
 
-/** A storm thread (scripts/oracle/flstorm.c, storm_fn). args: mask, fallbackMask, pagesPerFault (2), faultNs (500), cycle (1024).
+/** A storm thread (scripts/oracle/flstorm.c, storm_fn). args: mask, fallbackMask, pagesPerFault (2), faultNs (500), cycle (1024),
+ * failNs (0: a failed attempt costs the model's allocator only).
  * A failed allocation is counted; with a fallback mask one more allocation is made with it; when there is still
  * no page, cond_resched() and the same allocation again (a refault). cond_resched is a yield here: the engine has
  * no need_resched to test, and yielding to what is runnable is what cond_resched does when anything wants the CPU. */
@@ -64,6 +65,7 @@ export function* stormThread(ctx: TaskContext): Task {
   const pagesPerFault = num(ctx, 'pagesPerFault', 2);
   const faultNs = num(ctx, 'faultNs', 500);
   const cycle = num(ctx, 'cycle', 1024);
+  const failNs = num(ctx, 'failNs', 0);
   const held: number[] = [];
   for (;;) {
     for (let fault = 0; fault < cycle; fault++) {
@@ -76,6 +78,9 @@ export function* stormThread(ctx: TaskContext): Task {
             pfn = yield* allocPages(ctx, fallbackMask);
           }
           if (pfn < 0) {
+            // The failed attempt's own CPU in the kernel the model mirrors (the oracle measures it), then
+            // cond_resched() and the same allocation again.
+            if (failNs > 0) yield ctx.compute(failNs);
             yield ctx.yield();
             continue;
           }

@@ -44,6 +44,7 @@ const shape = {
       description: 'zeroed pages a storm "fault" allocates (2: a PMD and a PTE table)',
     },
     stormFaultNs: ns("a storm fault's CPU time after its pages: its own work and flstorm's storm_us busy wait"),
+    stormFailNs: ns("the CPU a failed storm allocation costs beyond the model's allocator (the oracle measures it)"),
     stormCycle: {
       type: 'integer',
       min: 1,
@@ -154,6 +155,7 @@ export const kernelStorm = defineScenario({
               ...(mode.fallbackMask === null ? {} : { fallbackMask: mode.fallbackMask }),
               pagesPerFault: p.stormPagesPerFault,
               faultNs: p.stormFaultNs,
+              failNs: p.stormFailNs,
               cycle: p.stormCycle,
               oomScoreAdj: -1000,
             },
