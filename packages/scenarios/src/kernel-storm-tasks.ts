@@ -55,7 +55,8 @@ const num = (ctx: TaskContext, k: string, dflt: number): number => {
 };
 
 /** A storm thread (scripts/oracle/flstorm.c, storm_fn). args: mask, fallbackMask, pagesPerFault (2), faultNs (500), cycle (1024),
- * failNs (0: a failed attempt costs the model's allocator only).
+ * failNs (0: a failed attempt costs the model's allocator only), freeRcu (true: tlb_remove_table's batches through
+ * RCU; false: each table freed at once, as native x86 frees a userspace fault's tables).
  * A failed allocation is counted; with a fallback mask one more allocation is made with it; when there is still
  * no page, cond_resched() and the same allocation again (a refault). cond_resched is a yield here: the engine has
  * no need_resched to test, and yielding to what is runnable is what cond_resched does when anything wants the CPU. */
@@ -91,7 +92,12 @@ export function* stormThread(ctx: TaskContext): Task {
       // The fault's own work and flstorm's storm_us of busy CPU (udelay with cond_resched between).
       yield ctx.compute(faultNs);
     }
-    yield* removeTables(ctx, held);
+    if (ctx.args.freeRcu === false) {
+      // Native x86 before the 6.14-era series (arch/x86/mm/pgtable.c, native_tlb_remove_table -> tlb_remove_page):
+      // a table goes back once the TLB is flushed, not after a grace period. The userspace storm's tables in a
+      // guest without a paravirt hook.
+      for (const pfn of held) yield ctx.free(pfn);
+    } else yield* removeTables(ctx, held);
     held.length = 0;
   }
 }

@@ -44,6 +44,12 @@ const shape = {
       description: 'zeroed pages a storm "fault" allocates (2: a PMD and a PTE table)',
     },
     stormFaultNs: ns("a storm fault's CPU time after its pages: its own work and flstorm's storm_us busy wait"),
+    stormFreeRcu: {
+      type: 'boolean',
+      description:
+        "the storm's tables freed through RCU in tlb_remove_table's batches (flstorm), or each at once after the " +
+        "TLB flush (false: native x86 before 6.14 freeing a userspace fault storm's tables)",
+    },
     stormFailNs: ns("the CPU a failed storm allocation costs beyond the model's allocator (the oracle measures it)"),
     stormCycle: {
       type: 'integer',
@@ -156,6 +162,7 @@ export const kernelStorm = defineScenario({
               pagesPerFault: p.stormPagesPerFault,
               faultNs: p.stormFaultNs,
               failNs: p.stormFailNs,
+              freeRcu: p.stormFreeRcu,
               cycle: p.stormCycle,
               oomScoreAdj: -1000,
             },

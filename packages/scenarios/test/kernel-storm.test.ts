@@ -16,7 +16,8 @@ import {
 } from '../dist/index.js';
 
 const s = getScenario('kernel-storm');
-const run = (policy: string, o: { duration?: string; workers?: number; params?: Record<string, number> } = {}) =>
+type Params = Record<string, number | boolean>;
+const run = (policy: string, o: { duration?: string; workers?: number; params?: Params } = {}) =>
   runSimulation(s.build({ policy, cpus: 4, workers: 1, seed: 'kernel-storm', duration: '8ms', ...o }));
 const storms = (r: RunResult) => r.tasks.filter((t) => t.name.startsWith('storm.'));
 
@@ -82,6 +83,20 @@ describe('kernel-storm', () => {
     // would be one more for every munmap.
     expect(held).toBeLessThanOrEqual(threads * 2 * cycle + rcu.backlog * (2 * cycle + 1));
     expect(held).toBeGreaterThan(0);
+  });
+
+  it("frees the tables at once, as native x86 frees a userspace storm's, when told", async () => {
+    const cycle = 16;
+    const r = await run('classic', { params: { stormCycle: cycle, stormFreeRcu: false } });
+    expect(r.error).toBeNull();
+    const rcu = r.modules.rcu as RcuReport;
+    // No table goes through RCU, and no batch page is taken: a thread holds at most its current cycle's tables.
+    expect(rcu.callbacksInvoked).toBe(0);
+    expect(s.figures(r)['storm batch-page failures']).toBe(0);
+    for (const t of storms(r)) {
+      expect(r.owners[t.id]!.pagesGranted).toBeGreaterThan(10 * 2 * cycle);
+      expect(r.owners[t.id]!.pagesGranted - r.owners[t.id]!.pagesFreed).toBeLessThanOrEqual(2 * cycle);
+    }
   });
 
   it('gives the same digest and figures on 1 and 2 workers', async () => {
