@@ -200,10 +200,16 @@ export function modelParams(runs, { threads, cycle, pages = 2, hold = 128, victi
   // What a failed attempt costs (the literal runs, which fail the most); logs from before it was measured: 0.
   const failing = ok.filter((r) => r.mode === '1' && r.counters.storm.fails > 0 && r.counters.storm.fail_ns >= 0);
   const stormFailNs = avg(failing, ({ counters: { storm } }) => storm.fail_ns / storm.fails);
-  const victimComputeNs = avg(busy, ({ counters: { victim } }) => (victim.cpu_ns - victim.rc_ns) / victim.allocs);
+  const victimComputeNs = avg(
+    busy,
+    ({ counters: { victim } }) => (victim.cpu_ns - victim.rc_ns) / (victim.allocs + victim.fails),
+  );
   const sleepRuns = victimSleep === 'off' ? calm : busy;
   const victimSleepNs = avg(sleepRuns, ({ counters: { victim } }) => victim.sleep_ns / (victim.allocs + victim.fails));
-  const readerCpuNs = avg(busy, ({ counters: { other, reader } }) => reader.cpu_ns / other.cache_pages);
+  const readerCpuNs = avg(
+    busy,
+    ({ counters: { other, reader } }) => (reader.cpu_ns - (other.rc_ns ?? 0)) / other.cache_pages,
+  );
   const readerPeriodNs = avg(busy, ({ counters: { other } }) => other.secs_ns / Math.max(1, other.cache_pages));
   const scanNsPerPage = avg(busy, ({ counters: { other, vmstat } }) => other.kswapd_cpu_ns / vmstat.pgscan_kswapd);
   const whole = (x, lo) => Math.max(lo, Math.round(Number.isFinite(x) ? x : lo));

@@ -94,7 +94,8 @@ export function parseOracleLog(raw, file = 'log') {
     const reader = { cpu_ns: Number.isFinite(ticks) ? (ticks * 1e9) / (t0.clk_tck || 100) : NaN };
     const vmstat = Object.fromEntries(Object.keys(after).map((k) => [k, d(k)]));
     const counters = { storm, victim, other, ustorm, reader, vmstat };
-    const kills = (flk.match(/Killed process/g) ?? []).length;
+    // OOM kills: the guest's count of dmesg's "Killed process" lines (older logs: the lines themselves).
+    const kills = Number(/FLK kills=(\d+)/.exec(flk)?.[1] ?? (flk.match(/Killed process/g) ?? []).length);
     runs.push({ ...base, counters, figures: kernelFigures(mode, counters, pa, pb, kills) });
   }
   return { file, kernel, params, runs };
@@ -141,7 +142,9 @@ function kernelFigures(mode, c, pa, pb, kills) {
     'victim CPU per allocation (ns)':
       victim.allocs + victim.fails > 0 ? victim.cpu_ns / (victim.allocs + victim.fails) : NaN,
     'kswapd CPU per page scanned (ns)': vmstat.pgscan_kswapd > 0 ? other.kswapd_cpu_ns / vmstat.pgscan_kswapd : NaN,
-    'reader CPU per page (ns)': other.cache_pages > 0 ? c.reader.cpu_ns / other.cache_pages : NaN,
+    // Less its direct reclaim, which the model simulates (other.rc_ns: the reader is every task but the module's).
+    'reader CPU per page (ns)':
+      other.cache_pages > 0 ? (c.reader.cpu_ns - (other.rc_ns ?? 0)) / other.cache_pages : NaN,
     'storm failed attempt (ns)': !user && storm.fails > 0 ? storm.fail_ns / storm.fails : NaN,
     'call_rcu to callback (ms)': other.gp_n > 0 ? other.gp_ns / other.gp_n / 1e6 : NaN,
     'victim sleep per allocation (us)':

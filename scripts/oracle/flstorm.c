@@ -44,10 +44,11 @@ module_param(storm_us, int, 0444);
 #define STORM_NOWAIT (GFP_NOWAIT | __GFP_NOMEMALLOC | __GFP_NOWARN)
 enum { STORM, VICTIM, MON, MAXW = 256, NHIST = 16 };
 
-struct worker {			/* the u64s first: the exit path sums them as an array */
-	u64 rc_calls, rc_pages, rc_ns, rc_max_ns;
-	u64 allocs, fails, fallbacks, faults, cycles, batch_fails, lat_ns, lat_max_ns, cpu_ns, sleep_ns, fail_ns, hist[NHIST];
-	u64 rc_begin, cpu_start;
+struct worker {			/* the sums first: the exit path adds them up as an array of u64 */
+	u64 rc_calls, rc_pages, rc_ns;
+	u64 allocs, fails, fallbacks, faults, cycles, batch_fails, lat_ns, cpu_ns, sleep_ns, fail_ns;
+	u64 hist[NHIST];
+	u64 rc_begin, cpu_start, rc_max_ns, lat_max_ns;	/* not sums */
 	struct task_struct *task;
 	int kind, cpu;
 };
@@ -55,7 +56,11 @@ struct worker {			/* the u64s first: the exit path sums them as an array */
 
 static struct worker w[MAXW];
 static int nw;
-static atomic64_t other_calls, other_pages, ustorm_calls, ustorm_pages;
+static atomic64_t other_calls, other_pages, other_ns, ustorm_calls, ustorm_pages, ustorm_ns;
+/* Direct reclaims of tasks that are not the module's (the reader, ustorm's threads) in progress, by pid: a task is
+ * in at most one at a time, and may migrate while in it. */
+#define NSLOT 256
+static struct { atomic_t pid; u64 begin; } slot[NSLOT];
 static atomic64_t cache_pages, mon_samples, mon_min, mon_low, gp_ns, gp_n;
 static struct zone *dma32;
 static struct tracepoint *tp_begin, *tp_end, *tp_cache;
@@ -63,9 +68,9 @@ static u64 t_start, kswapd_start;
 
 static struct worker *me(void)
 {
-	int i;
+	int i, n = smp_load_acquire(&nw);	/* pairs with spawn's smp_store_release */
 
-	for (i = 0; i < nw; i++)
+	for (i = 0; i < n; i++)
 		if (w[i].task == current)
 			return &w[i];
 	return NULL;
@@ -74,22 +79,40 @@ static struct worker *me(void)
 static void probe_begin(void *d, int order, gfp_t gfp)
 {
 	struct worker *x = me();
+	int i, k;
 
-	if (x)
+	if (x) {
 		x->rc_begin = ktime_get_ns();
+		return;
+	}
+	for (i = 0; i < NSLOT; i++) {
+		k = (current->pid + i) % NSLOT;
+		if (atomic_cmpxchg(&slot[k].pid, 0, current->pid) == 0) {
+			slot[k].begin = ktime_get_ns();
+			return;
+		}
+	}
 }
 
 static void probe_end(void *d, unsigned long nr)
 {
 	struct worker *x = me();
-	u64 dt;
+	u64 dt = 0;
+	int i, k, u;
 
-	if (!x) {	/* the reader, the userspace storm, anyone else: counted, not timed (they may migrate) */
-		if (!strncmp(current->comm, "ustorm", 6)) {
-			atomic64_inc(&ustorm_calls); atomic64_add(nr, &ustorm_pages);
-		} else {
-			atomic64_inc(&other_calls); atomic64_add(nr, &other_pages);
+	if (!x) {	/* the reader, the userspace storm, anyone else */
+		for (i = 0; i < NSLOT; i++) {
+			k = (current->pid + i) % NSLOT;
+			if (atomic_read(&slot[k].pid) == current->pid) {
+				dt = ktime_get_ns() - slot[k].begin;
+				atomic_set(&slot[k].pid, 0);
+				break;
+			}
 		}
+		u = !strncmp(current->comm, "ustorm", 6);
+		atomic64_inc(u ? &ustorm_calls : &other_calls);
+		atomic64_add(nr, u ? &ustorm_pages : &other_pages);
+		atomic64_add(dt, u ? &ustorm_ns : &other_ns);
 		return;
 	}
 	dt = ktime_get_ns() - x->rc_begin;
@@ -116,7 +139,7 @@ static int below(int wm)
 	return wm ? f < low_wmark_pages(dma32) : f < min_wmark_pages(dma32);
 }
 
-struct batch { struct rcu_head rcu; u64 queued; unsigned int nr; struct page *pages[]; };
+struct batch { struct rcu_head rcu; unsigned int nr; u32 queued_us; struct page *pages[]; };	/* 509 a page */
 #define MAX_TABLE_BATCH ((PAGE_SIZE - sizeof(struct batch)) / sizeof(struct page *))
 
 static void batch_free(struct rcu_head *h)
@@ -124,7 +147,7 @@ static void batch_free(struct rcu_head *h)
 	struct batch *b = container_of(h, struct batch, rcu);
 	unsigned int i;
 
-	atomic64_add(ktime_get_ns() - b->queued, &gp_ns);	/* call_rcu to its callback: a grace period and more */
+	atomic64_add((u32)(ktime_get_ns() / 1000 - b->queued_us) * 1000ULL, &gp_ns);	/* call_rcu to callback */
 	atomic64_inc(&gp_n);
 	for (i = 0; i < b->nr; i++)
 		__free_page(b->pages[i]);
@@ -149,13 +172,13 @@ static void unmap_all(struct worker *x, struct page **held, int n)
 		}
 		b->pages[b->nr++] = held[i];
 		if (b->nr == MAX_TABLE_BATCH) {
-			b->queued = ktime_get_ns();
+			b->queued_us = ktime_get_ns() / 1000;
 			call_rcu(&b->rcu, batch_free);
 			b = NULL;
 		}
 	}
 	if (b) {
-		b->queued = ktime_get_ns();
+		b->queued_us = ktime_get_ns() / 1000;
 		call_rcu(&b->rcu, batch_free);
 	}
 }
@@ -266,8 +289,7 @@ static void spawn(int kind, int cpu, int (*fn)(void *), const char *name)
 		return;
 	w[nw].task = get_task_struct(t);
 	w[nw].cpu_start = t->se.sum_exec_runtime;
-	smp_wmb();	/* the probes look tasks up in w[0..nw) */
-	nw++;
+	smp_store_release(&nw, nw + 1);	/* the probes look tasks up in w[0..nw) */
 	wake_up_process(t);
 }
 
@@ -314,14 +336,15 @@ static void __exit flstorm_exit(void)
 
 	for (i = 0; i < nw; i++)
 		kthread_stop(w[i].task);
-	for (i = 0; i < nw; i++) {
-		w[i].cpu_ns = w[i].task->se.sum_exec_runtime - w[i].cpu_start;
-		put_task_struct(w[i].task);
-	}
+	/* The probes go before the task structs do: me() must not match a recycled one. */
 	tracepoint_probe_unregister(tp_begin, probe_begin, NULL);
 	tracepoint_probe_unregister(tp_end, probe_end, NULL);
 	tracepoint_probe_unregister(tp_cache, probe_cache, NULL);
 	tracepoint_synchronize_unregister();
+	for (i = 0; i < nw; i++) {
+		w[i].cpu_ns = w[i].task->se.sum_exec_runtime - w[i].cpu_start;
+		put_task_struct(w[i].task);
+	}
 	rcu_barrier();
 	for (i = 0; i < nw; i++) {
 		u64 *a, *x = &w[i].rc_calls;
@@ -332,7 +355,7 @@ static void __exit flstorm_exit(void)
 		n[g]++;
 		a = &s[g].rc_calls;
 		for (b = 0; b < NSUM; b++)
-			a[b] += x[b];
+			a[b] += x[b];	/* sums; the maxima below */
 		s[g].rc_max_ns = max(s[g].rc_max_ns, w[i].rc_max_ns);
 		s[g].lat_max_ns = max(s[g].lat_max_ns, w[i].lat_max_ns);
 	}
@@ -343,17 +366,18 @@ static void __exit flstorm_exit(void)
 			len += scnprintf(h + len, sizeof(h) - len, "%s%llu", b ? "," : "", a->hist[b]);
 		pr_info("FLK %s mode=%d threads=%d allocs=%llu fails=%llu fallbacks=%llu faults=%llu cycles=%llu "
 			"batch_fails=%llu rc_calls=%llu rc_pages=%llu rc_ns=%llu rc_max_ns=%llu lat_ns=%llu "
-			"lat_max_ns=%llu cpu_ns=%llu sleep_ns=%llu fail_ns=%llu hist_log2us=%s\n", g == STORM ? "storm" : "victim", mode, n[g],
+			"lat_max_ns=%llu cpu_ns=%llu sleep_ns=%llu fail_ns=%llu hist_log2us=%s\n",
+			g == STORM ? "storm" : "victim", mode, n[g],
 			a->allocs, a->fails, a->fallbacks, a->faults, a->cycles, a->batch_fails, a->rc_calls, a->rc_pages,
 			a->rc_ns, a->rc_max_ns, a->lat_ns, a->lat_max_ns, a->cpu_ns, a->sleep_ns, a->fail_ns, h);
 	}
 	pr_info("FLK other mode=%d secs_ns=%llu kswapd_cpu_ns=%llu cache_pages=%lld rc_calls=%lld rc_pages=%lld "
-		"ustorm_rc_calls=%lld ustorm_rc_pages=%lld mon_samples=%lld "
-		"mon_below_min=%lld mon_below_low=%lld gp_ns=%lld gp_n=%lld\n", mode, secs_ns, kswapd_ns, atomic64_read(&cache_pages),
-		atomic64_read(&other_calls), atomic64_read(&other_pages), atomic64_read(&ustorm_calls),
-		atomic64_read(&ustorm_pages),
-		atomic64_read(&mon_samples), atomic64_read(&mon_min), atomic64_read(&mon_low), atomic64_read(&gp_ns),
-		atomic64_read(&gp_n));
+		"rc_ns=%lld ustorm_rc_calls=%lld ustorm_rc_pages=%lld ustorm_rc_ns=%lld mon_samples=%lld "
+		"mon_below_min=%lld mon_below_low=%lld gp_ns=%lld gp_n=%lld\n", mode, secs_ns, kswapd_ns,
+		atomic64_read(&cache_pages), atomic64_read(&other_calls), atomic64_read(&other_pages),
+		atomic64_read(&other_ns), atomic64_read(&ustorm_calls), atomic64_read(&ustorm_pages),
+		atomic64_read(&ustorm_ns), atomic64_read(&mon_samples), atomic64_read(&mon_min), atomic64_read(&mon_low),
+		atomic64_read(&gp_ns), atomic64_read(&gp_n));
 }
 
 module_init(flstorm_init);

@@ -54,9 +54,9 @@ const num = (ctx: TaskContext, k: string, dflt: number): number => {
   return typeof v === 'number' ? v : dflt;
 };
 
-/** A storm thread (scripts/oracle/flstorm.c, storm_fn). args: mask, fallbackMask, pagesPerFault (2), faultNs (500), cycle (1024),
- * failNs (0: a failed attempt costs the model's allocator only), freeRcu (true: tlb_remove_table's batches through
- * RCU; false: each table freed at once, as native x86 frees a userspace fault's tables).
+/** A storm thread (scripts/oracle/flstorm.c, storm_fn). args: mask, fallbackMask, pagesPerFault (2), faultNs (500),
+ * cycle (1024), failNs (0: a failed attempt costs the model's allocator only), freeRcu (true: tlb_remove_table's
+ * batches through RCU; false: each table freed at once, as native x86 frees a userspace fault's tables).
  * A failed allocation is counted; with a fallback mask one more allocation is made with it; when there is still
  * no page, cond_resched() and the same allocation again (a refault). cond_resched is a yield here: the engine has
  * no need_resched to test, and yielding to what is runnable is what cond_resched does when anything wants the CPU. */
@@ -74,14 +74,14 @@ export function* stormThread(ctx: TaskContext): Task {
         let pfn = yield* allocPages(ctx, mask);
         if (pfn < 0) {
           ctx.count(STORM_COUNTERS.fails);
+          // The failed attempt's own CPU in the kernel the model mirrors (the oracle measures it).
+          if (failNs > 0) yield ctx.compute(failNs);
           if (fallbackMask !== null) {
             ctx.count(STORM_COUNTERS.fallbacks);
             pfn = yield* allocPages(ctx, fallbackMask);
           }
           if (pfn < 0) {
-            // The failed attempt's own CPU in the kernel the model mirrors (the oracle measures it), then
             // cond_resched() and the same allocation again.
-            if (failNs > 0) yield ctx.compute(failNs);
             yield ctx.yield();
             continue;
           }
@@ -89,7 +89,7 @@ export function* stormThread(ctx: TaskContext): Task {
         held.push(pfn);
         page++;
       }
-      // The fault's own work and flstorm's storm_us of busy CPU (udelay with cond_resched between).
+      // The fault's own work and flstorm's storm_us of busy CPU (udelay), then cond_resched.
       yield ctx.compute(faultNs);
     }
     if (ctx.args.freeRcu === false) {
@@ -103,9 +103,10 @@ export function* stormThread(ctx: TaskContext): Task {
 }
 
 /** The "munmap": every table freed as tlb_remove_table does (mm/mmu_gather.c), as flstorm's unmap_all does it. A
- * batch page comes from __get_free_page(GFP_NOWAIT|__GFP_NOWARN) (GFP_TLB_BATCH, mm's) and holds MAX_TABLE_BATCH
- * tables; a full batch, and the last one, go to call_rcu (tlb_table_flush), whose callback (tlb_remove_table_rcu)
- * frees its tables and then the batch page after a grace period. When no batch page can be had, that table is
+ * batch page comes from __get_free_page(GFP_NOWAIT|__GFP_NOWARN) (mm's GFP_TLB_BATCH, which adds __GFP_ZERO for
+ * the OOM killer's bookkeeping of page tables) and holds MAX_TABLE_BATCH tables; a full batch, and the last one,
+ * go to call_rcu (tlb_table_flush), whose callback (tlb_remove_table_rcu) frees its tables and then the batch page
+ * after a grace period. When no batch page can be had, that table is
  * freed at once (tlb_remove_table_one; flstorm frees it with __free_page, without the kernel's IPI to every CPU) and
  * the next table tries for a batch page again. */
 function* removeTables(ctx: TaskContext, tables: readonly number[]): Task {
@@ -131,8 +132,8 @@ function* removeTables(ctx: TaskContext, tables: readonly number[]): Task {
   if (batchPage >= 0) kfreeRcuBatch(ctx, [...batch, batchPage]);
 }
 
-/** A victim (scripts/oracle/flstorm.c, victim_fn): alloc_page(GFP_KERNEL); past `hold` pages the oldest is freed (a FIFO); then
- * `computeNs` of CPU and usleep_range(gap, 2 gap). args: hold (128), computeNs (1000), gapNs (4000). */
+/** A victim (scripts/oracle/flstorm.c, victim_fn): alloc_page(GFP_KERNEL); past `hold` pages the oldest is freed (a
+ * FIFO); then `computeNs` of CPU and usleep_range(gap, 2 gap). args: hold (128), computeNs (1000), gapNs (4000). */
 export function* stormVictim(ctx: TaskContext): Task {
   const hold = num(ctx, 'hold', 128);
   const computeNs = num(ctx, 'computeNs', 1_000);

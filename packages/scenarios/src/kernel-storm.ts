@@ -111,8 +111,10 @@ export const kernelStorm = defineScenario({
     const mode: StormMode = STORM_MODES[checkPolicy(o.policy, shape) as keyof typeof STORM_MODES];
     const p = paramsOf(shape, o);
     const perCpu = p.stormThreadsPerCpu as number;
-    // flstorm: `if (mode && cpu)` - storm threads on every CPU but CPU 0, none in mode 0.
-    const stormCpus = mode.mask === null ? [] : Array.from({ length: o.cpus - 1 }, (_, i) => i + 1);
+    // flstorm: `if (mode && (cpu || num_online_cpus() == 1))` - storm threads on every CPU but CPU 0 (on CPU 0 when
+    // it is the only one), none in mode 0.
+    const others = Array.from({ length: o.cpus - 1 }, (_, i) => i + 1);
+    const stormCpus = mode.mask === null ? [] : o.cpus === 1 ? [0] : others;
     const cpus = Array.from({ length: o.cpus }, (_, c) => c);
     return {
       cpus: o.cpus,

@@ -4,6 +4,7 @@
 // run on 1 and 2 workers; only its own policies are taken, and its params reach the oracle's measured rates.
 import { describe, expect, it } from 'vitest';
 import { runSimulation, type RunResult } from '@faultline/engine';
+import { formatGfp, parseGfp } from '@faultline/gfp';
 import type { RcuReport } from '@faultline/rcu';
 import {
   checkPolicy,
@@ -53,6 +54,13 @@ describe('kernel-storm', () => {
     // The kernel's fallback: one GFP_KERNEL allocation for each failed GFP_NOWAIT one, which may reclaim.
     expect(nowait['storm failures']).toBeGreaterThan(0);
     expect(nowait['storm fallbacks']).toBe(nowait['storm failures']);
+    // ... as the engine counted them by mask: every fallback one GFP_KERNEL|__GFP_ZERO allocation, granted.
+    const kernelMask = formatGfp(
+      parseGfp('GFP_KERNEL|__GFP_ZERO', runs[2]!.config.kernel).mask,
+      runs[2]!.config.kernel,
+    );
+    const byMask = storms(runs[2]!).reduce((x, t) => x + (t.allocs[kernelMask]?.granted ?? 0), 0);
+    expect(byMask).toBe(nowait['storm fallbacks']);
     expect(nowait['reclaimed by storm']).toBeGreaterThan(0);
     // Mode 0: no storm threads, no table pages; the victims then reclaim nothing.
     expect(storms(runs[3]!)).toHaveLength(0);
