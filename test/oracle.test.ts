@@ -132,6 +132,10 @@ describe('the model given the guest', () => {
     expect(flk(2, 'storm', 'fails')).toBeGreaterThan(0);
     const fail = mean(literal.map((n) => flk(n, 'storm', 'fail_ns') / flk(n, 'storm', 'fails')));
     expect(p.params.stormFailNs).toBe(Math.round(fail));
+    // The grace period: call_rcu to the batch's callback in classic's runs, two of the model's RCU ticks.
+    const gp = mean(classic.map((n) => flk(n, 'other', 'gp_ns') / flk(n, 'other', 'gp_n')));
+    expect(gp).toBeGreaterThan(1e6);
+    expect(p.params.rcuTickNs).toBe(Math.round(gp / 2));
     expect(p.note).toMatch(/guest time/);
   });
 });

@@ -44,6 +44,12 @@ const shape = {
       description: 'zeroed pages a storm "fault" allocates (2: a PMD and a PTE table)',
     },
     stormFaultNs: ns("a storm fault's CPU time after its pages: its own work and flstorm's storm_us busy wait"),
+    rcuTickNs: {
+      type: 'integer',
+      min: 10_000,
+      max: 1_000_000_000,
+      description: "RCU's tick (1e9 / HZ): a grace period lasts about two (1,000,000: HZ=1000; Debian's is 250)",
+    },
     stormFreeRcu: {
       type: 'boolean',
       description:
@@ -126,7 +132,9 @@ export const kernelStorm = defineScenario({
       // RCU may free whole munmaps' tables (thousands of pages) in one window.
       ringSlots: 32_768,
       modules: [
-        { module: rcuModulePath },
+        // The tick sets the grace period (quiescent states are reported from it; force-quiescent-state scans every
+        // 3 jiffies): HZ=1000 by default; the oracle gives the guest's call_rcu-to-callback delay.
+        { module: rcuModulePath, args: { tickNs: p.rcuTickNs, fqsIntervalNs: 3 * (p.rcuTickNs as number) } },
         // Memory full of page cache from the start, free at a few times the high watermarks (1.5 by default).
         { module: reclaimModulePath, args: { ...reclaimArgsOf(o), prefillHeadroom: p.prefillHeadroom } },
       ],

@@ -107,6 +107,17 @@ describe('kernel-storm', () => {
     }
   });
 
+  it("sets RCU's tick, and so the grace period, from rcuTickNs", async () => {
+    const [hz1000, hz250] = await Promise.all(
+      [1_000_000, 4_000_000].map((rcuTickNs) =>
+        run('classic', { duration: '40ms', params: { stormCycle: 16, rcuTickNs } }),
+      ),
+    );
+    const gp = (r: RunResult) => (r.modules.rcu as RcuReport).gpDurationNs.p50;
+    expect(gp(hz1000)).toBeLessThan(3_000_000);
+    expect(gp(hz250)).toBeGreaterThanOrEqual(4 * gp(hz1000) * 0.75);
+  });
+
   it('gives the same digest and figures on 1 and 2 workers', async () => {
     // 64 faults a cycle, so that batches come back through RCU within the run on both.
     const o = { duration: '5ms', params: { stormCycle: 64 } };
