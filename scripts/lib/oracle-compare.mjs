@@ -43,8 +43,8 @@ export function derived(f) {
   const pages = g('storm table pages') + g('victim allocs') + g('reader pages');
   const pct = (x, of) => (of > 0 ? (100 * x) / of : 0);
   return {
-    // The model's grace period beside the guest's call_rcu-to-callback delay.
-    'call_rcu to callback (ms)': f['grace period p50 (ms)'],
+    // The model's grace period beside the guest's call_rcu-to-callback delay (none without a storm).
+    'call_rcu to callback (ms)': f['grace period p50 (ms)'] > 0 ? f['grace period p50 (ms)'] : Number.NaN,
     ...f,
     'storm share of reclaim (%)': pct(g('reclaimed by storm'), reclaimed),
     'victims share of reclaim (%)': pct(g('reclaimed by victims'), reclaimed),
