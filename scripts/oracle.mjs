@@ -20,11 +20,12 @@
 // Usage (after a build; npm run oracle builds first):
 //   node scripts/oracle.mjs [--kernels 6.1,6.12] [--cpus 4] [--memory 256] [--storm-us 0] [--threads 2]
 //        [--cycle 1024] [--secs 8] [--runs 3] [--modes 0,1,2,3,u] [--seeds 3] [--model-duration 1s]
-//        [--matrix] [--skip-kernel] [--skip-model] [--model-set path=value ...] [--calibration]
+//        [--matrix] [--skip-kernel] [--resume] [--skip-model] [--model-set path=value ...] [--calibration]
 //        [--victim-sleep classic|off] [--out out/oracle]
 // --cpus, --memory and --storm-us take lists: every combination is a configuration. --matrix is the issue's set:
 // 2 and 4 vCPUs, 256 and 512 MiB, the storm at full rate (storm_us 0) and slowed (storm_us 250), both kernels.
-// --skip-kernel reuses the logs already in --out; --skip-model stops after the boots; --model-set passes a `--set` to
+// --skip-kernel reuses the logs already in --out; --resume boots only the configurations whose log lacks a run;
+// --skip-model stops after the boots; --model-set passes a `--set` to
 // every model run (an ablation: --model-set params.readerBatchPages=1); --calibration rewrites CALIBRATION.md's block;
 // --victim-sleep off gives the victims the storm-off runs' sleep (the timer alone) instead of classic's.
 // Under TCG the guest runs far slower than hardware while its clock keeps wall time: compare ratios and shares,
@@ -65,6 +66,7 @@ const { values: opt } = parseArgs({
     matrix: { type: 'boolean', default: false },
     'skip-kernel': { type: 'boolean', default: false },
     'skip-model': { type: 'boolean', default: false },
+    resume: { type: 'boolean', default: false },
     calibration: { type: 'boolean', default: false },
     'victim-sleep': { type: 'string', default: 'classic' },
     out: { type: 'string', default: join(root, 'out', 'oracle') },
@@ -456,7 +458,9 @@ for (const [i, c] of configs.entries()) {
   const k = K[c.kernel];
   const label = labelOf(k, c);
   const logFile = join(out, 'logs', `${label}.log`);
-  if (!opt['skip-kernel']) {
+  const done = existsSync(logFile) && finished(readFileSync(logFile, 'utf8')) === modeOrder().length;
+  if (opt.resume && done) log(`${label} (${i + 1}/${configs.length}): its log has every run; not booted again`);
+  else if (!opt['skip-kernel']) {
     guests ??= {};
     guests[k.version] ??= buildGuest(k);
     log(
@@ -478,7 +482,9 @@ for (const [i, c] of configs.entries()) {
         if (attempt === 2) failures.push(`${label}: ${e.message} (twice; the runs it finished are kept)`);
       }
     }
-    writeFileSync(logFile, best);
+    // A log already there with more finished runs (an earlier boot, --resume) is not replaced by a worse one.
+    const before = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    if (finished(best) >= finished(before)) writeFileSync(logFile, best);
   }
   if (!existsSync(logFile)) {
     failures.push(`${label}: no log (${logFile})`);

@@ -217,9 +217,9 @@ export function modelParams(runs, { threads, cycle, pages = 2, hold = 128, victi
   const victimSleepNs = avg(sleepRuns, ({ counters: { victim } }) => victim.sleep_ns / (victim.allocs + victim.fails));
   const readerCpuNs = avg(
     busy,
-    ({ counters: { other, reader } }) => (reader.cpu_ns - (other.rc_ns ?? 0)) / other.cache_pages,
+    ({ counters: { other, reader } }) => (reader.cpu_ns - (other.rc_ns ?? 0)) / reader.pages,
   );
-  const readerPeriodNs = avg(busy, ({ counters: { other } }) => other.secs_ns / Math.max(1, other.cache_pages));
+  const readerPeriodNs = avg(busy, ({ counters: { reader } }) => (reader.secs * 1e9) / Math.max(1, reader.pages));
   // The guest's grace period (call_rcu to the batch's callback) is about two of the model's RCU ticks.
   const gpNs = avg(busy, ({ counters: { other } }) => (other.gp_n > 0 ? other.gp_ns / other.gp_n : NaN));
   const scanNsPerPage = avg(busy, ({ counters: { other, vmstat } }) => other.kswapd_cpu_ns / vmstat.pgscan_kswapd);

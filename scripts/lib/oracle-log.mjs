@@ -93,6 +93,10 @@ export function parseOracleLog(raw, file = 'log') {
     const ticks = t1.reader_ticks - t0.reader_ticks;
     const reader = { cpu_ns: Number.isFinite(ticks) ? (ticks * 1e9) / (t0.clk_tck || 100) : NaN };
     const vmstat = Object.fromEntries(Object.keys(after).map((k) => [k, d(k)]));
+    // The reader's pages: page cache added over the run, what is there now less what was there, plus what reclaim
+    // took (no swap: every page reclaimed is page cache), as /proc/vmstat counts them over the run's window.
+    reader.pages = d('nr_file_pages') + d('pgsteal_kswapd') + d('pgsteal_direct');
+    reader.secs = t1.uptime - t0.uptime;
     const counters = { storm, victim, other, ustorm, reader, vmstat };
     // OOM kills: the guest's count of dmesg's "Killed process" lines (older logs: the lines themselves).
     const kills = Number(/FLK kills=(\d+)/.exec(flk)?.[1] ?? (flk.match(/Killed process/g) ?? []).length);
@@ -123,7 +127,7 @@ function kernelFigures(mode, c, pa, pb, kills) {
     'reclaimed by victims': victim.rc_pages,
     'victim reclaim stall (ms)': victim.rc_ns / 1e6,
     'victim direct reclaims per 1k allocs': victim.allocs > 0 ? (1000 * victim.rc_calls) / victim.allocs : 0,
-    'reader pages': other.cache_pages,
+    'reader pages': c.reader.pages,
     'reader direct reclaims': other.rc_calls,
     'reclaimed by reader': other.rc_pages,
     'reclaimed by kswapd': vmstat.pgsteal_kswapd ?? 0,
@@ -131,7 +135,9 @@ function kernelFigures(mode, c, pa, pb, kills) {
     'storm fail (%)': stormPages + stormFails > 0 ? (100 * stormFails) / (stormPages + stormFails) : 0,
     'storm table pages/s (k)': stormPages / secs / 1e3,
     'victim allocs/s (k)': victim.allocs / secs / 1e3,
-    'reader pages/s (k)': other.cache_pages / secs / 1e3,
+    'reader pages/s (k)': c.reader.pages / c.reader.secs / 1e3,
+    // The same pages as the mm_filemap_add_to_page_cache tracepoint counted them (logs of flstorm.ko that had it).
+    'reader pages (tracepoint)': other.cache_pages ?? Number.NaN,
     'OOM kills': kills,
     'time below min (ms)': belowMin * secs * 1e3,
     'PSI memory some (ms)': ((pa.some ?? 0) - (pb.some ?? 0)) / 1e3,
@@ -143,8 +149,7 @@ function kernelFigures(mode, c, pa, pb, kills) {
       victim.allocs + victim.fails > 0 ? victim.cpu_ns / (victim.allocs + victim.fails) : NaN,
     'kswapd CPU per page scanned (ns)': vmstat.pgscan_kswapd > 0 ? other.kswapd_cpu_ns / vmstat.pgscan_kswapd : NaN,
     // Less its direct reclaim, which the model simulates (other.rc_ns: the reader is every task but the module's).
-    'reader CPU per page (ns)':
-      other.cache_pages > 0 ? (c.reader.cpu_ns - (other.rc_ns ?? 0)) / other.cache_pages : NaN,
+    'reader CPU per page (ns)': c.reader.pages > 0 ? (c.reader.cpu_ns - (other.rc_ns ?? 0)) / c.reader.pages : NaN,
     'storm failed attempt (ns)': !user && storm.fails > 0 ? storm.fail_ns / storm.fails : NaN,
     'call_rcu to callback (ms)': other.gp_n > 0 ? other.gp_ns / other.gp_n / 1e6 : NaN,
     'victim sleep per allocation (us)':
