@@ -32,6 +32,7 @@ export const PACES = [
   'victim allocs/s (k)',
   'reader pages/s (k)',
   'call_rcu to callback (ms)',
+  'kswapd pages per run',
 ];
 const BASELINE = 'classic';
 

@@ -139,6 +139,7 @@ function kernelFigures(mode, c, pa, pb, kills) {
     // The same pages as the mm_filemap_add_to_page_cache tracepoint counted them (logs of flstorm.ko that had it).
     'reader pages (tracepoint)': other.cache_pages ?? Number.NaN,
     'OOM kills': kills,
+    'kswapd pages per run': vmstat.pageoutrun > 0 ? (vmstat.pgsteal_kswapd ?? 0) / vmstat.pageoutrun : 0,
     'time below min (ms)': belowMin * secs * 1e3,
     'PSI memory some (ms)': ((pa.some ?? 0) - (pb.some ?? 0)) / 1e3,
     'PSI memory full (ms)': ((pa.full ?? 0) - (pb.full ?? 0)) / 1e3,

@@ -9,7 +9,7 @@ import { WINDOW_DEFAULT, type RunResult } from '@faultline/engine';
 import { formatGfp, parseGfp } from '@faultline/gfp';
 import { GFP_TLB_BATCH } from '@faultline/mm';
 import { rcuModulePath } from '@faultline/rcu';
-import { kswapdTaskPath, reclaimModulePath } from '@faultline/reclaim';
+import { kswapdTaskPath, reclaimModulePath, vmstatOf } from '@faultline/reclaim';
 import { fileURLToPath } from 'node:url';
 import { groupReclaim, oomKillEvents, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
 import { STORM_COUNTERS, STORM_MODES, type StormMode } from './kernel-storm-tasks.js';
@@ -217,6 +217,11 @@ export const kernelStorm = defineScenario({
       'victim allocs/s (k)': victimAllocs / seconds / 1e3,
       'reader pages/s (k)': readerPages / seconds / 1e3,
       'OOM kills': oomKillEvents(rec),
+      // balance_pgdat's runs (vmstat's pageoutrun) and what kswapd reclaimed per run: how it paces itself.
+      'kswapd pages per run': (() => {
+        const v = vmstatOf(r);
+        return (v.pageoutrun ?? 0) > 0 ? (v.pgsteal_kswapd ?? 0) / v.pageoutrun! : 0;
+      })(),
       ...systemFigures(r),
     };
   },
