@@ -130,6 +130,10 @@ describe('the model given the guest', () => {
     const sleep = (ns: number[]) => Math.round(mean(ns.map((n) => flk(n, 'victim', 'sleep_ns') / victims(n))) / 1.5);
     expect(p.params.victimGapNs).toBe(sleep(classic));
     expect(modelParams(runs, { threads: 2, cycle: 1024, victimSleep: 'off' }).params.victimGapNs).toBe(sleep(off));
+    // The storm-off runs' own costs, for the model's storm-off.
+    const calm = modelParams(runs, { threads: 2, cycle: 1024, costsFrom: '0' });
+    expect(calm.params.victimComputeNs).toBe(Math.round(mean(off.map((n) => per(n, 'victim', 'cpu_ns', victims)))));
+    expect(calm.params.victimComputeNs).toBeLessThan(p.params.victimComputeNs);
     // The reader: its cats' clock ticks (10 ms each) less its direct reclaim, per page it added.
     const reader = (n: number) =>
       ((ticks(n, 'stop') - ticks(n, 'start')) * 1e7 - flk(n, 'other', 'rc_ns')) /

@@ -195,16 +195,17 @@ function groupBy(pairs) {
  * kswapd's CPU per page scanned. The victims' sleep is usleep_range's time in classic's runs (victimSleep
  * 'classic': the timer and the wait for a CPU that a storm thread holds, which the guest measures at about 1 ms more
  * than with the storm off and the model's scheduler does not produce), or in the storm-off runs ('off': the timer
- * alone, the model's scheduler adding its own wait).
+ * alone, the model's scheduler adding its own wait). `costsFrom` names the mode whose runs give the costs: classic's
+ * ('2') by default; the storm-off runs' ('0') for the model's storm-off, whose vCPUs ran faster.
  */
-export function modelParams(runs, { threads, cycle, pages = 2, hold = 128, victimSleep = 'classic' }) {
+export function modelParams(runs, { threads, cycle, pages = 2, hold = 128, victimSleep = 'classic', costsFrom = '2' }) {
   const ok = runs.filter((r) => !r.error);
   const of = (mode) => ok.filter((r) => r.mode === mode);
   const avg = (rs, f) => {
     const v = rs.map(f).filter(Number.isFinite);
     return v.length ? mean(v) : NaN;
   };
-  const busy = of('2').length ? of('2') : ok.filter((r) => r.mode !== '0' && r.mode !== 'u');
+  const busy = of(costsFrom).length ? of(costsFrom) : ok.filter((r) => r.mode !== '0' && r.mode !== 'u');
   const calm = of('0').length ? of('0') : busy;
   const stormFaultNs = avg(busy, ({ counters: { storm } }) => (storm.cpu_ns - storm.rc_ns) / storm.faults);
   // What a failed attempt costs (the literal runs, which fail the most); logs from before it was measured: 0.
