@@ -222,8 +222,11 @@ describe('signs', () => {
     // Only the literal mode was modelled: its 12 compared figures are signed, and each agrees or is named.
     expect(c.compared).toBe(12);
     expect(c.agree + c.disagreements.length).toBe(12);
+    // The victims' pages point opposite ways; what only one side resolves is counted apart.
+    expect(c.opposite).toBeGreaterThanOrEqual(1);
+    expect(c.opposite + c.kernelUnresolved + c.modelUnresolved).toBe(c.disagreements.length);
     const md = comparisonMarkdown([c], { secs: 4, runs: 1, seeds: 3, modelDuration: '2s', threads: 2, cycle: 1024 });
-    expect(md).toContain(`| fixture | ${c.agree} of 12 |`);
+    expect(md).toContain(`| fixture | ${c.agree} of 12 | ${c.opposite} |`);
     expect(md).toMatch(/\| reclaimed by victims \|.*\(\+\/- ✗\)/);
   });
 });

@@ -139,6 +139,10 @@ export function compareConfiguration(label, config, parsed, model) {
     rows,
     agree: signed.filter((r) => r.agree).length,
     compared: signed.length,
+    // Of the disagreements: opposite signs, and a difference only one side resolves.
+    opposite: signed.filter((r) => !r.agree && r.kernelSign !== '=' && r.modelSign !== '=').length,
+    kernelUnresolved: signed.filter((r) => !r.agree && r.kernelSign === '=').length,
+    modelUnresolved: signed.filter((r) => !r.agree && r.modelSign === '=').length,
     disagreements: signed
       .filter((r) => !r.agree)
       .map((r) => `${r.figure} @ ${r.policy} (kernel ${r.kernelSign}, model ${r.modelSign})`),
@@ -287,9 +291,21 @@ export function comparisonMarkdown(results, meta) {
       "the mode against classic, '+'/'-' when the spreads (kernel min-max, model 95% CI) do not overlap, '=' " +
       'when they do.',
     '',
-    '| configuration | signs that agree | disagreements |',
-    '|---|---|---|',
-    ...results.map((r) => `| ${r.label} | ${r.agree} of ${r.compared} | ${r.disagreements.join('; ') || '-'} |`),
+    "Of the disagreements, 'opposite' points opposite ways; 'kernel =' is a difference the model resolves and the " +
+      "kernel's runs do not (their min-max overlap), 'model =' the other way round.",
+    '',
+    '| configuration | signs that agree | opposite | kernel = | model = | disagreements |',
+    '|---|---|---|---|---|---|',
+    ...results.map(
+      (r) =>
+        `| ${r.label} | ${r.agree} of ${r.compared} | ${r.opposite} | ${r.kernelUnresolved} | ${r.modelUnresolved} | ` +
+        `${r.disagreements.join('; ') || '-'} |`,
+    ),
+    (() => {
+      const sum = (k) => results.reduce((x, r) => x + r[k], 0);
+      const counts = ['opposite', 'kernelUnresolved', 'modelUnresolved'].map(sum).join(' | ');
+      return `| all | ${sum('agree')} of ${sum('compared')} | ${counts} | |`;
+    })(),
     '',
   );
   const keys = [
