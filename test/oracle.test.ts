@@ -10,6 +10,7 @@ import {
   compareConfiguration,
   comparisonMarkdown,
   modelParams,
+  runsToResolve,
   signOf,
   spread,
 } from '../scripts/lib/oracle-compare.mjs';
@@ -163,6 +164,13 @@ describe('signs', () => {
     expect(signOf({ lo: 1, hi: 3.5 }, { lo: 3, hi: 4 })).toBe('=');
     expect(signOf({ lo: 3.5, hi: 5 }, { lo: 3, hi: 4 })).toBe('=');
     expect(signOf(null, { lo: 3, hi: 4 })).toBe('?');
+  });
+
+  it('says how many runs would part two overlapping spreads', () => {
+    const runs = (xs: number[]) => xs.map((x) => ({ f: x }));
+    // Means 10 and 12, standard deviations 1 and 1: (1.96 * 2 / 2)^2 = 3.84, so 4 runs a side.
+    expect(runsToResolve({ a: runs([9, 10, 11]), classic: runs([11, 12, 13]) }, 'a', 'f')).toBe(4);
+    expect(runsToResolve({ a: runs([9, 10, 11]), classic: runs([9.5, 10, 10.5]) }, 'a', 'f')).toBeNaN();
   });
 
   it("gives a 95% interval with Student's t", () => {

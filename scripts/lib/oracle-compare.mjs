@@ -139,6 +139,14 @@ export function compareConfiguration(label, config, parsed, model) {
     rows,
     agree: signed.filter((r) => r.agree).length,
     compared: signed.length,
+    // Where the model resolves a difference the kernel's runs do not: how many runs a mode the kernel would need for
+    // its 95% intervals to part at the difference its runs show (normal approximation; median over those rows).
+    runsNeeded: median(
+      signed
+        .filter((r) => !r.agree && r.kernelSign === '=')
+        .map((r) => runsToResolve(kernel, r.policy, r.figure))
+        .filter(Number.isFinite),
+    ),
     // Of the disagreements: opposite signs, and a difference only one side resolves.
     opposite: signed.filter((r) => !r.agree && r.kernelSign !== '=' && r.modelSign !== '=').length,
     kernelUnresolved: signed.filter((r) => !r.agree && r.kernelSign === '=').length,
@@ -151,6 +159,26 @@ export function compareConfiguration(label, config, parsed, model) {
     kernelSteadiness: steady.length ? mean(steady) : null,
     costs,
   };
+}
+
+const median = (xs) => {
+  if (xs.length === 0) return null;
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+
+/** Runs a mode for a difference of means d with the two sides' standard deviations to part at 95%: two intervals
+ * of 1.96 sd / sqrt(n) each no wider together than d. */
+export function runsToResolve(kernel, policy, figure) {
+  const sd = (xs) => {
+    const m = mean(xs);
+    return xs.length > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1)) : Number.NaN;
+  };
+  const a = (kernel[policy] ?? []).map((f) => f[figure]).filter(Number.isFinite);
+  const b = (kernel[BASELINE] ?? []).map((f) => f[figure]).filter(Number.isFinite);
+  const d = Math.abs(mean(a) - mean(b));
+  if (a.length < 2 || b.length < 2 || d === 0) return Number.NaN;
+  return Math.ceil(((1.96 * (sd(a) + sd(b))) / d) ** 2);
 }
 
 /** What the guest spent, per mode (guest time): what the model is given, and how TCG's speed moves with the load. */
@@ -294,16 +322,21 @@ export function comparisonMarkdown(results, meta) {
     "Of the disagreements, 'opposite' points opposite ways; 'kernel =' is a difference the model resolves and the " +
       "kernel's runs do not (their min-max overlap), 'model =' the other way round.",
     '',
-    '| configuration | signs that agree | opposite | kernel = | model = | disagreements |',
-    '|---|---|---|---|---|---|',
+    "'runs': the median number of runs a mode the kernel would need to resolve the 'kernel =' rows at the " +
+      'difference its runs show.',
+    '',
+    '| configuration | signs that agree | opposite | kernel = | runs | model = | disagreements |',
+    '|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.label} | ${r.agree} of ${r.compared} | ${r.opposite} | ${r.kernelUnresolved} | ${r.modelUnresolved} | ` +
+        `| ${r.label} | ${r.agree} of ${r.compared} | ${r.opposite} | ${r.kernelUnresolved} | ` +
+        `${r.runsNeeded ?? '-'} | ${r.modelUnresolved} | ` +
         `${r.disagreements.join('; ') || '-'} |`,
     ),
     (() => {
       const sum = (k) => results.reduce((x, r) => x + r[k], 0);
-      const counts = ['opposite', 'kernelUnresolved', 'modelUnresolved'].map(sum).join(' | ');
+      const runs = median(results.map((r) => r.runsNeeded).filter((x) => x !== null)) ?? '-';
+      const counts = `${sum('opposite')} | ${sum('kernelUnresolved')} | ${runs} | ${sum('modelUnresolved')}`;
       return `| all | ${sum('agree')} of ${sum('compared')} | ${counts} | |`;
     })(),
     '',
