@@ -89,6 +89,10 @@ const int = (name, lo, hi) => {
   return v;
 };
 const intIn = (lo, hi) => (x) => Number.isInteger(Number(x)) && Number(x) >= lo && Number(x) <= hi;
+const given = (name) => process.argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+for (const name of ['cpus', 'memory', 'storm-us'])
+  if (opt.matrix && given(name)) fail(`--${name} with --matrix: the matrix sets it (2,4 vCPUs; 256,512 MiB; 0,250 us)`);
+if (opt['skip-kernel'] && opt['skip-model']) fail('--skip-kernel with --skip-model: nothing would run');
 const KERNELS = ['6.1', '6.12'];
 const kernels = list('kernels', (k) => KERNELS.includes(k));
 const cpusList = opt.matrix ? ['2', '4'] : list('cpus', intIn(1, 16));
