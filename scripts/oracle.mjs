@@ -78,9 +78,9 @@ function fail(msg) {
   console.error(`oracle: ${msg}`);
   process.exit(2);
 }
-const list = (name, allowed) => {
+const list = (name, allowed, what) => {
   const xs = String(opt[name]).split(',').filter(Boolean);
-  for (const x of xs) if (!allowed(x)) fail(`--${name} ${opt[name]}: '${x}' is not allowed`);
+  for (const x of xs) if (!allowed(x)) fail(`--${name} ${opt[name]}: '${x}' is not allowed; allowed: ${what}`);
   return xs;
 };
 const int = (name, lo, hi) => {
@@ -94,11 +94,11 @@ for (const name of ['cpus', 'memory', 'storm-us'])
   if (opt.matrix && given(name)) fail(`--${name} with --matrix: the matrix sets it (2,4 vCPUs; 256,512 MiB; 0,250 us)`);
 if (opt['skip-kernel'] && opt['skip-model']) fail('--skip-kernel with --skip-model: nothing would run');
 const KERNELS = ['6.1', '6.12'];
-const kernels = list('kernels', (k) => KERNELS.includes(k));
-const cpusList = opt.matrix ? ['2', '4'] : list('cpus', intIn(1, 16));
-const memoryList = opt.matrix ? ['256', '512'] : list('memory', intIn(128, 4096));
-const stormUsList = opt.matrix ? ['0', '250'] : list('storm-us', intIn(0, 100_000));
-const modes = list('modes', (m) => ['0', '1', '2', '3', 'u'].includes(m));
+const kernels = list('kernels', (k) => KERNELS.includes(k), KERNELS.join(', '));
+const cpusList = opt.matrix ? ['2', '4'] : list('cpus', intIn(1, 16), 'integers from 1 to 16');
+const memoryList = opt.matrix ? ['256', '512'] : list('memory', intIn(128, 4096), 'MiB from 128 to 4096');
+const stormUsList = opt.matrix ? ['0', '250'] : list('storm-us', intIn(0, 100_000), 'us from 0 to 100000');
+const modes = list('modes', (m) => ['0', '1', '2', '3', 'u'].includes(m), '0, 1, 2, 3, u');
 const threads = int('threads', 1, 16);
 // ustorm's faults are 1 GiB apart in a 1 TiB mapping: past 1,024 a cycle would fault where its tables exist.
 const cycle = int('cycle', 1, 1024);
