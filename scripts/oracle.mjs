@@ -19,7 +19,7 @@
 //      model's mean ± 95% CI, and per mode the sign of its difference from classic in each.
 // Usage (after a build; npm run oracle builds first):
 //   node scripts/oracle.mjs [--kernels 6.1,6.12] [--cpus 4] [--memory 256] [--storm-us 0] [--threads 2]
-//        [--cycle 1024] [--secs 8] [--runs 3] [--modes 0,1,2,3,u] [--seeds 3] [--model-duration 1s]
+//        [--cycle 1024] [--secs 8] [--runs 3] [--modes 0,1,2,3,u] [--seeds 3] [--seed faultline] [--model-duration 1s]
 //        [--matrix] [--skip-kernel] [--resume] [--skip-model] [--model-set path=value ...] [--calibration]
 //        [--victim-sleep classic|off] [--out out/oracle]
 // --cpus, --memory and --storm-us take lists: every combination is a configuration. --matrix is the issue's set:
@@ -61,6 +61,7 @@ const { values: opt } = parseArgs({
     runs: { type: 'string', default: '3' },
     modes: { type: 'string', default: '0,1,2,3,u' },
     seeds: { type: 'string', default: '3' },
+    seed: { type: 'string', default: 'faultline' },
     'model-duration': { type: 'string', default: '1s' },
     'model-set': { type: 'string', multiple: true, default: [] },
     matrix: { type: 'boolean', default: false },
@@ -434,7 +435,8 @@ function compareFile(label, scenario, policies, note) {
   log(`${label}: faultline compare ${file} (${policies.length} policies x ${seeds} seeds, ${opt['model-duration']})`);
   const t0 = Date.now();
   const cli = join(root, 'packages', 'cli', 'dist', 'bin.js');
-  const args = ['compare', file, '--policies', policies.join(','), '--seeds', String(seeds), '--json', json];
+  const args = ['compare', file, '--policies', policies.join(','), '--seeds', String(seeds), '--seed', opt.seed];
+  args.push('--json', json);
   for (const set of opt['model-set']) args.push('--set', set);
   run('node', [cli, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   log(`${label}: model compared in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -519,6 +521,7 @@ const md = comparisonMarkdown(results, {
   runs,
   seeds,
   modelDuration: opt['model-duration'],
+  seed: opt.seed,
   threads,
   cycle,
 });

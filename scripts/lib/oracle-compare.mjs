@@ -314,7 +314,8 @@ export function comparisonMarkdown(results, meta) {
   };
   out.push(
     `Kernel: ${meta.runs} runs a mode of ${meta.secs} s (guest time), modes interleaved in one boot; model: ` +
-      `\`faultline compare\` of the configuration's scenario file, ${meta.seeds} seeds of ${meta.modelDuration}. ` +
+      `\`faultline compare\` of the configuration's scenario file, ${meta.seeds} seeds of ${meta.modelDuration}` +
+      `${meta.seed ? ` (${meta.seed}-1 ..)` : ''}. ` +
       `Storm: ${meta.threads} threads per CPU but CPU 0, ${meta.cycle} faults of 2 table pages a cycle. Signs: ` +
       "the mode against classic, '+'/'-' when the spreads (kernel min-max, model 95% CI) do not overlap, '=' " +
       'when they do.',
