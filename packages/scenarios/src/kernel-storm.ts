@@ -5,7 +5,7 @@
 // CPU 0 adds more, and kswapd reclaims. Its policies are flstorm's modes (STORM_MODES): the scenario declares them
 // itself, so it runs under exactly those and under no policy module. Its figures are the module's per-group counts
 // (who was granted, who failed, who direct-reclaimed how often and how much) and the machine's.
-import { WINDOW_DEFAULT, type RunResult } from '@faultline/engine';
+import type { RunResult } from '@faultline/engine';
 import { formatGfp, parseGfp } from '@faultline/gfp';
 import { GFP_TLB_BATCH } from '@faultline/mm';
 import { rcuModulePath } from '@faultline/rcu';
@@ -13,7 +13,7 @@ import { kswapdTaskPath, reclaimModulePath, vmstatOf } from '@faultline/reclaim'
 import { fileURLToPath } from 'node:url';
 import { groupReclaim, oomKillEvents, reclaimOf, systemFigures, type TaskGroup } from './figures.js';
 import { STORM_COUNTERS, STORM_MODES, type StormMode } from './kernel-storm-tasks.js';
-import { checkPolicy, defineScenario, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
+import { checkPolicy, defineScenario, reclaimArgsOf, type ParamSpec, runOf } from './scenario.js';
 import { paramsOf } from './spec.js';
 
 const stormTasks = fileURLToPath(new URL('./kernel-storm-tasks.js', import.meta.url));
@@ -123,12 +123,7 @@ export const kernelStorm = defineScenario({
     const stormCpus = mode.mask === null ? [] : o.cpus === 1 ? [0] : others;
     const cpus = Array.from({ length: o.cpus }, (_, c) => c);
     return {
-      cpus: o.cpus,
-      ...(o.workers ? { workers: o.workers } : {}),
-      seed: o.seed,
-      duration: o.duration,
-      window: o.window ?? WINDOW_DEFAULT,
-      ...machineOf(o),
+      ...runOf(o),
       // RCU may free whole munmaps' tables (thousands of pages) in one window.
       ringSlots: 32_768,
       modules: [

@@ -3,11 +3,10 @@
 // faults find their page tables; every few milliseconds the churner unmaps that VMA and maps it again, which
 // empties it, and in between maps and unmaps a small VMA of its own. Classic faults queue behind every writer;
 // speculative and per-VMA-lock faults go around it unless they collide with the change.
-import { WINDOW_DEFAULT } from '@faultline/engine';
 import { mmRunParts, tableSlotsFor } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
-import { defineScenario, policyArgs, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
+import { defineScenario, policyArgs, reclaimArgsOf, type ParamSpec, runOf } from './scenario.js';
 import { paramsOf } from './spec.js';
 import { STORM_BASE } from './tasks.js';
 
@@ -55,12 +54,7 @@ export const mmapContention = defineScenario({
       reclaimArgsOf(o),
     );
     return {
-      cpus: o.cpus,
-      ...(o.workers ? { workers: o.workers } : {}),
-      seed: o.seed,
-      duration: o.duration,
-      window: o.window ?? WINDOW_DEFAULT,
-      ...machineOf(o),
+      ...runOf(o),
       ...parts,
       tasks: [
         ...Array.from({ length: threads }, (_, k) => ({

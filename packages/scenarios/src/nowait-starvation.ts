@@ -11,7 +11,6 @@
 // nowait-starvation-memcg puts the storm in a memory cgroup with memory.high at 4096 pages (16 MiB): its page
 // tables are charged (__GFP_ACCOUNT, the speculative ones too), and over high it sleeps the kernel's penalty on
 // each return to user space - "in any case hold the task accountable".
-import { WINDOW_DEFAULT } from '@faultline/engine';
 import { parseGfp } from '@faultline/gfp';
 import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts, tableSlotsFor } from '@faultline/mm';
@@ -31,10 +30,10 @@ import {
   defineScenario,
   policyArgs,
   ScenarioError,
-  machineOf,
   reclaimArgsOf,
   type ParamSpec,
   type Scenario,
+  runOf,
 } from './scenario.js';
 import { paramsOf } from './spec.js';
 import { STORM_BASE, STORM_VMA_BYTES, STORM_VMA_PAGES } from './tasks.js';
@@ -145,12 +144,7 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
         },
       );
       return {
-        cpus: o.cpus,
-        ...(o.workers ? { workers: o.workers } : {}),
-        seed: o.seed,
-        duration: o.duration,
-        window: o.window ?? WINDOW_DEFAULT,
-        ...machineOf(o),
+        ...runOf(o),
         // RCU may free a whole munmap's page tables (thousands of pages) in one window, past qhimark.
         ringSlots: 32_768,
         ...parts,

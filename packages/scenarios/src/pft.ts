@@ -4,11 +4,10 @@
 // threads' own mmap and munmap calls; nothing else runs, and memory is never short. Its figure is faults per second,
 // per policy, as the CPU count grows: the published shape is per-VMA locks about +16..25% over mmap_lock at 48..128
 // threads, -5..-10% at 4 and flat at 1 (Baghdasaryan's series), and SPF similar.
-import { WINDOW_DEFAULT } from '@faultline/engine';
 import { mmRunParts, tableSlotsFor } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
-import { defineScenario, policyArgs, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
+import { defineScenario, policyArgs, reclaimArgsOf, type ParamSpec, runOf } from './scenario.js';
 import { paramsOf } from './spec.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
@@ -45,12 +44,8 @@ export const pft = defineScenario({
       reclaimArgsOf(o),
     );
     return {
+      ...runOf(o),
       cpus: n,
-      ...(o.workers ? { workers: o.workers } : {}),
-      seed: o.seed,
-      duration: o.duration,
-      window: o.window ?? WINDOW_DEFAULT,
-      ...machineOf(o),
       ...parts,
       tasks: Array.from({ length: n }, (_, k) => ({
         module: tasks,

@@ -2,11 +2,10 @@
 // in the model: 256 MiB, 4 CPUs, no swap, a reader streaming a file through the page cache, and three processes that
 // allocate, touch and free 48 MiB of anonymous memory in a loop. Its figures are the ones the real run gives in
 // /proc/vmstat and /proc/pressure/memory: who reclaimed (kswapd's share), how often allocations stalled, and PSI.
-import { WINDOW_DEFAULT } from '@faultline/engine';
 import { kswapdTaskPath, reclaimModulePath, vmstatOf } from '@faultline/reclaim';
 import { fileURLToPath } from 'node:url';
 import { oomKillEvents, reclaimOf, systemFigures } from './figures.js';
-import { checkPolicy, defineScenario, machineOf, reclaimArgsOf, type ParamSpec } from './scenario.js';
+import { checkPolicy, defineScenario, reclaimArgsOf, type ParamSpec, runOf } from './scenario.js';
 import { paramsOf } from './spec.js';
 
 const tasks = fileURLToPath(new URL('./tasks.js', import.meta.url));
@@ -48,12 +47,7 @@ export const reclaimCalibration = defineScenario({
     const p = paramsOf(shape, o);
     const hogPages = Math.floor(((p.hogMiB as number) * 1024) / 4);
     return {
-      cpus: o.cpus,
-      ...(o.workers ? { workers: o.workers } : {}),
-      seed: o.seed,
-      duration: o.duration,
-      window: o.window ?? WINDOW_DEFAULT,
-      ...machineOf(o),
+      ...runOf(o),
       // Memory full of page cache from the start, as the real run's reader leaves it after its first pass.
       modules: [{ module: reclaimModulePath, args: { ...reclaimArgsOf(o), prefillHeadroom: p.prefillHeadroom } }],
       tasks: [

@@ -3,7 +3,7 @@
 // choices.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { RunOptions, RunResult } from '@faultline/engine';
+import { WINDOW_DEFAULT, type RunOptions, type RunResult } from '@faultline/engine';
 import { BUILTIN_POLICIES } from '@faultline/mm';
 import YAML from 'yaml';
 import type { CustomParts } from './custom.js';
@@ -49,6 +49,21 @@ export function machineOf(
     ...(o.thp ? { thp: o.thp } : {}),
     ...(o.vm ? { vm: o.vm } : {}),
     ...(o.kernel ? { kernel: o.kernel } : {}),
+  };
+}
+
+/** What every built-in scenario's run takes from its options as they are: CPUs, workers, seed, duration, the
+ * window (default WINDOW_DEFAULT) and the machine. */
+export function runOf(
+  o: ScenarioOptions,
+): Pick<RunOptions, 'cpus' | 'workers' | 'seed' | 'duration' | 'window'> & ReturnType<typeof machineOf> {
+  return {
+    cpus: o.cpus,
+    ...(o.workers ? { workers: o.workers } : {}),
+    seed: o.seed,
+    duration: o.duration,
+    window: o.window ?? WINDOW_DEFAULT,
+    ...machineOf(o),
   };
 }
 
