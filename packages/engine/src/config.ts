@@ -50,6 +50,25 @@ export function defaultWorkers(cpus: number, hostCores: number): number {
   return Math.max(1, Math.min(Math.floor(cpus / CPUS_PER_DEFAULT_WORKER), hostCores - 1, WORKERS_DEFAULT_MAX));
 }
 export const RUN_MODULES_MAX = 32;
+/** CONFIG_HZ values the kernel offers (kernel/Kconfig.hz); Debian's 6.1 and 6.12 are built with 250
+ * (kernel-facts §10), so a jiffy is 4 ms unless a run says otherwise. */
+export const HZ_VALUES = [100, 250, 300, 1000] as const;
+export type Hz = (typeof HZ_VALUES)[number];
+export const HZ_DEFAULT: Hz = 250;
+/** Where the kernel runs: on bare metal (and under emulation without a paravirt hook, as QEMU's TCG) or as a
+ * paravirtualised guest (KVM, Xen, Hyper-V), which changes how x86 frees page tables (kernel-facts §10). */
+export const PLATFORMS = ['bare-metal', 'paravirt'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+/** How unmapped page tables are freed (mm/mmu_gather.c): 'native' after the TLB flush, as x86's
+ * native_tlb_remove_table -> tlb_remove_page does on bare metal before CONFIG_PT_RECLAIM (about 6.14); 'rcu'
+ * through tlb_remove_table's batches and call_rcu (MMU_GATHER_RCU_TABLE_FREE), as a paravirt guest does. */
+export const TABLE_FREEING = ['native', 'rcu'] as const;
+export type TableFreeing = (typeof TABLE_FREEING)[number];
+
+/** The freeing a platform gives by default (arch/x86/kernel/paravirt.c: paravirt_tlb_remove_table). */
+export function tableFreeingOf(platform: Platform): TableFreeing {
+  return platform === 'paravirt' ? 'rcu' : 'native';
+}
 
 const duration = z.union([z.string(), z.number()]);
 
@@ -119,6 +138,14 @@ export const runOptionsSchema = z
     /** vm sysctls of the boot-time node (kernel layout only). */
     vm: vmSchema.optional(),
     kernel: z.enum(KERNEL_BEHAVIOURS).default(KERNEL_DEFAULT),
+    /** CONFIG_HZ: the scheduler tick (RCU's quiescent-state reports, jiffy-based timeouts). Default 250. */
+    hz: z
+      .number()
+      .refine((v) => (HZ_VALUES as readonly number[]).includes(v), { message: `allowed: ${HZ_VALUES.join(', ')}` })
+      .default(HZ_DEFAULT),
+    platform: z.enum(PLATFORMS).default('bare-metal'),
+    /** How page tables are freed; default: the platform's (tableFreeingOf). A module may require one. */
+    tableFreeing: z.enum(TABLE_FREEING).optional(),
     tasks: z.array(taskSpecSchema).min(1).max(RUN_TASKS_MAX),
     costs: costsSchema.default({}),
     ringSlots: z
@@ -171,6 +198,14 @@ export interface RunConfig {
   readonly windowNs: number;
   readonly memory: MemoryConfig;
   readonly kernel: KernelBehaviour;
+  /** CONFIG_HZ and its jiffy in ns. */
+  readonly hz: Hz;
+  readonly jiffyNs: number;
+  readonly platform: Platform;
+  /** How page tables are freed, and whether the run said so (a module needing the other one then refuses the run)
+   * or it is the platform's default (a module needing 'rcu' may then ask for it, as a kernel built for it would). */
+  readonly tableFreeing: TableFreeing;
+  readonly tableFreeingExplicit: boolean;
   readonly costs: Costs;
   readonly ringSlots: number;
   readonly tasks: readonly TaskInstance[];
@@ -260,6 +295,11 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     windowNs,
     memory: memory!,
     kernel: o.kernel,
+    hz: o.hz as Hz,
+    jiffyNs: Math.round(1e9 / o.hz),
+    platform: o.platform,
+    tableFreeing: o.tableFreeing ?? tableFreeingOf(o.platform),
+    tableFreeingExplicit: o.tableFreeing !== undefined,
     costs: {
       ...COSTS_DEFAULT,
       wakeupGranularityNs: COSTS_DEFAULT.wakeupGranularityNs * schedTunableFactor(o.cpus),

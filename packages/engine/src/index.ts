@@ -10,8 +10,22 @@ export {
   cpusOfWorker,
   WINDOW_DEFAULT,
   RING_SLOTS_DEFAULT,
+  HZ_VALUES,
+  HZ_DEFAULT,
+  PLATFORMS,
+  TABLE_FREEING,
+  tableFreeingOf,
 } from './config.js';
-export type { RunOptions, RunConfig, TaskSpec, TaskInstance, ModuleSpec } from './config.js';
+export type {
+  RunOptions,
+  RunConfig,
+  TaskSpec,
+  TaskInstance,
+  ModuleSpec,
+  Hz,
+  Platform,
+  TableFreeing,
+} from './config.js';
 export { COSTS_DEFAULT } from './costs.js';
 export type { Costs } from './costs.js';
 export { defineTask, parkOp, TASK_STATES, OP_NAMES } from './task.js';

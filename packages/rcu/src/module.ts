@@ -35,10 +35,15 @@ import { RcuCpu, type RcuOptions } from './rcu-cpu.js';
 /** The path to give a run's `modules`. */
 export const rcuModulePath = fileURLToPath(import.meta.url);
 
+/** RCU_JIFFIES_TILL_FORCE_QS (kernel/rcu/tree.c): jiffies between force-quiescent-state scans, 1 + (HZ > 250) +
+ * (HZ > 500), plus one per RCU_JIFFIES_FQS_DIV (256) CPUs (adjust_jiffies_till_sched_qs / rcu_init_geometry). */
+export function fqsJiffies(hz: number, cpus: number): number {
+  return 1 + (hz > 250 ? 1 : 0) + (hz > 500 ? 1 : 0) + Math.floor(cpus / 256);
+}
+
+/** The module's defaults; the tick is the run's jiffy (RunConfig.hz) unless args.tickNs says otherwise, and the
+ * force-quiescent-state interval fqsJiffies of those ticks. */
 export const RCU_DEFAULTS = {
-  tickNs: 1_000_000,
-  /** jiffies_till_first_fqs / jiffies_till_next_fqs: 3 jiffies at HZ=1000. */
-  fqsIntervalNs: 3_000_000,
   blimit: 10,
   qhimark: 10_000,
   qlowmark: 100,
@@ -68,8 +73,10 @@ export interface RcuReport {
 
 const argsSchema = z
   .object({
-    tickNs: z.number().int().min(1_000).default(RCU_DEFAULTS.tickNs),
-    fqsIntervalNs: z.number().int().min(1_000).default(RCU_DEFAULTS.fqsIntervalNs),
+    /** The scheduler tick; default the run's jiffy (1e9 / hz). */
+    tickNs: z.number().int().min(1_000).optional(),
+    /** Between force-quiescent-state scans; default fqsJiffies(hz, cpus) ticks. */
+    fqsIntervalNs: z.number().int().min(1_000).optional(),
     blimit: z.number().int().min(1).default(RCU_DEFAULTS.blimit),
     qhimark: z.number().int().min(1).default(RCU_DEFAULTS.qhimark),
     qlowmark: z.number().int().min(0).default(RCU_DEFAULTS.qlowmark),
@@ -89,7 +96,13 @@ export default defineKernelModule({
   sharedBytes: (config: RunConfig) => rcuSharedBytes(config.cpus),
   setup({ config, worker, shared, args }) {
     rcuRegistry.clear();
-    const o: RcuOptions & { fqsIntervalNs: number } = parseModuleArgs('rcu', argsSchema, args);
+    const a = parseModuleArgs('rcu', argsSchema, args);
+    const tickNs = a.tickNs ?? config.jiffyNs;
+    const o: RcuOptions & { fqsIntervalNs: number } = {
+      ...a,
+      tickNs,
+      fqsIntervalNs: a.fqsIntervalNs ?? fqsJiffies(config.hz, config.cpus) * tickNs,
+    };
     const mem = new Int32Array(shared);
     const globals = new Float64Array(shared, 0, GLOBAL_I32 / 2);
     const cpuWord = (cpu: number, word: number) => GLOBAL_I32 + cpu * CPU_STRIDE_I32 + word;

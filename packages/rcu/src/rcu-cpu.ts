@@ -32,7 +32,7 @@ import {
 } from './layout.js';
 
 export interface RcuOptions {
-  /** Scheduler tick (HZ=1000: 1 ms). */
+  /** Scheduler tick: a jiffy (1e9 / CONFIG_HZ; 4 ms at the default HZ=250). */
   readonly tickNs: number;
   /** Callbacks invoked per batch (rcu_do_batch's blimit, 10). */
   readonly blimit: number;

@@ -33,7 +33,7 @@ describe('rcu', () => {
     expect(four.digest).toBe(one.digest);
     const r = rcu(one);
     expect(r.readSections).toBeGreaterThan(1_000);
-    expect(r.gpCompleted).toBeGreaterThan(3);
+    expect(r.gpCompleted).toBeGreaterThanOrEqual(3); // 4-8 ms each at HZ=250
     expect(r.pipe[1]).toBeGreaterThan(0); // grace periods did complete while readers were inside
     expect(r.pipe[2]).toBe(0);
     expect(r.callbacksInvoked).toBeGreaterThan(0);
@@ -89,6 +89,7 @@ describe('rcu', () => {
       duration: '50ms',
       memoryMiB: 8,
       memoryLayout: 'one-zone',
+      hz: 1000,
       modules: [{ module: rcuModulePath }],
       tasks: [{ module: tasks, export: 'syncOnce', cpus: [1] }],
     });
@@ -105,13 +106,14 @@ describe('rcu', () => {
     expect(report.gpState).toBe('WAIT_GPS');
   });
 
-  // What kernel/rcu/tree.c implies at HZ=1000. With every CPU busy, a GP that starts at s is noticed by each CPU at
-  // its next tick (ceil(s)), whose quiescent state is noted and reported at the tick after: it ends in (1, 2] ms
-  // plus a window. With a CPU idle, only the FQS scan 3 jiffies (jiffies_till_first_fqs) after the start reports it.
-  // Expedited, it ends within a few windows.
-  const gps = async (spinners: number[], args: Record<string, unknown> = {}) => {
+  // What kernel/rcu/tree.c implies. With every CPU busy, a GP that starts at s is noticed by each CPU at its next
+  // tick, whose quiescent state is noted and reported at the tick after: it ends in (1, 2] jiffies plus a window.
+  // With a CPU idle, only the FQS scan jiffies_till_first_fqs after the start reports it: 3 jiffies at HZ=1000, 1 at
+  // HZ=250 (RCU_JIFFIES_TILL_FORCE_QS). Expedited, it ends within a few windows.
+  const gps = async (spinners: number[], args: Record<string, unknown> = {}, hz = 1000) => {
     const r = await runSimulation({
       cpus: 4,
+      hz,
       seed: 'gp-length',
       duration: '60ms',
       window: '10us',
@@ -139,6 +141,22 @@ describe('rcu', () => {
     const expedited = await gps([1, 2, 3], { expedited: true });
     expect(expedited.count).toBeGreaterThan(busy.count);
     expect(expedited.max).toBeLessThan(100_000);
+  });
+
+  it('at HZ=250, the default and Debian\'s, a jiffy is 4 ms: GPs of 4-8 ms busy, the 1-jiffy FQS with an idle CPU', async () => {
+    const busy = await gps([1, 2, 3], {}, 250);
+    expect(busy.count).toBeGreaterThan(4);
+    expect(busy.min).toBeGreaterThan(4_000_000);
+    expect(busy.max).toBeLessThanOrEqual(8_000_000 + 10_000);
+    const idle = await gps([1, 2], {}, 250);
+    // The idle CPU is reported by the scan a jiffy in, the busy ones still take their 1-2 jiffies.
+    expect(idle.min).toBeGreaterThanOrEqual(4_000_000);
+    expect(idle.max).toBeLessThanOrEqual(8_000_000 + 10_000);
+    // The default is 250.
+    const r = await runSimulation({ ...torture(1), duration: '1ms' });
+    expect(r.config.hz).toBe(250);
+    expect(r.config.jiffyNs).toBe(4_000_000);
+    await expect(runSimulation({ ...torture(1), hz: 200 as never })).rejects.toThrow(/hz: allowed: 100, 250, 300, 1000/);
   });
 
   it('refuses bad module arguments, naming each and what is allowed', async () => {
