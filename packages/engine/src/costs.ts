@@ -24,8 +24,13 @@ export interface Costs {
   /** Taking a free lock, and releasing one. */
   readonly lockNs: number;
   readonly unlockNs: number;
-  /** After a writer waited this long for an rwsem, queued readers no longer pass it (RWSEM_WAIT_TIMEOUT, ~4 ms). */
+  /** After a waiter slept this long for an rwsem or mutex, the lock is handed to it: queued readers and spinning
+   * writers no longer pass it (RWSEM_WAIT_TIMEOUT, DIV_ROUND_UP(HZ, 250) jiffies: 4 ms at HZ=250 or 1000, unless
+   * set). */
   readonly rwsemHandoffNs: number;
+  /** The longest a writer or mutex waiter spins optimistically before it sleeps (need_resched ends a spin: a time
+   * slice); 0 turns optimistic spinning off, every waiter then sleeps at once. */
+  readonly lockSpinMaxNs: number;
   /** Touching an address that needs no fault handling. */
   readonly touchNs: number;
 }
@@ -44,6 +49,7 @@ export const COSTS_DEFAULT: Costs = {
   lockNs: 25,
   unlockNs: 15,
   rwsemHandoffNs: 4_000_000,
+  lockSpinMaxNs: 3_000_000,
   touchNs: 5,
 };
 

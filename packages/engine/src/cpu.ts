@@ -16,12 +16,23 @@ import { CpuMemory, MEM_DEFERRED } from './cpu-memory.js';
 import { CpuRings } from './cpu-rings.js';
 import type { CpuHooks, KernelCpu, KernelPath } from './hooks.js';
 import { CpuLocks, LOCK_TAKEN, LOCK_WAIT, type LockSpec } from './locks.js';
-import { CpuScheduler, EV_DISPATCH, EV_MSG, EV_RUN, EV_TIMER, EV_WAKE, isEnded, type Task } from './scheduler.js';
+import {
+  CpuScheduler,
+  EV_DISPATCH,
+  EV_MSG,
+  EV_RUN,
+  EV_SPIN_STOP,
+  EV_TIMER,
+  EV_WAKE,
+  isEnded,
+  type Task,
+} from './scheduler.js';
 import { makeTaskContext } from './task-context.js';
-import { CONTROL_HEADER_I32, CPU_PUB_STRIDE_I32, CPU_PUB_TASK, type RunLayout } from './layout.js';
+import { CONTROL_HEADER_I32, CPU_PUB_STRIDE_I32, CPU_PUB_TASK, LA_SPIN_STOP, type RunLayout } from './layout.js';
 import {
   OP_ALLOC,
   OP_COMPUTE,
+  OP_DOWNGRADE,
   OP_FREE,
   OP_LOCK,
   OP_NAMES,
@@ -192,6 +203,7 @@ export class SimCpu extends CpuScheduler {
       zoneWaitMask: '',
       held: [],
       lockWait: null,
+      lockSpinStop: false,
       inKernel: false,
       memstall: false,
       memstallSinceNs: 0,
@@ -243,6 +255,15 @@ export class SimCpu extends CpuScheduler {
         case EV_MSG:
           this.deliver(value);
           break;
+        case EV_SPIN_STOP: {
+          // The commit's answer to a spinning lock waiter: its spin ended now; it sleeps until the grant wakes it.
+          const t = this.task(taskId);
+          if (t.lockSpinStop && this.current === t) {
+            t.lockSpinStop = false;
+            this.block(t, 'blocked-lock', t.waitingFor.replace(' (spinning optimistically)', ''));
+          }
+          break;
+        }
         case EV_TIMER: {
           const fn = this.timers.get(value)!;
           this.timers.delete(value);
@@ -401,6 +422,9 @@ export class SimCpu extends CpuScheduler {
         case OP_UNLOCK:
           t.inKernel = true;
           return this.unlock(t, o.a);
+        case OP_DOWNGRADE:
+          t.inKernel = true;
+          return this.downgrade(t, o.a);
         case OP_SEND:
           t.inKernel = true;
           this.send(t, o.a, o.b);
@@ -423,7 +447,7 @@ export class SimCpu extends CpuScheduler {
         default:
           this.fail(
             t,
-            `yielded ${JSON.stringify(o)}, which is not an operation; yield ctx.compute(), ctx.alloc(), ... (${OP_NAMES.slice(1).join(', ')})`,
+            `yielded ${JSON.stringify(o)}, which is not an operation; yield ctx.compute(), ctx.alloc(), ... (${OP_NAMES.filter(Boolean).join(', ')})`,
           );
           return null;
       }
@@ -517,7 +541,9 @@ export class SimCpu extends CpuScheduler {
     const spec = this.x.locks[id]!;
     if (t.held.includes(id * 2) || t.held.includes(id * 2 + 1))
       throw new Error(`takes '${spec.name}', which it already holds: that would deadlock`);
-    const r = this.locks.acquire(this.nowNs, id, t.id, write);
+    // A mutex waiter and an rwsem writer spin while that pays (lock-commit.ts); an rwsem reader sleeps at once.
+    const spin = this.costs.lockSpinMaxNs > 0 && this.locks.spins(id, write);
+    const r = this.locks.acquire(this.nowNs, id, t.id, write, spin);
     if (r === LOCK_TAKEN) {
       t.held.push(id * 2 + (write ? 1 : 0));
       this.lockCounts(t, id).acquired++;
@@ -537,6 +563,10 @@ export class SimCpu extends CpuScheduler {
     if (spec.kind === 'spinlock') {
       // A spinning waiter keeps its CPU: nothing else runs here until the lock is granted.
       this.stall(t, 'spinning', what);
+    } else if (spin) {
+      // might_sleep(): it may end up sleeping, so not inside an RCU read-side section either.
+      this.mayBlock(t, 'blocked-lock');
+      this.stall(t, 'spinning', `${what} (spinning optimistically)`);
     } else {
       this.mayBlock(t, 'blocked-lock');
       this.block(t, 'blocked-lock', what);
@@ -555,6 +585,30 @@ export class SimCpu extends CpuScheduler {
       );
     this.opResult = 0;
     return this.costs.unlockNs;
+  }
+
+  private downgrade(t: Task, id: number): number {
+    const i = t.held.indexOf(id * 2 + 1);
+    if (i < 0) throw new Error(`downgrades '${this.x.locks[id]!.name}', which it does not hold for write`);
+    t.held[i] = id * 2;
+    if (!this.locks.downgrade(this.nowNs, id, t.id))
+      throw new Error(
+        `more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`,
+      );
+    this.opResult = 0;
+    return this.costs.unlockNs;
+  }
+
+  /** owner_on_cpu for the lock commit: an exclusive holder of a mutex or rwsem left its CPU or runs again. */
+  protected override ownerMoved(t: Task, on: boolean): void {
+    for (const h of t.held) {
+      if ((h & 1) === 0 || this.x.locks[h >> 1]!.kind === 'spinlock') continue;
+      if (!this.locks.ownerMoved(this.nowNs, h >> 1, t.id, on) && this.error === null)
+        this.fail(
+          t,
+          `more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`,
+        );
+    }
   }
 
   private send(t: Task, dst: number, value: number): void {
@@ -597,8 +651,17 @@ export class SimCpu extends CpuScheduler {
       this.memory.completed(t, result, at);
       if (this.current === t && t.stats.state === 'spinning') this.resumeStalled(t, at, result);
     });
-    this.locks.grants((taskId, lockId, grantNs) => {
+    this.locks.grants((taskId, lockId, grantNs, kind) => {
       const t = this.task(taskId);
+      if (kind === LA_SPIN_STOP) {
+        // It spins on until then (its CPU busy, interrupts served), and sleeps from then.
+        if (!isEnded(t) && this.current === t && t.stats.state === 'spinning') {
+          this.stalled = false;
+          t.lockSpinStop = true;
+          this.heap.push(Math.max(grantNs, this.nowNs), EV_SPIN_STOP, t.id, 0);
+        }
+        return;
+      }
       if (isEnded(t)) {
         // Granted to a task killed while it waited: give it back as the next window begins.
         this.orphanLocks.push({ id: lockId, taskId, write: t.lockWait?.write ?? true });
@@ -612,7 +675,7 @@ export class SimCpu extends CpuScheduler {
       counts.acquired++;
       counts.waitNs += at - w.sinceNs;
       this.trace?.add(at, TR_END, t.id, '', { waited_ns: at - w.sinceNs });
-      if (t.stats.state === 'spinning') this.resumeStalled(t, at + this.costs.lockNs, 0);
+      if (t.stats.state === 'spinning' && !t.lockSpinStop) this.resumeStalled(t, at + this.costs.lockNs, 0);
       else this.heap.push(at + this.costs.lockNs, EV_WAKE, taskId, 0);
     });
   }

@@ -65,7 +65,8 @@ export const LOCK_MODE_HOME = 1;
 /** Every acquisition waits for the commit (someone waits, or nobody has used it yet). */
 export const LOCK_MODE_QUEUED = 2;
 
-// Lock log entry: [timeNs, kind, lockId, taskId, write]
+// Lock log entry: [timeNs, kind, lockId, taskId, write]; a request's write word also says whether it spins
+// (LK_SPIN: optimistic spinning, its CPU stays busy until the commit's answer).
 export const LK_TIME = 0;
 export const LK_KIND = 1;
 export const LK_LOCK = 2;
@@ -75,12 +76,20 @@ export const LK_F64 = 5;
 export const LK_ACQUIRED = 1; // taken at once, on the CPU
 export const LK_REQUEST = 2; // waits for the commit
 export const LK_RELEASE = 3;
+export const LK_OFF_CPU = 4; // a task holding it exclusively left its CPU (slept or was preempted)
+export const LK_ON_CPU = 5; // ... and runs again
+export const LK_DOWNGRADE = 6; // downgrade_write: the write hold becomes a read hold
+export const LK_SPIN = 2;
 
-// Lock grant: [taskId, lockId, grantNs]; the task resumes at the grant time (or its CPU's clock, if later).
+// Lock answer: [taskId, lockId, timeNs, kind]: LA_GRANT, the task holds the lock from that time (a sleeper resumes
+// then, or at its CPU's clock if later); LA_SPIN_STOP, a spinning waiter stops spinning then and sleeps.
 export const LG_TASK = 0;
 export const LG_LOCK = 1;
 export const LG_TIME = 2;
-export const LG_F64 = 3;
+export const LG_KIND = 3;
+export const LG_F64 = 4;
+export const LA_GRANT = 0;
+export const LA_SPIN_STOP = 1;
 
 // Free log and suspect entry: [timeNs, pfn, taskId]. A CPU logs each page it frees to its own list; a free that
 // finds the page freed by another CPU is a suspect, judged at the commit by simulated time (free-check.ts).

@@ -2,7 +2,7 @@
 // requests that had to wait, grants what the kernel's rules allow once the window's own holds are accounted for,
 // and publishes each lock's mode for the next window in the lock table.
 //
-// The rules (one per lock kind; see the engine README):
+// The rules (one per lock kind; see the engine README), after kernel/locking/rwsem.c and mutex.c (5.13 .. 6.12):
 // - Holds taken at once on a CPU during the window are facts: the replay applies them in time order.
 // - A request that had to wait is granted, in FIFO order of request, if the lock is free for it once the window's
 //   holds are replayed, at the moment it became so: its own request time, or the last release in the window
@@ -10,18 +10,38 @@
 //   its CPU until then; a sleeping one wakes then, or when its CPU is next free), so it is charged only the holds
 //   that overlapped its wait. A CPU that took the lock locally during the window, not knowing that another waited,
 //   keeps its holds: the hand-off comes after them, so a waiter may still wait up to one window too long.
+// - Optimistic spinning (rwsem_optimistic_spin, mutex_optimistic_spin): a writer or mutex waiter keeps its CPU while
+//   the lock is free (the cmpxchg fast path, rwsem_write_trylock: granted at its own request time, nothing lost),
+//   while a writer owns it and runs (rwsem_spin_on_owner: owner_on_cpu), and while readers own it for at most
+//   rwsem_rspin_threshold ((20 + readers) / 2 us, readers capped at 30); the CPUs log when an exclusive holder
+//   leaves its CPU and comes back. Past that, or past spinMaxNs (need_resched: a time slice), it stops spinning
+//   and sleeps (an LA_SPIN_STOP answer at that time); an uncontended writer is thus never put to sleep. A spinner
+//   still spinning when the lock frees takes it ahead of the sleeping waiters (rwsem_try_write_lock_unqueued:
+//   lock stealing) unless the first of them has waited past the handoff time (RWSEM_FLAG_HANDOFF).
 // - rwsem fairness: a queued writer blocks new readers (the mode turns QUEUED, so readers queue behind it). When the
 //   head waiter is a reader, every queued reader is granted together, as rwsem_mark_wake does, passing over queued
-//   writers - unless one of those writers has waited longer than the handoff time (RWSEM_WAIT_TIMEOUT, about 4 ms):
-//   then only the readers ahead of it are granted, and it is next.
+//   writers - unless one of those writers has waited longer than the handoff time (RWSEM_WAIT_TIMEOUT, a jiffy at
+//   HZ=250: DIV_ROUND_UP(HZ, 250) jiffies): then only the readers ahead of it are granted, and it is next.
+// - downgrade_write: the writer keeps a read hold; the readers at the head of the queue are woken with it
+//   (rwsem_downgrade_wake -> rwsem_mark_wake(RWSEM_WAKE_READ_OWNED)).
 // - Modes for the next window: someone still waits -> QUEUED; a writer holds -> HOME on its CPU; an rwsem otherwise
 //   -> OPEN_READ; a free spinlock or mutex -> HOME on the CPU that last held it (QUEUED if nobody has).
+// Not modelled: a woken writer takes the lock itself when it runs (rwsem_try_write_lock) - here the grant hands it
+// the lock at the release; readers are held off by RWSEM_FLAG_WAITERS either way, so only a spinning writer that
+// could have stolen it in between is affected. Reader lock stealing in rwsem_down_read_slowpath is not modelled.
 import {
+  LA_GRANT,
+  LA_SPIN_STOP,
   LG_F64,
+  LG_KIND,
   LG_LOCK,
   LG_TASK,
   LG_TIME,
   LK_ACQUIRED,
+  LK_DOWNGRADE,
+  LK_OFF_CPU,
+  LK_ON_CPU,
+  LK_SPIN,
   LK_F64,
   LK_KIND,
   LK_LOCK,
@@ -48,6 +68,16 @@ interface Waiter {
   readonly cpu: number;
   readonly write: boolean;
   readonly sinceNs: number;
+  /** It spins on its CPU (optimistic spinning) until this time, then sleeps; Infinity while that is not yet known;
+   * -1 for a waiter that sleeps from the start. */
+  spinUntilNs: number;
+  /** Its LA_SPIN_STOP answer has been sent: it sleeps now. */
+  stopped: boolean;
+}
+
+/** rwsem_rspin_threshold: how long a writer spins on a lock readers own, (20 + readers) / 2 us, readers up to 30. */
+export function readerSpinNs(readers: number): number {
+  return ((20 + Math.min(readers, 30)) * 1000) / 2;
 }
 
 interface LockState {
@@ -59,6 +89,9 @@ interface LockState {
   /** When the replay last saw it become free (no holder), and free of writers. */
   freeSinceNs: number;
   writerFreeSinceNs: number;
+  /** Its exclusive holder is on a CPU (owner_on_cpu), and since when readers alone hold it. */
+  ownerOnCpu: boolean;
+  readerOwnedSinceNs: number;
   readonly queue: Waiter[];
   touched: boolean;
 }
@@ -66,11 +99,18 @@ interface LockState {
 export interface LockCommitStats {
   readonly grants: number;
   readonly handoffs: number;
+  /** Waiters that got the lock while spinning, of those: ahead of sleeping waiters; waiters that stopped spinning. */
+  readonly spinGrants: number;
+  readonly steals: number;
+  readonly spinStops: number;
 }
 
 export class LockCommitter {
   grants = 0;
   handoffs = 0;
+  spinGrants = 0;
+  steals = 0;
+  spinStops = 0;
   private readonly locks: LockState[];
   private readonly order: number[] = [];
   private readonly grantCounts: number[];
@@ -81,6 +121,8 @@ export class LockCommitter {
     private readonly rings: Float64Array,
     private readonly layout: RunLayout,
     private readonly handoffNs: number,
+    /** The longest a waiter spins (need_resched: a time slice); 0: nobody spins. */
+    private readonly spinMaxNs: number,
   ) {
     this.locks = specs.map((s) => ({
       kind: s.kind,
@@ -90,6 +132,8 @@ export class LockCommitter {
       lastCpu: s.home ?? -1,
       freeSinceNs: 0,
       writerFreeSinceNs: 0,
+      ownerOnCpu: false,
+      readerOwnedSinceNs: 0,
       queue: [],
       touched: false,
     }));
@@ -97,18 +141,23 @@ export class LockCommitter {
     for (let id = 0; id < this.locks.length; id++) this.publish(id);
   }
 
-  commit(): void {
+  /** Replay the window that ended at endNs; true when it answered a waiter (whose CPU then has work the round's
+   * decision did not see) or a spinner waits for an answer a later commit gives at a known time, so that the loop
+   * neither skips past it nor calls it a deadlock. */
+  commit(endNs: number): boolean {
     const { rings: r, layout: L } = this;
     this.grantCounts.fill(0);
     const slots = logsInOrder(r, L.lockLogOffset, L.lockLogStride, L.cpus, LK_F64, LK_TIME, this.order);
-    if (slots.length === 0) return;
     for (const s of slots) {
       const cpu = logOf(s, L.lockLogOffset, L.lockLogStride);
       const id = r[s + LK_LOCK]!;
       const st = this.locks[id]!;
       st.touched = true;
       const task = r[s + LK_TASK]!;
-      const write = r[s + LK_WRITE]! === 1;
+      const word = r[s + LK_WRITE]!;
+      const write = (word & 1) === 1;
+      const atNs = r[s + LK_TIME]!;
+      const readersBefore = st.readers;
       switch (r[s + LK_KIND]) {
         case LK_ACQUIRED:
           // A CPU takes a lock at once only where the published mode allows; a conflict here is an engine bug.
@@ -121,10 +170,24 @@ export class LockCommitter {
             st.writer = task;
             st.writerCpu = cpu;
             st.lastCpu = cpu;
+            st.ownerOnCpu = true;
           } else st.readers++;
           break;
-        case LK_REQUEST:
-          st.queue.push({ taskId: task, cpu, write, sinceNs: r[s + LK_TIME]! });
+        case LK_REQUEST: {
+          const spin = (word & LK_SPIN) !== 0 && this.spinMaxNs > 0;
+          st.queue.push({ taskId: task, cpu, write, sinceNs: atNs, spinUntilNs: spin ? Infinity : -1, stopped: false });
+          break;
+        }
+        case LK_OFF_CPU:
+        case LK_ON_CPU:
+          if (st.writer === task) st.ownerOnCpu = r[s + LK_KIND] === LK_ON_CPU;
+          break;
+        case LK_DOWNGRADE:
+          if (st.writer !== task) throw new Error(`lock ${id}: task #${task} downgraded it while ${this.describe(id)}`);
+          st.writer = -1;
+          st.writerCpu = -1;
+          st.writerFreeSinceNs = atNs;
+          st.readers++;
           break;
         case LK_RELEASE:
           if (write ? st.writer !== task : st.readers <= 0)
@@ -137,28 +200,115 @@ export class LockCommitter {
           if (st.writer === -1 && st.readers === 0) st.freeSinceNs = r[s + LK_TIME]!;
           break;
       }
+      if (st.writer === -1 && st.readers > 0 && readersBefore === 0) st.readerOwnedSinceNs = atNs;
+      this.spinners(st, atNs);
     }
+    let later = false;
     for (let id = 0; id < this.locks.length; id++) {
       const st = this.locks[id]!;
       if (!st.touched) continue;
       st.touched = false;
       this.grant(id, st);
+      if (this.stopSpinners(id, st, endNs)) {
+        later = true;
+        st.touched = true; // look again at the next commit
+      }
       this.publish(id);
     }
-    for (let cpu = 0; cpu < L.cpus; cpu++) r[L.lockGrantOffset + cpu * L.lockGrantStride] = this.grantCounts[cpu]!;
+    for (let cpu = 0; cpu < L.cpus; cpu++) {
+      r[L.lockGrantOffset + cpu * L.lockGrantStride] = this.grantCounts[cpu]!;
+      if (this.grantCounts[cpu]! > 0) later = true;
+    }
+    return later;
+  }
+
+  /** After an event at atNs (or a grant then): when each queued spinner that has not yet met an owner it cannot
+   * spin on stops spinning, from the later of then and its own request. (A request replayed in an earlier commit
+   * may be later than the event: a CPU that stalled lags the others, so its events can come a commit late.) */
+  private spinners(st: LockState, atNs: number): void {
+    for (const w of st.queue) {
+      if (w.spinUntilNs !== Infinity) continue;
+      const cap = w.sinceNs + this.spinMaxNs;
+      const at = Math.max(atNs, w.sinceNs);
+      if (st.writer !== -1) {
+        // rwsem_spin_on_owner / mutex_spin_on_owner: only while the owner runs.
+        if (!st.ownerOnCpu) w.spinUntilNs = Math.min(at, cap);
+      } else if (st.readers > 0 && st.kind === 'rwsem') {
+        const from = Math.max(w.sinceNs, st.readerOwnedSinceNs);
+        w.spinUntilNs = Math.min(from + readerSpinNs(st.readers), cap);
+      }
+    }
+  }
+
+  /** Spinners whose spin ended by endNs stop (they sleep from then); true if one still spins towards a known end,
+   * or towards its cap while nothing else would wake the loop. */
+  private stopSpinners(id: number, st: LockState, endNs: number): boolean {
+    let later = false;
+    for (const w of st.queue) {
+      if (w.spinUntilNs < 0 || w.stopped) continue;
+      const until = Math.min(w.spinUntilNs, w.sinceNs + this.spinMaxNs);
+      if (until <= endNs) {
+        w.stopped = true;
+        this.spinStops++;
+        this.send(id, w, until, LA_SPIN_STOP);
+      } else later = true;
+    }
+    return later;
+  }
+
+  /** The time a waiter that is still spinning when the lock frees at atNs takes it, or -1 if it stopped before. */
+  private spinningAt(w: Waiter, atNs: number): number {
+    if (w.spinUntilNs < 0 || w.stopped) return -1;
+    const at = Math.max(w.sinceNs, atNs);
+    return at <= Math.min(w.spinUntilNs, w.sinceNs + this.spinMaxNs) ? at : -1;
+  }
+
+  private grantWriter(id: number, st: LockState, w: Waiter, atNs: number): void {
+    st.queue.splice(st.queue.indexOf(w), 1);
+    st.writer = w.taskId;
+    st.writerCpu = w.cpu;
+    st.lastCpu = w.cpu;
+    const spinAt = this.spinningAt(w, atNs);
+    // A spinner takes it on its CPU; a sleeper is off its CPU until it is woken and runs (it logs LK_ON_CPU then).
+    st.ownerOnCpu = spinAt >= 0;
+    if (spinAt >= 0) this.spinGrants++;
+    else if (w.spinUntilNs >= 0 && !w.stopped) {
+      // It stopped spinning before the lock freed: it sleeps from then, and is woken by the grant.
+      w.stopped = true;
+      this.spinStops++;
+      this.send(id, w, Math.min(w.spinUntilNs, w.sinceNs + this.spinMaxNs), LA_SPIN_STOP);
+    }
+    this.send(id, w, Math.max(w.sinceNs, atNs), LA_GRANT);
+    this.spinners(st, Math.max(w.sinceNs, atNs));
   }
 
   private grant(id: number, st: LockState): void {
     const q = st.queue;
     if (q.length === 0 || st.writer !== -1) return;
     const head = q[0]!;
+    if (st.readers === 0) {
+      // A spinner still spinning when the lock freed takes it first (lock stealing), unless the first sleeping
+      // waiter has waited past the handoff time: then the lock is that one's (RWSEM_FLAG_HANDOFF, MUTEX_FLAG_HANDOFF).
+      const free = st.freeSinceNs;
+      const sleeper = q.find((w) => this.spinningAt(w, free) < 0);
+      const handoff = sleeper !== undefined && Math.max(sleeper.sinceNs, free) - sleeper.sinceNs >= this.handoffNs;
+      const spinner = q.find((w) => w.write && this.spinningAt(w, free) >= 0);
+      if (spinner !== undefined && !handoff) {
+        if (spinner !== head) this.steals++;
+        this.grantWriter(id, st, spinner, free);
+        return;
+      }
+      if (handoff && sleeper !== head) {
+        if (spinner !== undefined) this.handoffs++;
+        q.splice(q.indexOf(sleeper!), 1);
+        q.unshift(sleeper!);
+        this.grant(id, st);
+        return;
+      }
+    }
     if (head.write) {
       if (st.readers > 0) return;
-      q.shift();
-      st.writer = head.taskId;
-      st.writerCpu = head.cpu;
-      st.lastCpu = head.cpu;
-      this.send(id, head, Math.max(head.sinceNs, st.freeSinceNs));
+      this.grantWriter(id, st, head, st.freeSinceNs);
       return;
     }
     // Readers first in line: wake every queued reader, passing over writers unless one has waited past the handoff.
@@ -175,21 +325,25 @@ export class LockCommitter {
         continue;
       }
       q.splice(i, 1);
+      if (st.readers === 0) st.readerOwnedSinceNs = Math.max(w.sinceNs, atNs);
       st.readers++;
-      this.send(id, w, Math.max(w.sinceNs, atNs));
+      this.send(id, w, Math.max(w.sinceNs, atNs), LA_GRANT);
     }
+    if (st.readers > 0) this.spinners(st, st.readerOwnedSinceNs);
   }
 
-  private send(id: number, w: Waiter, atNs: number): void {
+  private send(id: number, w: Waiter, atNs: number, kind: number): void {
     const { rings: r, layout: L } = this;
     const n = this.grantCounts[w.cpu]!;
-    // A CPU has at most one grant per waiting task, and fewer waiting tasks than ring slots (checked at config).
+    // A CPU has at most two answers per waiting task (a spin stop, a grant), and ring slots for two per task
+    // (checked at config).
     const s = L.lockGrantOffset + w.cpu * L.lockGrantStride + LOG_HEADER_F64 + n * LG_F64;
     r[s + LG_TASK] = w.taskId;
     r[s + LG_LOCK] = id;
     r[s + LG_TIME] = atNs;
+    r[s + LG_KIND] = kind;
     this.grantCounts[w.cpu] = n + 1;
-    this.grants++;
+    if (kind === LA_GRANT) this.grants++;
   }
 
   private publish(id: number): void {

@@ -1,16 +1,22 @@
 // locks: the kernel's locking primitives as the engine's own - spinlock, mutex and rwsem - seen from one CPU. A lock
 // is declared in the run's configuration and named by tasks. During a window a CPU takes a lock at once when the
 // lock table says it may (an rwsem open to readers, or a lock homed on this CPU and free here), and otherwise logs a
-// request and the task waits: a mutex or rwsem waiter sleeps, a spinlock waiter keeps its CPU busy. Every
-// acquisition and release is logged for the commit (lock-commit.ts), which grants waiters at the time the lock
-// became free for them.
+// request and the task waits: a spinlock waiter keeps its CPU busy; a mutex waiter or an rwsem writer spins
+// optimistically, keeping its CPU until the commit says it has the lock or stops spinning (then it sleeps); an rwsem
+// reader sleeps. Every acquisition, release and downgrade is logged for the commit (lock-commit.ts), which grants
+// waiters at the time the lock became free for them, and so is an exclusive holder's leaving and regaining its CPU
+// (owner_on_cpu, which decides whether spinning on it goes on).
 import {
   LK_ACQUIRED,
+  LK_DOWNGRADE,
   LK_F64,
   LK_KIND,
   LK_LOCK,
+  LK_OFF_CPU,
+  LK_ON_CPU,
   LK_RELEASE,
   LK_REQUEST,
+  LK_SPIN,
   LK_TASK,
   LK_TIME,
   LK_WRITE,
@@ -22,6 +28,7 @@ import {
   LT_STRIDE_I32,
   LT_WRITER,
   LG_F64,
+  LG_KIND,
   LG_LOCK,
   LG_TASK,
   LG_TIME,
@@ -71,8 +78,14 @@ export class CpuLocks {
     this.window++;
   }
 
-  /** Try to take lock `id` for task `taskId` (write = exclusive). */
-  acquire(nowNs: number, id: number, taskId: number, write: boolean): number {
+  /** Whether a waiter for lock `id` spins optimistically (a mutex, an rwsem writer) rather than sleeping at once. */
+  spins(id: number, write: boolean): boolean {
+    const kind = this.specs[id]!.kind;
+    return kind === 'mutex' || (kind === 'rwsem' && write);
+  }
+
+  /** Try to take lock `id` for task `taskId` (write = exclusive); a waiter that spins says so in its request. */
+  acquire(nowNs: number, id: number, taskId: number, write: boolean, spin = false): number {
     const t = this.layout.lockTableOffset + id * LT_STRIDE_I32;
     const mode = this.ctl[t + LT_MODE];
     let taken = false;
@@ -87,8 +100,25 @@ export class CpuLocks {
         taken = true;
       }
     }
-    if (!this.append(nowNs, taken ? LK_ACQUIRED : LK_REQUEST, id, taskId, write)) return LOCK_RING_FULL;
+    const word = (write ? 1 : 0) + (!taken && spin ? LK_SPIN : 0);
+    if (!this.append(nowNs, taken ? LK_ACQUIRED : LK_REQUEST, id, taskId, word)) return LOCK_RING_FULL;
     return taken ? LOCK_TAKEN : LOCK_WAIT;
+  }
+
+  /** downgrade_write: task `taskId`'s write hold of `id` becomes a read hold. */
+  downgrade(nowNs: number, id: number, taskId: number): boolean {
+    const t = this.layout.lockTableOffset + id * LT_STRIDE_I32;
+    if (this.ctl[t + LT_MODE] === LOCK_MODE_HOME && this.ctl[t + LT_HOME] === this.cpu) {
+      const l = this.localState(id, t);
+      l.writer = -1;
+      l.readers++;
+    }
+    return this.append(nowNs, LK_DOWNGRADE, id, taskId, 1);
+  }
+
+  /** An exclusive holder of `id` left its CPU (on = false) or runs again. */
+  ownerMoved(nowNs: number, id: number, taskId: number, on: boolean): boolean {
+    return this.append(nowNs, on ? LK_ON_CPU : LK_OFF_CPU, id, taskId, 1);
   }
 
   release(nowNs: number, id: number, taskId: number, write: boolean): boolean {
@@ -98,17 +128,17 @@ export class CpuLocks {
       if (write) l.writer = -1;
       else l.readers--;
     }
-    return this.append(nowNs, LK_RELEASE, id, taskId, write);
+    return this.append(nowNs, LK_RELEASE, id, taskId, write ? 1 : 0);
   }
 
-  /** The grants the commit addressed to this CPU: (task, lock, grant time) in grant order. */
-  grants(visit: (taskId: number, lockId: number, grantNs: number) => void): void {
+  /** The answers the commit addressed to this CPU: (task, lock, time, LA_GRANT or LA_SPIN_STOP) in order. */
+  grants(visit: (taskId: number, lockId: number, atNs: number, kind: number) => void): void {
     const r = this.rings;
     const base = this.layout.lockGrantOffset + this.cpu * this.layout.lockGrantStride;
     const n = r[base]!;
     for (let i = 0; i < n; i++) {
       const s = base + LOG_HEADER_F64 + i * LG_F64;
-      visit(r[s + LG_TASK]!, r[s + LG_LOCK]!, r[s + LG_TIME]!);
+      visit(r[s + LG_TASK]!, r[s + LG_LOCK]!, r[s + LG_TIME]!, r[s + LG_KIND]!);
     }
   }
 
@@ -127,7 +157,7 @@ export class CpuLocks {
     return l;
   }
 
-  private append(nowNs: number, kind: number, id: number, taskId: number, write: boolean): boolean {
+  private append(nowNs: number, kind: number, id: number, taskId: number, word: number): boolean {
     const r = this.rings;
     const s = logAppend(r, this.log, this.layout.ringSlots, LK_F64);
     if (s < 0) return false;
@@ -135,7 +165,7 @@ export class CpuLocks {
     r[s + LK_KIND] = kind;
     r[s + LK_LOCK] = id;
     r[s + LK_TASK] = taskId;
-    r[s + LK_WRITE] = write ? 1 : 0;
+    r[s + LK_WRITE] = word;
     return true;
   }
 }

@@ -1,6 +1,7 @@
 // result: what a run returns - the RunResult shape, and its assembly on the main thread from the workers' reports
 // (CPUs, tasks and hashes in CPU order, the modules' merged reports, the node's counters, PSI, the digest, and the
 // host's figures: phases per worker, the critical path).
+import type { LockCommitStats } from './lock-commit.js';
 import type { AccountRow, MemoryNode, ZoneCounts } from '@faultline/zone';
 import type { RunConfig } from './config.js';
 import { runDigest } from './digest.js';
@@ -27,7 +28,7 @@ export interface RunResult {
   /** The node's accounting per owner: index = task id; the last row is the kernel's own (page cache at start, ...). */
   readonly owners: AccountRow[];
   readonly zoneLock: { operations: number; heldNs: number; waitNs: number } | null;
-  readonly locks: { grants: number; handoffs: number } | null;
+  readonly locks: LockCommitStats | null;
   /** Each kernel module's report, by name. */
   readonly modules: Record<string, unknown>;
   /** The task that failed, or the worker that died; null when the run ended normally. */

@@ -20,6 +20,8 @@ export const EV_WAKE = 2;
 export const EV_DISPATCH = 3;
 export const EV_MSG = 4;
 export const EV_TIMER = 5;
+/** A spinning lock waiter stops spinning and sleeps (the commit's LA_SPIN_STOP). */
+export const EV_SPIN_STOP = 6;
 
 export interface Task {
   readonly id: number;
@@ -41,6 +43,8 @@ export interface Task {
   /** Locks it holds: id * 2 + (1 for write). */
   readonly held: number[];
   lockWait: { id: number; write: boolean; sinceNs: number } | null;
+  /** It spins on a lock and the commit said when to stop: an EV_SPIN_STOP will put it to sleep. */
+  lockSpinStop: boolean;
   /** Its last operation entered the kernel: the return-to-user hooks run before its code continues. */
   inKernel: boolean;
   /** In a memory stall (psi_memstall_enter): direct reclaim, memcg reclaim, memory.high throttling. */
@@ -200,6 +204,7 @@ export class CpuScheduler {
     this.idleNotified = false;
     this.current = t;
     this.lastRan = t;
+    if (t.held.length > 0) this.ownerMoved(t, true);
     this.trace?.switchTo(t.id, this.nowNs);
     t.stats.state = 'running';
     t.sliceLeftNs = this.costs.timeSliceNs;
@@ -249,7 +254,11 @@ export class CpuScheduler {
     else if (cur.vruntimeNs - t.vruntimeNs > this.costs.wakeupGranularityNs) cur.sliceLeftNs = 0; // check_preempt_wakeup
   }
 
+  /** A task holding locks leaves its CPU (on = false) or gets it back; cpu.ts tells the lock commit (owner_on_cpu). */
+  protected ownerMoved(_t: Task, _on: boolean): void {}
+
   protected block(t: Task, state: TaskStats['state'], waitingFor: string): void {
+    if (t.held.length > 0) this.ownerMoved(t, false);
     t.stats.state = state;
     t.waitingFor = waitingFor;
     t.blockedSinceNs = this.nowNs;
@@ -259,6 +268,7 @@ export class CpuScheduler {
 
   protected preemptOrContinue(t: Task): boolean {
     if (this.runq.length > 0) {
+      if (t.held.length > 0) this.ownerMoved(t, false);
       t.stats.state = 'runnable';
       this.runq.push(t);
       this.current = null;

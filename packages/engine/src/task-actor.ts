@@ -35,6 +35,7 @@ type OpMethods =
   | 'lock'
   | 'lockRead'
   | 'unlock'
+  | 'downgrade'
   | 'touch';
 
 /** What an actor acts through: the context's information, and methods that request the step's operation. */
@@ -137,6 +138,7 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
       lock: (name: string) => request(ctx.lock(name)),
       lockRead: (name: string) => request(ctx.lockRead(name)),
       unlock: (name: string) => request(ctx.unlock(name)),
+      downgrade: (name: string) => request(ctx.downgrade(name)),
       touch: (address: number, write?: boolean) => request(ctx.touch(address, write)),
       tracing: ctx.tracing,
       traceBegin: ctx.traceBegin,

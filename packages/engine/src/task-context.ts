@@ -14,6 +14,7 @@ import {
   OP_SLEEP,
   OP_TOUCH,
   OP_UNLOCK,
+  OP_DOWNGRADE,
   OP_YIELD,
   type TaskContext,
   type TaskOp,
@@ -77,6 +78,7 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     lock: (name) => op(OP_LOCK, lockId(name, false), LOCK_EXCLUSIVE),
     lockRead: (name) => op(OP_LOCK, lockId(name, true), LOCK_SHARED),
     unlock: (name) => op(OP_UNLOCK, lockId(name, false)),
+    downgrade: (name) => op(OP_DOWNGRADE, lockId(name, true)),
     touch: (address, write = true) => {
       if (!Number.isSafeInteger(address) || address < 0)
         throw new RangeError(`ctx.touch(${address}): expected an address, a whole number >= 0`);

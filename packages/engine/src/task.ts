@@ -19,6 +19,8 @@ export const OP_TOUCH = 10;
 export const OP_TIMER_WAIT = 11;
 /** A kernel path waits until a kernel module wakes the task (KernelCpu.wake); `why` says for what. */
 export const OP_PARK = 12;
+/** downgrade_write: turn this task's write hold of an rwsem into a read hold, without letting a writer in between. */
+export const OP_DOWNGRADE = 13;
 export const OP_NAMES = [
   '',
   'compute',
@@ -31,6 +33,9 @@ export const OP_NAMES = [
   'lock',
   'unlock',
   'touch',
+  '',
+  '',
+  'downgrade',
 ] as const;
 /** Lock modes (TaskOp.b of OP_LOCK). */
 export const LOCK_EXCLUSIVE = 1;
@@ -88,6 +93,9 @@ export interface TaskContext {
   lockRead(name: string): TaskOp;
   /** Release a lock this task holds. Result 0. */
   unlock(name: string): TaskOp;
+  /** downgrade_write: an rwsem this task holds for write becomes held for read, and the readers queued at the
+   * head are let in with it (munmap does this before it zaps, mm/mmap.c). Result 0. */
+  downgrade(name: string): TaskOp;
   /** Touch a user address (write or read): the page-fault hook. Result: what the fault handler returns (0 without one). */
   touch(address: number, write?: boolean): TaskOp;
   /** Whether the run is traced (build trace arguments only then). */

@@ -14,7 +14,7 @@ import { CommitChannel, type CommitChannels, type CommitPlan } from './commit-ch
 import type { CommitFrees, KernelModuleInstance } from './hooks.js';
 import { C_ABORT, C_BARRIER_GEN, runLayout } from './layout.js';
 import { loadKernelModule, loadTask } from './loader.js';
-import { LockCommitter } from './lock-commit.js';
+import { LockCommitter, type LockCommitStats } from './lock-commit.js';
 import type { PsiPeriods } from './psi.js';
 import type { CpuStats } from './stats.js';
 import type { TaskFunction, TaskStats } from './task.js';
@@ -47,7 +47,7 @@ export interface WorkerReport {
   readonly error: { task: string; taskId: number; cpu: number; timeNs: number; message: string } | null;
   readonly waits: string[];
   readonly zoneLock: { operations: number; heldNs: number; waitNs: number } | null;
-  readonly locks: { grants: number; handoffs: number } | null;
+  readonly locks: LockCommitStats | null;
   /** Each kernel module's report as this worker has it, by name. */
   readonly modules: Record<string, unknown>;
   readonly hostMs: number;
@@ -144,7 +144,7 @@ const api = {
       // Its constructor publishes every lock's initial mode before any window runs (all inits finish first).
       lockCommitter:
         init.worker === plan.lockWorker
-          ? new LockCommitter(config.locks, ctl, rings, layout, config.costs.rwsemHandoffNs)
+          ? new LockCommitter(config.locks, ctl, rings, layout, config.costs.rwsemHandoffNs, config.costs.lockSpinMaxNs)
           : null,
       lockChannel: channelOf(channels.lock, plan.lockWorker),
       commitWaits,
@@ -283,7 +283,13 @@ const api = {
         heldNs: zoneCommitter.lockHeldNs,
         waitNs: zoneCommitter.lockWaitNs,
       },
-      locks: lockCommitter && { grants: lockCommitter.grants, handoffs: lockCommitter.handoffs },
+      locks: lockCommitter && {
+        grants: lockCommitter.grants,
+        handoffs: lockCommitter.handoffs,
+        spinGrants: lockCommitter.spinGrants,
+        steals: lockCommitter.steals,
+        spinStops: lockCommitter.spinStops,
+      },
       modules: Object.fromEntries(state.modules.map((m) => [m.name, m.instance.report?.() ?? null])),
       hostMs: state.hostMs,
       traces: cpus.flatMap((c) => (c.trace ? [c.trace.report()] : [])),
@@ -318,7 +324,7 @@ function commitSteps(s: WorkerState, rings: Float64Array, layout: ReturnType<typ
     });
   }
   const lc = s.lockCommitter;
-  const lockRun: CommitStep = () => lc!.commit();
+  const lockRun: CommitStep = (end) => lc!.commit(end);
   if (s.lockChannel) steps.push(offloaded(s.lockChannel, lockRun));
   else if (lc) steps.push(lockRun);
   if (s.init.worker === 0) {

@@ -111,6 +111,121 @@ describe('locks', () => {
     expect(w.exitedAtNs).not.toBeNull();
   });
 
+  // rwsem.c's optimistic spinning, its fast path and downgrade_write (kernel/locking/rwsem.c, 5.13 .. 6.12).
+  const spinRun = (tasks: RunOptions['tasks'], costs: RunOptions['costs'] = {}, workers = 1) =>
+    runSimulation({
+      cpus: 2,
+      workers,
+      seed: 'rwsem-spin',
+      duration: '5ms',
+      window: '2us',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
+      costs,
+      locks: { sem: { kind: 'rwsem' } },
+      tasks,
+    });
+
+  it('an uncontended writer takes the rwsem at once, as the cmpxchg fast path does, instead of sleeping', async () => {
+    // Two writers on two CPUs, out of step: the lock is free whenever one asks, but last held on the other CPU.
+    const tasks: RunOptions['tasks'] = [
+      { module: task('locks.mjs'), export: 'holder', cpus: [0], args: { lock: 'sem', gapNs: 10_000, rounds: 200 } },
+      {
+        module: task('locks.mjs'),
+        export: 'holder',
+        cpus: [1],
+        args: { lock: 'sem', gapNs: 10_000, rounds: 200, startNs: 5_000 },
+      },
+      { module: task('locks.mjs'), export: 'bystander', cpus: [1] },
+    ];
+    const spin = await spinRun(tasks);
+    const sleep = await spinRun(tasks, { lockSpinMaxNs: 0 });
+    const writer = (r: Awaited<ReturnType<typeof spinRun>>) => r.tasks.find((t) => t.name.includes('holder/1'))!;
+    expect(spin.error).toBeNull();
+    // Spinning: granted at its own request time every time; nothing waited, no context switch for the lock.
+    expect(writer(spin).locks.sem!.acquired).toBeGreaterThan(100);
+    expect(writer(spin).locks.sem!.waitNs).toBe(0);
+    expect(spin.locks!.spinStops).toBe(0);
+    // Sleeping at once (the engine's old rule): it loses its CPU to the bystander every time it asks, and gets
+    // through far fewer rounds.
+    expect(sleep.cpus[1]!.contextSwitches).toBeGreaterThan(50 * Math.max(1, spin.cpus[1]!.contextSwitches));
+    expect(writer(sleep).locks.sem!.acquired).toBeLessThan(0.7 * writer(spin).locks.sem!.acquired);
+  });
+
+  it('a writer spins while the writer that owns the rwsem runs, and sleeps at once when the owner sleeps', async () => {
+    const running = await spinRun([
+      { module: task('locks.mjs'), export: 'holder', cpus: [0], args: { lock: 'sem', holdNs: 20_000, rounds: 100 } },
+      { module: task('locks.mjs'), export: 'holder', cpus: [1], args: { lock: 'sem', holdNs: 20_000, rounds: 100 } },
+      { module: task('locks.mjs'), export: 'bystander', cpus: [1] },
+    ]);
+    expect(running.error).toBeNull();
+    expect(running.locks!.spinGrants).toBeGreaterThan(20);
+    // The spinning kept CPU 1 busy: time the bystander could not have.
+    expect(running.cpus[1]!.spinNs).toBeGreaterThan(100_000);
+    const sleeping = await spinRun([
+      {
+        module: task('locks.mjs'),
+        export: 'holder',
+        cpus: [0],
+        args: { lock: 'sem', holdNs: 1_000, sleepHeldNs: 50_000, rounds: 50 },
+      },
+      { module: task('locks.mjs'), export: 'holder', cpus: [1], args: { lock: 'sem', holdNs: 1_000, rounds: 50 } },
+    ]);
+    expect(sleeping.error).toBeNull();
+    // rwsem_spin_on_owner stops when the owner is off its CPU: the waiters stopped, and spun almost nothing.
+    expect(sleeping.locks!.spinStops).toBeGreaterThan(10);
+    expect(sleeping.cpus[1]!.spinNs).toBeLessThan(sleeping.locks!.spinStops * 3_000);
+  });
+
+  it('a writer spins on readers for rwsem_rspin_threshold, (20 + readers) / 2 us, then sleeps', async () => {
+    const r = await spinRun([
+      { module: task('locks.mjs'), export: 'longReader', cpus: [0], args: { holdNs: 200_000, rounds: 20 } },
+      {
+        module: task('locks.mjs'),
+        export: 'holder',
+        cpus: [1],
+        args: { lock: 'sem', holdNs: 1_000, gapNs: 300_000, rounds: 10, startNs: 1_000 },
+      },
+    ]);
+    expect(r.error).toBeNull();
+    const stops = r.locks!.spinStops;
+    expect(stops).toBeGreaterThan(3);
+    // One reader: 10.5 us a spin, give or take the window the stop is seen in.
+    expect(r.cpus[1]!.spinNs / stops).toBeGreaterThan(10_000);
+    expect(r.cpus[1]!.spinNs / stops).toBeLessThan(13_000);
+  });
+
+  it('downgrade_write lets the queued readers in while the downgrader still reads; spinning is the same on 1 and 2 workers', async () => {
+    const tasks = (downgrade: boolean): RunOptions['tasks'] => [
+      { module: task('locks.mjs'), export: 'downgrader', cpus: [0], args: { downgrade } },
+      { module: task('locks.mjs'), export: 'shortReader', cpus: [1] },
+    ];
+    const down = await spinRun(tasks(true));
+    const held = await spinRun(tasks(false));
+    const readerWait = (r: Awaited<ReturnType<typeof spinRun>>) =>
+      r.tasks.find((t) => t.name.includes('shortReader'))!.locks.sem!;
+    expect(down.error).toBeNull();
+    // Held for write through the long part, the readers wait ~100 us a round; downgraded, only the 2 us write part.
+    expect(readerWait(held).waitNs).toBeGreaterThan(10 * 80_000);
+    expect(readerWait(down).waitNs).toBeLessThan(10 * 10_000);
+    expect(readerWait(down).acquired).toBeGreaterThan(readerWait(held).acquired);
+    const two = await spinRun(tasks(true), {}, 2);
+    expect(two.digest).toBe(down.digest);
+    const contended2 = await spinRun(
+      [
+        { module: task('locks.mjs'), export: 'holder', cpus: [0], args: { lock: 'sem', holdNs: 20_000, rounds: 50 } },
+        { module: task('locks.mjs'), export: 'holder', cpus: [1], args: { lock: 'sem', holdNs: 20_000, rounds: 50 } },
+      ],
+      {},
+      2,
+    );
+    const contended1 = await spinRun([
+      { module: task('locks.mjs'), export: 'holder', cpus: [0], args: { lock: 'sem', holdNs: 20_000, rounds: 50 } },
+      { module: task('locks.mjs'), export: 'holder', cpus: [1], args: { lock: 'sem', holdNs: 20_000, rounds: 50 } },
+    ]);
+    expect(contended2.digest).toBe(contended1.digest);
+  });
+
   it('reports an AB-BA deadlock with the locks each task waits for', async () => {
     const r = await runSimulation({
       cpus: 2,

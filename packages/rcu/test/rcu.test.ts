@@ -143,7 +143,7 @@ describe('rcu', () => {
     expect(expedited.max).toBeLessThan(100_000);
   });
 
-  it('at HZ=250, the default and Debian\'s, a jiffy is 4 ms: GPs of 4-8 ms busy, the 1-jiffy FQS with an idle CPU', async () => {
+  it("at HZ=250, the default and Debian's, a jiffy is 4 ms: GPs of 4-8 ms busy, the 1-jiffy FQS with an idle CPU", async () => {
     const busy = await gps([1, 2, 3], {}, 250);
     expect(busy.count).toBeGreaterThan(4);
     expect(busy.min).toBeGreaterThan(4_000_000);
@@ -156,7 +156,9 @@ describe('rcu', () => {
     const r = await runSimulation({ ...torture(1), duration: '1ms' });
     expect(r.config.hz).toBe(250);
     expect(r.config.jiffyNs).toBe(4_000_000);
-    await expect(runSimulation({ ...torture(1), hz: 200 as never })).rejects.toThrow(/hz: allowed: 100, 250, 300, 1000/);
+    await expect(runSimulation({ ...torture(1), hz: 200 as never })).rejects.toThrow(
+      /hz: allowed: 100, 250, 300, 1000/,
+    );
   });
 
   it('refuses bad module arguments, naming each and what is allowed', async () => {

@@ -53,3 +53,52 @@ export function* unlocksUnheld(ctx) {
 export function* bystander(ctx) {
   for (;;) yield ctx.compute(1_000);
 }
+
+/** Takes `lock` for write `rounds` times, holding it `holdNs`, `gapNs` apart (computing); optionally sleeps
+ * `sleepHeldNs` while holding it. */
+export function* holder(ctx) {
+  const { lock, holdNs = 1_000, gapNs = 5_000, rounds = 100, sleepHeldNs = 0, startNs = 0 } = ctx.args;
+  if (startNs > 0) yield ctx.sleep(startNs);
+  for (let i = 0; i < rounds; i++) {
+    yield ctx.lock(lock);
+    if (sleepHeldNs > 0) yield ctx.sleep(sleepHeldNs);
+    yield ctx.compute(holdNs);
+    yield ctx.unlock(lock);
+    yield ctx.compute(gapNs);
+  }
+}
+
+/** Holds `sem` for read for `holdNs` at a time, back to back, `rounds` times. */
+export function* longReader(ctx) {
+  const { holdNs = 50_000, rounds = 20 } = ctx.args;
+  for (let i = 0; i < rounds; i++) {
+    yield ctx.lockRead('sem');
+    yield ctx.compute(holdNs);
+    yield ctx.unlock('sem');
+    yield ctx.compute(100);
+  }
+}
+
+/** munmap's pattern: write-lock, a short write part, downgrade to read, a long read part, unlock. */
+export function* downgrader(ctx) {
+  const { writeNs = 2_000, readNs = 100_000, rounds = 10, downgrade = true } = ctx.args;
+  for (let i = 0; i < rounds; i++) {
+    yield ctx.lock('sem');
+    yield ctx.compute(writeNs);
+    if (downgrade) yield ctx.downgrade('sem');
+    yield ctx.compute(readNs);
+    yield ctx.unlock('sem');
+    yield ctx.sleep(50_000);
+  }
+}
+
+/** Faults' pattern: short read holds, `gapNs` apart. */
+export function* shortReader(ctx) {
+  const { holdNs = 1_000, gapNs = 2_000 } = ctx.args;
+  for (;;) {
+    yield ctx.lockRead('sem');
+    yield ctx.compute(holdNs);
+    yield ctx.unlock('sem');
+    yield ctx.compute(gapNs);
+  }
+}
