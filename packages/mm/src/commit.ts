@@ -7,10 +7,12 @@
 // - A speculative install whose address space changed since the fault read its sequence count (a writer took
 //   mmap_lock for write, mapped or unmapped), or whose address is no longer mapped, is aborted: its page is freed
 //   and the fault counts as aborted; the address stays unmapped, so the next touch faults again.
-// - munmap removes the VMA, frees its data pages at once and sends the page tables wholly inside it back to the
-//   unmapping CPU in the batches its task allocated (tlb_remove_table), which that CPU frees through RCU with their
-//   batch pages; the tables beyond the last batch go with it. When a batch page could not be had, the tables are
-//   freed at once (tlb_remove_table_one). A file page (FILE_PAGE_PFN) is the file's, never freed here.
+// - munmap detaches the VMA under mmap_lock for write (K_MUNMAP_DETACH: from then on no fault finds it), and once
+//   it has zapped under the downgraded lock (K_MUNMAP) frees its data pages and sends the page tables wholly inside
+//   it back to the unmapping CPU in the batches its task allocated (tlb_remove_table), which that CPU frees through
+//   RCU with their batch pages; the tables beyond the last batch go with it. When a batch page could not be had, or
+//   the machine frees tables natively (after the TLB flush, no grace period), the tables are freed at once
+//   (tlb_remove_table_one; native_tlb_remove_table). A file page (FILE_PAGE_PFN) is the file's, never freed here.
 // - When every task of an address space (those naming it in args.mm) has been OOM-killed, it is torn down as
 //   exit_mmap does: its page tables are freed (its data pages went with the OOM kill; tables already handed to RCU
 //   are freed by RCU).
@@ -22,6 +24,7 @@ import {
   K_INSTALL,
   K_MMAP,
   K_MUNMAP,
+  K_MUNMAP_DETACH,
   K_WRITE_BEGIN,
   K_TABLE_BATCH,
   K_WRITE_END,
@@ -50,6 +53,8 @@ export class MmCommitter {
   private readonly order: number[] = [];
   /** Per CPU, the batch pages its unmapping task allocated for the munmap that follows in its log. */
   private readonly batches: number[][];
+  /** Per CPU, whether its unmapping task's VMA was there when it detached it (null: no detach pending). */
+  private readonly detached: Array<boolean | null>;
   mmapFailures = 0;
 
   constructor(
@@ -61,6 +66,7 @@ export class MmCommitter {
     private readonly members: number[],
   ) {
     this.batches = Array.from({ length: L.cpus }, () => []);
+    this.detached = new Array<boolean | null>(L.cpus).fill(null);
   }
 
   /** Count for the task (word -1: nothing). */
@@ -103,10 +109,16 @@ export class MmCommitter {
         case K_TABLE_BATCH:
           this.batches[cpu]!.push(pfn);
           break;
+        case K_MUNMAP_DETACH:
+          as.bumpSeq();
+          this.detached[cpu] = as.unmap(key, key + pfn * PAGE_BYTES);
+          break;
         case K_MUNMAP: {
           as.bumpSeq();
           const batches = this.batches[cpu]!;
-          if (as.unmap(key, key + pfn * PAGE_BYTES))
+          const was = this.detached[cpu];
+          this.detached[cpu] = null;
+          if (was ?? as.unmap(key, key + pfn * PAGE_BYTES))
             this.unmapTables(as, cpu, key, key + pfn * PAGE_BYTES, m[s + L_FLAGS] === MUNMAP_TABLES_NOW, batches);
           else for (const b of batches) this.node.free(cpu, b);
           batches.length = 0;

@@ -46,6 +46,7 @@ export const K_WRITE_BEGIN = 4; // key = start, pfn = pages of the range whose V
 export const K_WRITE_END = 5;
 export const K_EXIT = 7; // a task of the address space was killed
 export const K_TABLE_BATCH = 6; // key = the munmap's start, pfn = a tlb_remove_table batch page
+export const K_MUNMAP_DETACH = 8; // key = start, pfn = pages: the VMA leaves the tree (before the downgrade)
 /** The munmap's flags when its batch page could not be allocated: its tables are freed at once (tlb_remove_table_one). */
 export const MUNMAP_TABLES_NOW = 1;
 /** Page tables one batch page holds (MAX_TABLE_BATCH: a page of pointers less the batch's header). */

@@ -3,7 +3,7 @@
 // window's end. Installs, mmap and munmap are logged for the commit; page tables that a munmap freed come back in
 // a ring, batch by batch, and each batch is handed to RCU here (call_rcu of tlb_remove_table_rcu, which frees the
 // tables and the batch page), on the CPU of the task that unmapped them.
-import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
+import { LOG_HEADER_F64, logAppend, type KernelCpu, type TableFreeing } from '@faultline/engine';
 import { callRcu } from '@faultline/rcu';
 import { AddressSpace } from './address-space.js';
 import {
@@ -34,6 +34,10 @@ export class MmCpu {
     readonly cpu: KernelCpu,
     readonly m: Float64Array,
     readonly L: MmLayout,
+    /** How this run frees unmapped page tables (the machine's, or 'rcu' where a policy needs it: module.ts). */
+    readonly tableFreeing: TableFreeing = 'rcu',
+    /** munmap downgrades mmap_lock to read for its zap (the mm module's munmapDowngrade). */
+    readonly munmapDowngrade = true,
   ) {
     this.spaces = Array.from({ length: L.mms }, (_, i) => new AddressSpace(m, L, i));
     this.overlay = this.spaces.map(() => new Map());

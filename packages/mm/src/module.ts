@@ -11,6 +11,7 @@ import {
   parseModuleArgs,
   type KernelPath,
   type RunConfig,
+  type TableFreeing,
   type TaskContext,
 } from '@faultline/engine';
 import { rcuModulePath } from '@faultline/rcu';
@@ -52,8 +53,20 @@ const argsSchema = z
     /** Policies of your own: modules exporting an XState fault machine (or { machine, steps, guards }), or a generator
      * function of the FaultContext. */
     policies: z
-      .array(z.object({ name: z.string().min(1), module: z.string().min(1), export: z.string().default('default') }))
+      .array(
+        z.object({
+          name: z.string().min(1),
+          module: z.string().min(1),
+          export: z.string().default('default'),
+          /** It walks page tables under rcu_read_lock alone (as a speculative fault does): the run must free page
+           * tables through RCU, so a machine that frees them natively is refused (tableFreeing). */
+          walksTablesUnderRcu: z.boolean().default(false),
+        }),
+      )
       .default([]),
+    /** munmap downgrades mmap_lock to read for its zap (mm/mmap.c, since 4.20); false holds it for write throughout,
+     * as before, to measure what the downgrade changes. */
+    munmapDowngrade: z.boolean().default(true),
     vmaSlots: z.number().int().min(1).max(4096).default(64),
     tableSlots: z
       .number()
@@ -135,6 +148,42 @@ async function loadPolicies(
   return out;
 }
 
+/** The built-in policies that walk page tables under rcu_read_lock alone: the speculative ones (Lespinasse's SPF
+ * series made x86 free tables through RCU for them). per-vma-lock holds the VMA's lock over its walk, classic
+ * mmap_lock: both are safe with tables freed after the TLB flush. */
+export const RCU_WALKING_POLICIES: readonly string[] = [
+  'spf-nowait',
+  'spf-nowait-literal',
+  'spf-nomemalloc-retry',
+  'spf-fallback',
+];
+
+/** How the run frees page tables: the machine's (RunConfig.tableFreeing), or 'rcu' when a policy in use walks
+ * tables under RCU and the run did not name the freeing; named 'native' with such a policy, the run is refused. */
+export function tableFreeingFor(
+  config: Pick<RunConfig, 'tableFreeing' | 'tableFreeingExplicit' | 'platform'>,
+  used: readonly string[],
+  userPolicies: ReadonlyArray<{ name: string; walksTablesUnderRcu?: boolean }> = [],
+): { freeing: TableFreeing; why: string } {
+  const rcuWalkers = new Set([
+    ...RCU_WALKING_POLICIES,
+    ...userPolicies.filter((p) => p.walksTablesUnderRcu).map((p) => p.name),
+  ]);
+  const needy = [...new Set(used.filter((p) => rcuWalkers.has(p)))];
+  if (needy.length === 0 || config.tableFreeing === 'rcu')
+    return {
+      freeing: config.tableFreeing,
+      why: config.tableFreeingExplicit ? 'the run' : `the ${config.platform} platform`,
+    };
+  if (config.tableFreeingExplicit)
+    throw new Error(
+      `mm module: fault policy '${needy[0]}' walks page tables under RCU alone, which needs tableFreeing 'rcu'; ` +
+        `the run asks for 'native' (tables freed after the TLB flush, no grace period). Allowed: tableFreeing 'rcu', ` +
+        `platform 'paravirt', or leave tableFreeing unset`,
+    );
+  return { freeing: 'rcu', why: `fault policy '${needy[0]}' walks page tables under RCU` };
+}
+
 export default defineKernelModule({
   name: 'mm',
   sharedBytes: (config: RunConfig, raw) => {
@@ -173,6 +222,7 @@ export default defineKernelModule({
     }
     if (!policies[a.policy])
       throw new Error(`mm module: unknown fault policy '${a.policy}'; allowed: ${Object.keys(policies).join(', ')}`);
+    const tableFreeing = tableFreeingFor(config, [a.policy, ...config.tasks.map(policyOf)], a.policies);
     const spaces = Array.from({ length: a.mms.length }, (_, i) => new AddressSpace(m, L, i));
     // The tasks that name their address space (args.mm) are its process: when all of them are killed, it is torn down.
     const taskInfo = config.tasks.map((t) => ({
@@ -208,7 +258,7 @@ export default defineKernelModule({
     };
     return {
       attachCpu(cpu) {
-        const mc = new MmCpu(cpu, m, L);
+        const mc = new MmCpu(cpu, m, L, tableFreeing.freeing, a.munmapDowngrade);
         mmRegistry.set(cpu.cpu, mc);
         /** Each task's fault context on this CPU, made at its first fault. */
         const faults: Array<TaskFault | undefined> = [];
@@ -253,6 +303,7 @@ export default defineKernelModule({
           return { id: as.id, seq: as.seq, entries: byLevel };
         }),
         mmapFailures: committer?.mmapFailures ?? 0,
+        tableFreeing,
       }),
     };
   },

@@ -157,6 +157,7 @@ describe('fault policies', () => {
       window: '20us',
       memoryMiB: 64,
       memoryLayout: 'one-zone',
+      platform: 'paravirt', // MMU_GATHER_RCU_TABLE_FREE through the paravirt hook
       ...mmRunParts({ policy: 'classic', mms: [{ vmas: [] }] }),
       tasks: [{ module: faults, export: 'mapTouchUnmap', cpus: [0], args: { count: 1200 } }],
     });
@@ -170,6 +171,68 @@ describe('fault policies', () => {
     expect(rcu.callbacksInvoked).toBe(3);
     // Everything came back: only the PGD and the PUD are in use (tables, data pages and the batch pages freed).
     expect(r.node.pages - r.node.freePagesExact - r.node.pcpPages).toBe(2);
+  });
+
+  it('frees page tables natively on bare metal, through RCU where a policy walks them under RCU, and refuses a mix', async () => {
+    const opts = (policy: string, extra: Partial<RunOptions> = {}): RunOptions => ({
+      cpus: 1,
+      seed: 'tlb-native',
+      duration: '20ms',
+      window: '20us',
+      memoryMiB: 64,
+      memoryLayout: 'one-zone',
+      ...extra,
+      ...mmRunParts({ policy, mms: [{ vmas: [] }] }),
+      tasks: [{ module: faults, export: 'mapTouchUnmap', cpus: [0], args: { count: 1200 } }],
+    });
+    type Report = { tableFreeing: { freeing: string; why: string } };
+    const native = await runSimulation(opts('classic'));
+    expect(native.error).toBeNull();
+    expect((native.modules.mm as Report).tableFreeing).toEqual({ freeing: 'native', why: 'the bare-metal platform' });
+    // native_tlb_remove_table: no batch page, no grace period; every table back at once.
+    expect((native.modules.rcu as { callbacksQueued: number }).callbacksQueued).toBe(0);
+    expect(native.node.pages - native.node.freePagesExact - native.node.pcpPages).toBe(2);
+    const spf = await runSimulation(opts('spf-nowait'));
+    expect((spf.modules.mm as Report).tableFreeing.freeing).toBe('rcu');
+    expect((spf.modules.mm as Report).tableFreeing.why).toMatch(/spf-nowait' walks page tables under RCU/);
+    expect((spf.modules.rcu as { callbacksQueued: number }).callbacksQueued).toBe(3);
+    await expect(runSimulation(opts('spf-nowait', { tableFreeing: 'native' }))).rejects.toThrow(
+      /fault policy 'spf-nowait' walks page tables under RCU alone, which needs tableFreeing 'rcu'; the run asks for 'native'/,
+    );
+  });
+
+  it("munmap downgrades mmap_lock to read for its zap: others' faults go on meanwhile", async () => {
+    const opts = (costNs: number, munmapDowngrade = true): RunOptions => ({
+      cpus: 2,
+      seed: 'downgrade',
+      duration: '20ms',
+      window: '2us',
+      memoryMiB: 256,
+      memoryLayout: 'one-zone',
+      ...mmRunParts({
+        policy: 'classic',
+        munmapDowngrade,
+        mms: [{ vmas: [{ start: BASE, pages: (64 * GiB) / 4096 }] }],
+      }),
+      tasks: [
+        { module: faults, export: 'bigUnmap', cpus: [0], args: { start: BASE, count: 100, costNs } },
+        // Faults in another part of the VMA, from before the munmap until after it.
+        {
+          module: faults,
+          export: 'regionToucher',
+          cpus: [1],
+          args: { start: BASE + 32 * GiB, count: 4000, strideBytes: 4096, startNs: 150_000 },
+        },
+      ],
+    });
+    // A 2 ms zap: held for write throughout, the toucher's faults would wait ~2 ms; downgraded, only the 1 us detach.
+    const r = await runSimulation(opts(2_000_000));
+    expect(r.error).toBeNull();
+    expect(r.tasks[1]!.locks['mm0.mmap_lock']!.waitNs).toBeLessThan(50_000);
+    expect(r.tasks[0]!.locks['mm0.mmap_lock']!.acquired).toBeGreaterThan(100);
+    // As before 4.20 (munmapDowngrade: false), the toucher waits out the whole zap.
+    const held = await runSimulation(opts(2_000_000, false));
+    expect(held.tasks[1]!.locks['mm0.mmap_lock']!.waitNs).toBeGreaterThan(1_500_000);
   });
 
   it('gives the same digest on 1 and 4 workers with a storm, a churner and kswapd', async () => {

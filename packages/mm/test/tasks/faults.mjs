@@ -47,3 +47,20 @@ export function* mapTouchUnmap(ctx) {
   yield* munmap(ctx, start, pages);
   yield ctx.sleep(1_000_000_000);
 }
+
+/** Faults in its own region in a loop, counting each fault's time (for munmap's downgrade). */
+export function* regionToucher(ctx) {
+  const { start, count = 2000, strideBytes = 2 * MiB, startNs = 0 } = ctx.args;
+  if (startNs > 0) yield ctx.sleep(startNs);
+  for (let i = 0; i < count; i++) yield ctx.touch(start + i * strideBytes);
+}
+
+/** Maps a region with `count` PTE tables, then unmaps it: a long zap. */
+export function* bigUnmap(ctx) {
+  const { start, count = 1500, strideBytes = 2 * MiB, costNs } = ctx.args;
+  const pages = (count * strideBytes) / 4096;
+  for (let i = 0; i < count; i++) yield ctx.touch(start + i * strideBytes);
+  yield ctx.sleep(100_000);
+  yield* munmap(ctx, start, pages, costNs);
+  yield ctx.sleep(1_000_000_000);
+}
