@@ -61,6 +61,11 @@ const PARAMS = {
     description: 'faults a storm thread makes before it unmaps and maps again',
   },
   stormGapNs: ns("a storm thread's CPU time between faults"),
+  stormPhase: {
+    type: 'boolean',
+    description:
+      'storm threads start at a point of their cycle drawn from the seed (true: out of step, as threads started one after another are) or all at its start (false)',
+  },
   victimMask: {
     type: 'string',
     description: "the kernel work's allocation mask (a GFP expression: GFP_KERNEL, GFP_KERNEL|__GFP_NORETRY, ...)",
@@ -173,7 +178,7 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
             export: 'faultStorm',
             name: `fault-storm.${k}`,
             cpus: [stormCpus[Math.floor(k / perCpu)]!],
-            args: { mm: 0, lane: k, cycle, gapNs: p.stormGapNs, file, ...memcg },
+            args: { mm: 0, lane: k, cycle, gapNs: p.stormGapNs, phase: p.stormPhase, file, ...memcg },
           })),
           {
             module: tasks,

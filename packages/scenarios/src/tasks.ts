@@ -2,8 +2,9 @@
 // about 100x a generator step); each reads its knobs from ctx.args.
 //   faultStorm       threads of one process touching addresses 1 GiB apart, so that each fault needs a new PMD and
 //                    a new PTE table for its one data page; every `cycle` faults it unmaps its VMA and maps it
-//                    again (its tables go back through RCU). With `file`, the VMA maps a resident file and the
-//                    faults allocate page tables only.
+//                    again (its tables go back as the machine frees them). With `file`, the VMA maps a resident
+//                    file and the faults allocate page tables only. With `phase`, a thread starts at a point of its
+//                    cycle drawn from its own stream, as threads started one after another are out of step.
 //   kernelAllocator  kernel work: allocations (GFP_KERNEL, or `mask`) and frees at a steady pace, holding about
 //                    `hold` pages.
 //   pageCacheReader  reads a file: page cache that fills memory and keeps reclaim busy.
@@ -36,12 +37,16 @@ export function* faultStorm(ctx: TaskContext): Task {
   const strideBytes = num(ctx, 'strideBytes', GiB);
   const file = ctx.args.file === true;
   const base = STORM_BASE + lane * STORM_VMA_BYTES;
+  // Out of step: the first cycle is cut short at a point drawn from the seed, so the threads' munmaps and mmaps
+  // (mmap_lock writers) fall at different times and the seeds explore where.
+  let first = ctx.args.phase === true ? Math.floor(ctx.random() * cycle) : 0;
   for (;;) {
-    for (let i = 0; i < cycle; i++) {
+    for (let i = first; i < cycle; i++) {
       // strideBytes apart: at 1 GiB a new PMD table and a new PTE table for each fault's one data page.
       yield ctx.touch(base + ((i * strideBytes) % STORM_VMA_BYTES) + Math.floor(ctx.random() * 512) * 4096);
       yield ctx.compute(gapNs);
     }
+    first = 0;
     yield* munmap(ctx, base, STORM_VMA_PAGES);
     yield* mmap(ctx, base, STORM_VMA_PAGES, { file });
   }
