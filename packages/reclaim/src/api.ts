@@ -171,9 +171,10 @@ function* allocSlow(ctx: Ctx, maskArg: string | GfpMask, order: number): Path<nu
   }
 }
 
-/** kswapd: sleeps until the allocator wakes it below low; reclaims until free memory is above high; after 16
- * passes in a row that reclaim nothing it gives up until woken again (kswapd.ts has its machine). Run one per
+/** kswapd: sleeps until the allocator wakes it below low; reclaims in batches of the zones' high watermarks until
+ * free memory is above high; after 16 balance_pgdat runs in a row that reclaim nothing it gives up until woken
+ * again (kswapd.ts has its machine). Run one per
  * node: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`. */
 export function kswapd(ctx: TaskContext): Generator<TaskOp, void, number> {
-  return runKswapd(ctx, reclaimOf(ctx), scanNs);
+  return runKswapd(ctx, reclaimOf(ctx), scanNs, () => reclaimOptions.current.scanPerPage);
 }

@@ -40,7 +40,21 @@ export const N_KSWAPD_HIGH_WMARK_QUICKLY = 21;
 /** balance_pgdat calls (pageoutrun: every call, one that finds the node balanced at once too; kswapd's CPU writes
  * it). N_PAGEOUTRUN counts the runs that reclaimed, at their end (the commit). */
 export const N_BALANCE_CALLS = 22;
-export const NODE_F64 = 24;
+/** LRU entries the last kswapd batch scanned (the commit writes it; kswapd reads it when its answer comes). */
+export const N_KSWAPD_BATCH_SCANNED = 23;
+/** shrink_inactive_list batches kswapd ran (SWAP_CLUSTER_MAX pages each at most; the commit counts them). */
+export const N_KSWAPD_BATCHES = 24;
+/** Pages kswapd_shrink_node asked for, summed over its calls (sc->nr_to_reclaim; kswapd's CPU writes it). */
+export const N_KSWAPD_ASKED = 25;
+/** reclaim_throttle's sleeps by reason (VMSCAN_THROTTLE_WRITEBACK, _ISOLATED, _NOPROGRESS), then
+ * throttle_direct_reclaim's waits on pfmemalloc_wait (with and without its timeout), as the commit registers them:
+ * 5 slots, indexed by THROTTLE_*. */
+export const N_THROTTLED = 26;
+/** allow_direct_reclaim's wake-up of kswapd (a throttled reclaimer found kswapd asleep): a sequence and the time of
+ * the first such wake since the last one kswapd's CPU saw. */
+export const N_KSWAPD_KICK_SEQ = 33;
+export const N_KSWAPD_KICK_TIME = 34;
+export const NODE_F64 = 40;
 
 // Per task (written by its CPU).
 export const T_DIRECT_PASSES = 0;
@@ -54,7 +68,10 @@ export const T_MEMCG_FAILS = 7; // charges refused over memory.max
 export const T_MEMCG_RECLAIMED = 8; // pages reclaimed inside its group (over max or high)
 export const T_MEMCG_PENALTY_NS = 9; // memory.high penalty slept
 export const T_MEMCG_OVER_HIGH = 10; // pages charged over memory.high since its last penalty
-export const TASK_F64 = 12;
+export const T_PFMEMALLOC_THROTTLED = 11; // throttle_direct_reclaim waits (pgscan_direct_throttle)
+export const T_RECLAIM_THROTTLED = 12; // reclaim_throttle sleeps, any reason
+export const T_THROTTLE_NS = 13; // time asleep in either
+export const TASK_F64 = 16;
 
 // Per memcg (written by the commit).
 export const M_USAGE = 0; // pages charged, as of the last commit
@@ -78,13 +95,44 @@ export const K_MEMCG_OOM = 6; // a = memcg; kills the largest task inside it; an
 export const K_SYNC = 7; // nothing to do: answers 0 when the commit has run (a per-CPU charge stock ran out)
 export const K_KSWAPD_RUN = 8; // a = pages one balance_pgdat run reclaimed; answers kswapd_failures after it
 export const K_KSWAPD_RUN_BEGIN = 9; // a balance_pgdat run starts: ZONE_RECLAIM_ACTIVE until its end (no answer)
+/** A reclaim batch starts (shrink_inactive_list: isolate_lru_folios), a = pages it may isolate, b = ISOLATE_* bits;
+ * it counts as isolated (NR_ISOLATED_FILE) until its K_RECLAIM. With ISOLATE_ASK the commit answers
+ * too_many_isolated first (1: too many, and nothing is isolated; 0: isolated); otherwise no answer. */
+export const K_ISOLATE = 10;
+/** A reclaimer goes to sleep on a wait queue: a = THROTTLE_* reason, b = its wait token; woken (an answer with
+ * R_KIND_THROTTLE) by the queue's wake-up; its own CPU's timer ends the sleep otherwise. */
+export const K_THROTTLE_WAIT = 11;
+/** kswapd wakes pgdat->pfmemalloc_wait: a = 1 for every waiter (prepare_kswapd_sleep), 0 only if
+ * allow_direct_reclaim now holds (balance_pgdat). No answer. */
+export const K_PFMEMALLOC_WAKE = 12;
+export const ISOLATE_KSWAPD = 1;
+export const ISOLATE_ASK = 2;
+/** The caller's mask has __GFP_IO and __GFP_FS: it may isolate only an eighth of the inactive list. */
+export const ISOLATE_IO_FS = 4;
+/** Wait queues: reclaim_throttle's reasons as enum vmscan_throttle_state numbers them
+ * (include/linux/mmzone.h), then pfmemalloc_wait with and without its HZ timeout. */
+export const THROTTLE_WRITEBACK = 0;
+export const THROTTLE_ISOLATED = 1;
+export const THROTTLE_NOPROGRESS = 2;
+export const THROTTLE_PFMEMALLOC = 3;
+export const THROTTLE_PFMEMALLOC_TIMEOUT = 4;
+/** The tracepoint's names for the reasons (include/trace/events/vmscan.h, show_throttle_flags). */
+export const THROTTLE_REASONS = [
+  'VMSCAN_THROTTLE_WRITEBACK',
+  'VMSCAN_THROTTLE_ISOLATED',
+  'VMSCAN_THROTTLE_NOPROGRESS',
+] as const;
 export const RECLAIM_MEMCG_BASE = 2;
 
-// Result entry: [taskId, value, timeNs]: the task resumes at timeNs (when the answer resolved in simulated time).
+// Result entry: [taskId, value, timeNs, kind]: the task resumes at timeNs (when the answer resolved in simulated time).
 export const R_TASK = 0;
 export const R_VALUE = 1;
 export const R_TIME = 2;
-export const R_F64 = 3;
+/** R_KIND_ANSWER: the task's request answered; R_KIND_THROTTLE: a wait queue woke it (value: the wait's token). */
+export const R_KIND = 3;
+export const R_F64 = 4;
+export const R_KIND_ANSWER = 0;
+export const R_KIND_THROTTLE = 1;
 
 export const LRU_FILE = 0;
 export const LRU_FILE_DIRTY = 1;

@@ -17,7 +17,13 @@ import {
 import { __GFP_ZERO } from '@faultline/gfp';
 import type { MemoryNode } from '@faultline/zone';
 import {
+  ISOLATE_ASK,
+  ISOLATE_IO_FS,
+  ISOLATE_KSWAPD,
   K_DRAIN,
+  K_ISOLATE,
+  K_PFMEMALLOC_WAKE,
+  K_THROTTLE_WAIT,
   K_KSWAPD_RUN,
   K_KSWAPD_RUN_BEGIN,
   K_LRU_ADD,
@@ -27,6 +33,18 @@ import {
   K_RECLAIM,
   K_SYNC,
   N_KSWAPD_FAILURES,
+  N_KSWAPD_BATCH_SCANNED,
+  N_KSWAPD_BATCHES,
+  N_KSWAPD_KICK_SEQ,
+  N_KSWAPD_KICK_TIME,
+  N_THROTTLED,
+  R_KIND,
+  R_KIND_ANSWER,
+  R_KIND_THROTTLE,
+  THROTTLE_ISOLATED,
+  THROTTLE_NOPROGRESS,
+  THROTTLE_PFMEMALLOC,
+  THROTTLE_PFMEMALLOC_TIMEOUT,
   M_OOM_KILLS,
   MEMCG_F64,
   RECLAIM_MEMCG_BASE,
@@ -44,7 +62,6 @@ import {
   LRU_FILE_DIRTY,
   N_DIRECT_RECLAIMED,
   N_DRAINS,
-  N_KSWAPD_PASSES,
   N_KSWAPD_RECLAIMED,
   N_LRU_ANON,
   N_LRU_DIRTY,
@@ -66,6 +83,7 @@ import { ReclaimCpu } from './reclaim-cpu.js';
 import { LatencyRecorder, mergeLatencies, type EncodedLatencies } from './latency.js';
 import { reclaimReport, type ReclaimReport } from './report.js';
 import { TimelineRecorder } from './timeline.js';
+import { allowDirectReclaim, throttleTimeoutJiffies } from './throttle.js';
 import { memcgOfTasks, memcgReport, memcgSchema, publishMemcgUsage, returnPenaltyNs, type MemcgSpec } from './memcg.js';
 
 /** The path to give a run's `modules`. */
@@ -138,6 +156,20 @@ function optionsOf(args: Readonly<Record<string, unknown>>): ReclaimOptions {
   return o;
 }
 
+/** Kernel threads (PF_KTHREAD): tasks whose args say kthread: true, kswapd aside; reclaim never throttles them. */
+function kthreadsOf(config: RunConfig): Set<number> {
+  return new Set(config.tasks.filter((t) => t.export !== 'kswapd' && t.args.kthread === true).map((t) => t.id));
+}
+
+/** A task asleep on one of the node's reclaim wait queues: where to answer it, its wait's token, and when its own
+ * timer ends the sleep anyway (the commit forgets it then). */
+interface Waiter {
+  readonly task: number;
+  readonly cpu: number;
+  readonly token: number;
+  readonly deadlineNs: number;
+}
+
 /** Tasks the OOM killer never picks: kswapd, and tasks whose args say oomScoreAdj: -1000. */
 function unkillable(config: RunConfig): Set<number> {
   return new Set(config.tasks.filter((t) => t.export === 'kswapd' || t.args.oomScoreAdj === -1000).map((t) => t.id));
@@ -151,6 +183,12 @@ class Committer {
   readonly victims: Array<{ task: number; pages: number; atNs: number }> = [];
   private victimNow = -1;
   readonly timeline: TimelineRecorder;
+  /** Reclaim batches in flight (isolated, NR_ISOLATED_FILE): pages per task, and their sum. */
+  private readonly inflight = new Map<number, number>();
+  private isolated = 0;
+  /** The node's wait queues, indexed by THROTTLE_* (pgdat->reclaim_wait[], then pfmemalloc_wait twice). */
+  private readonly waitQueues: Waiter[][] = [[], [], [], [], []];
+  private kickedAt = -1;
 
   constructor(
     private readonly config: RunConfig,
@@ -198,6 +236,7 @@ class Committer {
     this.resultCounts.fill(0);
     const slots = logsInOrder(m, L.logOffset, L.logStride, L.cpus, L_F64, L_TIME, this.order);
     this.victimNow = -1;
+    this.kickedAt = -1;
     for (const s of slots) {
       const cpu = logOf(s, L.logOffset, L.logStride);
       const task = m[s + L_TASK]!;
@@ -227,6 +266,20 @@ class Committer {
           break;
         case K_SYNC:
           this.answer(cpu, task, 0);
+          break;
+        case K_ISOLATE:
+          this.isolate(cpu, task, a, m[s + L_B]!, at);
+          break;
+        case K_THROTTLE_WAIT:
+          this.throttleWait(cpu, task, a, m[s + L_B]!, at);
+          break;
+        case K_PFMEMALLOC_WAKE:
+          // balance_pgdat wakes pfmemalloc_wait's sleepers once allow_direct_reclaim holds; prepare_kswapd_sleep
+          // wakes them all (each tests the condition again and sleeps again if it still fails).
+          if (a === 1 || this.allowDirectReclaim()) {
+            this.wakeQueue(THROTTLE_PFMEMALLOC, at);
+            this.wakeQueue(THROTTLE_PFMEMALLOC_TIMEOUT, at);
+          }
           break;
         case K_KSWAPD_RUN_BEGIN:
           // set_reclaim_active: per-CPU lists are capped while kswapd reclaims (nr_pcp_high).
@@ -283,11 +336,84 @@ class Committer {
     this.mem[s + R_TASK] = task;
     this.mem[s + R_VALUE] = value;
     this.mem[s + R_TIME] = atNs;
+    this.mem[s + R_KIND] = R_KIND_ANSWER;
     this.resultCounts[cpu] = n + 1;
+  }
+
+  /** allow_direct_reclaim against the node as the commit has it now. */
+  private allowDirectReclaim(): boolean {
+    return allowDirectReclaim(this.node, (z) => this.lru.fileByZone[z]!, this.mem[N_KSWAPD_FAILURES]!);
+  }
+
+  /**
+   * shrink_inactive_list's start (mm/vmscan.c): a direct reclaimer's too_many_isolated - the pages isolated by
+   * every batch in flight (NR_ISOLATED_FILE) above the inactive file pages (those on the list, isolated ones off
+   * it; an eighth of them for a caller with __GFP_IO|__GFP_FS) - answered when asked; a verdict of "not too many"
+   * wakes the VMSCAN_THROTTLE_ISOLATED sleepers (wake_throttle_isolated). kswapd is never asked (its
+   * too_many_isolated is 0 at once). A batch that goes ahead isolates up to `nr` pages until its K_RECLAIM.
+   */
+  private isolate(cpu: number, task: number, nr: number, bits: number, at: number): void {
+    const onList = this.lru.reclaimable();
+    if ((bits & ISOLATE_KSWAPD) === 0 && (bits & ISOLATE_ASK) !== 0) {
+      const inactive = Math.max(0, onList - this.isolated);
+      const limit = (bits & ISOLATE_IO_FS) !== 0 ? Math.floor(inactive / 8) : inactive;
+      const tooMany = this.isolated > limit;
+      this.answer(cpu, task, tooMany ? 1 : 0);
+      if (tooMany) return;
+      this.wakeQueue(THROTTLE_ISOLATED, at);
+    }
+    const take = Math.min(nr, Math.max(0, onList - this.isolated));
+    this.isolated += take - (this.inflight.get(task) ?? 0);
+    this.inflight.set(task, take);
+  }
+
+  /** A task goes to sleep on wait queue `reason` with its wait's `token` (reclaim_throttle, throttle_direct_reclaim). */
+  private throttleWait(cpu: number, task: number, reason: number, token: number, at: number): void {
+    const m = this.mem;
+    m[N_THROTTLED + reason]!++;
+    const pfmemalloc = reason === THROTTLE_PFMEMALLOC || reason === THROTTLE_PFMEMALLOC_TIMEOUT;
+    if (pfmemalloc) {
+      // wait_event's test before it sleeps; then allow_direct_reclaim's wake-up of kswapd, if kswapd sleeps.
+      if (this.allowDirectReclaim()) {
+        this.answerThrottle({ task, cpu, token, deadlineNs: Infinity }, at);
+        return;
+      }
+      if (this.kickedAt < 0) {
+        this.kickedAt = at;
+        m[N_KSWAPD_KICK_SEQ]!++;
+        m[N_KSWAPD_KICK_TIME] = at;
+      }
+    }
+    const j = this.config.jiffyNs;
+    const timeout = pfmemalloc ? 0 : throttleTimeoutJiffies(reason, this.config.hz);
+    const deadlineNs = timeout > 0 ? (Math.floor(at / j) + timeout) * j : Infinity;
+    this.waitQueues[reason]!.push({ task, cpu, token, deadlineNs });
+  }
+
+  /** wake_up_all on a wait queue at `at`: every sleeper whose own timeout has not ended its sleep yet. */
+  private wakeQueue(reason: number, at: number): void {
+    const q = this.waitQueues[reason]!;
+    if (q.length === 0) return;
+    for (const w of q) if (w.deadlineNs > at) this.answerThrottle(w, at);
+    q.length = 0;
+  }
+
+  private answerThrottle(w: Waiter, at: number): void {
+    const n = this.resultCounts[w.cpu]!;
+    if (n >= this.L.slots) throw new Error(`more than ${this.L.slots} reclaim results for cpu ${w.cpu} in one window`);
+    const s = this.L.resultOffset + w.cpu * this.L.resultStride + LOG_HEADER_F64 + n * R_F64;
+    this.mem[s + R_TASK] = w.task;
+    this.mem[s + R_VALUE] = w.token;
+    this.mem[s + R_TIME] = at;
+    this.mem[s + R_KIND] = R_KIND_THROTTLE;
+    this.resultCounts[w.cpu] = n + 1;
   }
 
   private reclaim(cpu: number, task: number, nr: number, kswapd: boolean, nowNs: number): number {
     const m = this.mem;
+    // The batch's isolated pages go back (NR_ISOLATED_FILE falls).
+    this.isolated -= this.inflight.get(task) ?? 0;
+    this.inflight.delete(task);
     const out = this.lru.reclaim(nr, nr * this.o.scanPerPage, kswapd, nowNs, this.o.writebackNs);
     // Reclaimed pages go to the reclaimer's CPU list (free_unref_page_list), counted as reclaimed by it.
     for (const pfn of out.pfns) this.node.free(cpu, pfn, task % this.node.owners);
@@ -297,9 +423,14 @@ class Committer {
     if (out.pfns.length > 0) m[N_KSWAPD_FAILURES] = 0;
     if (kswapd) {
       m[N_SCANNED_KSWAPD]! += out.scanned;
-      m[N_KSWAPD_PASSES]!++;
+      m[N_KSWAPD_BATCHES]!++;
+      m[N_KSWAPD_BATCH_SCANNED] = out.scanned;
       m[N_KSWAPD_RECLAIMED]! += out.pfns.length;
-    } else m[N_DIRECT_RECLAIMED]! += out.pfns.length;
+    } else {
+      m[N_DIRECT_RECLAIMED]! += out.pfns.length;
+      // consider_reclaim_throttle: a direct reclaim more than 12% efficient wakes the NOPROGRESS sleepers.
+      if (out.pfns.length > out.scanned >> 3) this.wakeQueue(THROTTLE_NOPROGRESS, nowNs);
+    }
     return out.pfns.length;
   }
 
@@ -348,6 +479,8 @@ class Committer {
     const victims = candidates.filter((t) => processOf(t) === chosen);
     for (const t of victims) {
       this.killed.add(t.id);
+      this.isolated -= this.inflight.get(t.id) ?? 0; // a batch it had in flight ends with it
+      this.inflight.delete(t.id);
       const h = heldBy(t);
       for (const pfn of h?.freed ?? []) {
         this.lru.delete(pfn);
@@ -377,12 +510,26 @@ export default defineKernelModule({
     const committer = worker === 0 ? new Committer(config, mem, L, node, o, taskGroup) : null;
     /** This worker's allocation latencies in this run (allocPages records them through its CPUs' ReclaimCpu). */
     const latencies = new LatencyRecorder();
+    const kthreads = kthreadsOf(config);
+    const hasKswapd = config.tasks.some((t) => t.export === 'kswapd');
     // Worker 0 sets up before any window runs (every worker's init finishes first).
     const prefilled = committer?.prefill() ?? 0;
     committer?.timeline.sample(0, node.usableFreePages(), node.watermarkBand());
     return {
       attachCpu(cpu) {
-        const rc = new ReclaimCpu(cpu, mem, L, node, latencies, o.memcgs, taskGroup);
+        const rc = new ReclaimCpu(
+          cpu,
+          mem,
+          L,
+          node,
+          latencies,
+          o.memcgs,
+          taskGroup,
+          kthreads,
+          config.hz,
+          config.jiffyNs,
+          hasKswapd,
+        );
         reclaimRegistry.set(cpu.cpu, rc);
         return {
           windowStart: () => rc.windowStart(),

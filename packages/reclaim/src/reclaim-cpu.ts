@@ -16,11 +16,16 @@ import {
   L_KIND,
   L_TASK,
   L_TIME,
+  K_THROTTLE_WAIT,
   N_KSWAPD_FAILURES,
+  N_KSWAPD_KICK_SEQ,
+  N_KSWAPD_KICK_TIME,
   N_KSWAPD_WAKES_REFUSED,
   N_WAKE_SEQ,
   N_WAKE_TIME,
   R_F64,
+  R_KIND,
+  R_KIND_THROTTLE,
   R_TASK,
   R_TIME,
   R_VALUE,
@@ -37,6 +42,10 @@ export class ReclaimCpu implements MemcgCpu {
   kswapdTask = -1;
   kswapdParked = false;
   private kswapdSeenSeq = 0;
+  private kswapdSeenKick = 0;
+  /** Each task's current wait on a reclaim wait queue (its token), while it sleeps there. */
+  private readonly throttleWaits = new Map<number, number>();
+  private throttleTokens = 0;
   /** Which sleep or nap kswapd is in (a nap's timer wakes only its own nap). */
   private kswapdNap = 0;
   readonly localCharges: number[];
@@ -50,6 +59,13 @@ export class ReclaimCpu implements MemcgCpu {
     readonly latencies: LatencyRecorder,
     readonly groups: readonly MemcgSpec[] = [],
     readonly taskGroup: readonly number[] = [],
+    /** Tasks that are kernel threads (args.kthread: PF_KTHREAD), which reclaim never throttles, and the run's
+     * jiffy (config.jiffyNs) for the throttles' timeouts. */
+    readonly kthreads: ReadonlySet<number> = new Set(),
+    readonly hz = 250,
+    readonly jiffyNs = 4_000_000,
+    /** Whether the run has a kswapd task to wake throttled direct reclaimers. */
+    readonly hasKswapd = false,
   ) {
     this.localCharges = new Array<number>(groups.length).fill(0);
     this.log = L.logOffset + cpu.cpu * L.logStride;
@@ -87,7 +103,13 @@ export class ReclaimCpu implements MemcgCpu {
     for (let i = 0; i < n; i++) {
       const s = this.results + LOG_HEADER_F64 + i * R_F64;
       const t = m[s + R_TASK]!;
-      if (t >= 0) {
+      if (t >= 0 && m[s + R_KIND] === R_KIND_THROTTLE) {
+        // A wait queue's wake-up: only for the wait it was meant for (the sleep may have timed out since).
+        if (this.throttleWaits.get(t) === m[s + R_VALUE]) {
+          this.throttleWaits.delete(t);
+          this.cpu.wake(t, 1, m[s + R_TIME]!);
+        }
+      } else if (t >= 0) {
         if (t === this.kswapdTask) this.kswapdParked = false;
         this.cpu.wake(t, m[s + R_VALUE]!, m[s + R_TIME]!);
       }
@@ -97,7 +119,15 @@ export class ReclaimCpu implements MemcgCpu {
     this.localCharges.fill(0);
     if (this.kswapdTask >= 0 && this.kswapdParked) {
       const seq = m[N_WAKE_SEQ]!;
-      if (seq !== this.kswapdSeenSeq) {
+      const kick = m[N_KSWAPD_KICK_SEQ]!;
+      if (kick !== this.kswapdSeenKick && seq === this.kswapdSeenSeq) {
+        // allow_direct_reclaim (mm/vmscan.c): a direct reclaimer throttled on pfmemalloc_wait wakes kswapd if it
+        // is waiting on kswapd_wait ("kswapd must be awake if processes are being throttled").
+        this.kswapdSeenKick = kick;
+        this.kswapdParked = false;
+        this.cpu.wake(this.kswapdTask, 1, m[N_KSWAPD_KICK_TIME]!);
+      } else if (seq !== this.kswapdSeenSeq) {
+        this.kswapdSeenKick = kick;
         this.kswapdSeenSeq = seq;
         // wakeup_kswapd: a hopeless node (MAX_RECLAIM_RETRIES runs in a row without progress) is left to direct
         // reclaim; kswapd stays asleep until some reclaim makes progress again.
@@ -116,6 +146,26 @@ export class ReclaimCpu implements MemcgCpu {
     this.kswapdParked = true;
     this.kswapdNap++;
     this.kswapdSeenSeq = this.mem[N_WAKE_SEQ]!;
+    this.kswapdSeenKick = this.mem[N_KSWAPD_KICK_SEQ]!;
+  }
+
+  /**
+   * The task goes to sleep on a reclaim wait queue (`reason`, layout's THROTTLE_*): it logs its wait for the
+   * commit, which wakes it when the queue is woken, and sets a timer for `timeoutJiffies` (schedule_timeout: the
+   * sleep ends when jiffies has advanced that many ticks; 0: no timeout). The caller then parks, not stalled: the
+   * task sleeps and its CPU runs others. The park's result is 1 when woken, 0 when the timeout ended it.
+   */
+  throttleSleep(taskId: number, reason: number, timeoutJiffies: number): void {
+    const token = ++this.throttleTokens;
+    this.throttleWaits.set(taskId, token);
+    this.request(taskId, K_THROTTLE_WAIT, reason, token);
+    if (timeoutJiffies <= 0) return;
+    const at = (Math.floor(this.cpu.now() / this.jiffyNs) + timeoutJiffies) * this.jiffyNs;
+    this.cpu.timer(at, () => {
+      if (this.throttleWaits.get(taskId) !== token) return;
+      this.throttleWaits.delete(taskId);
+      this.cpu.wake(taskId, 0, at);
+    });
   }
 
   /** kswapd naps for `ns` (schedule_timeout): a wake-up ends it early with 1; otherwise it wakes with 0 then. */

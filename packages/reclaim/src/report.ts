@@ -13,6 +13,17 @@ import {
   N_KSWAPD_GIVEUPS,
   N_KSWAPD_WAKES_REFUSED,
   N_KSWAPD_PASSES,
+  N_KSWAPD_ASKED,
+  N_KSWAPD_BATCHES,
+  N_THROTTLED,
+  THROTTLE_ISOLATED,
+  THROTTLE_NOPROGRESS,
+  THROTTLE_PFMEMALLOC,
+  THROTTLE_PFMEMALLOC_TIMEOUT,
+  THROTTLE_WRITEBACK,
+  T_PFMEMALLOC_THROTTLED,
+  T_RECLAIM_THROTTLED,
+  T_THROTTLE_NS,
   N_KSWAPD_RECLAIMED,
   N_KSWAPD_WAKES,
   N_LRU_ANON,
@@ -44,15 +55,24 @@ export interface TaskReclaim {
   readonly allocFailures: number;
   readonly oomRequests: number;
   readonly lruAdded: number;
+  /** throttle_direct_reclaim's waits on pfmemalloc_wait (pgscan_direct_throttle), reclaim_throttle's sleeps (any
+   * reason), and the time asleep in both. */
+  readonly pfmemallocThrottled: number;
+  readonly reclaimThrottled: number;
+  readonly throttleNs: number;
 }
 
 export interface ReclaimReport {
   /** giveUps: times kswapd went to sleep on a hopeless node; wakesRefused: wake-ups it then ignored; failures: the
    * node's kswapd_failures at the end. */
   readonly kswapd: {
-    /** runs: balance_pgdat runs that reclaimed; balanceCalls: every balance_pgdat call (pageoutrun). */
+    /** runs: balance_pgdat runs that reclaimed; balanceCalls: every balance_pgdat call (pageoutrun); passes:
+     * kswapd_shrink_node calls (one per priority iteration), which asked for `asked` pages in all
+     * (sc->nr_to_reclaim each) and ran `batches` shrink_inactive_list batches of at most SWAP_CLUSTER_MAX. */
     wakes: number;
     passes: number;
+    asked: number;
+    batches: number;
     runs: number;
     balanceCalls: number;
     pagesReclaimed: number;
@@ -69,6 +89,15 @@ export interface ReclaimReport {
   readonly scanned: number;
   readonly writebacks: number;
   readonly drains: number;
+  /** Sleeps on the node's reclaim wait queues, as registered: reclaim_throttle's by reason (the tracepoint
+   * mm_vmscan_throttled's names), and pfmemalloc_wait's (throttle_direct_reclaim; a waiter woken while the node
+   * still fails allow_direct_reclaim sleeps again and counts again). */
+  readonly throttled: {
+    VMSCAN_THROTTLE_WRITEBACK: number;
+    VMSCAN_THROTTLE_ISOLATED: number;
+    VMSCAN_THROTTLE_NOPROGRESS: number;
+    pfmemalloc_wait: number;
+  };
   readonly lru: { file: number; dirty: number; anon: number };
   /** Page cache in memory at the start. */
   readonly prefilledPages: number;
@@ -105,6 +134,9 @@ export function reclaimReport(
       allocFailures: w(T_ALLOC_FAILURES),
       oomRequests: w(T_OOM_REQUESTS),
       lruAdded: w(T_LRU_ADDED),
+      pfmemallocThrottled: w(T_PFMEMALLOC_THROTTLED),
+      reclaimThrottled: w(T_RECLAIM_THROTTLED),
+      throttleNs: w(T_THROTTLE_NS),
     };
     if (row.directPasses + row.allocFailures + row.oomRequests + row.lruAdded + row.allocRetries > 0) tasks.push(row);
   }
@@ -112,6 +144,8 @@ export function reclaimReport(
     kswapd: {
       wakes: m[N_KSWAPD_WAKES]!,
       passes: m[N_KSWAPD_PASSES]!,
+      asked: m[N_KSWAPD_ASKED]!,
+      batches: m[N_KSWAPD_BATCHES]!,
       runs: m[N_PAGEOUTRUN]!,
       balanceCalls: m[N_BALANCE_CALLS]!,
       pagesReclaimed: m[N_KSWAPD_RECLAIMED]!,
@@ -126,6 +160,12 @@ export function reclaimReport(
     scanned: m[N_SCANNED]!,
     writebacks: m[N_WRITEBACKS]!,
     drains: m[N_DRAINS]!,
+    throttled: {
+      VMSCAN_THROTTLE_WRITEBACK: m[N_THROTTLED + THROTTLE_WRITEBACK]!,
+      VMSCAN_THROTTLE_ISOLATED: m[N_THROTTLED + THROTTLE_ISOLATED]!,
+      VMSCAN_THROTTLE_NOPROGRESS: m[N_THROTTLED + THROTTLE_NOPROGRESS]!,
+      pfmemalloc_wait: m[N_THROTTLED + THROTTLE_PFMEMALLOC]! + m[N_THROTTLED + THROTTLE_PFMEMALLOC_TIMEOUT]!,
+    },
     lru: { file: m[N_LRU_FILE]!, dirty: m[N_LRU_DIRTY]!, anon: m[N_LRU_ANON]! },
     prefilledPages,
     oomKills: victims.map((v) => ({ ...v, name: config.tasks[v.task]!.name })),

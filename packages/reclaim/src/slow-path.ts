@@ -15,10 +15,14 @@ import {
   type TaskOp,
 } from '@faultline/engine';
 import type { GfpMask } from '@faultline/gfp';
-import { __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL } from '@faultline/gfp';
+import { __GFP_FS, __GFP_IO, __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL } from '@faultline/gfp';
 import { setup } from 'xstate';
 import {
+  ISOLATE_ASK,
+  ISOLATE_IO_FS,
+  ISOLATE_KSWAPD,
   K_DRAIN,
+  K_ISOLATE,
   K_OOM,
   K_RECLAIM,
   N_LRU_FILE_ZONE,
@@ -26,8 +30,11 @@ import {
   T_DIRECT_PASSES,
   T_DIRECT_RECLAIMED,
   T_OOM_REQUESTS,
+  THROTTLE_ISOLATED,
+  THROTTLE_NOPROGRESS,
 } from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
+import { reclaimThrottle, throttleDirectReclaim } from './throttle.js';
 
 /** SWAP_CLUSTER_MAX: pages a reclaim pass aims for. */
 export const SWAP_CLUSTER_MAX = 32;
@@ -104,38 +111,80 @@ export function* ask(
   return yield parkOp(why, { stall: true });
 }
 
-/** One reclaim pass by this task: scan (its cost in simulated time), then the commit frees what it found. */
+/** The mask reclaim runs with when the caller gives none (kswapd's sc.gfp_mask; GFP_KERNEL's __GFP_IO|__GFP_FS). */
+const IO_FS = __GFP_IO | __GFP_FS;
+
+/**
+ * One reclaim batch by this task (shrink_inactive_list, mm/vmscan.c): a direct reclaimer first asks the commit
+ * whether too many pages are isolated (too_many_isolated: NR_ISOLATED_FILE, every batch in flight on the node,
+ * kswapd's too, above the inactive file pages - an eighth of them for a caller with __GFP_IO|__GFP_FS); if so it
+ * sleeps VMSCAN_THROTTLE_ISOLATED once and, still too many, gives up the batch (0 pages). Then it isolates up to
+ * `nr` pages, which count as isolated until its answer, scans (its cost in simulated time) and the commit frees
+ * what it found. kswapd is never throttled here but its batches count as isolated.
+ */
 export function* reclaimPassOf(
-  ctx: Pick<SlowCtx, 'id' | 'compute' | 'tracing' | 'traceBegin' | 'traceEnd'>,
+  ctx: Pick<SlowCtx, 'id' | 'compute' | 'now' | 'tracing' | 'traceBegin' | 'traceEnd'>,
   rc: ReclaimCpu,
   scanNsPerPage: number,
   nr = SWAP_CLUSTER_MAX,
   kswapd = false,
+  mask = IO_FS,
 ): Generator<TaskOp, number, number> {
+  const ioFs = (mask & IO_FS) === IO_FS ? ISOLATE_IO_FS : 0;
+  if (kswapd) rc.request(ctx.id, K_ISOLATE, nr, ISOLATE_KSWAPD | ioFs);
+  else {
+    let stalled = false;
+    while ((yield* ask(rc, ctx.id, K_ISOLATE, nr, ISOLATE_ASK | ioFs, 'too_many_isolated')) === 1) {
+      if (stalled) return 0;
+      stalled = true;
+      yield* reclaimThrottle(ctx, rc, THROTTLE_ISOLATED);
+    }
+  }
   yield ctx.compute(nr * scanNsPerPage);
   return yield* ask(rc, ctx.id, K_RECLAIM, nr, kswapd ? 1 : 0, kswapd ? 'kswapd reclaim pass' : 'direct reclaim pass');
 }
 
 /** A direct-reclaim pass of the task's own, counted as its pass and its pages (the caller makes it a stall). */
 export function* directReclaimPass(
-  ctx: Pick<SlowCtx, 'id' | 'compute' | 'tracing' | 'traceBegin' | 'traceEnd'>,
+  ctx: Pick<SlowCtx, 'id' | 'compute' | 'now' | 'tracing' | 'traceBegin' | 'traceEnd'>,
   rc: ReclaimCpu,
   scanNsPerPage: number,
   nr = SWAP_CLUSTER_MAX,
+  mask = IO_FS,
 ): Generator<TaskOp, number, number> {
   // mm_vmscan_direct_reclaim_begin .. _end (mm/vmscan.c, try_to_free_pages), a slice in the trace.
   if (ctx.tracing) ctx.traceBegin!('mm_vmscan_direct_reclaim_begin', { nr_to_reclaim: nr });
-  const got = yield* reclaimPassOf(ctx, rc, scanNsPerPage, nr);
+  const got = yield* reclaimPassOf(ctx, rc, scanNsPerPage, nr, false, mask);
   if (ctx.tracing) ctx.traceEnd!({ nr_reclaimed: got });
   rc.mem[rc.taskCounter(ctx.id, T_DIRECT_PASSES)]!++;
   rc.mem[rc.taskCounter(ctx.id, T_DIRECT_RECLAIMED)]! += got;
   return got;
 }
 
+/**
+ * try_to_free_pages (mm/vmscan.c) for the allocator's slow path: throttle_direct_reclaim first (a sleep on
+ * pfmemalloc_wait while the node is below half its min watermarks), then the pass (do_try_to_free_pages, one
+ * batch: the model's pass stands for all its priorities), and consider_reclaim_throttle's verdict on it: nothing
+ * reclaimed by priority 1 means VMSCAN_THROTTLE_NOPROGRESS (a jiffy, unless skip_throttle_noprogress). The kernel
+ * sleeps at priority 1 and then scans at priority 0; the model's pass is done by then.
+ */
+export function* tryToFreePages(
+  ctx: Pick<SlowCtx, 'id' | 'compute' | 'now' | 'tracing' | 'traceBegin' | 'traceEnd'>,
+  rc: ReclaimCpu,
+  scanNsPerPage: number,
+  mask: number,
+  nr = SWAP_CLUSTER_MAX,
+): Generator<TaskOp, number, number> {
+  yield* throttleDirectReclaim(ctx, rc, mask);
+  const got = yield* directReclaimPass(ctx, rc, scanNsPerPage, nr, mask);
+  if (got === 0) yield* reclaimThrottle(ctx, rc, THROTTLE_NOPROGRESS);
+  return got;
+}
+
 export function slowPathSteps(scanNsPerPage: () => number): Record<string, MachineStep<SlowRun>> {
   return {
     *directReclaim(s) {
-      const got = yield* directReclaimPass(s.ctx, s.rc, scanNsPerPage());
+      const got = yield* tryToFreePages(s.ctx, s.rc, scanNsPerPage(), s.mask);
       s.got = got;
       // __alloc_pages_direct_reclaim: no progress, no retry and no drain.
       return got > 0 ? 'progress' : 'none';

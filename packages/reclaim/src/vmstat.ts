@@ -17,6 +17,7 @@ export const VMSTAT_NAMES = [
   'pgscan_direct',
   'pgsteal_kswapd',
   'pgsteal_direct',
+  'pgscan_direct_throttle',
   'pageoutrun',
   'kswapd_low_wmark_hit_quickly',
   'kswapd_high_wmark_hit_quickly',
@@ -41,6 +42,8 @@ export function vmstatOf(r: RunResult): Partial<Record<VmstatName, number>> {
     out.pgscan_direct = rec.scanned - rec.kswapd.scanned;
     out.pgsteal_kswapd = rec.kswapd.pagesReclaimed;
     out.pgsteal_direct = rec.directReclaimed;
+    // PGSCAN_DIRECT_THROTTLE: once per throttle_direct_reclaim that put its caller on pfmemalloc_wait.
+    out.pgscan_direct_throttle = rec.tasks.reduce((s, t) => s + t.pfmemallocThrottled, 0);
     out.pageoutrun = rec.kswapd.balanceCalls;
     out.kswapd_low_wmark_hit_quickly = rec.kswapd.lowWmarkHitQuickly;
     out.kswapd_high_wmark_hit_quickly = rec.kswapd.highWmarkHitQuickly;

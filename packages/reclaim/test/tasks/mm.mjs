@@ -58,3 +58,27 @@ export function* nowait(ctx) {
     yield ctx.compute(1_000);
   }
 }
+
+/** After `delayNs`, takes up to `pages` pages with `mask` (GFP_ATOMIC by default: below min, into the reserves)
+ * and keeps them. */
+export function* reserveBurst(ctx) {
+  const { delayNs = 0, pages = 1, mask = 'GFP_ATOMIC', gapNs = 0 } = ctx.args;
+  if (delayNs) yield ctx.sleep(delayNs);
+  for (let i = 0; i < pages; i++) {
+    const pfn = yield* allocPages(ctx, mask);
+    if (pfn < 0) break;
+    if (gapNs) yield ctx.compute(gapNs);
+  }
+  yield ctx.sleep(1e12);
+}
+
+/** After `delayNs`, one allocation with `mask` (GFP_KERNEL by default) every `gapNs`, `count` in all, kept. */
+export function* allocator(ctx) {
+  const { delayNs = 0, count = 1, mask = 'GFP_KERNEL', gapNs = 1_000 } = ctx.args;
+  if (delayNs) yield ctx.sleep(delayNs);
+  for (let i = 0; i < count; i++) {
+    yield* allocPages(ctx, mask);
+    yield ctx.compute(gapNs);
+  }
+  yield ctx.sleep(1e12);
+}
