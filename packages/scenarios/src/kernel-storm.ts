@@ -48,7 +48,8 @@ const shape = {
       type: 'integer',
       min: 10_000,
       max: 1_000_000_000,
-      description: "RCU's tick (1e9 / HZ): a grace period lasts about two (1,000,000: HZ=1000; Debian's is 250)",
+      description:
+        "RCU's tick (1e9 / HZ): a grace period lasts one to two (4,000,000: Debian's HZ=250); the oracle sets it from the guest's grace period",
     },
     stormFreeRcu: {
       type: 'boolean',
@@ -128,8 +129,8 @@ export const kernelStorm = defineScenario({
       ringSlots: 32_768,
       modules: [
         // The tick sets the grace period (quiescent states are reported from it; force-quiescent-state scans every
-        // 3 jiffies): HZ=1000 by default; the oracle gives the guest's call_rcu-to-callback delay.
-        { module: rcuModulePath, args: { tickNs: p.rcuTickNs, fqsIntervalNs: 3 * (p.rcuTickNs as number) } },
+        // RCU_JIFFIES_TILL_FORCE_QS ticks at the run's HZ); the oracle gives the guest's call_rcu-to-callback delay.
+        { module: rcuModulePath, args: { tickNs: p.rcuTickNs } },
         // Memory full of page cache from the start, free at a few times the high watermarks (1.5 by default).
         { module: reclaimModulePath, args: { ...reclaimArgsOf(o), prefillHeadroom: p.prefillHeadroom } },
       ],
@@ -153,6 +154,8 @@ export const kernelStorm = defineScenario({
             computeNs: p.victimComputeNs,
             gapNs: p.victimGapNs,
             oomScoreAdj: -1000,
+            // flstorm's kthreads: reclaim never throttles a PF_KTHREAD (reclaim_throttle, throttle_direct_reclaim).
+            kthread: true,
           },
         })),
         ...stormCpus.flatMap((c) =>
@@ -170,6 +173,7 @@ export const kernelStorm = defineScenario({
               freeRcu: p.stormFreeRcu,
               cycle: p.stormCycle,
               oomScoreAdj: -1000,
+              kthread: true,
             },
           })),
         ),

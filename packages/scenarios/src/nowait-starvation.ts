@@ -171,6 +171,8 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
               gapNs: p.victimGapNs,
               oomScoreAdj: p.victimsUnkillable ? -1000 : 0,
               mask: p.victimMask,
+              // Kernel work runs in kernel threads (workqueues, kthreads): reclaim never throttles a PF_KTHREAD.
+              kthread: true,
             },
           },
           ...Array.from({ length: threads }, (_, k) => ({

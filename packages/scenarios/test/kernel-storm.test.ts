@@ -78,9 +78,10 @@ describe('kernel-storm', () => {
   });
 
   it('the batches give every table and batch page back after their grace period: no leak', async () => {
-    // 16 faults a cycle: each munmap is one batch of 32 tables and its batch page, hundreds of them in the run.
+    // 16 faults a cycle: each munmap is one batch of 32 tables and its batch page, hundreds of them in the run;
+    // a 1 ms tick (HZ=1000) so that most grace periods end within the 8 ms.
     const cycle = 16;
-    const r = await run('classic', { params: { stormCycle: cycle } });
+    const r = await run('classic', { params: { stormCycle: cycle, rcuTickNs: 1_000_000 } });
     expect(r.error).toBeNull();
     const rcu = r.modules.rcu as RcuReport;
     const threads = storms(r).length;
@@ -119,8 +120,8 @@ describe('kernel-storm', () => {
   });
 
   it('gives the same digest and figures on 1 and 2 workers', async () => {
-    // 64 faults a cycle, so that batches come back through RCU within the run on both.
-    const o = { duration: '5ms', params: { stormCycle: 64 } };
+    // 64 faults a cycle and a 1 ms tick, so that batches come back through RCU within the run on both.
+    const o = { duration: '5ms', params: { stormCycle: 64, rcuTickNs: 1_000_000 } };
     const [one, two] = await Promise.all([1, 2].map((workers) => run('spf-nowait', { ...o, workers })));
     expect(one!.error).toBeNull();
     expect(two!.digest).toBe(one!.digest);
