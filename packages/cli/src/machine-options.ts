@@ -1,8 +1,18 @@
-// machine-options: the options that choose the simulated machine's memory, shared by `run` (a scenario or your
-// tasks) and `compare`: its size, its layout (the kernel's boot-time node or one zone), THP and the vm sysctls the
-// boot-time node takes. Each is validated where it is parsed; the run's configuration checks the combination.
+// machine-options: the options that choose the simulated machine, shared by `run` (a scenario or your tasks),
+// `compare` and `sweep`: its memory's size, its layout (the kernel's boot-time node or one zone), THP and the vm
+// sysctls the boot-time node takes, and its kernel's configuration (CONFIG_HZ, the platform, how page tables are
+// freed). Each is validated where it is parsed; the run's configuration checks the combination.
 import type { Command } from 'commander';
-import type { RunOptions } from '@faultline/engine';
+import {
+  HZ_DEFAULT,
+  HZ_VALUES,
+  PLATFORMS,
+  TABLE_FREEING,
+  type Hz,
+  type Platform,
+  type RunOptions,
+  type TableFreeing,
+} from '@faultline/engine';
 import { BOOT_MEMORY_MIB_MIN } from '@faultline/zone';
 import { intOption, ratioOption, thpOption } from './options.js';
 import { InvalidArgumentError } from 'commander';
@@ -17,6 +27,9 @@ export interface MachineCliOptions {
   readonly watermarkScaleFactor?: number;
   readonly lowmemReserveRatio?: [number, number, number];
   readonly percpuPagelistHighFraction?: number;
+  readonly hz?: Hz;
+  readonly platform?: Platform;
+  readonly tableFreeing?: TableFreeing;
 }
 
 function layoutOption(value: string): (typeof LAYOUTS)[number] {
@@ -24,6 +37,15 @@ function layoutOption(value: string): (typeof LAYOUTS)[number] {
     throw new InvalidArgumentError(`--layout must be one of ${LAYOUTS.join(', ')}; got '${value}'`);
   }
   return value as (typeof LAYOUTS)[number];
+}
+
+/** An option whose value is one of a list; refused with the list. */
+function choiceOption<T extends string | number>(name: string, allowed: readonly T[]): (value: string) => T {
+  return (value: string) => {
+    const v = allowed.find((a) => String(a) === value.trim());
+    if (v === undefined) throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}; got '${value}'`);
+    return v;
+  };
 }
 
 /** Add the machine's options to a command. */
@@ -66,11 +88,29 @@ export function addMachineOptions(c: Command): Command {
       '--percpu-pagelist-high-fraction <n>',
       'vm.percpu_pagelist_high_fraction (kernel layout; 0, or 8 and up)',
       intOption('--percpu-pagelist-high-fraction', 0, 2 ** 31 - 1),
+    )
+    .option(
+      '--hz <n>',
+      `CONFIG_HZ: ${HZ_VALUES.join(', ')} (default ${HZ_DEFAULT}, Debian's); RCU's tick and jiffy timeouts follow it`,
+      choiceOption('--hz', HZ_VALUES),
+    )
+    .option(
+      '--platform <p>',
+      'bare-metal (default) or paravirt (a KVM, Xen or Hyper-V guest: page tables freed through RCU)',
+      choiceOption('--platform', PLATFORMS),
+    )
+    .option(
+      '--table-freeing <f>',
+      "how page tables are freed: native (after the TLB flush) or rcu (tlb_remove_table's batches); default the " +
+        "platform's, or rcu for a fault policy that walks page tables under RCU (spf-*)",
+      choiceOption('--table-freeing', TABLE_FREEING),
     );
 }
 
 /** The run options these choose; what was not given is left to the run's defaults. */
-export function machineRunOptions(o: MachineCliOptions): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm'> {
+export function machineRunOptions(
+  o: MachineCliOptions,
+): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'hz' | 'platform' | 'tableFreeing'> {
   const vm = {
     ...(o.minFreeKbytes !== undefined ? { minFreeKbytes: o.minFreeKbytes } : {}),
     ...(o.watermarkScaleFactor !== undefined ? { watermarkScaleFactor: o.watermarkScaleFactor } : {}),
@@ -82,6 +122,9 @@ export function machineRunOptions(o: MachineCliOptions): Pick<RunOptions, 'memor
     ...(o.layout !== undefined ? { memoryLayout: o.layout } : {}),
     ...(o.thp !== undefined ? { thp: o.thp } : {}),
     ...(Object.keys(vm).length > 0 ? { vm } : {}),
+    ...(o.hz !== undefined ? { hz: o.hz } : {}),
+    ...(o.platform !== undefined ? { platform: o.platform } : {}),
+    ...(o.tableFreeing !== undefined ? { tableFreeing: o.tableFreeing } : {}),
   };
 }
 
@@ -94,6 +137,9 @@ export function machineFlags(m: { mib: number; layout: string; thp: string | nul
     o.percpuPagelistHighFraction !== undefined
       ? ` --percpu-pagelist-high-fraction ${o.percpuPagelistHighFraction}`
       : '',
+    o.hz !== undefined ? ` --hz ${o.hz}` : '',
+    o.platform !== undefined ? ` --platform ${o.platform}` : '',
+    o.tableFreeing !== undefined ? ` --table-freeing ${o.tableFreeing}` : '',
   ].join('');
   return `--memory ${m.mib} --layout ${m.layout}${m.thp !== null ? ` --thp ${m.thp}` : ''}${vm}`;
 }

@@ -30,6 +30,9 @@ export function scenarioFields(o: ScenarioCliOptions): Record<string, unknown> {
     layout: o.layout,
     thp: o.thp,
     vm: Object.keys(vm).length > 0 ? vm : undefined,
+    hz: o.hz,
+    platform: o.platform,
+    tableFreeing: o.tableFreeing,
   });
   return defined({
     policy: o.policy,

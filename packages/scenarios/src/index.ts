@@ -28,6 +28,16 @@ export {
   validateScenario,
 } from './spec.js';
 export type { ScenarioSpec, MachineSpec } from './spec.js';
+export {
+  hzPlatformText,
+  machineKernelOf,
+  machineKernelText,
+  runMachineKernel,
+  specMachineKernel,
+  specWhere,
+  tableFreeingText,
+} from './machine-kernel.js';
+export type { MachineKernel } from './machine-kernel.js';
 export { custom, BUILTIN_MODULES } from './custom.js';
 export type { CustomParts, CustomTaskGroup } from './custom.js';
 export { groupLatency, groupReclaim, groupBelowMin, groupFaults } from './figures.js';

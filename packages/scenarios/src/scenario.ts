@@ -3,7 +3,14 @@
 // choices.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { WINDOW_DEFAULT, type RunOptions, type RunResult } from '@faultline/engine';
+import {
+  WINDOW_DEFAULT,
+  type Hz,
+  type Platform,
+  type RunOptions,
+  type RunResult,
+  type TableFreeing,
+} from '@faultline/engine';
 import { BUILTIN_POLICIES } from '@faultline/mm';
 import YAML from 'yaml';
 import type { CustomParts } from './custom.js';
@@ -24,6 +31,13 @@ export interface ScenarioOptions {
   readonly window?: string;
   /** The allocator's behaviour: v5.18 (the discussion's kernel) or v6.3+ (default). */
   readonly kernel?: 'v5.18' | 'v6.4' | 'v6.3+';
+  /** CONFIG_HZ: 100, 250 (default, Debian's), 300 or 1000; RCU's tick and jiffy-based timeouts follow it. */
+  readonly hz?: Hz;
+  /** 'bare-metal' (default) or 'paravirt' (a KVM, Xen or Hyper-V guest): it sets how page tables are freed. */
+  readonly platform?: Platform;
+  /** How unmapped page tables are freed: 'native' (after the TLB flush) or 'rcu' (tlb_remove_table's batches);
+   * default the platform's, or 'rcu' where a fault policy walks page tables under RCU (mm's tableFreeingFor). */
+  readonly tableFreeing?: TableFreeing;
   /** The reclaim module's scanNsPerPage: CPU time a reclaimer spends per page it wants (default 200 ns,
    * calibrated against the real kernel: CALIBRATION.md). */
   readonly scanNsPerPage?: number;
@@ -39,16 +53,20 @@ export type ParamSpec =
   | { readonly type: 'string'; readonly enum?: readonly string[]; readonly description: string }
   | { readonly type: 'boolean'; readonly description: string };
 
-/** The machine a scenario runs on, from its options: memory (default 256 MiB), layout, THP and kernel. */
+/** The machine a scenario runs on, from its options: memory (default 256 MiB), layout, THP, kernel, and the
+ * kernel's configuration (HZ, platform, page-table freeing; the run's defaults where not given). */
 export function machineOf(
   o: ScenarioOptions,
-): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'kernel'> {
+): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'kernel' | 'hz' | 'platform' | 'tableFreeing'> {
   return {
     memoryMiB: o.memoryMiB ?? 256,
     ...(o.memoryLayout ? { memoryLayout: o.memoryLayout } : {}),
     ...(o.thp ? { thp: o.thp } : {}),
     ...(o.vm ? { vm: o.vm } : {}),
     ...(o.kernel ? { kernel: o.kernel } : {}),
+    ...(o.hz !== undefined ? { hz: o.hz } : {}),
+    ...(o.platform ? { platform: o.platform } : {}),
+    ...(o.tableFreeing ? { tableFreeing: o.tableFreeing } : {}),
   };
 }
 

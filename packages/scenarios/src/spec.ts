@@ -7,6 +7,15 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import {
+  HZ_DEFAULT,
+  HZ_VALUES,
+  PLATFORMS,
+  TABLE_FREEING,
+  type Hz,
+  type Platform,
+  type TableFreeing,
+} from '@faultline/engine';
 import { Ajv, type ErrorObject } from 'ajv';
 import YAML from 'yaml';
 import type { CustomParts } from './custom.js';
@@ -23,11 +32,15 @@ import {
 export const SCENARIO_SCHEMA = 'faultline.scenario/1';
 const DURATION = '^\\s*\\d+(\\.\\d+)?\\s*(ns|us|µs|ms|s)\\s*$';
 
-/** The machine a scenario runs on (the kernel's boot-time node for the size, or one zone). */
+/** The machine a scenario runs on (the kernel's boot-time node for the size, or one zone) and its kernel's
+ * configuration (CONFIG_HZ, the platform, how page tables are freed; the run's defaults where not given). */
 export interface MachineSpec {
   readonly memoryMiB: number;
   readonly layout: 'kernel' | 'one-zone';
   readonly thp?: 'never' | 'madvise' | 'always';
+  readonly hz?: Hz;
+  readonly platform?: Platform;
+  readonly tableFreeing?: TableFreeing;
   readonly vm?: {
     readonly minFreeKbytes?: number;
     readonly watermarkScaleFactor?: number;
@@ -122,6 +135,20 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
         description: "transparent hugepages (kernel layout; default: the kernel's choice for the size)",
       },
       vm,
+      hz: {
+        enum: [...HZ_VALUES],
+        description: `CONFIG_HZ: the tick (RCU's quiescent states, jiffy timeouts; default ${HZ_DEFAULT}, Debian's)`,
+      },
+      platform: {
+        enum: [...PLATFORMS],
+        description: "where the kernel runs: 'bare-metal' (default) or 'paravirt' (a KVM, Xen or Hyper-V guest)",
+      },
+      tableFreeing: {
+        enum: [...TABLE_FREEING],
+        description:
+          "how unmapped page tables are freed: 'native' (after the TLB flush) or 'rcu' (tlb_remove_table's " +
+          "batches); default the platform's (paravirt: rcu), or rcu for a policy that walks tables under RCU",
+      },
     },
   };
   const names = shapes.map((s) => s.name);
@@ -434,6 +461,9 @@ export function specOptions(
     memoryLayout: m.layout,
     ...(m.thp ? { thp: m.thp } : {}),
     ...vm,
+    ...(m.hz !== undefined ? { hz: m.hz } : {}),
+    ...(m.platform ? { platform: m.platform } : {}),
+    ...(m.tableFreeing ? { tableFreeing: m.tableFreeing } : {}),
     scanNsPerPage: spec.reclaim.scanNsPerPage,
     params: spec.params,
     ...(spec.scenario === 'custom' ? { custom: customOf(spec) } : {}),

@@ -4,13 +4,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolveRunConfig } from '@faultline/engine';
 import {
   ALL_SCENARIOS,
   builtinDocument,
   getScenario,
+  machineKernelText,
   resolveScenario,
+  runMachineKernel,
+  SCENARIOS,
   scenarioSchema,
   specKey,
+  specMachineKernel,
   specOptions,
   validateScenario,
 } from '../src/index.js';
@@ -202,5 +207,109 @@ describe('a custom scenario: tasks, locks and modules as data', () => {
     expect(refused('scenario: custom\ncpus: 2\ntasks: [{ module: x.mjs, cpus: [5] }]\n')).toMatch(
       /tasks: cpu 5 does not exist on 2 CPUs/,
     );
+  });
+});
+
+describe("the machine's kernel configuration: machine.hz, machine.platform, machine.tableFreeing", () => {
+  const refused = (ref: string, sets: string[]) => {
+    try {
+      resolveScenario(ref, { sets });
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('accepted');
+  };
+  it('goes from a file to the run options and the run config; left out, the run defaults apply', () => {
+    const p = file('kernel.yaml', 'scenario: pft\nmachine:\n  hz: 1000\n  platform: paravirt\n  tableFreeing: rcu\n');
+    const spec = resolveScenario(p);
+    expect(spec.machine).toEqual({
+      memoryMiB: 256,
+      layout: 'kernel',
+      hz: 1000,
+      platform: 'paravirt',
+      tableFreeing: 'rcu',
+    });
+    const o = getScenario('pft').build(specOptions(spec, { seed: 'x' }));
+    expect([o.hz, o.platform, o.tableFreeing]).toEqual([1000, 'paravirt', 'rcu']);
+    const c = resolveRunConfig(o, 1);
+    expect([c.hz, c.jiffyNs, c.platform, c.tableFreeing, c.tableFreeingExplicit]).toEqual([
+      1000,
+      1_000_000,
+      'paravirt',
+      'rcu',
+      true,
+    ]);
+    const plain = getScenario('pft').build(specOptions(resolveScenario('pft'), { seed: 'x' }));
+    expect(['hz', 'platform', 'tableFreeing'].filter((k) => k in plain)).toEqual([]);
+    const d = resolveRunConfig(plain, 1);
+    expect([d.hz, d.jiffyNs, d.platform, d.tableFreeing, d.tableFreeingExplicit]).toEqual([
+      250,
+      4_000_000,
+      'bare-metal',
+      'native',
+      false,
+    ]);
+  });
+  it('reaches the run of every built-in scenario (runOf, machineOf)', () => {
+    for (const s of SCENARIOS) {
+      const spec = resolveScenario(s.name, { sets: ['machine.hz=100', 'machine.platform=paravirt'] });
+      const o = s.build(specOptions(spec, { seed: 'x' }));
+      expect([o.hz, o.platform], s.name).toEqual([100, 'paravirt']);
+    }
+  });
+  it('refuses a value not allowed, naming the field and the values allowed', () => {
+    expect(refused('pft', ['machine.hz=1001'])).toContain('machine.hz: must be one of 100, 250, 300, 1000; got 1001');
+    expect(refused('pft', ['machine.hz=fast'])).toContain('machine.hz: must be one of 100, 250, 300, 1000; got "fast"');
+    expect(refused('pft', ['machine.platform=kvm'])).toContain(
+      'machine.platform: must be one of bare-metal, paravirt; got "kvm"',
+    );
+    expect(refused('pft', ['machine.tableFreeing=lazy'])).toContain(
+      'machine.tableFreeing: must be one of native, rcu; got "lazy"',
+    );
+  });
+  it('says HZ, the jiffy, the platform, how page tables are freed and why, as mm would decide it', () => {
+    const kernel = (name: string, sets: string[] = []) => specMachineKernel(resolveScenario(name, { sets }));
+    expect(machineKernelText(kernel('nowait-starvation'))).toBe(
+      "HZ=250 (jiffy 4 ms)  platform=bare-metal  page tables freed through RCU: fault policy 'spf-nowait' walks " +
+        'page tables under RCU',
+    );
+    expect(machineKernelText(kernel('nowait-starvation', ['policy=classic', 'machine.hz=300']))).toBe(
+      'HZ=300 (jiffy 3.333 ms)  platform=bare-metal  page tables freed natively, after the TLB flush: the ' +
+        'bare-metal platform',
+    );
+    expect(kernel('pft', ['machine.platform=paravirt']).tableFreeing).toEqual({
+      freeing: 'rcu',
+      why: 'the paravirt platform',
+    });
+    expect(kernel('pft', ['machine.tableFreeing=rcu']).tableFreeing).toEqual({ freeing: 'rcu', why: 'the run' });
+    // kernel-storm's RCU ticks at its own rcuTickNs, not at the jiffy: the line says so where they differ.
+    expect(machineKernelText(kernel('kernel-storm', ['params.rcuTickNs=1000000']))).toMatch(
+      /^HZ=250 \(jiffy 4 ms; RCU's tick 1 ms, the rcu module's tickNs\) {2}platform=bare-metal/,
+    );
+    expect(kernel('kernel-storm', ['params.rcuTickNs=4000000']).rcuTickNs).toBeNull();
+    // Native freeing named for a policy that walks page tables under RCU: refused before any run, with the choices.
+    expect(() => kernel('nowait-starvation', ['machine.tableFreeing=native'])).toThrow(
+      /^scenario nowait-starvation under policy spf-nowait: machine\.tableFreeing: fault policy 'spf-nowait' walks page tables under RCU alone, .*Allowed: tableFreeing 'rcu', platform 'paravirt', or leave tableFreeing unset$/,
+    );
+    expect(kernel('nowait-starvation', ['machine.tableFreeing=native', 'policy=classic']).tableFreeing).toEqual({
+      freeing: 'native',
+      why: 'the run',
+    });
+  });
+  it("reads a finished run's freeing from mm's report, and the machine's where mm did not report", () => {
+    const spec = resolveScenario('pft', { sets: ['machine.hz=1000'] });
+    const config = resolveRunConfig(getScenario('pft').build(specOptions(spec, { seed: 'x' })), 1);
+    const reported = { freeing: 'rcu' as const, why: "fault policy 'mine' walks page tables under RCU" };
+    expect(runMachineKernel({ config, modules: { mm: { tableFreeing: reported } } })).toEqual({
+      hz: 1000,
+      jiffyNs: 1_000_000,
+      platform: 'bare-metal',
+      tableFreeing: reported,
+      rcuTickNs: null,
+    });
+    expect(runMachineKernel({ config, modules: {} }).tableFreeing).toEqual({
+      freeing: 'native',
+      why: 'the bare-metal platform',
+    });
   });
 });

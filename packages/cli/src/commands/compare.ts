@@ -4,7 +4,17 @@
 import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { renderReport } from '@faultline/report';
-import { checkPolicy, getScenario, policiesOf, resolveScenario, type ScenarioSpec } from '@faultline/scenarios';
+import {
+  checkPolicy,
+  getScenario,
+  hzPlatformText,
+  policiesOf,
+  resolveScenario,
+  specMachineKernel,
+  tableFreeingText,
+  type MachineKernel,
+  type ScenarioSpec,
+} from '@faultline/scenarios';
 import { runOnPool } from '../pool.js';
 import { comparisonCell, headlines, interval, seedsWarning, welch } from '../confidence.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
@@ -73,6 +83,19 @@ export interface Comparison {
   readonly interrupted: boolean;
 }
 
+/** The machine's kernel configuration: one line when every policy frees page tables alike, else a line per way
+ * of freeing with the policies that get it (mm frees them through RCU for a policy walking them under RCU). */
+export function kernelLines(kernels: ReadonlyArray<{ policy: string; kernel: MachineKernel }>): string {
+  const head = `machine kernel: ${hzPlatformText(kernels[0]!.kernel)}`;
+  const ways = new Map<string, string[]>();
+  for (const { policy, kernel } of kernels) {
+    const text = tableFreeingText(kernel.tableFreeing);
+    ways.set(text, [...(ways.get(text) ?? []), policy]);
+  }
+  if (ways.size === 1) return `${head}  ${[...ways.keys()][0]!}`;
+  return [head, ...[...ways].map(([text, ps]) => `  ${ps.join(', ')}: ${text}`)].join('\n');
+}
+
 export async function compareCommand(ref: string, o: CompareOptions): Promise<Comparison> {
   // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
   const say = humanStream(o);
@@ -86,6 +109,8 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   const baseline = o.baseline ?? policies[0]!;
   if (!policies.includes(baseline))
     throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies compared (${policies.join(', ')})`);
+  // Each policy's machine, before anything runs: one mm refuses (tableFreeing native under an RCU walker) is named.
+  const kernels = policies.map((policy) => ({ policy, kernel: specMachineKernel({ ...spec, policy }) }));
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const jobs: CompareJob[] = policies.flatMap((policy) =>
     seeds.map((seed) => ({
@@ -105,6 +130,7 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
     `cpus=${spec.cpus}  duration=${spec.duration}  window=${spec.window}  memory=${m.memoryMiB} MiB  ` +
       `layout=${m.layout}${m.thp ? `  thp=${m.thp}` : ''}  kernel=${spec.kernel}  scan-ns-per-page=${spec.reclaim.scanNsPerPage}\n`,
   );
+  say.write(`${kernelLines(kernels)}\n`);
   say.write(
     `params: ${Object.entries(spec.params)
       .map(([k, v]) => `${k}=${String(v)}`)

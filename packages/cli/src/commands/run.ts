@@ -9,7 +9,7 @@ import {
   type RunResult,
 } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
-import { vmstatOf } from '@faultline/scenarios';
+import { machineKernelText, runMachineKernel, vmstatOf } from '@faultline/scenarios';
 import { machineRunOptions, type MachineCliOptions } from '../machine-options.js';
 import { checkOutputPaths, humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { withoutTrace, writeTrace } from '../trace-output.js';
@@ -88,6 +88,7 @@ export function renderRun(r: RunResult): string {
     `faultline run  seed=${c.seed}  cpus=${c.cpus}  workers=${c.workers}  window=${formatNs(c.windowNs)}  ` +
       `${memoryText(c)}  kernel=${c.kernel}`,
   );
+  out.push(`machine kernel: ${machineKernelText(runMachineKernel(r))}`);
   out.push(
     `ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`,
   );

@@ -3,7 +3,16 @@
 // the digest as the last line.
 import { formatNs, formatPsi, startSimulation, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
-import { getScenario, resolveScenario, specOptions, vmstatOf } from '@faultline/scenarios';
+import {
+  getScenario,
+  machineKernelOf,
+  machineKernelText,
+  resolveScenario,
+  runMachineKernel,
+  specOptions,
+  specWhere,
+  vmstatOf,
+} from '@faultline/scenarios';
 import { checkOutputPaths, humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { withoutTrace, writeTrace } from '../trace-output.js';
 import { figuresOf } from './compare-worker.js';
@@ -31,6 +40,8 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
   const name = spec.scenario;
   const policy = spec.policy;
   const built = s.build(specOptions(spec, { seed: o.seed, ...(o.workers ? { workers: o.workers } : {}) }));
+  // A machine mm would refuse under this policy (tableFreeing native, a policy walking tables under RCU): now.
+  machineKernelOf(built, specWhere(spec));
   const sim = await startSimulation({
     ...built,
     ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
@@ -56,6 +67,7 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
       `duration=${formatNs(c.durationNs)}  window=${formatNs(c.windowNs)}  ${memoryText(c)}  kernel=${c.kernel}  ` +
       `scan-ns-per-page=${spec.reclaim.scanNsPerPage}`,
   );
+  out.push(`machine kernel: ${machineKernelText(runMachineKernel(r))}`);
   const params =
     Object.entries(spec.params)
       .map(([k, v]) => `${k}=${String(v)}`)

@@ -7,6 +7,10 @@ const ALIASES: Record<string, string> = {
   memory: 'machine.memoryMiB',
   layout: 'machine.layout',
   thp: 'machine.thp',
+  hz: 'machine.hz',
+  platform: 'machine.platform',
+  'table-freeing': 'machine.tableFreeing',
+  tableFreeing: 'machine.tableFreeing',
   'scan-ns-per-page': 'reclaim.scanNsPerPage',
   scanNsPerPage: 'reclaim.scanNsPerPage',
 };

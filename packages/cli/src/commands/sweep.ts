@@ -9,7 +9,14 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { checkPolicy, getScenario, resolveScenario, specKey, type ScenarioSpec } from '@faultline/scenarios';
+import {
+  checkPolicy,
+  getScenario,
+  resolveScenario,
+  specKey,
+  specMachineKernel,
+  type ScenarioSpec,
+} from '@faultline/scenarios';
 import { seedsWarning } from '../confidence.js';
 import { modelVersion } from '../model-version.js';
 import { humanStream } from '../options.js';
@@ -87,6 +94,17 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   const baseline = o.baseline ?? policies[0]!;
   if (!policies.includes(baseline))
     throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies swept (${policies.join(', ')})`);
+  // A point's machine that mm refuses under a policy (tableFreeing native under an RCU walker), before anything runs.
+  for (const { point, spec } of points) {
+    for (const policy of policies) {
+      try {
+        specMachineKernel({ ...spec, policy });
+      } catch (e) {
+        const at = axes.length > 0 ? `--grid point ${pointText(point)}: ` : '';
+        throw new InvalidArgumentError(`${at}${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
   const runsDir = join(o.out, 'runs');
   mkdirSync(runsDir, { recursive: true });
   if (o.shard && o.merge)
