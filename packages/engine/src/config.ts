@@ -13,7 +13,7 @@ import {
   type ThpMode,
   type VmTunables,
 } from '@faultline/zone';
-import { COSTS_DEFAULT, schedTunableFactor, type Costs } from './costs.js';
+import { COSTS_DEFAULT, SCHEDULERS, schedTunableFactor, type Costs, type SchedulerKind } from './costs.js';
 import { LOCK_KINDS, type LockSpec } from './locks.js';
 import { parseDurationNs } from './time.js';
 
@@ -64,6 +64,12 @@ export type Platform = (typeof PLATFORMS)[number];
  * through tlb_remove_table's batches and call_rcu (MMU_GATHER_RCU_TABLE_FREE), as a paravirt guest does. */
 export const TABLE_FREEING = ['native', 'rcu'] as const;
 export type TableFreeing = (typeof TABLE_FREEING)[number];
+
+/** The fair scheduler a kernel runs by default: CFS up to 6.5 (v5.18, v6.4), EEVDF from 6.6 (merged in 6.6; v6.3+
+ * stands for today's kernels, Debian's 6.12 among them). */
+export function schedulerOf(kernel: KernelBehaviour): SchedulerKind {
+  return kernel === 'v6.3+' ? 'eevdf' : 'cfs';
+}
 
 /** The freeing a platform gives by default (arch/x86/kernel/paravirt.c: paravirt_tlb_remove_table). */
 export function tableFreeingOf(platform: Platform): TableFreeing {
@@ -144,6 +150,8 @@ export const runOptionsSchema = z
       .refine((v) => (HZ_VALUES as readonly number[]).includes(v), { message: `allowed: ${HZ_VALUES.join(', ')}` })
       .default(HZ_DEFAULT),
     platform: z.enum(PLATFORMS).default('bare-metal'),
+    /** Each CPU's fair scheduler: 'cfs' (6.1's) or 'eevdf' (6.12's); default the kernel's (schedulerOf). */
+    scheduler: z.enum(SCHEDULERS).optional(),
     /** How page tables are freed; default: the platform's (tableFreeingOf). A module may require one. */
     tableFreeing: z.enum(TABLE_FREEING).optional(),
     tasks: z.array(taskSpecSchema).min(1).max(RUN_TASKS_MAX),
@@ -202,6 +210,8 @@ export interface RunConfig {
   readonly hz: Hz;
   readonly jiffyNs: number;
   readonly platform: Platform;
+  /** Each CPU's fair scheduler: the run's, or the kernel's default (schedulerOf). */
+  readonly scheduler: SchedulerKind;
   /** How page tables are freed, and whether the run said so (a module needing the other one then refuses the run)
    * or it is the platform's default (a module needing 'rcu' may then ask for it, as a kernel built for it would). */
   readonly tableFreeing: TableFreeing;
@@ -289,7 +299,19 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
       issues.push(`locks.${l.name}.home: cpu ${l.home} does not exist; allowed: 0 .. ${o.cpus - 1}`);
   const modules = o.modules.map((m) => ({ ...m, module: isAbsolute(m.module) ? m.module : resolve(m.module) }));
   const memory = resolveMemory(o, issues);
+  if (o.costs.baseSliceNs === 0) issues.push('costs.baseSliceNs: 0 would never let a task run; allowed: at least 1');
   if (issues.length) throw new RunConfigError(issues);
+  const scheduler = o.scheduler ?? schedulerOf(o.kernel);
+  const jiffyNs = Math.round(1e9 / o.hz);
+  const costs: Costs = {
+    ...COSTS_DEFAULT,
+    wakeupGranularityNs: COSTS_DEFAULT.wakeupGranularityNs * schedTunableFactor(o.cpus),
+    sleeperCreditNs: COSTS_DEFAULT.sleeperCreditNs * schedTunableFactor(o.cpus),
+    baseSliceNs: COSTS_DEFAULT.baseSliceNs * schedTunableFactor(o.cpus),
+    // RWSEM_WAIT_TIMEOUT (kernel/locking/rwsem.c): DIV_ROUND_UP(HZ, 250) jiffies.
+    rwsemHandoffNs: Math.ceil(o.hz / 250) * jiffyNs,
+    ...(o.costs as Partial<Costs>),
+  };
   return {
     cpus: o.cpus,
     workers,
@@ -299,17 +321,16 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     memory: memory!,
     kernel: o.kernel,
     hz: o.hz as Hz,
-    jiffyNs: Math.round(1e9 / o.hz),
+    jiffyNs,
     platform: o.platform,
+    scheduler,
     tableFreeing: o.tableFreeing ?? tableFreeingOf(o.platform),
     tableFreeingExplicit: o.tableFreeing !== undefined,
     costs: {
-      ...COSTS_DEFAULT,
-      wakeupGranularityNs: COSTS_DEFAULT.wakeupGranularityNs * schedTunableFactor(o.cpus),
-      sleeperCreditNs: COSTS_DEFAULT.sleeperCreditNs * schedTunableFactor(o.cpus),
-      // RWSEM_WAIT_TIMEOUT (kernel/locking/rwsem.c): DIV_ROUND_UP(HZ, 250) jiffies.
-      rwsemHandoffNs: Math.ceil(o.hz / 250) * Math.round(1e9 / o.hz),
-      ...(o.costs as Partial<Costs>),
+      ...costs,
+      // entity_lag's clamp: calc_delta_fair(max(2 * slice, TICK_NSEC)), from the base slice in effect.
+      lagLimitNs: o.costs.lagLimitNs ?? Math.max(2 * costs.baseSliceNs, jiffyNs),
+      scheduler,
     },
     ringSlots: o.ringSlots,
     tasks,

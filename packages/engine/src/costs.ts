@@ -1,6 +1,10 @@
 // costs: what each operation costs in simulated time. Defaults are orders of magnitude from the kernel on current
 // hardware; every run may override them, and the values are part of the run's configuration (and so its digest).
 
+/** The fair scheduling classes a CPU may run: CFS as in 6.1 (kernel/sched/fair.c before 6.6) or EEVDF as in 6.12. */
+export const SCHEDULERS = ['cfs', 'eevdf'] as const;
+export type SchedulerKind = (typeof SCHEDULERS)[number];
+
 export interface Costs {
   /** Switching from one task to another on a CPU. */
   readonly contextSwitchNs: number;
@@ -12,6 +16,15 @@ export interface Costs {
   /** CFS: a task waking from a sleep is placed this far behind min_vruntime at most (sched_latency / 2 with
    * GENTLE_FAIR_SLEEPERS, 3 ms x the same factor unless set). */
   readonly sleeperCreditNs: number;
+  /** EEVDF: the request a task makes each time it is given a new virtual deadline (sysctl_sched_base_slice,
+   * 0.75 ms x (1 + log2 CPUs, at most 8) unless set). */
+  readonly baseSliceNs: number;
+  /** EEVDF: the most lag, either way, a task keeps when it leaves the queue (entity_lag: max(2 x the base slice,
+   * TICK_NSEC) unless set). */
+  readonly lagLimitNs: number;
+  /** Not a cost: the run's `scheduler` (config.ts), carried here because this is what every CPU is built with.
+   * Unset means CFS. A run cannot set it through `costs`. */
+  readonly scheduler?: SchedulerKind;
   /** An allocation served from the CPU's list or failed at the watermark check. */
   readonly allocNs: number;
   readonly freeNs: number;
@@ -40,6 +53,8 @@ export const COSTS_DEFAULT: Costs = {
   timeSliceNs: 3_000_000,
   wakeupGranularityNs: 1_000_000,
   sleeperCreditNs: 3_000_000,
+  baseSliceNs: 750_000,
+  lagLimitNs: 4_000_000,
   allocNs: 150,
   freeNs: 80,
   sendNs: 300,
@@ -53,7 +68,8 @@ export const COSTS_DEFAULT: Costs = {
   touchNs: 5,
 };
 
-/** sysctl_sched_tunable_scaling (logarithmic): CFS's latency tunables grow with the CPU count, up to 8 CPUs. */
+/** sysctl_sched_tunable_scaling (logarithmic): CFS's latency tunables and EEVDF's base slice grow with the CPU
+ * count, up to 8 CPUs (update_sysctl). */
 export function schedTunableFactor(cpus: number): number {
   return 1 + Math.floor(Math.log2(Math.min(Math.max(cpus, 1), 8)));
 }

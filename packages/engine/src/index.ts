@@ -15,6 +15,7 @@ export {
   PLATFORMS,
   TABLE_FREEING,
   tableFreeingOf,
+  schedulerOf,
 } from './config.js';
 export type {
   RunOptions,
@@ -26,8 +27,8 @@ export type {
   Platform,
   TableFreeing,
 } from './config.js';
-export { COSTS_DEFAULT } from './costs.js';
-export type { Costs } from './costs.js';
+export { COSTS_DEFAULT, SCHEDULERS } from './costs.js';
+export type { Costs, SchedulerKind } from './costs.js';
 export { defineTask, parkOp, TASK_STATES, OP_NAMES } from './task.js';
 export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCounts, LockCounts } from './task.js';
 export { TaskError } from './task.js';
