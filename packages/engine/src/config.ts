@@ -13,7 +13,15 @@ import {
   type ThpMode,
   type VmTunables,
 } from '@faultline/zone';
-import { COSTS_DEFAULT, SCHEDULERS, schedTunableFactor, type Costs, type SchedulerKind } from './costs.js';
+import {
+  COSTS_DEFAULT,
+  PREEMPT_MODELS,
+  SCHEDULERS,
+  schedTunableFactor,
+  type Costs,
+  type PreemptModel,
+  type SchedulerKind,
+} from './costs.js';
 import { LOCK_KINDS, type LockSpec } from './locks.js';
 import { parseDurationNs } from './time.js';
 
@@ -152,6 +160,8 @@ export const runOptionsSchema = z
     platform: z.enum(PLATFORMS).default('bare-metal'),
     /** Each CPU's fair scheduler: 'cfs' (6.1's) or 'eevdf' (6.12's); default the kernel's (schedulerOf). */
     scheduler: z.enum(SCHEDULERS).optional(),
+    /** The preemption model: 'voluntary' (default, Debian's boot default of PREEMPT_DYNAMIC) or 'full'. */
+    preempt: z.enum(PREEMPT_MODELS).default('voluntary'),
     /** How page tables are freed; default: the platform's (tableFreeingOf). A module may require one. */
     tableFreeing: z.enum(TABLE_FREEING).optional(),
     tasks: z.array(taskSpecSchema).min(1).max(RUN_TASKS_MAX),
@@ -212,6 +222,8 @@ export interface RunConfig {
   readonly platform: Platform;
   /** Each CPU's fair scheduler: the run's, or the kernel's default (schedulerOf). */
   readonly scheduler: SchedulerKind;
+  /** Where a running task may be preempted (costs.ts PREEMPT_MODELS). */
+  readonly preempt: PreemptModel;
   /** How page tables are freed, and whether the run said so (a module needing the other one then refuses the run)
    * or it is the platform's default (a module needing 'rcu' may then ask for it, as a kernel built for it would). */
   readonly tableFreeing: TableFreeing;
@@ -324,6 +336,7 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     jiffyNs,
     platform: o.platform,
     scheduler,
+    preempt: o.preempt,
     tableFreeing: o.tableFreeing ?? tableFreeingOf(o.platform),
     tableFreeingExplicit: o.tableFreeing !== undefined,
     costs: {
@@ -331,6 +344,7 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
       // entity_lag's clamp: calc_delta_fair(max(2 * slice, TICK_NSEC)), from the base slice in effect.
       lagLimitNs: o.costs.lagLimitNs ?? Math.max(2 * costs.baseSliceNs, jiffyNs),
       scheduler,
+      preempt: o.preempt,
     },
     ringSlots: o.ringSlots,
     tasks,

@@ -25,6 +25,8 @@ export interface Costs {
   /** Not a cost: the run's `scheduler` (config.ts), carried here because this is what every CPU is built with.
    * Unset means CFS. A run cannot set it through `costs`. */
   readonly scheduler?: SchedulerKind;
+  /** Not a cost either: the run's `preempt` model (config.ts), carried here for the same reason. */
+  readonly preempt?: PreemptModel;
   /** An allocation served from the CPU's list or failed at the watermark check. */
   readonly allocNs: number;
   readonly freeNs: number;
@@ -47,6 +49,13 @@ export interface Costs {
   /** Touching an address that needs no fault handling. */
   readonly touchNs: number;
 }
+
+/** The preemption model (CONFIG_PREEMPT_*; Debian builds PREEMPT_DYNAMIC and boots it voluntary): 'voluntary'
+ * preempts a task only outside the kernel - not while it runs a kernel path (a fault) or holds a lock - so a
+ * waking task or an expired slice waits for the kernel section to end; 'full' (PREEMPT) preempts at any compute
+ * boundary. */
+export const PREEMPT_MODELS = ['voluntary', 'full'] as const;
+export type PreemptModel = (typeof PREEMPT_MODELS)[number];
 
 export const COSTS_DEFAULT: Costs = {
   contextSwitchNs: 2_000,

@@ -91,10 +91,13 @@ export class SimCpu extends CpuScheduler {
 
   /** Its CPU_PUB_TASK word in the control block. */
   private readonly pubTask: number;
+  /** CONFIG_PREEMPT: any compute boundary is a preemption point, in the kernel too. */
+  private readonly fullPreempt: boolean;
 
   constructor(private readonly x: SimCpuInput) {
     super(x.id, x.costs);
     this.pubTask = CONTROL_HEADER_I32 + x.id * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK;
+    this.fullPreempt = x.costs.preempt === 'full';
     if (x.traceMaxEvents > 0) this.trace = new TraceLog(x.id, x.traceMaxEvents, x.taskName);
     this.ring = new CpuRings(x.rings, x.layout, x.id);
     this.memory = new CpuMemory(x.id, x.node, this.ring, x.layout.ringSlots);
@@ -314,8 +317,11 @@ export class SimCpu extends CpuScheduler {
     this.x.rings[this.x.layout.runningOffset + this.id] = this.nowNs;
     for (;;) {
       if (t.computeLeftNs > 0) {
-        if (t.sliceLeftNs <= 0 && this.preemptOrContinue(t)) return;
-        const chunk = Math.min(t.computeLeftNs, t.sliceLeftNs);
+        // Voluntary preemption (Debian's): not inside the kernel - a kernel path running, or a lock held - so an
+        // expired slice or a waking task waits for the section to end; the task computes on meanwhile.
+        const preemptible = this.fullPreempt || (t.stack.length === 0 && t.held.length === 0);
+        if (t.sliceLeftNs <= 0 && preemptible && this.preemptOrContinue(t)) return;
+        const chunk = t.sliceLeftNs > 0 ? Math.min(t.computeLeftNs, t.sliceLeftNs) : t.computeLeftNs;
         t.computeLeftNs -= chunk;
         t.sliceLeftNs -= chunk;
         this.heap.push(this.nowNs + chunk, EV_RUN, t.id, 0);

@@ -27,7 +27,7 @@ export type {
   Platform,
   TableFreeing,
 } from './config.js';
-export { COSTS_DEFAULT, SCHEDULERS } from './costs.js';
+export { COSTS_DEFAULT, SCHEDULERS, PREEMPT_MODELS } from './costs.js';
 export type { Costs, SchedulerKind } from './costs.js';
 export { defineTask, parkOp, TASK_STATES, OP_NAMES } from './task.js';
 export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCounts, LockCounts } from './task.js';

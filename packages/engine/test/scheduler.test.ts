@@ -168,3 +168,43 @@ describe('scheduler: the default', () => {
     expect(cfs63![1]).not.toBe(eevdf63![1]);
   });
 });
+
+describe('scheduler: the preemption model', () => {
+  // Debian boots PREEMPT_DYNAMIC as voluntary: a task in the kernel (here: holding a lock) is not preempted; a waking
+  // task waits for the section to end. Under full preemption it runs within a compute piece (100 us).
+  const lateness = async (preempt: 'voluntary' | 'full', scheduler: 'cfs' | 'eevdf') => {
+    const r = await runSimulation({
+      cpus: 1,
+      seed: 'preempt',
+      duration: '30ms',
+      preempt,
+      scheduler,
+      locks: { m: { kind: 'mutex', home: 0 } },
+      tasks: [
+        { module: sched, export: 'lockedHog', name: 'hog', cpus: [0] },
+        { module: sched, export: 'countingSleeper', name: 'sleeper', cpus: [0], args: { maxLateNs: 1e9 } },
+      ],
+    });
+    expect(r.error).toBeNull();
+    expect(r.config.preempt).toBe(preempt);
+    const c = task(r, 'sleeper').counters!;
+    return { rounds: c.rounds!, firstLateNs: c.firstLateNs! };
+  };
+
+  it('voluntary (the default) waits for the kernel section to end; full preempts inside it', async () => {
+    for (const scheduler of ['cfs', 'eevdf'] as const) {
+      const full = await lateness('full', scheduler);
+      const voluntary = await lateness('voluntary', scheduler);
+      // Full: at the hog's next compute piece (100 us, plus a context switch).
+      expect(full.firstLateNs, scheduler).toBeLessThanOrEqual(100_000 + 2_000);
+      // Voluntary: the sleeper's first wake-up falls inside one of the hog's 2 ms sections (they fill 20 of every 21
+      // pieces), so it waits for the section's end: more than a piece, at most the section and a switch.
+      expect(voluntary.firstLateNs, scheduler).toBeGreaterThan(100_000 + 2_000);
+      expect(voluntary.firstLateNs, scheduler).toBeLessThanOrEqual(2_000_000 + 2_000);
+      // ... and so on every round: fewer rounds in the same 30 ms.
+      expect(voluntary.rounds, scheduler).toBeLessThan(full.rounds);
+    }
+    const r = await runSimulation({ cpus: 1, seed: 'p', duration: '1ms', tasks: [{ module: sched, export: 'hog' }] });
+    expect(r.config.preempt).toBe('voluntary');
+  });
+});

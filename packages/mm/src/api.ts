@@ -43,6 +43,7 @@ function* write(ctx: TaskContext, kind: number, start: number, pages: number, co
   mc.record(K_WRITE_BEGIN, ctx.id, mm, start, pages, 0);
   yield ctx.compute(costNs);
   mc.record(kind, ctx.id, mm, start, pages, flags);
+  if (kind === K_MMAP) mc.seeVma(mm, start, start + pages * PAGE_BYTES, flags, true);
   mc.record(K_WRITE_END, ctx.id, mm, 0, 0, 0);
   yield ctx.unlock(mmapLockName(mm));
 }
@@ -92,6 +93,7 @@ function* munmapPath(ctx: TaskContext, start: number, pages: number, costNs?: nu
   mc.record(K_WRITE_BEGIN, ctx.id, mm, start, pages, 0);
   yield ctx.compute(detachNs);
   mc.record(K_MUNMAP_DETACH, ctx.id, mm, start, pages, 0);
+  mc.seeVma(mm, start, end, 0, false);
   if (mc.munmapDowngrade) {
     // mmap_write_downgrade: the VMA is gone from the tree; vma_end_write_all, and faults may take the lock for read.
     mc.record(K_WRITE_END, ctx.id, mm, 0, 0, 0);

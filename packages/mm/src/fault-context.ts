@@ -51,18 +51,24 @@ export class TaskFault implements FaultContext {
     return this.mc.lookup(this.mm, pageTableKey(level, this.address));
   }
   vma(): [number, number] | null {
+    const own = this.mc.vmaChange(this.mm, this.address);
+    if (own !== undefined) return own.mapped ? [own.start, own.end] : null;
     return this.as.vmaOf(this.address);
   }
   fileBacked(): boolean {
-    return (this.as.vmaFlags(this.address) & VMA_FILE) !== 0;
+    const own = this.mc.vmaChange(this.mm, this.address);
+    return ((own !== undefined ? own.flags : this.as.vmaFlags(this.address)) & VMA_FILE) !== 0;
   }
+  /** A VMA this CPU mapped in this window has no generation yet (-1), no write lock and no anon_vma. */
   vmaGen(): number {
-    return this.as.vmaGen(this.address);
+    return this.mc.vmaChange(this.mm, this.address) !== undefined ? -1 : this.as.vmaGen(this.address);
   }
   vmaWriteLocked(): boolean {
+    if (this.mc.vmaChange(this.mm, this.address) !== undefined) return false;
     return (this.as.vmaFlags(this.address) & VMA_WRITE_LOCKED) !== 0;
   }
   vmaHasAnonVma(): boolean {
+    if (this.mc.vmaChange(this.mm, this.address) !== undefined) return false;
     return (this.as.vmaFlags(this.address) & VMA_ANON_VMA) !== 0;
   }
   seq(): number {

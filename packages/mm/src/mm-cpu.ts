@@ -65,6 +65,24 @@ export class MmCpu {
     m[s + L_FLAGS] = flags;
   }
 
+  /** This window's mmaps and munmaps by this CPU's tasks, newest last: a writer sees its own change at once (the
+   * kernel's VMA tree is one), the other CPUs at the window's end, when the commit has applied it. */
+  private readonly vmaChanges: Array<{ mm: number; start: number; end: number; flags: number; mapped: boolean }> = [];
+
+  /** Note an mmap (mapped) or a munmap's detach in this CPU's view at once. */
+  seeVma(mm: number, start: number, end: number, flags: number, mapped: boolean): void {
+    this.vmaChanges.push({ mm, start, end, flags, mapped });
+  }
+
+  /** This window's own change covering the address, newest first, or undefined. */
+  vmaChange(mm: number, address: number): { start: number; end: number; flags: number; mapped: boolean } | undefined {
+    for (let i = this.vmaChanges.length - 1; i >= 0; i--) {
+      const c = this.vmaChanges[i]!;
+      if (c.mm === mm && address >= c.start && address < c.end) return c;
+    }
+    return undefined;
+  }
+
   /** Note an install in this CPU's view at once; the commit decides whether it stands. */
   see(mm: number, key: number, pfn: number): void {
     const o = this.overlay[mm]!;
@@ -88,6 +106,7 @@ export class MmCpu {
     const m = this.m;
     for (const mm of this.seen) this.overlay[mm]!.clear();
     this.seen.length = 0;
+    this.vmaChanges.length = 0;
     m[this.log] = 0;
     if (this.exits.length > 0) for (const [task, mm] of this.exits.splice(0)) this.record(K_EXIT, task, mm, 0, 0, 0);
     const n = m[this.rcuRing]!;

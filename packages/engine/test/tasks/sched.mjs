@@ -39,3 +39,13 @@ export function* waker(ctx) {
   if (ctx.args.thenNs) yield ctx.compute(ctx.args.thenNs);
   ctx.count('doneAtNs', ctx.now());
 }
+
+/** A hog inside the kernel: holds lock 'm' while it computes 2 ms in 100 us pieces, then drops it for 100 us. */
+export function* lockedHog(ctx) {
+  for (;;) {
+    yield ctx.lock('m');
+    for (let i = 0; i < 20; i++) yield ctx.compute(100_000);
+    yield ctx.unlock('m');
+    yield ctx.compute(100_000);
+  }
+}
