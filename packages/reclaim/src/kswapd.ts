@@ -6,8 +6,9 @@
 // pages summed over the node's zones in one go (sc->nr_to_reclaim) and gets them from shrink_node in
 // shrink_inactive_list's batches of SWAP_CLUSTER_MAX, freed as each batch ends, with no balance test between
 // batches; the iteration ends when nr_to_reclaim pages are reclaimed, the list has nothing left to scan, or the
-// iteration has scanned its budget (scanPerPage entries per page asked: the model's stand-in for the scan target
-// lru_size >> priority). Then it wakes pfmemalloc_wait's sleepers if allow_direct_reclaim holds, and lowers the
+// iteration has scanned its target: get_scan_count's lru_size >> priority (the node's file LRU; the model has no
+// active/inactive split), at most scanPerPage entries per page asked. So a run starts small - 12 pages at priority
+// 12 on 256 MiB of page cache, doubling each time the priority drops - and stops at the first balanced test. Then it wakes pfmemalloc_wait's sleepers if allow_direct_reclaim holds, and lowers the
 // priority only if the iteration scanned fewer pages than it asked for or reclaimed nothing (raise_priority);
 // the run ends balanced or after priority 1. A run that reclaimed nothing counts as a failure of the node
 // (pgdat->kswapd_failures; any reclaim progress, direct reclaim's too, resets it, in the commit). Then
@@ -41,6 +42,7 @@ import {
   N_KSWAPD_HIGH_WMARK_QUICKLY,
   N_KSWAPD_LOW_WMARK_QUICKLY,
   N_KSWAPD_WAKES,
+  N_LRU_FILE,
 } from './layout.js';
 import type { MemoryNode } from '@faultline/zone';
 import type { ReclaimCpu } from './reclaim-cpu.js';
@@ -151,12 +153,14 @@ export function kswapdSteps(
       if (k.passes === 0) k.rc.request(k.ctx.id, K_KSWAPD_RUN_BEGIN, 0, 0);
       const m = k.rc.mem;
       const nr = kswapdNrToReclaim(k.rc.node);
-      const budget = nr * scanPerPage();
+      // get_scan_count: scan = lruvec_lru_size >> sc->priority (as of the last commit), within the scan budget.
+      const budget = Math.min(nr * scanPerPage(), Math.floor(m[N_LRU_FILE]! / 2 ** k.priority));
       if (k.ctx.tracing) k.ctx.traceBegin('shrink_node', { nr_to_reclaim: nr, priority: k.priority });
       let got = 0;
       let scanned = 0;
       while (got < nr && scanned < budget) {
-        got += yield* reclaimPassOf(k.ctx, k.rc, scanNsPerPage(), Math.min(SWAP_CLUSTER_MAX, nr - got), true);
+        const want = Math.min(SWAP_CLUSTER_MAX, nr - got, budget - scanned);
+        got += yield* reclaimPassOf(k.ctx, k.rc, scanNsPerPage(), want, true);
         const s = m[N_KSWAPD_BATCH_SCANNED]!; // the commit's answer came with it
         scanned += s;
         if (s === 0) break; // nothing left on the list

@@ -49,11 +49,11 @@ describe('reclaim', () => {
   });
 
   it('kswapd naps HZ/10 before it sleeps: a wake-up within the nap and a node unbalanced at its end are counted', async () => {
-    // Burst 1 (20 ms) takes free memory below low: kswapd wakes, balances the node in one kswapd_shrink_node of
-    // high_wmark_pages (384), which leaves about 660 free, and naps. Burst 2 (30 ms, within the nap) takes it below
-    // low again: kswapd_low_wmark_hit_quickly. Burst 3 (60 ms) takes free memory from above high to between low and
-    // high, which wakes nobody; at the nap's end (100 ms after it began) kswapd finds the node unbalanced, counts
-    // kswapd_high_wmark_hit_quickly, and reclaims back above high on its own.
+    // Burst 1 (20 ms) takes free memory below low: kswapd wakes, balances the node - lru_size >> priority a
+    // kswapd_shrink_node, 4, 8, 16 ... pages, until just above high (384) - and naps. Burst 2 (30 ms, within the
+    // nap) takes it below low again: kswapd_low_wmark_hit_quickly. Burst 3 (60 ms) takes free memory from just above
+    // high to between low and high, which wakes nobody; at the nap's end (100 ms after it began) kswapd finds the
+    // node unbalanced, counts kswapd_high_wmark_hit_quickly, and reclaims back above high on its own.
     const r = await runSimulation({
       ...full(PAGES - 600),
       cpus: 2,
@@ -79,7 +79,7 @@ describe('reclaim', () => {
         { module: mm, export: 'kswapd', cpus: [0] },
         { module: mm, export: 'burst', cpus: [1], args: { delayNs: 20_000_000, pages: 320, gapNs: 3_000 } },
         // Just enough to leave the node between low and high: nobody is woken.
-        { module: mm, export: 'burst', cpus: [1], args: { delayNs: 60_000_000, pages: 300, gapNs: 3_000 } },
+        { module: mm, export: 'burst', cpus: [1], args: { delayNs: 60_000_000, pages: 50, gapNs: 3_000 } },
       ],
     });
     expect(late.error).toBeNull();
