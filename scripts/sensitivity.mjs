@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // sensitivity: the README's sensitivity table for the flagship question - nowait-starvation under classic,
 // spf-nowait, spf-nowait-literal and spf-fallback, three seeds each, at the defaults and with one thing changed per
-// row (CPUs, memory, layout, window, seeds, reclaim cost, grace periods) - as `faultline compare` prints it. Each row's JSON goes to the output
+// row (CPUs, memory, layout, window, seeds, reclaim cost, how page tables are freed, HZ) - as `faultline compare`
+// prints it. Each row's JSON goes to the output
 // folder; a row whose JSON is there already is read, not run again (delete the folder to start over).
 // Usage (after a build): node scripts/sensitivity.mjs [--out DIR]   (default out/sensitivity; about 10 minutes on 2 cores)
 import { execFileSync } from 'node:child_process';
@@ -27,6 +28,15 @@ const ROWS = [
   ['scan250', '`--scan-ns-per-page 250` (the cost fitted on one zone)', ['--scan-ns-per-page', '250']],
   ['scan1000', '`--scan-ns-per-page 1000`', ['--scan-ns-per-page', '1000']],
   ['cpus8scan1000', '`--cpus 8 --scan-ns-per-page 1000`', ['--cpus', '8', '--scan-ns-per-page', '1000']],
+  ['paravirt', '`--platform paravirt` (every policy frees tables through RCU)', ['--platform', 'paravirt']],
+  ['hz1000', '`--hz 1000` (grace periods of 1-2 ms)', ['--hz', '1000']],
+  ['paravirt8', '`--platform paravirt --cpus 8`', ['--platform', 'paravirt', '--cpus', '8']],
+  [
+    'masks',
+    '`--platform paravirt --hz 1000` (the masks alone: every policy frees through RCU, grace periods of 1-2 ms)',
+    ['--platform', 'paravirt', '--hz', '1000'],
+  ],
+  ['masks8', '`--platform paravirt --hz 1000 --cpus 8`', ['--platform', 'paravirt', '--hz', '1000', '--cpus', '8']],
 ];
 const POLICIES = ['classic', 'spf-nowait', 'spf-nowait-literal', 'spf-fallback'];
 

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// dynamics-ablation: what each of the kernel dynamics the model now has does to the flagship's figures - the
+// nowait-starvation scenario under classic, spf-nowait and spf-nowait-literal, at 4 and 8 CPUs, 3 seeds - by
+// turning one mechanism back to the engine's earlier behaviour per row: optimistic spinning off (every lock waiter
+// sleeps at once), munmap holding mmap_lock for write through its zap, HZ=1000, page tables freed through RCU on
+// every policy (a paravirt guest), the storm threads all in step, CFS in place of EEVDF where the run's kernel has
+// EEVDF, and full preemption in place of voluntary. Every row uses the same seeds. Prints a markdown table of means (the README's and CALIBRATION.md's).
+// Usage (after a build): node scripts/dynamics-ablation.mjs [--cpus 4,8] [--seeds 3] [--duration 50ms] [--json F]
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { EnginePool, runSimulation } from '../packages/engine/dist/index.js';
+import { mmModulePath } from '../packages/mm/dist/index.js';
+import { getScenario } from '../packages/scenarios/dist/index.js';
+
+const arg = (name, fallback) => {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? process.argv[at + 1] : fallback;
+};
+const cpuList = arg('--cpus', '4,8').split(',').map(Number);
+const seeds = Number(arg('--seeds', '3'));
+const duration = arg('--duration', '50ms');
+const jsonOut = arg('--json');
+const POLICIES = ['classic', 'spf-nowait', 'spf-nowait-literal'];
+const FIGURES = [
+  'victim reclaim stall (ms)',
+  'reclaimed by victims',
+  'reclaimed by storm',
+  'reclaimed by kswapd',
+  'time below min (ms)',
+  'OOM kills',
+];
+
+const withMm = (o, args) => ({
+  ...o,
+  modules: o.modules.map((m) => (m.module === mmModulePath ? { ...m, args: { ...m.args, ...args } } : m)),
+});
+/** Each row: a name and what it changes in the built run options (or the scenario's params). */
+const ROWS = [
+  ['all mechanisms (the model now)', (o) => o],
+  ['no optimistic spinning (waiters sleep at once)', (o) => ({ ...o, costs: { ...o.costs, lockSpinMaxNs: 0 } })],
+  ['munmap holds mmap_lock for write through its zap', (o) => withMm(o, { munmapDowngrade: false })],
+  ['HZ=1000 (1 ms jiffy)', (o) => ({ ...o, hz: 1000 })],
+  ['tables through RCU on every policy (paravirt)', (o) => ({ ...o, platform: 'paravirt' })],
+  ['storm threads in step (stormPhase false)', (o) => o, { stormPhase: false }],
+  ['CFS instead of EEVDF', (o) => ({ ...o, scheduler: 'cfs' })],
+  ['full preemption (inside the kernel too)', (o) => ({ ...o, preempt: 'full' })],
+];
+
+const s = getScenario('nowait-starvation');
+const pool = new EnginePool();
+const results = [];
+const jobs = [];
+for (const [row, patch, params] of ROWS)
+  for (const cpus of cpuList)
+    for (const policy of POLICIES)
+      for (let k = 1; k <= seeds; k++) jobs.push({ row, patch, params, cpus, policy, seed: `faultline-${k}` });
+let next = 0;
+const worker = async () => {
+  for (;;) {
+    const j = jobs[next++];
+    if (!j) return;
+    const built = s.build({ policy: j.policy, cpus: j.cpus, workers: 1, seed: j.seed, duration, params: j.params });
+    const r = await runSimulation(j.patch(built), { pool });
+    if (r.error) throw new Error(`${j.row}, ${j.cpus} CPUs, ${j.policy}, seed ${j.seed}: ${r.error.message}`);
+    results.push({ row: j.row, cpus: j.cpus, policy: j.policy, seed: j.seed, figures: s.figures(r, j.params) });
+    process.stderr.write(`\r${results.length} of ${jobs.length} runs`);
+  }
+};
+await Promise.all(Array.from({ length: Math.max(1, Math.min(2, availableParallelism())) }, worker));
+await pool.close();
+process.stderr.write('\n');
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ duration, seeds, results }, null, 1));
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const fmt = (x) => (Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(2));
+const lines = [
+  `| nowait-starvation, ${duration}, ${seeds} seeds, means: classic / spf-nowait / literal | CPUs | ${FIGURES.join(' | ')} |`,
+  `|---|---|${FIGURES.map(() => '---').join('|')}|`,
+];
+for (const [row] of ROWS) {
+  for (const cpus of cpuList) {
+    const cell = (f) =>
+      POLICIES.map((p) =>
+        fmt(mean(results.filter((r) => r.row === row && r.cpus === cpus && r.policy === p).map((r) => r.figures[f]))),
+      ).join(' / ');
+    lines.push(`| ${row} | ${cpus} | ${FIGURES.map(cell).join(' | ')} |`);
+  }
+}
+process.stdout.write(`${lines.join('\n')}\n`);
