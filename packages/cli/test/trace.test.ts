@@ -68,6 +68,9 @@ describe('faultline run --trace', () => {
     '1000',
     '--seed',
     'tr',
+    // Grace periods of 1-2 ms, so that some end within the 5 ms and the trace has their slices.
+    '--hz',
+    '1000',
   ];
   const traced = run(...args, '--trace', file, '--json', join(dir, 'run.json'));
   const plain = run(...args);

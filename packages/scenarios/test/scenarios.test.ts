@@ -126,17 +126,15 @@ describe('scenarios', () => {
     // Someone else pays: kswapd reclaims more. (At 4 CPUs the time below min moves between seeds as much as between
     // these policies; the README's intervals say so.)
     expect(nowait!['reclaimed by kswapd']).toBeGreaterThan(classic!['reclaimed by kswapd']! * 1.05);
-    // Wilcox's retry makes the storm reclaim when its NOWAIT allocation fails (a pass of its own, a memory stall),
-    // so it does not drive the node below min as spf-nowait-literal's does; the fallback sends it to mmap_lock.
+    // Wilcox's retry makes the storm reclaim when its NOWAIT allocation fails (a pass of its own, a memory stall);
+    // the fallback sends it to mmap_lock. (Time below min: within one seed's noise of each other at 4 CPUs.)
     expect(retry!['reclaimed by storm']).toBeGreaterThan(classic!['reclaimed by storm']! * 0.5);
     expect(retry!['storm memstall (ms)']).toBeGreaterThan(0);
-    expect(retry!['time below min (ms)']).toBeLessThan(Math.max(0.05, nowait!['time below min (ms)']! / 2));
     expect(fallback!['reclaimed by storm']).toBeGreaterThan(10 * Math.max(1, nowait!['reclaimed by storm']!));
     expect(fallback!['storm memstall (ms)']).toBeGreaterThan(0);
     // spf-nowait as the kernel does it: a failed table allocation goes on to the mmap_lock fault, which reclaims.
     expect(kernel!['storm fell back']).toBeGreaterThan(0);
     expect(kernel!['reclaimed by storm']).toBeGreaterThan(10 * Math.max(1, nowait!['reclaimed by storm']!));
-    expect(kernel!['time below min (ms)']).toBeLessThan(Math.max(0.05, nowait!['time below min (ms)']! / 2));
     // PSI: the storm is never in a memory stall under spf-nowait-literal (it never reclaims), so it adds no pressure
     // signal, while under classic its reclaim is one.
     expect(nowait!['storm memstall (ms)']).toBeLessThan(0.05);
@@ -150,20 +148,22 @@ describe('scenarios', () => {
     // HZ=250: at the storm's pace the tables waiting for their grace period run the node out, and the storm's
     // process is killed. At HZ=1000 (grace periods of 1-2 ms) nobody is.
     const s = getScenario('nowait-starvation');
-    const run = (policy: string, hz: 250 | 1000) =>
-      runSimulation({ ...s.build({ policy, cpus: 4, workers: 1, seed: 'starvation', duration: '40ms' }), hz });
-    const [classic, spf, spf1000] = await Promise.all([
-      run('classic', 250),
-      run('spf-nowait', 250),
-      run('spf-nowait', 1000),
+    const run = (policy: string, hz: 250 | 1000, seed: string) =>
+      runSimulation({ ...s.build({ policy, cpus: 4, workers: 1, seed, duration: '50ms' }), hz });
+    const seeds = ['faultline-1', 'faultline-2', 'faultline-3'];
+    const [classic, spf1000, ...spf] = await Promise.all([
+      run('classic', 250, seeds[0]!),
+      run('spf-nowait', 1000, seeds[0]!),
+      ...seeds.map((seed) => run('spf-nowait', 250, seed)),
     ]);
     type Mm = { tableFreeing: { freeing: string } };
-    expect((classic.modules.mm as Mm).tableFreeing.freeing).toBe('native');
-    expect((spf.modules.mm as Mm).tableFreeing.freeing).toBe('rcu');
-    expect(s.figures(classic)['OOM kills']).toBe(0);
-    expect(s.figures(spf)['OOM kills']).toBe(1);
-    const killed = (r: typeof spf) => (r.modules.reclaim as { oomKills: Array<{ name: string }> }).oomKills;
-    expect(killed(spf).every((k) => k.name.startsWith('fault-storm'))).toBe(true);
+    expect((classic!.modules.mm as Mm).tableFreeing.freeing).toBe('native');
+    expect((spf[0]!.modules.mm as Mm).tableFreeing.freeing).toBe('rcu');
+    expect(s.figures(classic!)['OOM kills']).toBe(0);
+    // Killed on at least two seeds of three (all three at the README's seeds), and only the storm's threads.
+    const killed = (r: typeof classic) => (r!.modules.reclaim as { oomKills: Array<{ name: string }> }).oomKills;
+    expect(spf.filter((r) => s.figures(r!)['OOM kills'] === 1).length).toBeGreaterThanOrEqual(2);
+    for (const r of spf) expect(killed(r).every((k) => k.name.startsWith('fault-storm'))).toBe(true);
     expect(s.figures(spf1000)['OOM kills']).toBe(0);
   });
 
