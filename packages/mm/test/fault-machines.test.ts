@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
-import { compileMachine, crossCheckMachine, runSimulation, type RunResult } from '@faultline/engine';
+import { compileMachine, crossCheckMachine, runSimulation, type RunOptions, type RunResult } from '@faultline/engine';
 import { BUILTIN_MACHINES, FAULT_GUARDS, machinePolicy, mmRunParts, type FaultRun } from '../dist/index.js';
 
 const faults = fileURLToPath(new URL('./tasks/faults.mjs', import.meta.url));
@@ -50,6 +50,32 @@ describe('fault-handler machines', () => {
     expect(t.faults).toBe(50);
     expect(t.speculativeDone).toBe(50); // memory is plentiful: every NOWAIT table allocation succeeds
     expect(t.policy).toBe('capped');
+    // It walks page tables under RCU, as spf-nowait does, but did not say so: the machine's freeing (native) applies.
+    type Mm = { tableFreeing: { freeing: string; why: string } };
+    expect((r.modules.mm as Mm).tableFreeing.freeing).toBe('native');
+    // Declared, the run frees page tables through RCU for it, and refuses a run that asks for native freeing.
+    const declared = (extra: Partial<RunOptions> = {}) =>
+      runSimulation({
+        cpus: 1,
+        seed: 'machine',
+        duration: '1ms',
+        memoryMiB: 64,
+        memoryLayout: 'one-zone',
+        ...extra,
+        ...mmRunParts({
+          policy: 'capped',
+          policies: [{ name: 'capped', module: policy, export: 'capped', walksTablesUnderRcu: true }],
+          mms: [{ vmas: [] }],
+        }),
+        tasks: [{ module: faults, export: 'toucher', cpus: [0], args: { count: 1 } }],
+      });
+    expect(((await declared()).modules.mm as Mm).tableFreeing).toEqual({
+      freeing: 'rcu',
+      why: "fault policy 'capped' walks page tables under RCU",
+    });
+    await expect(declared({ tableFreeing: 'native' })).rejects.toThrow(
+      /fault policy 'capped' walks page tables under RCU/,
+    );
   });
 
   it('refuses a machine outside the subset, and names a step nobody implements', () => {
