@@ -48,6 +48,25 @@ describe('reclaim', () => {
     expect(report(r).prefilledPages).toBe(PAGES - 600);
   });
 
+  it('kswapdWakeLatencyNs wakes kswapd that much later: the same burst then takes the node below min', async () => {
+    // As a slow machine's kswapd (a TCG guest's vCPU threads): 5 ms between wakeup_kswapd and kswapd running.
+    const run = (kswapdWakeLatencyNs: number) =>
+      runSimulation({
+        ...base,
+        modules: [{ module: reclaimModulePath, args: { prefillFilePages: PAGES - 600, kswapdWakeLatencyNs } }],
+        cpus: 2,
+        duration: '60ms',
+        tasks: [
+          { module: mm, export: 'kswapd', cpus: [0] },
+          { module: mm, export: 'burst', cpus: [1], args: { delayNs: 20_000_000, pages: 800, gapNs: 3_000 } },
+        ],
+      });
+    const [now, late] = await Promise.all([run(0), run(5_000_000)]);
+    expect(report(now).directReclaimed).toBe(0);
+    // The burst's 800 pages in 2.4 ms outrun kswapd's 5 ms: the allocator reclaims for itself.
+    expect(report(late).directReclaimed).toBeGreaterThan(0);
+  });
+
   it('kswapd naps HZ/10 before it sleeps: a wake-up within the nap and a node unbalanced at its end are counted', async () => {
     // Burst 1 (20 ms) takes free memory below low: kswapd wakes, balances the node - lru_size >> priority a
     // kswapd_shrink_node, 4, 8, 16 ... pages, until just above high (384) - and naps. Burst 2 (30 ms, within the

@@ -41,6 +41,8 @@ export interface ScenarioOptions {
   /** The reclaim module's scanNsPerPage: CPU time a reclaimer spends per page it wants (default 200 ns,
    * calibrated against the real kernel: CALIBRATION.md). */
   readonly scanNsPerPage?: number;
+  /** The reclaim module's kswapdWakeLatencyNs: kswapd runnable this long after the allocator wakes it (default 0). */
+  readonly kswapdWakeLatencyNs?: number;
   /** The scenario's own sizes (its file's `params`); what is not given takes the built-in file's value. */
   readonly params?: Readonly<Record<string, number | string | boolean>>;
   /** The custom scenario's task groups, locks, modules and figures (scenario: custom). */
@@ -87,7 +89,10 @@ export function runOf(
 
 /** The reclaim module's args a scenario takes from its options. */
 export function reclaimArgsOf(o: ScenarioOptions): Record<string, unknown> {
-  return o.scanNsPerPage === undefined ? {} : { scanNsPerPage: o.scanNsPerPage };
+  return {
+    ...(o.scanNsPerPage === undefined ? {} : { scanNsPerPage: o.scanNsPerPage }),
+    ...(o.kswapdWakeLatencyNs === undefined ? {} : { kswapdWakeLatencyNs: o.kswapdWakeLatencyNs }),
+  };
 }
 
 /** A row of figures for the comparison table: label -> number (NaN where it does not apply). */

@@ -60,7 +60,11 @@ export interface ScenarioSpec {
   readonly window: string;
   readonly kernel: 'v5.18' | 'v6.4' | 'v6.3+';
   readonly machine: MachineSpec;
-  readonly reclaim: { readonly scanNsPerPage: number };
+  readonly reclaim: {
+    readonly scanNsPerPage: number;
+    /** From wakeup_kswapd to kswapd runnable (a what-if for slow machines: the oracle's TCG guests); default 0. */
+    readonly kswapdWakeLatencyNs?: number;
+  };
   readonly params: Readonly<Record<string, number | string | boolean>>;
   /** scenario: custom only: its task groups, locks, kernel modules and the figures to report. */
   readonly tasks?: CustomParts['tasks'];
@@ -198,6 +202,11 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
         ...(resolved ? { required: ['scanNsPerPage'] } : {}),
         properties: {
           scanNsPerPage: int(0, 1_000_000, "reclaim's CPU time per page wanted, ns (calibrated: CALIBRATION.md)"),
+          kswapdWakeLatencyNs: int(
+            0,
+            1_000_000_000,
+            "from wakeup_kswapd to kswapd runnable, ns (default 0; a TCG guest's is milliseconds: CALIBRATION.md)",
+          ),
         },
       },
       params: { type: 'object', description: "the scenario's own sizes; which ones depends on `scenario`" },
@@ -465,6 +474,9 @@ export function specOptions(
     ...(m.platform ? { platform: m.platform } : {}),
     ...(m.tableFreeing ? { tableFreeing: m.tableFreeing } : {}),
     scanNsPerPage: spec.reclaim.scanNsPerPage,
+    ...(spec.reclaim.kswapdWakeLatencyNs !== undefined
+      ? { kswapdWakeLatencyNs: spec.reclaim.kswapdWakeLatencyNs }
+      : {}),
     params: spec.params,
     ...(spec.scenario === 'custom' ? { custom: customOf(spec) } : {}),
   };

@@ -56,6 +56,22 @@ describe('the built-in scenario files', () => {
     expect(storms(more)).toHaveLength(9);
     expect(storms(more).map((t) => t.cpus![0])).toEqual([1, 1, 1, 2, 2, 2, 3, 3, 3]);
   });
+
+  it("take reclaim.kswapdWakeLatencyNs to the reclaim module's args, and leave it out (and the key alone) unset", () => {
+    const reclaimArgs = (sets: string[]) => {
+      const spec = resolveScenario('kernel-storm', { sets });
+      const built = getScenario('kernel-storm').build(specOptions(spec, { seed: 'x' }));
+      return { args: built.modules!.find((m) => m.module.includes('reclaim'))!.args!, key: specKey(spec, 'x') };
+    };
+    const late = reclaimArgs(['reclaim.kswapdWakeLatencyNs=5000000']);
+    const plain = reclaimArgs([]);
+    expect(late.args.kswapdWakeLatencyNs).toBe(5_000_000);
+    expect(plain.args).not.toHaveProperty('kswapdWakeLatencyNs');
+    expect(late.key).not.toBe(plain.key);
+    expect(() => resolveScenario('kernel-storm', { sets: ['reclaim.kswapdWakeLatencyNs=-1'] })).toThrow(
+      /reclaim\.kswapdWakeLatencyNs/,
+    );
+  });
 });
 
 describe('a user scenario file', () => {
