@@ -41,7 +41,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compareConfiguration, comparisonMarkdown, modelParams } from './lib/oracle-compare.mjs';
@@ -111,7 +111,8 @@ if (!['classic', 'off'].includes(opt['victim-sleep']))
 if (!modes.includes('2')) fail('--modes must include 2 (GFP_KERNEL, the classic baseline every sign is taken against)');
 if (!/^\d+(\.\d+)?(ms|s)$/.test(opt['model-duration']))
   fail(`--model-duration ${opt['model-duration']}: e.g. 2s, 500ms`);
-const out = opt.out;
+// Absolute: the kernel's make runs in the headers' folder and takes M= from there.
+const out = resolve(opt.out);
 for (const d of ['logs', 'scenarios', 'model', 'kernels', 'build']) mkdirSync(join(out, d), { recursive: true });
 
 const log = (msg) => process.stderr.write(`oracle: ${msg}\n`);
@@ -392,7 +393,11 @@ function modelCompare(k, parsed, c, label) {
     // The allocator's tables: 6.1 still has ALLOC_HARDER and __GFP_ATOMIC (the v5.18 tables); 6.12 has 6.3's.
     kernel: k.name === '6.1' ? 'v5.18' : 'v6.3+',
     machine: { memoryMiB: c.memory, layout: 'kernel' },
-    reclaim: { scanNsPerPage: p.scanNsPerPage },
+    reclaim: {
+      scanNsPerPage: p.scanNsPerPage,
+      // kswapd woken as late as the guest's is (TCG), where the log measured it.
+      ...(p.kswapdWakeLatencyNs !== undefined ? { kswapdWakeLatencyNs: p.kswapdWakeLatencyNs } : {}),
+    },
     params: p.params,
   };
   const model = compareFile(
@@ -405,7 +410,14 @@ function modelCompare(k, parsed, c, label) {
   // victim's allocation costs a third less CPU, its sleep a third of classic's).
   if (policies.includes('storm-off')) {
     const q = modelParams(parsed.runs, { threads, cycle, costsFrom: '0', victimSleep: 'off' });
-    const off = { ...scenario, reclaim: { scanNsPerPage: q.scanNsPerPage }, params: q.params };
+    const off = {
+      ...scenario,
+      reclaim: {
+        scanNsPerPage: q.scanNsPerPage,
+        ...(q.kswapdWakeLatencyNs !== undefined ? { kswapdWakeLatencyNs: q.kswapdWakeLatencyNs } : {}),
+      },
+      params: q.params,
+    };
     off.summary = `${scenario.summary}, storm off, at the storm-off runs' costs`;
     model.runs.push(...compareFile(`${label}.off`, off, ['storm-off'], q.note).runs);
   }

@@ -116,6 +116,16 @@ describe('the model given the guest', () => {
       )![1],
     );
 
+  it("takes kswapd's wake-up latency where the log measured it, and leaves the model's own (0) where it did not", () => {
+    const plain = modelParams(parseOracleLog(text, 'fixture').runs, { threads: 2, cycle: 1024 });
+    expect(plain).not.toHaveProperty('kswapdWakeLatencyNs');
+    // The same log with the latency flstorm now reports: 3 ms over 2 wake-ups on each FLK other line.
+    const measured = text.replace(/^(.*FLK other .*)$/gm, '$1 kswapd_wake_ns=3000000 kswapd_wake_n=2');
+    const { runs } = parseOracleLog(measured, 'fixture');
+    expect(modelParams(runs, { threads: 2, cycle: 1024 }).kswapdWakeLatencyNs).toBe(1_500_000);
+    expect(modelParams(runs, { threads: 2, cycle: 1024 }).note).toMatch(/kswapd woken 1\.50 ms late/);
+  });
+
   it("takes the storm's, the victims', the reader's and kswapd's costs from classic, less their reclaim", () => {
     const { runs } = parseOracleLog(text, 'fixture');
     expect(runs.filter((r: { mode: string }) => r.mode === '2').map((r: { tag: string }) => r.tag)).toEqual(

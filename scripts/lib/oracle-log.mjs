@@ -153,6 +153,7 @@ function kernelFigures(mode, c, pa, pb, kills) {
     'reader CPU per page (ns)': c.reader.pages > 0 ? (c.reader.cpu_ns - (other.rc_ns ?? 0)) / c.reader.pages : NaN,
     'storm failed attempt (ns)': !user && storm.fails > 0 ? storm.fail_ns / storm.fails : NaN,
     'call_rcu to callback (ms)': other.gp_n > 0 ? other.gp_ns / other.gp_n / 1e6 : NaN,
+    'kswapd wake-up latency (ms)': other.kswapd_wake_n > 0 ? other.kswapd_wake_ns / other.kswapd_wake_n / 1e6 : NaN,
     'victim sleep per allocation (us)':
       victim.allocs > 0 ? victim.sleep_ns / 1e3 / (victim.allocs + victim.fails) : NaN,
     'storm threads': user ? ustorm.threads : storm.threads,

@@ -16,6 +16,7 @@
  *   - direct reclaim per group from the mm_vmscan_direct_reclaim_{begin,end} tracepoints (calls, pages, time);
  *   (the reader's pages come from /proc/vmstat: a probe on mm_filemap_add_to_page_cache, patched in and out of the
  *   page cache's hottest path at every insmod and rmmod, made 6.12 under TCG oops on a stray int3 there);
+ *   - kswapd's wake-up latency: mm_vmscan_wakeup_kswapd (kswapd waiting) to mm_vmscan_kswapd_wake (it runs);
  *   - CPU time (se.sum_exec_runtime) of the storm, the victims and kswapd0 over the run, and the victims' time in
  *     usleep_range (the timer and the wait for a CPU after it);
  *   - DMA32's free pages against its min and low watermarks, sampled every millisecond;
@@ -64,7 +65,10 @@ static atomic64_t other_calls, other_pages, other_ns, ustorm_calls, ustorm_pages
 static struct { atomic_t pid; u64 begin; } slot[NSLOT];
 static atomic64_t mon_samples, mon_min, mon_low, gp_ns, gp_n;
 static struct zone *dma32;
-static struct tracepoint *tp_begin, *tp_end;
+static struct tracepoint *tp_begin, *tp_end, *tp_wakeup, *tp_kwake;
+/* kswapd's wake-up latency: wakeup_kswapd's tracepoint (it fires only when kswapd waits) to kswapd_wake's (kswapd
+ * running, about to balance the node); the first wake-up of a sleep counts, later ones until kswapd runs do not. */
+static atomic64_t kwake_pending, kwake_ns, kwake_n;
 static u64 t_start, kswapd_start;
 
 static struct worker *me(void)
@@ -120,10 +124,27 @@ static void probe_end(void *d, unsigned long nr)
 	x->rc_calls++; x->rc_pages += nr; x->rc_ns += dt; x->rc_max_ns = max(x->rc_max_ns, dt);
 }
 
+static void probe_wakeup(void *d, int nid, int zid, int order, gfp_t gfp)
+{
+	atomic64_cmpxchg(&kwake_pending, 0, ktime_get_ns());
+}
+
+static void probe_kwake(void *d, int nid, int zid, int order)
+{
+	u64 t = atomic64_xchg(&kwake_pending, 0);
+
+	if (t) {
+		atomic64_add(ktime_get_ns() - t, &kwake_ns);
+		atomic64_inc(&kwake_n);
+	}
+}
+
 static void find_tp(struct tracepoint *tp, void *p)
 {
 	if (!strcmp(tp->name, "mm_vmscan_direct_reclaim_begin")) tp_begin = tp;
 	if (!strcmp(tp->name, "mm_vmscan_direct_reclaim_end")) tp_end = tp;
+	if (!strcmp(tp->name, "mm_vmscan_wakeup_kswapd")) tp_wakeup = tp;
+	if (!strcmp(tp->name, "mm_vmscan_kswapd_wake")) tp_kwake = tp;
 }
 
 /* DMA32's free pages (the counter the watermark check reads) below its min (wm 0) or low (wm 1) watermark. */
@@ -303,10 +324,12 @@ static int __init flstorm_init(void)
 		return -EINVAL;
 	dma32 = &NODE_DATA(0)->node_zones[ZONE_DMA32];
 	for_each_kernel_tracepoint(find_tp, NULL);
-	if (!tp_begin || !tp_end)
+	if (!tp_begin || !tp_end || !tp_wakeup || !tp_kwake)
 		return -ENOENT;
 	tracepoint_probe_register(tp_begin, probe_begin, NULL);
 	tracepoint_probe_register(tp_end, probe_end, NULL);
+	tracepoint_probe_register(tp_wakeup, probe_wakeup, NULL);
+	tracepoint_probe_register(tp_kwake, probe_kwake, NULL);
 	t_start = ktime_get_ns();
 	kswapd_start = kswapd_runtime();
 	for_each_online_cpu(cpu) {
@@ -333,6 +356,8 @@ static void __exit flstorm_exit(void)
 	/* The probes go before the task structs do: me() must not match a recycled one. */
 	tracepoint_probe_unregister(tp_begin, probe_begin, NULL);
 	tracepoint_probe_unregister(tp_end, probe_end, NULL);
+	tracepoint_probe_unregister(tp_wakeup, probe_wakeup, NULL);
+	tracepoint_probe_unregister(tp_kwake, probe_kwake, NULL);
 	tracepoint_synchronize_unregister();
 	for (i = 0; i < nw; i++) {
 		w[i].cpu_ns = w[i].task->se.sum_exec_runtime - w[i].cpu_start;
@@ -366,11 +391,12 @@ static void __exit flstorm_exit(void)
 	}
 	pr_info("FLK other mode=%d secs_ns=%llu kswapd_cpu_ns=%llu rc_calls=%lld rc_pages=%lld "
 		"rc_ns=%lld ustorm_rc_calls=%lld ustorm_rc_pages=%lld ustorm_rc_ns=%lld mon_samples=%lld "
-		"mon_below_min=%lld mon_below_low=%lld gp_ns=%lld gp_n=%lld\n", mode, secs_ns, kswapd_ns,
+		"mon_below_min=%lld mon_below_low=%lld gp_ns=%lld gp_n=%lld kswapd_wake_ns=%lld kswapd_wake_n=%lld\n",
+		mode, secs_ns, kswapd_ns,
 		atomic64_read(&other_calls), atomic64_read(&other_pages),
 		atomic64_read(&other_ns), atomic64_read(&ustorm_calls), atomic64_read(&ustorm_pages),
 		atomic64_read(&ustorm_ns), atomic64_read(&mon_samples), atomic64_read(&mon_min), atomic64_read(&mon_low),
-		atomic64_read(&gp_ns), atomic64_read(&gp_n));
+		atomic64_read(&gp_ns), atomic64_read(&gp_n), atomic64_read(&kwake_ns), atomic64_read(&kwake_n));
 }
 
 module_init(flstorm_init);
