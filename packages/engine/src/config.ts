@@ -343,8 +343,6 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
       ...costs,
       // entity_lag's clamp: calc_delta_fair(max(2 * slice, TICK_NSEC)), from the base slice in effect.
       lagLimitNs: o.costs.lagLimitNs ?? Math.max(2 * costs.baseSliceNs, jiffyNs),
-      scheduler,
-      preempt: o.preempt,
     },
     ringSlots: o.ringSlots,
     tasks,

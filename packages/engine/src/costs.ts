@@ -22,11 +22,6 @@ export interface Costs {
   /** EEVDF: the most lag, either way, a task keeps when it leaves the queue (entity_lag: max(2 x the base slice,
    * TICK_NSEC) unless set). */
   readonly lagLimitNs: number;
-  /** Not a cost: the run's `scheduler` (config.ts), carried here because this is what every CPU is built with.
-   * Unset means CFS. A run cannot set it through `costs`. */
-  readonly scheduler?: SchedulerKind;
-  /** Not a cost either: the run's `preempt` model (config.ts), carried here for the same reason. */
-  readonly preempt?: PreemptModel;
   /** An allocation served from the CPU's list or failed at the watermark check. */
   readonly allocNs: number;
   readonly freeNs: number;

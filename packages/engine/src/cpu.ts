@@ -11,7 +11,7 @@
 // (mutex, rwsem, a message, a module's wake) is woken at its answer's time, or at the CPU's clock if that is later.
 import { TR_BEGIN, TR_END, TraceLog } from './trace-log.js';
 import type { MemoryNode } from '@faultline/zone';
-import type { Costs } from './costs.js';
+import type { Costs, PreemptModel, SchedulerKind } from './costs.js';
 import { CpuMemory, MEM_DEFERRED } from './cpu-memory.js';
 import { CpuRings } from './cpu-rings.js';
 import type { CpuHooks, KernelCpu, KernelPath } from './hooks.js';
@@ -56,6 +56,9 @@ export interface SimCpuInput {
   readonly cpus: number;
   readonly node: MemoryNode;
   readonly costs: Costs;
+  /** The run's fair scheduler and preemption model (RunConfig.scheduler, .preempt). */
+  readonly scheduler: SchedulerKind;
+  readonly preempt: PreemptModel;
   readonly rings: Float64Array;
   readonly ctl: Int32Array;
   readonly layout: RunLayout;
@@ -95,9 +98,9 @@ export class SimCpu extends CpuScheduler {
   private readonly fullPreempt: boolean;
 
   constructor(private readonly x: SimCpuInput) {
-    super(x.id, x.costs);
+    super(x.id, x.costs, x.scheduler);
     this.pubTask = CONTROL_HEADER_I32 + x.id * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK;
-    this.fullPreempt = x.costs.preempt === 'full';
+    this.fullPreempt = x.preempt === 'full';
     if (x.traceMaxEvents > 0) this.trace = new TraceLog(x.id, x.traceMaxEvents, x.taskName);
     this.ring = new CpuRings(x.rings, x.layout, x.id);
     this.memory = new CpuMemory(x.id, x.node, this.ring, x.layout.ringSlots);
@@ -556,10 +559,7 @@ export class SimCpu extends CpuScheduler {
       this.opResult = 0;
       return this.costs.lockNs;
     }
-    if (r !== LOCK_WAIT)
-      throw new Error(
-        `more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`,
-      );
+    if (r !== LOCK_WAIT) throw new Error(this.lockRingFull());
     this.lockCounts(t, id).contended++;
     this.stats.lockWaits++;
     t.lockWait = { id, write, sinceNs: this.nowNs };
@@ -585,22 +585,22 @@ export class SimCpu extends CpuScheduler {
     if (i < 0) throw new Error(`unlocks '${this.x.locks[id]!.name}', which it does not hold`);
     const write = (t.held[i]! & 1) === 1;
     t.held.splice(i, 1);
-    if (!this.locks.release(this.nowNs, id, t.id, write))
-      throw new Error(
-        `more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`,
-      );
+    if (!this.locks.release(this.nowNs, id, t.id, write)) throw new Error(this.lockRingFull());
     this.opResult = 0;
     return this.costs.unlockNs;
+  }
+
+  /** The error of a CPU whose lock log is full. */
+  private lockRingFull(): string {
+    const slots = this.x.layout.ringSlots;
+    return `more than ${slots} lock operations in one window on this CPU; raise ringSlots or shorten the window`;
   }
 
   private downgrade(t: Task, id: number): number {
     const i = t.held.indexOf(id * 2 + 1);
     if (i < 0) throw new Error(`downgrades '${this.x.locks[id]!.name}', which it does not hold for write`);
     t.held[i] = id * 2;
-    if (!this.locks.downgrade(this.nowNs, id, t.id))
-      throw new Error(
-        `more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`,
-      );
+    if (!this.locks.downgrade(this.nowNs, id, t.id)) throw new Error(this.lockRingFull());
     this.opResult = 0;
     return this.costs.unlockNs;
   }
@@ -610,10 +610,7 @@ export class SimCpu extends CpuScheduler {
     for (const h of t.held) {
       if ((h & 1) === 0 || this.x.locks[h >> 1]!.kind === 'spinlock') continue;
       if (!this.locks.ownerMoved(this.nowNs, h >> 1, t.id, on) && this.error === null)
-        this.fail(
-          t,
-          `more than ${this.x.layout.ringSlots} lock operations in one window on this CPU; raise ringSlots or shorten the window`,
-        );
+        this.fail(t, this.lockRingFull());
     }
   }
 

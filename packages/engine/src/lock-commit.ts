@@ -162,9 +162,7 @@ export class LockCommitter {
         case LK_ACQUIRED:
           // A CPU takes a lock at once only where the published mode allows; a conflict here is an engine bug.
           if (st.writer !== -1 || (write && st.readers > 0)) {
-            throw new Error(
-              `lock ${id}: task #${task} on cpu ${cpu} took it at ${r[s + LK_TIME]} ns while ${this.describe(id)}`,
-            );
+            throw new Error(`lock ${id}: task #${task} on cpu ${cpu} took it at ${atNs} ns while ${this.describe(id)}`);
           }
           if (write) {
             st.writer = task;
@@ -195,9 +193,9 @@ export class LockCommitter {
           if (write) {
             st.writer = -1;
             st.writerCpu = -1;
-            st.writerFreeSinceNs = r[s + LK_TIME]!;
+            st.writerFreeSinceNs = atNs;
           } else st.readers--;
-          if (st.writer === -1 && st.readers === 0) st.freeSinceNs = r[s + LK_TIME]!;
+          if (st.writer === -1 && st.readers === 0) st.freeSinceNs = atNs;
           break;
       }
       if (st.writer === -1 && st.readers > 0 && readersBefore === 0) st.readerOwnedSinceNs = atNs;
@@ -228,14 +226,11 @@ export class LockCommitter {
   private spinners(st: LockState, atNs: number): void {
     for (const w of st.queue) {
       if (w.spinUntilNs !== Infinity) continue;
-      const cap = w.sinceNs + this.spinMaxNs;
-      const at = Math.max(atNs, w.sinceNs);
       if (st.writer !== -1) {
         // rwsem_spin_on_owner / mutex_spin_on_owner: only while the owner runs.
-        if (!st.ownerOnCpu) w.spinUntilNs = Math.min(at, cap);
+        if (!st.ownerOnCpu) w.spinUntilNs = Math.max(atNs, w.sinceNs);
       } else if (st.readers > 0 && st.kind === 'rwsem') {
-        const from = Math.max(w.sinceNs, st.readerOwnedSinceNs);
-        w.spinUntilNs = Math.min(from + readerSpinNs(st.readers), cap);
+        w.spinUntilNs = Math.max(w.sinceNs, st.readerOwnedSinceNs) + readerSpinNs(st.readers);
       }
     }
   }
@@ -246,7 +241,7 @@ export class LockCommitter {
     let later = false;
     for (const w of st.queue) {
       if (w.spinUntilNs < 0 || w.stopped) continue;
-      const until = Math.min(w.spinUntilNs, w.sinceNs + this.spinMaxNs);
+      const until = this.spinEnd(w);
       if (until <= endNs) {
         w.stopped = true;
         this.spinStops++;
@@ -256,11 +251,16 @@ export class LockCommitter {
     return later;
   }
 
+  /** When a spinner stops spinning: what its owner decided, and at the latest its cap (need_resched). */
+  private spinEnd(w: Waiter): number {
+    return Math.min(w.spinUntilNs, w.sinceNs + this.spinMaxNs);
+  }
+
   /** The time a waiter that is still spinning when the lock frees at atNs takes it, or -1 if it stopped before. */
   private spinningAt(w: Waiter, atNs: number): number {
     if (w.spinUntilNs < 0 || w.stopped) return -1;
     const at = Math.max(w.sinceNs, atNs);
-    return at <= Math.min(w.spinUntilNs, w.sinceNs + this.spinMaxNs) ? at : -1;
+    return at <= this.spinEnd(w) ? at : -1;
   }
 
   private grantWriter(id: number, st: LockState, w: Waiter, atNs: number): void {
@@ -276,7 +276,7 @@ export class LockCommitter {
       // It stopped spinning before the lock freed: it sleeps from then, and is woken by the grant.
       w.stopped = true;
       this.spinStops++;
-      this.send(id, w, Math.min(w.spinUntilNs, w.sinceNs + this.spinMaxNs), LA_SPIN_STOP);
+      this.send(id, w, this.spinEnd(w), LA_SPIN_STOP);
     }
     this.send(id, w, Math.max(w.sinceNs, atNs), LA_GRANT);
     this.spinners(st, Math.max(w.sinceNs, atNs));

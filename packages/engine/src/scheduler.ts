@@ -24,7 +24,7 @@
 // modules hear of context switches and idle here. Busy and idle time are charged as simulated time advances. The
 // operations tasks run are in cpu.ts, which builds on this.
 import type { TraceLog } from './trace-log.js';
-import type { Costs } from './costs.js';
+import type { Costs, SchedulerKind } from './costs.js';
 import { TraceHash } from './digest.js';
 import { EventHeap } from './event-heap.js';
 import type { CpuHooks } from './hooks.js';
@@ -128,8 +128,9 @@ export class CpuScheduler {
   constructor(
     readonly id: number,
     protected readonly costs: Costs,
+    scheduler: SchedulerKind,
   ) {
-    this.eevdf = costs.scheduler === 'eevdf';
+    this.eevdf = scheduler === 'eevdf';
     this.stats = {
       cpu: id,
       events: 0,

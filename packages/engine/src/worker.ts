@@ -91,6 +91,8 @@ const api = {
           cpus: config.cpus,
           node,
           costs: config.costs,
+          scheduler: config.scheduler,
+          preempt: config.preempt,
           rings,
           ctl,
           layout,

@@ -34,9 +34,13 @@ function mmOf(ctx: Pick<TaskContext, 'cpu'>): MmCpu {
   return mc;
 }
 
-function* write(ctx: TaskContext, kind: number, start: number, pages: number, costNs: number, flags = 0): Path {
+function checkStart(start: number): void {
   if (!(Number.isSafeInteger(start) && start >= 0 && start % PAGE_BYTES === 0))
     throw new RangeError(`start ${start}: expected a page-aligned address`);
+}
+
+function* write(ctx: TaskContext, kind: number, start: number, pages: number, costNs: number, flags = 0): Path {
+  checkStart(start);
   const mc = mmOf(ctx);
   const mm = Number(ctx.args.mm ?? 0);
   yield ctx.lock(mmapLockName(mm));
@@ -75,13 +79,8 @@ export const TLB_SYNC_NS = 2_000;
 /** munmap of exactly one VMA: detached under mmap_lock for write, then zapped and its page tables freed under the
  * downgraded read lock (natively, or through RCU in tlb_remove_table's batches: the run's table freeing). The cost
  * grows with what is mapped in it (as of the last commit), not with its size; `costNs` replaces the whole of it. */
-export function munmap(ctx: TaskContext, start: number, pages: number, costNs?: number): Path {
-  if (!(Number.isSafeInteger(start) && start >= 0 && start % PAGE_BYTES === 0))
-    throw new RangeError(`start ${start}: expected a page-aligned address`);
-  return munmapPath(ctx, start, pages, costNs);
-}
-
-function* munmapPath(ctx: TaskContext, start: number, pages: number, costNs?: number): Path {
+export function* munmap(ctx: TaskContext, start: number, pages: number, costNs?: number): Path {
+  checkStart(start);
   const end = start + pages * PAGE_BYTES;
   const mc = mmOf(ctx);
   const mm = Number(ctx.args.mm ?? 0);
