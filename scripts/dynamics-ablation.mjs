@@ -4,7 +4,8 @@
 // turning one mechanism back to the engine's earlier behaviour per row: optimistic spinning off (every lock waiter
 // sleeps at once), munmap holding mmap_lock for write through its zap, HZ=1000, page tables freed through RCU on
 // every policy (a paravirt guest), the storm threads all in step, CFS in place of EEVDF where the run's kernel has
-// EEVDF, and full preemption in place of voluntary. Every row uses the same seeds. Prints a markdown table of means (the README's and CALIBRATION.md's).
+// EEVDF, and full preemption in place of voluntary; and the other way, the storm threads and the kernel work
+// unpinned (wake placement within the last-level cache, balance.ts), at the default window and at 1 us. Every row uses the same seeds. Prints a markdown table of means (the README's and CALIBRATION.md's).
 // Usage (after a build): node scripts/dynamics-ablation.mjs [--cpus 4,8] [--seeds 3] [--duration 50ms] [--json F]
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -44,6 +45,9 @@ const ROWS = [
   ['storm threads in step (stormPhase false)', (o) => o, { stormPhase: false }],
   ['CFS instead of EEVDF', (o) => ({ ...o, scheduler: 'cfs' })],
   ['full preemption (inside the kernel too)', (o) => ({ ...o, preempt: 'full' })],
+  // Not an ablation: a mechanism the flagship leaves off (its threads are bound, as the oracle's are), turned on.
+  ['threads unpinned (threadsPinned false: wake placement)', (o) => o, { threadsPinned: false }],
+  ['threads unpinned, window 1 us', (o) => ({ ...o, window: '1us' }), { threadsPinned: false }],
 ];
 
 const s = getScenario('nowait-starvation');

@@ -21,13 +21,15 @@
 //   node scripts/oracle.mjs [--kernels 6.1,6.12] [--cpus 4] [--memory 256] [--storm-us 0] [--threads 2]
 //        [--cycle 1024] [--secs 8] [--runs 3] [--modes 0,1,2,3,u] [--seeds 3] [--seed faultline] [--model-duration 1s]
 //        [--matrix] [--skip-kernel] [--resume] [--skip-model] [--model-set path=value ...] [--calibration]
-//        [--victim-sleep classic|off] [--out out/oracle]
+//        [--victim-sleep classic|off] [--sysctl vm.name=value ...] [--out out/oracle]
 // --cpus, --memory and --storm-us take lists: every combination is a configuration. --matrix is the issue's set:
 // 2 and 4 vCPUs, 256 and 512 MiB, the storm at full rate (storm_us 0) and slowed (storm_us 250), both kernels.
 // --skip-kernel reuses the logs already in --out; --resume boots only the configurations whose log lacks a run;
 // --skip-model stops after the boots; --model-set passes a `--set` to
 // every model run (an ablation: --model-set params.readerBatchPages=1); --calibration rewrites CALIBRATION.md's block;
 // --victim-sleep off gives the victims the storm-off runs' sleep (the timer alone) instead of classic's.
+// --sysctl sets a vm sysctl in the guest from boot (the kernel's sysctl.* boot parameters, 5.8+), an experiment on
+// the kernel's side (--sysctl vm.watermark_boost_factor=0); the log's FL_PARAMS line shows the value the guest read.
 // Under TCG the guest runs far slower than hardware while its clock keeps wall time: compare ratios and shares,
 // never absolute times, across the kernel and the model.
 import { spawn, spawnSync } from 'node:child_process';
@@ -70,6 +72,7 @@ const { values: opt } = parseArgs({
     resume: { type: 'boolean', default: false },
     calibration: { type: 'boolean', default: false },
     'victim-sleep': { type: 'string', default: 'classic' },
+    sysctl: { type: 'string', multiple: true, default: [] },
     out: { type: 'string', default: join(root, 'out', 'oracle') },
   },
   strict: true,
@@ -108,6 +111,11 @@ const runs = int('runs', 1, 20);
 const seeds = int('seeds', 1, 20);
 if (!['classic', 'off'].includes(opt['victim-sleep']))
   fail(`--victim-sleep ${opt['victim-sleep']}: classic (the victims' sleep as the storm made it) or off (the timer's)`);
+const sysctls = opt.sysctl.map((x) => {
+  const m = /^vm\.([a-z_]+)=(\d+)$/.exec(x);
+  if (!m) fail(`--sysctl ${x}: vm.<name>=<integer>, e.g. vm.watermark_boost_factor=0`);
+  return { name: m[1], value: m[2] };
+});
 if (!modes.includes('2')) fail('--modes must include 2 (GFP_KERNEL, the classic baseline every sign is taken against)');
 if (!/^\d+(\.\d+)?(ms|s)$/.test(opt['model-duration']))
   fail(`--model-duration ${opt['model-duration']}: e.g. 2s, 500ms`);
@@ -309,7 +317,9 @@ function boot(k, initrd, img, c, label) {
   const append =
     `console=ttyS0 quiet panic=-1 softlockup_panic=1 fl_modes=${order.join(',')} fl_secs=${secs} ` +
     `fl_warm=${Math.max(8, Math.ceil(c.memory / 32))} fl_settle=3 ` +
-    `fl_kargs=${kargs} fl_uper=${threads} fl_ucycle=${cycle}`;
+    `fl_kargs=${kargs} fl_uper=${threads} fl_ucycle=${cycle}` +
+    sysctls.map(({ name, value }) => ` sysctl.vm.${name}=${value}`).join('') +
+    (sysctls.length ? ` fl_sysctls=${sysctls.map(({ name }) => name).join(',')}` : '');
   const args = [
     '-accel',
     'tcg',

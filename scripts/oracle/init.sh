@@ -15,12 +15,14 @@ sec() { echo "=====FL_BEGIN $1"; while read -r l; do echo "$l"; done < "$2"; ech
 arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 MODES=$(arg fl_modes | tr , ' '); SECS=$(arg fl_secs); WARM=$(arg fl_warm); SETTLE=$(arg fl_settle)
 KARGS=$(arg fl_kargs | tr , ' '); UPER=$(arg fl_uper); UCYCLE=$(arg fl_ucycle)
+# The vm sysctls the boot line set (sysctl.vm.NAME=V), as the guest reads them back.
+SYSCTLS=; for n in $(arg fl_sysctls | tr , ' '); do read -r v < /proc/sys/vm/$n; SYSCTLS="$SYSCTLS vm.$n=$v"; done
 echo "=====FL_INIT uptime=$(up)"
 for m in /lib/fl/*.ko; do insmod $m; done
 i=0; while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 mount -t ext2 -o ro /dev/vda /mnt || echo "=====FL_ERROR mount"
 echo "=====FL_PARAMS modes=$MODES secs=$SECS warm=$WARM settle=$SETTLE kargs=$KARGS uper=$UPER ucycle=$UCYCLE" \
-  "nproc=$(nproc) kernel=$(uname -r)"
+  "nproc=$(nproc) kernel=$(uname -r)$SYSCTLS"
 taskset -p 1 $(pidof kswapd0) > /dev/null || echo "=====FL_ERROR taskset kswapd0"
 (while :; do taskset 1 cat /mnt/big > /dev/null; done) &
 RPID=$!

@@ -97,6 +97,10 @@ const taskSpecSchema = z
     cpus: z.array(z.number().int().min(0)).min(1).optional(),
     perCpu: z.number().int().min(1).max(1024).default(1),
     args: z.record(z.string(), z.unknown()).default({}),
+    /** true (default): it runs only on the CPU it starts on (a kthread bound there, a thread with one CPU in its
+     * affinity); false: a woken task that finds its CPU busy moves to an idle CPU of its last-level cache
+     * (balance.ts: select_idle_sibling). */
+    pinned: z.boolean().default(true),
   })
   .strict();
 
@@ -141,6 +145,9 @@ export const runOptionsSchema = z
     cpus: z.number().int().min(1).max(RUN_CPUS_MAX),
     /** Worker threads hosting the CPUs: 1 .. cpus; default min(cpus, the host's cores). */
     workers: z.number().int().min(1).max(RUN_CPUS_MAX).optional(),
+    /** CPUs that share a last-level cache (the scheduler's LLC domain, sd_llc): CPUs 0 .. n-1, n .. 2n-1, ...
+     * Unpinned tasks move only within theirs, and one worker hosts each. Default: all the CPUs. */
+    llcCpus: z.number().int().min(1).max(RUN_CPUS_MAX).optional(),
     seed: z.string().min(1).max(200),
     duration,
     window: duration.default(WINDOW_DEFAULT),
@@ -197,6 +204,8 @@ export interface TaskInstance {
   readonly export: string;
   readonly cpu: number;
   readonly args: Readonly<Record<string, unknown>>;
+  /** It stays on `cpu`; else it may move within its last-level cache (balance.ts). */
+  readonly pinned: boolean;
 }
 
 export interface MemoryConfig {
@@ -211,6 +220,8 @@ export interface MemoryConfig {
 export interface RunConfig {
   readonly cpus: number;
   readonly workers: number;
+  /** CPUs per last-level cache (balance.ts); the run's, or all the CPUs. */
+  readonly llcCpus: number;
   readonly seed: string;
   readonly durationNs: number;
   readonly windowNs: number;
@@ -272,8 +283,9 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     issues.push(`window: ${windowNs} ns is too short; allowed: at least ${WINDOW_NS_MIN} ns`);
   // By default fewer worker threads than the host has cores, and only as many as the CPUs give work to (see
   // defaultWorkers). The digest is the same for any number of workers, so this changes speed only.
-  const workers = o.workers ?? defaultWorkers(o.cpus, hostCores);
+  let workers = o.workers ?? defaultWorkers(o.cpus, hostCores);
   if (workers > o.cpus) issues.push(`workers: ${workers} is more than cpus (${o.cpus}); allowed: 1 .. ${o.cpus}`);
+  const llcCpus = Math.min(o.llcCpus ?? o.cpus, o.cpus);
   const tasks: TaskInstance[] = [];
   o.tasks.forEach((spec, i) => {
     const cpus = spec.cpus ?? Array.from({ length: o.cpus }, (_, c) => c);
@@ -292,13 +304,28 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
           export: spec.export,
           cpu,
           args: spec.args,
+          pinned: spec.pinned ?? true,
         });
   });
+  // A task that moves stays in its worker's memory: each last-level cache an unpinned task may move within is hosted
+  // by one worker, whatever the worker count (so the digest stays the same for any).
+  if (tasks.some((t) => !t.pinned) && !workersKeepLlcs(o.cpus, workers, llcCpus)) {
+    const fits = Array.from({ length: o.cpus }, (_, i) => i + 1).filter((w) => workersKeepLlcs(o.cpus, w, llcCpus));
+    if (o.workers === undefined) workers = fits.filter((w) => w <= workers).at(-1) ?? 1;
+    else
+      issues.push(
+        `workers: ${workers} would split a last-level cache (llcCpus ${llcCpus}) that unpinned tasks move within; ` +
+          `allowed: ${fits.join(', ')} (or pin the tasks, or set llcCpus)`,
+      );
+  }
   if (tasks.length > RUN_TASKS_MAX)
     issues.push(`tasks: ${tasks.length} task instances; allowed: at most ${RUN_TASKS_MAX}`);
   const perCpu = new Array<number>(o.cpus).fill(0);
-  for (const t of tasks) if (t.cpu < o.cpus) perCpu[t.cpu]!++;
-  const busiest = Math.max(...perCpu);
+  for (const t of tasks) if (t.cpu < o.cpus && t.pinned) perCpu[t.cpu]!++;
+  // Unpinned tasks may all gather on one CPU of their last-level cache.
+  const perLlc = new Array<number>(Math.ceil(o.cpus / llcCpus)).fill(0);
+  for (const t of tasks) if (t.cpu < o.cpus && !t.pinned) perLlc[Math.floor(t.cpu / llcCpus)]!++;
+  const busiest = Math.max(...perCpu.map((n, c) => n + perLlc[Math.floor(c / llcCpus)]!));
   // A waiting task may get two lock answers in one commit (a spin stop and a grant).
   if (2 * busiest > o.ringSlots)
     issues.push(
@@ -327,6 +354,7 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   return {
     cpus: o.cpus,
     workers,
+    llcCpus,
     seed: o.seed,
     durationNs,
     windowNs,
@@ -379,6 +407,15 @@ function resolveMemory(o: z.output<typeof runOptionsSchema>, issues: string[]): 
 }
 
 /** Which CPUs a worker hosts: contiguous blocks, as even as possible. */
+/** Whether every worker's CPUs (cpusOfWorker) are whole last-level caches of llcCpus CPUs. */
+export function workersKeepLlcs(cpus: number, workers: number, llcCpus: number): boolean {
+  for (let w = 1; w < workers; w++) {
+    const from = Math.floor((w * cpus) / workers);
+    if (from % llcCpus !== 0 && from !== cpus) return false;
+  }
+  return true;
+}
+
 export function cpusOfWorker(cpus: number, workers: number, w: number): number[] {
   const from = Math.floor((w * cpus) / workers);
   const to = Math.floor(((w + 1) * cpus) / workers);

@@ -22,12 +22,13 @@ import {
   EV_MSG,
   EV_RUN,
   EV_SPIN_STOP,
+  EV_MIGRATE,
   EV_TIMER,
   EV_WAKE,
   isEnded,
   type Task,
 } from './scheduler.js';
-import { makeTaskContext } from './task-context.js';
+import { makeTaskContext, type TaskHost } from './task-context.js';
 import { CONTROL_HEADER_I32, CPU_PUB_STRIDE_I32, CPU_PUB_TASK, LA_SPIN_STOP, type RunLayout } from './layout.js';
 import {
   OP_ALLOC,
@@ -94,6 +95,8 @@ export class SimCpu extends CpuScheduler {
 
   /** Its CPU_PUB_TASK word in the control block. */
   private readonly pubTask: number;
+  /** This CPU's clock, for the contexts of the tasks it runs. */
+  private readonly clock = () => this.nowNs;
   /** CONFIG_PREEMPT: any compute boundary is a preemption point, in the kernel too. */
   private readonly fullPreempt: boolean;
 
@@ -158,6 +161,7 @@ export class SimCpu extends CpuScheduler {
       id: p.id,
       name: p.name,
       cpu: this.id,
+      migrations: 0,
       state: 'runnable',
       events: 0,
       runNs: 0,
@@ -172,16 +176,15 @@ export class SimCpu extends CpuScheduler {
       killedBy: null,
       memstallNs: 0,
     };
+    const host: TaskHost = { cpu: this.id, now: this.clock, trace: this.trace };
     const ctx = makeTaskContext({
       id: p.id,
       name: p.name,
-      cpu: this.id,
+      host,
       cpus: x.cpus,
       args: p.args,
       seed: x.seed,
-      now: () => this.nowNs,
       locks: x.locks,
-      trace: this.trace,
       stats,
     });
     let iter: Iterator<TaskOp, unknown, number>;
@@ -214,10 +217,35 @@ export class SimCpu extends CpuScheduler {
       memstall: false,
       memstallSinceNs: 0,
       penaltyStall: false,
+      host,
+      pinned: p.pinned ?? true,
+      // A new task is placed as a woken one (wake_up_new_task's select_task_rq): an idle CPU of its LLC may take it.
+      wokenNs: 0,
     };
+    this.x.ctl[this.x.layout.taskCpuOffset + p.id] = this.id;
     this.tasks.push(task);
     this.runq.push(task);
     this.queueDispatch();
+  }
+
+  // ---- moving between CPUs (balance.ts) ---------------------------------------------------------------------------
+
+  /** Queued task t leaves this CPU for cpu `to` at atNs: returns its place in this queue (detachQueued). */
+  migrateOut(t: Task, to: number, atNs: number): number {
+    this.hash.add(atNs, EV_MIGRATE, t.id, to);
+    return this.detachQueued(t);
+  }
+
+  /** Task t, detached from cpu `from` with `rel`, is queued here at atNs; its context now reads this CPU. */
+  migrateIn(t: Task, from: number, rel: number, atNs: number): void {
+    this.hash.add(atNs, EV_MIGRATE, t.id, -1 - from);
+    t.host.cpu = this.id;
+    t.host.now = this.clock;
+    t.host.trace = this.trace;
+    t.stats.cpu = this.id;
+    t.stats.migrations++;
+    this.x.ctl[this.x.layout.taskCpuOffset + t.id] = this.id;
+    this.attachQueued(t, rel, atNs);
   }
 
   // ---- the window ------------------------------------------------------------------------------------------------

@@ -75,6 +75,9 @@ export interface KernelModuleSetup {
   /** How commit() frees pages: the node itself on worker 0; on another worker a log that worker 0 replays at the
    * module's place in the commit order. Only for use in commit(), on the commit worker. */
   readonly commitFrees: CommitFrees;
+  /** The CPU a task is on now: where it started, or, for an unpinned task, where balance.ts moved it (a commit
+   * answers a task there, e.g. the OOM killer's kill). */
+  taskCpu(taskId: number): number;
 }
 
 /** Freeing pages from a commit (node.free's signature). */

@@ -159,11 +159,15 @@ export interface RunLayout {
   readonly locks: number;
   /** Int32 offset of the lock table in the control block. */
   readonly lockTableOffset: number;
+  /** Int32 offset of the task table: each task's CPU now (where it started, or where balance.ts moved it). */
+  readonly taskCpuOffset: number;
+  readonly tasks: number;
 }
 
-export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout {
+export function runLayout(cpus: number, ringSlots: number, locks = 0, tasks = 0): RunLayout {
   const lockTableOffset = CONTROL_HEADER_I32 + cpus * CPU_PUB_STRIDE_I32;
-  const controlI32 = lockTableOffset + locks * LT_STRIDE_I32;
+  const taskCpuOffset = lockTableOffset + locks * LT_STRIDE_I32;
+  const controlI32 = taskCpuOffset + tasks;
   const outboxStride = logStride(ringSlots, MSG_F64);
   const zoneWorkStride = logStride(ringSlots, ZW_F64);
   const perCpuF64 = Math.ceil(cpus / 8) * 8;
@@ -207,5 +211,7 @@ export function runLayout(cpus: number, ringSlots: number, locks = 0): RunLayout
     ringF64,
     locks,
     lockTableOffset,
+    taskCpuOffset,
+    tasks,
   };
 }

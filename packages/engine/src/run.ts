@@ -117,7 +117,7 @@ class SimulationDriver implements Simulation {
     private readonly kmods: readonly KernelModule[],
     private readonly host: RunHost,
   ) {
-    const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
+    const layout = runLayout(config.cpus, config.ringSlots, config.locks.length, config.tasks.length);
     this.ctl = new Int32Array(new SharedArrayBuffer(layout.controlI32 * 4));
     this.result = this.drive(layout);
   }

@@ -31,6 +31,7 @@ import type { CpuHooks } from './hooks.js';
 import { PsiCpu } from './psi.js';
 import type { CpuStats } from './stats.js';
 import type { TaskContext, TaskOp, TaskStats } from './task.js';
+import type { TaskHost } from './task-context.js';
 
 export const EV_RUN = 1;
 export const EV_WAKE = 2;
@@ -39,6 +40,8 @@ export const EV_MSG = 4;
 export const EV_TIMER = 5;
 /** A spinning lock waiter stops spinning and sleeps (the commit's LA_SPIN_STOP). */
 export const EV_SPIN_STOP = 6;
+/** Not an event of the heap: a task moved between CPUs (balance.ts), in both CPUs' trace hashes. */
+export const EV_MIGRATE = 7;
 
 export interface Task {
   readonly id: number;
@@ -59,6 +62,13 @@ export interface Task {
   zoneWaitMask: string;
   /** Locks it holds: id * 2 + (1 for write). */
   readonly held: number[];
+  /** Where it runs now (its context reads this): the CPU, its clock and its trace. */
+  readonly host: TaskHost;
+  /** It never leaves its CPU; else balance.ts may move it within its last-level cache. */
+  readonly pinned: boolean;
+  /** When a wake-up queued it here, while it still waits for the CPU; -1 once it ran, or when it was queued by a
+   * preemption (balance.ts moves only woken tasks). */
+  wokenNs: number;
   lockWait: { id: number; write: boolean; sinceNs: number } | null;
   /** It spins on a lock and the commit said when to stop: an EV_SPIN_STOP will put it to sleep. */
   lockSpinStop: boolean;
@@ -266,6 +276,7 @@ export class CpuScheduler {
     this.idleNotified = false;
     this.current = t;
     this.lastRan = t;
+    t.wokenNs = -1;
     if (t.held.length > 0) this.ownerMoved(t, true);
     this.trace?.switchTo(t.id, this.nowNs);
     t.stats.state = 'running';
@@ -305,6 +316,7 @@ export class CpuScheduler {
     t.waitingFor = '';
     t.pendingResult = result;
     t.stats.state = 'runnable';
+    t.wokenNs = this.nowNs;
     if (this.eevdf) {
       this.wakeEevdf(t);
       return;
@@ -347,6 +359,61 @@ export class CpuScheduler {
     }
     t.sliceLeftNs = this.costs.timeSliceNs;
     return false;
+  }
+
+  // ---- moving a queued task to another CPU (balance.ts) -----------------------------------------------------------
+
+  /** Nothing runs or waits here (idle_cpu: rq->nr_running == 0, the delayed entities aside). */
+  idleNow(): boolean {
+    if (this.current !== null) return false;
+    for (const c of this.runq) if (!isEnded(c)) return false;
+    return true;
+  }
+
+  /** Tasks a wake-up queued here that still wait for the CPU and may move: unpinned, outside the kernel and any
+   * lock, not in a memory stall; in queue order (detach_tasks takes the least recently run first). */
+  wokenWaiting(): Task[] {
+    return this.runq.filter(
+      (t) =>
+        t.wokenNs >= 0 &&
+        !t.pinned &&
+        !isEnded(t) &&
+        t.stack.length === 0 &&
+        t.held.length === 0 &&
+        t.lockWait === null &&
+        !t.memstall,
+    );
+  }
+
+  /** Take queued task t off this CPU (deactivate_task on the source): returns its place relative to this queue -
+   * CFS: vruntime less min_vruntime (migrate_task_rq_fair); EEVDF: its lag, V - vruntime (update_entity_lag). */
+  detachQueued(t: Task): number {
+    this.runq.splice(this.runq.indexOf(t), 1);
+    this.tasks.splice(this.tasks.indexOf(t), 1);
+    if (!this.eevdf) return t.vruntimeNs - this.minVruntimeNs;
+    if (!this.eevdfReady) this.initEevdf();
+    this.eevdfAverage(this.current);
+    return this.entityLag(t);
+  }
+
+  /** Queue task t, detached from another CPU with `rel` (detachQueued), here at atNs (activate_task on the
+   * destination): CFS puts it as far from this min_vruntime; EEVDF places it with its lag (place_entity, which
+   * drops the lag when nothing else is queued, as on an idle CPU). */
+  attachQueued(t: Task, rel: number, atNs: number): void {
+    let i = this.tasks.length;
+    while (i > 0 && this.tasks[i - 1]!.id > t.id) i--;
+    this.tasks.splice(i, 0, t); // task() searches them in id order
+    if (this.eevdf) {
+      if (!this.eevdfReady) this.initEevdf();
+      t.vlagNs = rel;
+      this.placeEntity(t, this.current);
+      t.queuedSeq = ++this.queueSeq;
+    } else t.vruntimeNs = this.minVruntimeNs + rel;
+    this.runq.push(t);
+    if (!this.dispatchQueued && this.current === null) {
+      this.dispatchQueued = true;
+      this.heap.push(atNs, EV_DISPATCH, -1, 0);
+    }
   }
 
   // ---- EEVDF (kernel/sched/fair.c, 6.12) -------------------------------------------------------------------------

@@ -20,25 +20,32 @@ import {
   type TaskOp,
 } from './task.js';
 
+/** Where a task runs now: its CPU, that CPU's clock and trace. The CPU that takes an unpinned task over
+ * (balance.ts) points these at itself. */
+export interface TaskHost {
+  cpu: number;
+  now: () => number;
+  /** The CPU's trace, when the run is traced. */
+  trace: TraceLog | null;
+}
+
 export interface TaskContextInput {
   readonly id: number;
   readonly name: string;
-  readonly cpu: number;
+  readonly host: TaskHost;
   readonly cpus: number;
   readonly args: Readonly<Record<string, unknown>>;
   readonly seed: string;
-  readonly now: () => number;
   /** Lock names of the run, in id order, with their kinds. */
   readonly locks: ReadonlyArray<{ readonly name: string; readonly kind: string }>;
-  /** The CPU's trace, when the run is traced. */
-  readonly trace: TraceLog | null;
   /** Where ctx.count adds: the task's own statistics (it creates their counters on first use). */
   readonly stats: { counters?: Record<string, number> };
 }
 
 export function makeTaskContext(x: TaskContextInput): TaskContext {
   const rng = seedrandom.alea(`${x.seed}/task/${x.id}`);
-  const log = x.trace;
+  const host = x.host;
+  const now = () => host.now();
   const lockIds = new Map(x.locks.map((l, i) => [l.name, i]));
   const lockId = (name: string, read: boolean): number => {
     const id = lockIds.get(name);
@@ -54,15 +61,17 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
   return {
     id: x.id,
     name: x.name,
-    cpu: x.cpu,
+    get cpu() {
+      return host.cpu;
+    },
     cpus: x.cpus,
     args: x.args,
     random: () => rng(),
-    now: x.now,
-    tracing: log !== null,
-    traceBegin: (name, args) => log?.add(x.now(), TR_BEGIN, x.id, name, args),
-    traceEnd: (args) => log?.add(x.now(), TR_END, x.id, '', args),
-    traceInstant: (name, args) => log?.add(x.now(), TR_INSTANT, x.id, name, args),
+    now,
+    tracing: host.trace !== null,
+    traceBegin: (name, args) => host.trace?.add(now(), TR_BEGIN, x.id, name, args),
+    traceEnd: (args) => host.trace?.add(now(), TR_END, x.id, '', args),
+    traceInstant: (name, args) => host.trace?.add(now(), TR_INSTANT, x.id, name, args),
     count: (name, by = 1) => {
       if (!Number.isFinite(by)) throw new RangeError(`ctx.count('${name}', ${by}): expected a finite number`);
       const c = (x.stats.counters ??= {});

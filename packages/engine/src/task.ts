@@ -154,7 +154,10 @@ export interface LockCounts {
 export interface TaskStats {
   readonly id: number;
   readonly name: string;
-  readonly cpu: number;
+  /** The CPU it is on: where it started, or the last one balance.ts moved it to. */
+  cpu: number;
+  /** Times it moved to another CPU (se.nr_migrations); 0 for a pinned task. */
+  migrations: number;
   state: TaskState;
   events: number;
   runNs: number;
@@ -193,4 +196,6 @@ export interface TaskPlacement {
   readonly name: string;
   readonly fn: TaskFunction;
   readonly args: Readonly<Record<string, unknown>>;
+  /** It never leaves this CPU (default true); else balance.ts may move it within its last-level cache. */
+  readonly pinned?: boolean;
 }

@@ -20,6 +20,7 @@
 // window starts (empty stretches are skipped to the earliest pending event). A pause returns from the loop with its
 // state kept; calling it again resumes exactly where it left off, so a paused run is the same run.
 import { BarrierAborted, type WindowBarrier } from './barrier.js';
+import { balanceLlcs } from './balance.js';
 import type { SimCpu } from './cpu.js';
 import { verdictMessage } from './free-check.js';
 import type { CommitInfo } from './hooks.js';
@@ -104,6 +105,8 @@ export interface WindowLoopInput {
   readonly leader: boolean;
   readonly durationNs: number;
   readonly windowNs: number;
+  /** CPUs per last-level cache when some task is unpinned (balance.ts runs after each window), else 0. */
+  readonly llcCpus: number;
   /** Host ns this worker's commit steps spent waiting on other workers' (their channels add to it). */
   readonly commitWaits: { ns: number };
 }
@@ -213,6 +216,10 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         cpu.beginWindow(start);
         cpu.runWindow(end);
         cpu.endWindow(end);
+      }
+      // Woken tasks waiting behind a busy CPU move to an idle one of their LLC (this worker hosts the whole LLC).
+      if (x.llcCpus > 0) balanceLlcs(cpus, x.llcCpus, end);
+      for (const cpu of cpus) {
         const c = cpu.id;
         // The zone's commit reads each CPU's clock (a lagging CPU's allocations are applied at its own time).
         rings[L.clockOffset + c] = cpu.nowNs;

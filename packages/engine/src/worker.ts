@@ -80,7 +80,7 @@ const api = {
     const { config } = init;
     const node = MemoryNode.attach(init.node);
     node.deferShared = true;
-    const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
+    const layout = runLayout(config.cpus, config.ringSlots, config.locks.length, config.tasks.length);
     const rings = new Float64Array(init.rings);
     const ctl = new Int32Array(init.ctl);
     const mine = cpusOfWorker(config.cpus, config.workers, init.worker);
@@ -123,6 +123,7 @@ const api = {
         commitWorker,
         commitFrees:
           commitWorker === 0 ? node : init.worker === commitWorker ? channel! : notHere(m.name, commitWorker),
+        taskCpu: (taskId) => ctl[layout.taskCpuOffset + taskId]!,
       });
       for (const cpu of cpus) {
         const hooks = instance.attachCpu?.(cpu.kernelCpu());
@@ -135,7 +136,7 @@ const api = {
       if (!mine.includes(t.cpu)) continue;
       const key = `${t.module}#${t.export}`;
       if (!fns.has(key)) fns.set(key, await loadTask(t.module, t.export));
-      cpus[t.cpu - mine[0]!]!.place({ id: t.id, name: t.name, fn: fns.get(key)!, args: t.args });
+      cpus[t.cpu - mine[0]!]!.place({ id: t.id, name: t.name, fn: fns.get(key)!, args: t.args, pinned: t.pinned });
     }
     const leader = init.worker === 0;
     state = {
@@ -179,7 +180,7 @@ const api = {
     const { config } = s.init;
     const ctl = new Int32Array(s.init.ctl);
     const rings = new Float64Array(s.init.rings);
-    const layout = runLayout(config.cpus, config.ringSlots, config.locks.length);
+    const layout = runLayout(config.cpus, config.ringSlots, config.locks.length, config.tasks.length);
     const steps = commitSteps(s, rings, layout);
     // Between the barriers no CPU runs, so worker 0's commits may take the zone lock's paths directly.
     const commits =
@@ -211,6 +212,7 @@ const api = {
           leader: s.init.worker === 0,
           durationNs: config.durationNs,
           windowNs: config.windowNs,
+          llcCpus: config.tasks.some((t) => !t.pinned) ? config.llcCpus : 0,
           commitWaits: s.commitWaits,
         },
         s.loopState,

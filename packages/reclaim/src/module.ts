@@ -202,6 +202,7 @@ class Committer {
     private readonly node: MemoryNode,
     private readonly o: ReclaimOptions,
     private readonly taskGroup: readonly number[],
+    private readonly taskCpu: (taskId: number) => number,
   ) {
     this.resultCounts = new Array<number>(L.cpus).fill(0);
     this.lru = new NodeLru((pfn) => node.zoneIndexOf(pfn), node.zones.length);
@@ -490,10 +491,10 @@ class Committer {
       const h = heldBy(t);
       for (const pfn of h?.freed ?? []) {
         this.lru.delete(pfn);
-        this.node.free(t.cpu, pfn);
+        this.node.free(this.taskCpu(t.id), pfn);
       }
       this.victims.push({ task: t.id, pages: h?.pages ?? 0, atNs: nowNs });
-      this.answer(t.cpu, -(t.id + 1), h?.pages ?? 0);
+      this.answer(this.taskCpu(t.id), -(t.id + 1), h?.pages ?? 0);
     }
     if (group >= 0) this.mem[this.L.memcgOffset + group * MEMCG_F64 + M_OOM_KILLS]!++;
     return victims[0]!.id;
@@ -506,14 +507,14 @@ export default defineKernelModule({
     const o = optionsOf(args);
     return reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length).f64 * 8;
   },
-  setup({ config, worker, shared, args, node }) {
+  setup({ config, worker, shared, args, node, taskCpu }) {
     reclaimRegistry.clear();
     const o = optionsOf(args);
     reclaimOptions.current = o;
     const L = reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length);
     const mem = new Float64Array(shared);
     const taskGroup = memcgOfTasks(config, o.memcgs);
-    const committer = worker === 0 ? new Committer(config, mem, L, node, o, taskGroup) : null;
+    const committer = worker === 0 ? new Committer(config, mem, L, node, o, taskGroup, taskCpu) : null;
     /** This worker's allocation latencies in this run (allocPages records them through its CPUs' ReclaimCpu). */
     const latencies = new LatencyRecorder();
     const kthreads = kthreadsOf(config);

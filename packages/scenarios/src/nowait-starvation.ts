@@ -66,6 +66,13 @@ const PARAMS = {
     description:
       'storm threads start at a point of their cycle drawn from the seed (true: out of step, as threads started one after another are) or all at its start (false)',
   },
+  threadsPinned: {
+    type: 'boolean',
+    description:
+      'the storm threads and the kernel work stay on the CPU each starts on (true: bound, as the oracle pins its ' +
+      "threads) or, woken behind a busy CPU, move to an idle one of the machine's last-level cache (false: " +
+      "select_idle_sibling's effect, the engine's balance.ts)",
+  },
   victimMask: {
     type: 'string',
     description: "the kernel work's allocation mask (a GFP expression: GFP_KERNEL, GFP_KERNEL|__GFP_NORETRY, ...)",
@@ -166,6 +173,7 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
             module: tasks,
             export: 'kernelAllocator',
             name: 'kernel-work',
+            pinned: p.threadsPinned as boolean,
             args: {
               hold: p.victimHoldPages,
               gapNs: p.victimGapNs,
@@ -180,6 +188,7 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
             export: 'faultStorm',
             name: `fault-storm.${k}`,
             cpus: [stormCpus[Math.floor(k / perCpu)]!],
+            pinned: p.threadsPinned as boolean,
             args: { mm: 0, lane: k, cycle, gapNs: p.stormGapNs, phase: p.stormPhase, file, ...memcg },
           })),
           {
