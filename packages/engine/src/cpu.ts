@@ -45,6 +45,7 @@ import {
   OP_TOUCH,
   OP_UNLOCK,
   OP_YIELD,
+  OP_COND_RESCHED,
   TaskError,
   type LockCounts,
   type TaskOp,
@@ -481,6 +482,10 @@ export class SimCpu extends CpuScheduler {
         case OP_YIELD:
           this.opResult = 0;
           return this.preemptOrContinue(t) ? null : 0;
+        case OP_COND_RESCHED:
+          // need_resched (a slice used up, or a woken task's preemption) and no lock held: schedule() here.
+          this.opResult = 0;
+          return t.sliceLeftNs <= 0 && t.held.length === 0 && this.preemptOrContinue(t, true) ? null : 0;
         default:
           this.fail(
             t,

@@ -345,10 +345,10 @@ export class CpuScheduler {
     this.queueDispatch();
   }
 
-  /** The running task's slice ended, another task's wake-up asked for the CPU, or it yielded (no compute left):
-   * true if it left the CPU, false if it goes on. */
-  protected preemptOrContinue(t: Task): boolean {
-    if (this.eevdf) return this.scheduleEevdf(t);
+  /** The running task's slice ended, another task's wake-up asked for the CPU (at a compute boundary, or at a
+   * preemption point: resched), or it yielded (no compute left): true if it left the CPU, false if it goes on. */
+  protected preemptOrContinue(t: Task, resched = false): boolean {
+    if (this.eevdf) return this.scheduleEevdf(t, resched);
     if (this.runq.length > 0) {
       if (t.held.length > 0) this.ownerMoved(t, false);
       t.stats.state = 'runnable';
@@ -621,10 +621,11 @@ export class CpuScheduler {
 
   /** schedule() with the running task t still runnable (its slice check, a wake-up's preemption, or sched_yield):
    * true if it leaves the CPU. */
-  private scheduleEevdf(t: Task): boolean {
+  private scheduleEevdf(t: Task, resched: boolean): boolean {
     if (!this.eevdfReady) this.initEevdf();
-    // cpu.ts calls this at a compute boundary with compute left, or for ctx.yield() with none.
-    const yielding = t.computeLeftNs <= 0;
+    // cpu.ts calls this at a compute boundary with compute left, at a preemption point (resched), or for
+    // ctx.yield() with neither.
+    const yielding = !resched && t.computeLeftNs <= 0;
     this.updateCurr(t);
     if (yielding && this.othersQueued()) t.deadlineNs! += this.costs.baseSliceNs; // yield_task_fair
     this.needResched = false;

@@ -32,6 +32,7 @@ type OpMethods =
   | 'send'
   | 'recv'
   | 'yield'
+  | 'condResched'
   | 'lock'
   | 'lockRead'
   | 'unlock'
@@ -123,7 +124,9 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
     const task = {
       id: ctx.id,
       name: ctx.name,
-      cpu: ctx.cpu,
+      get cpu() {
+        return ctx.cpu; // where it runs now: an unpinned task may move (balance.ts)
+      },
       cpus: ctx.cpus,
       args: ctx.args,
       random: ctx.random,
@@ -135,6 +138,7 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
       send: (cpu: number, value: number) => request(ctx.send(cpu, value)),
       recv: () => request(ctx.recv()),
       yield: () => request(ctx.yield()),
+      condResched: () => request(ctx.condResched()),
       lock: (name: string) => request(ctx.lock(name)),
       lockRead: (name: string) => request(ctx.lockRead(name)),
       unlock: (name: string) => request(ctx.unlock(name)),

@@ -16,6 +16,7 @@ import {
   OP_UNLOCK,
   OP_DOWNGRADE,
   OP_YIELD,
+  OP_COND_RESCHED,
   type TaskContext,
   type TaskOp,
 } from './task.js';
@@ -84,6 +85,7 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     send: (cpu, value) => op(OP_SEND, cpu, value),
     recv: () => op(OP_RECV, 0),
     yield: () => op(OP_YIELD, 0),
+    condResched: () => op(OP_COND_RESCHED, 0),
     lock: (name) => op(OP_LOCK, lockId(name, false), LOCK_EXCLUSIVE),
     lockRead: (name) => op(OP_LOCK, lockId(name, true), LOCK_SHARED),
     unlock: (name) => op(OP_UNLOCK, lockId(name, false)),

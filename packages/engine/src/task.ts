@@ -21,6 +21,9 @@ export const OP_TIMER_WAIT = 11;
 export const OP_PARK = 12;
 /** downgrade_write: turn this task's write hold of an rwsem into a read hold, without letting a writer in between. */
 export const OP_DOWNGRADE = 13;
+/** A preemption point: leave the CPU here if a reschedule is due (cond_resched, or exit_to_user_mode's check on the
+ * way back to user space), though inside a kernel path. */
+export const OP_COND_RESCHED = 14;
 export const OP_NAMES = [
   '',
   'compute',
@@ -36,6 +39,7 @@ export const OP_NAMES = [
   '',
   '',
   'downgrade',
+  'condResched',
 ] as const;
 /** Lock modes (TaskOp.b of OP_LOCK). */
 export const LOCK_EXCLUSIVE = 1;
@@ -87,6 +91,10 @@ export interface TaskContext {
   recv(): TaskOp;
   /** Let other runnable tasks run first. Result 0. */
   yield(): TaskOp;
+  /** A preemption point inside a kernel path (cond_resched; a path that returns to user space and enters the
+   * kernel again, as a refault does, passes exit_to_user_mode's): the task leaves the CPU if a reschedule is due -
+   * an expired slice or a woken task's preemption - and holds no lock. Result 0. */
+  condResched(): TaskOp;
   /** Take a lock declared in the run's `locks`: a spinlock or mutex, or an rwsem for write. Result 0. */
   lock(name: string): TaskOp;
   /** Take an rwsem for read. Result 0. */

@@ -148,9 +148,11 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     r.page = page;
     return 'ok';
   },
-  /** VM_FAULT_RETRY: back to user space, and the instruction faults again. Events: done. */
+  /** VM_FAULT_RETRY: back to user space - exit_to_user_mode's check, where a due reschedule happens - and the
+   * instruction faults again. Events: done. */
   *refault(r) {
     r.f.count(T_RETRIED);
+    yield r.f.task.condResched();
     yield r.f.task.compute(REFAULT_NS);
     return 'done';
   },

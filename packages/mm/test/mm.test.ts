@@ -93,6 +93,22 @@ describe('fault policies', () => {
     expect(sum(literal, 'classic')).toBe(0);
   });
 
+  it('spf-nowait-literal: each refault passes the return to user space, where a woken task preempts the storm', async () => {
+    // No memory and no kswapd: the literal storm fails and refaults for the whole run. Its refault goes back to user
+    // space (exit_to_user_mode checks need_resched), so a ticker on its CPU runs every time it wakes; were the
+    // refault a loop inside the kernel, voluntary preemption would never take the CPU from the storm.
+    const tasks: RunOptions['tasks'] = [
+      { module: faults, export: 'storm', cpus: [0] },
+      { module: faults, export: 'ticker', cpus: [0], args: { everyNs: 100_000 } },
+    ];
+    const r = await run('spf-nowait-literal', tasks, { duration: '10ms' }, { prefillFilePages: 16_200 });
+    expect(r.error).toBeNull();
+    expect(rows(r).reduce((a, t) => a + t.retried!, 0)).toBeGreaterThan(1000);
+    const ticker = r.tasks.find((t) => t.name.includes('ticker'))!;
+    // 10 ms / (100 us asleep + its wait for the refault's end and 1 us of work): about 95 rounds.
+    expect(ticker.counters?.rounds ?? 0).toBeGreaterThan(80);
+  });
+
   it('a munmap racing speculative faults aborts them, and the storm goes on', async () => {
     const r = await run('spf-nowait', [
       { module: faults, export: 'storm', cpus: [0] },

@@ -64,3 +64,13 @@ export function* bigUnmap(ctx) {
   yield* munmap(ctx, start, pages, costNs);
   yield ctx.sleep(1_000_000_000);
 }
+
+/** Wakes every `everyNs` for 1 us of work, counting its rounds (ctx.count 'rounds'): a task beside a storm. */
+export function* ticker(ctx) {
+  const { everyNs = 100_000 } = ctx.args;
+  for (;;) {
+    yield ctx.sleep(everyNs);
+    yield ctx.compute(1_000);
+    ctx.count('rounds');
+  }
+}
