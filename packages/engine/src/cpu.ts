@@ -213,6 +213,8 @@ export class SimCpu extends CpuScheduler {
       zoneWaitMask: '',
       held: [],
       lockWait: null,
+      lockWokenId: -1,
+      lockWokenNs: -1,
       lockSpinStop: false,
       inKernel: false,
       memstall: false,
@@ -576,7 +578,13 @@ export class SimCpu extends CpuScheduler {
   }
 
   private lockCounts(t: Task, id: number): LockCounts {
-    return (t.stats.locks[this.x.locks[id]!.name] ??= { acquired: 0, contended: 0, waitNs: 0 });
+    return (t.stats.locks[this.x.locks[id]!.name] ??= {
+      acquired: 0,
+      contended: 0,
+      waitNs: 0,
+      wokenHeld: 0,
+      wokenHeldNs: 0,
+    });
   }
 
   private lock(t: Task, id: number, write: boolean): number | null {
@@ -640,6 +648,13 @@ export class SimCpu extends CpuScheduler {
 
   /** owner_on_cpu for the lock commit: an exclusive holder of a mutex or rwsem left its CPU or runs again. */
   protected override ownerMoved(t: Task, on: boolean): void {
+    if (on && t.lockWokenNs >= 0) {
+      // Back on a CPU after a grant woke it: the lock was held all the while it waited for one.
+      const c = this.lockCounts(t, t.lockWokenId);
+      c.wokenHeld++;
+      c.wokenHeldNs += Math.max(0, this.nowNs - t.lockWokenNs);
+      t.lockWokenNs = -1;
+    }
     for (const h of t.held) {
       if ((h & 1) === 0 || this.x.locks[h >> 1]!.kind === 'spinlock') continue;
       if (!this.locks.ownerMoved(this.nowNs, h >> 1, t.id, on) && this.error === null)
@@ -712,7 +727,10 @@ export class SimCpu extends CpuScheduler {
       counts.waitNs += at - w.sinceNs;
       this.trace?.add(at, TR_END, t.id, '', { waited_ns: at - w.sinceNs });
       if (t.stats.state === 'spinning' && !t.lockSpinStop) this.resumeStalled(t, at + this.costs.lockNs, 0);
-      else this.heap.push(at + this.costs.lockNs, EV_WAKE, taskId, 0);
+      else {
+        this.heap.push(at + this.costs.lockNs, EV_WAKE, taskId, 0);
+        if (w.write || this.x.locks[lockId]!.kind === 'mutex') [t.lockWokenId, t.lockWokenNs] = [lockId, at];
+      }
     });
   }
 

@@ -26,9 +26,14 @@
 //   (rwsem_downgrade_wake -> rwsem_mark_wake(RWSEM_WAKE_READ_OWNED)).
 // - Modes for the next window: someone still waits -> QUEUED; a writer holds -> HOME on its CPU; an rwsem otherwise
 //   -> OPEN_READ; a free spinlock or mutex -> HOME on the CPU that last held it (QUEUED if nobody has).
-// Not modelled: a woken writer takes the lock itself when it runs (rwsem_try_write_lock) - here the grant hands it
-// the lock at the release; readers are held off by RWSEM_FLAG_WAITERS either way, so only a spinning writer that
-// could have stolen it in between is affected. Reader lock stealing in rwsem_down_read_slowpath is not modelled.
+// Not modelled: a woken writer or mutex waiter takes the lock itself when it runs (rwsem_try_write_lock,
+// __mutex_trylock) - here the grant hands it the lock at the release, so the lock stays held while the waiter waits
+// for its CPU, where the kernel leaves it free for a spinning writer or a reader that steals it
+// (rwsem_down_read_slowpath's reader lock stealing, not modelled either: new readers cannot pass RWSEM_FLAG_WAITERS
+// on the fast path, but can in the slow path while no writer holds it). Its measure is each task's
+// locks[name].wokenHeldNs (cpu.ts): on the flagship at 4 CPUs, seed faultline-1, the mmap_lock stays so held 0.3 ms
+// of 50 under classic and 7.5 ms under spf-nowait (57 grants), 0.6 and 1.4 ms at 8 CPUs
+// (scripts/dynamics-ablation.mjs prints it per row).
 import {
   LA_GRANT,
   LA_SPIN_STOP,

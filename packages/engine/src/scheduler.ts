@@ -70,6 +70,9 @@ export interface Task {
    * preemption (balance.ts moves only woken tasks). */
   wokenNs: number;
   lockWait: { id: number; write: boolean; sinceNs: number } | null;
+  /** A grant woke it holding this lock (id), at lockWokenNs; -1 once it had its CPU back (cpu.ts ownerMoved). */
+  lockWokenId: number;
+  lockWokenNs: number;
   /** It spins on a lock and the commit said when to stop: an EV_SPIN_STOP will put it to sleep. */
   lockSpinStop: boolean;
   /** Its last operation entered the kernel: the return-to-user hooks run before its code continues. */

@@ -157,6 +157,11 @@ export interface LockCounts {
   /** Acquisitions that had to wait for another CPU or another task. */
   contended: number;
   waitNs: number;
+  /** Grants to a sleeping writer or mutex waiter, and the time from each to its getting a CPU: held meanwhile,
+   * where the kernel's woken waiter takes the lock only once it runs (rwsem_try_write_lock, __mutex_trylock) and a
+   * spinner could take it first - the measure of that simplification (lock-commit.ts). */
+  wokenHeld: number;
+  wokenHeldNs: number;
 }
 
 export interface TaskStats {

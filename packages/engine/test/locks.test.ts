@@ -336,4 +336,34 @@ describe('the lock commit', () => {
     cpu[1]!.release(23_000, 0, 2, false);
     expect(window(40_000)).toEqual([[], [3]]);
   });
+
+  it('counts the time a lock granted to a sleeping waiter stays held until that waiter has a CPU (wokenHeldNs)', async () => {
+    // A holds the mutex 100 us on CPU 0; B asks at 10 us on CPU 1, spins 1 us, sleeps; at A's release B is granted
+    // asleep. With a hog running on CPU 1 from 20 us, B waits for it to be preempted, holding the mutex; without,
+    // it runs at once.
+    const run = (hog: boolean) =>
+      runSimulation({
+        cpus: 2,
+        seed: 'woken',
+        duration: '2ms',
+        window: '2us',
+        memoryMiB: 8,
+        memoryLayout: 'one-zone',
+        costs: { lockSpinMaxNs: 1_000 },
+        locks: { m: { kind: 'mutex' } },
+        tasks: [
+          { module: task('locks.mjs'), export: 'critical', cpus: [0], args: { lock: 'm', holdNs: 100_000, rounds: 1 } },
+          { module: task('locks.mjs'), export: 'critical', cpus: [1], args: { lock: 'm', rounds: 1, startNs: 10_000 } },
+          ...(hog
+            ? [{ module: task('locks.mjs'), export: 'hog', cpus: [1], args: { ns: 1_500_000, startNs: 20_000 } }]
+            : []),
+        ],
+      });
+    const [busy, idle] = await Promise.all([run(true), run(false)]);
+    const b = (r: typeof busy) => r.tasks[1]!.locks.m!;
+    expect(b(busy).wokenHeld).toBe(1);
+    expect(b(idle).wokenHeld).toBe(1);
+    expect(b(idle).wokenHeldNs).toBeLessThan(5_000); // a context switch
+    expect(b(busy).wokenHeldNs).toBeGreaterThan(50_000); // the hog's compute piece, up to its preemption
+  });
 });

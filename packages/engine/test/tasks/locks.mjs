@@ -1,8 +1,9 @@
 // Lock workloads for the engine's tests.
 
-/** Takes a lock, holds it for `holdNs`, releases it, computes `gapNs`; `rounds` times. */
+/** Takes a lock, holds it for `holdNs`, releases it, computes `gapNs`; `rounds` times (after `startNs` asleep). */
 export function* critical(ctx) {
-  const { lock, holdNs = 1_000, gapNs = 500, rounds = 200, read = false } = ctx.args;
+  const { lock, holdNs = 1_000, gapNs = 500, rounds = 200, read = false, startNs = 0 } = ctx.args;
+  if (startNs > 0) yield ctx.sleep(startNs);
   for (let i = 0; i < rounds; i++) {
     yield read ? ctx.lockRead(lock) : ctx.lock(lock);
     yield ctx.compute(holdNs + Math.floor(ctx.random() * 200));
@@ -101,4 +102,10 @@ export function* shortReader(ctx) {
     yield ctx.unlock('sem');
     yield ctx.compute(gapNs);
   }
+}
+
+/** After `startNs` asleep, computes `ns` in one piece: keeps its CPU busy. */
+export function* hog(ctx) {
+  if (ctx.args.startNs) yield ctx.sleep(ctx.args.startNs);
+  yield ctx.compute(ctx.args.ns ?? 1_000_000);
 }
