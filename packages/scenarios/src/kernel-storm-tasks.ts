@@ -58,8 +58,8 @@ const num = (ctx: TaskContext, k: string, dflt: number): number => {
  * cycle (1024), failNs (0: a failed attempt costs the model's allocator only), freeRcu (true: tlb_remove_table's
  * batches through RCU; false: each table freed at once, as native x86 frees a userspace fault's tables).
  * A failed allocation is counted; with a fallback mask one more allocation is made with it; when there is still
- * no page, cond_resched() and the same allocation again (a refault). cond_resched is a yield here: the engine has
- * no need_resched to test, and yielding to what is runnable is what cond_resched does when anything wants the CPU. */
+ * no page, cond_resched() (ctx.condResched: the thread leaves the CPU only if a reschedule is due) and the same
+ * allocation again (a refault). After each fault's work, cond_resched() again, as flstorm's loop does. */
 export function* stormThread(ctx: TaskContext): Task {
   const mask = String(ctx.args.mask ?? GFP_STORM_KERNEL);
   const fallbackMask = typeof ctx.args.fallbackMask === 'string' ? ctx.args.fallbackMask : null;
@@ -82,7 +82,7 @@ export function* stormThread(ctx: TaskContext): Task {
           }
           if (pfn < 0) {
             // cond_resched() and the same allocation again.
-            yield ctx.yield();
+            yield ctx.condResched();
             continue;
           }
         }
@@ -91,6 +91,7 @@ export function* stormThread(ctx: TaskContext): Task {
       }
       // The fault's own work and flstorm's storm_us of busy CPU (udelay), then cond_resched.
       yield ctx.compute(faultNs);
+      yield ctx.condResched();
     }
     if (ctx.args.freeRcu === false) {
       // Native x86 before the 6.14-era series (arch/x86/mm/pgtable.c, native_tlb_remove_table -> tlb_remove_page):

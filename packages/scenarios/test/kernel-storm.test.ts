@@ -35,8 +35,10 @@ describe('kernel-storm', () => {
       ).toBe(true);
       return f;
     }) as [Record<string, number>, Record<string, number>, Record<string, number>, Record<string, number>];
-    // The storm is as fast under each mode: the difference is in who reclaims.
-    expect(literal['storm table pages']).toBeGreaterThan(classic['storm table pages']! * 0.9);
+    // The literal storm retries a failed allocation on its CPU (cond_resched gives the CPU away only when a
+    // reschedule is due), so it makes fewer tables than classic's, but not few: the difference is in who reclaims.
+    expect(literal['storm table pages']).toBeLessThan(classic['storm table pages']!);
+    expect(literal['storm table pages']).toBeGreaterThan(classic['storm table pages']! * 0.5);
     // GFP_KERNEL tables never fail; the storm reclaims in direct reclaim, and nothing falls back.
     expect(classic['storm failures']).toBe(0);
     expect(classic['storm direct reclaims']).toBeGreaterThan(0);
@@ -48,10 +50,13 @@ describe('kernel-storm', () => {
     expect(literal['storm failures']).toBeGreaterThan(0);
     expect(literal['storm fail (%)']).toBeGreaterThan(0);
     expect(literal['storm fallbacks']).toBe(0);
-    // Others pay: kswapd's share of reclaim grows. (Whether the victims pay more depends on the paces: at these - a
-    // storm fault every 0.5 us - the literal storm fails more than it takes; at the guest's, which the oracle gives
-    // the model, they pay 6-9 times classic's, as the kernel's do: CALIBRATION.md.)
-    expect(literal['kswapd share of reclaim (%)']).toBeGreaterThan(classic['kswapd share of reclaim (%)']! + 20);
+    // Others pay: what the storm no longer reclaims, the victims do (at these paces 8,192 pages against 32, and 233
+    // direct reclaims per 1,000 allocations against 0.8; at the guest's, which the oracle gives the model, the
+    // signs are the kernel's: CALIBRATION.md).
+    expect(literal['reclaimed by victims']).toBeGreaterThan(10 * classic['reclaimed by victims']!);
+    expect(literal['victim direct reclaims per 1k allocs']).toBeGreaterThan(
+      10 * classic['victim direct reclaims per 1k allocs']!,
+    );
     // The kernel's fallback: one GFP_KERNEL allocation for each failed GFP_NOWAIT one, which may reclaim.
     expect(nowait['storm failures']).toBeGreaterThan(0);
     expect(nowait['storm fallbacks']).toBe(nowait['storm failures']);
