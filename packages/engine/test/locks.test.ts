@@ -366,4 +366,38 @@ describe('the lock commit', () => {
     expect(b(idle).wokenHeldNs).toBeLessThan(5_000); // a context switch
     expect(b(busy).wokenHeldNs).toBeGreaterThan(50_000); // the hog's compute piece, up to its preemption
   });
+
+  it('lists who still waits at the end in the same order on any worker count', async () => {
+    // CPU 0 holds the mutex past the run's end; the tasks on the other CPUs still wait for it then.
+    const run = (workers: number) =>
+      runSimulation({
+        cpus: 4,
+        workers,
+        seed: 'waits',
+        duration: '1ms',
+        window: '10us',
+        memoryMiB: 8,
+        memoryLayout: 'one-zone',
+        locks: { m: { kind: 'mutex' } },
+        tasks: [
+          {
+            module: task('locks.mjs'),
+            export: 'critical',
+            cpus: [0],
+            args: { lock: 'm', holdNs: 5_000_000, rounds: 1 },
+          },
+          {
+            module: task('locks.mjs'),
+            export: 'critical',
+            cpus: [1, 2, 3],
+            args: { lock: 'm', rounds: 1, startNs: 10_000 },
+          },
+        ],
+      });
+    const [one, two, four] = await Promise.all([1, 2, 4].map(run));
+    expect(one.waits.some((w) => w.startsWith('lock '))).toBe(true);
+    expect(one.waits.some((w) => w.startsWith('task '))).toBe(true);
+    expect(two.waits).toEqual(one.waits);
+    expect(four.waits).toEqual(one.waits);
+  });
 });
