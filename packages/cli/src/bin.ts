@@ -16,7 +16,7 @@ import {
   thpOption,
   writeOutput,
 } from './options.js';
-import { EXIT, exitCodeOf } from './supervise.js';
+import { EXIT, endLine, exitCodeOf } from './supervise.js';
 import { addMachineOptions } from './machine-options.js';
 
 // Each command's module is imported when the command runs, so that `--version`, `--help` and bad input answer
@@ -254,6 +254,8 @@ addMachineOptions(
           kernel: o.kernel ?? 'v6.3+',
         });
   process.exitCode = exitCodeOf(r);
+  const why = endLine(r);
+  if (why) process.stderr.write(`${why}\n`);
 });
 
 addBatchOptions(

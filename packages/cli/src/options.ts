@@ -1,5 +1,5 @@
 // options: parsing and validating command-line values; every error names the option and what is allowed.
-import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LOCK_KINDS, type LockKind } from '@faultline/engine';
 import { InvalidArgumentError } from 'commander';
@@ -93,11 +93,20 @@ export function checkOutputPaths(paths: Record<string, string | undefined>): voi
     }
     if (isDir)
       throw new InvalidArgumentError(`${option} ${path}: is a directory; give a file name (or - for standard output)`);
+    // Probe by writing, as the end of the run will: a directory's permission bits do not say whether a file can be
+    // created there (/proc, a read-only mount). An existing file is opened for writing and left as it is; a new one
+    // is created and removed again.
     try {
-      accessSync(dirname(full), constants.W_OK);
-    } catch {
+      if (existsSync(full)) closeSync(openSync(full, 'r+'));
+      else {
+        writeFileSync(full, '', { flag: 'wx' });
+        unlinkSync(full);
+      }
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       throw new InvalidArgumentError(
-        `${option} ${path}: cannot write there (directory '${dirname(full)}' does not exist or is not writable)`,
+        `${option} ${path}: cannot write there (${why}: directory '${dirname(full)}' does not exist or does not ` +
+          'take files, or the file is not writable)',
       );
     }
   }

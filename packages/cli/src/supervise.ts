@@ -15,6 +15,16 @@ export function exitCodeOf(r: Pick<RunResult, 'endReason' | 'error'>): number {
   return EXIT.ok;
 }
 
+/** The line for standard error that says why a run deadlocked (its other non-zero ends say so where they happen:
+ * a task's error, a worker that died, Ctrl-C), or null. */
+export function endLine(r: Pick<RunResult, 'endReason' | 'error' | 'simulatedNs' | 'waits'>): string | null {
+  if (exitCodeOf(r) !== EXIT.deadlock) return null;
+  return (
+    `faultline: deadlock at ${(r.simulatedNs / 1e6).toFixed(3)} ms simulated: no task can run and nothing can ` +
+    `wake one (${r.waits.length} waiting; the report lists what each waits for); exit ${EXIT.deadlock}`
+  );
+}
+
 /** While the returned function is not called: Ctrl-C calls `stop` once, and the second Ctrl-C exits. */
 export function onInterrupt(stop: () => void, say: NodeJS.WritableStream, what: string): () => void {
   let count = 0;

@@ -155,6 +155,11 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--json \/nonexistent-dir\/x\.json: cannot write there/);
     expect(bad.stdout).not.toContain('seed:');
+    // ... and so is one whose directory looks writable but takes no files (the check writes, it does not ask).
+    const proc = run('run', 'mmap-contention', '--cpus', '2', '--duration', '1ms', '--html', '/proc/x.html');
+    expect(proc.status).toBe(1);
+    expect(proc.stderr).toMatch(/--html \/proc\/x\.html: cannot write there/);
+    expect(proc.stdout).not.toContain('seed:');
   });
   it('compares policies over seeds in parallel, with confidence intervals', () => {
     const r = run(
@@ -253,6 +258,7 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(thrown.stderr).toMatch(/the run ended on an error: task 'bad\.thrower\/1'/);
     const dead = run('run', '--task', `${bad}#waiter`, '--cpus', '2', '--duration', '1s', '--json', '-');
     expect(dead.status).toBe(4);
+    expect(dead.stderr).toMatch(/faultline: deadlock at [\d.]+ ms simulated: .*\(2 waiting; .*exit 4/);
     const j = JSON.parse(dead.stdout) as { result: { endReason: string; waits: string[] } };
     expect(j.result.endReason).toBe('deadlock');
     expect(j.result.waits[0]).toMatch(/blocked-recv/);
