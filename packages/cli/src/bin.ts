@@ -344,5 +344,7 @@ program
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`faultline: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exitCode = EXIT.badInput;
+  process.exitCode = e instanceof Error && e.name === 'QueueUnreachable' ? EXIT.queueUnreachable : EXIT.badInput;
+  // A queue client that never connected may hold the event loop open with its retries.
+  if (process.exitCode === EXIT.queueUnreachable) setImmediate(() => process.exit(EXIT.queueUnreachable));
 });

@@ -53,6 +53,46 @@ export function parseQueueUrl(url: string): QueueUrl {
   return { connection, name, shown };
 }
 
+/** The queue's server did not answer within the connect time: the command ends with EXIT.queueUnreachable. */
+export class QueueUnreachable extends Error {
+  override readonly name = 'QueueUnreachable';
+}
+
+/** How long a command waits for the queue's server at its start: FAULTLINE_QUEUE_CONNECT_MS, default 10 s. */
+export function connectTimeoutMs(): number {
+  const v = Number(process.env.FAULTLINE_QUEUE_CONNECT_MS ?? 10_000);
+  return Number.isFinite(v) && v > 0 ? v : 10_000;
+}
+
+/** Wait for a BullMQ Queue or Worker to reach its server, at most connectTimeoutMs: its connection's errors are
+ * kept (not printed raw by the client) and the last one is named in the QueueUnreachable it throws after that. */
+export async function reachQueue(
+  what: {
+    waitUntilReady(): Promise<unknown>;
+    on(event: 'error', f: (e: Error) => void): unknown;
+    close(): Promise<void>;
+  },
+  url: QueueUrl,
+): Promise<void> {
+  let last = '';
+  what.on('error', (e) => {
+    last = e.message;
+  });
+  const ms = connectTimeoutMs();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((done) => {
+    timer = setTimeout(() => done('timeout'), ms);
+  });
+  const r = await Promise.race([what.waitUntilReady().then(() => 'ready' as const), timeout]);
+  clearTimeout(timer);
+  if (r === 'ready') return;
+  void what.close().catch(() => undefined);
+  throw new QueueUnreachable(
+    `--queue ${url.shown}: no Redis server answered within ${(ms / 1000).toFixed(1)} s` +
+      `${last ? ` (${last})` : ''}; is redis-server running there (scripts/install-redis.mjs installs Debian's)? or fix the URL`,
+  );
+}
+
 /** The queue a version's jobs go to: other code never takes them. */
 export const queueName = (base: string, version: string) => `${base}-${version.replace(/[^\w.-]/g, '_')}`;
 

@@ -4,7 +4,16 @@
 import type { RunResult } from '@faultline/engine';
 
 /** The exit codes, as the README documents them. */
-export const EXIT = { ok: 0, badInput: 1, taskError: 3, deadlock: 4, aborted: 5, interrupted: 130 } as const;
+export const EXIT = {
+  ok: 0,
+  badInput: 1,
+  taskError: 3,
+  deadlock: 4,
+  aborted: 5,
+  /** --queue's server did not answer within FAULTLINE_QUEUE_CONNECT_MS (queue.ts). */
+  queueUnreachable: 6,
+  interrupted: 130,
+} as const;
 
 /** A run's exit code: a task's error, a deadlock, an aborted run (a worker died or hung), or stopped by Ctrl-C. */
 export function exitCodeOf(r: Pick<RunResult, 'endReason' | 'error'>): number {

@@ -172,4 +172,20 @@ describe('faultline sweep --queue with a real Redis', () => {
     });
     expect(`${w.stdout}${w.stderr}`).not.toContain('secret');
   });
+
+  it('gives up on a server that does not answer within the connect time, in one line, exit 6', () => {
+    const quick = { ...env, FAULTLINE_QUEUE_CONNECT_MS: '1000' };
+    for (const args of [
+      ['worker', '--queue', 'redis://127.0.0.1:1/q'],
+      ['sweep', 'pft', '--duration', '1ms', '--queue', 'redis://127.0.0.1:1/q', '--out', join(dir, 'gone')],
+    ]) {
+      const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: quick, timeout: 20_000 });
+      expect(r.status, r.stderr).toBe(6);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /--queue redis:\/\/127\.0\.0\.1:1\/q: no Redis server answered within 1\.0 s \(.*ECONNREFUSED/,
+      );
+    }
+  });
 });

@@ -3,7 +3,7 @@
 // queue reports them, until every one is done, refused or failed for good, or Ctrl-C stops the waiting (the jobs
 // stay queued: the same command later collects them).
 import { Job, Queue } from 'bullmq';
-import { parseQueueUrl, queueName, type RunJob } from '../queue.js';
+import { parseQueueUrl, queueName, reachQueue, type RunJob } from '../queue.js';
 import type { QueuedOutcome } from './queue-processor.js';
 
 export interface QueuedRun {
@@ -32,6 +32,7 @@ export async function runQueued(
   const url = parseQueueUrl(queueUrl);
   const name = queueName(url.name, version);
   const q = new Queue<RunJob, QueuedOutcome>(name, { connection: url.connection });
+  await reachQueue(q, url);
   try {
     await q.addBulk(
       runs.map((r) => ({

@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { Worker } from 'bullmq';
 import { modelVersion } from '../model-version.js';
-import { parseQueueUrl, queueName } from '../queue.js';
+import { parseQueueUrl, queueName, reachQueue } from '../queue.js';
 
 export interface WorkerOptions {
   readonly queue: string;
@@ -34,8 +34,8 @@ export async function workerCommand(o: WorkerOptions): Promise<void> {
     process.stdout.write(r?.refused ? `refused ${job.id}: ${r.refused}\n` : `done ${job.id}\n`),
   );
   w.on('failed', (job, e) => process.stdout.write(`failed ${job?.id}: ${e.message}\n`));
+  await reachQueue(w, url);
   w.on('error', (e) => process.stderr.write(`faultline worker: ${e.message}\n`));
-  await w.waitUntilReady();
   process.stdout.write(`worker: taking jobs from ${url.shown} (queue ${name}), ${concurrency} at a time\n`);
   await new Promise<void>((done) => {
     const stop = () => void w.close().then(done);
