@@ -201,10 +201,14 @@ describe('static partitioning: --shard k/n and --merge', () => {
     const s1 = run(...a, '--shard', '1/3', '--out', join(dir, 's1'));
     expect(s1.status, s1.stderr).toBe(0);
     expect(s1.stdout).toContain("shard 1 of 3: 3 of the sweep's 8 runs");
+    // The header counts the whole sweep, then the shard's share of it.
+    expect(s1.stdout).toMatch(/= 8 runs \(this shard's: 3\); 0 already in .*, 3 to run, /);
     run(...a, '--shard', '2/3', '--out', join(dir, 's2'));
     const partial = run(...a, '--merge', join(dir, 's1'), join(dir, 's2'), '--out', join(dir, 'partial'));
     expect(partial.status).toBe(3);
     expect(partial.stdout).toMatch(/merged 6 runs from .*; 2 of 8 still missing/);
+    // ... and a merge counts what it has, not the missing ones as already there.
+    expect(partial.stdout).toMatch(/= 8 runs; 6 already in .*, 0 to run \(a merge runs none\)/);
     run(...a, '--shard', '3/3', '--out', join(dir, 's3'));
     const merged = run(
       ...a,

@@ -135,7 +135,9 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   const spec0 = points[0]!.spec;
   say.write(
     `faultline sweep ${spec0.scenario}: ${points.length} points x ${policies.length} policies x ${seeds.length} seeds = ` +
-      `${all.length} runs; ${all.length - todo.length} already in ${runsDir}, ${todo.length} to run, ${o.queue ? 'on the queue' : `${threads} at a time`}\n`,
+      `${every.length} runs${share ? ` (this shard's: ${all.length})` : ''}; ` +
+      `${all.filter((j) => stored.get(j.key) !== null).length} already in ${runsDir}, ${todo.length} to run` +
+      `${o.merge ? ` (a merge runs none)` : `, ${o.queue ? 'on the queue' : `${threads} at a time`}`}\n`,
   );
   say.write(
     `grid: ${axes.map((a) => `${a.path}=${a.values.join(',')}`).join('  ') || '(none: one point)'}   model ${version}\n`,
