@@ -311,6 +311,29 @@ describe('faultline list, run <scenario>, compare', () => {
       (JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { result: { endReason: string } }).result.endReason,
     ).toBe('stopped');
   });
+  it('loads a .ts task from an empty folder anywhere, and lets it import xstate and @faultline/* without installing', () => {
+    // No package.json at all: Node would take a .ts file there for CommonJS; the engine loads it as an ES module.
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-ts-'));
+    writeFileSync(
+      join(dir, 'counter.ts'),
+      [
+        "import { defineTask, type TaskContext } from '@faultline/engine';",
+        "import { createActor, setup } from 'xstate';",
+        'const m = setup({}).createMachine({ initial: "a", states: { a: { on: { go: "b" } }, b: {} } });',
+        'export default defineTask(function* (ctx: TaskContext) {',
+        '  const a = createActor(m).start();',
+        "  a.send({ type: 'go' });",
+        "  ctx.count('state ' + String(a.getSnapshot().value));",
+        '  for (let i = 0; i < 10; i++) yield ctx.compute(1000);',
+        '});',
+      ].join('\n'),
+    );
+    const r = run('run', '--task', join(dir, 'counter.ts'), '--cpus', '2', '--duration', '1ms', '--json', '-');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { result: { tasks: Array<{ counters?: Record<string, number> }> } };
+    expect(j.result.tasks.map((t) => t.counters)).toEqual([{ 'state b': 1 }, { 'state b': 1 }]);
+  });
+
   it('plugs in: a task outside the clone imports @faultline/*, a policy is named by path, each export is a group', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-plug-'));
     writeFileSync(
