@@ -27,7 +27,39 @@ describe('fault-handler machines', () => {
     }
   });
 
-  it("runs a user's machine policy by path: spf-nowait that gives up after 3 refaults and takes the classic path", async () => {
+  it("runs a user's machine policy by path where tables fail: after 3 refaults a fault takes the classic path", async () => {
+    // Memory nearly full of page cache and no kswapd, as mm.test.ts's literal storm: GFP_NOWAIT tables fail.
+    const policy = fileURLToPath(new URL('./tasks/capped-policy.mjs', import.meta.url));
+    const storm = fileURLToPath(new URL('./tasks/faults.mjs', import.meta.url));
+    const r = await runSimulation({
+      cpus: 2,
+      seed: 'faults',
+      duration: '10ms',
+      window: '20us',
+      memoryMiB: 64,
+      memoryLayout: 'one-zone',
+      ...mmRunParts(
+        {
+          policy: 'capped',
+          policies: [{ name: 'capped', module: policy, export: 'capped', walksTablesUnderRcu: true }],
+          mms: [{ vmas: [{ start: 2 ** 44, pages: (64 * 2 ** 30) / 4096 }] }],
+        },
+        { prefillFilePages: 16_200 },
+      ),
+      tasks: [{ module: storm, export: 'storm', cpus: [0, 1] }],
+    });
+    expect(r.error).toBeNull();
+    const sum = (k: string) => rows(r).reduce((a, t) => a + t[k]!, 0);
+    expect(sum('tableAllocFailures')).toBeGreaterThan(0);
+    // A fault whose table kept failing refaulted, and at its 4th refault (the guard: more than 3) fell back and took
+    // mmap_lock, which the literal rules never do; one that got its table sooner refaulted fewer times.
+    expect(sum('fellBack')).toBeGreaterThan(0);
+    expect(sum('classic')).toBe(sum('fellBack'));
+    expect(sum('retried')).toBe(sum('tableAllocFailures'));
+    expect(sum('retried')).toBeGreaterThanOrEqual(4 * sum('fellBack'));
+  });
+
+  it("runs a user's machine policy by path: spf-nowait-literal that gives up after 3 refaults", async () => {
     const policy = fileURLToPath(new URL('./tasks/capped-policy.mjs', import.meta.url));
     const r = await runSimulation({
       cpus: 1,
