@@ -180,6 +180,16 @@ describe('a custom scenario file', () => {
     expect(Math.min(...churn(2))).toBeGreaterThan(1.5 * Math.max(...churn(1)));
     const bad = run('run', file, '--set', 'figures=[nope]');
     expect(bad.stderr).toMatch(/figures: nope not among this run's figures; allowed: churn allocations granted, /);
+    // It loads no mm: compare runs its seeds under one policy, not six columns of identical runs, and refuses more.
+    const c = run('compare', file, '--seeds', '2', '--json', '-');
+    expect(c.status, c.stderr).toBe(0);
+    expect((JSON.parse(c.stdout) as { policies: string[] }).policies).toEqual(['classic']); // the file's
+    const many = run('compare', file, '--policies', 'classic,spf-nowait');
+    expect(many.status).toBe(1);
+    expect(many.stderr).toMatch(/--policies classic,spf-nowait: this scenario loads no mm module/);
+    const sweepMany = run('sweep', file, '--policies', 'classic,spf-nowait', '--out', join(dir, 'many'));
+    expect(sweepMany.status).toBe(1);
+    expect(sweepMany.stderr).toMatch(/this scenario loads no mm module, so a fault policy changes nothing/);
   });
 });
 

@@ -19,6 +19,7 @@ export {
 export type { Scenario, ScenarioOptions, ScenarioFigures, ParamSpec } from './scenario.js';
 export {
   customOf,
+  faultPolicyApplies,
   SCENARIO_SCHEMA,
   canonicalJson,
   parseSet,

@@ -492,6 +492,13 @@ export function customOf(spec: ScenarioSpec): CustomParts {
   };
 }
 
+/** Whether a fault policy changes anything in a run of this description: every built-in scenario loads mm; a
+ * custom one only if its modules name it. Compare and sweep run one policy where it does not. */
+export function faultPolicyApplies(spec: ScenarioSpec): boolean {
+  if (spec.scenario !== 'custom') return true;
+  return (spec.modules ?? []).some((m) => (typeof m === 'string' ? m : m.module) === 'mm');
+}
+
 /** A spec as YAML, for `faultline scenario show` and the files. */
 export function specYaml(spec: ScenarioSpec | Record<string, unknown>): string {
   return YAML.stringify(spec, { lineWidth: 0 });

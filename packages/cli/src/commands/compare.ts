@@ -8,6 +8,7 @@ import {
   checkPolicy,
   getScenario,
   hzPlatformText,
+  faultPolicyApplies,
   policiesOf,
   resolveScenario,
   specMachineKernel,
@@ -103,7 +104,15 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   const name = spec.scenario;
   // A scenario with policies of its own (kernel-storm's modes) compares those, and takes no others.
   const scenario = getScenario(name);
-  const policies = (o.policies ?? policiesOf(scenario).join(','))
+  // A custom scenario that loads no mm has no fault path for a policy to change: one column, never a fan-out of
+  // identical runs.
+  const noMm = !faultPolicyApplies(spec);
+  if (noMm && o.policies !== undefined && o.policies.split(',').length > 1)
+    throw new InvalidArgumentError(
+      `--policies ${o.policies}: this scenario loads no mm module, so a fault policy changes nothing in it; ` +
+        'compare its seeds under one policy (or add mm to its modules)',
+    );
+  const policies = (o.policies ?? (noMm ? spec.policy : policiesOf(scenario).join(',')))
     .split(',')
     .map((p) => checkPolicy(p.trim(), scenario));
   const baseline = o.baseline ?? policies[0]!;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import {
   checkPolicy,
+  faultPolicyApplies,
   getScenario,
   resolveScenario,
   specKey,
@@ -88,7 +89,14 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   });
   // A scenario with policies of its own (kernel-storm's modes) sweeps those, and takes no others.
   const scenario = getScenario(points[0]!.spec.scenario);
-  const policies = (o.policies ?? (scenario.policies ?? SWEEP_POLICIES).join(','))
+  // A custom scenario that loads no mm: one policy, as compare runs it.
+  const noMm = !faultPolicyApplies(points[0]!.spec);
+  if (noMm && o.policies !== undefined && o.policies.split(',').length > 1)
+    throw new InvalidArgumentError(
+      `--policies ${o.policies}: this scenario loads no mm module, so a fault policy changes nothing in it; ` +
+        'sweep it under one policy (or add mm to its modules)',
+    );
+  const policies = (o.policies ?? (noMm ? points[0]!.spec.policy : (scenario.policies ?? SWEEP_POLICIES).join(',')))
     .split(',')
     .map((p) => checkPolicy(p.trim(), scenario));
   const baseline = o.baseline ?? policies[0]!;
