@@ -100,6 +100,34 @@ describe('scenarios', () => {
     expect(s.figures(one!)['storm table pages']).toBeGreaterThan(100);
   });
 
+  it('nowait-starvation with threadsPinned false: the storm and kernel work move within the LLC, kswapd and the reader stay', async () => {
+    const s = getScenario('nowait-starvation');
+    const build = (workers: number, llcCpus?: number) => ({
+      ...s.build({
+        policy: 'spf-nowait',
+        cpus: 4,
+        workers,
+        seed: 'moves',
+        duration: '10ms',
+        params: { threadsPinned: false },
+      }),
+      ...(llcCpus ? { llcCpus } : {}),
+    });
+    const r = await runSimulation(build(1));
+    expect(r.error).toBeNull();
+    const moved = (name: string) =>
+      r.tasks.filter((t) => t.name.startsWith(name)).reduce((a, t) => a + t.migrations, 0);
+    expect(moved('kernel-work')).toBeGreaterThan(0);
+    expect(moved('fault-storm') + moved('kernel-work')).toBeGreaterThan(10);
+    for (const pinned of ['kswapd', 'page-cache', 'irq']) expect(moved(pinned)).toBe(0);
+    // One LLC of all four CPUs: one worker hosts it, so two are refused; two LLCs of two CPUs take two workers, and
+    // give the run they give on one.
+    await expect(runSimulation(build(2))).rejects.toThrow(/workers: 2 would split a last-level cache \(llcCpus 4\)/);
+    const [one, two] = await Promise.all([runSimulation(build(1, 2)), runSimulation(build(2, 2))]);
+    expect(two.digest).toBe(one.digest);
+    expect(one.tasks.every((t) => t.cpu < 2 === r.config.tasks[t.id]!.cpu < 2)).toBe(true); // never across LLCs
+  });
+
   it("nowait-starvation: under spf-nowait-literal the storm reclaims nothing and others pay; the kernel's fallback and the accountable policies make it pay", async () => {
     const s = getScenario('nowait-starvation');
     const policies = ['classic', 'spf-nowait-literal', 'spf-nomemalloc-retry', 'spf-fallback', 'spf-nowait'];
