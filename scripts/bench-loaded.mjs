@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// bench-loaded: 2 workers against 1 on a host that other processes keep busy, and on a quiet one - the waiters' spin
-// (the engine's barrier.ts: an adaptive SpinBudget) against another build's (a git worktree at an older commit, whose
-// waiters spin a fixed 300,000 reads). mmap-contention at 16 CPUs for 20 ms, 1 and 2 workers interleaved run by run,
-// medians of the loop's host time; the load is `--hogs` node processes spinning for the whole loaded part. The aim
-// (issue: speed): 2 workers never below 0.9x of 1 on a host loaded by two other busy processes.
+// bench-loaded: 2 workers against 1 on a host that other processes keep busy, and on a quiet one, for this build and
+// optionally another (a git worktree at another commit, built): mmap-contention at 16 CPUs for 20 ms, 1 and 2
+// workers interleaved run by run, medians of the loop's host time; the load is `--hogs` node processes spinning for
+// the whole loaded part. The aim (issue: speed): 2 workers never below 0.9x of 1 on a host loaded by two other busy
+// processes. BENCHMARKS.md has what it measured, a waiter's spin that adapts to what spinning paid among it.
 // Usage (after a build of both): node scripts/bench-loaded.mjs [/tmp/base] [--reps 3] [--hogs 2]
 import { spawn } from 'node:child_process';
 import os from 'node:os';

@@ -10,7 +10,7 @@
 // One channel per offloaded step, in its own shared buffer: a single-producer, single-consumer ring of (cpu, pfn)
 // frees plus a round counter. The producer blocks when the ring is full until worker 0 reaches the step and drains
 // it, so any number of frees fits a bounded ring; both sides give up when the run is aborted.
-import { SpinBudget, waitWhileEqual } from './barrier.js';
+import { waitWhileEqual } from './barrier.js';
 import type { CommitFrees } from './hooks.js';
 
 /** Which worker runs each offloadable step: the lock replay and each parallelCommit module (-1: it has no commit
@@ -59,16 +59,14 @@ export class CommitChannel implements CommitFrees {
   /** Consumer side: frees read. */
   private tail = 0;
 
-  private readonly spins: SpinBudget;
   constructor(
     buffer: SharedArrayBuffer,
     private readonly ctl: Int32Array,
     /** Host ns spent waiting on the other side, added to (the worker's, shared by its channels). */
     private readonly waits: { ns: number },
-    /** Reads to spin at most before sleeping in Atomics.wait (the run's barrier spins), adapted (SpinBudget). */
-    spins = 20_000,
+    /** Reads to spin before sleeping in Atomics.wait (the run's barrier spins). */
+    private readonly spins = 20_000,
   ) {
-    this.spins = new SpinBudget(spins);
     this.w = new Int32Array(buffer, 0, CH_HEADER_BYTES / 4);
     this.ring = new Float64Array(buffer, CH_HEADER_BYTES);
     this.capacity = this.ring.length / 2;
