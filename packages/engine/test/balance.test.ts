@@ -49,6 +49,16 @@ describe('wake placement (balance.ts)', () => {
     }
   });
 
+  it('moves it under CFS too, its vruntime carried relative to min_vruntime (migrate_task_rq_fair)', async () => {
+    const r = await runSimulation(busyCpu0(false, { scheduler: 'cfs' }));
+    expect(r.error).toBeNull();
+    const [a, b] = r.tasks.filter((t) => t.name.includes('sleeper'));
+    expect(a!.counters).toEqual({ 'on cpu 1': 20 });
+    expect(b!.counters).toEqual({ 'on cpu 3': 20 });
+    // On the idle CPU it runs at once: its 20 rounds of 20 us of work and ~32.5 us asleep, nothing waited.
+    for (const t of [a!, b!]) expect(t.exitedAtNs!).toBeLessThan(20 * (35_000 + 20_000) + 10_000);
+  });
+
   it('gives the same digest on every worker count that keeps each LLC on one worker, refuses one that splits', async () => {
     const runs = await Promise.all([1, 2].map((workers) => runSimulation(busyCpu0(false, { workers }))));
     expect(runs[1]!.digest).toBe(runs[0]!.digest);
