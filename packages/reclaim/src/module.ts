@@ -519,6 +519,14 @@ export default defineKernelModule({
     const latencies = new LatencyRecorder();
     const kthreads = kthreadsOf(config);
     const hasKswapd = config.tasks.some((t) => t.export === 'kswapd');
+    // kswapd is woken on the CPU it starts on (its wait queue is that CPU's module instance's): one that could move
+    // would be woken where it no longer is.
+    const loose = config.tasks.find((t) => t.export === 'kswapd' && !t.pinned);
+    if (loose)
+      throw new Error(
+        `task '${loose.name}': kswapd must be pinned (pinned: true, the default); the reclaim module wakes it on the ` +
+          'CPU it starts on',
+      );
     // Worker 0 sets up before any window runs (every worker's init finishes first).
     const prefilled = committer?.prefill() ?? 0;
     committer?.timeline.sample(0, node.usableFreePages(), node.watermarkBand());

@@ -21,6 +21,16 @@ const full = (pages: number) => ({
 });
 
 describe('reclaim', () => {
+  it('refuses a kswapd that may move between CPUs, by name', async () => {
+    const r = runSimulation({
+      ...full(PAGES - 600),
+      cpus: 2,
+      duration: '1ms',
+      tasks: [{ module: mm, export: 'kswapd', cpus: [0], pinned: false }],
+    });
+    await expect(r).rejects.toThrow(/task 'mm\.kswapd\/0': kswapd must be pinned \(pinned: true, the default\)/);
+  });
+
   it('kswapd wakes below low, reclaims page cache, and sleeps once free memory is back above high', async () => {
     // A burst of 800 pages, one every 3 us: slower than kswapd reclaims (32 pages per 8 us pass).
     const burst = (gapNs: number, pages = 800) =>
