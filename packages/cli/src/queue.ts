@@ -88,8 +88,8 @@ export async function reachQueue(
   if (r === 'ready') return;
   void what.close().catch(() => undefined);
   throw new QueueUnreachable(
-    `--queue ${url.shown}: no Redis server answered within ${(ms / 1000).toFixed(1)} s` +
-      `${last ? ` (${last})` : ''}; is redis-server running there (scripts/install-redis.mjs installs Debian's)? or fix the URL`,
+    `--queue ${url.shown}: no Redis server answered within ${(ms / 1000).toFixed(1)} s${last ? ` (${last})` : ''}; ` +
+      "is redis-server running there (scripts/install-redis.mjs installs Debian's)? or fix the URL",
   );
 }
 

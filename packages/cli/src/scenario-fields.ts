@@ -1,7 +1,14 @@
 // scenario-fields: the command line's options for a scenario as the fields of its description (a partial
 // faultline.scenario/1 document), so that `--cpus 8` and `--set cpus=8` are one thing; and the other way, a
 // resolved description as the `--set`s that make it from its built-in file, for replay lines.
-import { builtinDocument, type ScenarioSpec } from '@faultline/scenarios';
+import { InvalidArgumentError } from 'commander';
+import {
+  builtinDocument,
+  checkPolicy,
+  faultPolicyApplies,
+  type Scenario,
+  type ScenarioSpec,
+} from '@faultline/scenarios';
 import type { MachineCliOptions } from './machine-options.js';
 
 export interface ScenarioCliOptions extends MachineCliOptions {
@@ -65,4 +72,21 @@ export function setsFrom(spec: ScenarioSpec, skip: readonly string[] = []): stri
 export function replayArgs(spec: ScenarioSpec, skip: readonly string[] = []): string {
   const q = (s: string) => (/^[\w.,=+:/[\]-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
   return [spec.scenario, ...setsFrom(spec, skip).map((s) => `--set ${q(s)}`)].join(' ');
+}
+
+/** The policies a compare or sweep runs: those given, else `all`; a custom scenario that loads no mm (a fault policy
+ * changes nothing in it) runs its own one, and refuses several by name. Each is checked against the scenario. */
+export function policyList(
+  spec: ScenarioSpec,
+  scenario: Pick<Scenario, 'name' | 'policies'>,
+  given: string | undefined,
+  all: readonly string[],
+): string[] {
+  const noMm = !faultPolicyApplies(spec);
+  if (noMm && given !== undefined && given.split(',').length > 1)
+    throw new InvalidArgumentError(
+      `--policies ${given}: this scenario loads no mm module, so a fault policy changes nothing in it; ` +
+        'run it under one policy (or add mm to its modules)',
+    );
+  return (given ?? (noMm ? spec.policy : all.join(','))).split(',').map((p) => checkPolicy(p.trim(), scenario));
 }

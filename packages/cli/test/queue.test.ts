@@ -145,9 +145,11 @@ describe('faultline sweep --queue with a real Redis', () => {
       await q.add('run', { spec, seed, version, point: {} }, { jobId: specKey(spec, seed, version) });
       const result = async (id: string) => {
         for (let i = 0; i < 300; i++) {
-          const job = await Job.fromId(q, id);
-          if (job && (await job.getState()) === 'completed')
-            return job.returnvalue as { refused?: string; digest?: string };
+          // The state first, then the job: a job read just before it completed has no return value yet.
+          if ((await q.getJobState(id)) === 'completed') {
+            const job = await Job.fromId(q, id);
+            if (job) return job.returnvalue as { refused?: string; digest?: string };
+          }
           await new Promise((r) => setTimeout(r, 100));
         }
         throw new Error(`job ${id} never completed`);

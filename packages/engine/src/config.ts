@@ -406,7 +406,6 @@ function resolveMemory(o: z.output<typeof runOptionsSchema>, issues: string[]): 
   }
 }
 
-/** Which CPUs a worker hosts: contiguous blocks, as even as possible. */
 /** Whether every worker's CPUs (cpusOfWorker) are whole last-level caches of llcCpus CPUs. */
 export function workersKeepLlcs(cpus: number, workers: number, llcCpus: number): boolean {
   for (let w = 1; w < workers; w++) {
@@ -416,6 +415,7 @@ export function workersKeepLlcs(cpus: number, workers: number, llcCpus: number):
   return true;
 }
 
+/** Which CPUs a worker hosts: contiguous blocks, as even as possible. */
 export function cpusOfWorker(cpus: number, workers: number, w: number): number[] {
   const from = Math.floor((w * cpus) / workers);
   const to = Math.floor(((w + 1) * cpus) / workers);

@@ -22,7 +22,7 @@ export async function resolve(
   context: ResolveContext,
   next: NextResolve,
 ): Promise<{ url: string; format?: string | null }> {
-  const r = await resolveFaultline(specifier, context, next);
+  const r = await resolveShared(specifier, context, next);
   // A user's TypeScript file is an ES module wherever it lies: outside a "type": "module" package, Node (and tsx
   // after it) would take a .ts file for CommonJS, and its imports of ES modules would fail.
   if (/^file:.*\.tsx?$/.test(r.url) && !r.url.includes('/node_modules/')) return { ...r, format: 'module' };
@@ -33,11 +33,7 @@ export async function resolve(
  * kernel module is written with (XState for actors and kernel paths, seedrandom for its own streams). */
 const SHARED = /^(@faultline\/|xstate($|\/)|seedrandom($|\/))/;
 
-async function resolveFaultline(
-  specifier: string,
-  context: ResolveContext,
-  next: NextResolve,
-): Promise<{ url: string }> {
+async function resolveShared(specifier: string, context: ResolveContext, next: NextResolve): Promise<{ url: string }> {
   if (!SHARED.test(specifier)) return next(specifier, context);
   try {
     return await next(specifier, context);

@@ -138,10 +138,7 @@ export function assemble(
     error,
     // Tasks' lines in CPU order (the workers' reports are), then the lock commit's, wherever it ran: the same list
     // for any number of workers.
-    waits: [
-      ...reports.flatMap((r) => r.waits.filter((w) => !w.startsWith('lock '))),
-      ...reports.flatMap((r) => r.waits.filter((w) => w.startsWith('lock '))),
-    ],
+    waits: [...reports.flatMap((r) => r.waits), ...reports.flatMap((r) => r.lockWaits)],
     lostCpus: Array.from({ length: config.cpus }, (_, c) => c).filter((c) => !cpus.some((x) => x.cpu === c)),
     traces: reports.flatMap((r) => r.traces).sort((a, b) => a.cpu - b.cpu),
     moduleTraces: reports.find((r) => r.worker === 0)?.moduleTraces ?? {},

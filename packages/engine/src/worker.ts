@@ -45,7 +45,10 @@ export interface WorkerReport {
   readonly psi: Array<{ cpu: number; periods: PsiPeriods }>;
   readonly tasks: TaskStats[];
   readonly error: { task: string; taskId: number; cpu: number; timeNs: number; message: string } | null;
+  /** What this worker's CPUs' tasks wait for (a deadlock), or the lock waiters still queued at the end. */
   readonly waits: string[];
+  /** The lock commit's locks that still have waiters at the end, from the worker that ran it (else empty). */
+  readonly lockWaits: string[];
   readonly zoneLock: { operations: number; heldNs: number; waitNs: number } | null;
   readonly locks: LockCommitStats | null;
   /** Each kernel module's report as this worker has it, by name. */
@@ -278,10 +281,8 @@ const api = {
       waits:
         loop.endReason === 'deadlock'
           ? cpus.flatMap((c) => c.waits())
-          : [
-              ...cpus.flatMap((c) => c.lockWaiters((id) => init.config.locks[id])),
-              ...(lockCommitter?.contended() ?? []),
-            ],
+          : cpus.flatMap((c) => c.lockWaiters((id) => init.config.locks[id])),
+      lockWaits: loop.endReason === 'deadlock' ? [] : (lockCommitter?.contended() ?? []),
       zoneLock: zoneCommitter && {
         operations: zoneCommitter.operations,
         heldNs: zoneCommitter.lockHeldNs,

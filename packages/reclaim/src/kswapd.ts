@@ -8,9 +8,10 @@
 // batches; the iteration ends when nr_to_reclaim pages are reclaimed, the list has nothing left to scan, or the
 // iteration has scanned its target: get_scan_count's lru_size >> priority (the node's file LRU; the model has no
 // active/inactive split), at most scanPerPage entries per page asked. So a run starts small - 12 pages at priority
-// 12 on 256 MiB of page cache, doubling each time the priority drops - and stops at the first balanced test. Then it wakes pfmemalloc_wait's sleepers if allow_direct_reclaim holds, and lowers the
-// priority only if the iteration scanned fewer pages than it asked for or reclaimed nothing (raise_priority);
-// the run ends balanced or after priority 1. A run that reclaimed nothing counts as a failure of the node
+// 12 on 256 MiB of page cache, doubling each time the priority drops - and stops at the first balanced test. Then
+// it wakes pfmemalloc_wait's sleepers if allow_direct_reclaim holds, and lowers the priority only if the iteration
+// scanned fewer pages than it asked for or reclaimed nothing (raise_priority); the run ends balanced or after
+// priority 1. A run that reclaimed nothing counts as a failure of the node
 // (pgdat->kswapd_failures; any reclaim progress, direct reclaim's too, resets it, in the commit). Then
 // kswapd_try_to_sleep: prepare_kswapd_sleep wakes every pfmemalloc_wait sleeper; a hopeless node (16 failures)
 // sends kswapd to sleep; a balanced one to a nap of HZ/10 that the allocator's wake-up cuts short

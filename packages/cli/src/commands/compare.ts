@@ -5,10 +5,8 @@ import os from 'node:os';
 import { InvalidArgumentError } from 'commander';
 import { renderReport } from '@faultline/report';
 import {
-  checkPolicy,
   getScenario,
   hzPlatformText,
-  faultPolicyApplies,
   policiesOf,
   resolveScenario,
   specMachineKernel,
@@ -19,7 +17,7 @@ import {
 import { runOnPool } from '../pool.js';
 import { comparisonCell, headlines, interval, seedsWarning, welch } from '../confidence.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
-import { replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
+import { policyList, replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
 import { textTable } from '../text-table.js';
 import type { CompareJob, CompareOutcome } from './compare-worker.js';
 
@@ -104,17 +102,8 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   const name = spec.scenario;
   // A scenario with policies of its own (kernel-storm's modes) compares those, and takes no others.
   const scenario = getScenario(name);
-  // A custom scenario that loads no mm has no fault path for a policy to change: one column, never a fan-out of
-  // identical runs.
-  const noMm = !faultPolicyApplies(spec);
-  if (noMm && o.policies !== undefined && o.policies.split(',').length > 1)
-    throw new InvalidArgumentError(
-      `--policies ${o.policies}: this scenario loads no mm module, so a fault policy changes nothing in it; ` +
-        'compare its seeds under one policy (or add mm to its modules)',
-    );
-  const policies = (o.policies ?? (noMm ? spec.policy : policiesOf(scenario).join(',')))
-    .split(',')
-    .map((p) => checkPolicy(p.trim(), scenario));
+  // A custom scenario that loads no mm runs one policy: never a fan-out of identical runs.
+  const policies = policyList(spec, scenario, o.policies, policiesOf(scenario));
   const baseline = o.baseline ?? policies[0]!;
   if (!policies.includes(baseline))
     throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies compared (${policies.join(', ')})`);

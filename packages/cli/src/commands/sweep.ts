@@ -9,22 +9,14 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import {
-  checkPolicy,
-  faultPolicyApplies,
-  getScenario,
-  resolveScenario,
-  specKey,
-  specMachineKernel,
-  type ScenarioSpec,
-} from '@faultline/scenarios';
+import { getScenario, resolveScenario, specKey, specMachineKernel, type ScenarioSpec } from '@faultline/scenarios';
 import { seedsWarning } from '../confidence.js';
 import { modelVersion } from '../model-version.js';
 import { humanStream } from '../options.js';
 import { runOnPool } from '../pool.js';
 import { watchProgress } from '../progress.js';
 import { onInterrupt } from '../supervise.js';
-import { scenarioFields, setsFrom, type ScenarioCliOptions } from '../scenario-fields.js';
+import { policyList, scenarioFields, setsFrom, type ScenarioCliOptions } from '../scenario-fields.js';
 import type { CompareJob } from './compare-worker.js';
 import { type Axis, gridPoints, parseGrid, parseShard } from './sweep-grid.js';
 import { pointText, summaryText, writeOutputs } from './sweep-output.js';
@@ -89,16 +81,7 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   });
   // A scenario with policies of its own (kernel-storm's modes) sweeps those, and takes no others.
   const scenario = getScenario(points[0]!.spec.scenario);
-  // A custom scenario that loads no mm: one policy, as compare runs it.
-  const noMm = !faultPolicyApplies(points[0]!.spec);
-  if (noMm && o.policies !== undefined && o.policies.split(',').length > 1)
-    throw new InvalidArgumentError(
-      `--policies ${o.policies}: this scenario loads no mm module, so a fault policy changes nothing in it; ` +
-        'sweep it under one policy (or add mm to its modules)',
-    );
-  const policies = (o.policies ?? (noMm ? points[0]!.spec.policy : (scenario.policies ?? SWEEP_POLICIES).join(',')))
-    .split(',')
-    .map((p) => checkPolicy(p.trim(), scenario));
+  const policies = policyList(points[0]!.spec, scenario, o.policies, scenario.policies ?? SWEEP_POLICIES);
   const baseline = o.baseline ?? policies[0]!;
   if (!policies.includes(baseline))
     throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies swept (${policies.join(', ')})`);
