@@ -5,8 +5,11 @@
 // sleeps at once), munmap holding mmap_lock for write through its zap, HZ=1000, page tables freed through RCU on
 // every policy (a paravirt guest), the storm threads all in step, CFS in place of EEVDF where the run's kernel has
 // EEVDF, and full preemption in place of voluntary; and the other way, the storm threads and the kernel work
-// unpinned (wake placement within the last-level cache, balance.ts), at the default window and at 1 us. The last
-// column measures a simplification: how long the mmap_lock stayed granted to a woken waiter not yet on a CPU. Every row uses the same seeds. Prints a markdown table of means (the README's and CALIBRATION.md's).
+// unpinned (wake placement within the last-level cache, balance.ts), at the default window and at 1 us. A sleeping
+// lock waiter is woken to take the lock itself when it runs (lockWake 'wake'); a row hands it the lock at the release
+// instead (the engine's earlier rule). The last column: how long the mmap_lock stayed granted to a woken waiter not
+// yet on a CPU (under 'wake' only a handoff does that). Every row uses the same seeds. Prints a markdown table of
+// means (the README's and CALIBRATION.md's).
 // Usage (after a build): node scripts/dynamics-ablation.mjs [--cpus 4,8] [--seeds 3] [--duration 50ms] [--json F]
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -42,6 +45,7 @@ const withMm = (o, args) => ({
 const ROWS = [
   ['all mechanisms (the model now)', (o) => o],
   ['no optimistic spinning (waiters sleep at once)', (o) => ({ ...o, costs: { ...o.costs, lockSpinMaxNs: 0 } })],
+  ['woken lock waiter handed the lock at the release (lockWake grant)', (o) => ({ ...o, lockWake: 'grant' })],
   ['munmap holds mmap_lock for write through its zap', (o) => withMm(o, { munmapDowngrade: false })],
   ['HZ=1000 (1 ms jiffy)', (o) => ({ ...o, hz: 1000 })],
   ['tables through RCU on every policy (paravirt)', (o) => ({ ...o, platform: 'paravirt' })],
@@ -69,8 +73,8 @@ const worker = async () => {
     const built = s.build({ policy: j.policy, cpus: j.cpus, workers: 1, seed: j.seed, duration, params: j.params });
     const r = await runSimulation(j.patch(built), { pool });
     if (r.error) throw new Error(`${j.row}, ${j.cpus} CPUs, ${j.policy}, seed ${j.seed}: ${r.error.message}`);
-    // The mmap_lock held by a waiter a grant woke, until it had a CPU: where the kernel's woken waiter takes the lock
-    // only once it runs, and a spinner or a reader could take it first (the engine's lock-commit.ts).
+    // The mmap_lock held by a waiter a grant woke, until it had a CPU (a handoff, or every wake under lockWake 'grant';
+    // the engine's lock-commit.ts).
     const wokenMs = r.tasks.reduce((a, t) => a + (t.locks['mm0.mmap_lock']?.wokenHeldNs ?? 0), 0) / 1e6;
     const figures = { ...s.figures(r, j.params), [WOKEN]: wokenMs };
     results.push({ row: j.row, cpus: j.cpus, policy: j.policy, seed: j.seed, figures });

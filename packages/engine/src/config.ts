@@ -22,7 +22,7 @@ import {
   type PreemptModel,
   type SchedulerKind,
 } from './costs.js';
-import { LOCK_KINDS, type LockSpec } from './locks.js';
+import { LOCK_KINDS, LOCK_WAKE_RULES, type LockSpec, type LockWakeRule } from './locks.js';
 import { parseDurationNs } from './time.js';
 
 export const RUN_CPUS_MAX = 1024;
@@ -169,6 +169,10 @@ export const runOptionsSchema = z
     scheduler: z.enum(SCHEDULERS).optional(),
     /** The preemption model: 'voluntary' (default, Debian's boot default of PREEMPT_DYNAMIC) or 'full'. */
     preempt: z.enum(PREEMPT_MODELS).default('voluntary'),
+    /** What a sleeping writer or mutex waiter gets at the release: 'wake' (default, kernel/locking's: it is woken
+     * and takes the lock itself when it runs, the lock free meanwhile) or 'grant' (handed the lock then, held while
+     * it waits for its CPU: the engine's earlier rule, to measure the difference). */
+    lockWake: z.enum(LOCK_WAKE_RULES).default('wake'),
     /** How page tables are freed; default: the platform's (tableFreeingOf). A module may require one. */
     tableFreeing: z.enum(TABLE_FREEING).optional(),
     tasks: z.array(taskSpecSchema).min(1).max(RUN_TASKS_MAX),
@@ -235,6 +239,8 @@ export interface RunConfig {
   readonly scheduler: SchedulerKind;
   /** Where a running task may be preempted (costs.ts PREEMPT_MODELS). */
   readonly preempt: PreemptModel;
+  /** What a sleeping lock waiter gets at the release (lock-commit.ts LOCK_WAKE_RULES). */
+  readonly lockWake: LockWakeRule;
   /** How page tables are freed, and whether the run said so (a module needing the other one then refuses the run)
    * or it is the platform's default (a module needing 'rcu' may then ask for it, as a kernel built for it would). */
   readonly tableFreeing: TableFreeing;
@@ -365,6 +371,7 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     platform: o.platform,
     scheduler,
     preempt: o.preempt,
+    lockWake: o.lockWake,
     tableFreeing: o.tableFreeing ?? tableFreeingOf(o.platform),
     tableFreeingExplicit: o.tableFreeing !== undefined,
     costs: {

@@ -29,7 +29,15 @@ import {
   type Task,
 } from './scheduler.js';
 import { makeTaskContext, type TaskHost } from './task-context.js';
-import { CONTROL_HEADER_I32, CPU_PUB_STRIDE_I32, CPU_PUB_TASK, LA_SPIN_STOP, type RunLayout } from './layout.js';
+import {
+  CONTROL_HEADER_I32,
+  CPU_PUB_STRIDE_I32,
+  CPU_PUB_TASK,
+  LA_SPIN_STOP,
+  LA_WAKE,
+  LK_SPIN,
+  type RunLayout,
+} from './layout.js';
 import {
   OP_ALLOC,
   OP_COMPUTE,
@@ -86,6 +94,8 @@ export class SimCpu extends CpuScheduler {
   private readonly timers = new Map<number, () => void>();
   private timerSeq = 0;
   private readonly orphanLocks: Array<{ id: number; taskId: number; write: boolean }> = [];
+  /** Waiters killed before the commit woke them: they leave the lock's queue as the next window begins. */
+  private readonly orphanWaits: Array<{ id: number; taskId: number }> = [];
   /** Frees from kernel context are counted here, not under any task. */
   private readonly kernelTask = {
     id: -1,
@@ -213,6 +223,7 @@ export class SimCpu extends CpuScheduler {
       zoneWaitMask: '',
       held: [],
       lockWait: null,
+      lockRetry: false,
       lockWokenId: -1,
       lockWokenNs: -1,
       lockSpinStop: false,
@@ -257,6 +268,7 @@ export class SimCpu extends CpuScheduler {
     this.stalledThisRound = false;
     this.locks.newWindow();
     for (const o of this.orphanLocks.splice(0)) this.locks.release(startNs, o.id, o.taskId, o.write);
+    for (const o of this.orphanWaits.splice(0)) this.locks.cancel(startNs, o.id, o.taskId);
     for (const h of this.hooks) h.windowStart?.(startNs);
   }
 
@@ -297,7 +309,7 @@ export class SimCpu extends CpuScheduler {
           const t = this.task(taskId);
           if (t.lockSpinStop && this.current === t) {
             t.lockSpinStop = false;
-            this.block(t, 'blocked-lock', t.waitingFor.replace(' (spinning optimistically)', ''));
+            this.block(t, 'blocked-lock', t.lockWait?.what ?? t.waitingFor);
           }
           break;
         }
@@ -346,6 +358,10 @@ export class SimCpu extends CpuScheduler {
   /** Continue the current task at nowNs with `result`, running operations inline while nothing else is due. */
   private run(t: Task, result: number): void {
     if (isEnded(t)) return;
+    if (t.lockRetry) {
+      this.retryLock(t);
+      return;
+    }
     // Where this CPU is, for a hang or a dying worker: two stores a step.
     this.x.ctl[this.pubTask] = t.id + 1;
     this.x.rings[this.x.layout.runningOffset + this.id] = this.nowNs;
@@ -591,9 +607,9 @@ export class SimCpu extends CpuScheduler {
     const spec = this.x.locks[id]!;
     if (t.held.includes(id * 2) || t.held.includes(id * 2 + 1))
       throw new Error(`takes '${spec.name}', which it already holds: that would deadlock`);
-    // A mutex waiter and an rwsem writer spin while that pays (lock-commit.ts); an rwsem reader sleeps at once.
-    const spin = this.costs.lockSpinMaxNs > 0 && this.locks.spins(id, write);
-    const r = this.locks.acquire(this.nowNs, id, t.id, write, spin);
+    // A mutex waiter and an rwsem writer spin while that pays, an rwsem reader waits for its answer (lock-commit.ts).
+    const flags = this.locks.waitFlags(id, write, this.costs.lockSpinMaxNs > 0);
+    const r = this.locks.acquire(this.nowNs, id, t.id, write, flags);
     if (r === LOCK_TAKEN) {
       t.held.push(id * 2 + (write ? 1 : 0));
       this.lockCounts(t, id).acquired++;
@@ -603,22 +619,33 @@ export class SimCpu extends CpuScheduler {
     if (r !== LOCK_WAIT) throw new Error(this.lockRingFull());
     this.lockCounts(t, id).contended++;
     this.stats.lockWaits++;
-    t.lockWait = { id, write, sinceNs: this.nowNs };
     const what = `${spec.kind} '${spec.name}'${spec.kind === 'rwsem' ? (write ? ' for write' : ' for read') : ''}`;
+    t.lockWait = { id, write, sinceNs: this.nowNs, what };
     // lock:contention_begin .. contention_end (kernel/locking/), a slice on the task's track in the trace.
     this.trace?.add(this.nowNs, TR_BEGIN, t.id, 'contention_begin', { lock: spec.name, write: write ? 1 : 0 });
     if (spec.kind === 'spinlock') {
       // A spinning waiter keeps its CPU: nothing else runs here until the lock is granted.
       this.stall(t, 'spinning', what);
-    } else if (spin) {
+    } else if (flags !== 0) {
       // might_sleep(): it may end up sleeping, so not inside an RCU read-side section either.
       this.mayBlock(t, 'blocked-lock');
-      this.stall(t, 'spinning', `${what} (spinning optimistically)`);
+      this.stall(t, 'spinning', `${what} (${flags === LK_SPIN ? 'spinning optimistically' : 'trying'})`);
     } else {
       this.mayBlock(t, 'blocked-lock');
       this.block(t, 'blocked-lock', what);
     }
     return null;
+  }
+
+  /** Woken by the commit, the waiter runs and tries the lock again; its CPU waits for the answer at this time. */
+  private retryLock(t: Task): void {
+    t.lockRetry = false;
+    const w = t.lockWait!;
+    if (!this.locks.retry(this.nowNs, w.id, t.id, w.write)) {
+      this.fail(t, this.lockRingFull());
+      return;
+    }
+    this.stall(t, 'spinning', `${w.what} (trying again, woken)`);
   }
 
   private unlock(t: Task, id: number): number {
@@ -710,6 +737,15 @@ export class SimCpu extends CpuScheduler {
           this.stalled = false;
           t.lockSpinStop = true;
           this.heap.push(Math.max(grantNs, this.nowNs), EV_SPIN_STOP, t.id, 0);
+        }
+        return;
+      }
+      if (kind === LA_WAKE) {
+        // Woken to take the lock itself: it tries again when it runs (retryLock); a killed one leaves the queue.
+        if (isEnded(t)) this.orphanWaits.push({ id: lockId, taskId });
+        else {
+          t.lockRetry = true;
+          this.heap.push(Math.max(grantNs, this.nowNs), EV_WAKE, taskId, 0);
         }
         return;
       }

@@ -45,7 +45,7 @@ export {
 export type { CompiledMachine, MachineStep, MachineGuard } from './kernel-machine.js';
 export { crossCheckMachine } from './kernel-machine-check.js';
 export type { CrossCheckOptions, CrossCheckReport } from './kernel-machine-check.js';
-export { LOCK_KINDS } from './locks.js';
+export { LOCK_KINDS, LOCK_WAKE_RULES, type LockWakeRule } from './locks.js';
 export type { LockKind, LockSpec } from './locks.js';
 export { defineKernelModule, parseModuleArgs } from './hooks.js';
 export { importByPath, RESOLVE_FROM_ENV } from './loader.js';

@@ -65,8 +65,10 @@ export const LOCK_MODE_HOME = 1;
 /** Every acquisition waits for the commit (someone waits, or nobody has used it yet). */
 export const LOCK_MODE_QUEUED = 2;
 
-// Lock log entry: [timeNs, kind, lockId, taskId, write]; a request's write word also says whether it spins
-// (LK_SPIN: optimistic spinning, its CPU stays busy until the commit's answer).
+// Lock log entry: [timeNs, kind, lockId, taskId, write]; a request's write word also says how its CPU waits
+// (LK_SPIN: optimistic spinning, its CPU stays busy until the commit's answer; LK_TRY: its CPU waits for an answer
+// at the request's own time, the lock or "sleep": a reader's slow path, rwsem_down_read_slowpath) and whether it is
+// a woken waiter's new attempt (LK_RETRY: rwsem_try_write_lock / __mutex_trylock when it runs).
 export const LK_TIME = 0;
 export const LK_KIND = 1;
 export const LK_LOCK = 2;
@@ -79,10 +81,14 @@ export const LK_RELEASE = 3;
 export const LK_OFF_CPU = 4; // a task holding it exclusively left its CPU (slept or was preempted)
 export const LK_ON_CPU = 5; // ... and runs again
 export const LK_DOWNGRADE = 6; // downgrade_write: the write hold becomes a read hold
+export const LK_CANCEL = 7; // a waiter that was killed leaves the queue
 export const LK_SPIN = 2;
+export const LK_TRY = 4;
+export const LK_RETRY = 8;
 
 // Lock answer: [taskId, lockId, timeNs, kind]: LA_GRANT, the task holds the lock from that time (a sleeper resumes
-// then, or at its CPU's clock if later); LA_SPIN_STOP, a spinning waiter stops spinning then and sleeps.
+// then, or at its CPU's clock if later); LA_SPIN_STOP, a spinning (or trying) waiter stops then and sleeps; LA_WAKE,
+// a sleeping writer or mutex waiter is woken then to take the lock itself when it runs (it retries: LK_RETRY).
 export const LG_TASK = 0;
 export const LG_LOCK = 1;
 export const LG_TIME = 2;
@@ -90,6 +96,7 @@ export const LG_KIND = 3;
 export const LG_F64 = 4;
 export const LA_GRANT = 0;
 export const LA_SPIN_STOP = 1;
+export const LA_WAKE = 2;
 
 // Free log and suspect entry: [timeNs, pfn, taskId]. A CPU logs each page it frees to its own list; a free that
 // finds the page freed by another CPU is a suspect, judged at the commit by simulated time (free-check.ts).

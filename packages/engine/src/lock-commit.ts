@@ -17,32 +17,44 @@
 //   leaves its CPU and comes back. Past that, or past spinMaxNs (need_resched: a time slice), it stops spinning
 //   and sleeps (an LA_SPIN_STOP answer at that time); an uncontended writer is thus never put to sleep. A spinner
 //   still spinning when the lock frees takes it ahead of the sleeping waiters (rwsem_try_write_lock_unqueued:
-//   lock stealing) unless the first of them has waited past the handoff time (RWSEM_FLAG_HANDOFF).
+//   lock stealing) unless the first of them has the handoff (below).
+// - A sleeping writer or mutex waiter at the head of the queue is not given the lock when it frees: it is woken
+//   (LA_WAKE; rwsem_mark_wake puts a writer on the wake_q, __mutex_unlock_slowpath wakes the first waiter) and takes
+//   the lock itself when it runs (rwsem_try_write_lock, __mutex_trylock: LK_RETRY, its CPU waiting for the answer
+//   at that time). Meanwhile the lock is free: a spinning writer or mutex waiter takes it, and so does a reader in
+//   its slow path (rwsem_down_read_slowpath's reader lock stealing: not while readers hold it and others wait, nor
+//   past a handoff); a woken waiter that finds it taken sleeps again at the head of the queue. Only a waiter with
+//   the handoff gets the lock at the release and holds it while it waits for its CPU (locks[name].wokenHeldNs,
+//   cpu.ts): an rwsem waiter that has waited past the handoff time (RWSEM_WAIT_TIMEOUT, a jiffy at HZ=250:
+//   DIV_ROUND_UP(HZ, 250) jiffies; RWSEM_FLAG_HANDOFF), a mutex waiter that was woken once and found it taken
+//   (__mutex_trylock_or_handoff sets MUTEX_FLAG_HANDOFF, __mutex_handoff).
+// - A reader that cannot take the lock at once on its CPU (a writer holds or waits) waits for the commit on its CPU
+//   (LK_TRY) and is answered at its own request time: the lock (it was free to take then) or "sleep" (it queues).
+// - Exactness: a lock whose window began with its mode QUEUED was taken by no CPU at once in the window, so the
+//   replay knows every taker in time order and answers each request, release and retry when it happens. In a window
+//   that began otherwise (homed on a CPU, open to readers) a CPU may have taken it at once not knowing that another
+//   waited; those holds are facts, and the waiters are answered once the window's holds are replayed (above).
 // - rwsem fairness: a queued writer blocks new readers (the mode turns QUEUED, so readers queue behind it). When the
 //   head waiter is a reader, every queued reader is granted together, as rwsem_mark_wake does, passing over queued
-//   writers - unless one of those writers has waited longer than the handoff time (RWSEM_WAIT_TIMEOUT, a jiffy at
-//   HZ=250: DIV_ROUND_UP(HZ, 250) jiffies): then only the readers ahead of it are granted, and it is next.
+//   writers - unless one of those writers has waited longer than the handoff time: then only the readers ahead of
+//   it are granted, and it is next.
 // - downgrade_write: the writer keeps a read hold; the readers at the head of the queue are woken with it
 //   (rwsem_downgrade_wake -> rwsem_mark_wake(RWSEM_WAKE_READ_OWNED)).
 // - Modes for the next window: someone still waits -> QUEUED; a writer holds -> HOME on its CPU; an rwsem otherwise
 //   -> OPEN_READ; a free spinlock or mutex -> HOME on the CPU that last held it (QUEUED if nobody has).
-// Not modelled: a woken writer or mutex waiter takes the lock itself when it runs (rwsem_try_write_lock,
-// __mutex_trylock) - here the grant hands it the lock at the release, so the lock stays held while the waiter waits
-// for its CPU, where the kernel leaves it free for a spinning writer or a reader that steals it
-// (rwsem_down_read_slowpath's reader lock stealing, not modelled either: new readers cannot pass RWSEM_FLAG_WAITERS
-// on the fast path, but can in the slow path while no writer holds it). Its measure is each task's
-// locks[name].wokenHeldNs (cpu.ts): on the flagship at 4 CPUs, seed faultline-1, the mmap_lock stays so held 0.3 ms
-// of 50 under classic and 7.5 ms under spf-nowait (57 grants), 0.6 and 1.4 ms at 8 CPUs
-// (scripts/dynamics-ablation.mjs prints it per row).
+// Not modelled: a woken mutex waiter spinning again before it sleeps (mutex_optimistic_spin with a waiter); a killed
+// waiter leaving the queue before it is woken (it leaves when woken: LK_CANCEL).
 import {
   LA_GRANT,
   LA_SPIN_STOP,
+  LA_WAKE,
   LG_F64,
   LG_KIND,
   LG_LOCK,
   LG_TASK,
   LG_TIME,
   LK_ACQUIRED,
+  LK_CANCEL,
   LK_DOWNGRADE,
   LK_OFF_CPU,
   LK_ON_CPU,
@@ -52,7 +64,9 @@ import {
   LK_LOCK,
   LK_RELEASE,
   LK_REQUEST,
+  LK_RETRY,
   LK_TASK,
+  LK_TRY,
   LK_TIME,
   LK_WRITE,
   LOCK_MODE_HOME,
@@ -65,7 +79,7 @@ import {
   LT_WRITER,
   type RunLayout,
 } from './layout.js';
-import type { LockSpec } from './locks.js';
+import type { LockSpec, LockWakeRule } from './locks.js';
 import { LOG_HEADER_F64, logOf, logsInOrder } from './log-ring.js';
 
 interface Waiter {
@@ -73,11 +87,19 @@ interface Waiter {
   readonly cpu: number;
   readonly write: boolean;
   readonly sinceNs: number;
-  /** It spins on its CPU (optimistic spinning) until this time, then sleeps; Infinity while that is not yet known;
-   * -1 for a waiter that sleeps from the start. */
+  /** When its present spin or try began: its request, or its retry after a wake-up. */
+  spinFromNs: number;
+  /** It spins (or waits for an answer) on its CPU until this time, then sleeps; Infinity while that is not yet
+   * known; -1 for a waiter that sleeps from the start. */
   spinUntilNs: number;
   /** Its LA_SPIN_STOP answer has been sent: it sleeps now. */
   stopped: boolean;
+  /** Woken to take the lock itself (LA_WAKE sent); its retry not yet replayed. */
+  woken: boolean;
+  /** It waits on its CPU only for an answer at its own time (a reader's try, a woken waiter's retry), not spinning. */
+  trying: boolean;
+  /** Times it ran after a wake-up and found the lock taken. */
+  missed: number;
 }
 
 /** rwsem_rspin_threshold: how long a writer spins on a lock readers own, (20 + readers) / 2 us, readers up to 30. */
@@ -99,15 +121,21 @@ interface LockState {
   readerOwnedSinceNs: number;
   readonly queue: Waiter[];
   touched: boolean;
+  /** The mode the CPUs saw in the window being replayed (published at the last commit). */
+  mode: number;
 }
 
 export interface LockCommitStats {
   readonly grants: number;
   readonly handoffs: number;
-  /** Waiters that got the lock while spinning, of those: ahead of sleeping waiters; waiters that stopped spinning. */
+  /** Waiters that got the lock on their CPU (spinning, trying or retrying), of those: ahead of sleeping waiters;
+   * waiters that stopped spinning. */
   readonly spinGrants: number;
   readonly steals: number;
   readonly spinStops: number;
+  /** Sleeping writers and mutex waiters woken to take the lock themselves; of those, that found it taken. */
+  readonly wakes: number;
+  readonly wokenMissed: number;
 }
 
 export class LockCommitter {
@@ -116,6 +144,8 @@ export class LockCommitter {
   spinGrants = 0;
   steals = 0;
   spinStops = 0;
+  wakes = 0;
+  wokenMissed = 0;
   private readonly locks: LockState[];
   private readonly order: number[] = [];
   private readonly grantCounts: number[];
@@ -128,6 +158,8 @@ export class LockCommitter {
     private readonly handoffNs: number,
     /** The longest a waiter spins (need_resched: a time slice); 0: nobody spins. */
     private readonly spinMaxNs: number,
+    /** 'grant': a sleeping waiter is handed the lock at the release instead of being woken to take it. */
+    private readonly wakeRule: LockWakeRule = 'wake',
   ) {
     this.locks = specs.map((s) => ({
       kind: s.kind,
@@ -141,6 +173,7 @@ export class LockCommitter {
       readerOwnedSinceNs: 0,
       queue: [],
       touched: false,
+      mode: LOCK_MODE_QUEUED,
     }));
     this.grantCounts = new Array<number>(layout.cpus).fill(0);
     for (let id = 0; id < this.locks.length; id++) this.publish(id);
@@ -163,6 +196,8 @@ export class LockCommitter {
       const write = (word & 1) === 1;
       const atNs = r[s + LK_TIME]!;
       const readersBefore = st.readers;
+      // In a window that began queued no CPU took the lock at once, so each event is answered when it happens.
+      const exact = st.mode === LOCK_MODE_QUEUED;
       switch (r[s + LK_KIND]) {
         case LK_ACQUIRED:
           // A CPU takes a lock at once only where the published mode allows; a conflict here is an engine bug.
@@ -177,8 +212,32 @@ export class LockCommitter {
           } else st.readers++;
           break;
         case LK_REQUEST: {
+          if ((word & LK_RETRY) !== 0) {
+            this.retry(id, st, task, atNs);
+            break;
+          }
           const spin = (word & LK_SPIN) !== 0 && this.spinMaxNs > 0;
-          st.queue.push({ taskId: task, cpu, write, sinceNs: atNs, spinUntilNs: spin ? Infinity : -1, stopped: false });
+          const w: Waiter = {
+            taskId: task,
+            cpu,
+            write,
+            sinceNs: atNs,
+            spinFromNs: atNs,
+            spinUntilNs: spin ? Infinity : (word & LK_TRY) !== 0 ? atNs : -1,
+            stopped: false,
+            woken: false,
+            trying: !spin && (word & LK_TRY) !== 0,
+            missed: 0,
+          };
+          if (exact && this.takesAtOnce(st, w)) {
+            if (st.queue.length > 0) this.steals++;
+            this.take(id, st, w, atNs);
+          } else st.queue.push(w);
+          break;
+        }
+        case LK_CANCEL: {
+          const i = st.queue.findIndex((w) => w.taskId === task);
+          if (i >= 0) st.queue.splice(i, 1);
           break;
         }
         case LK_OFF_CPU:
@@ -205,6 +264,7 @@ export class LockCommitter {
       }
       if (st.writer === -1 && st.readers > 0 && readersBefore === 0) st.readerOwnedSinceNs = atNs;
       this.spinners(st, atNs);
+      if (exact) this.grant(id, st);
     }
     let later = false;
     for (let id = 0; id < this.locks.length; id++) {
@@ -223,6 +283,52 @@ export class LockCommitter {
       if (this.grantCounts[cpu]! > 0) later = true;
     }
     return later;
+  }
+
+  /** Whether a request takes the lock at its own time: a free lock (a reader: one no writer holds, while nobody
+   * waits); with waiters queued, only by stealing - a spinning writer or mutex waiter, or a reader in its slow path
+   * - since the fast paths fail on RWSEM_FLAG_WAITERS / MUTEX_FLAG_WAITERS, and a sleeping writer queues. */
+  private takesAtOnce(st: LockState, w: Waiter): boolean {
+    if (st.writer !== -1) return false;
+    if (st.readers > 0) return !w.write && st.queue.length === 0;
+    return st.queue.length === 0 || w.spinUntilNs !== -1;
+  }
+
+  /** A request granted at its own time, without queueing. */
+  private take(id: number, st: LockState, w: Waiter, atNs: number): void {
+    if (w.write) {
+      st.writer = w.taskId;
+      st.writerCpu = w.cpu;
+      st.lastCpu = w.cpu;
+      st.ownerOnCpu = w.spinUntilNs !== -1;
+    } else st.readers++;
+    if (w.spinUntilNs !== -1) this.spinGrants++;
+    this.send(id, w, atNs, LA_GRANT);
+  }
+
+  /** A woken waiter runs and tries again (rwsem_try_write_lock, __mutex_trylock): the lock if it is free, or it
+   * sleeps again at its place in the queue. */
+  private retry(id: number, st: LockState, task: number, atNs: number): void {
+    const w = st.queue.find((x) => x.taskId === task);
+    if (w === undefined || !w.woken)
+      throw new Error(`lock ${id}: task #${task} retried it at ${atNs} ns unwoken, while ${this.describe(id)}`);
+    w.woken = false;
+    w.trying = true;
+    w.spinFromNs = atNs;
+    w.spinUntilNs = atNs;
+    w.stopped = false;
+    if (st.writer === -1 && st.readers === 0) this.grantWriter(id, st, w, atNs);
+    else {
+      w.missed++;
+      this.wokenMissed++;
+    }
+  }
+
+  /** The handoff: the lock is this waiter's at the release, and nobody steals it (RWSEM_FLAG_HANDOFF after the
+   * wait timeout; MUTEX_FLAG_HANDOFF once the first waiter was woken and found it taken). */
+  private hasHandoff(st: LockState, w: Waiter, atNs: number): boolean {
+    if (st.kind === 'mutex') return w.missed > 0;
+    return Math.max(w.sinceNs, atNs) - w.sinceNs >= this.handoffNs;
   }
 
   /** After an event at atNs (or a grant then): when each queued spinner that has not yet met an owner it cannot
@@ -247,25 +353,37 @@ export class LockCommitter {
     for (const w of st.queue) {
       if (w.spinUntilNs < 0 || w.stopped) continue;
       const until = this.spinEnd(w);
-      if (until <= endNs) {
-        w.stopped = true;
-        this.spinStops++;
-        this.send(id, w, until, LA_SPIN_STOP);
-      } else later = true;
+      if (until <= endNs) this.stop(id, w);
+      else later = true;
     }
     return later;
   }
 
+  private stop(id: number, w: Waiter): void {
+    w.stopped = true;
+    if (!w.trying) this.spinStops++;
+    this.send(id, w, this.spinEnd(w), LA_SPIN_STOP);
+  }
+
   /** When a spinner stops spinning: what its owner decided, and at the latest its cap (need_resched). */
   private spinEnd(w: Waiter): number {
-    return Math.min(w.spinUntilNs, w.sinceNs + this.spinMaxNs);
+    return Math.min(w.spinUntilNs, w.spinFromNs + this.spinMaxNs);
   }
 
   /** The time a waiter that is still spinning when the lock frees at atNs takes it, or -1 if it stopped before. */
   private spinningAt(w: Waiter, atNs: number): number {
     if (w.spinUntilNs < 0 || w.stopped) return -1;
-    const at = Math.max(w.sinceNs, atNs);
+    const at = Math.max(w.spinFromNs, atNs);
     return at <= this.spinEnd(w) ? at : -1;
+  }
+
+  /** The lock to a queued waiter at atNs (or its own request, if later). One whose spin or try ended before then
+   * is told to sleep first, then woken by the grant. */
+  private grantTo(id: number, w: Waiter, atNs: number): void {
+    const spinAt = this.spinningAt(w, atNs);
+    if (spinAt >= 0) this.spinGrants++;
+    else if (w.spinUntilNs >= 0 && !w.stopped) this.stop(id, w);
+    this.send(id, w, Math.max(w.sinceNs, atNs), LA_GRANT);
   }
 
   private grantWriter(id: number, st: LockState, w: Waiter, atNs: number): void {
@@ -273,47 +391,47 @@ export class LockCommitter {
     st.writer = w.taskId;
     st.writerCpu = w.cpu;
     st.lastCpu = w.cpu;
-    const spinAt = this.spinningAt(w, atNs);
     // A spinner takes it on its CPU; a sleeper is off its CPU until it is woken and runs (it logs LK_ON_CPU then).
-    st.ownerOnCpu = spinAt >= 0;
-    if (spinAt >= 0) this.spinGrants++;
-    else if (w.spinUntilNs >= 0 && !w.stopped) {
-      // It stopped spinning before the lock freed: it sleeps from then, and is woken by the grant.
-      w.stopped = true;
-      this.spinStops++;
-      this.send(id, w, this.spinEnd(w), LA_SPIN_STOP);
-    }
-    this.send(id, w, Math.max(w.sinceNs, atNs), LA_GRANT);
+    st.ownerOnCpu = this.spinningAt(w, atNs) >= 0;
+    this.grantTo(id, w, atNs);
     this.spinners(st, Math.max(w.sinceNs, atNs));
   }
 
+  /** The lock is free (of writers, at least) and someone waits: who gets it, or who is woken to take it. */
   private grant(id: number, st: LockState): void {
     const q = st.queue;
     if (q.length === 0 || st.writer !== -1) return;
-    const head = q[0]!;
+    const free = st.freeSinceNs;
     if (st.readers === 0) {
       // A spinner still spinning when the lock freed takes it first (lock stealing), unless the first sleeping
-      // waiter has waited past the handoff time: then the lock is that one's (RWSEM_FLAG_HANDOFF, MUTEX_FLAG_HANDOFF).
-      const free = st.freeSinceNs;
+      // waiter has the handoff: then the lock is that one's.
       const sleeper = q.find((w) => this.spinningAt(w, free) < 0);
-      const handoff = sleeper !== undefined && Math.max(sleeper.sinceNs, free) - sleeper.sinceNs >= this.handoffNs;
+      const handoff = sleeper !== undefined && this.hasHandoff(st, sleeper, free);
       const spinner = q.find((w) => w.write && this.spinningAt(w, free) >= 0);
       if (spinner !== undefined && !handoff) {
-        if (spinner !== head) this.steals++;
+        if (spinner !== q[0]) this.steals++;
         this.grantWriter(id, st, spinner, free);
         return;
       }
-      if (handoff && sleeper !== head) {
+      if (handoff && sleeper !== q[0]) {
         if (spinner !== undefined) this.handoffs++;
         q.splice(q.indexOf(sleeper!), 1);
         q.unshift(sleeper!);
-        this.grant(id, st);
-        return;
       }
     }
+    const head = q[0]!;
     if (head.write) {
-      if (st.readers > 0) return;
-      this.grantWriter(id, st, head, st.freeSinceNs);
+      if (st.readers > 0 || head.woken) return;
+      // A spinlock's waiters spin in FIFO order (qspinlock): the head takes it. A sleeper that asked while the lock
+      // was already free (a window that began otherwise: its CPU did not know) had it by the fast path then.
+      if (
+        st.kind === 'spinlock' ||
+        this.wakeRule === 'grant' ||
+        head.sinceNs >= free ||
+        this.hasHandoff(st, head, free)
+      )
+        this.grantWriter(id, st, head, free);
+      else this.wake(id, head, free);
       return;
     }
     // Readers first in line: wake every queued reader, passing over writers unless one has waited past the handoff.
@@ -332,9 +450,17 @@ export class LockCommitter {
       q.splice(i, 1);
       if (st.readers === 0) st.readerOwnedSinceNs = Math.max(w.sinceNs, atNs);
       st.readers++;
-      this.send(id, w, Math.max(w.sinceNs, atNs), LA_GRANT);
+      this.grantTo(id, w, atNs);
     }
     if (st.readers > 0) this.spinners(st, st.readerOwnedSinceNs);
+  }
+
+  /** Wake the head waiter at atNs to take the lock itself when it runs; the lock stays free meanwhile. */
+  private wake(id: number, w: Waiter, atNs: number): void {
+    if (w.spinUntilNs >= 0 && !w.stopped) this.stop(id, w);
+    w.woken = true;
+    this.wakes++;
+    this.send(id, w, Math.max(w.sinceNs, atNs), LA_WAKE);
   }
 
   private send(id: number, w: Waiter, atNs: number, kind: number): void {
@@ -362,6 +488,7 @@ export class LockCommitter {
     else if (st.lastCpu >= 0) [mode, home] = [LOCK_MODE_HOME, st.lastCpu];
     else mode = LOCK_MODE_QUEUED;
     // Plain stores: the barrier after the commit orders them before any CPU's reads in the next window.
+    st.mode = mode;
     this.ctl[t + LT_MODE] = mode;
     this.ctl[t + LT_HOME] = home;
     this.ctl[t + LT_WRITER] = st.writer;

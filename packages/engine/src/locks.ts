@@ -3,11 +3,13 @@
 // lock table says it may (an rwsem open to readers, or a lock homed on this CPU and free here), and otherwise logs a
 // request and the task waits: a spinlock waiter keeps its CPU busy; a mutex waiter or an rwsem writer spins
 // optimistically, keeping its CPU until the commit says it has the lock or stops spinning (then it sleeps); an rwsem
-// reader sleeps. Every acquisition, release and downgrade is logged for the commit (lock-commit.ts), which grants
-// waiters at the time the lock became free for them, and so is an exclusive holder's leaving and regaining its CPU
-// (owner_on_cpu, which decides whether spinning on it goes on).
+// reader waits on its CPU for the answer at its own time (the lock, or sleep). A sleeping writer or mutex waiter that
+// the commit wakes tries again when it runs (retry). Every acquisition, release and downgrade is logged for the
+// commit (lock-commit.ts), which grants waiters at the time the lock became free for them, and so is an exclusive
+// holder's leaving and regaining its CPU (owner_on_cpu, which decides whether spinning on it goes on).
 import {
   LK_ACQUIRED,
+  LK_CANCEL,
   LK_DOWNGRADE,
   LK_F64,
   LK_KIND,
@@ -16,9 +18,11 @@ import {
   LK_ON_CPU,
   LK_RELEASE,
   LK_REQUEST,
+  LK_RETRY,
   LK_SPIN,
   LK_TASK,
   LK_TIME,
+  LK_TRY,
   LK_WRITE,
   LOCK_MODE_HOME,
   LOCK_MODE_OPEN_READ,
@@ -38,6 +42,12 @@ import { LOG_HEADER_F64, logAppend } from './log-ring.js';
 
 export const LOCK_KINDS = ['spinlock', 'mutex', 'rwsem'] as const;
 export type LockKind = (typeof LOCK_KINDS)[number];
+
+/** What a sleeping writer or mutex waiter at the head of the queue gets when the lock frees: 'wake', woken to take it
+ * itself when it runs (rwsem_mark_wake, __mutex_unlock_slowpath; the kernel's), or 'grant', the lock at once, held
+ * while it waits for its CPU (the engine's earlier rule, kept to measure the difference). */
+export const LOCK_WAKE_RULES = ['wake', 'grant'] as const;
+export type LockWakeRule = (typeof LOCK_WAKE_RULES)[number];
 
 export interface LockSpec {
   readonly name: string;
@@ -78,14 +88,16 @@ export class CpuLocks {
     this.window++;
   }
 
-  /** Whether a waiter for lock `id` spins optimistically (a mutex, an rwsem writer) rather than sleeping at once. */
-  spins(id: number, write: boolean): boolean {
+  /** How a waiter for lock `id` waits on its CPU for the commit: LK_SPIN, optimistic spinning (a mutex, an rwsem
+   * writer, when spinning is on); LK_TRY, an rwsem reader's slow path (the answer at its own time); 0, it sleeps. */
+  waitFlags(id: number, write: boolean, spinning: boolean): number {
     const kind = this.specs[id]!.kind;
-    return kind === 'mutex' || (kind === 'rwsem' && write);
+    if (kind === 'rwsem' && !write) return LK_TRY;
+    return spinning && (kind === 'mutex' || kind === 'rwsem') ? LK_SPIN : 0;
   }
 
-  /** Try to take lock `id` for task `taskId` (write = exclusive); a waiter that spins says so in its request. */
-  acquire(nowNs: number, id: number, taskId: number, write: boolean, spin = false): number {
+  /** Try to take lock `id` for task `taskId` (write = exclusive); a waiter says in its request how it waits. */
+  acquire(nowNs: number, id: number, taskId: number, write: boolean, waitFlags = 0): number {
     const t = this.layout.lockTableOffset + id * LT_STRIDE_I32;
     const mode = this.ctl[t + LT_MODE];
     let taken = false;
@@ -100,9 +112,19 @@ export class CpuLocks {
         taken = true;
       }
     }
-    const word = (write ? 1 : 0) + (!taken && spin ? LK_SPIN : 0);
+    const word = (write ? 1 : 0) + (taken ? 0 : waitFlags);
     if (!this.append(nowNs, taken ? LK_ACQUIRED : LK_REQUEST, id, taskId, word)) return LOCK_RING_FULL;
     return taken ? LOCK_TAKEN : LOCK_WAIT;
+  }
+
+  /** A woken writer or mutex waiter runs and tries again; its CPU waits for the answer. */
+  retry(nowNs: number, id: number, taskId: number, write: boolean): boolean {
+    return this.append(nowNs, LK_REQUEST, id, taskId, (write ? 1 : 0) + LK_RETRY);
+  }
+
+  /** A waiter that was killed leaves the queue. */
+  cancel(nowNs: number, id: number, taskId: number): boolean {
+    return this.append(nowNs, LK_CANCEL, id, taskId, 0);
   }
 
   /** downgrade_write: task `taskId`'s write hold of `id` becomes a read hold. */

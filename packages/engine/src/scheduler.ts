@@ -69,7 +69,10 @@ export interface Task {
   /** When a wake-up queued it here, while it still waits for the CPU; -1 once it ran, or when it was queued by a
    * preemption (balance.ts moves only woken tasks). */
   wokenNs: number;
-  lockWait: { id: number; write: boolean; sinceNs: number } | null;
+  /** The lock it waits for, since when, and how the wait is described. */
+  lockWait: { id: number; write: boolean; sinceNs: number; what: string } | null;
+  /** The commit woke it to take the lock it waits for itself: when it next runs, it tries again (cpu.ts). */
+  lockRetry: boolean;
   /** A grant woke it holding this lock (id), at lockWokenNs; -1 once it had its CPU back (cpu.ts ownerMoved). */
   lockWokenId: number;
   lockWokenNs: number;

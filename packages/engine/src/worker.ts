@@ -150,7 +150,15 @@ const api = {
       // Its constructor publishes every lock's initial mode before any window runs (all inits finish first).
       lockCommitter:
         init.worker === plan.lockWorker
-          ? new LockCommitter(config.locks, ctl, rings, layout, config.costs.rwsemHandoffNs, config.costs.lockSpinMaxNs)
+          ? new LockCommitter(
+              config.locks,
+              ctl,
+              rings,
+              layout,
+              config.costs.rwsemHandoffNs,
+              config.costs.lockSpinMaxNs,
+              config.lockWake,
+            )
           : null,
       lockChannel: channelOf(channels.lock, plan.lockWorker),
       commitWaits,
@@ -294,6 +302,8 @@ const api = {
         spinGrants: lockCommitter.spinGrants,
         steals: lockCommitter.steals,
         spinStops: lockCommitter.spinStops,
+        wakes: lockCommitter.wakes,
+        wokenMissed: lockCommitter.wokenMissed,
       },
       modules: Object.fromEntries(state.modules.map((m) => [m.name, m.instance.report?.() ?? null])),
       hostMs: state.hostMs,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runSimulation, type RunOptions } from '../dist/index.js';
 import { LockCommitter } from '../dist/lock-commit.js';
 import { CpuLocks, LOCK_TAKEN, LOCK_WAIT } from '../dist/locks.js';
-import { runLayout } from '../dist/layout.js';
+import { LK_TRY, runLayout } from '../dist/layout.js';
 
 const task = (name: string) => fileURLToPath(new URL(`./tasks/${name}`, import.meta.url));
 
@@ -90,26 +90,36 @@ describe('locks', () => {
     expect(r.cpus[1]!.idleNs).toBe(0);
   });
 
-  it('a writer gets an rwsem that readers never leave free, because new readers queue behind it', async () => {
-    const r = await runSimulation({
-      cpus: 4,
-      seed: 'rwsem',
-      duration: '12ms',
-      window: '20us',
-      memoryMiB: 8,
-      memoryLayout: 'one-zone',
-      locks: { sem: { kind: 'rwsem' } },
-      tasks: [
-        { module: task('locks.mjs'), export: 'reader', cpus: [1, 2, 3], perCpu: 2 },
-        { module: task('locks.mjs'), export: 'writer', cpus: [0], args: { rounds: 8 } },
-      ],
-    });
-    expect(r.error).toBeNull();
-    const w = r.tasks.find((t) => t.name.includes('writer'))!;
-    expect(w.locks.sem!.acquired).toBe(8);
-    // It waits for the readers in the lock (50 us each) to leave, not forever: well under a millisecond a time.
-    expect(w.locks.sem!.waitNs / 8).toBeLessThan(200_000);
-    expect(w.exitedAtNs).not.toBeNull();
+  it('a writer gets an rwsem that readers never leave free: new readers queue behind it, and the handoff ends their stealing', async () => {
+    // Six readers hold the rwsem 50 us at a time with 1 us between; a writer wants it every millisecond.
+    const run = (rwsemHandoffNs: number) =>
+      runSimulation({
+        cpus: 4,
+        seed: 'rwsem',
+        duration: '12ms',
+        window: '20us',
+        memoryMiB: 8,
+        memoryLayout: 'one-zone',
+        costs: { rwsemHandoffNs },
+        locks: { sem: { kind: 'rwsem' } },
+        tasks: [
+          { module: task('locks.mjs'), export: 'reader', cpus: [1, 2, 3], perCpu: 2 },
+          { module: task('locks.mjs'), export: 'writer', cpus: [0], args: { rounds: 8 } },
+        ],
+      });
+    const [timeout, short] = await Promise.all([run(4_000_000), run(100_000)]);
+    const w = (r: typeof short) => r.tasks.find((t) => t.name.includes('writer'))!.locks.sem!;
+    // The last reader out wakes the writer, and a reader back 1 us later takes the free lock before the writer runs
+    // (reader lock stealing), again and again, until the writer has waited RWSEM_WAIT_TIMEOUT: then the handoff.
+    expect(timeout.error).toBeNull();
+    expect(timeout.locks!.wokenMissed).toBeGreaterThan(20);
+    expect(w(timeout).acquired).toBeGreaterThanOrEqual(2);
+    expect(w(timeout).waitNs / w(timeout).acquired).toBeGreaterThan(3_900_000);
+    expect(w(timeout).waitNs / w(timeout).acquired).toBeLessThan(4_200_000);
+    // With a 100 us handoff it waits for the readers in the lock (50 us each) and the handoff, not forever.
+    expect(short.error).toBeNull();
+    expect(w(short).acquired).toBe(8);
+    expect(w(short).waitNs / 8).toBeLessThan(200_000);
   });
 
   // rwsem.c's optimistic spinning, its fast path and downgrade_write (kernel/locking/rwsem.c, 5.13 .. 6.12).
@@ -181,7 +191,14 @@ describe('locks', () => {
 
   it('a writer spins on readers for rwsem_rspin_threshold, (20 + readers) / 2 us, then sleeps', async () => {
     const r = await spinRun([
-      { module: task('locks.mjs'), export: 'longReader', cpus: [0], args: { holdNs: 200_000, rounds: 20 } },
+      // 5 us between the reader's holds: the writer, woken at each release, runs and takes the lock before the
+      // reader is back (with 100 ns, the reader steals it from the woken writer until the handoff).
+      {
+        module: task('locks.mjs'),
+        export: 'longReader',
+        cpus: [0],
+        args: { holdNs: 200_000, rounds: 20, gapNs: 5_000 },
+      },
       {
         module: task('locks.mjs'),
         export: 'holder',
@@ -190,6 +207,7 @@ describe('locks', () => {
       },
     ]);
     expect(r.error).toBeNull();
+    expect(r.locks!.wokenMissed).toBe(0);
     const stops = r.locks!.spinStops;
     expect(stops).toBeGreaterThan(3);
     // One reader: 10.5 us a spin, give or take the window the stop is seen in.
@@ -274,23 +292,33 @@ describe('the lock commit', () => {
     const ctl = new Int32Array(new SharedArrayBuffer(L.controlI32 * 4));
     const rings = new Float64Array(new SharedArrayBuffer(L.ringF64 * 8));
     const specs = [{ name: 'sem', kind: 'rwsem' as const }];
-    const committer = new LockCommitter(specs, ctl, rings, L, handoffNs);
+    const committer = new LockCommitter(specs, ctl, rings, L, handoffNs, 3_000_000);
     const cpu = [0, 1].map((c) => new CpuLocks(specs, ctl, rings, L, c));
     const granted = (c: number) => {
       const out: number[] = [];
       cpu[c]!.grants((taskId) => out.push(taskId));
       return out;
     };
-    const window = (endNs: number) => {
+    const KIND = ['grant', 'stop', 'wake'];
+    const answered = (c: number) => {
+      const out: string[] = [];
+      cpu[c]!.grants((taskId, _lock, atNs, kind) => out.push(`${taskId} ${KIND[kind]} ${atNs}`));
+      return out;
+    };
+    const end = <T>(endNs: number, read: (c: number) => T) => {
       committer.commit(endNs);
-      const g = [granted(0), granted(1)];
+      const g = [read(0), read(1)];
       for (const x of cpu) {
         x.clear();
         x.newWindow();
       }
       return g;
     };
-    return { cpu, window };
+    /** The window's answers, per CPU: the tasks granted (or woken, or told to sleep). */
+    const window = (endNs: number) => end(endNs, granted);
+    /** The window's answers, per CPU, as 'task kind time'. */
+    const answers = (endNs: number) => end(endNs, answered);
+    return { cpu, window, answers };
   };
 
   const queueReadersAroundWriter = (handoffNs: number) => {
@@ -324,6 +352,36 @@ describe('the lock commit', () => {
     expect(window(80_000)).toEqual([[], [3]]);
   });
 
+  it('wakes a sleeping writer at the release; a reader steals the free lock, and the writer that finds it taken sleeps again until its handoff', () => {
+    const { cpu, answers } = setupLock(50_000);
+    // Window 1: writer 1 on CPU 0 asks while the lock is free: the fast path's, at its own time.
+    expect(cpu[0]!.acquire(1_000, 0, 1, true)).toBe(LOCK_WAIT);
+    expect(answers(20_000)).toEqual([['1 grant 1000'], []]);
+    // Window 2: writer 3 on CPU 1 asks and sleeps (no spinning).
+    expect(cpu[1]!.acquire(21_000, 0, 3, true)).toBe(LOCK_WAIT);
+    expect(answers(40_000)).toEqual([[], []]);
+    // Window 3: 1 releases; 3 is woken (rwsem_mark_wake), not granted. Reader 5 asks in its slow path while 3 has
+    // not run yet: the lock is free, so it takes it at its own time (reader lock stealing).
+    cpu[0]!.release(45_000, 0, 1, true);
+    expect(cpu[0]!.acquire(46_000, 0, 5, false, LK_TRY)).toBe(LOCK_WAIT);
+    expect(answers(60_000)).toEqual([['5 grant 46000'], ['3 wake 45000']]);
+    // Window 4: 3 runs and tries (rwsem_try_write_lock): taken, so it sleeps then; 5's release wakes it again
+    // (it has waited 41 us, short of the 50 us handoff).
+    expect(cpu[1]!.retry(61_000, 0, 3, true)).toBe(true);
+    cpu[0]!.release(62_000, 0, 5, false);
+    expect(answers(80_000)).toEqual([[], ['3 stop 61000', '3 wake 62000']]);
+    // Window 5: reader 6 steals again; 3 misses again. At 6's release 3 has waited past the handoff time: the lock
+    // is its own at the release, and reader 7, asking after that, queues.
+    expect(cpu[0]!.acquire(81_000, 0, 6, false, LK_TRY)).toBe(LOCK_WAIT);
+    expect(cpu[1]!.retry(85_000, 0, 3, true)).toBe(true);
+    cpu[0]!.release(101_000, 0, 6, false);
+    expect(cpu[0]!.acquire(102_000, 0, 7, false, LK_TRY)).toBe(LOCK_WAIT);
+    expect(answers(120_000)).toEqual([
+      ['6 grant 81000', '7 stop 102000'],
+      ['3 stop 85000', '3 grant 101000'],
+    ]);
+  });
+
   it('lets readers in at once on any CPU while no writer holds or waits, and writers only through the commit', () => {
     const { cpu, window } = setupLock(4_000_000);
     expect(cpu[0]!.acquire(100, 0, 1, false)).toBe(LOCK_TAKEN);
@@ -337,10 +395,11 @@ describe('the lock commit', () => {
     expect(window(40_000)).toEqual([[], [3]]);
   });
 
-  it('counts the time a lock granted to a sleeping waiter stays held until that waiter has a CPU (wokenHeldNs)', async () => {
-    // A holds the mutex 100 us on CPU 0; B asks at 10 us on CPU 1, spins 1 us, sleeps; at A's release B is granted
-    // asleep. With a hog running on CPU 1 from 20 us, B waits for it to be preempted, holding the mutex; without,
-    // it runs at once.
+  it('wakes a sleeping mutex waiter to take the lock itself when it runs, and lets a spinner take it meanwhile', async () => {
+    // A holds the mutex 100 us on CPU 0; B asks at 10 us on CPU 1, spins 1 us, sleeps. At A's release B is woken,
+    // not given the lock (__mutex_unlock_slowpath wakes the first waiter; it takes the lock in __mutex_trylock).
+    // With a hog running on CPU 1 from 20 us, B waits for the hog's preemption; meanwhile C on CPU 0 takes the
+    // free mutex five times, 5 us each, without waiting behind B.
     const run = (hog: boolean) =>
       runSimulation({
         cpus: 2,
@@ -354,6 +413,12 @@ describe('the lock commit', () => {
         tasks: [
           { module: task('locks.mjs'), export: 'critical', cpus: [0], args: { lock: 'm', holdNs: 100_000, rounds: 1 } },
           { module: task('locks.mjs'), export: 'critical', cpus: [1], args: { lock: 'm', rounds: 1, startNs: 10_000 } },
+          {
+            module: task('locks.mjs'),
+            export: 'critical',
+            cpus: [0],
+            args: { lock: 'm', rounds: 5, holdNs: 5_000, gapNs: 20_000, startNs: 150_000 },
+          },
           ...(hog
             ? [{ module: task('locks.mjs'), export: 'hog', cpus: [1], args: { ns: 1_500_000, startNs: 20_000 } }]
             : []),
@@ -361,10 +426,23 @@ describe('the lock commit', () => {
       });
     const [busy, idle] = await Promise.all([run(true), run(false)]);
     const b = (r: typeof busy) => r.tasks[1]!.locks.m!;
-    expect(b(busy).wokenHeld).toBe(1);
-    expect(b(idle).wokenHeld).toBe(1);
-    expect(b(idle).wokenHeldNs).toBeLessThan(5_000); // a context switch
-    expect(b(busy).wokenHeldNs).toBeGreaterThan(50_000); // the hog's compute piece, up to its preemption
+    const c = (r: typeof busy) => r.tasks[2]!.locks.m!;
+    for (const r of [busy, idle]) {
+      expect(r.error).toBeNull();
+      expect(b(r).acquired).toBe(1);
+      expect(c(r).acquired).toBe(5);
+    }
+    // Idle CPU 1: B runs a context switch after the release and takes the mutex; C never meets it held.
+    expect(b(idle).waitNs).toBeLessThan(100_000);
+    expect(idle.locks!.wakes).toBe(1);
+    expect(idle.locks!.wokenMissed).toBe(0);
+    expect(c(idle).waitNs).toBe(0);
+    // Busy CPU 1: B waits for its CPU with the mutex free, and C takes it at once each time (lock stealing):
+    // under the old rule (granted at the release, held while B waited) C waited behind B for the hog's slice.
+    expect(b(busy).waitNs).toBeGreaterThan(200_000);
+    expect(busy.locks!.wakes).toBeGreaterThanOrEqual(1);
+    expect(busy.locks!.steals).toBeGreaterThanOrEqual(5);
+    expect(c(busy).waitNs).toBeLessThan(5 * 1_000);
   });
 
   it('lists who still waits at the end in the same order on any worker count', async () => {

@@ -266,24 +266,37 @@ describe('scenarios', () => {
     expect(vma.speculative).toBeGreaterThan(0);
   });
 
-  it("pft in short: per-VMA locks flat at 1 CPU and within a few percent at 4, as the README's curve", async () => {
+  it("pft in short: per-VMA locks flat at 1 CPU; at 4 faster, by what reader lock stealing costs classic's writers", async () => {
     const s = getScenario('pft');
-    const rate = async (policy: string, cpus: number) => {
-      const r = await runSimulation(s.build({ policy, cpus, workers: 1, seed: 'pft-shape', duration: '2ms' }));
+    const run = async (policy: string, cpus: number, lockWake: 'wake' | 'grant' = 'wake') => {
+      const r = await runSimulation({
+        ...s.build({ policy, cpus, workers: 1, seed: 'pft-shape', duration: '2ms' }),
+        lockWake,
+      });
       expect(r.error).toBeNull();
-      return s.figures(r);
+      return { f: s.figures(r), locks: r.locks! };
     };
-    const [c1, v1, c4, v4] = await Promise.all([
-      rate('classic', 1),
-      rate('per-vma-lock', 1),
-      rate('classic', 4),
-      rate('per-vma-lock', 4),
+    const [c1, v1, c4, v4, c4g, v4g] = await Promise.all([
+      run('classic', 1),
+      run('per-vma-lock', 1),
+      run('classic', 4),
+      run('per-vma-lock', 4),
+      run('classic', 4, 'grant'),
+      run('per-vma-lock', 4, 'grant'),
     ]);
+    const rate = (x: typeof c1) => x.f['faults/s (k)']!;
     // The VMA's read lock costs what mmap_read_lock does: no gain with nothing to contend for.
-    expect(Math.abs(v1!['faults/s (k)']! / c1!['faults/s (k)']! - 1)).toBeLessThan(0.01);
-    expect(Math.abs(v4!['faults/s (k)']! / c4!['faults/s (k)']! - 1)).toBeLessThan(0.05);
+    expect(Math.abs(rate(v1) / rate(c1) - 1)).toBeLessThan(0.01);
+    // Each thread's own mmap and munmap are woken at the release, and under classic another thread's fault takes the
+    // free lock first nearly every time (rwsem_down_read_slowpath's stealing): the per-VMA faults leave it alone.
+    expect(c4.locks.wokenMissed).toBeGreaterThan(0.8 * c4.locks.wakes);
+    expect(c4.locks.wokenMissed).toBeGreaterThan(4 * v4.locks.wokenMissed);
+    expect(rate(v4) / rate(c4)).toBeGreaterThan(1.05);
+    // Handed the lock at the release instead (the engine's earlier rule), the two are within 5%.
+    expect(c4g.locks.wakes).toBe(0);
+    expect(Math.abs(rate(v4g) / rate(c4g) - 1)).toBeLessThan(0.05);
     // Each new region's first fault takes mmap_lock (no anon_vma yet).
-    expect(v4!['fell back']).toBeGreaterThan(0);
+    expect(v4.f['fell back']).toBeGreaterThan(0);
   });
 
   it('reports the /proc/vmstat counters it models under their kernel names, consistent with its own figures', async () => {

@@ -69,14 +69,14 @@ export function* holder(ctx) {
   }
 }
 
-/** Holds `sem` for read for `holdNs` at a time, back to back, `rounds` times. */
+/** Holds `sem` for read for `holdNs` at a time, `gapNs` apart, `rounds` times. */
 export function* longReader(ctx) {
-  const { holdNs = 50_000, rounds = 20 } = ctx.args;
+  const { holdNs = 50_000, rounds = 20, gapNs = 100 } = ctx.args;
   for (let i = 0; i < rounds; i++) {
     yield ctx.lockRead('sem');
     yield ctx.compute(holdNs);
     yield ctx.unlock('sem');
-    yield ctx.compute(100);
+    yield ctx.compute(gapNs);
   }
 }
 
