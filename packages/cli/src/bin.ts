@@ -8,6 +8,7 @@ import { RESOLVE_FROM_ENV, WINDOW_DEFAULT } from '@faultline/engine';
 import {
   collectOption,
   durationOption,
+  floatOption,
   parseLockOption,
   watchdogOption,
   intOption,
@@ -30,6 +31,7 @@ const commands = {
   scenarioRun: () => import('./commands/scenario-run.js'),
   compare: () => import('./commands/compare.js'),
   sweep: () => import('./commands/sweep.js'),
+  hunt: () => import('./commands/hunt.js'),
   worker: () => import('./commands/worker.js'),
 };
 
@@ -329,6 +331,52 @@ addBatchOptions(
     : s.crashed.length > 0 || s.missing > 0 || s.runs.some((r) => r.error)
       ? EXIT.taskError
       : EXIT.ok;
+});
+
+addBatchOptions(
+  program
+    .command('hunt <scenario>')
+    .description(
+      'search a scenario for the worst a run can show (--maximize FIGURE) or for a run that fails (--until), over its params, seeds, CPU and worker counts; shrinks the find and prints a line that replays it; resumable',
+    )
+    .option('--maximize <figure>', "the figure to drive up under the first of --policies ('victim reclaim stall (ms)')")
+    .option('--against <policy>', "with --maximize: drive up the figure's excess over this policy's on the same seed")
+    .option('--until <predicate>', "find a run that meets it: 'error', or 'FIGURE OP N' ('victim failures > 0')")
+    .option('--policies <list>', "the policies each candidate runs under (default: the scenario's policy)")
+    .option('--budget <n>', 'candidates to try (1-100000)', intOption('--budget', 1, 100_000), 40)
+    .option(
+      '--shrink-budget <n>',
+      'more candidates for shrinking a find (0-100000)',
+      intOption('--shrink-budget', 0, 100_000),
+      30,
+    )
+    .option(
+      '--seeds <k>',
+      'the seeds searched: <seed>-1 .. <seed>-k (1-1000000)',
+      intOption('--seeds', 1, 1_000_000),
+      1000,
+    )
+    .option('--seed <s>', 'base seed of the runs', 'hunt')
+    .option('--search-seed <s>', "the search's own seed (which candidates it tries)", 'faultline')
+    .option('--vary <params>', 'comma-separated params to vary (default: every number, boolean and enum param)')
+    .option('--range <path=lo..hi>', "a numeric param's range (default: within 8x of its value)", collectOption, [])
+    .option('--values <path=a,b,...>', "a param's values to try (a GFP mask's, say)", collectOption, [])
+    .option('--cpus-list <list>', 'with --until: the CPU counts to try (default: --cpus)')
+    .option('--workers-list <list>', 'with --until: the worker counts to try (default 1)')
+    .option(
+      '--keep <f>',
+      "with --maximize: shrinking keeps this fraction of the find's excess (0-1)",
+      floatOption('--keep', 0, 1),
+      0.9,
+    )
+    .option(
+      '--out <dir>',
+      'folder for the runs (runs/<key>.json), hunt.json and hunt.csv (a hunt run again with it resumes)',
+    )
+    .option('--set <path=value>', SET_HELP, collectOption, []),
+).action(async (scenario: string, o) => {
+  const h = await (await commands.hunt()).huntCommand(scenario, o);
+  process.exitCode = h.interrupted ? EXIT.interrupted : EXIT.ok;
 });
 
 program

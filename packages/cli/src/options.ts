@@ -72,6 +72,16 @@ export function intOption(name: string, min: number, max: number): (value: strin
   };
 }
 
+export function floatOption(name: string, min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}; got '${value}'`);
+    }
+    return n;
+  };
+}
+
 /** Where what a person reads goes: standard output, or standard error when an output file is '-' (then the file is
  * standard output). Checks the output paths first: see checkOutputPaths. */
 export function humanStream(o: { readonly json?: string; readonly html?: string }): NodeJS.WriteStream {

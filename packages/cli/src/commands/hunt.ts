@@ -1,0 +1,451 @@
+// hunt: `faultline hunt <scenario|file> --out DIR` and either `--maximize FIGURE` (the worst a run can show under the
+// first of --policies, or its excess over --against's on the same seed) or `--until PREDICATE` (a run that fails:
+// 'error', or 'FIGURE > N'). It searches the space of hunt-space.ts - the scenario's params, the seed (and with it the
+// storm threads' phase), and for a failure the CPU and worker counts - with fast-check: candidates sampled from its
+// arbitraries by --search-seed; a failure found by fc.check and shrunk by it towards the defaults, the first seed, the
+// fewest CPUs and one worker, then by halving the duration while it still fails; the worst refined a grid step at a
+// time around the best, then shrunk back towards the defaults while it keeps --keep of its excess. Every run is
+// stored by its content key in DIR/runs (a sweep's format), so a hunt stopped by Ctrl-C resumes where it was and
+// never runs one twice. DIR/hunt.json and hunt.csv list every candidate tried; the last line replays the find.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError } from 'commander';
+import { stringify } from 'csv-stringify/sync';
+import fc from 'fast-check';
+import { Piscina } from 'piscina';
+import seedrandom from 'seedrandom';
+import {
+  getScenario,
+  isScenarioFile,
+  resolveScenario,
+  specKey,
+  specMachineKernel,
+  type ScenarioSpec,
+} from '@faultline/scenarios';
+import { parseDurationNs } from '@faultline/engine';
+import { modelVersion } from '../model-version.js';
+import { humanStream } from '../options.js';
+import { onInterrupt } from '../supervise.js';
+import { policyList, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
+import type { CompareJob, CompareOutcome } from './compare-worker.js';
+import {
+  type Candidate,
+  candidateArb,
+  type Dimension,
+  dimensionsOf,
+  neighbours,
+  parseChoices,
+  parsePredicate,
+  parseRange,
+  type Predicate,
+  type Value,
+} from './hunt-space.js';
+import { readStored, type StoredRun, SWEEP_RUN_SCHEMA, writeAtomic } from './sweep-store.js';
+
+export const HUNT_SCHEMA = 'faultline.hunt/1';
+
+export interface HuntOptions extends ScenarioCliOptions {
+  readonly maximize?: string;
+  readonly until?: string;
+  readonly policies?: string;
+  readonly against?: string;
+  readonly budget: number;
+  readonly shrinkBudget: number;
+  readonly seeds: number;
+  readonly seed: string;
+  readonly searchSeed: string;
+  readonly vary?: string;
+  readonly range?: string[];
+  readonly values?: string[];
+  readonly cpusList?: string;
+  readonly workersList?: string;
+  readonly keep: number;
+  readonly out?: string;
+  readonly threads?: number;
+}
+
+/** One run of a candidate under one policy, as stored. */
+interface RunOf {
+  readonly policy: string;
+  readonly key: string;
+  readonly figures: Record<string, number>;
+  readonly digest: string;
+  readonly error: string | null;
+}
+
+/** A candidate tried, with its runs and what the hunt made of them. */
+export interface Tried {
+  readonly phase: 'search' | 'refine' | 'shrink';
+  readonly candidate: Candidate;
+  readonly durationNs: number;
+  readonly runs: readonly RunOf[];
+  /** --maximize: the figure (less --against's); --until: whether a run met the predicate. */
+  readonly objective: number | null;
+  readonly failed: boolean;
+}
+
+export interface Hunt {
+  readonly mode: 'maximize' | 'until';
+  readonly tried: readonly Tried[];
+  readonly best: Tried | null;
+  readonly replay: string | null;
+  readonly computed: number;
+  readonly reused: number;
+  readonly interrupted: boolean;
+  /** --until: the distinct failures seen, by signature (the message with its numbers blanked). */
+  readonly signatures: ReadonlyArray<{ signature: string; count: number; example: string }>;
+}
+
+export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
+  if (!o.out)
+    throw new InvalidArgumentError('--out DIR: give the folder for the runs (a hunt run again with it resumes)');
+  if ((o.maximize === undefined) === (o.until === undefined))
+    throw new InvalidArgumentError(
+      "give one of --maximize FIGURE and --until PREDICATE ('error', 'victim failures > 0')",
+    );
+  if (o.against !== undefined && o.maximize === undefined)
+    throw new InvalidArgumentError('--against applies to --maximize (the excess over that policy on the same seed)');
+  if (o.maximize !== undefined && (o.cpusList !== undefined || o.workersList !== undefined))
+    throw new InvalidArgumentError('--cpus-list and --workers-list apply to --until; --maximize keeps --cpus');
+  const say = humanStream({});
+  const version = modelVersion();
+  const base = resolveScenario(ref, { fields: scenarioFields(o), sets: o.set ?? [] });
+  const scenario = getScenario(base.scenario);
+  const policies = policyList(base, scenario, o.policies, [base.policy]);
+  if (o.against !== undefined && !policies.includes(o.against)) policies.push(o.against);
+  for (const p of policies) specMachineKernel({ ...base, policy: p });
+  const hunted = policies[0]!;
+  const dims = dimensionsOf(
+    scenario.params,
+    base.params as Record<string, Value>,
+    o.vary?.split(',').map((x) => x.trim()),
+    new Map((o.range ?? []).map(parseRange)),
+    new Map((o.values ?? []).map(parseChoices)),
+  );
+  const list = (s: string | undefined, flag: string, dflt: number) =>
+    (s ?? String(dflt)).split(',').map((x) => {
+      const n = Number(x);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} ${s}: want positive integers`);
+      return n;
+    });
+  const cpus = list(o.cpusList, '--cpus-list', base.cpus);
+  const workers = list(o.workersList, '--workers-list', 1);
+  for (const w of workers)
+    if (w > Math.min(...cpus))
+      throw new InvalidArgumentError(`--workers-list ${o.workersList}: ${w} workers for ${Math.min(...cpus)} CPUs`);
+  const durationNs = parseDurationNs(base.duration);
+  const runsDir = join(o.out, 'runs');
+  mkdirSync(runsDir, { recursive: true });
+
+  const tried: Tried[] = [];
+  let [computed, reused, interrupted] = [0, 0, false];
+  const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), 8));
+  const pool = new Piscina({
+    filename: new URL('./compare-worker.js', import.meta.url).href,
+    minThreads: 1,
+    maxThreads: threads,
+    atomics: 'disabled',
+  });
+  const quiet = onInterrupt(
+    () => {
+      interrupted = true;
+      void pool.destroy();
+    },
+    process.stderr,
+    'no new run starts; the runs stored stay, and the same command resumes',
+  );
+  const specOf = (c: Candidate, policy: string, dNs: number): ScenarioSpec =>
+    resolveScenario(ref, {
+      fields: { ...scenarioFields(o), cpus: c.cpus, duration: `${dNs / 1000}us`, policy },
+      sets: [...(o.set ?? []), ...Object.entries(c.values).map(([p, v]) => `${p}=${v}`)],
+    });
+  const seedOf = (c: Candidate) => `${o.seed}-${c.seed}`;
+  const predicate: Predicate | null = o.until !== undefined ? parsePredicate(o.until) : null;
+
+  /** Run (or read back) every candidate under every policy, all at once on the pool. */
+  const evaluate = async (cs: readonly Candidate[], phase: Tried['phase'], dNs = durationNs): Promise<Tried[]> => {
+    const jobs = cs.flatMap((c) =>
+      policies.map((policy) => {
+        const spec = specOf(c, policy, dNs);
+        const key = `${specKey(spec, seedOf(c), version)}${c.workers > 1 ? `-w${c.workers}` : ''}`;
+        return { c, policy, spec, key, file: join(runsDir, `${key}.json`) };
+      }),
+    );
+    const runs = await Promise.all(
+      jobs.map(async (j): Promise<RunOf> => {
+        const stored = readStored(j.file, j.key);
+        if (stored) {
+          reused++;
+          return { policy: j.policy, key: j.key, figures: stored.figures, digest: stored.digest, error: stored.error };
+        }
+        if (interrupted) throw new Error('interrupted');
+        const job: CompareJob = { spec: j.spec, seed: seedOf(j.c), workers: j.c.workers, report: false };
+        const r = (await pool.run(job)) as CompareOutcome;
+        computed++;
+        const run: StoredRun = {
+          schema: SWEEP_RUN_SCHEMA,
+          key: j.key,
+          version,
+          point: {
+            ...Object.fromEntries(Object.entries(j.c.values).map(([k, v]) => [k, String(v)])),
+            cpus: String(j.c.cpus),
+            workers: String(j.c.workers),
+          },
+          policy: j.policy,
+          seed: seedOf(j.c),
+          spec: j.spec,
+          figures: r.figures,
+          digest: r.digest,
+          error: r.error,
+          hostMs: r.hostMs,
+        };
+        if (r.endReason !== 'aborted') writeAtomic(j.file, JSON.stringify(run, null, 2));
+        return { policy: j.policy, key: j.key, figures: r.figures, digest: r.digest, error: r.error };
+      }),
+    );
+    return cs.map((c, i) => {
+      const rs = runs.slice(i * policies.length, (i + 1) * policies.length);
+      const fig = (p: string) => rs.find((r) => r.policy === p)?.figures[o.maximize ?? ''];
+      const objective =
+        o.maximize === undefined || fig(hunted) === undefined
+          ? null
+          : fig(hunted)! - (o.against !== undefined ? (fig(o.against) ?? 0) : 0);
+      const t: Tried = {
+        phase,
+        candidate: c,
+        durationNs: dNs,
+        runs: rs,
+        objective,
+        failed: predicate ? rs.some((r) => predicate.test(r)) : false,
+      };
+      tried.push(t);
+      return t;
+    });
+  };
+
+  let best: Tried | null = null;
+  let replay: string | null = null;
+  try {
+    if (o.maximize !== undefined) {
+      const figures = Object.keys((await evaluate([defaultCandidate(dims, base.cpus)], 'search'))[0]!.runs[0]!.figures);
+      if (!figures.includes(o.maximize))
+        throw new InvalidArgumentError(
+          `--maximize ${o.maximize}: not a figure of this run; allowed: ${figures.join(', ')}`,
+        );
+      best = await maximize(o, dims, evaluate, tried, say);
+    } else {
+      best = await findFailure(o, dims, cpus, workers, evaluate, say, predicate!);
+      if (best) best = await shrinkDuration(best, evaluate, say);
+    }
+  } catch (e) {
+    if (!interrupted) throw e;
+  } finally {
+    quiet();
+    await pool.destroy();
+  }
+  if (best)
+    replay = replayLine(
+      ref,
+      o,
+      best,
+      best.failed ? (best.runs.find((r) => predicate!.test(r))?.policy ?? hunted) : hunted,
+    );
+  const signatures = predicate ? signaturesOf(tried, predicate) : [];
+  const hunt: Hunt = {
+    mode: o.maximize !== undefined ? 'maximize' : 'until',
+    tried,
+    best,
+    replay,
+    computed,
+    reused,
+    interrupted,
+    signatures,
+  };
+  writeOutputs(o.out, hunt, dims, o, policies);
+  say.write(summary(hunt, o, hunted));
+  return hunt;
+}
+
+function defaultCandidate(dims: readonly Dimension[], cpus: number): Candidate {
+  return { values: Object.fromEntries(dims.map((d) => [d.path, d.values[d.at]!])), seed: 1, cpus, workers: 1 };
+}
+
+/** A number from the search seed's text, for fast-check. */
+function fcSeed(s: string): number {
+  return seedrandom(s).int32();
+}
+
+type Evaluate = (cs: readonly Candidate[], phase: Tried['phase'], dNs?: number) => Promise<Tried[]>;
+
+async function maximize(
+  o: HuntOptions,
+  dims: readonly Dimension[],
+  evaluate: Evaluate,
+  tried: readonly Tried[],
+  say: NodeJS.WritableStream,
+): Promise<Tried | null> {
+  const key = (c: Candidate) => JSON.stringify([c.values, c.seed, c.cpus, c.workers]);
+  const seen = new Set(tried.map((t) => key(t.candidate)));
+  const better = (a: Tried | null, b: Tried) =>
+    b.objective !== null && (a === null || b.objective > a.objective!) ? b : a;
+  let best = tried.reduce<Tried | null>(better, null);
+  const arb = candidateArb(dims, o.seeds, [tried[0]!.candidate.cpus], [1]);
+  // Half the budget sampled at random, the rest spent around the best so far.
+  const sampled = fc
+    .sample(arb, { seed: fcSeed(o.searchSeed), numRuns: Math.max(1, Math.ceil(o.budget / 2)) })
+    .filter((c) => !seen.has(key(c)) && seen.add(key(c)));
+  for (const t of await evaluate(sampled.slice(0, o.budget - 1), 'search')) best = better(best, t);
+  say.write(`hunt: ${tried.length} tried at random; worst so far ${fmt(best?.objective)}\n`);
+  while (tried.length < o.budget && best) {
+    const next = neighbours(best.candidate, dims, o.seeds, 2).filter((c) => !seen.has(key(c)) && seen.add(key(c)));
+    if (next.length === 0) break;
+    const before = best;
+    for (const t of await evaluate(next.slice(0, o.budget - tried.length), 'refine')) best = better(best, t);
+    say.write(`hunt: ${tried.length} tried; worst so far ${fmt(best?.objective)}\n`);
+    if (best === before) break;
+  }
+  if (!best || best.objective === null || best.objective <= 0) return best;
+  // Shrink: each field back to its default while the find keeps --keep of its excess.
+  let shrinks = 0;
+  for (const d of dims) {
+    if (best.candidate.values[d.path] === d.values[d.at] || shrinks >= o.shrinkBudget) continue;
+    shrinks++;
+    const c = { ...best.candidate, values: { ...best.candidate.values, [d.path]: d.values[d.at]! } };
+    const [t] = await evaluate([c], 'shrink');
+    if (t!.objective !== null && t!.objective >= o.keep * best.objective!) best = t!;
+  }
+  return best;
+}
+
+async function findFailure(
+  o: HuntOptions,
+  dims: readonly Dimension[],
+  cpus: readonly number[],
+  workers: readonly number[],
+  evaluate: Evaluate,
+  say: NodeJS.WritableStream,
+  predicate: Predicate,
+): Promise<Tried | null> {
+  let calls = 0;
+  let found = false;
+  const byCandidate = new Map<string, Tried>();
+  const arb = candidateArb(dims, o.seeds, cpus, workers);
+  const r = await fc.check(
+    fc.asyncProperty(arb, async (c) => {
+      // Past the budget and the shrinking's, every candidate passes: fast-check stops shrinking there.
+      if (calls >= o.budget + o.shrinkBudget) return true;
+      calls++;
+      const [t] = await evaluate([c], found ? 'shrink' : 'search');
+      byCandidate.set(JSON.stringify(c), t!);
+      found ||= t!.failed;
+      if (calls % 10 === 0) say.write(`hunt: ${calls} tried${found ? ', a failure found, shrinking' : ''}\n`);
+      return !t!.failed;
+    }),
+    { seed: fcSeed(o.searchSeed), numRuns: o.budget },
+  );
+  if (!r.failed || r.counterexample === null) return null;
+  // fast-check's counterexample is the smallest failing candidate it reached, already run.
+  say.write(`hunt: ${predicate.text} after ${r.numRuns} candidates, shrunk in ${r.numShrinks} steps\n`);
+  return byCandidate.get(JSON.stringify(r.counterexample[0])) ?? (await evaluate([r.counterexample[0]], 'shrink'))[0]!;
+}
+
+/** Halve the run while it still fails (down to 100 us). */
+async function shrinkDuration(found: Tried, evaluate: Evaluate, say: NodeJS.WritableStream): Promise<Tried> {
+  let best = found;
+  while (best.durationNs / 2 >= 100_000) {
+    const [t] = await evaluate([best.candidate], 'shrink', Math.floor(best.durationNs / 2000) * 1000);
+    if (!t!.failed) break;
+    best = t!;
+  }
+  if (best !== found) say.write(`hunt: still fails in ${best.durationNs / 1e6} ms\n`);
+  return best;
+}
+
+/** The command that runs the find alone, to the same digest. */
+function replayLine(ref: string, o: HuntOptions, t: Tried, policy: string): string {
+  const file = isScenarioFile(ref) ? resolve(ref) : ref;
+  const c = t.candidate;
+  const sets = [...(o.set ?? []), ...Object.entries(c.values).map(([p, v]) => `${p}=${v}`)];
+  const q = (s: string) => (/^[\w.,=+:/-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  return [
+    'faultline run',
+    q(file),
+    `--policy ${policy}`,
+    `--seed ${q(`${o.seed}-${c.seed}`)}`,
+    `--cpus ${c.cpus}`,
+    `--workers ${c.workers}`,
+    `--duration ${t.durationNs / 1000}us`,
+    ...sets.map((s) => `--set ${q(s)}`),
+  ].join(' ');
+}
+
+/** Failures by what they say, numbers blanked: a thousand seeds that hit one bug are one line. */
+function signaturesOf(tried: readonly Tried[], p: Predicate) {
+  const by = new Map<string, { count: number; example: string }>();
+  for (const t of tried)
+    for (const r of t.runs) {
+      if (!p.test(r)) continue;
+      const text = r.error ?? p.text;
+      const sig = text.replace(/\d+(\.\d+)?/g, '#');
+      const e = by.get(sig) ?? { count: 0, example: text };
+      e.count++;
+      by.set(sig, e);
+    }
+  return [...by].map(([signature, e]) => ({ signature, ...e })).sort((a, b) => b.count - a.count);
+}
+
+const fmt = (x: number | null | undefined) =>
+  x === null || x === undefined ? '-' : Number(x.toPrecision(4)).toString();
+
+function summary(h: Hunt, o: HuntOptions, hunted: string): string {
+  const lines = [
+    `hunt: ${h.tried.length} candidates, ${h.computed} runs computed, ${h.reused} read back from ${join(o.out!, 'runs')}` +
+      `${h.interrupted ? ' (interrupted: the same command resumes)' : ''}`,
+  ];
+  const b = h.best;
+  if (h.mode === 'maximize') {
+    lines.push(
+      b
+        ? `worst ${o.maximize}${o.against ? ` above ${o.against}'s` : ''} under ${hunted}: ${fmt(b.objective)} ` +
+            `(seed ${o.seed}-${b.candidate.seed}${Object.entries(b.candidate.values)
+              .map(([k, v]) => `, ${k}=${v}`)
+              .join('')})`
+        : 'no candidate gave the figure',
+    );
+  } else {
+    lines.push(b ? `found: ${o.until}` : `not found in ${o.budget} candidates: ${o.until}`);
+    for (const s of h.signatures.slice(0, 10)) lines.push(`  ${s.count} x ${s.example}`);
+  }
+  if (h.replay) lines.push(`replay: ${h.replay}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function writeOutputs(out: string, h: Hunt, dims: readonly Dimension[], o: HuntOptions, policies: readonly string[]) {
+  const doc = {
+    schema: HUNT_SCHEMA,
+    mode: h.mode,
+    ...(o.maximize !== undefined ? { maximize: o.maximize, against: o.against ?? null } : { until: o.until }),
+    policies,
+    searchSeed: o.searchSeed,
+    budget: o.budget,
+    dimensions: dims,
+    best: h.best,
+    replay: h.replay,
+    signatures: h.signatures,
+    tried: h.tried,
+  };
+  writeFileSync(join(out, 'hunt.json'), `${JSON.stringify(doc, null, 1)}\n`);
+  const rows = h.tried.map((t, i) => ({
+    n: i + 1,
+    phase: t.phase,
+    seed: `${o.seed}-${t.candidate.seed}`,
+    cpus: t.candidate.cpus,
+    workers: t.candidate.workers,
+    duration_us: t.durationNs / 1000,
+    ...Object.fromEntries(dims.map((d) => [d.path, String(t.candidate.values[d.path])])),
+    objective: t.objective ?? '',
+    failed: t.failed,
+  }));
+  writeFileSync(join(out, 'hunt.csv'), stringify(rows, { header: true }));
+}

@@ -1,0 +1,176 @@
+// `faultline hunt` as a user runs it: a race planted in a task module, met on a few seeds in a hundred, found by a
+// bounded hunt, shrunk to the fewest CPUs, one worker and a short run, and replayed alone to its digest; a hunt run
+// again reads every run back; the worst of a figure found by search; the search space's rules.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { dimensionsOf, numericGrid, parsePredicate } from '../src/commands/hunt-space.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/faultline.mjs', import.meta.url));
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    env: { ...process.env, FAULTLINE_NO_PROGRESS: '1' },
+  });
+
+/** Two tasks on two CPUs and a mutex: the setter throws when it finds the mutex held, which happens only when its
+ * random moment falls inside the holder's 3 us hold in 100 us: on about 3 seeds in a hundred. */
+const RACE = `
+export function* setter(ctx) {
+  yield ctx.sleep(Math.floor(ctx.random() * 100_000));
+  const t0 = ctx.now();
+  yield ctx.lock('m');
+  const waited = ctx.now() - t0;
+  yield ctx.unlock('m');
+  if (waited > 100) throw new Error('lost update: the setter found the lock held (' + waited + ' ns)');
+}
+export function* holder(ctx) {
+  yield ctx.sleep(Math.floor(ctx.random() * 100_000));
+  yield ctx.lock('m');
+  yield ctx.compute(3_000);
+  yield ctx.unlock('m');
+}
+`;
+
+interface HuntDoc {
+  best: {
+    candidate: { seed: number; cpus: number; workers: number };
+    durationNs: number;
+    failed: boolean;
+    objective: number | null;
+    runs: Array<{ digest: string; error: string | null }>;
+  } | null;
+  replay: string | null;
+  signatures: Array<{ signature: string; count: number }>;
+  tried: Array<{ failed: boolean; objective: number | null; phase: string }>;
+}
+
+describe('faultline hunt --until', () => {
+  it('finds a planted race, shrinks it, and the replay line reproduces it to the digest', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-hunt-'));
+    writeFileSync(join(dir, 'race.mjs'), RACE);
+    const file = join(dir, 'race.yaml');
+    writeFileSync(
+      file,
+      [
+        'scenario: custom',
+        'cpus: 2',
+        'duration: 1ms',
+        'tasks:',
+        `  - { module: ${join(dir, 'race.mjs')}, export: setter, name: setter, cpus: [0] }`,
+        `  - { module: ${join(dir, 'race.mjs')}, export: holder, name: holder, cpus: [1] }`,
+        'locks: { m: mutex }',
+      ].join('\n'),
+    );
+    const args = ['hunt', file, '--until', 'error', '--cpus-list', '2,4', '--workers-list', '1,2', '--out'];
+    const h = cli(...args, join(dir, 'out'), '--budget', '100');
+    expect(h.status, h.stderr).toBe(0);
+    expect(h.stdout).toContain('found: error');
+    const doc = JSON.parse(readFileSync(join(dir, 'out', 'hunt.json'), 'utf8')) as HuntDoc;
+    // Most seeds pass: the race is rare.
+    expect(doc.tried.filter((t) => t.failed).length).toBeLessThan(doc.tried.length / 2);
+    // Shrunk: the fewest CPUs and workers offered, and a shorter run than the file's.
+    const b = doc.best!;
+    expect(b.failed).toBe(true);
+    expect(b.candidate.cpus).toBe(2);
+    expect(b.candidate.workers).toBe(1);
+    expect(b.durationNs).toBeLessThan(1_000_000);
+    // One signature for every failing run: the same bug, whatever the numbers in its message.
+    expect(doc.signatures).toHaveLength(1);
+    expect(doc.signatures[0]!.signature).toContain('lost update');
+    // The replay line runs it alone: the same failure, the same digest.
+    const replay = doc.replay!.replace(/^faultline /, '').split(' ');
+    expect(doc.replay).toBe(
+      h.stdout
+        .trim()
+        .split('\n')
+        .at(-1)!
+        .replace(/^replay: /, ''),
+    );
+    const r = cli(...replay);
+    expect(r.stderr).toContain('lost update');
+    expect(r.stdout).toContain(`digest: ${b.runs[0]!.digest}`);
+    // Run again, the hunt reads every run back and computes none.
+    const again = cli(...args, join(dir, 'out'), '--budget', '100');
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/ 0 runs computed, \d+ read back/);
+    // Too small a budget: it says it did not find it.
+    const small = cli(...args, join(dir, 'small'), '--budget', '2', '--search-seed', 'other');
+    expect(small.status, small.stderr).toBe(0);
+    expect(small.stdout).toContain('not found in 2 candidates: error');
+  });
+});
+
+describe('faultline hunt --maximize', () => {
+  it("searches a scenario's params for the worst of a figure, starting from its defaults", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-hunt-max-'));
+    const h = cli(
+      'hunt',
+      'pft',
+      '--maximize',
+      'mmap_lock wait (ms)',
+      '--vary',
+      'regionPages',
+      '--cpus',
+      '2',
+      '--duration',
+      '1ms',
+      '--budget',
+      '6',
+      '--out',
+      dir,
+    );
+    expect(h.status, h.stderr).toBe(0);
+    const doc = JSON.parse(readFileSync(join(dir, 'hunt.json'), 'utf8')) as HuntDoc;
+    expect(doc.tried[0]!.phase).toBe('search');
+    const all = doc.tried.map((t) => t.objective!);
+    expect(doc.best!.objective).toBe(Math.max(...all));
+    expect(doc.best!.objective).toBeGreaterThanOrEqual(all[0]!); // the defaults' run is the first tried
+    expect(h.stdout).toMatch(
+      /worst mmap_lock wait \(ms\) under classic: [\d.]+ \(seed hunt-\d+, params.regionPages=\d+\)/,
+    );
+    const bad = cli('hunt', 'pft', '--maximize', 'nope', '--budget', '2', '--out', join(dir, 'bad'));
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--maximize nope: not a figure of this run; allowed: faults\/s \(k\), /);
+  });
+});
+
+describe('the search space', () => {
+  it('centres each numeric grid on the default, inside the declared bounds', () => {
+    const g = numericGrid(1024, 128, 8192, true);
+    expect(g).toContain(1024);
+    expect(g[0]).toBe(128);
+    expect(g.at(-1)).toBe(8192);
+    const dims = dimensionsOf(
+      { cycle: { type: 'integer', min: 1, max: 2000, description: '' }, on: { type: 'boolean', description: '' } },
+      { cycle: 1024, on: true },
+      undefined,
+      new Map(),
+      new Map(),
+    );
+    expect(dims.map((d) => d.path)).toEqual(['params.cycle', 'params.on']);
+    expect(Math.max(...(dims[0]!.values as number[]))).toBe(2000); // 8x the default, clipped to the bound
+    expect(dims[1]!.values).toEqual([true, false]);
+    expect(() =>
+      dimensionsOf(
+        { cycle: { type: 'integer', min: 1, max: 9, description: '' } },
+        { cycle: 3 },
+        ['nope'],
+        new Map(),
+        new Map(),
+      ),
+    ).toThrow(/nope: not a param of this scenario; allowed: cycle/);
+  });
+  it('reads a predicate as error or FIGURE OP NUMBER, and names what it allows', () => {
+    const p = parsePredicate('victim failures > 0');
+    expect(p.test({ error: null, figures: { 'victim failures': 2 } })).toBe(true);
+    expect(p.test({ error: null, figures: { 'victim failures': 0 } })).toBe(false);
+    expect(parsePredicate('error').test({ error: 'x', figures: {} })).toBe(true);
+    expect(() => parsePredicate('victims fail')).toThrow(/want 'error' or 'FIGURE OP NUMBER'/);
+  });
+});
