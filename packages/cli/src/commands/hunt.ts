@@ -63,6 +63,7 @@ export interface HuntOptions extends ScenarioCliOptions {
   readonly keep: number;
   readonly out?: string;
   readonly threads?: number;
+  readonly watchdog?: string;
 }
 
 /** One run of a candidate under one policy, as stored. */
@@ -180,7 +181,13 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
           return { policy: j.policy, key: j.key, figures: stored.figures, digest: stored.digest, error: stored.error };
         }
         if (interrupted) throw new Error('interrupted');
-        const job: CompareJob = { spec: j.spec, seed: seedOf(j.c), workers: j.c.workers, report: false };
+        const job: CompareJob = {
+          spec: j.spec,
+          seed: seedOf(j.c),
+          workers: j.c.workers,
+          report: false,
+          ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
+        };
         const r = (await pool.run(job)) as CompareOutcome;
         computed++;
         const run: StoredRun = {
