@@ -337,7 +337,8 @@ addBatchOptions(
   program
     .command('hunt <scenario>')
     .description(
-      'search a scenario for the worst a run can show (--maximize FIGURE) or for a run that fails (--until), over its params, seeds, CPU and worker counts; shrinks the find and prints a line that replays it; resumable',
+      'search a scenario for the worst a run can show (--maximize FIGURE) or for a run that fails (--until), ' +
+        'over its params, seeds, CPU and worker counts; shrinks the find and prints a line that replays it; resumable',
     )
     .option('--maximize <figure>', "the figure to drive up under the first of --policies ('victim reclaim stall (ms)')")
     .option('--against <policy>', "with --maximize: drive up the figure's excess over this policy's on the same seed")

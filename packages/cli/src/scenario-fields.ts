@@ -68,10 +68,14 @@ export function setsFrom(spec: ScenarioSpec, skip: readonly string[] = []): stri
     .map(([k, v]) => `${k}=${v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
 }
 
+/** A word quoted for a POSIX shell where it needs to be. */
+export function shellQuote(s: string): string {
+  return /^[\w.,=+:/[\]-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
 /** A replay command's arguments: the scenario's name and its `--set`s, quoted for a shell where needed. */
 export function replayArgs(spec: ScenarioSpec, skip: readonly string[] = []): string {
-  const q = (s: string) => (/^[\w.,=+:/[\]-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
-  return [spec.scenario, ...setsFrom(spec, skip).map((s) => `--set ${q(s)}`)].join(' ');
+  return [spec.scenario, ...setsFrom(spec, skip).map((s) => `--set ${shellQuote(s)}`)].join(' ');
 }
 
 /** The policies a compare or sweep runs: those given, else `all`; a custom scenario that loads no mm (a fault policy

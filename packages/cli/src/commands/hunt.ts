@@ -7,22 +7,14 @@
 // time around the best, then shrunk back towards the defaults while it keeps --keep of its excess. Every run is
 // stored by its content key in DIR/runs (a sweep's format), so a hunt stopped by Ctrl-C resumes where it was and
 // never runs one twice. DIR/hunt.json and hunt.csv list every candidate tried; the last line replays the find.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import { Piscina } from 'piscina';
 import seedrandom from 'seedrandom';
-import {
-  getScenario,
-  isScenarioFile,
-  resolveScenario,
-  specKey,
-  specMachineKernel,
-  type ScenarioSpec,
-} from '@faultline/scenarios';
+import { getScenario, resolveScenario, specKey, specMachineKernel, type ScenarioSpec } from '@faultline/scenarios';
 import { parseDurationNs } from '@faultline/engine';
 import { modelVersion } from '../model-version.js';
 import { humanStream } from '../options.js';
@@ -41,9 +33,10 @@ import {
   type Predicate,
   type Value,
 } from './hunt-space.js';
-import { readStored, type StoredRun, SWEEP_RUN_SCHEMA, writeAtomic } from './sweep-store.js';
+import { fmt, replayLine, signaturesOf, summary, writeOutputs } from './hunt-output.js';
+import { readStored, storeRun } from './sweep-store.js';
 
-export const HUNT_SCHEMA = 'faultline.hunt/1';
+export { HUNT_SCHEMA } from './hunt-output.js';
 
 export interface HuntOptions extends ScenarioCliOptions {
   readonly maximize?: string;
@@ -190,24 +183,23 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
         };
         const r = (await pool.run(job)) as CompareOutcome;
         computed++;
-        const run: StoredRun = {
-          schema: SWEEP_RUN_SCHEMA,
-          key: j.key,
-          version,
-          point: {
-            ...Object.fromEntries(Object.entries(j.c.values).map(([k, v]) => [k, String(v)])),
-            cpus: String(j.c.cpus),
-            workers: String(j.c.workers),
-          },
-          policy: j.policy,
-          seed: seedOf(j.c),
-          spec: j.spec,
-          figures: r.figures,
-          digest: r.digest,
-          error: r.error,
-          hostMs: r.hostMs,
-        };
-        if (r.endReason !== 'aborted') writeAtomic(j.file, JSON.stringify(run, null, 2));
+        if (r.endReason !== 'aborted')
+          storeRun(j.file, {
+            key: j.key,
+            version,
+            point: {
+              ...Object.fromEntries(Object.entries(j.c.values).map(([k, v]) => [k, String(v)])),
+              cpus: String(j.c.cpus),
+              workers: String(j.c.workers),
+            },
+            policy: j.policy,
+            seed: seedOf(j.c),
+            spec: j.spec,
+            figures: r.figures,
+            digest: r.digest,
+            error: r.error,
+            hostMs: r.hostMs,
+          });
         return { policy: j.policy, key: j.key, figures: r.figures, digest: r.digest, error: r.error };
       }),
     );
@@ -367,92 +359,4 @@ async function shrinkDuration(found: Tried, evaluate: Evaluate, say: NodeJS.Writ
   }
   if (best !== found) say.write(`hunt: still fails in ${best.durationNs / 1e6} ms\n`);
   return best;
-}
-
-/** The command that runs the find alone, to the same digest. */
-function replayLine(ref: string, o: HuntOptions, t: Tried, policy: string): string {
-  const file = isScenarioFile(ref) ? resolve(ref) : ref;
-  const c = t.candidate;
-  const sets = [...(o.set ?? []), ...Object.entries(c.values).map(([p, v]) => `${p}=${v}`)];
-  const q = (s: string) => (/^[\w.,=+:/-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
-  return [
-    'faultline run',
-    q(file),
-    `--policy ${policy}`,
-    `--seed ${q(`${o.seed}-${c.seed}`)}`,
-    `--cpus ${c.cpus}`,
-    `--workers ${c.workers}`,
-    `--duration ${t.durationNs / 1000}us`,
-    ...sets.map((s) => `--set ${q(s)}`),
-  ].join(' ');
-}
-
-/** Failures by what they say, numbers blanked: a thousand seeds that hit one bug are one line. */
-function signaturesOf(tried: readonly Tried[], p: Predicate) {
-  const by = new Map<string, { count: number; example: string }>();
-  for (const t of tried)
-    for (const r of t.runs) {
-      if (!p.test(r)) continue;
-      const text = r.error ?? p.text;
-      const sig = text.replace(/\d+(\.\d+)?/g, '#');
-      const e = by.get(sig) ?? { count: 0, example: text };
-      e.count++;
-      by.set(sig, e);
-    }
-  return [...by].map(([signature, e]) => ({ signature, ...e })).sort((a, b) => b.count - a.count);
-}
-
-const fmt = (x: number | null | undefined) =>
-  x === null || x === undefined ? '-' : Number(x.toPrecision(4)).toString();
-
-function summary(h: Hunt, o: HuntOptions, hunted: string): string {
-  const lines = [
-    `hunt: ${h.tried.length} candidates, ${h.computed} runs computed, ${h.reused} read back from ${join(o.out!, 'runs')}` +
-      `${h.interrupted ? ' (interrupted: the same command resumes)' : ''}`,
-  ];
-  const b = h.best;
-  if (h.mode === 'maximize') {
-    lines.push(
-      b
-        ? `worst ${o.maximize}${o.against ? ` above ${o.against}'s` : ''} under ${hunted}: ${fmt(b.objective)} ` +
-            `(seed ${o.seed}-${b.candidate.seed}${Object.entries(b.candidate.values)
-              .map(([k, v]) => `, ${k}=${v}`)
-              .join('')})`
-        : 'no candidate gave the figure',
-    );
-  } else {
-    lines.push(b ? `found: ${o.until}` : `not found in ${o.budget} candidates: ${o.until}`);
-    for (const s of h.signatures.slice(0, 10)) lines.push(`  ${s.count} x ${s.example}`);
-  }
-  if (h.replay) lines.push(`replay: ${h.replay}`);
-  return `${lines.join('\n')}\n`;
-}
-
-function writeOutputs(out: string, h: Hunt, dims: readonly Dimension[], o: HuntOptions, policies: readonly string[]) {
-  const doc = {
-    schema: HUNT_SCHEMA,
-    mode: h.mode,
-    ...(o.maximize !== undefined ? { maximize: o.maximize, against: o.against ?? null } : { until: o.until }),
-    policies,
-    searchSeed: o.searchSeed,
-    budget: o.budget,
-    dimensions: dims,
-    best: h.best,
-    replay: h.replay,
-    signatures: h.signatures,
-    tried: h.tried,
-  };
-  writeFileSync(join(out, 'hunt.json'), `${JSON.stringify(doc, null, 1)}\n`);
-  const rows = h.tried.map((t, i) => ({
-    n: i + 1,
-    phase: t.phase,
-    seed: `${o.seed}-${t.candidate.seed}`,
-    cpus: t.candidate.cpus,
-    workers: t.candidate.workers,
-    duration_us: t.durationNs / 1000,
-    ...Object.fromEntries(dims.map((d) => [d.path, String(t.candidate.values[d.path])])),
-    objective: t.objective ?? '',
-    failed: t.failed,
-  }));
-  writeFileSync(join(out, 'hunt.csv'), stringify(rows, { header: true }));
 }

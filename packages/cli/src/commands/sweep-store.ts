@@ -39,6 +39,16 @@ export function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
+/** A run's identity and its outcome, as a sweep or a hunt stores it. */
+export type RunToStore = Omit<StoredRun, 'schema'>;
+
+/** Store one run in its file (whole, then renamed) and return it as stored. */
+export function storeRun(file: string, run: RunToStore): StoredRun {
+  const stored: StoredRun = { schema: SWEEP_RUN_SCHEMA, ...run };
+  writeAtomic(file, JSON.stringify(stored, null, 2));
+  return stored;
+}
+
 /** Copy into `runsDir` the stored runs of another folder that belong to this sweep (their key is one of `keys` and
  * their content says so); returns how many were new here. */
 export function mergeRuns(from: string, runsDir: string, keys: ReadonlySet<string>): number {

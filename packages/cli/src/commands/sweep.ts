@@ -21,7 +21,7 @@ import type { CompareJob } from './compare-worker.js';
 import { type Axis, gridPoints, parseGrid, parseShard } from './sweep-grid.js';
 import { pointText, summaryText, writeOutputs } from './sweep-output.js';
 import { runQueued } from './sweep-queue.js';
-import { mergeRuns, readStored, type StoredRun, SWEEP_RUN_SCHEMA, writeAtomic } from './sweep-store.js';
+import { mergeRuns, readStored, type StoredRun, storeRun } from './sweep-store.js';
 
 export { columnName, gridPoints, parseGrid, parseShard } from './sweep-grid.js';
 export { SWEEP_SCHEMA } from './sweep-output.js';
@@ -144,8 +144,7 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
     j: (typeof todo)[number],
     r: { figures: Record<string, number>; digest: string; error: string | null; hostMs: number },
   ) => {
-    const run: StoredRun = {
-      schema: SWEEP_RUN_SCHEMA,
+    const run = storeRun(j.file, {
       key: j.key,
       version,
       point: j.point,
@@ -156,8 +155,7 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
       digest: r.digest,
       error: r.error,
       hostMs: r.hostMs,
-    };
-    writeAtomic(j.file, JSON.stringify(run, null, 2));
+    });
     stored.set(j.key, run);
   };
   if (todo.length > 0 && o.queue) {
