@@ -2,7 +2,7 @@
 // bin: the faultline command.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { RESOLVE_FROM_ENV, WINDOW_DEFAULT } from '@faultline/engine';
 import {
@@ -337,12 +337,20 @@ addBatchOptions(
   program
     .command('hunt <scenario>')
     .description(
-      'search a scenario for the worst a run can show (--maximize FIGURE) or for a run that fails (--until), ' +
+      'search a scenario for the worst a run can show (--maximize FIGURE|EXPR) or for a run that fails (--until), ' +
         'over its params, seeds, CPU and worker counts; shrinks the find and prints a line that replays it; resumable',
     )
-    .option('--maximize <figure>', "the figure to drive up under the first of --policies ('victim reclaim stall (ms)')")
+    .option(
+      '--maximize <figure>',
+      "the figure to drive up under the first of --policies ('victim reclaim stall (ms)'), or an expression of " +
+        "figures in braces, another policy's after @ ('{victim reclaim stall (ms)} / {victim reclaim stall (ms) @ classic}')",
+    )
     .option('--against <policy>', "with --maximize: drive up the figure's excess over this policy's on the same seed")
-    .option('--until <predicate>', "find a run that meets it: 'error', or 'FIGURE OP N' ('victim failures > 0')")
+    .option(
+      '--until <predicate>',
+      "find a run that meets it: 'error', 'FIGURE OP N' ('victim failures > 0'), or an expression of figures in " +
+        "braces ('error || {OOM kills of others} > 0')",
+    )
     .option('--policies <list>', "the policies each candidate runs under (default: the scenario's policy)")
     .option('--budget <n>', 'candidates to try (1-100000)', intOption('--budget', 1, 100_000), 40)
     .option(
@@ -373,6 +381,18 @@ addBatchOptions(
     .option(
       '--out <dir>',
       'folder for the runs (runs/<key>.json), hunt.json and hunt.csv (a hunt run again with it resumes)',
+    )
+    .addOption(
+      new Option(
+        '--strategy <s>',
+        'with --maximize: half the budget at random, then a walk around the best (refine), or all at random',
+      )
+        .choices(['refine', 'random'])
+        .default('refine'),
+    )
+    .option(
+      '--queue <url>',
+      "run the candidates on a job queue, taken by 'faultline worker's: redis://[user:password@]host:port/name",
     )
     .option('--set <path=value>', SET_HELP, collectOption, []),
 ).action(async (scenario: string, o) => {

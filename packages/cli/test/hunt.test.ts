@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { dimensionsOf, numericGrid, parsePredicate } from '../src/commands/hunt-space.js';
+import { meets, parseMeasure, parsePredicate } from '../src/commands/hunt-expr.js';
+import { dimensionsOf, numericGrid } from '../src/commands/hunt-space.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/faultline.mjs', import.meta.url));
@@ -136,7 +137,22 @@ describe('faultline hunt --maximize', () => {
     );
     const bad = cli('hunt', 'pft', '--maximize', 'nope', '--budget', '2', '--out', join(dir, 'bad'));
     expect(bad.status).not.toBe(0);
-    expect(bad.stderr).toMatch(/--maximize nope: not a figure of this run; allowed: faults\/s \(k\), /);
+    expect(bad.stderr).toMatch(/--maximize nope: 'nope' is not a figure of this run; allowed: faults\/s \(k\), /);
+    // An expression of two policies' figures on the same candidates: each candidate runs under both.
+    const expr = '{faults/s (k)} / {faults/s (k) @ per-vma-lock}';
+    const e = cli(
+      ...['hunt', 'pft', '--maximize', expr, '--vary', 'regionPages', '--cpus', '2', '--duration', '1ms'],
+      ...['--budget', '3', '--shrink-budget', '0', '--out', join(dir, 'expr')],
+    );
+    expect(e.status, e.stderr).toBe(0);
+    const edoc = JSON.parse(readFileSync(join(dir, 'expr', 'hunt.json'), 'utf8')) as HuntDoc & { policies: string[] };
+    expect(edoc.policies).toEqual(['classic', 'per-vma-lock']);
+    for (const t of edoc.tried) {
+      const [a, b] = (t as unknown as { runs: Array<{ figures: Record<string, number> }> }).runs;
+      expect(t.objective).toBeCloseTo(a!.figures['faults/s (k)']! / b!.figures['faults/s (k)']!, 9);
+    }
+    const both = cli('hunt', 'pft', '--maximize', expr, '--against', 'classic', '--out', join(dir, 'x'));
+    expect(both.stderr).toContain('--against with an expression');
   });
 });
 
@@ -166,11 +182,41 @@ describe('the search space', () => {
       ),
     ).toThrow(/nope: not a param of this scenario; allowed: cycle/);
   });
-  it('reads a predicate as error or FIGURE OP NUMBER, and names what it allows', () => {
+  it('reads a predicate as error, FIGURE OP NUMBER or an expression, and names what it allows', () => {
+    const run = (policy: string, figures: Record<string, number>, error: string | null = null) => ({
+      policy,
+      figures,
+      error,
+    });
     const p = parsePredicate('victim failures > 0');
-    expect(p.test({ error: null, figures: { 'victim failures': 2 } })).toBe(true);
-    expect(p.test({ error: null, figures: { 'victim failures': 0 } })).toBe(false);
-    expect(parsePredicate('error').test({ error: 'x', figures: {} })).toBe(true);
-    expect(() => parsePredicate('victims fail')).toThrow(/want 'error' or 'FIGURE OP NUMBER'/);
+    expect(meets(p, [run('a', { 'victim failures': 2 })], 'a')).toBe(true);
+    expect(meets(p, [run('a', { 'victim failures': 0 })], 'a')).toBe(false);
+    expect(meets(p, [run('a', {}, 'died')], 'a')).toBe(false); // no figure: not met
+    expect(meets(parsePredicate('error'), [run('a', {}, 'x')], 'a')).toBe(true);
+    const either = parsePredicate('error || {others OOM-killed} > 0');
+    expect(meets(either, [run('a', { 'others OOM-killed': 1 })], 'a')).toBe(true);
+    expect(meets(either, [run('a', { 'others OOM-killed': 0 })], 'a')).toBe(false);
+    expect(meets(either, [run('a', {}, 'x')], 'a')).toBe(true);
+    expect(() => parsePredicate('victims fail')).toThrow(/want 'error', 'FIGURE OP NUMBER'/);
+    expect(() => parsePredicate('{a} > b')).toThrow(/'b' is not known/);
+    expect(() => parsePredicate('{a} > "b"')).toThrow(/"b" is not a number/);
+    expect(() => parsePredicate('{a} = 1')).toThrow(/--until \{a\} = 1: .*allowed: figures in braces/);
+  });
+  it("measures a figure, or an expression of figures with another policy's after @", () => {
+    const runs = [
+      { policy: 'spf', figures: { stall: 3, n: 2 }, error: null },
+      { policy: 'classic', figures: { stall: 1.5, n: 0 }, error: null },
+    ];
+    const by = new Map(runs.map((r) => [r.policy, r]));
+    expect(parseMeasure('stall').value(by, 'spf')).toBe(3);
+    const ratio = parseMeasure('{stall} / {stall @ classic}');
+    expect(ratio.policies).toEqual(['classic']);
+    expect(ratio.value(by, 'spf')).toBe(2);
+    expect(parseMeasure('max({n}, 1) * abs(-{stall @ classic}) - 1').value(by, 'spf')).toBe(2);
+    // A division by zero or a figure missing is no value, not a worst.
+    expect(parseMeasure('{stall} / {n @ classic}').value(by, 'spf')).toBeNull();
+    expect(parseMeasure('{stall @ other}').value(by, 'spf')).toBeNull();
+    expect(() => parseMeasure('{stall} ** 2')).toThrow(/--maximize/);
+    expect(() => parseMeasure('{ @ classic}')).toThrow(/an empty figure or policy/);
   });
 });

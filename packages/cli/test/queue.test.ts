@@ -162,6 +162,41 @@ describe('faultline sweep --queue with a real Redis', () => {
     }
   });
 
+  it('hunt --queue tries the same candidates as a local hunt and finds the same worst', async () => {
+    const w = worker(url('hunt'));
+    workers.push(w.child);
+    await until('the worker up', () => w.out().includes('taking jobs'));
+    const hunt = [
+      ...['hunt', 'pft', '--maximize', '{faults/s (k)} - {faults/s (k) @ per-vma-lock}', '--vary', 'regionPages'],
+      ...['--cpus', '2', '--duration', '1ms', '--budget', '4', '--shrink-budget', '0'],
+    ];
+    const queued = spawn(process.execPath, [bin, ...hunt, '--queue', url('hunt'), '--out', join(dir, 'hq')], {
+      cwd: root,
+      env,
+    });
+    let err = '';
+    queued.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    expect(await new Promise((r) => queued.on('exit', r)), err).toBe(0);
+    const local = run(...hunt, '--out', join(dir, 'hl'));
+    expect(local.status, local.stderr).toBe(0);
+    type Doc = { tried: Array<{ objective: number; runs: Array<{ digest: string }> }>; replay: string };
+    const doc = (d: string) => JSON.parse(readFileSync(join(dir, d, 'hunt.json'), 'utf8')) as Doc;
+    const digests = (d: string) => doc(d).tried.map((t) => [t.objective, t.runs.map((r) => r.digest)]);
+    expect(digests('hq')).toEqual(digests('hl'));
+    expect(doc('hq').replay).toBe(doc('hl').replay);
+    expect(w.out()).toContain('started ');
+    // What a queue's worker would refuse is refused before anything is queued.
+    const many = run('hunt', 'pft', '--until', 'error', '--workers-list', '1,2', '--queue', url('hunt'), '--out', dir);
+    expect(many.stderr).toContain('--queue with --workers-list above 1');
+    const policy = join(root, 'packages/mm/test/tasks/capped-policy.mjs#capped');
+    const byPath = run('hunt', 'pft', '--until', 'error', '--policies', policy, '--queue', url('hunt'), '--out', dir);
+    expect(byPath.stderr).toMatch(
+      /--queue: a queue's worker would refuse these runs: it names a policy module by path/,
+    );
+  });
+
   it('parses and refuses queue URLs by name; a password never prints', () => {
     const bad = run('sweep', 'pft', '--queue', 'http://x/y', '--out', join(dir, 'x'));
     expect(bad.stderr).toContain('--queue http://x/y: the scheme must be redis:// or rediss:// (TLS)');
@@ -180,6 +215,7 @@ describe('faultline sweep --queue with a real Redis', () => {
     for (const args of [
       ['worker', '--queue', 'redis://127.0.0.1:1/q'],
       ['sweep', 'pft', '--duration', '1ms', '--queue', 'redis://127.0.0.1:1/q', '--out', join(dir, 'gone')],
+      ['hunt', 'pft', '--until', 'error', '--duration', '1ms', '--queue', 'redis://127.0.0.1:1/q', '--out', dir],
     ]) {
       const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: quick, timeout: 20_000 });
       expect(r.status, r.stderr).toBe(6);

@@ -18,6 +18,11 @@ export function oomKillEvents(rec: ReclaimReport): number {
   return new Set(rec.oomKills.map((k) => k.atNs)).size;
 }
 
+/** How many tasks outside a group the OOM killer ended: a storm's harm to others, at its worst. */
+export function oomKilledOutside(rec: ReclaimReport, g: TaskGroup): number {
+  return rec.oomKills.filter((k) => !g.match(k.name)).length;
+}
+
 export function mmTasks(r: RunResult): Array<Record<string, number> & { name: string; task: number }> {
   return (r.modules.mm as { tasks: Array<Record<string, number> & { name: string; task: number }> }).tasks;
 }

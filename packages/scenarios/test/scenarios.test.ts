@@ -192,6 +192,8 @@ describe('scenarios', () => {
     const killed = (r: typeof classic) => (r!.modules.reclaim as { oomKills: Array<{ name: string }> }).oomKills;
     expect(spf.filter((r) => s.figures(r!)['OOM kills'] === 1).length).toBeGreaterThanOrEqual(2);
     for (const r of spf) expect(killed(r).every((k) => k.name.startsWith('fault-storm'))).toBe(true);
+    // The storm's threads killed are not others: the figure a hunt for harm to others looks at stays 0.
+    for (const r of spf) expect(s.figures(r!)['others OOM-killed']).toBe(0);
     expect(s.figures(spf1000)['OOM kills']).toBe(0);
   });
 

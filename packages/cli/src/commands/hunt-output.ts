@@ -6,7 +6,8 @@ import { stringify } from 'csv-stringify/sync';
 import { isScenarioFile } from '@faultline/scenarios';
 import { shellQuote } from '../scenario-fields.js';
 import type { Hunt, HuntOptions, Tried } from './hunt.js';
-import type { Dimension, Predicate } from './hunt-space.js';
+import { type Expr, meets } from './hunt-expr.js';
+import type { Dimension } from './hunt-space.js';
 
 export const HUNT_SCHEMA = 'faultline.hunt/1';
 
@@ -28,11 +29,11 @@ export function replayLine(ref: string, o: HuntOptions, t: Tried, policy: string
 }
 
 /** Failures by what they say, numbers blanked: a thousand seeds that hit one bug are one line. */
-export function signaturesOf(tried: readonly Tried[], p: Predicate) {
+export function signaturesOf(tried: readonly Tried[], p: Expr) {
   const by = new Map<string, { count: number; example: string }>();
   for (const t of tried)
     for (const r of t.runs) {
-      if (!p.test(r)) continue;
+      if (!meets(p, t.runs, r.policy)) continue;
       const text = r.error ?? p.text;
       const sig = text.replace(/\d+(\.\d+)?/g, '#');
       const e = by.get(sig) ?? { count: 0, example: text };

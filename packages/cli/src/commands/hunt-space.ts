@@ -152,31 +152,3 @@ export function parseChoices(s: string): [string, readonly Value[]] {
       .map(parse),
   ];
 }
-
-/** A predicate on a run's figures: `error`, or `FIGURE OP NUMBER` with OP one of > >= < <= == !=. */
-export interface Predicate {
-  readonly text: string;
-  test(r: { error: string | null; figures: Readonly<Record<string, number>> }): boolean;
-}
-
-export function parsePredicate(s: string, figures?: readonly string[]): Predicate {
-  if (s.trim() === 'error') return { text: 'error', test: (r) => r.error !== null };
-  const m = /^(.+?)\s*(>=|<=|==|!=|>|<)\s*(-?[\d.e+]+)$/.exec(s.trim());
-  if (!m)
-    throw new InvalidArgumentError(
-      `--until ${s}: want 'error' or 'FIGURE OP NUMBER' with OP one of > >= < <= == != ('victim failures > 0')`,
-    );
-  const [, figure, op, n] = m as unknown as [string, string, string, string];
-  if (figures && !figures.includes(figure))
-    throw new InvalidArgumentError(`--until ${s}: no figure '${figure}'; allowed: ${figures.join(', ')}`);
-  const x = Number(n);
-  const cmp: Record<string, (a: number) => boolean> = {
-    '>': (a) => a > x,
-    '>=': (a) => a >= x,
-    '<': (a) => a < x,
-    '<=': (a) => a <= x,
-    '==': (a) => a === x,
-    '!=': (a) => a !== x,
-  };
-  return { text: s.trim(), test: (r) => r.figures[figure] !== undefined && cmp[op]!(r.figures[figure]!) };
-}

@@ -17,6 +17,7 @@ import seedrandom from 'seedrandom';
 import { getScenario, resolveScenario, specKey, specMachineKernel, type ScenarioSpec } from '@faultline/scenarios';
 import { parseDurationNs } from '@faultline/engine';
 import { modelVersion } from '../model-version.js';
+import { refusal } from '../queue.js';
 import { humanStream } from '../options.js';
 import { onInterrupt } from '../supervise.js';
 import { policyList, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
@@ -28,12 +29,12 @@ import {
   dimensionsOf,
   neighbours,
   parseChoices,
-  parsePredicate,
   parseRange,
-  type Predicate,
   type Value,
 } from './hunt-space.js';
+import { byPolicy, checkFigures, type Expr, meets, parseMeasure, parsePredicate } from './hunt-expr.js';
 import { fmt, replayLine, signaturesOf, summary, writeOutputs } from './hunt-output.js';
+import { runQueued } from './sweep-queue.js';
 import { readStored, storeRun } from './sweep-store.js';
 
 export { HUNT_SCHEMA } from './hunt-output.js';
@@ -57,10 +58,23 @@ export interface HuntOptions extends ScenarioCliOptions {
   readonly out?: string;
   readonly threads?: number;
   readonly watchdog?: string;
+  /** redis://host:port/name: run the candidates on a job queue, as `sweep --queue` does. */
+  readonly queue?: string;
+  /** --maximize's search: half the budget at random then a walk around the best (refine), or all at random. */
+  readonly strategy?: 'refine' | 'random';
+  /** A search of the caller's own for --maximize (the API only: a benchmark of another optimiser), in place of
+   * --strategy; the shrinking after it is the hunt's. */
+  readonly search?: (dims: readonly Dimension[], seeds: number, cpus: number) => Search;
+}
+
+/** An ask/tell search: candidates to try next (none: it is done), then what they gave. */
+export interface Search {
+  ask(n: number): Candidate[];
+  tell(tried: readonly Tried[]): void;
 }
 
 /** One run of a candidate under one policy, as stored. */
-interface RunOf {
+export interface RunOf {
   readonly policy: string;
   readonly key: string;
   readonly figures: Record<string, number>;
@@ -100,6 +114,15 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
     );
   if (o.against !== undefined && o.maximize === undefined)
     throw new InvalidArgumentError('--against applies to --maximize (the excess over that policy on the same seed)');
+  if (o.against !== undefined && o.maximize!.includes('{'))
+    throw new InvalidArgumentError(
+      `--against with an expression: write the other policy's figure in it ({FIGURE @ ${o.against}})`,
+    );
+  const measure: Expr | null =
+    o.maximize === undefined
+      ? null
+      : parseMeasure(o.against === undefined ? o.maximize : `{${o.maximize}} - {${o.maximize} @ ${o.against}}`);
+  const predicate: Expr | null = o.until !== undefined ? parsePredicate(o.until) : null;
   if (o.maximize !== undefined && (o.cpusList !== undefined || o.workersList !== undefined))
     throw new InvalidArgumentError('--cpus-list and --workers-list apply to --until; --maximize keeps --cpus');
   const say = humanStream({});
@@ -107,7 +130,7 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
   const base = resolveScenario(ref, { fields: scenarioFields(o), sets: o.set ?? [] });
   const scenario = getScenario(base.scenario);
   const policies = policyList(base, scenario, o.policies, [base.policy]);
-  if (o.against !== undefined && !policies.includes(o.against)) policies.push(o.against);
+  for (const p of (measure ?? predicate)!.policies) if (!policies.includes(p)) policies.push(p);
   for (const p of policies) specMachineKernel({ ...base, policy: p });
   const hunted = policies[0]!;
   const dims = dimensionsOf(
@@ -128,6 +151,20 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
   for (const w of workers)
     if (w > Math.min(...cpus))
       throw new InvalidArgumentError(`--workers-list ${o.workersList}: ${w} workers for ${Math.min(...cpus)} CPUs`);
+  if (o.queue) {
+    if (workers.some((w) => w > 1) || o.threads !== undefined || o.watchdog !== undefined)
+      throw new InvalidArgumentError(
+        '--queue with --workers-list above 1, --threads or --watchdog: a queued run is one engine worker, and the ' +
+          "queue's workers set their own --concurrency",
+      );
+    // What a queue's worker would refuse (a policy or task module by path), refused here before anything is queued.
+    const spec = { ...base, policy: hunted };
+    const why = refusal(
+      { id: specKey(spec, o.seed, version), data: { spec, seed: o.seed, version, point: {} } },
+      version,
+    );
+    if (why) throw new InvalidArgumentError(`--queue: a queue's worker would refuse these runs: ${why}`);
+  }
   const durationNs = parseDurationNs(base.duration);
   const runsDir = join(o.out, 'runs');
   mkdirSync(runsDir, { recursive: true });
@@ -135,16 +172,18 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
   const tried: Tried[] = [];
   let [computed, reused, interrupted] = [0, 0, false];
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), 8));
-  const pool = new Piscina({
-    filename: new URL('./compare-worker.js', import.meta.url).href,
-    minThreads: 1,
-    maxThreads: threads,
-    atomics: 'disabled',
-  });
+  const pool = o.queue
+    ? null
+    : new Piscina({
+        filename: new URL('./compare-worker.js', import.meta.url).href,
+        minThreads: 1,
+        maxThreads: threads,
+        atomics: 'disabled',
+      });
   const quiet = onInterrupt(
     () => {
       interrupted = true;
-      void pool.destroy();
+      void pool?.destroy();
     },
     process.stderr,
     'no new run starts; the runs stored stay, and the same command resumes',
@@ -155,7 +194,6 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
       sets: [...(o.set ?? []), ...Object.entries(c.values).map(([p, v]) => `${p}=${v}`)],
     });
   const seedOf = (c: Candidate) => `${o.seed}-${c.seed}`;
-  const predicate: Predicate | null = o.until !== undefined ? parsePredicate(o.until) : null;
 
   /** Run (or read back) every candidate under every policy, all at once on the pool. */
   const evaluate = async (cs: readonly Candidate[], phase: Tried['phase'], dNs = durationNs): Promise<Tried[]> => {
@@ -166,57 +204,94 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
         return { c, policy, spec, key, file: join(runsDir, `${key}.json`) };
       }),
     );
-    const runs = await Promise.all(
-      jobs.map(async (j): Promise<RunOf> => {
-        const stored = readStored(j.file, j.key);
-        if (stored) {
-          reused++;
-          return { policy: j.policy, key: j.key, figures: stored.figures, digest: stored.digest, error: stored.error };
-        }
-        if (interrupted) throw new Error('interrupted');
-        const job: CompareJob = {
-          spec: j.spec,
-          seed: seedOf(j.c),
-          workers: j.c.workers,
-          report: false,
-          ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
-        };
-        const r = (await pool.run(job)) as CompareOutcome;
-        computed++;
-        if (r.endReason !== 'aborted')
-          storeRun(j.file, {
-            key: j.key,
-            version,
-            point: {
-              ...Object.fromEntries(Object.entries(j.c.values).map(([k, v]) => [k, String(v)])),
-              cpus: String(j.c.cpus),
-              workers: String(j.c.workers),
-            },
-            policy: j.policy,
-            seed: seedOf(j.c),
+    const got = new Map<string, RunOf>();
+    for (const j of jobs) {
+      const stored = readStored(j.file, j.key);
+      if (!stored || got.has(j.key)) continue;
+      reused++;
+      got.set(j.key, {
+        policy: j.policy,
+        key: j.key,
+        figures: stored.figures,
+        digest: stored.digest,
+        error: stored.error,
+      });
+    }
+    const todo = [...new Map(jobs.filter((j) => !got.has(j.key)).map((j) => [j.key, j])).values()];
+    if (todo.length > 0 && interrupted) throw new Error('interrupted');
+    const store = (j: (typeof todo)[number], r: Omit<CompareOutcome, 'job' | 'report' | 'endReason'>) => {
+      computed++;
+      storeRun(j.file, {
+        key: j.key,
+        version,
+        point: {
+          ...Object.fromEntries(Object.entries(j.c.values).map(([k, v]) => [k, String(v)])),
+          cpus: String(j.c.cpus),
+          workers: String(j.c.workers),
+        },
+        policy: j.policy,
+        seed: seedOf(j.c),
+        spec: j.spec,
+        figures: r.figures,
+        digest: r.digest,
+        error: r.error,
+        hostMs: r.hostMs,
+      });
+      got.set(j.key, { policy: j.policy, key: j.key, figures: r.figures, digest: r.digest, error: r.error });
+    };
+    if (o.queue && todo.length > 0) {
+      // On the queue: the runs taken by `faultline worker`s; a run refused or failed for good is an error here.
+      const byKey = new Map(todo.map((j) => [j.key, j]));
+      const lost = (key: string, error: string) => {
+        const j = byKey.get(key)!;
+        got.set(key, { policy: j.policy, key, figures: {}, digest: '', error });
+      };
+      await runQueued(
+        todo.map((j) => ({ key: j.key, data: { spec: j.spec, seed: seedOf(j.c), version, point: {} } })),
+        version,
+        o.queue,
+        {
+          done: (key, r) =>
+            r.refused
+              ? lost(key, `refused by a worker: ${r.refused}`)
+              : store(byKey.get(key)!, {
+                  figures: r.figures ?? {},
+                  digest: r.digest ?? '',
+                  error: r.error ?? null,
+                  hostMs: r.hostMs ?? 0,
+                }),
+          failed: (key, why) => lost(key, `failed on the queue: ${why}`),
+          stopped: () => interrupted,
+          progress: () => undefined,
+        },
+      );
+      if (interrupted) throw new Error('interrupted');
+    } else {
+      await Promise.all(
+        todo.map(async (j) => {
+          const job: CompareJob = {
             spec: j.spec,
-            figures: r.figures,
-            digest: r.digest,
-            error: r.error,
-            hostMs: r.hostMs,
-          });
-        return { policy: j.policy, key: j.key, figures: r.figures, digest: r.digest, error: r.error };
-      }),
-    );
+            seed: seedOf(j.c),
+            workers: j.c.workers,
+            report: false,
+            ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
+          };
+          const r = (await pool!.run(job)) as CompareOutcome;
+          if (r.endReason !== 'aborted') store(j, r);
+          else got.set(j.key, { policy: j.policy, key: j.key, figures: r.figures, digest: r.digest, error: r.error });
+        }),
+      );
+    }
+    const runs = jobs.map((j) => ({ ...got.get(j.key)!, policy: j.policy }));
     return cs.map((c, i) => {
       const rs = runs.slice(i * policies.length, (i + 1) * policies.length);
-      const fig = (p: string) => rs.find((r) => r.policy === p)?.figures[o.maximize ?? ''];
-      const objective =
-        o.maximize === undefined || fig(hunted) === undefined
-          ? null
-          : fig(hunted)! - (o.against !== undefined ? (fig(o.against) ?? 0) : 0);
       const t: Tried = {
         phase,
         candidate: c,
         durationNs: dNs,
         runs: rs,
-        objective,
-        failed: predicate ? rs.some((r) => predicate.test(r)) : false,
+        objective: measure ? measure.value(byPolicy(rs), hunted) : null,
+        failed: predicate ? rs.some((r) => meets(predicate, rs, r.policy)) : false,
       };
       tried.push(t);
       return t;
@@ -226,12 +301,11 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
   let best: Tried | null = null;
   let replay: string | null = null;
   try {
-    if (o.maximize !== undefined) {
-      const figures = Object.keys((await evaluate([defaultCandidate(dims, base.cpus)], 'search'))[0]!.runs[0]!.figures);
-      if (!figures.includes(o.maximize))
-        throw new InvalidArgumentError(
-          `--maximize ${o.maximize}: not a figure of this run; allowed: ${figures.join(', ')}`,
-        );
+    // The defaults first: their run says which figures there are, for the expression's names.
+    const first = (await evaluate([defaultCandidate(dims, base.cpus)], 'search'))[0]!.runs[0]!;
+    if (first.error === null || Object.keys(first.figures).length > 0)
+      checkFigures((measure ?? predicate)!, Object.keys(first.figures), measure ? '--maximize' : '--until');
+    if (measure) {
       best = await maximize(o, dims, evaluate, tried, say);
     } else {
       best = await findFailure(o, dims, cpus, workers, evaluate, say, predicate!);
@@ -241,14 +315,14 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
     if (!interrupted) throw e;
   } finally {
     quiet();
-    await pool.destroy();
+    await pool?.destroy();
   }
   if (best)
     replay = replayLine(
       ref,
       o,
       best,
-      best.failed ? (best.runs.find((r) => predicate!.test(r))?.policy ?? hunted) : hunted,
+      best.failed ? (best.runs.find((r) => meets(predicate!, best!.runs, r.policy))?.policy ?? hunted) : hunted,
     );
   const signatures = predicate ? signaturesOf(tried, predicate) : [];
   const hunt: Hunt = {
@@ -289,20 +363,49 @@ async function maximize(
   const better = (a: Tried | null, b: Tried) =>
     b.objective !== null && (a === null || b.objective > a.objective!) ? b : a;
   let best = tried.reduce<Tried | null>(better, null);
-  const arb = candidateArb(dims, o.seeds, [tried[0]!.candidate.cpus], [1]);
-  // Half the budget sampled at random, the rest spent around the best so far.
-  const sampled = fc
-    .sample(arb, { seed: fcSeed(o.searchSeed), numRuns: Math.max(1, Math.ceil(o.budget / 2)) })
-    .filter((c) => !seen.has(key(c)) && seen.add(key(c)));
-  for (const t of await evaluate(sampled.slice(0, o.budget - 1), 'search')) best = better(best, t);
-  say.write(`hunt: ${tried.length} tried at random; worst so far ${fmt(best?.objective)}\n`);
-  while (tried.length < o.budget && best) {
-    const next = neighbours(best.candidate, dims, o.seeds, 2).filter((c) => !seen.has(key(c)) && seen.add(key(c)));
-    if (next.length === 0) break;
-    const before = best;
-    for (const t of await evaluate(next.slice(0, o.budget - tried.length), 'refine')) best = better(best, t);
-    say.write(`hunt: ${tried.length} tried; worst so far ${fmt(best?.objective)}\n`);
-    if (best === before) break;
+  if (o.search) {
+    const search = o.search(dims, o.seeds, tried[0]!.candidate.cpus);
+    search.tell(tried);
+    while (tried.length < o.budget) {
+      const next = search
+        .ask(Math.min(8, o.budget - tried.length))
+        .filter((c) => !seen.has(key(c)) && seen.add(key(c)));
+      if (next.length === 0) break;
+      const got = await evaluate(next, 'search');
+      for (const t of got) best = better(best, t);
+      search.tell(got);
+    }
+    say.write(`hunt: ${tried.length} tried by the given search; worst so far ${fmt(best?.objective)}\n`);
+  } else {
+    const arb = candidateArb(dims, o.seeds, [tried[0]!.candidate.cpus], [1]);
+    // Half the budget sampled at random (all of it with --strategy random), the rest a grid step at a time around the
+    // best so far; where a step finds nothing better, random samples again until one does.
+    const drawn = fc.sample(arb, { seed: fcSeed(o.searchSeed), numRuns: 2 * o.budget });
+    let at = 0;
+    const random = (n: number) => {
+      const out: Candidate[] = [];
+      while (out.length < n && at < drawn.length) {
+        const c = drawn[at++]!;
+        if (!seen.has(key(c)) && seen.add(key(c))) out.push(c);
+      }
+      return out;
+    };
+    const share = o.strategy === 'random' ? o.budget : Math.ceil(o.budget / 2);
+    for (const t of await evaluate(random(share - tried.length), 'search')) best = better(best, t);
+    say.write(`hunt: ${tried.length} tried at random; worst so far ${fmt(best?.objective)}\n`);
+    let walking = o.strategy !== 'random';
+    while (tried.length < o.budget && best) {
+      const left = o.budget - tried.length;
+      const next = walking
+        ? neighbours(best.candidate, dims, o.seeds, 2).filter((c) => !seen.has(key(c)) && seen.add(key(c)))
+        : random(Math.min(8, left));
+      if (next.length === 0 && !walking) break;
+      const before = best;
+      for (const t of await evaluate(next.slice(0, left), walking ? 'refine' : 'search')) best = better(best, t);
+      say.write(`hunt: ${tried.length} tried; worst so far ${fmt(best?.objective)}\n`);
+      // A step that found nothing better: back to sampling; a sample that did: walk from it.
+      if (o.strategy !== 'random') walking = best !== before;
+    }
   }
   if (!best || best.objective === null || best.objective <= 0) return best;
   // Shrink: each field back to its default while the find keeps --keep of its excess.
@@ -324,7 +427,7 @@ async function findFailure(
   workers: readonly number[],
   evaluate: Evaluate,
   say: NodeJS.WritableStream,
-  predicate: Predicate,
+  predicate: Expr,
 ): Promise<Tried | null> {
   let calls = 0;
   let found = false;
