@@ -156,6 +156,46 @@ describe('faultline hunt --maximize', () => {
   });
 });
 
+describe("a search of the caller's own (the API)", () => {
+  it('asks it for candidates within the budget and tells it what each gave', async () => {
+    const { huntCommand } = (await import('../dist/commands/hunt.js')) as typeof import('../src/commands/hunt.js');
+    const told: Array<number | null> = [];
+    const asked: number[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-hunt-search-'));
+    const h = await huntCommand('pft', {
+      ...{ cpus: 2, duration: '1ms', set: [], seeds: 5, seed: 'hunt', searchSeed: 'x', keep: 0.9, out: dir },
+      ...{ budget: 3, shrinkBudget: 0, maximize: 'faults/s (k)', vary: 'regionPages' },
+      search: (dims, seeds, cpus) => {
+        expect(dims.map((d) => d.path)).toEqual(['params.regionPages']);
+        const values = dims[0]!.values;
+        let next = 0;
+        return {
+          ask: (n) => {
+            asked.push(n);
+            // Two candidates at the grid's ends, then nothing more: the search is done.
+            const c = [values[0]!, values.at(-1)!].slice(next, next + n).map((v, i) => ({
+              values: { 'params.regionPages': v },
+              seed: Math.min(seeds, 2 + i),
+              cpus,
+              workers: 1,
+            }));
+            next += c.length;
+            return c;
+          },
+          tell: (tried) => {
+            for (const t of tried) told.push(t.objective);
+          },
+        };
+      },
+    });
+    // The defaults' run first (told at the start), then the two asked; the budget of 3 spent.
+    expect(asked[0]).toBe(2);
+    expect(h.tried.map((t) => t.candidate.values['params.regionPages'])).toHaveLength(3);
+    expect(told).toEqual(h.tried.map((t) => t.objective));
+    expect(h.best!.objective).toBe(Math.max(...h.tried.map((t) => t.objective!)));
+  });
+});
+
 describe('the search space', () => {
   it('centres each numeric grid on the default, inside the declared bounds', () => {
     const g = numericGrid(1024, 128, 8192, true);
