@@ -175,9 +175,14 @@ interface Waiter {
   readonly deadlineNs: number;
 }
 
-/** Tasks the OOM killer never picks: kswapd, and tasks whose args say oomScoreAdj: -1000. */
+/** Tasks the OOM killer never picks: kernel threads (oom_unkillable_task, mm/oom_kill.c: PF_KTHREAD; kswapd, and
+ * tasks whose args say kthread: true) and tasks whose args say oomScoreAdj: -1000 (oom_badness: OOM_SCORE_ADJ_MIN). */
 function unkillable(config: RunConfig): Set<number> {
-  return new Set(config.tasks.filter((t) => t.export === 'kswapd' || t.args.oomScoreAdj === -1000).map((t) => t.id));
+  return new Set(
+    config.tasks
+      .filter((t) => t.export === 'kswapd' || t.args.kthread === true || t.args.oomScoreAdj === -1000)
+      .map((t) => t.id),
+  );
 }
 
 class Committer {
@@ -186,7 +191,10 @@ class Committer {
   private readonly resultCounts: number[];
   private readonly killed = new Set<number>();
   readonly victims: Array<{ task: number; pages: number; atNs: number }> = [];
+  /** The last victim, while its process exits (until the commit after its kill's); -1 when none is exiting. */
   private victimNow = -1;
+  private exitsAtCommit = -1;
+  private commits = 0;
   readonly timeline: TimelineRecorder;
   /** Reclaim batches in flight (isolated, NR_ISOLATED_FILE): pages per task, and their sum. */
   private readonly inflight = new Map<number, number>();
@@ -241,7 +249,9 @@ class Committer {
     this.lru.advance(endNs);
     this.resultCounts.fill(0);
     const slots = logsInOrder(m, L.logOffset, L.logStride, L.cpus, L_F64, L_TIME, this.order);
-    this.victimNow = -1;
+    // The victim's exit (its address space torn down: the mm module's commit after its tasks' K_EXIT, which they log
+    // in the window after the kill) ends with the commit after the kill's.
+    if (++this.commits > this.exitsAtCommit) this.victimNow = -1;
     this.kickedAt = -1;
     for (const s of slots) {
       const cpu = logOf(s, L.logOffset, L.logStride);
@@ -268,7 +278,12 @@ class Committer {
           break;
         }
         case K_MEMCG_OOM:
-          this.answer(cpu, task, this.oomKill(at, a));
+          // The same within the memcg: its own victim still exiting aborts the selection.
+          this.answer(
+            cpu,
+            task,
+            this.victimNow >= 0 && this.taskGroup[this.victimNow] === a ? this.victimNow : this.killNow(at, a),
+          );
           break;
         case K_SYNC:
           this.answer(cpu, task, 0);
@@ -305,9 +320,10 @@ class Committer {
           this.answer(cpu, task, 0, at + L.cpus * this.config.costs.zoneLockNs);
           break;
         case K_OOM:
-          // oom_lock serialises the killer, and it picks no one new while a victim is still exiting: requests in
-          // the same window as a kill get that victim back and retry against the memory it freed.
-          this.answer(cpu, task, this.victimNow >= 0 ? this.victimNow : (this.victimNow = this.oomKill(at)));
+          // oom_lock serialises the killer, and it picks no one new while a victim is still exiting
+          // (oom_evaluate_task: a victim without MMF_OOM_SKIP aborts the selection, which exit_mmap's end sets):
+          // requests until its exit get that victim back and retry against the memory it freed.
+          this.answer(cpu, task, this.victimNow >= 0 ? this.victimNow : this.killNow(at));
           break;
       }
     }
@@ -453,11 +469,18 @@ class Committer {
     return out.pfns.length;
   }
 
+  /** A kill, and its victim exiting until the commit after this one. */
+  private killNow(at: number, group = -1): number {
+    const v = this.oomKill(at, group);
+    if (v >= 0) [this.victimNow, this.exitsAtCommit] = [v, this.commits + 1];
+    return v;
+  }
+
   /** Kill the killable process holding the most pages (oom_badness: RSS and page tables), inside memcg `group`
    * when given, and free its pages but its page tables; -1 if there is none. A process is the tasks that share an
    * address space (args.mm, the mm module's; a task without one is a process of its own): oom_kill_process kills
-   * every task sharing the victim's mm, and the oom_reaper frees their memory. Page tables stay with the address
-   * space (in the kernel, exit_mmap frees them; the model's address spaces outlive the run). */
+   * every task sharing the victim's mm, and the oom_reaper frees their memory. Page tables go with the address
+   * space: the mm module tears it down (exit_mmap) once its last task is killed, a commit later. */
   private oomKill(nowNs: number, group = -1): number {
     // Per owner: the pages oom_badness counts, and those the kill frees.
     const held = new Map<number, { pages: number; freed: number[] }>();

@@ -214,4 +214,25 @@ describe('reclaim', () => {
     for (const t of rows) expect(t.directPasses).toBeLessThanOrEqual(t.oomRequests * 2);
     expect(report(r).drains).toBe(0);
   });
+
+  it('the OOM killer never picks a kernel thread', async () => {
+    // Three tasks that never free, the same pages each: a kernel thread (the first: picked first on a tie, were it
+    // killable), a process of zeroed pages (page tables to the killer, which the kill does not free), and another.
+    // The kernel thread is spared (oom_unkillable_task: PF_KTHREAD) and the two processes are killed in turn.
+    const r = await runSimulation({
+      ...base,
+      cpus: 3,
+      duration: '60ms',
+      tasks: [
+        { module: mm, export: 'hog', cpus: [0], args: { kthread: true } },
+        { module: mm, export: 'zeroHog', cpus: [1] },
+        { module: mm, export: 'hog', cpus: [2] },
+      ],
+    });
+    expect(r.error).toBeNull();
+    const kills = report(r).oomKills;
+    expect(kills.map((k) => k.name.split('/')[0])).toEqual(['mm.zeroHog', 'mm.hog']);
+    expect(kills.every((k) => k.task !== 0)).toBe(true);
+    expect(r.tasks[0]!.state).not.toBe('killed');
+  });
 });

@@ -83,7 +83,9 @@ const PARAMS = {
   victimsUnkillable: {
     type: 'boolean',
     description:
-      'the kernel work at oom_score_adj -1000 (the OOM killer never picks it) or 0 (picked by its pages, as oom_badness does)',
+      'the kernel work in kernel threads (true: PF_KTHREAD, which the OOM killer never picks and reclaim never ' +
+      'throttles) or in a process context at oom_score_adj 0 (false: picked by its pages, as oom_badness does, and ' +
+      'throttled as its process)',
   },
   pageCacheGapNs: ns("the page-cache reader's wait between pages"),
   irqEveryNs: ns('the mean gap between GFP_ATOMIC interrupts (uniform in [every, 2 every))'),
@@ -180,8 +182,9 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
               gapNs: p.victimGapNs,
               oomScoreAdj: p.victimsUnkillable ? -1000 : 0,
               mask: p.victimMask,
-              // Kernel work runs in kernel threads (workqueues, kthreads): reclaim never throttles a PF_KTHREAD.
-              kthread: true,
+              // Kernel work in kernel threads (workqueues, kthreads): reclaim never throttles a PF_KTHREAD, and the
+              // OOM killer never picks one; killable, it is kernel work in a process's context (a system call).
+              kthread: p.victimsUnkillable as boolean,
             },
           },
           ...Array.from({ length: threads }, (_, k) => ({
@@ -197,7 +200,8 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
             export: 'atomicIrq',
             name: 'irq',
             cpus: [o.cpus > 1 ? 1 : 0],
-            args: { everyNs: p.irqEveryNs },
+            // An interrupt is no process: the OOM killer never sees it (kthread: never picked, never throttled).
+            args: { everyNs: p.irqEveryNs, kthread: true },
           },
         ],
       };

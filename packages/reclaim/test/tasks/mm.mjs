@@ -48,6 +48,14 @@ export function* hog(ctx) {
   }
 }
 
+/** Zeroed pages it never gives back (page tables, to the OOM killer: the kill frees none of them at once). */
+export function* zeroHog(ctx) {
+  for (;;) {
+    yield* allocPages(ctx, 'GFP_KERNEL|__GFP_ZERO');
+    yield ctx.compute(1_000);
+  }
+}
+
 /** GFP_NOWAIT allocations, holding up to `hold` pages. */
 export function* nowait(ctx) {
   const held = [];
