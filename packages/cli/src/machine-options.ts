@@ -6,8 +6,10 @@ import type { Command } from 'commander';
 import {
   HZ_DEFAULT,
   HZ_VALUES,
+  PLACEMENTS,
   PLATFORMS,
   TABLE_FREEING,
+  TOPOLOGY_NAMES,
   type Hz,
   type Platform,
   type RunOptions,
@@ -30,6 +32,8 @@ export interface MachineCliOptions {
   readonly hz?: Hz;
   readonly platform?: Platform;
   readonly tableFreeing?: TableFreeing;
+  readonly topology?: (typeof TOPOLOGY_NAMES)[number];
+  readonly placement?: (typeof PLACEMENTS)[number];
 }
 
 function layoutOption(value: string): (typeof LAYOUTS)[number] {
@@ -104,13 +108,33 @@ export function addMachineOptions(c: Command): Command {
       "how page tables are freed: native (after the TLB flush) or rcu (tlb_remove_table's batches); default the " +
         "platform's, or rcu for a fault policy that walks page tables under RCU (spf-*)",
       choiceOption('--table-freeing', TABLE_FREEING),
+    )
+    .option(
+      '--topology <preset>',
+      `the machine's sockets, cores, SMT and caches, with measured cache-line transfer latencies: ` +
+        `${TOPOLOGY_NAMES.join(', ')} (default none)`,
+      choiceOption('--topology', TOPOLOGY_NAMES),
+    )
+    .option(
+      '--placement <p>',
+      "with --topology: which of the machine's CPUs the run's are: kernel (run CPU k is the machine's k; the " +
+        'default) or spread (a socket at a time, then an LLC at a time, SMT siblings last)',
+      choiceOption('--placement', PLACEMENTS),
     );
+}
+
+/** The topology the options choose, or undefined; --placement alone is refused. */
+export function topologyOf(o: MachineCliOptions): RunOptions['topology'] {
+  if (o.placement !== undefined && o.topology === undefined)
+    throw new InvalidArgumentError(`--placement ${o.placement}: give --topology too (${TOPOLOGY_NAMES.join(', ')})`);
+  if (o.topology === undefined) return undefined;
+  return o.placement === undefined ? o.topology : { preset: o.topology, placement: o.placement };
 }
 
 /** The run options these choose; what was not given is left to the run's defaults. */
 export function machineRunOptions(
   o: MachineCliOptions,
-): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'hz' | 'platform' | 'tableFreeing'> {
+): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'hz' | 'platform' | 'tableFreeing' | 'topology'> {
   const vm = {
     ...(o.minFreeKbytes !== undefined ? { minFreeKbytes: o.minFreeKbytes } : {}),
     ...(o.watermarkScaleFactor !== undefined ? { watermarkScaleFactor: o.watermarkScaleFactor } : {}),
@@ -125,6 +149,7 @@ export function machineRunOptions(
     ...(o.hz !== undefined ? { hz: o.hz } : {}),
     ...(o.platform !== undefined ? { platform: o.platform } : {}),
     ...(o.tableFreeing !== undefined ? { tableFreeing: o.tableFreeing } : {}),
+    ...(o.topology !== undefined ? { topology: topologyOf(o) } : {}),
   };
 }
 
@@ -140,6 +165,8 @@ export function machineFlags(m: { mib: number; layout: string; thp: string | nul
     o.hz !== undefined ? ` --hz ${o.hz}` : '',
     o.platform !== undefined ? ` --platform ${o.platform}` : '',
     o.tableFreeing !== undefined ? ` --table-freeing ${o.tableFreeing}` : '',
+    o.topology !== undefined ? ` --topology ${o.topology}` : '',
+    o.placement !== undefined ? ` --placement ${o.placement}` : '',
   ].join('');
   return `--memory ${m.mib} --layout ${m.layout}${m.thp !== null ? ` --thp ${m.thp}` : ''}${vm}`;
 }

@@ -9,7 +9,7 @@ import {
   type Scenario,
   type ScenarioSpec,
 } from '@faultline/scenarios';
-import type { MachineCliOptions } from './machine-options.js';
+import { type MachineCliOptions, topologyOf } from './machine-options.js';
 
 export interface ScenarioCliOptions extends MachineCliOptions {
   readonly policy?: string;
@@ -39,6 +39,7 @@ export function scenarioFields(o: ScenarioCliOptions): Record<string, unknown> {
     vm: Object.keys(vm).length > 0 ? vm : undefined,
     hz: o.hz,
     platform: o.platform,
+    topology: topologyOf(o),
     tableFreeing: o.tableFreeing,
   });
   return defined({

@@ -18,16 +18,16 @@ import type { SimCpu } from './cpu.js';
 import type { Task } from './scheduler.js';
 
 /** Move woken, waiting, unpinned tasks to idle CPUs of their LLC, at atNs (the window's end). `cpus`: this
- * worker's CPUs, in id order, whole LLCs of llcCpus CPUs. Returns the number of tasks moved. */
-export function balanceLlcs(cpus: readonly SimCpu[], llcCpus: number, atNs: number): number {
-  let moved = 0;
-  for (let i = 0; i < cpus.length; ) {
-    const llc = Math.floor(cpus[i]!.id / llcCpus);
-    let j = i;
-    while (j < cpus.length && Math.floor(cpus[j]!.id / llcCpus) === llc) j++;
-    moved += balanceLlc(cpus.slice(i, j), atNs);
-    i = j;
+ * worker's CPUs, in id order, whole LLCs; `llcOf`: each CPU's LLC (by CPU id). Returns the number of tasks moved. */
+export function balanceLlcs(cpus: readonly SimCpu[], llcOf: readonly number[], atNs: number): number {
+  const groups = new Map<number, SimCpu[]>();
+  for (const c of cpus) {
+    const g = groups.get(llcOf[c.id]!);
+    if (g) g.push(c);
+    else groups.set(llcOf[c.id]!, [c]);
   }
+  let moved = 0;
+  for (const g of groups.values()) moved += balanceLlc(g, atNs);
   return moved;
 }
 

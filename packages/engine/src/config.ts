@@ -24,6 +24,7 @@ import {
 } from './costs.js';
 import { LOCK_KINDS, LOCK_WAKE_RULES, type LockSpec, type LockWakeRule } from './locks.js';
 import { parseDurationNs } from './time.js';
+import { llcsOf, resolveTopology, type RunTopology, topologySchema } from './topology.js';
 
 export const RUN_CPUS_MAX = 1024;
 export const RUN_TASKS_MAX = 4096;
@@ -148,6 +149,9 @@ export const runOptionsSchema = z
     /** CPUs that share a last-level cache (the scheduler's LLC domain, sd_llc): CPUs 0 .. n-1, n .. 2n-1, ...
      * Unpinned tasks move only within theirs, and one worker hosts each. Default: all the CPUs. */
     llcCpus: z.number().int().min(1).max(RUN_CPUS_MAX).optional(),
+    /** The machine the CPUs are on (topology.ts): a preset's name or a description, and where the run's CPUs sit;
+     * its last-level caches are then the ones unpinned tasks move within. */
+    topology: topologySchema.optional(),
     seed: z.string().min(1).max(200),
     duration,
     window: duration.default(WINDOW_DEFAULT),
@@ -224,8 +228,12 @@ export interface MemoryConfig {
 export interface RunConfig {
   readonly cpus: number;
   readonly workers: number;
-  /** CPUs per last-level cache (balance.ts); the run's, or all the CPUs. */
+  /** CPUs per last-level cache (balance.ts); the run's, or all the CPUs (without a topology). */
   readonly llcCpus: number;
+  /** Each CPU's last-level cache (the topology's, or blocks of llcCpus). */
+  readonly llcOf: readonly number[];
+  /** The machine and where the run's CPUs sit on it, when the run gives one. */
+  readonly topology: RunTopology | null;
   readonly seed: string;
   readonly durationNs: number;
   readonly windowNs: number;
@@ -292,6 +300,10 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   let workers = o.workers ?? defaultWorkers(o.cpus, hostCores);
   if (workers > o.cpus) issues.push(`workers: ${workers} is more than cpus (${o.cpus}); allowed: 1 .. ${o.cpus}`);
   const llcCpus = Math.min(o.llcCpus ?? o.cpus, o.cpus);
+  if (o.topology !== undefined && o.llcCpus !== undefined)
+    issues.push("llcCpus: the topology's last-level caches decide; give one of llcCpus and topology");
+  const topology = o.topology === undefined ? null : resolveTopology(o.topology, o.cpus, issues);
+  const llcOf = topology ? llcsOf(topology) : Array.from({ length: o.cpus }, (_, c) => Math.floor(c / llcCpus));
   const tasks: TaskInstance[] = [];
   o.tasks.forEach((spec, i) => {
     const cpus = spec.cpus ?? Array.from({ length: o.cpus }, (_, c) => c);
@@ -315,13 +327,13 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   });
   // A task that moves stays in its worker's memory: each last-level cache an unpinned task may move within is hosted
   // by one worker, whatever the worker count (so the digest stays the same for any).
-  if (tasks.some((t) => !t.pinned) && !workersKeepLlcs(o.cpus, workers, llcCpus)) {
-    const fits = Array.from({ length: o.cpus }, (_, i) => i + 1).filter((w) => workersKeepLlcs(o.cpus, w, llcCpus));
+  if (tasks.some((t) => !t.pinned) && !workersKeepLlcs(workers, llcOf)) {
+    const fits = Array.from({ length: o.cpus }, (_, i) => i + 1).filter((w) => workersKeepLlcs(w, llcOf));
     if (o.workers === undefined) workers = fits.filter((w) => w <= workers).at(-1) ?? 1;
     else
       issues.push(
-        `workers: ${workers} would split a last-level cache (llcCpus ${llcCpus}) that unpinned tasks move within; ` +
-          `allowed: ${fits.join(', ')} (or pin the tasks, or set llcCpus)`,
+        `workers: ${workers} would split a last-level cache (${topology ? 'the topology' : `llcCpus ${llcCpus}`}) ` +
+          `that unpinned tasks move within; allowed: ${fits.join(', ')} (or pin the tasks${topology ? '' : ', or set llcCpus'})`,
       );
   }
   if (tasks.length > RUN_TASKS_MAX)
@@ -329,9 +341,10 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   const perCpu = new Array<number>(o.cpus).fill(0);
   for (const t of tasks) if (t.cpu < o.cpus && t.pinned) perCpu[t.cpu]!++;
   // Unpinned tasks may all gather on one CPU of their last-level cache.
-  const perLlc = new Array<number>(Math.ceil(o.cpus / llcCpus)).fill(0);
-  for (const t of tasks) if (t.cpu < o.cpus && !t.pinned) perLlc[Math.floor(t.cpu / llcCpus)]!++;
-  const busiest = Math.max(...perCpu.map((n, c) => n + perLlc[Math.floor(c / llcCpus)]!));
+  const perLlc = new Map<number, number>();
+  for (const t of tasks)
+    if (t.cpu < o.cpus && !t.pinned) perLlc.set(llcOf[t.cpu]!, (perLlc.get(llcOf[t.cpu]!) ?? 0) + 1);
+  const busiest = Math.max(...perCpu.map((n, c) => n + (perLlc.get(llcOf[c]!) ?? 0)));
   // A waiting task may get two lock answers in one commit (a spin stop and a grant).
   if (2 * busiest > o.ringSlots)
     issues.push(
@@ -361,6 +374,8 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     cpus: o.cpus,
     workers,
     llcCpus,
+    llcOf,
+    topology,
     seed: o.seed,
     durationNs,
     windowNs,
@@ -413,12 +428,15 @@ function resolveMemory(o: z.output<typeof runOptionsSchema>, issues: string[]): 
   }
 }
 
-/** Whether every worker's CPUs (cpusOfWorker) are whole last-level caches of llcCpus CPUs. */
-export function workersKeepLlcs(cpus: number, workers: number, llcCpus: number): boolean {
-  for (let w = 1; w < workers; w++) {
-    const from = Math.floor((w * cpus) / workers);
-    if (from % llcCpus !== 0 && from !== cpus) return false;
-  }
+/** Whether every last-level cache's CPUs (llcOf) are all one worker's (cpusOfWorker). */
+export function workersKeepLlcs(workers: number, llcOf: readonly number[]): boolean {
+  const host = new Map<number, number>();
+  for (let w = 0; w < workers; w++)
+    for (const c of cpusOfWorker(llcOf.length, workers, w)) {
+      const h = host.get(llcOf[c]!);
+      if (h !== undefined && h !== w) return false;
+      host.set(llcOf[c]!, w);
+    }
   return true;
 }
 

@@ -28,6 +28,18 @@ export type {
   TableFreeing,
 } from './config.js';
 export { COSTS_DEFAULT, SCHEDULERS, PREEMPT_MODELS } from './costs.js';
+export {
+  describeTopology,
+  machineCpus,
+  PLACEMENTS,
+  placeOf,
+  resolveTopology,
+  TOPOLOGY_NAMES,
+  TOPOLOGY_PRESETS,
+  topologySchema,
+  transferBetween,
+} from './topology.js';
+export type { CpuPlace, Placement, RunTopology, Topology, TopologyPreset, TopologySpec } from './topology.js';
 export type { Costs, SchedulerKind } from './costs.js';
 export { defineTask, parkOp, TASK_STATES, OP_NAMES } from './task.js';
 export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCounts, LockCounts } from './task.js';

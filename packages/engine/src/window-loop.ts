@@ -105,8 +105,8 @@ export interface WindowLoopInput {
   readonly leader: boolean;
   readonly durationNs: number;
   readonly windowNs: number;
-  /** CPUs per last-level cache when some task is unpinned (balance.ts runs after each window), else 0. */
-  readonly llcCpus: number;
+  /** Each CPU's last-level cache when some task is unpinned (balance.ts runs after each window), else null. */
+  readonly llcOf: readonly number[] | null;
   /** Host ns this worker's commit steps spent waiting on other workers' (their channels add to it). */
   readonly commitWaits: { ns: number };
 }
@@ -218,7 +218,7 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         cpu.endWindow(end);
       }
       // Woken tasks waiting behind a busy CPU move to an idle one of their LLC (this worker hosts the whole LLC).
-      if (x.llcCpus > 0) balanceLlcs(cpus, x.llcCpus, end);
+      if (x.llcOf) balanceLlcs(cpus, x.llcOf, end);
       for (const cpu of cpus) {
         const c = cpu.id;
         // The zone's commit reads each CPU's clock (a lagging CPU's allocations are applied at its own time).

@@ -223,7 +223,7 @@ const api = {
           leader: s.init.worker === 0,
           durationNs: config.durationNs,
           windowNs: config.windowNs,
-          llcCpus: config.tasks.some((t) => !t.pinned) ? config.llcCpus : 0,
+          llcOf: config.tasks.some((t) => !t.pinned) ? config.llcOf : null,
           commitWaits: s.commitWaits,
         },
         s.loopState,

@@ -26,6 +26,7 @@ export {
   specKey,
   specOptions,
   specYaml,
+  specTopologyLines,
   validateScenario,
 } from './spec.js';
 export type { ScenarioSpec, MachineSpec } from './spec.js';

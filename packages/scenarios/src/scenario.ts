@@ -38,6 +38,9 @@ export interface ScenarioOptions {
   /** How unmapped page tables are freed: 'native' (after the TLB flush) or 'rcu' (tlb_remove_table's batches);
    * default the platform's, or 'rcu' where a fault policy walks page tables under RCU (mm's tableFreeingFor). */
   readonly tableFreeing?: TableFreeing;
+  /** The machine's sockets, cores, SMT and caches and where the run's CPUs sit (engine topology.ts): a preset's
+   * name or a description; none by default (no CPU is nearer another). */
+  readonly topology?: RunOptions['topology'];
   /** The reclaim module's scanNsPerPage: CPU time a reclaimer spends per page it wants (default 200 ns,
    * calibrated against the real kernel: CALIBRATION.md). */
   readonly scanNsPerPage?: number;
@@ -59,7 +62,10 @@ export type ParamSpec =
  * kernel's configuration (HZ, platform, page-table freeing; the run's defaults where not given). */
 export function machineOf(
   o: ScenarioOptions,
-): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'kernel' | 'hz' | 'platform' | 'tableFreeing'> {
+): Pick<
+  RunOptions,
+  'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'kernel' | 'hz' | 'platform' | 'tableFreeing' | 'topology'
+> {
   return {
     memoryMiB: o.memoryMiB ?? 256,
     ...(o.memoryLayout ? { memoryLayout: o.memoryLayout } : {}),
@@ -69,6 +75,7 @@ export function machineOf(
     ...(o.hz !== undefined ? { hz: o.hz } : {}),
     ...(o.platform ? { platform: o.platform } : {}),
     ...(o.tableFreeing ? { tableFreeing: o.tableFreeing } : {}),
+    ...(o.topology !== undefined ? { topology: o.topology } : {}),
   };
 }
 

@@ -8,10 +8,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  describeTopology,
+  resolveTopology,
   HZ_DEFAULT,
   HZ_VALUES,
+  PLACEMENTS,
   PLATFORMS,
   TABLE_FREEING,
+  TOPOLOGY_NAMES,
   type Hz,
   type Platform,
   type TableFreeing,
@@ -41,12 +45,22 @@ export interface MachineSpec {
   readonly hz?: Hz;
   readonly platform?: Platform;
   readonly tableFreeing?: TableFreeing;
+  /** The machine's topology (engine topology.ts): a preset's name or a description with a placement. */
+  readonly topology?: ScenarioOptions['topology'];
   readonly vm?: {
     readonly minFreeKbytes?: number;
     readonly watermarkScaleFactor?: number;
     readonly lowmemReserveRatio?: readonly [number, number, number];
     readonly percpuPagelistHighFraction?: number;
   };
+}
+
+/** The machine's topology as a run header says it (none without one; a refusal said as such). */
+export function specTopologyLines(spec: Pick<ScenarioSpec, 'cpus' | 'machine'>): string[] {
+  if (spec.machine.topology === undefined) return [];
+  const issues: string[] = [];
+  const t = resolveTopology(spec.machine.topology, spec.cpus, issues);
+  return t && issues.length === 0 ? describeTopology(t) : [`topology: a run is refused: ${issues.join('; ')}`];
 }
 
 /** A resolved scenario: every field present and valid. */
@@ -146,6 +160,47 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
       platform: {
         enum: [...PLATFORMS],
         description: "where the kernel runs: 'bare-metal' (default) or 'paravirt' (a KVM, Xen or Hyper-V guest)",
+      },
+      topology: {
+        description:
+          "the machine's sockets, cores, SMT threads and last-level caches, and the cache-line transfer latencies " +
+          `between them: a preset (${TOPOLOGY_NAMES.join(', ')}) or a description; none by default`,
+        oneOf: [
+          { enum: [...TOPOLOGY_NAMES] },
+          {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              preset: { enum: [...TOPOLOGY_NAMES], description: 'the preset the other fields change' },
+              model: { type: 'string', description: 'the CPU' },
+              sockets: int(1, 16, 'sockets'),
+              coresPerSocket: int(1, 1024, 'cores per socket'),
+              threadsPerCore: int(1, 8, 'SMT threads per core'),
+              coresPerLlc: int(1, 1024, 'cores sharing a last-level cache (a divisor of coresPerSocket)'),
+              transferNs: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['smt', 'llc', 'socket', 'remote'],
+                description:
+                  'a cache line transfer (half a CAS round trip) between SMT siblings, cores of one ' +
+                  'LLC, LLCs of one socket, and sockets, in ns',
+                properties: Object.fromEntries(
+                  ['smt', 'llc', 'socket', 'remote'].map((k) => [k, { type: 'number', minimum: 0, maximum: 10_000 }]),
+                ),
+              },
+              source: { type: 'string', description: 'where the latencies come from' },
+              placement: {
+                description:
+                  "which of the machine's CPUs the run's are: 'kernel' (run CPU k is the machine's k), 'spread' " +
+                  '(a socket at a time, then an LLC at a time, SMT siblings last), or a list of CPU numbers',
+                oneOf: [
+                  { enum: [...PLACEMENTS] },
+                  { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 },
+                ],
+              },
+            },
+          },
+        ],
       },
       tableFreeing: {
         enum: [...TABLE_FREEING],
@@ -473,6 +528,7 @@ export function specOptions(
     ...(m.hz !== undefined ? { hz: m.hz } : {}),
     ...(m.platform ? { platform: m.platform } : {}),
     ...(m.tableFreeing ? { tableFreeing: m.tableFreeing } : {}),
+    ...(m.topology !== undefined ? { topology: m.topology } : {}),
     scanNsPerPage: spec.reclaim.scanNsPerPage,
     ...(spec.reclaim.kswapdWakeLatencyNs !== undefined
       ? { kswapdWakeLatencyNs: spec.reclaim.kswapdWakeLatencyNs }

@@ -10,6 +10,7 @@ import {
   policiesOf,
   resolveScenario,
   specMachineKernel,
+  specTopologyLines,
   tableFreeingText,
   type MachineKernel,
   type ScenarioSpec,
@@ -129,6 +130,7 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
       `layout=${m.layout}${m.thp ? `  thp=${m.thp}` : ''}  kernel=${spec.kernel}  scan-ns-per-page=${spec.reclaim.scanNsPerPage}\n`,
   );
   say.write(`${kernelLines(kernels)}\n`);
+  for (const l of specTopologyLines(spec)) say.write(`${l}\n`);
   say.write(
     `params: ${Object.entries(spec.params)
       .map(([k, v]) => `${k}=${String(v)}`)

@@ -1,6 +1,7 @@
 // run: `faultline run --task ./my-task.ts ...`: one simulation with the user's tasks, a summary per CPU and per
 // task, and as the last line the run's digest, so anyone can check that another worker count gives the same run.
 import {
+  describeTopology,
   formatNs,
   formatPsi,
   startSimulation,
@@ -89,6 +90,7 @@ export function renderRun(r: RunResult): string {
       `${memoryText(c)}  kernel=${c.kernel}`,
   );
   out.push(`machine kernel: ${machineKernelText(runMachineKernel(r))}`);
+  if (r.config.topology) out.push(...describeTopology(r.config.topology));
   out.push(
     `ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`,
   );

@@ -1,7 +1,7 @@
 // scenario-run: `faultline run <scenario|file>`: one run of a scenario (a built-in one, or a scenario file, with the
 // command line's options and --sets over it) under a policy, its figures as a table, the vmstat and PSI lines, and
 // the digest as the last line.
-import { formatNs, formatPsi, startSimulation, type RunResult } from '@faultline/engine';
+import { describeTopology, formatNs, formatPsi, startSimulation, type RunResult } from '@faultline/engine';
 import { reportRun, renderReport } from '@faultline/report';
 import {
   getScenario,
@@ -68,6 +68,7 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
       `scan-ns-per-page=${spec.reclaim.scanNsPerPage}`,
   );
   out.push(`machine kernel: ${machineKernelText(runMachineKernel(r))}`);
+  if (c.topology) out.push(...describeTopology(c.topology));
   const params =
     Object.entries(spec.params)
       .map(([k, v]) => `${k}=${String(v)}`)
