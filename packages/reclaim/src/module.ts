@@ -191,10 +191,10 @@ class Committer {
   private readonly resultCounts: number[];
   private readonly killed = new Set<number>();
   readonly victims: Array<{ task: number; pages: number; atNs: number }> = [];
-  /** The last victim, while its process exits (until the commit after its kill's); -1 when none is exiting. */
+  /** The last victim while its process exits (through the window after its kill's); -1 when none is exiting. */
   private victimNow = -1;
-  private exitsAtCommit = -1;
-  private commits = 0;
+  private exitedByNs = -1;
+  private commitEndNs = 0;
   readonly timeline: TimelineRecorder;
   /** Reclaim batches in flight (isolated, NR_ISOLATED_FILE): pages per task, and their sum. */
   private readonly inflight = new Map<number, number>();
@@ -249,9 +249,10 @@ class Committer {
     this.lru.advance(endNs);
     this.resultCounts.fill(0);
     const slots = logsInOrder(m, L.logOffset, L.logStride, L.cpus, L_F64, L_TIME, this.order);
-    // The victim's exit (its address space torn down: the mm module's commit after its tasks' K_EXIT, which they log
-    // in the window after the kill) ends with the commit after the kill's.
-    if (++this.commits > this.exitsAtCommit) this.victimNow = -1;
+    // The victim's exit (its address space torn down: the mm module's commit of its tasks' K_EXIT, which they log in
+    // the window after the kill) ends with that window.
+    this.commitEndNs = endNs;
+    if (endNs > this.exitedByNs) this.victimNow = -1;
     this.kickedAt = -1;
     for (const s of slots) {
       const cpu = logOf(s, L.logOffset, L.logStride);
@@ -469,10 +470,10 @@ class Committer {
     return out.pfns.length;
   }
 
-  /** A kill, and its victim exiting until the commit after this one. */
+  /** A kill, and its victim exiting through the next window. */
   private killNow(at: number, group = -1): number {
     const v = this.oomKill(at, group);
-    if (v >= 0) [this.victimNow, this.exitsAtCommit] = [v, this.commits + 1];
+    if (v >= 0) [this.victimNow, this.exitedByNs] = [v, this.commitEndNs + this.config.windowNs];
     return v;
   }
 

@@ -197,6 +197,23 @@ describe('scenarios', () => {
     expect(s.figures(spf1000)['OOM kills']).toBe(0);
   });
 
+  it('nowait-starvation: while the killed storm exits, the OOM killer picks no one else (a case a hunt found)', async () => {
+    // `faultline hunt --until '{others OOM-killed} > 0'` found this storm: the storm's process was killed and, one
+    // window later, before its address space was torn down, the kernel work (killable here) too. The kernel picks no
+    // new victim while one exits (oom_evaluate_task); the storm's page tables come back with its exit_mmap.
+    const s = getScenario('nowait-starvation');
+    const params = {
+      ...{ stormThreadsPerCpu: 2, stormCycle: 1024, stormGapNs: 177, stormPhase: false, threadsPinned: true },
+      ...{ victimHoldPages: 215, victimGapNs: 2378, victimsUnkillable: false, irqEveryNs: 84090 },
+    };
+    const r = await runSimulation(
+      s.build({ policy: 'spf-nowait-literal', cpus: 4, workers: 1, seed: 'hunt-4', duration: '20ms', params }),
+    );
+    const f = s.figures(r, params);
+    expect(f['OOM kills']).toBe(1);
+    expect(f['others OOM-killed']).toBe(0);
+  });
+
   it('nowait-starvation at 8 CPUs: under spf-nowait-literal the victims reclaim for the storm, under classic they do not', async () => {
     const s = getScenario('nowait-starvation');
     const [classic, nowait] = await Promise.all(
