@@ -11,6 +11,7 @@
 //   [--search-seeds a,b,c] [--omg DIR] [--out out/hunt-refind] [--target out/hunt-worst/spf-nowait-literal-stall]
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Writable } from 'node:stream';
 import { cpus as hostCpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { huntCommand } from '../packages/cli/dist/commands/hunt.js';
@@ -46,6 +47,9 @@ const base = {
   values: [],
 };
 
+/** The hunts' own progress lines, kept out of this report. */
+const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
+
 /** A hunt in its own folder whose runs/ is the shared one. */
 async function hunt(name, o) {
   const out = join(outRoot, name);
@@ -53,7 +57,7 @@ async function hunt(name, o) {
   mkdirSync(out, { recursive: true });
   symlinkSync(runs, join(out, 'runs'));
   const t0 = performance.now();
-  const h = await huntCommand('nowait-starvation', { ...base, out, ...o });
+  const h = await huntCommand('nowait-starvation', { ...base, out, log: quiet, ...o });
   return { h, ms: performance.now() - t0 };
 }
 
@@ -160,6 +164,7 @@ rmSync(costDir, { recursive: true, force: true });
 const t0 = performance.now();
 const fresh = await huntCommand('nowait-starvation', {
   ...base,
+  log: quiet,
   budget: 24,
   searchSeed: 'refind-cost',
   strategy: 'refine',
@@ -184,7 +189,7 @@ out.push(
     `(${fresh.computed} runs) took ${(huntMs / 1000).toFixed(1)} s, a sweep of 48 runs ${(sweepMs / 1000).toFixed(1)} s ` +
     `(ratio ${(huntMs / sweepMs).toFixed(2)}).`,
 );
-// The hunts print their progress on stdout too: the report also goes to a file of its own.
+// The sweep prints its tables on stdout: the report also goes to a file of its own.
 writeFileSync(join(outRoot, 'refind.md'), `${out.join('\n')}\n`);
 process.stdout.write(`${out.join('\n')}\n\n(also in ${join(outRoot, 'refind.md')})\n`);
 if (!existsSync(join(costDir, 'sweep', 'sweep.json'))) process.exitCode = 1;

@@ -132,6 +132,8 @@ describe('faultline hunt --maximize', () => {
     const all = doc.tried.map((t) => t.objective!);
     expect(doc.best!.objective).toBe(Math.max(...all));
     expect(doc.best!.objective).toBeGreaterThanOrEqual(all[0]!); // the defaults' run is the first tried
+    // The whole budget is spent before shrinking (a walk that finds nothing better samples again).
+    expect(doc.tried.filter((t) => t.phase !== 'shrink')).toHaveLength(6);
     expect(h.stdout).toMatch(
       /worst mmap_lock wait \(ms\) under classic: [\d.]+ \(seed hunt-\d+, params.regionPages=\d+\)/,
     );
@@ -151,6 +153,14 @@ describe('faultline hunt --maximize', () => {
       const [a, b] = (t as unknown as { runs: Array<{ figures: Record<string, number> }> }).runs;
       expect(t.objective).toBeCloseTo(a!.figures['faults/s (k)']! / b!.figures['faults/s (k)']!, 9);
     }
+    // --strategy random: every candidate sampled, none walked to.
+    const r = cli(
+      ...['hunt', 'pft', '--maximize', 'faults/s (k)', '--vary', 'regionPages', '--cpus', '2', '--duration', '1ms'],
+      ...['--budget', '4', '--shrink-budget', '0', '--strategy', 'random', '--out', join(dir, 'random')],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const rdoc = JSON.parse(readFileSync(join(dir, 'random', 'hunt.json'), 'utf8')) as HuntDoc;
+    expect(rdoc.tried.map((t) => t.phase)).toEqual(['search', 'search', 'search', 'search']);
     const both = cli('hunt', 'pft', '--maximize', expr, '--against', 'classic', '--out', join(dir, 'x'));
     expect(both.stderr).toContain('--against with an expression');
   });

@@ -65,6 +65,8 @@ export interface HuntOptions extends ScenarioCliOptions {
   /** A search of the caller's own for --maximize (the API only: a benchmark of another optimiser), in place of
    * --strategy; the shrinking after it is the hunt's. */
   readonly search?: (dims: readonly Dimension[], seeds: number, cpus: number) => Search;
+  /** Where the progress and the summary go (the API; default standard output, as the command's). */
+  readonly log?: NodeJS.WritableStream;
 }
 
 /** An ask/tell search: candidates to try next (none: it is done), then what they gave. */
@@ -125,7 +127,7 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
   const predicate: Expr | null = o.until !== undefined ? parsePredicate(o.until) : null;
   if (o.maximize !== undefined && (o.cpusList !== undefined || o.workersList !== undefined))
     throw new InvalidArgumentError('--cpus-list and --workers-list apply to --until; --maximize keeps --cpus');
-  const say = humanStream({});
+  const say = o.log ?? humanStream({});
   const version = modelVersion();
   const base = resolveScenario(ref, { fields: scenarioFields(o), sets: o.set ?? [] });
   const scenario = getScenario(base.scenario);
