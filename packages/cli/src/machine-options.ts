@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import {
   HZ_DEFAULT,
+  COHERENCE_MODES,
   HZ_VALUES,
   PLACEMENTS,
   PLATFORMS,
@@ -34,6 +35,7 @@ export interface MachineCliOptions {
   readonly tableFreeing?: TableFreeing;
   readonly topology?: (typeof TOPOLOGY_NAMES)[number];
   readonly placement?: (typeof PLACEMENTS)[number];
+  readonly coherence?: (typeof COHERENCE_MODES)[number];
 }
 
 function layoutOption(value: string): (typeof LAYOUTS)[number] {
@@ -120,6 +122,12 @@ export function addMachineOptions(c: Command): Command {
       "with --topology: which of the machine's CPUs the run's are: kernel (run CPU k is the machine's k; the " +
         'default) or spread (a socket at a time, then an LLC at a time, SMT siblings last)',
       choiceOption('--placement', PLACEMENTS),
+    )
+    .option(
+      '--coherence <c>',
+      "with --topology: lines (charge every atomic on a lock's word the cache-line transfers it waits for; a first " +
+        'version, not yet checked against the kernel) or off (the default)',
+      choiceOption('--coherence', COHERENCE_MODES),
     );
 }
 
@@ -134,7 +142,10 @@ export function topologyOf(o: MachineCliOptions): RunOptions['topology'] {
 /** The run options these choose; what was not given is left to the run's defaults. */
 export function machineRunOptions(
   o: MachineCliOptions,
-): Pick<RunOptions, 'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'hz' | 'platform' | 'tableFreeing' | 'topology'> {
+): Pick<
+  RunOptions,
+  'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'hz' | 'platform' | 'tableFreeing' | 'topology' | 'coherence'
+> {
   const vm = {
     ...(o.minFreeKbytes !== undefined ? { minFreeKbytes: o.minFreeKbytes } : {}),
     ...(o.watermarkScaleFactor !== undefined ? { watermarkScaleFactor: o.watermarkScaleFactor } : {}),
@@ -150,6 +161,7 @@ export function machineRunOptions(
     ...(o.platform !== undefined ? { platform: o.platform } : {}),
     ...(o.tableFreeing !== undefined ? { tableFreeing: o.tableFreeing } : {}),
     ...(o.topology !== undefined ? { topology: topologyOf(o) } : {}),
+    ...(o.coherence !== undefined ? { coherence: o.coherence } : {}),
   };
 }
 
@@ -167,6 +179,7 @@ export function machineFlags(m: { mib: number; layout: string; thp: string | nul
     o.tableFreeing !== undefined ? ` --table-freeing ${o.tableFreeing}` : '',
     o.topology !== undefined ? ` --topology ${o.topology}` : '',
     o.placement !== undefined ? ` --placement ${o.placement}` : '',
+    o.coherence !== undefined ? ` --coherence ${o.coherence}` : '',
   ].join('');
   return `--memory ${m.mib} --layout ${m.layout}${m.thp !== null ? ` --thp ${m.thp}` : ''}${vm}`;
 }

@@ -40,6 +40,7 @@ export function scenarioFields(o: ScenarioCliOptions): Record<string, unknown> {
     hz: o.hz,
     platform: o.platform,
     topology: topologyOf(o),
+    coherence: o.coherence,
     tableFreeing: o.tableFreeing,
   });
   return defined({

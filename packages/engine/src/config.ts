@@ -26,6 +26,10 @@ import { LOCK_KINDS, LOCK_WAKE_RULES, type LockSpec, type LockWakeRule } from '.
 import { parseDurationNs } from './time.js';
 import { llcsOf, resolveTopology, type RunTopology, topologySchema } from './topology.js';
 
+/** Whether a run on a topology charges lock words' cache lines (line-server.ts). */
+export const COHERENCE_MODES = ['lines', 'off'] as const;
+export type CoherenceMode = (typeof COHERENCE_MODES)[number];
+
 export const RUN_CPUS_MAX = 1024;
 export const RUN_TASKS_MAX = 4096;
 export const RING_SLOTS_DEFAULT = 4096;
@@ -152,6 +156,9 @@ export const runOptionsSchema = z
     /** The machine the CPUs are on (topology.ts): a preset's name or a description, and where the run's CPUs sit;
      * its last-level caches are then the ones unpinned tasks move within. */
     topology: topologySchema.optional(),
+    /** With a topology: 'lines' charges every atomic on a lock's word the cache-line transfers its CPU waits for
+     * (line-server.ts; a first version, not yet checked against the kernel); 'off' (default) charges none. */
+    coherence: z.enum(COHERENCE_MODES).optional(),
     seed: z.string().min(1).max(200),
     duration,
     window: duration.default(WINDOW_DEFAULT),
@@ -234,6 +241,8 @@ export interface RunConfig {
   readonly llcOf: readonly number[];
   /** The machine and where the run's CPUs sit on it, when the run gives one. */
   readonly topology: RunTopology | null;
+  /** Whether lock words' cache lines are charged ('lines': a topology and not turned off). */
+  readonly coherence: CoherenceMode;
   readonly seed: string;
   readonly durationNs: number;
   readonly windowNs: number;
@@ -304,6 +313,9 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     issues.push("llcCpus: the topology's last-level caches decide; give one of llcCpus and topology");
   const topology = o.topology === undefined ? null : resolveTopology(o.topology, o.cpus, issues);
   const llcOf = topology ? llcsOf(topology) : Array.from({ length: o.cpus }, (_, c) => Math.floor(c / llcCpus));
+  if (o.coherence === 'lines' && o.topology === undefined)
+    issues.push(`coherence: 'lines' needs a topology (the transfers' latencies); allowed: a topology, or 'off'`);
+  const coherence: CoherenceMode = topology ? (o.coherence ?? 'off') : 'off';
   const tasks: TaskInstance[] = [];
   o.tasks.forEach((spec, i) => {
     const cpus = spec.cpus ?? Array.from({ length: o.cpus }, (_, c) => c);
@@ -345,10 +357,12 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   for (const t of tasks)
     if (t.cpu < o.cpus && !t.pinned) perLlc.set(llcOf[t.cpu]!, (perLlc.get(llcOf[t.cpu]!) ?? 0) + 1);
   const busiest = Math.max(...perCpu.map((n, c) => n + (perLlc.get(llcOf[c]!) ?? 0)));
-  // A waiting task may get two lock answers in one commit (a spin stop and a grant).
-  if (2 * busiest > o.ringSlots)
+  // A waiting task may get two lock answers in one commit (a spin stop and a grant), and a CPU a line debt.
+  const answers = 2 * busiest + (coherence === 'lines' ? 1 : 0);
+  if (answers > o.ringSlots)
     issues.push(
-      `ringSlots: ${o.ringSlots} is fewer than twice the ${busiest} tasks on one CPU; allowed: at least ${2 * busiest}`,
+      `ringSlots: ${o.ringSlots} is fewer than the ${answers} lock answers one CPU may get (two for each of its ` +
+        `${busiest} tasks${coherence === 'lines' ? ', and a line debt' : ''}); allowed: at least ${answers}`,
     );
   const locks: LockSpec[] = Object.entries(o.locks).map(([name, l]) => ({ name, ...l }));
   if (locks.length > RUN_LOCKS_MAX) issues.push(`locks: ${locks.length} locks; allowed: at most ${RUN_LOCKS_MAX}`);
@@ -376,6 +390,7 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     llcCpus,
     llcOf,
     topology,
+    coherence,
     seed: o.seed,
     durationNs,
     windowNs,

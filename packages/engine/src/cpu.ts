@@ -33,6 +33,7 @@ import {
   CONTROL_HEADER_I32,
   CPU_PUB_STRIDE_I32,
   CPU_PUB_TASK,
+  LA_DEBT,
   LA_SPIN_STOP,
   LA_WAKE,
   LK_SPIN,
@@ -86,6 +87,9 @@ export class SimCpu extends CpuScheduler {
   /** It stalled during the current round: the window runs again so it can catch up (window-loop.ts). */
   stalledThisRound = false;
   private windowEndNs = 0;
+  /** Time this CPU owes for lock words' cache lines (the commit's LA_DEBT), paid by its next compute or lock
+   * operation, whichever comes first. */
+  private lineDebtNs = 0;
   private readonly mailbox: number[] = [];
   private readonly recvWaiters: Task[] = [];
   private readonly ring: CpuRings;
@@ -367,6 +371,8 @@ export class SimCpu extends CpuScheduler {
     this.x.rings[this.x.layout.runningOffset + this.id] = this.nowNs;
     for (;;) {
       if (t.computeLeftNs > 0) {
+        // The lock words' lines: a wait the commit charged this CPU is paid as soon as it computes (line-server.ts).
+        if (this.lineDebtNs > 0) t.computeLeftNs += this.payLineDebt();
         // Voluntary preemption (Debian's): not inside the kernel - a kernel path running, or a lock held - so an
         // expired slice or a waking task waits for the section to end; the task computes on meanwhile.
         const preemptible = this.fullPreempt || (t.stack.length === 0 && t.held.length === 0);
@@ -614,7 +620,7 @@ export class SimCpu extends CpuScheduler {
       t.held.push(id * 2 + (write ? 1 : 0));
       this.lockCounts(t, id).acquired++;
       this.opResult = 0;
-      return this.costs.lockNs;
+      return this.costs.lockNs + this.payLineDebt();
     }
     if (r !== LOCK_WAIT) throw new Error(this.lockRingFull());
     this.lockCounts(t, id).contended++;
@@ -655,7 +661,15 @@ export class SimCpu extends CpuScheduler {
     t.held.splice(i, 1);
     if (!this.locks.release(this.nowNs, id, t.id, write)) throw new Error(this.lockRingFull());
     this.opResult = 0;
-    return this.costs.unlockNs;
+    return this.costs.unlockNs + this.payLineDebt();
+  }
+
+  /** The lines' wait the commit charged this CPU (line-server.ts), paid now (as a compute's or a lock operation's
+   * time). */
+  private payLineDebt(): number {
+    const ns = this.lineDebtNs;
+    this.lineDebtNs = 0;
+    return ns;
   }
 
   /** The error of a CPU whose lock log is full. */
@@ -670,7 +684,7 @@ export class SimCpu extends CpuScheduler {
     t.held[i] = id * 2;
     if (!this.locks.downgrade(this.nowNs, id, t.id)) throw new Error(this.lockRingFull());
     this.opResult = 0;
-    return this.costs.unlockNs;
+    return this.costs.unlockNs + this.payLineDebt();
   }
 
   /** owner_on_cpu for the lock commit: an exclusive holder of a mutex or rwsem left its CPU or runs again. */
@@ -730,6 +744,11 @@ export class SimCpu extends CpuScheduler {
       if (this.current === t && t.stats.state === 'spinning') this.resumeStalled(t, at, result);
     });
     this.locks.grants((taskId, lockId, grantNs, kind) => {
+      if (kind === LA_DEBT) {
+        // The lock words' lines: what this CPU waited for them in the window, paid by its next lock operation.
+        this.lineDebtNs += grantNs;
+        return;
+      }
       const t = this.task(taskId);
       if (kind === LA_SPIN_STOP) {
         // It spins on until then (its CPU busy, interrupts served), and sleeps from then.

@@ -16,6 +16,7 @@ export {
   TABLE_FREEING,
   tableFreeingOf,
   schedulerOf,
+  COHERENCE_MODES,
 } from './config.js';
 export type {
   RunOptions,
@@ -26,6 +27,7 @@ export type {
   Hz,
   Platform,
   TableFreeing,
+  CoherenceMode,
 } from './config.js';
 export { COSTS_DEFAULT, SCHEDULERS, PREEMPT_MODELS } from './costs.js';
 export {
@@ -40,6 +42,7 @@ export {
   transferBetween,
 } from './topology.js';
 export type { CpuPlace, Placement, RunTopology, Topology, TopologyPreset, TopologySpec } from './topology.js';
+export type { LineStats } from './line-server.js';
 export type { Costs, SchedulerKind } from './costs.js';
 export { defineTask, parkOp, TASK_STATES, OP_NAMES } from './task.js';
 export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCounts, LockCounts } from './task.js';

@@ -97,6 +97,8 @@ export const LG_F64 = 4;
 export const LA_GRANT = 0;
 export const LA_SPIN_STOP = 1;
 export const LA_WAKE = 2;
+/** [-1, -1, ns, LA_DEBT]: what the CPU waited for lock words' cache lines in the window (line-server.ts). */
+export const LA_DEBT = 3;
 
 // Free log and suspect entry: [timeNs, pfn, taskId]. A CPU logs each page it frees to its own list; a free that
 // finds the page freed by another CPU is a suspect, judged at the commit by simulated time (free-check.ts).

@@ -45,6 +45,7 @@
 // Not modelled: a woken mutex waiter spinning again before it sleeps (mutex_optimistic_spin with a waiter); a killed
 // waiter leaving the queue before it is woken (it leaves when woken: LK_CANCEL).
 import {
+  LA_DEBT,
   LA_GRANT,
   LA_SPIN_STOP,
   LA_WAKE,
@@ -79,6 +80,7 @@ import {
   LT_WRITER,
   type RunLayout,
 } from './layout.js';
+import type { LineServer, LineStats } from './line-server.js';
 import type { LockSpec, LockWakeRule } from './locks.js';
 import { LOG_HEADER_F64, logOf, logsInOrder } from './log-ring.js';
 
@@ -136,6 +138,8 @@ export interface LockCommitStats {
   /** Sleeping writers and mutex waiters woken to take the lock themselves; of those, that found it taken. */
   readonly wakes: number;
   readonly wokenMissed: number;
+  /** The lock words' cache lines, when the run charges them (a topology; line-server.ts). */
+  readonly lines?: LineStats;
 }
 
 export class LockCommitter {
@@ -160,6 +164,8 @@ export class LockCommitter {
     private readonly spinMaxNs: number,
     /** 'grant': a sleeping waiter is handed the lock at the release instead of being woken to take it. */
     private readonly wakeRule: LockWakeRule = 'wake',
+    /** The lock words' cache lines on the run's topology (line-server.ts), or null: no line is charged. */
+    readonly lines: LineServer | null = null,
   ) {
     this.locks = specs.map((s) => ({
       kind: s.kind,
@@ -195,6 +201,10 @@ export class LockCommitter {
       const word = r[s + LK_WRITE]!;
       const write = (word & 1) === 1;
       const atNs = r[s + LK_TIME]!;
+      const kind = r[s + LK_KIND]!;
+      // An atomic on the lock's word: a take, an attempt, a release, a downgrade (not a holder's leaving its CPU).
+      if (this.lines && kind !== LK_OFF_CPU && kind !== LK_ON_CPU && kind !== LK_CANCEL)
+        this.lines.access(id, cpu, atNs);
       const readersBefore = st.readers;
       // In a window that began queued no CPU took the lock at once, so each event is answered when it happens.
       const exact = st.mode === LOCK_MODE_QUEUED;
@@ -278,6 +288,8 @@ export class LockCommitter {
       }
       this.publish(id);
     }
+    // What each CPU waited for lock words' lines in the window: an LA_DEBT answer, paid by its next lock operation.
+    this.lines?.drain((cpu, ns) => this.sendTo(cpu, -1, -1, ns, LA_DEBT));
     for (let cpu = 0; cpu < L.cpus; cpu++) {
       r[L.lockGrantOffset + cpu * L.lockGrantStride] = this.grantCounts[cpu]!;
       if (this.grantCounts[cpu]! > 0) later = true;
@@ -464,17 +476,21 @@ export class LockCommitter {
   }
 
   private send(id: number, w: Waiter, atNs: number, kind: number): void {
+    this.sendTo(w.cpu, w.taskId, id, atNs, kind);
+    if (kind === LA_GRANT) this.grants++;
+  }
+
+  private sendTo(cpu: number, taskId: number, id: number, atNs: number, kind: number): void {
     const { rings: r, layout: L } = this;
-    const n = this.grantCounts[w.cpu]!;
-    // A CPU has at most two answers per waiting task (a spin stop, a grant), and ring slots for two per task
+    const n = this.grantCounts[cpu]!;
+    // A CPU has at most two answers per waiting task (a spin stop, a grant) and a line debt, and ring slots for them
     // (checked at config).
-    const s = L.lockGrantOffset + w.cpu * L.lockGrantStride + LOG_HEADER_F64 + n * LG_F64;
-    r[s + LG_TASK] = w.taskId;
+    const s = L.lockGrantOffset + cpu * L.lockGrantStride + LOG_HEADER_F64 + n * LG_F64;
+    r[s + LG_TASK] = taskId;
     r[s + LG_LOCK] = id;
     r[s + LG_TIME] = atNs;
     r[s + LG_KIND] = kind;
-    this.grantCounts[w.cpu] = n + 1;
-    if (kind === LA_GRANT) this.grants++;
+    this.grantCounts[cpu] = n + 1;
   }
 
   private publish(id: number): void {

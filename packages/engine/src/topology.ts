@@ -217,8 +217,8 @@ export function llcsOf(t: RunTopology): number[] {
   return t.cpus.map((c) => placeOf(t.machine, c).llc);
 }
 
-/** The topology in a few lines, for run headers and `scenario show`. */
-export function describeTopology(t: RunTopology): string[] {
+/** The topology in a few lines, for run headers and `scenario show`; `coherence` says whether lines are charged. */
+export function describeTopology(t: RunTopology, coherence: 'lines' | 'off' = 'off'): string[] {
   const m = t.machine;
   const x = m.transferNs;
   const llc = m.coresPerLlc === m.coresPerSocket ? 'one LLC a socket' : `an LLC of ${m.coresPerLlc} cores`;
@@ -234,7 +234,8 @@ export function describeTopology(t: RunTopology): string[] {
   return [
     `topology: ${m.name}: ${m.model}; ${m.sockets} socket(s) x ${m.coresPerSocket} cores x ${m.threadsPerCore} ` +
       `threads (${machineCpus(m)} CPUs), ${llc}`,
-    `  line transfers (ns): SMT ${x.smt}, LLC ${x.llc}, socket ${x.socket}, remote ${x.remote} (${m.source})`,
+    `  line transfers (ns): SMT ${x.smt}, LLC ${x.llc}, socket ${x.socket}, remote ${x.remote} (${m.source}); ` +
+      (coherence === 'lines' ? "charged to lock words' atomics (coherence lines)" : 'not charged (coherence off)'),
     `  the run's CPUs are the machine's ${ranges.join(',')} (${t.placement}): ${sockets} socket(s), ${llcs} LLC(s)`,
   ];
 }

@@ -14,6 +14,7 @@ import { CommitChannel, type CommitChannels, type CommitPlan } from './commit-ch
 import type { CommitFrees, KernelModuleInstance } from './hooks.js';
 import { C_ABORT, C_BARRIER_GEN, runLayout } from './layout.js';
 import { loadKernelModule, loadTask } from './loader.js';
+import { LineServer } from './line-server.js';
 import { LockCommitter, type LockCommitStats } from './lock-commit.js';
 import type { PsiPeriods } from './psi.js';
 import type { CpuStats } from './stats.js';
@@ -158,6 +159,9 @@ const api = {
               config.costs.rwsemHandoffNs,
               config.costs.lockSpinMaxNs,
               config.lockWake,
+              config.coherence === 'lines' && config.topology
+                ? new LineServer(config.topology, config.locks.length)
+                : null,
             )
           : null,
       lockChannel: channelOf(channels.lock, plan.lockWorker),
@@ -304,6 +308,7 @@ const api = {
         spinStops: lockCommitter.spinStops,
         wakes: lockCommitter.wakes,
         wokenMissed: lockCommitter.wokenMissed,
+        ...(lockCommitter.lines ? { lines: lockCommitter.lines.stats() } : {}),
       },
       modules: Object.fromEntries(state.modules.map((m) => [m.name, m.instance.report?.() ?? null])),
       hostMs: state.hostMs,

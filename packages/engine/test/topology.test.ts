@@ -129,3 +129,64 @@ describe('a run on a topology', () => {
     expect(ice.config.topology!.cpus.slice(0, 4)).toEqual([0, 32, 1, 33]);
   });
 });
+
+const readers = (o: Partial<RunOptions>): RunOptions => ({
+  cpus: 2,
+  seed: 'lines',
+  duration: '2ms',
+  window: '2us',
+  memoryMiB: 8,
+  memoryLayout: 'one-zone',
+  locks: { sem: { kind: 'rwsem' } },
+  tasks: [
+    {
+      module: fileURLToPath(new URL('./tasks/lines.mjs', import.meta.url)),
+      export: 'reader',
+      cpus: [0, 1],
+      args: { rounds: 5_000 }, // more than 2 ms of rounds: the run ends them
+    },
+  ],
+  ...o,
+});
+
+describe("lock words' cache lines (coherence: 'lines')", () => {
+  it('charge each move of a lock word between CPUs the topology transfer, by distance', async () => {
+    // Two readers of one rwsem, each taking and releasing it every 2 us: the word's line moves at every take after the
+    // other CPU's release; sparse, so nothing queues and a move costs the transfer alone.
+    const [remote, siblings, off] = await Promise.all([
+      runSimulation(readers({ topology: { preset: 'icelake-2s', placement: [0, 32] }, coherence: 'lines' })),
+      runSimulation(readers({ topology: { preset: 'icelake-2s', placement: [0, 64] }, coherence: 'lines' })),
+      runSimulation(readers({ topology: { preset: 'icelake-2s', placement: [0, 32] } })),
+    ]);
+    for (const r of [remote, siblings, off]) expect(r.error).toBeNull();
+    const lines = (r: typeof remote) => r.locks!.lines!;
+    expect(off.locks!.lines).toBeUndefined(); // off by default
+    expect(lines(remote).transfers).toBeGreaterThan(500);
+    expect(lines(remote).byDistance.remote).toBe(lines(remote).transfers);
+    expect(lines(siblings).byDistance.smt).toBe(lines(siblings).transfers);
+    const perMove = (r: typeof remote) => lines(r).stallNs / lines(r).transfers;
+    expect(perMove(remote)).toBeGreaterThanOrEqual(108);
+    expect(perMove(remote)).toBeLessThan(108 * 1.5);
+    expect(perMove(siblings)).toBeGreaterThanOrEqual(8);
+    expect(perMove(siblings)).toBeLessThan(8 * 1.5);
+    // The waits slow the readers: fewer rounds done across sockets than without lines.
+    const rounds = (r: typeof remote) => r.tasks.reduce((s, t) => s + (t.locks?.sem?.acquired ?? 0), 0);
+    expect(rounds(remote)).toBeLessThan(rounds(off));
+  });
+
+  it('give the same run on any number of workers, and refuse lines without a topology', async () => {
+    const o = readers({ cpus: 4, tasks: readers({}).tasks.map((t) => ({ ...t, cpus: [0, 1, 2, 3] })) });
+    const lined = {
+      ...o,
+      topology: { preset: 'icelake-2s' as const, placement: 'spread' as const },
+      coherence: 'lines' as const,
+    };
+    const [one, two] = await Promise.all([
+      runSimulation({ ...lined, workers: 1 }),
+      runSimulation({ ...lined, workers: 2 }),
+    ]);
+    expect(one.locks!.lines!.transfers).toBeGreaterThan(0);
+    expect(two.digest).toBe(one.digest);
+    await expect(runSimulation({ ...o, coherence: 'lines' })).rejects.toThrow(/coherence: 'lines' needs a topology/);
+  });
+});

@@ -41,6 +41,8 @@ export interface ScenarioOptions {
   /** The machine's sockets, cores, SMT and caches and where the run's CPUs sit (engine topology.ts): a preset's
    * name or a description; none by default (no CPU is nearer another). */
   readonly topology?: RunOptions['topology'];
+  /** With a topology: charge lock words' cache lines ('lines') or not ('off', the default). */
+  readonly coherence?: RunOptions['coherence'];
   /** The reclaim module's scanNsPerPage: CPU time a reclaimer spends per page it wants (default 200 ns,
    * calibrated against the real kernel: CALIBRATION.md). */
   readonly scanNsPerPage?: number;
@@ -64,7 +66,7 @@ export function machineOf(
   o: ScenarioOptions,
 ): Pick<
   RunOptions,
-  'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'kernel' | 'hz' | 'platform' | 'tableFreeing' | 'topology'
+  'memoryMiB' | 'memoryLayout' | 'thp' | 'vm' | 'kernel' | 'hz' | 'platform' | 'tableFreeing' | 'topology' | 'coherence'
 > {
   return {
     memoryMiB: o.memoryMiB ?? 256,
@@ -76,6 +78,7 @@ export function machineOf(
     ...(o.platform ? { platform: o.platform } : {}),
     ...(o.tableFreeing ? { tableFreeing: o.tableFreeing } : {}),
     ...(o.topology !== undefined ? { topology: o.topology } : {}),
+    ...(o.coherence !== undefined ? { coherence: o.coherence } : {}),
   };
 }
 

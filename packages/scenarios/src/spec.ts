@@ -47,6 +47,8 @@ export interface MachineSpec {
   readonly tableFreeing?: TableFreeing;
   /** The machine's topology (engine topology.ts): a preset's name or a description with a placement. */
   readonly topology?: ScenarioOptions['topology'];
+  /** With a topology: charge lock words' cache lines ('lines') or not ('off', the default). */
+  readonly coherence?: 'lines' | 'off';
   readonly vm?: {
     readonly minFreeKbytes?: number;
     readonly watermarkScaleFactor?: number;
@@ -60,7 +62,9 @@ export function specTopologyLines(spec: Pick<ScenarioSpec, 'cpus' | 'machine'>):
   if (spec.machine.topology === undefined) return [];
   const issues: string[] = [];
   const t = resolveTopology(spec.machine.topology, spec.cpus, issues);
-  return t && issues.length === 0 ? describeTopology(t) : [`topology: a run is refused: ${issues.join('; ')}`];
+  return t && issues.length === 0
+    ? describeTopology(t, spec.machine.coherence ?? 'off')
+    : [`topology: a run is refused: ${issues.join('; ')}`];
 }
 
 /** A resolved scenario: every field present and valid. */
@@ -201,6 +205,12 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
             },
           },
         ],
+      },
+      coherence: {
+        enum: ['lines', 'off'],
+        description:
+          "with a topology: 'lines' charges every atomic on a lock's word the cache-line transfers it waits for " +
+          "(a first version, not yet checked against the kernel); 'off' (default) charges none",
       },
       tableFreeing: {
         enum: [...TABLE_FREEING],
@@ -529,6 +539,7 @@ export function specOptions(
     ...(m.platform ? { platform: m.platform } : {}),
     ...(m.tableFreeing ? { tableFreeing: m.tableFreeing } : {}),
     ...(m.topology !== undefined ? { topology: m.topology } : {}),
+    ...(m.coherence !== undefined ? { coherence: m.coherence } : {}),
     scanNsPerPage: spec.reclaim.scanNsPerPage,
     ...(spec.reclaim.kswapdWakeLatencyNs !== undefined
       ? { kswapdWakeLatencyNs: spec.reclaim.kswapdWakeLatencyNs }

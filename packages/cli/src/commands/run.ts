@@ -90,7 +90,7 @@ export function renderRun(r: RunResult): string {
       `${memoryText(c)}  kernel=${c.kernel}`,
   );
   out.push(`machine kernel: ${machineKernelText(runMachineKernel(r))}`);
-  if (r.config.topology) out.push(...describeTopology(r.config.topology));
+  if (r.config.topology) out.push(...describeTopology(r.config.topology, r.config.coherence));
   out.push(
     `ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`,
   );

@@ -68,7 +68,7 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
       `scan-ns-per-page=${spec.reclaim.scanNsPerPage}`,
   );
   out.push(`machine kernel: ${machineKernelText(runMachineKernel(r))}`);
-  if (c.topology) out.push(...describeTopology(c.topology));
+  if (c.topology) out.push(...describeTopology(c.topology, c.coherence));
   const params =
     Object.entries(spec.params)
       .map(([k, v]) => `${k}=${String(v)}`)

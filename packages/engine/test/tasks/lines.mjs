@@ -1,0 +1,11 @@
+// Workloads for the cache-line tests (line-server.ts): readers of one rwsem, each taking and releasing it every
+// `gapNs` of its own work, `rounds` times.
+export function* reader(ctx) {
+  const { rounds = 500, gapNs = 2_000 } = ctx.args;
+  for (let i = 0; i < rounds; i++) {
+    yield ctx.lockRead('sem');
+    yield ctx.compute(100);
+    yield ctx.unlock('sem');
+    yield ctx.compute(gapNs);
+  }
+}
