@@ -615,12 +615,16 @@ export class SimCpu extends CpuScheduler {
       throw new Error(`takes '${spec.name}', which it already holds: that would deadlock`);
     // A mutex waiter and an rwsem writer spin while that pays, an rwsem reader waits for its answer (lock-commit.ts).
     const flags = this.locks.waitFlags(id, write, this.costs.lockSpinMaxNs > 0);
-    const r = this.locks.acquire(this.nowNs, id, t.id, write, flags);
+    // Charged only when taken at once: a waiter's line wait is the commit's to say.
+    const expect = this.locks.lineWait(id);
+    const credit = this.lineDebtNs < 0 ? Math.min(expect, -this.lineDebtNs) : 0;
+    const r = this.locks.acquire(this.nowNs, id, t.id, write, flags, expect - credit);
     if (r === LOCK_TAKEN) {
       t.held.push(id * 2 + (write ? 1 : 0));
       this.lockCounts(t, id).acquired++;
       this.opResult = 0;
-      return this.costs.lockNs + this.payLineDebt();
+      this.lineDebtNs += credit;
+      return this.costs.lockNs + expect - credit + this.payLineDebt();
     }
     if (r !== LOCK_WAIT) throw new Error(this.lockRingFull());
     this.lockCounts(t, id).contended++;
@@ -659,14 +663,28 @@ export class SimCpu extends CpuScheduler {
     if (i < 0) throw new Error(`unlocks '${this.x.locks[id]!.name}', which it does not hold`);
     const write = (t.held[i]! & 1) === 1;
     t.held.splice(i, 1);
-    if (!this.locks.release(this.nowNs, id, t.id, write)) throw new Error(this.lockRingFull());
+    const charge = this.lineCharge(id);
+    if (!this.locks.release(this.nowNs, id, t.id, write, charge)) throw new Error(this.lockRingFull());
     this.opResult = 0;
-    return this.costs.unlockNs + this.payLineDebt();
+    return this.costs.unlockNs + charge + this.payLineDebt();
+  }
+
+  /** What this atomic on lock `id`'s word charges for its line: the word's expected wait (the last commit's), less
+   * any credit this CPU has from waits it charged and did not have (0 when lines are not charged). */
+  private lineCharge(id: number): number {
+    let e = this.locks.lineWait(id);
+    if (e > 0 && this.lineDebtNs < 0) {
+      const use = Math.min(e, -this.lineDebtNs);
+      e -= use;
+      this.lineDebtNs += use;
+    }
+    return e;
   }
 
   /** The lines' wait the commit charged this CPU (line-server.ts), paid now (as a compute's or a lock operation's
    * time). */
   private payLineDebt(): number {
+    if (this.lineDebtNs <= 0) return 0;
     const ns = this.lineDebtNs;
     this.lineDebtNs = 0;
     return ns;
@@ -682,9 +700,10 @@ export class SimCpu extends CpuScheduler {
     const i = t.held.indexOf(id * 2 + 1);
     if (i < 0) throw new Error(`downgrades '${this.x.locks[id]!.name}', which it does not hold for write`);
     t.held[i] = id * 2;
-    if (!this.locks.downgrade(this.nowNs, id, t.id)) throw new Error(this.lockRingFull());
+    const charge = this.lineCharge(id);
+    if (!this.locks.downgrade(this.nowNs, id, t.id, charge)) throw new Error(this.lockRingFull());
     this.opResult = 0;
-    return this.costs.unlockNs + this.payLineDebt();
+    return this.costs.unlockNs + charge + this.payLineDebt();
   }
 
   /** owner_on_cpu for the lock commit: an exclusive holder of a mutex or rwsem left its CPU or runs again. */

@@ -57,7 +57,8 @@ export const LT_MODE = 0;
 export const LT_HOME = 1; // the CPU that may take it locally in LOCK_MODE_HOME
 export const LT_WRITER = 2; // the task holding it exclusively, or -1
 export const LT_READERS = 3; // readers holding it (rwsem)
-export const LT_STRIDE_I32 = 4;
+export const LT_LINE_WAIT = 4; // ns an atomic on its word is expected to wait for the word's line (line-server.ts)
+export const LT_STRIDE_I32 = 5;
 /** Any CPU may take a read hold at once (an rwsem that no writer holds or waits for). Writers wait for the commit. */
 export const LOCK_MODE_OPEN_READ = 0;
 /** Only the home CPU may take it at once (it is free or held there, and nobody elsewhere waits). */
@@ -74,7 +75,8 @@ export const LK_KIND = 1;
 export const LK_LOCK = 2;
 export const LK_TASK = 3;
 export const LK_WRITE = 4;
-export const LK_F64 = 5;
+export const LK_CHARGED = 5; // ns the CPU charged itself for the word's line at this operation (LT_LINE_WAIT)
+export const LK_F64 = 6;
 export const LK_ACQUIRED = 1; // taken at once, on the CPU
 export const LK_REQUEST = 2; // waits for the commit
 export const LK_RELEASE = 3;

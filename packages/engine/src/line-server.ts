@@ -28,8 +28,13 @@ export class LineServer {
   private readonly owner: Int32Array;
   private readonly freeAtNs: Float64Array;
   private readonly shiftNs: Float64Array;
-  /** The window's accesses per CPU, in its own time order: line, time, line, time, ... */
+  /** The window's accesses per CPU, in its own time order: line, time, charged, line, time, charged, ... */
   private readonly pending: number[][];
+  /** Each line's wait per access in the last window that used it (what a CPU charges itself at an access), and the
+   * present window's sum and count. */
+  private readonly expectNs: Float64Array;
+  private readonly sumWaitNs: Float64Array;
+  private readonly accesses: Float64Array;
   private transfers = 0;
   private stallNs = 0;
   private readonly byDistance = { smt: 0, llc: 0, socket: 0, remote: 0 };
@@ -42,26 +47,44 @@ export class LineServer {
     this.freeAtNs = new Float64Array(lines);
     this.shiftNs = new Float64Array(topology.cpus.length);
     this.pending = topology.cpus.map(() => []);
+    this.expectNs = new Float64Array(lines);
+    this.sumWaitNs = new Float64Array(lines);
+    this.accesses = new Float64Array(lines);
   }
 
-  /** Run CPU `cpu` does an atomic on line `line` at `atNs` (its own clock, before this window's waits); the
-   * commit gives each CPU's in its time order. Served at drain. */
-  access(line: number, cpu: number, atNs: number): void {
-    this.pending[cpu]!.push(line, atNs);
+  /** What an atomic on `line` is expected to wait, from the last window that used it. */
+  expectedNs(line: number): number {
+    return this.expectNs[line]!;
   }
 
-  /** Serve one access: its arrival is its time shifted by its CPU's waits before it in the window. */
-  private serve(line: number, cpu: number, atNs: number): void {
+  /** Run CPU `cpu` does an atomic on line `line` at `atNs` (its own clock), having charged itself `chargedNs` for
+   * it; the commit gives each CPU's in its time order. Served at drain. */
+  access(line: number, cpu: number, atNs: number, chargedNs: number): void {
+    this.pending[cpu]!.push(line, atNs, chargedNs);
+  }
+
+  /** Serve one access: it arrives at its time shifted by its CPU's waits before it in the window beyond what the
+   * CPU charged itself for them; its own wait beyond its charge shifts what follows. */
+  private serve(line: number, cpu: number, atNs: number, chargedNs: number): void {
     const here = this.topology.cpus[cpu]!;
     const was = this.owner[line]!;
     this.owner[line] = here;
-    if (was === here || was < 0) return;
-    const m = this.topology.machine;
-    const cost = transferBetween(m, was, here);
     const arrive = atNs + this.shiftNs[cpu]!;
-    const done = Math.max(arrive, this.freeAtNs[line]!) + cost;
-    this.freeAtNs[line] = done;
-    this.shiftNs[cpu]! += done - arrive;
+    let wait = 0;
+    if (was !== here && was >= 0) {
+      const m = this.topology.machine;
+      const done = Math.max(arrive, this.freeAtNs[line]!) + transferBetween(m, was, here);
+      this.freeAtNs[line] = done;
+      wait = done - arrive;
+      this.count(m, was, here);
+    }
+    this.shiftNs[cpu]! += wait - chargedNs;
+    this.stallNs += wait;
+    this.sumWaitNs[line]! += wait;
+    this.accesses[line]!++;
+  }
+
+  private count(m: RunTopology['machine'], was: number, here: number): void {
     this.transfers++;
     const [p, q] = [placeOf(m, was), placeOf(m, here)];
     if (p.core === q.core) this.byDistance.smt++;
@@ -86,14 +109,19 @@ export class LineServer {
       }
       if (best < 0) break;
       const q = this.pending[best]!;
-      this.serve(q[at[best]!]!, best, q[at[best]! + 1]!);
-      at[best]! += 2;
+      this.serve(q[at[best]!]!, best, q[at[best]! + 1]!, q[at[best]! + 2]!);
+      at[best]! += 3;
     }
     for (const q of this.pending) q.length = 0;
+    for (let line = 0; line < this.accesses.length; line++) {
+      if (this.accesses[line]! === 0) continue;
+      this.expectNs[line] = this.sumWaitNs[line]! / this.accesses[line]!;
+      this.sumWaitNs[line] = 0;
+      this.accesses[line] = 0;
+    }
     for (let c = 0; c < this.shiftNs.length; c++) {
       const ns = this.shiftNs[c]!;
-      if (ns <= 0) continue;
-      this.stallNs += ns;
+      if (ns === 0) continue;
       pay(c, ns);
       this.shiftNs[c] = 0;
     }

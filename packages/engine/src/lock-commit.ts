@@ -55,6 +55,7 @@ import {
   LG_TASK,
   LG_TIME,
   LK_ACQUIRED,
+  LK_CHARGED,
   LK_CANCEL,
   LK_DOWNGRADE,
   LK_OFF_CPU,
@@ -74,6 +75,7 @@ import {
   LOCK_MODE_OPEN_READ,
   LOCK_MODE_QUEUED,
   LT_HOME,
+  LT_LINE_WAIT,
   LT_MODE,
   LT_READERS,
   LT_STRIDE_I32,
@@ -204,7 +206,7 @@ export class LockCommitter {
       const kind = r[s + LK_KIND]!;
       // An atomic on the lock's word: a take, an attempt, a release, a downgrade (not a holder's leaving its CPU).
       if (this.lines && kind !== LK_OFF_CPU && kind !== LK_ON_CPU && kind !== LK_CANCEL)
-        this.lines.access(id, cpu, atNs);
+        this.lines.access(id, cpu, atNs, r[s + LK_CHARGED]!);
       const readersBefore = st.readers;
       // In a window that began queued no CPU took the lock at once, so each event is answered when it happens.
       const exact = st.mode === LOCK_MODE_QUEUED;
@@ -276,6 +278,9 @@ export class LockCommitter {
       this.spinners(st, atNs);
       if (exact) this.grant(id, st);
     }
+    // The lock words' lines: each CPU's wait in the window beyond what it charged itself (LA_DEBT, paid at its next
+    // compute or lock operation; a credit when it charged more), and each word's expected wait, published below.
+    this.lines?.drain((cpu, ns) => this.sendTo(cpu, -1, -1, ns, LA_DEBT));
     let later = false;
     for (let id = 0; id < this.locks.length; id++) {
       const st = this.locks[id]!;
@@ -288,8 +293,6 @@ export class LockCommitter {
       }
       this.publish(id);
     }
-    // What each CPU waited for lock words' lines in the window: an LA_DEBT answer, paid by its next lock operation.
-    this.lines?.drain((cpu, ns) => this.sendTo(cpu, -1, -1, ns, LA_DEBT));
     for (let cpu = 0; cpu < L.cpus; cpu++) {
       r[L.lockGrantOffset + cpu * L.lockGrantStride] = this.grantCounts[cpu]!;
       if (this.grantCounts[cpu]! > 0) later = true;
@@ -509,6 +512,7 @@ export class LockCommitter {
     this.ctl[t + LT_HOME] = home;
     this.ctl[t + LT_WRITER] = st.writer;
     this.ctl[t + LT_READERS] = st.readers;
+    this.ctl[t + LT_LINE_WAIT] = this.lines ? Math.round(this.lines.expectedNs(id)) : 0;
   }
 
   /** Each lock that has waiters: who holds it and how many wait (for the end of a run). */

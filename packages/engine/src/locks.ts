@@ -9,6 +9,7 @@
 // holder's leaving and regaining its CPU (owner_on_cpu, which decides whether spinning on it goes on).
 import {
   LK_ACQUIRED,
+  LK_CHARGED,
   LK_CANCEL,
   LK_DOWNGRADE,
   LK_F64,
@@ -27,6 +28,7 @@ import {
   LOCK_MODE_HOME,
   LOCK_MODE_OPEN_READ,
   LT_HOME,
+  LT_LINE_WAIT,
   LT_MODE,
   LT_READERS,
   LT_STRIDE_I32,
@@ -97,7 +99,7 @@ export class CpuLocks {
   }
 
   /** Try to take lock `id` for task `taskId` (write = exclusive); a waiter says in its request how it waits. */
-  acquire(nowNs: number, id: number, taskId: number, write: boolean, waitFlags = 0): number {
+  acquire(nowNs: number, id: number, taskId: number, write: boolean, waitFlags = 0, charged = 0): number {
     const t = this.layout.lockTableOffset + id * LT_STRIDE_I32;
     const mode = this.ctl[t + LT_MODE];
     let taken = false;
@@ -113,7 +115,8 @@ export class CpuLocks {
       }
     }
     const word = (write ? 1 : 0) + (taken ? 0 : waitFlags);
-    if (!this.append(nowNs, taken ? LK_ACQUIRED : LK_REQUEST, id, taskId, word)) return LOCK_RING_FULL;
+    if (!this.append(nowNs, taken ? LK_ACQUIRED : LK_REQUEST, id, taskId, word, taken ? charged : 0))
+      return LOCK_RING_FULL;
     return taken ? LOCK_TAKEN : LOCK_WAIT;
   }
 
@@ -128,14 +131,14 @@ export class CpuLocks {
   }
 
   /** downgrade_write: task `taskId`'s write hold of `id` becomes a read hold. */
-  downgrade(nowNs: number, id: number, taskId: number): boolean {
+  downgrade(nowNs: number, id: number, taskId: number, charged = 0): boolean {
     const t = this.layout.lockTableOffset + id * LT_STRIDE_I32;
     if (this.ctl[t + LT_MODE] === LOCK_MODE_HOME && this.ctl[t + LT_HOME] === this.cpu) {
       const l = this.localState(id, t);
       l.writer = -1;
       l.readers++;
     }
-    return this.append(nowNs, LK_DOWNGRADE, id, taskId, 1);
+    return this.append(nowNs, LK_DOWNGRADE, id, taskId, 1, charged);
   }
 
   /** An exclusive holder of `id` left its CPU (on = false) or runs again. */
@@ -143,14 +146,14 @@ export class CpuLocks {
     return this.append(nowNs, on ? LK_ON_CPU : LK_OFF_CPU, id, taskId, 1);
   }
 
-  release(nowNs: number, id: number, taskId: number, write: boolean): boolean {
+  release(nowNs: number, id: number, taskId: number, write: boolean, charged = 0): boolean {
     const t = this.layout.lockTableOffset + id * LT_STRIDE_I32;
     if (this.ctl[t + LT_MODE] === LOCK_MODE_HOME && this.ctl[t + LT_HOME] === this.cpu) {
       const l = this.localState(id, t);
       if (write) l.writer = -1;
       else l.readers--;
     }
-    return this.append(nowNs, LK_RELEASE, id, taskId, write ? 1 : 0);
+    return this.append(nowNs, LK_RELEASE, id, taskId, write ? 1 : 0, charged);
   }
 
   /** The answers the commit addressed to this CPU: (task, lock, time, LA_GRANT or LA_SPIN_STOP) in order. */
@@ -179,7 +182,13 @@ export class CpuLocks {
     return l;
   }
 
-  private append(nowNs: number, kind: number, id: number, taskId: number, word: number): boolean {
+  /** What an atomic on lock `id`'s word is expected to wait for its line (the last commit's estimate; 0 when the
+   * run charges no lines). */
+  lineWait(id: number): number {
+    return this.ctl[this.layout.lockTableOffset + id * LT_STRIDE_I32 + LT_LINE_WAIT]!;
+  }
+
+  private append(nowNs: number, kind: number, id: number, taskId: number, word: number, charged = 0): boolean {
     const r = this.rings;
     const s = logAppend(r, this.log, this.layout.ringSlots, LK_F64);
     if (s < 0) return false;
@@ -188,6 +197,7 @@ export class CpuLocks {
     r[s + LK_LOCK] = id;
     r[s + LK_TASK] = taskId;
     r[s + LK_WRITE] = word;
+    r[s + LK_CHARGED] = charged;
     return true;
   }
 }
