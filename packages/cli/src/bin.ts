@@ -211,7 +211,8 @@ addMachineOptions(
     )
     .option(
       '--lock <name:kind>',
-      'with --task: declare a lock the tasks may take (kind: spinlock, mutex or rwsem); repeatable',
+      'with --task: declare a lock the tasks may take (kind: spinlock, mutex or rwsem) or a shared line they update ' +
+        '(line: ctx.atomic); repeatable',
       parseLockOption,
     )
     .option('--module <module...>', 'with --task: kernel module(s) to load in every worker, path[#export]')

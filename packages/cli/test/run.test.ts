@@ -51,7 +51,7 @@ describe('faultline run', () => {
     const r = run('run', '--task', './examples/mmap-reader.ts', '--lock', 'mmap_lock:semaphore');
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
-      /--lock must be name:kind with kind one of spinlock, mutex, rwsem; got 'mmap_lock:semaphore'/,
+      /--lock must be name:kind with kind one of spinlock, mutex, rwsem, line; got 'mmap_lock:semaphore'/,
     );
   });
   it('names a task module that cannot be loaded', () => {

@@ -42,6 +42,7 @@ import {
 import {
   OP_ALLOC,
   OP_COMPUTE,
+  OP_ATOMIC,
   OP_DOWNGRADE,
   OP_FREE,
   OP_LOCK,
@@ -75,6 +76,8 @@ export interface SimCpuInput {
   readonly layout: RunLayout;
   readonly seed: string;
   readonly locks: readonly LockSpec[];
+  /** Whether lock words' and lines' cache lines are charged (RunConfig.coherence). */
+  readonly coherence: 'lines' | 'off';
   /** Events to record for a trace (0: not traced). */
   readonly traceMaxEvents: number;
   readonly taskName: (id: number) => string;
@@ -487,6 +490,8 @@ export class SimCpu extends CpuScheduler {
         case OP_DOWNGRADE:
           t.inKernel = true;
           return this.downgrade(t, o.a);
+        case OP_ATOMIC:
+          return this.atomic(t, o.a);
         case OP_SEND:
           t.inKernel = true;
           this.send(t, o.a, o.b);
@@ -667,6 +672,15 @@ export class SimCpu extends CpuScheduler {
     if (!this.locks.release(this.nowNs, id, t.id, write, charge)) throw new Error(this.lockRingFull());
     this.opResult = 0;
     return this.costs.unlockNs + charge + this.payLineDebt();
+  }
+
+  /** ctx.atomic on line `id`: logged and charged only when the run charges lines (otherwise free). */
+  private atomic(t: Task, id: number): number {
+    this.opResult = 0;
+    if (this.x.coherence !== 'lines') return 0;
+    const charge = this.lineCharge(id);
+    if (!this.locks.atomic(this.nowNs, id, t.id, charge)) throw new Error(this.lockRingFull());
+    return charge + this.payLineDebt();
   }
 
   /** What this atomic on lock `id`'s word charges for its line: the word's expected wait (the last commit's), less

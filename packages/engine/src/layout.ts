@@ -84,6 +84,7 @@ export const LK_OFF_CPU = 4; // a task holding it exclusively left its CPU (slep
 export const LK_ON_CPU = 5; // ... and runs again
 export const LK_DOWNGRADE = 6; // downgrade_write: the write hold becomes a read hold
 export const LK_CANCEL = 7; // a waiter that was killed leaves the queue
+export const LK_LINE = 8; // an atomic on a line (a lock of kind 'line'): nothing but the line's move
 export const LK_SPIN = 2;
 export const LK_TRY = 4;
 export const LK_RETRY = 8;

@@ -56,6 +56,7 @@ import {
   LG_TIME,
   LK_ACQUIRED,
   LK_CHARGED,
+  LK_LINE,
   LK_CANCEL,
   LK_DOWNGRADE,
   LK_OFF_CPU,
@@ -207,6 +208,7 @@ export class LockCommitter {
       // An atomic on the lock's word: a take, an attempt, a release, a downgrade (not a holder's leaving its CPU).
       if (this.lines && kind !== LK_OFF_CPU && kind !== LK_ON_CPU && kind !== LK_CANCEL)
         this.lines.access(id, cpu, atNs, r[s + LK_CHARGED]!);
+      if (kind === LK_LINE) continue; // a line has no holders: its move is all there is
       const readersBefore = st.readers;
       // In a window that began queued no CPU took the lock at once, so each event is answered when it happens.
       const exact = st.mode === LOCK_MODE_QUEUED;

@@ -10,6 +10,7 @@
 import {
   LK_ACQUIRED,
   LK_CHARGED,
+  LK_LINE,
   LK_CANCEL,
   LK_DOWNGRADE,
   LK_F64,
@@ -42,7 +43,8 @@ import {
 } from './layout.js';
 import { LOG_HEADER_F64, logAppend } from './log-ring.js';
 
-export const LOCK_KINDS = ['spinlock', 'mutex', 'rwsem'] as const;
+/** 'line': not a lock but a shared cache line that tasks update atomically (ctx.atomic; line-server.ts). */
+export const LOCK_KINDS = ['spinlock', 'mutex', 'rwsem', 'line'] as const;
 export type LockKind = (typeof LOCK_KINDS)[number];
 
 /** What a sleeping writer or mutex waiter at the head of the queue gets when the lock frees: 'wake', woken to take it
@@ -123,6 +125,11 @@ export class CpuLocks {
   /** A woken writer or mutex waiter runs and tries again; its CPU waits for the answer. */
   retry(nowNs: number, id: number, taskId: number, write: boolean): boolean {
     return this.append(nowNs, LK_REQUEST, id, taskId, (write ? 1 : 0) + LK_RETRY);
+  }
+
+  /** An atomic on line `id` (a lock of kind 'line'), having charged itself `charged` ns for it. */
+  atomic(nowNs: number, id: number, taskId: number, charged: number): boolean {
+    return this.append(nowNs, LK_LINE, id, taskId, 0, charged);
   }
 
   /** A waiter that was killed leaves the queue. */

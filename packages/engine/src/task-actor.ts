@@ -37,6 +37,7 @@ type OpMethods =
   | 'lockRead'
   | 'unlock'
   | 'downgrade'
+  | 'atomic'
   | 'touch';
 
 /** What an actor acts through: the context's information, and methods that request the step's operation. */
@@ -143,6 +144,7 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
       lockRead: (name: string) => request(ctx.lockRead(name)),
       unlock: (name: string) => request(ctx.unlock(name)),
       downgrade: (name: string) => request(ctx.downgrade(name)),
+      atomic: (name: string) => request(ctx.atomic(name)),
       touch: (address: number, write?: boolean) => request(ctx.touch(address, write)),
       tracing: ctx.tracing,
       traceBegin: ctx.traceBegin,

@@ -14,6 +14,7 @@ import {
   OP_SLEEP,
   OP_TOUCH,
   OP_UNLOCK,
+  OP_ATOMIC,
   OP_DOWNGRADE,
   OP_YIELD,
   OP_COND_RESCHED,
@@ -57,6 +58,22 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     }
     if (read && x.locks[id]!.kind !== 'rwsem')
       throw new Error(`lockRead('${name}'): it is a ${x.locks[id]!.kind}; only an rwsem has readers`);
+    if (x.locks[id]!.kind === 'line')
+      throw new Error(`'${name}' is a line, not a lock: ctx.atomic('${name}') updates it`);
+    return id;
+  };
+  const lineId = (name: string): number => {
+    const id = lockIds.get(name);
+    if (id === undefined || x.locks[id]!.kind !== 'line')
+      throw new Error(
+        `ctx.atomic('${name}'): no line of that name; the run's lines (locks of kind 'line'): ` +
+          `${
+            x.locks
+              .filter((l) => l.kind === 'line')
+              .map((l) => l.name)
+              .join(', ') || 'none'
+          }`,
+      );
     return id;
   };
   return {
@@ -90,6 +107,7 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     lockRead: (name) => op(OP_LOCK, lockId(name, true), LOCK_SHARED),
     unlock: (name) => op(OP_UNLOCK, lockId(name, false)),
     downgrade: (name) => op(OP_DOWNGRADE, lockId(name, true)),
+    atomic: (name) => op(OP_ATOMIC, lineId(name)),
     touch: (address, write = true) => {
       if (!Number.isSafeInteger(address) || address < 0)
         throw new RangeError(`ctx.touch(${address}): expected an address, a whole number >= 0`);

@@ -24,6 +24,8 @@ export const OP_DOWNGRADE = 13;
 /** A preemption point: leave the CPU here if a reschedule is due (cond_resched, or exit_to_user_mode's check on the
  * way back to user space), though inside a kernel path. */
 export const OP_COND_RESCHED = 14;
+/** An atomic read-modify-write on a shared cache line declared in the run's locks as kind 'line' (line-server.ts). */
+export const OP_ATOMIC = 15;
 export const OP_NAMES = [
   '',
   'compute',
@@ -40,6 +42,7 @@ export const OP_NAMES = [
   '',
   'downgrade',
   'condResched',
+  'atomic',
 ] as const;
 /** Lock modes (TaskOp.b of OP_LOCK). */
 export const LOCK_EXCLUSIVE = 1;
@@ -104,6 +107,10 @@ export interface TaskContext {
   /** downgrade_write: an rwsem this task holds for write becomes held for read, and the readers queued at the
    * head are let in with it (munmap does this before it zaps, mm/mmap.c). Result 0. */
   downgrade(name: string): TaskOp;
+  /** An atomic read-modify-write on a shared cache line declared in the run's locks as `kind: 'line'` (a counter
+   * every fault bumps, say): with a topology and `coherence: 'lines'` it waits for the line as the lock words' atomics
+   * do (line-server.ts); otherwise it costs nothing. Result 0. */
+  atomic(name: string): TaskOp;
   /** Touch a user address (write or read): the page-fault hook. Result: what the fault handler returns (0 without one). */
   touch(address: number, write?: boolean): TaskOp;
   /** Whether the run is traced (build trace arguments only then). */

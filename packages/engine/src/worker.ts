@@ -102,6 +102,7 @@ const api = {
           layout,
           seed: config.seed,
           locks: config.locks,
+          coherence: config.coherence,
           traceMaxEvents: config.traceMaxEvents,
           taskName: (t) => config.tasks[t]?.name ?? `#${t}`,
         }),

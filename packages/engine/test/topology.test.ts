@@ -189,4 +189,39 @@ describe("lock words' cache lines (coherence: 'lines')", () => {
     expect(two.digest).toBe(one.digest);
     await expect(runSimulation({ ...o, coherence: 'lines' })).rejects.toThrow(/coherence: 'lines' needs a topology/);
   });
+
+  it("charge a user's own line (ctx.atomic on a lock of kind 'line'), and nothing without lines", async () => {
+    const bumpers = (o: Partial<RunOptions>): RunOptions =>
+      readers({
+        locks: { counter: { kind: 'line' } },
+        tasks: [
+          {
+            module: fileURLToPath(new URL('./tasks/lines.mjs', import.meta.url)),
+            export: 'bumper',
+            cpus: [0, 1],
+            args: { rounds: 5_000 },
+          },
+        ],
+        ...o,
+      });
+    const ice = { preset: 'icelake-2s' as const, placement: [0, 32] };
+    const [lined, free] = await Promise.all([
+      runSimulation(bumpers({ topology: ice, coherence: 'lines' })),
+      runSimulation(bumpers({ topology: ice })),
+    ]);
+    expect(lined.error).toBeNull();
+    expect(lined.locks!.lines!.byDistance.remote).toBe(lined.locks!.lines!.transfers);
+    expect(lined.locks!.lines!.transfers).toBeGreaterThan(1000);
+    const perMove = lined.locks!.lines!.stallNs / lined.locks!.lines!.transfers;
+    expect(perMove).toBeGreaterThanOrEqual(108);
+    expect(perMove).toBeLessThan(108 * 1.5);
+    // A line is not a lock, nor a lock a line: each misuse is named.
+    const misuse = await runSimulation(
+      bumpers({
+        tasks: [{ module: fileURLToPath(new URL('./tasks/lines.mjs', import.meta.url)), export: 'misuse', cpus: [0] }],
+      }),
+    );
+    expect(misuse.error?.message).toMatch(/'counter' is a line, not a lock: ctx.atomic\('counter'\) updates it/);
+    expect(free.locks?.lines).toBeUndefined();
+  });
 });

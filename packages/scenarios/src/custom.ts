@@ -33,7 +33,7 @@ export interface CustomTaskGroup {
 
 export interface CustomParts {
   readonly tasks: readonly CustomTaskGroup[];
-  readonly locks?: Readonly<Record<string, 'spinlock' | 'mutex' | 'rwsem'>>;
+  readonly locks?: Readonly<Record<string, 'spinlock' | 'mutex' | 'rwsem' | 'line'>>;
   readonly modules?: ReadonlyArray<
     string | { readonly module: string; readonly args?: Readonly<Record<string, unknown>> }
   >;

@@ -300,8 +300,10 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
       },
       locks: {
         type: 'object',
-        description: 'scenario: custom only - the locks its tasks take, by name',
-        additionalProperties: { enum: ['spinlock', 'mutex', 'rwsem'] },
+        description:
+          "scenario: custom only - the locks its tasks take, by name, and the shared lines they update (kind 'line': " +
+          'ctx.atomic; charged with machine.coherence lines)',
+        additionalProperties: { enum: ['spinlock', 'mutex', 'rwsem', 'line'] },
       },
       modules: {
         type: 'array',

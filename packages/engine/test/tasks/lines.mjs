@@ -9,3 +9,17 @@ export function* reader(ctx) {
     yield ctx.compute(gapNs);
   }
 }
+
+/** Bumps the shared counter line `rounds` times, `gapNs` of its own work apart. */
+export function* bumper(ctx) {
+  const { rounds = 500, gapNs = 2_000 } = ctx.args;
+  for (let i = 0; i < rounds; i++) {
+    yield ctx.atomic('counter');
+    yield ctx.compute(gapNs);
+  }
+}
+
+/** Takes a line as if it were a lock (refused). */
+export function* misuse(ctx) {
+  yield ctx.lock('counter');
+}
