@@ -17,17 +17,22 @@
 import type { SimCpu } from './cpu.js';
 import type { Task } from './scheduler.js';
 
-/** Move woken, waiting, unpinned tasks to idle CPUs of their LLC, at atNs (the window's end). `cpus`: this
- * worker's CPUs, in id order, whole LLCs; `llcOf`: each CPU's LLC (by CPU id). Returns the number of tasks moved. */
-export function balanceLlcs(cpus: readonly SimCpu[], llcOf: readonly number[], atNs: number): number {
+/** This worker's CPUs (in id order, whole LLCs) grouped by their LLC (`llcOf`, by CPU id), each group in id order. */
+export function llcGroups(cpus: readonly SimCpu[], llcOf: readonly number[]): SimCpu[][] {
   const groups = new Map<number, SimCpu[]>();
   for (const c of cpus) {
     const g = groups.get(llcOf[c.id]!);
     if (g) g.push(c);
     else groups.set(llcOf[c.id]!, [c]);
   }
+  return [...groups.values()];
+}
+
+/** Move woken, waiting, unpinned tasks to idle CPUs of their LLC (llcGroups), at atNs (the window's end). Returns
+ * the number of tasks moved. */
+export function balanceLlcs(llcs: readonly (readonly SimCpu[])[], atNs: number): number {
   let moved = 0;
-  for (const g of groups.values()) moved += balanceLlc(g, atNs);
+  for (const g of llcs) moved += balanceLlc(g, atNs);
   return moved;
 }
 

@@ -621,15 +621,13 @@ export class SimCpu extends CpuScheduler {
     // A mutex waiter and an rwsem writer spin while that pays, an rwsem reader waits for its answer (lock-commit.ts).
     const flags = this.locks.waitFlags(id, write, this.costs.lockSpinMaxNs > 0);
     // Charged only when taken at once: a waiter's line wait is the commit's to say.
-    const expect = this.locks.lineWait(id);
-    const credit = this.lineDebtNs < 0 ? Math.min(expect, -this.lineDebtNs) : 0;
-    const r = this.locks.acquire(this.nowNs, id, t.id, write, flags, expect - credit);
+    const charge = this.lineCharge(id);
+    const r = this.locks.acquire(this.nowNs, id, t.id, write, flags, charge);
     if (r === LOCK_TAKEN) {
       t.held.push(id * 2 + (write ? 1 : 0));
       this.lockCounts(t, id).acquired++;
       this.opResult = 0;
-      this.lineDebtNs += credit;
-      return this.costs.lockNs + expect - credit + this.payLineDebt();
+      return this.costs.lockNs + this.settleLine(id, charge);
     }
     if (r !== LOCK_WAIT) throw new Error(this.lockRingFull());
     this.lockCounts(t, id).contended++;
@@ -671,7 +669,7 @@ export class SimCpu extends CpuScheduler {
     const charge = this.lineCharge(id);
     if (!this.locks.release(this.nowNs, id, t.id, write, charge)) throw new Error(this.lockRingFull());
     this.opResult = 0;
-    return this.costs.unlockNs + charge + this.payLineDebt();
+    return this.costs.unlockNs + this.settleLine(id, charge);
   }
 
   /** ctx.atomic on line `id`: logged and charged only when the run charges lines (otherwise free). */
@@ -680,19 +678,20 @@ export class SimCpu extends CpuScheduler {
     if (this.x.coherence !== 'lines') return 0;
     const charge = this.lineCharge(id);
     if (!this.locks.atomic(this.nowNs, id, t.id, charge)) throw new Error(this.lockRingFull());
-    return charge + this.payLineDebt();
+    return this.settleLine(id, charge);
   }
 
-  /** What this atomic on lock `id`'s word charges for its line: the word's expected wait (the last commit's), less
-   * any credit this CPU has from waits it charged and did not have (0 when lines are not charged). */
+  /** What an atomic on lock `id`'s word would charge for its line: the word's expected wait (the last commit's),
+   * less any credit this CPU has from waits it charged and did not have (0 when lines are not charged). */
   private lineCharge(id: number): number {
-    let e = this.locks.lineWait(id);
-    if (e > 0 && this.lineDebtNs < 0) {
-      const use = Math.min(e, -this.lineDebtNs);
-      e -= use;
-      this.lineDebtNs += use;
-    }
-    return e;
+    const e = this.locks.lineWait(id);
+    return this.lineDebtNs < 0 ? e - Math.min(e, -this.lineDebtNs) : e;
+  }
+
+  /** The atomic was done: the credit its charge used is spent, and any debt is paid now with it. */
+  private settleLine(id: number, charge: number): number {
+    this.lineDebtNs += this.locks.lineWait(id) - charge;
+    return charge + this.payLineDebt();
   }
 
   /** The lines' wait the commit charged this CPU (line-server.ts), paid now (as a compute's or a lock operation's
@@ -717,7 +716,7 @@ export class SimCpu extends CpuScheduler {
     const charge = this.lineCharge(id);
     if (!this.locks.downgrade(this.nowNs, id, t.id, charge)) throw new Error(this.lockRingFull());
     this.opResult = 0;
-    return this.costs.unlockNs + charge + this.payLineDebt();
+    return this.costs.unlockNs + this.settleLine(id, charge);
   }
 
   /** owner_on_cpu for the lock commit: an exclusive holder of a mutex or rwsem left its CPU or runs again. */
@@ -778,7 +777,7 @@ export class SimCpu extends CpuScheduler {
     });
     this.locks.grants((taskId, lockId, grantNs, kind) => {
       if (kind === LA_DEBT) {
-        // The lock words' lines: what this CPU waited for them in the window, paid by its next lock operation.
+        // The lock words' lines: what this CPU waited beyond its charges (or a credit, below 0), settled later.
         this.lineDebtNs += grantNs;
         return;
       }

@@ -8,13 +8,15 @@
 // The lock commit hands over each window's lock operations; this server replays them as accesses to their lines,
 // in the order they arrive: each CPU's accesses are shifted by the waits before them in the same window (the CPU
 // would have reached its next access that much later), the earliest arrival is served next, an access starts when
-// it arrives and the line is free, and costs nothing on the CPU that holds the line. What a CPU waited in the window is paid by its next lock
-// operation (cpu.ts: the debt), so a window's waits slow the next window's pace: the line's throughput is exact over
-// many windows, an access's own timing late by up to a window. Deterministic: the commit's order, no host state.
+// it arrives and the line is free, and costs nothing on the CPU that holds the line. At the atomic itself a CPU
+// charges the wait its line had per access in the last window that used it (expectedNs, published with the lock's
+// mode); the replay settles the difference - a debt paid at the CPU's next compute or lock operation, or a credit
+// against its next charges (cpu.ts) - so the pace within a window is about right and its total exact.
+// Deterministic: the commit's order, no host state.
 // Not modelled: reads that share a line (every operation here writes it), a line's home node (a transfer's cost
 // depends only on the two CPUs), lines other than the lock words (the zone, LRU and page-table locks are
 // costed elsewhere).
-import { placeOf, transferBetween, type RunTopology } from './topology.js';
+import { distanceBetween, type RunTopology } from './topology.js';
 
 export interface LineStats {
   /** Accesses that moved a line between CPUs, and the time CPUs waited for lines (transfers and queueing). */
@@ -73,24 +75,17 @@ export class LineServer {
     let wait = 0;
     if (was !== here && was >= 0) {
       const m = this.topology.machine;
-      const done = Math.max(arrive, this.freeAtNs[line]!) + transferBetween(m, was, here);
+      const d = distanceBetween(m, was, here);
+      const done = Math.max(arrive, this.freeAtNs[line]!) + m.transferNs[d];
       this.freeAtNs[line] = done;
       wait = done - arrive;
-      this.count(m, was, here);
+      this.transfers++;
+      this.byDistance[d]++;
     }
     this.shiftNs[cpu]! += wait - chargedNs;
     this.stallNs += wait;
     this.sumWaitNs[line]! += wait;
     this.accesses[line]!++;
-  }
-
-  private count(m: RunTopology['machine'], was: number, here: number): void {
-    this.transfers++;
-    const [p, q] = [placeOf(m, was), placeOf(m, here)];
-    if (p.core === q.core) this.byDistance.smt++;
-    else if (p.llc === q.llc) this.byDistance.llc++;
-    else if (p.socket === q.socket) this.byDistance.socket++;
-    else this.byDistance.remote++;
   }
 
   /** Serve the window's accesses in the order they arrive (each CPU's shifted by its own waits, so a CPU that

@@ -280,9 +280,6 @@ export class LockCommitter {
       this.spinners(st, atNs);
       if (exact) this.grant(id, st);
     }
-    // The lock words' lines: each CPU's wait in the window beyond what it charged itself (LA_DEBT, paid at its next
-    // compute or lock operation; a credit when it charged more), and each word's expected wait, published below.
-    this.lines?.drain((cpu, ns) => this.sendTo(cpu, -1, -1, ns, LA_DEBT));
     let later = false;
     for (let id = 0; id < this.locks.length; id++) {
       const st = this.locks[id]!;
@@ -295,10 +292,17 @@ export class LockCommitter {
       }
       this.publish(id);
     }
-    for (let cpu = 0; cpu < L.cpus; cpu++) {
-      r[L.lockGrantOffset + cpu * L.lockGrantStride] = this.grantCounts[cpu]!;
-      if (this.grantCounts[cpu]! > 0) later = true;
+    for (let cpu = 0; cpu < L.cpus; cpu++) if (this.grantCounts[cpu]! > 0) later = true;
+    if (this.lines) {
+      // The lock words' lines: each CPU's wait in the window beyond what it charged itself (LA_DEBT, paid at its
+      // next compute or lock operation; a credit when it charged more: no work for a CPU, so not `later`), and each
+      // word's expected wait for the next window's charges.
+      this.lines.drain((cpu, ns) => this.sendTo(cpu, -1, -1, ns, LA_DEBT));
+      const T = L.lockTableOffset;
+      for (let id = 0; id < this.locks.length; id++)
+        this.ctl[T + id * LT_STRIDE_I32 + LT_LINE_WAIT] = Math.round(this.lines.expectedNs(id));
     }
+    for (let cpu = 0; cpu < L.cpus; cpu++) r[L.lockGrantOffset + cpu * L.lockGrantStride] = this.grantCounts[cpu]!;
     return later;
   }
 
@@ -514,7 +518,6 @@ export class LockCommitter {
     this.ctl[t + LT_HOME] = home;
     this.ctl[t + LT_WRITER] = st.writer;
     this.ctl[t + LT_READERS] = st.readers;
-    this.ctl[t + LT_LINE_WAIT] = this.lines ? Math.round(this.lines.expectedNs(id)) : 0;
   }
 
   /** Each lock that has waiters: who holds it and how many wait (for the end of a run). */

@@ -144,14 +144,17 @@ export function placeOf(t: Topology, cpu: number): CpuPlace {
   return { socket, core, thread: Math.floor(cpu / cores), llc };
 }
 
+/** How far apart two different CPUs of the machine are: the kind of transfer a line makes between them. */
+export function distanceBetween(t: Topology, a: number, b: number): keyof TransferNs {
+  const [p, q] = [placeOf(t, a), placeOf(t, b)];
+  if (p.core === q.core) return 'smt';
+  if (p.llc === q.llc) return 'llc';
+  return p.socket === q.socket ? 'socket' : 'remote';
+}
+
 /** A cache line's transfer between two of the machine's CPUs, in ns (0 on the same CPU). */
 export function transferBetween(t: Topology, a: number, b: number): number {
-  if (a === b) return 0;
-  const [p, q] = [placeOf(t, a), placeOf(t, b)];
-  if (p.core === q.core) return t.transferNs.smt;
-  if (p.llc === q.llc) return t.transferNs.llc;
-  if (p.socket === q.socket) return t.transferNs.socket;
-  return t.transferNs.remote;
+  return a === b ? 0 : t.transferNs[distanceBetween(t, a, b)];
 }
 
 /** The 'spread' order of the machine's CPUs: a socket at a time in turn, within it an LLC at a time in turn, the

@@ -20,7 +20,7 @@
 // window starts (empty stretches are skipped to the earliest pending event). A pause returns from the loop with its
 // state kept; calling it again resumes exactly where it left off, so a paused run is the same run.
 import { BarrierAborted, type WindowBarrier } from './barrier.js';
-import { balanceLlcs } from './balance.js';
+import { balanceLlcs, llcGroups } from './balance.js';
 import type { SimCpu } from './cpu.js';
 import { verdictMessage } from './free-check.js';
 import type { CommitInfo } from './hooks.js';
@@ -169,6 +169,7 @@ function collectMessages(x: WindowLoopInput, rings: Float64Array, L: RunLayout):
 export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult {
   if (st.ended) return st.ended;
   const { cpus, ctl, rings, layout: L, barrier } = x;
+  const llcs = x.llcOf ? llcGroups(cpus, x.llcOf) : null;
   const timedWait = () => {
     const t0 = performance.now();
     barrier.wait();
@@ -218,7 +219,7 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         cpu.endWindow(end);
       }
       // Woken tasks waiting behind a busy CPU move to an idle one of their LLC (this worker hosts the whole LLC).
-      if (x.llcOf) balanceLlcs(cpus, x.llcOf, end);
+      if (llcs) balanceLlcs(llcs, end);
       for (const cpu of cpus) {
         const c = cpu.id;
         // The zone's commit reads each CPU's clock (a lagging CPU's allocations are applied at its own time).
