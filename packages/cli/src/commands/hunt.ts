@@ -1,18 +1,18 @@
-// hunt: `faultline hunt <scenario|file> --out DIR` and either `--maximize FIGURE` (the worst a run can show under the
-// first of --policies, or its excess over --against's on the same seed) or `--until PREDICATE` (a run that fails:
-// 'error', or 'FIGURE > N'). It searches the space of hunt-space.ts - the scenario's params, the seed (and with it the
-// storm threads' phase), and for a failure the CPU and worker counts - with fast-check: candidates sampled from its
-// arbitraries by --search-seed; a failure found by fc.check and shrunk by it towards the defaults, the first seed, the
-// fewest CPUs and one worker, then by halving the duration while it still fails; the worst refined a grid step at a
-// time around the best, then shrunk back towards the defaults while it keeps --keep of its excess. Every run is
-// stored by its content key in DIR/runs (a sweep's format), so a hunt stopped by Ctrl-C resumes where it was and
-// never runs one twice. DIR/hunt.json and hunt.csv list every candidate tried; the last line replays the find.
+// hunt: `faultline hunt <scenario|file> --out DIR` and either `--maximize FIGURE|EXPR` (the worst a run can show
+// under the first of --policies; an expression of figures, another policy's after @: hunt-expr.ts) or `--until
+// PREDICATE` (a run that fails: 'error', 'FIGURE > N', an expression). It searches the space of hunt-space.ts - the
+// scenario's params, the seed (and with it the storm threads' phase), and for a failure the CPU and worker counts -
+// with fast-check: candidates sampled from its arbitraries by --search-seed; a failure found by fc.check and shrunk by
+// it towards the defaults, the first seed, the fewest CPUs and one worker, then by halving the duration while it still
+// fails; the worst walked to a grid step at a time around the best (--strategy refine), then shrunk back towards the
+// defaults while it keeps --keep of its value. Every run is stored by its content key in DIR/runs (a sweep's format;
+// hunt-runs.ts: the store, the pool and the queue), so a hunt stopped by Ctrl-C resumes where it was and never runs
+// one twice. DIR/hunt.json and hunt.csv list every candidate tried; the last line replays the find.
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import fc from 'fast-check';
-import { Piscina } from 'piscina';
 import seedrandom from 'seedrandom';
 import { getScenario, resolveScenario, specKey, specMachineKernel, type ScenarioSpec } from '@faultline/scenarios';
 import { parseDurationNs } from '@faultline/engine';
@@ -21,7 +21,6 @@ import { refusal } from '../queue.js';
 import { humanStream } from '../options.js';
 import { onInterrupt } from '../supervise.js';
 import { policyList, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
-import type { CompareJob, CompareOutcome } from './compare-worker.js';
 import {
   type Candidate,
   candidateArb,
@@ -34,8 +33,7 @@ import {
 } from './hunt-space.js';
 import { byPolicy, checkFigures, type Expr, meets, parseMeasure, parsePredicate } from './hunt-expr.js';
 import { fmt, replayLine, signaturesOf, summary, writeOutputs } from './hunt-output.js';
-import { runQueued } from './sweep-queue.js';
-import { readStored, storeRun } from './sweep-store.js';
+import { type HuntJob, HuntRuns } from './hunt-runs.js';
 
 export { HUNT_SCHEMA } from './hunt-output.js';
 
@@ -172,21 +170,10 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
   mkdirSync(runsDir, { recursive: true });
 
   const tried: Tried[] = [];
-  let [computed, reused, interrupted] = [0, 0, false];
   const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), 8));
-  const pool = o.queue
-    ? null
-    : new Piscina({
-        filename: new URL('./compare-worker.js', import.meta.url).href,
-        minThreads: 1,
-        maxThreads: threads,
-        atomics: 'disabled',
-      });
+  const source = new HuntRuns(runsDir, version, { ...o, threads });
   const quiet = onInterrupt(
-    () => {
-      interrupted = true;
-      void pool?.destroy();
-    },
+    () => source.interrupt(),
     process.stderr,
     'no new run starts; the runs stored stay, and the same command resumes',
   );
@@ -197,93 +184,22 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
     });
   const seedOf = (c: Candidate) => `${o.seed}-${c.seed}`;
 
-  /** Run (or read back) every candidate under every policy, all at once on the pool. */
+  /** Run (or read back) every candidate under every policy, all at once. */
   const evaluate = async (cs: readonly Candidate[], phase: Tried['phase'], dNs = durationNs): Promise<Tried[]> => {
-    const jobs = cs.flatMap((c) =>
+    const jobs: HuntJob[] = cs.flatMap((c) =>
       policies.map((policy) => {
         const spec = specOf(c, policy, dNs);
-        const key = `${specKey(spec, seedOf(c), version)}${c.workers > 1 ? `-w${c.workers}` : ''}`;
-        return { c, policy, spec, key, file: join(runsDir, `${key}.json`) };
+        const seed = seedOf(c);
+        const point = {
+          ...Object.fromEntries(Object.entries(c.values).map(([k, v]) => [k, String(v)])),
+          cpus: String(c.cpus),
+          workers: String(c.workers),
+        };
+        const key = `${specKey(spec, seed, version)}${c.workers > 1 ? `-w${c.workers}` : ''}`;
+        return { key, policy, spec, seed, workers: c.workers, point };
       }),
     );
-    const got = new Map<string, RunOf>();
-    for (const j of jobs) {
-      const stored = readStored(j.file, j.key);
-      if (!stored || got.has(j.key)) continue;
-      reused++;
-      got.set(j.key, {
-        policy: j.policy,
-        key: j.key,
-        figures: stored.figures,
-        digest: stored.digest,
-        error: stored.error,
-      });
-    }
-    const todo = [...new Map(jobs.filter((j) => !got.has(j.key)).map((j) => [j.key, j])).values()];
-    if (todo.length > 0 && interrupted) throw new Error('interrupted');
-    const store = (j: (typeof todo)[number], r: Omit<CompareOutcome, 'job' | 'report' | 'endReason'>) => {
-      computed++;
-      storeRun(j.file, {
-        key: j.key,
-        version,
-        point: {
-          ...Object.fromEntries(Object.entries(j.c.values).map(([k, v]) => [k, String(v)])),
-          cpus: String(j.c.cpus),
-          workers: String(j.c.workers),
-        },
-        policy: j.policy,
-        seed: seedOf(j.c),
-        spec: j.spec,
-        figures: r.figures,
-        digest: r.digest,
-        error: r.error,
-        hostMs: r.hostMs,
-      });
-      got.set(j.key, { policy: j.policy, key: j.key, figures: r.figures, digest: r.digest, error: r.error });
-    };
-    if (o.queue && todo.length > 0) {
-      // On the queue: the runs taken by `faultline worker`s; a run refused or failed for good is an error here.
-      const byKey = new Map(todo.map((j) => [j.key, j]));
-      const lost = (key: string, error: string) => {
-        const j = byKey.get(key)!;
-        got.set(key, { policy: j.policy, key, figures: {}, digest: '', error });
-      };
-      await runQueued(
-        todo.map((j) => ({ key: j.key, data: { spec: j.spec, seed: seedOf(j.c), version, point: {} } })),
-        version,
-        o.queue,
-        {
-          done: (key, r) =>
-            r.refused
-              ? lost(key, `refused by a worker: ${r.refused}`)
-              : store(byKey.get(key)!, {
-                  figures: r.figures ?? {},
-                  digest: r.digest ?? '',
-                  error: r.error ?? null,
-                  hostMs: r.hostMs ?? 0,
-                }),
-          failed: (key, why) => lost(key, `failed on the queue: ${why}`),
-          stopped: () => interrupted,
-          progress: () => undefined,
-        },
-      );
-      if (interrupted) throw new Error('interrupted');
-    } else {
-      await Promise.all(
-        todo.map(async (j) => {
-          const job: CompareJob = {
-            spec: j.spec,
-            seed: seedOf(j.c),
-            workers: j.c.workers,
-            report: false,
-            ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
-          };
-          const r = (await pool!.run(job)) as CompareOutcome;
-          if (r.endReason !== 'aborted') store(j, r);
-          else got.set(j.key, { policy: j.policy, key: j.key, figures: r.figures, digest: r.digest, error: r.error });
-        }),
-      );
-    }
+    const got = await source.runAll(jobs);
     const runs = jobs.map((j) => ({ ...got.get(j.key)!, policy: j.policy }));
     return cs.map((c, i) => {
       const rs = runs.slice(i * policies.length, (i + 1) * policies.length);
@@ -314,10 +230,10 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
       if (best) best = await shrinkDuration(best, evaluate, say);
     }
   } catch (e) {
-    if (!interrupted) throw e;
+    if (!source.interrupted) throw e;
   } finally {
     quiet();
-    await pool?.destroy();
+    await source.close();
   }
   if (best)
     replay = replayLine(
@@ -332,9 +248,9 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
     tried,
     best,
     replay,
-    computed,
-    reused,
-    interrupted,
+    computed: source.computed,
+    reused: source.reused,
+    interrupted: source.interrupted,
     signatures,
   };
   writeOutputs(o.out, hunt, dims, o, policies);

@@ -23,6 +23,14 @@ export interface QueueWatch {
 
 const ATTEMPTS = 3;
 
+/** A queued run's outcome as a result to store, or why a worker refused it. */
+export function queuedResult(
+  r: QueuedOutcome,
+): { refused: string } | { figures: Record<string, number>; digest: string; error: string | null; hostMs: number } {
+  if (r.refused) return { refused: `refused by a worker: ${r.refused}` };
+  return { figures: r.figures ?? {}, digest: r.digest ?? '', error: r.error ?? null, hostMs: r.hostMs ?? 0 };
+}
+
 export async function runQueued(
   runs: readonly QueuedRun[],
   version: string,

@@ -20,7 +20,7 @@ import { policyList, scenarioFields, setsFrom, type ScenarioCliOptions } from '.
 import type { CompareJob } from './compare-worker.js';
 import { type Axis, gridPoints, parseGrid, parseShard } from './sweep-grid.js';
 import { pointText, summaryText, writeOutputs } from './sweep-output.js';
-import { runQueued } from './sweep-queue.js';
+import { queuedResult, runQueued } from './sweep-queue.js';
 import { mergeRuns, readStored, type StoredRun, storeRun } from './sweep-store.js';
 
 export { columnName, gridPoints, parseGrid, parseShard } from './sweep-grid.js';
@@ -185,20 +185,9 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
         {
           done: (key, r) => {
             const j = byKey.get(key)!;
-            if (r.refused)
-              crashed.push({
-                point: j.point,
-                policy: j.policy,
-                seed: j.seed,
-                error: `refused by a worker: ${r.refused}`,
-              });
-            else
-              store(j, {
-                figures: r.figures ?? {},
-                digest: r.digest ?? '',
-                error: r.error ?? null,
-                hostMs: r.hostMs ?? 0,
-              });
+            const q = queuedResult(r);
+            if ('refused' in q) crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error: q.refused });
+            else store(j, q);
           },
           failed: (key, why) => {
             const j = byKey.get(key)!;
