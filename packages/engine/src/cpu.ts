@@ -202,6 +202,7 @@ export class SimCpu extends CpuScheduler {
       cpus: x.cpus,
       args: p.args,
       seed: x.seed,
+      linesCharged: x.coherence === 'lines',
       locks: x.locks,
       stats,
     });

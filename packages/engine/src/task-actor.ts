@@ -145,6 +145,7 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
       unlock: (name: string) => request(ctx.unlock(name)),
       downgrade: (name: string) => request(ctx.downgrade(name)),
       atomic: (name: string) => request(ctx.atomic(name)),
+      linesCharged: ctx.linesCharged,
       touch: (address: number, write?: boolean) => request(ctx.touch(address, write)),
       tracing: ctx.tracing,
       traceBegin: ctx.traceBegin,

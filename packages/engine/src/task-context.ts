@@ -38,6 +38,8 @@ export interface TaskContextInput {
   readonly cpus: number;
   readonly args: Readonly<Record<string, unknown>>;
   readonly seed: string;
+  /** Whether the run charges cache lines (RunConfig.coherence 'lines'): ctx.atomic then waits for its line. */
+  readonly linesCharged: boolean;
   /** Lock names of the run, in id order, with their kinds. */
   readonly locks: ReadonlyArray<{ readonly name: string; readonly kind: string }>;
   /** Where ctx.count adds: the task's own statistics (it creates their counters on first use). */
@@ -64,9 +66,9 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
   };
   const lineId = (name: string): number => {
     const id = lockIds.get(name);
-    if (id === undefined || x.locks[id]!.kind !== 'line')
+    if (id === undefined)
       throw new Error(
-        `ctx.atomic('${name}'): no line of that name; the run's lines (locks of kind 'line'): ` +
+        `ctx.atomic('${name}'): no line or lock of that name; the run's lines (locks of kind 'line'): ` +
           `${
             x.locks
               .filter((l) => l.kind === 'line')
@@ -84,6 +86,7 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     },
     cpus: x.cpus,
     args: x.args,
+    linesCharged: x.linesCharged,
     random: () => rng(),
     now,
     tracing: host.trace !== null,

@@ -108,9 +108,13 @@ export interface TaskContext {
    * head are let in with it (munmap does this before it zaps, mm/mmap.c). Result 0. */
   downgrade(name: string): TaskOp;
   /** An atomic read-modify-write on a shared cache line declared in the run's locks as `kind: 'line'` (a counter
-   * every fault bumps, say): with a topology and `coherence: 'lines'` it waits for the line as the lock words' atomics
-   * do (line-server.ts); otherwise it costs nothing. Result 0. */
+   * every fault bumps, say), or an access to a lock's word that does not take the lock (a trylock's read of an
+   * rwsem's count before its cmpxchg): with a topology and `coherence: 'lines'` it waits for the line as the lock
+   * words' atomics do (line-server.ts); otherwise it costs nothing. Result 0. */
   atomic(name: string): TaskOp;
+  /** Whether ctx.atomic costs anything in this run (a topology and `coherence: 'lines'`): a path that would only
+   * yield atomics for their cost may skip them when it does not. */
+  readonly linesCharged: boolean;
   /** Touch a user address (write or read): the page-fault hook. Result: what the fault handler returns (0 without one). */
   touch(address: number, write?: boolean): TaskOp;
   /** Whether the run is traced (build trace arguments only then). */

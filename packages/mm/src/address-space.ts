@@ -67,6 +67,12 @@ export class AddressSpace {
     return s < 0 ? -1 : this.m[s + VMA_GEN]!;
   }
 
+  /** The slot (0 .. vmaSlots - 1) of the VMA holding `address`, or -1: which vm_lock line is its. */
+  vmaSlot(address: number): number {
+    const s = this.slotOf(address);
+    return s < 0 ? -1 : (s - this.vmas) / VMA_F64;
+  }
+
   /** Whether the VMA of generation `gen` is still mapped. */
   hasVmaGen(gen: number): boolean {
     const m = this.m;

@@ -6,6 +6,7 @@ import type { TaskContext } from '@faultline/engine';
 import type { AddressSpace } from './address-space.js';
 import { K_INSTALL, VMA_ANON_VMA, VMA_FILE, VMA_WRITE_LOCKED, installFlags } from './layout.js';
 import type { MmCpu } from './mm-cpu.js';
+import { rssStatLineName, vmaLockLineName } from './lines.js';
 import { pageTableKey } from './page-table.js';
 import type { FaultContext } from './policies.js';
 
@@ -14,7 +15,13 @@ export interface FaultCosts {
   readonly ptlNs: number;
   readonly spfEntryNs: number;
   readonly vmaLockNs: number;
+  readonly dataPageNs: number;
   readonly perVmaFileFaults: boolean;
+  /** Whether the run charges cache lines (coherence 'lines'): the VMA lock's and rss_stat's lines are then updated
+   * where the kernel updates them. */
+  readonly lines: boolean;
+  /** percpu_counter_batch: max(32, 2 x online CPUs) (lib/percpu_counter.c, compute_batch_value). */
+  readonly rssBatch: number;
 }
 
 export class TaskFault implements FaultContext {
@@ -23,7 +30,13 @@ export class TaskFault implements FaultContext {
   readonly ptlNs: number;
   readonly spfEntryNs: number;
   readonly vmaLockNs: number;
+  readonly dataPageNs: number;
   readonly perVmaFileFaults: boolean;
+  private readonly lines: boolean;
+  private readonly rssBatch: number;
+  /** Line names, made once: each VMA slot's vm_lock, and the address space's rss_stat. */
+  private readonly vmaLines: string[] = [];
+  private readonly rssLine: string;
 
   constructor(
     readonly task: TaskContext,
@@ -37,7 +50,11 @@ export class TaskFault implements FaultContext {
     this.ptlNs = costs.ptlNs;
     this.spfEntryNs = costs.spfEntryNs;
     this.vmaLockNs = costs.vmaLockNs;
+    this.dataPageNs = costs.dataPageNs;
     this.perVmaFileFaults = costs.perVmaFileFaults;
+    this.lines = costs.lines;
+    this.rssBatch = costs.rssBatch;
+    this.rssLine = rssStatLineName(mm);
   }
 
   /** Ready for the task's next fault. */
@@ -70,6 +87,15 @@ export class TaskFault implements FaultContext {
   vmaHasAnonVma(): boolean {
     if (this.mc.vmaChange(this.mm, this.address) !== undefined) return false;
     return (this.as.vmaFlags(this.address) & VMA_ANON_VMA) !== 0;
+  }
+  vmaLockLine(): string | null {
+    if (!this.lines || this.mc.vmaChange(this.mm, this.address) !== undefined) return null;
+    const slot = this.as.vmaSlot(this.address);
+    if (slot < 0) return null;
+    return (this.vmaLines[slot] ??= vmaLockLineName(this.mm, slot));
+  }
+  rssStatLine(): string | null {
+    return this.lines && this.mc.rssAdd(this.mm, this.rssBatch) ? this.rssLine : null;
   }
   seq(): number {
     return this.as.seq;

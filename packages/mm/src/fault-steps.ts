@@ -43,10 +43,12 @@ export interface FaultRun {
   retries: number;
   /** The generation of the VMA a per-VMA-lock fault holds read-locked, or -1 (installs checked by `seq`). */
   vmaGen: number;
+  /** The line of the VMA lock it holds, when the run charges lines (vma_end_read updates it again), else null. */
+  vmaLine: string | null;
 }
 
 export function newFaultRun(f: FaultContext): FaultRun {
-  return { f, speculative: true, seq: 0, page: -1, retries: 0, vmaGen: -1 };
+  return { f, speculative: true, seq: 0, page: -1, retries: 0, vmaGen: -1, vmaLine: null };
 }
 
 type Step = Generator<TaskOp, string, number>;
@@ -79,6 +81,9 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     r.f.count(T_CLASSIC);
     r.speculative = false;
     r.vmaGen = -1;
+    // get_mmap_lock_carefully's mmap_read_trylock reads sem->count before its cmpxchg (kernel/locking/rwsem.c,
+    // __down_read_trylock, since 5.17): the read fetches the line, the cmpxchg (the lock operation) needs it again.
+    if (r.f.task.linesCharged) yield r.f.task.atomic(r.f.mmapLock);
     yield r.f.task.lockRead(r.f.mmapLock);
     return 'done';
   },
@@ -107,6 +112,12 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     if (f.vmaWriteLocked()) return 'busy';
     if (f.fileBacked() ? !f.perVmaFileFaults : !f.vmaHasAnonVma()) return 'unsupported';
     if (f.vmaLockNs > 0) yield f.task.compute(f.vmaLockNs);
+    r.vmaLine = f.vmaLockLine();
+    if (r.vmaLine !== null) {
+      // vma_start_read's down_read_trylock: the read of the lock's count, then the cmpxchg (as mmap_read_trylock's).
+      yield f.task.atomic(r.vmaLine);
+      yield f.task.atomic(r.vmaLine);
+    }
     r.vmaGen = f.vmaGen();
     return 'locked';
   },
@@ -142,9 +153,11 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     }
     const page = yield* allocPages(f.task, GFP_DATA_PAGE);
     if (page < 0) return 'fail';
-    yield f.task.compute(f.ptlNs);
+    yield f.task.compute(f.ptlNs + f.dataPageNs);
     f.install(LEVEL_PAGE, page, r.speculative, r.seq, r.vmaGen);
     f.count(T_PAGES);
+    const rss = f.rssStatLine();
+    if (rss !== null) yield f.task.atomic(rss); // the fold: fbc->lock and fbc->count, one line
     r.page = page;
     return 'ok';
   },
@@ -168,9 +181,14 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     r.f.count(T_FELL_BACK);
     return 'done';
   },
-  /** A speculative fault completed. Events: done. */
+  /** A speculative fault completed (a per-VMA-lock fault's vma_end_read: up_read on the lock's count). Events: done. */
   *speculativeDone(r) {
     r.f.count(T_SPEC_DONE);
+    if (r.vmaLine !== null) {
+      const line = r.vmaLine;
+      r.vmaLine = null;
+      yield r.f.task.atomic(line);
+    }
     return 'done';
   },
 };

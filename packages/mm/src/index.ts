@@ -1,6 +1,15 @@
 // @faultline/mm: address spaces, page tables and the page-fault handler with selectable policies.
-export { mmModulePath, mmRunParts, mmapLockName, PAGE_BYTES, RCU_WALKING_POLICIES, tableFreeingFor } from './module.js';
+export {
+  mmModulePath,
+  mmRunParts,
+  mmapLockName,
+  PAGE_BYTES,
+  VMA_SLOTS_DEFAULT,
+  RCU_WALKING_POLICIES,
+  tableFreeingFor,
+} from './module.js';
 export type { MmArgs } from './module.js';
+export { mmLineNames, rssStatLineName, vmaLockLineName } from './lines.js';
 export { mmap, munmap, GFP_TLB_BATCH } from './api.js';
 export type { MmapOptions } from './api.js';
 export {

@@ -29,6 +29,9 @@ export class MmCpu {
   private readonly seen: number[] = [];
   private readonly log: number;
   private readonly rcuRing: number;
+  /** Pages this CPU added to each address space's MM_ANONPAGES counter since its last fold (percpu_counter's
+   * per-CPU s32: lib/percpu_counter.c, percpu_counter_add_batch). */
+  private readonly rssPending: Int32Array;
 
   constructor(
     readonly cpu: KernelCpu,
@@ -41,8 +44,17 @@ export class MmCpu {
   ) {
     this.spaces = Array.from({ length: L.mms }, (_, i) => new AddressSpace(m, L, i));
     this.overlay = this.spaces.map(() => new Map());
+    this.rssPending = new Int32Array(L.mms);
     this.log = L.logOffset + cpu.cpu * L.logStride;
     this.rcuRing = L.rcuOffset + cpu.cpu * L.rcuStride;
+  }
+
+  /** One more anonymous page in `mm` on this CPU (add_mm_counter(MM_ANONPAGES, 1)): true when the per-CPU count
+   * reaches the batch and folds into the shared count under its lock, once every `batch` pages. */
+  rssAdd(mm: number, batch: number): boolean {
+    if (++this.rssPending[mm]! < batch) return false;
+    this.rssPending[mm] = 0;
+    return true;
   }
 
   lookup(mm: number, key: number): number {

@@ -22,9 +22,12 @@ import { MM_PGD, T_FAULT_NS, T_FAULTS, TASK_COUNTERS, TASK_F64, VMA_FILE, mmBase
 import { TaskFault, type FaultCosts } from './fault-context.js';
 import { MmCpu } from './mm-cpu.js';
 import { LEVEL_NAMES, LEVEL_PAGE, keyLevel, pageTableKey } from './page-table.js';
+import { mmLineNames } from './lines.js';
 import { BUILTIN_POLICIES, machinePolicy, type FaultMachinePolicy, type FaultPolicy } from './policies.js';
 
 export const mmModulePath = fileURLToPath(import.meta.url);
+/** VMA slots an address space has unless its args say otherwise. */
+export const VMA_SLOTS_DEFAULT = 64;
 export const PAGE_BYTES = 4096;
 
 const argsSchema = z
@@ -67,7 +70,7 @@ const argsSchema = z
     /** munmap downgrades mmap_lock to read for its zap (mm/mmap.c, since 4.20); false holds it for write throughout,
      * as before, to measure what the downgrade changes. */
     munmapDowngrade: z.boolean().default(true),
-    vmaSlots: z.number().int().min(1).max(4096).default(64),
+    vmaSlots: z.number().int().min(1).max(4096).default(VMA_SLOTS_DEFAULT),
     tableSlots: z
       .number()
       .int()
@@ -87,6 +90,10 @@ const argsSchema = z
     /** The VMA's read lock: vma_start_read's down_read_trylock and vma_end_read's up_read, as an uncontended rwsem
      * (the engine's lockNs + unlockNs). */
     vmaLockNs: z.number().int().min(0).default(40),
+    /** What a new anonymous page costs beyond its allocation and the PTE lock: clear_page of 4 KiB, the memcg charge
+     * from the per-CPU stock, the LRU add into the per-CPU batch, the rmap (mm/memory.c, do_anonymous_page). 0 by
+     * default (the scenarios calibrated before it fold it into their tasks' time); pft-threads calibrates it. */
+    dataPageNs: z.number().int().min(0).default(0),
   })
   .strict();
 export type MmArgs = z.input<typeof argsSchema>;
@@ -113,16 +120,21 @@ function* timedFault(f: TaskFault, policy: FaultPolicy, m: Float64Array, timeAt:
  * hosts run after run). */
 export const mmRegistry = new Map<number, MmCpu>();
 
-/** The run's modules and locks for address spaces: rcu, reclaim (with its args) and mm, and each mmap_lock. */
-export function mmRunParts(args: MmArgs, reclaimArgs: Record<string, unknown> = {}) {
+/** The run's modules and locks for address spaces: rcu, reclaim (with its args) and mm, and each mmap_lock; with
+ * `lines` (a run that charges cache lines: coherence 'lines'), also each address space's lines (lines.ts). */
+export function mmRunParts(args: MmArgs, reclaimArgs: Record<string, unknown> = {}, opts: { lines?: boolean } = {}) {
   const n = args.mms?.length ?? 1;
+  const slots = args.vmaSlots ?? VMA_SLOTS_DEFAULT;
+  const locks: Record<string, { kind: 'rwsem' | 'line' }> = {};
+  for (let i = 0; i < n; i++) locks[mmapLockName(i)] = { kind: 'rwsem' };
+  if (opts.lines) for (let i = 0; i < n; i++) for (const l of mmLineNames(i, slots)) locks[l] = { kind: 'line' };
   return {
     modules: [
       { module: rcuModulePath },
       { module: reclaimModulePath, args: reclaimArgs },
       { module: mmModulePath, args },
     ],
-    locks: Object.fromEntries(Array.from({ length: n }, (_, i) => [mmapLockName(i), { kind: 'rwsem' as const }])),
+    locks,
   };
 }
 
@@ -209,6 +221,16 @@ export default defineKernelModule({
           `mm module: address space ${i} needs the rwsem '${mmapLockName(i)}' in the run's locks (mmRunParts declares it)`,
         );
     }
+    const lines = config.coherence === 'lines';
+    if (lines) {
+      const missing = a.mms.flatMap((_, i) => mmLineNames(i, a.vmaSlots)).filter((l) => !names.has(l));
+      if (missing.length > 0)
+        throw new Error(
+          `mm module: the run charges cache lines (coherence 'lines'), so it needs the address spaces' lines in its ` +
+            `locks, of kind 'line': ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ` +
+            `(mmRunParts(args, reclaimArgs, { lines: true }) declares them)`,
+        );
+    }
     const policies = await loadPolicies(a.policies);
     const policyOf = (t: { args: Readonly<Record<string, unknown>> }) => String(t.args.policy ?? a.policy);
     for (const t of config.tasks) {
@@ -254,7 +276,10 @@ export default defineKernelModule({
       ptlNs: a.ptlNs,
       spfEntryNs: a.spfEntryNs,
       vmaLockNs: a.vmaLockNs,
+      dataPageNs: a.dataPageNs,
       perVmaFileFaults: config.kernel === 'v6.3+',
+      lines,
+      rssBatch: Math.max(32, 2 * config.cpus),
     };
     return {
       attachCpu(cpu) {

@@ -59,6 +59,15 @@ export interface FaultContext {
    * VMA's read lock costs (vma_start_read's trylock and vma_end_read). */
   readonly spfEntryNs: number;
   readonly vmaLockNs: number;
+  /** What a new anonymous page costs beyond its allocation and the PTE lock (clear_page, the memcg charge from the
+   * per-CPU stock, the LRU add into the per-CPU batch, the rmap). */
+  readonly dataPageNs: number;
+  /** The cache line of the VMA's lock word (vma->vm_lock->lock.count) when the run charges lines, else null (and
+   * null for a VMA this CPU mapped in this window). */
+  vmaLockLine(): string | null;
+  /** Counts one anonymous page into the address space's RSS (add_mm_counter): the rss_stat line when this CPU's
+   * per-CPU count folds into the shared one (every percpu_counter_batch pages) and the run charges lines, else null. */
+  rssStatLine(): string | null;
 }
 
 export type FaultPolicy = (f: FaultContext) => KernelPath;

@@ -6,7 +6,7 @@
 // faults when mm is, allocations granted otherwise; and the machine's figures.
 import { resolve } from 'node:path';
 import type { RunOptions, RunResult, TaskSpec } from '@faultline/engine';
-import { mmModulePath } from '@faultline/mm';
+import { mmLineNames, mmModulePath, VMA_SLOTS_DEFAULT } from '@faultline/mm';
 import { rcuModulePath } from '@faultline/rcu';
 import { reclaimModulePath } from '@faultline/reclaim';
 import {
@@ -69,6 +69,20 @@ function modulesOf(parts: CustomParts, o: ScenarioOptions): NonNullable<RunOptio
   });
 }
 
+/** With the built-in mm module in a run that charges cache lines, its address spaces' lines (mm lines.ts), which the
+ * description need not list. */
+function mmLinesOf(parts: CustomParts, o: ScenarioOptions): Record<string, { kind: 'line' }> {
+  if (o.coherence !== 'lines') return {};
+  const mm = (parts.modules ?? []).find((m) => (typeof m === 'string' ? m : m.module) === 'mm');
+  if (mm === undefined) return {};
+  const args = (typeof mm === 'string' ? {} : (mm.args ?? {})) as { mms?: unknown[]; vmaSlots?: number };
+  const mms = Array.isArray(args.mms) ? args.mms.length : 1;
+  const slots = typeof args.vmaSlots === 'number' ? args.vmaSlots : VMA_SLOTS_DEFAULT;
+  const out: Record<string, { kind: 'line' }> = {};
+  for (let i = 0; i < mms; i++) for (const l of mmLineNames(i, slots)) out[l] = { kind: 'line' };
+  return out;
+}
+
 /** The generic figures of a run, per task group. */
 function genericFigures(r: RunResult): Record<string, number> {
   const names = [...new Set(r.config.tasks.map((t) => t.name.replace(/\/\d+$/, '').replace(/\.\d+$/, '')))];
@@ -118,7 +132,10 @@ export const custom = defineScenario({
       duration: o.duration,
       ...(o.window ? { window: o.window } : {}),
       ...machineOf(o),
-      locks: Object.fromEntries(Object.entries(parts.locks ?? {}).map(([name, kind]) => [name, { kind }])),
+      locks: {
+        ...Object.fromEntries(Object.entries(parts.locks ?? {}).map(([name, kind]) => [name, { kind }])),
+        ...mmLinesOf(parts, o),
+      },
       modules: modulesOf(parts, o),
       tasks,
     };

@@ -3,6 +3,7 @@ import { kernelStorm, KERNEL_STORM_POLICIES } from './kernel-storm.js';
 import { mmapContention } from './mmap-contention.js';
 import { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg } from './nowait-starvation.js';
 import { pft } from './pft.js';
+import { pftThreads } from './pft-threads.js';
 import { reclaimCalibration } from './reclaim-calibration.js';
 
 export { ALL_SCENARIOS, SCENARIOS, getScenario, isScenarioFile, resolveScenario, scenarioSchema } from './registry.js';
@@ -44,7 +45,15 @@ export { custom, BUILTIN_MODULES } from './custom.js';
 export type { CustomParts, CustomTaskGroup } from './custom.js';
 export { groupLatency, groupReclaim, groupBelowMin, groupFaults } from './figures.js';
 export type { TaskGroup } from './figures.js';
-export { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg, mmapContention, reclaimCalibration, pft };
+export {
+  nowaitStarvation,
+  nowaitStarvationAnon,
+  nowaitStarvationMemcg,
+  mmapContention,
+  reclaimCalibration,
+  pft,
+  pftThreads,
+};
 export { kernelStorm, KERNEL_STORM_POLICIES };
 export { STORM_MODES, STORM_COUNTERS, GFP_STORM_KERNEL, GFP_STORM_NOWAIT } from './kernel-storm-tasks.js';
 export type { StormMode } from './kernel-storm-tasks.js';

@@ -52,6 +52,7 @@ export const mmapContention = defineScenario({
     const parts = mmRunParts(
       { ...policyArgs(o.policy), tableSlots, mms: [{ vmas: [{ start: STORM_BASE, pages }] }] },
       reclaimArgsOf(o),
+      { lines: o.coherence === 'lines' },
     );
     return {
       ...runOf(o),

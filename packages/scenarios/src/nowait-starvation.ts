@@ -157,6 +157,7 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
           prefillHeadroom: p.prefillHeadroom,
           ...(stormHighPages === undefined ? {} : { memcgs: [{ name: STORM_MEMCG, highPages: stormHighPages }] }),
         },
+        { lines: o.coherence === 'lines' },
       );
       return {
         ...runOf(o),

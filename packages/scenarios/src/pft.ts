@@ -1,9 +1,9 @@
-// pft: the page-fault throughput benchmark the per-VMA-lock and SPF series were measured with (mmtests'
-// pft-threads, will-it-scale's page_fault): one thread per CPU of one process, each mapping its own anonymous
-// region, writing every page of it once and unmapping it, again and again. The only mmap_lock writers are the
-// threads' own mmap and munmap calls; nothing else runs, and memory is never short. Its figure is faults per second,
-// per policy, as the CPU count grows: the published shape is per-VMA locks about +16..25% over mmap_lock at 48..128
-// threads, -5..-10% at 4 and flat at 1 (Baghdasaryan's series), and SPF similar.
+// pft: page-fault throughput in will-it-scale's page_fault shape (tests/page_fault4.c: mmap, touch every page,
+// munmap, again): one thread per CPU of one process, each mapping its own anonymous region, writing every page of it
+// once and unmapping it, again and again. The only mmap_lock writers are the threads' own mmap and munmap calls;
+// nothing else runs, and memory is never short. Its figure is faults per second, per policy, as the CPU count grows.
+// mmtests' pft-threads, the benchmark of the published per-VMA-lock curve, maps once and never unmaps: that is the
+// pft-threads scenario (pft-threads.ts).
 import { mmRunParts, tableSlotsFor } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
@@ -42,6 +42,7 @@ export const pft = defineScenario({
     const parts = mmRunParts(
       { ...policyArgs(o.policy), tableSlots, vmaSlots: n + 8, mms: [{ vmas: [] }] },
       reclaimArgsOf(o),
+      { lines: o.coherence === 'lines' },
     );
     return {
       ...runOf(o),

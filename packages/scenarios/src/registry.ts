@@ -7,6 +7,7 @@ import { kernelStorm } from './kernel-storm.js';
 import { mmapContention } from './mmap-contention.js';
 import { nowaitStarvation, nowaitStarvationAnon, nowaitStarvationMemcg } from './nowait-starvation.js';
 import { pft } from './pft.js';
+import { pftThreads } from './pft-threads.js';
 import { reclaimCalibration } from './reclaim-calibration.js';
 import { BUILTIN_MODULES, custom } from './custom.js';
 import { builtinDocument, isPolicyRef, ScenarioError, type Scenario } from './scenario.js';
@@ -30,6 +31,7 @@ export const SCENARIOS: readonly Scenario[] = [
   mmapContention,
   reclaimCalibration,
   pft,
+  pftThreads,
   kernelStorm,
 ];
 

@@ -11,6 +11,8 @@
 //   mmapChurner      maps and unmaps a VMA of the storm's process: an mmap_lock writer.
 //   atomicIrq        interrupt-time GFP_ATOMIC allocations, held briefly.
 //   anonHog          a process that allocates and touches `pages` of anonymous memory, frees them, and again.
+//   pftThread        will-it-scale's page_fault: maps its own region, writes every page, unmaps it, and again.
+//   pftShareThread   mmtests' pft-threads: writes every page of its share of one mapping once, and exits.
 // and, from kernel-storm-tasks.ts, kernel-storm's stormThread and stormVictim.
 export { kswapd } from '@faultline/reclaim';
 export { stormThread, stormVictim } from './kernel-storm-tasks.js';
@@ -128,6 +130,18 @@ export function* pftThread(ctx: TaskContext): Task {
       yield ctx.compute(touchNs); // the write that faulted, and the loop
     }
     yield* munmap(ctx, base, pages);
+  }
+}
+
+/** A pft-threads thread (pft.c's pft_loop): writes one byte of every page of its share [base, base + pages pages)
+ * once, in ascending order, then exits; the mapping is made before it starts (the mm module's initial VMA). */
+export function* pftShareThread(ctx: TaskContext): Task {
+  const base = num(ctx, 'base', STORM_BASE);
+  const pages = num(ctx, 'pages', 1024);
+  const touchNs = num(ctx, 'touchNs', 100);
+  for (let i = 0; i < pages; i++) {
+    yield ctx.touch(base + i * 4096, true);
+    yield ctx.compute(touchNs); // the write that faulted, the loop, the trap's entry and exit
   }
 }
 

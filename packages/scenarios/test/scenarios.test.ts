@@ -285,6 +285,64 @@ describe('scenarios', () => {
     expect(vma.speculative).toBeGreaterThan(0);
   });
 
+  it('pft-threads: one mapping, each thread writes its share once; the fault lines charged where the kernel updates them', async () => {
+    const s = getScenario('pft-threads');
+    const lines = { topology: { preset: 'icelake-2s' as const }, coherence: 'lines' as const };
+    const run = async (policy: string, cpus: number, workers = 1, machine: object = lines) => {
+      const r = await runSimulation(
+        s.build({ policy, cpus, workers, seed: 'pft-threads', duration: '20ms', params: { pages: 256 }, ...machine }),
+      );
+      expect(r.error, `${policy} ${cpus}`).toBeNull();
+      return r;
+    };
+    const [c1, c4, v4, v4on4, v4off] = await Promise.all([
+      run('classic', 1),
+      run('classic', 4),
+      run('per-vma-lock', 4),
+      run('per-vma-lock', 4, 4),
+      run('per-vma-lock', 4, 1, {}),
+    ]);
+    // The same run on 1 and 4 workers with lines charged.
+    expect(v4on4.digest).toBe(v4.digest);
+    const f1 = s.figures(c1);
+    // Every thread wrote its share and exited; one thread on its own makes the published 0.9 M faults/s (dataPageNs
+    // is calibrated to it) and moves no line.
+    expect(f1['threads finished']).toBe(1);
+    expect(Math.abs(f1['faults/s (k)']! / 898.8 - 1)).toBeLessThan(0.05);
+    expect(f1['line transfers per fault']).toBe(0);
+    for (const r of [c4, v4]) {
+      const f = s.figures(r);
+      expect(f['threads finished']).toBe(4);
+      const mm = r.modules.mm as { tasks: Array<{ name: string; faults: number; dataPages: number }> };
+      for (const t of mm.tasks.filter((x) => x.name.startsWith('pft'))) expect(t.dataPages).toBe(256);
+      // Three atomics a fault on one line (the trylock's read and cmpxchg, the release), most of them moves.
+      expect(f['line transfers per fault']).toBeGreaterThan(1.5);
+      expect(f['line transfers per fault']).toBeLessThan(3.2);
+    }
+    // Per-VMA faults update the VMA lock's line, not mmap_lock's (but the few first faults before the anon_vma).
+    const vmaFaults = s.figures(v4);
+    expect(vmaFaults['fell back']).toBeLessThan(20);
+    expect(vmaFaults['mmap_lock waits']).toBe(0);
+    // Without lines the per-VMA fault yields no atomics: fewer events, the same pages, no line figures.
+    expect(v4off.events).toBeLessThan(v4.events);
+    expect(s.figures(v4off)['line transfers per fault']).toBeUndefined();
+    expect(s.figures(v4off)['faults/s (k)']).toBeGreaterThan(vmaFaults['faults/s (k)']!);
+  });
+
+  it('a run that charges lines refuses an mm without its lines, naming them', async () => {
+    const s = getScenario('pft-threads');
+    const o = s.build({ policy: 'classic', cpus: 2, workers: 1, seed: 'x', duration: '1ms' });
+    const run = runSimulation({
+      ...o,
+      topology: 'icelake-2s',
+      coherence: 'lines',
+      locks: { 'mm0.mmap_lock': { kind: 'rwsem' } },
+    });
+    await expect(run).rejects.toThrow(
+      /mm module: the run charges cache lines \(coherence 'lines'\), so it needs .*mm0\.rss_stat, mm0\.vma0\.vm_lock/,
+    );
+  });
+
   it("pft in short: per-VMA locks flat at 1 CPU; at 4 faster, by what reader lock stealing costs classic's writers", async () => {
     const s = getScenario('pft');
     const run = async (policy: string, cpus: number, lockWake: 'wake' | 'grant' = 'wake') => {
@@ -377,7 +435,7 @@ describe('scenarios', () => {
 
   it('names an unknown scenario or policy and lists the choices', () => {
     expect(() => getScenario('nowhere')).toThrow(
-      /unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration, pft/,
+      /unknown scenario 'nowhere'; allowed: nowait-starvation, nowait-starvation-anon, nowait-starvation-memcg, mmap-contention, reclaim-calibration, pft, pft-threads/,
     );
     expect(() =>
       getScenario('nowait-starvation').build({ policy: 'yolo', cpus: 2, seed: 's', duration: '1ms' }),
