@@ -4,8 +4,10 @@
 // pft-threads, Hmean faults/sec, a 2-socket Ice Lake 8336C, per-VMA locks v2, 2023). One run per point: the
 // scenario draws no random numbers. Each point's JSON goes to the output folder and is read, not run again, when
 // it is there.
+// --layout is mm_struct's around mmap_lock (the scenario's mmStructLayout): v6.2, the published curve's kernel (pgd on
+// mmap_lock's line), by default; v6.3 for today's.
 // Usage (after a build): node scripts/pft-curve.mjs [--threads 1,4,7,12,21,30,48,79,110,128] [--topology icelake-2s]
-//   [--placement kernel|spread] [--window 2us] [--out DIR] [--json FILE]   (default out/pft-threads)
+//   [--placement kernel|spread] [--layout v6.2|v6.3] [--window 2us] [--out DIR] [--json FILE]  (out/pft-threads)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,7 @@ const threads = arg('--threads', '1,4,7,12,21,30,48,79,110,128').split(',').map(
 const topology = arg('--topology', 'icelake-2s');
 const placement = arg('--placement', 'kernel');
 const windowArg = arg('--window', '2us');
+const layout = arg('--layout', 'v6.2');
 const out = arg('--out', 'out/pft-threads');
 const jsonOut = arg('--json', null);
 mkdirSync(out, { recursive: true });
@@ -40,7 +43,7 @@ const rows = [];
 for (const n of threads) {
   const row = { threads: n };
   for (const policy of POLICIES) {
-    const file = join(out, `${topology}-${placement}-${windowArg}-${policy}-${n}.json`);
+    const file = join(out, `${topology}-${placement}-${layout}-${windowArg}-${policy}-${n}.json`);
     if (!existsSync(file)) {
       process.stderr.write(`pft-threads: ${policy} at ${n} threads\n`);
       execFileSync(
@@ -59,6 +62,8 @@ for (const n of threads) {
           `machine.topology={"preset":"${topology}","placement":"${placement}"}`,
           '--set',
           'machine.coherence=lines',
+          '--set',
+          `params.mmStructLayout=${layout}`,
           '--json',
           file,
         ],
@@ -78,7 +83,8 @@ for (const n of threads) {
   rows.push(row);
 }
 const lines = [
-  `pft-threads on ${topology} (placement ${placement}, window ${windowArg}), cache lines charged; M faults/s`,
+  `pft-threads on ${topology} (placement ${placement}, mm_struct ${layout}, window ${windowArg}), cache lines ` +
+    'charged; M faults/s',
   '',
   '| threads | classic | published | per-vma-lock | published | per-VMA change | published | line moves a fault | line wait a fault (ns) |',
   '|---|---|---|---|---|---|---|---|---|',
@@ -93,4 +99,5 @@ for (const row of rows) {
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);
-if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify({ topology, placement, window: windowArg, rows }, null, 2)}\n`);
+if (jsonOut)
+  writeFileSync(jsonOut, `${JSON.stringify({ topology, placement, layout, window: windowArg, rows }, null, 2)}\n`);

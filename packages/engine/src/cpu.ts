@@ -492,7 +492,7 @@ export class SimCpu extends CpuScheduler {
           t.inKernel = true;
           return this.downgrade(t, o.a);
         case OP_ATOMIC:
-          return this.atomic(t, o.a);
+          return this.atomic(t, o.a, o.b === 1);
         case OP_SEND:
           t.inKernel = true;
           this.send(t, o.a, o.b);
@@ -673,12 +673,13 @@ export class SimCpu extends CpuScheduler {
     return this.costs.unlockNs + this.settleLine(id, charge);
   }
 
-  /** ctx.atomic on line `id`: logged and charged only when the run charges lines (otherwise free). */
-  private atomic(t: Task, id: number): number {
+  /** ctx.atomic (or, `read`, ctx.readLine) on line `id`: logged and charged only when the run charges lines
+   * (otherwise free). A read charges the line's expected wait as an atomic does; the replay settles it. */
+  private atomic(t: Task, id: number, read: boolean): number {
     this.opResult = 0;
     if (this.x.coherence !== 'lines') return 0;
     const charge = this.lineCharge(id);
-    if (!this.locks.atomic(this.nowNs, id, t.id, charge)) throw new Error(this.lockRingFull());
+    if (!this.locks.atomic(this.nowNs, id, t.id, charge, read)) throw new Error(this.lockRingFull());
     return this.settleLine(id, charge);
   }
 

@@ -207,7 +207,7 @@ export class LockCommitter {
       const kind = r[s + LK_KIND]!;
       // An atomic on the lock's word: a take, an attempt, a release, a downgrade (not a holder's leaving its CPU).
       if (this.lines && kind !== LK_OFF_CPU && kind !== LK_ON_CPU && kind !== LK_CANCEL)
-        this.lines.access(id, cpu, atNs, r[s + LK_CHARGED]!);
+        this.lines.access(id, cpu, atNs, r[s + LK_CHARGED]!, kind === LK_LINE && word === 1);
       if (kind === LK_LINE) continue; // a line has no holders: its move is all there is
       const readersBefore = st.readers;
       // In a window that began queued no CPU took the lock at once, so each event is answered when it happens.

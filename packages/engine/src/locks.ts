@@ -127,9 +127,10 @@ export class CpuLocks {
     return this.append(nowNs, LK_REQUEST, id, taskId, (write ? 1 : 0) + LK_RETRY);
   }
 
-  /** An atomic on line `id` (a lock of kind 'line'), having charged itself `charged` ns for it. */
-  atomic(nowNs: number, id: number, taskId: number, charged: number): boolean {
-    return this.append(nowNs, LK_LINE, id, taskId, 0, charged);
+  /** An atomic (or, `read`, a plain read) on line `id` (a lock of kind 'line', or a lock's word), having charged
+   * itself `charged` ns for it. */
+  atomic(nowNs: number, id: number, taskId: number, charged: number, read = false): boolean {
+    return this.append(nowNs, LK_LINE, id, taskId, read ? 1 : 0, charged);
   }
 
   /** A waiter that was killed leaves the queue. */

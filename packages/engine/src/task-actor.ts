@@ -38,6 +38,7 @@ type OpMethods =
   | 'unlock'
   | 'downgrade'
   | 'atomic'
+  | 'readLine'
   | 'touch';
 
 /** What an actor acts through: the context's information, and methods that request the step's operation. */
@@ -145,6 +146,7 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
       unlock: (name: string) => request(ctx.unlock(name)),
       downgrade: (name: string) => request(ctx.downgrade(name)),
       atomic: (name: string) => request(ctx.atomic(name)),
+      readLine: (name: string) => request(ctx.readLine(name)),
       linesCharged: ctx.linesCharged,
       touch: (address: number, write?: boolean) => request(ctx.touch(address, write)),
       tracing: ctx.tracing,

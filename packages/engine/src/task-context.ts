@@ -111,6 +111,7 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     unlock: (name) => op(OP_UNLOCK, lockId(name, false)),
     downgrade: (name) => op(OP_DOWNGRADE, lockId(name, true)),
     atomic: (name) => op(OP_ATOMIC, lineId(name)),
+    readLine: (name) => op(OP_ATOMIC, lineId(name), 1),
     touch: (address, write = true) => {
       if (!Number.isSafeInteger(address) || address < 0)
         throw new RangeError(`ctx.touch(${address}): expected an address, a whole number >= 0`);

@@ -24,7 +24,8 @@ export const OP_DOWNGRADE = 13;
 /** A preemption point: leave the CPU here if a reschedule is due (cond_resched, or exit_to_user_mode's check on the
  * way back to user space), though inside a kernel path. */
 export const OP_COND_RESCHED = 14;
-/** An atomic read-modify-write on a shared cache line declared in the run's locks as kind 'line' (line-server.ts). */
+/** An atomic read-modify-write on a shared cache line declared in the run's locks as kind 'line', or on a lock's
+ * word without taking it (line-server.ts); b = 1: a plain read of it. */
 export const OP_ATOMIC = 15;
 export const OP_NAMES = [
   '',
@@ -112,6 +113,9 @@ export interface TaskContext {
    * rwsem's count before its cmpxchg): with a topology and `coherence: 'lines'` it waits for the line as the lock
    * words' atomics do (line-server.ts); otherwise it costs nothing. Result 0. */
   atomic(name: string): TaskOp;
+  /** A plain read of such a line (or lock word): free while this CPU holds a copy no other CPU has written since,
+   * otherwise the line comes from its last writer's place (line-server.ts). Result 0. */
+  readLine(name: string): TaskOp;
   /** Whether ctx.atomic costs anything in this run (a topology and `coherence: 'lines'`): a path that would only
    * yield atomics for their cost may skip them when it does not. */
   readonly linesCharged: boolean;

@@ -190,6 +190,40 @@ describe("lock words' cache lines (coherence: 'lines')", () => {
     await expect(runSimulation({ ...o, coherence: 'lines' })).rejects.toThrow(/coherence: 'lines' needs a topology/);
   });
 
+  it('serve reads of a line from shared copies: free until another CPU writes it', async () => {
+    const lines = fileURLToPath(new URL('./tasks/lines.mjs', import.meta.url));
+    const run = (tasks: RunOptions['tasks']) =>
+      runSimulation({
+        ...readers({}),
+        cpus: 2,
+        locks: { counter: { kind: 'line' } },
+        tasks,
+        duration: '10ms',
+        topology: { preset: 'icelake-2s', placement: [0, 32] },
+        coherence: 'lines',
+      });
+    const [readOnly, readWrite] = await Promise.all([
+      // Two sockets reading a line nobody writes: each fetches nothing (no writer yet), then holds its copy.
+      run([{ module: lines, export: 'looker', cpus: [0, 1], args: { rounds: 2_000 } }]),
+      // One socket writes after each read, the other reads: each read on the reader's socket fetches the line.
+      run([
+        { module: lines, export: 'looker', name: 'writer', cpus: [0], args: { rounds: 2_000, write: true } },
+        { module: lines, export: 'looker', name: 'reader', cpus: [1], args: { rounds: 2_000 } },
+      ]),
+    ]);
+    expect(readOnly.error).toBeNull();
+    expect(readOnly.locks!.lines!.transfers).toBe(0);
+    expect(readWrite.error).toBeNull();
+    expect(readWrite.tasks.every((t) => t.exitedAtNs !== null)).toBe(true);
+    const l = readWrite.locks!.lines!;
+    // Every move is between the sockets: a read miss and a write's invalidation per round, the writer's own reads
+    // of its copy free.
+    expect(l.byDistance.remote).toBe(l.transfers);
+    expect(l.transfers).toBeGreaterThan(1.8 * 2_000);
+    expect(l.transfers).toBeLessThanOrEqual(2 * 2_000);
+    expect(l.stallNs / l.transfers).toBeGreaterThanOrEqual(108);
+  });
+
   it("charge a user's own line (ctx.atomic on a lock of kind 'line'), and nothing without lines", async () => {
     const bumpers = (o: Partial<RunOptions>): RunOptions =>
       readers({

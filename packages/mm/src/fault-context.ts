@@ -22,6 +22,8 @@ export interface FaultCosts {
   readonly lines: boolean;
   /** percpu_counter_batch: max(32, 2 x online CPUs) (lib/percpu_counter.c, compute_batch_value). */
   readonly rssBatch: number;
+  /** mm->pgd shares mmap_lock's count's line (mm_struct as in 6.2 and before). */
+  readonly pgdOnLockLine: boolean;
 }
 
 export class TaskFault implements FaultContext {
@@ -34,6 +36,7 @@ export class TaskFault implements FaultContext {
   readonly perVmaFileFaults: boolean;
   private readonly lines: boolean;
   private readonly rssBatch: number;
+  private readonly pgdOnLockLine: boolean;
   /** Line names, made once: each VMA slot's vm_lock, and the address space's rss_stat. */
   private readonly vmaLines: string[] = [];
   private readonly rssLine: string;
@@ -54,6 +57,7 @@ export class TaskFault implements FaultContext {
     this.perVmaFileFaults = costs.perVmaFileFaults;
     this.lines = costs.lines;
     this.rssBatch = costs.rssBatch;
+    this.pgdOnLockLine = costs.pgdOnLockLine;
     this.rssLine = rssStatLineName(mm);
   }
 
@@ -93,6 +97,9 @@ export class TaskFault implements FaultContext {
     const slot = this.as.vmaSlot(this.address);
     if (slot < 0) return null;
     return (this.vmaLines[slot] ??= vmaLockLineName(this.mm, slot));
+  }
+  pgdLine(): string | null {
+    return this.lines && this.pgdOnLockLine ? this.mmapLock : null;
   }
   rssStatLine(): string | null {
     return this.lines && this.mc.rssAdd(this.mm, this.rssBatch) ? this.rssLine : null;

@@ -71,7 +71,11 @@ function* allocTables(r: FaultRun, mask: string): Generator<TaskOp, boolean, num
   return true;
 }
 
+/** __handle_mm_fault's walk from mm->pgd (pgd_offset), then the missing levels. Where the kernel's mm_struct puts
+ * pgd on mmap_lock's line (6.2 and before), the read of pgd is a read of that line. */
 function* tables(r: FaultRun, mask: string): Step {
+  const pgd = r.f.pgdLine();
+  if (pgd !== null) yield r.f.task.readLine(pgd);
   return (yield* allocTables(r, mask)) ? 'ok' : 'fail';
 }
 
@@ -82,8 +86,9 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     r.speculative = false;
     r.vmaGen = -1;
     // get_mmap_lock_carefully's mmap_read_trylock reads sem->count before its cmpxchg (kernel/locking/rwsem.c,
-    // __down_read_trylock, since 5.17): the read fetches the line, the cmpxchg (the lock operation) needs it again.
-    if (r.f.task.linesCharged) yield r.f.task.atomic(r.f.mmapLock);
+    // __down_read_trylock, since 5.16: commit 14c240488411): the read fetches the line, the cmpxchg (the lock
+    // operation) must then take it exclusively.
+    if (r.f.task.linesCharged) yield r.f.task.readLine(r.f.mmapLock);
     yield r.f.task.lockRead(r.f.mmapLock);
     return 'done';
   },
@@ -115,7 +120,7 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     r.vmaLine = f.vmaLockLine();
     if (r.vmaLine !== null) {
       // vma_start_read's down_read_trylock: the read of the lock's count, then the cmpxchg (as mmap_read_trylock's).
-      yield f.task.atomic(r.vmaLine);
+      yield f.task.readLine(r.vmaLine);
       yield f.task.atomic(r.vmaLine);
     }
     r.vmaGen = f.vmaGen();

@@ -94,6 +94,11 @@ const argsSchema = z
      * from the per-CPU stock, the LRU add into the per-CPU batch, the rmap (mm/memory.c, do_anonymous_page). 0 by
      * default (the scenarios calibrated before it fold it into their tasks' time); pft-threads calibrates it. */
     dataPageNs: z.number().int().min(0).default(0),
+    /** mm_struct's layout around mmap_lock, for the lines a fault touches: 'v6.2' puts pgd (read by every fault,
+     * pgd_offset in __handle_mm_fault) on mmap_lock's count's line, as in 6.2 and before (count at byte 112, pgd at
+     * 72 of one 64-byte line); 'v6.3' moves mmap_lock to its own line (mm_cid's 16 bytes before it, 6.3);
+     * 'kernel': the run's kernel's (v5.18: 'v6.2'; v6.4 and v6.3+: 'v6.3'). */
+    mmStructLayout: z.enum(['kernel', 'v6.2', 'v6.3']).default('kernel'),
   })
   .strict();
 export type MmArgs = z.input<typeof argsSchema>;
@@ -280,6 +285,8 @@ export default defineKernelModule({
       perVmaFileFaults: config.kernel === 'v6.3+',
       lines,
       rssBatch: Math.max(32, 2 * config.cpus),
+      pgdOnLockLine:
+        (a.mmStructLayout === 'kernel' ? (config.kernel === 'v5.18' ? 'v6.2' : 'v6.3') : a.mmStructLayout) === 'v6.2',
     };
     return {
       attachCpu(cpu) {

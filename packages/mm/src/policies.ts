@@ -68,6 +68,9 @@ export interface FaultContext {
   /** Counts one anonymous page into the address space's RSS (add_mm_counter): the rss_stat line when this CPU's
    * per-CPU count folds into the shared one (every percpu_counter_batch pages) and the run charges lines, else null. */
   rssStatLine(): string | null;
+  /** The line a fault's read of mm->pgd touches when it is shared with others' writes: mmap_lock's, where the
+   * kernel's mm_struct puts pgd beside mmap_lock's count (6.2 and before) and the run charges lines; else null. */
+  pgdLine(): string | null;
 }
 
 export type FaultPolicy = (f: FaultContext) => KernelPath;

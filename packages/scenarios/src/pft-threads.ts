@@ -40,6 +40,13 @@ const shape = {
         'what a new anonymous page costs beyond its allocation and the PTE lock (clear_page, memcg charge, LRU add, ' +
         'rmap): calibrated so that one thread makes the published 0.9 M faults/s',
     },
+    mmStructLayout: {
+      type: 'string',
+      enum: ['kernel', 'v6.2', 'v6.3'],
+      description:
+        "mm_struct's layout around mmap_lock: 'v6.2' puts pgd, which every fault reads, on mmap_lock's count's line " +
+        "(the published curve's kernel); 'v6.3' does not; 'kernel': the run's kernel's",
+    },
   } satisfies Record<string, ParamSpec>,
 };
 
@@ -57,6 +64,7 @@ export const pftThreads = defineScenario({
         vmaSlots: 4,
         mms: [{ vmas: [{ start: STORM_BASE, pages: n * pages }] }],
         dataPageNs: p.dataPageNs as number,
+        mmStructLayout: p.mmStructLayout as 'kernel' | 'v6.2' | 'v6.3',
       },
       reclaimArgsOf(o),
       { lines: o.coherence === 'lines' },

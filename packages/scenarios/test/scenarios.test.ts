@@ -319,6 +319,26 @@ describe('scenarios', () => {
       expect(f['line transfers per fault']).toBeGreaterThan(1.5);
       expect(f['line transfers per fault']).toBeLessThan(3.2);
     }
+    // With mm_struct as 6.2 laid it out, every fault's read of mm->pgd shares mmap_lock's line: one more move a
+    // fault under classic, none under per-VMA locks (their atomics are on the VMA lock's line).
+    const [c62, v62] = await Promise.all(
+      ['classic', 'per-vma-lock'].map((policy) =>
+        runSimulation(
+          s.build({
+            policy,
+            cpus: 12,
+            workers: 1,
+            seed: 'pft-threads',
+            duration: '20ms',
+            params: { pages: 256, mmStructLayout: 'v6.2' },
+            ...lines,
+          }),
+        ),
+      ),
+    );
+    const moves = (r: RunResult) => s.figures(r)['line transfers per fault']!;
+    expect(moves(c62!)).toBeGreaterThan(moves(v62!) + 0.7);
+    expect(s.figures(v62!)['faults/s (k)']).toBeGreaterThan(1.15 * s.figures(c62!)['faults/s (k)']!);
     // Per-VMA faults update the VMA lock's line, not mmap_lock's (but the few first faults before the anon_vma).
     const vmaFaults = s.figures(v4);
     expect(vmaFaults['fell back']).toBeLessThan(20);

@@ -23,3 +23,13 @@ export function* bumper(ctx) {
 export function* misuse(ctx) {
   yield ctx.lock('counter');
 }
+
+/** Reads the shared line `rounds` times, `gapNs` of its own work apart; with `write`, bumps it after each read. */
+export function* looker(ctx) {
+  const { rounds = 500, gapNs = 2_000, write = false } = ctx.args;
+  for (let i = 0; i < rounds; i++) {
+    yield ctx.readLine('counter');
+    if (write) yield ctx.atomic('counter');
+    yield ctx.compute(gapNs);
+  }
+}
