@@ -1,7 +1,7 @@
 // loader: loading a task or kernel module by path, in a worker or the main thread. A function cannot cross
 // postMessage, so each thread imports the module itself; TypeScript modules go through tsx's loader.
 import { register } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isKernelModule, type KernelModule } from './hooks.js';
 import { actorTask, isActorLogic } from './task-actor.js';
 import type { TaskFunction } from './task.js';
@@ -20,10 +20,15 @@ function registerResolver(): void {
   register(new URL('./resolve-hooks.js', import.meta.url), { data: { anchors: [import.meta.url, ...extra] } });
 }
 
-/** Import a module by path (TypeScript through tsx), in this thread; the error names `what` and the module. It may
- * import `@faultline/*` from anywhere on disk (registerResolver). */
+/** Where faultline's own packages lie (the folder holding the engine's: packages/ in the repository,
+ * node_modules/@faultline/ installed). Their modules resolve their imports themselves. */
+const OWN_PACKAGES = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Import a module by path (TypeScript through tsx), in this thread; the error names `what` and the module. A
+ * module outside faultline's packages may import `@faultline/*` from anywhere on disk (registerResolver, whose hooks
+ * thread every later import in the process then passes through: the built-in modules do without it). */
 export async function importByPath(module: string, what: string): Promise<Record<string, unknown>> {
-  registerResolver();
+  if (!module.startsWith(OWN_PACKAGES) || /\.[cm]?ts$/.test(module)) registerResolver();
   if (/\.[cm]?ts$/.test(module) && !tsxRegistered) {
     const { register } = await import('tsx/esm/api');
     register();

@@ -20,7 +20,8 @@ import {
   type Platform,
   type TableFreeing,
 } from '@faultline/engine';
-import { Ajv, type ErrorObject } from 'ajv';
+import { createRequire } from 'node:module';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import YAML from 'yaml';
 import type { CustomParts } from './custom.js';
 import {
@@ -407,14 +408,38 @@ function valueAt(doc: unknown, pointer: string): unknown {
     );
 }
 
+/** How the scenario documents' validators are compiled (here, or at build time: scripts/build-validators.mjs). */
+export const AJV_OPTIONS = { allErrors: true, strict: false, verbose: true } as const;
+
+/** Which validator checks documents of these shapes, resolved or not. */
+export function validatorKey(shapes: readonly ScenarioShape[], resolved: boolean): string {
+  return `${resolved}:${shapes.map((s) => s.name).join(',')}`;
+}
+
+/** The file of the validator compiled at build time for these shapes: all the built-in scenarios', or one's. */
+export function validatorFile(shapes: readonly ScenarioShape[], resolved: boolean): string {
+  return `validate-${resolved ? 'resolved' : 'document'}${shapes.length === 1 ? `-${shapes[0]!.name}` : ''}.cjs`;
+}
+
+/** The validator compiled at build time for `key`, if the build made one for it (the built-in scenarios'). */
+function prebuilt(key: string, shapes: readonly ScenarioShape[], resolved: boolean): ValidateFunction | null {
+  try {
+    const v = createRequire(import.meta.url)(`./${validatorFile(shapes, resolved)}`) as
+      | (ValidateFunction & { key?: string })
+      | undefined;
+    return v?.key === key ? v : null;
+  } catch {
+    return null; // not built yet (the build makes it after tsc): compile instead
+  }
+}
+
 const validators = new Map<string, (doc: unknown) => string[]>();
 /** Validate a scenario document; returns the errors, each naming its field (none when valid). */
 export function validateScenario(doc: unknown, shapes: readonly ScenarioShape[], resolved: boolean): string[] {
-  const key = `${resolved}:${shapes.map((s) => s.name).join(',')}`;
+  const key = validatorKey(shapes, resolved);
   let v = validators.get(key);
   if (!v) {
-    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-    const check = ajv.compile(scenarioJsonSchema(shapes, resolved));
+    const check = prebuilt(key, shapes, resolved) ?? new Ajv(AJV_OPTIONS).compile(scenarioJsonSchema(shapes, resolved));
     v = (d) => {
       if (check(d)) return [];
       const errors = check.errors ?? [];
