@@ -14,7 +14,7 @@ import type { MemoryNode } from '@faultline/zone';
 import type { Costs, PreemptModel, SchedulerKind } from './costs.js';
 import { CpuMemory, MEM_DEFERRED } from './cpu-memory.js';
 import { CpuRings } from './cpu-rings.js';
-import type { CpuHooks, KernelCpu, KernelPath } from './hooks.js';
+import type { CpuHooks, KernelCpu, KernelPath, ModuleState } from './hooks.js';
 import { CpuLocks, LOCK_TAKEN, LOCK_WAIT, type LockSpec } from './locks.js';
 import {
   CpuScheduler,
@@ -160,6 +160,7 @@ export class SimCpu extends CpuScheduler {
         return this.setMemstall(t, on);
       },
       kill: (taskId, reason) => this.kill(taskId, reason),
+      kernel: <S>(h: ModuleState<S>) => this.kernelState(h.module) as S,
       timer: (atNs, fn) => {
         if (!(atNs >= this.nowNs)) throw new RangeError(`timer at ${atNs} ns is in the past (now ${this.nowNs} ns)`);
         const slot = this.timerSeq++;
@@ -169,9 +170,19 @@ export class SimCpu extends CpuScheduler {
     };
   }
 
-  addHooks(h: CpuHooks): void {
+  /** Module `module`'s hooks on this CPU; its state (CpuHooks.state) is what kernel(handle) hands out here. */
+  addHooks(h: CpuHooks, module?: string): void {
     this.hooks.push(h);
+    if (module !== undefined && h.state !== undefined) this.moduleStates.set(module, h.state);
   }
+
+  /** A module's state on this CPU (ModuleState), or an error naming the module. */
+  private readonly kernelState = (module: string): unknown => {
+    const s = this.moduleStates.get(module);
+    if (s === undefined)
+      throw new Error(`the '${module}' kernel module is not loaded on cpu ${this.id}: add it to the run's modules`);
+    return s;
+  };
 
   place(p: TaskPlacement): void {
     const x = this.x;
@@ -194,7 +205,7 @@ export class SimCpu extends CpuScheduler {
       killedBy: null,
       memstallNs: 0,
     };
-    const host: TaskHost = { cpu: this.id, now: this.clock, trace: this.trace };
+    const host: TaskHost = { cpu: this.id, now: this.clock, trace: this.trace, kernel: this.kernelState };
     const ctx = makeTaskContext({
       id: p.id,
       name: p.name,
@@ -264,6 +275,7 @@ export class SimCpu extends CpuScheduler {
     t.host.cpu = this.id;
     t.host.now = this.clock;
     t.host.trace = this.trace;
+    t.host.kernel = this.kernelState;
     t.stats.cpu = this.id;
     t.stats.migrations++;
     this.x.ctl[this.x.layout.taskCpuOffset + t.id] = this.id;

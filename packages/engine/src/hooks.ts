@@ -13,6 +13,20 @@ import type { z } from 'zod';
 import type { RunConfig } from './config.js';
 import type { TaskContext, TaskOp } from './task.js';
 
+/** A module's per-CPU state, as tasks and other modules reach it on a CPU: `ctx.kernel(handle)` (a TaskContext's or
+ * a KernelCpu's). The module exports the handle and returns the state from attachCpu (CpuHooks.state); the engine
+ * keeps it with the CPU for the run. Looked up by the module's name, so that two copies of a package agree. */
+export interface ModuleState<S> {
+  readonly module: string;
+  /** Carries the state's type only. */
+  readonly __state?: S;
+}
+
+/** The handle of module `module`'s per-CPU state of type S. */
+export function moduleState<S>(module: string): ModuleState<S> {
+  return { module };
+}
+
 /** What a module sees of one simulated CPU. */
 export interface KernelCpu {
   readonly cpu: number;
@@ -35,12 +49,16 @@ export interface KernelCpu {
   freePage(pfn: number): void;
   /** Kill a task of this CPU (the OOM killer): it never runs again and the locks it held are released. */
   kill(taskId: number, reason: string): void;
+  /** A module's state on this CPU (its attachCpu's CpuHooks.state); an error names a module not loaded. */
+  kernel<S>(handle: ModuleState<S>): S;
 }
 
 /** A kernel path run in a task's context: an iterator of operations whose return value is the operation's result. */
 export type KernelPath = Iterator<TaskOp, number | void, number>;
 
 export interface CpuHooks {
+  /** The module's state on this CPU, which `kernel(handle)` hands to tasks and to other modules (ModuleState). */
+  readonly state?: unknown;
   /** The CPU switches from one task to another (-1: from or to idle): an RCU quiescent state. */
   contextSwitch?(prevTaskId: number, nextTaskId: number, nowNs: number): void;
   /** The CPU found nothing to run. */

@@ -62,7 +62,7 @@ export { crossCheckMachine } from './kernel-machine-check.js';
 export type { CrossCheckOptions, CrossCheckReport } from './kernel-machine-check.js';
 export { LOCK_KINDS, LOCK_WAKE_RULES, type LockWakeRule } from './locks.js';
 export type { LockKind, LockSpec } from './locks.js';
-export { defineKernelModule, parseModuleArgs } from './hooks.js';
+export { defineKernelModule, moduleState, parseModuleArgs } from './hooks.js';
 export { importByPath, RESOLVE_FROM_ENV } from './loader.js';
 export { LOG_HEADER_F64, logAppend, logOf, logsInOrder, logStride } from './log-ring.js';
 export type {
@@ -73,6 +73,7 @@ export type {
   KernelModuleSetup,
   KernelCpu,
   CpuHooks,
+  ModuleState,
   KernelPath,
 } from './hooks.js';
 export type { CpuStats } from './stats.js';

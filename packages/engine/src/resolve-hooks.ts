@@ -1,8 +1,9 @@
 // resolve-hooks: a module resolve hook (node:module register) that lets a task, policy or kernel module anywhere on
 // disk import `@faultline/*`, `xstate` and `seedrandom`: a specifier the file's own folders cannot resolve is
 // resolved again from the anchors - the engine's own location and any the caller adds (the CLI adds its own and
-// @faultline/scenarios', which between them reach every package) - so that the user's module gets the very
-// instances the engine and the built-in modules use. Any other specifier, and any that resolves from the file's
+// @faultline/scenarios', which between them reach every package) - so that a module outside any package that
+// depends on faultline can import it without installing it, and gets the copies the run uses (the XState its
+// actors run on; modules' per-CPU states are looked up by name, ctx.kernel, and need no shared instance). Any other specifier, and any that resolves from the file's
 // folders, is left alone. And a user's .ts file loads as an ES module wherever it lies (no "type": "module" needed).
 interface ResolveContext {
   readonly parentURL?: string;

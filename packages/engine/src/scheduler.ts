@@ -119,6 +119,8 @@ export class CpuScheduler {
   protected dispatchQueued = false;
   protected idleNotified = false;
   protected readonly hooks: CpuHooks[] = [];
+  /** Each module's state on this CPU, by module name (CpuHooks.state; KernelCpu.kernel). */
+  protected readonly moduleStates = new Map<string, unknown>();
   /** The CPU's trace when the run is traced (trace-log.ts), else null. */
   trace: TraceLog | null = null;
   /** Memory pressure stall accounting (psi.ts), and how many of this CPU's tasks are in a memory stall. */

@@ -148,6 +148,7 @@ class ActorDriver implements Iterator<TaskOp, unknown, number> {
       atomic: (name: string) => request(ctx.atomic(name)),
       readLine: (name: string) => request(ctx.readLine(name)),
       linesCharged: ctx.linesCharged,
+      kernel: ctx.kernel,
       touch: (address: number, write?: boolean) => request(ctx.touch(address, write)),
       tracing: ctx.tracing,
       traceBegin: ctx.traceBegin,

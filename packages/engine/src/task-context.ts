@@ -2,6 +2,7 @@
 // is derived from the run's seed and the task's number alone, so it is the same on any worker.
 import { TR_BEGIN, TR_END, TR_INSTANT, type TraceLog } from './trace-log.js';
 import seedrandom from 'seedrandom';
+import type { ModuleState } from './hooks.js';
 import {
   LOCK_EXCLUSIVE,
   LOCK_SHARED,
@@ -29,6 +30,8 @@ export interface TaskHost {
   now: () => number;
   /** The CPU's trace, when the run is traced. */
   trace: TraceLog | null;
+  /** A kernel module's state on that CPU, by the module's name (KernelCpu.kernel). */
+  kernel: (module: string) => unknown;
 }
 
 export interface TaskContextInput {
@@ -87,6 +90,7 @@ export function makeTaskContext(x: TaskContextInput): TaskContext {
     cpus: x.cpus,
     args: x.args,
     linesCharged: x.linesCharged,
+    kernel: <S>(h: ModuleState<S>) => host.kernel(h.module) as S,
     random: () => rng(),
     now,
     tracing: host.trace !== null,

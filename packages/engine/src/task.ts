@@ -4,6 +4,7 @@
 // models) or an XState actor logic (task-actor.ts), which the engine drives through the same operations. The context
 // gives a task its own seeded random stream, the simulated clock and its arguments.
 import type { GfpMask } from '@faultline/gfp';
+import type { ModuleState } from './hooks.js';
 
 export const OP_COMPUTE = 1;
 export const OP_SLEEP = 2;
@@ -119,6 +120,9 @@ export interface TaskContext {
   /** Whether ctx.atomic costs anything in this run (a topology and `coherence: 'lines'`): a path that would only
    * yield atomics for their cost may skip them when it does not. */
   readonly linesCharged: boolean;
+  /** A kernel module's state on the CPU the task runs on now (its handle: ModuleState, exported by the module;
+   * the module's own functions, rcuReadLock(ctx) say, use it). An error names a module the run did not load. */
+  kernel<S>(handle: ModuleState<S>): S;
   /** Touch a user address (write or read): the page-fault hook. Result: what the fault handler returns (0 without one). */
   touch(address: number, write?: boolean): TaskOp;
   /** Whether the run is traced (build trace arguments only then). */

@@ -132,7 +132,7 @@ const api = {
       });
       for (const cpu of cpus) {
         const hooks = instance.attachCpu?.(cpu.kernelCpu());
-        if (hooks) cpu.addHooks(hooks);
+        if (hooks) cpu.addHooks(hooks, m.name);
       }
       modules.push({ name: m.name, instance, channel });
     }
@@ -203,16 +203,12 @@ const api = {
       steps.length === 0
         ? []
         : [
-            (end: number, info: RoundInfo) => {
-              s.node.deferShared = s.init.worker !== 0;
-              try {
+            (end: number, info: RoundInfo) =>
+              s.node.exclusive(() => {
                 let more = false;
                 for (const step of steps) if (step(end, info) === true) more = true;
                 return more;
-              } finally {
-                s.node.deferShared = true;
-              }
-            },
+              }, s.init.worker === 0),
           ];
     const t0 = performance.now();
     try {

@@ -2,7 +2,7 @@
 // a fault handler runs in the task's context; a run can be paused, inspected and resumed without changing it.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runSimulation, startSimulation, type RunOptions } from '../dist/index.js';
+import { EnginePool, runSimulation, startSimulation, type RunOptions } from '../dist/index.js';
 
 const file = (name: string) => fileURLToPath(new URL(`./tasks/${name}`, import.meta.url));
 
@@ -46,6 +46,45 @@ describe('kernel modules', () => {
     expect(c.idles).toBeGreaterThan(100); // the touchers sleep, so CPUs 0, 2 and 3 go idle
     expect(c.exits).toBeGreaterThan(100);
     expect(c.commits).toBe(one!.windows);
+  });
+
+  it("hand each CPU's state to the tasks running there (ctx.kernel), run after run in one worker", async () => {
+    const run = (rounds: number): RunOptions => ({
+      cpus: 2,
+      workers: 1,
+      seed: 'state',
+      duration: '1ms',
+      memoryMiB: 8,
+      memoryLayout: 'one-zone',
+      modules: [{ module: file('state.mjs') }],
+      tasks: [{ module: file('state.mjs'), export: 'caller', perCpu: 2, args: { rounds } }],
+    });
+    const pool = new EnginePool();
+    try {
+      // Two different runs back to back on the same worker: each sees its own states, from zero.
+      const first = await runSimulation(run(10), { pool });
+      const second = await runSimulation(run(3), { pool });
+      expect(pool.reused).toBe(1);
+      for (const [r, rounds] of [
+        [first, 10],
+        [second, 3],
+      ] as const) {
+        expect(r.error).toBeNull();
+        expect(r.modules.tally).toEqual([
+          { cpu: 0, calls: 2 * rounds, seenFromTimer: true },
+          { cpu: 1, calls: 2 * rounds, seenFromTimer: true },
+        ]);
+      }
+    } finally {
+      await pool.close();
+    }
+    const stranger = await runSimulation({
+      ...run(1),
+      tasks: [{ module: file('state.mjs'), export: 'stranger', cpus: [1] }],
+    });
+    expect(stranger.error?.message).toMatch(
+      /the 'nowhere' kernel module is not loaded on cpu 1: add it to the run's modules/,
+    );
   });
 
   it("runs the fault handler in the task's context: touches of even addresses allocate, odd ones do not", async () => {

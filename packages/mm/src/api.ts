@@ -22,16 +22,13 @@ import {
   MUNMAP_TABLES_NOW,
   VMA_FILE,
 } from './layout.js';
-import { PAGE_BYTES, mmRegistry, mmapLockName } from './module.js';
+import { MM, PAGE_BYTES, mmapLockName } from './module.js';
 import type { MmCpu } from './mm-cpu.js';
 
 type Path = Generator<TaskOp, void, number>;
 
-function mmOf(ctx: Pick<TaskContext, 'cpu'>): MmCpu {
-  const mc = mmRegistry.get(ctx.cpu);
-  if (mc === undefined)
-    throw new Error(`the mm module is not loaded on cpu ${ctx.cpu}: add it to the run (mmRunParts)`);
-  return mc;
+function mmOf(ctx: Pick<TaskContext, 'kernel'>): MmCpu {
+  return ctx.kernel(MM);
 }
 
 function checkStart(start: number): void {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import {
   defineKernelModule,
   importByPath,
+  moduleState,
   parseModuleArgs,
   type KernelPath,
   type RunConfig,
@@ -121,9 +122,8 @@ function* timedFault(f: TaskFault, policy: FaultPolicy, m: Float64Array, timeAt:
     if (task.tracing) task.traceEnd({ result: r });
   }
 }
-/** This worker's MmCpu per simulated CPU it hosts, for the task API; emptied by each run's setup (a pooled worker
- * hosts run after run). */
-export const mmRegistry = new Map<number, MmCpu>();
+/** The mm module's state on a CPU (attachCpu returns it), for the task API (api.ts: mmap, munmap). */
+export const MM = moduleState<MmCpu>('mm');
 
 /** The run's modules and locks for address spaces: rcu, reclaim (with its args) and mm, and each mmap_lock; with
  * `lines` (a run that charges cache lines: coherence 'lines'), also each address space's lines (lines.ts). */
@@ -215,7 +215,6 @@ export default defineKernelModule({
     return { ...rs[0], mmapFailures: rs.reduce((n, r) => n + (r?.mmapFailures ?? 0), 0) };
   },
   async setup({ config, worker, shared, args: raw, node, commitWorker, commitFrees }) {
-    mmRegistry.clear();
     const a = parseModuleArgs('mm', argsSchema, raw);
     const L = mmLayout(a.mms.length, a.vmaSlots, a.tableSlots, config.cpus, config.tasks.length, a.slots);
     const m = new Float64Array(shared);
@@ -261,8 +260,7 @@ export default defineKernelModule({
     const committer = worker === commitWorker ? new MmCommitter(m, L, spaces, commitFrees, members) : null;
     if (worker === 0) {
       // Before any window: a PGD per address space (the kernel's own page), and the initial VMAs.
-      node.deferShared = false;
-      try {
+      node.exclusive(() => {
         const plan = node.plan('GFP_PGTABLE_KERNEL');
         a.mms.forEach((spec, i) => {
           m[mmBase(L, i) + MM_PGD] = node.alloc(0, plan, node.owners - 1);
@@ -271,9 +269,7 @@ export default defineKernelModule({
               throw new Error(`mm module: mms.${i}: VMA at ${v.start} overlaps another or no slot is free`);
         });
         node.drainCpu(0);
-      } finally {
-        node.deferShared = true;
-      }
+      });
     }
     // File-backed faults under the VMA lock: since 6.7 ("Handle more faults under the VMA lock"); 6.4 had
     // anonymous VMAs only (lock_vma_under_rcu: vma_is_anonymous), and v5.18 no per-VMA locks at all.
@@ -291,10 +287,10 @@ export default defineKernelModule({
     return {
       attachCpu(cpu) {
         const mc = new MmCpu(cpu, m, L, tableFreeing.freeing, a.munmapDowngrade);
-        mmRegistry.set(cpu.cpu, mc);
         /** Each task's fault context on this CPU, made at its first fault. */
         const faults: Array<TaskFault | undefined> = [];
         return {
+          state: mc, // ctx.kernel(MM)
           windowStart: () => mc.windowStart(),
           taskKilled: (taskId: number) => {
             if (taskInfo[taskId]!.member) mc.exited(taskId, taskInfo[taskId]!.mm);

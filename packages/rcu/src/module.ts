@@ -51,10 +51,6 @@ export const RCU_DEFAULTS = {
   divisor: 7,
 } as const;
 
-/** This worker's RcuCpu per simulated CPU it hosts; emptied by each run's setup (a pooled worker hosts run after
- * run). */
-export const rcuRegistry = new Map<number, RcuCpu>();
-
 export interface RcuReport {
   readonly gpCompleted: number;
   readonly gpStarted: number;
@@ -95,7 +91,6 @@ export default defineKernelModule({
   name: 'rcu',
   sharedBytes: (config: RunConfig) => rcuSharedBytes(config.cpus),
   setup({ config, worker, shared, args }) {
-    rcuRegistry.clear();
     const a = parseModuleArgs('rcu', argsSchema, args);
     const tickNs = a.tickNs ?? config.jiffyNs;
     const o: RcuOptions & { fqsIntervalNs: number } = {
@@ -155,8 +150,8 @@ export default defineKernelModule({
     return {
       attachCpu(cpu) {
         const rc = new RcuCpu(cpu, mem, o);
-        rcuRegistry.set(cpu.cpu, rc);
         return {
+          state: rc, // api.ts's rcuOf: ctx.kernel(RCU)
           contextSwitch: () => rc.noteQs(),
           idle: () => rc.noteIdle(),
           returnToUser: (taskId) => {

@@ -2,7 +2,7 @@
 // reclaim, then the memcg charge), reclaim passes, LRU additions, and the kswapd task. Each runs in the calling
 // task's context on its CPU; requests go to the commit and the task parks until the answer comes at the next
 // window.
-import { compileMachine, runMachine, type TaskContext, type TaskOp } from '@faultline/engine';
+import { compileMachine, moduleState, runMachine, type TaskContext, type TaskOp } from '@faultline/engine';
 import { parseGfp, __GFP_ACCOUNT, __GFP_DIRECT_RECLAIM, type GfpMask } from '@faultline/gfp';
 import {
   K_LRU_ADD,
@@ -17,7 +17,6 @@ import {
   T_STALL_NS,
   type LruKind,
 } from './layout.js';
-import { reclaimOptions, reclaimRegistry } from './module.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
 import { chargePage, type ChargeSteps } from './memcg.js';
 import { runKswapd } from './kswapd.js';
@@ -37,21 +36,18 @@ export { MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX } from './slow-path.js';
 
 type Ctx = SlowCtx;
 type Path<T> = Generator<TaskOp, T, number>;
-const scanNs = () => reclaimOptions.current.scanNsPerPage;
 const slowPath = compileMachine(slowPathMachine);
-const slowSteps = slowPathSteps(scanNs);
+const slowSteps = slowPathSteps((rc) => rc.scan.nsPerPage);
 
-function reclaimOf(ctx: Pick<TaskContext, 'cpu'>): ReclaimCpu {
-  const rc = reclaimRegistry.get(ctx.cpu);
-  if (rc === undefined)
-    throw new Error(
-      `reclaim is not loaded on cpu ${ctx.cpu}: add @faultline/reclaim's module (reclaimModulePath) to the run's modules`,
-    );
-  return rc;
+/** The reclaim module's state on a CPU (module.ts's attachCpu returns it). */
+export const RECLAIM = moduleState<ReclaimCpu>('reclaim');
+
+function reclaimOf(ctx: Pick<TaskContext, 'kernel'>): ReclaimCpu {
+  return ctx.kernel(RECLAIM);
 }
 
 /** Give a page to the LRU: page cache (clean or dirty) or anonymous memory. */
-export function lruAdd(ctx: Pick<TaskContext, 'cpu' | 'id'>, pfn: number, kind: LruKind = 'file'): void {
+export function lruAdd(ctx: Pick<TaskContext, 'kernel' | 'id'>, pfn: number, kind: LruKind = 'file'): void {
   const k = LRU_KINDS.indexOf(kind);
   if (k < 0) throw new Error(`lruAdd: kind '${kind}'; allowed: ${LRU_KINDS.join(', ')}`);
   const rc = reclaimOf(ctx);
@@ -60,7 +56,7 @@ export function lruAdd(ctx: Pick<TaskContext, 'cpu' | 'id'>, pfn: number, kind: 
 }
 
 /** Take a page off the LRU before its owner frees it (an anonymous page unmapped). */
-export function lruDel(ctx: Pick<TaskContext, 'cpu' | 'id'>, pfn: number): void {
+export function lruDel(ctx: Pick<TaskContext, 'kernel' | 'id'>, pfn: number): void {
   reclaimOf(ctx).request(ctx.id, K_LRU_DEL, pfn, 0);
 }
 
@@ -68,16 +64,16 @@ export function lruDel(ctx: Pick<TaskContext, 'cpu' | 'id'>, pfn: number): void 
  * `kswapd`, it is direct reclaim as try_to_free_pages does it (__perform_reclaim): a memory stall for PSI, and the
  * task's own pass, pages and stall time in the report, as the allocator's slow path counts its passes. */
 export function* reclaimPass(
-  ctx: Pick<Ctx, 'cpu' | 'id' | 'compute' | 'now'>,
+  ctx: Pick<Ctx, 'kernel' | 'id' | 'compute' | 'now'>,
   nr = SWAP_CLUSTER_MAX,
   kswapd = false,
 ): Path<number> {
   const rc = reclaimOf(ctx);
-  if (kswapd) return yield* reclaimPassOf(ctx, rc, scanNs(), nr, true);
+  if (kswapd) return yield* reclaimPassOf(ctx, rc, rc.scan.nsPerPage, nr, true);
   const start = ctx.now();
   const was = rc.cpu.memstall(ctx.id, true);
   try {
-    return yield* directReclaimPass(ctx, rc, scanNs(), nr);
+    return yield* directReclaimPass(ctx, rc, rc.scan.nsPerPage, nr);
   } finally {
     rc.mem[rc.taskCounter(ctx.id, T_STALL_NS)]! += ctx.now() - start;
     if (!was) rc.cpu.memstall(ctx.id, false);
@@ -91,7 +87,7 @@ function chargeSteps(ctx: Ctx, rc: ReclaimCpu): ChargeSteps {
       // try_charge_memcg's reclaim is a memory stall for PSI.
       const was = rc.cpu.memstall(ctx.id, true);
       try {
-        yield ctx.compute(SWAP_CLUSTER_MAX * scanNs());
+        yield ctx.compute(SWAP_CLUSTER_MAX * rc.scan.nsPerPage);
         return yield* ask(rc, ctx.id, K_RECLAIM, SWAP_CLUSTER_MAX, RECLAIM_MEMCG_BASE + g, 'memcg reclaim pass');
       } finally {
         if (!was) rc.cpu.memstall(ctx.id, false);
@@ -176,5 +172,11 @@ function* allocSlow(ctx: Ctx, maskArg: string | GfpMask, order: number): Path<nu
  * again (kswapd.ts has its machine). Run one per
  * node: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`. */
 export function kswapd(ctx: TaskContext): Generator<TaskOp, void, number> {
-  return runKswapd(ctx, reclaimOf(ctx), scanNs, () => reclaimOptions.current.scanPerPage);
+  const rc = reclaimOf(ctx);
+  return runKswapd(
+    ctx,
+    rc,
+    () => rc.scan.nsPerPage,
+    () => rc.scan.perPage,
+  );
 }

@@ -124,11 +124,6 @@ export interface ReclaimOptions {
   readonly kswapdWakeLatencyNs: number;
 }
 
-/** This worker's per-CPU state, for the task API; emptied by each run's setup (a pooled worker hosts run after
- * run). */
-export const reclaimRegistry = new Map<number, ReclaimCpu>();
-export const reclaimOptions: { current: ReclaimOptions } = { current: { ...RECLAIM_DEFAULTS } };
-
 const argsSchema = z
   .object({
     scanNsPerPage: z.number().int().min(0).default(RECLAIM_DEFAULTS.scanNsPerPage),
@@ -227,8 +222,7 @@ class Committer {
     const count = o.prefillHeadroom > 0 ? Infinity : o.prefillFilePages;
     const leave = o.prefillHeadroom > 0 ? Math.ceil(o.prefillHeadroom * node.watermarks.highPages) : 0;
     let n = 0;
-    node.deferShared = false;
-    try {
+    node.exclusive(() => {
       while (n < count && (leave === 0 || node.freePages() > leave)) {
         const pfn = node.alloc(n % this.L.cpus, plan, owner);
         if (pfn < 0) break;
@@ -237,9 +231,7 @@ class Committer {
         n++;
       }
       for (let c = 0; c < this.L.cpus; c++) node.drainCpu(c);
-    } finally {
-      node.deferShared = true;
-    }
+    });
     this.publishLru();
     return n;
   }
@@ -532,9 +524,7 @@ export default defineKernelModule({
     return reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length).f64 * 8;
   },
   setup({ config, worker, shared, args, node, taskCpu }) {
-    reclaimRegistry.clear();
     const o = optionsOf(args);
-    reclaimOptions.current = o;
     const L = reclaimLayout(config.cpus, config.tasks.length, o.slots, o.memcgs.length);
     const mem = new Float64Array(shared);
     const taskGroup = memcgOfTasks(config, o.memcgs);
@@ -568,9 +558,10 @@ export default defineKernelModule({
           config.hz,
           config.jiffyNs,
           hasKswapd,
+          { nsPerPage: o.scanNsPerPage, perPage: o.scanPerPage },
         );
-        reclaimRegistry.set(cpu.cpu, rc);
         return {
+          state: rc, // api.ts's reclaimOf: ctx.kernel(RECLAIM)
           windowStart: () => rc.windowStart(),
           ...(o.memcgs.length > 0 ? { returnToUser: (taskId: number) => returnPenaltyNs(rc, taskId) } : {}),
         };

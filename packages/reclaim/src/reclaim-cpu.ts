@@ -66,6 +66,8 @@ export class ReclaimCpu implements MemcgCpu {
     readonly jiffyNs = 4_000_000,
     /** Whether the run has a kswapd task to wake throttled direct reclaimers. */
     readonly hasKswapd = false,
+    /** The run's reclaim costs: CPU time per page wanted, pages scanned per page wanted (the module's args). */
+    readonly scan: { readonly nsPerPage: number; readonly perPage: number } = { nsPerPage: 200, perPage: 4 },
   ) {
     this.localCharges = new Array<number>(groups.length).fill(0);
     this.log = L.logOffset + cpu.cpu * L.logStride;

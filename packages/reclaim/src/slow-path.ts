@@ -43,7 +43,7 @@ export const MAX_RECLAIM_RETRIES = 16;
 /** PAGE_ALLOC_COSTLY_ORDER: above it, reclaim progress does not reset the count. */
 export const PAGE_ALLOC_COSTLY_ORDER = 3;
 
-export type SlowCtx = Pick<TaskContext, 'cpu' | 'id' | 'now' | 'alloc' | 'compute' | 'free' | 'sleep'> &
+export type SlowCtx = Pick<TaskContext, 'cpu' | 'kernel' | 'id' | 'now' | 'alloc' | 'compute' | 'free' | 'sleep'> &
   Partial<Pick<TaskContext, 'tracing' | 'traceBegin' | 'traceEnd' | 'traceInstant'>>;
 
 /** One run of the slow path: the caller, its mask, and what the steps found. */
@@ -181,10 +181,10 @@ export function* tryToFreePages(
   return got;
 }
 
-export function slowPathSteps(scanNsPerPage: () => number): Record<string, MachineStep<SlowRun>> {
+export function slowPathSteps(scanNsPerPage: (rc: ReclaimCpu) => number): Record<string, MachineStep<SlowRun>> {
   return {
     *directReclaim(s) {
-      const got = yield* tryToFreePages(s.ctx, s.rc, scanNsPerPage(), s.mask);
+      const got = yield* tryToFreePages(s.ctx, s.rc, scanNsPerPage(s.rc), s.mask);
       s.got = got;
       // __alloc_pages_direct_reclaim: no progress, no retry and no drain.
       return got > 0 ? 'progress' : 'none';

@@ -177,6 +177,18 @@ export class MemoryNode {
     for (const z of this.zones) z.deferShared = on;
   }
 
+  /** Run `fn` holding the zone lock's paths for itself (deferShared off: what needs the zone lock is done at once,
+   * as nothing else runs - setup before the first window, a commit between windows), then restore the mode. */
+  exclusive<T>(fn: () => T, exclusive = true): T {
+    const was = this.deferShared;
+    this.deferShared = !exclusive;
+    try {
+      return fn();
+    } finally {
+      this.deferShared = was;
+    }
+  }
+
   plan(mask: GfpMask | string, order = 0, ctx: AllocContext = {}): NodePlan {
     const m = typeof mask === 'string' ? parseGfp(mask, this.kernel).mask : mask;
     const key = `${m}/${order}/${JSON.stringify(ctx)}`;
