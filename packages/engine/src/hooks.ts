@@ -13,18 +13,26 @@ import type { z } from 'zod';
 import type { RunConfig } from './config.js';
 import type { TaskContext, TaskOp } from './task.js';
 
-/** A module's per-CPU state, as tasks and other modules reach it on a CPU: `ctx.kernel(handle)` (a TaskContext's or
- * a KernelCpu's). The module exports the handle and returns the state from attachCpu (CpuHooks.state); the engine
- * keeps it with the CPU for the run. Looked up by the module's name, so that two copies of a package agree. */
-export interface ModuleState<S> {
+/** A module's handle: its per-CPU state S, as tasks and other modules reach it on a CPU - `ctx.kernel(handle)` (a
+ * TaskContext's or a KernelCpu's) - and its report R in a run's result - `reportOf(result, handle)`. The module
+ * exports the handle and returns the state from attachCpu (CpuHooks.state); the engine keeps it with the CPU for the
+ * run. Looked up by the module's name, so that two copies of a package agree. */
+export interface ModuleState<S, R = unknown> {
   readonly module: string;
-  /** Carries the state's type only. */
+  /** Carry the types only. */
   readonly __state?: S;
+  readonly __report?: R;
 }
 
-/** The handle of module `module`'s per-CPU state of type S. */
-export function moduleState<S>(module: string): ModuleState<S> {
+/** The handle of module `module`, whose per-CPU state is an S and whose report an R. */
+export function moduleState<S, R = unknown>(module: string): ModuleState<S, R> {
   return { module };
+}
+
+/** A module's report in a run's result (result.modules[name], merged over the workers), typed by its handle;
+ * undefined when the run did not load it. */
+export function reportOf<R>(result: { readonly modules: Record<string, unknown> }, h: ModuleState<unknown, R>) {
+  return (result.modules[h.module] ?? undefined) as R | undefined;
 }
 
 /** What a module sees of one simulated CPU. */
@@ -50,7 +58,7 @@ export interface KernelCpu {
   /** Kill a task of this CPU (the OOM killer): it never runs again and the locks it held are released. */
   kill(taskId: number, reason: string): void;
   /** A module's state on this CPU (its attachCpu's CpuHooks.state); an error names a module not loaded. */
-  kernel<S>(handle: ModuleState<S>): S;
+  kernel<S>(handle: ModuleState<S, unknown>): S;
 }
 
 /** A kernel path run in a task's context: an iterator of operations whose return value is the operation's result. */

@@ -62,7 +62,7 @@ export { crossCheckMachine } from './kernel-machine-check.js';
 export type { CrossCheckOptions, CrossCheckReport } from './kernel-machine-check.js';
 export { LOCK_KINDS, LOCK_WAKE_RULES, type LockWakeRule } from './locks.js';
 export type { LockKind, LockSpec } from './locks.js';
-export { defineKernelModule, moduleState, parseModuleArgs } from './hooks.js';
+export { defineKernelModule, moduleState, parseModuleArgs, reportOf } from './hooks.js';
 export { importByPath, RESOLVE_FROM_ENV } from './loader.js';
 export { LOG_HEADER_F64, logAppend, logOf, logsInOrder, logStride } from './log-ring.js';
 export type {

@@ -122,7 +122,7 @@ export interface TaskContext {
   readonly linesCharged: boolean;
   /** A kernel module's state on the CPU the task runs on now (its handle: ModuleState, exported by the module;
    * the module's own functions, rcuReadLock(ctx) say, use it). An error names a module the run did not load. */
-  kernel<S>(handle: ModuleState<S>): S;
+  kernel<S>(handle: ModuleState<S, unknown>): S;
   /** Touch a user address (write or read): the page-fault hook. Result: what the fault handler returns (0 without one). */
   touch(address: number, write?: boolean): TaskOp;
   /** Whether the run is traced (build trace arguments only then). */

@@ -1,5 +1,6 @@
 // @faultline/mm: address spaces, page tables and the page-fault handler with selectable policies.
 export {
+  MM,
   mmModulePath,
   mmRunParts,
   mmapLockName,
@@ -8,6 +9,9 @@ export {
   RCU_WALKING_POLICIES,
   tableFreeingFor,
 } from './module.js';
+export type { MmCounter, MmReport, MmTaskReport } from './module.js';
+export { vmstatOf, VMSTAT_NAMES } from './vmstat.js';
+export type { VmstatName } from './vmstat.js';
 export type { MmArgs } from './module.js';
 export { mmLineNames, rssStatLineName, vmaLockLineName } from './lines.js';
 export { mmap, munmap, GFP_TLB_BATCH } from './api.js';

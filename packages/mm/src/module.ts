@@ -122,8 +122,24 @@ function* timedFault(f: TaskFault, policy: FaultPolicy, m: Float64Array, timeAt:
     if (task.tracing) task.traceEnd({ result: r });
   }
 }
-/** The mm module's state on a CPU (attachCpu returns it), for the task API (api.ts: mmap, munmap). */
-export const MM = moduleState<MmCpu>('mm');
+/** One of a task's fault counters (TASK_COUNTERS: faults, dataPages, speculativeDone, ...). */
+export type MmCounter = (typeof TASK_COUNTERS)[number];
+/** A task's row in mm's report: who, and its fault counters. */
+export type MmTaskReport = { task: number; name: string; mm: number; policy: string } & Record<MmCounter, number>;
+
+export interface MmReport {
+  /** The tasks that faulted, with their counters. */
+  readonly tasks: MmTaskReport[];
+  /** Each address space's sequence count and page-table entries by level at the end. */
+  readonly mms: Array<{ id: number; seq: number; entries: Record<string, number> }>;
+  readonly mmapFailures: number;
+  /** How the run freed unmapped page tables (tableFreeingFor). */
+  readonly tableFreeing: ReturnType<typeof tableFreeingFor>;
+}
+
+/** The mm module: its state on a CPU (attachCpu returns it), for the task API (api.ts: mmap, munmap), and its
+ * report (reportOf(result, MM)). */
+export const MM = moduleState<MmCpu, MmReport>('mm');
 
 /** The run's modules and locks for address spaces: rcu, reclaim (with its args) and mm, and each mmap_lock; with
  * `lines` (a run that charges cache lines: coherence 'lines'), also each address space's lines (lines.ts). */
@@ -314,16 +330,19 @@ export default defineKernelModule({
         };
       },
       commit: () => committer!.commit(),
-      report: () => ({
+      report: (): MmReport => ({
         tasks: config.tasks
           .map((t) => ({
             task: t.id,
             name: t.name,
             mm: taskInfo[t.id]!.mm,
             policy: policyOf(t),
-            ...Object.fromEntries(TASK_COUNTERS.map((c, k) => [c, m[L.taskOffset + t.id * TASK_F64 + k]!])),
+            ...(Object.fromEntries(TASK_COUNTERS.map((c, k) => [c, m[L.taskOffset + t.id * TASK_F64 + k]!])) as Record<
+              MmCounter,
+              number
+            >),
           }))
-          .filter((r) => (r as unknown as { faults: number }).faults > 0),
+          .filter((r) => r.faults > 0),
         mms: spaces.map((as) => {
           const byLevel: Record<string, number> = {};
           for (const { key } of as.tables.within(0, 2 ** 48))

@@ -2,10 +2,11 @@
 // the run (`modules: [{ module: rcuModulePath }]`); these functions take its RcuCpu on the task's CPU from the
 // engine (ctx.kernel(RCU): the state module.ts's attachCpu returns).
 import { moduleState, parkOp, type TaskContext, type TaskOp } from '@faultline/engine';
+import type { RcuReport } from './module.js';
 import type { RcuCpu } from './rcu-cpu.js';
 
-/** The rcu module's state on a CPU. */
-export const RCU = moduleState<RcuCpu>('rcu');
+/** The rcu module: its state on a CPU, and its report (reportOf(result, RCU)). */
+export const RCU = moduleState<RcuCpu, RcuReport>('rcu');
 
 /** What these functions need of a task's context, or of a KernelCpu: the CPU's modules. */
 type OnCpu = Pick<TaskContext, 'kernel'>;

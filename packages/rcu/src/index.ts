@@ -1,5 +1,14 @@
 // @faultline/rcu: RCU as a kernel module for the faultline engine.
-export { rcuReadLock, rcuReadUnlock, rcuNesting, callRcu, kfreeRcu, kfreeRcuBatch, synchronizeRcu } from './api.js';
+export {
+  RCU,
+  rcuReadLock,
+  rcuReadUnlock,
+  rcuNesting,
+  callRcu,
+  kfreeRcu,
+  kfreeRcuBatch,
+  synchronizeRcu,
+} from './api.js';
 export { rcuModulePath, RCU_DEFAULTS, fqsJiffies } from './module.js';
 export type { RcuReport } from './module.js';
 export { gpMachine } from './gp-machine.js';

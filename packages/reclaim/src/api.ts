@@ -18,6 +18,7 @@ import {
   type LruKind,
 } from './layout.js';
 import type { ReclaimCpu } from './reclaim-cpu.js';
+import type { ReclaimReport } from './report.js';
 import { chargePage, type ChargeSteps } from './memcg.js';
 import { runKswapd } from './kswapd.js';
 import {
@@ -39,8 +40,9 @@ type Path<T> = Generator<TaskOp, T, number>;
 const slowPath = compileMachine(slowPathMachine);
 const slowSteps = slowPathSteps((rc) => rc.scan.nsPerPage);
 
-/** The reclaim module's state on a CPU (module.ts's attachCpu returns it). */
-export const RECLAIM = moduleState<ReclaimCpu>('reclaim');
+/** The reclaim module: its state on a CPU (module.ts's attachCpu returns it), and its report (reportOf(result,
+ * RECLAIM)). */
+export const RECLAIM = moduleState<ReclaimCpu, ReclaimReport>('reclaim');
 
 function reclaimOf(ctx: Pick<TaskContext, 'kernel'>): ReclaimCpu {
   return ctx.kernel(RECLAIM);

@@ -1,5 +1,14 @@
 // @faultline/reclaim: the LRU, kswapd, direct reclaim and the OOM killer as a kernel module for the faultline engine.
-export { allocPages, reclaimPass, lruAdd, lruDel, kswapd, SWAP_CLUSTER_MAX, MAX_RECLAIM_RETRIES } from './api.js';
+export {
+  RECLAIM,
+  allocPages,
+  reclaimPass,
+  lruAdd,
+  lruDel,
+  kswapd,
+  SWAP_CLUSTER_MAX,
+  MAX_RECLAIM_RETRIES,
+} from './api.js';
 export { reclaimModulePath, RECLAIM_DEFAULTS } from './module.js';
 export type { ReclaimOptions } from './module.js';
 export type { ReclaimReport, TaskReclaim } from './report.js';
@@ -15,5 +24,5 @@ export type { LruKind } from './layout.js';
 import { fileURLToPath } from 'node:url';
 /** The module path to run kswapd from: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`. */
 export const kswapdTaskPath = fileURLToPath(new URL('./api.js', import.meta.url));
-export { vmstatOf, VMSTAT_NAMES } from './vmstat.js';
-export type { VmstatName } from './vmstat.js';
+export { reclaimVmstat, RECLAIM_VMSTAT_NAMES } from './vmstat.js';
+export type { ReclaimVmstatName } from './vmstat.js';

@@ -2,12 +2,13 @@
 // for the ones the model has, so that a run can be set beside `cat /proc/vmstat` of a real machine. pgalloc_<zone>
 // counts the pages each zone granted (0 for a zone the machine lacks, as the kernel prints it). The model has no
 // zone modifiers, so every allocation's class is ZONE_NORMAL and direct reclaim entries count as allocstall_normal
-// (the kernel counts user pages' stalls, GFP_HIGHUSER_MOVABLE, as allocstall_movable: compare the sums). pgfault
-// comes from the mm module's report when it is loaded. Counters it does not model are left out, not printed as 0.
-import type { RunResult } from '@faultline/engine';
-import type { ReclaimReport } from './report.js';
+// (the kernel counts user pages' stalls, GFP_HIGHUSER_MOVABLE, as allocstall_movable: compare the sums). These are
+// the zone's and reclaim's; @faultline/mm's vmstatOf adds pgfault from its own report. Counters it does not model
+// are left out, not printed as 0.
+import { reportOf, type RunResult } from '@faultline/engine';
+import { RECLAIM } from './api.js';
 
-export const VMSTAT_NAMES = [
+export const RECLAIM_VMSTAT_NAMES = [
   'pgalloc_dma',
   'pgalloc_dma32',
   'pgalloc_normal',
@@ -21,21 +22,20 @@ export const VMSTAT_NAMES = [
   'pageoutrun',
   'kswapd_low_wmark_hit_quickly',
   'kswapd_high_wmark_hit_quickly',
-  'pgfault',
   'oom_kill',
 ] as const;
-export type VmstatName = (typeof VMSTAT_NAMES)[number];
+export type ReclaimVmstatName = (typeof RECLAIM_VMSTAT_NAMES)[number];
 
-/** The run's /proc/vmstat counters that the model has (those of the modules that were loaded). */
-export function vmstatOf(r: RunResult): Partial<Record<VmstatName, number>> {
+/** The run's /proc/vmstat counters that the zone and the reclaim module (when loaded) keep. */
+export function reclaimVmstat(r: RunResult): Partial<Record<ReclaimVmstatName, number>> {
   const granted = (type: string) => r.zones.filter((z) => z.name === type).reduce((s, z) => s + z.pagesGranted, 0);
-  const out: Partial<Record<VmstatName, number>> = {
+  const out: Partial<Record<ReclaimVmstatName, number>> = {
     pgalloc_dma: granted('DMA'),
     pgalloc_dma32: granted('DMA32'),
     pgalloc_normal: granted('Normal'),
     pgfree: r.owners.reduce((s, o) => s + (o.pagesFreed ?? 0), 0),
   };
-  const rec = r.modules.reclaim as ReclaimReport | undefined;
+  const rec = reportOf(r, RECLAIM);
   if (rec) {
     out.allocstall_normal = rec.tasks.reduce((s, t) => s + t.directPasses, 0);
     out.pgscan_kswapd = rec.kswapd.scanned;
@@ -49,7 +49,5 @@ export function vmstatOf(r: RunResult): Partial<Record<VmstatName, number>> {
     out.kswapd_high_wmark_hit_quickly = rec.kswapd.highWmarkHitQuickly;
     out.oom_kill = rec.oomKills.length;
   }
-  const mm = r.modules.mm as { tasks: Array<{ faults?: number }> } | undefined;
-  if (mm) out.pgfault = mm.tasks.reduce((s, t) => s + (t.faults ?? 0), 0);
   return out;
 }

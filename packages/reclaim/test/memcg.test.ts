@@ -3,11 +3,11 @@
 // outside the group are untouched; the same digest on 1 and 4 workers; an undeclared group is named.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runSimulation, type RunResult } from '@faultline/engine';
-import { MEMCG_CHARGE_BATCH, highPenaltyNs, reclaimModulePath, type ReclaimReport } from '../dist/index.js';
+import { reportOf, runSimulation, type RunResult } from '@faultline/engine';
+import { MEMCG_CHARGE_BATCH, highPenaltyNs, RECLAIM, reclaimModulePath, type ReclaimReport } from '../dist/index.js';
 
 const tasks = fileURLToPath(new URL('./tasks/memcg.mjs', import.meta.url));
-const report = (r: RunResult) => r.modules.reclaim as ReclaimReport;
+const report = (r: RunResult): ReclaimReport => reportOf(r, RECLAIM)!;
 const group = (r: RunResult, name: string) => report(r).memcgs!.find((g) => g.name === name)!;
 const granted = (r: RunResult, task: string, mask: string) =>
   r.tasks.filter((t) => t.name.startsWith(task)).reduce((s, t) => s + (t.allocs[mask]?.granted ?? 0), 0);

@@ -2,11 +2,11 @@
 // never reclaims; the OOM killer takes the task holding the most memory; the same digest on 1 and 4 workers.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runSimulation, type RunOptions, type RunResult } from '@faultline/engine';
-import { reclaimModulePath, vmstatOf, type ReclaimReport } from '../dist/index.js';
+import { reportOf, runSimulation, type RunOptions, type RunResult } from '@faultline/engine';
+import { RECLAIM, reclaimModulePath, reclaimVmstat as vmstatOf, type ReclaimReport } from '../dist/index.js';
 
 const mm = fileURLToPath(new URL('./tasks/mm.mjs', import.meta.url));
-const report = (r: RunResult) => r.modules.reclaim as ReclaimReport;
+const report = (r: RunResult): ReclaimReport => reportOf(r, RECLAIM)!;
 const PAGES = 16_384; // 64 MiB: min 256, low 320, high 384 pages
 const base = {
   seed: 'reclaim',

@@ -4,11 +4,11 @@
 // VMSCAN_THROTTLE_ISOLATED (too_many_isolated), each a sleep; kernel threads exempt.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runSimulation, type RunResult } from '@faultline/engine';
-import { reclaimModulePath, vmstatOf, type ReclaimReport } from '../dist/index.js';
+import { reportOf, runSimulation, type RunResult } from '@faultline/engine';
+import { RECLAIM, reclaimModulePath, reclaimVmstat as vmstatOf, type ReclaimReport } from '../dist/index.js';
 
 const mm = fileURLToPath(new URL('./tasks/mm.mjs', import.meta.url));
-const report = (r: RunResult) => r.modules.reclaim as ReclaimReport;
+const report = (r: RunResult): ReclaimReport => reportOf(r, RECLAIM)!;
 const PAGES = 16_384; // 64 MiB in one zone: min 256, low 320, high 384 pages
 const base = { seed: 'throttle', memoryMiB: 64, memoryLayout: 'one-zone' as const, window: '20us' };
 const reclaimArgs = (args: Record<string, unknown>) => ({ modules: [{ module: reclaimModulePath, args }] });

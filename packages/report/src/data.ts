@@ -2,8 +2,9 @@
 // pool threads can send it back and the page can embed it. Tasks are grouped by name without their instance and
 // lane numbers ("fault-storm.3/7" and "kernel-work/2" are in "fault-storm" and "kernel-work"; each export of a task
 // file is a group of its own); their latency histograms are merged, not averaged.
-import type { RunResult } from '@faultline/engine';
-import { mergeEncoded, vmstatOf, type FreePagesTimeline, type ReclaimReport } from '@faultline/reclaim';
+import { reportOf, type RunResult } from '@faultline/engine';
+import { MM, vmstatOf, type MmCounter } from '@faultline/mm';
+import { mergeEncoded, RECLAIM, type FreePagesTimeline } from '@faultline/reclaim';
 
 export interface GroupRow {
   readonly group: string;
@@ -49,8 +50,8 @@ export interface ReportRun {
 const groupOf = (name: string) => name.replace(/\/\d+$/, '').replace(/\.\d+$/, '');
 
 export function reportRun(r: RunResult, policy: string, figures: Record<string, number>): ReportRun {
-  const reclaim = r.modules.reclaim as ReclaimReport | undefined;
-  const mm = r.modules.mm as { tasks?: Array<Record<string, number> & { name: string }> } | undefined;
+  const reclaim = reportOf(r, RECLAIM);
+  const mm = reportOf(r, MM);
   const names = [...new Set(r.config.tasks.map((t) => groupOf(t.name)))];
   const groups = names.map((group): GroupRow => {
     const ids = r.config.tasks.filter((t) => groupOf(t.name) === group).map((t) => t.id);
@@ -71,7 +72,7 @@ export function reportRun(r: RunResult, policy: string, figures: Record<string, 
       pagesTaken: ids.reduce((s, id) => s + (r.owners[id]?.pagesGranted ?? 0), 0),
     };
   });
-  const sum = (k: string) => (mm?.tasks ?? []).reduce((s, t) => s + (t[k] ?? 0), 0);
+  const sum = (k: MmCounter) => (mm?.tasks ?? []).reduce((s, t) => s + t[k], 0);
   return {
     policy,
     seed: r.config.seed,

@@ -1,16 +1,18 @@
 // figures: reading a finished run the way the discussion argues - who waited, who failed, who reclaimed, who took
 // pages below min, how fast the storm faulted - from the reports of the reclaim and mm modules.
-import type { RunResult } from '@faultline/engine';
-import type { RcuReport } from '@faultline/rcu';
-import { mergeEncoded, type ReclaimReport } from '@faultline/reclaim';
+import { reportOf, type RunResult } from '@faultline/engine';
+import { MM, type MmCounter, type MmTaskReport } from '@faultline/mm';
+import { RCU } from '@faultline/rcu';
+import { mergeEncoded, RECLAIM, type ReclaimReport } from '@faultline/reclaim';
 
 export interface TaskGroup {
   readonly label: string;
   readonly match: (name: string) => boolean;
 }
 
+/** The reclaim module's report (the scenarios that ask for it load the module). */
 export function reclaimOf(r: RunResult): ReclaimReport {
-  return r.modules.reclaim as ReclaimReport;
+  return reportOf(r, RECLAIM)!;
 }
 
 /** OOM kills as events: a process (every task sharing its address space) killed at once counts once. */
@@ -23,8 +25,8 @@ export function oomKilledOutside(rec: ReclaimReport, g: TaskGroup): number {
   return rec.oomKills.filter((k) => !g.match(k.name)).length;
 }
 
-export function mmTasks(r: RunResult): Array<Record<string, number> & { name: string; task: number }> {
-  return (r.modules.mm as { tasks: Array<Record<string, number> & { name: string; task: number }> }).tasks;
+export function mmTasks(r: RunResult): MmTaskReport[] {
+  return reportOf(r, MM)!.tasks;
 }
 
 export function taskIds(r: RunResult, g: TaskGroup): number[] {
@@ -79,7 +81,7 @@ export function groupFaults(
   g: TaskGroup,
 ): { faults: number; faultNs: number; aborted: number; fellBack: number; speculative: number; tablePages: number } {
   const rows = mmTasks(r).filter((t) => g.match(t.name));
-  const sum = (k: string) => rows.reduce((s, t) => s + (t[k] ?? 0), 0);
+  const sum = (k: MmCounter) => rows.reduce((s, t) => s + t[k], 0);
   return {
     faults: sum('faults'),
     faultNs: sum('faultNs'),
@@ -95,7 +97,7 @@ export function groupFaults(
  * all (PF_MEMALLOC, __GFP_MEMALLOC), grace-period durations and the largest RCU callback backlog on one CPU. */
 export function systemFigures(r: RunResult): Record<string, number> {
   const band = reclaimOf(r).timeline?.timeInBandNs;
-  const rcu = r.modules.rcu as RcuReport | undefined;
+  const rcu = reportOf(r, RCU);
   return {
     'time below min (ms)': (band?.belowMin ?? NaN) / 1e6,
     'time min..low (ms)': (band?.minToLow ?? NaN) / 1e6,

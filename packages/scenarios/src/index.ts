@@ -57,5 +57,5 @@ export {
 export { kernelStorm, KERNEL_STORM_POLICIES };
 export { STORM_MODES, STORM_COUNTERS, GFP_STORM_KERNEL, GFP_STORM_NOWAIT } from './kernel-storm-tasks.js';
 export type { StormMode } from './kernel-storm-tasks.js';
-export { vmstatOf, VMSTAT_NAMES } from '@faultline/reclaim';
-export type { VmstatName } from '@faultline/reclaim';
+export { vmstatOf, VMSTAT_NAMES } from '@faultline/mm';
+export type { VmstatName } from '@faultline/mm';

@@ -4,6 +4,7 @@
 // would refuse is refused by field before anything starts) or from a finished run (its config and mm's report);
 // and the line a person reads.
 import {
+  reportOf,
   resolveRunConfig,
   type Hz,
   type Platform,
@@ -12,7 +13,7 @@ import {
   type RunResult,
   type TableFreeing,
 } from '@faultline/engine';
-import { mmModulePath, tableFreeingFor } from '@faultline/mm';
+import { MM, mmModulePath, tableFreeingFor } from '@faultline/mm';
 import { rcuModulePath } from '@faultline/rcu';
 import { getScenario } from './registry.js';
 import { ScenarioError } from './scenario.js';
@@ -75,7 +76,7 @@ export function specMachineKernel(spec: ScenarioSpec): MachineKernel {
 /** The kernel configuration a finished run had: its config, and the freeing from mm's report when mm reported. */
 export function runMachineKernel(r: Pick<RunResult, 'config' | 'modules'>): MachineKernel {
   const c = r.config;
-  const reported = (r.modules.mm as { tableFreeing?: MachineKernel['tableFreeing'] } | undefined)?.tableFreeing;
+  const reported = reportOf(r, MM)?.tableFreeing;
   let tableFreeing = reported;
   if (!tableFreeing) {
     try {

@@ -2,7 +2,8 @@
 // in the model: 256 MiB, 4 CPUs, no swap, a reader streaming a file through the page cache, and three processes that
 // allocate, touch and free 48 MiB of anonymous memory in a loop. Its figures are the ones the real run gives in
 // /proc/vmstat and /proc/pressure/memory: who reclaimed (kswapd's share), how often allocations stalled, and PSI.
-import { kswapdTaskPath, reclaimModulePath, vmstatOf } from '@faultline/reclaim';
+import { kswapdTaskPath, reclaimModulePath } from '@faultline/reclaim';
+import { vmstatOf } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { oomKillEvents, reclaimOf, systemFigures } from './figures.js';
 import { checkPolicy, defineScenario, reclaimArgsOf, type ParamSpec, runOf } from './scenario.js';

@@ -11,6 +11,7 @@
 // Times are simulated nanoseconds. Slices still open when the run ended are closed at its end.
 import { readFileSync } from 'node:fs';
 import {
+  reportOf,
   TR_BEGIN,
   TR_CPU_TRACK,
   TR_END,
@@ -19,7 +20,7 @@ import {
   type RunResult,
   type TraceArgs,
 } from '@faultline/engine';
-import type { FreePagesTimeline } from '@faultline/reclaim';
+import { RECLAIM } from '@faultline/reclaim';
 import protobuf from 'protobufjs';
 
 export const PROTO_PATH = new URL('../proto/perfetto-trace.proto', import.meta.url);
@@ -133,7 +134,7 @@ export function perfettoTrace(r: RunResult): { bytes: Uint8Array; summary: Perfe
     event(gps[i + 1]!, { type: TYPE.end, track_uuid: UUID.rcu });
   }
   // Free pages against the watermarks, from the reclaim module's timeline.
-  const timeline = (r.modules.reclaim as { timeline?: FreePagesTimeline } | undefined)?.timeline;
+  const timeline = reportOf(r, RECLAIM)?.timeline;
   if (timeline) {
     const w = timeline.watermarks;
     const lines: Array<[string, (k: number) => number | null]> = [
