@@ -2,8 +2,10 @@
 // `modules: [{ module: reclaimModulePath }]` and run kswapd as a task (`kswapdTaskPath`). Each CPU logs its tasks'
 // requests; worker 0's commit applies them in (time, CPU, sequence) order against the node's LRU and its zones:
 // reclaim passes free pages to the reclaimer's CPU list, charged to it as the reclaimer (who paid); drains empty
-// every CPU's list into the buddy lists (drain_all_pages); an OOM request kills the task that holds the most pages.
+// every CPU's list into the buddy lists (drain_all_pages); an OOM request kills the process holding the most pages
+// (whom: oom-kill.ts).
 import { fileURLToPath } from 'node:url';
+import { holdings, selectBadProcess } from './oom-kill.js';
 import { z } from 'zod';
 import {
   defineKernelModule,
@@ -14,7 +16,6 @@ import {
   type CommitInfo,
   type RunConfig,
 } from '@faultline/engine';
-import { __GFP_ZERO } from '@faultline/gfp';
 import type { MemoryNode } from '@faultline/zone';
 import {
   ISOLATE_ASK,
@@ -168,16 +169,6 @@ interface Waiter {
   readonly cpu: number;
   readonly token: number;
   readonly deadlineNs: number;
-}
-
-/** Tasks the OOM killer never picks: kernel threads (oom_unkillable_task, mm/oom_kill.c: PF_KTHREAD; kswapd, and
- * tasks whose args say kthread: true) and tasks whose args say oomScoreAdj: -1000 (oom_badness: OOM_SCORE_ADJ_MIN). */
-function unkillable(config: RunConfig): Set<number> {
-  return new Set(
-    config.tasks
-      .filter((t) => t.export === 'kswapd' || t.args.kthread === true || t.args.oomScoreAdj === -1000)
-      .map((t) => t.id),
-  );
 }
 
 class Committer {
@@ -469,37 +460,14 @@ class Committer {
     return v;
   }
 
-  /** Kill the killable process holding the most pages (oom_badness: RSS and page tables), inside memcg `group`
-   * when given, and free its pages but its page tables; -1 if there is none. A process is the tasks that share an
-   * address space (args.mm, the mm module's; a task without one is a process of its own): oom_kill_process kills
-   * every task sharing the victim's mm, and the oom_reaper frees their memory. Page tables go with the address
+  /** oom_kill_process: kill the process select_bad_process picks (oom-kill.ts), inside memcg `group` when given,
+   * and free its pages but its page tables (the oom_reaper); -1 if there is none. Page tables go with the address
    * space: the mm module tears it down (exit_mmap) once its last task is killed, a commit later. */
   private oomKill(nowNs: number, group = -1): number {
-    // Per owner: the pages oom_badness counts, and those the kill frees.
-    const held = new Map<number, { pages: number; freed: number[] }>();
-    this.node.eachAllocated((pfn, owner, mask) => {
-      const k = this.lru.kindOf(pfn);
-      if (k === LRU_FILE || k === LRU_FILE_DIRTY) return; // page cache is not the task's to lose
-      let h = held.get(owner);
-      if (h === undefined) held.set(owner, (h = { pages: 0, freed: [] }));
-      h.pages++;
-      // Zeroed pages are page tables (and tlb_remove_table's batches): the address space's, freed when it is torn
-      // down or after an RCU grace period, not with one of its threads. oom_badness counts them (mm_pgtables_bytes).
-      if ((mask & __GFP_ZERO) === 0) h.freed.push(pfn);
-    });
-    const spared = unkillable(this.config);
-    const candidates = this.config.tasks.filter(
-      (t) => !spared.has(t.id) && !this.killed.has(t.id) && (group < 0 || this.taskGroup[t.id] === group),
-    );
-    const processOf = (t: RunConfig['tasks'][number]) => (t.args.mm !== undefined ? `mm ${t.args.mm}` : `task ${t.id}`);
+    const held = holdings(this.node, this.lru);
     const heldBy = (t: RunConfig['tasks'][number]) => held.get(t.id % this.node.owners);
-    const badness = new Map<string, number>();
-    for (const t of candidates) badness.set(processOf(t), (badness.get(processOf(t)) ?? 0) + (heldBy(t)?.pages ?? 0));
-    let chosen = '';
-    let most = 0;
-    for (const [p, n] of badness) if (n > most) [chosen, most] = [p, n];
-    if (most === 0) return -1;
-    const victims = candidates.filter((t) => processOf(t) === chosen);
+    const victims = selectBadProcess(this.config, this.killed, this.taskGroup, group, heldBy);
+    if (victims.length === 0) return -1;
     for (const t of victims) {
       this.killed.add(t.id);
       this.isolated -= this.inflight.get(t.id) ?? 0; // a batch it had in flight ends with it
