@@ -4,7 +4,6 @@
 // field at its default; a user's file says only what differs, `--set path=value` overrides one field, and the merged
 // whole is validated against the JSON Schema this module builds (ajv): every error names the field and what is
 // allowed. A resolved spec, with a seed and the version, is a run's identity: specKey hashes it.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -20,6 +19,7 @@ import {
   type Platform,
   type TableFreeing,
 } from '@faultline/engine';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import YAML from 'yaml';
@@ -411,9 +411,13 @@ function valueAt(doc: unknown, pointer: string): unknown {
 /** How the scenario documents' validators are compiled (here, or at build time: scripts/build-validators.mjs). */
 export const AJV_OPTIONS = { allErrors: true, strict: false, verbose: true } as const;
 
-/** Which validator checks documents of these shapes, resolved or not. */
+/** Which validator checks documents of these shapes, resolved or not: the shapes' names and a hash of the schema
+ * itself, so that a validator built before a change of the schema is never taken for it. */
 export function validatorKey(shapes: readonly ScenarioShape[], resolved: boolean): string {
-  return `${resolved}:${shapes.map((s) => s.name).join(',')}`;
+  const hash = createHash('sha256')
+    .update(JSON.stringify(scenarioJsonSchema(shapes, resolved)))
+    .digest('hex');
+  return `${resolved}:${shapes.map((s) => s.name).join(',')}:${hash.slice(0, 16)}`;
 }
 
 /** The file of the validator compiled at build time for these shapes: all the built-in scenarios', or one's. */
@@ -421,7 +425,8 @@ export function validatorFile(shapes: readonly ScenarioShape[], resolved: boolea
   return `validate-${resolved ? 'resolved' : 'document'}${shapes.length === 1 ? `-${shapes[0]!.name}` : ''}.cjs`;
 }
 
-/** The validator compiled at build time for `key`, if the build made one for it (the built-in scenarios'). */
+/** The validator compiled at build time for `key`, if the build made one for it (the built-in scenarios', of this
+ * very schema). */
 function prebuilt(key: string, shapes: readonly ScenarioShape[], resolved: boolean): ValidateFunction | null {
   try {
     const v = createRequire(import.meta.url)(`./${validatorFile(shapes, resolved)}`) as
