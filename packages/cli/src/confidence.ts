@@ -111,6 +111,53 @@ export function headlines(
     });
 }
 
+/** A mean as a sentence gives it: the interval's mean with formatInterval's digits, without the ±. */
+function meanText(xs: readonly number[]): string {
+  return formatInterval({ ...interval(xs), half: Number.NaN });
+}
+
+/** How policy B's mean stands to the baseline's A (not 0), in words: "4.5 times", "92% lower than", "12% higher
+ * than". */
+function changeInWords(a: number, b: number): string {
+  const r = b / a;
+  if (r >= 2) return `${r >= 10 ? r.toFixed(0) : r.toFixed(1)} times`;
+  const pct = Math.abs((r - 1) * 100);
+  return `${pct >= 10 ? pct.toFixed(0) : pct.toFixed(1)}% ${r >= 1 ? 'higher than' : 'lower than'}`;
+}
+
+/** The comparison's verdict in words, a sentence per policy against the baseline: the `top` figures of `labels`
+ * that differ significantly (Welch, p < 0.05), largest change first, each with both means and its p bound; or
+ * that none did. What the HTML report says under "What it found". */
+export function verdicts(
+  labels: readonly string[],
+  policies: readonly string[],
+  baseline: string,
+  samples: (policy: string, label: string) => number[],
+  top = 3,
+): string[] {
+  return policies
+    .filter((p) => p !== baseline)
+    .map((p) => {
+      const found = labels
+        .map((label) => ({ label, a: samples(baseline, label), b: samples(p, label) }))
+        .filter((x) => x.a.length > 0 && x.b.length > 0)
+        .map((x) => ({ ...x, d: welch(x.a, x.b), ma: interval(x.a).mean, mb: interval(x.b).mean }))
+        .filter((x) => x.d.p < 0.05 && x.ma !== x.mb)
+        .map((x) => ({ ...x, size: x.ma === 0 ? Infinity : Math.abs(x.mb / x.ma - 1) }))
+        .sort((x, y) => y.size - x.size)
+        .slice(0, top);
+      if (found.length === 0)
+        return `Under ${p}, no figure of ${labels.length} differed from ${baseline}'s by more than chance (p < 0.05).`;
+      const says = found.map((x) => {
+        const p = `p < ${x.d.p < 0.01 ? '0.01' : '0.05'}`;
+        if (x.ma === 0) return `${x.label} went from 0 to ${meanText(x.b)} (${p})`;
+        const what = `was ${changeInWords(x.ma, x.mb)} ${baseline}'s`;
+        return `${x.label} ${what} (${meanText(x.b)} against ${meanText(x.a)}, ${p})`;
+      });
+      return `Under ${p}, ${says.join('; ')}.`;
+    });
+}
+
 /** A difference as compare prints it: `+12.3%` with `*` when p < 0.05 (`**` below 0.01), `=` for none, `from 0*` for
  * a significant change from a baseline of 0. */
 export function formatDifference(d: Difference): string {

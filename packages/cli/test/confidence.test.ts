@@ -1,7 +1,7 @@
 // Confidence intervals as compare prints them: Student's t over the seeds, counts that every seed agreed on printed
 // as counts, and the warning for fewer than three seeds.
 import { describe, expect, it } from 'vitest';
-import { formatDifference, formatInterval, interval, seedsWarning, welch } from '../src/confidence.js';
+import { formatDifference, formatInterval, interval, seedsWarning, verdicts, welch } from '../src/confidence.js';
 
 describe('confidence intervals', () => {
   it("uses Student's t with n - 1 degrees of freedom", () => {
@@ -45,5 +45,25 @@ describe('confidence intervals', () => {
     expect(formatDifference(welch([0, 0, 0], [4, 5, 6]))).toBe('from 0*'); // t = 8.7, 2 degrees of freedom: p = 0.013
     expect(formatDifference(welch([0, 0, 0], [1, 30, 3]))).toBe('');
     expect(Number.isNaN(welch([1], [2]).p)).toBe(true);
+  });
+
+  it('says the verdict in words: the largest significant changes first, both means, the p bound; or that none', () => {
+    const data: Record<string, Record<string, number[]>> = {
+      classic: { stall: [0.2, 0.21, 0.22], pages: [530, 540, 535], kills: [0, 0, 0], same: [5, 6, 7] },
+      storm: { stall: [0.9, 0.95, 1.0], pages: [40, 45, 43], kills: [2, 3, 2], same: [5, 6, 7] },
+      calm: { stall: [0.2, 0.22, 0.21], pages: [531, 538, 536], kills: [0, 0, 0], same: [6, 5, 7] },
+    };
+    const samples = (p: string, label: string) => data[p]![label]!;
+    const [storm, calm] = verdicts(
+      ['stall', 'pages', 'kills', 'same'],
+      ['classic', 'storm', 'calm'],
+      'classic',
+      samples,
+    );
+    expect(storm).toBe(
+      "Under storm, kills went from 0 to 2.33 (p < 0.05); stall was 4.5 times classic's (0.95 against 0.21, p < 0.01); " +
+        "pages was 92% lower than classic's (42.7 against 535, p < 0.01).",
+    );
+    expect(calm).toBe("Under calm, no figure of 4 differed from classic's by more than chance (p < 0.05).");
   });
 });

@@ -158,7 +158,13 @@ describe('the HTML report in headless Chromium', () => {
       () => (window as unknown as { faultlineReport?: { ready: boolean } }).faultlineReport?.ready === true,
     );
     const got = await page.evaluate(() => {
-      const headline = [...document.querySelectorAll('#headline p')].map((p) => p.textContent ?? '');
+      const headline = [...document.querySelectorAll('#headline p.detail')].map((p) => p.textContent ?? '');
+      const verdict = [...document.querySelectorAll('#headline p.verdict')].map((p) => p.textContent ?? '');
+      const cells = [...document.querySelectorAll('table')[0]!.querySelectorAll('td')].map((td) => ({
+        text: td.textContent ?? '',
+        marked: td.classList.contains('significant'),
+        background: getComputedStyle(td).backgroundColor,
+      }));
       const rows = [...document.querySelectorAll('table')[0]!.querySelectorAll('tr')].map((tr) =>
         [...tr.children].map((c) => c.textContent ?? ''),
       );
@@ -174,7 +180,7 @@ describe('the HTML report in headless Chromium', () => {
         .filter((_s, i) => titles[i]!.startsWith('Free pages over time'))
         .map((s) => C.getChart(s.querySelector('canvas')!)!.scales.y.max);
       const f = (window as unknown as { faultlineReport: { errorBars: number; timelineYMax: number } }).faultlineReport;
-      return { headline, rows, yMax, errorBars: f.errorBars, timelineYMax: f.timelineYMax };
+      return { headline, verdict, cells, rows, yMax, errorBars: f.errorBars, timelineYMax: f.timelineYMax };
     });
     await page.close();
     // The headline is the terminal's, and each figure it names reads as the table's cells for both policies.
@@ -193,6 +199,34 @@ describe('the HTML report in headless Chromium', () => {
       expect(row, figure).toBeDefined();
       expect(row![1]).toBe(theirs);
       expect(row![2]).toBe(`${mine} (${diff})`);
+    }
+    // The verdict in words is the terminal's too, first, and its means are the table's for both policies.
+    const verdict = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('verdict: '))
+      .map((l) => l.slice('verdict: '.length));
+    expect(got.verdict).toEqual(verdict);
+    expect(got.verdict[0]).toMatch(/^Under spf-nowait-literal, /);
+    const worded = [
+      ...got.verdict[0]!.matchAll(
+        /([a-z][^;,]*?) (?:was [^(]+'s \((\S+) against (\S+), p < [\d.]+\)|went from 0 to (\S+) \()/g,
+      ),
+    ];
+    expect(worded.length).toBeGreaterThan(0);
+    for (const [, figure, mine, theirs, fromZero] of worded) {
+      const row = got.rows.find((x) => x[0] === figure);
+      expect(row, figure).toBeDefined();
+      if (fromZero !== undefined) expect(row![2]!.startsWith(fromZero)).toBe(true);
+      else {
+        expect(row![1]!.startsWith(theirs!), `${figure}: ${row![1]} / ${theirs}`).toBe(true);
+        expect(row![2]!.startsWith(mine!), `${figure}: ${row![2]} / ${mine}`).toBe(true);
+      }
+    }
+    // A significant difference (* or **) is highlighted, and nothing else is.
+    expect(got.cells.some((c) => c.marked)).toBe(true);
+    for (const c of got.cells) {
+      expect(c.marked, c.text).toBe(/\*\)$/.test(c.text));
+      if (c.marked) expect(c.background).not.toBe(got.cells.find((x) => !x.marked)!.background);
     }
     expect(got.errorBars).toBeGreaterThan(0);
     // Every policy's free-pages chart has the same y-axis.

@@ -13,8 +13,11 @@ export interface ReportInput {
   /** The figures table as the terminal showed it: a header row and rows of cells. */
   readonly table: { readonly head: readonly string[]; readonly rows: ReadonlyArray<readonly string[]> };
   readonly runs: readonly ReportRun[];
-  /** What the comparison found, a sentence per policy (computed from the table's figures), shown first. */
+  /** What the comparison found, a line per policy as the terminal printed it (figures, intervals, differences). */
   readonly headline?: readonly string[];
+  /** The same in words, a sentence per policy ("Under X, Y was 4.5 times classic's (...)"): shown first, under
+   * "What it found", with the headline's lines below it in small type. */
+  readonly verdict?: readonly string[];
 }
 
 let chartJs: string | null = null;
@@ -47,7 +50,8 @@ table { border-collapse: collapse; background: #fff; font-variant-numeric: tabul
 th, td { border: 1px solid #e5e7eb; padding: 4px 10px; text-align: right; } th:first-child, td:first-child { text-align: left; }
 th { background: #f3f4f6; } .error { color: #b91c1c; }
 .headline { background: #eff6ff; border: 1px solid #bfdbfe; border-radius: 8px; padding: 10px 14px; margin: 16px 0 0; }
-.headline p { margin: 4px 0; font-size: 15px; }
+.headline p { margin: 4px 0; font-size: 15px; } .headline p.detail { font-size: 12px; color: #4b5563; }
+td.significant { background: #fef3c7; font-weight: 600; }
 `;
 
 /** The page every report is: head and styles, the title and the command that made it (and a note), the body, then
@@ -85,7 +89,9 @@ ${body}</main>
 
 export function renderReport(input: ReportInput): string {
   const head = `<tr>${input.table.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
-  const rows = input.table.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
+  // A cell whose difference is significant (compare's * and **) stands out.
+  const cell = (c: string) => `<td${/\*\)?$/.test(c) ? ' class="significant"' : ''}>${escapeHtml(c)}</td>`;
+  const rows = input.table.rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('\n');
   const errors = input.runs
     .filter((r) => r.error)
     .map((r) => `<p class="error">${escapeHtml(`${r.policy}, seed ${r.seed}: ${r.error}`)}</p>`)
@@ -101,8 +107,10 @@ export function renderReport(input: ReportInput): string {
     input.command,
     '',
     `${
-      input.headline && input.headline.length > 0
-        ? `<section class="headline" id="headline"><h2>What it found</h2>${input.headline.map((h) => `<p>${escapeHtml(h)}</p>`).join('')}</section>`
+      (input.verdict?.length ?? 0) + (input.headline?.length ?? 0) > 0
+        ? `<section class="headline" id="headline"><h2>What it found</h2>${(input.verdict ?? [])
+            .map((v) => `<p class="verdict">${escapeHtml(v)}</p>`)
+            .join('')}${(input.headline ?? []).map((h) => `<p class="detail">${escapeHtml(h)}</p>`).join('')}</section>`
         : ''
     }
 ${errors}

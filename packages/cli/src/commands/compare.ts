@@ -16,7 +16,7 @@ import {
   type ScenarioSpec,
 } from '@faultline/scenarios';
 import { runOnPool } from '../pool.js';
-import { comparisonCell, headlines, interval, seedsWarning, welch } from '../confidence.js';
+import { comparisonCell, headlines, interval, seedsWarning, verdicts, welch } from '../confidence.js';
 import { humanStream, JSON_SCHEMAS, writeOutput } from '../options.js';
 import { policyList, replayArgs, scenarioFields, type ScenarioCliOptions } from '../scenario-fields.js';
 import { textTable } from '../text-table.js';
@@ -162,6 +162,8 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
   const telling = scenario.headline?.filter((l) => labels.includes(l)) ?? labels;
   const headline = headlines(telling, policies, baseline, (p, label) => samples(outcomes, p, label), 3);
   for (const h of headline) say.write(`headline: ${h}\n`);
+  const verdict = verdicts(telling, policies, baseline, (p, label) => samples(outcomes, p, label), 3);
+  for (const v of verdict) say.write(`verdict: ${v}\n`);
   const warning = seedsWarning(seeds.length);
   if (warning) say.write(`note: ${warning}\n`);
   for (const f of failed) say.write(`run ${f.job.spec.policy} seed ${f.job.seed} ended on an error: ${f.error}\n`);
@@ -173,6 +175,7 @@ export async function compareCommand(ref: string, o: CompareOptions): Promise<Co
         command: `faultline compare ${replayArgs(spec, ['policy'])} --policies ${policies.join(',')} --seeds ${seeds.length} --seed ${o.seed}`,
         table: { head, rows },
         headline,
+        verdict,
         runs: outcomes.map((x) => x.report).filter((x): x is NonNullable<typeof x> => x !== null),
       }),
     );
