@@ -179,8 +179,38 @@ describe('the HTML report in headless Chromium', () => {
       const yMax = [...document.querySelectorAll('section.chart')]
         .filter((_s, i) => titles[i]!.startsWith('Free pages over time'))
         .map((s) => C.getChart(s.querySelector('canvas')!)!.scales.y.max);
-      const f = (window as unknown as { faultlineReport: { errorBars: number; timelineYMax: number } }).faultlineReport;
-      return { headline, verdict, cells, rows, yMax, errorBars: f.errorBars, timelineYMax: f.timelineYMax };
+      const yMin = [...document.querySelectorAll('section.chart')]
+        .filter((_s, i) => titles[i]!.startsWith('Free pages over time'))
+        .map(
+          (s) =>
+            (C.getChart(s.querySelector('canvas')!)! as unknown as { scales: { y: { min: number } } }).scales.y.min,
+        );
+      // Each bar chart with error bars: its axis top against its highest bar top (mean + half).
+      type Ds = { data: number[]; errorBars?: number[] };
+      const reach = [...document.querySelectorAll('section.chart canvas')].flatMap((cv) => {
+        const ch = C.getChart(cv as HTMLCanvasElement) as unknown as
+          | { data: { datasets: Ds[] }; scales: { y: { max: number } } }
+          | undefined;
+        const tops = (ch?.data.datasets ?? []).flatMap((ds) =>
+          ds.errorBars ? ds.data.map((v, j) => v + (Number.isFinite(ds.errorBars![j]) ? ds.errorBars![j]! : 0)) : [],
+        );
+        return tops.length > 0 ? [{ axis: ch!.scales.y.max, top: Math.max(...tops) }] : [];
+      });
+      const f = (
+        window as unknown as { faultlineReport: { errorBars: number; timelineYMin: number; timelineYMax: number } }
+      ).faultlineReport;
+      return {
+        headline,
+        verdict,
+        cells,
+        rows,
+        yMax,
+        yMin,
+        reach,
+        errorBars: f.errorBars,
+        timelineYMin: f.timelineYMin,
+        timelineYMax: f.timelineYMax,
+      };
     });
     await page.close();
     // The headline is the terminal's, and each figure it names reads as the table's cells for both policies.
@@ -231,6 +261,12 @@ describe('the HTML report in headless Chromium', () => {
     expect(got.errorBars).toBeGreaterThan(0);
     // Every policy's free-pages chart has the same y-axis.
     expect(new Set(got.yMax)).toEqual(new Set([got.timelineYMax]));
+    // ... and one bottom, cropped to where free pages move: above 0, below every run's min watermark.
+    expect(new Set(got.yMin)).toEqual(new Set([got.timelineYMin]));
+    expect(got.timelineYMin).toBeGreaterThan(0);
+    // No error bar runs past its chart's top.
+    expect(got.reach.length).toBeGreaterThan(0);
+    for (const x of got.reach) expect(x.axis).toBeGreaterThanOrEqual(x.top);
   });
 
   it('faultline compare --html: a timeline per policy and the policies side by side', async () => {
