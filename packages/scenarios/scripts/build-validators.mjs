@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { ALL_SCENARIOS } from '../dist/registry.js';
-import { AJV_OPTIONS, scenarioJsonSchema, validatorFile, validatorKey } from '../dist/spec.js';
+import { AJV_OPTIONS, scenarioJsonSchema, validatorFile, validatorKey } from '../dist/spec-schema.js';
 
 // Every built-in scenario's documents and resolved documents, and each one's alone (paramsOf checks a scenario's
 // params against its own shape).

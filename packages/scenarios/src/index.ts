@@ -21,15 +21,14 @@ export type { Scenario, ScenarioOptions, ScenarioFigures, ParamSpec } from './sc
 export {
   customOf,
   faultPolicyApplies,
-  SCENARIO_SCHEMA,
   canonicalJson,
   parseSet,
   specKey,
   specOptions,
   specYaml,
   specTopologyLines,
-  validateScenario,
 } from './spec.js';
+export { SCENARIO_SCHEMA, validateScenario } from './spec-schema.js';
 export type { ScenarioSpec, MachineSpec } from './spec.js';
 export {
   hzPlatformText,

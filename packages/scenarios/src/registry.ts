@@ -11,17 +11,8 @@ import { pftThreads } from './pft-threads.js';
 import { reclaimCalibration } from './reclaim-calibration.js';
 import { BUILTIN_MODULES, custom } from './custom.js';
 import { builtinDocument, isPolicyRef, ScenarioError, type Scenario } from './scenario.js';
-import {
-  CUSTOM_FIELDS,
-  mergeSpec,
-  parseSet,
-  readScenarioFile,
-  scenarioJsonSchema,
-  setField,
-  specOptions,
-  validateScenario,
-  type ScenarioSpec,
-} from './spec.js';
+import { CUSTOM_FIELDS, scenarioJsonSchema, validateScenario } from './spec-schema.js';
+import { mergeSpec, parseSet, readScenarioFile, setField, specOptions, type ScenarioSpec } from './spec.js';
 
 /** The built-in scenarios with tasks of their own; `custom` (tasks as data) is beside them in ALL_SCENARIOS. */
 export const SCENARIOS: readonly Scenario[] = [
