@@ -6,32 +6,12 @@
 // run's identity: specKey hashes it.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  describeTopology,
-  resolveTopology,
-  HZ_DEFAULT,
-  HZ_VALUES,
-  PLACEMENTS,
-  PLATFORMS,
-  TABLE_FREEING,
-  TOPOLOGY_NAMES,
-  type Hz,
-  type Platform,
-  type TableFreeing,
-} from '@faultline/engine';
+import { describeTopology, resolveTopology, type Hz, type Platform, type TableFreeing } from '@faultline/engine';
 import { createHash } from 'node:crypto';
 import YAML from 'yaml';
 import type { CustomParts } from './custom.js';
-import { CUSTOM_FIELDS, SCENARIO_SCHEMA, validateScenario, type ScenarioShape } from './spec-schema.js';
-import {
-  documentOf,
-  isPolicyRef,
-  POLICIES,
-  POLICY_REF,
-  ScenarioError,
-  type ParamSpec,
-  type ScenarioOptions,
-} from './scenario.js';
+import { SCENARIO_SCHEMA, validateScenario, type ScenarioShape } from './spec-schema.js';
+import { documentOf, isPolicyRef, ScenarioError, type ScenarioOptions } from './scenario.js';
 
 /** The machine a scenario runs on (the kernel's boot-time node for the size, or one zone) and its kernel's
  * configuration (CONFIG_HZ, the platform, how page tables are freed; the run's defaults where not given). */
