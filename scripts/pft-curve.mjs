@@ -7,7 +7,7 @@
 // --layout is mm_struct's around mmap_lock (the scenario's mmStructLayout): v6.2, the published curve's kernel (pgd on
 // mmap_lock's line), by default; v6.3 for today's.
 // Usage (after a build): node scripts/pft-curve.mjs [--threads 1,4,7,12,21,30,48,79,110,128] [--topology icelake-2s]
-//   [--placement kernel|spread] [--layout v6.2|v6.3] [--window 2us] [--out DIR] [--json FILE]  (out/pft-threads)
+//   [--placement kernel|spread|socket-first] [--layout v6.2|v6.3] [--window 2us] [--out DIR] [--json FILE]  (out/pft-threads)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -120,7 +120,8 @@ export function addMachineOptions(c: Command): Command {
     .option(
       '--placement <p>',
       "with --topology: which of the machine's CPUs the run's are: kernel (run CPU k is the machine's k; the " +
-        'default) or spread (a socket at a time, then an LLC at a time, SMT siblings last)',
+        'default), spread (a socket at a time, then an LLC at a time, SMT siblings last) or socket-first (a ' +
+        "socket's cores, then their siblings, then the next socket)",
       choiceOption('--placement', PLACEMENTS),
     )
     .option(

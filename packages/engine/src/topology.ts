@@ -5,7 +5,9 @@
 // Numbering (arch/x86 as the firmware's tables enumerate it on the machines measured): the first thread of every
 // core, socket by socket, then the second threads in the same order; the cores of an LLC have consecutive numbers.
 // So on the 2-socket Ice Lake, CPU 0 and CPU 64 are SMT siblings and CPU 32 is on the second socket.
-// A run of n CPUs sits on n of the machine's: by default its CPU k is the machine's CPU k ('kernel'), or 'spread'
+// A run of n CPUs sits on n of the machine's: by default its CPU k is the machine's CPU k ('kernel'), or
+// 'socket-first' (a socket's cores, then their SMT siblings, before the next socket: where the scheduler keeps a
+// process's threads while its NUMA imbalance allowance lets it, near their memory), or 'spread'
 // (one per socket in turn, then per LLC, SMT siblings last: where a scheduler spreading a process's threads over
 // idle cores puts them), or an explicit list (taskset's).
 import { z } from 'zod';
@@ -88,7 +90,7 @@ export const TOPOLOGY_PRESETS = {
 
 export type TopologyPreset = keyof typeof TOPOLOGY_PRESETS;
 export const TOPOLOGY_NAMES = Object.keys(TOPOLOGY_PRESETS) as TopologyPreset[];
-export const PLACEMENTS = ['kernel', 'spread'] as const;
+export const PLACEMENTS = ['kernel', 'spread', 'socket-first'] as const;
 export type Placement = (typeof PLACEMENTS)[number];
 
 const ns = z.number().min(0).max(10_000);
@@ -171,6 +173,16 @@ function spreadOrder(t: Topology): number[] {
   return out;
 }
 
+/** The 'socket-first' order: a socket's cores, then their SMT siblings, then the next socket's. */
+function socketFirstOrder(t: Topology): number[] {
+  const cores = t.sockets * t.coresPerSocket;
+  const out: number[] = [];
+  for (let s = 0; s < t.sockets; s++)
+    for (let thread = 0; thread < t.threadsPerCore; thread++)
+      for (let i = 0; i < t.coresPerSocket; i++) out.push(thread * cores + s * t.coresPerSocket + i);
+  return out;
+}
+
 /** Resolve a run's topology for `cpus` CPUs; problems go to `issues`, each naming the field and what is allowed. */
 export function resolveTopology(spec: TopologySpec, cpus: number, issues: string[]): RunTopology | null {
   const given = typeof spec === 'string' ? { preset: spec } : spec;
@@ -210,7 +222,13 @@ export function resolveTopology(spec: TopologySpec, cpus: number, issues: string
   } else {
     if (cpus > total)
       issues.push(`cpus: ${cpus} is more than the ${machine.name} machine's ${total} CPUs; allowed: 1 .. ${total}`);
-    on = (placement === 'spread' ? spreadOrder(machine) : Array.from({ length: total }, (_, c) => c)).slice(0, cpus);
+    const order =
+      placement === 'spread'
+        ? spreadOrder(machine)
+        : placement === 'socket-first'
+          ? socketFirstOrder(machine)
+          : Array.from({ length: total }, (_, c) => c);
+    on = order.slice(0, cpus);
   }
   return { machine, placement: Array.isArray(placement) ? 'list' : placement, cpus: on };
 }

@@ -55,6 +55,11 @@ describe('topology presets', () => {
     // Spread: a socket at a time, within it an LLC at a time; siblings only after every core.
     expect(resolveTopology({ preset: 'icelake-2s', placement: 'spread' }, 4, issues)!.cpus).toEqual([0, 32, 1, 33]);
     expect(resolveTopology({ preset: 'zen4-2s', placement: 'spread' }, 4, issues)!.cpus).toEqual([0, 96, 8, 104]);
+    // socket-first: a socket's 32 cores, then their siblings (64..95), then the other socket's cores (32..).
+    const sf = resolveTopology({ preset: 'icelake-2s', placement: 'socket-first' }, 66, issues)!.cpus;
+    expect(sf.slice(0, 2)).toEqual([0, 1]);
+    expect(sf.slice(31, 34)).toEqual([31, 64, 65]);
+    expect(sf.slice(63, 66)).toEqual([95, 32, 33]);
     const all = resolveTopology({ preset: 'desktop-1s', placement: 'spread' }, 32, issues)!.cpus;
     expect(new Set(all).size).toBe(32);
     expect(all.slice(0, 16).every((c) => c < 16)).toBe(true);
