@@ -80,6 +80,26 @@ export function comparisonCell(baseline: readonly number[] | null, xs: readonly 
   return `${formatInterval(interval(xs))}${d ? ` (${d})` : ''}`;
 }
 
+/** The figures of `labels` whose values under `policy` differ from the baseline's significantly (Welch, p < 0.05),
+ * the largest change first (a change from the baseline's 0 the largest of all), at most `top`. */
+function significant(
+  labels: readonly string[],
+  baseline: string,
+  policy: string,
+  samples: (policy: string, label: string) => number[],
+  top: number,
+): Array<{ label: string; a: number[]; b: number[]; d: Difference }> {
+  return labels
+    .map((label) => ({ label, a: samples(baseline, label), b: samples(policy, label) }))
+    .filter((x) => x.a.length > 0 && x.b.length > 0)
+    .map((x) => ({ ...x, d: welch(x.a, x.b) }))
+    .filter((x) => x.d.p < 0.05 && (Number.isNaN(x.d.pct) ? interval(x.b).mean !== 0 : x.d.pct !== 0))
+    .map((x) => ({ ...x, size: Number.isNaN(x.d.pct) ? Infinity : Math.abs(x.d.pct) }))
+    .sort((x, y) => y.size - x.size)
+    .slice(0, top)
+    .map(({ label, a, b, d }) => ({ label, a, b, d }));
+}
+
 /** One sentence per policy but the baseline: its largest differences from the baseline that Welch's t-test finds
  * significant (p < 0.05, at most `top`), each as the table prints both means, or that none is. `samples` gives a
  * figure's values (one per seed) under a policy. */
@@ -93,15 +113,7 @@ export function headlines(
   return policies
     .filter((p) => p !== baseline)
     .map((p) => {
-      const found = labels
-        .map((label) => ({ label, a: samples(baseline, label), b: samples(p, label) }))
-        .filter((x) => x.a.length > 0 && x.b.length > 0)
-        .map((x) => ({ ...x, d: welch(x.a, x.b) }))
-        // A change from nothing (the baseline's mean 0) is the largest change of all.
-        .filter((x) => x.d.p < 0.05 && (Number.isNaN(x.d.pct) ? interval(x.b).mean !== 0 : x.d.pct !== 0))
-        .map((x) => ({ ...x, size: Number.isNaN(x.d.pct) ? Infinity : Math.abs(x.d.pct) }))
-        .sort((x, y) => y.size - x.size)
-        .slice(0, top);
+      const found = significant(labels, baseline, p, samples, top);
       if (found.length === 0) return `${p}: none of ${labels.join(', ')} differs from ${baseline} at p < 0.05.`;
       const says = found.map(
         (x) =>
@@ -138,14 +150,11 @@ export function verdicts(
   return policies
     .filter((p) => p !== baseline)
     .map((p) => {
-      const found = labels
-        .map((label) => ({ label, a: samples(baseline, label), b: samples(p, label) }))
-        .filter((x) => x.a.length > 0 && x.b.length > 0)
-        .map((x) => ({ ...x, d: welch(x.a, x.b), ma: interval(x.a).mean, mb: interval(x.b).mean }))
-        .filter((x) => x.d.p < 0.05 && x.ma !== x.mb)
-        .map((x) => ({ ...x, size: x.ma === 0 ? Infinity : Math.abs(x.mb / x.ma - 1) }))
-        .sort((x, y) => y.size - x.size)
-        .slice(0, top);
+      const found = significant(labels, baseline, p, samples, top).map((x) => ({
+        ...x,
+        ma: interval(x.a).mean,
+        mb: interval(x.b).mean,
+      }));
       if (found.length === 0)
         return `Under ${p}, no figure of ${labels.length} differed from ${baseline}'s by more than chance (p < 0.05).`;
       const says = found.map((x) => {

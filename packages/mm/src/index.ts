@@ -6,10 +6,11 @@ export {
   mmapLockName,
   PAGE_BYTES,
   VMA_SLOTS_DEFAULT,
+  MM_STRUCT_LAYOUTS,
   RCU_WALKING_POLICIES,
   tableFreeingFor,
 } from './module.js';
-export type { MmCounter, MmReport, MmTaskReport } from './module.js';
+export type { MmCounter, MmReport, MmStructLayout, MmTaskReport } from './module.js';
 export { vmstatOf, VMSTAT_NAMES } from './vmstat.js';
 export type { VmstatName } from './vmstat.js';
 export type { MmArgs } from './module.js';

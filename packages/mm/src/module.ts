@@ -27,6 +27,10 @@ import { mmLineNames } from './lines.js';
 import { BUILTIN_POLICIES, machinePolicy, type FaultMachinePolicy, type FaultPolicy } from './policies.js';
 
 export const mmModulePath = fileURLToPath(import.meta.url);
+/** mm_struct's layouts around mmap_lock that the mm module knows (its mmStructLayout arg). */
+export const MM_STRUCT_LAYOUTS = ['kernel', 'v6.2', 'v6.3'] as const;
+export type MmStructLayout = (typeof MM_STRUCT_LAYOUTS)[number];
+
 /** VMA slots an address space has unless its args say otherwise. */
 export const VMA_SLOTS_DEFAULT = 64;
 export const PAGE_BYTES = 4096;
@@ -99,7 +103,7 @@ const argsSchema = z
      * pgd_offset in __handle_mm_fault) on mmap_lock's count's line, as in 6.2 and before (count at byte 112, pgd at
      * 72 of one 64-byte line); 'v6.3' moves mmap_lock to its own line (mm_cid's 16 bytes before it, 6.3);
      * 'kernel': the run's kernel's (v5.18: 'v6.2'; v6.4 and v6.3+: 'v6.3'). */
-    mmStructLayout: z.enum(['kernel', 'v6.2', 'v6.3']).default('kernel'),
+    mmStructLayout: z.enum(MM_STRUCT_LAYOUTS).default('kernel'),
   })
   .strict();
 export type MmArgs = z.input<typeof argsSchema>;
@@ -297,8 +301,8 @@ export default defineKernelModule({
       perVmaFileFaults: config.kernel === 'v6.3+',
       lines,
       rssBatch: Math.max(32, 2 * config.cpus),
-      pgdOnLockLine:
-        (a.mmStructLayout === 'kernel' ? (config.kernel === 'v5.18' ? 'v6.2' : 'v6.3') : a.mmStructLayout) === 'v6.2',
+      // Before 6.3 (the model's v5.18) pgd shares mmap_lock's line; the model's later kernels are 6.3's layout.
+      pgdOnLockLine: a.mmStructLayout === 'v6.2' || (a.mmStructLayout === 'kernel' && config.kernel === 'v5.18'),
     };
     return {
       attachCpu(cpu) {

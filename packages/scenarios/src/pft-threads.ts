@@ -8,7 +8,7 @@
 // Simplified: mmtests splits MemTotal/5 between the threads (hundreds of thousands of pages each); here each thread
 // writes `pages` pages, a slice of that run, so the rate is its steady state. Threads are pinned (CPU k runs thread
 // k; the topology's placement says where CPU k is); pft's threads are placed by the scheduler.
-import { mmRunParts, tableSlotsFor } from '@faultline/mm';
+import { MM_STRUCT_LAYOUTS, mmRunParts, tableSlotsFor, type MmStructLayout } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
 import { defineScenario, policyArgs, reclaimArgsOf, type ParamSpec, runOf } from './scenario.js';
@@ -42,7 +42,7 @@ const shape = {
     },
     mmStructLayout: {
       type: 'string',
-      enum: ['kernel', 'v6.2', 'v6.3'],
+      enum: MM_STRUCT_LAYOUTS,
       description:
         "mm_struct's layout around mmap_lock: 'v6.2' puts pgd, which every fault reads, on mmap_lock's count's line " +
         "(the published curve's kernel); 'v6.3' does not; 'kernel': the run's kernel's",
@@ -64,7 +64,7 @@ export const pftThreads = defineScenario({
         vmaSlots: 4,
         mms: [{ vmas: [{ start: STORM_BASE, pages: n * pages }] }],
         dataPageNs: p.dataPageNs as number,
-        mmStructLayout: p.mmStructLayout as 'kernel' | 'v6.2' | 'v6.3',
+        mmStructLayout: p.mmStructLayout as MmStructLayout,
       },
       reclaimArgsOf(o),
       { lines: o.coherence === 'lines' },
