@@ -99,19 +99,29 @@ export const PAGE_SCRIPT = String.raw`
   const zoomed = dataMax > 3 * highest;
   const yMax = zoomed ? 3 * highest : Math.ceil(dataMax * 1.05);
   // Cropped below to where free pages move: a tenth under the lowest of the data and the min watermark.
-  const lowest = Math.min(...timelines.map((t) => t.watermarks.minPages), ...timelines.flatMap((t) => t.freeMin.filter((v) => v !== null)));
+  const lowest = Math.min(
+    ...timelines.map((t) => t.watermarks.minPages),
+    ...timelines.flatMap((t) => t.freeMin.filter((v) => v !== null)),
+  );
   const yMin = timelines.length > 0 ? Math.max(0, Math.floor(lowest * 0.9)) : 0;
   const yNote = zoomed
-    ? '; the y-axis, shared by every policy, is zoomed to where free pages move, up to 3x the high watermark: free pages above it are cut off'
+    ? '; the y-axis, shared by every policy, is zoomed to where free pages move, up to 3x the high watermark: ' +
+      'free pages above it are cut off'
     : '; the y-axis, shared by every policy, spans where free pages move';
   // A bar chart; where its bars carry error bars, the y-axis reaches the highest bar's top (mean + half).
   const bars = (labels, datasets, yTitle, opts) => {
-    const tops = datasets.flatMap((ds) => (ds.errorBars ? ds.data.map((v, j) => v + (isFinite(ds.errorBars[j]) ? ds.errorBars[j] : 0)) : []));
+    const tops = datasets.flatMap((ds) =>
+      ds.errorBars ? ds.data.map((v, j) => v + (isFinite(ds.errorBars[j]) ? ds.errorBars[j] : 0)) : []);
     const reach = tops.length > 0 ? { suggestedMax: Math.max(...tops) } : {};
     return {
       type: 'bar',
       data: { labels, datasets },
-      options: Object.assign({ scales: { y: Object.assign({ title: { display: true, text: yTitle }, beginAtZero: true }, reach, (opts && opts.y) || {}), x: (opts && opts.x) || {} } }, (opts && opts.extra) || {}),
+      options: Object.assign({
+        scales: {
+          y: Object.assign({ title: { display: true, text: yTitle }, beginAtZero: true }, reach, (opts && opts.y) || {}),
+          x: (opts && opts.x) || {},
+        },
+      }, (opts && opts.extra) || {}),
     };
   };
 
@@ -135,7 +145,14 @@ export const PAGE_SCRIPT = String.raw`
           { label: 'min', data: flat(t.watermarks.minPages), borderColor: '#dc2626', borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5 },
         ],
       },
-      options: { parsing: false, normalized: true, scales: { x: { type: 'linear', min: 0, max: end, title: { display: true, text: 'simulated time (ms)' } }, y: { min: yMin, max: yMax, title: { display: true, text: 'free pages' } } } },
+      options: {
+        parsing: false,
+        normalized: true,
+        scales: {
+          x: { type: 'linear', min: 0, max: end, title: { display: true, text: 'simulated time (ms)' } },
+          y: { min: yMin, max: yMax, title: { display: true, text: 'free pages' } },
+        },
+      },
     });
   }
 
@@ -155,7 +172,8 @@ export const PAGE_SCRIPT = String.raw`
       byGroup('p99Us'), 'µs', { y: { type: 'logarithmic', beginAtZero: false } }));
   }
   // On a log scale, so that the victims' few hundred pages read beside kswapd's tens of thousands.
-  draw('tasks', 'Who paid: pages reclaimed by each task group', 'direct reclaim, and kswapd\'s own passes; pages (log scale); mean over seeds' + CI, bars(groups,
+  draw('tasks', 'Who paid: pages reclaimed by each task group',
+    'direct reclaim, and kswapd\'s own passes; pages (log scale); mean over seeds' + CI, bars(groups,
     byGroup('pagesReclaimed'), 'pages', { y: { type: 'logarithmic', beginAtZero: false } }));
   draw('tasks', 'Who benefited: pages taken by each task group', 'pages the zone granted; mean over seeds' + CI, bars(groups,
     byGroup('pagesTaken'), 'pages'));
@@ -178,6 +196,9 @@ export const PAGE_SCRIPT = String.raw`
       PATHS.map((k, i) => ({ label: k, backgroundColor: PALETTE[i], data: policies.map((p) => mean(runsOf(p).map((r) => r.faultPaths[k]))) })),
       'faults', { x: { stacked: true }, y: { stacked: true } }));
   }
-  window.faultlineReport = { ready: true, charts: charts.length, errorBars: errorBarsDrawn, timelineYMin: yMin, timelineYMax: yMax, timelineZoomed: zoomed };
+  window.faultlineReport = {
+    ready: true, charts: charts.length, errorBars: errorBarsDrawn,
+    timelineYMin: yMin, timelineYMax: yMax, timelineZoomed: zoomed,
+  };
 })();
 `;
