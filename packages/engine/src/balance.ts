@@ -15,7 +15,7 @@
 // balancing between LLCs (NUMA, SMT siblings). One worker hosts each LLC (config.ts: workersKeepLlcs), so the
 // decision reads only this worker's CPUs and is the same for any number of workers.
 import type { SimCpu } from './cpu.js';
-import type { Task } from './scheduler.js';
+import type { Task } from './task-struct.js';
 
 /** This worker's CPUs (in id order, whole LLCs) grouped by their LLC (`llcOf`, by CPU id), each group in id order. */
 export function llcGroups(cpus: readonly SimCpu[], llcOf: readonly number[]): SimCpu[][] {

@@ -24,6 +24,7 @@ import {
 } from './costs.js';
 import { LOCK_KINDS, LOCK_WAKE_RULES, type LockSpec, type LockWakeRule } from './locks.js';
 import { parseDurationNs } from './time.js';
+import { defaultWorkers, workersKeepLlcs } from './worker-placement.js';
 import { llcsOf, resolveTopology, type RunTopology, topologySchema } from './topology.js';
 
 /** Whether a run on a topology charges lock words' cache lines (line-server.ts). */
@@ -49,19 +50,6 @@ export const MEMORY_LAYOUTS = ['kernel', 'one-zone'] as const;
 export type MemoryLayout = (typeof MEMORY_LAYOUTS)[number];
 export const MEMORY_LAYOUT_DEFAULT: MemoryLayout = 'kernel';
 export const RUN_LOCKS_MAX = 65_536;
-/** The default worker count: one worker per this many simulated CPUs, on the host's cores but one (left to the main
- * thread and V8's collector and compiler threads), up to WORKERS_DEFAULT_MAX. Measured on the 2-core machine
- * (BENCHMARKS.md, "Performance"), 2 workers against 1 with the parallel commit and long spins, interleaved: 1.2-1.6x
- * for mmap-contention at 16 CPUs, 0.95-1.2x for pft at 16, 0.9-1.1x for nowait-starvation at 4 and 1.0x at 64. The
- * gain depends on how even a scenario's rounds are, so the default does not split small runs. */
-export const CPUS_PER_DEFAULT_WORKER = 64;
-export const WORKERS_DEFAULT_MAX = 256;
-
-/** Worker threads when the run does not say: never more than the host's cores less one, nor one per
- * CPUS_PER_DEFAULT_WORKER simulated CPUs; at least one. */
-export function defaultWorkers(cpus: number, hostCores: number): number {
-  return Math.max(1, Math.min(Math.floor(cpus / CPUS_PER_DEFAULT_WORKER), hostCores - 1, WORKERS_DEFAULT_MAX));
-}
 export const RUN_MODULES_MAX = 32;
 /** CONFIG_HZ values the kernel offers (kernel/Kconfig.hz); Debian's 6.1 and 6.12 are built with 250
  * (kernel-facts §10), so a jiffy is 4 ms unless a run says otherwise. */
@@ -316,27 +304,7 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   if (o.coherence === 'lines' && o.topology === undefined)
     issues.push(`coherence: 'lines' needs a topology (the transfers' latencies); allowed: a topology, or 'off'`);
   const coherence: CoherenceMode = topology ? (o.coherence ?? 'off') : 'off';
-  const tasks: TaskInstance[] = [];
-  o.tasks.forEach((spec, i) => {
-    const cpus = spec.cpus ?? Array.from({ length: o.cpus }, (_, c) => c);
-    for (const c of cpus)
-      if (c >= o.cpus) issues.push(`tasks.${i}.cpus: cpu ${c} does not exist; allowed: 0 .. ${o.cpus - 1}`);
-    const module = isAbsolute(spec.module) ? spec.module : resolve(spec.module);
-    const base =
-      spec.name ??
-      `${spec.module.replace(/^.*[\\/]/, '').replace(/\.[cm]?[jt]s$/, '')}${spec.export === 'default' ? '' : `.${spec.export}`}`;
-    for (const cpu of cpus)
-      for (let k = 0; k < spec.perCpu; k++)
-        tasks.push({
-          id: tasks.length,
-          name: `${base}/${tasks.length}`,
-          module,
-          export: spec.export,
-          cpu,
-          args: spec.args,
-          pinned: spec.pinned ?? true,
-        });
-  });
+  const tasks = resolveTasks(o, issues);
   // A task that moves stays in its worker's memory: each last-level cache an unpinned task may move within is hosted
   // by one worker, whatever the worker count (so the digest stays the same for any).
   if (tasks.some((t) => !t.pinned) && !workersKeepLlcs(workers, llcOf)) {
@@ -375,15 +343,6 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
   if (issues.length) throw new RunConfigError(issues);
   const scheduler = o.scheduler ?? schedulerOf(o.kernel);
   const jiffyNs = Math.round(1e9 / o.hz);
-  const costs: Costs = {
-    ...COSTS_DEFAULT,
-    wakeupGranularityNs: COSTS_DEFAULT.wakeupGranularityNs * schedTunableFactor(o.cpus),
-    sleeperCreditNs: COSTS_DEFAULT.sleeperCreditNs * schedTunableFactor(o.cpus),
-    baseSliceNs: COSTS_DEFAULT.baseSliceNs * schedTunableFactor(o.cpus),
-    // RWSEM_WAIT_TIMEOUT (kernel/locking/rwsem.c): DIV_ROUND_UP(HZ, 250) jiffies.
-    rwsemHandoffNs: Math.ceil(o.hz / 250) * jiffyNs,
-    ...(o.costs as Partial<Costs>),
-  };
   return {
     cpus: o.cpus,
     workers,
@@ -404,17 +363,59 @@ export function resolveRunConfig(options: RunOptions, hostCores: number): RunCon
     lockWake: o.lockWake,
     tableFreeing: o.tableFreeing ?? tableFreeingOf(o.platform),
     tableFreeingExplicit: o.tableFreeing !== undefined,
-    costs: {
-      ...costs,
-      // entity_lag's clamp: calc_delta_fair(max(2 * slice, TICK_NSEC)), from the base slice in effect.
-      lagLimitNs: o.costs.lagLimitNs ?? Math.max(2 * costs.baseSliceNs, jiffyNs),
-    },
+    costs: resolveCosts(o, jiffyNs),
     ringSlots: o.ringSlots,
     tasks,
     locks,
     modules,
     watchdogMs,
     traceMaxEvents: o.trace === false ? 0 : o.trace === true ? TRACE_MAX_EVENTS_DEFAULT : o.trace.maxEventsPerCpu,
+  };
+}
+
+/** The task instances the run places: each spec's module resolved, `perCpu` instances on each of its CPUs, numbered
+ * in that order and named after the module (and export) unless the spec names them. */
+function resolveTasks(o: z.output<typeof runOptionsSchema>, issues: string[]): TaskInstance[] {
+  const tasks: TaskInstance[] = [];
+  o.tasks.forEach((spec, i) => {
+    const cpus = spec.cpus ?? Array.from({ length: o.cpus }, (_, c) => c);
+    for (const c of cpus)
+      if (c >= o.cpus) issues.push(`tasks.${i}.cpus: cpu ${c} does not exist; allowed: 0 .. ${o.cpus - 1}`);
+    const module = isAbsolute(spec.module) ? spec.module : resolve(spec.module);
+    const base =
+      spec.name ??
+      `${spec.module.replace(/^.*[\\/]/, '').replace(/\.[cm]?[jt]s$/, '')}${spec.export === 'default' ? '' : `.${spec.export}`}`;
+    for (const cpu of cpus)
+      for (let k = 0; k < spec.perCpu; k++)
+        tasks.push({
+          id: tasks.length,
+          name: `${base}/${tasks.length}`,
+          module,
+          export: spec.export,
+          cpu,
+          args: spec.args,
+          pinned: spec.pinned ?? true,
+        });
+  });
+  return tasks;
+}
+
+/** The run's costs: the defaults, the scheduler's tunables scaled for the CPU count as the kernel scales them
+ * (update_sysctl), the rwsem handoff from HZ, then what the run sets. */
+function resolveCosts(o: z.output<typeof runOptionsSchema>, jiffyNs: number): Costs {
+  const costs: Costs = {
+    ...COSTS_DEFAULT,
+    wakeupGranularityNs: COSTS_DEFAULT.wakeupGranularityNs * schedTunableFactor(o.cpus),
+    sleeperCreditNs: COSTS_DEFAULT.sleeperCreditNs * schedTunableFactor(o.cpus),
+    baseSliceNs: COSTS_DEFAULT.baseSliceNs * schedTunableFactor(o.cpus),
+    // RWSEM_WAIT_TIMEOUT (kernel/locking/rwsem.c): DIV_ROUND_UP(HZ, 250) jiffies.
+    rwsemHandoffNs: Math.ceil(o.hz / 250) * jiffyNs,
+    ...(o.costs as Partial<Costs>),
+  };
+  return {
+    ...costs,
+    // entity_lag's clamp: calc_delta_fair(max(2 * slice, TICK_NSEC)), from the base slice in effect.
+    lagLimitNs: o.costs.lagLimitNs ?? Math.max(2 * costs.baseSliceNs, jiffyNs),
   };
 }
 
@@ -441,23 +442,4 @@ function resolveMemory(o: z.output<typeof runOptionsSchema>, issues: string[]): 
     issues.push(`${e.message} (the machine's memory layout)`);
     return null;
   }
-}
-
-/** Whether every last-level cache's CPUs (llcOf) are all one worker's (cpusOfWorker). */
-export function workersKeepLlcs(workers: number, llcOf: readonly number[]): boolean {
-  const host = new Map<number, number>();
-  for (let w = 0; w < workers; w++)
-    for (const c of cpusOfWorker(llcOf.length, workers, w)) {
-      const h = host.get(llcOf[c]!);
-      if (h !== undefined && h !== w) return false;
-      host.set(llcOf[c]!, w);
-    }
-  return true;
-}
-
-/** Which CPUs a worker hosts: contiguous blocks, as even as possible. */
-export function cpusOfWorker(cpus: number, workers: number, w: number): number[] {
-  const from = Math.floor((w * cpus) / workers);
-  const to = Math.floor(((w + 1) * cpus) / workers);
-  return Array.from({ length: to - from }, (_, i) => from + i);
 }

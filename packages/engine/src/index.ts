@@ -7,7 +7,6 @@ export {
   resolveRunConfig,
   runOptionsSchema,
   RunConfigError,
-  cpusOfWorker,
   WINDOW_DEFAULT,
   RING_SLOTS_DEFAULT,
   HZ_VALUES,
@@ -18,6 +17,7 @@ export {
   schedulerOf,
   COHERENCE_MODES,
 } from './config.js';
+export { cpusOfWorker } from './worker-placement.js';
 export type {
   RunOptions,
   RunConfig,

@@ -10,14 +10,8 @@
 //   its CPU until then; a sleeping one wakes then, or when its CPU is next free), so it is charged only the holds
 //   that overlapped its wait. A CPU that took the lock locally during the window, not knowing that another waited,
 //   keeps its holds: the hand-off comes after them, so a waiter may still wait up to one window too long.
-// - Optimistic spinning (rwsem_optimistic_spin, mutex_optimistic_spin): a writer or mutex waiter keeps its CPU while
-//   the lock is free (the cmpxchg fast path, rwsem_write_trylock: granted at its own request time, nothing lost),
-//   while a writer owns it and runs (rwsem_spin_on_owner: owner_on_cpu), and while readers own it for at most
-//   rwsem_rspin_threshold ((20 + readers) / 2 us, readers capped at 30); the CPUs log when an exclusive holder
-//   leaves its CPU and comes back. Past that, or past spinMaxNs (need_resched: a time slice), it stops spinning
-//   and sleeps (an LA_SPIN_STOP answer at that time); an uncontended writer is thus never put to sleep. A spinner
-//   still spinning when the lock frees takes it ahead of the sleeping waiters (rwsem_try_write_lock_unqueued:
-//   lock stealing) unless the first of them has the handoff (below).
+// - Optimistic spinning: see lock-state.ts. A spinner still spinning when the lock frees takes it ahead of the
+//   sleeping waiters (rwsem_try_write_lock_unqueued: lock stealing) unless the first of them has the handoff.
 // - A sleeping writer or mutex waiter at the head of the queue is not given the lock when it frees: it is woken
 //   (LA_WAKE; rwsem_mark_wake puts a writer on the wake_q, __mutex_unlock_slowpath wakes the first waiter) and takes
 //   the lock itself when it runs (rwsem_try_write_lock, __mutex_trylock: LK_RETRY, its CPU waiting for the answer
@@ -40,8 +34,7 @@
 //   it are granted, and it is next.
 // - downgrade_write: the writer keeps a read hold; the readers at the head of the queue are woken with it
 //   (rwsem_downgrade_wake -> rwsem_mark_wake(RWSEM_WAKE_READ_OWNED)).
-// - Modes for the next window: someone still waits -> QUEUED; a writer holds -> HOME on its CPU; an rwsem otherwise
-//   -> OPEN_READ; a free spinlock or mutex -> HOME on the CPU that last held it (QUEUED if nobody has).
+// - Modes for the next window: lock-state.ts (publishLock).
 // Not modelled: a woken mutex waiter spinning again before it sleeps (mutex_optimistic_spin with a waiter); a killed
 // waiter leaving the queue before it is woken (it leaves when woken: LK_CANCEL).
 import {
@@ -72,63 +65,27 @@ import {
   LK_TRY,
   LK_TIME,
   LK_WRITE,
-  LOCK_MODE_HOME,
-  LOCK_MODE_OPEN_READ,
   LOCK_MODE_QUEUED,
-  LT_HOME,
   LT_LINE_WAIT,
-  LT_MODE,
-  LT_READERS,
   LT_STRIDE_I32,
-  LT_WRITER,
   type RunLayout,
 } from './layout.js';
 import type { LineServer, LineStats } from './line-server.js';
 import type { LockSpec, LockWakeRule } from './locks.js';
+import {
+  describeLock,
+  hasHandoff,
+  type LockState,
+  noteSpinners,
+  publishLock,
+  spinEnd,
+  spinningAt,
+  takesAtOnce,
+  type Waiter,
+} from './lock-state.js';
+
+export { readerSpinNs } from './lock-state.js';
 import { LOG_HEADER_F64, logOf, logsInOrder } from './log-ring.js';
-
-interface Waiter {
-  readonly taskId: number;
-  readonly cpu: number;
-  readonly write: boolean;
-  readonly sinceNs: number;
-  /** When its present spin or try began: its request, or its retry after a wake-up. */
-  spinFromNs: number;
-  /** It spins (or waits for an answer) on its CPU until this time, then sleeps; Infinity while that is not yet
-   * known; -1 for a waiter that sleeps from the start. */
-  spinUntilNs: number;
-  /** Its LA_SPIN_STOP answer has been sent: it sleeps now. */
-  stopped: boolean;
-  /** Woken to take the lock itself (LA_WAKE sent); its retry not yet replayed. */
-  woken: boolean;
-  /** It waits on its CPU only for an answer at its own time (a reader's try, a woken waiter's retry), not spinning. */
-  trying: boolean;
-  /** Times it ran after a wake-up and found the lock taken. */
-  missed: number;
-}
-
-/** rwsem_rspin_threshold: how long a writer spins on a lock readers own, (20 + readers) / 2 us, readers up to 30. */
-export function readerSpinNs(readers: number): number {
-  return ((20 + Math.min(readers, 30)) * 1000) / 2;
-}
-
-interface LockState {
-  readonly kind: LockSpec['kind'];
-  writer: number;
-  writerCpu: number;
-  readers: number;
-  lastCpu: number;
-  /** When the replay last saw it become free (no holder), and free of writers. */
-  freeSinceNs: number;
-  writerFreeSinceNs: number;
-  /** Its exclusive holder is on a CPU (owner_on_cpu), and since when readers alone hold it. */
-  ownerOnCpu: boolean;
-  readerOwnedSinceNs: number;
-  readonly queue: Waiter[];
-  touched: boolean;
-  /** The mode the CPUs saw in the window being replayed (published at the last commit). */
-  mode: number;
-}
 
 export interface LockCommitStats {
   readonly grants: number;
@@ -195,91 +152,7 @@ export class LockCommitter {
     const { rings: r, layout: L } = this;
     this.grantCounts.fill(0);
     const slots = logsInOrder(r, L.lockLogOffset, L.lockLogStride, L.cpus, LK_F64, LK_TIME, this.order);
-    for (const s of slots) {
-      const cpu = logOf(s, L.lockLogOffset, L.lockLogStride);
-      const id = r[s + LK_LOCK]!;
-      const st = this.locks[id]!;
-      st.touched = true;
-      const task = r[s + LK_TASK]!;
-      const word = r[s + LK_WRITE]!;
-      const write = (word & 1) === 1;
-      const atNs = r[s + LK_TIME]!;
-      const kind = r[s + LK_KIND]!;
-      // An atomic on the lock's word: a take, an attempt, a release, a downgrade (not a holder's leaving its CPU).
-      if (this.lines && kind !== LK_OFF_CPU && kind !== LK_ON_CPU && kind !== LK_CANCEL)
-        this.lines.access(id, cpu, atNs, r[s + LK_CHARGED]!, kind === LK_LINE && word === 1);
-      if (kind === LK_LINE) continue; // a line has no holders: its move is all there is
-      const readersBefore = st.readers;
-      // In a window that began queued no CPU took the lock at once, so each event is answered when it happens.
-      const exact = st.mode === LOCK_MODE_QUEUED;
-      switch (r[s + LK_KIND]) {
-        case LK_ACQUIRED:
-          // A CPU takes a lock at once only where the published mode allows; a conflict here is an engine bug.
-          if (st.writer !== -1 || (write && st.readers > 0)) {
-            throw new Error(`lock ${id}: task #${task} on cpu ${cpu} took it at ${atNs} ns while ${this.describe(id)}`);
-          }
-          if (write) {
-            st.writer = task;
-            st.writerCpu = cpu;
-            st.lastCpu = cpu;
-            st.ownerOnCpu = true;
-          } else st.readers++;
-          break;
-        case LK_REQUEST: {
-          if ((word & LK_RETRY) !== 0) {
-            this.retry(id, st, task, atNs);
-            break;
-          }
-          const spin = (word & LK_SPIN) !== 0 && this.spinMaxNs > 0;
-          const w: Waiter = {
-            taskId: task,
-            cpu,
-            write,
-            sinceNs: atNs,
-            spinFromNs: atNs,
-            spinUntilNs: spin ? Infinity : (word & LK_TRY) !== 0 ? atNs : -1,
-            stopped: false,
-            woken: false,
-            trying: !spin && (word & LK_TRY) !== 0,
-            missed: 0,
-          };
-          if (exact && this.takesAtOnce(st, w)) {
-            if (st.queue.length > 0) this.steals++;
-            this.take(id, st, w, atNs);
-          } else st.queue.push(w);
-          break;
-        }
-        case LK_CANCEL: {
-          const i = st.queue.findIndex((w) => w.taskId === task);
-          if (i >= 0) st.queue.splice(i, 1);
-          break;
-        }
-        case LK_OFF_CPU:
-        case LK_ON_CPU:
-          if (st.writer === task) st.ownerOnCpu = r[s + LK_KIND] === LK_ON_CPU;
-          break;
-        case LK_DOWNGRADE:
-          if (st.writer !== task) throw new Error(`lock ${id}: task #${task} downgraded it while ${this.describe(id)}`);
-          st.writer = -1;
-          st.writerCpu = -1;
-          st.writerFreeSinceNs = atNs;
-          st.readers++;
-          break;
-        case LK_RELEASE:
-          if (write ? st.writer !== task : st.readers <= 0)
-            throw new Error(`lock ${id}: task #${task} released it while ${this.describe(id)}`);
-          if (write) {
-            st.writer = -1;
-            st.writerCpu = -1;
-            st.writerFreeSinceNs = atNs;
-          } else st.readers--;
-          if (st.writer === -1 && st.readers === 0) st.freeSinceNs = atNs;
-          break;
-      }
-      if (st.writer === -1 && st.readers > 0 && readersBefore === 0) st.readerOwnedSinceNs = atNs;
-      this.spinners(st, atNs);
-      if (exact) this.grant(id, st);
-    }
+    for (const s of slots) this.replay(logOf(s, L.lockLogOffset, L.lockLogStride), s);
     let later = false;
     for (let id = 0; id < this.locks.length; id++) {
       const st = this.locks[id]!;
@@ -306,13 +179,94 @@ export class LockCommitter {
     return later;
   }
 
-  /** Whether a request takes the lock at its own time: a free lock (a reader: one no writer holds, while nobody
-   * waits); with waiters queued, only by stealing - a spinning writer or mutex waiter, or a reader in its slow path
-   * - since the fast paths fail on RWSEM_FLAG_WAITERS / MUTEX_FLAG_WAITERS, and a sleeping writer queues. */
-  private takesAtOnce(st: LockState, w: Waiter): boolean {
-    if (st.writer !== -1) return false;
-    if (st.readers > 0) return !w.write && st.queue.length === 0;
-    return st.queue.length === 0 || w.spinUntilNs !== -1;
+  /** Replay one entry of cpu's lock log, at ring offset s: the line's move, then the lock's holders and queue; in an
+   * exact window (below), the grants it allows at once. */
+  private replay(cpu: number, s: number): void {
+    const r = this.rings;
+    const id = r[s + LK_LOCK]!;
+    const st = this.locks[id]!;
+    st.touched = true;
+    const task = r[s + LK_TASK]!;
+    const word = r[s + LK_WRITE]!;
+    const write = (word & 1) === 1;
+    const atNs = r[s + LK_TIME]!;
+    const kind = r[s + LK_KIND]!;
+    // An atomic on the lock's word: a take, an attempt, a release, a downgrade (not a holder's leaving its CPU).
+    if (this.lines && kind !== LK_OFF_CPU && kind !== LK_ON_CPU && kind !== LK_CANCEL)
+      this.lines.access(id, cpu, atNs, r[s + LK_CHARGED]!, kind === LK_LINE && word === 1);
+    if (kind === LK_LINE) return; // a line has no holders: its move is all there is
+    const readersBefore = st.readers;
+    // In a window that began queued no CPU took the lock at once, so each event is answered when it happens.
+    const exact = st.mode === LOCK_MODE_QUEUED;
+    switch (r[s + LK_KIND]) {
+      case LK_ACQUIRED:
+        // A CPU takes a lock at once only where the published mode allows; a conflict here is an engine bug.
+        if (st.writer !== -1 || (write && st.readers > 0)) {
+          throw new Error(`lock ${id}: task #${task} on cpu ${cpu} took it at ${atNs} ns while ${this.describe(id)}`);
+        }
+        if (write) {
+          st.writer = task;
+          st.writerCpu = cpu;
+          st.lastCpu = cpu;
+          st.ownerOnCpu = true;
+        } else st.readers++;
+        break;
+      case LK_REQUEST:
+        if ((word & LK_RETRY) !== 0) this.retry(id, st, task, atNs);
+        else this.request(id, st, task, cpu, word, atNs, exact);
+        break;
+      case LK_CANCEL: {
+        const i = st.queue.findIndex((w) => w.taskId === task);
+        if (i >= 0) st.queue.splice(i, 1);
+        break;
+      }
+      case LK_OFF_CPU:
+      case LK_ON_CPU:
+        if (st.writer === task) st.ownerOnCpu = r[s + LK_KIND] === LK_ON_CPU;
+        break;
+      case LK_DOWNGRADE:
+        if (st.writer !== task) throw new Error(`lock ${id}: task #${task} downgraded it while ${this.describe(id)}`);
+        st.writer = -1;
+        st.writerCpu = -1;
+        st.writerFreeSinceNs = atNs;
+        st.readers++;
+        break;
+      case LK_RELEASE:
+        if (write ? st.writer !== task : st.readers <= 0)
+          throw new Error(`lock ${id}: task #${task} released it while ${this.describe(id)}`);
+        if (write) {
+          st.writer = -1;
+          st.writerCpu = -1;
+          st.writerFreeSinceNs = atNs;
+        } else st.readers--;
+        if (st.writer === -1 && st.readers === 0) st.freeSinceNs = atNs;
+        break;
+    }
+    if (st.writer === -1 && st.readers > 0 && readersBefore === 0) st.readerOwnedSinceNs = atNs;
+    noteSpinners(st, atNs);
+    if (exact) this.grant(id, st);
+  }
+
+  /** A request that did not take the lock at once on its CPU: a waiter that spins (LK_SPIN), waits on its CPU for
+   * the answer (LK_TRY) or sleeps. In an exact window it may take the lock at its own time; else it queues. */
+  private request(id: number, st: LockState, task: number, cpu: number, word: number, atNs: number, exact: boolean) {
+    const spin = (word & LK_SPIN) !== 0 && this.spinMaxNs > 0;
+    const w: Waiter = {
+      taskId: task,
+      cpu,
+      write: (word & 1) === 1,
+      sinceNs: atNs,
+      spinFromNs: atNs,
+      spinUntilNs: spin ? Infinity : (word & LK_TRY) !== 0 ? atNs : -1,
+      stopped: false,
+      woken: false,
+      trying: !spin && (word & LK_TRY) !== 0,
+      missed: 0,
+    };
+    if (exact && takesAtOnce(st, w)) {
+      if (st.queue.length > 0) this.steals++;
+      this.take(id, st, w, atNs);
+    } else st.queue.push(w);
   }
 
   /** A request granted at its own time, without queueing. */
@@ -345,35 +299,13 @@ export class LockCommitter {
     }
   }
 
-  /** The handoff: the lock is this waiter's at the release, and nobody steals it (RWSEM_FLAG_HANDOFF after the
-   * wait timeout; MUTEX_FLAG_HANDOFF once the first waiter was woken and found it taken). */
-  private hasHandoff(st: LockState, w: Waiter, atNs: number): boolean {
-    if (st.kind === 'mutex') return w.missed > 0;
-    return Math.max(w.sinceNs, atNs) - w.sinceNs >= this.handoffNs;
-  }
-
-  /** After an event at atNs (or a grant then): when each queued spinner that has not yet met an owner it cannot
-   * spin on stops spinning, from the later of then and its own request. (A request replayed in an earlier commit
-   * may be later than the event: a CPU that stalled lags the others, so its events can come a commit late.) */
-  private spinners(st: LockState, atNs: number): void {
-    for (const w of st.queue) {
-      if (w.spinUntilNs !== Infinity) continue;
-      if (st.writer !== -1) {
-        // rwsem_spin_on_owner / mutex_spin_on_owner: only while the owner runs.
-        if (!st.ownerOnCpu) w.spinUntilNs = Math.max(atNs, w.sinceNs);
-      } else if (st.readers > 0 && st.kind === 'rwsem') {
-        w.spinUntilNs = Math.max(w.sinceNs, st.readerOwnedSinceNs) + readerSpinNs(st.readers);
-      }
-    }
-  }
-
   /** Spinners whose spin ended by endNs stop (they sleep from then); true if one still spins towards a known end,
    * or towards its cap while nothing else would wake the loop. */
   private stopSpinners(id: number, st: LockState, endNs: number): boolean {
     let later = false;
     for (const w of st.queue) {
       if (w.spinUntilNs < 0 || w.stopped) continue;
-      const until = this.spinEnd(w);
+      const until = spinEnd(w, this.spinMaxNs);
       if (until <= endNs) this.stop(id, w);
       else later = true;
     }
@@ -383,25 +315,13 @@ export class LockCommitter {
   private stop(id: number, w: Waiter): void {
     w.stopped = true;
     if (!w.trying) this.spinStops++;
-    this.send(id, w, this.spinEnd(w), LA_SPIN_STOP);
-  }
-
-  /** When a spinner stops spinning: what its owner decided, and at the latest its cap (need_resched). */
-  private spinEnd(w: Waiter): number {
-    return Math.min(w.spinUntilNs, w.spinFromNs + this.spinMaxNs);
-  }
-
-  /** The time a waiter that is still spinning when the lock frees at atNs takes it, or -1 if it stopped before. */
-  private spinningAt(w: Waiter, atNs: number): number {
-    if (w.spinUntilNs < 0 || w.stopped) return -1;
-    const at = Math.max(w.spinFromNs, atNs);
-    return at <= this.spinEnd(w) ? at : -1;
+    this.send(id, w, spinEnd(w, this.spinMaxNs), LA_SPIN_STOP);
   }
 
   /** The lock to a queued waiter at atNs (or its own request, if later). One whose spin or try ended before then
    * is told to sleep first, then woken by the grant. */
   private grantTo(id: number, w: Waiter, atNs: number): void {
-    const spinAt = this.spinningAt(w, atNs);
+    const spinAt = spinningAt(w, atNs, this.spinMaxNs);
     if (spinAt >= 0) this.spinGrants++;
     else if (w.spinUntilNs >= 0 && !w.stopped) this.stop(id, w);
     this.send(id, w, Math.max(w.sinceNs, atNs), LA_GRANT);
@@ -413,9 +333,9 @@ export class LockCommitter {
     st.writerCpu = w.cpu;
     st.lastCpu = w.cpu;
     // A spinner takes it on its CPU; a sleeper is off its CPU until it is woken and runs (it logs LK_ON_CPU then).
-    st.ownerOnCpu = this.spinningAt(w, atNs) >= 0;
+    st.ownerOnCpu = spinningAt(w, atNs, this.spinMaxNs) >= 0;
     this.grantTo(id, w, atNs);
-    this.spinners(st, Math.max(w.sinceNs, atNs));
+    noteSpinners(st, Math.max(w.sinceNs, atNs));
   }
 
   /** The lock is free (of writers, at least) and someone waits: who gets it, or who is woken to take it. */
@@ -426,9 +346,9 @@ export class LockCommitter {
     if (st.readers === 0) {
       // A spinner still spinning when the lock freed takes it first (lock stealing), unless the first sleeping
       // waiter has the handoff: then the lock is that one's.
-      const sleeper = q.find((w) => this.spinningAt(w, free) < 0);
-      const handoff = sleeper !== undefined && this.hasHandoff(st, sleeper, free);
-      const spinner = q.find((w) => w.write && this.spinningAt(w, free) >= 0);
+      const sleeper = q.find((w) => spinningAt(w, free, this.spinMaxNs) < 0);
+      const handoff = sleeper !== undefined && hasHandoff(st, sleeper, free, this.handoffNs);
+      const spinner = q.find((w) => w.write && spinningAt(w, free, this.spinMaxNs) >= 0);
       if (spinner !== undefined && !handoff) {
         if (spinner !== q[0]) this.steals++;
         this.grantWriter(id, st, spinner, free);
@@ -449,7 +369,7 @@ export class LockCommitter {
         st.kind === 'spinlock' ||
         this.wakeRule === 'grant' ||
         head.sinceNs >= free ||
-        this.hasHandoff(st, head, free)
+        hasHandoff(st, head, free, this.handoffNs)
       )
         this.grantWriter(id, st, head, free);
       else this.wake(id, head, free);
@@ -473,7 +393,7 @@ export class LockCommitter {
       st.readers++;
       this.grantTo(id, w, atNs);
     }
-    if (st.readers > 0) this.spinners(st, st.readerOwnedSinceNs);
+    if (st.readers > 0) noteSpinners(st, st.readerOwnedSinceNs);
   }
 
   /** Wake the head waiter at atNs to take the lock itself when it runs; the lock stays free meanwhile. */
@@ -503,21 +423,7 @@ export class LockCommitter {
   }
 
   private publish(id: number): void {
-    const st = this.locks[id]!;
-    const t = this.layout.lockTableOffset + id * LT_STRIDE_I32;
-    let mode: number;
-    let home = -1;
-    if (st.queue.length > 0) mode = LOCK_MODE_QUEUED;
-    else if (st.writer !== -1) [mode, home] = [LOCK_MODE_HOME, st.writerCpu];
-    else if (st.kind === 'rwsem') mode = LOCK_MODE_OPEN_READ;
-    else if (st.lastCpu >= 0) [mode, home] = [LOCK_MODE_HOME, st.lastCpu];
-    else mode = LOCK_MODE_QUEUED;
-    // Plain stores: the barrier after the commit orders them before any CPU's reads in the next window.
-    st.mode = mode;
-    this.ctl[t + LT_MODE] = mode;
-    this.ctl[t + LT_HOME] = home;
-    this.ctl[t + LT_WRITER] = st.writer;
-    this.ctl[t + LT_READERS] = st.readers;
+    publishLock(this.locks[id]!, this.ctl, this.layout.lockTableOffset + id * LT_STRIDE_I32);
   }
 
   /** Each lock that has waiters: who holds it and how many wait (for the end of a run). */
@@ -529,13 +435,6 @@ export class LockCommitter {
 
   /** Who holds and who waits, for a deadlock report. */
   describe(id: number): string {
-    const st = this.locks[id]!;
-    const holders =
-      st.writer !== -1
-        ? `held for write by task #${st.writer}`
-        : st.readers > 0
-          ? `held by ${st.readers} reader(s)`
-          : 'free';
-    return `${holders}, ${st.queue.length} waiting`;
+    return describeLock(this.locks[id]!);
   }
 }

@@ -7,7 +7,8 @@
 import os from 'node:os';
 import type { Remote } from 'comlink';
 import { MemoryNode } from '@faultline/zone';
-import { cpusOfWorker, resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
+import { resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
+import { cpusOfWorker } from './worker-placement.js';
 import {
   C_ABORT,
   C_PAUSE_REQ,

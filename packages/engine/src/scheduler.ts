@@ -21,8 +21,9 @@
 // the deadline a slice out (yield_task_fair).
 //
 // A context switch costs contextSwitchNs when the task changes; the CPU idles when nothing is runnable. Kernel
-// modules hear of context switches and idle here. Busy and idle time are charged as simulated time advances. The
-// operations tasks run are in cpu.ts, which builds on this.
+// modules hear of context switches and idle here. Busy and idle time are charged as simulated time advances. EEVDF's
+// arithmetic is in eevdf.ts; the task record in task-struct.ts; the operations tasks run are in cpu.ts, which
+// builds on this.
 import type { TraceLog } from './trace-log.js';
 import type { Costs, SchedulerKind } from './costs.js';
 import { TraceHash } from './digest.js';
@@ -30,8 +31,11 @@ import { EventHeap } from './event-heap.js';
 import type { CpuHooks } from './hooks.js';
 import { PsiCpu } from './psi.js';
 import type { CpuStats } from './stats.js';
-import type { TaskContext, TaskOp, TaskStats } from './task.js';
-import type { TaskHost } from './task-context.js';
+import type { TaskStats } from './task.js';
+import { type CfsRq, Eevdf } from './eevdf.js';
+import { isEnded, type Task } from './task-struct.js';
+
+export { isEnded, type Task };
 
 export const EV_RUN = 1;
 export const EV_WAKE = 2;
@@ -43,77 +47,16 @@ export const EV_SPIN_STOP = 6;
 /** Not an event of the heap: a task moved between CPUs (balance.ts), in both CPUs' trace hashes. */
 export const EV_MIGRATE = 7;
 
-export interface Task {
-  readonly id: number;
-  readonly name: string;
-  readonly ctx: TaskContext;
-  /** The operations it runs now: its own, or a kernel path (a fault handler) on top of the stack. */
-  iter: Iterator<TaskOp, unknown, number>;
-  readonly stack: Array<Iterator<TaskOp, unknown, number>>;
-  readonly stats: TaskStats;
-  computeLeftNs: number;
-  sliceLeftNs: number;
-  /** CFS's vruntime: CPU time used, moved forward when it wakes from a long sleep. */
-  vruntimeNs: number;
-  pendingResult: number;
-  blockedSinceNs: number;
-  waitingFor: string;
-  zoneWaitSinceNs: number;
-  zoneWaitMask: string;
-  /** Locks it holds: id * 2 + (1 for write). */
-  readonly held: number[];
-  /** Where it runs now (its context reads this): the CPU, its clock and its trace. */
-  readonly host: TaskHost;
-  /** It never leaves its CPU; else balance.ts may move it within its last-level cache. */
-  readonly pinned: boolean;
-  /** When a wake-up queued it here, while it still waits for the CPU; -1 once it ran, or when it was queued by a
-   * preemption (balance.ts moves only woken tasks). */
-  wokenNs: number;
-  /** The lock it waits for, since when, and how the wait is described. */
-  lockWait: { id: number; write: boolean; sinceNs: number; what: string } | null;
-  /** The commit woke it to take the lock it waits for itself: when it next runs, it tries again (cpu.ts). */
-  lockRetry: boolean;
-  /** A grant woke it holding this lock (id), at lockWokenNs; -1 once it had its CPU back (cpu.ts ownerMoved). */
-  lockWokenId: number;
-  lockWokenNs: number;
-  /** It spins on a lock and the commit said when to stop: an EV_SPIN_STOP will put it to sleep. */
-  lockSpinStop: boolean;
-  /** Its last operation entered the kernel: the return-to-user hooks run before its code continues. */
-  inKernel: boolean;
-  /** In a memory stall (psi_memstall_enter): direct reclaim, memcg reclaim, memory.high throttling. */
-  memstall: boolean;
-  memstallSinceNs: number;
-  /** Its memory stall is a return-to-user penalty sleep, which ends when it wakes. */
-  penaltyStall: boolean;
-  // EEVDF only (set on the first dispatch; never under CFS):
-  /** Its virtual deadline (se->deadline). */
-  deadlineNs?: number;
-  /** The lag it keeps while off the queue (se->vlag). */
-  vlagNs?: number;
-  /** Its deadline when it was last switched in: RUN_TO_PARITY holds while this is still its deadline (the kernel
-   * stashes it in se->vlag in set_next_entity). */
-  pickedDeadlineNs?: number;
-  /** It slept while not eligible and is still queued (se->sched_delayed). */
-  delayed?: boolean;
-  /** When it went into the queue, for deadline ties (the rb-tree puts an equal key after those already there). */
-  queuedSeq?: number;
-}
-
-/** Exited, failed or killed: it never runs again. */
-export function isEnded(t: Task): boolean {
-  const s = t.stats.state;
-  return s === 'exited' || s === 'failed' || s === 'killed';
-}
-
 export class CpuScheduler {
   readonly heap = new EventHeap();
   readonly hash = new TraceHash();
   readonly stats: CpuStats;
   nowNs = 0;
   protected readonly tasks: Task[] = [];
-  /** Runnable tasks in the order they were queued; dispatch takes the one with the least vruntime. */
-  protected readonly runq: Task[] = [];
-  protected minVruntimeNs = 0;
+  /** Runnable tasks in the order they were queued (CFS: dispatch takes the one with the least vruntime), and
+   * min_vruntime. */
+  protected readonly cfsRq: CfsRq = { runq: [], minVruntimeNs: 0 };
+  protected readonly runq = this.cfsRq.runq;
   protected current: Task | null = null;
   protected lastRan: Task | null = null;
   protected dispatchQueued = false;
@@ -126,29 +69,15 @@ export class CpuScheduler {
   /** Memory pressure stall accounting (psi.ts), and how many of this CPU's tasks are in a memory stall. */
   readonly psi = new PsiCpu();
   protected memstalls = 0;
-  /** EEVDF instead of CFS. */
-  private readonly eevdf: boolean;
-  /** EEVDF: tasks that slept while not eligible and are still queued (DELAY_DEQUEUE); they count in V and may be
-   * picked, which dequeues them. Apart from runq, which holds runnable tasks only. */
-  private readonly delayedq: Task[] = [];
-  /** EEVDF: both, the kernel's tree. */
-  private readonly queues = [this.runq, this.delayedq];
-  /** EEVDF: the running task is to leave the CPU at its next compute boundary (TIF_NEED_RESCHED). */
-  private needResched = false;
-  private eevdfReady = false;
-  private queueSeq = 0;
-  /** EEVDF: avg_vruntime's terms, from eevdfAverage: the entities counted, and the sum of their vruntimes less
-   * avgRefNs (any one of them), which keeps the sum small. */
-  private avgN = 0;
-  private avgSumNs = 0;
-  private avgRefNs = 0;
+  /** EEVDF's arithmetic and picks (eevdf.ts), or null under CFS. */
+  private readonly eevdf: Eevdf | null;
 
   constructor(
     readonly id: number,
     protected readonly costs: Costs,
     scheduler: SchedulerKind,
   ) {
-    this.eevdf = scheduler === 'eevdf';
+    this.eevdf = scheduler === 'eevdf' ? new Eevdf(this.cfsRq, costs) : null;
     this.stats = {
       cpu: id,
       events: 0,
@@ -215,7 +144,7 @@ export class CpuScheduler {
       cur.stats.runNs += t - this.nowNs;
       cur.vruntimeNs += t - this.nowNs;
       // EEVDF: the slice left is the way to the deadline, so a compute piece ends there (or at once if preempted).
-      if (this.eevdf) cur.sliceLeftNs = this.needResched ? 0 : cur.deadlineNs! - cur.vruntimeNs;
+      if (this.eevdf !== null) cur.sliceLeftNs = this.eevdf.needResched ? 0 : cur.deadlineNs! - cur.vruntimeNs;
       if (cur.stats.state === 'spinning') this.stats.spinNs += t - this.nowNs;
     }
     this.nowNs = t;
@@ -244,8 +173,10 @@ export class CpuScheduler {
 
   protected dispatch(): void {
     if (this.current !== null) return;
-    if (this.eevdf) {
-      this.dispatchEevdf();
+    if (this.eevdf !== null) {
+      const next = this.eevdf.next();
+      if (next === null) this.goIdle();
+      else this.switchIn(next, next.deadlineNs! - next.vruntimeNs);
       return;
     }
     let best = -1;
@@ -263,7 +194,7 @@ export class CpuScheduler {
       return;
     }
     const t = this.runq.splice(best, 1)[0]!;
-    if (t.vruntimeNs > this.minVruntimeNs) this.minVruntimeNs = t.vruntimeNs; // it was the leftmost
+    if (t.vruntimeNs > this.cfsRq.minVruntimeNs) this.cfsRq.minVruntimeNs = t.vruntimeNs; // it was the leftmost
     this.switchIn(t, this.costs.timeSliceNs);
   }
 
@@ -325,15 +256,16 @@ export class CpuScheduler {
     t.pendingResult = result;
     t.stats.state = 'runnable';
     t.wokenNs = this.nowNs;
-    if (this.eevdf) {
-      this.wakeEevdf(t);
+    if (this.eevdf !== null) {
+      this.eevdf.wake(t, this.current);
+      if (this.current === null) this.queueDispatch();
       return;
     }
     // update_min_vruntime, then place_entity: a sleeper comes back at most the sleeper credit behind.
     const cur = this.current;
     const floor = this.leftmostVruntime(cur !== null ? cur.vruntimeNs : Infinity);
-    if (floor !== Infinity && floor > this.minVruntimeNs) this.minVruntimeNs = floor;
-    const placed = this.minVruntimeNs - this.costs.sleeperCreditNs;
+    if (floor !== Infinity && floor > this.cfsRq.minVruntimeNs) this.cfsRq.minVruntimeNs = floor;
+    const placed = this.cfsRq.minVruntimeNs - this.costs.sleeperCreditNs;
     if (t.vruntimeNs < placed) t.vruntimeNs = placed;
     this.runq.push(t);
     if (cur === null) this.queueDispatch();
@@ -348,7 +280,7 @@ export class CpuScheduler {
     t.stats.state = state;
     t.waitingFor = waitingFor;
     t.blockedSinceNs = this.nowNs;
-    if (this.eevdf) this.dequeueEevdf(t);
+    this.eevdf?.dequeue(t);
     this.current = null;
     this.queueDispatch();
   }
@@ -356,17 +288,18 @@ export class CpuScheduler {
   /** The running task's slice ended, another task's wake-up asked for the CPU (at a compute boundary, or at a
    * preemption point: resched), or it yielded (no compute left): true if it left the CPU, false if it goes on. */
   protected preemptOrContinue(t: Task, resched = false): boolean {
-    if (this.eevdf) return this.scheduleEevdf(t, resched);
-    if (this.runq.length > 0) {
-      if (t.held.length > 0) this.ownerMoved(t, false);
-      t.stats.state = 'runnable';
+    if (this.eevdf === null) {
+      if (this.runq.length === 0) {
+        t.sliceLeftNs = this.costs.timeSliceNs;
+        return false;
+      }
       this.runq.push(t);
-      this.current = null;
-      this.queueDispatch();
-      return true;
-    }
-    t.sliceLeftNs = this.costs.timeSliceNs;
-    return false;
+    } else if (!this.eevdf.schedule(t, resched)) return false; // which queued it when it leaves
+    if (t.held.length > 0) this.ownerMoved(t, false);
+    t.stats.state = 'runnable';
+    this.current = null;
+    this.queueDispatch();
+    return true;
   }
 
   // ---- moving a queued task to another CPU (balance.ts) -----------------------------------------------------------
@@ -398,10 +331,8 @@ export class CpuScheduler {
   detachQueued(t: Task): number {
     this.runq.splice(this.runq.indexOf(t), 1);
     this.tasks.splice(this.tasks.indexOf(t), 1);
-    if (!this.eevdf) return t.vruntimeNs - this.minVruntimeNs;
-    if (!this.eevdfReady) this.initEevdf();
-    this.eevdfAverage(this.current);
-    return this.entityLag(t);
+    if (this.eevdf === null) return t.vruntimeNs - this.cfsRq.minVruntimeNs;
+    return this.eevdf.detach(t, this.current);
   }
 
   /** Queue task t, detached from another CPU with `rel` (detachQueued), here at atNs (activate_task on the
@@ -411,249 +342,14 @@ export class CpuScheduler {
     let i = this.tasks.length;
     while (i > 0 && this.tasks[i - 1]!.id > t.id) i--;
     this.tasks.splice(i, 0, t); // task() searches them in id order
-    if (this.eevdf) {
-      if (!this.eevdfReady) this.initEevdf();
-      t.vlagNs = rel;
-      this.placeEntity(t, this.current);
-      t.queuedSeq = ++this.queueSeq;
-    } else t.vruntimeNs = this.minVruntimeNs + rel;
-    this.runq.push(t);
+    if (this.eevdf !== null) this.eevdf.attach(t, rel, this.current);
+    else {
+      t.vruntimeNs = this.cfsRq.minVruntimeNs + rel;
+      this.runq.push(t);
+    }
     if (!this.dispatchQueued && this.current === null) {
       this.dispatchQueued = true;
       this.heap.push(atNs, EV_DISPATCH, -1, 0);
     }
-  }
-
-  // ---- EEVDF (kernel/sched/fair.c, 6.12) -------------------------------------------------------------------------
-  // Every task has weight NICE_0_LOAD, so calc_delta_fair is the identity and V is a plain mean. The kernel's tree
-  // is two arrays here: runq (runnable) and delayedq (asleep but still queued); queuedSeq orders them as the tree
-  // would among equal deadlines. The running task is in neither, as `current` is not in the kernel's tree.
-
-  /** The tasks placed at the start join as new tasks do (wake_up_new_task: place_entity with ENQUEUE_INITIAL): at
-   * V, which is min_vruntime (0) for all of them, with half a slice (PLACE_DEADLINE_INITIAL). */
-  private initEevdf(): void {
-    this.eevdfReady = true;
-    const half = Math.floor(this.costs.baseSliceNs / 2);
-    for (const t of this.runq) {
-      t.deadlineNs = t.vruntimeNs + half;
-      t.vlagNs = 0;
-      t.pickedDeadlineNs = -1;
-      t.delayed = false;
-      t.queuedSeq = ++this.queueSeq;
-    }
-  }
-
-  /** avg_vruntime's terms over the queued tasks (runnable and delayed) and `cur`, the running one. */
-  private eevdfAverage(cur: Task | null): void {
-    let n = 0;
-    let sum = 0;
-    let ref = 0;
-    if (cur !== null) {
-      ref = cur.vruntimeNs;
-      n = 1;
-    }
-    for (const q of this.queues)
-      for (const c of q) {
-        if (isEnded(c)) continue;
-        if (n === 0) ref = c.vruntimeNs;
-        sum += c.vruntimeNs - ref;
-        n++;
-      }
-    this.avgN = n;
-    this.avgSumNs = sum;
-    this.avgRefNs = ref;
-  }
-
-  /** V (avg_vruntime): the mean vruntime rounded down, or min_vruntime when nothing is queued. */
-  private avgVruntime(): number {
-    return this.avgN === 0 ? this.minVruntimeNs : this.avgRefNs + Math.floor(this.avgSumNs / this.avgN);
-  }
-
-  /** vruntime_eligible: vruntime <= V, compared without the division (sum >= (v - ref) * n). */
-  private eligible(vruntimeNs: number): boolean {
-    return this.avgSumNs >= (vruntimeNs - this.avgRefNs) * this.avgN;
-  }
-
-  /** entity_lag: V - vruntime, clamped to lagLimitNs either way (after eevdfAverage). */
-  private entityLag(t: Task): number {
-    const lim = this.costs.lagLimitNs;
-    return Math.min(lim, Math.max(-lim, this.avgVruntime() - t.vruntimeNs));
-  }
-
-  /** Tasks queued besides the running one (rq->nr_running > 1 when a task runs). */
-  private othersQueued(): boolean {
-    for (const c of this.runq) if (!isEnded(c)) return true;
-    for (const c of this.delayedq) if (!isEnded(c)) return true;
-    return false;
-  }
-
-  /** update_min_vruntime: the least vruntime of `cur` and the queued tasks, never moving back. */
-  private updateMinVruntime(cur: Task | null): void {
-    let m = cur !== null ? cur.vruntimeNs : Infinity;
-    for (const q of this.queues) for (const c of q) if (!isEnded(c) && c.vruntimeNs < m) m = c.vruntimeNs;
-    if (m !== Infinity && m > this.minVruntimeNs) this.minVruntimeNs = m;
-  }
-
-  /** update_curr for the running task t: at its deadline it gets a new one, a slice further (update_deadline), and
-   * must reschedule if others are queued. */
-  private updateCurr(t: Task): void {
-    if (t.vruntimeNs >= t.deadlineNs!) {
-      t.deadlineNs = t.vruntimeNs + this.costs.baseSliceNs;
-      if (this.othersQueued()) this.needResched = true;
-    }
-    this.updateMinVruntime(t);
-    t.sliceLeftNs = this.needResched ? 0 : t.deadlineNs! - t.vruntimeNs;
-  }
-
-  /** pick_eevdf, with `cur` the running task (or null): the eligible task with the earliest deadline, but `cur`
-   * while it is eligible and still on the request it was switched in with (RUN_TO_PARITY). May be a delayed task,
-   * which the caller dequeues and picks again (pick_next_entity). */
-  private pickEevdf(cur: Task | null): Task | null {
-    this.eevdfAverage(cur);
-    if (this.avgN === 0) return null;
-    let best: Task | null = null;
-    if (this.avgN === 1) {
-      if (cur !== null) return cur;
-      for (const q of this.queues) for (const c of q) if (!isEnded(c)) return c;
-    }
-    let curr = cur;
-    if (curr !== null && !this.eligible(curr.vruntimeNs)) curr = null;
-    if (curr !== null && curr.pickedDeadlineNs === curr.deadlineNs) return curr;
-    for (const q of this.queues)
-      for (const c of q) {
-        if (isEnded(c) || !this.eligible(c.vruntimeNs)) continue;
-        if (
-          best === null ||
-          c.deadlineNs! < best.deadlineNs! ||
-          (c.deadlineNs === best.deadlineNs && c.queuedSeq! < best.queuedSeq!)
-        )
-          best = c;
-      }
-    if (best === null || (curr !== null && curr.deadlineNs! < best.deadlineNs!)) best = curr;
-    return best ?? cur;
-  }
-
-  /** A delayed task was picked: it leaves the queue now (dequeue_entity with DEQUEUE_DELAYED), keeping its lag
-   * but none above 0 (DELAY_ZERO: it was picked, so it was owed service, and that debt is forgiven). */
-  private finishDelayed(t: Task, cur: Task | null): void {
-    this.eevdfAverage(cur);
-    t.vlagNs = Math.min(0, this.entityLag(t));
-    t.delayed = false;
-    this.delayedq.splice(this.delayedq.indexOf(t), 1);
-    this.updateMinVruntime(cur);
-  }
-
-  private dispatchEevdf(): void {
-    if (!this.eevdfReady) this.initEevdf();
-    let t: Task | null;
-    for (;;) {
-      for (const q of this.queues) {
-        let w = 0;
-        for (const c of q) if (!isEnded(c)) q[w++] = c; // killed while queued
-        q.length = w;
-      }
-      t = this.pickEevdf(null);
-      if (t === null || !t.delayed) break;
-      this.finishDelayed(t, null);
-    }
-    if (t === null) {
-      this.goIdle();
-      return;
-    }
-    this.runq.splice(this.runq.indexOf(t), 1);
-    t.pickedDeadlineNs = t.deadlineNs; // set_next_entity
-    this.needResched = false;
-    this.switchIn(t, t.deadlineNs! - t.vruntimeNs);
-  }
-
-  /** place_entity for a waking task (flags 0): at V less its lag, the lag inflated by (n + 1) / n for the n tasks
-   * already queued so that it is its lag again once it counts in V (PLACE_LAG); a deadline a slice on. */
-  private placeEntity(t: Task, cur: Task | null): void {
-    this.eevdfAverage(cur);
-    let lag = 0;
-    if (this.avgN > 0 && t.vlagNs !== 0) lag = Math.trunc((t.vlagNs! * (this.avgN + 1)) / this.avgN); // div_s64
-    t.vruntimeNs = this.avgVruntime() - lag;
-    t.deadlineNs = t.vruntimeNs + this.costs.baseSliceNs;
-  }
-
-  /** try_to_wake_up: enqueue (or requeue a delayed task), then check_preempt_wakeup_fair. */
-  private wakeEevdf(t: Task): void {
-    if (!this.eevdfReady) this.initEevdf();
-    const cur = this.current;
-    if (t.delayed) {
-      // requeue_delayed_entity: still queued; with lag above 0 now (DELAY_ZERO) it is placed afresh at V.
-      this.eevdfAverage(cur);
-      const lag = this.entityLag(t);
-      this.delayedq.splice(this.delayedq.indexOf(t), 1);
-      t.delayed = false;
-      if (lag > 0) {
-        t.vlagNs = 0;
-        this.placeEntity(t, cur);
-        t.queuedSeq = ++this.queueSeq;
-      } else t.vlagNs = lag;
-      this.runq.push(t);
-    } else {
-      if (cur !== null) this.updateCurr(cur); // enqueue_entity's update_curr
-      this.placeEntity(t, cur);
-      t.queuedSeq = ++this.queueSeq;
-      this.runq.push(t);
-    }
-    if (cur === null) {
-      this.queueDispatch();
-      return;
-    }
-    if (this.needResched) return; // test_tsk_need_resched(curr)
-    this.updateCurr(cur);
-    // PREEMPT_SHORT needs a shorter slice than the running task's: every task has the base slice here.
-    if (this.needResched || this.pickEevdf(cur) === t) {
-      this.needResched = true;
-      cur.sliceLeftNs = 0;
-    }
-  }
-
-  /** dequeue_entity for the running task going to sleep: one not eligible stays queued (DELAY_DEQUEUE); one that
-   * is leaves with its lag (update_entity_lag). */
-  private dequeueEevdf(t: Task): void {
-    if (!this.eevdfReady) this.initEevdf();
-    this.updateCurr(t);
-    this.eevdfAverage(t);
-    if (!this.eligible(t.vruntimeNs)) {
-      t.delayed = true;
-      t.queuedSeq = ++this.queueSeq; // put_prev_entity puts it back into the tree
-      this.delayedq.push(t);
-      return;
-    }
-    t.vlagNs = this.entityLag(t);
-    this.updateMinVruntime(null);
-  }
-
-  /** schedule() with the running task t still runnable (its slice check, a wake-up's preemption, or sched_yield):
-   * true if it leaves the CPU. */
-  private scheduleEevdf(t: Task, resched: boolean): boolean {
-    if (!this.eevdfReady) this.initEevdf();
-    // cpu.ts calls this at a compute boundary with compute left, at a preemption point (resched), or for
-    // ctx.yield() with neither.
-    const yielding = !resched && t.computeLeftNs <= 0;
-    this.updateCurr(t);
-    if (yielding && this.othersQueued()) t.deadlineNs! += this.costs.baseSliceNs; // yield_task_fair
-    this.needResched = false;
-    let next: Task | null;
-    for (;;) {
-      next = this.pickEevdf(t);
-      if (next === null || !next.delayed) break;
-      this.finishDelayed(next, t);
-    }
-    if (next === t || next === null) {
-      // Picked again: no set_next_entity, so RUN_TO_PARITY's stash keeps the deadline it was switched in with.
-      t.sliceLeftNs = t.deadlineNs! - t.vruntimeNs;
-      return false;
-    }
-    if (t.held.length > 0) this.ownerMoved(t, false);
-    t.stats.state = 'runnable';
-    t.queuedSeq = ++this.queueSeq;
-    this.runq.push(t);
-    this.current = null;
-    this.queueDispatch();
-    return true;
   }
 }

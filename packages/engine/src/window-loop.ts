@@ -166,6 +166,148 @@ function collectMessages(x: WindowLoopInput, rings: Float64Array, L: RunLayout):
   }
 }
 
+/** Phase A of a round: this worker runs its CPUs' windows to `end`, balances its LLCs, and publishes its summary of
+ * them (sums, ors and minima: the same whatever the split into workers). Returns the host time it took. */
+function runOwnCpus(x: WindowLoopInput, llcs: ReturnType<typeof llcGroups> | null, start: number, end: number): number {
+  const { cpus, rings, layout: L } = x;
+  let gLive = 0;
+  let gError = 0;
+  let gStalled = 0;
+  let gPending = 0;
+  let gNext = Infinity;
+  let gHorizon = Infinity;
+  let gKswapd = Infinity;
+  let gMessages = 0;
+  const runFrom = performance.now();
+  for (const cpu of cpus) {
+    cpu.beginWindow(start);
+    cpu.runWindow(end);
+    cpu.endWindow(end);
+  }
+  // Woken tasks waiting behind a busy CPU move to an idle one of their LLC (this worker hosts the whole LLC).
+  if (llcs) balanceLlcs(llcs, end);
+  for (const cpu of cpus) {
+    const c = cpu.id;
+    // The zone's commit reads each CPU's clock (a lagging CPU's allocations are applied at its own time).
+    rings[L.clockOffset + c] = cpu.nowNs;
+    gLive += cpu.liveTasks();
+    if (cpu.error) gError = 1;
+    if (cpu.stalledThisRound) gStalled = 1;
+    const sent = rings[L.outboxOffset + c * L.outboxStride]!;
+    gMessages += sent;
+    gPending += sent + rings[L.zoneWorkOffset + c * L.zoneWorkStride]! + rings[L.lockLogOffset + c * L.lockLogStride]!;
+    gNext = Math.min(gNext, cpu.heap.peekTimeNs());
+    gHorizon = Math.min(gHorizon, cpu.nowNs);
+    gKswapd = Math.min(gKswapd, rings[L.kswapdWakeOffset + c]!);
+  }
+  const mine = L.groupOffset + cpus[0]!.id * GR_F64;
+  rings[mine + GR_LIVE] = gLive;
+  rings[mine + GR_ERROR] = gError;
+  rings[mine + GR_STALLED] = gStalled;
+  rings[mine + GR_PENDING] = gPending;
+  rings[mine + GR_NEXT] = gNext;
+  rings[mine + GR_HORIZON] = gHorizon;
+  rings[mine + GR_KSWAPD] = gKswapd;
+  rings[mine + GR_MESSAGES] = gMessages;
+  const runNs = (performance.now() - runFrom) * 1e6;
+  rings[mine + GR_RUN_NS] = runNs;
+  return runNs;
+}
+
+/** The whole machine's state after phase A, from every worker's summary (every worker reads the same). */
+interface RoundSummary {
+  live: number;
+  failed: boolean;
+  stalled: boolean;
+  pending: number;
+  next: number;
+  slowestRunNs: number;
+}
+
+/** Every worker's summary of phase A, summed; the commits' RoundInfo (kswapd's wake, the CPUs' horizon) set. */
+function readSummaries(x: WindowLoopInput, info: RoundInfo): RoundSummary {
+  const { rings, layout: L } = x;
+  const sum: RoundSummary = { live: 0, failed: false, stalled: false, pending: 0, next: Infinity, slowestRunNs: 0 };
+  info.kswapdWakeNs = Infinity;
+  info.horizonNs = Infinity;
+  for (const first of x.groupCpus) {
+    const g = L.groupOffset + first * GR_F64;
+    sum.slowestRunNs = Math.max(sum.slowestRunNs, rings[g + GR_RUN_NS]!);
+    info.horizonNs = Math.min(info.horizonNs, rings[g + GR_HORIZON]!);
+    info.kswapdWakeNs = Math.min(info.kswapdWakeNs, rings[g + GR_KSWAPD]!);
+    sum.live += rings[g + GR_LIVE]!;
+    if (rings[g + GR_ERROR]) sum.failed = true;
+    if (rings[g + GR_STALLED]) sum.stalled = true;
+    sum.pending += rings[g + GR_PENDING]!;
+    sum.next = Math.min(sum.next, rings[g + GR_NEXT]!);
+  }
+  return sum;
+}
+
+/** Phase B: this worker's commits for the window that ended at `end`; whether one answered a waiter, and the host
+ * time they took less what they waited for other workers' parts. */
+function runCommits(
+  x: WindowLoopInput,
+  st: LoopState,
+  end: number,
+  info: RoundInfo,
+): { committed: boolean; ownCommitNs: number } {
+  let committed = false;
+  let ownCommitNs = 0;
+  if (x.commits.length > 0) {
+    const commitFrom = performance.now();
+    const waitedBefore = x.commitWaits.ns;
+    for (const commit of x.commits) if (commit(end, info) === true) committed = true;
+    const commitNs = (performance.now() - commitFrom) * 1e6;
+    st.commitNs += commitNs;
+    ownCommitNs = commitNs - (x.commitWaits.ns - waitedBefore);
+  }
+  return { committed, ownCommitNs };
+}
+
+/** The leader's decision for every worker: whether a commit left work, and the main thread's requests (read once,
+ * here, and turned into one decision every worker reads after the barrier); the progress it shows. */
+function decide(ctl: Int32Array, committed: boolean, windows: number, end: number): void {
+  Atomics.store(ctl, C_COMMIT_PENDING, committed ? 1 : 0);
+  const stop = Atomics.exchange(ctl, C_STOP_REQ, 0) !== 0;
+  const pause = Atomics.exchange(ctl, C_PAUSE_REQ, 0) !== 0;
+  Atomics.store(ctl, C_DECISION, stop ? DECISION_STOP : pause ? DECISION_PAUSE : DECISION_GO);
+  Atomics.store(ctl, C_WINDOWS, windows);
+  Atomics.store(ctl, C_PROGRESS_US, Math.floor(end / 1000));
+}
+
+/** The longest any worker's own commits took this round (the round's critical path). */
+function slowestCommitNs(x: WindowLoopInput): number {
+  let most = 0;
+  for (const first of x.groupCpus)
+    most = Math.max(most, x.rings[x.layout.groupOffset + first * GR_F64 + GR_COMMIT_NS]!);
+  return most;
+}
+
+/** The loop's result so far; with an end reason, the run ended: the CPUs charge their time up to simulatedNs, and
+ * the result is kept for any later call. */
+function finishLoop(x: WindowLoopInput, st: LoopState, endReason: EndReason | null, simulatedNs: number) {
+  const r: WindowLoopResult = {
+    endReason,
+    simulatedNs,
+    windows: st.windows,
+    barrierRounds: x.barrier.rounds,
+    barrierNs: st.barrierNs,
+    runNs: st.runNs,
+    commitNs: st.commitNs,
+    commitWaitNs: x.commitWaits.ns,
+    criticalRunNs: st.criticalRunNs,
+    criticalCommitNs: st.criticalCommitNs,
+    subRounds: st.subRounds,
+    lagCarried: st.lagCarried,
+  };
+  if (endReason !== null) {
+    st.ended = r;
+    for (const cpu of x.cpus) cpu.settle(simulatedNs);
+  }
+  return r;
+}
+
 export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult {
   if (st.ended) return st.ended;
   const { cpus, ctl, rings, layout: L, barrier } = x;
@@ -175,27 +317,8 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
     barrier.wait();
     st.barrierNs += (performance.now() - t0) * 1e6;
   };
-  const finish = (endReason: EndReason | null, simulatedNs: number): WindowLoopResult => {
-    const r = {
-      endReason,
-      simulatedNs,
-      windows: st.windows,
-      barrierRounds: barrier.rounds,
-      barrierNs: st.barrierNs,
-      runNs: st.runNs,
-      commitNs: st.commitNs,
-      commitWaitNs: x.commitWaits.ns,
-      criticalRunNs: st.criticalRunNs,
-      criticalCommitNs: st.criticalCommitNs,
-      subRounds: st.subRounds,
-      lagCarried: st.lagCarried,
-    };
-    if (endReason !== null) {
-      st.ended = r;
-      for (const cpu of cpus) cpu.settle(simulatedNs);
-    }
-    return r;
-  };
+  const finish = (endReason: EndReason | null, simulatedNs: number) => finishLoop(x, st, endReason, simulatedNs);
+  const mine = L.groupOffset + cpus[0]!.id * GR_F64;
   const info: RoundInfo = { kswapdWakeNs: Infinity, horizonNs: 0 };
   try {
     for (;;) {
@@ -203,100 +326,19 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       const sub = st.subEndNs >= 0;
       const end = sub ? st.subEndNs : Math.min(start + x.windowNs, x.durationNs);
       st.windows++;
-      // This worker's summary of its CPUs (sums, ors and minima: the same whatever the split into workers).
-      let gLive = 0;
-      let gError = 0;
-      let gStalled = 0;
-      let gPending = 0;
-      let gNext = Infinity;
-      let gHorizon = Infinity;
-      let gKswapd = Infinity;
-      let gMessages = 0;
-      const runFrom = performance.now();
-      for (const cpu of cpus) {
-        cpu.beginWindow(start);
-        cpu.runWindow(end);
-        cpu.endWindow(end);
-      }
-      // Woken tasks waiting behind a busy CPU move to an idle one of their LLC (this worker hosts the whole LLC).
-      if (llcs) balanceLlcs(llcs, end);
-      for (const cpu of cpus) {
-        const c = cpu.id;
-        // The zone's commit reads each CPU's clock (a lagging CPU's allocations are applied at its own time).
-        rings[L.clockOffset + c] = cpu.nowNs;
-        gLive += cpu.liveTasks();
-        if (cpu.error) gError = 1;
-        if (cpu.stalledThisRound) gStalled = 1;
-        const sent = rings[L.outboxOffset + c * L.outboxStride]!;
-        gMessages += sent;
-        gPending +=
-          sent + rings[L.zoneWorkOffset + c * L.zoneWorkStride]! + rings[L.lockLogOffset + c * L.lockLogStride]!;
-        gNext = Math.min(gNext, cpu.heap.peekTimeNs());
-        gHorizon = Math.min(gHorizon, cpu.nowNs);
-        gKswapd = Math.min(gKswapd, rings[L.kswapdWakeOffset + c]!);
-      }
-      const mine = L.groupOffset + cpus[0]!.id * GR_F64;
-      rings[mine + GR_LIVE] = gLive;
-      rings[mine + GR_ERROR] = gError;
-      rings[mine + GR_STALLED] = gStalled;
-      rings[mine + GR_PENDING] = gPending;
-      rings[mine + GR_NEXT] = gNext;
-      rings[mine + GR_HORIZON] = gHorizon;
-      rings[mine + GR_KSWAPD] = gKswapd;
-      rings[mine + GR_MESSAGES] = gMessages;
-      const runNs = (performance.now() - runFrom) * 1e6;
-      st.runNs += runNs;
-      rings[mine + GR_RUN_NS] = runNs;
+      st.runNs += runOwnCpus(x, llcs, start, end);
       timedWait();
       // Everyone reads the same published state here: one summary per worker.
-      let live = 0;
-      let failed = false;
-      let stalled = false;
-      let pending = 0;
-      let next = Infinity;
-      let slowestRun = 0;
-      info.kswapdWakeNs = Infinity;
-      info.horizonNs = Infinity;
-      for (const first of x.groupCpus) {
-        const g = L.groupOffset + first * GR_F64;
-        slowestRun = Math.max(slowestRun, rings[g + GR_RUN_NS]!);
-        info.horizonNs = Math.min(info.horizonNs, rings[g + GR_HORIZON]!);
-        info.kswapdWakeNs = Math.min(info.kswapdWakeNs, rings[g + GR_KSWAPD]!);
-        live += rings[g + GR_LIVE]!;
-        if (rings[g + GR_ERROR]) failed = true;
-        if (rings[g + GR_STALLED]) stalled = true;
-        pending += rings[g + GR_PENDING]!;
-        next = Math.min(next, rings[g + GR_NEXT]!);
-      }
-      st.criticalRunNs += slowestRun;
+      const sum = readSummaries(x, info);
+      st.criticalRunNs += sum.slowestRunNs;
       collectMessages(x, rings, L);
-      let committed = false;
-      let ownCommitNs = 0;
-      if (x.commits.length > 0) {
-        const commitFrom = performance.now();
-        const waitedBefore = x.commitWaits.ns;
-        for (const commit of x.commits) if (commit(end, info) === true) committed = true;
-        const commitNs = (performance.now() - commitFrom) * 1e6;
-        st.commitNs += commitNs;
-        ownCommitNs = commitNs - (x.commitWaits.ns - waitedBefore);
-      }
+      const { committed, ownCommitNs } = runCommits(x, st, end, info);
       rings[mine + GR_COMMIT_NS] = ownCommitNs;
-      if (x.leader) {
-        Atomics.store(ctl, C_COMMIT_PENDING, committed ? 1 : 0);
-        // The main thread's requests are read once, here, and turned into one decision every worker reads after B.
-        const stop = Atomics.exchange(ctl, C_STOP_REQ, 0) !== 0;
-        const pause = Atomics.exchange(ctl, C_PAUSE_REQ, 0) !== 0;
-        Atomics.store(ctl, C_DECISION, stop ? DECISION_STOP : pause ? DECISION_PAUSE : DECISION_GO);
-        Atomics.store(ctl, C_WINDOWS, st.windows);
-        Atomics.store(ctl, C_PROGRESS_US, Math.floor(end / 1000));
-      }
+      if (x.leader) decide(ctl, committed, st.windows, end);
       timedWait();
-      let mostCommit = 0;
-      for (const first of x.groupCpus)
-        mostCommit = Math.max(mostCommit, rings[L.groupOffset + first * GR_F64 + GR_COMMIT_NS]!);
-      st.criticalCommitNs += mostCommit;
+      st.criticalCommitNs += slowestCommitNs(x);
       const decision = Atomics.load(ctl, C_DECISION);
-      pending += Atomics.load(ctl, C_COMMIT_PENDING);
+      sum.pending += Atomics.load(ctl, C_COMMIT_PENDING);
       for (const cpu of cpus) {
         cpu.collectResults();
         cpu.clearRings();
@@ -304,13 +346,13 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       // A double free the commit judged by simulated time fails its culprit's task, on the CPU that ran it.
       const culprit = rings[L.verdictOffset + VD_CPU]!;
       if (culprit >= 0) {
-        failed = true;
+        sum.failed = true;
         const c = cpus.find((x) => x.id === culprit);
         c?.failFree(rings[L.verdictOffset + VD_TASK]!, rings[L.verdictOffset + VD_TIME]!, verdictMessage(rings, L));
       }
-      if (failed) return finish('task-error', end);
+      if (sum.failed) return finish('task-error', end);
       if (decision === DECISION_STOP) return finish('stopped', end);
-      if (stalled && st.subRoundsHere < SUB_ROUNDS_MAX) {
+      if (sum.stalled && st.subRoundsHere < SUB_ROUNDS_MAX) {
         // Run the window again to the same end: the stalled CPUs resume at their answers' times.
         st.subEndNs = end;
         st.subRoundsHere++;
@@ -318,12 +360,12 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
         if (decision === DECISION_PAUSE) return finish(null, end);
         continue;
       }
-      if (stalled) st.lagCarried++;
+      if (sum.stalled) st.lagCarried++;
       st.subEndNs = -1;
       st.subRoundsHere = 0;
       if (end >= x.durationNs) return finish('duration', x.durationNs);
-      if (pending === 0 && next === Infinity) return finish(live === 0 ? 'all-exited' : 'deadlock', end);
-      const nextStart = pending > 0 ? end : Math.max(end, Math.min(next, x.durationNs));
+      if (sum.pending === 0 && sum.next === Infinity) return finish(sum.live === 0 ? 'all-exited' : 'deadlock', end);
+      const nextStart = sum.pending > 0 ? end : Math.max(end, Math.min(sum.next, x.durationNs));
       if (nextStart >= x.durationNs) {
         for (const cpu of cpus) cpu.runWindow(x.durationNs);
         return finish('duration', x.durationNs);
