@@ -105,9 +105,9 @@ export interface Hunt {
   readonly signatures: ReadonlyArray<{ signature: string; count: number; example: string }>;
 }
 
-export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
-  if (!o.out)
-    throw new InvalidArgumentError('--out DIR: give the folder for the runs (a hunt run again with it resumes)');
+/** What the hunt judges, from the flags: a measure to maximize (--maximize, with --against the excess over another
+ * policy) or a predicate to make true (--until); the flags that do not go together are refused. */
+function objectiveOf(o: HuntOptions): { measure: Expr | null; predicate: Expr | null } {
   if ((o.maximize === undefined) === (o.until === undefined))
     throw new InvalidArgumentError(
       "give one of --maximize FIGURE and --until PREDICATE ('error', 'victim failures > 0')",
@@ -125,21 +125,12 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
   const predicate: Expr | null = o.until !== undefined ? parsePredicate(o.until) : null;
   if (o.maximize !== undefined && (o.cpusList !== undefined || o.workersList !== undefined))
     throw new InvalidArgumentError('--cpus-list and --workers-list apply to --until; --maximize keeps --cpus');
-  const say = o.log ?? humanStream({});
-  const version = modelVersion();
-  const base = resolveScenario(ref, { fields: scenarioFields(o), sets: o.set ?? [] });
-  const scenario = getScenario(base.scenario);
-  const policies = policyList(base, scenario, o.policies, [base.policy]);
-  for (const p of (measure ?? predicate)!.policies) if (!policies.includes(p)) policies.push(p);
-  for (const p of policies) specMachineKernel({ ...base, policy: p });
-  const hunted = policies[0]!;
-  const dims = dimensionsOf(
-    scenario.params,
-    base.params as Record<string, Value>,
-    o.vary?.split(',').map((x) => x.trim()),
-    new Map((o.range ?? []).map(parseRange)),
-    new Map((o.values ?? []).map(parseChoices)),
-  );
+  return { measure, predicate };
+}
+
+/** The CPU counts and worker counts a --until hunt tries each candidate at (--cpus-list, --workers-list), and what
+ * a queue's worker would refuse (a policy or task module by path), refused before anything is queued. */
+function machineLists(o: HuntOptions, base: ScenarioSpec, hunted: string, version: string) {
   const list = (s: string | undefined, flag: string, dflt: number) =>
     (s ?? String(dflt)).split(',').map((x) => {
       const n = Number(x);
@@ -157,7 +148,6 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
         '--queue with --workers-list above 1, --threads or --watchdog: a queued run is one engine worker, and the ' +
           "queue's workers set their own --concurrency",
       );
-    // What a queue's worker would refuse (a policy or task module by path), refused here before anything is queued.
     const spec = { ...base, policy: hunted };
     const why = refusal(
       { id: specKey(spec, o.seed, version), data: { spec, seed: o.seed, version, point: {} } },
@@ -165,18 +155,24 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
     );
     if (why) throw new InvalidArgumentError(`--queue: a queue's worker would refuse these runs: ${why}`);
   }
-  const durationNs = parseDurationNs(base.duration);
-  const runsDir = join(o.out, 'runs');
-  mkdirSync(runsDir, { recursive: true });
+  return { cpus, workers };
+}
 
-  const tried: Tried[] = [];
-  const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), 8));
-  const source = new HuntRuns(runsDir, version, { ...o, threads });
-  const quiet = onInterrupt(
-    () => source.interrupt(),
-    process.stderr,
-    'no new run starts; the runs stored stay, and the same command resumes',
-  );
+/** Run (or read back) every candidate under every policy, all at once: the hunt's evaluate. Each result is judged
+ * (the measure's value for the hunted policy, or whether the predicate holds) and kept in `tried`. */
+function evaluator(x: {
+  ref: string;
+  o: HuntOptions;
+  version: string;
+  policies: readonly string[];
+  hunted: string;
+  measure: Expr | null;
+  predicate: Expr | null;
+  source: HuntRuns;
+  tried: Tried[];
+  durationNs: number;
+}) {
+  const { ref, o, version, policies, hunted, measure, predicate, source, tried, durationNs } = x;
   const specOf = (c: Candidate, policy: string, dNs: number): ScenarioSpec =>
     resolveScenario(ref, {
       fields: { ...scenarioFields(o), cpus: c.cpus, duration: `${dNs / 1000}us`, policy },
@@ -184,8 +180,7 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
     });
   const seedOf = (c: Candidate) => `${o.seed}-${c.seed}`;
 
-  /** Run (or read back) every candidate under every policy, all at once. */
-  const evaluate = async (cs: readonly Candidate[], phase: Tried['phase'], dNs = durationNs): Promise<Tried[]> => {
+  return async (cs: readonly Candidate[], phase: Tried['phase'], dNs = durationNs): Promise<Tried[]> => {
     const jobs: HuntJob[] = cs.flatMap((c) =>
       policies.map((policy) => {
         const spec = specOf(c, policy, dNs);
@@ -215,9 +210,49 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
       return t;
     });
   };
+}
+
+/** The policy the replay line names: for a failure, the first policy whose run met the predicate. */
+function replayPolicy(best: Tried, predicate: Expr | null, hunted: string): string {
+  if (!best.failed || predicate === null) return hunted;
+  return best.runs.find((r) => meets(predicate, best.runs, r.policy))?.policy ?? hunted;
+}
+
+export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
+  if (!o.out)
+    throw new InvalidArgumentError('--out DIR: give the folder for the runs (a hunt run again with it resumes)');
+  const { measure, predicate } = objectiveOf(o);
+  const say = o.log ?? humanStream({});
+  const version = modelVersion();
+  const base = resolveScenario(ref, { fields: scenarioFields(o), sets: o.set ?? [] });
+  const scenario = getScenario(base.scenario);
+  const policies = policyList(base, scenario, o.policies, [base.policy]);
+  for (const p of (measure ?? predicate)!.policies) if (!policies.includes(p)) policies.push(p);
+  for (const p of policies) specMachineKernel({ ...base, policy: p });
+  const hunted = policies[0]!;
+  const dims = dimensionsOf(
+    scenario.params,
+    base.params as Record<string, Value>,
+    o.vary?.split(',').map((x) => x.trim()),
+    new Map((o.range ?? []).map(parseRange)),
+    new Map((o.values ?? []).map(parseChoices)),
+  );
+  const { cpus, workers } = machineLists(o, base, hunted, version);
+  const durationNs = parseDurationNs(base.duration);
+  const runsDir = join(o.out, 'runs');
+  mkdirSync(runsDir, { recursive: true });
+
+  const tried: Tried[] = [];
+  const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), 8));
+  const source = new HuntRuns(runsDir, version, { ...o, threads });
+  const quiet = onInterrupt(
+    () => source.interrupt(),
+    process.stderr,
+    'no new run starts; the runs stored stay, and the same command resumes',
+  );
+  const evaluate = evaluator({ ref, o, version, policies, hunted, measure, predicate, source, tried, durationNs });
 
   let best: Tried | null = null;
-  let replay: string | null = null;
   try {
     // The defaults first: their run says which figures there are, for the expression's names.
     const first = (await evaluate([defaultCandidate(dims, base.cpus)], 'search'))[0]!.runs[0]!;
@@ -235,13 +270,7 @@ export async function huntCommand(ref: string, o: HuntOptions): Promise<Hunt> {
     quiet();
     await source.close();
   }
-  if (best)
-    replay = replayLine(
-      ref,
-      o,
-      best,
-      best.failed ? (best.runs.find((r) => meets(predicate!, best!.runs, r.policy))?.policy ?? hunted) : hunted,
-    );
+  const replay = best ? replayLine(ref, o, best, replayPolicy(best, predicate, hunted)) : null;
   const signatures = predicate ? signaturesOf(tried, predicate) : [];
   const hunt: Hunt = {
     mode: o.maximize !== undefined ? 'maximize' : 'until',

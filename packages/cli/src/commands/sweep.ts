@@ -64,16 +64,13 @@ export interface Sweep {
   readonly crashed: ReadonlyArray<{ point: Record<string, string>; policy: string; seed: string; error: string }>;
 }
 
-export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep> {
-  if (!o.out)
-    throw new InvalidArgumentError(
-      '--out DIR: give the folder for the results (a sweep started again with the same folder resumes)',
-    );
-  const say = humanStream({});
+/** The sweep's points, each resolved before anything runs (a bad value is named with its point), its policies
+ * and baseline, and its seeds; a point's machine that mm refuses under a policy (tableFreeing native under an RCU
+ * walker) is refused here too. */
+function planSweep(ref: string, o: SweepOptions) {
   const axes = parseGrid(o.grid ?? []);
   const seeds = Array.from({ length: o.seeds }, (_, i) => `${o.seed}-${i + 1}`);
   const version = modelVersion();
-  // Every point resolved before anything runs: a bad value is named with its point.
   const points = gridPoints(axes).map((point) => {
     const sets = [...(o.set ?? []), ...Object.entries(point).map(([k, v]) => `${k}=${v}`)];
     const spec = resolveScenario(ref, { fields: scenarioFields(o), sets });
@@ -85,7 +82,6 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   const baseline = o.baseline ?? policies[0]!;
   if (!policies.includes(baseline))
     throw new InvalidArgumentError(`--baseline ${baseline}: not among the policies swept (${policies.join(', ')})`);
-  // A point's machine that mm refuses under a policy (tableFreeing native under an RCU walker), before anything runs.
   for (const { point, spec } of points) {
     for (const policy of policies) {
       try {
@@ -96,6 +92,17 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
       }
     }
   }
+  return { axes, seeds, version, points, policies, baseline };
+}
+
+export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep> {
+  if (!o.out)
+    throw new InvalidArgumentError(
+      '--out DIR: give the folder for the results (a sweep started again with the same folder resumes)',
+    );
+  const say = humanStream({});
+  const plan = planSweep(ref, o);
+  const { axes, seeds, version, points, policies, baseline } = plan;
   const runsDir = join(o.out, 'runs');
   mkdirSync(runsDir, { recursive: true });
   if (o.shard && o.merge)
@@ -105,6 +112,54 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
       '--queue with --shard, --merge or --threads: the queue shares the runs out itself, and its workers set their own --concurrency',
     );
   }
+  const jobs = sweepJobs(o, plan, runsDir);
+  const { all, stored, missing, todo } = jobs;
+  const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), todo.length));
+  const spec0 = points[0]!.spec;
+  say.write(sweepHeader(o, plan, jobs, threads, runsDir));
+  const crashed: Crash[] = [];
+  let interrupted = false;
+  const store: StoreResult = (j, r) => {
+    const run = storeRun(j.file, {
+      key: j.key,
+      version,
+      point: j.point,
+      policy: j.policy,
+      seed: j.seed,
+      spec: j.spec,
+      figures: r.figures,
+      digest: r.digest,
+      error: r.error,
+      hostMs: r.hostMs,
+    });
+    stored.set(j.key, run);
+  };
+  if (todo.length > 0 && o.queue) interrupted = await sweepOnQueue(todo, o.queue, version, say, store, crashed);
+  else if (todo.length > 0) interrupted = await sweepOnPool(todo, threads, o.watchdog, store, crashed);
+  const runs = all.map((j) => stored.get(j.key)).filter((r): r is StoredRun => r !== null && r !== undefined);
+  const computed = runs.length - (all.length - todo.length);
+  const sweep: Sweep = {
+    axes,
+    policies,
+    baseline,
+    seeds,
+    runs,
+    computed,
+    reused: all.length - todo.length,
+    crashed,
+    interrupted,
+    missing: missing.length,
+  };
+  if (interrupted) say.write(`interrupted: ${runs.length} of ${all.length} runs stored; the same command resumes\n`);
+  writeOutputs(o.out, spec0, sweep, version, commandLine(spec0, axes, o));
+  say.write(sweepSummary(sweep, o));
+  return sweep;
+}
+
+/** The sweep's runs (every point x policy x seed, in a fixed order, each with its key and file), this shard's share
+ * of them, the runs a merge brought in, what is stored already, and what is left to run (nothing, for a merge). */
+function sweepJobs(o: SweepOptions, plan: ReturnType<typeof planSweep>, runsDir: string) {
+  const { points, policies, seeds, version } = plan;
   const share = o.shard ? parseShard(o.shard) : null;
   const every = points.flatMap(({ point, spec }) =>
     policies.flatMap((policy) =>
@@ -122,145 +177,168 @@ export async function sweepCommand(ref: string, o: SweepOptions): Promise<Sweep>
   const stored = new Map(all.map((j) => [j.key, readStored(j.file, j.key)]));
   const missing = o.merge ? all.filter((j) => stored.get(j.key) === null) : [];
   const todo = o.merge ? [] : all.filter((j) => stored.get(j.key) === null);
-  const threads = Math.max(1, Math.min(o.threads ?? os.availableParallelism(), todo.length));
+  return { share, every, all, merged, stored, missing, todo };
+}
+
+/** What the terminal shows before a sweep runs: its size, what is stored already and what is left, the grid, and a
+ * shard's share or a merge's result. */
+function sweepHeader(
+  o: SweepOptions,
+  plan: ReturnType<typeof planSweep>,
+  jobs: ReturnType<typeof sweepJobs>,
+  threads: number,
+  runsDir: string,
+): string {
+  const { points, policies, seeds, axes, version } = plan;
+  const { share, every, all, todo, stored, merged, missing } = jobs;
   const spec0 = points[0]!.spec;
-  say.write(
+  const out: string[] = [];
+  out.push(
     `faultline sweep ${spec0.scenario}: ${points.length} points x ${policies.length} policies x ${seeds.length} seeds = ` +
       `${every.length} runs${share ? ` (this shard's: ${all.length})` : ''}; ` +
       `${all.filter((j) => stored.get(j.key) !== null).length} already in ${runsDir}, ${todo.length} to run` +
       `${o.merge ? ` (a merge runs none)` : `, ${o.queue ? 'on the queue' : `${threads} at a time`}`}\n`,
   );
-  say.write(
+  out.push(
     `grid: ${axes.map((a) => `${a.path}=${a.values.join(',')}`).join('  ') || '(none: one point)'}   model ${version}\n`,
   );
-  if (share) say.write(`shard ${share.k} of ${share.n}: ${all.length} of the sweep's ${every.length} runs\n`);
+  if (share) out.push(`shard ${share.k} of ${share.n}: ${all.length} of the sweep's ${every.length} runs\n`);
   if (o.merge) {
-    say.write(`merged ${merged} runs from ${o.merge.join(', ')}; ${missing.length} of ${all.length} still missing\n`);
-    for (const m of missing.slice(0, 20)) say.write(`  missing: ${pointText(m.point)} ${m.policy} seed ${m.seed}\n`);
+    out.push(`merged ${merged} runs from ${o.merge.join(', ')}; ${missing.length} of ${all.length} still missing\n`);
+    for (const m of missing.slice(0, 20)) out.push(`  missing: ${pointText(m.point)} ${m.policy} seed ${m.seed}\n`);
   }
-  const crashed: Array<{ point: Record<string, string>; policy: string; seed: string; error: string }> = [];
-  let interrupted = false;
-  const store = (
-    j: (typeof todo)[number],
-    r: { figures: Record<string, number>; digest: string; error: string | null; hostMs: number },
-  ) => {
-    const run = storeRun(j.file, {
-      key: j.key,
-      version,
-      point: j.point,
-      policy: j.policy,
-      seed: j.seed,
-      spec: j.spec,
-      figures: r.figures,
-      digest: r.digest,
-      error: r.error,
-      hostMs: r.hostMs,
-    });
-    stored.set(j.key, run);
-  };
-  if (todo.length > 0 && o.queue) {
-    // On the queue: the same runs, taken by `faultline worker`s; each result stored here as it comes back.
-    const byKey = new Map(todo.map((j) => [j.key, j]));
-    let [done, running] = [0, 0];
-    const began = performance.now();
-    // The rest at the pace so far (host time; the progress line only).
-    const eta = () =>
-      done === 0 ? '?' : `${Math.round((((performance.now() - began) / done) * (todo.length - done)) / 1000)} s`;
-    const stop = watchProgress('sweeping on the queue', {
-      fraction: () => done / todo.length,
-      label: () =>
-        `${done - crashed.length} done, ${crashed.length} failed, ${running} running, ` +
-        `${todo.length - done - running} waiting, ETA ${eta()}`,
-    });
-    const quiet = onInterrupt(
-      () => void (interrupted = true),
-      process.stderr,
-      'the runs stay queued; the same command collects them',
-    );
-    try {
-      const where = await runQueued(
-        todo.map((j) => ({ key: j.key, data: { spec: j.spec, seed: j.seed, version, point: j.point } })),
-        version,
-        o.queue,
-        {
-          done: (key, r) => {
-            const j = byKey.get(key)!;
-            const q = queuedResult(r);
-            if ('refused' in q) crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error: q.refused });
-            else store(j, q);
-          },
-          failed: (key, why) => {
-            const j = byKey.get(key)!;
-            crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error: `failed on the queue: ${why}` });
-          },
-          stopped: () => interrupted,
-          progress: (d, r) => void ([done, running] = [d, r]),
-        },
-      );
-      say.write(`queue: ${where}\n`);
-    } finally {
-      quiet();
-      stop();
-    }
-  } else if (todo.length > 0) {
-    const jobs: CompareJob[] = todo.map((j) => ({
-      spec: j.spec,
-      seed: j.seed,
-      workers: 1,
-      report: false,
-      ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
-    }));
-    const fail = (i: number, error: string) => {
-      const j = todo[i]!;
-      crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error });
-    };
-    // Each result is stored as it comes, so that a sweep stopped by any means keeps what finished.
-    const r = await runOnPool(
-      jobs,
-      threads,
-      'sweeping',
-      'no new run starts; finished runs are stored and the same command resumes',
-      (i, out) => {
-        // A worker that died or hung may be the host's doing (memory, a slow machine): not a result to keep.
-        if (out.endReason === 'aborted') fail(i, out.error ?? 'aborted');
-        else store(todo[i]!, out);
-      },
-    );
-    interrupted = r.interrupted;
-    r.settled.forEach((x, i) => {
-      if (x.status === 'rejected' && !interrupted)
-        fail(i, x.reason instanceof Error ? x.reason.message : String(x.reason));
-    });
-  }
-  const runs = all.map((j) => stored.get(j.key)).filter((r): r is StoredRun => r !== null && r !== undefined);
-  const computed = runs.length - (all.length - todo.length);
-  const sweep: Sweep = {
-    axes,
-    policies,
-    baseline,
-    seeds,
-    runs,
-    computed,
-    reused: all.length - todo.length,
-    crashed,
-    interrupted,
-    missing: missing.length,
-  };
-  if (interrupted) say.write(`interrupted: ${runs.length} of ${all.length} runs stored; the same command resumes\n`);
-  writeOutputs(o.out, spec0, sweep, version, commandLine(spec0, axes, o));
-  say.write(summaryText(sweep, o.figures));
-  const warning = seedsWarning(seeds.length);
-  if (warning) say.write(`note: ${warning}\n`);
-  for (const r of runs.filter((x) => x.error))
-    say.write(`run ${pointText(r.point)} ${r.policy} seed ${r.seed} ended on an error: ${r.error}\n`);
-  for (const c of crashed)
-    say.write(
+  return out.join('');
+}
+
+/** What the terminal shows after a sweep: the summary, the seeds' warning, each run that ended on an error or
+ * failed, and where the results are. */
+function sweepSummary(sweep: Sweep, o: SweepOptions): string {
+  const out: string[] = [];
+  out.push(summaryText(sweep, o.figures));
+  const warning = seedsWarning(sweep.seeds.length);
+  if (warning) out.push(`note: ${warning}\n`);
+  for (const r of sweep.runs.filter((x) => x.error))
+    out.push(`run ${pointText(r.point)} ${r.policy} seed ${r.seed} ended on an error: ${r.error}\n`);
+  for (const c of sweep.crashed)
+    out.push(
       `run ${pointText(c.point)} ${c.policy} seed ${c.seed} failed (not stored; run the sweep again): ${c.error}\n`,
     );
-  say.write(
-    `results: ${join(o.out, 'sweep.csv')}, ${join(o.out, 'sweep.json')}, report ${join(o.out, 'sweep.html')}\n`,
+  out.push(
+    `results: ${join(o.out!, 'sweep.csv')}, ${join(o.out!, 'sweep.json')}, report ${join(o.out!, 'sweep.html')}\n`,
   );
-  return sweep;
+  return out.join('');
+}
+
+/** A run of the sweep to do: its grid point, policy and seed, the resolved scenario, its key and its file. */
+interface SweepJob {
+  readonly point: Record<string, string>;
+  readonly policy: string;
+  readonly seed: string;
+  readonly spec: ScenarioSpec;
+  readonly key: string;
+  readonly file: string;
+}
+type Crash = Sweep['crashed'][number];
+type StoreResult = (
+  j: SweepJob,
+  r: { figures: Record<string, number>; digest: string; error: string | null; hostMs: number },
+) => void;
+
+/** The runs on the job queue, taken by `faultline worker`s; each result stored as it comes back. Returns whether
+ * Ctrl-C ended it (the runs stay queued). */
+async function sweepOnQueue(
+  todo: readonly SweepJob[],
+  queue: string,
+  version: string,
+  say: NodeJS.WritableStream,
+  store: StoreResult,
+  crashed: Crash[],
+): Promise<boolean> {
+  let interrupted = false;
+  // On the queue: the same runs, taken by `faultline worker`s; each result stored here as it comes back.
+  const byKey = new Map(todo.map((j) => [j.key, j]));
+  let [done, running] = [0, 0];
+  const began = performance.now();
+  // The rest at the pace so far (host time; the progress line only).
+  const eta = () =>
+    done === 0 ? '?' : `${Math.round((((performance.now() - began) / done) * (todo.length - done)) / 1000)} s`;
+  const stop = watchProgress('sweeping on the queue', {
+    fraction: () => done / todo.length,
+    label: () =>
+      `${done - crashed.length} done, ${crashed.length} failed, ${running} running, ` +
+      `${todo.length - done - running} waiting, ETA ${eta()}`,
+  });
+  const quiet = onInterrupt(
+    () => void (interrupted = true),
+    process.stderr,
+    'the runs stay queued; the same command collects them',
+  );
+  try {
+    const where = await runQueued(
+      todo.map((j) => ({ key: j.key, data: { spec: j.spec, seed: j.seed, version, point: j.point } })),
+      version,
+      queue,
+      {
+        done: (key, r) => {
+          const j = byKey.get(key)!;
+          const q = queuedResult(r);
+          if ('refused' in q) crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error: q.refused });
+          else store(j, q);
+        },
+        failed: (key, why) => {
+          const j = byKey.get(key)!;
+          crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error: `failed on the queue: ${why}` });
+        },
+        stopped: () => interrupted,
+        progress: (d, r) => void ([done, running] = [d, r]),
+      },
+    );
+    say.write(`queue: ${where}\n`);
+  } finally {
+    quiet();
+    stop();
+  }
+  return interrupted;
+}
+
+/** The runs on a local pool of threads (one simulation each); each result stored as it comes, so that a sweep
+ * stopped by any means keeps what finished. Returns whether Ctrl-C ended it. */
+async function sweepOnPool(
+  todo: readonly SweepJob[],
+  threads: number,
+  watchdog: string | undefined,
+  store: StoreResult,
+  crashed: Crash[],
+): Promise<boolean> {
+  const jobs: CompareJob[] = todo.map((j) => ({
+    spec: j.spec,
+    seed: j.seed,
+    workers: 1,
+    report: false,
+    ...(watchdog !== undefined ? { watchdog } : {}),
+  }));
+  const fail = (i: number, error: string) => {
+    const j = todo[i]!;
+    crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error });
+  };
+  // Each result is stored as it comes, so that a sweep stopped by any means keeps what finished.
+  const r = await runOnPool(
+    jobs,
+    threads,
+    'sweeping',
+    'no new run starts; finished runs are stored and the same command resumes',
+    (i, out) => {
+      // A worker that died or hung may be the host's doing (memory, a slow machine): not a result to keep.
+      if (out.endReason === 'aborted') fail(i, out.error ?? 'aborted');
+      else store(todo[i]!, out);
+    },
+  );
+  const interrupted = r.interrupted;
+  r.settled.forEach((x, i) => {
+    if (x.status === 'rejected' && !interrupted)
+      fail(i, x.reason instanceof Error ? x.reason.message : String(x.reason));
+  });
+  return interrupted;
 }
 
 /** The sweep again, without the user's file: the scenario's name, a --set for each field that differs from its
