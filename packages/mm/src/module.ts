@@ -10,6 +10,8 @@ import {
   importByPath,
   moduleState,
   parseModuleArgs,
+  type CpuHooks,
+  type KernelCpu,
   type KernelPath,
   type RunConfig,
   type TableFreeing,
@@ -19,7 +21,17 @@ import { rcuModulePath } from '@faultline/rcu';
 import { reclaimModulePath } from '@faultline/reclaim';
 import { AddressSpace } from './address-space.js';
 import { MmCommitter } from './commit.js';
-import { MM_PGD, T_FAULT_NS, T_FAULTS, TASK_COUNTERS, TASK_F64, VMA_FILE, mmBase, mmLayout } from './layout.js';
+import {
+  MM_PGD,
+  T_FAULT_NS,
+  T_FAULTS,
+  TASK_COUNTERS,
+  TASK_F64,
+  VMA_FILE,
+  mmBase,
+  mmLayout,
+  type MmLayout,
+} from './layout.js';
 import { TaskFault, type FaultCosts } from './fault-context.js';
 import { MmCpu } from './mm-cpu.js';
 import { LEVEL_NAMES, LEVEL_PAGE, keyLevel, pageTableKey } from './page-table.js';
@@ -221,6 +233,106 @@ export function tableFreeingFor(
   return { freeing: 'rcu', why: `fault policy '${needy[0]}' walks page tables under RCU` };
 }
 
+type Args = z.output<typeof argsSchema>;
+/** What a task is to the mm module: its address space, its fault policy, and whether it names its mm (a member of
+ * the process, whose last kill tears the address space down). */
+interface TaskInfo {
+  readonly mm: number;
+  readonly policy: FaultPolicy;
+  readonly member: boolean;
+}
+/** One run's mm state that every CPU's hooks share. */
+interface MmRun {
+  readonly m: Float64Array;
+  readonly L: MmLayout;
+  readonly a: Args;
+  readonly tableFreeing: { freeing: TableFreeing; why: string };
+  readonly taskInfo: readonly TaskInfo[];
+  readonly costs: FaultCosts;
+}
+
+/** The run declares each address space's mmap_lock and, when it charges cache lines, their lines (mmRunParts). */
+function checkLocks(config: RunConfig, a: Args, lines: boolean): void {
+  const names = new Set(config.locks.map((l) => l.name));
+  for (let i = 0; i < a.mms.length; i++) {
+    if (!names.has(mmapLockName(i)))
+      throw new Error(
+        `mm module: address space ${i} needs the rwsem '${mmapLockName(i)}' in the run's locks (mmRunParts declares it)`,
+      );
+  }
+  if (lines) {
+    const missing = a.mms.flatMap((_, i) => mmLineNames(i, a.vmaSlots)).filter((l) => !names.has(l));
+    if (missing.length > 0)
+      throw new Error(
+        `mm module: the run charges cache lines (coherence 'lines'), so it needs the address spaces' lines in its ` +
+          `locks, of kind 'line': ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ` +
+          `(mmRunParts(args, reclaimArgs, { lines: true }) declares them)`,
+      );
+  }
+}
+
+/** What the mm module's per-CPU state and hooks are on one CPU: its MmCpu (ctx.kernel(MM)), the window start, a
+ * member task's kill, and the fault hook - the entry of every page fault (handle_mm_fault): a touch of an address
+ * with no data page runs the task's fault policy in its context, timed (timedFault). */
+function mmCpuHooks(cpu: KernelCpu, run: MmRun): CpuHooks {
+  const { m, L, a, tableFreeing, taskInfo, costs } = run;
+  const mc = new MmCpu(cpu, m, L, tableFreeing.freeing, a.munmapDowngrade);
+  /** Each task's fault context on this CPU, made at its first fault. */
+  const faults: Array<TaskFault | undefined> = [];
+  return {
+    state: mc, // ctx.kernel(MM)
+    windowStart: () => mc.windowStart(),
+    taskKilled: (taskId: number) => {
+      if (taskInfo[taskId]!.member) mc.exited(taskId, taskInfo[taskId]!.mm);
+    },
+    // handle_mm_fault's entry: the engine offers every touch of a task on this CPU (CpuKernel.touch).
+    fault: (task: TaskContext, address: number, write: boolean): KernelPath | null => {
+      const info = taskInfo[task.id]!;
+      if (mc.lookup(info.mm, pageTableKey(LEVEL_PAGE, address)) >= 0) return null; // mapped: no fault
+      let f = faults[task.id];
+      if (f === undefined || f.task !== task)
+        faults[task.id] = f = new TaskFault(task, info.mm, mmapLockName(info.mm), mc, mc.spaces[info.mm]!, m, costs);
+      return timedFault(f.at(address, write), info.policy, m, mc.counter(task.id, T_FAULT_NS));
+    },
+  };
+}
+
+/** The module's report: each faulting task's counters, each address space's page tables by level, the mmap
+ * failures, and how page tables were freed. */
+function mmReport(
+  config: RunConfig,
+  m: Float64Array,
+  L: MmLayout,
+  spaces: readonly AddressSpace[],
+  taskInfo: readonly TaskInfo[],
+  policyOf: (t: { args: Readonly<Record<string, unknown>> }) => string,
+  committer: MmCommitter | null,
+  tableFreeing: MmRun['tableFreeing'],
+): MmReport {
+  return {
+    tasks: config.tasks
+      .map((t) => ({
+        task: t.id,
+        name: t.name,
+        mm: taskInfo[t.id]!.mm,
+        policy: policyOf(t),
+        ...(Object.fromEntries(TASK_COUNTERS.map((c, k) => [c, m[L.taskOffset + t.id * TASK_F64 + k]!])) as Record<
+          MmCounter,
+          number
+        >),
+      }))
+      .filter((r) => r.faults > 0),
+    mms: spaces.map((as) => {
+      const byLevel: Record<string, number> = {};
+      for (const { key } of as.tables.within(0, 2 ** 48))
+        byLevel[LEVEL_NAMES[keyLevel(key)]!] = (byLevel[LEVEL_NAMES[keyLevel(key)]!] ?? 0) + 1;
+      return { id: as.id, seq: as.seq, entries: byLevel };
+    }),
+    mmapFailures: committer?.mmapFailures ?? 0,
+    tableFreeing,
+  };
+}
+
 export default defineKernelModule({
   name: 'mm',
   sharedBytes: (config: RunConfig, raw) => {
@@ -238,23 +350,8 @@ export default defineKernelModule({
     const a = parseModuleArgs('mm', argsSchema, raw);
     const L = mmLayout(a.mms.length, a.vmaSlots, a.tableSlots, config.cpus, config.tasks.length, a.slots);
     const m = new Float64Array(shared);
-    const names = new Set(config.locks.map((l) => l.name));
-    for (let i = 0; i < a.mms.length; i++) {
-      if (!names.has(mmapLockName(i)))
-        throw new Error(
-          `mm module: address space ${i} needs the rwsem '${mmapLockName(i)}' in the run's locks (mmRunParts declares it)`,
-        );
-    }
     const lines = config.coherence === 'lines';
-    if (lines) {
-      const missing = a.mms.flatMap((_, i) => mmLineNames(i, a.vmaSlots)).filter((l) => !names.has(l));
-      if (missing.length > 0)
-        throw new Error(
-          `mm module: the run charges cache lines (coherence 'lines'), so it needs the address spaces' lines in its ` +
-            `locks, of kind 'line': ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ` +
-            `(mmRunParts(args, reclaimArgs, { lines: true }) declares them)`,
-        );
-    }
+    checkLocks(config, a, lines);
     const policies = await loadPolicies(a.policies);
     const policyOf = (t: { args: Readonly<Record<string, unknown>> }) => String(t.args.policy ?? a.policy);
     for (const t of config.tasks) {
@@ -305,57 +402,9 @@ export default defineKernelModule({
       pgdOnLockLine: a.mmStructLayout === 'v6.2' || (a.mmStructLayout === 'kernel' && config.kernel === 'v5.18'),
     };
     return {
-      attachCpu(cpu) {
-        const mc = new MmCpu(cpu, m, L, tableFreeing.freeing, a.munmapDowngrade);
-        /** Each task's fault context on this CPU, made at its first fault. */
-        const faults: Array<TaskFault | undefined> = [];
-        return {
-          state: mc, // ctx.kernel(MM)
-          windowStart: () => mc.windowStart(),
-          taskKilled: (taskId: number) => {
-            if (taskInfo[taskId]!.member) mc.exited(taskId, taskInfo[taskId]!.mm);
-          },
-          fault: (task: TaskContext, address: number, write: boolean): KernelPath | null => {
-            const info = taskInfo[task.id]!;
-            if (mc.lookup(info.mm, pageTableKey(LEVEL_PAGE, address)) >= 0) return null; // mapped: no fault
-            let f = faults[task.id];
-            if (f === undefined || f.task !== task)
-              faults[task.id] = f = new TaskFault(
-                task,
-                info.mm,
-                mmapLockName(info.mm),
-                mc,
-                mc.spaces[info.mm]!,
-                m,
-                costs,
-              );
-            return timedFault(f.at(address, write), info.policy, m, mc.counter(task.id, T_FAULT_NS));
-          },
-        };
-      },
+      attachCpu: (cpu) => mmCpuHooks(cpu, { m, L, a, tableFreeing, taskInfo, costs }),
       commit: () => committer!.commit(),
-      report: (): MmReport => ({
-        tasks: config.tasks
-          .map((t) => ({
-            task: t.id,
-            name: t.name,
-            mm: taskInfo[t.id]!.mm,
-            policy: policyOf(t),
-            ...(Object.fromEntries(TASK_COUNTERS.map((c, k) => [c, m[L.taskOffset + t.id * TASK_F64 + k]!])) as Record<
-              MmCounter,
-              number
-            >),
-          }))
-          .filter((r) => r.faults > 0),
-        mms: spaces.map((as) => {
-          const byLevel: Record<string, number> = {};
-          for (const { key } of as.tables.within(0, 2 ** 48))
-            byLevel[LEVEL_NAMES[keyLevel(key)]!] = (byLevel[LEVEL_NAMES[keyLevel(key)]!] ?? 0) + 1;
-          return { id: as.id, seq: as.seq, entries: byLevel };
-        }),
-        mmapFailures: committer?.mmapFailures ?? 0,
-        tableFreeing,
-      }),
+      report: (): MmReport => mmReport(config, m, L, spaces, taskInfo, policyOf, committer, tableFreeing),
     };
   },
 });
