@@ -1,6 +1,9 @@
 // buddy: the free area (mm/page_alloc.c __rmqueue_smallest, expand, __free_one_page). Free blocks of order 0..10 sit
-// on one doubly linked list per order, threaded through the next/prev arrays by page frame number. Every function
-// here must be called with the zone lock held; it keeps nr_free and the exact free count, not the vmstat counter.
+// on one doubly linked list per order, threaded through the next/prev arrays by page frame number. BuddyArea's
+// methods must be called with the zone lock held; they keep nr_free and the exact free count, not the vmstat
+// counter. A block of order > 0 comes and goes through rmqueueBuddy and freeOnePage, which take the lock and keep
+// NR_FREE_PAGES (vmstat.ts); order-0 pages go through the per-CPU lists (pcp.ts).
+import { DoubleFreeError } from './errors.js';
 import {
   ORDER_COUNT,
   H_FREE_HEAD,
@@ -13,6 +16,8 @@ import {
   type ZoneLayout,
 } from './layout.js';
 import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_TAIL, pageWord } from './page-state.js';
+import { modZoneFreePages } from './vmstat.js';
+import { zoneLock, zoneUnlock } from './zone-lock.js';
 
 export class BuddyArea {
   private readonly base: number;
@@ -120,4 +125,37 @@ export class BuddyArea {
     }
     return out;
   }
+}
+
+/** rmqueue_buddy (mm/page_alloc.c): a block of this order from the free lists under one hold of the zone lock, its
+ * pages taken off this CPU's NR_FREE_PAGES; -1 if there is none. */
+export function rmqueueBuddy(a: Int32Array, L: ZoneLayout, buddy: BuddyArea, cpu: number, order: number): number {
+  zoneLock(a);
+  const pfn = buddy.take(order);
+  zoneUnlock(a);
+  if (pfn >= 0) modZoneFreePages(a, L, cpu, -(1 << order));
+  return pfn;
+}
+
+/** free_one_page (mm/page_alloc.c, from __free_pages_ok): the allocated block at pfn, whose state word is `word`,
+ * back to the free lists under the zone lock, claimed by an exchange of that word (another thread's free of it first
+ * is a DoubleFreeError), its pages added to this CPU's NR_FREE_PAGES. */
+export function freeOnePage(
+  a: Int32Array,
+  L: ZoneLayout,
+  buddy: BuddyArea,
+  cpu: number,
+  pfn: number,
+  word: number,
+  order: number,
+): void {
+  const si = L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE;
+  zoneLock(a);
+  if (Atomics.compareExchange(a, si, word, pageWord(PAGE_BUDDY, order)) !== word) {
+    zoneUnlock(a);
+    throw new DoubleFreeError(pfn, 'freed concurrently by another thread');
+  }
+  buddy.give(pfn, order);
+  zoneUnlock(a);
+  modZoneFreePages(a, L, cpu, 1 << order);
 }

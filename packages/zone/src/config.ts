@@ -153,3 +153,50 @@ export function resolveZoneConfig(o: ZoneOptions): ZoneConfig {
     layout,
   };
 }
+
+/** The SharedArrayBuffer a zone of this configuration lives in, or the reason this process cannot have one. */
+export function zoneBuffer(config: ZoneConfig): SharedArrayBuffer {
+  try {
+    return new SharedArrayBuffer(config.layout.byteLength);
+  } catch (e) {
+    throw new ZoneConfigError(
+      'pages',
+      `a zone of ${config.pages} pages needs a SharedArrayBuffer of ${config.layout.byteLength} bytes, ` +
+        `which this process cannot allocate (${(e as Error).message})`,
+    );
+  }
+}
+
+/** Watermarks a running zone may be given (min_free_kbytes or watermark_scale_factor written). */
+export function checkWatermarks(minPages: number, lowPages: number, highPages: number, pages: number): void {
+  if (
+    !(
+      Number.isInteger(minPages) &&
+      Number.isInteger(lowPages) &&
+      Number.isInteger(highPages) &&
+      minPages >= 0 &&
+      minPages <= lowPages &&
+      lowPages <= highPages &&
+      highPages <= pages
+    )
+  ) {
+    throw new ZoneConfigError(
+      'watermarks',
+      `{min ${minPages}, low ${lowPages}, high ${highPages}} not allowed; ` +
+        `need integers 0 <= min <= low <= high <= ${pages}`,
+    );
+  }
+}
+
+/** A lowmem reserve a running zone may be given (lowmem_reserve_ratio written). */
+export function checkLowmemReservePages(pages: number): void {
+  if (!Number.isInteger(pages) || pages < 0 || pages > LOWMEM_RESERVE_MAX) {
+    throw new ZoneConfigError('lowmemReservePages', `${pages}: allowed integers 0 .. ${LOWMEM_RESERVE_MAX}`);
+  }
+}
+
+/** A vmstat fold threshold a running zone may be given (calculate_pressure_threshold's, or the normal one). */
+export function checkStatThreshold(pages: number): void {
+  if (!Number.isInteger(pages) || pages < 0 || pages > 125)
+    throw new ZoneConfigError('statThreshold', `${pages}: allowed integers 0 .. 125`);
+}

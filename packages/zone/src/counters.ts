@@ -1,6 +1,6 @@
-// counters: the per-owner accounting counters, named once. An owner is whoever the caller says allocated: a task,
-// a kernel thread, a scenario's actor. Each CPU keeps its own row per owner (no shared cache line on the hot path);
-// readers sum the rows. Values are Float64 so long runs do not wrap.
+// counters: the per-owner accounting counters, named once, and their rows. An owner is whoever the caller says
+// allocated: a task, a kernel thread, a scenario's actor. Each CPU keeps its own row per owner (no shared cache line
+// on the hot path); readers sum the rows. Values are Float64 so long runs do not wrap.
 
 export const ACCOUNT_COUNTERS = [
   'allocCalls',
@@ -44,6 +44,20 @@ export function addAccountRows(into: AccountRow, from: AccountRow): AccountRow {
 
 /** Whether counter i holds a minimum (else a sum), by index. */
 const IS_MIN = ACCOUNT_COUNTERS.map((n) => ACCOUNT_MIN_COUNTERS.includes(n));
+
+/** Where an owner's row on a CPU starts in `acct` (its counter i is at that index + i; only that CPU writes it). */
+export function accountIndex(cpuStrideF64: number, cpu: number, owner: number): number {
+  return cpu * cpuStrideF64 + owner * ACCOUNT_COUNTER_COUNT;
+}
+
+/** Start the rows of a new zone's `acct` (all zeros): its minimum counters at +Infinity. */
+export function initAccountRows(acct: Float64Array, cpuStrideF64: number, cpus: number, owners: number): void {
+  for (let cpu = 0; cpu < cpus; cpu++) {
+    for (let owner = 0; owner < owners; owner++) {
+      for (const name of ACCOUNT_MIN_COUNTERS) acct[accountIndex(cpuStrideF64, cpu, owner) + ACCT[name]] = Infinity;
+    }
+  }
+}
 
 /** An owner's counters summed over the CPUs' rows of `acct` (each CPU's row holds every owner's counters). One
  * row object per call, whatever the CPU count: a 1024-CPU run's result reads thousands of owners. */

@@ -87,3 +87,8 @@ export function zoneLayout(input: ZoneLayoutInput): ZoneLayout {
   const byteLength = (accountOffsetF64 + cpus * accountCpuStrideF64) * 8;
   return { ...input, pageOffset, cpuOffset, cpuStride, int32Count, accountOffsetF64, accountCpuStrideF64, byteLength };
 }
+
+/** Int32 index of a CPU's block: its field F is at cpuBase(L, cpu) + F. */
+export function cpuBase(L: ZoneLayout, cpu: number): number {
+  return L.cpuOffset + cpu * L.cpuStride;
+}

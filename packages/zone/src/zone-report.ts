@@ -14,10 +14,10 @@ import {
   PG_MASK,
   PG_OWNER,
   PG_STATE,
+  cpuBase,
 } from './layout.js';
 import { PAGE_ALLOCATED, PAGE_KIND_NAMES, pageCpu, pageKind, pageOrder } from './page-state.js';
 import { ACCT } from './counters.js';
-import { cpuBase } from './pcp.js';
 import type { Zone } from './zone.js';
 
 export interface ZoneCounts {

@@ -1,37 +1,27 @@
-// zone: one zone of a memory node, all of its state in one SharedArrayBuffer (struct zone): the buddy free area, the
-// watermarks, each CPU's page list, NR_FREE_PAGES with per-CPU drift, the kswapd wake-up signal, and who holds
-// which page with which mask. A Zone object is a view: create() builds the buffer once, attach() opens it in another
-// worker thread. Preconditions for sharing: each CPU number is driven by one thread at a time (its page list and
-// vmstat delta are that thread's alone); everything else is safe from any thread.
-import {
-  __GFP_ACCOUNT,
-  parseGfp,
-  planAllocation,
-  type AllocContext,
-  type GfpMask,
-  type Watermarks,
-} from '@faultline/gfp';
+// zone: one zone of a memory node, all of its state in one SharedArrayBuffer (struct zone): the buddy free area
+// (buddy.ts), the watermarks (watermarks.ts), each CPU's page list (pcp.ts), NR_FREE_PAGES with per-CPU drift
+// (vmstat.ts), the kswapd wake-up signal, and who holds which page with which mask (the owners' rows: counters.ts).
+// A Zone object is a view: create() builds the buffer once, attach() opens it in another worker thread. This file
+// owns the view and its API, the kswapd signal, one step of get_page_from_freelist (the watermark check, rmqueue,
+// then the page's owner and mask and the owner's counters) and free's checks and accounting around free_unref_page
+// or free_one_page; the grant's and the free's accounting stay inline here, on every allocation's path. Preconditions
+// for sharing: each CPU number is driven by one thread at a time (its page list and vmstat delta are that thread's
+// alone); everything else is safe from any thread.
+import { __GFP_ACCOUNT, type AllocContext, type GfpMask, type Watermarks } from '@faultline/gfp';
 import { allocate, newAllocOutcome, type AllocOutcome } from './allocate.js';
-import { BuddyArea } from './buddy.js';
-import { LOWMEM_RESERVE_MAX, resolveZoneConfig, type ZoneConfig, type ZoneOptions } from './config.js';
+import { BuddyArea, freeOnePage, rmqueueBuddy } from './buddy.js';
+import { resolveZoneConfig, zoneBuffer, type ZoneConfig, type ZoneOptions } from './config.js';
 import {
-  ACCOUNT_COUNTER_COUNT,
-  ACCOUNT_MIN_COUNTERS,
   ACCT,
+  accountIndex,
+  initAccountRows,
   sumAccountCounter,
   sumAllAccountRows,
   sumAccountRows,
   type AccountRow,
 } from './counters.js';
-import { BadFreeError, DoubleFreeError, ZoneConfigError } from './errors.js';
+import { BadFreeError, ZoneConfigError, badFreeOf } from './errors.js';
 import {
-  CPU_BATCH,
-  CPU_COUNT,
-  CPU_DRAINS,
-  CPU_FREE_DELTA,
-  CPU_FREE_FACTOR,
-  CPU_HIGH,
-  CPU_REFILLS,
   H_KSWAPD_WAKE_SEQ,
   H_KSWAPD_WAKES,
   H_RECLAIM_ACTIVE,
@@ -40,19 +30,29 @@ import {
   H_NR_FREE_PAGES,
   H_RESERVED_HIGHATOMIC,
   H_STAT_THRESHOLD,
-  H_WMARK_HIGH,
-  H_WMARK_LOW,
   H_WMARK_MIN,
   H_WMARK_VERSION,
   PAGE_RECORD_I32,
-  PG_STATE,
-  PG_OWNER,
   PG_MASK,
+  PG_OWNER,
+  PG_STATE,
+  cpuBase,
 } from './layout.js';
-import { PAGE_ALLOCATED, PAGE_BUDDY, PAGE_PCP, pageCpu, pageKind, pageOrder, pageWord } from './page-state.js';
-import { cpuBase, nrPcpFree, nrPcpHigh, pcpPages, pcpPopNewest, pcpPopOldest, pcpPush } from './pcp.js';
-import { compilePlan, type CompiledPlan } from './plan.js';
+import { PAGE_ALLOCATED, pageKind, pageOrder } from './page-state.js';
+import {
+  freePcppagesBulk,
+  freeUnrefPage,
+  pcpDrainsOf,
+  pcpFreeFactorOf,
+  pcpPages,
+  pcpSetHighAndBatch,
+  pcpTrim,
+  rmqueuePcplist,
+} from './pcp.js';
+import { cachedPlan, compilePlan, type CompiledPlan } from './plan.js';
 import { STEP_FAST, STEP_SLOW, ZONE_DEFERRED } from './steps.js';
+import { foldZoneFreePages, setZoneStatThreshold, zoneFreePages, zoneFreePagesSnapshot } from './vmstat.js';
+import { setZoneLowmemReserve, setZoneWatermarks, zoneLowmemReserveOf, zoneWatermarksOf } from './watermarks.js';
 import { zoneLock, zoneUnlock } from './zone-lock.js';
 import {
   zoneCounts,
@@ -97,16 +97,7 @@ export class Zone {
 
   static create(options: ZoneOptions): Zone {
     const config = resolveZoneConfig(options);
-    let sab: SharedArrayBuffer;
-    try {
-      sab = new SharedArrayBuffer(config.layout.byteLength);
-    } catch (e) {
-      throw new ZoneConfigError(
-        'pages',
-        `a zone of ${config.pages} pages needs a SharedArrayBuffer of ${config.layout.byteLength} bytes, which this process cannot allocate (${(e as Error).message})`,
-      );
-    }
-    const zone = new Zone(sab, config);
+    const zone = new Zone(zoneBuffer(config), config);
     zone.init();
     return zone;
   }
@@ -130,94 +121,40 @@ export class Zone {
     a[H_RESERVED_HIGHATOMIC] = config.reservedHighatomicPages;
     this.setWatermarks(config.watermarks);
     a[H_LOWMEM_RESERVE] = config.lowmemReservePages;
-    for (let cpu = 0; cpu < config.cpus; cpu++) {
-      const b = cpuBase(config.layout, cpu);
-      a[b + CPU_HIGH] = config.pcpHigh;
-      a[b + CPU_BATCH] = config.pcpBatch;
-    }
-    for (let cpu = 0; cpu < config.cpus; cpu++) {
-      for (let owner = 0; owner < config.owners; owner++) {
-        for (const name of ACCOUNT_MIN_COUNTERS) this.acct[this.acctIndex(cpu, owner) + ACCT[name]] = Infinity;
-      }
-    }
+    for (let cpu = 0; cpu < config.cpus; cpu++)
+      pcpSetHighAndBatch(a, config.layout, cpu, config.pcpHigh, config.pcpBatch);
+    initAccountRows(this.acct, config.layout.accountCpuStrideF64, config.cpus, config.owners);
   }
 
   // ---- watermarks and tunables ---------------------------------------------------------------------------------
 
   get watermarks(): Watermarks {
-    const a = this.a;
-    return {
-      minPages: Atomics.load(a, H_WMARK_MIN),
-      lowPages: Atomics.load(a, H_WMARK_LOW),
-      highPages: Atomics.load(a, H_WMARK_HIGH),
-    };
+    return zoneWatermarksOf(this.a);
   }
 
   /** Change the watermarks (min_free_kbytes or watermark_scale_factor written); plans recompile on next use. */
   setWatermarks(w: Watermarks): void {
-    const { minPages, lowPages, highPages } = w;
-    if (
-      !(
-        Number.isInteger(minPages) &&
-        Number.isInteger(lowPages) &&
-        Number.isInteger(highPages) &&
-        minPages >= 0 &&
-        minPages <= lowPages &&
-        lowPages <= highPages &&
-        highPages <= this.config.pages
-      )
-    ) {
-      throw new ZoneConfigError(
-        'watermarks',
-        `{min ${minPages}, low ${lowPages}, high ${highPages}} not allowed; need integers 0 <= min <= low <= high <= ${this.config.pages}`,
-      );
-    }
-    Atomics.store(this.a, H_WMARK_MIN, minPages);
-    Atomics.store(this.a, H_WMARK_LOW, lowPages);
-    Atomics.store(this.a, H_WMARK_HIGH, highPages);
-    Atomics.add(this.a, H_WMARK_VERSION, 1);
+    setZoneWatermarks(this.a, w, this.config.pages);
   }
 
   get lowmemReservePages(): number {
-    return Atomics.load(this.a, H_LOWMEM_RESERVE);
+    return zoneLowmemReserveOf(this.a);
   }
 
   setLowmemReservePages(pages: number): void {
-    if (!Number.isInteger(pages) || pages < 0 || pages > LOWMEM_RESERVE_MAX) {
-      throw new ZoneConfigError('lowmemReservePages', `${pages}: allowed integers 0 .. ${LOWMEM_RESERVE_MAX}`);
-    }
-    Atomics.store(this.a, H_LOWMEM_RESERVE, pages);
-    Atomics.add(this.a, H_WMARK_VERSION, 1);
+    setZoneLowmemReserve(this.a, pages);
   }
 
   /** The vmstat fold threshold (smaller while kswapd runs, as calculate_pressure_threshold). */
   setStatThreshold(pages: number): void {
-    if (!Number.isInteger(pages) || pages < 0 || pages > 125)
-      throw new ZoneConfigError('statThreshold', `${pages}: allowed integers 0 .. 125`);
-    Atomics.store(this.a, H_STAT_THRESHOLD, pages);
+    setZoneStatThreshold(this.a, pages);
   }
 
   // ---- plans ---------------------------------------------------------------------------------------------------
 
   /** A plan for this mask (a number, or text such as "GFP_NOWAIT|__GFP_NOWARN"), order and caller context. */
   plan(mask: GfpMask | string, order = 0, ctx: AllocContext = {}): CompiledPlan {
-    const key = `${mask}/${order}/${ctx.realtime ? 1 : 0}${ctx.pfMemalloc ? 1 : 0}${ctx.oomVictim ? 1 : 0}${ctx.inInterrupt ? 1 : 0}`;
-    let cp = this.plans.get(key);
-    if (cp === undefined) {
-      const m = typeof mask === 'string' ? parseGfp(mask, this.config.kernel).mask : mask;
-      cp = {
-        plan: planAllocation(m, order, this.config.kernel, ctx),
-        version: -1,
-        fastLine: 0,
-        fastHighatomic: false,
-        slowLine: 0,
-        slowHighatomic: false,
-        reserveKind: 0,
-        reserveLine: 0,
-        reserveHighatomic: false,
-      };
-      this.plans.set(key, cp);
-    }
+    const cp = cachedPlan(this.plans, mask, order, ctx, this.config.kernel);
     this.compile(cp);
     return cp;
   }
@@ -228,20 +165,16 @@ export class Zone {
     return cp.version === version ? cp : compilePlan(cp, version, this.watermarks, this.lowmemReservePages);
   }
 
-  // ---- counters ------------------------------------------------------------------------------------------------
+  // ---- counters (vmstat.ts, counters.ts) ------------------------------------------------------------------------
 
   /** zone_page_state(NR_FREE_PAGES): the global part only, may drift by up to threshold pages per CPU. */
   freePages(): number {
-    const v = Atomics.load(this.a, H_NR_FREE_PAGES);
-    return v < 0 ? 0 : v;
+    return zoneFreePages(this.a);
   }
 
   /** zone_page_state_snapshot: the global part plus every CPU's unfolded delta. */
   freePagesSnapshot(): number {
-    let v = Atomics.load(this.a, H_NR_FREE_PAGES);
-    for (let cpu = 0; cpu < this.config.cpus; cpu++)
-      v += Atomics.load(this.a, cpuBase(this.config.layout, cpu) + CPU_FREE_DELTA);
-    return v < 0 ? 0 : v;
+    return zoneFreePagesSnapshot(this.a, this.config.layout);
   }
 
   /** Pages in the buddy lists, exactly (changed only under the lock, so an atomic read is exact). */
@@ -249,30 +182,9 @@ export class Zone {
     return Atomics.load(this.a, H_NR_FREE_EXACT);
   }
 
-  /** __mod_zone_page_state: add to this CPU's delta; fold it into the global counter past the threshold. */
-  private modFreePages(cpu: number, delta: number): void {
-    const a = this.a;
-    if (cpu < 0) {
-      Atomics.add(a, H_NR_FREE_PAGES, delta);
-      return;
-    }
-    const i = cpuBase(this.config.layout, cpu) + CPU_FREE_DELTA;
-    let d = a[i]! + delta;
-    const t = a[H_STAT_THRESHOLD]!;
-    if (d > t || d < -t) {
-      Atomics.add(a, H_NR_FREE_PAGES, d);
-      d = 0;
-    }
-    Atomics.store(a, i, d);
-  }
-
-  private acctIndex(cpu: number, owner: number): number {
-    return cpu * this.config.layout.accountCpuStrideF64 + owner * ACCOUNT_COUNTER_COUNT;
-  }
-
   /** Add to an owner's counter on this CPU's row (no other thread writes that row). */
   account(cpu: number, owner: number, counter: number, value: number): void {
-    this.acct[this.acctIndex(cpu, owner) + counter]! += value;
+    this.acct[accountIndex(this.config.layout.accountCpuStrideF64, cpu, owner) + counter]! += value;
   }
 
   /** Pages charged to an owner's memcg now: __GFP_ACCOUNT pages granted minus those freed, over every CPU. Exact
@@ -365,58 +277,25 @@ export class Zone {
     else if (cp.reserveKind === 2) ok = free - unusable - (cp.reserveHighatomic ? 0 : highatomic) > cp.reserveLine;
     else ok = false;
     if (!ok) return -1;
-    const pfn = order === 0 ? this.takeFromPcp(cpu) : this.deferShared ? ZONE_DEFERRED : this.takeFromBuddy(cpu, order);
-    if (pfn < 0) return pfn;
     const L = this.config.layout;
+    const pfn =
+      order === 0
+        ? rmqueuePcplist(a, L, this.buddy, cpu, this.deferShared)
+        : this.deferShared
+          ? ZONE_DEFERRED
+          : rmqueueBuddy(a, L, this.buddy, cpu, order);
+    if (pfn < 0) return pfn;
+    // The grant's record and the owner's counters, inline: this is every allocation's path.
     a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER] = owner;
     a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK] = cp.plan.mask;
     this.lastFreeSeen = free;
-    const base = this.acctIndex(cpu, owner);
+    const base = accountIndex(L.accountCpuStrideF64, cpu, owner);
     const f = this.acct;
     f[base + ACCT.pagesGranted]! += 1 << order;
     if ((cp.plan.mask & __GFP_ACCOUNT) !== 0) f[base + ACCT.pagesCharged]! += 1 << order;
     f[base + ACCT.grantsFast + step]! += 1;
     if (free <= Atomics.load(a, H_WMARK_MIN)) f[base + ACCT.pagesGrantedBelowMin]! += 1 << order;
     if (free < f[base + ACCT.minFreeSeenAtGrant]!) f[base + ACCT.minFreeSeenAtGrant] = free;
-    return pfn;
-  }
-
-  /** rmqueue_pcplist: the newest page of this CPU's list, refilling a batch from the buddy lists when empty. */
-  private takeFromPcp(cpu: number): number {
-    const a = this.a;
-    const L = this.config.layout;
-    const b = cpuBase(L, cpu);
-    // rmqueue_pcplist: an allocation halves the bulk-free factor.
-    a[b + CPU_FREE_FACTOR]! >>= 1;
-    let pfn = pcpPopNewest(a, L, b);
-    if (pfn < 0) {
-      if (this.deferShared) return ZONE_DEFERRED;
-      const batch = a[b + CPU_BATCH]!;
-      zoneLock(a);
-      let got = 0;
-      for (; got < batch; got++) {
-        const p = this.buddy.take(0);
-        if (p < 0) break;
-        Atomics.store(a, L.pageOffset + p * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_PCP, 0, cpu));
-        pcpPush(a, L, b, p);
-      }
-      zoneUnlock(a);
-      if (got > 0) {
-        this.modFreePages(cpu, -got);
-        a[b + CPU_REFILLS]!++;
-      }
-      pfn = pcpPopNewest(a, L, b);
-      if (pfn < 0) return -1;
-    }
-    Atomics.store(a, L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE, pageWord(PAGE_ALLOCATED, 0));
-    return pfn;
-  }
-
-  private takeFromBuddy(cpu: number, order: number): number {
-    zoneLock(this.a);
-    const pfn = this.buddy.take(order);
-    zoneUnlock(this.a);
-    if (pfn >= 0) this.modFreePages(cpu, -(1 << order));
     return pfn;
   }
 
@@ -454,45 +333,18 @@ export class Zone {
     const L = this.config.layout;
     if (!(Number.isInteger(pfn) && pfn >= 0 && pfn < L.pages))
       throw new BadFreeError(pfn, `outside zone ${this.config.name} (pfns 0 .. ${L.pages - 1})`);
-    const si = L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE;
-    const word = Atomics.load(a, si);
-    const kind = pageKind(word);
-    if (kind !== PAGE_ALLOCATED) {
-      if (kind === PAGE_BUDDY)
-        throw new DoubleFreeError(pfn, `first page of a free order-${pageOrder(word)} block in the buddy lists`);
-      if (kind === PAGE_PCP)
-        throw new DoubleFreeError(pfn, `on cpu ${pageCpu(word)}'s per-CPU list`, pageCpu(word) !== cpu);
-      throw new BadFreeError(pfn, 'not the first page of an allocated block (never allocated, or inside a block)');
-    }
+    const word = Atomics.load(a, L.pageOffset + pfn * PAGE_RECORD_I32 + PG_STATE);
+    if (pageKind(word) !== PAGE_ALLOCATED) throw badFreeOf(pfn, word, cpu);
     const order = pageOrder(word);
     const owner = a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_OWNER]!;
     const charged = (a[L.pageOffset + pfn * PAGE_RECORD_I32 + PG_MASK]! & __GFP_ACCOUNT) !== 0;
     if (order === 0) {
-      const b = cpuBase(L, cpu);
-      // A full list needs a drain, which needs the zone lock: leave the whole free to the caller's later pass.
-      if (this.deferShared && a[b + CPU_COUNT]! >= L.pcpCapacity) return ZONE_DEFERRED;
-      // Claim the page before touching the list: of two racing frees exactly one wins this exchange.
-      if (Atomics.compareExchange(a, si, word, pageWord(PAGE_PCP, 0, cpu)) !== word)
-        throw new DoubleFreeError(pfn, 'freed concurrently by another thread', true);
-      // A list a deferring view filled to capacity drains before it takes more.
-      if (a[b + CPU_COUNT]! >= L.pcpCapacity) this.drainBatch(cpu, a[b + CPU_BATCH]!);
-      pcpPush(a, L, b, pfn);
-      // free_unref_page_commit: past nr_pcp_high, a bulk free of nr_pcp_free pages.
-      if (!this.deferShared) {
-        const high = nrPcpHigh(a, b);
-        if (a[b + CPU_COUNT]! >= high) this.drainBatch(cpu, nrPcpFree(a, b, high));
-      }
+      // free_unref_page: to this CPU's list (pcp.ts).
+      if (freeUnrefPage(a, L, this.buddy, cpu, pfn, word, this.deferShared) === ZONE_DEFERRED) return ZONE_DEFERRED;
     } else {
       // Checked and valid, but it needs the zone lock: the caller applies it later with deferShared cleared.
       if (this.deferShared) return ZONE_DEFERRED;
-      zoneLock(a);
-      if (Atomics.compareExchange(a, si, word, pageWord(PAGE_BUDDY, order)) !== word) {
-        zoneUnlock(a);
-        throw new DoubleFreeError(pfn, 'freed concurrently by another thread');
-      }
-      this.buddy.give(pfn, order);
-      zoneUnlock(a);
-      this.modFreePages(cpu, 1 << order);
+      freeOnePage(a, L, this.buddy, cpu, pfn, word, order);
     }
     if (reclaimer >= 0) this.account(cpu, reclaimer, ACCT.pagesReclaimed, 1 << order);
     if (owner >= 0 && owner < this.config.owners) {
@@ -502,36 +354,11 @@ export class Zone {
     return order;
   }
 
-  /** free_pcppages_bulk: return up to n of this CPU's oldest pages to the buddy lists. */
-  private drainBatch(cpu: number, n: number): number {
-    const a = this.a;
-    const L = this.config.layout;
-    const b = cpuBase(L, cpu);
-    zoneLock(a);
-    let moved = 0;
-    for (; moved < n; moved++) {
-      const pfn = pcpPopOldest(a, L, b);
-      if (pfn < 0) break;
-      this.buddy.give(pfn, 0);
-    }
-    zoneUnlock(a);
-    if (moved > 0) {
-      this.modFreePages(cpu, moved);
-      a[b + CPU_DRAINS]!++;
-    }
-    return moved;
-  }
-
   /** The bulk frees that the frees of a window past nr_pcp_high left to do (each as free_unref_page_commit would
    * have done it, nr_pcp_free pages, doubling while no allocation intervenes); returns how many it did. */
   trimCpu(cpu: number): number {
     this.checkCpu(cpu);
-    const a = this.a;
-    const b = cpuBase(this.config.layout, cpu);
-    let drains = 0;
-    const high = nrPcpHigh(a, b);
-    while (a[b + CPU_COUNT]! >= high && this.drainBatch(cpu, nrPcpFree(a, b, high)) > 0) drains++;
-    return drains;
+    return pcpTrim(this.a, this.config.layout, this.buddy, cpu);
   }
 
   /** ZONE_RECLAIM_ACTIVE, set while kswapd runs balance_pgdat; only between windows. */
@@ -546,15 +373,13 @@ export class Zone {
   /** drain_local_pages: return all of this CPU's list to the buddy lists. */
   drainCpu(cpu: number): number {
     this.checkCpu(cpu);
-    return this.drainBatch(cpu, this.config.layout.pcpCapacity);
+    return freePcppagesBulk(this.a, this.config.layout, this.buddy, cpu, this.config.layout.pcpCapacity);
   }
 
   /** Fold this CPU's vmstat delta into the global counter (refresh_cpu_vm_stats). */
   foldVmstat(cpu: number): void {
     this.checkCpu(cpu);
-    const i = cpuBase(this.config.layout, cpu) + CPU_FREE_DELTA;
-    const d = Atomics.exchange(this.a, i, 0);
-    if (d !== 0) Atomics.add(this.a, H_NR_FREE_PAGES, d);
+    foldZoneFreePages(this.a, this.config.layout, cpu);
   }
 
   // ---- inspection ----------------------------------------------------------------------------------------------
@@ -571,13 +396,13 @@ export class Zone {
   /** Bulk frees (free_pcppages_bulk) this CPU's list has done so far: each held the zone lock once. */
   pcpDrainsOf(cpu: number): number {
     this.checkCpu(cpu);
-    return this.a[cpuBase(this.config.layout, cpu) + CPU_DRAINS]!;
+    return pcpDrainsOf(this.a, this.config.layout, cpu);
   }
 
   /** pcp->free_factor of this CPU's list (inspection). */
   pcpFreeFactor(cpu: number): number {
     this.checkCpu(cpu);
-    return this.a[cpuBase(this.config.layout, cpu) + CPU_FREE_FACTOR]!;
+    return pcpFreeFactorOf(this.a, this.config.layout, cpu);
   }
 
   pcpList(cpu: number): number[] {
