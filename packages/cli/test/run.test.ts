@@ -334,6 +334,61 @@ describe('faultline list, run <scenario>, compare', () => {
     expect(j.result.tasks.map((t) => t.counters)).toEqual([{ 'state b': 1 }, { 'state b': 1 }]);
   });
 
+  it("loads a kernel module of the user's from an empty folder, written against @faultline/engine/module", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-kmod-'));
+    writeFileSync(
+      join(dir, 'ticks.ts'),
+      [
+        "import { defineKernelModule, moduleState } from '@faultline/engine/module';",
+        'export const TICKS = moduleState<{ n: number }, { switches: number }>("ticks");',
+        'export default defineKernelModule({',
+        "  name: 'ticks',",
+        '  setup() {',
+        '    const states: Array<{ n: number }> = [];',
+        '    return {',
+        '      attachCpu() {',
+        '        const s = { n: 0 };',
+        '        states.push(s);',
+        '        return { state: s, contextSwitch: () => void s.n++ };',
+        '      },',
+        '      report: () => ({ switches: states.reduce((a, s) => a + s.n, 0) }),',
+        '    };',
+        '  },',
+        '});',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'pair.ts'),
+      [
+        "import { defineTask } from '@faultline/engine';",
+        "import { TICKS } from './ticks.ts';",
+        'export default defineTask(function* (ctx) {',
+        '  for (let i = 0; i < 20; i++) { yield ctx.compute(500); yield ctx.sleep(500); }',
+        "  ctx.count('seen ' + String(ctx.kernel(TICKS).n > 0));",
+        '});',
+      ].join('\n'),
+    );
+    const r = run(
+      'run',
+      '--task',
+      join(dir, 'pair.ts'),
+      '--module',
+      join(dir, 'ticks.ts'),
+      '--cpus',
+      '2',
+      '--duration',
+      '1ms',
+      '--json',
+      '-',
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      result: { modules: { ticks: { switches: number } }; tasks: Array<{ counters?: Record<string, number> }> };
+    };
+    expect(j.result.modules.ticks.switches).toBeGreaterThan(0);
+    expect(j.result.tasks.map((t) => t.counters)).toEqual([{ 'seen true': 1 }, { 'seen true': 1 }]);
+  });
+
   it('plugs in: a task outside the clone imports @faultline/*, a policy is named by path, each export is a group', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-plug-'));
     writeFileSync(

@@ -1,5 +1,7 @@
 // @faultline/engine: simulated CPUs on worker threads, deterministic windows, per-CPU scheduling, locks, pluggable
-// tasks (generator functions or XState actors) and kernel modules.
+// tasks (generator functions or XState actors) and kernel modules. This face is a run's driver's and a task's: runs,
+// their options and results, topologies, the task SDK. A kernel module is written against `@faultline/engine/module`
+// (module-sdk.ts).
 export { runSimulation, startSimulation, RunError } from './run.js';
 export type { RunHost, RunResult, Simulation, SimulationProgress } from './run.js';
 export { EnginePool } from './pool.js';
@@ -44,43 +46,18 @@ export {
 export type { CpuPlace, Placement, RunTopology, Topology, TopologyPreset, TopologySpec } from './topology.js';
 export type { LineStats } from './line-server.js';
 export type { Costs, SchedulerKind } from './costs.js';
-export { defineTask, parkOp, TASK_STATES, OP_NAMES } from './task.js';
+export { defineTask, TASK_STATES, OP_NAMES } from './task.js';
 export type { TaskContext, TaskFunction, TaskOp, TaskStats, TaskState, AllocCounts, LockCounts } from './task.js';
 export { TaskError } from './task.js';
 export { actorTask, fromTaskGenerator, SimulatedTaskClock, TASK_RESULT } from './task-actor.js';
 export type { TaskActorApi, TaskActorInput, TaskResultEvent } from './task-actor.js';
-export {
-  compileMachine,
-  checkMachine,
-  runMachine,
-  nextState,
-  machineGuards,
-  MACHINE_MAX_TRANSITIONS,
-} from './kernel-machine.js';
-export type { CompiledMachine, MachineStep, MachineGuard } from './kernel-machine.js';
-export { crossCheckMachine } from './kernel-machine-check.js';
-export type { CrossCheckOptions, CrossCheckReport } from './kernel-machine-check.js';
 export { LOCK_KINDS, LOCK_WAKE_RULES, type LockWakeRule } from './locks.js';
 export type { LockKind, LockSpec } from './locks.js';
-export { defineKernelModule, moduleState, parseModuleArgs, reportOf } from './hooks.js';
-export { importByPath, RESOLVE_FROM_ENV } from './loader.js';
-export { LOG_HEADER_F64, logAppend, logOf, logsInOrder, logStride } from './log-ring.js';
-export type {
-  CommitFrees,
-  CommitInfo,
-  KernelModule,
-  KernelModuleInstance,
-  KernelModuleSetup,
-  KernelCpu,
-  CpuHooks,
-  ModuleState,
-  KernelPath,
-} from './hooks.js';
+export { reportOf } from './hooks.js';
 export type { CpuStats } from './stats.js';
 export { END_REASONS } from './window-loop.js';
 export type { EndReason } from './window-loop.js';
 export { parseDurationNs, formatNs, NS_PER_US, NS_PER_MS, NS_PER_S } from './time.js';
 export { psiMemory, formatPsi, PSI_PERIOD_NS } from './psi.js';
 export type { PsiMemory, PsiLine, PsiPeriods } from './psi.js';
-export { TR_BEGIN, TR_END, TR_INSTANT, TR_CPU_TRACK, TRACE_STRIDE, TRACE_MAX_EVENTS_DEFAULT } from './trace-log.js';
-export type { CpuTrace, TraceArgs } from './trace-log.js';
+export { TRACE_MAX_EVENTS_DEFAULT } from './trace-log.js';

@@ -16,7 +16,7 @@
 // - When every task of an address space (those naming it in args.mm) has been OOM-killed, it is torn down as
 //   exit_mmap does: its page tables are freed (its data pages went with the OOM kill; tables already handed to RCU
 //   are freed by RCU).
-import { logAppend, logOf, logsInOrder, type CommitFrees } from '@faultline/engine';
+import { logAppend, logOf, logsInOrder, type CommitFrees } from '@faultline/engine/module';
 import type { AddressSpace } from './address-space.js';
 import {
   FILE_PAGE_PFN,

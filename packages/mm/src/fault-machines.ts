@@ -17,7 +17,7 @@
 //                         anonymous VMA without its anon_vma); tables and page with sleeping masks outside RCU, under
 //                         the VMA's lock: only a change to this VMA makes its installs stale. Otherwise the classic
 //                         path, in the same fault.
-import { machineGuards, type MachineGuard } from '@faultline/engine';
+import { machineGuards, type MachineGuard } from '@faultline/engine/module';
 import { setup } from 'xstate';
 import type { FaultRun } from './fault-steps.js';
 

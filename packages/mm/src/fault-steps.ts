@@ -2,7 +2,8 @@
 // operations run in the faulting task's context, returning the event its state's transitions choose from. A run of
 // the handler carries a little state from step to step (FaultRun): whether the fault is still speculative, the
 // sequence count it read, how often it retried. Users' machines may use these steps and add their own.
-import type { MachineStep, TaskOp } from '@faultline/engine';
+import type { TaskOp } from '@faultline/engine';
+import type { MachineStep } from '@faultline/engine/module';
 import { rcuReadLock, rcuReadUnlock } from '@faultline/rcu';
 import { allocPages, reclaimPass } from '@faultline/reclaim';
 import {

@@ -1,7 +1,7 @@
 // layout: the mm module's shared memory, one Float64Array: per address space a header, its VMAs and its page-table
 // hash (written only by the commit); per CPU a log of installs and mmap changes and a ring of page tables to free
 // through RCU; per task its fault counters (written only by the task's CPU).
-import { logStride as ringStride } from '@faultline/engine';
+import { logStride as ringStride } from '@faultline/engine/module';
 import { pageTableWords } from './page-table.js';
 
 // Address space header

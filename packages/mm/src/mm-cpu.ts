@@ -3,7 +3,8 @@
 // window's end. Installs, mmap and munmap are logged for the commit; page tables that a munmap freed come back in
 // a ring, batch by batch, and each batch is handed to RCU here (call_rcu of tlb_remove_table_rcu, which frees the
 // tables and the batch page), on the CPU of the task that unmapped them.
-import { LOG_HEADER_F64, logAppend, type KernelCpu, type TableFreeing } from '@faultline/engine';
+import type { TableFreeing } from '@faultline/engine';
+import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine/module';
 import { callRcu } from '@faultline/rcu';
 import { AddressSpace } from './address-space.js';
 import {

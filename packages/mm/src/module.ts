@@ -5,6 +5,7 @@
 // (another worker when there are several: parallelCommit) commits the page-table logs between windows.
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { RunConfig, TableFreeing, TaskContext } from '@faultline/engine';
 import {
   defineKernelModule,
   importByPath,
@@ -13,10 +14,7 @@ import {
   type CpuHooks,
   type KernelCpu,
   type KernelPath,
-  type RunConfig,
-  type TableFreeing,
-  type TaskContext,
-} from '@faultline/engine';
+} from '@faultline/engine/module';
 import { rcuModulePath } from '@faultline/rcu';
 import { reclaimModulePath } from '@faultline/reclaim';
 import { AddressSpace } from './address-space.js';

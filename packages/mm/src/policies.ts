@@ -4,6 +4,7 @@
 // stepped by the engine's runMachine. A user's policy is either a machine of their own - `{ machine, steps?,
 // guards? }`, or just the machine, using the built-in steps and adding theirs - or a generator function of the
 // FaultContext.
+import type { TaskContext } from '@faultline/engine';
 import {
   checkMachine,
   compileMachine,
@@ -12,8 +13,7 @@ import {
   type KernelPath,
   type MachineGuard,
   type MachineStep,
-  type TaskContext,
-} from '@faultline/engine';
+} from '@faultline/engine/module';
 import type { AnyStateMachine } from 'xstate';
 import { BUILTIN_MACHINES, FAULT_GUARDS } from './fault-machines.js';
 import { FAULT_STEPS, newFaultRun, type FaultRun } from './fault-steps.js';

@@ -4,7 +4,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
-import { compileMachine, crossCheckMachine, runSimulation, type RunOptions, type RunResult } from '@faultline/engine';
+import { runSimulation, type RunOptions, type RunResult } from '@faultline/engine';
+import { compileMachine, crossCheckMachine } from '@faultline/engine/module';
 import { BUILTIN_MACHINES, FAULT_GUARDS, machinePolicy, mmRunParts, type FaultRun } from '../dist/index.js';
 
 const faults = fileURLToPath(new URL('./tasks/faults.mjs', import.meta.url));

@@ -1,7 +1,8 @@
 // api: RCU for tasks and for other modules' kernel paths, on the CPU the task runs on. The module must be loaded in
 // the run (`modules: [{ module: rcuModulePath }]`); these functions take its RcuCpu on the task's CPU from the
 // engine (ctx.kernel(RCU): the state module.ts's attachCpu returns).
-import { moduleState, parkOp, type TaskContext, type TaskOp } from '@faultline/engine';
+import type { TaskContext, TaskOp } from '@faultline/engine';
+import { moduleState, parkOp } from '@faultline/engine/module';
 import type { RcuReport } from './module.js';
 import type { RcuCpu } from './rcu-cpu.js';
 

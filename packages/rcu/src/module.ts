@@ -4,7 +4,8 @@
 // they run on through the functions in api.ts, which find it in this worker's registry.
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { defineKernelModule, parseModuleArgs, type RunConfig } from '@faultline/engine';
+import type { RunConfig } from '@faultline/engine';
+import { defineKernelModule, parseModuleArgs } from '@faultline/engine/module';
 import { startGpMachine, type GpOps } from './gp-machine.js';
 import {
   C_BACKLOG,

@@ -11,7 +11,7 @@
 // rcu_do_batch's batches (invokeReady says how many).
 // With `expedited`, every grace period is driven as synchronize_rcu_expedited drives one (rcu_exp_handler: each CPU
 // reports at the IPI, at once, unless a reader is inside), and CPUs notice starts and ends at each window's start.
-import type { KernelCpu } from '@faultline/engine';
+import type { KernelCpu } from '@faultline/engine/module';
 import {
   G_STARTED_AT_F64,
   C_BACKLOG,

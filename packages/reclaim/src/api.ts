@@ -2,7 +2,8 @@
 // reclaim, then the memcg charge), reclaim passes, LRU additions, and the kswapd task. Each runs in the calling
 // task's context on its CPU; requests go to the commit and the task parks until the answer comes at the next
 // window.
-import { compileMachine, moduleState, runMachine, type TaskContext, type TaskOp } from '@faultline/engine';
+import type { TaskContext, TaskOp } from '@faultline/engine';
+import { compileMachine, moduleState, runMachine } from '@faultline/engine/module';
 import { parseGfp, __GFP_ACCOUNT, __GFP_DIRECT_RECLAIM, type GfpMask } from '@faultline/gfp';
 import {
   K_LRU_ADD,

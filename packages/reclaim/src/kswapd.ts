@@ -20,6 +20,7 @@
 // During a run every zone is ZONE_RECLAIM_ACTIVE, which caps every per-CPU list at four batches (zone.ts).
 // While the node is hopeless, wakeup_kswapd leaves kswapd asleep (reclaim-cpu.ts).
 // Run one per node as a task: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`.
+import type { TaskContext, TaskOp } from '@faultline/engine';
 import {
   compileMachine,
   machineGuards,
@@ -27,9 +28,7 @@ import {
   runMachine,
   type MachineGuard,
   type MachineStep,
-  type TaskContext,
-  type TaskOp,
-} from '@faultline/engine';
+} from '@faultline/engine/module';
 import { setup } from 'xstate';
 import {
   K_KSWAPD_RUN,

@@ -3,7 +3,7 @@
 // order and answers in each CPU's result ring, which the CPU reads when the next window starts; each answer carries
 // the simulated time it resolved at, and its task resumes then. Per-task counters
 // are written only by the CPU the task runs on; the node's counters only by the commit.
-import { logStride as ringStride } from '@faultline/engine';
+import { logStride as ringStride } from '@faultline/engine/module';
 
 // Node-wide counters (written by the commit).
 export const N_KSWAPD_WAKES = 0;

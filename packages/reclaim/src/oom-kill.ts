@@ -3,7 +3,7 @@
 // ran out (mem_cgroup_out_of_memory) - by oom_badness, the pages a process holds (its RSS and page tables; page
 // cache is not its to lose). A process is the tasks that share an address space (args.mm, the mm module's; a task
 // without one is a process of its own): oom_kill_process kills every task sharing the victim's mm. The commit
-// (module.ts) carries the kill out: the oom_reaper's freeing, the answers, and no new victim while one is exiting.
+// (commit.ts) carries the kill out: the oom_reaper's freeing, the answers, and no new victim while one is exiting.
 import type { RunConfig } from '@faultline/engine';
 import { __GFP_ZERO } from '@faultline/gfp';
 import type { MemoryNode } from '@faultline/zone';

@@ -6,7 +6,7 @@
 // last commit saw it, at the time the first such allocation happened. It also keeps this CPU's memcg charges of the
 // window (memcg.ts).
 import type { LatencyRecorder } from './latency.js';
-import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine';
+import { LOG_HEADER_F64, logAppend, type KernelCpu } from '@faultline/engine/module';
 import type { MemoryNode } from '@faultline/zone';
 import type { MemcgCpu, MemcgSpec } from './memcg.js';
 import {

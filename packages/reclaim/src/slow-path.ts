@@ -6,14 +6,8 @@
 // giving up, __GFP_RETRY_MAYFAIL fails and everyone else asks the OOM killer, and a kill starts the loop again with
 // the count reset (a __GFP_NOFAIL caller goes on even when it finds no victim). The machine ends in `granted` or
 // `failed`; its steps run in the allocating task's context.
-import {
-  machineGuards,
-  parkOp,
-  type MachineGuard,
-  type MachineStep,
-  type TaskContext,
-  type TaskOp,
-} from '@faultline/engine';
+import type { TaskContext, TaskOp } from '@faultline/engine';
+import { machineGuards, parkOp, type MachineGuard, type MachineStep } from '@faultline/engine/module';
 import type { GfpMask } from '@faultline/gfp';
 import { __GFP_FS, __GFP_IO, __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL } from '@faultline/gfp';
 import { setup } from 'xstate';

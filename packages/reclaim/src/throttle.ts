@@ -13,7 +13,8 @@
 //    sleep: prepare_kswapd_sleep wakes every waiter); without __GFP_FS at most HZ. Counted as
 //    pgscan_direct_throttle.
 // Timeouts are in jiffies of the run's HZ (config.hz; schedule_timeout ends at a tick).
-import { parkOp, type TaskOp } from '@faultline/engine';
+import type { TaskOp } from '@faultline/engine';
+import { parkOp } from '@faultline/engine/module';
 import { __GFP_FS } from '@faultline/gfp';
 import type { MemoryNode } from '@faultline/zone';
 import {

@@ -1,7 +1,7 @@
 // The reclaim machines (the allocator's slow path and kswapd): the compiled stepper the simulator uses agrees with
 // XState's own transitions, guards included, on random walks.
 import { describe, expect, it } from 'vitest';
-import { crossCheckMachine } from '@faultline/engine';
+import { crossCheckMachine } from '@faultline/engine/module';
 import { __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL } from '@faultline/gfp';
 import { KSWAPD_GUARDS, kswapdMachine, type KswapdRun } from '../src/kswapd.js';
 import { SLOW_PATH_GUARDS, slowPathMachine, type SlowRun } from '../src/slow-path.js';

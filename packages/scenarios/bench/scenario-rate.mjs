@@ -3,7 +3,8 @@
 // same run: one fault-handler transition through the engine's compiled stepper against XState's own pure
 // `transition` on the same machine - the reason the machines are compiled.
 import os from 'node:os';
-import { compileMachine, nextState, runSimulation } from '@faultline/engine';
+import { runSimulation } from '@faultline/engine';
+import { compileMachine, nextState } from '@faultline/engine/module';
 import { BUILTIN_MACHINES, FAULT_GUARDS } from '@faultline/mm';
 import { getScenario, POLICIES } from '@faultline/scenarios';
 import { transition } from 'xstate';

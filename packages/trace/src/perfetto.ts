@@ -10,16 +10,8 @@
 //                            min, low and high watermarks
 // Times are simulated nanoseconds. Slices still open when the run ended are closed at its end.
 import { readFileSync } from 'node:fs';
-import {
-  reportOf,
-  TR_BEGIN,
-  TR_CPU_TRACK,
-  TR_END,
-  TR_INSTANT,
-  TRACE_STRIDE,
-  type RunResult,
-  type TraceArgs,
-} from '@faultline/engine';
+import { reportOf, type RunResult } from '@faultline/engine';
+import { TR_BEGIN, TR_CPU_TRACK, TR_END, TR_INSTANT, TRACE_STRIDE, type TraceArgs } from '@faultline/engine/module';
 import { RECLAIM } from '@faultline/reclaim';
 import protobuf from 'protobufjs';
 

@@ -1,7 +1,7 @@
 // A kernel module for the engine's tests. Per CPU it counts context switches and idle entries in shared memory,
 // fires a timer every 100 us, charges a return-to-user penalty to every 50th kernel exit, and handles touches
 // with a kernel path that allocates a page (the fault handler's shape). Worker 0's commit sums the counts.
-import { defineKernelModule } from '../../dist/index.js';
+import { defineKernelModule } from '../../dist/module-sdk.js';
 
 const SWITCHES = 0;
 const IDLES = 1;

@@ -1,5 +1,5 @@
 // PSI for the engine's tests: a module that hands tasks their CPU's psi_memstall_enter/leave, and tasks that stall.
-import { defineKernelModule } from '../../dist/index.js';
+import { defineKernelModule } from '../../dist/module-sdk.js';
 
 const cpus = new Map(); // this worker's CPUs
 

@@ -1,6 +1,6 @@
 // A kernel module whose per-CPU state tasks reach with ctx.kernel(handle): each CPU's state counts the calls made
 // on it and remembers the CPU; the report lists every CPU's count. And a task that asks for a module not loaded.
-import { defineKernelModule, moduleState } from '../../dist/index.js';
+import { defineKernelModule, moduleState } from '../../dist/module-sdk.js';
 
 export const TALLY = moduleState('tally');
 
