@@ -9,9 +9,6 @@ import { ZW_ALLOC, ZW_FREE } from './layout.js';
 import { countResult } from './stats.js';
 import type { AllocCounts, TaskStats } from './task.js';
 
-/** The allocation waits for the commit: the task spins on the zone lock until its grant. */
-export const MEM_DEFERRED = ALLOC_DEFERRED;
-
 export interface MemoryTask {
   readonly id: number;
   readonly stats: TaskStats;
@@ -42,7 +39,8 @@ export class CpuMemory {
     return m;
   }
 
-  /** A pfn, -1 (failed) or -2 (the caller would reclaim), or MEM_DEFERRED when the task must wait for the commit. */
+  /** A pfn, -1 (failed) or -2 (the caller would reclaim), or ALLOC_DEFERRED when the task must wait for the commit
+   * (it spins on the zone lock until its grant). */
   alloc(t: MemoryTask, nowNs: number, maskArg: string | GfpMask | undefined, order: number): number {
     const mask = this.maskOf(maskArg);
     const key = mask * 16 + order; // mask < 2^23, order < 16: one number, no string per allocation
@@ -60,7 +58,7 @@ export class CpuMemory {
       this.queue(nowNs, ZW_ALLOC, t.id, mask, order, owner);
       t.zoneWaitSinceNs = nowNs;
       t.zoneWaitMask = this.maskName(mask);
-      return MEM_DEFERRED;
+      return ALLOC_DEFERRED;
     }
     countResult(counts, pfn);
     return pfn;

@@ -11,9 +11,9 @@
 // context that a module's commit answers) stalls the CPU: its clock stops there, and it resumes at the time the
 // commit computed for the answer, catching up in the next window before anything later runs. A sleeping waiter
 // (mutex, rwsem, a message, a module's wake) is woken at its answer's time, or at the CPU's clock if that is later.
+import { ALLOC_DEFERRED } from '@faultline/zone';
 import type { PreemptModel } from './costs.js';
 import { CpuKernel, type CpuKernelInput } from './cpu-kernel.js';
-import { MEM_DEFERRED } from './cpu-memory.js';
 import { CONTROL_HEADER_I32, CPU_PUB_STRIDE_I32, CPU_PUB_TASK } from './layout.js';
 import { EV_DISPATCH, EV_MIGRATE, EV_MSG, EV_RUN, EV_SPIN_STOP, EV_TIMER, EV_WAKE } from './scheduler.js';
 import {
@@ -292,7 +292,7 @@ export class SimCpu extends CpuKernel {
         case OP_ALLOC: {
           t.inKernel = true;
           const pfn = this.memory.alloc(t, now, o.mask, o.a);
-          if (pfn === MEM_DEFERRED) {
+          if (pfn === ALLOC_DEFERRED) {
             // zone->lock is a spinlock taken with interrupts off: the CPU spins until the commit's grant.
             this.stats.zoneDeferred++;
             this.stall(t, 'spinning', `the zone lock for an order-${o.a} allocation`);

@@ -5,6 +5,7 @@
 import type { TaskContext, TaskOp } from '@faultline/engine';
 import { compileMachine, moduleState, runMachine } from '@faultline/engine/module';
 import { parseGfp, __GFP_ACCOUNT, __GFP_DIRECT_RECLAIM, type GfpMask } from '@faultline/gfp';
+import { ALLOC_MAY_RECLAIM } from '@faultline/zone';
 import {
   K_LRU_ADD,
   K_LRU_DEL,
@@ -148,7 +149,7 @@ export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Pat
  * takes is the task's reclaim stall. */
 function* allocSlow(ctx: Ctx, maskArg: string | GfpMask, order: number): Path<number> {
   const r = yield ctx.alloc(maskArg, order);
-  if (r !== -2) return r;
+  if (r !== ALLOC_MAY_RECLAIM) return r;
   const rc = reclaimOf(ctx);
   const mask = maskOf(maskArg, rc);
   const m = rc.mem;

@@ -11,6 +11,7 @@ import { machineGuards, parkOp, type MachineGuard, type MachineStep } from '@fau
 import type { GfpMask } from '@faultline/gfp';
 import { __GFP_FS, __GFP_IO, __GFP_NOFAIL, __GFP_NORETRY, __GFP_RETRY_MAYFAIL } from '@faultline/gfp';
 import { setup } from 'xstate';
+import { ALLOC_FAILED } from '@faultline/zone';
 import {
   ISOLATE_ASK,
   ISOLATE_IO_FS,
@@ -47,7 +48,7 @@ export interface SlowRun {
   readonly maskArg: string | GfpMask;
   readonly mask: number;
   readonly order: number;
-  /** The last allocation's answer: a pfn, -1 or -2. */
+  /** The last allocation's answer: a pfn, ALLOC_FAILED or ALLOC_MAY_RECLAIM (@faultline/zone's allocate). */
   result: number;
   /** Pages the last reclaim pass freed. */
   got: number;
@@ -189,7 +190,7 @@ export function slowPathSteps(scanNsPerPage: (rc: ReclaimCpu) => number): Record
     *allocate(s) {
       s.rc.mem[s.rc.taskCounter(s.ctx.id, T_ALLOC_RETRIES)]!++;
       s.result = yield s.ctx.alloc(s.maskArg, s.order);
-      return s.result >= 0 ? 'granted' : s.result === -1 ? 'failed' : 'mayReclaim';
+      return s.result >= 0 ? 'granted' : s.result === ALLOC_FAILED ? 'failed' : 'mayReclaim';
     },
     *drainAll(s) {
       // The reclaimed pages sit on per-CPU lists, outside the free count: drain them all.
