@@ -30,37 +30,42 @@ function paramSchema(p: ParamSpec): Record<string, unknown> {
   return { type: p.type, description, minimum: p.min, maximum: p.max };
 }
 
-/** The JSON Schema of a scenario file. With `resolved`, every field is required (the merged whole). */
-export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = false): Record<string, unknown> {
-  const int = (min: number, max: number, description: string) => ({
-    type: 'integer',
-    minimum: min,
-    maximum: max,
-    description,
-  });
-  const duration = (description: string) => ({ type: 'string', pattern: DURATION, description });
-  const vm = {
-    type: 'object',
-    additionalProperties: false,
-    description: 'vm sysctls of the boot-time node (kernel layout only)',
-    properties: {
-      minFreeKbytes: int(0, 2 ** 31 - 1, 'vm.min_free_kbytes (default: the kernel computes it)'),
-      watermarkScaleFactor: int(1, 3000, 'vm.watermark_scale_factor'),
-      lowmemReserveRatio: {
-        type: 'array',
-        items: { type: 'integer', minimum: 0 },
-        minItems: 3,
-        maxItems: 3,
-        description: 'vm.lowmem_reserve_ratio for DMA, DMA32 and Normal',
-      },
-      percpuPagelistHighFraction: {
-        type: 'integer',
-        minimum: 0,
-        description: 'vm.percpu_pagelist_high_fraction (0, or 8 and up)',
-      },
+/** An integer field of the schema, between min and max. */
+const int = (min: number, max: number, description: string) => ({
+  type: 'integer',
+  minimum: min,
+  maximum: max,
+  description,
+});
+/** A duration field: a number with a unit. */
+const duration = (description: string) => ({ type: 'string', pattern: DURATION, description });
+
+/** The vm sysctls of the boot-time node (machine.vm). */
+const vmSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'vm sysctls of the boot-time node (kernel layout only)',
+  properties: {
+    minFreeKbytes: int(0, 2 ** 31 - 1, 'vm.min_free_kbytes (default: the kernel computes it)'),
+    watermarkScaleFactor: int(1, 3000, 'vm.watermark_scale_factor'),
+    lowmemReserveRatio: {
+      type: 'array',
+      items: { type: 'integer', minimum: 0 },
+      minItems: 3,
+      maxItems: 3,
+      description: 'vm.lowmem_reserve_ratio for DMA, DMA32 and Normal',
     },
-  };
-  const machine = {
+    percpuPagelistHighFraction: {
+      type: 'integer',
+      minimum: 0,
+      description: 'vm.percpu_pagelist_high_fraction (0, or 8 and up)',
+    },
+  },
+};
+
+/** The `machine` section: memory, its layout and tunables, the tick, topology and the kernel's build. */
+function machineSchema(resolved: boolean) {
+  return {
     type: 'object',
     additionalProperties: false,
     ...(resolved ? { required: ['memoryMiB', 'layout'] } : {}),
@@ -74,7 +79,7 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
         enum: ['never', 'madvise', 'always'],
         description: "transparent hugepages (kernel layout; default: the kernel's choice for the size)",
       },
-      vm,
+      vm: vmSchema,
       hz: {
         enum: [...HZ_VALUES],
         description: `CONFIG_HZ: the tick (RCU's quiescent states, jiffy timeouts; default ${HZ_DEFAULT}, Debian's)`,
@@ -138,6 +143,85 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
       },
     },
   };
+}
+
+/** The sections only a custom scenario has: its task groups, locks and lines, kernel modules and figures. */
+const customSections = {
+  tasks: {
+    type: 'array',
+    description: 'scenario: custom only - its task groups',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['module'],
+      properties: {
+        module: { type: 'string', minLength: 1, description: 'the task module (JavaScript or TypeScript), a path' },
+        export: { type: 'string', minLength: 1, description: 'its export (default: default)' },
+        name: { type: 'string', minLength: 1, description: 'the group name (default: from the module and export)' },
+        perCpu: int(1, 4096, 'instances on each of its CPUs'),
+        cpus: {
+          anyOf: [
+            { enum: ['all', 'all-but-0'] },
+            { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 },
+          ],
+          description: "its CPUs: 'all' (default), 'all-but-0', or a list",
+        },
+        args: { type: 'object', description: 'what the task reads from ctx.args' },
+      },
+    },
+  },
+  locks: {
+    type: 'object',
+    description:
+      "scenario: custom only - the locks its tasks take, by name, and the shared lines they update (kind 'line': " +
+      'ctx.atomic; charged with machine.coherence lines)',
+    additionalProperties: { enum: ['spinlock', 'mutex', 'rwsem', 'line'] },
+  },
+  modules: {
+    type: 'array',
+    description: 'scenario: custom only - kernel modules: rcu, reclaim, mm, or yours by path (with args)',
+    items: {
+      anyOf: [
+        { type: 'string', minLength: 1 },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['module'],
+          properties: { module: { type: 'string', minLength: 1 }, args: { type: 'object' } },
+        },
+      ],
+    },
+  },
+  figures: {
+    type: 'array',
+    items: { type: 'string' },
+    description: 'scenario: custom only - the figures to report (default: all of them)',
+  },
+};
+
+/** What a file naming `shape` as its scenario may hold: the policies it takes, and its own params. */
+function shapeRule(s: ScenarioShape, resolved: boolean) {
+  return {
+    if: { properties: { scenario: { const: s.name } }, required: ['scenario'] },
+    then: {
+      properties: {
+        policy: s.policies
+          ? { enum: s.policies, description: `${s.name}'s own policies (no policy module)` }
+          : { $ref: '#/definitions/mmPolicy' },
+        params: {
+          type: 'object',
+          additionalProperties: false,
+          ...(resolved ? { required: Object.keys(s.params) } : {}),
+          properties: Object.fromEntries(Object.entries(s.params).map(([k, p]) => [k, paramSchema(p)])),
+        },
+      },
+    },
+  };
+}
+
+/** The JSON Schema of a scenario file. With `resolved`, every field is required (the merged whole). */
+export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = false): Record<string, unknown> {
+  const machine = machineSchema(resolved);
   const names = shapes.map((s) => s.name);
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
@@ -193,56 +277,7 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
         },
       },
       params: { type: 'object', description: "the scenario's own sizes; which ones depends on `scenario`" },
-      tasks: {
-        type: 'array',
-        description: 'scenario: custom only - its task groups',
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['module'],
-          properties: {
-            module: { type: 'string', minLength: 1, description: 'the task module (JavaScript or TypeScript), a path' },
-            export: { type: 'string', minLength: 1, description: 'its export (default: default)' },
-            name: { type: 'string', minLength: 1, description: 'the group name (default: from the module and export)' },
-            perCpu: int(1, 4096, 'instances on each of its CPUs'),
-            cpus: {
-              anyOf: [
-                { enum: ['all', 'all-but-0'] },
-                { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 },
-              ],
-              description: "its CPUs: 'all' (default), 'all-but-0', or a list",
-            },
-            args: { type: 'object', description: 'what the task reads from ctx.args' },
-          },
-        },
-      },
-      locks: {
-        type: 'object',
-        description:
-          "scenario: custom only - the locks its tasks take, by name, and the shared lines they update (kind 'line': " +
-          'ctx.atomic; charged with machine.coherence lines)',
-        additionalProperties: { enum: ['spinlock', 'mutex', 'rwsem', 'line'] },
-      },
-      modules: {
-        type: 'array',
-        description: 'scenario: custom only - kernel modules: rcu, reclaim, mm, or yours by path (with args)',
-        items: {
-          anyOf: [
-            { type: 'string', minLength: 1 },
-            {
-              type: 'object',
-              additionalProperties: false,
-              required: ['module'],
-              properties: { module: { type: 'string', minLength: 1 }, args: { type: 'object' } },
-            },
-          ],
-        },
-      },
-      figures: {
-        type: 'array',
-        items: { type: 'string' },
-        description: 'scenario: custom only - the figures to report (default: all of them)',
-      },
+      ...customSections,
     },
     definitions: {
       mmPolicy: {
@@ -250,22 +285,7 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
         description: "one of mm's page-fault policies, or your policy module as path[#export]",
       },
     },
-    allOf: shapes.map((s) => ({
-      if: { properties: { scenario: { const: s.name } }, required: ['scenario'] },
-      then: {
-        properties: {
-          policy: s.policies
-            ? { enum: s.policies, description: `${s.name}'s own policies (no policy module)` }
-            : { $ref: '#/definitions/mmPolicy' },
-          params: {
-            type: 'object',
-            additionalProperties: false,
-            ...(resolved ? { required: Object.keys(s.params) } : {}),
-            properties: Object.fromEntries(Object.entries(s.params).map(([k, p]) => [k, paramSchema(p)])),
-          },
-        },
-      },
-    })),
+    allOf: shapes.map((shape) => shapeRule(shape, resolved)),
   };
 }
 
