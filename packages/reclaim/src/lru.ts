@@ -7,13 +7,17 @@
 // friends), which should_reclaim_retry weighs zone by zone.
 import { LRU_ANON, LRU_FILE, LRU_FILE_DIRTY } from './layout.js';
 
-interface Entry {
-  kind: number;
-  readonly owner: number;
-  readonly zone: number;
-  /** For a dirty page under writeback: when it becomes clean; otherwise -1. */
-  cleanAtNs: number;
-}
+/** A page on the list, packed in one number so that the list allocates nothing per page: its kind (LRU_FILE,
+ * LRU_FILE_DIRTY, LRU_ANON) in the low 2 bits, its zone in the next 6, its owner + 1 above (an owner of -1, the
+ * prefill's, is 0). When a dirty page under writeback becomes clean is kept apart (`cleanAt`). */
+const KIND_MASK = 3;
+const ZONE_SHIFT = 2;
+const ZONE_MASK = 63;
+const OWNER_UNIT = 256;
+const pack = (kind: number, zone: number, owner: number) => kind + (zone << ZONE_SHIFT) + (owner + 1) * OWNER_UNIT;
+const kindOf = (e: number) => e & KIND_MASK;
+const zoneOf = (e: number) => (e >> ZONE_SHIFT) & ZONE_MASK;
+const ownerOf = (e: number) => Math.floor(e / OWNER_UNIT) - 1;
 
 export interface ReclaimOutcome {
   readonly pfns: number[];
@@ -22,7 +26,9 @@ export interface ReclaimOutcome {
 }
 
 export class NodeLru {
-  private readonly pages = new Map<number, Entry>();
+  private readonly pages = new Map<number, number>();
+  /** Dirty pages under writeback: when each becomes clean. */
+  private readonly cleanAt = new Map<number, number>();
   /** Oldest first; entries of pages that left are skipped when met. */
   private readonly file: number[] = [];
   private fileHead = 0;
@@ -33,16 +39,17 @@ export class NodeLru {
 
   /** `zoneOf(pfn)`: the index of the zone a page belongs to (MemoryNode.zoneIndexOf), of `zones` in all. */
   constructor(
-    private readonly zoneOf: (pfn: number) => number = () => 0,
+    private readonly zoneIndexOf: (pfn: number) => number = () => 0,
     zones = 1,
   ) {
+    if (zones > ZONE_MASK + 1) throw new RangeError(`NodeLru: ${zones} zones; allowed: at most ${ZONE_MASK + 1}`);
     this.fileByZone = new Array<number>(zones).fill(0);
   }
 
   add(pfn: number, kind: number, owner: number): void {
     if (this.pages.has(pfn)) throw new Error(`pfn ${pfn} is already on the LRU`);
-    const zone = this.zoneOf(pfn);
-    this.pages.set(pfn, { kind, owner, zone, cleanAtNs: -1 });
+    const zone = this.zoneIndexOf(pfn);
+    this.pages.set(pfn, pack(kind, zone, owner));
     this.counts[kind]!++;
     if (kind !== LRU_ANON) {
       this.file.push(pfn);
@@ -54,8 +61,10 @@ export class NodeLru {
     const e = this.pages.get(pfn);
     if (e === undefined) return false;
     this.pages.delete(pfn);
-    this.counts[e.kind]!--;
-    if (e.kind !== LRU_ANON) this.fileByZone[e.zone]!--;
+    this.cleanAt.delete(pfn);
+    const kind = kindOf(e);
+    this.counts[kind]!--;
+    if (kind !== LRU_ANON) this.fileByZone[zoneOf(e)]!--;
     return true;
   }
 
@@ -65,7 +74,8 @@ export class NodeLru {
 
   /** LRU_FILE, LRU_FILE_DIRTY or LRU_ANON; -1 when the page is not on the list. */
   kindOf(pfn: number): number {
-    return this.pages.get(pfn)?.kind ?? -1;
+    const e = this.pages.get(pfn);
+    return e === undefined ? -1 : kindOf(e);
   }
 
   /** Writebacks that have completed by now turn their pages clean. */
@@ -74,10 +84,12 @@ export class NodeLru {
     for (const pfn of this.writeback) {
       const e = this.pages.get(pfn);
       if (e === undefined) continue;
-      if (e.cleanAtNs <= nowNs) {
-        this.counts[e.kind]!--;
-        e.kind = LRU_FILE;
-        e.cleanAtNs = -1;
+      const at = this.cleanAt.get(pfn);
+      if (at === undefined) continue; // left the list and came back: no longer under writeback
+      if (at <= nowNs) {
+        this.counts[kindOf(e)]!--;
+        this.pages.set(pfn, e - kindOf(e) + LRU_FILE);
+        this.cleanAt.delete(pfn);
         this.counts[LRU_FILE]!++;
       } else this.writeback[keep++] = pfn;
     }
@@ -96,15 +108,15 @@ export class NodeLru {
     while (pfns.length < nr && scanned < scanMax && this.fileHead < this.file.length) {
       const pfn = this.file[this.fileHead++]!;
       const e = this.pages.get(pfn);
-      if (e === undefined || e.kind === LRU_ANON) continue; // left the list (or re-added as anon)
+      if (e === undefined || kindOf(e) === LRU_ANON) continue; // left the list (or re-added as anon)
       scanned++;
-      if (e.kind === LRU_FILE) {
+      if (kindOf(e) === LRU_FILE) {
         this.delete(pfn);
         pfns.push(pfn);
         continue;
       }
-      if (e.kind === LRU_FILE_DIRTY && mayWrite && e.cleanAtNs < 0) {
-        e.cleanAtNs = nowNs + writebackNs;
+      if (kindOf(e) === LRU_FILE_DIRTY && mayWrite && !this.cleanAt.has(pfn)) {
+        this.cleanAt.set(pfn, nowNs + writebackNs);
         this.writeback.push(pfn);
         writebacksStarted++;
       }
@@ -128,9 +140,9 @@ export class NodeLru {
     let scanned = 0;
     for (const [pfn, e] of this.pages) {
       if (pfns.length >= nr || scanned >= scanMax) break;
-      if (!owners.has(e.owner) || e.kind === LRU_ANON) continue;
+      if (!owners.has(ownerOf(e)) || kindOf(e) === LRU_ANON) continue;
       scanned++;
-      if (e.kind === LRU_FILE) pfns.push(pfn);
+      if (kindOf(e) === LRU_FILE) pfns.push(pfn);
     }
     for (const pfn of pfns) this.delete(pfn);
     return { pfns, scanned, writebacksStarted: 0 };
