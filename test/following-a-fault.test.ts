@@ -120,8 +120,8 @@ function declarationAt(src: string, name: string): number {
 
 /** The end of the top-level declaration that contains `at`: the next declaration at column 0, or the file's end. */
 function scopeEnd(src: string, at: number): number {
-  const top =
-    /^(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(?:class|function|const|let|var|interface|type|enum)\b/gm;
+  const modifiers = '(?:export\\s+)?(?:default\\s+)?(?:declare\\s+)?(?:abstract\\s+)?(?:async\\s+)?';
+  const top = new RegExp(`^${modifiers}(?:class|function|const|let|var|interface|type|enum)\\b`, 'gm');
   top.lastIndex = src.indexOf('\n', at) + 1 || src.length;
   const m = top.exec(src);
   return m ? m.index : src.length;
@@ -151,6 +151,7 @@ function importsOf(file: string): string[] {
     const spec = m[1]!;
     let target: string | null = null;
     if (spec.startsWith('.')) target = join(dirname(file), spec.replace(/\.js$/, '.ts'));
+    else if (spec === '@faultline/engine/module') target = 'packages/engine/src/module-sdk.ts';
     else if (/^@faultline\/[\w-]+$/.test(spec)) target = `packages/${spec.slice('@faultline/'.length)}/src/index.ts`;
     if (target !== null && existsSync(join(ROOT, target))) out.push(relative(ROOT, join(ROOT, target)));
   }

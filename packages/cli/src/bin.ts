@@ -4,8 +4,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command, Option } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { WINDOW_DEFAULT } from '@faultline/engine';
-import { RESOLVE_FROM_ENV } from '@faultline/engine/module';
+import { RESOLVE_FROM_ENV, WINDOW_DEFAULT } from '@faultline/engine';
 import {
   collectOption,
   durationOption,

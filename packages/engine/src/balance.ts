@@ -12,7 +12,7 @@
 // CPU was busy has not run since it slept, so it is not cache hot: task_hot).
 // Not modelled: wake_affine (the waker's CPU as the target), SIS_UTIL's bound on the scan, the periodic and
 // newidle balancing of tasks that a preemption queued (cache hot for sysctl_sched_migration_cost, 500 us), and
-// balancing between LLCs (NUMA, SMT siblings). One worker hosts each LLC (config.ts: workersKeepLlcs), so the
+// balancing between LLCs (NUMA, SMT siblings). One worker hosts each LLC (worker-placement.ts: workersKeepLlcs), so the
 // decision reads only this worker's CPUs and is the same for any number of workers.
 import type { SimCpu } from './cpu.js';
 import type { Task } from './task-struct.js';

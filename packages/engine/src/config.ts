@@ -244,7 +244,7 @@ export interface RunConfig {
   readonly scheduler: SchedulerKind;
   /** Where a running task may be preempted (costs.ts PREEMPT_MODELS). */
   readonly preempt: PreemptModel;
-  /** What a sleeping lock waiter gets at the release (lock-commit.ts LOCK_WAKE_RULES). */
+  /** What a sleeping lock waiter gets at the release (locks.ts LOCK_WAKE_RULES). */
   readonly lockWake: LockWakeRule;
   /** How page tables are freed, and whether the run said so (a module needing the other one then refuses the run)
    * or it is the platform's default (a module needing 'rcu' may then ask for it, as a kernel built for it would). */
@@ -384,7 +384,8 @@ function resolveTasks(o: z.output<typeof runOptionsSchema>, issues: string[]): T
     const module = isAbsolute(spec.module) ? spec.module : resolve(spec.module);
     const base =
       spec.name ??
-      `${spec.module.replace(/^.*[\\/]/, '').replace(/\.[cm]?[jt]s$/, '')}${spec.export === 'default' ? '' : `.${spec.export}`}`;
+      spec.module.replace(/^.*[\\/]/, '').replace(/\.[cm]?[jt]s$/, '') +
+        (spec.export === 'default' ? '' : `.${spec.export}`);
     for (const cpu of cpus)
       for (let k = 0; k < spec.perCpu; k++)
         tasks.push({

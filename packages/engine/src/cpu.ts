@@ -1,8 +1,9 @@
 // cpu: one simulated CPU's event loop: its window of events and the operations its tasks run. It builds on three
 // layers, each a mechanism of its own: scheduler.ts (the run queue, time accounting; eevdf.ts), cpu-locking.ts (locks
-// and cache lines) and cpu-kernel.ts (what kernel modules see and hook, memory operations). It owns an event heap,
-// the tasks placed on it, a mailbox and a trace hash, and during a window touches nothing shared but its own rings
-// and its own per-CPU state in the zone. Work that needs another CPU, the zone lock or a lock held elsewhere is
+// and cache lines) and cpu-kernel.ts (what kernel modules see and hook, memory operations); the event heap, the
+// tasks placed on it and the trace hash are the scheduler's. It owns the event loop, the operations, the mailbox and
+// its receive waiters, and during a window touches nothing shared but its own rings and its own per-CPU state in the
+// zone. Work that needs another CPU, the zone lock or a lock held elsewhere is
 // logged in its rings and resolved between windows (see window-loop.ts). Kernel modules' hooks (hooks.ts) are called
 // at return to user space, faults and timers, and by the scheduler.
 //

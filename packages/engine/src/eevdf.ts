@@ -235,8 +235,8 @@ export class Eevdf {
    * true if it leaves the CPU, and then it is queued again. */
   schedule(t: Task, resched: boolean): boolean {
     if (!this.ready) this.init();
-    // cpu.ts calls this at a compute boundary with compute left, at a preemption point (resched), or for
-    // ctx.yield() with neither.
+    // scheduler.ts's preemptOrContinue calls this (from cpu.ts) at a compute boundary with compute left, at a
+    // preemption point (resched), or for ctx.yield() with neither.
     const yielding = !resched && t.computeLeftNs <= 0;
     this.updateCurr(t);
     if (yielding && this.othersQueued()) t.deadlineNs! += this.costs.baseSliceNs; // yield_task_fair

@@ -60,4 +60,8 @@ export type { EndReason } from './window-loop.js';
 export { parseDurationNs, formatNs, NS_PER_US, NS_PER_MS, NS_PER_S } from './time.js';
 export { psiMemory, formatPsi, PSI_PERIOD_NS } from './psi.js';
 export type { PsiMemory, PsiLine, PsiPeriods } from './psi.js';
-export { TRACE_MAX_EVENTS_DEFAULT } from './trace-log.js';
+// A traced run's events as RunResult.traces holds them (a reader's: @faultline/trace decodes them).
+export { TR_BEGIN, TR_CPU_TRACK, TR_END, TR_INSTANT, TRACE_MAX_EVENTS_DEFAULT, TRACE_STRIDE } from './trace-log.js';
+export type { CpuTrace, TraceArgs } from './trace-log.js';
+// Where a program that starts runs tells the resolve hook to resolve users' modules from (resolve-hooks.ts).
+export { RESOLVE_FROM_ENV } from './loader.js';

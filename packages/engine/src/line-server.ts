@@ -14,7 +14,7 @@
 // it arrives and the line is free, and costs nothing on the CPU that holds the line. At the atomic itself a CPU
 // charges the wait its line had per access in the last window that used it (expectedNs, published with the lock's
 // mode); the replay settles the difference - a debt paid at the CPU's next compute or lock operation, or a credit
-// against its next charges (cpu.ts) - so the pace within a window is about right and its total exact.
+// against its next charges (cpu-locking.ts) - so the pace within a window is about right and its total exact.
 // Deterministic: the commit's order, no host state.
 // Simplified: the reads a line serves after a write queue one after another (a socket's L3 could answer several);
 // a write's invalidation costs the distance to the last other CPU that touched the line, not to the farthest sharer.

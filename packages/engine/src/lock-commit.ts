@@ -19,7 +19,7 @@
 //   its slow path (rwsem_down_read_slowpath's reader lock stealing: not while readers hold it and others wait, nor
 //   past a handoff); a woken waiter that finds it taken sleeps again at the head of the queue. Only a waiter with
 //   the handoff gets the lock at the release and holds it while it waits for its CPU (locks[name].wokenHeldNs,
-//   cpu.ts): an rwsem waiter that has waited past the handoff time (RWSEM_WAIT_TIMEOUT, a jiffy at HZ=250:
+//   cpu-locking.ts): an rwsem waiter that has waited past the handoff time (RWSEM_WAIT_TIMEOUT, a jiffy at HZ=250:
 //   DIV_ROUND_UP(HZ, 250) jiffies; RWSEM_FLAG_HANDOFF), a mutex waiter that was woken once and found it taken
 //   (__mutex_trylock_or_handoff sets MUTEX_FLAG_HANDOFF, __mutex_handoff).
 // - A reader that cannot take the lock at once on its CPU (a writer holds or waits) waits for the commit on its CPU
@@ -84,7 +84,6 @@ import {
   type Waiter,
 } from './lock-state.js';
 
-export { readerSpinNs } from './lock-state.js';
 import { LOG_HEADER_F64, logOf, logsInOrder } from './log-ring.js';
 
 export interface LockCommitStats {
@@ -249,7 +248,15 @@ export class LockCommitter {
 
   /** A request that did not take the lock at once on its CPU: a waiter that spins (LK_SPIN), waits on its CPU for
    * the answer (LK_TRY) or sleeps. In an exact window it may take the lock at its own time; else it queues. */
-  private request(id: number, st: LockState, task: number, cpu: number, word: number, atNs: number, exact: boolean) {
+  private request(
+    id: number,
+    st: LockState,
+    task: number,
+    cpu: number,
+    word: number,
+    atNs: number,
+    exact: boolean,
+  ): void {
     const spin = (word & LK_SPIN) !== 0 && this.spinMaxNs > 0;
     const w: Waiter = {
       taskId: task,

@@ -1,7 +1,7 @@
 // module-sdk: the face a kernel module is written against, imported as `@faultline/engine/module` - defining a module
 // and its per-CPU state, the hooks and the KernelCpu it gets, kernel paths as compiled XState machines, the per-CPU
-// log rings its commit reads in (time, CPU, position) order, trace events, and loading a user's module by path. A
-// run's driver and a task need none of it: they import `@faultline/engine`.
+// log rings its commit reads in (time, CPU, position) order, and loading a user's module by path. A run's driver,
+// a task and a reader of results need none of it: they import `@faultline/engine`.
 export { defineKernelModule, moduleState, parseModuleArgs } from './hooks.js';
 export type {
   CommitFrees,
@@ -27,6 +27,4 @@ export type { CompiledMachine, MachineGuard, MachineStep } from './kernel-machin
 export { crossCheckMachine } from './kernel-machine-check.js';
 export type { CrossCheckOptions, CrossCheckReport } from './kernel-machine-check.js';
 export { LOG_HEADER_F64, logAppend, logOf, logsInOrder, logStride } from './log-ring.js';
-export { TR_BEGIN, TR_CPU_TRACK, TR_END, TR_INSTANT, TRACE_STRIDE } from './trace-log.js';
-export type { CpuTrace, TraceArgs } from './trace-log.js';
-export { importByPath, RESOLVE_FROM_ENV } from './loader.js';
+export { importByPath } from './loader.js';

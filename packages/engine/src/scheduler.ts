@@ -35,8 +35,6 @@ import type { TaskStats } from './task.js';
 import { type CfsRq, Eevdf } from './eevdf.js';
 import { isEnded, type Task } from './task-struct.js';
 
-export { isEnded, type Task };
-
 export const EV_RUN = 1;
 export const EV_WAKE = 2;
 export const EV_DISPATCH = 3;
@@ -272,7 +270,8 @@ export class CpuScheduler {
     else if (cur.vruntimeNs - t.vruntimeNs > this.costs.wakeupGranularityNs) cur.sliceLeftNs = 0; // check_preempt_wakeup
   }
 
-  /** A task holding locks leaves its CPU (on = false) or gets it back; cpu.ts tells the lock commit (owner_on_cpu). */
+  /** A task holding locks leaves its CPU (on = false) or gets it back; cpu-locking.ts tells the lock commit
+   * (owner_on_cpu). */
   protected ownerMoved(_t: Task, _on: boolean): void {}
 
   protected block(t: Task, state: TaskStats['state'], waitingFor: string): void {

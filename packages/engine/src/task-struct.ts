@@ -32,9 +32,11 @@ export interface Task {
   wokenNs: number;
   /** The lock it waits for, since when, and how the wait is described. */
   lockWait: { id: number; write: boolean; sinceNs: number; what: string } | null;
-  /** The commit woke it to take the lock it waits for itself: when it next runs, it tries again (cpu.ts). */
+  /** The commit woke it to take the lock it waits for itself: when it next runs, it tries again (cpu-locking.ts
+   * retryLock). */
   lockRetry: boolean;
-  /** A grant woke it holding this lock (id), at lockWokenNs; -1 once it had its CPU back (cpu.ts ownerMoved). */
+  /** A grant woke it holding this lock (id), at lockWokenNs; -1 once it had its CPU back (cpu-locking.ts
+   * ownerMoved). */
   lockWokenId: number;
   lockWokenNs: number;
   /** It spins on a lock and the commit said when to stop: an EV_SPIN_STOP will put it to sleep. */

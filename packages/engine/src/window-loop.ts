@@ -166,9 +166,12 @@ function collectMessages(x: WindowLoopInput, rings: Float64Array, L: RunLayout):
   }
 }
 
+type LlcGroups = ReturnType<typeof llcGroups> | null;
+
 /** Phase A of a round: this worker runs its CPUs' windows to `end`, balances its LLCs, and publishes its summary of
- * them (sums, ors and minima: the same whatever the split into workers). Returns the host time it took. */
-function runOwnCpus(x: WindowLoopInput, llcs: ReturnType<typeof llcGroups> | null, start: number, end: number): number {
+ * them (sums, ors and minima: the same whatever the split into workers) at `mine`, its group's slot. Returns the host
+ * time it took. */
+function runOwnCpus(x: WindowLoopInput, llcs: LlcGroups, mine: number, start: number, end: number): number {
   const { cpus, rings, layout: L } = x;
   let gLive = 0;
   let gError = 0;
@@ -200,7 +203,6 @@ function runOwnCpus(x: WindowLoopInput, llcs: ReturnType<typeof llcGroups> | nul
     gHorizon = Math.min(gHorizon, cpu.nowNs);
     gKswapd = Math.min(gKswapd, rings[L.kswapdWakeOffset + c]!);
   }
-  const mine = L.groupOffset + cpus[0]!.id * GR_F64;
   rings[mine + GR_LIVE] = gLive;
   rings[mine + GR_ERROR] = gError;
   rings[mine + GR_STALLED] = gStalled;
@@ -326,7 +328,7 @@ export function runWindows(x: WindowLoopInput, st: LoopState): WindowLoopResult 
       const sub = st.subEndNs >= 0;
       const end = sub ? st.subEndNs : Math.min(start + x.windowNs, x.durationNs);
       st.windows++;
-      st.runNs += runOwnCpus(x, llcs, start, end);
+      st.runNs += runOwnCpus(x, llcs, mine, start, end);
       timedWait();
       // Everyone reads the same published state here: one summary per worker.
       const sum = readSummaries(x, info);

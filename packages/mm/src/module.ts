@@ -255,7 +255,8 @@ function checkLocks(config: RunConfig, a: Args, lines: boolean): void {
   for (let i = 0; i < a.mms.length; i++) {
     if (!names.has(mmapLockName(i)))
       throw new Error(
-        `mm module: address space ${i} needs the rwsem '${mmapLockName(i)}' in the run's locks (mmRunParts declares it)`,
+        `mm module: address space ${i} needs the rwsem '${mmapLockName(i)}' in the run's locks ` +
+          '(mmRunParts declares it)',
       );
   }
   if (lines) {
@@ -263,7 +264,8 @@ function checkLocks(config: RunConfig, a: Args, lines: boolean): void {
     if (missing.length > 0)
       throw new Error(
         `mm module: the run charges cache lines (coherence 'lines'), so it needs the address spaces' lines in its ` +
-          `locks, of kind 'line': ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ` +
+          `locks, of kind 'line': ${missing.slice(0, 3).join(', ')}` +
+          `${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ` +
           `(mmRunParts(args, reclaimArgs, { lines: true }) declares them)`,
       );
   }

@@ -17,7 +17,7 @@
 // sends kswapd to sleep; a balanced one to a nap of HZ/10 that the allocator's wake-up cuts short
 // (kswapd_low_wmark_hit_quickly), after which it sleeps until woken if the node is still balanced; an unbalanced
 // node, when it tries to sleep or when the nap ends, sends it back to balance_pgdat (kswapd_high_wmark_hit_quickly).
-// During a run every zone is ZONE_RECLAIM_ACTIVE, which caps every per-CPU list at four batches (zone.ts).
+// During a run every zone is ZONE_RECLAIM_ACTIVE, which caps every per-CPU list at four batches (pcp.ts).
 // While the node is hopeless, wakeup_kswapd leaves kswapd asleep (reclaim-cpu.ts).
 // Run one per node as a task: `{ module: kswapdTaskPath, export: 'kswapd', cpus: [0] }`.
 import type { TaskContext, TaskOp } from '@faultline/engine';

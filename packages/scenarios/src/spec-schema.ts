@@ -40,28 +40,30 @@ const int = (min: number, max: number, description: string) => ({
 /** A duration field: a number with a unit. */
 const duration = (description: string) => ({ type: 'string', pattern: DURATION, description });
 
-/** The vm sysctls of the boot-time node (machine.vm). */
-const vmSchema = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'vm sysctls of the boot-time node (kernel layout only)',
-  properties: {
-    minFreeKbytes: int(0, 2 ** 31 - 1, 'vm.min_free_kbytes (default: the kernel computes it)'),
-    watermarkScaleFactor: int(1, 3000, 'vm.watermark_scale_factor'),
-    lowmemReserveRatio: {
-      type: 'array',
-      items: { type: 'integer', minimum: 0 },
-      minItems: 3,
-      maxItems: 3,
-      description: 'vm.lowmem_reserve_ratio for DMA, DMA32 and Normal',
+/** The vm sysctls of the boot-time node (machine.vm); a new object each call, as every part of the schema. */
+function vmSchema() {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    description: 'vm sysctls of the boot-time node (kernel layout only)',
+    properties: {
+      minFreeKbytes: int(0, 2 ** 31 - 1, 'vm.min_free_kbytes (default: the kernel computes it)'),
+      watermarkScaleFactor: int(1, 3000, 'vm.watermark_scale_factor'),
+      lowmemReserveRatio: {
+        type: 'array',
+        items: { type: 'integer', minimum: 0 },
+        minItems: 3,
+        maxItems: 3,
+        description: 'vm.lowmem_reserve_ratio for DMA, DMA32 and Normal',
+      },
+      percpuPagelistHighFraction: {
+        type: 'integer',
+        minimum: 0,
+        description: 'vm.percpu_pagelist_high_fraction (0, or 8 and up)',
+      },
     },
-    percpuPagelistHighFraction: {
-      type: 'integer',
-      minimum: 0,
-      description: 'vm.percpu_pagelist_high_fraction (0, or 8 and up)',
-    },
-  },
-};
+  };
+}
 
 /** The `machine` section: memory, its layout and tunables, the tick, topology and the kernel's build. */
 function machineSchema(resolved: boolean) {
@@ -79,7 +81,7 @@ function machineSchema(resolved: boolean) {
         enum: ['never', 'madvise', 'always'],
         description: "transparent hugepages (kernel layout; default: the kernel's choice for the size)",
       },
-      vm: vmSchema,
+      vm: vmSchema(),
       hz: {
         enum: [...HZ_VALUES],
         description: `CONFIG_HZ: the tick (RCU's quiescent states, jiffy timeouts; default ${HZ_DEFAULT}, Debian's)`,
@@ -146,58 +148,60 @@ function machineSchema(resolved: boolean) {
 }
 
 /** The sections only a custom scenario has: its task groups, locks and lines, kernel modules and figures. */
-const customSections = {
-  tasks: {
-    type: 'array',
-    description: 'scenario: custom only - its task groups',
-    items: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['module'],
-      properties: {
-        module: { type: 'string', minLength: 1, description: 'the task module (JavaScript or TypeScript), a path' },
-        export: { type: 'string', minLength: 1, description: 'its export (default: default)' },
-        name: { type: 'string', minLength: 1, description: 'the group name (default: from the module and export)' },
-        perCpu: int(1, 4096, 'instances on each of its CPUs'),
-        cpus: {
-          anyOf: [
-            { enum: ['all', 'all-but-0'] },
-            { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 },
-          ],
-          description: "its CPUs: 'all' (default), 'all-but-0', or a list",
+function customSections() {
+  return {
+    tasks: {
+      type: 'array',
+      description: 'scenario: custom only - its task groups',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['module'],
+        properties: {
+          module: { type: 'string', minLength: 1, description: 'the task module (JavaScript or TypeScript), a path' },
+          export: { type: 'string', minLength: 1, description: 'its export (default: default)' },
+          name: { type: 'string', minLength: 1, description: 'the group name (default: from the module and export)' },
+          perCpu: int(1, 4096, 'instances on each of its CPUs'),
+          cpus: {
+            anyOf: [
+              { enum: ['all', 'all-but-0'] },
+              { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 },
+            ],
+            description: "its CPUs: 'all' (default), 'all-but-0', or a list",
+          },
+          args: { type: 'object', description: 'what the task reads from ctx.args' },
         },
-        args: { type: 'object', description: 'what the task reads from ctx.args' },
       },
     },
-  },
-  locks: {
-    type: 'object',
-    description:
-      "scenario: custom only - the locks its tasks take, by name, and the shared lines they update (kind 'line': " +
-      'ctx.atomic; charged with machine.coherence lines)',
-    additionalProperties: { enum: ['spinlock', 'mutex', 'rwsem', 'line'] },
-  },
-  modules: {
-    type: 'array',
-    description: 'scenario: custom only - kernel modules: rcu, reclaim, mm, or yours by path (with args)',
-    items: {
-      anyOf: [
-        { type: 'string', minLength: 1 },
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['module'],
-          properties: { module: { type: 'string', minLength: 1 }, args: { type: 'object' } },
-        },
-      ],
+    locks: {
+      type: 'object',
+      description:
+        "scenario: custom only - the locks its tasks take, by name, and the shared lines they update (kind 'line': " +
+        'ctx.atomic; charged with machine.coherence lines)',
+      additionalProperties: { enum: ['spinlock', 'mutex', 'rwsem', 'line'] },
     },
-  },
-  figures: {
-    type: 'array',
-    items: { type: 'string' },
-    description: 'scenario: custom only - the figures to report (default: all of them)',
-  },
-};
+    modules: {
+      type: 'array',
+      description: 'scenario: custom only - kernel modules: rcu, reclaim, mm, or yours by path (with args)',
+      items: {
+        anyOf: [
+          { type: 'string', minLength: 1 },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['module'],
+            properties: { module: { type: 'string', minLength: 1 }, args: { type: 'object' } },
+          },
+        ],
+      },
+    },
+    figures: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'scenario: custom only - the figures to report (default: all of them)',
+    },
+  };
+}
 
 /** What a file naming `shape` as its scenario may hold: the policies it takes, and its own params. */
 function shapeRule(s: ScenarioShape, resolved: boolean) {
@@ -277,7 +281,7 @@ export function scenarioJsonSchema(shapes: readonly ScenarioShape[], resolved = 
         },
       },
       params: { type: 'object', description: "the scenario's own sizes; which ones depends on `scenario`" },
-      ...customSections,
+      ...customSections(),
     },
     definitions: {
       mmPolicy: {

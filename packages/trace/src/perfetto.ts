@@ -10,8 +10,16 @@
 //                            min, low and high watermarks
 // Times are simulated nanoseconds. Slices still open when the run ended are closed at its end.
 import { readFileSync } from 'node:fs';
-import { reportOf, type RunResult } from '@faultline/engine';
-import { TR_BEGIN, TR_CPU_TRACK, TR_END, TR_INSTANT, TRACE_STRIDE, type TraceArgs } from '@faultline/engine/module';
+import {
+  reportOf,
+  type RunResult,
+  TR_BEGIN,
+  TR_CPU_TRACK,
+  TR_END,
+  TR_INSTANT,
+  TRACE_STRIDE,
+  type TraceArgs,
+} from '@faultline/engine';
 import { RECLAIM } from '@faultline/reclaim';
 import protobuf from 'protobufjs';
 

@@ -123,7 +123,7 @@ export function rmqueuePcplist(
 
 /** rmqueue_bulk (mm/page_alloc.c): up to a batch of order-0 pages from the buddy lists onto this CPU's list, under
  * one hold of the zone lock; returns how many came. */
-export function rmqueueBulk(a: Int32Array, L: ZoneLayout, buddy: BuddyArea, cpu: number): number {
+function rmqueueBulk(a: Int32Array, L: ZoneLayout, buddy: BuddyArea, cpu: number): number {
   const b = cpuBase(L, cpu);
   const batch = a[b + CPU_BATCH]!;
   zoneLock(a);

@@ -194,13 +194,15 @@ function sweepHeader(
   const spec0 = points[0]!.spec;
   const out: string[] = [];
   out.push(
-    `faultline sweep ${spec0.scenario}: ${points.length} points x ${policies.length} policies x ${seeds.length} seeds = ` +
+    `faultline sweep ${spec0.scenario}: ${points.length} points x ${policies.length} policies x ` +
+      `${seeds.length} seeds = ` +
       `${every.length} runs${share ? ` (this shard's: ${all.length})` : ''}; ` +
       `${all.filter((j) => stored.get(j.key) !== null).length} already in ${runsDir}, ${todo.length} to run` +
       `${o.merge ? ` (a merge runs none)` : `, ${o.queue ? 'on the queue' : `${threads} at a time`}`}\n`,
   );
   out.push(
-    `grid: ${axes.map((a) => `${a.path}=${a.values.join(',')}`).join('  ') || '(none: one point)'}   model ${version}\n`,
+    `grid: ${axes.map((a) => `${a.path}=${a.values.join(',')}`).join('  ') || '(none: one point)'}` +
+      `   model ${version}\n`,
   );
   if (share) out.push(`shard ${share.k} of ${share.n}: ${all.length} of the sweep's ${every.length} runs\n`);
   if (o.merge) {
