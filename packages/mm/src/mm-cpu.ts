@@ -117,9 +117,12 @@ export class MmCpu {
 
   windowStart(): void {
     const m = this.m;
-    for (const mm of this.seen) this.overlay[mm]!.clear();
-    this.seen.length = 0;
-    this.vmaChanges.length = 0;
+    // Emptied only when not empty: setting an array's length is a runtime call, and most windows have nothing here.
+    if (this.seen.length > 0) {
+      for (const mm of this.seen) this.overlay[mm]!.clear();
+      this.seen.length = 0;
+    }
+    if (this.vmaChanges.length > 0) this.vmaChanges.length = 0;
     m[this.log] = 0;
     if (this.exits.length > 0) for (const [task, mm] of this.exits.splice(0)) this.record(K_EXIT, task, mm, 0, 0, 0);
     const n = m[this.rcuRing]!;

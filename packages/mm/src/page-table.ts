@@ -191,7 +191,7 @@ export class PageTableHash {
   private slotsWithin(start: number, end: number): number[] {
     const m = this.m;
     const found = this.found;
-    found.length = 0;
+    if (found.length > 0) found.length = 0;
     const [first, last] = this.regions(start, end);
     let population = 0;
     for (let r = first; r <= last; r++) population += m[this.counts + r]!;
