@@ -1,8 +1,9 @@
 // Keeps docs/following-a-fault.md true to the code. Every row of its table names a file that exists and a function,
 // method or const defined in that file (`Class.method`, `outer.inner`: the inner one defined after the outer one,
 // before the next top-level declaration). Consecutive rows form a chain: the later row's file is the earlier one's,
-// or reachable from it through imports (relative `./x.js` is src/x.ts; `@faultline/pkg` is packages/pkg/src/index.ts
-// and whatever that imports or re-exports; `import type` counts: it is a link a reader can follow), or the later
+// or reachable from it through imports (relative `./x.js` is src/x.ts; a name imported from `@faultline/pkg` or
+// `@faultline/engine/module` is the file its face re-exports it from, not the whole package; `import type` counts:
+// it is a link a reader can follow), or the later
 // row's `what happens` cell says in its first sentence how control got there without an import: the engine takes an
 // operation the task yields, calls a module's hook, or a commit runs between windows (yields, hook, commit). A row
 // whose cell starts with "Back in" returns to a caller: its file must be reachable from some earlier row's file.
@@ -142,18 +143,67 @@ function defines(src: string, qualified: string): boolean {
   return true;
 }
 
-/** The repository files a source file imports or re-exports (type-only links included). */
+/** A package face's names and the files that define them: `export { a, b as c } from './x.js'` (and `export *`)
+ * in packages/<pkg>/src/index.ts or module-sdk.ts. */
+const faceCache = new Map<string, { names: Map<string, string>; all: string[] }>();
+function faceOf(file: string): { names: Map<string, string>; all: string[] } {
+  let face = faceCache.get(file);
+  if (face) return face;
+  face = { names: new Map(), all: [] };
+  faceCache.set(file, face);
+  const src = readFileSync(join(ROOT, file), 'utf8');
+  for (const m of src.matchAll(/export\s+(?:type\s+)?(\{[^}]*\}|\*)\s*from\s*['"](\.[^'"]+)['"]/g)) {
+    const target = relative(ROOT, join(ROOT, dirname(file), m[2]!.replace(/\.js$/, '.ts')));
+    if (m[1] === '*') face.all.push(target);
+    else
+      for (const item of m[1]!.slice(1, -1).split(',')) {
+        const name = item
+          .replace(/^\s*type\s+/, '')
+          .split(/\s+as\s+/)
+          .pop()!
+          .trim();
+        if (name) face.names.set(name, target);
+      }
+  }
+  return face;
+}
+
+/** The repository files a source file links to (type-only links included): a relative import's file, and for an
+ * import of a package's face (`@faultline/pkg`, `@faultline/engine/module`), the file that defines each name it
+ * takes - not the whole package, so that a link is one a reader can follow from the import line. */
 function importsOf(file: string): string[] {
   if (!existsSync(join(ROOT, file))) return [];
   const src = readFileSync(join(ROOT, file), 'utf8');
   const out: string[] = [];
-  for (const m of src.matchAll(/(?:\bfrom\s*|^\s*import\s*)['"]([^'"]+)['"]/gm)) {
-    const spec = m[1]!;
-    let target: string | null = null;
-    if (spec.startsWith('.')) target = join(dirname(file), spec.replace(/\.js$/, '.ts'));
-    else if (spec === '@faultline/engine/module') target = 'packages/engine/src/module-sdk.ts';
-    else if (/^@faultline\/[\w-]+$/.test(spec)) target = `packages/${spec.slice('@faultline/'.length)}/src/index.ts`;
-    if (target !== null && existsSync(join(ROOT, target))) out.push(relative(ROOT, join(ROOT, target)));
+  const re = /(?:\bimport|\bexport)\s+(?:type\s+)?(?:([\w$]+|\{[^}]*\}|\*\s+as\s+\w+)\s+from\s*)?['"]([^'"]+)['"]/g;
+  for (const m of src.matchAll(re)) {
+    const spec = m[2]!;
+    if (spec.startsWith('.')) {
+      const target = relative(ROOT, join(ROOT, dirname(file), spec.replace(/\.js$/, '.ts')));
+      if (existsSync(join(ROOT, target))) out.push(target);
+      continue;
+    }
+    const pkg = /^@faultline\/([\w-]+)(\/module)?$/.exec(spec);
+    if (!pkg) continue;
+    const faceFile = `packages/${pkg[1]}/src/${pkg[2] ? 'module-sdk' : 'index'}.ts`;
+    if (!existsSync(join(ROOT, faceFile))) continue;
+    const face = faceOf(faceFile);
+    const names = (m[1] ?? '').startsWith('{')
+      ? m[1]!
+          .slice(1, -1)
+          .split(',')
+          .map((x) =>
+            x
+              .replace(/^\s*type\s+/, '')
+              .split(/\s+as\s+/)[0]!
+              .trim(),
+          )
+      : [];
+    for (const name of names) {
+      const target = face.names.get(name);
+      if (target) out.push(target);
+    }
+    out.push(...face.all);
   }
   return out;
 }
