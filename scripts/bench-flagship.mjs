@@ -36,7 +36,9 @@ const times = { compare: [], plain: [] };
 for (let i = 0; i < runs; i++) for (const [side, args] of Object.entries(sides)) times[side].push(wall(args));
 const c = median(times.compare);
 const p = median(times.plain);
-console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.availableParallelism()} cores, Node ${process.version}`);
+console.log(
+  `machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.availableParallelism()} cores, Node ${process.version}`,
+);
 console.log(`compare nowait-starvation: median ${Math.round(c)} ms (${times.compare.map(Math.round).join(', ')})`);
 console.log(`plain tasks, 100 ms at 4 CPUs: median ${Math.round(p)} ms (${times.plain.map(Math.round).join(', ')})`);
 console.log(`ratio ${(c / p).toFixed(1)}x (aim: at most 5x)`);
