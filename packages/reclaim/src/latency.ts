@@ -4,8 +4,11 @@
 // The main thread touches only the buckets up to each histogram's largest value (the library's own add and mean
 // walk all ~31,000 of them, which at 1024 CPUs, thousands of task histograms, took seconds). It keeps no decoded
 // histogram: each is summarised and dropped (hdr-histogram-js's packed counts would save the memory but cost 10x
-// the time to read).
-import * as hdr from 'hdr-histogram-js';
+// the time to read). It loads the library's builder and encoding files alone: its index also loads the log writer,
+// whose module-level Intl.NumberFormat costs about 15 ms of every thread's start-up (issue 27).
+import type { Histogram } from 'hdr-histogram-js';
+import { build } from 'hdr-histogram-js/dist/HistogramBuilder.js';
+import { decodeFromCompressedBase64, encodeIntoCompressedBase64 } from 'hdr-histogram-js/dist/encoding.js';
 
 const HIST = { lowestDiscernibleValue: 1, highestTrackableValue: 1e12, numberOfSignificantValueDigits: 3 } as const;
 
@@ -20,13 +23,13 @@ interface Indexed {
   valueFromIndex(i: number): number;
   medianEquivalentValue(v: number): number;
 }
-const indexed = (h: hdr.Histogram) => h as unknown as Indexed & hdr.Histogram;
+const indexed = (h: Histogram) => h as unknown as Indexed & Histogram;
 
 /** The histogram's last bucket that can hold a count. */
-const topIndex = (h: hdr.Histogram): number => (h.totalCount === 0 ? -1 : indexed(h).countsArrayIndex(h.maxValue));
+const topIndex = (h: Histogram): number => (h.totalCount === 0 ? -1 : indexed(h).countsArrayIndex(h.maxValue));
 
 /** `into.add(from)` for histograms of the same geometry (all of ours), up to from's largest value. */
-function addInto(into: hdr.Histogram, from: hdr.Histogram): void {
+function addInto(into: Histogram, from: Histogram): void {
   const a = indexed(into);
   const b = indexed(from);
   let total = 0;
@@ -45,7 +48,7 @@ function addInto(into: hdr.Histogram, from: hdr.Histogram): void {
 
 /** The library's `mean` (each recorded bucket's median value times its count, in bucket order), up to the largest
  * value. */
-function meanOf(h: hdr.Histogram): number {
+function meanOf(h: Histogram): number {
   if (h.totalCount === 0) return 0;
   const x = indexed(h);
   let sum = 0;
@@ -56,7 +59,7 @@ function meanOf(h: hdr.Histogram): number {
   return sum / h.totalCount;
 }
 
-const decode = (b64: string): hdr.Histogram => hdr.decodeFromCompressedBase64(b64);
+const decode = (b64: string): Histogram => decodeFromCompressedBase64(b64);
 
 /** Encoded histograms of one worker: task id -> mask -> base64. */
 export type EncodedLatencies = Record<string, Record<string, string>>;
@@ -70,13 +73,13 @@ export interface LatencySummary {
 }
 
 export class LatencyRecorder {
-  private readonly byTask = new Map<number, Map<string, hdr.Histogram>>();
+  private readonly byTask = new Map<number, Map<string, Histogram>>();
 
   record(taskId: number, mask: string, ns: number): void {
     let masks = this.byTask.get(taskId);
     if (masks === undefined) this.byTask.set(taskId, (masks = new Map()));
     let h = masks.get(mask);
-    if (h === undefined) masks.set(mask, (h = hdr.build(HIST)));
+    if (h === undefined) masks.set(mask, (h = build(HIST)));
     h.recordValue(Math.max(1, Math.round(ns)));
   }
 
@@ -84,7 +87,7 @@ export class LatencyRecorder {
     const out: EncodedLatencies = {};
     for (const [task, masks] of [...this.byTask].sort((a, b) => a[0] - b[0])) {
       out[task] = Object.fromEntries(
-        [...masks].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([mask, h]) => [mask, hdr.encodeIntoCompressedBase64(h)]),
+        [...masks].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([mask, h]) => [mask, encodeIntoCompressedBase64(h)]),
       );
     }
     return out;
@@ -92,7 +95,7 @@ export class LatencyRecorder {
 }
 
 /** Summarise one histogram. */
-export function summarise(h: hdr.Histogram): LatencySummary {
+export function summarise(h: Histogram): LatencySummary {
   return {
     count: h.totalCount,
     p50Ns: h.getValueAtPercentile(50),
@@ -104,7 +107,7 @@ export function summarise(h: hdr.Histogram): LatencySummary {
 
 /** Merge encoded histograms (of several workers, or several tasks) into one summary. */
 export function mergeEncoded(parts: readonly string[]): LatencySummary {
-  const h = hdr.build(HIST);
+  const h = build(HIST);
   for (const b64 of parts) addInto(h, decode(b64));
   return summarise(h);
 }
@@ -139,10 +142,10 @@ export function mergeLatencies(parts: readonly EncodedLatencies[]): {
         encoded[task][mask] = list[0]!;
         continue;
       }
-      const h = hdr.build(HIST);
+      const h = build(HIST);
       for (const b64 of list) addInto(h, decode(b64));
       summary[task][mask] = summarise(h);
-      encoded[task][mask] = hdr.encodeIntoCompressedBase64(h);
+      encoded[task][mask] = encodeIntoCompressedBase64(h);
     }
   }
   return { summary, encoded };

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { HZ_DEFAULT, HZ_VALUES, PLACEMENTS, PLATFORMS, TABLE_FREEING, TOPOLOGY_NAMES } from '@faultline/engine';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, Ajv as AjvClass, ValidateFunction } from 'ajv';
 import { isPolicyRef, POLICIES, POLICY_REF, type ParamSpec } from './scenario.js';
 
 export const SCENARIO_SCHEMA = 'faultline.scenario/1';
@@ -379,13 +379,21 @@ function prebuilt(key: string, shapes: readonly ScenarioShape[], resolved: boole
   }
 }
 
+/** Compile the validator now, with ajv itself: only where no prebuilt one matches the schema (a scenario shape the
+ * build did not see). ajv is loaded here, not at import: the prebuilt validators need none of it but a small runtime
+ * helper, and loading it costs about 24 ms of every start. */
+function compileValidator(shapes: readonly ScenarioShape[], resolved: boolean): ValidateFunction {
+  const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+  return new Ajv(AJV_OPTIONS).compile(scenarioJsonSchema(shapes, resolved));
+}
+
 const validators = new Map<string, (doc: unknown) => string[]>();
 /** Validate a scenario document; returns the errors, each naming its field (none when valid). */
 export function validateScenario(doc: unknown, shapes: readonly ScenarioShape[], resolved: boolean): string[] {
   const key = validatorKey(shapes, resolved);
   let v = validators.get(key);
   if (!v) {
-    const check = prebuilt(key, shapes, resolved) ?? new Ajv(AJV_OPTIONS).compile(scenarioJsonSchema(shapes, resolved));
+    const check = prebuilt(key, shapes, resolved) ?? compileValidator(shapes, resolved);
     v = (d) => {
       if (check(d)) return [];
       const errors = check.errors ?? [];

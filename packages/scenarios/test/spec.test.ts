@@ -28,6 +28,13 @@ const file = (name: string, text: string) => {
 };
 
 describe('the built-in scenario files', () => {
+  it('validates a scenario shape the build compiled no validator for, with ajv loaded on demand', () => {
+    const toy = [{ name: 'toy', params: { n: { type: 'integer' as const, min: 1, max: 9, description: 'n' } } }];
+    expect(validateScenario({ scenario: 'toy', params: { n: 12 } }, toy, false)).toEqual([
+      'params.n: must be <= 9; got 12',
+    ]);
+    expect(validateScenario({ scenario: 'toy', params: { n: 3 } }, toy, false)).toEqual([]);
+  });
   it('are complete, valid descriptions, and the build takes its defaults from them', () => {
     for (const s of ALL_SCENARIOS) {
       const doc = builtinDocument(s.name);
