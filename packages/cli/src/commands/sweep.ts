@@ -257,7 +257,6 @@ async function sweepOnQueue(
   crashed: Crash[],
 ): Promise<boolean> {
   let interrupted = false;
-  // On the queue: the same runs, taken by `faultline worker`s; each result stored here as it comes back.
   const byKey = new Map(todo.map((j) => [j.key, j]));
   let [done, running] = [0, 0];
   const began = performance.now();
@@ -323,7 +322,6 @@ async function sweepOnPool(
     const j = todo[i]!;
     crashed.push({ point: j.point, policy: j.policy, seed: j.seed, error });
   };
-  // Each result is stored as it comes, so that a sweep stopped by any means keeps what finished.
   const r = await runOnPool(
     jobs,
     threads,
