@@ -18,7 +18,7 @@ export interface CpuKernelInput extends CpuLockingInput {
   readonly seed: string;
 }
 
-export class CpuKernel extends CpuLocking {
+export class CpuKernel<I extends CpuKernelInput = CpuKernelInput> extends CpuLocking<I> {
   protected readonly ring: CpuRings;
   protected readonly memory: CpuMemory;
   private readonly timers = new Map<number, () => void>();
@@ -31,18 +31,18 @@ export class CpuKernel extends CpuLocking {
     zoneWaitMask: '',
   };
 
-  constructor(private readonly kx: CpuKernelInput) {
-    super(kx);
-    this.ring = new CpuRings(kx.rings, kx.layout, kx.id);
-    this.memory = new CpuMemory(kx.id, kx.node, this.ring, kx.layout.ringSlots);
+  constructor(x: I) {
+    super(x);
+    this.ring = new CpuRings(x.rings, x.layout, x.id);
+    this.memory = new CpuMemory(x.id, x.node, this.ring, x.layout.ringSlots);
   }
 
   /** What a kernel module sees of this CPU. */
   kernelCpu(): KernelCpu {
     return {
       cpu: this.id,
-      cpus: this.kx.cpus,
-      seed: this.kx.seed,
+      cpus: this.x.cpus,
+      seed: this.x.seed,
       now: () => this.nowNs,
       currentTask: () => this.current?.id ?? -1,
       wake: (taskId, value, atNs) => {

@@ -25,7 +25,7 @@ export interface CpuLockingInput {
   readonly coherence: 'lines' | 'off';
 }
 
-export class CpuLocking extends CpuScheduler {
+export class CpuLocking<I extends CpuLockingInput = CpuLockingInput> extends CpuScheduler {
   error: TaskError | null = null;
   /** The current task waits on this CPU for the commit's answer: nothing more runs here until it comes. */
   stalled = false;
@@ -41,9 +41,13 @@ export class CpuLocking extends CpuScheduler {
   /** Waiters killed before the commit woke them: they leave the lock's queue as the next window begins. */
   private readonly orphanWaits: Array<{ id: number; taskId: number }> = [];
 
-  constructor(private readonly lx: CpuLockingInput) {
-    super(lx.id, lx.costs, lx.scheduler);
-    this.locks = new CpuLocks(lx.locks, lx.ctl, lx.rings, lx.layout, lx.id);
+  /** What this CPU was given: each layer above reads its own part of it (SimCpuInput). */
+  protected readonly x: I;
+
+  constructor(x: I) {
+    super(x.id, x.costs, x.scheduler);
+    this.x = x;
+    this.locks = new CpuLocks(x.locks, x.ctl, x.rings, x.layout, x.id);
   }
 
   /** As a window begins: locks granted to, and waits of, tasks killed meanwhile are given back. */
@@ -87,7 +91,7 @@ export class CpuLocking extends CpuScheduler {
   }
 
   private lockCounts(t: Task, id: number): LockCounts {
-    return (t.stats.locks[this.lx.locks[id]!.name] ??= {
+    return (t.stats.locks[this.x.locks[id]!.name] ??= {
       acquired: 0,
       contended: 0,
       waitNs: 0,
@@ -97,7 +101,7 @@ export class CpuLocking extends CpuScheduler {
   }
 
   protected lock(t: Task, id: number, write: boolean): number | null {
-    const spec = this.lx.locks[id]!;
+    const spec = this.x.locks[id]!;
     if (t.held.includes(id * 2) || t.held.includes(id * 2 + 1))
       throw new Error(`takes '${spec.name}', which it already holds: that would deadlock`);
     // A mutex waiter and an rwsem writer spin while that pays, an rwsem reader waits for its answer (lock-commit.ts).
@@ -145,7 +149,7 @@ export class CpuLocking extends CpuScheduler {
 
   protected unlock(t: Task, id: number): number {
     const i = t.held.findIndex((h) => h >> 1 === id);
-    if (i < 0) throw new Error(`unlocks '${this.lx.locks[id]!.name}', which it does not hold`);
+    if (i < 0) throw new Error(`unlocks '${this.x.locks[id]!.name}', which it does not hold`);
     const write = (t.held[i]! & 1) === 1;
     t.held.splice(i, 1);
     const charge = this.lineCharge(id);
@@ -158,7 +162,7 @@ export class CpuLocking extends CpuScheduler {
    * (otherwise free). A read charges the line's expected wait as an atomic does; the replay settles it. */
   protected atomic(t: Task, id: number, read: boolean): number {
     this.opResult = 0;
-    if (this.lx.coherence !== 'lines') return 0;
+    if (this.x.coherence !== 'lines') return 0;
     const charge = this.lineCharge(id);
     if (!this.locks.atomic(this.nowNs, id, t.id, charge, read)) throw new Error(this.lockRingFull());
     return this.settleLine(id, charge);
@@ -188,13 +192,13 @@ export class CpuLocking extends CpuScheduler {
 
   /** The error of a CPU whose lock log is full. */
   private lockRingFull(): string {
-    const slots = this.lx.layout.ringSlots;
+    const slots = this.x.layout.ringSlots;
     return `more than ${slots} lock operations in one window on this CPU; raise ringSlots or shorten the window`;
   }
 
   protected downgrade(t: Task, id: number): number {
     const i = t.held.indexOf(id * 2 + 1);
-    if (i < 0) throw new Error(`downgrades '${this.lx.locks[id]!.name}', which it does not hold for write`);
+    if (i < 0) throw new Error(`downgrades '${this.x.locks[id]!.name}', which it does not hold for write`);
     t.held[i] = id * 2;
     const charge = this.lineCharge(id);
     if (!this.locks.downgrade(this.nowNs, id, t.id, charge)) throw new Error(this.lockRingFull());
@@ -212,7 +216,7 @@ export class CpuLocking extends CpuScheduler {
       t.lockWokenNs = -1;
     }
     for (const h of t.held) {
-      if ((h & 1) === 0 || this.lx.locks[h >> 1]!.kind === 'spinlock') continue;
+      if ((h & 1) === 0 || this.x.locks[h >> 1]!.kind === 'spinlock') continue;
       if (!this.locks.ownerMoved(this.nowNs, h >> 1, t.id, on) && this.error === null)
         this.fail(t, this.lockRingFull());
     }
@@ -262,7 +266,7 @@ export class CpuLocking extends CpuScheduler {
       if (t.stats.state === 'spinning' && !t.lockSpinStop) this.resumeStalled(t, at + this.costs.lockNs, 0);
       else {
         this.heap.push(at + this.costs.lockNs, EV_WAKE, taskId, 0);
-        if (w.write || this.lx.locks[lockId]!.kind === 'mutex') [t.lockWokenId, t.lockWokenNs] = [lockId, at];
+        if (w.write || this.x.locks[lockId]!.kind === 'mutex') [t.lockWokenId, t.lockWokenNs] = [lockId, at];
       }
     });
   }

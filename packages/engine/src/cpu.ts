@@ -50,7 +50,7 @@ export interface SimCpuInput extends CpuKernelInput {
   readonly taskName: (id: number) => string;
 }
 
-export class SimCpu extends CpuKernel {
+export class SimCpu extends CpuKernel<SimCpuInput> {
   private windowEndNs = 0;
   private readonly mailbox: number[] = [];
   private readonly recvWaiters: Task[] = [];
@@ -61,7 +61,7 @@ export class SimCpu extends CpuKernel {
   /** CONFIG_PREEMPT: any compute boundary is a preemption point, in the kernel too. */
   private readonly fullPreempt: boolean;
 
-  constructor(private readonly x: SimCpuInput) {
+  constructor(x: SimCpuInput) {
     super(x);
     this.pubTask = CONTROL_HEADER_I32 + x.id * CPU_PUB_STRIDE_I32 + CPU_PUB_TASK;
     this.fullPreempt = x.preempt === 'full';
