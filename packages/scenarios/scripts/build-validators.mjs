@@ -2,12 +2,17 @@
 // build-validators: the scenario documents' validators, compiled by ajv at build time (ajv's standalone code) from
 // the JSON Schema spec.ts builds for the built-in scenarios, so that a command does not compile the schema on every
 // start (about 150 ms). spec.ts uses them when the shapes asked for are the built-in ones, and compiles otherwise.
-// Run after tsc (the package's build).
-import { writeFileSync } from 'node:fs';
+// And each built-in scenario file parsed (dist/builtin-<name>.json, keyed by its text's hash), so that a run does not
+// load the YAML library (scenario.ts builtinDocument; a file edited since is parsed again). Run after tsc (the
+// package's build).
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import YAML from 'yaml';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { ALL_SCENARIOS } from '../dist/registry.js';
 import { AJV_OPTIONS, scenarioJsonSchema, validatorFile, validatorKey } from '../dist/spec-schema.js';
+import { textKey } from '../dist/yaml-lazy.js';
 
 // Every built-in scenario's documents and resolved documents, and each one's alone (paramsOf checks a scenario's
 // params against its own shape).
@@ -21,4 +26,13 @@ for (const [shapes, resolved] of sets) {
     new URL(`../dist/${validatorFile(shapes, resolved)}`, import.meta.url),
     `${header}${standaloneCode(ajv, validate)}\nmodule.exports.key = ${JSON.stringify(key)};\n`,
   );
+}
+
+// The built-in files, parsed; one whose parse JSON cannot hold exactly is left to be parsed at run time.
+for (const file of readdirSync(new URL('../scenarios/', import.meta.url)).filter((f) => f.endsWith('.yaml'))) {
+  const text = readFileSync(new URL(`../scenarios/${file}`, import.meta.url), 'utf8');
+  const doc = YAML.parse(text);
+  if (!isDeepStrictEqual(JSON.parse(JSON.stringify(doc)), doc)) continue;
+  const out = new URL(`../dist/builtin-${file.replace(/\.yaml$/, '')}.json`, import.meta.url);
+  writeFileSync(out, `${JSON.stringify({ key: textKey(text), doc })}\n`);
 }

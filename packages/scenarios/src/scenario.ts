@@ -12,7 +12,7 @@ import {
   type TableFreeing,
 } from '@faultline/engine';
 import { BUILTIN_POLICIES } from '@faultline/mm';
-import YAML from 'yaml';
+import { textKey, yaml } from './yaml-lazy.js';
 import type { CustomParts } from './custom.js';
 
 export interface ScenarioOptions {
@@ -134,8 +134,14 @@ export type ScenarioCode = Omit<Scenario, 'defaults' | 'summary'>;
 
 /** The built-in file of a scenario, parsed (not yet validated: spec.ts does that). */
 export function builtinDocument(name: string): Record<string, unknown> {
-  const url = new URL(`../scenarios/${name}.yaml`, import.meta.url);
-  return YAML.parse(readFileSync(url, 'utf8')) as Record<string, unknown>;
+  const text = readFileSync(new URL(`../scenarios/${name}.yaml`, import.meta.url), 'utf8');
+  // The build's parsed copy (scripts/build-validators.mjs), if it was made from this very text.
+  const copy = new URL(`./builtin-${name}.json`, import.meta.url);
+  if (existsSync(copy)) {
+    const stored = JSON.parse(readFileSync(copy, 'utf8')) as { key: string; doc: Record<string, unknown> };
+    if (stored.key === textKey(text)) return stored.doc;
+  }
+  return yaml().parse(text) as Record<string, unknown>;
 }
 
 const documents = new Map<string, Record<string, unknown>>();

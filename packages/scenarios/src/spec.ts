@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describeTopology, resolveTopology, type Hz, type Platform, type TableFreeing } from '@faultline/engine';
 import { createHash } from 'node:crypto';
-import YAML from 'yaml';
+import { yaml } from './yaml-lazy.js';
 import type { CustomParts } from './custom.js';
 import { SCENARIO_SCHEMA, validateScenario, type ScenarioShape } from './spec-schema.js';
 import { documentOf, isPolicyRef, ScenarioError, type ScenarioOptions } from './scenario.js';
@@ -73,7 +73,7 @@ export interface ScenarioSpec {
 export function parseScenarioText(text: string, where: string): Record<string, unknown> {
   let doc: unknown;
   try {
-    doc = YAML.parse(text);
+    doc = yaml().parse(text);
   } catch (e) {
     throw new ScenarioError(
       `${where}: not valid YAML or JSON: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`,
@@ -116,7 +116,7 @@ export function parseSet(s: string): { path: string[]; value: unknown } {
   const raw = s.slice(eq + 1).trim();
   let value: unknown;
   try {
-    value = YAML.parse(raw);
+    value = yaml().parse(raw);
   } catch {
     value = raw;
   }
@@ -211,7 +211,7 @@ export function faultPolicyApplies(spec: ScenarioSpec): boolean {
 
 /** A spec as YAML, for `faultline scenario show` and the files. */
 export function specYaml(spec: ScenarioSpec | Record<string, unknown>): string {
-  return YAML.stringify(spec, { lineWidth: 0 });
+  return yaml().stringify(spec, { lineWidth: 0 });
 }
 
 /** A build's params: the scenario file's, with what the options give over them, each checked against its schema

@@ -4,6 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { builtinDocument as builtDocument } from '../dist/scenario.js';
+import { textKey } from '../dist/yaml-lazy.js';
 import { resolveRunConfig } from '@faultline/engine';
 import {
   ALL_SCENARIOS,
@@ -28,6 +31,15 @@ const file = (name: string, text: string) => {
 };
 
 describe('the built-in scenario files', () => {
+  it("are read from the build's parsed copies, each equal to the file parsed now and keyed by the file's text", () => {
+    for (const s of ALL_SCENARIOS) {
+      const text = readFileSync(new URL(`../scenarios/${s.name}.yaml`, import.meta.url), 'utf8');
+      const copy = JSON.parse(readFileSync(new URL(`../dist/builtin-${s.name}.json`, import.meta.url), 'utf8'));
+      expect(copy.key, s.name).toBe(textKey(text));
+      expect(builtDocument(s.name), s.name).toEqual(YAML.parse(text));
+      expect(builtinDocument(s.name), s.name).toEqual(YAML.parse(text));
+    }
+  });
   it('validates a scenario shape the build compiled no validator for, with ajv loaded on demand', () => {
     const toy = [{ name: 'toy', params: { n: { type: 'integer' as const, min: 1, max: 9, description: 'n' } } }];
     expect(validateScenario({ scenario: 'toy', params: { n: 12 } }, toy, false)).toEqual([
