@@ -11,6 +11,7 @@
 // nowait-starvation-memcg puts the storm in a memory cgroup with memory.high at 4096 pages (16 MiB): its page
 // tables are charged (__GFP_ACCOUNT, the speculative ones too), and over high it sleeps the kernel's penalty on
 // each return to user space - "in any case hold the task accountable".
+import type { RunResult, TaskSpec } from '@faultline/engine';
 import { parseGfp } from '@faultline/gfp';
 import { kswapdTaskPath } from '@faultline/reclaim';
 import { mmRunParts, tableSlotsFor } from '@faultline/mm';
@@ -34,6 +35,7 @@ import {
   reclaimArgsOf,
   type ParamSpec,
   type Scenario,
+  type ScenarioFigures,
   runOf,
 } from './scenario.js';
 import { paramsOf } from './spec.js';
@@ -106,6 +108,105 @@ const MEMCG_PARAMS = {
   },
 } as const satisfies Record<string, ParamSpec>;
 
+/** The scenario's tasks: kswapd and a page-cache reader on CPU 0, the victims' kernel work on every CPU, the storm's
+ * threads (perCpu on each of stormCpus, an anonymous or file VMA each) and an interrupt's GFP_ATOMIC allocations. */
+function starvationTasks(
+  cpus: number,
+  p: Readonly<Record<string, number | string | boolean>>,
+  stormCpus: readonly number[],
+  perCpu: number,
+  cycle: number,
+  file: boolean,
+  memcg: { memcg?: string },
+): TaskSpec[] {
+  const threads = stormCpus.length * perCpu;
+  return [
+    { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
+    {
+      module: tasks,
+      export: 'pageCacheReader',
+      name: 'page-cache',
+      cpus: [0],
+      args: { gapNs: p.pageCacheGapNs },
+    },
+    {
+      module: tasks,
+      export: 'kernelAllocator',
+      name: 'kernel-work',
+      pinned: p.threadsPinned as boolean,
+      args: {
+        hold: p.victimHoldPages,
+        gapNs: p.victimGapNs,
+        oomScoreAdj: p.victimsUnkillable ? -1000 : 0,
+        mask: p.victimMask,
+        // Kernel work in kernel threads (workqueues, kthreads): reclaim never throttles a PF_KTHREAD, and the
+        // OOM killer never picks one; killable, it is kernel work in a process's context (a system call).
+        kthread: p.victimsUnkillable as boolean,
+      },
+    },
+    ...Array.from({ length: threads }, (_, k) => ({
+      module: tasks,
+      export: 'faultStorm',
+      name: `fault-storm.${k}`,
+      cpus: [stormCpus[Math.floor(k / perCpu)]!],
+      pinned: p.threadsPinned as boolean,
+      args: { mm: 0, lane: k, cycle, gapNs: p.stormGapNs, phase: p.stormPhase, file, ...memcg },
+    })),
+    {
+      module: tasks,
+      export: 'atomicIrq',
+      name: 'irq',
+      cpus: [cpus > 1 ? 1 : 0],
+      // An interrupt is no process: the OOM killer never sees it (kthread: never picked, never throttled).
+      args: { everyNs: p.irqEveryNs, kthread: true },
+    },
+  ];
+}
+
+/** The figures a person compares: the victims' allocation latency, failures and reclaim; what the storm paid and
+ * reclaimed; the OOM killer's kills; the storm's faults; and, in the memcg variant, the storm group's peak and
+ * memory.high penalty. */
+function starvationFigures(
+  r: RunResult,
+  params: Readonly<Record<string, number | string | boolean>> | undefined,
+  memcgVariant: boolean,
+): ScenarioFigures {
+  const seconds = r.simulatedNs / 1e9;
+  const lat = groupLatency(r, victims, String(params?.victimMask ?? 'GFP_KERNEL'));
+  const vr = groupReclaim(r, victims);
+  const f = groupFaults(r, storm);
+  return {
+    'victim alloc p50 (us)': lat.p50Ns / 1e3,
+    'victim alloc p99 (us)': lat.p99Ns / 1e3,
+    'victim alloc max (us)': lat.maxNs / 1e3,
+    'irq GFP_ATOMIC p99 (us)': groupLatency(r, irq, 'GFP_ATOMIC').p99Ns / 1e3,
+    'victim failures': vr.allocFailures,
+    'victim reclaim stall (ms)': vr.stallNs / 1e6,
+    'reclaimed by victims': vr.pagesReclaimed,
+    'storm memstall (ms)': groupMemstallNs(r, storm) / 1e6,
+    'reclaimed by storm': groupReclaim(r, storm).pagesReclaimed,
+    'reclaimed by page cache': groupReclaim(r, reader).pagesReclaimed,
+    'reclaimed by kswapd': reclaimOf(r).kswapd.pagesReclaimed,
+    'storm pages below min': groupBelowMin(r, storm),
+    'victim pages below min': groupBelowMin(r, victims),
+    'OOM kills': oomKillEvents(reclaimOf(r)),
+    'others OOM-killed': oomKilledOutside(reclaimOf(r), storm),
+    'storm faults/s (k)': f.faults / seconds / 1e3,
+    'storm fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
+    'storm fell back': f.fellBack,
+    'storm aborted': f.aborted,
+    'storm table pages': f.tablePages,
+    'kswapd wakes': reclaimOf(r).kswapd.wakes,
+    ...(!memcgVariant
+      ? {}
+      : {
+          'storm memcg peak (pages)': reclaimOf(r).memcgs?.[0]?.peakPages ?? NaN,
+          'storm penalty (ms)': (reclaimOf(r).memcgs?.[0]?.tasks ?? []).reduce((x, t) => x + t.penaltyNs, 0) / 1e6,
+        }),
+    ...systemFigures(r),
+  };
+}
+
 function starvation(name: string, file: boolean, memcgVariant: boolean): Scenario {
   const shape = { name, params: memcgVariant ? MEMCG_PARAMS : PARAMS };
   return defineScenario({
@@ -164,85 +265,10 @@ function starvation(name: string, file: boolean, memcgVariant: boolean): Scenari
         // RCU may free a whole munmap's page tables (thousands of pages) in one window, past qhimark.
         ringSlots: 32_768,
         ...parts,
-        tasks: [
-          { module: kswapdTaskPath, export: 'kswapd', name: 'kswapd', cpus: [0] },
-          {
-            module: tasks,
-            export: 'pageCacheReader',
-            name: 'page-cache',
-            cpus: [0],
-            args: { gapNs: p.pageCacheGapNs },
-          },
-          {
-            module: tasks,
-            export: 'kernelAllocator',
-            name: 'kernel-work',
-            pinned: p.threadsPinned as boolean,
-            args: {
-              hold: p.victimHoldPages,
-              gapNs: p.victimGapNs,
-              oomScoreAdj: p.victimsUnkillable ? -1000 : 0,
-              mask: p.victimMask,
-              // Kernel work in kernel threads (workqueues, kthreads): reclaim never throttles a PF_KTHREAD, and the
-              // OOM killer never picks one; killable, it is kernel work in a process's context (a system call).
-              kthread: p.victimsUnkillable as boolean,
-            },
-          },
-          ...Array.from({ length: threads }, (_, k) => ({
-            module: tasks,
-            export: 'faultStorm',
-            name: `fault-storm.${k}`,
-            cpus: [stormCpus[Math.floor(k / perCpu)]!],
-            pinned: p.threadsPinned as boolean,
-            args: { mm: 0, lane: k, cycle, gapNs: p.stormGapNs, phase: p.stormPhase, file, ...memcg },
-          })),
-          {
-            module: tasks,
-            export: 'atomicIrq',
-            name: 'irq',
-            cpus: [o.cpus > 1 ? 1 : 0],
-            // An interrupt is no process: the OOM killer never sees it (kthread: never picked, never throttled).
-            args: { everyNs: p.irqEveryNs, kthread: true },
-          },
-        ],
+        tasks: starvationTasks(o.cpus, p, stormCpus, perCpu, cycle, file, memcg),
       };
     },
-    figures(r, params) {
-      const seconds = r.simulatedNs / 1e9;
-      const lat = groupLatency(r, victims, String(params?.victimMask ?? 'GFP_KERNEL'));
-      const vr = groupReclaim(r, victims);
-      const f = groupFaults(r, storm);
-      return {
-        'victim alloc p50 (us)': lat.p50Ns / 1e3,
-        'victim alloc p99 (us)': lat.p99Ns / 1e3,
-        'victim alloc max (us)': lat.maxNs / 1e3,
-        'irq GFP_ATOMIC p99 (us)': groupLatency(r, irq, 'GFP_ATOMIC').p99Ns / 1e3,
-        'victim failures': vr.allocFailures,
-        'victim reclaim stall (ms)': vr.stallNs / 1e6,
-        'reclaimed by victims': vr.pagesReclaimed,
-        'storm memstall (ms)': groupMemstallNs(r, storm) / 1e6,
-        'reclaimed by storm': groupReclaim(r, storm).pagesReclaimed,
-        'reclaimed by page cache': groupReclaim(r, reader).pagesReclaimed,
-        'reclaimed by kswapd': reclaimOf(r).kswapd.pagesReclaimed,
-        'storm pages below min': groupBelowMin(r, storm),
-        'victim pages below min': groupBelowMin(r, victims),
-        'OOM kills': oomKillEvents(reclaimOf(r)),
-        'others OOM-killed': oomKilledOutside(reclaimOf(r), storm),
-        'storm faults/s (k)': f.faults / seconds / 1e3,
-        'storm fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
-        'storm fell back': f.fellBack,
-        'storm aborted': f.aborted,
-        'storm table pages': f.tablePages,
-        'kswapd wakes': reclaimOf(r).kswapd.wakes,
-        ...(!memcgVariant
-          ? {}
-          : {
-              'storm memcg peak (pages)': reclaimOf(r).memcgs?.[0]?.peakPages ?? NaN,
-              'storm penalty (ms)': (reclaimOf(r).memcgs?.[0]?.tasks ?? []).reduce((x, t) => x + t.penaltyNs, 0) / 1e6,
-            }),
-        ...systemFigures(r),
-      };
-    },
+    figures: (r, params) => starvationFigures(r, params, memcgVariant),
   });
 }
 
