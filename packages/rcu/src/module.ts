@@ -1,11 +1,11 @@
 // module: RCU as a faultline kernel module. Load it with `modules: [{ module: rcuModulePath }]`. In each worker it
 // attaches an RcuCpu to every hosted CPU (hooks: context switch, idle, return to user, blocking, window start and
-// end, a tick timer); on worker 0 its commit steps the grace-period machine. Tasks and other modules reach the CPU
-// they run on through the functions in api.ts, which find it in this worker's registry.
+// end, a tick timer); on worker 0 its commit steps the grace-period machine (GracePeriods). Tasks and other modules
+// reach the CPU they run on through the functions in api.ts, which get it from the engine (ctx.kernel(RCU)).
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { RunConfig } from '@faultline/engine';
-import { defineKernelModule, parseModuleArgs } from '@faultline/engine/module';
+import { type CpuHooks, defineKernelModule, parseModuleArgs } from '@faultline/engine/module';
 import { startGpMachine, type GpOps } from './gp-machine.js';
 import {
   C_BACKLOG,
@@ -88,6 +88,120 @@ const argsSchema = z
 /** Grace periods a traced run keeps for its trace. */
 const GP_SPANS_MAX = 100_000;
 
+const cpuWord = (cpu: number, word: number) => GLOBAL_I32 + cpu * CPU_STRIDE_I32 + word;
+
+/** The grace-period machine's operations on the shared words (kernel/rcu/tree.c: rcu_gp_init, force_quiescent_state's
+ * scan of the CPUs, rcu_gp_cleanup), and what the report counts of them: each GP's duration, the first
+ * GP_SPANS_MAX as spans for a trace, the FQS scans. Worker 0's commit steps the machine. */
+class GracePeriods implements GpOps {
+  nowNs = 0;
+  readonly durations: number[] = [];
+  /** The first GP_SPANS_MAX grace periods as [start, end, start, end, ...] ns, for the trace. */
+  readonly spans: number[] = [];
+  fqsScans = 0;
+  private gpStartNs = 0;
+  private lastFqsNs = 0;
+
+  constructor(
+    private readonly cpus: number,
+    private readonly mem: Int32Array,
+    private readonly globals: Float64Array,
+    private readonly fqsIntervalNs: number,
+  ) {}
+
+  needGp(): boolean {
+    const mem = this.mem;
+    for (let c = 0; c < this.cpus; c++) if (mem[cpuWord(c, C_NEED_GP)]! > mem[G_STARTED]!) return true;
+    return false;
+  }
+
+  startGp(): void {
+    const mem = this.mem;
+    mem[G_STARTED]!++;
+    this.globals[G_STARTED_AT_F64] = this.nowNs;
+    for (let c = 0; c < this.cpus; c++) mem[cpuWord(c, C_IDLE_AT_GP)] = mem[cpuWord(c, C_IDLE_ENTRIES)]!;
+    this.gpStartNs = this.lastFqsNs = this.nowNs;
+  }
+
+  allReported(): boolean {
+    const mem = this.mem;
+    const g = mem[G_STARTED]!;
+    for (let c = 0; c < this.cpus; c++) if (mem[cpuWord(c, C_QS_GP)]! < g) return false;
+    return true;
+  }
+
+  fqsDue(): boolean {
+    return this.nowNs - this.lastFqsNs >= this.fqsIntervalNs;
+  }
+
+  /** CPUs in an extended quiescent state (idle now, or idle at some point since the GP began) report. */
+  fqsScan(): void {
+    const mem = this.mem;
+    this.fqsScans++;
+    this.lastFqsNs = this.nowNs;
+    const g = mem[G_STARTED]!;
+    for (let c = 0; c < this.cpus; c++) {
+      if (mem[cpuWord(c, C_QS_GP)]! >= g) continue;
+      if (mem[cpuWord(c, C_IDLE_NOW)] === 1 || mem[cpuWord(c, C_IDLE_ENTRIES)] !== mem[cpuWord(c, C_IDLE_AT_GP)])
+        mem[cpuWord(c, C_QS_GP)] = g;
+    }
+  }
+
+  completeGp(): void {
+    this.mem[G_COMPLETED]!++;
+    this.globals[G_COMPLETED_AT_F64] = this.nowNs;
+    this.durations.push(this.nowNs - this.gpStartNs);
+    if (this.spans.length < GP_SPANS_MAX * 2) this.spans.push(this.gpStartNs, this.nowNs);
+  }
+
+  publish(state: number): void {
+    this.mem[G_STATE] = state;
+  }
+}
+
+/** One CPU's hooks: quiescent states at a context switch, at idle and at the return to user space outside a
+ * read-side section; sleeping refused inside one; a killed reader dropped; the window's start and end. */
+function rcuCpuHooks(rc: RcuCpu): CpuHooks {
+  return {
+    state: rc, // api.ts's rcuOf: ctx.kernel(RCU)
+    contextSwitch: () => rc.noteQs(),
+    idle: () => rc.noteIdle(),
+    returnToUser: (taskId) => {
+      if (rc.nesting(taskId) === 0) rc.noteQs();
+      return 0;
+    },
+    blocking: (taskId, state) => rc.blockingMessage(taskId, state),
+    taskKilled: (taskId) => rc.dropReader(taskId),
+    windowStart: () => rc.windowStart(),
+    windowEnd: () => rc.windowEnd(),
+  };
+}
+
+/** The module's report: the grace periods' count, state and durations, FQS scans, and the CPUs' counters summed. */
+function rcuReport(cpus: number, mem: Int32Array, gp: GracePeriods): RcuReport {
+  const sum = (w: number) => Array.from({ length: cpus }, (_, c) => mem[cpuWord(c, w)]!).reduce((a, b) => a + b, 0);
+  const sorted = [...gp.durations].sort((a, b) => a - b);
+  return {
+    gpCompleted: mem[G_COMPLETED]!,
+    gpStarted: mem[G_STARTED]!,
+    gpState: RCU_GP_STATE_NAMES[mem[G_STATE]!] ?? String(mem[G_STATE]),
+    gpDurationNs: {
+      count: sorted.length,
+      min: sorted[0] ?? 0,
+      p50: sorted[Math.floor(sorted.length / 2)] ?? 0,
+      p90: sorted[Math.floor(sorted.length * 0.9)] ?? 0,
+      max: sorted.at(-1) ?? 0,
+    },
+    fqsScans: gp.fqsScans,
+    pipe: [sum(C_PIPE0), sum(C_PIPE1), sum(C_PIPE2)],
+    readSections: sum(C_READS),
+    callbacksQueued: sum(C_CB_QUEUED),
+    callbacksInvoked: sum(C_CB_INVOKED),
+    backlog: sum(C_BACKLOG),
+    backlogMax: Math.max(0, ...Array.from({ length: cpus }, (_, c) => mem[cpuWord(c, C_BACKLOG_MAX)]!)),
+  };
+}
+
 export default defineKernelModule({
   name: 'rcu',
   sharedBytes: (config: RunConfig) => rcuSharedBytes(config.cpus),
@@ -101,70 +215,10 @@ export default defineKernelModule({
     };
     const mem = new Int32Array(shared);
     const globals = new Float64Array(shared, 0, GLOBAL_I32 / 2);
-    const cpuWord = (cpu: number, word: number) => GLOBAL_I32 + cpu * CPU_STRIDE_I32 + word;
-    const durations: number[] = [];
-    /** The first GP_SPANS_MAX grace periods as [start, end, start, end, ...] ns, for the trace. */
-    const spans: number[] = [];
-    let gpStartNs = 0;
-    let lastFqsNs = 0;
-    let fqsScans = 0;
-    const ops: GpOps = {
-      nowNs: 0,
-      needGp() {
-        for (let c = 0; c < config.cpus; c++) if (mem[cpuWord(c, C_NEED_GP)]! > mem[G_STARTED]!) return true;
-        return false;
-      },
-      startGp() {
-        mem[G_STARTED]!++;
-        globals[G_STARTED_AT_F64] = ops.nowNs;
-        for (let c = 0; c < config.cpus; c++) mem[cpuWord(c, C_IDLE_AT_GP)] = mem[cpuWord(c, C_IDLE_ENTRIES)]!;
-        gpStartNs = lastFqsNs = ops.nowNs;
-      },
-      allReported() {
-        const g = mem[G_STARTED]!;
-        for (let c = 0; c < config.cpus; c++) if (mem[cpuWord(c, C_QS_GP)]! < g) return false;
-        return true;
-      },
-      fqsDue: () => ops.nowNs - lastFqsNs >= o.fqsIntervalNs,
-      fqsScan() {
-        // CPUs in an extended quiescent state (idle now, or idle at some point since the GP began) report.
-        fqsScans++;
-        lastFqsNs = ops.nowNs;
-        const g = mem[G_STARTED]!;
-        for (let c = 0; c < config.cpus; c++) {
-          if (mem[cpuWord(c, C_QS_GP)]! >= g) continue;
-          if (mem[cpuWord(c, C_IDLE_NOW)] === 1 || mem[cpuWord(c, C_IDLE_ENTRIES)] !== mem[cpuWord(c, C_IDLE_AT_GP)])
-            mem[cpuWord(c, C_QS_GP)] = g;
-        }
-      },
-      completeGp() {
-        mem[G_COMPLETED]!++;
-        globals[G_COMPLETED_AT_F64] = ops.nowNs;
-        durations.push(ops.nowNs - gpStartNs);
-        if (spans.length < GP_SPANS_MAX * 2) spans.push(gpStartNs, ops.nowNs);
-      },
-      publish(state) {
-        mem[G_STATE] = state;
-      },
-    };
-    const machine = worker === 0 ? startGpMachine(ops) : null;
+    const gp = new GracePeriods(config.cpus, mem, globals, o.fqsIntervalNs);
+    const machine = worker === 0 ? startGpMachine(gp) : null;
     return {
-      attachCpu(cpu) {
-        const rc = new RcuCpu(cpu, mem, o);
-        return {
-          state: rc, // api.ts's rcuOf: ctx.kernel(RCU)
-          contextSwitch: () => rc.noteQs(),
-          idle: () => rc.noteIdle(),
-          returnToUser: (taskId) => {
-            if (rc.nesting(taskId) === 0) rc.noteQs();
-            return 0;
-          },
-          blocking: (taskId, state) => rc.blockingMessage(taskId, state),
-          taskKilled: (taskId) => rc.dropReader(taskId),
-          windowStart: () => rc.windowStart(),
-          windowEnd: () => rc.windowEnd(),
-        };
-      },
+      attachCpu: (cpu) => rcuCpuHooks(new RcuCpu(cpu, mem, o)),
       commit(windowEndNs) {
         const before = mem[G_COMPLETED]!;
         machine!.step(windowEndNs);
@@ -173,31 +227,8 @@ export default defineKernelModule({
         return mem[G_COMPLETED]! !== before || (o.expedited && mem[G_STARTED]! > mem[G_COMPLETED]!);
       },
       /** For a traced run: the grace periods as rcu_grace_period slices (the first GP_SPANS_MAX). */
-      traceReport: () => ({ gracePeriods: spans }),
-      report(): RcuReport {
-        const sum = (w: number) =>
-          Array.from({ length: config.cpus }, (_, c) => mem[cpuWord(c, w)]!).reduce((a, b) => a + b, 0);
-        const sorted = [...durations].sort((a, b) => a - b);
-        return {
-          gpCompleted: mem[G_COMPLETED]!,
-          gpStarted: mem[G_STARTED]!,
-          gpState: RCU_GP_STATE_NAMES[mem[G_STATE]!] ?? String(mem[G_STATE]),
-          gpDurationNs: {
-            count: sorted.length,
-            min: sorted[0] ?? 0,
-            p50: sorted[Math.floor(sorted.length / 2)] ?? 0,
-            p90: sorted[Math.floor(sorted.length * 0.9)] ?? 0,
-            max: sorted.at(-1) ?? 0,
-          },
-          fqsScans,
-          pipe: [sum(C_PIPE0), sum(C_PIPE1), sum(C_PIPE2)],
-          readSections: sum(C_READS),
-          callbacksQueued: sum(C_CB_QUEUED),
-          callbacksInvoked: sum(C_CB_INVOKED),
-          backlog: sum(C_BACKLOG),
-          backlogMax: Math.max(0, ...Array.from({ length: config.cpus }, (_, c) => mem[cpuWord(c, C_BACKLOG_MAX)]!)),
-        };
-      },
+      traceReport: () => ({ gracePeriods: gp.spans }),
+      report: (): RcuReport => rcuReport(config.cpus, mem, gp),
     };
   },
 });
