@@ -13,7 +13,7 @@ import { cpusOfWorker } from './worker-placement.js';
 import { SimCpu } from './cpu.js';
 import { CommitChannel, type CommitChannels, type CommitPlan } from './commit-channel.js';
 import type { CommitFrees, KernelModuleInstance } from './hooks.js';
-import { C_ABORT, C_BARRIER_GEN, runLayout } from './layout.js';
+import { C_ABORT, C_BARRIER_GEN, type RunLayout, runLayout } from './layout.js';
 import { loadKernelModule, loadTask } from './loader.js';
 import { LineServer } from './line-server.js';
 import { LockCommitter, type LockCommitStats } from './lock-commit.js';
@@ -78,6 +78,107 @@ interface WorkerState {
   hostMs: number;
 }
 
+/** This worker's CPU `id` of the run. */
+function newCpu(
+  id: number,
+  config: RunConfig,
+  node: MemoryNode,
+  layout: RunLayout,
+  rings: Float64Array,
+  ctl: Int32Array,
+): SimCpu {
+  return new SimCpu({
+    id,
+    cpus: config.cpus,
+    node,
+    costs: config.costs,
+    scheduler: config.scheduler,
+    preempt: config.preempt,
+    rings,
+    ctl,
+    layout,
+    seed: config.seed,
+    locks: config.locks,
+    coherence: config.coherence,
+    traceMaxEvents: config.traceMaxEvents,
+    taskName: (t) => config.tasks[t]?.name ?? `#${t}`,
+  });
+}
+
+/** A commit channel this worker produces into (it runs the step, worker `w`) or, on worker 0, consumes; else null. */
+function channelOf(
+  init: WorkerInit,
+  ctl: Int32Array,
+  commitWaits: { ns: number },
+  buffer: SharedArrayBuffer | null,
+  w: number,
+): CommitChannel | null {
+  return buffer && (w === init.worker || init.worker === 0)
+    ? new CommitChannel(buffer, ctl, commitWaits, init.spins)
+    : null;
+}
+
+/** Load and set up the run's kernel modules, in the run's order, and attach each to this worker's CPUs: a module's
+ * per-CPU hooks and state (CpuHooks.state) go to each CPU; its commit channel, when another worker commits for it. */
+async function setupModules(
+  init: WorkerInit,
+  node: MemoryNode,
+  layout: RunLayout,
+  ctl: Int32Array,
+  cpus: readonly SimCpu[],
+  commitWaits: { ns: number },
+): Promise<WorkerState['modules']> {
+  const modules: WorkerState['modules'] = [];
+  const { config, plan, channels } = init;
+  for (const [i, spec] of config.modules.entries()) {
+    const m = await loadKernelModule(spec.module, spec.export);
+    const commitWorker = Math.max(0, plan.moduleWorkers[i]!);
+    const channel = channelOf(init, ctl, commitWaits, channels.modules[i]!, commitWorker);
+    const instance = await m.setup({
+      config,
+      worker: init.worker,
+      shared: init.moduleShared[i]!,
+      args: spec.args,
+      node,
+      commitWorker,
+      commitFrees: commitWorker === 0 ? node : init.worker === commitWorker ? channel! : notHere(m.name, commitWorker),
+      taskCpu: (taskId) => ctl[layout.taskCpuOffset + taskId]!,
+    });
+    for (const cpu of cpus) {
+      const hooks = instance.attachCpu?.(cpu.kernelCpu());
+      if (hooks) cpu.addHooks(hooks, m.name);
+    }
+    modules.push({ name: m.name, instance, channel });
+  }
+  return modules;
+}
+
+/** Place the run's tasks that start on this worker's CPUs (`mine`), each task module loaded once. */
+async function placeTasks(config: RunConfig, cpus: readonly SimCpu[], mine: readonly number[]): Promise<void> {
+  const fns = new Map<string, TaskFunction>();
+  for (const t of config.tasks) {
+    if (!mine.includes(t.cpu)) continue;
+    const key = `${t.module}#${t.export}`;
+    if (!fns.has(key)) fns.set(key, await loadTask(t.module, t.export));
+    cpus[t.cpu - mine[0]!]!.place({ id: t.id, name: t.name, fn: fns.get(key)!, args: t.args, pinned: t.pinned });
+  }
+}
+
+/** The lock replay, for the worker that runs it (its constructor publishes every lock's initial mode before any
+ * window runs: all inits finish first), with the lock words' lines when the run charges them. */
+function newLockCommitter(config: RunConfig, ctl: Int32Array, rings: Float64Array, layout: RunLayout): LockCommitter {
+  return new LockCommitter(
+    config.locks,
+    ctl,
+    rings,
+    layout,
+    config.costs.rwsemHandoffNs,
+    config.costs.lockSpinMaxNs,
+    config.lockWake,
+    config.coherence === 'lines' && config.topology ? new LineServer(config.topology, config.locks.length) : null,
+  );
+}
+
 let state: WorkerState | null = null;
 
 const api = {
@@ -89,84 +190,18 @@ const api = {
     const rings = new Float64Array(init.rings);
     const ctl = new Int32Array(init.ctl);
     const mine = cpusOfWorker(config.cpus, config.workers, init.worker);
-    const cpus = mine.map(
-      (id) =>
-        new SimCpu({
-          id,
-          cpus: config.cpus,
-          node,
-          costs: config.costs,
-          scheduler: config.scheduler,
-          preempt: config.preempt,
-          rings,
-          ctl,
-          layout,
-          seed: config.seed,
-          locks: config.locks,
-          coherence: config.coherence,
-          traceMaxEvents: config.traceMaxEvents,
-          taskName: (t) => config.tasks[t]?.name ?? `#${t}`,
-        }),
-    );
-    const modules: WorkerState['modules'] = [];
-    const { plan, channels } = init;
+    const cpus = mine.map((id) => newCpu(id, config, node, layout, rings, ctl));
     const commitWaits = { ns: 0 };
-    /** A channel this worker produces into (it runs the step) or, on worker 0, consumes. */
-    const channelOf = (buffer: SharedArrayBuffer | null, w: number) =>
-      buffer && (w === init.worker || init.worker === 0)
-        ? new CommitChannel(buffer, ctl, commitWaits, init.spins)
-        : null;
-    for (const [i, spec] of config.modules.entries()) {
-      const m = await loadKernelModule(spec.module, spec.export);
-      const commitWorker = Math.max(0, plan.moduleWorkers[i]!);
-      const channel = channelOf(channels.modules[i]!, commitWorker);
-      const instance = await m.setup({
-        config,
-        worker: init.worker,
-        shared: init.moduleShared[i]!,
-        args: spec.args,
-        node,
-        commitWorker,
-        commitFrees:
-          commitWorker === 0 ? node : init.worker === commitWorker ? channel! : notHere(m.name, commitWorker),
-        taskCpu: (taskId) => ctl[layout.taskCpuOffset + taskId]!,
-      });
-      for (const cpu of cpus) {
-        const hooks = instance.attachCpu?.(cpu.kernelCpu());
-        if (hooks) cpu.addHooks(hooks, m.name);
-      }
-      modules.push({ name: m.name, instance, channel });
-    }
-    const fns = new Map<string, TaskFunction>();
-    for (const t of config.tasks) {
-      if (!mine.includes(t.cpu)) continue;
-      const key = `${t.module}#${t.export}`;
-      if (!fns.has(key)) fns.set(key, await loadTask(t.module, t.export));
-      cpus[t.cpu - mine[0]!]!.place({ id: t.id, name: t.name, fn: fns.get(key)!, args: t.args, pinned: t.pinned });
-    }
+    const modules = await setupModules(init, node, layout, ctl, cpus, commitWaits);
+    await placeTasks(config, cpus, mine);
     const leader = init.worker === 0;
     state = {
       init,
       node,
       cpus,
       zoneCommitter: leader ? new ZoneCommitter(node, rings, layout, config.costs.zoneLockNs) : null,
-      // Its constructor publishes every lock's initial mode before any window runs (all inits finish first).
-      lockCommitter:
-        init.worker === plan.lockWorker
-          ? new LockCommitter(
-              config.locks,
-              ctl,
-              rings,
-              layout,
-              config.costs.rwsemHandoffNs,
-              config.costs.lockSpinMaxNs,
-              config.lockWake,
-              config.coherence === 'lines' && config.topology
-                ? new LineServer(config.topology, config.locks.length)
-                : null,
-            )
-          : null,
-      lockChannel: channelOf(channels.lock, plan.lockWorker),
+      lockCommitter: init.worker === init.plan.lockWorker ? newLockCommitter(config, ctl, rings, layout) : null,
+      lockChannel: channelOf(init, ctl, commitWaits, init.channels.lock, init.plan.lockWorker),
       commitWaits,
       modules,
       barrier: new WindowBarrier(ctl, config.workers, init.spins),
