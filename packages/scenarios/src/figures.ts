@@ -71,6 +71,18 @@ export function groupMemstallNs(r: RunResult, g: TaskGroup): number {
   return r.tasks.filter((t) => g.match(t.name)).reduce((s, t) => s + t.memstallNs, 0);
 }
 
+/** A group's waits for lock `lock` (a contended acquisition each) and the time they waited, summed over its tasks. */
+export function groupLockWaits(r: RunResult, g: TaskGroup, lock: string): { contended: number; waitNs: number } {
+  let contended = 0;
+  let waitNs = 0;
+  for (const t of r.tasks) {
+    if (!g.match(t.name)) continue;
+    contended += t.locks[lock]?.contended ?? 0;
+    waitNs += t.locks[lock]?.waitNs ?? 0;
+  }
+  return { contended, waitNs };
+}
+
 /** Pages a group took at or below the min watermark (who benefited from reserves and others' reclaim). */
 export function groupBelowMin(r: RunResult, g: TaskGroup): number {
   return taskIds(r, g).reduce((s, id) => s + (r.owners[id]?.pagesGrantedBelowMin ?? 0), 0);

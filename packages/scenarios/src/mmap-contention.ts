@@ -5,7 +5,7 @@
 // speculative and per-VMA-lock faults go around it unless they collide with the change.
 import { mmRunParts, tableSlotsFor } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
-import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
+import { groupFaults, groupLockWaits, systemFigures, type TaskGroup } from './figures.js';
 import { defineScenario, policyArgs, reclaimArgsOf, type ParamSpec, runOf } from './scenario.js';
 import { paramsOf } from './spec.js';
 import { STORM_BASE } from './tasks.js';
@@ -78,8 +78,7 @@ export const mmapContention = defineScenario({
   figures(r) {
     const f = groupFaults(r, faulters);
     const seconds = r.simulatedNs / 1e9;
-    const waits = r.tasks.filter((t) => faulters.match(t.name)).map((t) => t.locks['mm0.mmap_lock']);
-    const waitNs = waits.reduce((s, l) => s + (l?.waitNs ?? 0), 0);
+    const waits = groupLockWaits(r, faulters, 'mm0.mmap_lock');
     return {
       'faults/s (k)': f.faults / seconds / 1e3,
       'fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
@@ -87,8 +86,8 @@ export const mmapContention = defineScenario({
       aborted: f.aborted,
       'aborted (%)': f.speculative + f.aborted > 0 ? (100 * f.aborted) / (f.speculative + f.aborted) : 0,
       'fell back': f.fellBack,
-      'mmap_lock waits': waits.reduce((s, l) => s + (l?.contended ?? 0), 0),
-      'mmap_lock wait (ms)': waitNs / 1e6,
+      'mmap_lock waits': waits.contended,
+      'mmap_lock wait (ms)': waits.waitNs / 1e6,
       ...systemFigures(r),
     };
   },

@@ -10,7 +10,7 @@
 // k; the topology's placement says where CPU k is); pft's threads are placed by the scheduler.
 import { MM_STRUCT_LAYOUTS, mmRunParts, tableSlotsFor, type MmStructLayout } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
-import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
+import { groupFaults, groupLockWaits, systemFigures, type TaskGroup } from './figures.js';
 import { defineScenario, policyArgs, reclaimArgsOf, type ParamSpec, runOf } from './scenario.js';
 import { paramsOf } from './spec.js';
 import { STORM_BASE } from './tasks.js';
@@ -88,7 +88,6 @@ export const pftThreads = defineScenario({
     const finished = mine.filter((t) => t.exitedAtNs !== null).length;
     // pft's wall time: the first thread starts at 0; the last to end, or the run's end if one did not.
     const wallNs = finished === mine.length ? Math.max(...mine.map((t) => t.exitedAtNs!)) : r.simulatedNs;
-    const waits = mine.map((t) => t.locks['mm0.mmap_lock']);
     const lines = r.locks?.lines;
     return {
       'faults/s (k)': f.faults / (wallNs / 1e9) / 1e3,
@@ -96,7 +95,7 @@ export const pftThreads = defineScenario({
       'fault mean (us)': f.faults ? f.faultNs / f.faults / 1e3 : 0,
       'threads finished': finished,
       'fell back': f.fellBack,
-      'mmap_lock waits': waits.reduce((s, l) => s + (l?.contended ?? 0), 0),
+      'mmap_lock waits': groupLockWaits(r, threads, 'mm0.mmap_lock').contended,
       // Only where the run charges lines (they are not measured otherwise).
       ...(lines && f.faults
         ? {

@@ -6,7 +6,7 @@
 // pft-threads scenario (pft-threads.ts).
 import { mmRunParts, tableSlotsFor } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
-import { groupFaults, systemFigures, type TaskGroup } from './figures.js';
+import { groupFaults, groupLockWaits, systemFigures, type TaskGroup } from './figures.js';
 import { defineScenario, policyArgs, reclaimArgsOf, type ParamSpec, runOf } from './scenario.js';
 import { paramsOf } from './spec.js';
 
@@ -60,7 +60,7 @@ export const pft = defineScenario({
   figures(r) {
     const f = groupFaults(r, threads);
     const seconds = r.simulatedNs / 1e9;
-    const waits = r.tasks.filter((t) => threads.match(t.name)).map((t) => t.locks['mm0.mmap_lock']);
+    const waits = groupLockWaits(r, threads, 'mm0.mmap_lock');
     return {
       'faults/s (k)': f.faults / seconds / 1e3,
       'faults/s per CPU (k)': f.faults / seconds / 1e3 / r.config.cpus,
@@ -68,8 +68,8 @@ export const pft = defineScenario({
       speculative: f.speculative,
       aborted: f.aborted,
       'fell back': f.fellBack,
-      'mmap_lock waits': waits.reduce((s, l) => s + (l?.contended ?? 0), 0),
-      'mmap_lock wait (ms)': waits.reduce((s, l) => s + (l?.waitNs ?? 0), 0) / 1e6,
+      'mmap_lock waits': waits.contended,
+      'mmap_lock wait (ms)': waits.waitNs / 1e6,
       ...systemFigures(r),
     };
   },
