@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fencedBlocks } from './markdown.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const packages = readdirSync(join(root, 'packages'));
@@ -94,12 +95,9 @@ interface Block {
 
 /** The ```ts blocks of a README. */
 function tsBlocks(readme: string): Block[] {
-  const md = readFileSync(join(root, readme), 'utf8');
-  const out: Block[] = [];
-  for (const m of md.matchAll(/^```ts\n([\s\S]*?)^```/gm)) {
-    out.push({ readme, line: md.slice(0, m.index).split('\n').length + 1, text: m[1]! });
-  }
-  return out;
+  return fencedBlocks(join(root, readme))
+    .filter((b) => b.lang === 'ts')
+    .map((b) => ({ readme, line: b.line, text: b.text }));
 }
 
 /** A block as a module: its lines, each with the README line it shows (null: the harness's). */

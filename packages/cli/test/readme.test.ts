@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fencedBlocks } from './markdown.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = fileURLToPath(new URL('../bin/faultline.mjs', import.meta.url));
@@ -24,14 +25,6 @@ const readmes = ['README.md', ...readdirSync(join(root, 'packages')).map((p) => 
     }
   },
 );
-
-/** The fenced blocks of a Markdown file: language and text. */
-function blocks(file: string): Array<{ lang: string; text: string }> {
-  const out: Array<{ lang: string; text: string }> = [];
-  const re = /^```(\w*)\n([\s\S]*?)^```/gm;
-  for (const m of readFileSync(join(root, file), 'utf8').matchAll(re)) out.push({ lang: m[1]!, text: m[2]! });
-  return out;
-}
 
 /** A shell line's words: quotes grouped, comments dropped. */
 function words(line: string): string[] {
@@ -75,7 +68,7 @@ describe('the READMEs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'faultline-readme-'));
   symlinkSync(join(root, 'examples'), join(dir, 'examples'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const all = readmes.flatMap((f) => blocks(f).map((b) => ({ file: f, ...b })));
+  const all = readmes.flatMap((f) => fencedBlocks(join(root, f)).map((b) => ({ file: f, ...b })));
 
   it('run every faultline command of their sh blocks', () => {
     const ran: string[] = [];
