@@ -8,6 +8,8 @@
 // mmap_lock's line), by default; v6.3 for today's.
 // Usage (after a build): node scripts/pft-curve.mjs [--threads 1,4,7,12,21,30,48,79,110,128] [--topology icelake-2s]
 //   [--placement kernel|spread|socket-first] [--layout v6.2|v6.3] [--window 2us] [--out DIR] [--json FILE]  (out/pft-threads)
+// The line columns are classic's: line moves and line waits a fault (every line charged), and the waits a fault for
+// lru_lock (a spinlock taken once a lru_add batch) and zone->lock (a pcp refill's).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,6 +78,8 @@ for (const n of threads) {
       faultsPerSec: f['faults/s (k)'] * 1e3,
       transfersPerFault: f['line transfers per fault'],
       stallPerFaultNs: f['line stall per fault (ns)'],
+      lruWaitPerFaultNs: f['lru_lock wait per fault (ns)'] ?? 0,
+      zoneWaitPerFaultNs: f['zone->lock wait per fault (ns)'] ?? 0,
       finished: f['threads finished'],
       hostSeconds: r.result?.host?.wallMs !== undefined ? r.result.host.wallMs / 1e3 : null,
     };
@@ -86,8 +90,9 @@ const lines = [
   `pft-threads on ${topology} (placement ${placement}, mm_struct ${layout}, window ${windowArg}), cache lines ` +
     'charged; M faults/s',
   '',
-  '| threads | classic | published | per-vma-lock | published | per-VMA change | published | line moves a fault | line wait a fault (ns) |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| threads | classic | published | per-vma-lock | published | per-VMA change | published | line moves a fault | ' +
+    'line wait a fault (ns) | lru_lock wait (ns) | zone->lock wait (ns) |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const row of rows) {
   const c = row.classic.faultsPerSec;
@@ -95,7 +100,8 @@ for (const row of rows) {
   const p = PUBLISHED[row.threads];
   lines.push(
     `| ${row.threads} | ${M(c)} | ${p ? M(p[0]) : '-'} | ${M(v)} | ${p ? M(p[1]) : '-'} | ${pct(v, c)} | ` +
-      `${p ? pct(p[1], p[0]) : '-'} | ${row.classic.transfersPerFault.toFixed(2)} | ${Math.round(row.classic.stallPerFaultNs)} |`,
+      `${p ? pct(p[1], p[0]) : '-'} | ${row.classic.transfersPerFault.toFixed(2)} | ${Math.round(row.classic.stallPerFaultNs)} | ` +
+      `${Math.round(row.classic.lruWaitPerFaultNs)} | ${Math.round(row.classic.zoneWaitPerFaultNs)} |`,
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

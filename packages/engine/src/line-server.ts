@@ -31,6 +31,8 @@ export interface LineStats {
   readonly stallNs: number;
   /** Of the transfers: between SMT siblings, within an LLC, between LLCs of a socket, between sockets. */
   readonly byDistance: { readonly smt: number; readonly llc: number; readonly socket: number; readonly remote: number };
+  /** Each line that was accessed, by name: its accesses, the transfers among them and the time CPUs waited for it. */
+  readonly byLine: Record<string, { readonly accesses: number; readonly transfers: number; readonly stallNs: number }>;
 }
 
 export class LineServer {
@@ -59,12 +61,21 @@ export class LineServer {
   private readonly accesses: Float64Array;
   private transfers = 0;
   private stallNs = 0;
+  /** Per line over the run: accesses, transfers and waits. */
+  private readonly lineAccesses: Float64Array;
+  private readonly lineTransfers: Float64Array;
+  private readonly lineStallNs: Float64Array;
   private readonly byDistance = { smt: 0, llc: 0, socket: 0, remote: 0 };
 
   constructor(
     private readonly topology: RunTopology,
-    lines: number,
+    /** Each line's name (the run's locks, in order). */
+    private readonly names: readonly string[],
   ) {
+    const lines = names.length;
+    this.lineAccesses = new Float64Array(lines);
+    this.lineTransfers = new Float64Array(lines);
+    this.lineStallNs = new Float64Array(lines);
     this.writer = new Int32Array(lines).fill(-1);
     this.last = new Int32Array(lines).fill(-1);
     this.prevOther = new Int32Array(lines).fill(-1);
@@ -158,7 +169,10 @@ export class LineServer {
       wait = done - arrive;
       this.transfers++;
       this.byDistance[d]++;
+      this.lineTransfers[line]!++;
+      this.lineStallNs[line]! += wait;
     }
+    this.lineAccesses[line]!++;
     if (read) {
       if (!holds) {
         this.sharers[bit]! |= mask;
@@ -219,6 +233,15 @@ export class LineServer {
   }
 
   stats(): LineStats {
-    return { transfers: this.transfers, stallNs: this.stallNs, byDistance: { ...this.byDistance } };
+    const byLine: Record<string, { accesses: number; transfers: number; stallNs: number }> = {};
+    for (let line = 0; line < this.names.length; line++) {
+      if (this.lineAccesses[line] === 0) continue;
+      byLine[this.names[line]!] = {
+        accesses: this.lineAccesses[line]!,
+        transfers: this.lineTransfers[line]!,
+        stallNs: this.lineStallNs[line]!,
+      };
+    }
+    return { transfers: this.transfers, stallNs: this.stallNs, byDistance: { ...this.byDistance }, byLine };
   }
 }

@@ -12,6 +12,7 @@ import type { TaskStats } from './task.js';
 import type { CpuTrace } from './trace-log.js';
 import type { EndReason } from './window-loop.js';
 import type { WorkerReport } from './worker.js';
+import type { ZoneLockStats } from './zone-commit.js';
 
 export interface RunResult {
   readonly config: RunConfig;
@@ -27,7 +28,9 @@ export interface RunResult {
   readonly zones: ZoneCounts[];
   /** The node's accounting per owner: index = task id; the last row is the kernel's own (page cache at start, ...). */
   readonly owners: AccountRow[];
-  readonly zoneLock: { operations: number; heldNs: number; waitNs: number } | null;
+  /** zone->lock's holds and waits; where the run charges lines, the holds that took its line from another CPU and
+   * what those transfers cost (in heldNs). */
+  readonly zoneLock: ZoneLockStats | null;
   readonly locks: LockCommitStats | null;
   /** Each kernel module's report, by name. */
   readonly modules: Record<string, unknown>;

@@ -16,12 +16,13 @@ import type { CommitFrees, KernelModuleInstance } from './hooks.js';
 import { C_ABORT, C_BARRIER_GEN, type RunLayout, runLayout } from './layout.js';
 import { loadKernelModule, loadTask } from './loader.js';
 import { LineServer } from './line-server.js';
+import { transferBetween } from './topology.js';
 import { LockCommitter, type LockCommitStats } from './lock-commit.js';
 import type { PsiPeriods } from './psi.js';
 import type { CpuStats } from './stats.js';
 import type { TaskFunction, TaskStats } from './task.js';
 import { newLoopState, runWindows, type LoopState, type RoundInfo, type WindowLoopResult } from './window-loop.js';
-import { ZoneCommitter } from './zone-commit.js';
+import { ZoneCommitter, type ZoneLockStats } from './zone-commit.js';
 import { FreeChecker } from './free-check.js';
 
 export interface WorkerInit {
@@ -51,7 +52,7 @@ export interface WorkerReport {
   readonly waits: string[];
   /** The lock commit's locks that still have waiters at the end, from the worker that ran it (else empty). */
   readonly lockWaits: string[];
-  readonly zoneLock: { operations: number; heldNs: number; waitNs: number } | null;
+  readonly zoneLock: ZoneLockStats | null;
   readonly locks: LockCommitStats | null;
   /** Each kernel module's report as this worker has it, by name. */
   readonly modules: Record<string, unknown>;
@@ -175,8 +176,20 @@ function newLockCommitter(config: RunConfig, ctl: Int32Array, rings: Float64Arra
     config.costs.rwsemHandoffNs,
     config.costs.lockSpinMaxNs,
     config.lockWake,
-    config.coherence === 'lines' && config.topology ? new LineServer(config.topology, config.locks.length) : null,
+    config.coherence === 'lines' && config.topology
+      ? new LineServer(
+          config.topology,
+          config.locks.map((l) => l.name),
+        )
+      : null,
   );
+}
+
+/** The zone's commit, for worker 0, with the transfers of zone->lock's line when the run charges lines. */
+function newZoneCommitter(config: RunConfig, node: MemoryNode, rings: Float64Array, layout: RunLayout) {
+  const t = config.coherence === 'lines' ? config.topology : null;
+  const transfer = t ? (a: number, b: number) => transferBetween(t.machine, t.cpus[a]!, t.cpus[b]!) : null;
+  return new ZoneCommitter(node, rings, layout, config.costs.zoneLockNs, transfer);
 }
 
 let state: WorkerState | null = null;
@@ -199,7 +212,7 @@ const api = {
       init,
       node,
       cpus,
-      zoneCommitter: leader ? new ZoneCommitter(node, rings, layout, config.costs.zoneLockNs) : null,
+      zoneCommitter: leader ? newZoneCommitter(config, node, rings, layout) : null,
       lockCommitter: init.worker === init.plan.lockWorker ? newLockCommitter(config, ctl, rings, layout) : null,
       lockChannel: channelOf(init, ctl, commitWaits, init.channels.lock, init.plan.lockWorker),
       commitWaits,
@@ -328,11 +341,7 @@ const api = {
           ? cpus.flatMap((c) => c.waits())
           : cpus.flatMap((c) => c.lockWaiters((id) => init.config.locks[id])),
       lockWaits: loop.endReason === 'deadlock' ? [] : (lockCommitter?.contended() ?? []),
-      zoneLock: zoneCommitter && {
-        operations: zoneCommitter.operations,
-        heldNs: zoneCommitter.lockHeldNs,
-        waitNs: zoneCommitter.lockWaitNs,
-      },
+      zoneLock: zoneCommitter?.stats() ?? null,
       locks: lockCommitter && {
         grants: lockCommitter.grants,
         handoffs: lockCommitter.handoffs,

@@ -6,6 +6,12 @@
 // only the holds that overlapped it. The grant time goes back to the waiting CPU, which spun meanwhile and resumes
 // then. The worker runs it with the zone's deferShared mode off. Nothing here depends on which host thread ran which
 // CPU, so the zone evolves the same way for any number of workers.
+// Where the run charges lines, a hold by another CPU than the last holder also pays the lock word's line coming
+// from that CPU (the topology's transfer between the two): qspinlock's handoff, service time plus one transfer
+// ("Non-scalable locks are dangerous"). Simplified: the lines the critical section touches (the free lists, the
+// zone's counters) are in zoneLockNs as the lock holder's own cached work; the last holder is the last in the
+// commit's order; and the model has one memory node, so both sockets' CPUs share one zone->lock, where a 2-socket
+// machine has a zone per node.
 import { DoubleFreeError, type MemoryNode, type NodePlan } from '@faultline/zone';
 import {
   FL_F64,
@@ -29,6 +35,17 @@ import {
 import { LockTimeline } from './lock-timeline.js';
 import { logAppend, logOf, logsInOrder } from './log-ring.js';
 
+/** zone->lock over the run. */
+export interface ZoneLockStats {
+  readonly operations: number;
+  readonly heldNs: number;
+  readonly waitNs: number;
+  /** Only where the run charges lines: the holds that took the lock's line from another CPU, and what those
+   * transfers cost (part of heldNs). */
+  readonly lineTransfers?: number;
+  readonly lineNs?: number;
+}
+
 export class ZoneCommitter {
   lockHeldNs = 0;
   lockWaitNs = 0;
@@ -38,12 +55,18 @@ export class ZoneCommitter {
   private readonly timeline = new LockTimeline();
   private readonly plans = new Map<number, NodePlan>();
   private readonly order: number[] = [];
+  /** Holds that moved the lock's line from another CPU, and what those moves cost (lines charged only). */
+  lineTransfers = 0;
+  lineNs = 0;
+  private lastCpu = -1;
 
   constructor(
     private readonly node: MemoryNode,
     private readonly rings: Float64Array,
     private readonly layout: RunLayout,
     private readonly lockNs: number,
+    /** A line's transfer between two of the run's CPUs, ns, where the run charges lines; else null. */
+    private readonly transferNs: ((from: number, to: number) => number) | null = null,
   ) {}
 
   /** `clockNs(cpu)`: that CPU's clock after the window (where a drain its frees left is charged); `horizonNs`: the
@@ -55,7 +78,7 @@ export class ZoneCommitter {
       const cpu = logOf(s, L.zoneWorkOffset, L.zoneWorkStride);
       const at = r[s + ZW_TIME]!;
       if (r[s + ZW_KIND] === ZW_ALLOC) {
-        r[s + ZW_GRANT] = this.hold(at) + this.lockNs;
+        r[s + ZW_GRANT] = this.hold(at, cpu);
         const mask = r[s + ZW_MASK]!;
         const order = r[s + ZW_ARG]!;
         const key = mask * 16 + order;
@@ -72,7 +95,7 @@ export class ZoneCommitter {
         const drains = node.pcpDrainsOf(cpu);
         try {
           const order = node.free(cpu, r[s + ZW_ARG]!);
-          for (let n = node.pcpDrainsOf(cpu) - drains + (order > 0 ? 1 : 0); n > 0; n--) this.hold(at);
+          for (let n = node.pcpDrainsOf(cpu) - drains + (order > 0 ? 1 : 0); n > 0; n--) this.hold(at, cpu);
         } catch (e) {
           // A free that waited for the lock (its CPU's list was full) may meet a page another CPU freed in the
           // window: a suspect like any other, judged by simulated time (free-check.ts runs next).
@@ -86,15 +109,31 @@ export class ZoneCommitter {
       }
     }
     // The bulk frees of lists that the window's frees took past nr_pcp_high, one lock hold each.
-    for (let cpu = 0; cpu < L.cpus; cpu++) for (let n = node.trimCpu(cpu); n > 0; n--) this.hold(clockNs(cpu));
+    for (let cpu = 0; cpu < L.cpus; cpu++) for (let n = node.trimCpu(cpu); n > 0; n--) this.hold(clockNs(cpu), cpu);
     this.timeline.prune(horizonNs);
   }
 
-  private hold(atNs: number): number {
-    const start = this.timeline.serve(atNs, this.lockNs);
+  /** `cpu` holds the lock from the first free moment at or after atNs; returns when the hold ends. */
+  stats(): ZoneLockStats {
+    const lines = this.transferNs !== null ? { lineTransfers: this.lineTransfers, lineNs: this.lineNs } : {};
+    return { operations: this.operations, heldNs: this.lockHeldNs, waitNs: this.lockWaitNs, ...lines };
+  }
+
+  private hold(atNs: number, cpu: number): number {
+    let holdNs = this.lockNs;
+    if (this.transferNs !== null && this.lastCpu !== cpu) {
+      const move = this.lastCpu < 0 ? 0 : this.transferNs(this.lastCpu, cpu);
+      if (move > 0) {
+        holdNs += move;
+        this.lineTransfers++;
+        this.lineNs += move;
+      }
+      this.lastCpu = cpu;
+    }
+    const start = this.timeline.serve(atNs, holdNs);
     this.lockWaitNs += start - atNs;
-    this.lockHeldNs += this.lockNs;
+    this.lockHeldNs += holdNs;
     this.operations++;
-    return start;
+    return start + holdNs;
   }
 }

@@ -6,7 +6,7 @@ import type { TaskContext } from '@faultline/engine';
 import type { AddressSpace } from './address-space.js';
 import { K_INSTALL, VMA_ANON_VMA, VMA_FILE, VMA_WRITE_LOCKED, installFlags } from './layout.js';
 import type { MmCpu } from './mm-cpu.js';
-import { rssStatLineName, vmaLockLineName } from './lines.js';
+import { LRU_LOCK_NAME, memcgUsageLineName, rssStatLineName, vmaLockLineName } from './lines.js';
 import { pageTableKey } from './page-table.js';
 import type { FaultContext } from './policies.js';
 
@@ -22,6 +22,12 @@ export interface FaultCosts {
   readonly lines: boolean;
   /** percpu_counter_batch: max(32, 2 x online CPUs) (lib/percpu_counter.c, compute_batch_value). */
   readonly rssBatch: number;
+  /** Pages a CPU's lru_add batch holds before it moves them onto the LRU under lru_lock, and each one's cost there. */
+  readonly lruBatch: number;
+  readonly lruAddNs: number;
+  /** Pages a memcg charge takes into a CPU's stock at once, and the page counters it updates (lines.ts). */
+  readonly memcgBatch: number;
+  readonly memcgLevels: number;
   /** mm->pgd shares mmap_lock's count's line (mm_struct as in 6.2 and before). */
   readonly pgdOnLockLine: boolean;
 }
@@ -36,7 +42,12 @@ export class TaskFault implements FaultContext {
   readonly perVmaFileFaults: boolean;
   private readonly lines: boolean;
   private readonly rssBatch: number;
+  private readonly lruBatch: number;
+  private readonly memcgBatch: number;
   private readonly pgdOnLockLine: boolean;
+  readonly lruAddNs: number;
+  /** The page counters' lines a memcg charge updates, from the task's memcg up; none where lines are not charged. */
+  readonly memcgLines: readonly string[];
   /** Line names, made once: each VMA slot's vm_lock, and the address space's rss_stat. */
   private readonly vmaLines: string[] = [];
   private readonly rssLine: string;
@@ -57,6 +68,10 @@ export class TaskFault implements FaultContext {
     this.perVmaFileFaults = costs.perVmaFileFaults;
     this.lines = costs.lines;
     this.rssBatch = costs.rssBatch;
+    this.lruBatch = costs.lruBatch;
+    this.lruAddNs = costs.lruAddNs;
+    this.memcgBatch = costs.memcgBatch;
+    this.memcgLines = costs.lines ? Array.from({ length: costs.memcgLevels }, (_, k) => memcgUsageLineName(k)) : [];
     this.pgdOnLockLine = costs.pgdOnLockLine;
     this.rssLine = rssStatLineName(mm);
   }
@@ -103,6 +118,15 @@ export class TaskFault implements FaultContext {
   }
   rssStatLine(): string | null {
     return this.lines && this.mc.rssAdd(this.mm, this.rssBatch) ? this.rssLine : null;
+  }
+  lruLock(): string | null {
+    return this.lines && this.mc.lruAdd(this.lruBatch) ? LRU_LOCK_NAME : null;
+  }
+  lruBatchNs(): number {
+    return this.lruBatch * this.lruAddNs;
+  }
+  memcgCharge(): boolean {
+    return this.memcgLines.length > 0 && this.mc.memcgCharge(this.memcgBatch);
   }
   seq(): number {
     return this.as.seq;

@@ -54,6 +54,13 @@ export function newFaultRun(f: FaultContext): FaultRun {
 
 type Step = Generator<TaskOp, string, number>;
 
+/** One page charged to the task's memcg: where this CPU's stock ran out (and the run charges lines), the batch's
+ * atomic_long_add_return on each page counter's usage, from the task's memcg up (page_counter_try_charge). */
+function* chargeMemcg(f: FaultContext): Generator<TaskOp, void, number> {
+  if (!f.memcgCharge()) return;
+  for (const line of f.memcgLines) yield f.task.atomic(line);
+}
+
 /** Allocate every missing table level with `mask` (allocPages: the slow path if the mask may reclaim, and the memcg
  * charge), installing each; false at the first failure. */
 function* allocTables(r: FaultRun, mask: string): Generator<TaskOp, boolean, number> {
@@ -66,6 +73,7 @@ function* allocTables(r: FaultRun, mask: string): Generator<TaskOp, boolean, num
       return false;
     }
     f.count(T_TABLES);
+    yield* chargeMemcg(f); // __GFP_ACCOUNT: __memcg_kmem_charge_page, from the same per-CPU stock
     yield f.task.compute(f.ptlNs);
     f.install(level, pfn, r.speculative, r.seq, r.vmaGen);
   }
@@ -159,7 +167,16 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     }
     const page = yield* allocPages(f.task, GFP_DATA_PAGE);
     if (page < 0) return 'fail';
+    yield* chargeMemcg(f); // mem_cgroup_charge, before the PTE lock (do_anonymous_page)
     yield f.task.compute(f.ptlNs + f.dataPageNs);
+    // folio_add_lru_vma under the PTE lock: a full batch moves onto the LRU under lru_lock (folio_batch_move_lru):
+    // the spinlock's cmpxchg and its release, a write each of the lock word's line, around the batch's work.
+    const lru = f.lruLock();
+    if (lru !== null) {
+      yield f.task.atomic(lru);
+      yield f.task.compute(f.lruBatchNs());
+      yield f.task.atomic(lru);
+    }
     f.install(LEVEL_PAGE, page, r.speculative, r.seq, r.vmaGen);
     f.count(T_PAGES);
     const rss = f.rssStatLine();

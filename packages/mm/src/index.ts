@@ -14,7 +14,15 @@ export type { MmCounter, MmReport, MmStructLayout, MmTaskReport } from './module
 export { vmstatOf, VMSTAT_NAMES } from './vmstat.js';
 export type { VmstatName } from './vmstat.js';
 export type { MmArgs } from './module.js';
-export { mmLineNames, rssStatLineName, vmaLockLineName } from './lines.js';
+export {
+  LRU_LOCK_NAME,
+  MEMCG_LEVELS_DEFAULT,
+  memcgUsageLineName,
+  mmLineLocks,
+  mmLineNames,
+  rssStatLineName,
+  vmaLockLineName,
+} from './lines.js';
 export { mmap, munmap, GFP_TLB_BATCH } from './api.js';
 export type { MmapOptions } from './api.js';
 export {

@@ -33,6 +33,10 @@ export class MmCpu {
   /** Pages this CPU added to each address space's MM_ANONPAGES counter since its last fold (percpu_counter's
    * per-CPU s32: lib/percpu_counter.c, percpu_counter_add_batch). */
   private readonly rssPending: Int32Array;
+  /** Pages in this CPU's lru_add folio_batch (cpu_fbatches.lru_add, mm/swap.c), and pages left in its memcg_stock
+   * (mm/memcontrol.c): kept only where the run charges lines. */
+  private lruPending = 0;
+  private memcgStock = 0;
 
   constructor(
     readonly cpu: KernelCpu,
@@ -55,6 +59,26 @@ export class MmCpu {
   rssAdd(mm: number, batch: number): boolean {
     if (++this.rssPending[mm]! < batch) return false;
     this.rssPending[mm] = 0;
+    return true;
+  }
+
+  /** One more page into this CPU's lru_add batch (folio_add_lru): true when the batch is full and moves onto the
+   * LRU under lru_lock (folio_batch_add_and_move), once every `batch` pages. */
+  lruAdd(batch: number): boolean {
+    if (++this.lruPending < batch) return false;
+    this.lruPending = 0;
+    return true;
+  }
+
+  /** One page charged to the task's memcg (try_charge_memcg): true when this CPU's stock had none left (consume_stock
+   * failed), so that `batch` pages are charged to the page counters and the rest kept in the stock (refill_stock).
+   * Simplified: one memcg, so the stock is never drained for another's (drain_stock). */
+  memcgCharge(batch: number): boolean {
+    if (this.memcgStock > 0) {
+      this.memcgStock--;
+      return false;
+    }
+    this.memcgStock = batch - 1;
     return true;
   }
 

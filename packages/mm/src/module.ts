@@ -33,7 +33,7 @@ import {
 import { TaskFault, type FaultCosts } from './fault-context.js';
 import { MmCpu } from './mm-cpu.js';
 import { LEVEL_NAMES, LEVEL_PAGE, keyLevel, pageTableKey } from './page-table.js';
-import { mmLineNames } from './lines.js';
+import { MEMCG_LEVELS_DEFAULT, mmLineLocks } from './lines.js';
 import { BUILTIN_POLICIES, machinePolicy, type FaultMachinePolicy, type FaultPolicy } from './policies.js';
 
 export const mmModulePath = fileURLToPath(import.meta.url);
@@ -114,11 +114,23 @@ const argsSchema = z
      * 72 of one 64-byte line); 'v6.3' moves mmap_lock to its own line (mm_cid's 16 bytes before it, 6.3);
      * 'kernel': the run's kernel's (v5.18: 'v6.2'; v6.4 and v6.3+: 'v6.3'). */
     mmStructLayout: z.enum(MM_STRUCT_LAYOUTS).default('kernel'),
+    /** Where the run charges lines: what moving one new page onto the LRU list costs under lruvec->lru_lock
+     * (lruvec_add_folio and folio_set_lru in folio_batch_move_lru, lines the lock's holder has cached). That part of
+     * dataPageNs is then charged under the lock, a batch at a time. An estimate (a list insertion and two counters),
+     * not a measurement. */
+    lruAddNs: z.number().int().min(0).default(30),
+    /** Where the run charges lines: the page counters a memcg charge updates, the task's memcg's and its ancestors'
+     * up to the root's (lines.ts; 0: the task is in the root memcg, which try_charge does not charge). */
+    memcgLevels: z.number().int().min(0).max(16).default(MEMCG_LEVELS_DEFAULT),
   })
   .strict();
 export type MmArgs = z.input<typeof argsSchema>;
 
 export const mmapLockName = (mm: number) => `mm${mm}.mmap_lock`;
+/** A CPU's lru_add folio_batch holds PAGEVEC_SIZE pages (include/linux/pagevec.h: 15 from 2.6 to 6.9; 31 later). */
+const LRU_BATCH = 15;
+/** What try_charge_memcg charges when this CPU's memcg_stock runs out (include/linux/memcontrol.h). */
+const MEMCG_CHARGE_BATCH = 64;
 
 /** A fault as the task runs it: counted, timed into T_FAULT_NS (the slot `timeAt`), and traced as
  * exceptions:page_fault_user, a slice over the whole fault (arch/x86/mm/fault.c). */
@@ -162,7 +174,7 @@ export function mmRunParts(args: MmArgs, reclaimArgs: Record<string, unknown> = 
   const slots = args.vmaSlots ?? VMA_SLOTS_DEFAULT;
   const locks: Record<string, { kind: 'rwsem' | 'line' }> = {};
   for (let i = 0; i < n; i++) locks[mmapLockName(i)] = { kind: 'rwsem' };
-  if (opts.lines) for (let i = 0; i < n; i++) for (const l of mmLineNames(i, slots)) locks[l] = { kind: 'line' };
+  if (opts.lines) Object.assign(locks, mmLineLocks(n, slots, args.memcgLevels));
   return {
     modules: [
       { module: rcuModulePath },
@@ -260,11 +272,14 @@ function checkLocks(config: RunConfig, a: Args, lines: boolean): void {
       );
   }
   if (lines) {
-    const missing = a.mms.flatMap((_, i) => mmLineNames(i, a.vmaSlots)).filter((l) => !names.has(l));
+    const byName = new Map(config.locks.map((l) => [l.name, l.kind]));
+    const missing = Object.entries(mmLineLocks(a.mms.length, a.vmaSlots, a.memcgLevels))
+      .filter(([name, { kind }]) => byName.get(name) !== kind)
+      .map(([name, { kind }]) => `'${name}' (${kind})`);
     if (missing.length > 0)
       throw new Error(
-        `mm module: the run charges cache lines (coherence 'lines'), so it needs the address spaces' lines in its ` +
-          `locks, of kind 'line': ${missing.slice(0, 3).join(', ')}` +
+        `mm module: the run charges cache lines (coherence 'lines'), so it needs the lines and locks its faults ` +
+          `update in the run's locks, of these kinds: ${missing.slice(0, 3).join(', ')}` +
           `${missing.length > 3 ? ` and ${missing.length - 3} more` : ''} ` +
           `(mmRunParts(args, reclaimArgs, { lines: true }) declares them)`,
       );
@@ -394,10 +409,15 @@ export default defineKernelModule({
       ptlNs: a.ptlNs,
       spfEntryNs: a.spfEntryNs,
       vmaLockNs: a.vmaLockNs,
-      dataPageNs: a.dataPageNs,
+      // Where lines are charged, the LRU add's part of the page's cost is paid under lru_lock, a batch at a time.
+      dataPageNs: lines ? Math.max(0, a.dataPageNs - a.lruAddNs) : a.dataPageNs,
       perVmaFileFaults: config.kernel === 'v6.3+',
       lines,
       rssBatch: Math.max(32, 2 * config.cpus),
+      lruBatch: LRU_BATCH,
+      lruAddNs: a.lruAddNs,
+      memcgBatch: MEMCG_CHARGE_BATCH,
+      memcgLevels: a.memcgLevels,
       // Before 6.3 (the model's v5.18) pgd shares mmap_lock's line; the model's later kernels are 6.3's layout.
       pgdOnLockLine: a.mmStructLayout === 'v6.2' || (a.mmStructLayout === 'kernel' && config.kernel === 'v5.18'),
     };

@@ -71,6 +71,14 @@ export interface FaultContext {
   /** The line a fault's read of mm->pgd touches when it is shared with others' writes: mmap_lock's, where the
    * kernel's mm_struct puts pgd beside mmap_lock's count (6.2 and before) and the run charges lines; else null. */
   pgdLine(): string | null;
+  /** Counts one new page into this CPU's lru_add batch (folio_add_lru): lru_lock's name when the batch is full and
+   * the run charges lines (the batch then moves onto the LRU under it, lruBatchNs), else null. */
+  lruLock(): string | null;
+  lruBatchNs(): number;
+  /** Charges one page to the task's memcg: true when this CPU's stock ran out and the run charges lines, so that the
+   * page counters' lines (memcgLines) are updated. */
+  memcgCharge(): boolean;
+  readonly memcgLines: readonly string[];
 }
 
 export type FaultPolicy = (f: FaultContext) => KernelPath;

@@ -6,7 +6,7 @@
 // faults when mm is, allocations granted otherwise; and the machine's figures.
 import { resolve } from 'node:path';
 import type { RunOptions, RunResult, TaskSpec } from '@faultline/engine';
-import { mmLineNames, mmModulePath, VMA_SLOTS_DEFAULT } from '@faultline/mm';
+import { mmLineLocks, mmModulePath, VMA_SLOTS_DEFAULT } from '@faultline/mm';
 import { rcuModulePath } from '@faultline/rcu';
 import { reclaimModulePath } from '@faultline/reclaim';
 import {
@@ -69,18 +69,20 @@ function modulesOf(parts: CustomParts, o: ScenarioOptions): NonNullable<RunOptio
   });
 }
 
-/** With the built-in mm module in a run that charges cache lines, its address spaces' lines (mm lines.ts), which the
- * description need not list. */
+/** With the built-in mm module in a run that charges cache lines, the lines and locks its faults update (mm
+ * lines.ts: the address spaces' lines, the LRU lock's, the memcg page counters'), which the description need not list. */
 function mmLinesOf(parts: CustomParts, o: ScenarioOptions): Record<string, { kind: 'line' }> {
   if (o.coherence !== 'lines') return {};
   const mm = (parts.modules ?? []).find((m) => (typeof m === 'string' ? m : m.module) === 'mm');
   if (mm === undefined) return {};
-  const args = (typeof mm === 'string' ? {} : (mm.args ?? {})) as { mms?: unknown[]; vmaSlots?: number };
+  const args = (typeof mm === 'string' ? {} : (mm.args ?? {})) as {
+    mms?: unknown[];
+    vmaSlots?: number;
+    memcgLevels?: number;
+  };
   const mms = Array.isArray(args.mms) ? args.mms.length : 1;
   const slots = typeof args.vmaSlots === 'number' ? args.vmaSlots : VMA_SLOTS_DEFAULT;
-  const out: Record<string, { kind: 'line' }> = {};
-  for (let i = 0; i < mms; i++) for (const l of mmLineNames(i, slots)) out[l] = { kind: 'line' };
-  return out;
+  return mmLineLocks(mms, slots, typeof args.memcgLevels === 'number' ? args.memcgLevels : undefined);
 }
 
 /** The generic figures of a run, per task group. */

@@ -8,7 +8,7 @@
 // Simplified: mmtests splits MemTotal/5 between the threads (hundreds of thousands of pages each); here each thread
 // writes `pages` pages, a slice of that run, so the rate is its steady state. Threads are pinned (CPU k runs thread
 // k; the topology's placement says where CPU k is); pft's threads are placed by the scheduler.
-import { MM_STRUCT_LAYOUTS, mmRunParts, tableSlotsFor, type MmStructLayout } from '@faultline/mm';
+import { LRU_LOCK_NAME, MM_STRUCT_LAYOUTS, mmRunParts, tableSlotsFor, type MmStructLayout } from '@faultline/mm';
 import { fileURLToPath } from 'node:url';
 import { groupFaults, groupLockWaits, systemFigures, type TaskGroup } from './figures.js';
 import { defineScenario, policyArgs, reclaimArgsOf, type ParamSpec, runOf } from './scenario.js';
@@ -101,6 +101,8 @@ export const pftThreads = defineScenario({
         ? {
             'line transfers per fault': lines.transfers / f.faults,
             'line stall per fault (ns)': lines.stallNs / f.faults,
+            'lru_lock wait per fault (ns)': (lines.byLine[LRU_LOCK_NAME]?.stallNs ?? 0) / f.faults,
+            'zone->lock wait per fault (ns)': (r.zoneLock?.waitNs ?? 0) / f.faults,
           }
         : {}),
       ...systemFigures(r),

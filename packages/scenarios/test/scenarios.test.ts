@@ -349,6 +349,39 @@ describe('scenarios', () => {
     expect(s.figures(v4off)['faults/s (k)']).toBeGreaterThan(vmaFaults['faults/s (k)']!);
   });
 
+  it("pft-threads with lines: lru_lock's once a batch, memcg's page counters once a stock, zone->lock's", async () => {
+    const s = getScenario('pft-threads');
+    const machine = { topology: { preset: 'icelake-2s' as const }, coherence: 'lines' as const };
+    const base = { policy: 'classic', cpus: 4, workers: 1, seed: 'x', duration: '20ms', params: { pages: 256 } };
+    const o = s.build(base);
+    const withLines = s.build({ ...base, ...machine });
+    const levels = (n: number) => ({
+      ...withLines,
+      modules: withLines.modules!.map((m) =>
+        String(m.module).includes('/mm/') ? { ...m, args: { ...m.args, memcgLevels: n } } : m,
+      ),
+    });
+    const [r, r0, off] = await Promise.all([runSimulation(withLines), runSimulation(levels(0)), runSimulation(o)]);
+    for (const x of [r, r0, off]) expect(x.error).toBeNull();
+    const mm = r.modules.mm as { tasks: Array<{ name: string; dataPages: number; tablePages: number }> };
+    // folio_batch_move_lru once every PAGEVEC_SIZE (15) new pages of a CPU's: the lock word's line written at the
+    // take and at the release.
+    expect(r.locks!.lines!.byLine['node0.lru_lock']!.accesses).toBe(4 * 2 * Math.floor(256 / 15));
+    expect(r.locks!.lines!.byLine['node0.lru_lock']!.transfers).toBeGreaterThan(0);
+    expect(off.locks!.lines).toBeUndefined();
+    // A charge of MEMCG_CHARGE_BATCH (64) pages, data pages and page tables alike, at the first page and whenever
+    // the CPU's stock runs out: an atomic on each of the 4 levels' usage. Nothing else differs with 0 levels.
+    const charges = mm.tasks.reduce((n, t) => n + Math.ceil((t.dataPages + t.tablePages) / 64), 0);
+    expect(charges).toBe(20);
+    expect(r.events - r0.events).toBe(4 * charges);
+    for (let k = 0; k < 4; k++) expect(r.locks!.lines!.byLine[`memcg.l${k}.usage`]!.accesses).toBe(charges);
+    expect(r0.locks!.lines!.byLine['memcg.l0.usage']).toBeUndefined();
+    // zone->lock: every pcp refill by another CPU than the last takes its line (4 CPUs of one socket: one LLC).
+    expect(r.zoneLock!.lineTransfers).toBeGreaterThan(0.8 * r.zoneLock!.operations);
+    expect(r.zoneLock!.lineNs).toBe(r.zoneLock!.lineTransfers! * 51);
+    expect(off.zoneLock!.lineTransfers).toBeUndefined();
+  });
+
   it('a run that charges lines refuses an mm without its lines, naming them', async () => {
     const s = getScenario('pft-threads');
     const o = s.build({ policy: 'classic', cpus: 2, workers: 1, seed: 'x', duration: '1ms' });
@@ -359,7 +392,7 @@ describe('scenarios', () => {
       locks: { 'mm0.mmap_lock': { kind: 'rwsem' } },
     });
     await expect(run).rejects.toThrow(
-      /mm module: the run charges cache lines \(coherence 'lines'\), so it needs .*mm0\.rss_stat, mm0\.vma0\.vm_lock/,
+      /mm module: the run charges cache lines \(coherence 'lines'\), so it needs .*'mm0\.rss_stat' \(line\), 'mm0\.vma0\.vm_lock' \(line\)/,
     );
   });
 
