@@ -234,6 +234,6 @@ export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
     );
     if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
-  if (o.trace) say.write(`${writeTrace(o.trace, result)}\n`);
+  if (o.trace) say.write(`${await writeTrace(o.trace, result)}\n`);
   return result;
 }

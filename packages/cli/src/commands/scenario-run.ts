@@ -130,6 +130,6 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
     );
     if (o.html !== '-') say.write(`report: ${o.html}\n`);
   }
-  if (o.trace) say.write(`${writeTrace(o.trace, r)}\n`);
+  if (o.trace) say.write(`${await writeTrace(o.trace, r)}\n`);
   return r;
 }
