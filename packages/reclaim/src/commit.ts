@@ -117,7 +117,7 @@ export class ReclaimCommitter {
     private readonly taskCpu: (taskId: number) => number,
   ) {
     this.resultCounts = new Array<number>(L.cpus).fill(0);
-    this.lru = new NodeLru((pfn) => node.zoneIndexOf(pfn), node.zones.length);
+    this.lru = new NodeLru((pfn) => node.zoneIndexOf(pfn), node.zones.length, node.pages);
     this.timeline = new TimelineRecorder(config.durationNs, () => node.watermarks, node.watermarkBand());
   }
 

@@ -50,6 +50,17 @@ describe('NodeLru', () => {
     expect(lru.has(0) && lru.has(5) && !lru.has(1) && !lru.has(3)).toBe(true);
   });
 
+  it('keeps the order pages were added in: a page that left and came back is at the tail; arrays grow past the size given', () => {
+    const lru = new NodeLru(() => 0, 1, 4);
+    for (const pfn of [3, 1, 2, 70]) lru.add(pfn, LRU_FILE, 1);
+    lru.delete(1);
+    lru.add(1, LRU_FILE, 1);
+    expect(lru.reclaimOwned(10, 10, new Set([1])).pfns).toEqual([3, 2, 70, 1]);
+    expect(lru.has(70) || lru.has(1)).toBe(false);
+    expect(lru.kindOf(1_000_000)).toBe(-1);
+    expect(lru.delete(-1)).toBe(false);
+  });
+
   it('refuses a page already on the list', () => {
     const lru = new NodeLru();
     lru.add(9, LRU_FILE, -1);

@@ -218,9 +218,17 @@ export class MemoryNode {
     throw new BadFreeError(pfn, `outside the node (pfns 0 .. ${this.pages - 1})`);
   }
 
-  /** The zone (index, lowest first) that owns a node-wide pfn. */
+  /** The zone (index, lowest first) that owns a node-wide pfn (locate's answer without its object: the LRU asks it
+   * for every page it takes). */
   zoneIndexOf(pfn: number): number {
-    return this.locate(pfn).zone;
+    const starts = this.startPfns;
+    for (let i = starts.length - 1; i >= 0; i--) {
+      if (pfn >= starts[i]!) {
+        if (pfn - starts[i]! >= this.zones[i]!.config.pages) break;
+        return i;
+      }
+    }
+    return this.locate(pfn).zone; // throws: outside the node
   }
 
   free(cpu: number, pfn: number, reclaimer = -1): number {
