@@ -4,6 +4,8 @@
 // workers interleaved run by run, medians of the loop's host time; the load is `--hogs` node processes spinning for
 // the whole loaded part. The aim (issue: speed): 2 workers never below 0.9x of 1 on a host loaded by two other busy
 // processes. BENCHMARKS.md has what it measured, a waiter's spin that adapts to what spinning paid among it.
+// With 2 workers it also prints the share of barrier waits that outlasted the spin and slept, and how long such a
+// wait lasted (a build that reports them): where the other worker was off its core.
 // Usage (after a build of both): node scripts/bench-loaded.mjs [/tmp/base] [--reps 3] [--hogs 2]
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -32,7 +34,11 @@ async function loopMs(side, workers) {
     s.build({ policy: 'classic', cpus: 16, workers, seed: 'loaded', duration: '20ms' }),
   );
   if (r.error) throw new Error(`${side}, ${workers} workers: ${r.error.message}`);
-  return { ms: r.host.loopMs, digest: r.digest };
+  // The barrier waits that outlasted the spin and slept (a build that reports them), summed over the workers.
+  const ph = r.host.phases;
+  const sleeps = ph.reduce((n, p) => n + (p.barrierSleeps ?? 0), 0);
+  const sleptMs = ph.reduce((n, p) => n + (p.barrierSleptMs ?? 0), 0);
+  return { ms: r.host.loopMs, digest: r.digest, rounds: r.host.barrierRounds, sleeps, sleptMs };
 }
 
 async function measure(label) {
@@ -40,15 +46,21 @@ async function measure(label) {
   for (const side of Object.keys(sides)) {
     const t = { 1: [], 2: [] };
     const digests = new Set();
+    let slept = { rounds: 0, sleeps: 0, ms: 0 };
     for (let k = 0; k < reps; k++)
       for (const w of [1, 2]) {
-        const { ms, digest } = await loopMs(side, w);
-        t[w].push(ms);
-        digests.add(digest);
+        const r = await loopMs(side, w);
+        t[w].push(r.ms);
+        digests.add(r.digest);
+        if (w === 2)
+          slept = { rounds: slept.rounds + r.rounds, sleeps: slept.sleeps + r.sleeps, ms: slept.ms + r.sleptMs };
       }
     const [one, two] = [median(t[1]), median(t[2])];
+    const perSleep = slept.sleeps > 0 ? (slept.ms / slept.sleeps).toFixed(2) : '-';
+    const sleepShare = `${((100 * slept.sleeps) / Math.max(1, 2 * slept.rounds)).toFixed(1)}%`;
     out.push(
-      `| ${label} | ${side} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${(one / two).toFixed(2)}x | ${digests.size === 1 ? 'equal' : 'DIFFER'} |`,
+      `| ${label} | ${side} | ${one.toFixed(0)} | ${two.toFixed(0)} | ${(one / two).toFixed(2)}x | ` +
+        `${sleepShare} | ${perSleep} | ${digests.size === 1 ? 'equal' : 'DIFFER'} |`,
     );
   }
   return out;
@@ -57,8 +69,9 @@ async function measure(label) {
 const lines = [
   `Host: ${os.cpus()[0]?.model ?? 'cpu'} x ${os.availableParallelism()}, Node ${process.version}; mmap-contention 16 CPUs 20 ms, classic; medians of ${reps}`,
   '',
-  '| host | build | 1 worker (ms) | 2 workers (ms) | 2 against 1 | digests |',
-  '|---|---|---|---|---|---|',
+  '| host | build | 1 worker (ms) | 2 workers (ms) | 2 against 1 | 2 workers: barrier waits that slept | ' +
+    'ms a sleep | digests |',
+  '|---|---|---|---|---|---|---|---|',
 ];
 lines.push(...(await measure('quiet')));
 const procs = Array.from({ length: hogs }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));

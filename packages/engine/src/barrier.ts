@@ -15,7 +15,8 @@ export class BarrierAborted extends Error {
 
 /** Wait until words[at] is no longer `seen`: spin `spins` reads, then sleep in Atomics.wait 50 ms at a time,
  * throwing BarrierAborted (`while` says where the worker waited) once the run's control block says abort. The one
- * spin-then-wait of the window barrier and the parallel commit's channels. */
+ * spin-then-wait of the window barrier and the parallel commit's channels. Returns the host ms it waited after the
+ * spin ran out (0 when the spin saw the change). */
 export function waitWhileEqual(
   words: Int32Array,
   at: number,
@@ -23,16 +24,23 @@ export function waitWhileEqual(
   spins: number,
   ctl: Int32Array,
   where: string,
-): void {
-  for (let i = 0; i < spins; i++) if (Atomics.load(words, at) !== seen) return;
+): number {
+  for (let i = 0; i < spins; i++) if (Atomics.load(words, at) !== seen) return 0;
+  if (Atomics.load(words, at) !== seen) return 0;
+  const from = performance.now();
   while (Atomics.load(words, at) === seen) {
     if (Atomics.load(ctl, C_ABORT) !== 0) throw new BarrierAborted(`the run was aborted while ${where}`);
     Atomics.wait(words, at, seen, 50);
   }
+  return performance.now() - from;
 }
 
 export class WindowBarrier {
   rounds = 0;
+  /** Waits that outlasted the spin and slept, and the host ms they waited after it: on a host whose cores are
+   * taken, mostly the time slices another worker spent off its core. */
+  sleeps = 0;
+  sleptMs = 0;
   constructor(
     private readonly ctl: Int32Array,
     private readonly parties: number,
@@ -50,6 +58,10 @@ export class WindowBarrier {
       Atomics.notify(c, C_BARRIER_GEN);
       return;
     }
-    waitWhileEqual(c, C_BARRIER_GEN, gen, this.spins, c, 'this worker waited at a window barrier');
+    const slept = waitWhileEqual(c, C_BARRIER_GEN, gen, this.spins, c, 'this worker waited at a window barrier');
+    if (slept > 0) {
+      this.sleeps++;
+      this.sleptMs += slept;
+    }
   }
 }

@@ -70,6 +70,9 @@ export interface RunResult {
       loopMs: number;
       runMs: number;
       barrierMs: number;
+      /** Barrier waits that outlasted the spin and slept, and the ms they waited after it (in barrierMs). */
+      barrierSleeps: number;
+      barrierSleptMs: number;
       commitMs: number;
       commitWaitMs: number;
     }>;
@@ -171,6 +174,8 @@ export function assemble(
           loopMs: r.hostMs,
           runMs: r.loop.runNs / 1e6,
           barrierMs: r.loop.barrierNs / 1e6,
+          barrierSleeps: r.barrierSleeps,
+          barrierSleptMs: r.barrierSleptMs,
           commitMs: r.loop.commitNs / 1e6,
           commitWaitMs: r.loop.commitWaitNs / 1e6,
         })),

@@ -57,6 +57,9 @@ export interface WorkerReport {
   /** Each kernel module's report as this worker has it, by name. */
   readonly modules: Record<string, unknown>;
   readonly hostMs: number;
+  /** Window-barrier waits that outlasted the spin, and the ms they waited after it (host figures). */
+  readonly barrierSleeps: number;
+  readonly barrierSleptMs: number;
   /** Each CPU's trace, when the run is traced, and what each module adds to it (worker 0). */
   readonly traces: CpuTrace[];
   readonly moduleTraces: Record<string, unknown>;
@@ -354,6 +357,8 @@ const api = {
       },
       modules: Object.fromEntries(state.modules.map((m) => [m.name, m.instance.report?.() ?? null])),
       hostMs: state.hostMs,
+      barrierSleeps: state.barrier.sleeps,
+      barrierSleptMs: state.barrier.sleptMs,
       traces: cpus.flatMap((c) => (c.trace ? [c.trace.report()] : [])),
       moduleTraces:
         init.config.traceMaxEvents > 0 && init.worker === 0

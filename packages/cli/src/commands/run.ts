@@ -17,6 +17,7 @@ import { withoutTrace, writeTrace } from '../trace-output.js';
 import { watchProgress } from '../progress.js';
 import { onInterrupt } from '../supervise.js';
 import { textTable } from '../text-table.js';
+import { workersHint } from '../workers-hint.js';
 
 export interface RunCommandOptions extends MachineCliOptions {
   readonly task: string[];
@@ -94,6 +95,8 @@ export function renderRun(r: RunResult): string {
   out.push(
     `ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`,
   );
+  const hint = workersHint(r.host);
+  if (hint) out.push(hint);
   if (r.error) out.push(`error: ${r.error.message}`);
   const label = r.endReason === 'deadlock' ? 'waiting' : 'still waiting at the end';
   for (const w of r.waits) out.push(`  ${label}: ${w}`);

@@ -21,6 +21,7 @@ import { memoryText, zoneLines } from './run.js';
 import { watchProgress } from '../progress.js';
 import { onInterrupt } from '../supervise.js';
 import { textTable } from '../text-table.js';
+import { workersHint } from '../workers-hint.js';
 
 export interface ScenarioRunOptions extends ScenarioCliOptions {
   readonly workers?: number;
@@ -79,6 +80,8 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
   out.push(
     `ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`,
   );
+  const hint = workersHint(r.host);
+  if (hint) out.push(hint);
   if (r.error) out.push(`error: ${r.error.message}`);
   out.push('');
   // A run that died before its modules reported has no figures; what it gathered is in --json.
