@@ -6,15 +6,15 @@
 //   mm<i>.rss_stat        mm->rss_stat[MM_ANONPAGES]'s lock and count, which percpu_counter_add_batch updates when a
 //                         CPU's per-CPU count reaches the batch (lib/percpu_counter.c; per-CPU since 6.2).
 //   node0.lru_lock        lruvec->lru_lock's word: folio_add_lru puts a new page in this CPU's lru_add folio_batch
-//                         and, when the batch is full (PAGEVEC_SIZE pages), folio_batch_move_lru takes the spinlock
-//                         once (its cmpxchg), moves them all onto the LRU list and releases it (a store): two writes
-//                         of the word's line around the batch's work (mm/swap.c). One lruvec: the model has one
-//                         memory node and charges every page to one memcg's lruvec.
+//                         and, when the batch is full (PAGEVEC_SIZE: 15, 31 from 6.10), folio_batch_move_lru takes
+//                         the spinlock once (its cmpxchg), moves them all onto the LRU list and releases it (a
+//                         store): two writes of the word's line around the batch's work (mm/swap.c). One lruvec: the
+//                         model has one memory node and charges every page to one memcg's lruvec.
 //                         Simplified: the line, not the lock - two holds overlap where the line's service does not
-//                         keep them apart. As an engine spinlock it made pft-threads' figures move with the window
-//                         (12 threads, 6.2's layout: 4.97 M faults/s at 0.5 us, 4.21 at 4 us), a fact about the
-//                         engine's lock replay; as a line, 4.97 and 4.77 (without it, 4.93 and 4.71). Its holds are
-//                         short and rare: 15 pages' list insertions once every 15 faults of a CPU.
+//                         keep them apart. As an engine spinlock (15-page batches) it made pft-threads' figures move
+//                         with the window (12 threads, 6.2's layout: 4.97 M faults/s at 0.5 us, 4.21 at 4 us), a fact
+//                         about the engine's lock replay; as a line, 4.95 and 4.74 (without it, 4.93 and 4.71). Its
+//                         holds are short and rare: a batch's list insertions once a batch of a CPU's faults.
 //   memcg.l<k>.usage      page_counter->usage of the k-th memcg up from the faulting task's (k = 0: its own; the last:
 //                         the root's): try_charge_memcg takes pages from this CPU's memcg_stock and, when it runs out,
 //                         charges MEMCG_CHARGE_BATCH pages with page_counter_try_charge, an atomic_long_add_return on

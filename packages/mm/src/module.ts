@@ -127,8 +127,9 @@ const argsSchema = z
 export type MmArgs = z.input<typeof argsSchema>;
 
 export const mmapLockName = (mm: number) => `mm${mm}.mmap_lock`;
-/** A CPU's lru_add folio_batch holds PAGEVEC_SIZE pages (include/linux/pagevec.h: 15 from 2.6 to 6.9; 31 later). */
-const LRU_BATCH = 15;
+/** A CPU's lru_add folio_batch holds PAGEVEC_SIZE pages (include/linux/pagevec.h): 15 up to 6.9 (the model's v5.18
+ * and v6.4), 31 from 6.10 (v6.3+, today's kernels; docs/kernel-notes/fault-cachelines.md, item 10). */
+const lruBatchOf = (kernel: RunConfig['kernel']) => (kernel === 'v6.3+' ? 31 : 15);
 /** What try_charge_memcg charges when this CPU's memcg_stock runs out (include/linux/memcontrol.h). */
 const MEMCG_CHARGE_BATCH = 64;
 
@@ -414,7 +415,7 @@ export default defineKernelModule({
       perVmaFileFaults: config.kernel === 'v6.3+',
       lines,
       rssBatch: Math.max(32, 2 * config.cpus),
-      lruBatch: LRU_BATCH,
+      lruBatch: lruBatchOf(config.kernel),
       lruAddNs: a.lruAddNs,
       memcgBatch: MEMCG_CHARGE_BATCH,
       memcgLevels: a.memcgLevels,
