@@ -100,8 +100,9 @@ for (const row of rows) {
   const p = PUBLISHED[row.threads];
   lines.push(
     `| ${row.threads} | ${M(c)} | ${p ? M(p[0]) : '-'} | ${M(v)} | ${p ? M(p[1]) : '-'} | ${pct(v, c)} | ` +
-      `${p ? pct(p[1], p[0]) : '-'} | ${row.classic.transfersPerFault.toFixed(2)} | ${Math.round(row.classic.stallPerFaultNs)} | ` +
-      `${Math.round(row.classic.lruWaitPerFaultNs)} | ${Math.round(row.classic.zoneWaitPerFaultNs)} |`,
+      `${p ? pct(p[1], p[0]) : '-'} | ${row.classic.transfersPerFault.toFixed(2)} | ` +
+      `${Math.round(row.classic.stallPerFaultNs)} | ${Math.round(row.classic.lruWaitPerFaultNs)} | ` +
+      `${Math.round(row.classic.zoneWaitPerFaultNs)} |`,
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

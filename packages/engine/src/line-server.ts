@@ -58,7 +58,7 @@ export class LineServer {
    * present window's sum and count. */
   private readonly expectNs: Float64Array;
   private readonly sumWaitNs: Float64Array;
-  private readonly accesses: Float64Array;
+  private readonly windowAccesses: Float64Array;
   private transfers = 0;
   private stallNs = 0;
   /** Per line over the run: accesses, transfers and waits. */
@@ -91,7 +91,7 @@ export class LineServer {
     this.at = new Int32Array(n);
     this.expectNs = new Float64Array(lines);
     this.sumWaitNs = new Float64Array(lines);
-    this.accesses = new Float64Array(lines);
+    this.windowAccesses = new Float64Array(lines);
   }
 
   /** What an atomic on `line` is expected to wait, from the last window that used it. */
@@ -191,7 +191,7 @@ export class LineServer {
     this.shiftNs[cpu]! += wait - chargedNs;
     this.stallNs += wait;
     this.sumWaitNs[line]! += wait;
-    this.accesses[line]!++;
+    this.windowAccesses[line]!++;
   }
 
   /** Serve the window's accesses in the order they arrive (each CPU's shifted by its own waits, so a CPU that
@@ -218,11 +218,11 @@ export class LineServer {
       }
       this.siftDown(0, n);
     }
-    for (let line = 0; line < this.accesses.length; line++) {
-      if (this.accesses[line]! === 0) continue;
-      this.expectNs[line] = this.sumWaitNs[line]! / this.accesses[line]!;
+    for (let line = 0; line < this.windowAccesses.length; line++) {
+      if (this.windowAccesses[line]! === 0) continue;
+      this.expectNs[line] = this.sumWaitNs[line]! / this.windowAccesses[line]!;
       this.sumWaitNs[line] = 0;
-      this.accesses[line] = 0;
+      this.windowAccesses[line] = 0;
     }
     for (let c = 0; c < this.shiftNs.length; c++) {
       const ns = this.shiftNs[c]!;

@@ -113,12 +113,13 @@ export class ZoneCommitter {
     this.timeline.prune(horizonNs);
   }
 
-  /** `cpu` holds the lock from the first free moment at or after atNs; returns when the hold ends. */
+  /** The lock's holds and waits so far (the line's transfers where the run charges lines). */
   stats(): ZoneLockStats {
     const lines = this.transferNs !== null ? { lineTransfers: this.lineTransfers, lineNs: this.lineNs } : {};
     return { operations: this.operations, heldNs: this.lockHeldNs, waitNs: this.lockWaitNs, ...lines };
   }
 
+  /** `cpu` holds the lock from the first free moment at or after atNs; returns when the hold ends. */
   private hold(atNs: number, cpu: number): number {
     let holdNs = this.lockNs;
     if (this.transferNs !== null && this.lastCpu !== cpu) {

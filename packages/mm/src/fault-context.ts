@@ -45,7 +45,7 @@ export class TaskFault implements FaultContext {
   private readonly lruBatch: number;
   private readonly memcgBatch: number;
   private readonly pgdOnLockLine: boolean;
-  readonly lruAddNs: number;
+  private readonly lruAddNs: number;
   /** The page counters' lines a memcg charge updates, from the task's memcg up; none where lines are not charged. */
   readonly memcgLines: readonly string[];
   /** Line names, made once: each VMA slot's vm_lock, and the address space's rss_stat. */

@@ -14,11 +14,15 @@
 //                         keep them apart. As an engine spinlock (15-page batches) it made pft-threads' figures move
 //                         with the window (12 threads, 6.2's layout: 4.97 M faults/s at 0.5 us, 4.21 at 4 us), a fact
 //                         about the engine's lock replay; as a line, 4.95 and 4.74 (without it, 4.93 and 4.71). Its
-//                         holds are short and rare: a batch's list insertions once a batch of a CPU's faults.
+//                         holds are short and rare: a batch's list insertions once a batch of a CPU's faults. Not
+//                         charged: the lines the holder writes under it (the list head, the previous head folio's
+//                         lru.prev, lru_zone_size), which follow the lock from CPU to CPU (a few more moves a batch).
 //   memcg.l<k>.usage      page_counter->usage of the k-th memcg up from the faulting task's (k = 0: its own; the last:
 //                         the root's): try_charge_memcg takes pages from this CPU's memcg_stock and, when it runs out,
-//                         charges MEMCG_CHARGE_BATCH pages with page_counter_try_charge, an atomic_long_add_return on
-//                         each level's usage up to the root (mm/memcontrol.c, mm/page_counter.c).
+//                         charges MEMCG_CHARGE_BATCH pages (32 before 6.1, 64 since) with page_counter_try_charge, an
+//                         atomic_long_add_return on each level's usage up to the root (mm/memcontrol.c,
+//                         mm/page_counter.c). Not charged: the store of a new high to c->watermark, on the counter's
+//                         next line, which a growing usage (pft's) makes at each charge.
 // mmap_lock's own word is the rwsem 'mm<i>.mmap_lock' (module.ts), whose line the engine charges at every lock
 // operation; zone->lock's is charged by the engine's zone commit.
 

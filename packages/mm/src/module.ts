@@ -115,9 +115,10 @@ const argsSchema = z
      * 'kernel': the run's kernel's (v5.18: 'v6.2'; v6.4 and v6.3+: 'v6.3'). */
     mmStructLayout: z.enum(MM_STRUCT_LAYOUTS).default('kernel'),
     /** Where the run charges lines: what moving one new page onto the LRU list costs under lruvec->lru_lock
-     * (lruvec_add_folio and folio_set_lru in folio_batch_move_lru, lines the lock's holder has cached). That part of
-     * dataPageNs is then charged under the lock, a batch at a time. An estimate (a list insertion and two counters),
-     * not a measurement. */
+     * (lruvec_add_folio and folio_set_lru in folio_batch_move_lru). That part of dataPageNs is then charged under
+     * the lock, a batch at a time. An estimate (a list insertion and two counters), not a measurement; the lines
+     * that work writes (the list head, the previous head folio's lru.prev, lru_zone_size), last written by the
+     * previous holder's CPU, are not charged beyond it (lines.ts). */
     lruAddNs: z.number().int().min(0).default(30),
     /** Where the run charges lines: the page counters a memcg charge updates, the task's memcg's and its ancestors'
      * up to the root's (lines.ts; 0: the task is in the root memcg, which try_charge does not charge). */
@@ -130,8 +131,9 @@ export const mmapLockName = (mm: number) => `mm${mm}.mmap_lock`;
 /** A CPU's lru_add folio_batch holds PAGEVEC_SIZE pages (include/linux/pagevec.h): 15 up to 6.9 (the model's v5.18
  * and v6.4), 31 from 6.10 (v6.3+, today's kernels; docs/kernel-notes/fault-cachelines.md, item 10). */
 const lruBatchOf = (kernel: RunConfig['kernel']) => (kernel === 'v6.3+' ? 31 : 15);
-/** What try_charge_memcg charges when this CPU's memcg_stock runs out (include/linux/memcontrol.h). */
-const MEMCG_CHARGE_BATCH = 64;
+/** What try_charge_memcg charges when this CPU's memcg_stock runs out (include/linux/memcontrol.h,
+ * MEMCG_CHARGE_BATCH): 32 until 6.1 raised it to 64 (the model's v5.18: 32). */
+const memcgBatchOf = (kernel: RunConfig['kernel']) => (kernel === 'v5.18' ? 32 : 64);
 
 /** A fault as the task runs it: counted, timed into T_FAULT_NS (the slot `timeAt`), and traced as
  * exceptions:page_fault_user, a slice over the whole fault (arch/x86/mm/fault.c). */
@@ -417,7 +419,7 @@ export default defineKernelModule({
       rssBatch: Math.max(32, 2 * config.cpus),
       lruBatch: lruBatchOf(config.kernel),
       lruAddNs: a.lruAddNs,
-      memcgBatch: MEMCG_CHARGE_BATCH,
+      memcgBatch: memcgBatchOf(config.kernel),
       memcgLevels: a.memcgLevels,
       // Before 6.3 (the model's v5.18) pgd shares mmap_lock's line; the model's later kernels are 6.3's layout.
       pgdOnLockLine: a.mmStructLayout === 'v6.2' || (a.mmStructLayout === 'kernel' && config.kernel === 'v5.18'),

@@ -50,7 +50,7 @@ describe('NodeLru', () => {
     expect(lru.has(0) && lru.has(5) && !lru.has(1) && !lru.has(3)).toBe(true);
   });
 
-  it('keeps the order pages were added in: a page that left and came back is at the tail; arrays grow past the size given', () => {
+  it('keeps the order pages were added in: one that left and came back is at the tail; arrays grow past the size', () => {
     const lru = new NodeLru(() => 0, 1, 4);
     for (const pfn of [3, 1, 2, 70]) lru.add(pfn, LRU_FILE, 1);
     lru.delete(1);

@@ -69,8 +69,8 @@ function modulesOf(parts: CustomParts, o: ScenarioOptions): NonNullable<RunOptio
   });
 }
 
-/** With the built-in mm module in a run that charges cache lines, the lines and locks its faults update (mm
- * lines.ts: the address spaces' lines, the LRU lock's, the memcg page counters'), which the description need not list. */
+/** With the built-in mm module in a run that charges cache lines, the lines its faults update (mm lines.ts: the
+ * address spaces' lines, the LRU lock's, the memcg page counters'), which the description need not list. */
 function mmLinesOf(parts: CustomParts, o: ScenarioOptions): Record<string, { kind: 'line' }> {
   if (o.coherence !== 'lines') return {};
   const mm = (parts.modules ?? []).find((m) => (typeof m === 'string' ? m : m.module) === 'mm');

@@ -209,26 +209,25 @@ export class MemoryNode {
 
   /** The zone index (lowest first) and zone-relative pfn of a node-wide pfn. */
   locate(pfn: number): { zone: number; pfn: number } {
-    for (let i = this.zones.length - 1; i >= 0; i--) {
-      if (pfn >= this.startPfns[i]!) {
-        if (pfn - this.startPfns[i]! >= this.zones[i]!.config.pages) break;
-        return { zone: i, pfn: pfn - this.startPfns[i]! };
-      }
-    }
-    throw new BadFreeError(pfn, `outside the node (pfns 0 .. ${this.pages - 1})`);
+    const i = this.zoneAt(pfn);
+    if (i < 0) throw new BadFreeError(pfn, `outside the node (pfns 0 .. ${this.pages - 1})`);
+    return { zone: i, pfn: pfn - this.startPfns[i]! };
   }
 
   /** The zone (index, lowest first) that owns a node-wide pfn (locate's answer without its object: the LRU asks it
    * for every page it takes). */
   zoneIndexOf(pfn: number): number {
+    const i = this.zoneAt(pfn);
+    return i >= 0 ? i : this.locate(pfn).zone; // throws: outside the node
+  }
+
+  /** The index of the zone holding a node-wide pfn, or -1 when no zone does. */
+  private zoneAt(pfn: number): number {
     const starts = this.startPfns;
     for (let i = starts.length - 1; i >= 0; i--) {
-      if (pfn >= starts[i]!) {
-        if (pfn - starts[i]! >= this.zones[i]!.config.pages) break;
-        return i;
-      }
+      if (pfn >= starts[i]!) return pfn - starts[i]! < this.zones[i]!.config.pages ? i : -1;
     }
-    return this.locate(pfn).zone; // throws: outside the node
+    return -1;
   }
 
   free(cpu: number, pfn: number, reclaimer = -1): number {
