@@ -12,7 +12,9 @@
 //   it back to the unmapping CPU in the batches its task allocated (tlb_remove_table), which that CPU frees through
 //   RCU with their batch pages; the tables beyond the last batch go with it. When a batch page could not be had, or
 //   the machine frees tables natively (after the TLB flush, no grace period), the tables are freed at once
-//   (tlb_remove_table_one; native_tlb_remove_table). A file page (FILE_PAGE_PFN) is the file's, never freed here.
+//   (tlb_remove_table_one; native_tlb_remove_table). A file page (FILE_PAGE_PFN) is the file's and the zero page
+//   (ZERO_PAGE_PFN) the kernel's: neither is freed here.
+// - A write fault's copy of the zero page replaces its entry (wp_page_copy); a second copy of the same entry loses.
 // - When every task of an address space (those naming it in args.mm) has been OOM-killed, it is torn down as
 //   exit_mmap does: its page tables are freed (its data pages went with the OOM kill; tables already handed to RCU
 //   are freed by RCU).
@@ -43,6 +45,7 @@ import {
   T_SPEC_ABORTED,
   TASK_F64,
   VMA_ANON_VMA,
+  ZERO_PAGE_PFN,
   type MmLayout,
 } from './layout.js';
 import { LEVEL_PAGE, keyAddress, keyLevel } from './page-table.js';
@@ -93,10 +96,15 @@ export class MmCommitter {
             // Someone's install of the entry wins over the abort (as the kernel's re-check under the lock does).
             this.release(cpu, pfn);
             this.count(task, as.tables.get(key) >= 0 ? T_RACES_LOST : page ? T_SPEC_ABORTED : -1);
+          } else if (page && pfn !== ZERO_PAGE_PFN && as.tables.get(key) === ZERO_PAGE_PFN) {
+            // wp_page_copy: the copy replaces the zero page (the first copy to commit; a later one finds a page).
+            as.tables.remove(key);
+            as.tables.insertIfAbsent(key, pfn);
+            as.setFlag(keyAddress(key), VMA_ANON_VMA);
           } else if (as.tables.insertIfAbsent(key, pfn) >= 0) {
             this.release(cpu, pfn);
             this.count(task, T_RACES_LOST);
-          } else if (page) as.setFlag(keyAddress(key), VMA_ANON_VMA); // anon_vma_prepare ran in this fault
+          } else if (page && pfn !== ZERO_PAGE_PFN) as.setFlag(keyAddress(key), VMA_ANON_VMA); // anon_vma_prepare ran
           break;
         }
         case K_MMAP:
@@ -146,9 +154,9 @@ export class MmCommitter {
     as.tables.clear();
   }
 
-  /** Free a data page that is the node's: a file's page stays with the file. */
+  /** Free a data page that is the node's: a file's page stays with the file, and the zero page is never freed. */
   private release(cpu: number, pfn: number): void {
-    if (pfn !== FILE_PAGE_PFN) this.node.free(cpu, pfn);
+    if (pfn !== FILE_PAGE_PFN && pfn !== ZERO_PAGE_PFN) this.node.free(cpu, pfn);
   }
 
   /** The RCU ring of `cpu` gets each batch as its tables' pfns and then batchEnd(batch page, or -1 for none). */

@@ -16,6 +16,9 @@ import {
   T_SPEC_DONE,
   T_TABLE_FAILS,
   T_TABLES,
+  T_ZERO_COPIES,
+  T_ZERO_PAGES,
+  ZERO_PAGE_PFN,
 } from './layout.js';
 import { LEVEL_PAGE, LEVEL_PMD, LEVEL_PTE, LEVEL_PUD } from './page-table.js';
 import type { FaultContext } from './policies.js';
@@ -165,6 +168,18 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
       r.page = FILE_PAGE_PFN;
       return 'ok';
     }
+    if (!f.write) {
+      // do_anonymous_page: a read maps the zero page, read-only, under the PTE lock; nothing allocated or charged,
+      // and no anon_vma prepared.
+      yield f.task.compute(f.ptlNs);
+      f.install(LEVEL_PAGE, ZERO_PAGE_PFN, r.speculative, r.seq, r.vmaGen);
+      f.count(T_ZERO_PAGES);
+      r.page = ZERO_PAGE_PFN;
+      return 'ok';
+    }
+    // A write to the zero page copies it (do_wp_page -> wp_page_copy: a zeroed page of its own, charged and added
+    // to the LRU like a new one, replacing the zero page's entry under the PTE lock).
+    if (f.lookup(LEVEL_PAGE) === ZERO_PAGE_PFN) f.count(T_ZERO_COPIES);
     const page = yield* allocPages(f.task, GFP_DATA_PAGE);
     if (page < 0) return 'fail';
     yield* chargeMemcg(f); // mem_cgroup_charge, before the PTE lock (do_anonymous_page)

@@ -28,6 +28,9 @@ export const VMA_ANON_VMA = 2;
 export const VMA_WRITE_LOCKED = 4;
 /** The pfn recorded for a file page in the page tables: the file's pages are not this zone's to free. */
 export const FILE_PAGE_PFN = 2 ** 40;
+/** The pfn recorded for the zero page (my_zero_pfn): what an anonymous read fault maps, read-only, allocating
+ * nothing; a later write to it faults again and copies it (wp_page_copy). Never freed, never counted in RSS. */
+export const ZERO_PAGE_PFN = 2 ** 40 + 1;
 
 // Per-CPU log entry (a log-ring of the engine; the sequence is the position): [timeNs, kind, task, mm, key or
 // start, pfn or pages, flags]
@@ -84,6 +87,9 @@ export const T_FAULT_NS = 10;
 export const T_PAGES = 11;
 export const T_CLASSIC = 12;
 export const T_FILE_PAGES = 13;
+/** Anonymous read faults that mapped the zero page, and write faults that replaced it with a page of their own. */
+export const T_ZERO_PAGES = 14;
+export const T_ZERO_COPIES = 15;
 export const TASK_F64 = 16;
 export const TASK_COUNTERS = [
   'faults',
@@ -101,6 +107,9 @@ export const TASK_COUNTERS = [
   'classic',
   'filePages',
 ] as const;
+/** Counters a task's report has only where they are not 0 (T_ZERO_PAGES, T_ZERO_COPIES: a run without anonymous
+ * read faults reports what it did before the zero page was modelled). */
+export const TASK_COUNTERS_IF_USED = ['zeroPages', 'zeroPageCopies'] as const;
 
 export interface MmLayout {
   readonly mms: number;

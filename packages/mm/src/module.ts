@@ -24,6 +24,8 @@ import {
   T_FAULT_NS,
   T_FAULTS,
   TASK_COUNTERS,
+  TASK_COUNTERS_IF_USED,
+  ZERO_PAGE_PFN,
   TASK_F64,
   VMA_FILE,
   mmBase,
@@ -153,8 +155,9 @@ function* timedFault(f: TaskFault, policy: FaultPolicy, m: Float64Array, timeAt:
 }
 /** One of a task's fault counters (TASK_COUNTERS: faults, dataPages, speculativeDone, ...). */
 export type MmCounter = (typeof TASK_COUNTERS)[number];
-/** A task's row in mm's report: who, and its fault counters. */
-export type MmTaskReport = { task: number; name: string; mm: number; policy: string } & Record<MmCounter, number>;
+/** A task's row in mm's report: who, and its fault counters (the zero page's only where not 0). */
+export type MmTaskReport = { task: number; name: string; mm: number; policy: string } & Record<MmCounter, number> &
+  Partial<Record<(typeof TASK_COUNTERS_IF_USED)[number], number>>;
 
 export interface MmReport {
   /** The tasks that faulted, with their counters. */
@@ -306,7 +309,9 @@ function mmCpuHooks(cpu: KernelCpu, run: MmRun): CpuHooks {
     // handle_mm_fault's entry: the engine offers every touch of a task on this CPU (CpuKernel.touch).
     fault: (task: TaskContext, address: number, write: boolean): KernelPath | null => {
       const info = taskInfo[task.id]!;
-      if (mc.lookup(info.mm, pageTableKey(LEVEL_PAGE, address)) >= 0) return null; // mapped: no fault
+      // Mapped: no fault, but for a write to the zero page (read-only: do_wp_page's copy).
+      const pfn = mc.lookup(info.mm, pageTableKey(LEVEL_PAGE, address));
+      if (pfn >= 0 && !(write && pfn === ZERO_PAGE_PFN)) return null;
       let f = faults[task.id];
       if (f === undefined || f.task !== task)
         faults[task.id] = f = new TaskFault(task, info.mm, mmapLockName(info.mm), mc, mc.spaces[info.mm]!, m, costs);
@@ -338,6 +343,12 @@ function mmReport(
           MmCounter,
           number
         >),
+        ...Object.fromEntries(
+          TASK_COUNTERS_IF_USED.map((c, k) => [
+            c,
+            m[L.taskOffset + t.id * TASK_F64 + TASK_COUNTERS.length + k]!,
+          ]).filter(([, v]) => v !== 0),
+        ),
       }))
       .filter((r) => r.faults > 0),
     mms: spaces.map((as) => {

@@ -165,6 +165,37 @@ describe('fault policies', () => {
     expect(now!.speculativeDone).toBe(200);
   });
 
+  it('a read maps the zero page and allocates nothing; a write to it copies it; a read of either does not fault', async () => {
+    const go = (policy: string, write: boolean, workers = 1) =>
+      run(policy, [{ module: faults, export: 'readThenWrite', cpus: [0], args: { count: 300, write } }], { workers });
+    for (const policy of ['classic', 'spf-nowait', 'per-vma-lock']) {
+      const [reads, both] = await Promise.all([go(policy, false), go(policy, true)]);
+      const r = rows(reads)[0]!;
+      const id = r.task!;
+      // Reads: 300 faults, each mapping the zero page; the pages the task took are its page tables (a PUD, a PMD
+      // and a PTE table), no data page; a second read of each page does not fault.
+      expect(r.faults, policy).toBe(300);
+      expect(r.zeroPages).toBe(300);
+      expect(r.dataPages).toBe(0);
+      expect(r.zeroPageCopies).toBeUndefined();
+      expect(reads.owners[id]!.pagesGranted).toBe(r.tablePages);
+      // Then writes: each faults once more and copies the zero page; the reads after them find the task's pages.
+      const b = rows(both)[0]!;
+      expect(b.faults).toBe(600);
+      expect(b.zeroPageCopies).toBe(300);
+      expect(b.dataPages).toBe(300);
+      expect(b.installRacesLost).toBe(0);
+      expect(both.owners[id]!.pagesGranted).toBe(b.tablePages + 300);
+      expect((both.modules.mm as { mms: Array<{ entries: Record<string, number> }> }).mms[0]!.entries.page).toBe(300);
+    }
+    // The zero page's entries leave no trace in a run without reads (no counters), and the same run on 2 workers.
+    const plain = rows(
+      await run('classic', [{ module: faults, export: 'toucher', cpus: [0], args: { count: 10 } }]),
+    )[0]!;
+    expect('zeroPages' in plain).toBe(false);
+    expect((await go('classic', true, 2)).digest).toBe((await go('classic', true)).digest);
+  });
+
   it("munmap frees page tables in tlb_remove_table's batches of 509, each one RCU callback with its batch page", async () => {
     const r = await runSimulation({
       cpus: 1,

@@ -13,6 +13,20 @@ export function* toucher(ctx) {
   }
 }
 
+/** Reads `count` pages 4 KiB apart from BASE, then (with `write`) writes them, then exits. */
+export function* readThenWrite(ctx) {
+  const { count = 256, write = true } = ctx.args;
+  for (let i = 0; i < count; i++) {
+    yield ctx.touch(BASE + i * 4096, false);
+    yield ctx.compute(200);
+  }
+  for (let pass = 0; pass < (write ? 2 : 1); pass++)
+    for (let i = 0; i < count; i++) {
+      yield ctx.touch(BASE + i * 4096, pass === 0 && write); // writes, then reads of the pages now its own
+      yield ctx.compute(200);
+    }
+}
+
 /** A fault storm: addresses spread 2 MiB apart (a new PTE table each), walking forever through a 64 GiB VMA. */
 export function* storm(ctx) {
   const lane = ctx.args.lane ?? ctx.id;
