@@ -17,6 +17,8 @@ export interface FaultCosts {
   readonly vmaLockNs: number;
   readonly dataPageNs: number;
   readonly perVmaFileFaults: boolean;
+  /** A per-VMA fault needs the VMA's anon_vma only where it prepares one (vmf_anon_prepare; 6.8 on): v6.3+. */
+  readonly anonVmaAtPrepare: boolean;
   /** Whether the run charges cache lines (coherence 'lines'): the VMA lock's and rss_stat's lines are then updated
    * where the kernel updates them. */
   readonly lines: boolean;
@@ -40,6 +42,7 @@ export class TaskFault implements FaultContext {
   readonly vmaLockNs: number;
   readonly dataPageNs: number;
   readonly perVmaFileFaults: boolean;
+  readonly anonVmaAtPrepare: boolean;
   private readonly lines: boolean;
   private readonly rssBatch: number;
   private readonly lruBatch: number;
@@ -66,6 +69,7 @@ export class TaskFault implements FaultContext {
     this.vmaLockNs = costs.vmaLockNs;
     this.dataPageNs = costs.dataPageNs;
     this.perVmaFileFaults = costs.perVmaFileFaults;
+    this.anonVmaAtPrepare = costs.anonVmaAtPrepare;
     this.lines = costs.lines;
     this.rssBatch = costs.rssBatch;
     this.lruBatch = costs.lruBatch;

@@ -123,11 +123,15 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
   },
   /** lock_vma_under_rcu's checks on the VMA found (mm/memory.c): not write-locked by a writer (vma_start_read), of
    * a kind the kernel handles under the VMA lock (anonymous with its anon_vma; file-backed only where the run's
-   * kernel has it); then its read lock. Events: locked, busy, unsupported. */
+   * kernel has it); then its read lock. Events: locked, busy, unsupported. Where the run's kernel checks anon_vma
+   * only when a fault prepares one (vmf_anon_prepare, 6.8 on), a read fault (the zero page: none needed) takes the
+   * VMA lock without it; a write fault without it still falls back (the kernel first tries mmap_read_trylock to
+   * prepare it under the VMA lock: not modelled). */
   *lockVma(r) {
     const f = r.f;
     if (f.vmaWriteLocked()) return 'busy';
-    if (f.fileBacked() ? !f.perVmaFileFaults : !f.vmaHasAnonVma()) return 'unsupported';
+    const needsAnonVma = f.write || !f.anonVmaAtPrepare;
+    if (f.fileBacked() ? !f.perVmaFileFaults : needsAnonVma && !f.vmaHasAnonVma()) return 'unsupported';
     if (f.vmaLockNs > 0) yield f.task.compute(f.vmaLockNs);
     r.vmaLine = f.vmaLockLine();
     if (r.vmaLine !== null) {

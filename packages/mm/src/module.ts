@@ -426,6 +426,8 @@ export default defineKernelModule({
       // Where lines are charged, the LRU add's part of the page's cost is paid under lru_lock, a batch at a time.
       dataPageNs: lines ? Math.max(0, a.dataPageNs - a.lruAddNs) : a.dataPageNs,
       perVmaFileFaults: config.kernel === 'v6.3+',
+      // The anon_vma check moved from lock_vma_under_rcu to vmf_anon_prepare in 6.8; v6.4 keeps it at the lock.
+      anonVmaAtPrepare: config.kernel === 'v6.3+',
       lines,
       rssBatch: Math.max(32, 2 * config.cpus),
       lruBatch: lruBatchOf(config.kernel),

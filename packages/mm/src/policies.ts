@@ -62,6 +62,8 @@ export interface FaultContext {
   /** What a new anonymous page costs beyond its allocation and the PTE lock (clear_page, the memcg charge from the
    * per-CPU stock, the LRU add into the per-CPU batch, the rmap). */
   readonly dataPageNs: number;
+  /** Per-VMA faults need the anon_vma only where they prepare one (vmf_anon_prepare, 6.8 on); else at the lock. */
+  readonly anonVmaAtPrepare: boolean;
   /** The cache line of the VMA's lock word (vma->vm_lock->lock.count) when the run charges lines, else null (and
    * null for a VMA this CPU mapped in this window). */
   vmaLockLine(): string | null;

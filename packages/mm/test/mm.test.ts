@@ -196,6 +196,26 @@ describe('fault policies', () => {
     expect((await go('classic', true, 2)).digest).toBe((await go('classic', true)).digest);
   });
 
+  it('per-vma-lock: read faults of a VMA without anon_vma fall back on v6.4, not on v6.3+ (vmf_anon_prepare)', async () => {
+    const go = (kernel: 'v6.4' | 'v6.3+') =>
+      run(
+        'per-vma-lock',
+        [{ module: faults, export: 'readThenWrite', cpus: [0], args: { count: 300, write: false } }],
+        {
+          kernel,
+        },
+      );
+    const [old, now] = (await Promise.all([go('v6.4'), go('v6.3+')])).map((r) => rows(r)[0]!);
+    // 6.4's lock_vma_under_rcu refuses an anonymous VMA without anon_vma, and read faults never prepare one.
+    expect(old!.zeroPages).toBe(300);
+    expect(old!.fellBack).toBe(300);
+    expect(old!.classic).toBe(300);
+    // From 6.8 only a fault that prepares one needs it: the zero page's do not.
+    expect(now!.zeroPages).toBe(300);
+    expect(now!.fellBack).toBe(0);
+    expect(now!.speculativeDone).toBe(300);
+  });
+
   it("munmap frees page tables in tlb_remove_table's batches of 509, each one RCU callback with its batch page", async () => {
     const r = await runSimulation({
       cpus: 1,
