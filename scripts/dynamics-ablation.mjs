@@ -14,8 +14,8 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { EnginePool, runSimulation } from '../packages/engine/dist/index.js';
-import { mmModulePath } from '../packages/mm/dist/index.js';
 import { getScenario } from '../packages/scenarios/dist/index.js';
+import { ABLATION_ROWS as ROWS } from './lib/ablation-rows.mjs';
 
 const arg = (name, fallback) => {
   const at = process.argv.indexOf(name);
@@ -35,26 +35,6 @@ const FIGURES = [
   'time below min (ms)',
   'OOM kills',
   WOKEN,
-];
-
-const withMm = (o, args) => ({
-  ...o,
-  modules: o.modules.map((m) => (m.module === mmModulePath ? { ...m, args: { ...m.args, ...args } } : m)),
-});
-/** Each row: a name and what it changes in the built run options (or the scenario's params). */
-const ROWS = [
-  ['all mechanisms (the model now)', (o) => o],
-  ['no optimistic spinning (waiters sleep at once)', (o) => ({ ...o, costs: { ...o.costs, lockSpinMaxNs: 0 } })],
-  ['woken lock waiter handed the lock at the release (lockWake grant)', (o) => ({ ...o, lockWake: 'grant' })],
-  ['munmap holds mmap_lock for write through its zap', (o) => withMm(o, { munmapDowngrade: false })],
-  ['HZ=1000 (1 ms jiffy)', (o) => ({ ...o, hz: 1000 })],
-  ['tables through RCU on every policy (paravirt)', (o) => ({ ...o, platform: 'paravirt' })],
-  ['storm threads in step (stormPhase false)', (o) => o, { stormPhase: false }],
-  ['CFS instead of EEVDF', (o) => ({ ...o, scheduler: 'cfs' })],
-  ['full preemption (inside the kernel too)', (o) => ({ ...o, preempt: 'full' })],
-  // Not an ablation: a mechanism the flagship leaves off (its threads are bound, as the oracle's are), turned on.
-  ['threads unpinned (threadsPinned false: wake placement)', (o) => o, { threadsPinned: false }],
-  ['threads unpinned, window 1 us', (o) => ({ ...o, window: '1us' }), { threadsPinned: false }],
 ];
 
 const s = getScenario('nowait-starvation');
