@@ -23,6 +23,7 @@ import type { AddressSpace } from './address-space.js';
 import {
   FILE_PAGE_PFN,
   K_EXIT,
+  K_COPY,
   K_INSTALL,
   K_MMAP,
   K_MUNMAP,
@@ -87,21 +88,33 @@ export class MmCommitter {
       const key = m[s + L_KEY]!;
       const pfn = m[s + L_PFN]!;
       switch (m[s + L_KIND]) {
-        case K_INSTALL: {
+        case K_INSTALL:
+        case K_COPY: {
           const flags = m[s + L_FLAGS]!;
           // Per-VMA: stale only if its own VMA went away; speculative: if the address space changed at all.
           const stale = flags < 0 ? !as.hasVmaGen(-flags - 1) : flags % 2 === 1 && Math.floor(flags / 2) !== as.seq;
           const page = keyLevel(key) === LEVEL_PAGE;
+          // What a copy found: the zero page it copies; anything else means another fault changed the entry first.
+          const copy = m[s + L_KIND] === K_COPY;
+          const found = as.tables.get(key);
+          const taken = copy ? found >= 0 && found !== ZERO_PAGE_PFN : found >= 0;
           if (stale || (page && as.vmaOf(keyAddress(key)) === null)) {
             // Someone's install of the entry wins over the abort (as the kernel's re-check under the lock does).
             this.release(cpu, pfn);
-            this.count(task, as.tables.get(key) >= 0 ? T_RACES_LOST : page ? T_SPEC_ABORTED : -1);
-          } else if (page && pfn !== ZERO_PAGE_PFN && as.tables.get(key) === ZERO_PAGE_PFN) {
-            // wp_page_copy: the copy replaces the zero page (the first copy to commit; a later one finds a page).
-            as.tables.remove(key);
-            as.tables.insertIfAbsent(key, pfn);
-            as.setFlag(keyAddress(key), VMA_ANON_VMA);
+            this.count(task, taken ? T_RACES_LOST : page ? T_SPEC_ABORTED : -1);
+          } else if (copy) {
+            if (found === ZERO_PAGE_PFN) {
+              // wp_page_copy: the copy replaces the zero page (pte_same held under the PTE lock).
+              as.tables.remove(key);
+              as.tables.insertIfAbsent(key, pfn);
+              as.setFlag(keyAddress(key), VMA_ANON_VMA);
+            } else {
+              // Another copy (or an unmap) changed the entry first: the kernel frees its page and faults again.
+              this.release(cpu, pfn);
+              this.count(task, T_RACES_LOST);
+            }
           } else if (as.tables.insertIfAbsent(key, pfn) >= 0) {
+            // Someone installed first (a read's zero page among them): pte_none failed under the PTE lock.
             this.release(cpu, pfn);
             this.count(task, T_RACES_LOST);
           } else if (page && pfn !== ZERO_PAGE_PFN) as.setFlag(keyAddress(key), VMA_ANON_VMA); // anon_vma_prepare ran

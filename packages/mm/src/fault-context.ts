@@ -4,7 +4,7 @@
 // faults a simulated second. A policy may not keep it past the fault it was given for.
 import type { TaskContext } from '@faultline/engine';
 import type { AddressSpace } from './address-space.js';
-import { K_INSTALL, VMA_ANON_VMA, VMA_FILE, VMA_WRITE_LOCKED, installFlags } from './layout.js';
+import { K_COPY, K_INSTALL, VMA_ANON_VMA, VMA_FILE, VMA_WRITE_LOCKED, installFlags } from './layout.js';
 import type { MmCpu } from './mm-cpu.js';
 import { LRU_LOCK_NAME, memcgUsageLineName, rssStatLineName, vmaLockLineName } from './lines.js';
 import { pageTableKey } from './page-table.js';
@@ -17,7 +17,7 @@ export interface FaultCosts {
   readonly vmaLockNs: number;
   readonly dataPageNs: number;
   readonly perVmaFileFaults: boolean;
-  /** A per-VMA fault needs the VMA's anon_vma only where it prepares one (vmf_anon_prepare; 6.8 on): v6.3+. */
+  /** A per-VMA fault needs the VMA's anon_vma only where it prepares one (vmf_anon_prepare; 6.10 on): v6.3+. */
   readonly anonVmaAtPrepare: boolean;
   /** Whether the run charges cache lines (coherence 'lines'): the VMA lock's and rss_stat's lines are then updated
    * where the kernel updates them. */
@@ -138,10 +138,11 @@ export class TaskFault implements FaultContext {
   writerActive(): boolean {
     return this.as.writer;
   }
-  install(level: number, pfn: number, speculative: boolean, seqSeen: number, vmaGen = -1): void {
+  install(level: number, pfn: number, speculative: boolean, seqSeen: number, vmaGen = -1, copy = false): void {
     const key = pageTableKey(level, this.address);
     this.mc.see(this.mm, key, pfn);
-    this.mc.record(K_INSTALL, this.task.id, this.mm, key, pfn, installFlags(speculative, seqSeen, vmaGen));
+    const kind = copy ? K_COPY : K_INSTALL;
+    this.mc.record(kind, this.task.id, this.mm, key, pfn, installFlags(speculative, seqSeen, vmaGen));
   }
   count(word: number): void {
     this.m[this.mc.counter(this.task.id, word)]!++;

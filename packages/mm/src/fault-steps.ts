@@ -124,7 +124,7 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
   /** lock_vma_under_rcu's checks on the VMA found (mm/memory.c): not write-locked by a writer (vma_start_read), of
    * a kind the kernel handles under the VMA lock (anonymous with its anon_vma; file-backed only where the run's
    * kernel has it); then its read lock. Events: locked, busy, unsupported. Where the run's kernel checks anon_vma
-   * only when a fault prepares one (vmf_anon_prepare, 6.8 on), a read fault (the zero page: none needed) takes the
+   * only when a fault prepares one (vmf_anon_prepare, 6.10 on), a read fault (the zero page: none needed) takes the
    * VMA lock without it; a write fault without it still falls back (the kernel first tries mmap_read_trylock to
    * prepare it under the VMA lock: not modelled). */
   *lockVma(r) {
@@ -182,8 +182,9 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
       return 'ok';
     }
     // A write to the zero page copies it (do_wp_page -> wp_page_copy: a zeroed page of its own, charged and added
-    // to the LRU like a new one, replacing the zero page's entry under the PTE lock).
-    if (f.lookup(LEVEL_PAGE) === ZERO_PAGE_PFN) f.count(T_ZERO_COPIES);
+    // to the LRU like a new one, replacing the zero page's entry under the PTE lock). Not charged: the flush of the
+    // old entry from the TLB (ptep_clear_flush).
+    const copy = f.lookup(LEVEL_PAGE) === ZERO_PAGE_PFN;
     const page = yield* allocPages(f.task, GFP_DATA_PAGE);
     if (page < 0) return 'fail';
     yield* chargeMemcg(f); // mem_cgroup_charge, before the PTE lock (do_anonymous_page)
@@ -196,8 +197,9 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
       yield f.task.compute(f.lruBatchNs());
       yield f.task.atomic(lru);
     }
-    f.install(LEVEL_PAGE, page, r.speculative, r.seq, r.vmaGen);
+    f.install(LEVEL_PAGE, page, r.speculative, r.seq, r.vmaGen, copy);
     f.count(T_PAGES);
+    if (copy) f.count(T_ZERO_COPIES);
     const rss = f.rssStatLine();
     if (rss !== null) yield f.task.atomic(rss); // the fold: fbc->lock and fbc->count, one line
     r.page = page;

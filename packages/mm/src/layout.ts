@@ -50,6 +50,7 @@ export const K_WRITE_END = 5;
 export const K_EXIT = 7; // a task of the address space was killed
 export const K_TABLE_BATCH = 6; // key = the munmap's start, pfn = a tlb_remove_table batch page
 export const K_MUNMAP_DETACH = 8; // key = start, pfn = pages: the VMA leaves the tree (before the downgrade)
+export const K_COPY = 9; // key, pfn, flags as K_INSTALL: a write fault's copy of the zero page (wp_page_copy)
 /** The munmap's flags when its batch page could not be allocated: its tables are freed at once (tlb_remove_table_one). */
 export const MUNMAP_TABLES_NOW = 1;
 /** Page tables one batch page holds (MAX_TABLE_BATCH: a page of pointers less the batch's header). */
@@ -110,6 +111,8 @@ export const TASK_COUNTERS = [
 /** Counters a task's report has only where they are not 0 (T_ZERO_PAGES, T_ZERO_COPIES: a run without anonymous
  * read faults reports what it did before the zero page was modelled). */
 export const TASK_COUNTERS_IF_USED = ['zeroPages', 'zeroPageCopies'] as const;
+/** Their words in a task's counters. */
+export const TASK_IF_USED_WORDS = [T_ZERO_PAGES, T_ZERO_COPIES] as const;
 
 export interface MmLayout {
   readonly mms: number;

@@ -25,9 +25,10 @@ import {
   T_FAULTS,
   TASK_COUNTERS,
   TASK_COUNTERS_IF_USED,
-  ZERO_PAGE_PFN,
   TASK_F64,
+  TASK_IF_USED_WORDS,
   VMA_FILE,
+  ZERO_PAGE_PFN,
   mmBase,
   mmLayout,
   type MmLayout,
@@ -162,7 +163,8 @@ export type MmTaskReport = { task: number; name: string; mm: number; policy: str
 export interface MmReport {
   /** The tasks that faulted, with their counters. */
   readonly tasks: MmTaskReport[];
-  /** Each address space's sequence count and page-table entries by level at the end. */
+  /** Each address space's sequence count and page-table entries by level at the end ('page' counts the zero page's
+   * entries too). */
   readonly mms: Array<{ id: number; seq: number; entries: Record<string, number> }>;
   readonly mmapFailures: number;
   /** How the run freed unmapped page tables (tableFreeingFor). */
@@ -344,10 +346,9 @@ function mmReport(
           number
         >),
         ...Object.fromEntries(
-          TASK_COUNTERS_IF_USED.map((c, k) => [
-            c,
-            m[L.taskOffset + t.id * TASK_F64 + TASK_COUNTERS.length + k]!,
-          ]).filter(([, v]) => v !== 0),
+          TASK_COUNTERS_IF_USED.map((c, k) => [c, m[L.taskOffset + t.id * TASK_F64 + TASK_IF_USED_WORDS[k]!]!]).filter(
+            ([, v]) => v !== 0,
+          ),
         ),
       }))
       .filter((r) => r.faults > 0),
@@ -426,7 +427,7 @@ export default defineKernelModule({
       // Where lines are charged, the LRU add's part of the page's cost is paid under lru_lock, a batch at a time.
       dataPageNs: lines ? Math.max(0, a.dataPageNs - a.lruAddNs) : a.dataPageNs,
       perVmaFileFaults: config.kernel === 'v6.3+',
-      // The anon_vma check moved from lock_vma_under_rcu to vmf_anon_prepare in 6.8; v6.4 keeps it at the lock.
+      // The anon_vma check moved from lock_vma_under_rcu to vmf_anon_prepare in 6.10; v6.4 keeps it at the lock.
       anonVmaAtPrepare: config.kernel === 'v6.3+',
       lines,
       rssBatch: Math.max(32, 2 * config.cpus),

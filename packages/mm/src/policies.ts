@@ -49,8 +49,9 @@ export interface FaultContext {
   /** The address space's sequence count, and whether a writer holds mmap_lock for write, as of this window. */
   seq(): number;
   writerActive(): boolean;
-  /** Log an install; speculative ones carry the sequence count they read, or (per-VMA) the VMA's generation. */
-  install(level: number, pfn: number, speculative: boolean, seqSeen: number, vmaGen?: number): void;
+  /** Log an install; speculative ones carry the sequence count they read, or (per-VMA) the VMA's generation. `copy`:
+   * a write fault's copy of the zero page, which replaces it (wp_page_copy) where a plain install would lose. */
+  install(level: number, pfn: number, speculative: boolean, seqSeen: number, vmaGen?: number, copy?: boolean): void;
   /** Count an event in the task's fault counters (T_* in layout.ts). */
   count(word: number): void;
   /** Simulated cost of taking the page-table lock and writing one entry. */
@@ -62,7 +63,7 @@ export interface FaultContext {
   /** What a new anonymous page costs beyond its allocation and the PTE lock (clear_page, the memcg charge from the
    * per-CPU stock, the LRU add into the per-CPU batch, the rmap). */
   readonly dataPageNs: number;
-  /** Per-VMA faults need the anon_vma only where they prepare one (vmf_anon_prepare, 6.8 on); else at the lock. */
+  /** Per-VMA faults need the anon_vma only where they prepare one (vmf_anon_prepare, 6.10 on); else at the lock. */
   readonly anonVmaAtPrepare: boolean;
   /** The cache line of the VMA's lock word (vma->vm_lock->lock.count) when the run charges lines, else null (and
    * null for a VMA this CPU mapped in this window). */

@@ -27,6 +27,13 @@ export function* readThenWrite(ctx) {
     }
 }
 
+/** After `delayNs`, touches BASE + offset once (a write unless `write` is false), then exits. */
+export function* touchOnce(ctx) {
+  const { offset = 0, write = true, delayNs = 0 } = ctx.args;
+  if (delayNs > 0) yield ctx.compute(delayNs);
+  yield ctx.touch(BASE + offset, write);
+}
+
 /** A fault storm: addresses spread 2 MiB apart (a new PTE table each), walking forever through a 64 GiB VMA. */
 export function* storm(ctx) {
   const lane = ctx.args.lane ?? ctx.id;
