@@ -47,18 +47,19 @@ export interface ZoneLockStats {
 }
 
 export class ZoneCommitter {
-  lockHeldNs = 0;
-  lockWaitNs = 0;
-  operations = 0;
   /** The earliest request time in the last commit whose allocation woke kswapd, or Infinity. */
   kswapdWakeNs = Infinity;
+  /** What stats() reports: holds, their time and their waits; the holds that moved the lock's line from another CPU
+   * and what those moves cost (lines charged only). */
+  private operations = 0;
+  private lockHeldNs = 0;
+  private lockWaitNs = 0;
+  private lineTransfers = 0;
+  private lineNs = 0;
+  private lastCpu = -1;
   private readonly timeline = new LockTimeline();
   private readonly plans = new Map<number, NodePlan>();
   private readonly order: number[] = [];
-  /** Holds that moved the lock's line from another CPU, and what those moves cost (lines charged only). */
-  lineTransfers = 0;
-  lineNs = 0;
-  private lastCpu = -1;
 
   constructor(
     private readonly node: MemoryNode,

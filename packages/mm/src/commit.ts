@@ -94,16 +94,16 @@ export class MmCommitter {
           // Per-VMA: stale only if its own VMA went away; speculative: if the address space changed at all.
           const stale = flags < 0 ? !as.hasVmaGen(-flags - 1) : flags % 2 === 1 && Math.floor(flags / 2) !== as.seq;
           const page = keyLevel(key) === LEVEL_PAGE;
-          // What a copy found: the zero page it copies; anything else means another fault changed the entry first.
           const copy = m[s + L_KIND] === K_COPY;
-          const found = as.tables.get(key);
-          const taken = copy ? found >= 0 && found !== ZERO_PAGE_PFN : found >= 0;
           if (stale || (page && as.vmaOf(keyAddress(key)) === null)) {
-            // Someone's install of the entry wins over the abort (as the kernel's re-check under the lock does).
+            // Someone's install of the entry wins over the abort (as the kernel's re-check under the lock does); the
+            // zero page a copy set out to replace is no one's win.
             this.release(cpu, pfn);
+            const found = as.tables.get(key);
+            const taken = found >= 0 && !(copy && found === ZERO_PAGE_PFN);
             this.count(task, taken ? T_RACES_LOST : page ? T_SPEC_ABORTED : -1);
           } else if (copy) {
-            if (found === ZERO_PAGE_PFN) {
+            if (as.tables.get(key) === ZERO_PAGE_PFN) {
               // wp_page_copy: the copy replaces the zero page (pte_same held under the PTE lock).
               as.tables.remove(key);
               as.tables.insertIfAbsent(key, pfn);

@@ -6,7 +6,7 @@ import type { TaskContext } from '@faultline/engine';
 import type { AddressSpace } from './address-space.js';
 import { K_COPY, K_INSTALL, VMA_ANON_VMA, VMA_FILE, VMA_WRITE_LOCKED, installFlags } from './layout.js';
 import type { MmCpu } from './mm-cpu.js';
-import { LRU_LOCK_NAME, memcgUsageLineName, rssStatLineName, vmaLockLineName } from './lines.js';
+import { LRU_LOCK_NAME, rssStatLineName, vmaLockLineName } from './lines.js';
 import { pageTableKey } from './page-table.js';
 import type { FaultContext } from './policies.js';
 
@@ -27,9 +27,10 @@ export interface FaultCosts {
   /** Pages a CPU's lru_add batch holds before it moves them onto the LRU under lru_lock, and each one's cost there. */
   readonly lruBatch: number;
   readonly lruAddNs: number;
-  /** Pages a memcg charge takes into a CPU's stock at once, and the page counters it updates (lines.ts). */
+  /** Pages a memcg charge takes into a CPU's stock at once, and the page counters' lines it updates, from the task's
+   * memcg up (lines.ts; none where the run does not charge lines). */
   readonly memcgBatch: number;
-  readonly memcgLevels: number;
+  readonly memcgLines: readonly string[];
   /** mm->pgd shares mmap_lock's count's line (mm_struct as in 6.2 and before). */
   readonly pgdOnLockLine: boolean;
 }
@@ -49,7 +50,6 @@ export class TaskFault implements FaultContext {
   private readonly memcgBatch: number;
   private readonly pgdOnLockLine: boolean;
   private readonly lruAddNs: number;
-  /** The page counters' lines a memcg charge updates, from the task's memcg up; none where lines are not charged. */
   readonly memcgLines: readonly string[];
   /** Line names, made once: each VMA slot's vm_lock, and the address space's rss_stat. */
   private readonly vmaLines: string[] = [];
@@ -75,7 +75,7 @@ export class TaskFault implements FaultContext {
     this.lruBatch = costs.lruBatch;
     this.lruAddNs = costs.lruAddNs;
     this.memcgBatch = costs.memcgBatch;
-    this.memcgLines = costs.lines ? Array.from({ length: costs.memcgLevels }, (_, k) => memcgUsageLineName(k)) : [];
+    this.memcgLines = costs.memcgLines;
     this.pgdOnLockLine = costs.pgdOnLockLine;
     this.rssLine = rssStatLineName(mm);
   }

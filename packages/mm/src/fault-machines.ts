@@ -15,9 +15,8 @@
 //   per-vma-lock          lock_vma_under_rcu: the VMA found under RCU and read-locked unless a writer has it write-
 //                         locked or the kernel does not handle it under the VMA lock (file-backed before 6.7, an
 //                         anonymous VMA without its anon_vma: any fault before 6.10, a write fault since); tables and
-//                         page with sleeping masks outside RCU, under
-//                         the VMA's lock: only a change to this VMA makes its installs stale. Otherwise the classic
-//                         path, in the same fault.
+//                         page with sleeping masks outside RCU, under the VMA's lock: only a change to this VMA makes
+//                         its installs stale. Otherwise the classic path, in the same fault.
 import { machineGuards, type MachineGuard } from '@faultline/engine/module';
 import { setup } from 'xstate';
 import type { FaultRun } from './fault-steps.js';

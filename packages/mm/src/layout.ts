@@ -108,11 +108,9 @@ export const TASK_COUNTERS = [
   'classic',
   'filePages',
 ] as const;
-/** Counters a task's report has only where they are not 0 (T_ZERO_PAGES, T_ZERO_COPIES: a run without anonymous
- * read faults reports what it did before the zero page was modelled). */
-export const TASK_COUNTERS_IF_USED = ['zeroPages', 'zeroPageCopies'] as const;
-/** Their words in a task's counters. */
-export const TASK_IF_USED_WORDS = [T_ZERO_PAGES, T_ZERO_COPIES] as const;
+/** Counters a task's report has only where they are not 0, by name, with their words (a run without anonymous read
+ * faults reports what it did before the zero page was modelled). */
+export const TASK_COUNTERS_IF_USED = { zeroPages: T_ZERO_PAGES, zeroPageCopies: T_ZERO_COPIES } as const;
 
 export interface MmLayout {
   readonly mms: number;

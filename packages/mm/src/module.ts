@@ -26,7 +26,6 @@ import {
   TASK_COUNTERS,
   TASK_COUNTERS_IF_USED,
   TASK_F64,
-  TASK_IF_USED_WORDS,
   VMA_FILE,
   ZERO_PAGE_PFN,
   mmBase,
@@ -36,7 +35,7 @@ import {
 import { TaskFault, type FaultCosts } from './fault-context.js';
 import { MmCpu } from './mm-cpu.js';
 import { LEVEL_NAMES, LEVEL_PAGE, keyLevel, pageTableKey } from './page-table.js';
-import { MEMCG_LEVELS_DEFAULT, mmLineLocks } from './lines.js';
+import { MEMCG_LEVELS_DEFAULT, memcgUsageLineName, mmLineLocks } from './lines.js';
 import { BUILTIN_POLICIES, machinePolicy, type FaultMachinePolicy, type FaultPolicy } from './policies.js';
 
 export const mmModulePath = fileURLToPath(import.meta.url);
@@ -158,7 +157,7 @@ function* timedFault(f: TaskFault, policy: FaultPolicy, m: Float64Array, timeAt:
 export type MmCounter = (typeof TASK_COUNTERS)[number];
 /** A task's row in mm's report: who, and its fault counters (the zero page's only where not 0). */
 export type MmTaskReport = { task: number; name: string; mm: number; policy: string } & Record<MmCounter, number> &
-  Partial<Record<(typeof TASK_COUNTERS_IF_USED)[number], number>>;
+  Partial<Record<keyof typeof TASK_COUNTERS_IF_USED, number>>;
 
 export interface MmReport {
   /** The tasks that faulted, with their counters. */
@@ -346,9 +345,9 @@ function mmReport(
           number
         >),
         ...Object.fromEntries(
-          TASK_COUNTERS_IF_USED.map((c, k) => [c, m[L.taskOffset + t.id * TASK_F64 + TASK_IF_USED_WORDS[k]!]!]).filter(
-            ([, v]) => v !== 0,
-          ),
+          Object.entries(TASK_COUNTERS_IF_USED)
+            .map(([c, word]) => [c, m[L.taskOffset + t.id * TASK_F64 + word]!] as const)
+            .filter(([, v]) => v !== 0),
         ),
       }))
       .filter((r) => r.faults > 0),
@@ -434,7 +433,7 @@ export default defineKernelModule({
       lruBatch: lruBatchOf(config.kernel),
       lruAddNs: a.lruAddNs,
       memcgBatch: memcgBatchOf(config.kernel),
-      memcgLevels: a.memcgLevels,
+      memcgLines: lines ? Array.from({ length: a.memcgLevels }, (_, k) => memcgUsageLineName(k)) : [],
       // Before 6.3 (the model's v5.18) pgd shares mmap_lock's line; the model's later kernels are 6.3's layout.
       pgdOnLockLine: a.mmStructLayout === 'v6.2' || (a.mmStructLayout === 'kernel' && config.kernel === 'v5.18'),
     };
