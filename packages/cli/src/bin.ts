@@ -187,6 +187,11 @@ addMachineOptions(
       'worker threads hosting them (1-cpus; default one per 64 CPUs on the host cores but one: BENCHMARKS.md, Workers)',
       intOption('--workers', 1, 1024),
     )
+    .option(
+      '--no-follow-load',
+      'start the --workers asked even when other threads keep the host cores busy (by default a run starts no more ' +
+        'workers than the host has cores free at its start; the results are the same)',
+    )
     .option('--seed <s>', 'seed of every random stream', 'faultline')
     .option(
       '--watchdog <t>',

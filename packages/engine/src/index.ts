@@ -20,6 +20,7 @@ export {
   COHERENCE_MODES,
 } from './config.js';
 export { cpusOfWorker } from './worker-placement.js';
+export type { HostLoad } from './host-load.js';
 export type {
   RunOptions,
   RunConfig,

@@ -5,6 +5,7 @@ import type { LockCommitStats } from './lock-commit.js';
 import type { AccountRow, MemoryNode, ZoneCounts } from '@faultline/zone';
 import type { RunConfig } from './config.js';
 import { runDigest } from './digest.js';
+import type { HostLoad } from './host-load.js';
 import type { KernelModule } from './hooks.js';
 import { psiMemory, type PsiMemory } from './psi.js';
 import type { CpuStats } from './stats.js';
@@ -53,6 +54,10 @@ export interface RunResult {
   /** Host figures: wall time of the whole call, of the window loop alone (the slowest worker's), barrier waits. */
   readonly host: {
     workers: number;
+    /** What the run's start saw of the host when it asked for more than one worker and the host says (Linux): the
+     * workers asked, the other threads running, the host's cores; `workers` is fewer than `asked` when the others
+     * left fewer cores free (RunHost.followLoad, host-load.ts). Null otherwise. */
+    load: HostLoad | null;
     wallMs: number;
     loopMs: number;
     barrierRounds: number;
@@ -90,6 +95,7 @@ export function assemble(
   reports: WorkerReport[],
   died: string | null,
   wallMs: number,
+  load: HostLoad | null,
   endOverride?: EndReason | null,
 ): RunResult {
   reports.sort((a, b) => a.worker - b.worker);
@@ -161,6 +167,7 @@ export function assemble(
     digest: runDigest(hashes, digestStats),
     host: {
       workers: config.workers,
+      load,
       wallMs,
       loopMs: Math.max(0, ...reports.map((r) => r.hostMs)),
       barrierRounds: loop?.barrierRounds ?? 0,

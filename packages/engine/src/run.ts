@@ -24,6 +24,7 @@ import {
 import { formatNs } from './time.js';
 import type { KernelModule } from './hooks.js';
 import { BARRIER_SPINS_DEFAULT } from './barrier.js';
+import { type HostLoad, othersRunning, withFewerWorkers, workersForLoad } from './host-load.js';
 import { commitChannels, commitPlan } from './commit-channel.js';
 import { loadKernelModule } from './loader.js';
 import { spawnEngineWorker, terminateEngineWorker, type EnginePool, type EngineWorker } from './pool.js';
@@ -76,6 +77,11 @@ export interface RunHost {
    * Atomics.wait. Default: BARRIER_SPINS_DEFAULT (barrier.ts) while workers <= host cores, else 0; the performance
    * bench compares policies. Speed only: the run is the same. */
   readonly barrierSpins?: number;
+  /** Start no more workers than the host has free cores (host-load.ts: the runnable threads the kernel counts at the
+   * start, other than the run's own); result.host.load says what was seen and asked. true: whatever the options
+   * ask for (the CLI's default); false: never; left out: only when the options leave the count to the engine (an
+   * explicit `workers` is what a program asked for). Speed only: the run is the same. */
+  readonly followLoad?: boolean;
 }
 
 /** Run a simulation to its end. Resolves with the result even when the run ended on an error (see result.error). */
@@ -85,11 +91,22 @@ export async function runSimulation(options: RunOptions, host: RunHost = {}): Pr
 
 /** Start a simulation; the configuration is validated (and RunConfigError thrown) before any worker starts. */
 export async function startSimulation(options: RunOptions, host: RunHost = {}): Promise<Simulation> {
-  const hostCores = os.availableParallelism();
-  const config = resolveRunConfig(options, hostCores);
   const spins = host.barrierSpins;
   if (spins !== undefined && !(Number.isSafeInteger(spins) && spins >= 0 && spins <= 1e9))
     throw new RangeError(`barrierSpins: ${spins}; allowed: integers 0 .. 1e9`);
+  if (host.followLoad !== undefined && typeof host.followLoad !== 'boolean')
+    throw new TypeError(`followLoad: ${String(host.followLoad)}; allowed: true or false`);
+  const hostCores = os.availableParallelism();
+  let config = resolveRunConfig(options, hostCores);
+  let load: HostLoad | null = null;
+  if ((host.followLoad ?? options.workers === undefined) && config.workers > 1) {
+    const others = await othersRunning();
+    if (others !== null) {
+      load = { asked: config.workers, othersRunning: others, hostCores };
+      const fit = workersForLoad(config.workers, hostCores, others);
+      if (fit < config.workers) config = withFewerWorkers(options, hostCores, fit);
+    }
+  }
   const moduleShared: SharedArrayBuffer[] = [];
   const modules: KernelModule[] = [];
   for (const spec of config.modules) {
@@ -100,7 +117,7 @@ export async function startSimulation(options: RunOptions, host: RunHost = {}): 
       throw new RangeError(`kernel module '${m.name}': sharedBytes() gave ${bytes}; allowed: 0 .. 2^31`);
     moduleShared.push(new SharedArrayBuffer(bytes));
   }
-  return new SimulationDriver(config, moduleShared, hostCores, modules, host);
+  return new SimulationDriver(config, moduleShared, hostCores, modules, host, load);
 }
 
 class SimulationDriver implements Simulation {
@@ -117,6 +134,7 @@ class SimulationDriver implements Simulation {
     private readonly hostCores: number,
     private readonly kmods: readonly KernelModule[],
     private readonly host: RunHost,
+    private readonly load: HostLoad | null,
   ) {
     const layout = runLayout(config.cpus, config.ringSlots, config.locks.length, config.tasks.length);
     this.ctl = new Int32Array(new SharedArrayBuffer(layout.controlI32 * 4));
@@ -294,6 +312,7 @@ class SimulationDriver implements Simulation {
           reports,
           died,
           performance.now() - wallStart,
+          this.load,
           ended ? undefined : this.stopRequested ? 'stopped' : null,
         );
         clean =
@@ -314,6 +333,7 @@ class SimulationDriver implements Simulation {
             reports,
             died,
             performance.now() - wallStart,
+            this.load,
             'stopped',
           ));
       }

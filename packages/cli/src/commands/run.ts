@@ -23,6 +23,8 @@ export interface RunCommandOptions extends MachineCliOptions {
   readonly task: string[];
   readonly cpus: number;
   readonly workers?: number;
+  /** False (--no-follow-load): start the workers asked even when other threads keep the host's cores busy. */
+  readonly followLoad?: boolean;
   readonly watchdog?: string;
   readonly trace?: string;
   readonly seed: string;
@@ -95,8 +97,7 @@ export function renderRun(r: RunResult): string {
   out.push(
     `ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events in ${r.windows} windows, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`,
   );
-  const hint = workersHint(r.host);
-  if (hint) out.push(hint);
+  out.push(...workersHint(r.host));
   if (r.error) out.push(`error: ${r.error.message}`);
   const label = r.endReason === 'deadlock' ? 'waiting' : 'still waiting at the end';
   for (const w of r.waits) out.push(`  ${label}: ${w}`);
@@ -189,7 +190,7 @@ export async function runCommand(o: RunCommandOptions): Promise<RunResult> {
   // With --json - (or --html -) the file is standard output, and what a person reads goes to standard error.
   const say = humanStream(o);
   checkOutputPaths({ '--trace': o.trace });
-  const sim = await startSimulation(runOptionsFromCli(o));
+  const sim = await startSimulation(runOptionsFromCli(o), { followLoad: o.followLoad ?? true });
   say.write(`seed: ${sim.config.seed}\n`);
   const stop = watchProgress('simulating', {
     fraction: () => sim.progress().fraction,

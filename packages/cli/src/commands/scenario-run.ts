@@ -25,6 +25,8 @@ import { workersHint } from '../workers-hint.js';
 
 export interface ScenarioRunOptions extends ScenarioCliOptions {
   readonly workers?: number;
+  /** False (--no-follow-load): start the workers asked even when other threads keep the host's cores busy. */
+  readonly followLoad?: boolean;
   readonly watchdog?: string;
   readonly trace?: string;
   readonly seed: string;
@@ -43,11 +45,14 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
   const built = s.build(specOptions(spec, { seed: o.seed, ...(o.workers ? { workers: o.workers } : {}) }));
   // A machine mm would refuse under this policy (tableFreeing native, a policy walking tables under RCU): now.
   machineKernelOf(built, specWhere(spec));
-  const sim = await startSimulation({
-    ...built,
-    ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
-    ...(o.trace !== undefined ? { trace: true } : {}),
-  });
+  const sim = await startSimulation(
+    {
+      ...built,
+      ...(o.watchdog !== undefined ? { watchdog: o.watchdog } : {}),
+      ...(o.trace !== undefined ? { trace: true } : {}),
+    },
+    { followLoad: o.followLoad ?? true },
+  );
   say.write(`seed: ${sim.config.seed}\n`);
   const stop = watchProgress(`${name} (${policy})`, {
     fraction: () => sim.progress().fraction,
@@ -80,8 +85,7 @@ export async function scenarioRunCommand(ref: string, o: ScenarioRunOptions): Pr
   out.push(
     `ended: ${r.endReason ?? 'paused'} at ${formatNs(r.simulatedNs)} simulated, ${r.events} events, ${(r.host.wallMs / 1000).toFixed(2)} s on the host`,
   );
-  const hint = workersHint(r.host);
-  if (hint) out.push(hint);
+  out.push(...workersHint(r.host));
   if (r.error) out.push(`error: ${r.error.message}`);
   out.push('');
   // A run that died before its modules reported has no figures; what it gathered is in --json.

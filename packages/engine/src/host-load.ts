@@ -1,0 +1,71 @@
+// host-load: how many of the host's cores other threads are using at a run's start, and how many worker threads the
+// run then gets. The workers meet at two barriers a window; on a host whose cores are taken, a worker is preempted
+// in the middle of a round and the others wait out its time slice, spinning or asleep (BENCHMARKS.md, "2 workers on
+// a loaded host": 0.41x of one worker with two busy processes on two cores). No waiting policy fixes that (an
+// adaptive spin was tried and made it worse), so the run starts no more workers than the host has free cores. The
+// count is the kernel's own: /proc/stat's procs_running, nr_running() in fs/proc/stat.c, the tasks runnable on
+// every CPU at the moment of the read, the reader included. Host-side only: the digest is the same for any number
+// of workers, so this changes speed, never the run.
+import { readFileSync } from 'node:fs';
+import { RunConfigError, resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
+
+/** Reads of procs_running a run's start takes, and the host ms between them: the fewest seen counts, so that a
+ * thread that ran for a moment (V8's compiler or collector threads after the imports, a shell) is not taken for
+ * load, while a process that keeps a core busy is in every read. */
+export const LOAD_SAMPLES = 5;
+export const LOAD_SAMPLE_GAP_MS = 1;
+
+/** The tasks runnable on the host now, the reader included (Linux's /proc/stat procs_running), or null where the
+ * host does not say (another system, /proc not mounted). */
+export function procsRunning(read: () => string = () => readFileSync('/proc/stat', 'latin1')): number | null {
+  let text: string;
+  try {
+    text = read();
+  } catch {
+    return null;
+  }
+  const m = /^procs_running\s+(\d+)$/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/** Other threads running on the host at a run's start: the fewest runnable tasks seen in LOAD_SAMPLES reads,
+ * LOAD_SAMPLE_GAP_MS apart, less the reader; null where the host does not say. Host code (a timer between reads),
+ * never the simulation's. */
+export async function othersRunning(sample: () => number | null = procsRunning): Promise<number | null> {
+  let fewest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < LOAD_SAMPLES; i++) {
+    if (i > 0) await new Promise((go) => setTimeout(go, LOAD_SAMPLE_GAP_MS));
+    const n = sample();
+    if (n === null) return null;
+    fewest = Math.min(fewest, n);
+  }
+  return Math.max(0, fewest - 1);
+}
+
+/** The workers a run asking for `asked` gets on a host of `hostCores` cores with `others` threads running: no more
+ * than the cores the others leave free, and at least one. */
+export function workersForLoad(asked: number, hostCores: number, others: number): number {
+  return Math.max(1, Math.min(asked, hostCores - others));
+}
+
+/** What the run's start saw of the host and what it did about it (result.host.load). */
+export interface HostLoad {
+  /** The workers the configuration asked for (given, or the default). */
+  readonly asked: number;
+  /** Other threads runnable at the start (procs_running less the reader, the fewest of LOAD_SAMPLES reads). */
+  readonly othersRunning: number;
+  readonly hostCores: number;
+}
+
+/** The configuration on the most workers, up to `most`, that the options allow (an unpinned task's last-level cache
+ * stays one worker's: config.ts); one worker always fits. */
+export function withFewerWorkers(options: RunOptions, hostCores: number, most: number): RunConfig {
+  for (let w = most; w > 1; w--) {
+    try {
+      return resolveRunConfig({ ...options, workers: w }, hostCores);
+    } catch (e) {
+      if (!(e instanceof RunConfigError)) throw e;
+    }
+  }
+  return resolveRunConfig({ ...options, workers: 1 }, hostCores);
+}
