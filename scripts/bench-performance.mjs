@@ -172,7 +172,7 @@ const probe = (cpus, duration, memoryMiB) => {
     import { getScenario } from ${JSON.stringify(join(root, 'packages/scenarios/dist/index.js'))};
     const t0 = performance.now();
     const r = await runSimulation(getScenario('nowait-starvation').build({ policy: 'classic', cpus: ${cpus},
-      seed: 'bench', duration: '${duration}', memoryMiB: ${memoryMiB} }));
+      seed: 'bench', duration: '${duration}', memoryMiB: ${memoryMiB} }), { followLoad: false });
     if (r.error) throw new Error(r.error.message);
     console.log(JSON.stringify({ wallS: (performance.now() - t0) / 1e3, workers: r.host.workers,
       rssKiB: process.resourceUsage().maxRSS, events: r.events }));`;

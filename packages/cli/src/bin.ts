@@ -184,7 +184,8 @@ addMachineOptions(
     .option('--cpus <n>', 'simulated CPUs (1-1024)', intOption('--cpus', 1, 1024))
     .option(
       '--workers <n>',
-      'worker threads hosting them (1-cpus; default one per 64 CPUs on the host cores but one: BENCHMARKS.md, Workers)',
+      'worker threads hosting them (1-cpus; default one per 64 CPUs on the host cores but one: BENCHMARKS.md, ' +
+        'Workers); at most the cores other processes leave free, unless --no-follow-load',
       intOption('--workers', 1, 1024),
     )
     .option(

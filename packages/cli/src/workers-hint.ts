@@ -12,12 +12,18 @@ export const BARRIER_SHARE_HINT = 0.3;
 export function workersHint(host: RunResult['host']): string[] {
   const out: string[] = [];
   const load = host.load;
-  if (load && host.workers < load.asked)
+  if (load && host.workers < load.asked) {
+    const others = load.othersRunning;
+    const why =
+      others === 0
+        ? `the host has ${load.hostCores} cores`
+        : `${others} thread${others === 1 ? '' : 's'} of other processes ${others === 1 ? 'was' : 'were'} ` +
+          `running on the host's ${load.hostCores} cores at the start`;
     out.push(
-      `host: ${host.workers} worker${host.workers === 1 ? '' : 's'} of the ${load.asked} asked: ` +
-        `${load.othersRunning} other thread${load.othersRunning === 1 ? ' was' : 's were'} running on the host's ` +
-        `${load.hostCores} cores at the start (--no-follow-load starts them all); the results are the same`,
+      `host: ${host.workers} worker${host.workers === 1 ? '' : 's'} of the ${load.asked} asked: ${why} ` +
+        '(--no-follow-load starts them all); the results are the same',
     );
+  }
   if (host.workers <= 1 || host.loopMs <= 0 || host.phases.length === 0) return out;
   const waited = Math.max(...host.phases.map((p) => p.barrierMs));
   const share = waited / host.loopMs;

@@ -42,8 +42,12 @@ describe('workers hint', () => {
   it('says when the run started fewer workers than asked because the host was busy, and only then', () => {
     const fitted = workersHint(host(1, [phase(0, 0)], { asked: 2, othersRunning: 2, hostCores: 2 }));
     expect(fitted).toEqual([
-      "host: 1 worker of the 2 asked: 2 other threads were running on the host's 2 cores at the start " +
-        '(--no-follow-load starts them all); the results are the same',
+      "host: 1 worker of the 2 asked: 2 threads of other processes were running on the host's 2 cores at the " +
+        'start (--no-follow-load starts them all); the results are the same',
+    ]);
+    // More workers than cores on a quiet host: the cores are the reason.
+    expect(workersHint(host(2, [phase(0, 0), phase(1, 0)], { asked: 4, othersRunning: 0, hostCores: 2 }))).toEqual([
+      'host: 2 workers of the 4 asked: the host has 2 cores (--no-follow-load starts them all); the results are the same',
     ]);
     expect(workersHint(host(2, [phase(0, 0), phase(1, 0)], { asked: 2, othersRunning: 0, hostCores: 2 }))).toEqual([]);
   });

@@ -54,9 +54,10 @@ export interface RunResult {
   /** Host figures: wall time of the whole call, of the window loop alone (the slowest worker's), barrier waits. */
   readonly host: {
     workers: number;
-    /** What the run's start saw of the host when it asked for more than one worker and the host says (Linux): the
-     * workers asked, the other threads running, the host's cores; `workers` is fewer than `asked` when the others
-     * left fewer cores free (RunHost.followLoad, host-load.ts). Null otherwise. */
+    /** What the run's start saw of the host when it followed the load (RunHost.followLoad, host-load.ts): the
+     * workers asked, other processes' runnable threads, the host's cores; `workers` is fewer than `asked` when the
+     * others left fewer cores free. Null when it did not look: one worker asked, followLoad false (or left out with
+     * an explicit count), a host that does not say (not Linux), a process confined to some of the host's CPUs. */
     load: HostLoad | null;
     wallMs: number;
     loopMs: number;

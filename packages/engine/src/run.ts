@@ -24,7 +24,7 @@ import {
 import { formatNs } from './time.js';
 import type { KernelModule } from './hooks.js';
 import { BARRIER_SPINS_DEFAULT } from './barrier.js';
-import { type HostLoad, othersRunning, withFewerWorkers, workersForLoad } from './host-load.js';
+import { type HostLoad, loadIsOurs, othersRunning, withFewerWorkers, workersForLoad } from './host-load.js';
 import { commitChannels, commitPlan } from './commit-channel.js';
 import { loadKernelModule } from './loader.js';
 import { spawnEngineWorker, terminateEngineWorker, type EnginePool, type EngineWorker } from './pool.js';
@@ -78,7 +78,8 @@ export interface RunHost {
    * bench compares policies. Speed only: the run is the same. */
   readonly barrierSpins?: number;
   /** Start no more workers than the host has free cores (host-load.ts: the runnable threads the kernel counts at the
-   * start, other than the run's own); result.host.load says what was seen and asked. true: whatever the options
+   * start, other than this process's; not where the process may use only some of the host's CPUs: host-load.ts);
+   * result.host.load says what was seen and asked. true: whatever the options
    * ask for (the CLI's default); false: never; left out: only when the options leave the count to the engine (an
    * explicit `workers` is what a program asked for). Speed only: the run is the same. */
   readonly followLoad?: boolean;
@@ -99,7 +100,7 @@ export async function startSimulation(options: RunOptions, host: RunHost = {}): 
   const hostCores = os.availableParallelism();
   let config = resolveRunConfig(options, hostCores);
   let load: HostLoad | null = null;
-  if ((host.followLoad ?? options.workers === undefined) && config.workers > 1) {
+  if ((host.followLoad ?? options.workers === undefined) && config.workers > 1 && loadIsOurs(hostCores)) {
     const others = await othersRunning();
     if (others !== null) {
       load = { asked: config.workers, othersRunning: others, hostCores };

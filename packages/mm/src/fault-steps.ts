@@ -57,10 +57,10 @@ export function newFaultRun(f: FaultContext): FaultRun {
 
 type Step = Generator<TaskOp, string, number>;
 
-/** One page charged to the task's memcg: where this CPU's stock ran out (and the run charges lines), the batch's
- * atomic_long_add_return on each page counter's usage, from the task's memcg up (page_counter_try_charge). */
+/** One page charged to the task's memcg, once f.memcgCharge() said this CPU's stock ran out (and the run charges
+ * lines): the batch's atomic_long_add_return on each page counter's usage, from the task's memcg up
+ * (page_counter_try_charge). The callers ask first, so that a charge from the stock makes no generator. */
 function* chargeMemcg(f: FaultContext): Generator<TaskOp, void, number> {
-  if (!f.memcgCharge()) return;
   for (const line of f.memcgLines) yield f.task.atomic(line);
 }
 
@@ -76,7 +76,7 @@ function* allocTables(r: FaultRun, mask: string): Generator<TaskOp, boolean, num
       return false;
     }
     f.count(T_TABLES);
-    yield* chargeMemcg(f); // __GFP_ACCOUNT: __memcg_kmem_charge_page, from the same per-CPU stock
+    if (f.memcgCharge()) yield* chargeMemcg(f); // __GFP_ACCOUNT: __memcg_kmem_charge_page, the same per-CPU stock
     yield f.task.compute(f.ptlNs);
     f.install(level, pfn, r.speculative, r.seq, r.vmaGen);
   }
@@ -187,7 +187,7 @@ export const FAULT_STEPS: Readonly<Record<string, MachineStep<FaultRun>>> = {
     const copy = f.lookup(LEVEL_PAGE) === ZERO_PAGE_PFN;
     const page = yield* allocPages(f.task, GFP_DATA_PAGE);
     if (page < 0) return 'fail';
-    yield* chargeMemcg(f); // mem_cgroup_charge, before the PTE lock (do_anonymous_page)
+    if (f.memcgCharge()) yield* chargeMemcg(f); // mem_cgroup_charge, before the PTE lock (do_anonymous_page)
     yield f.task.compute(f.ptlNs + f.dataPageNs);
     // folio_add_lru_vma under the PTE lock: a full batch moves onto the LRU under lru_lock (folio_batch_move_lru):
     // the spinlock's cmpxchg and its release, a write each of the lock word's line, around the batch's work.

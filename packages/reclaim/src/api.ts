@@ -123,7 +123,9 @@ function maskOf(mask: string | GfpMask, rc: ReclaimCpu): number {
 export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Path<number> {
   const t0 = ctx.now();
   try {
-    const pfn = yield* allocSlow(ctx, maskArg, order);
+    // The engine's answer; only 'may reclaim' makes the slow path's generator.
+    const first: number = yield ctx.alloc(maskArg, order);
+    const pfn = first === ALLOC_MAY_RECLAIM ? yield* allocSlow(ctx, maskArg, order) : first;
     // kmem:mm_page_alloc (mm/page_alloc.c, __alloc_pages), an instant in the trace; a failure as pfn -1.
     if (ctx.tracing) ctx.traceInstant!('mm_page_alloc', { pfn, order, gfp_flags: String(maskArg) });
     if (pfn < 0) return pfn;
@@ -145,11 +147,10 @@ export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Pat
   }
 }
 
-/** The slow path: an answer other than 'may reclaim' ends it at once; otherwise the machine runs, and the time it
- * takes is the task's reclaim stall. */
+/** The slow path, after the engine answered that the caller may reclaim: the machine runs, and the time it takes
+ * is the task's reclaim stall. */
 function* allocSlow(ctx: Ctx, maskArg: string | GfpMask, order: number): Path<number> {
-  const r = yield ctx.alloc(maskArg, order);
-  if (r !== ALLOC_MAY_RECLAIM) return r;
+  const r = ALLOC_MAY_RECLAIM;
   const rc = reclaimOf(ctx);
   const mask = maskOf(maskArg, rc);
   const m = rc.mem;

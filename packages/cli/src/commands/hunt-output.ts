@@ -23,6 +23,8 @@ export function replayLine(ref: string, o: HuntOptions, t: Tried, policy: string
     `--seed ${shellQuote(`${o.seed}-${c.seed}`)}`,
     `--cpus ${c.cpus}`,
     `--workers ${c.workers}`,
+    // The failure may need its worker count: a busy host must not run the replay on fewer.
+    ...(c.workers > 1 ? ['--no-follow-load'] : []),
     `--duration ${t.durationNs / 1000}us`,
     ...sets.map((s) => `--set ${shellQuote(s)}`),
   ].join(' ');
