@@ -1,13 +1,13 @@
 // host-load: how many of the host's cores other processes are using at a run's start, and how many worker threads
 // the run then gets. The workers meet at two barriers a window; on a host whose cores are taken, a worker is
-// preempted in the middle of a round and the others wait out its time slice, spinning or asleep (BENCHMARKS.md, "2
-// workers on a loaded host": 0.54x of one worker with two busy processes on two cores). No waiting policy fixes that
-// (an adaptive spin was tried and made it worse), so the run starts no more workers than the host has free cores.
-// The count is the kernel's own: /proc/stat's procs_running (show_stat in fs/proc/stat.c prints nr_running() of
-// kernel/sched/core.c, the tasks on every CPU's run queue, running or waiting to), less this process's own runnable
-// threads (state R in /proc/self/task/*/stat: the reader, V8's compiler and collector threads, which Node 20 does
-// not name apart). Host-side only: the digest is the same for any number of workers, so this changes speed, never
-// the run.
+// preempted in the middle of a round and the others wait out its time slice, spinning or asleep (BENCHMARKS.md,
+// "2 workers on a loaded host": 0.23-0.54x of one worker with two busy processes on two cores). No waiting policy
+// fixes that (an adaptive spin was tried and made it worse), so the run starts no more workers than the host has
+// free cores. The count is the kernel's own: /proc/stat's procs_running (show_stat in fs/proc/stat.c prints
+// nr_running() of kernel/sched/core.c, the tasks on every CPU's run queue, running or waiting to), less this
+// process's own runnable threads (state R in /proc/self/task/*/stat: the reader, V8's compiler and collector
+// threads, which Node 20 does not name apart). Host-side only: the digest is the same for any number of workers, so
+// this changes speed, never the run.
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { RunConfigError, resolveRunConfig, type RunConfig, type RunOptions } from './config.js';

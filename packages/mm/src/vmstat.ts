@@ -2,7 +2,8 @@
 // reclaim's (@faultline/reclaim's reclaimVmstat: pgalloc_<zone>, pgfree, allocstall, pgscan, pgsteal, kswapd's,
 // oom_kill) and pgfault, the faults of mm's report. Here, above both modules, where both reports are known.
 // Counters it does not model are left out, not printed as 0.
-import { reportOf, type RunResult } from '@faultline/engine';
+import type { RunResult } from '@faultline/engine';
+import { reportOf } from '@faultline/engine/module';
 import { RECLAIM_VMSTAT_NAMES, reclaimVmstat } from '@faultline/reclaim';
 import { MM } from './module.js';
 

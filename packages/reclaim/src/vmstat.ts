@@ -5,7 +5,8 @@
 // (the kernel counts user pages' stalls, GFP_HIGHUSER_MOVABLE, as allocstall_movable: compare the sums). These are
 // the zone's and reclaim's; @faultline/mm's vmstatOf adds pgfault from its own report. Counters it does not model
 // are left out, not printed as 0.
-import { reportOf, type RunResult } from '@faultline/engine';
+import type { RunResult } from '@faultline/engine';
+import { reportOf } from '@faultline/engine/module';
 import { RECLAIM } from './api.js';
 
 export const RECLAIM_VMSTAT_NAMES = [
