@@ -2,10 +2,7 @@
 // and its per-CPU state, the hooks and the KernelCpu it gets, kernel paths as compiled XState machines, the per-CPU
 // log rings its commit reads in (time, CPU, position) order, and loading a user's module by path. A run's driver,
 // a task and a reader of results need none of it: they import `@faultline/engine`.
-// reportOf is here as well as in the index, so that a module's own result readers do not make a worker thread that
-// loads the module evaluate the engine's index (its run options' zod schema, the driver, the pool): about 25 ms of
-// every run's start (BENCHMARKS.md, "A run's fixed cost").
-export { defineKernelModule, moduleState, parseModuleArgs, reportOf } from './hooks.js';
+export { defineKernelModule, moduleState, parseModuleArgs } from './hooks.js';
 export type {
   CommitFrees,
   CommitInfo,

@@ -6,8 +6,8 @@
 // the zone's and reclaim's; @faultline/mm's vmstatOf adds pgfault from its own report. Counters it does not model
 // are left out, not printed as 0.
 import type { RunResult } from '@faultline/engine';
-import { reportOf } from '@faultline/engine/module';
 import { RECLAIM } from './api.js';
+import type { ReclaimReport } from './report.js';
 
 export const RECLAIM_VMSTAT_NAMES = [
   'pgalloc_dma',
@@ -27,6 +27,9 @@ export const RECLAIM_VMSTAT_NAMES = [
 ] as const;
 export type ReclaimVmstatName = (typeof RECLAIM_VMSTAT_NAMES)[number];
 
+// The report is read from the result directly (reportOf's one line), not through reportOf: a value imported from
+// @faultline/engine would make every worker that loads this module evaluate the engine's run face (its run
+// options' schema, the driver, the pool), about 25 ms of every run's start (BENCHMARKS.md, "A run's fixed cost").
 /** The run's /proc/vmstat counters that the zone and the reclaim module (when loaded) keep. */
 export function reclaimVmstat(r: RunResult): Partial<Record<ReclaimVmstatName, number>> {
   const granted = (type: string) => r.zones.filter((z) => z.name === type).reduce((s, z) => s + z.pagesGranted, 0);
@@ -36,7 +39,7 @@ export function reclaimVmstat(r: RunResult): Partial<Record<ReclaimVmstatName, n
     pgalloc_normal: granted('Normal'),
     pgfree: r.owners.reduce((s, o) => s + (o.pagesFreed ?? 0), 0),
   };
-  const rec = reportOf(r, RECLAIM);
+  const rec = r.modules[RECLAIM.module] as ReclaimReport | undefined;
   if (rec) {
     out.allocstall_normal = rec.tasks.reduce((s, t) => s + t.directPasses, 0);
     out.pgscan_kswapd = rec.kswapd.scanned;
