@@ -1,5 +1,6 @@
 // A custom task actor: allocate a page, work on it, free it now and then, and tell the next CPU about it.
-// Run it:  faultline run --task ./examples/alloc-churn.ts --cpus 4 --workers 4 --no-follow-load --seed 42 --duration 10ms
+// Run it:  faultline run --task ./examples/alloc-churn.ts --cpus 4 --workers 4 --no-follow-load --seed 42 \
+//             --duration 10ms
 import { defineTask, type TaskContext } from '@faultline/engine';
 
 export default defineTask(function* churn(ctx: TaskContext) {

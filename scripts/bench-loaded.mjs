@@ -73,18 +73,20 @@ async function measure(label) {
     const perSleep = slept.sleeps > 0 ? (slept.ms / slept.sleeps).toFixed(2) : '-';
     const sleepShare = `${((100 * slept.sleeps) / Math.max(1, 2 * slept.rounds)).toFixed(1)}%`;
     const ratio = (way) => `${(m('one', 'wall') / m(way, 'wall')).toFixed(2)}x`;
+    const cell = (way) => `${m(way, 'wall').toFixed(0)} (${m(way, 'loop').toFixed(0)})`;
+    const ranOn = [...t.follow.used].join(' or ');
     out.push(
-      `| ${label} | ${side} | ${m('one', 'wall').toFixed(0)} (${m('one', 'loop').toFixed(0)}) | ` +
-        `${m('two', 'wall').toFixed(0)} (${m('two', 'loop').toFixed(0)}) | ${ratio('two')} | ` +
-        `${m('follow', 'wall').toFixed(0)} (${m('follow', 'loop').toFixed(0)}), ran on ${[...t.follow.used].join(' or ')} | ` +
-        `${ratio('follow')} | ${sleepShare} | ${perSleep} | ${digests.size === 1 ? 'equal' : 'DIFFER'} |`,
+      `| ${label} | ${side} | ${cell('one')} | ${cell('two')} | ${ratio('two')} | ` +
+        `${cell('follow')}, ran on ${ranOn} | ${ratio('follow')} | ${sleepShare} | ${perSleep} | ` +
+        `${digests.size === 1 ? 'equal' : 'DIFFER'} |`,
     );
   }
   return out;
 }
 
 const lines = [
-  `Host: ${os.cpus()[0]?.model ?? 'cpu'} x ${os.availableParallelism()}, Node ${process.version}; mmap-contention 16 CPUs 20 ms, classic; medians of ${reps}; ms of the whole call (of the loop)`,
+  `Host: ${os.cpus()[0]?.model ?? 'cpu'} x ${os.availableParallelism()}, Node ${process.version}; ` +
+    `mmap-contention 16 CPUs 20 ms, classic; medians of ${reps}; ms of the whole call (of the loop)`,
   '',
   '| host | build | 1 worker | 2 workers started | 2 against 1 | 2 asked, following the load | against 1 | ' +
     '2 started: barrier waits that slept | ms a sleep | digests |',

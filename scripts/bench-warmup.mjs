@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // bench-warmup: what a scenario's event costs once the JIT has warmed up, against what it costs in a fresh worker,
-// beside the engine's own event (plain generator tasks) measured the same way in the same process: both on one
-// EnginePool worker (pool.ts), interleaved run by run, the first run of each cold and the rest warm. Issue 27's aim
+// beside the engine's own event (plain generator tasks) measured the same way in the same process: each side on
+// its own EnginePool worker (pool.ts), so that neither warms the other's code, interleaved run by run, the first
+// run of each cold and the rest warm. Issue 27's aim
 // (a scenario's events per loop-second per worker, at least 2 M) is read from the warm runs; the cold run is what a
 // single `faultline run` pays, since each run's worker starts fresh. Loop time only (the window loop, start-up
 // excluded). Usage (after a build): node scripts/bench-warmup.mjs [--runs 6] [--scenario nowait-starvation]
@@ -40,24 +41,24 @@ const sides = {
   }),
 };
 
-const pool = new EnginePool();
+const pools = { scenario: new EnginePool(), plain: new EnginePool() };
 const rows = { scenario: [], plain: [] };
 try {
   for (let i = 0; i < runs; i++)
     for (const [side, options] of Object.entries(sides)) {
-      const r = await runSimulation(options(), { pool });
+      const r = await runSimulation(options(), { pool: pools[side] });
       if (r.error) throw new Error(`${side}: ${r.error.message}`);
       rows[side].push({ ms: r.host.loopMs, events: r.events, digest: r.digest });
     }
 } finally {
-  await pool.close();
+  await Promise.all(Object.values(pools).map((p) => p.close()));
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const nsPerEvent = (row) => (row.ms * 1e6) / row.events;
 console.log(
   `machine: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.availableParallelism()} cores, Node ${process.version}; ` +
-    `${scenario} (${policy}) against plain tasks, ${cpus} CPUs, ${duration} each, 1 pooled worker, ${runs} runs each`,
+    `${scenario} (${policy}) against plain tasks, ${cpus} CPUs, ${duration} each, a pooled worker each, ${runs} runs each`,
 );
 const summary = {};
 for (const [side, rs] of Object.entries(rows)) {
@@ -65,10 +66,11 @@ for (const [side, rs] of Object.entries(rows)) {
   const warm = median(rs.slice(2).map(nsPerEvent)); // the second run still compiles; the rest are warm
   summary[side] = { cold, warm };
   const digests = new Set(rs.map((r) => r.digest)).size === 1 ? 'one digest' : 'DIGESTS DIFFER';
+  const each = rs.map((r) => nsPerEvent(r).toFixed(0)).join(', ');
   console.log(
-    `${side.padEnd(8)} ${rs[0].events} events a run; ns an event, run by run: ` +
-      `${rs.map((r) => nsPerEvent(r).toFixed(0)).join(', ')}; cold ${cold.toFixed(0)}, warm (median of runs 3-${runs}) ` +
-      `${warm.toFixed(0)}: ${(1e3 / warm).toFixed(2)} M events per loop-second; ${digests}`,
+    `${side.padEnd(8)} ${rs[0].events} events a run; ns an event, run by run: ${each}; cold ${cold.toFixed(0)}, ` +
+      `warm (median of runs 3-${runs}) ${warm.toFixed(0)}: ${(1e3 / warm).toFixed(2)} M events per loop-second; ` +
+      digests,
   );
 }
 const s = summary.scenario;

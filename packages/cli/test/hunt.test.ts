@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { meets, parseMeasure, parsePredicate } from '../src/commands/hunt-expr.js';
+import { replayLine } from '../src/commands/hunt-output.js';
 import { dimensionsOf, numericGrid } from '../src/commands/hunt-space.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -203,6 +204,26 @@ describe("a search of the caller's own (the API)", () => {
     expect(h.tried.map((t) => t.candidate.values['params.regionPages'])).toHaveLength(3);
     expect(told).toEqual(h.tried.map((t) => t.objective));
     expect(h.best!.objective).toBe(Math.max(...h.tried.map((t) => t.objective!)));
+  });
+});
+
+describe('the replay line', () => {
+  it('keeps a find of several workers on that many, however busy the host that replays it', () => {
+    const tried = (workers: number) =>
+      ({
+        phase: 'shrink',
+        candidate: { values: { 'params.regionPages': 64 }, seed: 3, cpus: 4, workers },
+        durationNs: 200_000,
+        runs: [],
+        objective: null,
+        failed: true,
+      }) as const;
+    const o = { seed: 'hunt', budget: 1 } as unknown as Parameters<typeof replayLine>[1];
+    expect(replayLine('pft', o, tried(2), 'classic')).toBe(
+      'faultline run pft --policy classic --seed hunt-3 --cpus 4 --workers 2 --no-follow-load --duration 200us ' +
+        '--set params.regionPages=64',
+    );
+    expect(replayLine('pft', o, tried(1), 'classic')).not.toContain('--no-follow-load');
   });
 });
 

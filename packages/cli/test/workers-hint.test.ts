@@ -47,7 +47,8 @@ describe('workers hint', () => {
     ]);
     // More workers than cores on a quiet host: the cores are the reason.
     expect(workersHint(host(2, [phase(0, 0), phase(1, 0)], { asked: 4, othersRunning: 0, hostCores: 2 }))).toEqual([
-      'host: 2 workers of the 4 asked: the host has 2 cores (--no-follow-load starts them all); the results are the same',
+      'host: 2 workers of the 4 asked: the host has 2 cores (--no-follow-load starts them all); ' +
+        'the results are the same',
     ]);
     expect(workersHint(host(2, [phase(0, 0), phase(1, 0)], { asked: 2, othersRunning: 0, hostCores: 2 }))).toEqual([]);
   });

@@ -78,10 +78,10 @@ export interface RunHost {
    * bench compares policies. Speed only: the run is the same. */
   readonly barrierSpins?: number;
   /** Start no more workers than the host has free cores (host-load.ts: the runnable threads the kernel counts at the
-   * start, other than this process's; not where the process may use only some of the host's CPUs: host-load.ts);
-   * result.host.load says what was seen and asked. true: whatever the options
-   * ask for (the CLI's default); false: never; left out: only when the options leave the count to the engine (an
-   * explicit `workers` is what a program asked for). Speed only: the run is the same. */
+   * start, other than this process's; not where the process may use only some of the host's CPUs). true: whatever
+   * the options ask for (the CLI's default); false: never; left out: only when the options leave the count to the
+   * engine (an explicit `workers` is what a program asked for). result.host.load says what was seen and asked.
+   * Speed only: the run is the same. */
   readonly followLoad?: boolean;
 }
 

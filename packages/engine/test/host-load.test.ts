@@ -1,8 +1,8 @@
 // A run on a busy host starts no more workers than the host has free cores (host-load.ts): the kernel's count of
 // runnable threads read and reduced as documented, this process's own threads apart, the fitted count kept valid
-// for tasks that move within a
-// last-level cache, and, with the host loaded on purpose by busy processes, a run asking for 2 workers gets 1 with
-// the same digest, says what it saw, and starts them all when told not to follow the load.
+// for tasks that move within a last-level cache, and, with the host loaded on purpose by busy processes, a run
+// asking for 2 workers gets 1 with the same digest, says what it saw, and starts them all when told not to follow
+// the load.
 import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -50,7 +50,6 @@ describe('host load (host-load.ts)', () => {
       await new Promise((go) => spinner.once('online', go));
       await new Promise((go) => setTimeout(go, 20));
       expect(ownRunning()).toBeGreaterThanOrEqual(2);
-      expect(othersNow()).toBeGreaterThanOrEqual(0);
     } finally {
       await spinner.terminate();
     }
@@ -90,8 +89,9 @@ describe('a run on a host loaded on purpose', () => {
     for (const h of hogs.splice(0)) h.kill('SIGKILL');
   });
   const cores = os.availableParallelism();
-  // Linux, and a process that may use every core (host-load.ts: loadIsOurs), of a host small enough to fill.
-  const fits = procsRunning() !== null && cores === os.cpus().length && cores >= 2 && cores <= 256;
+  // Linux, and a process that may use every core (host-load.ts: loadIsOurs), of a host small enough to fill with
+  // one busy process a core (32 at most).
+  const fits = procsRunning() !== null && cores === os.cpus().length && cores >= 2 && cores <= 32;
 
   it.skipIf(!fits)('starts 1 worker of 2 while busy processes take every core, same digest', async () => {
     const options: RunOptions = {
@@ -113,7 +113,7 @@ describe('a run on a host loaded on purpose', () => {
 
     for (let i = 0; i < cores; i++) hogs.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
     // Until the kernel counts them (each hog is runnable from its first instruction on).
-    for (let t = 0; t < 200 && (procsRunning() ?? 0) < hogs.length; t++) await new Promise((go) => setTimeout(go, 10));
+    for (let t = 0; t < 200 && (othersNow() ?? 0) < hogs.length; t++) await new Promise((go) => setTimeout(go, 10));
     const loaded = await runSimulation(options, { followLoad: true });
     expect(loaded.error).toBeNull();
     expect(loaded.host.load).not.toBeNull();

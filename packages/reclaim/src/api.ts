@@ -150,7 +150,6 @@ export function* allocPages(ctx: Ctx, maskArg: string | GfpMask, order = 0): Pat
 /** The slow path, after the engine answered that the caller may reclaim: the machine runs, and the time it takes
  * is the task's reclaim stall. */
 function* allocSlow(ctx: Ctx, maskArg: string | GfpMask, order: number): Path<number> {
-  const r = ALLOC_MAY_RECLAIM;
   const rc = reclaimOf(ctx);
   const mask = maskOf(maskArg, rc);
   const m = rc.mem;
@@ -158,7 +157,7 @@ function* allocSlow(ctx: Ctx, maskArg: string | GfpMask, order: number): Path<nu
     m[rc.taskCounter(ctx.id, T_ALLOC_FAILURES)]!++;
     return -1;
   }
-  const run = { ctx, rc, maskArg, mask, order, result: r, got: 0, noProgress: 0 };
+  const run = { ctx, rc, maskArg, mask, order, result: ALLOC_MAY_RECLAIM as number, got: 0, noProgress: 0 };
   const stallStart = ctx.now();
   // __alloc_pages_slowpath's reclaim is a memory stall for PSI (psi_memstall_enter in __perform_reclaim).
   const wasStalled = rc.cpu.memstall(ctx.id, true);
