@@ -10,7 +10,8 @@
 // this changes speed, never the run.
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import { RunConfigError, resolveRunConfig, type RunConfig, type RunOptions } from './config.js';
+import type { RunConfig } from './config.js';
+import { workersKeepLlcs } from './worker-placement.js';
 
 /** Reads a run's start takes, and the host ms between them: the fewest others seen counts, so that a thread that
  * ran for a moment (a shell, a compiler) is not taken for load, while a process that keeps a core busy is in every
@@ -93,15 +94,12 @@ export interface HostLoad {
   readonly hostCores: number;
 }
 
-/** The configuration on the most workers, up to `most`, that the options allow (an unpinned task's last-level cache
- * stays one worker's: config.ts); one worker always fits. */
-export function withFewerWorkers(options: RunOptions, hostCores: number, most: number): RunConfig {
-  for (let w = most; w > 1; w--) {
-    try {
-      return resolveRunConfig({ ...options, workers: w }, hostCores);
-    } catch (e) {
-      if (!(e instanceof RunConfigError)) throw e;
-    }
-  }
-  return resolveRunConfig({ ...options, workers: 1 }, hostCores);
+/** The configuration on the most workers, up to `most`, that keep each last-level cache an unpinned task moves
+ * within on one worker (workersKeepLlcs, as config.ts fits its default count); one worker always does. Nothing else
+ * in a resolved configuration depends on the worker count. */
+export function withFewerWorkers(config: RunConfig, most: number): RunConfig {
+  const moving = config.tasks.some((t) => !t.pinned);
+  let workers = Math.max(1, most);
+  while (workers > 1 && moving && !workersKeepLlcs(workers, config.llcOf)) workers--;
+  return { ...config, workers };
 }

@@ -105,7 +105,7 @@ export async function startSimulation(options: RunOptions, host: RunHost = {}): 
     if (others !== null) {
       load = { asked: config.workers, othersRunning: others, hostCores };
       const fit = workersForLoad(config.workers, hostCores, others);
-      if (fit < config.workers) config = withFewerWorkers(options, hostCores, fit);
+      if (fit < config.workers) config = withFewerWorkers(config, fit);
     }
   }
   const moduleShared: SharedArrayBuffer[] = [];

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runSimulation, type RunOptions } from '../dist/index.js';
+import { resolveRunConfig, runSimulation, type RunOptions } from '../dist/index.js';
 import {
   LOAD_SAMPLES,
   othersNow,
@@ -75,11 +75,14 @@ describe('host load (host-load.ts)', () => {
       tasks: [{ module: 'unused.mjs', perCpu: 1, pinned: false }],
     };
     // 3 workers would split the first LLC (cpus 0-3 over workers 0 and 1): 2 is the most that fits.
-    expect(withFewerWorkers(options, 16, 3).workers).toBe(2);
-    expect(withFewerWorkers(options, 16, 1).workers).toBe(1);
+    const config = resolveRunConfig(options, 16);
+    expect(withFewerWorkers(config, 3).workers).toBe(2);
+    expect(withFewerWorkers(config, 1).workers).toBe(1);
+    // The fitted configuration is the one the options would resolve to with that count: nothing else moves.
+    expect(withFewerWorkers(config, 3)).toEqual(resolveRunConfig({ ...options, workers: 2 }, 16));
     // Pinned tasks never move: any count fits.
     const pinned = { ...options, tasks: [{ module: 'unused.mjs', perCpu: 1 }] };
-    expect(withFewerWorkers(pinned, 16, 3).workers).toBe(3);
+    expect(withFewerWorkers(resolveRunConfig(pinned, 16), 3).workers).toBe(3);
   });
 });
 
